@@ -1,0 +1,39 @@
+import type { StateStore } from "../state/store.ts";
+import { applyCatalogDeregister, applyCatalogRegister } from "./catalog.ts";
+import type { ApplyResult, Command } from "./command.ts";
+import { applyKvDelete, applyKvSet } from "./kv.ts";
+import { applySessionCreate, applySessionDestroy } from "./session.ts";
+
+/**
+ * The state machine. `apply` is deterministic: the same index and command produce the same
+ * state on every server. It is the only code that calls the state tables' mutation methods.
+ */
+export class StateMachine {
+  readonly state: StateStore;
+
+  constructor(state: StateStore) {
+    this.state = state;
+  }
+
+  apply(index: number, cmd: Command): ApplyResult {
+    if (index <= this.state.lastIndex) throw new Error(`fsm: index ${index} applied after ${this.state.lastIndex}`);
+    this.state.lastIndex = index;
+    switch (cmd.Type) {
+      case "kv-set":
+        return applyKvSet(this.state, index, cmd);
+      case "kv-delete":
+        return applyKvDelete(this.state, index, cmd);
+      case "catalog-register":
+        return applyCatalogRegister(this.state, index, cmd);
+      case "catalog-deregister":
+        return applyCatalogDeregister(this.state, index, cmd);
+      case "session-create":
+        return applySessionCreate(this.state, index, cmd);
+      case "session-destroy":
+        return applySessionDestroy(this.state, index, cmd);
+      case "coordinate-update":
+        for (const c of cmd.Coordinates) this.state.coordinates.put(index, c);
+        return { ok: true, value: true };
+    }
+  }
+}

@@ -1,0 +1,81 @@
+import type { HealthCheck, Node, NodeService, NodeCoordinate } from "../model/catalog.ts";
+import type { Session } from "../model/session.ts";
+
+// The versioned Command union: the only way state changes. Every field is plain data
+// (msgpack-encodable: Buffer and bigint included) so the same command replays identically on
+// every server. Anything time-dependent travels inside the command (NowMs), never read in apply.
+
+export const COMMAND_VERSION = 1;
+
+export type KvSetOp = "set" | "cas" | "lock" | "unlock";
+
+export interface KvSetCommand {
+  Type: "kv-set";
+  Op: KvSetOp;
+  Key: string;
+  Value: Buffer;
+  Flags: bigint;
+  /** For cas: the required ModifyIndex (0 = create only). */
+  CasIndex?: number;
+  /** For lock/unlock. */
+  Session?: string;
+  NowMs: number;
+}
+
+export type KvDeleteOp = "delete" | "delete-cas" | "delete-tree";
+
+export interface KvDeleteCommand {
+  Type: "kv-delete";
+  Op: KvDeleteOp;
+  Key: string;
+  CasIndex?: number;
+}
+
+export type NodeFields = Omit<Node, "CreateIndex" | "ModifyIndex">;
+export type ServiceFields = Omit<NodeService, "CreateIndex" | "ModifyIndex">;
+export type CheckFields = Omit<HealthCheck, "CreateIndex" | "ModifyIndex">;
+
+export interface CatalogRegisterCommand {
+  Type: "catalog-register";
+  Node: NodeFields;
+  SkipNodeUpdate: boolean;
+  Service?: ServiceFields;
+  Checks: CheckFields[];
+}
+
+export interface CatalogDeregisterCommand {
+  Type: "catalog-deregister";
+  Node: string;
+  ServiceID?: string;
+  CheckID?: string;
+}
+
+export interface SessionCreateCommand {
+  Type: "session-create";
+  Session: Omit<Session, "CreateIndex" | "ModifyIndex">;
+}
+
+export interface SessionDestroyCommand {
+  Type: "session-destroy";
+  ID: string;
+  NowMs: number;
+}
+
+export interface CoordinateUpdateCommand {
+  Type: "coordinate-update";
+  Coordinates: NodeCoordinate[];
+}
+
+export type Command =
+  | KvSetCommand
+  | KvDeleteCommand
+  | CatalogRegisterCommand
+  | CatalogDeregisterCommand
+  | SessionCreateCommand
+  | SessionDestroyCommand
+  | CoordinateUpdateCommand;
+
+export type CommandType = Command["Type"];
+
+/** What apply returns: a value for the caller, or an error message the RPC layer reports as 500. */
+export type ApplyResult = { ok: true; value: unknown } | { ok: false; error: string };

@@ -1,0 +1,144 @@
+import type { Rng } from "../runtime/rng.ts";
+import type { TimerHandle } from "../runtime/clock.ts";
+import type { TimerWheel } from "../runtime/timer-wheel.ts";
+import { WatchSet, type WatchHub } from "../state/watch.ts";
+
+/**
+ * The one blocking-query engine behind every read endpoint (after Consul's blockingquery).
+ * Rules every query obeys:
+ *  - the query closure is pure over the state store: it returns {index, value} and records
+ *    the topics it read into the WatchSet;
+ *  - with minIndex 0 it answers at once; otherwise it answers as soon as index > minIndex,
+ *    or at the deadline (wait clamped by the caller, plus up to wait/16 jitter) with the
+ *    current result;
+ *  - the index is never 0 (0 becomes 1) and never goes backwards for the same query key;
+ *  - identical concurrent queries (same key) share one evaluation per change, so 10,000
+ *    waiters on one key cost one query run and one subscription per write;
+ *  - a snapshot restore fires every topic, so every waiter re-evaluates.
+ */
+
+export interface QueryResult<T> {
+  index: number;
+  value: T;
+  /** Lazily memoized encoded body, shared by every waiter that receives this result. */
+  encoded?: string | Buffer;
+}
+
+export type QueryFn<T> = (ws: WatchSet) => { index: number; value: T };
+
+interface Waiter<T> {
+  minIndex: number;
+  resolve: (r: QueryResult<T>) => void;
+  timer: TimerHandle;
+}
+
+interface Group<T> {
+  query: QueryFn<T>;
+  last: QueryResult<T>;
+  waiters: Set<Waiter<T>>;
+  unsubscribe: () => void;
+}
+
+export interface BlockingLimits {
+  /** Most waiters across all queries; past it new blocking queries answer at once. */
+  maxWaiters: number;
+}
+
+export class BlockingEngine {
+  readonly #hub: WatchHub;
+  readonly #wheel: TimerWheel;
+  readonly #rng: Rng;
+  readonly #limits: BlockingLimits;
+  readonly #groups = new Map<string, Group<unknown>>();
+  readonly #highWater = new Map<string, number>();
+  #waiting = 0;
+  limitHits = 0;
+
+  constructor(deps: { hub: WatchHub; wheel: TimerWheel; rng: Rng }, limits: BlockingLimits) {
+    this.#hub = deps.hub;
+    this.#wheel = deps.wheel;
+    this.#rng = deps.rng;
+    this.#limits = limits;
+  }
+
+  get waiting(): number {
+    return this.#waiting;
+  }
+
+  async run<T>(key: string, minIndex: number, waitMs: number, query: QueryFn<T>): Promise<QueryResult<T>> {
+    if (minIndex <= 0) return this.#evaluate(key, query).result;
+    const group = this.#groups.get(key) as Group<T> | undefined;
+    if (group) {
+      if (group.last.index > minIndex) return group.last;
+      return this.#wait(key, group, minIndex, waitMs);
+    }
+    const { result, ws } = this.#evaluate(key, query);
+    if (result.index > minIndex) return result;
+    if (this.#waiting >= this.#limits.maxWaiters) {
+      this.limitHits++;
+      return result;
+    }
+    const fresh: Group<T> = { query, last: result, waiters: new Set(), unsubscribe: () => {} };
+    this.#groups.set(key, fresh as Group<unknown>);
+    this.#subscribe(key, fresh, ws);
+    return this.#wait(key, fresh, minIndex, waitMs);
+  }
+
+  #wait<T>(key: string, group: Group<T>, minIndex: number, waitMs: number): Promise<QueryResult<T>> {
+    return new Promise((resolve) => {
+      const jitter = this.#rng.float() * (waitMs / 16);
+      const waiter: Waiter<T> = {
+        minIndex,
+        resolve,
+        timer: this.#wheel.schedule(waitMs + jitter, () => {
+          // No wake since the last evaluation means the cached result is still current.
+          this.#finish(key, group, waiter, group.last);
+        }),
+      };
+      group.waiters.add(waiter);
+      this.#waiting++;
+    });
+  }
+
+  #finish<T>(key: string, group: Group<T>, waiter: Waiter<T>, result: QueryResult<T>): void {
+    if (!group.waiters.delete(waiter)) return;
+    this.#waiting--;
+    waiter.timer.cancel();
+    waiter.resolve(result);
+    if (group.waiters.size === 0) {
+      group.unsubscribe();
+      if (this.#groups.get(key) === group) this.#groups.delete(key);
+    }
+  }
+
+  #subscribe<T>(key: string, group: Group<T>, ws: WatchSet): void {
+    group.unsubscribe = this.#hub.subscribe(ws.topics, () => {
+      group.unsubscribe();
+      // Re-run on a microtask so one write that fires several topics costs one evaluation.
+      queueMicrotask(() => this.#onWake(key, group));
+    });
+  }
+
+  #onWake<T>(key: string, group: Group<T>): void {
+    if (group.waiters.size === 0) return;
+    const { result, ws } = this.#evaluate(key, group.query);
+    group.last = result;
+    for (const w of [...group.waiters]) if (result.index > w.minIndex) this.#finish(key, group, w, result);
+    if (group.waiters.size > 0) this.#subscribe(key, group, ws);
+  }
+
+  #evaluate<T>(key: string, query: QueryFn<T>): { result: QueryResult<T>; ws: WatchSet } {
+    const ws = new WatchSet();
+    const raw = query(ws);
+    let index = raw.index > 0 ? raw.index : 1;
+    const prev = this.#highWater.get(key) ?? 0;
+    if (index < prev) index = prev;
+    else if (index > prev && this.#highWater.size < 100_000) this.#highWater.set(key, index);
+    return { result: { index, value: raw.value }, ws };
+  }
+
+  /** After a snapshot restore, indexes may legitimately restart. */
+  resetHighWater(): void {
+    this.#highWater.clear();
+  }
+}

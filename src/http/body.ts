@@ -1,0 +1,105 @@
+import { errors } from "../errors/catalog.ts";
+import { parseDurationField } from "../model/duration.ts";
+
+// Request bodies are decoded like Go's encoding/json: an exact key match wins, otherwise a
+// case-insensitive one (python-consul sends lower-case keys); snake_case aliases are listed
+// per field. Unknown keys are ignored; `null` means absent.
+
+export type JsonObject = Record<string, unknown>;
+
+export function parseJsonBody(body: Buffer | undefined, options: { optional?: boolean } = {}): unknown {
+  const text = body && body.length > 0 ? body.toString("utf8") : "";
+  if (text.trim() === "") {
+    if (options.optional) return undefined;
+    throw errors.decodeFailed("EOF");
+  }
+  try {
+    return JSON.parse(text) as unknown;
+  } catch (e) {
+    throw errors.decodeFailed(e instanceof Error ? e.message : String(e));
+  }
+}
+
+export function isObject(v: unknown): v is JsonObject {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}
+
+/** Field lookup with Go's matching rules; `names[0]` is the canonical PascalCase name. */
+export function field(obj: JsonObject, ...names: string[]): unknown {
+  for (const n of names) if (n in obj && obj[n] !== null) return obj[n];
+  const lowered = names.map((n) => n.toLowerCase());
+  for (const k of Object.keys(obj)) {
+    if (lowered.includes(k.toLowerCase()) && obj[k] !== null) return obj[k];
+  }
+  return undefined;
+}
+
+function typeError(name: string, want: string, got: unknown): Error {
+  const kind = got === null ? "null" : Array.isArray(got) ? "array" : typeof got;
+  return errors.decodeFailed(`json: cannot unmarshal ${kind} into Go struct field .${name} of type ${want}`);
+}
+
+export function str(obj: JsonObject, ...names: string[]): string {
+  const v = field(obj, ...names);
+  if (v === undefined) return "";
+  if (typeof v !== "string") throw typeError(names[0], "string", v);
+  return v;
+}
+
+export function optStr(obj: JsonObject, ...names: string[]): string | undefined {
+  const v = field(obj, ...names);
+  return v === undefined ? undefined : str(obj, ...names);
+}
+
+export function int(obj: JsonObject, ...names: string[]): number {
+  const v = field(obj, ...names);
+  if (v === undefined) return 0;
+  if (typeof v !== "number" || !Number.isInteger(v)) throw typeError(names[0], "int", v);
+  return v;
+}
+
+export function bool(obj: JsonObject, ...names: string[]): boolean {
+  const v = field(obj, ...names);
+  if (v === undefined) return false;
+  if (typeof v !== "boolean") throw typeError(names[0], "bool", v);
+  return v;
+}
+
+export function strList(obj: JsonObject, ...names: string[]): string[] | undefined {
+  const v = field(obj, ...names);
+  if (v === undefined) return undefined;
+  if (!Array.isArray(v) || v.some((x) => typeof x !== "string")) throw typeError(names[0], "[]string", v);
+  return v as string[];
+}
+
+export function strMap(obj: JsonObject, ...names: string[]): Record<string, string> | undefined {
+  const v = field(obj, ...names);
+  if (v === undefined) return undefined;
+  if (!isObject(v) || Object.values(v).some((x) => typeof x !== "string")) throw typeError(names[0], "map[string]string", v);
+  return v as Record<string, string>;
+}
+
+export function obj(o: JsonObject, ...names: string[]): JsonObject | undefined {
+  const v = field(o, ...names);
+  if (v === undefined) return undefined;
+  if (!isObject(v)) throw typeError(names[0], "struct", v);
+  return v;
+}
+
+export function list(o: JsonObject, ...names: string[]): unknown[] | undefined {
+  const v = field(o, ...names);
+  if (v === undefined) return undefined;
+  if (!Array.isArray(v)) throw typeError(names[0], "slice", v);
+  return v;
+}
+
+/** A Go duration string or a number of nanoseconds, in milliseconds. */
+export function durationMs(o: JsonObject, ...names: string[]): number {
+  const v = field(o, ...names);
+  if (v === undefined) return 0;
+  try {
+    return parseDurationField(v);
+  } catch (e) {
+    throw errors.decodeFailed(e instanceof Error ? e.message : String(e));
+  }
+}

@@ -1,0 +1,55 @@
+import type { IncomingHttpHeaders } from "node:http";
+import type { Agent } from "../agent/agent.ts";
+import type { Clock } from "../runtime/clock.ts";
+import type { Logger } from "../runtime/logger.ts";
+import type { Rng } from "../runtime/rng.ts";
+import type { Consensus } from "../server/consensus.ts";
+import type { StateStore } from "../state/store.ts";
+import type { BlockingEngine } from "./blocking.ts";
+import type { QueryParams } from "./query.ts";
+
+/** The agent settings the HTTP layer reads. */
+export interface HttpSettings {
+  datacenter: string;
+  nodeName: string;
+  devMode: boolean;
+  kvMaxValueSizeBytes: number;
+  txnMaxReqLenBytes: number;
+  aclDefaultPolicy: "allow" | "deny";
+  prometheusRetentionTimeMs: number;
+  discoveryMaxStaleMs: number;
+  blockEndpoints: string[];
+}
+
+/** Everything a handler may use: reads go to `state` through the engine, writes to `consensus`. */
+export interface HttpContext {
+  settings: HttpSettings;
+  state: StateStore;
+  consensus: Consensus;
+  blocking: BlockingEngine;
+  agent: Agent;
+  clock: Clock;
+  rng: Rng;
+  logger: Logger;
+}
+
+export interface ApiRequest {
+  method: string;
+  /** The whole request path, still percent-encoded. */
+  path: string;
+  /** Percent-decoded remainder of the path after the route prefix ("" for exact routes). */
+  suffix: string;
+  query: QueryParams;
+  /** The raw query string (without "?"), for messages that echo it. */
+  rawQuery: string;
+  headers: IncomingHttpHeaders;
+  body: Buffer | undefined;
+  remoteAddress: string;
+}
+
+export type Reply =
+  | { kind: "json"; status: number; value: unknown; headers?: Record<string, string>; encoded?: string | Buffer }
+  | { kind: "text"; status: number; body: string | Buffer; contentType?: string; headers?: Record<string, string> }
+  | { kind: "empty"; status: number; headers?: Record<string, string> };
+
+export type Handler = (ctx: HttpContext, req: ApiRequest) => Promise<Reply> | Reply;

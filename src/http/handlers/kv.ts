@@ -1,0 +1,149 @@
+import { errors } from "../../errors/catalog.ts";
+import type { KVEntry } from "../../model/kv.ts";
+import type { ApiRequest, Handler, Reply } from "../context.ts";
+import { first, has, parseUint64 } from "../query.ts";
+import { blockingRead, queryOptions, write } from "../read.ts";
+import { json, text } from "../reply.ts";
+import type { KvSetOp } from "../../fsm/command.ts";
+
+// /v1/kv/<key>: spec/kv.md. The key is the percent-decoded path after /v1/kv/, verbatim.
+
+function entryView(e: KVEntry): Record<string, unknown> {
+  const v: Record<string, unknown> = {
+    LockIndex: e.LockIndex,
+    Key: e.Key,
+    Flags: e.Flags,
+    Value: e.Value.length > 0 ? e.Value.toString("base64") : null,
+  };
+  if (e.Session) v.Session = e.Session;
+  v.CreateIndex = e.CreateIndex;
+  v.ModifyIndex = e.ModifyIndex;
+  return v;
+}
+
+function checkKey(key: string, listing: boolean): void {
+  if (key.startsWith("/")) throw errors.badRequest(`Invalid key. Key must not begin with a '/': ${key}`);
+  if (key === "" && !listing) throw errors.missingKey();
+}
+
+const get: Handler = async (ctx, req) => {
+  const key = req.suffix;
+  const q = req.query;
+  const keysMode = has(q, "keys");
+  const recurse = has(q, "recurse");
+  checkKey(key, keysMode || recurse);
+  const opts = queryOptions(ctx, req);
+  const kv = ctx.state.kv;
+
+  if (keysMode) {
+    const separator = first(q, "separator") ?? first(q, "seperator") ?? "";
+    return blockingRead(
+      ctx,
+      req,
+      opts,
+      (ws) => ({ index: kv.prefixIndex(key), value: kv.keys(key, separator, ws) }),
+      (keys) => (keys.length === 0 && key !== "" ? { kind: "empty", status: 404 } : json(keys)),
+    );
+  }
+  if (recurse) {
+    return blockingRead(
+      ctx,
+      req,
+      opts,
+      (ws) => ({ index: kv.prefixIndex(key), value: kv.list(key, ws) }),
+      (entries) => (entries.length === 0 ? { kind: "empty", status: 404 } : json(entries.map(entryView))),
+    );
+  }
+  const raw = has(q, "raw");
+  return blockingRead(
+    ctx,
+    req,
+    opts,
+    (ws) => {
+      const e = kv.get(key, ws);
+      // A missing key reports the whole store's index, so a watcher can block for it to appear.
+      return { index: e ? e.ModifyIndex : kv.tableIndex, value: e };
+    },
+    (e): Reply => {
+      if (!e) return { kind: "empty", status: 404 };
+      if (raw) {
+        return text(e.Value, 200, {
+          "Content-Type": "text/plain",
+          "X-Content-Type-Options": "nosniff",
+          "Content-Security-Policy": "sandbox",
+        });
+      }
+      return json([entryView(e)]);
+    },
+  );
+};
+
+/** Re-encodes the query with keys sorted, as Go's url.Values.Encode does, for the conflict message. */
+function encodeSortedQuery(req: ApiRequest): string {
+  const params = new URLSearchParams(req.rawQuery);
+  const pairs = [...params.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  return pairs.map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(v).replace(/%20/g, "+")}`).join("&");
+}
+
+function parseUintParam(req: ApiRequest, name: string): bigint | undefined {
+  const raw = first(req.query, name);
+  if (raw === undefined) return undefined;
+  const v = parseUint64(raw);
+  if (v === undefined) throw errors.badRequest(`strconv.ParseUint: parsing "${raw}": invalid syntax`);
+  return v;
+}
+
+const put: Handler = async (ctx, req) => {
+  const key = req.suffix;
+  checkKey(key, false);
+  queryOptions(ctx, req); // validates dc/ns like every endpoint
+  const q = req.query;
+  const modes = ["cas", "acquire", "release"].filter((m) => has(q, m));
+  if (modes.length > 1) throw errors.conflictingFlags(encodeSortedQuery(req));
+  const value = req.body ?? Buffer.alloc(0);
+  if (value.length > ctx.settings.kvMaxValueSizeBytes) throw errors.valueTooLarge(value.length, ctx.settings.kvMaxValueSizeBytes);
+  const flags = parseUintParam(req, "flags") ?? 0n;
+  let op: KvSetOp = "set";
+  let casIndex: number | undefined;
+  let session: string | undefined;
+  if (has(q, "cas")) {
+    op = "cas";
+    casIndex = Number(parseUintParam(req, "cas"));
+  } else if (has(q, "acquire")) {
+    op = "lock";
+    session = first(q, "acquire") ?? "";
+  } else if (has(q, "release")) {
+    op = "unlock";
+    session = first(q, "release") ?? "";
+  }
+  if ((op === "lock" || op === "unlock") && !session) throw errors.missingSession();
+  const ok = await write(ctx, {
+    Type: "kv-set",
+    Op: op,
+    Key: key,
+    Value: Buffer.from(value),
+    Flags: flags,
+    CasIndex: casIndex,
+    Session: session,
+    NowMs: ctx.clock.now(),
+  });
+  return json(ok === true);
+};
+
+const del: Handler = async (ctx, req) => {
+  const key = req.suffix;
+  const q = req.query;
+  const recurse = has(q, "recurse");
+  checkKey(key, recurse);
+  queryOptions(ctx, req);
+  if (recurse && has(q, "cas")) throw errors.conflictingFlags(encodeSortedQuery(req));
+  if (has(q, "cas")) {
+    const ok = await write(ctx, { Type: "kv-delete", Op: "delete-cas", Key: key, CasIndex: Number(parseUintParam(req, "cas")) });
+    return json(ok === true);
+  }
+  await write(ctx, { Type: "kv-delete", Op: recurse ? "delete-tree" : "delete", Key: key });
+  return json(true);
+};
+
+export const kvHandlers = { get, put, delete: del } satisfies Record<string, Handler>;
+

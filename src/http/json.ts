@@ -1,0 +1,58 @@
+// JSON encoding that keeps uint64 values exact: a bigint above 2^53 travels through
+// JSON.stringify as a marker string and is spliced back as a bare number.
+
+const MARK = "\u0000u64:";
+const MARK_RE = /"\\u0000u64:(\d+)"/g;
+
+export function encodeJson(value: unknown, pretty: boolean): string {
+  let sawBig = false;
+  const text = JSON.stringify(
+    value,
+    (_k, v: unknown) => {
+      if (typeof v === "bigint") {
+        if (v <= BigInt(Number.MAX_SAFE_INTEGER)) return Number(v);
+        sawBig = true;
+        return MARK + v.toString();
+      }
+      return v;
+    },
+    pretty ? 4 : undefined,
+  );
+  const out = text === undefined ? "null" : text;
+  const spliced = sawBig ? out.replace(MARK_RE, "$1") : out;
+  return pretty ? spliced + "\n" : spliced;
+}
+
+/**
+ * Parses a JSON request body keeping integers beyond 2^53 exact (as bigint). Only called on
+ * bodies that may carry uint64 (txn KV Flags); ordinary bodies use JSON.parse.
+ */
+export function parseJsonWithBigInts(text: string): unknown {
+  // Quote long integer literals outside strings, then revive them as bigint.
+  let out = "";
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const ch = text[i];
+    if (inString) {
+      out += ch;
+      if (ch === "\\") out += text[++i] ?? "";
+      else if (ch === '"') inString = false;
+      continue;
+    }
+    if (ch === '"') {
+      inString = true;
+      out += ch;
+      continue;
+    }
+    if (ch >= "0" && ch <= "9") {
+      let j = i;
+      while (j < text.length && /[0-9.eE+-]/.test(text[j])) j++;
+      const lit = text.slice(i, j);
+      out += /^\d{16,}$/.test(lit) && !Number.isSafeInteger(Number(lit)) ? `"${MARK}${lit}"` : lit;
+      i = j - 1;
+      continue;
+    }
+    out += ch;
+  }
+  return JSON.parse(out, (_k, v: unknown) => (typeof v === "string" && v.startsWith(MARK) ? BigInt(v.slice(MARK.length)) : v));
+}

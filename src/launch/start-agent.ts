@@ -1,0 +1,80 @@
+import { Agent, type AgentIdentity } from "../agent/agent.ts";
+import { StateMachine } from "../fsm/apply.ts";
+import { BlockingEngine } from "../http/blocking.ts";
+import type { HttpContext, HttpSettings } from "../http/context.ts";
+import { startHttpServer, type RunningHttpServer } from "../http/server.ts";
+import { systemClock, type Clock } from "../runtime/clock.ts";
+import { createLogger, type Logger, type LogLevel } from "../runtime/logger.ts";
+import { systemRng, type Rng } from "../runtime/rng.ts";
+import { TimerWheel } from "../runtime/timer-wheel.ts";
+import { LocalLog } from "../server/consensus.ts";
+import { StateStore } from "../state/store.ts";
+
+// The production wiring, in one file: runtime → state → fsm → consensus → agent → http.
+// Tests and the simulator wire fakes through the same seams (clock, rng, logger).
+
+export const CONSULATE_VERSION = "0.1.0";
+/** The Consul version we answer as, so clients that gate features on it behave. */
+export const CONSUL_COMPAT_VERSION = "1.20.0";
+
+export interface AgentRuntimeOptions {
+  identity: Omit<AgentIdentity, "version">;
+  http: HttpSettings;
+  httpHost: string;
+  httpPort: number;
+  logLevel: LogLevel;
+  logJson: boolean;
+}
+
+export interface RunningAgent {
+  agent: Agent;
+  state: StateStore;
+  http: RunningHttpServer;
+  logger: Logger;
+  /** Resolves when the agent was asked to leave (PUT /v1/agent/leave). */
+  leaveRequested: Promise<void>;
+  stop(): Promise<void>;
+}
+
+export interface StartDeps {
+  clock?: Clock;
+  rng?: Rng;
+  logger?: Logger;
+}
+
+export async function startAgent(options: AgentRuntimeOptions, deps: StartDeps = {}): Promise<RunningAgent> {
+  const clock = deps.clock ?? systemClock;
+  const rng = deps.rng ?? systemRng;
+  const logger =
+    deps.logger ?? createLogger({ level: options.logLevel, json: options.logJson, write: (l) => process.stdout.write(l) });
+  const state = new StateStore();
+  const fsm = new StateMachine(state);
+  const identity: AgentIdentity = { ...options.identity, version: CONSUL_COMPAT_VERSION };
+  const consensus = new LocalLog(fsm, { serverAddress: `${identity.advertiseAddr}:${identity.serverPort}` });
+  const wheel = new TimerWheel(clock);
+  const blocking = new BlockingEngine({ hub: state.hub, wheel, rng }, { maxWaiters: 1_000_000 });
+  const agent = new Agent({ identity, consensus, state, clock, rng, logger });
+  await agent.start();
+
+  const ctx: HttpContext = { settings: options.http, state, consensus, blocking, agent, clock, rng, logger };
+  const http = await startHttpServer(ctx, { host: options.httpHost, port: options.httpPort });
+
+  let stopped = false;
+  let onLeave: () => void = () => {};
+  const leaveRequested = new Promise<void>((resolve) => (onLeave = resolve));
+  void onLeave;
+  return {
+    agent,
+    state,
+    http,
+    logger,
+    leaveRequested,
+    async stop() {
+      if (stopped) return;
+      stopped = true;
+      await agent.stop();
+      await http.close();
+      wheel.stop();
+    },
+  };
+}

@@ -1,0 +1,56 @@
+import type { ApplyResult, Command } from "../fsm/command.ts";
+import type { StateMachine } from "../fsm/apply.ts";
+
+/**
+ * What the layers above need from replication. Raft implements it later; `LocalLog` is the
+ * single-voter, in-memory stand-in used by -dev, so nothing above changes when Raft lands.
+ */
+export interface Consensus {
+  /** Resolves once the command is committed and applied, with apply's result and the index. */
+  propose(cmd: Command): Promise<{ index: number; result: ApplyResult }>;
+  isLeader(): boolean;
+  /** "ip:port" of the leader's server RPC address, or "" without a leader. */
+  leaderAddress(): string;
+  /** Milliseconds since this server last heard from the leader (0 on the leader). */
+  lastContactMs(): number;
+  peers(): string[];
+  /** Index of the last applied entry. */
+  appliedIndex(): number;
+}
+
+export class LocalLog implements Consensus {
+  readonly #fsm: StateMachine;
+  readonly #address: string;
+  #index: number;
+
+  constructor(fsm: StateMachine, options: { serverAddress: string }) {
+    this.#fsm = fsm;
+    this.#address = options.serverAddress;
+    this.#index = fsm.state.lastIndex;
+  }
+
+  propose(cmd: Command): Promise<{ index: number; result: ApplyResult }> {
+    const index = ++this.#index;
+    return Promise.resolve({ index, result: this.#fsm.apply(index, cmd) });
+  }
+
+  isLeader(): boolean {
+    return true;
+  }
+
+  leaderAddress(): string {
+    return this.#address;
+  }
+
+  lastContactMs(): number {
+    return 0;
+  }
+
+  peers(): string[] {
+    return [this.#address];
+  }
+
+  appliedIndex(): number {
+    return this.#index;
+  }
+}

@@ -1,0 +1,276 @@
+import type { CheckStatus, HealthCheck, Node, NodeService } from "../model/catalog.ts";
+import { sameRow } from "./rows-equal.ts";
+import { Topics, type WatchHub, type WatchSet } from "./watch.ts";
+
+export interface ServiceInstance {
+  node: Node;
+  service: NodeService;
+}
+
+const byNodeThenId = (a: ServiceInstance, b: ServiceInstance): number =>
+  a.node.Node < b.node.Node ? -1 : a.node.Node > b.node.Node ? 1 : a.service.ID < b.service.ID ? -1 : a.service.ID > b.service.ID ? 1 : 0;
+
+/**
+ * Nodes, services and checks. Node and service names are case-insensitive (lower-cased keys),
+ * service and check IDs are case-sensitive, as in Consul's schema.
+ */
+export class CatalogTables {
+  readonly #hub: WatchHub;
+  readonly #nodes = new Map<string, Node>();
+  readonly #services = new Map<string, Map<string, NodeService>>();
+  readonly #checks = new Map<string, Map<string, HealthCheck>>();
+  /** lower(service name) → set of lower(node) + "\0" + service ID */
+  readonly #byName = new Map<string, Set<string>>();
+  readonly #nameIndex = new Map<string, number>();
+  nodesIndex = 0;
+  servicesIndex = 0;
+  checksIndex = 0;
+
+  constructor(hub: WatchHub) {
+    this.#hub = hub;
+  }
+
+  // ---- queries ----
+
+  getNode(name: string, ws?: WatchSet): Node | undefined {
+    ws?.add(Topics.node(name));
+    return this.#nodes.get(name.toLowerCase());
+  }
+
+  listNodes(ws?: WatchSet): Node[] {
+    ws?.add(Topics.nodes);
+    return [...this.#nodes.values()].sort((a, b) => (a.Node < b.Node ? -1 : a.Node > b.Node ? 1 : 0));
+  }
+
+  nodeServices(nodeName: string, ws?: WatchSet): NodeService[] {
+    ws?.add(Topics.node(nodeName));
+    const m = this.#services.get(nodeName.toLowerCase());
+    return m ? [...m.values()].sort((a, b) => (a.ID < b.ID ? -1 : a.ID > b.ID ? 1 : 0)) : [];
+  }
+
+  getService(nodeName: string, serviceId: string): NodeService | undefined {
+    return this.#services.get(nodeName.toLowerCase())?.get(serviceId);
+  }
+
+  nodeChecks(nodeName: string, ws?: WatchSet): HealthCheck[] {
+    ws?.add(Topics.node(nodeName));
+    const m = this.#checks.get(nodeName.toLowerCase());
+    return m ? [...m.values()].sort(byCheckId) : [];
+  }
+
+  getCheck(nodeName: string, checkId: string): HealthCheck | undefined {
+    return this.#checks.get(nodeName.toLowerCase())?.get(checkId);
+  }
+
+  /** Every instance of a service name, sorted by node name then service ID. */
+  serviceInstances(name: string, ws?: WatchSet): ServiceInstance[] {
+    ws?.add(Topics.serviceName(name));
+    const refs = this.#byName.get(name.toLowerCase());
+    if (!refs) return [];
+    const out: ServiceInstance[] = [];
+    for (const ref of refs) {
+      const sep = ref.indexOf("\0");
+      const nodeKey = ref.slice(0, sep);
+      const node = this.#nodes.get(nodeKey);
+      const service = this.#services.get(nodeKey)?.get(ref.slice(sep + 1));
+      if (node && service) out.push({ node, service });
+    }
+    return out.sort(byNodeThenId);
+  }
+
+  /** All instances of all services (catalog/services, health/state). */
+  allInstances(ws?: WatchSet): ServiceInstance[] {
+    ws?.add(Topics.services);
+    const out: ServiceInstance[] = [];
+    for (const [nodeKey, svcs] of this.#services) {
+      const node = this.#nodes.get(nodeKey);
+      if (!node) continue;
+      for (const service of svcs.values()) out.push({ node, service });
+    }
+    return out.sort(byNodeThenId);
+  }
+
+  /** Checks that apply to one instance: its service checks plus the node's node-level checks. */
+  instanceChecks(nodeName: string, serviceId: string): HealthCheck[] {
+    const m = this.#checks.get(nodeName.toLowerCase());
+    if (!m) return [];
+    const out: HealthCheck[] = [];
+    for (const c of m.values()) if (c.ServiceID === "" || c.ServiceID === serviceId) out.push(c);
+    return out.sort(byCheckId);
+  }
+
+  checksOfServiceName(name: string, ws?: WatchSet): HealthCheck[] {
+    ws?.add(Topics.serviceName(name));
+    const lower = name.toLowerCase();
+    const out: HealthCheck[] = [];
+    for (const m of this.#checks.values())
+      for (const c of m.values()) if (c.ServiceName.toLowerCase() === lower && c.ServiceID !== "") out.push(c);
+    return out.sort(byNodeThenCheckId);
+  }
+
+  checksInState(state: CheckStatus | "any", ws?: WatchSet): HealthCheck[] {
+    ws?.add(Topics.checks);
+    const out: HealthCheck[] = [];
+    for (const m of this.#checks.values()) for (const c of m.values()) if (state === "any" || c.Status === state) out.push(c);
+    return out.sort(byNodeThenCheckId);
+  }
+
+  /** Index for queries over one service name; falls back to the services table index. */
+  serviceNameIndex(name: string): number {
+    return this.#nameIndex.get(name.toLowerCase()) ?? Math.max(this.servicesIndex, 1);
+  }
+
+  nodeIndex(name: string): number {
+    const lower = name.toLowerCase();
+    let max = this.#nodes.get(lower)?.ModifyIndex ?? 0;
+    for (const s of this.#services.get(lower)?.values() ?? []) max = Math.max(max, s.ModifyIndex);
+    for (const c of this.#checks.get(lower)?.values() ?? []) max = Math.max(max, c.ModifyIndex);
+    return Math.max(max, this.nodesIndex, this.servicesIndex);
+  }
+
+  get catalogIndex(): number {
+    return Math.max(this.nodesIndex, this.servicesIndex, this.checksIndex);
+  }
+
+  // ---- mutations (called only from fsm apply) ----
+
+  /** Inserts or updates a node; an identical row keeps its indexes. Returns whether it changed. */
+  upsertNode(index: number, node: Omit<Node, "CreateIndex" | "ModifyIndex">): boolean {
+    const key = node.Node.toLowerCase();
+    const prev = this.#nodes.get(key);
+    if (prev && sameRow(prev, node)) return false;
+    this.#nodes.set(key, { ...node, CreateIndex: prev?.CreateIndex ?? index, ModifyIndex: index });
+    this.#touchNode(index, key);
+    return true;
+  }
+
+  deleteNode(index: number, name: string): boolean {
+    const key = name.toLowerCase();
+    if (!this.#nodes.has(key)) return false;
+    for (const s of [...(this.#services.get(key)?.values() ?? [])]) this.deleteService(index, name, s.ID);
+    for (const c of [...(this.#checks.get(key)?.values() ?? [])]) this.deleteCheck(index, name, c.CheckID);
+    this.#nodes.delete(key);
+    this.#services.delete(key);
+    this.#checks.delete(key);
+    this.nodesIndex = Math.max(this.nodesIndex, index);
+    this.#hub.notify(Topics.nodes);
+    this.#hub.notify(Topics.node(key));
+    return true;
+  }
+
+  upsertService(index: number, nodeName: string, service: Omit<NodeService, "CreateIndex" | "ModifyIndex">): boolean {
+    const key = nodeName.toLowerCase();
+    let m = this.#services.get(key);
+    if (!m) {
+      m = new Map();
+      this.#services.set(key, m);
+    }
+    const prev = m.get(service.ID);
+    if (prev && sameRow(prev, service)) return false;
+    if (prev && prev.Service.toLowerCase() !== service.Service.toLowerCase()) this.#unindexName(index, prev.Service, key, prev.ID);
+    m.set(service.ID, { ...service, CreateIndex: prev?.CreateIndex ?? index, ModifyIndex: index });
+    const nameKey = service.Service.toLowerCase();
+    let refs = this.#byName.get(nameKey);
+    if (!refs) {
+      refs = new Set();
+      this.#byName.set(nameKey, refs);
+    }
+    refs.add(`${key}\0${service.ID}`);
+    this.#touchServiceName(index, nameKey);
+    this.servicesIndex = Math.max(this.servicesIndex, index);
+    this.#hub.notify(Topics.services);
+    this.#hub.notify(Topics.node(key));
+    return true;
+  }
+
+  deleteService(index: number, nodeName: string, serviceId: string): boolean {
+    const key = nodeName.toLowerCase();
+    const m = this.#services.get(key);
+    const prev = m?.get(serviceId);
+    if (!m || !prev) return false;
+    for (const c of [...(this.#checks.get(key)?.values() ?? [])]) if (c.ServiceID === serviceId) this.deleteCheck(index, nodeName, c.CheckID);
+    m.delete(serviceId);
+    this.#unindexName(index, prev.Service, key, serviceId);
+    this.servicesIndex = Math.max(this.servicesIndex, index);
+    this.#hub.notify(Topics.services);
+    this.#hub.notify(Topics.node(key));
+    return true;
+  }
+
+  upsertCheck(index: number, check: Omit<HealthCheck, "CreateIndex" | "ModifyIndex">): boolean {
+    const key = check.Node.toLowerCase();
+    let m = this.#checks.get(key);
+    if (!m) {
+      m = new Map();
+      this.#checks.set(key, m);
+    }
+    const prev = m.get(check.CheckID);
+    if (prev && sameRow(prev, check)) return false;
+    m.set(check.CheckID, { ...check, CreateIndex: prev?.CreateIndex ?? index, ModifyIndex: index });
+    this.#touchChecks(index, key, check, prev);
+    return true;
+  }
+
+  deleteCheck(index: number, nodeName: string, checkId: string): boolean {
+    const key = nodeName.toLowerCase();
+    const m = this.#checks.get(key);
+    const prev = m?.get(checkId);
+    if (!m || !prev) return false;
+    m.delete(checkId);
+    this.#touchChecks(index, key, prev, undefined);
+    return true;
+  }
+
+  clear(): void {
+    this.#nodes.clear();
+    this.#services.clear();
+    this.#checks.clear();
+    this.#byName.clear();
+    this.#nameIndex.clear();
+    this.nodesIndex = this.servicesIndex = this.checksIndex = 0;
+  }
+
+  #touchNode(index: number, nodeKey: string): void {
+    this.nodesIndex = Math.max(this.nodesIndex, index);
+    // A node change alters every health/catalog entry of the services it hosts.
+    for (const s of this.#services.get(nodeKey)?.values() ?? []) this.#touchServiceName(index, s.Service.toLowerCase());
+    this.#hub.notify(Topics.nodes);
+    this.#hub.notify(Topics.node(nodeKey));
+  }
+
+  #touchChecks(index: number, nodeKey: string, check: Pick<HealthCheck, "ServiceID">, prev: HealthCheck | undefined): void {
+    this.checksIndex = Math.max(this.checksIndex, index);
+    const svcs = this.#services.get(nodeKey);
+    if (check.ServiceID === "" || prev?.ServiceID === "") {
+      for (const s of svcs?.values() ?? []) this.#touchServiceName(index, s.Service.toLowerCase());
+    }
+    for (const id of [check.ServiceID, prev?.ServiceID]) {
+      const s = id ? svcs?.get(id) : undefined;
+      if (s) this.#touchServiceName(index, s.Service.toLowerCase());
+    }
+    this.#hub.notify(Topics.checks);
+    this.#hub.notify(Topics.node(nodeKey));
+  }
+
+  #touchServiceName(index: number, nameKey: string): void {
+    this.#nameIndex.set(nameKey, Math.max(this.#nameIndex.get(nameKey) ?? 0, index));
+    this.#hub.notify(Topics.serviceName(nameKey));
+  }
+
+  #unindexName(index: number, name: string, nodeKey: string, serviceId: string): void {
+    const nameKey = name.toLowerCase();
+    const refs = this.#byName.get(nameKey);
+    refs?.delete(`${nodeKey}\0${serviceId}`);
+    if (refs && refs.size === 0) this.#byName.delete(nameKey);
+    // Keep the name's index so a blocking query on a vanished name still sees it move forward.
+    this.#touchServiceName(index, nameKey);
+  }
+}
+
+function byCheckId(a: HealthCheck, b: HealthCheck): number {
+  return a.CheckID < b.CheckID ? -1 : a.CheckID > b.CheckID ? 1 : 0;
+}
+
+function byNodeThenCheckId(a: HealthCheck, b: HealthCheck): number {
+  return a.Node < b.Node ? -1 : a.Node > b.Node ? 1 : byCheckId(a, b);
+}

@@ -1,0 +1,40 @@
+import type { NodeCoordinate } from "../model/catalog.ts";
+import { Topics, type WatchHub, type WatchSet } from "./watch.ts";
+
+export class CoordinateTable {
+  readonly #hub: WatchHub;
+  readonly #rows = new Map<string, NodeCoordinate>();
+  tableIndex = 0;
+
+  constructor(hub: WatchHub) {
+    this.#hub = hub;
+  }
+
+  get(node: string, ws?: WatchSet): NodeCoordinate | undefined {
+    ws?.add(Topics.coordinates);
+    return this.#rows.get(node.toLowerCase());
+  }
+
+  list(ws?: WatchSet): NodeCoordinate[] {
+    ws?.add(Topics.coordinates);
+    return [...this.#rows.values()].sort((a, b) => (a.Node < b.Node ? -1 : a.Node > b.Node ? 1 : 0));
+  }
+
+  put(index: number, coord: NodeCoordinate): void {
+    this.#rows.set(coord.Node.toLowerCase(), coord);
+    this.tableIndex = Math.max(this.tableIndex, index);
+    this.#hub.notify(Topics.coordinates);
+  }
+
+  deleteNode(index: number, node: string): void {
+    if (this.#rows.delete(node.toLowerCase())) {
+      this.tableIndex = Math.max(this.tableIndex, index);
+      this.#hub.notify(Topics.coordinates);
+    }
+  }
+
+  clear(): void {
+    this.#rows.clear();
+    this.tableIndex = 0;
+  }
+}

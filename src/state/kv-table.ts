@@ -1,0 +1,108 @@
+import type { KVEntry } from "../model/kv.ts";
+import { SortedKeys } from "./sorted-keys.ts";
+import { Topics, type WatchHub, type WatchSet } from "./watch.ts";
+
+/**
+ * The KV table. Deletions leave tombstones (key → delete index) so a prefix listing's index
+ * never goes backwards when its newest key is removed.
+ */
+export class KvTable {
+  readonly #rows = new Map<string, KVEntry>();
+  readonly #order = new SortedKeys();
+  readonly #tombstones = new Map<string, number>();
+  readonly #hub: WatchHub;
+  /** Highest index of any KV write, including deletions. */
+  tableIndex = 0;
+
+  constructor(hub: WatchHub) {
+    this.#hub = hub;
+  }
+
+  get size(): number {
+    return this.#rows.size;
+  }
+
+  // ---- queries ----
+
+  get(key: string, ws?: WatchSet): KVEntry | undefined {
+    ws?.add(Topics.kvKey(key));
+    return this.#rows.get(key);
+  }
+
+  list(prefix: string, ws?: WatchSet): KVEntry[] {
+    ws?.add(Topics.kvTable);
+    const out: KVEntry[] = [];
+    for (const k of this.#order.withPrefix(prefix)) out.push(this.#rows.get(k)!);
+    return out;
+  }
+
+  /** Key names under `prefix`, rolled up at the first `separator` after it (Consul's semantics). */
+  keys(prefix: string, separator: string, ws?: WatchSet): string[] {
+    ws?.add(Topics.kvTable);
+    const out: string[] = [];
+    let last = "";
+    for (const k of this.#order.withPrefix(prefix)) {
+      if (separator) {
+        const at = k.indexOf(separator, prefix.length);
+        if (at >= 0) {
+          const rolled = k.slice(0, at + separator.length);
+          if (rolled !== last) out.push(rolled);
+          last = rolled;
+          continue;
+        }
+      }
+      out.push(k);
+      last = k;
+    }
+    return out;
+  }
+
+  /** Max of ModifyIndex and tombstone indexes under `prefix`; whole-table index for "" or 0. */
+  prefixIndex(prefix: string): number {
+    if (prefix === "") return this.tableIndex;
+    let max = 0;
+    for (const k of this.#order.withPrefix(prefix)) max = Math.max(max, this.#rows.get(k)!.ModifyIndex);
+    for (const [k, idx] of this.#tombstones) if (idx > max && k.startsWith(prefix)) max = idx;
+    return max || this.tableIndex;
+  }
+
+  *entries(): Generator<KVEntry> {
+    for (const k of this.#order.withPrefix("")) yield this.#rows.get(k)!;
+  }
+
+  // ---- mutations (called only from fsm apply) ----
+
+  put(index: number, entry: KVEntry): void {
+    if (!this.#rows.has(entry.Key)) this.#order.insert(entry.Key);
+    this.#rows.set(entry.Key, entry);
+    this.#tombstones.delete(entry.Key);
+    this.#bump(index, entry.Key);
+  }
+
+  delete(index: number, key: string): boolean {
+    if (!this.#rows.delete(key)) return false;
+    this.#order.delete(key);
+    this.#tombstones.set(key, index);
+    this.#bump(index, key);
+    return true;
+  }
+
+  deleteTree(index: number, prefix: string): number {
+    const doomed = [...this.#order.withPrefix(prefix)];
+    for (const k of doomed) this.delete(index, k);
+    return doomed.length;
+  }
+
+  clear(): void {
+    for (const k of [...this.#order.withPrefix("")]) this.#order.delete(k);
+    this.#rows.clear();
+    this.#tombstones.clear();
+    this.tableIndex = 0;
+  }
+
+  #bump(index: number, key: string): void {
+    if (index > this.tableIndex) this.tableIndex = index;
+    this.#hub.notify(Topics.kvKey(key));
+    this.#hub.notify(Topics.kvTable);
+  }
+}

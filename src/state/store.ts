@@ -1,0 +1,29 @@
+import { CatalogTables } from "./catalog-tables.ts";
+import { CoordinateTable } from "./coordinate-table.ts";
+import { KvTable } from "./kv-table.ts";
+import { SessionTable } from "./session-table.ts";
+import { WatchHub } from "./watch.ts";
+
+/**
+ * The replicated state: every table plus the watch hub that wakes blocking queries.
+ * Readers use the tables' query methods; only fsm/apply calls their mutation methods.
+ */
+export class StateStore {
+  readonly hub = new WatchHub();
+  readonly kv = new KvTable(this.hub);
+  readonly catalog = new CatalogTables(this.hub);
+  readonly sessions = new SessionTable(this.hub);
+  readonly coordinates = new CoordinateTable(this.hub);
+  /** Index of the last applied command. */
+  lastIndex = 0;
+
+  /** Drops everything (snapshot restore) and wakes every waiter. */
+  reset(): void {
+    this.kv.clear();
+    this.catalog.clear();
+    this.sessions.clear();
+    this.coordinates.clear();
+    this.lastIndex = 0;
+    this.hub.notifyAll();
+  }
+}
