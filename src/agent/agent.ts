@@ -28,6 +28,11 @@ export interface AgentDeps {
   logger: Logger;
 }
 
+export interface AgentLifecycle {
+  leave(): Promise<void>;
+  reload(): Promise<void>;
+}
+
 /**
  * The agent role: this node's own registration, its local services and checks, and their sync
  * into the catalog. Writes go through `consensus` like every other write.
@@ -40,6 +45,8 @@ export class Agent {
   readonly rng: Rng;
   readonly logger: Logger;
   readonly startedAtMs: number;
+  /** Set by the wiring: what PUT /v1/agent/leave and /v1/agent/reload trigger. */
+  lifecycle: AgentLifecycle = { leave: async () => {}, reload: async () => {} };
 
   constructor(deps: AgentDeps) {
     this.identity = deps.identity;

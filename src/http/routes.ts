@@ -1,5 +1,6 @@
 import type { Handler } from "./context.ts";
-import { agentHandlers as a } from "./handlers/agent.ts";
+import { agentOpsHandlers as a } from "./handlers/agent-ops.ts";
+import { agentServiceHandlers as svc } from "./handlers/agent-services.ts";
 import { catalogHandlers as c } from "./handlers/catalog.ts";
 import { healthHandlers as h } from "./handlers/health.ts";
 import { kvHandlers as kv } from "./handlers/kv.ts";
@@ -29,20 +30,20 @@ export const routes: readonly Route[] = [
   { path: "/v1/agent/leave", methods: { PUT: a.leave } },
   { path: "/v1/agent/force-leave/", methods: { PUT: a.forceLeave } },
   { path: "/v1/agent/token/", methods: { PUT: a.token } },
-  { path: "/v1/agent/services", methods: { GET: a.services } },
-  { path: "/v1/agent/service/register", methods: { PUT: a.serviceRegister } },
-  { path: "/v1/agent/service/deregister/", methods: { PUT: a.serviceDeregister } },
-  { path: "/v1/agent/service/maintenance/", methods: { PUT: a.serviceMaintenance } },
-  { path: "/v1/agent/service/", methods: { GET: a.service } },
-  { path: "/v1/agent/health/service/name/", methods: { GET: a.healthServiceByName } },
-  { path: "/v1/agent/health/service/id/", methods: { GET: a.healthServiceById } },
-  { path: "/v1/agent/checks", methods: { GET: a.checks } },
-  { path: "/v1/agent/check/register", methods: { PUT: a.checkRegister } },
-  { path: "/v1/agent/check/deregister/", methods: { PUT: a.checkDeregister } },
-  { path: "/v1/agent/check/pass/", methods: { PUT: a.checkPass } },
-  { path: "/v1/agent/check/warn/", methods: { PUT: a.checkWarn } },
-  { path: "/v1/agent/check/fail/", methods: { PUT: a.checkFail } },
-  { path: "/v1/agent/check/update/", methods: { PUT: a.checkUpdate } },
+  { path: "/v1/agent/services", methods: { GET: svc.services } },
+  { path: "/v1/agent/service/register", methods: { PUT: svc.serviceRegister } },
+  { path: "/v1/agent/service/deregister/", methods: { PUT: svc.serviceDeregister } },
+  { path: "/v1/agent/service/maintenance/", methods: { PUT: svc.serviceMaintenance } },
+  { path: "/v1/agent/service/", methods: { GET: svc.service } },
+  { path: "/v1/agent/health/service/name/", methods: { GET: svc.healthServiceByName } },
+  { path: "/v1/agent/health/service/id/", methods: { GET: svc.healthServiceById } },
+  { path: "/v1/agent/checks", methods: { GET: svc.checks } },
+  { path: "/v1/agent/check/register", methods: { PUT: svc.checkRegister } },
+  { path: "/v1/agent/check/deregister/", methods: { PUT: svc.checkDeregister } },
+  { path: "/v1/agent/check/pass/", methods: { PUT: svc.checkPass } },
+  { path: "/v1/agent/check/warn/", methods: { PUT: svc.checkWarn } },
+  { path: "/v1/agent/check/fail/", methods: { PUT: svc.checkFail } },
+  { path: "/v1/agent/check/update/", methods: { PUT: svc.checkUpdate } },
 
   // catalog: spec/catalog.md
   { path: "/v1/catalog/register", methods: { PUT: c.register } },

@@ -1,0 +1,45 @@
+import { startAgent, type AgentRuntimeOptions, type RunningAgent } from "../../src/launch/start-agent.ts";
+import { silentLogger } from "../../src/runtime/logger.ts";
+
+export interface TestAgent {
+  running: RunningAgent;
+  /** e.g. "http://127.0.0.1:40123" */
+  base: string;
+  stop(): Promise<void>;
+}
+
+/** An in-process agent on a free port with quiet logs, for handler-level tests. */
+export async function startTestAgent(overrides: Partial<AgentRuntimeOptions["http"]> = {}): Promise<TestAgent> {
+  const running = await startAgent(
+    {
+      identity: {
+        nodeName: "test-node",
+        nodeId: "11111111-2222-3333-4444-555555555555",
+        datacenter: "dc1",
+        server: true,
+        advertiseAddr: "127.0.0.1",
+        serverPort: 8300,
+        serfLanPort: 8301,
+        nodeMeta: {},
+      },
+      http: {
+        datacenter: "dc1",
+        nodeName: "test-node",
+        devMode: false,
+        kvMaxValueSizeBytes: 524288,
+        txnMaxReqLenBytes: 524288,
+        aclDefaultPolicy: "allow",
+        prometheusRetentionTimeMs: 0,
+        discoveryMaxStaleMs: 0,
+        blockEndpoints: [],
+        ...overrides,
+      },
+      httpHost: "127.0.0.1",
+      httpPort: 0,
+      logLevel: "error",
+      logJson: false,
+    },
+    { logger: silentLogger },
+  );
+  return { running, base: `http://127.0.0.1:${running.http.address.port}`, stop: () => running.stop() };
+}
