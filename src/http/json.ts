@@ -48,7 +48,7 @@ export function parseJsonWithBigInts(text: string): unknown {
       let j = i;
       while (j < text.length && /[0-9.eE+-]/.test(text[j])) j++;
       const lit = text.slice(i, j);
-      out += /^\d{16,}$/.test(lit) && !Number.isSafeInteger(Number(lit)) ? `"${MARK}${lit}"` : lit;
+      out += /^\d{16,}$/.test(lit) && !Number.isSafeInteger(Number(lit)) ? `"\\u0000u64:${lit}"` : lit;
       i = j - 1;
       continue;
     }

@@ -1,0 +1,96 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { BlockingEngine } from "../../../src/http/blocking.ts";
+import { systemClock } from "../../../src/runtime/clock.ts";
+import { seededRng } from "../../../src/runtime/rng.ts";
+import { TimerWheel } from "../../../src/runtime/timer-wheel.ts";
+import { WatchHub } from "../../../src/state/watch.ts";
+
+function setup() {
+  const hub = new WatchHub();
+  const wheel = new TimerWheel(systemClock, { tickMs: 10 });
+  const engine = new BlockingEngine({ hub, wheel, rng: seededRng(1) }, { maxWaiters: 100 });
+  return { hub, wheel, engine };
+}
+
+test("blocking - index 0 is reported as 1, never 0", async () => {
+  const { engine, wheel } = setup();
+  const r = await engine.run("k", 0, 1000, () => ({ index: 0, value: "v" }));
+  assert.equal(r.index, 1);
+  wheel.stop();
+});
+
+test("blocking - identical concurrent queries share one evaluation per change", async () => {
+  const { engine, hub, wheel } = setup();
+  let index = 5;
+  let runs = 0;
+  const query = (ws: { add(t: string): void }) => {
+    runs++;
+    ws.add("t");
+    return { index, value: index };
+  };
+  const waiters = Array.from({ length: 50 }, () => engine.run("same", 5, 10_000, query));
+  assert.equal(runs, 1);
+  assert.equal(engine.waiting, 50);
+  index = 6;
+  hub.notify("t");
+  const results = await Promise.all(waiters);
+  assert.ok(results.every((r) => r.index === 6));
+  assert.equal(runs, 2);
+  assert.equal(engine.waiting, 0);
+  wheel.stop();
+});
+
+test("blocking - a wake that does not raise the index keeps waiting", async () => {
+  const { engine, hub, wheel } = setup();
+  let index = 5;
+  const query = (ws: { add(t: string): void }) => {
+    ws.add("t");
+    return { index, value: index };
+  };
+  let done = false;
+  const p = engine.run("k", 5, 10_000, query).then((r) => {
+    done = true;
+    return r;
+  });
+  hub.notify("t");
+  await new Promise((r) => setTimeout(r, 20));
+  assert.equal(done, false);
+  index = 9;
+  hub.notify("t");
+  assert.equal((await p).index, 9);
+  wheel.stop();
+});
+
+test("blocking - the index never goes backwards for the same query", async () => {
+  const { engine, wheel } = setup();
+  await engine.run("k", 0, 1000, () => ({ index: 10, value: 1 }));
+  const r = await engine.run("k", 0, 1000, () => ({ index: 7, value: 1 }));
+  assert.equal(r.index, 10);
+  wheel.stop();
+});
+
+test("blocking - past the waiter limit a query answers at once", async () => {
+  const hub = new WatchHub();
+  const wheel = new TimerWheel(systemClock, { tickMs: 10 });
+  const engine = new BlockingEngine({ hub, wheel, rng: seededRng(1) }, { maxWaiters: 1 });
+  const first = engine.run("a", 3, 60_000, () => ({ index: 3, value: 1 }));
+  const second = await engine.run("b", 3, 60_000, () => ({ index: 3, value: 2 }));
+  assert.equal(second.value, 2);
+  assert.equal(engine.limitHits, 1);
+  hub.notifyAll();
+  wheel.stop();
+  void first;
+});
+
+test("blocking - the wait deadline answers with the current result", async () => {
+  const { engine, wheel } = setup();
+  const started = Date.now();
+  // The wheel's timer is unref'd (a server's sockets keep the loop alive); hold it here.
+  const keepAlive = setTimeout(() => {}, 5000);
+  const r = await engine.run("k", 4, 100, () => ({ index: 4, value: "same" }));
+  assert.equal(r.value, "same");
+  assert.ok(Date.now() - started >= 90);
+  clearTimeout(keepAlive);
+  wheel.stop();
+});
