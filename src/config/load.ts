@@ -1,0 +1,240 @@
+// Start-up configuration: defaults, dev profile, flags, config files/dirs and -hcl fragments,
+// merged in Consul's order and validated once. File-system access is injectable for tests.
+
+import { readdir, readFile, stat } from "node:fs/promises";
+import { hostname as osHostname, networkInterfaces as osNetworkInterfaces } from "node:os";
+import { join } from "node:path";
+import { randomUUID as cryptoRandomUUID } from "node:crypto";
+import { parse as parseHcl } from "@cdktf/hcl2json";
+import { flagSources, type AgentFlagValues } from "./agent-flags.ts";
+import { ConfigError, formatDecodingErrors, formatMultiError } from "./config-error.ts";
+import { decodeConfig, isPlainObject, type RawConfig, type SourceFormat } from "./decode.ts";
+import { DEFAULT_CONFIG, DEV_CONFIG } from "./defaults.ts";
+import { mergeConfigs } from "./merge.ts";
+import { buildRuntimeConfig, type RuntimeConfig } from "./runtime-config.ts";
+import { CONFIG_SCHEMA } from "./schema.ts";
+import type { InterfaceTable } from "./sockaddr.ts";
+
+export type PathKind = "dir" | "file" | undefined;
+
+export interface LoadOptions {
+  readFile?: (path: string) => Promise<string>;
+  /** Entry names of a directory (not recursive). */
+  readDir?: (path: string) => Promise<string[]>;
+  /** "dir", "file", or undefined when the path does not exist (symlinks followed). */
+  statPath?: (path: string) => Promise<PathKind>;
+  hostname?: () => string;
+  randomUUID?: () => string;
+  networkInterfaces?: () => InterfaceTable;
+}
+
+interface Io {
+  readFile: (path: string) => Promise<string>;
+  readDir: (path: string) => Promise<string[]>;
+  statPath: (path: string) => Promise<PathKind>;
+}
+
+function defaultIo(options: LoadOptions): Io {
+  return {
+    readFile: options.readFile ?? ((p) => readFile(p, "utf8")),
+    readDir: options.readDir ?? ((p) => readdir(p)),
+    statPath:
+      options.statPath ??
+      (async (p) => {
+        try {
+          return (await stat(p)).isDirectory() ? "dir" : "file";
+        } catch (err) {
+          if ((err as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+          throw err;
+        }
+      }),
+  };
+}
+
+interface Source {
+  name: string;
+  format: SourceFormat;
+  text: string;
+}
+
+function formatFromExtension(path: string): SourceFormat | undefined {
+  if (path.endsWith(".json")) return "json";
+  if (path.endsWith(".hcl")) return "hcl";
+  return undefined;
+}
+
+const SKIP_WARNING = (path: string): string =>
+  `skipping file ${path}, extension must be .hcl or .json, or config format must be set`;
+
+/** One -config-file or -config-dir argument → its sources, a directory's files in lexical order. */
+async function sourcesFromPath(path: string, forced: SourceFormat | undefined, io: Io, warnings: string[]): Promise<Source[]> {
+  const kind = await io.statPath(path);
+  if (kind === undefined) {
+    throw new ConfigError(`config: Open failed on ${path}. open ${path}: no such file or directory`, { source: path });
+  }
+  const files: string[] = [];
+  if (kind === "file") {
+    files.push(path);
+  } else {
+    const names = (await io.readDir(path)).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+    for (const name of names) {
+      const full = join(path, name);
+      if ((await io.statPath(full)) !== "file") continue; // not recursive
+      files.push(full);
+    }
+  }
+  const sources: Source[] = [];
+  for (const file of files) {
+    const format = forced ?? formatFromExtension(file);
+    if (format === undefined) {
+      warnings.push(SKIP_WARNING(file));
+      continue;
+    }
+    let text: string;
+    try {
+      text = await io.readFile(file);
+    } catch (err) {
+      throw new ConfigError(`config: failed to read ${file}: ${err instanceof Error ? err.message : String(err)}`, {
+        source: file,
+        cause: err,
+      });
+    }
+    sources.push({ name: file, format, text });
+  }
+  return sources;
+}
+
+async function parseSourceText(source: Source): Promise<RawConfig | undefined> {
+  if (source.text.trim() === "") return undefined; // Consul skips empty sources (ErrNoData)
+  let parsed: unknown;
+  try {
+    if (source.format === "json") {
+      parsed = JSON.parse(source.text);
+    } else {
+      parsed = await parseHcl(source.name, source.text);
+    }
+  } catch (err) {
+    const reason = (err instanceof Error ? err.message : String(err)).replace(/^parse config: /, "");
+    throw new ConfigError(`failed to parse ${source.name}: ${reason}`, { source: source.name, cause: err });
+  }
+  if (!isPlainObject(parsed)) {
+    throw new ConfigError(`failed to parse ${source.name}: config must be a single JSON object`, { source: source.name });
+  }
+  return parsed;
+}
+
+/** A service's single `check` joins its `checks`, so consumers see one list. */
+function normaliseService(service: unknown): unknown {
+  if (!isPlainObject(service) || service.check === undefined) return service;
+  const { check, ...rest } = service;
+  const checks = Array.isArray(rest.checks) ? rest.checks : [];
+  return { ...rest, checks: [...checks, check] };
+}
+
+/** Decodes one source; throws a ConfigError naming the source and the keys on any problem. */
+function decodeSource(raw: RawConfig, name: string | undefined, format: SourceFormat): RawConfig {
+  const result = decodeConfig(raw, CONFIG_SCHEMA, format);
+  const prefix = name === undefined ? "" : `failed to parse ${name}: `;
+  if (result.typeErrors.length > 0) {
+    const key = /^'([^']*)'/.exec(result.typeErrors[0])?.[1];
+    throw new ConfigError(prefix + formatDecodingErrors(result.typeErrors), { source: name, key });
+  }
+  if (result.unknownKeys.length > 0) {
+    const messages = result.unknownKeys.map((k) => `invalid config key ${k}`);
+    throw new ConfigError(prefix + formatMultiError(messages), { source: name, key: result.unknownKeys[0] });
+  }
+  if (result.valueErrors.length > 0) {
+    const messages = result.valueErrors.map((p) => p.message);
+    throw new ConfigError(prefix + formatMultiError(messages), { source: name, key: result.valueErrors[0].key });
+  }
+  // Consul folds a source's single `service`/`check` into the lists before merging,
+  // since two sources' singular blocks would otherwise overwrite each other.
+  const config = { ...result.config };
+  for (const [singular, plural] of [
+    ["service", "services"],
+    ["check", "checks"],
+  ] as const) {
+    if (config[singular] !== undefined) {
+      const list = Array.isArray(config[plural]) ? (config[plural] as unknown[]) : [];
+      config[plural] = [...list, config[singular]];
+      delete config[singular];
+    }
+  }
+  if (Array.isArray(config.services)) config.services = config.services.map(normaliseService);
+  return config;
+}
+
+export interface ReadConfigResult {
+  merged: RawConfig;
+  configSources: string[];
+  warnings: string[];
+}
+
+/** Reads and merges every source in Consul's order; no semantic validation yet. */
+async function readMergedConfig(flags: AgentFlagValues, io: Io): Promise<ReadConfigResult & { dev: boolean }> {
+  const { load, slices, values } = flagSources(flags);
+  const warnings: string[] = [];
+  const configSources: string[] = [];
+
+  let merged = mergeConfigs({}, DEFAULT_CONFIG, CONFIG_SCHEMA);
+  if (load.dev) merged = mergeConfigs(merged, DEV_CONFIG, CONFIG_SCHEMA);
+  merged = mergeConfigs(merged, decodeSource(slices, undefined, "json"), CONFIG_SCHEMA);
+
+  // -config-file entries may also name directories, as in Consul; callers that need the exact
+  // interleaving of -config-file and -config-dir can pass them all as config-file in order.
+  for (const path of [...load.configFiles, ...load.configDirs]) {
+    for (const source of await sourcesFromPath(path, load.configFormat, io, warnings)) {
+      configSources.push(source.name);
+      const raw = await parseSourceText(source);
+      if (raw === undefined) continue;
+      merged = mergeConfigs(merged, decodeSource(raw, source.name, source.format), CONFIG_SCHEMA);
+    }
+  }
+
+  merged = mergeConfigs(merged, decodeSource(values, undefined, "json"), CONFIG_SCHEMA);
+
+  for (const [i, text] of load.hcl.entries()) {
+    const source: Source = { name: `flags-${i}.hcl`, format: "hcl", text };
+    const raw = await parseSourceText(source);
+    if (raw === undefined) continue;
+    merged = mergeConfigs(merged, decodeSource(raw, source.name, "hcl"), CONFIG_SCHEMA);
+  }
+  // A private copy: the result must never alias DEFAULT_CONFIG's nested objects.
+  return { merged: structuredClone(merged), configSources, warnings, dev: load.dev };
+}
+
+/**
+ * Loads, merges and validates the agent configuration. Throws ConfigError (never starts
+ * half-configured). `flags` are the already-parsed `consul agent` flag values.
+ */
+export async function loadRuntimeConfig(flags: AgentFlagValues, options: LoadOptions = {}): Promise<RuntimeConfig> {
+  const io = defaultIo(options);
+  const { merged, configSources, warnings, dev } = await readMergedConfig(flags, io);
+  const dataDir = typeof merged.data_dir === "string" ? merged.data_dir : "";
+  const dataDirKind = dataDir === "" || dev ? undefined : await io.statPath(dataDir);
+  return buildRuntimeConfig(merged, {
+    dev,
+    hostname: options.hostname ?? osHostname,
+    randomUUID: options.randomUUID ?? cryptoRandomUUID,
+    networkInterfaces: options.networkInterfaces ?? osNetworkInterfaces,
+    statKind: () => dataDirKind,
+    configSources,
+    warnings,
+  });
+}
+
+/**
+ * `consul validate PATH...`: loads the files exactly as the agent would, without starting
+ * anything. Resolves when valid (the CLI prints "Configuration is valid!"); otherwise throws
+ * ConfigError (the CLI prints "Config validation failed: " + message).
+ */
+export async function validateConfigFiles(
+  paths: string[],
+  options: LoadOptions & { configFormat?: "json" | "hcl" } = {},
+): Promise<void> {
+  if (paths.length === 0) throw new ConfigError("Must specify at least one config file or directory");
+  const { configFormat, ...loadOptions } = options;
+  const flags: AgentFlagValues = { "config-file": paths };
+  if (configFormat !== undefined) flags["config-format"] = configFormat;
+  await loadRuntimeConfig(flags, loadOptions);
+}
