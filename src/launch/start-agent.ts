@@ -1,4 +1,5 @@
 import { Agent, type AgentIdentity } from "../agent/agent.ts";
+import type { RuntimeConfig } from "../config/runtime-config.ts";
 import { StateMachine } from "../fsm/apply.ts";
 import { BlockingEngine } from "../http/blocking.ts";
 import type { HttpContext, HttpSettings } from "../http/context.ts";
@@ -16,6 +17,7 @@ import { StateStore } from "../state/store.ts";
 export const CONSULATE_VERSION = "0.1.0";
 /** The Consul version we answer as, so clients that gate features on it behave. */
 export const CONSUL_COMPAT_VERSION = "1.20.0";
+export const BUILD_DATE = "2026-11-25 00:00:00 +0000 UTC";
 
 export interface AgentRuntimeOptions {
   identity: Omit<AgentIdentity, "version">;
@@ -24,6 +26,8 @@ export interface AgentRuntimeOptions {
   httpPort: number;
   logLevel: LogLevel;
   logJson: boolean;
+  /** The resolved configuration, when started from config (CLI, startDevAgent). */
+  runtimeConfig?: RuntimeConfig;
 }
 
 export interface RunningAgent {
@@ -33,6 +37,8 @@ export interface RunningAgent {
   logger: Logger;
   /** Resolves when the agent was asked to leave (PUT /v1/agent/leave). */
   leaveRequested: Promise<void>;
+  /** Graceful leave: tells the cluster this member is going away (before stop). */
+  leave(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -40,6 +46,8 @@ export interface StartDeps {
   clock?: Clock;
   rng?: Rng;
   logger?: Logger;
+  /** Re-reads the configuration for SIGHUP and PUT /v1/agent/reload. */
+  reloadConfig?: () => Promise<RuntimeConfig>;
 }
 
 export async function startAgent(options: AgentRuntimeOptions, deps: StartDeps = {}): Promise<RunningAgent> {
@@ -62,13 +70,26 @@ export async function startAgent(options: AgentRuntimeOptions, deps: StartDeps =
   let stopped = false;
   let onLeave: () => void = () => {};
   const leaveRequested = new Promise<void>((resolve) => (onLeave = resolve));
-  void onLeave;
+  agent.lifecycle = {
+    leave: () => {
+      onLeave();
+      return Promise.resolve();
+    },
+    reload: async () => {
+      if (!deps.reloadConfig) return;
+      await deps.reloadConfig();
+    },
+  };
   return {
     agent,
     state,
     http,
     logger,
     leaveRequested,
+    async leave() {
+      // A lone dev server has no peers to tell; membership lands with the gossip issue.
+      logger.named("agent").info("Graceful leave complete");
+    },
     async stop() {
       if (stopped) return;
       stopped = true;

@@ -8,7 +8,8 @@ before(async () => {
 });
 after(() => agent.stop());
 
-const call = (method: string, path: string, body?: string | Buffer) => fetch(agent.base + path, { method, body });
+const call = (method: string, path: string, body?: string | Buffer) =>
+  fetch(agent.base + path, { method, body: typeof body === "string" || body === undefined ? body : new Uint8Array(body) });
 
 test("kv - PUT stores raw bytes and GET returns [entry] with base64 Value", async () => {
   assert.equal(await (await call("PUT", "/v1/kv/app/config", "hello")).text(), "true");

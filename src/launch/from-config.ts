@@ -1,0 +1,34 @@
+import type { RuntimeConfig } from "../config/runtime-config.ts";
+import type { AgentRuntimeOptions } from "./start-agent.ts";
+
+/** Maps the resolved configuration onto what the wiring needs. */
+export function agentOptionsFromConfig(rc: RuntimeConfig): AgentRuntimeOptions {
+  return {
+    identity: {
+      nodeName: rc.nodeName,
+      nodeId: rc.nodeId,
+      datacenter: rc.datacenter,
+      server: rc.server,
+      advertiseAddr: rc.advertiseAddr,
+      serverPort: rc.ports.server,
+      serfLanPort: rc.ports.serfLan,
+      nodeMeta: rc.nodeMeta,
+    },
+    http: {
+      datacenter: rc.datacenter,
+      nodeName: rc.nodeName,
+      devMode: rc.dev,
+      kvMaxValueSizeBytes: rc.kvMaxValueSizeBytes,
+      txnMaxReqLenBytes: rc.txnMaxReqLenBytes,
+      aclDefaultPolicy: rc.aclDefaultPolicy,
+      prometheusRetentionTimeMs: rc.prometheusRetentionTimeMs,
+      discoveryMaxStaleMs: rc.discoveryMaxStaleMs,
+      blockEndpoints: rc.blockEndpoints,
+    },
+    httpHost: rc.listenAddrs.http[0] ?? rc.clientAddrs[0] ?? "127.0.0.1",
+    httpPort: rc.ports.http,
+    logLevel: rc.logLevel,
+    logJson: rc.logJson,
+    runtimeConfig: rc,
+  };
+}
