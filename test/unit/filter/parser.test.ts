@@ -28,7 +28,7 @@ function parseError(text: string): string {
   assert.fail(`expected ${JSON.stringify(text)} to be rejected`);
 }
 
-test("filter grammar - every match operator form", () => {
+void test("filter grammar - every match operator form", () => {
   assert.equal(parse('A == "x"'), '[A Equal "x"]');
   assert.equal(parse('A != "x"'), '[A Not Equal "x"]');
   assert.equal(parse("A is empty"), "[A Is Empty]");
@@ -41,13 +41,13 @@ test("filter grammar - every match operator form", () => {
   assert.equal(parse('A not matches "^x"'), '[A Not Matches "^x"]');
 });
 
-test("filter grammar - and binds tighter than or, left to right", () => {
+void test("filter grammar - and binds tighter than or, left to right", () => {
   assert.equal(parse("A == 1 or B == 2 and C == 3"), '([A Equal "1"] or ([B Equal "2"] and [C Equal "3"]))');
   assert.equal(parse("A == 1 and B == 2 or C == 3"), '(([A Equal "1"] and [B Equal "2"]) or [C Equal "3"])');
   assert.equal(parse("A == 1 or B == 2 or C == 3"), '(([A Equal "1"] or [B Equal "2"]) or [C Equal "3"])');
 });
 
-test("filter grammar - not binds tighter than and; parentheses regroup", () => {
+void test("filter grammar - not binds tighter than and; parentheses regroup", () => {
   assert.equal(parse("not A == 1 and B == 2"), '(not [A Equal "1"] and [B Equal "2"])');
   assert.equal(parse("not (A == 1 and B == 2)"), 'not ([A Equal "1"] and [B Equal "2"])');
   assert.equal(parse("(A == 1 or B == 2) and C == 3"), '(([A Equal "1"] or [B Equal "2"]) and [C Equal "3"])');
@@ -56,7 +56,7 @@ test("filter grammar - not binds tighter than and; parentheses regroup", () => {
   assert.equal(parse("not not not A == 1"), 'not [A Equal "1"]');
 });
 
-test("filter grammar - whitespace optional around == and !=, required around words", () => {
+void test("filter grammar - whitespace optional around == and !=, required around words", () => {
   assert.equal(parse('A=="x"'), '[A Equal "x"]');
   assert.equal(parse("A!=1"), '[A Not Equal "1"]');
   assert.equal(parse('  \t\nA == "x"\r\n '), '[A Equal "x"]');
@@ -68,7 +68,7 @@ test("filter grammar - whitespace optional around == and !=, required around wor
   assert.match(parseError("A isempty"), /no match found/);
 });
 
-test("filter grammar - selectors: dotted, index syntax, numeric segments", () => {
+void test("filter grammar - selectors: dotted, index syntax, numeric segments", () => {
   assert.equal(parse('Meta["my-key"] == x'), '[Meta|my-key Equal "x"]');
   assert.equal(parse("Meta[ `a.b` ].c == x"), '[Meta|a.b|c Equal "x"]');
   assert.equal(parse("Service.Meta.env == prod"), '[Service|Meta|env Equal "prod"]');
@@ -76,14 +76,14 @@ test("filter grammar - selectors: dotted, index syntax, numeric segments", () =>
   assert.equal(parse("a_b/c9 == 1"), '[a_b/c9 Equal "1"]');
 });
 
-test("filter grammar - keywords are only keywords in operator position", () => {
+void test("filter grammar - keywords are only keywords in operator position", () => {
   assert.equal(parse("notify == 1"), '[notify Equal "1"]');
   assert.equal(parse("not == 1"), '[not Equal "1"]');
   assert.equal(parse("orange == 1 or android == 2"), '([orange Equal "1"] or [android Equal "2"])');
   assert.equal(parse("in in Tags"), '[Tags In "in"]');
 });
 
-test("filter grammar - values: bare words, numbers, double-quoted, backquoted", () => {
+void test("filter grammar - values: bare words, numbers, double-quoted, backquoted", () => {
   assert.equal(parse("A == redis"), '[A Equal "redis"]');
   assert.equal(parse("A == true"), '[A Equal "true"]');
   assert.equal(parse('A == Meta["x"].y'), '[A Equal "Meta.x.y"]');
@@ -100,7 +100,7 @@ test("filter grammar - values: bare words, numbers, double-quoted, backquoted", 
   assert.equal(parse("5 in Ports"), '[Ports In "5"]');
 });
 
-test("filter grammar - errors carry Consul's prefix and the parser position", () => {
+void test("filter grammar - errors carry Consul's prefix and the parser position", () => {
   assert.equal(
     parseError("Port"),
     'Failed to create boolean expression evaluator: 1:5 (4): no match found, expected: "!=", ".", "==", "[", [ \\t\\r\\n] or [a-zA-Z0-9_/]',
@@ -116,35 +116,35 @@ test("filter grammar - errors carry Consul's prefix and the parser position", ()
   assert.equal(parseError('A == "bad\\q"'), "Failed to create boolean expression evaluator: 1:6 (5): rule string: invalid syntax");
 });
 
-test("filter grammar - incomplete or trailing input is rejected", () => {
+void test("filter grammar - incomplete or trailing input is rejected", () => {
   for (const text of ["A ==", "A == 1 and", "A == 1 or", "not", "A == 1 B == 2", "A == 1)", "()", "== 1", "A = 1", "A == 01"]) {
     assert.match(parseError(text), /^Failed to create boolean expression evaluator: \d+:\d+ \(\d+\): /, text);
   }
 });
 
-test("filter grammar - positions count lines, runes and bytes like pigeon", () => {
+void test("filter grammar - positions count lines, runes and bytes like pigeon", () => {
   assert.equal(parseError('A == "é" and\nB'), 'Failed to create boolean expression evaluator: 2:2 (15): no match found, expected: "!=", ".", "==", "[", [ \\t\\r\\n] or [a-zA-Z0-9_/]');
 });
 
-test("filter grammar - escaped double quote ends the literal as in go-bexpr", () => {
+void test("filter grammar - escaped double quote ends the literal as in go-bexpr", () => {
   // DoubleStringChar is !'"' . upstream, so \" cannot appear inside a double-quoted string.
   assert.match(parseError('A == "a\\"b"'), /invalid syntax|no match found|Unterminated/);
 });
 
-test("filter grammar - deep nesting parses in linear time", () => {
+void test("filter grammar - deep nesting parses in linear time", () => {
   const depth = 500;
   const text = "(".repeat(depth) + "A == 1" + ")".repeat(depth);
   assert.equal(parse(text), '[A Equal "1"]');
   assert.match(parseError("(".repeat(25) + "A == "), /no match found/);
 });
 
-test("filter grammar - nesting beyond the limit is a FilterError, not a stack overflow", () => {
+void test("filter grammar - nesting beyond the limit is a FilterError, not a stack overflow", () => {
   const text = "(".repeat(MAX_FILTER_NESTING + 1) + "A == 1" + ")".repeat(MAX_FILTER_NESTING + 1);
   assert.match(parseError(text), /rule grouping: Expression nesting exceeds the limit \(512\)$/);
   assert.match(parseError("not ".repeat(MAX_FILTER_NESTING + 1) + "A == 1"), /nesting exceeds the limit/);
 });
 
-test("filter grammar - long or-chains parse without recursion per term", () => {
+void test("filter grammar - long or-chains parse without recursion per term", () => {
   const text = Array.from({ length: 20000 }, (_, i) => `A == ${i}`).join(" or ");
   const expr = parseFilterExpression(text);
   assert.equal(expr.type, "or");

@@ -2,14 +2,14 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { parseGoBool, parseGoFloat, parseGoInt, parseGoUint, unquoteGo } from "../../../src/filter/strconv.ts";
 
-test("filter coercion - bool accepts Go ParseBool forms only", () => {
+void test("filter coercion - bool accepts Go ParseBool forms only", () => {
   for (const text of ["1", "t", "T", "TRUE", "true", "True"]) assert.deepEqual(parseGoBool(text), { ok: true, value: true });
   for (const text of ["0", "f", "F", "FALSE", "false", "False"]) assert.deepEqual(parseGoBool(text), { ok: true, value: false });
   assert.deepEqual(parseGoBool("yes"), { ok: false, error: 'strconv.ParseBool: parsing "yes": invalid syntax' });
   assert.equal(parseGoBool("tRuE").ok, false);
 });
 
-test("filter coercion - int follows ParseInt(s, 0, 64): prefixes, sign, underscores, range", () => {
+void test("filter coercion - int follows ParseInt(s, 0, 64): prefixes, sign, underscores, range", () => {
   assert.deepEqual(parseGoInt("42"), { ok: true, value: 42n });
   assert.deepEqual(parseGoInt("-42"), { ok: true, value: -42n });
   assert.deepEqual(parseGoInt("+7"), { ok: true, value: 7n });
@@ -26,14 +26,14 @@ test("filter coercion - int follows ParseInt(s, 0, 64): prefixes, sign, undersco
   }
 });
 
-test("filter coercion - uint rejects signs and values above 2^64-1", () => {
+void test("filter coercion - uint rejects signs and values above 2^64-1", () => {
   assert.deepEqual(parseGoUint("18446744073709551615"), { ok: true, value: 18446744073709551615n });
   assert.deepEqual(parseGoUint("-1"), { ok: false, error: 'strconv.ParseUint: parsing "-1": invalid syntax' });
   assert.deepEqual(parseGoUint("+1"), { ok: false, error: 'strconv.ParseUint: parsing "+1": invalid syntax' });
   assert.deepEqual(parseGoUint("18446744073709551616"), { ok: false, error: 'strconv.ParseUint: parsing "18446744073709551616": value out of range' });
 });
 
-test("filter coercion - float follows ParseFloat", () => {
+void test("filter coercion - float follows ParseFloat", () => {
   assert.deepEqual(parseGoFloat("1.5"), { ok: true, value: 1.5 });
   assert.deepEqual(parseGoFloat("-2"), { ok: true, value: -2 });
   assert.deepEqual(parseGoFloat("1e3"), { ok: true, value: 1000 });
@@ -46,7 +46,7 @@ test("filter coercion - float follows ParseFloat", () => {
   assert.deepEqual(parseGoFloat("1e400"), { ok: false, error: 'strconv.ParseFloat: parsing "1e400": value out of range' });
 });
 
-test("filter literals - Unquote handles Go escapes and raw strings", () => {
+void test("filter literals - Unquote handles Go escapes and raw strings", () => {
   assert.equal(unquoteGo('"plain"'), "plain");
   assert.equal(unquoteGo('"a\\tb\\nc\\\\d"'), "a\tb\nc\\d");
   assert.equal(unquoteGo('"\\a\\b\\f\\r\\v"'), "\x07\b\f\r\v");
