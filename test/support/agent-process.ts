@@ -1,0 +1,66 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import { createServer } from "node:net";
+import { fileURLToPath } from "node:url";
+
+export const CONSULATE_BIN = fileURLToPath(new URL("../../bin/consulate.js", import.meta.url));
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once("error", reject);
+    srv.listen(0, "127.0.0.1", () => {
+      const addr = srv.address();
+      const port = typeof addr === "object" && addr ? addr.port : 0;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+export interface AgentProcess {
+  child: ChildProcess;
+  httpPort: number;
+  base: string;
+  output(): string;
+  /** Resolves with the exit code (or null when killed by a signal). */
+  exited: Promise<number | null>;
+  kill(signal?: NodeJS.Signals): Promise<number | null>;
+}
+
+/** Spawns `consulate agent -dev` on free ports and waits until its HTTP API answers. */
+export async function spawnDevAgent(extraArgs: string[] = [], options: { timeoutMs?: number } = {}): Promise<AgentProcess> {
+  const httpPort = await freePort();
+  const dnsPort = await freePort();
+  const child = spawn(process.execPath, [CONSULATE_BIN, "agent", "-dev", `-http-port=${httpPort}`, `-dns-port=${dnsPort}`, ...extraArgs], {
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let out = "";
+  child.stdout?.on("data", (d: Buffer) => (out += d.toString()));
+  child.stderr?.on("data", (d: Buffer) => (out += d.toString()));
+  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+  const proc: AgentProcess = {
+    child,
+    httpPort,
+    base: `http://127.0.0.1:${httpPort}`,
+    output: () => out,
+    exited,
+    async kill(signal = "SIGKILL") {
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+      return exited;
+    },
+  };
+  const deadline = Date.now() + (options.timeoutMs ?? 15_000);
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`agent exited early (${child.exitCode}):\n${out}`);
+    try {
+      const res = await fetch(`${proc.base}/v1/status/leader`);
+      if (res.status === 200) return proc;
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > deadline) {
+      await proc.kill();
+      throw new Error(`agent did not answer in time:\n${out}`);
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
