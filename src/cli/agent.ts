@@ -4,7 +4,8 @@ import { ConfigError } from "../config/config-error.ts";
 import { loadRuntimeConfig } from "../config/load.ts";
 import type { RuntimeConfig } from "../config/runtime-config.ts";
 import { agentOptionsFromConfig } from "../launch/from-config.ts";
-import { BUILD_DATE, CONSUL_COMPAT_VERSION, CONSULATE_VERSION, startAgent, type RunningAgent } from "../launch/start-agent.ts";
+import { startAgent, type RunningAgent } from "../launch/start-agent.ts";
+import { BUILD_DATE, CONSUL_COMPAT_VERSION, CONSULATE_VERSION } from "../version.ts";
 import { formatAgentBanner } from "./agent-banner.ts";
 import { boolFlag, intFlag, parseGoFlags, repeatableFlag, stringFlag, type FlagSpec } from "./go-flags.ts";
 

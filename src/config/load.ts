@@ -234,6 +234,11 @@ export async function validateConfigFiles(
 ): Promise<void> {
   if (paths.length === 0) throw new ConfigError("Must specify at least one config file or directory");
   const { configFormat, ...loadOptions } = options;
+  // Validation judges the files, not this machine's network: an unset bind address must not
+  // fail because the host running `validate` has no single private IPv4 address.
+  loadOptions.networkInterfaces ??= () => ({
+    validate: [{ address: "10.0.0.1", netmask: "255.0.0.0", family: "IPv4", mac: "00:00:00:00:00:00", internal: false, cidr: "10.0.0.1/8" }],
+  });
   const flags: AgentFlagValues = { "config-file": paths };
   if (configFormat !== undefined) flags["config-format"] = configFormat;
   await loadRuntimeConfig(flags, loadOptions);

@@ -6,6 +6,7 @@ import type { HttpContext, HttpSettings } from "../http/context.ts";
 import { startHttpServer, type RunningHttpServer } from "../http/server.ts";
 import { systemClock, type Clock } from "../runtime/clock.ts";
 import { createLogger, type Logger, type LogLevel } from "../runtime/logger.ts";
+import { Metrics } from "../runtime/metrics.ts";
 import { systemRng, type Rng } from "../runtime/rng.ts";
 import { TimerWheel } from "../runtime/timer-wheel.ts";
 import { LocalLog } from "../server/consensus.ts";
@@ -14,10 +15,7 @@ import { StateStore } from "../state/store.ts";
 // The production wiring, in one file: runtime → state → fsm → consensus → agent → http.
 // Tests and the simulator wire fakes through the same seams (clock, rng, logger).
 
-export const CONSULATE_VERSION = "0.1.0";
-/** The Consul version we answer as, so clients that gate features on it behave. */
-export const CONSUL_COMPAT_VERSION = "1.20.0";
-export const BUILD_DATE = "2026-11-25 00:00:00 +0000 UTC";
+import { CONSUL_COMPAT_VERSION } from "../version.ts";
 
 export interface AgentRuntimeOptions {
   identity: Omit<AgentIdentity, "version">;
@@ -64,7 +62,9 @@ export async function startAgent(options: AgentRuntimeOptions, deps: StartDeps =
   const agent = new Agent({ identity, consensus, state, clock, rng, logger });
   await agent.start();
 
-  const ctx: HttpContext = { settings: options.http, state, consensus, blocking, agent, clock, rng, logger };
+  const metrics = new Metrics({ clock, prometheusRetentionMs: options.http.prometheusRetentionTimeMs, trackGc: true });
+  const runtimeConfig: Record<string, unknown> = { ...options.runtimeConfig };
+  const ctx: HttpContext = { settings: options.http, state, consensus, blocking, agent, clock, rng, logger, runtimeConfig, metrics };
   const http = await startHttpServer(ctx, { host: options.httpHost, port: options.httpPort });
 
   let stopped = false;
@@ -96,6 +96,7 @@ export async function startAgent(options: AgentRuntimeOptions, deps: StartDeps =
       await agent.stop();
       await http.close();
       wheel.stop();
+      metrics.close();
     },
   };
 }

@@ -1,0 +1,36 @@
+// Every command the CLI knows, keyed by its full name ("kv get"). Groups without `run`
+// only print their help, as consul's `kv` or `catalog` do.
+import { agentControlCommands } from "./agent-control.ts";
+import { catalogCommands } from "./catalog.ts";
+import type { CommandDefinition } from "./command-definition.ts";
+import { infoCommand } from "./info.ts";
+import { kvCommands } from "./kv.ts";
+import { maintCommand } from "./maint.ts";
+import { membersCommand } from "./members.ts";
+import { servicesCommands } from "./services.ts";
+import { validateCommand } from "./validate.ts";
+import { versionCommand } from "./version.ts";
+
+const agentCommand: CommandDefinition = {
+  synopsis: "Runs a Consul agent",
+  help: () => "Usage: consulate agent [options]",
+  handlesHelp: true,
+  run: async (args) => {
+    // Loaded lazily: the agent pulls in the whole server, which other commands never need.
+    const { runAgentCommand } = await import("./agent.ts");
+    return runAgentCommand(args);
+  },
+};
+
+export const COMMANDS: Readonly<Record<string, CommandDefinition>> = {
+  agent: agentCommand,
+  ...agentControlCommands,
+  ...catalogCommands,
+  info: infoCommand,
+  ...kvCommands,
+  maint: maintCommand,
+  members: membersCommand,
+  ...servicesCommands,
+  validate: validateCommand,
+  version: versionCommand,
+};
