@@ -25,12 +25,22 @@ export class CatalogTables {
   nodesIndex = 0;
   servicesIndex = 0;
   checksIndex = 0;
+  /**
+   * Bumped when the tables are wiped (snapshot restore): indexes may then repeat with other
+   * contents, so anything memoized by index must also match the generation.
+   */
+  generation = 0;
 
   constructor(hub: WatchHub) {
     this.#hub = hub;
   }
 
   // ---- queries ----
+
+  /** Watches a whole table, for queries whose answer also depends on rows they did not list. */
+  watchTable(table: "nodes" | "services" | "checks", ws: WatchSet): void {
+    ws.add(table === "nodes" ? Topics.nodes : table === "services" ? Topics.services : Topics.checks);
+  }
 
   getNode(name: string, ws?: WatchSet): Node | undefined {
     ws?.add(Topics.node(name));
@@ -90,6 +100,22 @@ export class CatalogTables {
     return out.sort(byNodeThenId);
   }
 
+  /**
+   * Connect endpoints for a service (catalog.md §9): proxies whose destination is `name` and
+   * Connect-native instances named `name`, ordered like serviceInstances.
+   */
+  connectInstances(name: string, ws?: WatchSet): ServiceInstance[] {
+    ws?.add(Topics.services);
+    const lower = name.toLowerCase();
+    const out: ServiceInstance[] = [];
+    for (const [nodeKey, svcs] of this.#services) {
+      const node = this.#nodes.get(nodeKey);
+      if (!node) continue;
+      for (const service of svcs.values()) if (isConnectEndpointFor(service, lower)) out.push({ node, service });
+    }
+    return out.sort(byNodeThenId);
+  }
+
   /** Checks that apply to one instance: its service checks plus the node's node-level checks. */
   instanceChecks(nodeName: string, serviceId: string): HealthCheck[] {
     const m = this.#checks.get(nodeName.toLowerCase());
@@ -115,8 +141,12 @@ export class CatalogTables {
     return out.sort(byNodeThenCheckId);
   }
 
-  /** Index for queries over one service name; falls back to the services table index. */
-  serviceNameIndex(name: string): number {
+  /**
+   * Index for queries over one service name; falls back to the services table index. With a
+   * WatchSet it also watches the name, so a memoized answer can skip the instance scan.
+   */
+  serviceNameIndex(name: string, ws?: WatchSet): number {
+    ws?.add(Topics.serviceName(name));
     return this.#nameIndex.get(name.toLowerCase()) ?? Math.max(this.servicesIndex, 1);
   }
 
@@ -228,6 +258,7 @@ export class CatalogTables {
     this.#byName.clear();
     this.#nameIndex.clear();
     this.nodesIndex = this.servicesIndex = this.checksIndex = 0;
+    this.generation++;
   }
 
   #touchNode(index: number, nodeKey: string): void {
@@ -265,6 +296,14 @@ export class CatalogTables {
     // Keep the name's index so a blocking query on a vanished name still sees it move forward.
     this.#touchServiceName(index, nameKey);
   }
+}
+
+function isConnectEndpointFor(service: NodeService, lowerName: string): boolean {
+  if (service.Kind === "connect-proxy") {
+    const dest = service.Proxy?.DestinationServiceName;
+    return typeof dest === "string" && dest.toLowerCase() === lowerName;
+  }
+  return service.Connect?.Native === true && service.Service.toLowerCase() === lowerName;
 }
 
 function byCheckId(a: HealthCheck, b: HealthCheck): number {

@@ -1,0 +1,103 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { CatalogTables } from "../../../src/state/catalog-tables.ts";
+import { WatchHub, WatchSet } from "../../../src/state/watch.ts";
+import type { CheckFields, NodeFields, ServiceFields } from "../../../src/fsm/command.ts";
+
+const node = (name: string): NodeFields => ({ ID: "", Node: name, Address: "10.0.0.1", Datacenter: "dc1", TaggedAddresses: null, Meta: null });
+const service = (id: string, name: string, extra: Partial<ServiceFields> = {}): ServiceFields => ({
+  ID: id,
+  Service: name,
+  Tags: [],
+  Address: "",
+  Meta: null,
+  Port: 0,
+  Weights: { Passing: 1, Warning: 1 },
+  EnableTagOverride: false,
+  Proxy: {},
+  Connect: {},
+  ...extra,
+});
+const check = (nodeName: string, id: string, serviceId = ""): CheckFields => ({
+  Node: nodeName,
+  CheckID: id,
+  Name: id,
+  Status: "passing",
+  Notes: "",
+  Output: "",
+  ServiceID: serviceId,
+  ServiceName: "",
+  ServiceTags: [],
+  Type: "",
+  Interval: "",
+  Timeout: "",
+  ExposedPort: 0,
+  Definition: {},
+});
+
+function fresh(): { cat: CatalogTables; hub: WatchHub } {
+  const hub = new WatchHub();
+  return { cat: new CatalogTables(hub), hub };
+}
+
+test("catalog state - service name index moves on a node-level check change of a hosting node", () => {
+  const { cat } = fresh();
+  cat.upsertNode(1, node("a"));
+  cat.upsertService(2, "a", service("web-1", "web"));
+  cat.upsertService(3, "a", service("db", "db"));
+  assert.equal(cat.serviceNameIndex("WEB"), 2);
+  cat.upsertCheck(4, check("a", "serfHealth"));
+  assert.equal(cat.serviceNameIndex("web"), 4);
+  assert.equal(cat.serviceNameIndex("db"), 4);
+});
+
+test("catalog state - a service check change moves only that service's name index", () => {
+  const { cat } = fresh();
+  cat.upsertNode(1, node("a"));
+  cat.upsertService(2, "a", service("web-1", "web"));
+  cat.upsertService(3, "a", service("db", "db"));
+  cat.upsertCheck(4, check("a", "service:web-1", "web-1"));
+  assert.equal(cat.serviceNameIndex("web"), 4);
+  assert.equal(cat.serviceNameIndex("db"), 3);
+});
+
+test("catalog state - a vanished name keeps a forward-moving index; an unknown one falls back to the services index, never 0", () => {
+  const { cat } = fresh();
+  assert.equal(cat.serviceNameIndex("ghost"), 1);
+  cat.upsertNode(1, node("a"));
+  cat.upsertService(2, "a", service("web-1", "web"));
+  cat.deleteService(5, "a", "web-1");
+  assert.equal(cat.serviceNameIndex("web"), 5);
+  assert.deepEqual(cat.serviceInstances("web"), []);
+});
+
+test("catalog state - watching a service name wakes on an instance's check change", () => {
+  const { cat, hub } = fresh();
+  cat.upsertNode(1, node("a"));
+  cat.upsertService(2, "a", service("web-1", "web"));
+  const ws = new WatchSet();
+  cat.serviceNameIndex("web", ws);
+  let woke = 0;
+  hub.subscribe(ws.topics, () => woke++);
+  cat.upsertCheck(3, check("a", "c", "web-1"));
+  assert.equal(woke, 1);
+});
+
+test("catalog state - clear bumps the generation so memoized answers are not reused", () => {
+  const { cat } = fresh();
+  const before = cat.generation;
+  cat.clear();
+  assert.equal(cat.generation, before + 1);
+});
+
+test("catalog state - connect instances are proxies for the name and Connect-native instances", () => {
+  const { cat } = fresh();
+  cat.upsertNode(1, node("a"));
+  cat.upsertService(2, "a", service("p", "web-proxy", { Kind: "connect-proxy", Proxy: { DestinationServiceName: "Web" } }));
+  cat.upsertService(3, "a", service("n", "web", { Connect: { Native: true } }));
+  cat.upsertService(4, "a", service("plain", "web"));
+  assert.deepEqual(
+    cat.connectInstances("web").map((i) => i.service.ID),
+    ["n", "p"],
+  );
+});
