@@ -2,6 +2,7 @@ import type { IncomingHttpHeaders } from "node:http";
 import type { Agent } from "../agent/agent.ts";
 import type { Clock } from "../runtime/clock.ts";
 import type { Logger } from "../runtime/logger.ts";
+import type { Metrics } from "../runtime/metrics.ts";
 import type { Rng } from "../runtime/rng.ts";
 import type { Consensus } from "../server/consensus.ts";
 import type { StateStore } from "../state/store.ts";
@@ -31,6 +32,9 @@ export interface HttpContext {
   clock: Clock;
   rng: Rng;
   logger: Logger;
+  /** The merged agent configuration (DebugConfig of /v1/agent/self, ports and flags not in settings). */
+  runtimeConfig: Record<string, unknown>;
+  metrics: Metrics;
 }
 
 export interface ApiRequest {

@@ -10,6 +10,7 @@ import { Metrics } from "../runtime/metrics.ts";
 import { systemRng, type Rng } from "../runtime/rng.ts";
 import { TimerWheel } from "../runtime/timer-wheel.ts";
 import { LocalLog } from "../server/consensus.ts";
+import { SessionTtlDuty } from "../server/session-ttl-duty.ts";
 import { StateStore } from "../state/store.ts";
 
 // The production wiring, in one file: runtime → state → fsm → consensus → agent → http.
@@ -61,6 +62,8 @@ export async function startAgent(options: AgentRuntimeOptions, deps: StartDeps =
   const blocking = new BlockingEngine({ hub: state.hub, wheel, rng }, { maxWaiters: 1_000_000 });
   const agent = new Agent({ identity, consensus, state, clock, rng, logger });
   await agent.start();
+  const sessionTtl = new SessionTtlDuty({ clock, consensus, state, logger: logger.named("consul.session") });
+  sessionTtl.start();
 
   const metrics = new Metrics({ clock, prometheusRetentionMs: options.http.prometheusRetentionTimeMs, trackGc: true });
   const runtimeConfig: Record<string, unknown> = { ...options.runtimeConfig };
@@ -93,6 +96,7 @@ export async function startAgent(options: AgentRuntimeOptions, deps: StartDeps =
     async stop() {
       if (stopped) return;
       stopped = true;
+      sessionTtl.stop();
       await agent.stop();
       await http.close();
       wheel.stop();

@@ -9,7 +9,10 @@ export interface TestAgent {
 }
 
 /** An in-process agent on a free port with quiet logs, for handler-level tests. */
-export async function startTestAgent(overrides: Partial<AgentRuntimeOptions["http"]> = {}): Promise<TestAgent> {
+export async function startTestAgent(
+  overrides: Partial<AgentRuntimeOptions["http"]> = {},
+  extra: { identity?: Partial<AgentRuntimeOptions["identity"]> } = {},
+): Promise<TestAgent> {
   const running = await startAgent(
     {
       identity: {
@@ -21,6 +24,7 @@ export async function startTestAgent(overrides: Partial<AgentRuntimeOptions["htt
         serverPort: 8300,
         serfLanPort: 8301,
         nodeMeta: {},
+        ...extra.identity,
       },
       http: {
         datacenter: "dc1",

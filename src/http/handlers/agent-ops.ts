@@ -1,11 +1,206 @@
-import type { Handler } from "../context.ts";
+import {
+  agentStats,
+  BUILD_INFO,
+  hostInfo,
+  lanMember,
+  ORIGIN_COORDINATE,
+  readSelfConfig,
+  sanitizeConfig,
+  wanMember,
+  type LocalMember,
+  type LocalStateCounts,
+} from "../../agent/self-info.ts";
 import { errors } from "../../errors/catalog.ts";
+import { endpointSchemas } from "../../filter/endpoint-schemas.ts";
+import { compileFilter, FilterError } from "../../filter/filter.ts";
+import type { ApiRequest, Handler, HttpContext, Reply } from "../context.ts";
+import { checkEnterpriseParams, first, has, parseGoBool } from "../query.ts";
+import { empty, json, text } from "../reply.ts";
+import { agentSelfView } from "../views/agent-self.ts";
+import { memberView } from "../views/member.ts";
 
-// PLACEHOLDER: replaced by the agent endpoints implementation.
-const todo: Handler = () => {
-  throw errors.internal("not implemented");
+// Agent operations: spec/agent.md §1–§6 and §10 (node maintenance). These answer from the
+// local agent, not from Raft: no X-Consul-Index or consistency headers.
+
+/** consul's api.AllSegments: `?segment=_all` lists every segment's members. */
+const ALL_SEGMENTS = "_all";
+
+function localCounts(ctx: HttpContext): LocalStateCounts {
+  const checks = ctx.agent.localChecks();
+  return {
+    services: ctx.agent.localServices().length,
+    checks: checks.length,
+    checkMonitors: checks.filter((c) => c.Type === "script").length,
+    checkTtls: checks.filter((c) => c.Type === "ttl").length,
+  };
+}
+
+const self: Handler = (ctx) => {
+  const identity = ctx.agent.identity;
+  const cfg = readSelfConfig(identity, ctx.runtimeConfig);
+  const ownCoordinate = ctx.state.coordinates.get(identity.nodeName);
+  return json(
+    agentSelfView({
+      Config: {
+        Datacenter: identity.datacenter,
+        PrimaryDatacenter: cfg.primaryDatacenter,
+        NodeName: identity.nodeName,
+        NodeID: identity.nodeId,
+        Revision: BUILD_INFO.revision,
+        Server: identity.server,
+        Version: identity.version,
+        BuildDate: BUILD_INFO.buildDate,
+      },
+      DebugConfig: sanitizeConfig(ctx.runtimeConfig) as Record<string, unknown>,
+      Coord: cfg.disableCoordinates ? null : (ownCoordinate?.Coord ?? ORIGIN_COORDINATE),
+      Member: memberView(lanMember(identity, cfg)),
+      Stats: agentStats(identity, { consensus: ctx.consensus, cfg, counts: localCounts(ctx) }),
+      Meta: { "consul-network-segment": "", "consul-version": identity.version, ...identity.nodeMeta },
+    }),
+  );
+};
+
+function filterMembers(members: LocalMember[], expression: string): LocalMember[] {
+  if (expression === "") return members;
+  try {
+    const matches = compileFilter(expression, { schema: endpointSchemas.member });
+    return members.filter((m) => matches(memberView(m)));
+  } catch (e) {
+    if (e instanceof FilterError) throw errors.invalidFilter(e.message);
+    throw e;
+  }
+}
+
+const members: Handler = (ctx, req) => {
+  checkEnterpriseParams(req.query, req.headers);
+  const wan = (first(req.query, "wan") ?? "") !== "";
+  const segment = first(req.query, "segment") ?? "";
+  if (wan && segment !== "" && segment !== ALL_SEGMENTS) throw errors.badRequest("Cannot provide a segment with wan=true");
+  // Community edition: the only LAN segment is the default one.
+  if (!wan && segment !== "" && segment !== ALL_SEGMENTS) throw errors.internal("Network segments are not supported in this version of Consul");
+  const identity = ctx.agent.identity;
+  const cfg = readSelfConfig(identity, ctx.runtimeConfig);
+  const pool = wan ? [wanMember(identity, cfg)].filter((m) => m !== undefined) : [lanMember(identity, cfg)];
+  return json(filterMembers(pool, first(req.query, "filter") ?? "").map(memberView));
+};
+
+const host: Handler = (ctx) => json(hostInfo(ctx.clock.now()));
+
+const version: Handler = (ctx) =>
+  json({ SHA: BUILD_INFO.revision, BuildDate: BUILD_INFO.buildDate, HumanVersion: ctx.agent.identity.version, FIPS: BUILD_INFO.fips });
+
+/** Consul's acceptsOpenMetricsMimeType: `application/openmetrics-text` or `text/plain; version=0.4.0`. */
+function acceptsPrometheus(accept: string): boolean {
+  return accept.split(",").some((mime) => {
+    const [raw = "", param] = mime.split(";");
+    const type = raw.trim().toLowerCase();
+    return type === "application/openmetrics-text" || (type === "text/plain" && param?.trim() === "version=0.4.0");
+  });
+}
+
+const metrics: Handler = async (ctx, req) => {
+  const accept = req.headers.accept ?? "";
+  if (first(req.query, "format") === "prometheus" || acceptsPrometheus(accept)) {
+    if (!ctx.metrics.prometheusEnabled) throw errors.prometheusDisabled();
+    return text(await ctx.metrics.prometheusText(), 200, { "Content-Type": ctx.metrics.prometheusContentType });
+  }
+  return json(ctx.metrics.summary());
+};
+
+const reload: Handler = async (ctx) => {
+  try {
+    await ctx.agent.lifecycle.reload();
+  } catch (e) {
+    throw errors.internal(e instanceof Error ? e.message : String(e));
+  }
+  return empty();
+};
+
+/**
+ * The reply must reach the client before the agent shuts its listener down, so the leave runs
+ * on a timer: by then the handler's reply has been written to the socket.
+ */
+const LEAVE_AFTER_REPLY_MS = 10;
+
+const leave: Handler = (ctx) => {
+  ctx.clock.setTimer(LEAVE_AFTER_REPLY_MS, () => {
+    ctx.agent.lifecycle.leave().catch((e: unknown) => {
+      ctx.logger.error("agent: leave failed", { error: e instanceof Error ? e.message : String(e) });
+    });
+  });
+  return empty();
+};
+
+const maintenance: Handler = async (ctx, req) => {
+  if (!has(req.query, "enable")) throw errors.badRequest("Missing value for enable");
+  const raw = first(req.query, "enable") ?? "";
+  const enable = parseGoBool(raw);
+  if (enable === undefined) throw errors.badRequest(`Invalid value for enable: ${JSON.stringify(raw)}`);
+  if (enable) await ctx.agent.enableNodeMaintenance(first(req.query, "reason") ?? "");
+  else await ctx.agent.disableNodeMaintenance();
+  return empty();
+};
+
+/** memberlist's address parsing: `host` or `host:port` (IPv6 in brackets), default port per pool. */
+function joinTarget(address: string, defaultPort: number): string {
+  const bracketed = /^\[([^\]]+)\](?::(\d+))?$/.exec(address);
+  if (bracketed) return `[${bracketed[1]}]:${bracketed[2] ?? defaultPort}`;
+  const colons = address.split(":").length - 1;
+  if (colons === 1) return address;
+  if (colons > 1) return `[${address}]:${defaultPort}`;
+  return `${address}:${defaultPort}`;
+}
+
+/** go-multierror's text for one error, as memberlist's Join returns it. */
+function oneErrorOccurred(message: string): string {
+  return `1 error occurred:\n\t* ${message}\n\n`;
+}
+
+const join: Handler = (ctx, req) => {
+  checkEnterpriseParams(req.query, req.headers);
+  const identity = ctx.agent.identity;
+  const wan = (first(req.query, "wan") ?? "") !== "";
+  if (wan && !identity.server) throw errors.internal("Must be a server to join WAN cluster");
+  const cfg = readSelfConfig(identity, ctx.runtimeConfig);
+  const ownAddr = wan ? cfg.advertiseAddrWan : identity.advertiseAddr;
+  const ownPort = wan ? cfg.serfWanPort : identity.serfLanPort;
+  const target = joinTarget(req.suffix, ownPort);
+  // Joining yourself succeeds (memberlist push/pulls with itself); every other address is out
+  // of reach until gossip lands, which Consul reports as a failed join.
+  if (target === joinTarget(ownAddr, ownPort)) return empty();
+  ctx.logger.warn(`agent: (${wan ? "WAN" : "LAN"}) couldn't join`, { address: req.suffix });
+  throw errors.internal(oneErrorOccurred(`Failed to join ${target}: no gossip transport on this agent`));
+};
+
+const forceLeave: Handler = (ctx, req: ApiRequest): Reply => {
+  checkEnterpriseParams(req.query, req.headers);
+  const identity = ctx.agent.identity;
+  const node = req.suffix;
+  const wanOnly = has(req.query, "wan");
+  const wanName = node.endsWith(`.${identity.datacenter}`) ? node : `${node}.${identity.datacenter}`;
+  const cfg = readSelfConfig(identity, ctx.runtimeConfig);
+  const inLan = !wanOnly && lanMember(identity, cfg).name === node;
+  const inWan = wanMember(identity, cfg)?.name === wanName;
+  // The only member is this live agent: a leave intent for it is refuted, so nothing changes.
+  if (inLan || inWan) return empty();
+  throw errors.internal(`agent: No node found with name '${node}'`);
+};
+
+/** ACLs are not part of this agent yet; Consul answers every token update the same way then. */
+const token: Handler = () => {
+  throw errors.aclDisabled();
 };
 
 export const agentOpsHandlers = {
-  self: todo, members: todo, host: todo, version: todo, metrics: todo, reload: todo, maintenance: todo, join: todo, leave: todo, forceLeave: todo, token: todo,
+  self,
+  members,
+  host,
+  version,
+  metrics,
+  reload,
+  maintenance,
+  join,
+  leave,
+  forceLeave,
+  token,
 } satisfies Record<string, Handler>;

@@ -1,0 +1,339 @@
+import os from "node:os";
+import type { Coordinate } from "../model/catalog.ts";
+import type { Consensus } from "../server/consensus.ts";
+import { BUILD_DATE } from "../version.ts";
+import type { AgentIdentity } from "./agent.ts";
+
+// What the agent says about itself (/v1/agent/self, /v1/agent/members, `consul info`), derived
+// from its identity and the merged configuration. Until gossip lands this node is the only
+// member of its pools, always alive, with serf's protocol versions.
+
+/** version.ts keeps Go's time.String() form ("2026-11-25 00:00:00 +0000 UTC"); the API speaks RFC 3339. */
+function rfc3339(goTime: string): string {
+  const m = /^(\d{4}-\d\d-\d\d) (\d\d:\d\d:\d\d)(?:\.\d+)? \+0000 UTC$/.exec(goTime);
+  return m ? `${m[1]}T${m[2]}Z` : "1970-01-01T00:00:01Z";
+}
+
+/** Build facts. Without release stamping the revision is empty, as in an unstamped Consul build. */
+export const BUILD_INFO = {
+  revision: "",
+  buildDate: rfc3339(BUILD_DATE),
+  prerelease: "",
+  versionMetadata: "",
+  fips: "",
+} as const;
+
+/** serf.MemberStatus */
+export const MEMBER_STATUS = { none: 0, alive: 1, leaving: 2, left: 3, failed: 4 } as const;
+export type MemberStatus = (typeof MEMBER_STATUS)[keyof typeof MEMBER_STATUS];
+
+/** memberlist protocol range and serf delegate protocol versions Consul runs with. */
+const PROTOCOL = { min: 1, max: 5, cur: 2 } as const;
+const DELEGATE = { min: 2, max: 5, cur: 4 } as const;
+/** Consul RPC protocol (vsn tags) and Raft protocol. */
+const CONSUL_PROTOCOL = { cur: 2, min: 2, max: 3 } as const;
+const RAFT_PROTOCOL = 3;
+
+export const DEFAULT_SERF_WAN_PORT = 8302;
+
+/** A new serf coordinate: the origin of an 8-dimensional Vivaldi space. */
+export const ORIGIN_COORDINATE: Coordinate = { Vec: [0, 0, 0, 0, 0, 0, 0, 0], Error: 1.5, Adjustment: 0, Height: 1e-5 };
+
+export interface LocalMember {
+  name: string;
+  addr: string;
+  port: number;
+  tags: Record<string, string>;
+  status: MemberStatus;
+  protocolMin: number;
+  protocolMax: number;
+  protocolCur: number;
+  delegateMin: number;
+  delegateMax: number;
+  delegateCur: number;
+}
+
+/** The configuration facts /agent/self and the member tags need beyond the identity. */
+export interface SelfConfig {
+  primaryDatacenter: string;
+  advertiseAddrWan: string;
+  serfWanPort: number;
+  grpcPort: number;
+  grpcTlsPort: number;
+  aclEnabled: boolean;
+  bootstrap: boolean;
+  bootstrapExpect: number;
+  disableCoordinates: boolean;
+  gossipEncrypted: boolean;
+}
+
+function objectAt(source: Record<string, unknown>, key: string): Record<string, unknown> {
+  const v = source[key];
+  return typeof v === "object" && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : {};
+}
+
+function numberAt(source: Record<string, unknown>, key: string, fallback: number): number {
+  const v = source[key];
+  return typeof v === "number" && Number.isFinite(v) ? v : fallback;
+}
+
+function stringAt(source: Record<string, unknown>, key: string, fallback: string): string {
+  const v = source[key];
+  return typeof v === "string" && v !== "" ? v : fallback;
+}
+
+function boolAt(source: Record<string, unknown>, key: string): boolean {
+  return source[key] === true;
+}
+
+/** Reads the merged runtime configuration (config/runtime-config.ts shape); absent fields take Consul's defaults. */
+export function readSelfConfig(identity: AgentIdentity, runtimeConfig: Record<string, unknown>): SelfConfig {
+  const ports = objectAt(runtimeConfig, "ports");
+  const encrypt = runtimeConfig.encryptKey ?? runtimeConfig.encrypt;
+  return {
+    primaryDatacenter: stringAt(runtimeConfig, "primaryDatacenter", identity.datacenter),
+    advertiseAddrWan: stringAt(runtimeConfig, "advertiseAddrWan", identity.advertiseAddr),
+    serfWanPort: numberAt(ports, "serfWan", DEFAULT_SERF_WAN_PORT),
+    grpcPort: numberAt(ports, "grpc", -1),
+    grpcTlsPort: numberAt(ports, "grpcTls", -1),
+    aclEnabled: boolAt(runtimeConfig, "aclEnabled"),
+    bootstrap: boolAt(runtimeConfig, "bootstrap"),
+    bootstrapExpect: numberAt(runtimeConfig, "bootstrapExpect", 0),
+    disableCoordinates: boolAt(runtimeConfig, "disableCoordinates"),
+    gossipEncrypted: typeof encrypt === "string" && encrypt !== "",
+  };
+}
+
+/** The `build` tag and `consul members` Build column: "<version><prerelease>:<revision[:8]>". */
+export function buildTag(version: string): string {
+  return `${version}${BUILD_INFO.prerelease}:${BUILD_INFO.revision.slice(0, 8)}`;
+}
+
+function commonTags(identity: AgentIdentity, cfg: SelfConfig): Record<string, string> {
+  return {
+    acls: cfg.aclEnabled ? "1" : "0",
+    build: buildTag(identity.version),
+    dc: identity.datacenter,
+    id: identity.nodeId,
+    vsn: String(CONSUL_PROTOCOL.cur),
+    vsn_max: String(CONSUL_PROTOCOL.max),
+    vsn_min: String(CONSUL_PROTOCOL.min),
+  };
+}
+
+function serverTags(identity: AgentIdentity, cfg: SelfConfig): Record<string, string> {
+  const tags: Record<string, string> = {
+    ...commonTags(identity, cfg),
+    role: "consul",
+    port: String(identity.serverPort),
+    raft_vsn: String(RAFT_PROTOCOL),
+    ft_fs: "1",
+    ft_si: "1",
+  };
+  if (cfg.bootstrap) tags.bootstrap = "1";
+  if (cfg.bootstrapExpect > 0) tags.expect = String(cfg.bootstrapExpect);
+  if (cfg.grpcPort > 0) tags.grpc_port = String(cfg.grpcPort);
+  if (cfg.grpcTlsPort > 0) tags.grpc_tls_port = String(cfg.grpcTlsPort);
+  return tags;
+}
+
+function member(name: string, addr: string, port: number, tags: Record<string, string>): LocalMember {
+  return {
+    name,
+    addr,
+    port,
+    tags,
+    status: MEMBER_STATUS.alive,
+    protocolMin: PROTOCOL.min,
+    protocolMax: PROTOCOL.max,
+    protocolCur: PROTOCOL.cur,
+    delegateMin: DELEGATE.min,
+    delegateMax: DELEGATE.max,
+    delegateCur: DELEGATE.cur,
+  };
+}
+
+/** This agent as a member of its LAN pool. */
+export function lanMember(identity: AgentIdentity, cfg: SelfConfig): LocalMember {
+  const tags = identity.server
+    ? { ...serverTags(identity, cfg), segment: "", wan_join_port: String(cfg.serfWanPort) }
+    : { ...commonTags(identity, cfg), role: "node", segment: "" };
+  return member(identity.nodeName, identity.advertiseAddr, identity.serfLanPort, tags);
+}
+
+/** This server as a member of the WAN pool (named `<node>.<dc>`); clients are not in it. */
+export function wanMember(identity: AgentIdentity, cfg: SelfConfig): LocalMember | undefined {
+  if (!identity.server) return undefined;
+  return member(`${identity.nodeName}.${identity.datacenter}`, cfg.advertiseAddrWan, cfg.serfWanPort, serverTags(identity, cfg));
+}
+
+const SECRET_KEY = /token|encrypt|secret|password|private_?key|initialmanagement|recovery/i;
+
+/** A copy of the configuration with secrets replaced by "hidden", as Consul's Sanitized() does. */
+export function sanitizeConfig(value: unknown, key = ""): unknown {
+  if (typeof value === "string") return value !== "" && SECRET_KEY.test(key) ? "hidden" : value;
+  if (Array.isArray(value)) return value.map((v) => sanitizeConfig(v, key));
+  if (typeof value === "object" && value !== null) {
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(value)) out[k] = sanitizeConfig(v, SECRET_KEY.test(key) ? key : k);
+    return out;
+  }
+  return value;
+}
+
+export interface LocalStateCounts {
+  services: number;
+  checks: number;
+  checkMonitors: number;
+  checkTtls: number;
+}
+
+const GO_OS: Record<string, string> = { win32: "windows" };
+const GO_ARCH: Record<string, string> = { x64: "amd64", ia32: "386" };
+
+function raftStats(identity: AgentIdentity, consensus: Consensus): Record<string, string> {
+  const applied = String(consensus.appliedIndex());
+  const leader = consensus.isLeader();
+  const lastContactMs = consensus.lastContactMs();
+  const peers = consensus.peers();
+  const self = `${identity.advertiseAddr}:${identity.serverPort}`;
+  const configuration = peers
+    .map((address) => `{Suffrage:Voter ID:${address === self ? identity.nodeId : address} Address:${address}}`)
+    .join(" ");
+  return {
+    applied_index: applied,
+    commit_index: applied,
+    fsm_pending: "0",
+    last_contact: leader ? "0" : consensus.leaderAddress() === "" ? "never" : `${lastContactMs}ms`,
+    last_log_index: applied,
+    last_log_term: leader ? "1" : "0",
+    last_snapshot_index: "0",
+    last_snapshot_term: "0",
+    latest_configuration: `[${configuration}]`,
+    latest_configuration_index: "0",
+    num_peers: String(Math.max(0, peers.length - 1)),
+    protocol_version: String(RAFT_PROTOCOL),
+    protocol_version_max: "3",
+    protocol_version_min: "0",
+    snapshot_version_max: "1",
+    snapshot_version_min: "0",
+    state: leader ? "Leader" : consensus.leaderAddress() === "" ? "Candidate" : "Follower",
+    term: leader ? "1" : "0",
+  };
+}
+
+function serfStats(cfg: SelfConfig): Record<string, string> {
+  return {
+    coordinate_resets: "0",
+    encrypted: String(cfg.gossipEncrypted),
+    event_queue: "0",
+    event_time: "1",
+    failed: "0",
+    health_score: "0",
+    intent_queue: "0",
+    left: "0",
+    member_time: "1",
+    members: "1",
+    query_queue: "0",
+    query_time: "1",
+  };
+}
+
+function runtimeStats(): Record<string, string> {
+  const cpus = os.availableParallelism();
+  return {
+    arch: GO_ARCH[process.arch] ?? process.arch,
+    cpu_count: String(cpus),
+    goroutines: String(process.getActiveResourcesInfo().length),
+    max_procs: String(cpus),
+    os: GO_OS[process.platform] ?? process.platform,
+    version: `node${process.versions.node}`,
+  };
+}
+
+/** The `Stats` map of /v1/agent/self, section by section as `consul info` prints it; all values are strings. */
+export function agentStats(
+  identity: AgentIdentity,
+  inputs: { consensus: Consensus; cfg: SelfConfig; counts: LocalStateCounts },
+): Record<string, Record<string, string>> {
+  const { consensus, cfg, counts } = inputs;
+  const stats: Record<string, Record<string, string>> = {
+    agent: {
+      check_monitors: String(counts.checkMonitors),
+      check_ttls: String(counts.checkTtls),
+      checks: String(counts.checks),
+      services: String(counts.services),
+    },
+    build: {
+      prerelease: BUILD_INFO.prerelease,
+      revision: BUILD_INFO.revision.slice(0, 8),
+      version: identity.version,
+      version_metadata: BUILD_INFO.versionMetadata,
+    },
+    runtime: runtimeStats(),
+    serf_lan: serfStats(cfg),
+  };
+  if (identity.server) {
+    stats.consul = {
+      acl: cfg.aclEnabled ? "enabled" : "disabled",
+      bootstrap: String(cfg.bootstrap),
+      known_datacenters: "1",
+      leader: String(consensus.isLeader()),
+      leader_addr: consensus.leaderAddress(),
+      server: "true",
+    };
+    stats.raft = raftStats(identity, consensus);
+    stats.serf_wan = serfStats(cfg);
+  } else {
+    stats.consul = {
+      acl: cfg.aclEnabled ? "enabled" : "disabled",
+      known_servers: consensus.leaderAddress() === "" ? "0" : "1",
+      server: "false",
+    };
+  }
+  return stats;
+}
+
+/** GET /v1/agent/host: gopsutil's shapes (lower camelCase inside), declared unstable upstream. */
+export function hostInfo(nowMs: number): Record<string, unknown> {
+  const total = os.totalmem();
+  const free = os.freemem();
+  const uptimeSeconds = Math.floor(os.uptime());
+  return {
+    Memory: { total, available: free, used: total - free, usedPercent: total > 0 ? ((total - free) / total) * 100 : 0, free },
+    CPU: os.cpus().map((cpu, i) => ({
+      cpu: i,
+      vendorId: "",
+      family: "",
+      model: "",
+      stepping: 0,
+      physicalId: "",
+      coreId: String(i),
+      cores: 1,
+      modelName: cpu.model,
+      mhz: cpu.speed,
+      cacheSize: 0,
+      flags: [],
+      microcode: "",
+    })),
+    Host: {
+      hostname: os.hostname(),
+      uptime: uptimeSeconds,
+      bootTime: Math.floor(nowMs / 1000) - uptimeSeconds,
+      procs: 0,
+      os: GO_OS[process.platform] ?? process.platform,
+      platform: os.type().toLowerCase(),
+      platformFamily: "",
+      platformVersion: os.release(),
+      kernelVersion: os.release(),
+      kernelArch: os.machine(),
+      virtualizationSystem: "",
+      virtualizationRole: "",
+      hostId: "",
+    },
+    // Disk usage needs the filesystem, which only storage/ touches; gopsutil leaves it nil on failure too.
+    Disk: null,
+    CollectionTime: BigInt(nowMs) * 1_000_000n,
+    Errors: null,
+  };
+}

@@ -1,0 +1,45 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { startTestAgent } from "../../support/test-agent.ts";
+
+test("agent/leave - answers 200 empty before the agent shuts down", async () => {
+  const agent = await startTestAgent();
+  let leftAfterReply = false;
+  let replied = false;
+  const left = new Promise<void>((resolve) => {
+    agent.running.agent.lifecycle = {
+      ...agent.running.agent.lifecycle,
+      leave: async () => {
+        leftAfterReply = replied;
+        await agent.stop();
+        resolve();
+      },
+    };
+  });
+  const res = await fetch(`${agent.base}/v1/agent/leave`, { method: "PUT" });
+  assert.equal(res.status, 200);
+  assert.equal(await res.text(), "");
+  replied = true;
+  await left;
+  assert.equal(leftAfterReply, true);
+  await assert.rejects(fetch(`${agent.base}/v1/agent/self`));
+});
+
+test("agent/members - a client agent is role=node without server tags and has no WAN pool", async () => {
+  const agent = await startTestAgent({}, { identity: { server: false } });
+  try {
+    const [m] = (await (await fetch(`${agent.base}/v1/agent/members`)).json()) as { Tags: Record<string, string> }[];
+    assert.equal(m.Tags.role, "node");
+    assert.equal(m.Tags.port, undefined);
+    assert.equal(m.Tags.raft_vsn, undefined);
+    assert.deepEqual(await (await fetch(`${agent.base}/v1/agent/members?wan=1`)).json(), []);
+    const join = await fetch(`${agent.base}/v1/agent/join/10.0.0.9?wan=1`, { method: "PUT" });
+    assert.equal(join.status, 500);
+    assert.equal(await join.text(), "Must be a server to join WAN cluster");
+    const self = (await (await fetch(`${agent.base}/v1/agent/self`)).json()) as { Stats: Record<string, Record<string, string>> };
+    assert.equal(self.Stats.consul.server, "false");
+    assert.equal(self.Stats.raft, undefined);
+  } finally {
+    await agent.stop();
+  }
+});

@@ -1,0 +1,62 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import type { AgentIdentity } from "../../../src/agent/agent.ts";
+import { BUILD_INFO, lanMember, readSelfConfig, sanitizeConfig, wanMember } from "../../../src/agent/self-info.ts";
+
+const identity: AgentIdentity = {
+  nodeName: "n1",
+  nodeId: "9d754d17-d864-b1d3-e758-f3fe25a9874f",
+  datacenter: "dc2",
+  server: true,
+  advertiseAddr: "10.0.0.1",
+  serverPort: 8300,
+  serfLanPort: 8301,
+  nodeMeta: {},
+  version: "1.20.0",
+};
+
+test("agent/members - tags follow the configuration: bootstrap, expect, grpc ports, acls, wan_join_port", () => {
+  const cfg = readSelfConfig(identity, {
+    bootstrap: true,
+    bootstrapExpect: 3,
+    aclEnabled: true,
+    ports: { serfWan: 9302, grpc: 8502, grpcTls: 8503 },
+    advertiseAddrWan: "203.0.113.5",
+  });
+  const lan = lanMember(identity, cfg);
+  assert.equal(lan.tags.bootstrap, "1");
+  assert.equal(lan.tags.expect, "3");
+  assert.equal(lan.tags.acls, "1");
+  assert.equal(lan.tags.grpc_port, "8502");
+  assert.equal(lan.tags.grpc_tls_port, "8503");
+  assert.equal(lan.tags.wan_join_port, "9302");
+  assert.equal(lan.tags.build, `1.20.0:${BUILD_INFO.revision.slice(0, 8)}`);
+  const wan = wanMember(identity, cfg);
+  assert.equal(wan?.name, "n1.dc2");
+  assert.equal(wan?.addr, "203.0.113.5");
+  assert.equal(wan?.port, 9302);
+  assert.equal(wan?.tags.segment, undefined);
+});
+
+test("agent/members - without configuration the defaults hold (no grpc tags, WAN port 8302, acls=0)", () => {
+  const cfg = readSelfConfig(identity, {});
+  const lan = lanMember(identity, cfg);
+  assert.equal(lan.tags.grpc_port, undefined);
+  assert.equal(lan.tags.acls, "0");
+  assert.equal(lan.tags.wan_join_port, "8302");
+  assert.equal(cfg.primaryDatacenter, "dc2");
+});
+
+test("agent/self - BuildDate is RFC 3339", () => {
+  assert.match(BUILD_INFO.buildDate, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
+});
+
+test("agent/self - DebugConfig hides secrets as Consul's Sanitized() does", () => {
+  const out = sanitizeConfig({
+    nodeName: "n1",
+    encryptKey: "c2VjcmV0",
+    aclTokens: { agent: "abc", default: "" },
+    ports: { http: 8500 },
+  });
+  assert.deepEqual(out, { nodeName: "n1", encryptKey: "hidden", aclTokens: { agent: "hidden", default: "" }, ports: { http: 8500 } });
+});
