@@ -53,11 +53,19 @@ export function buildHttpApp(ctx: HttpContext): FastifyInstance {
   for (const route of routes) {
     const url = route.path.endsWith("/") ? `${route.path}*` : route.path;
     const bodyLimit = route.path === "/v1/kv/" ? ctx.settings.kvMaxValueSizeBytes : OTHER_BODY_LIMIT_BYTES;
+    const timing = ctx.metrics.httpRoute(route.path);
     app.route({
       method: [...ALL_METHODS],
       url,
       bodyLimit,
-      handler: (req, res) => dispatch(ctx, route, req, res, defaultPolicy, blocked),
+      handler: async (req, res) => {
+        const started = ctx.clock.monotonicMs();
+        try {
+          return await dispatch(ctx, route, req, res, defaultPolicy, blocked);
+        } finally {
+          timing.done(req.method, started);
+        }
+      },
     });
   }
 
@@ -147,7 +155,9 @@ function sendReply(res: FastifyReply, reply: Reply, pretty: boolean, defaultPoli
   switch (reply.kind) {
     case "json": {
       res.header("Content-Type", "application/json");
-      return res.send(reply.encoded ?? encodeJson(reply.value, pretty));
+      // A Buffer keeps fastify from appending "; charset=utf-8": Consul sends the bare type.
+      const body = reply.encoded ?? encodeJson(reply.value, pretty);
+      return res.send(typeof body === "string" ? Buffer.from(body) : body);
     }
     case "text":
       if (!reply.headers?.["Content-Type"]) res.header("Content-Type", reply.contentType ?? "text/plain; charset=utf-8");
