@@ -1,11 +1,260 @@
-import type { Handler } from "../context.ts";
+import { decodeCheckDefinition } from "../../agent/check-definition.ts";
+import { decodeServiceDefinition, validateCheckRegistration, validateServiceDefinition } from "../../agent/service-definition.ts";
 import { errors } from "../../errors/catalog.ts";
+import { agentCheckSchema, agentServiceSchema } from "../../filter/endpoint-schemas.ts";
+import { compileFilter, FilterError, type FilterPredicate, type FilterSchema } from "../../filter/filter.ts";
+import type { CheckFields, ServiceFields } from "../../fsm/command.ts";
+import { isCheckStatus, type CheckStatus } from "../../model/catalog.ts";
+import { isObject, parseJsonBody, str, type JsonObject } from "../body.ts";
+import type { ApiRequest, Handler, HttpContext, Reply } from "../context.ts";
+import { checkEnterpriseParams, first, has, parseGoBool } from "../query.ts";
+import { queryOptions } from "../read.ts";
+import { empty, json } from "../reply.ts";
+import { agentCheckView, agentHealthCheckView } from "../views/agent-check.ts";
+import { agentServiceView, serviceContentHash, type AgentServiceJson } from "../views/agent-service.ts";
+import { aggregatedStatus } from "../views/aggregated-status.ts";
 
-// PLACEHOLDER: replaced by the agent endpoints implementation.
-const todo: Handler = () => {
-  throw errors.internal("not implemented");
+// /v1/agent/service*, /v1/agent/check*, /v1/agent/health/service/*: spec/agent.md §7, §8, §10.
+// Answers come from the agent's local state (no X-Consul-Index); writes change local state and
+// return once anti-entropy has pushed them to the catalog (or failed to, and will retry).
+
+function enterpriseParams(req: ApiRequest): void {
+  checkEnterpriseParams(req.query, req.headers);
+}
+
+function objectBody(req: ApiRequest, goType: string): JsonObject {
+  const body = parseJsonBody(req.body);
+  if (!isObject(body)) {
+    const kind = Array.isArray(body) ? "array" : body === null ? "null" : typeof body;
+    throw errors.decodeFailed(`json: cannot unmarshal ${kind} into Go value of type ${goType}`);
+  }
+  return body;
+}
+
+function compile(req: ApiRequest, schema: FilterSchema): FilterPredicate {
+  try {
+    return compileFilter(first(req.query, "filter") ?? "", { schema });
+  } catch (e) {
+    if (e instanceof FilterError) throw errors.invalidFilter(e.message);
+    throw e;
+  }
+}
+
+/** Builds the ID → item map Consul returns (Go sorts map keys when encoding). */
+function filteredMap<T>(items: [string, T][], keep: FilterPredicate): Record<string, T> {
+  const out: Record<string, T> = {};
+  try {
+    for (const [id, item] of items.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) if (keep(item)) out[id] = item;
+  } catch (e) {
+    if (e instanceof FilterError) throw errors.invalidFilter(e.message);
+    throw e;
+  }
+  return out;
+}
+
+const services: Handler = (ctx, req) => {
+  enterpriseParams(req);
+  const keep = compile(req, agentServiceSchema);
+  const dc = ctx.settings.datacenter;
+  return json(filteredMap(ctx.agent.localServices().map((s): [string, AgentServiceJson] => [s.ID, agentServiceView(s, dc)]), keep));
+};
+
+function hashedService(ctx: HttpContext, id: string): { view: AgentServiceJson; hash: string } {
+  const s = ctx.agent.localState.service(id);
+  if (!s) throw errors.notFound(`unknown service ID: ${id}`);
+  const hash = serviceContentHash(agentServiceView(s, ctx.settings.datacenter));
+  return { view: agentServiceView(s, ctx.settings.datacenter, hash), hash };
+}
+
+/** Resolves when the service changes or after `ms`, whichever comes first. */
+function serviceChangeOrTimeout(ctx: HttpContext, id: string, ms: number): Promise<void> {
+  return new Promise((resolve) => {
+    const done = (): void => {
+      unsubscribe();
+      timer.cancel();
+      resolve();
+    };
+    const unsubscribe = ctx.agent.localState.watch(id, done);
+    const timer = ctx.clock.setTimer(ms, done);
+  });
+}
+
+/** Hash blocking (http-core §8): with ?hash equal to the current hash, wait for a change. */
+const service: Handler = async (ctx, req) => {
+  enterpriseParams(req);
+  const id = req.suffix;
+  const opts = queryOptions(ctx, req);
+  const wanted = first(req.query, "hash") ?? "";
+  let current = hashedService(ctx, id);
+  if (wanted !== "" && current.hash === wanted) {
+    const deadline = ctx.clock.monotonicMs() + opts.waitMs;
+    while (current.hash === wanted) {
+      const remaining = deadline - ctx.clock.monotonicMs();
+      if (remaining <= 0) break;
+      await serviceChangeOrTimeout(ctx, id, remaining);
+      current = hashedService(ctx, id);
+    }
+  }
+  return json(current.view, 200, { "X-Consul-ContentHash": current.hash });
+};
+
+const serviceRegister: Handler = async (ctx, req) => {
+  enterpriseParams(req);
+  const def = decodeServiceDefinition(objectBody(req, "structs.ServiceDefinition"));
+  validateServiceDefinition(def);
+  const raw = first(req.query, "replace-existing-checks");
+  const replaceExistingChecks = has(req.query, "replace-existing-checks") && (raw === "" || raw === "true");
+  await ctx.agent.addService(def, { replaceExistingChecks, source: "api" });
+  return empty();
+};
+
+const serviceDeregister: Handler = async (ctx, req) => {
+  enterpriseParams(req);
+  const id = req.suffix;
+  if (!(await ctx.agent.removeService(id))) throw errors.unknownServiceId(id);
+  return empty();
+};
+
+/** `enable` is required and parsed with Go's ParseBool (http-core §4). */
+function enableParam(req: ApiRequest): boolean {
+  if (!has(req.query, "enable")) throw errors.badRequest("Missing value for enable");
+  const raw = first(req.query, "enable") ?? "";
+  const enable = parseGoBool(raw);
+  if (enable === undefined) throw errors.badRequest(`Invalid value for enable: ${JSON.stringify(raw)}`);
+  return enable;
+}
+
+const serviceMaintenance: Handler = async (ctx, req) => {
+  const id = req.suffix;
+  if (id === "") throw errors.badRequest("Missing service ID");
+  const enable = enableParam(req);
+  enterpriseParams(req);
+  const ok = enable
+    ? await ctx.agent.enableServiceMaintenance(id, first(req.query, "reason") ?? "")
+    : await ctx.agent.disableServiceMaintenance(id);
+  if (!ok) throw errors.unknownServiceId(id);
+  return empty();
+};
+
+// ---- local service health (§7.7) ----
+
+const STATUS_CODE: Record<string, number> = { passing: 200, warning: 429 };
+
+interface ServiceHealth {
+  code: number;
+  status: string;
+  info: { AggregatedStatus: string; Service: AgentServiceJson; Checks: Record<string, unknown>[] };
+}
+
+function serviceHealth(ctx: HttpContext, s: ServiceFields): ServiceHealth {
+  const checks = ctx.agent.localState
+    .checksForService(s.ID, true)
+    .sort((a, b) => (a.CheckID < b.CheckID ? -1 : a.CheckID > b.CheckID ? 1 : 0));
+  const status = aggregatedStatus(checks);
+  return {
+    code: STATUS_CODE[status] ?? 503,
+    status,
+    info: { AggregatedStatus: status, Service: agentServiceView(s, ctx.settings.datacenter), Checks: checks.map(agentHealthCheckView) },
+  };
+}
+
+function wantsText(req: ApiRequest): boolean {
+  const accept = req.headers.accept;
+  if ((Array.isArray(accept) ? accept[0] : accept)?.startsWith("text/plain")) return true;
+  const format = first(req.query, "format") ?? "";
+  return format !== "" && format === "text";
+}
+
+function healthReply(req: ApiRequest, code: number, reason: string, value: unknown): Reply {
+  const headers = { "X-Consul-Reason": reason };
+  if (wantsText(req)) return { kind: "text", status: code, body: reason, contentType: "text/plain", headers };
+  return json(value, code, headers);
+}
+
+const healthServiceById: Handler = (ctx, req) => {
+  const id = req.suffix;
+  if (id === "") throw errors.badRequest("Missing serviceID");
+  enterpriseParams(req);
+  const s = ctx.agent.localState.service(id);
+  if (!s) {
+    return healthReply(req, 404, `ServiceId ${id} not found`, { AggregatedStatus: "critical", Service: null, Checks: null });
+  }
+  const h = serviceHealth(ctx, s);
+  return healthReply(req, h.code, h.status, h.info);
+};
+
+const healthServiceByName: Handler = (ctx, req) => {
+  const name = req.suffix;
+  if (name === "") throw errors.badRequest("Missing service Name");
+  enterpriseParams(req);
+  let code = 404;
+  let status = `ServiceName ${name} Not Found`;
+  const result: ServiceHealth["info"][] = [];
+  for (const s of ctx.agent.localServices().filter((x) => x.Service === name)) {
+    const h = serviceHealth(ctx, s);
+    result.push(h.info);
+    // Worst wins: passing 200 < warning 429 < critical 503.
+    if (code === 404 || code < h.code) {
+      code = h.code;
+      status = h.status;
+    }
+  }
+  return healthReply(req, code, status, result);
+};
+
+// ---- checks (§8) ----
+
+const checks: Handler = (ctx, req) => {
+  enterpriseParams(req);
+  const keep = compile(req, agentCheckSchema);
+  return json(filteredMap(ctx.agent.localChecks().map((c: CheckFields): [string, unknown] => [c.CheckID, agentCheckView(c)]), keep));
+};
+
+const checkRegister: Handler = async (ctx, req) => {
+  enterpriseParams(req);
+  const def = decodeCheckDefinition(objectBody(req, "structs.CheckDefinition"));
+  validateCheckRegistration(def);
+  await ctx.agent.addCheck(def, "api");
+  return empty();
+};
+
+const checkDeregister: Handler = async (ctx, req) => {
+  enterpriseParams(req);
+  const id = req.suffix;
+  if (!(await ctx.agent.removeCheck(id))) throw errors.unknownCheckId(id);
+  return empty();
+};
+
+function ttlHandler(status: CheckStatus): Handler {
+  return async (ctx, req) => {
+    enterpriseParams(req);
+    await ctx.agent.updateTtlCheck(req.suffix, status, first(req.query, "note") ?? "");
+    return empty();
+  };
+}
+
+const checkUpdate: Handler = async (ctx, req) => {
+  const body = objectBody(req, "agent.checkUpdate");
+  const status = str(body, "Status");
+  if (!isCheckStatus(status)) throw errors.badRequest(`Invalid check status: '${status}'`);
+  enterpriseParams(req);
+  await ctx.agent.updateTtlCheck(req.suffix, status, str(body, "Output"));
+  return empty();
 };
 
 export const agentServiceHandlers = {
-  services: todo, serviceRegister: todo, serviceDeregister: todo, serviceMaintenance: todo, service: todo, healthServiceByName: todo, healthServiceById: todo, checks: todo, checkRegister: todo, checkDeregister: todo, checkPass: todo, checkWarn: todo, checkFail: todo, checkUpdate: todo,
+  services,
+  serviceRegister,
+  serviceDeregister,
+  serviceMaintenance,
+  service,
+  healthServiceByName,
+  healthServiceById,
+  checks,
+  checkRegister,
+  checkDeregister,
+  checkPass: ttlHandler("passing"),
+  checkWarn: ttlHandler("warning"),
+  checkFail: ttlHandler("critical"),
+  checkUpdate,
 } satisfies Record<string, Handler>;

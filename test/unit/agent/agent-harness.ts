@@ -1,0 +1,62 @@
+import { Agent, type AgentCheckSettings } from "../../../src/agent/agent.ts";
+import { decodeServiceDefinition } from "../../../src/agent/service-definition.ts";
+import { decodeCheckDefinition } from "../../../src/agent/check-definition.ts";
+import type { ServiceDefinition } from "../../../src/agent/service-definition.ts";
+import type { CheckDefinition } from "../../../src/checks/definition.ts";
+import { StateMachine } from "../../../src/fsm/apply.ts";
+import { silentLogger } from "../../../src/runtime/logger.ts";
+import { seededRng } from "../../../src/runtime/rng.ts";
+import { LocalLog } from "../../../src/server/consensus.ts";
+import { StateStore } from "../../../src/state/store.ts";
+import { manualClock, type ManualClock } from "./fake-clock.ts";
+
+/** An Agent over an in-memory log and a manual clock: timers move only when the test says. */
+export interface AgentHarness {
+  agent: Agent;
+  state: StateStore;
+  clock: ManualClock;
+  consensus: LocalLog;
+}
+
+export const NODE = "node-a";
+
+export async function startHarness(checkSettings: Partial<AgentCheckSettings> = {}): Promise<AgentHarness> {
+  const clock = manualClock();
+  const state = new StateStore();
+  const consensus = new LocalLog(new StateMachine(state), { serverAddress: "127.0.0.1:8300" });
+  const agent = new Agent({
+    identity: {
+      nodeName: NODE,
+      nodeId: "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee",
+      datacenter: "dc1",
+      server: true,
+      advertiseAddr: "127.0.0.1",
+      serverPort: 8300,
+      serfLanPort: 8301,
+      nodeMeta: {},
+      version: "1.20.0",
+    },
+    consensus,
+    state,
+    clock,
+    rng: seededRng(7),
+    logger: silentLogger,
+    checkSettings,
+  });
+  await agent.start();
+  await agent.syncChanges();
+  return { agent, state, clock, consensus };
+}
+
+/** Lets pending promise chains (async syncs started by timers) run to completion. */
+export async function settle(rounds = 20): Promise<void> {
+  for (let i = 0; i < rounds; i++) await new Promise<void>((resolve) => setImmediate(resolve));
+}
+
+export function service(body: Record<string, unknown>): ServiceDefinition {
+  return decodeServiceDefinition(body);
+}
+
+export function check(body: Record<string, unknown>): CheckDefinition {
+  return decodeCheckDefinition(body);
+}
