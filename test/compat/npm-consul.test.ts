@@ -67,3 +67,53 @@ test("npm consul - a watch on a key fires when the key changes", async () => {
   assert.deepEqual(seen.slice(-1), ["v2"]);
   assert.equal(seen[0], "v1");
 });
+
+test("npm consul - agent.service.register, catalog and health find it, deregister removes it", async () => {
+  await consul.agent.service.register({
+    name: "web",
+    id: "web-1",
+    address: "127.0.0.1",
+    port: 8080,
+    tags: ["v1", "primary"],
+    meta: { version: "1" },
+    check: { ttl: "30s", name: "web ttl" },
+  } as Parameters<typeof consul.agent.service.register>[0]);
+  const services = (await consul.agent.service.list()) as Record<string, { Service: string; Port: number; Tags: string[] }>;
+  assert.equal(services["web-1"]?.Service, "web");
+  assert.deepEqual(services["web-1"]?.Tags, ["v1", "primary"]);
+
+  const nodes = (await consul.catalog.service.nodes("web")) as { ServiceID: string; ServicePort: number; ServiceMeta: Record<string, string> }[];
+  assert.equal(nodes.length, 1);
+  assert.equal(nodes[0].ServiceID, "web-1");
+  assert.equal(nodes[0].ServicePort, 8080);
+  assert.equal(nodes[0].ServiceMeta.version, "1");
+
+  // A TTL check starts critical: not passing until the application heartbeats.
+  assert.equal(((await consul.health.service({ service: "web", passing: true })) as unknown[]).length, 0);
+  await consul.agent.check.pass("service:web-1");
+  const healthy = (await consul.health.service({ service: "web", passing: true })) as { Service: { ID: string }; Checks: { CheckID: string; Status: string }[] }[];
+  assert.equal(healthy.length, 1);
+  assert.equal(healthy[0].Service.ID, "web-1");
+  assert.ok(healthy[0].Checks.some((c) => c.CheckID === "service:web-1" && c.Status === "passing"));
+
+  const catalogServices = (await consul.catalog.service.list()) as Record<string, string[]>;
+  assert.deepEqual(catalogServices.web?.sort(), ["primary", "v1"]);
+  assert.ok("consul" in catalogServices);
+
+  await consul.agent.service.deregister("web-1");
+  assert.equal(((await consul.catalog.service.nodes("web")) as unknown[]).length, 0);
+});
+
+test("npm consul - agent.self, agent.members, catalog.datacenters, catalog.node.list", async () => {
+  const self = (await consul.agent.self()) as { Config: { Datacenter: string; NodeName: string; Server: boolean } };
+  assert.equal(self.Config.Datacenter, "dc1");
+  assert.equal(self.Config.Server, true);
+  const members = (await consul.agent.members()) as { Name: string; Status: number; Tags: Record<string, string> }[];
+  assert.equal(members.length, 1);
+  assert.equal(members[0].Name, self.Config.NodeName);
+  assert.equal(members[0].Status, 1);
+  assert.equal(members[0].Tags.role, "consul");
+  assert.deepEqual(await consul.catalog.datacenters(), ["dc1"]);
+  const nodes = (await consul.catalog.node.list()) as { Node: string }[];
+  assert.deepEqual(nodes.map((n) => n.Node), [self.Config.NodeName]);
+});
