@@ -19,6 +19,8 @@ export interface CatalogSyncDeps {
   consensus: Consensus;
   catalog: CatalogTables;
   logger: Logger;
+  /** Wall-clock ms stamped on catalog commands (lock-delay of sessions they invalidate). */
+  nowMs(): number;
   /** The node row this agent registers. */
   nodeFields(): NodeFields;
   /** Registers the node from scratch (node, serfHealth, `consul` on servers). */
@@ -170,6 +172,7 @@ export class CatalogSync implements SyncTarget {
   }
 
   async #propose(cmd: Command): Promise<void> {
+    if (cmd.Type === "catalog-register" || cmd.Type === "catalog-deregister") cmd.NowMs = this.#deps.nowMs();
     const { result } = await this.#deps.consensus.propose(cmd);
     if (!result.ok) throw new Error(result.error);
   }

@@ -3,6 +3,7 @@ import { applyCatalogDeregister, applyCatalogRegister } from "./catalog.ts";
 import type { ApplyResult, Command } from "./command.ts";
 import { applyKvDelete, applyKvSet } from "./kv.ts";
 import { applySessionCreate, applySessionDestroy } from "./session.ts";
+import { applyTxn } from "./txn.ts";
 
 /**
  * The state machine. `apply` is deterministic: the same index and command produce the same
@@ -34,6 +35,8 @@ export class StateMachine {
       case "coordinate-update":
         for (const c of cmd.Coordinates) this.state.coordinates.put(index, c);
         return { ok: true, value: true };
+      case "txn":
+        return applyTxn(this.state, index, cmd);
     }
   }
 }

@@ -1,5 +1,6 @@
 import type { StateStore } from "../state/store.ts";
 import type { ApplyResult, CatalogDeregisterCommand, CatalogRegisterCommand } from "./command.ts";
+import { invalidateSessionsOnNode } from "./session.ts";
 
 const done: ApplyResult = { ok: true, value: true };
 
@@ -29,6 +30,7 @@ export function applyCatalogRegister(state: StateStore, index: number, cmd: Cata
       ServiceTags: svc ? [...svc.Tags] : [],
     });
   }
+  invalidateSessionsOnNode(state, index, cmd.NowMs ?? 0, nodeName);
   return done;
 }
 
@@ -39,5 +41,6 @@ export function applyCatalogDeregister(state: StateStore, index: number, cmd: Ca
     state.catalog.deleteNode(index, cmd.Node);
     state.coordinates.deleteNode(index, cmd.Node);
   }
+  invalidateSessionsOnNode(state, index, cmd.NowMs ?? 0, cmd.Node);
   return done;
 }

@@ -41,6 +41,8 @@ export interface CatalogRegisterCommand {
   SkipNodeUpdate: boolean;
   Service?: ServiceFields;
   Checks: CheckFields[];
+  /** Wall clock of the proposer: a check turning critical invalidates sessions, starting lock-delays. */
+  NowMs?: number;
 }
 
 export interface CatalogDeregisterCommand {
@@ -48,6 +50,8 @@ export interface CatalogDeregisterCommand {
   Node: string;
   ServiceID?: string;
   CheckID?: string;
+  /** Wall clock of the proposer: deregistering invalidates sessions, starting lock-delays. */
+  NowMs?: number;
 }
 
 export interface SessionCreateCommand {
@@ -66,6 +70,77 @@ export interface CoordinateUpdateCommand {
   Coordinates: NodeCoordinate[];
 }
 
+export type TxnKvVerb =
+  | "set"
+  | "cas"
+  | "lock"
+  | "unlock"
+  | "get"
+  | "get-or-empty"
+  | "get-tree"
+  | "check-index"
+  | "check-session"
+  | "check-not-exists"
+  | "delete"
+  | "delete-tree"
+  | "delete-cas";
+
+export type TxnCatalogVerb = "set" | "cas" | "get" | "delete" | "delete-cas";
+
+export interface TxnKvOp {
+  Kind: "kv";
+  /** A TxnKvVerb; unknown verbs travel as sent so apply reports them in Errors, as Consul does. */
+  Verb: string;
+  Key: string;
+  Value: Buffer;
+  Flags: bigint;
+  Index: number;
+  Session: string;
+}
+
+export interface TxnNodeOp {
+  Kind: "node";
+  /** A TxnCatalogVerb, or anything else (reported in Errors). */
+  Verb: string;
+  Node: NodeFields;
+  /** For cas / delete-cas. */
+  ModifyIndex: number;
+}
+
+export interface TxnServiceOp {
+  Kind: "service";
+  /** A TxnCatalogVerb, or anything else (reported in Errors). */
+  Verb: string;
+  Node: string;
+  Service: ServiceFields;
+  ModifyIndex: number;
+}
+
+export interface TxnCheckOp {
+  Kind: "check";
+  /** A TxnCatalogVerb, or anything else (reported in Errors). */
+  Verb: string;
+  Check: CheckFields;
+  ModifyIndex: number;
+}
+
+/** Server-internal (not reachable over HTTP, as upstream): invalidates a session. */
+export interface TxnSessionOp {
+  Kind: "session";
+  /** Only "delete". */
+  Verb: string;
+  ID: string;
+}
+
+export type TxnOp = TxnKvOp | TxnNodeOp | TxnServiceOp | TxnCheckOp | TxnSessionOp;
+
+/** A transaction: all operations apply, or none do (spec/txn.md). Applies as one index. */
+export interface TxnCommand {
+  Type: "txn";
+  Ops: TxnOp[];
+  NowMs: number;
+}
+
 export type Command =
   | KvSetCommand
   | KvDeleteCommand
@@ -73,7 +148,8 @@ export type Command =
   | CatalogDeregisterCommand
   | SessionCreateCommand
   | SessionDestroyCommand
-  | CoordinateUpdateCommand;
+  | CoordinateUpdateCommand
+  | TxnCommand;
 
 export type CommandType = Command["Type"];
 

@@ -5,6 +5,8 @@ import type { Logger } from "../runtime/logger.ts";
 import type { Metrics } from "../runtime/metrics.ts";
 import type { Rng } from "../runtime/rng.ts";
 import type { Consensus } from "../server/consensus.ts";
+import type { SessionTtlDuty } from "../server/session-ttl-duty.ts";
+import type { EventBuffer } from "../state/event-buffer.ts";
 import type { StateStore } from "../state/store.ts";
 import type { BlockingEngine } from "./blocking.ts";
 import type { QueryParams } from "./query.ts";
@@ -35,6 +37,10 @@ export interface HttpContext {
   /** The merged agent configuration (DebugConfig of /v1/agent/self, ports and flags not in settings). */
   runtimeConfig: Record<string, unknown>;
   metrics: Metrics;
+  /** The server's session TTL duty (renew restarts a timer); absent on client agents. */
+  sessionTtl?: SessionTtlDuty;
+  /** User events seen by this agent (agent-local, not Raft state). */
+  events: EventBuffer;
 }
 
 export interface ApiRequest {

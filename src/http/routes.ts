@@ -5,6 +5,9 @@ import { catalogHandlers as c } from "./handlers/catalog.ts";
 import { healthHandlers as h } from "./handlers/health.ts";
 import { kvHandlers as kv } from "./handlers/kv.ts";
 import { statusHandlers as s } from "./handlers/status.ts";
+import { sessionHandlers as sess } from "./handlers/session.ts";
+import { txnHandlers as txn } from "./handlers/txn.ts";
+import { eventHandlers as ev } from "./handlers/event.ts";
 
 // Every /v1 path, its methods and handler, in one table (after Consul's http_register.go).
 // A path ending in "/" is a prefix route: the rest of the path, percent-decoded, is the
@@ -71,4 +74,19 @@ export const routes: readonly Route[] = [
   // status: spec/status-event-coordinate.md
   { path: "/v1/status/leader", methods: { GET: s.leader } },
   { path: "/v1/status/peers", methods: { GET: s.peers } },
+
+  // session: spec/session.md
+  { path: "/v1/session/create", methods: { PUT: sess.create } },
+  { path: "/v1/session/destroy/", methods: { PUT: sess.destroy } },
+  { path: "/v1/session/info/", methods: { GET: sess.info } },
+  { path: "/v1/session/node/", methods: { GET: sess.node } },
+  { path: "/v1/session/list", methods: { GET: sess.list } },
+  { path: "/v1/session/renew/", methods: { PUT: sess.renew } },
+
+  // txn: spec/txn.md
+  { path: "/v1/txn", methods: { PUT: txn.txn } },
+
+  // event: spec/status-event-coordinate.md §2
+  { path: "/v1/event/fire/", methods: { PUT: ev.fire } },
+  { path: "/v1/event/list", methods: { GET: ev.list } },
 ];

@@ -1,15 +1,28 @@
 import type { Session } from "../model/session.ts";
 import { Topics, type WatchHub, type WatchSet } from "./watch.ts";
 
-/** Sessions and KV lock-delays (key → unix ms until which `acquire` is refused). */
+const byId = (a: Session, b: Session): number => (a.ID < b.ID ? -1 : a.ID > b.ID ? 1 : 0);
+
+/**
+ * Sessions and KV lock-delays (key → unix ms until which `acquire` is refused). Lists come
+ * back ordered by ID, as Consul's id index returns them. Lock-delays are not replicated
+ * state upstream either; they are set by apply so every server refuses the same acquires.
+ */
 export class SessionTable {
   readonly #hub: WatchHub;
   readonly #rows = new Map<string, Session>();
+  /** lower(node name) → session IDs, so catalog changes find a node's sessions at once. */
+  readonly #byNode = new Map<string, Set<string>>();
   readonly #lockDelays = new Map<string, number>();
+  #sweepLockDelaysAt = 64;
   tableIndex = 0;
 
   constructor(hub: WatchHub) {
     this.#hub = hub;
+  }
+
+  get size(): number {
+    return this.#rows.size;
   }
 
   get(id: string, ws?: WatchSet): Session | undefined {
@@ -19,7 +32,19 @@ export class SessionTable {
 
   list(ws?: WatchSet): Session[] {
     ws?.add(Topics.sessions);
-    return [...this.#rows.values()].sort((a, b) => a.CreateIndex - b.CreateIndex);
+    return [...this.#rows.values()].sort(byId);
+  }
+
+  listByNode(node: string, ws?: WatchSet): Session[] {
+    ws?.add(Topics.sessions);
+    const ids = this.#byNode.get(node.toLowerCase());
+    if (!ids) return [];
+    const out: Session[] = [];
+    for (const id of ids) {
+      const s = this.#rows.get(id);
+      if (s) out.push(s);
+    }
+    return out.sort(byId);
   }
 
   lockDelayUntil(key: string): number {
@@ -27,7 +52,16 @@ export class SessionTable {
   }
 
   put(index: number, session: Session): void {
+    const prev = this.#rows.get(session.ID);
+    if (prev) this.#unindexNode(prev);
     this.#rows.set(session.ID, session);
+    const nodeKey = session.Node.toLowerCase();
+    let ids = this.#byNode.get(nodeKey);
+    if (!ids) {
+      ids = new Set();
+      this.#byNode.set(nodeKey, ids);
+    }
+    ids.add(session.ID);
     this.#bump(index);
   }
 
@@ -35,18 +69,38 @@ export class SessionTable {
     const prev = this.#rows.get(id);
     if (!prev) return undefined;
     this.#rows.delete(id);
+    this.#unindexNode(prev);
     this.#bump(index);
     return prev;
   }
 
-  setLockDelay(key: string, untilMs: number): void {
-    this.#lockDelays.set(key, untilMs);
+  /**
+   * Starts a lock-delay. Expired delays are swept whenever the map doubles, so it stays
+   * bounded by the delays still running at amortized O(1) per call.
+   */
+  setLockDelay(key: string, untilMs: number, nowMs: number): void {
+    if (untilMs > nowMs) this.#lockDelays.set(key, Math.max(untilMs, this.lockDelayUntil(key)));
+    if (this.#lockDelays.size < this.#sweepLockDelaysAt) return;
+    for (const [k, until] of this.#lockDelays) if (until <= nowMs) this.#lockDelays.delete(k);
+    this.#sweepLockDelaysAt = Math.max(64, this.#lockDelays.size * 2);
+  }
+
+  get lockDelayCount(): number {
+    return this.#lockDelays.size;
   }
 
   clear(): void {
     this.#rows.clear();
+    this.#byNode.clear();
     this.#lockDelays.clear();
     this.tableIndex = 0;
+  }
+
+  #unindexNode(session: Session): void {
+    const nodeKey = session.Node.toLowerCase();
+    const ids = this.#byNode.get(nodeKey);
+    ids?.delete(session.ID);
+    if (ids && ids.size === 0) this.#byNode.delete(nodeKey);
   }
 
   #bump(index: number): void {

@@ -16,12 +16,14 @@ import { nearNode, nodeHasMeta, requestedTags, requestFilter, requireName, selec
 
 const register: Handler = async (ctx, req) => {
   const cmd = decodeCatalogRegistration(req.body, ctx.settings.datacenter);
+  cmd.NowMs = ctx.clock.now();
   await write(ctx, cmd);
   return json(true);
 };
 
 const deregister: Handler = async (ctx, req) => {
   const cmd = decodeCatalogDeregistration(req.body, ctx.settings.datacenter);
+  cmd.NowMs = ctx.clock.now();
   await write(ctx, cmd);
   return json(true);
 };

@@ -1,0 +1,135 @@
+import { errors } from "../../errors/catalog.ts";
+import { parseGoDuration } from "../../model/duration.ts";
+import { eventListIndex, type UserEvent } from "../../state/event-buffer.ts";
+import type { Handler, HttpContext } from "../context.ts";
+import { first, parseUint64 } from "../query.ts";
+import { queryOptions } from "../read.ts";
+import { json } from "../reply.ts";
+
+// /v1/event/*: spec/status-event-coordinate.md §2. Events are agent-local; until gossip
+// lands, firing delivers to this agent only (when its filters match it).
+
+/** Serf's default UserEventSizeLimit. */
+const USER_EVENT_SIZE_LIMIT = 512;
+const EVENT_LIST_MAX_WAIT_MS = 10 * 60_000;
+
+function eventView(e: UserEvent): Record<string, unknown> {
+  return {
+    ID: e.ID,
+    Name: e.Name,
+    Payload: e.Payload.length > 0 ? e.Payload.toString("base64") : null,
+    NodeFilter: e.NodeFilter,
+    ServiceFilter: e.ServiceFilter,
+    TagFilter: e.TagFilter,
+    Version: e.Version,
+    LTime: e.LTime,
+  };
+}
+
+function compileFilter(kind: string, source: string): RegExp | undefined {
+  if (source === "") return undefined;
+  try {
+    return new RegExp(source);
+  } catch (e) {
+    throw errors.internal(`Invalid ${kind} filter: ${e instanceof Error ? e.message : String(e)}`);
+  }
+}
+
+/** Bytes of the msgpack string/bin header plus body, to size the gossip envelope as serf does. */
+const strBytes = (n: number): number => n + (n < 32 ? 1 : n < 256 ? 2 : n < 65536 ? 3 : 5);
+const binBytes = (n: number): number => n + (n < 256 ? 2 : n < 65536 ? 3 : 5);
+
+/** Size serf checks: the event name it gossips plus Consul's encoded event (type byte + map). */
+function encodedEventSize(e: Omit<UserEvent, "LTime">): number {
+  let size = 1 + 1;
+  for (const [k, v] of [["ID", e.ID], ["Name", e.Name], ["NodeFilter", e.NodeFilter], ["ServiceFilter", e.ServiceFilter], ["TagFilter", e.TagFilter]] as const) {
+    size += strBytes(k.length) + strBytes(Buffer.byteLength(v));
+  }
+  size += strBytes("Payload".length) + binBytes(e.Payload.length);
+  size += strBytes("Version".length) + 1;
+  return Buffer.byteLength(`consul:event:${e.Name}`) + size;
+}
+
+/** Whether this agent should store an event: its node name and, if asked, a local service match. */
+function matchesThisAgent(ctx: HttpContext, node?: RegExp, service?: RegExp, tag?: RegExp): boolean {
+  if (node && !node.test(ctx.settings.nodeName)) return false;
+  if (!service) return true;
+  return ctx.state.catalog
+    .nodeServices(ctx.settings.nodeName)
+    .some((s) => service.test(s.Service) && (!tag || s.Tags.some((t) => tag.test(t))));
+}
+
+const fire: Handler = (ctx, req) => {
+  queryOptions(ctx, req);
+  const name = req.suffix;
+  if (name === "") throw errors.badRequest("Missing name");
+  const nodeFilter = first(req.query, "node") ?? "";
+  const serviceFilter = first(req.query, "service") ?? "";
+  const tagFilter = first(req.query, "tag") ?? "";
+  if (tagFilter !== "" && serviceFilter === "") throw errors.internal("Cannot provide tag filter without service filter");
+  const node = compileFilter("node", nodeFilter);
+  const service = compileFilter("service", serviceFilter);
+  const tag = compileFilter("tag", tagFilter);
+  const event: Omit<UserEvent, "LTime"> = {
+    ID: ctx.rng.uuid(),
+    Name: name,
+    Payload: Buffer.from(req.body ?? Buffer.alloc(0)),
+    NodeFilter: nodeFilter,
+    ServiceFilter: serviceFilter,
+    TagFilter: tagFilter,
+    Version: 1,
+  };
+  const size = encodedEventSize(event);
+  if (size > USER_EVENT_SIZE_LIMIT) {
+    throw errors.internal(`user event exceeds configured limit of ${USER_EVENT_SIZE_LIMIT} bytes before encoding`);
+  }
+  if (matchesThisAgent(ctx, node, service, tag)) ctx.events.add(event);
+  return json(eventView({ ...event, LTime: 0 }));
+};
+
+/** Event list blocking differs from every other read: it waits while the index EQUALS ?index. */
+const list: Handler = async (ctx, req) => {
+  queryOptions(ctx, req);
+  const name = first(req.query, "name") ?? "";
+  const rawIndex = first(req.query, "index") ?? "";
+  const minIndex = rawIndex === "" ? 0n : parseUint64(rawIndex);
+  if (minIndex === undefined) throw errors.invalidIndex();
+  const rawWait = first(req.query, "wait") ?? "";
+  let waitMs = EVENT_LIST_MAX_WAIT_MS;
+  if (rawWait !== "") {
+    try {
+      waitMs = Math.min(parseGoDuration(rawWait), EVENT_LIST_MAX_WAIT_MS);
+    } catch {
+      throw errors.invalidWait();
+    }
+    if (waitMs <= 0) waitMs = EVENT_LIST_MAX_WAIT_MS;
+  }
+  const buffer = ctx.events;
+  let events = buffer.list(name);
+  if (minIndex > 0n && eventListIndex(events) === minIndex) {
+    events = await new Promise<UserEvent[]>((resolve) => {
+      let cancelWake: () => void = () => {};
+      const timer = ctx.clock.setTimer(waitMs, () => {
+        cancelWake();
+        resolve(buffer.list(name));
+      });
+      const listen = (): void => {
+        cancelWake = buffer.onNextEvent(() => {
+          const now = buffer.list(name);
+          if (eventListIndex(now) !== minIndex) {
+            timer.cancel();
+            resolve(now);
+          } else listen();
+        });
+      };
+      listen();
+    });
+  }
+  return json(events.map(eventView), 200, {
+    "X-Consul-Index": eventListIndex(events).toString(),
+    "X-Consul-KnownLeader": "true",
+    "X-Consul-LastContact": "0",
+  });
+};
+
+export const eventHandlers = { fire, list } satisfies Record<string, Handler>;

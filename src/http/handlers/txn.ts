@@ -1,0 +1,215 @@
+import { ConsulError, errors } from "../../errors/catalog.ts";
+import type { CheckFields, NodeFields, ServiceFields, TxnOp } from "../../fsm/command.ts";
+import { isReadOnlyTxn, readTxn, type TxnOutcome, type TxnResult } from "../../fsm/txn.ts";
+import { isCheckStatus } from "../../model/catalog.ts";
+import type { KVEntry } from "../../model/kv.ts";
+import { bool, field, int, isObject, obj, str, strList, strMap, type JsonObject } from "../body.ts";
+import type { Handler, HttpContext } from "../context.ts";
+import { parseJsonWithBigInts } from "../json.ts";
+import { queryOptions } from "../read.ts";
+import { json } from "../reply.ts";
+import { healthCheckView } from "../views/health-check.ts";
+import { nodeServiceView } from "../views/node-service.ts";
+import { nodeView } from "../views/node.ts";
+
+// PUT /v1/txn: spec/txn.md. Decoding and limits here; semantics in fsm/txn.ts.
+
+/** Consul's maxTxnOps (64 before 1.x, 128 in the releases we answer as). */
+export const MAX_TXN_OPS = 128;
+const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
+const MAX_UINT64 = (1n << 64n) - 1n;
+
+const parseFailed = (detail: string): ConsulError => new ConsulError("BadRequest", `Failed to parse body: ${detail}`);
+const tooLarge = (msg: string): ConsulError => new ConsulError("TooLarge", msg);
+
+function txnMaxBytes(ctx: HttpContext): number {
+  return Math.max(ctx.settings.txnMaxReqLenBytes, ctx.settings.kvMaxValueSizeBytes);
+}
+
+function uint(o: JsonObject, name: string): number {
+  const v = field(o, name);
+  if (v === undefined) return 0;
+  if (typeof v === "bigint") return Number(v);
+  if (typeof v !== "number" || !Number.isInteger(v) || v < 0) throw parseFailed(`json: cannot unmarshal ${typeof v} into Go struct field .${name} of type uint64`);
+  return v;
+}
+
+function flags(o: JsonObject): bigint {
+  const v = field(o, "Flags");
+  if (v === undefined) return 0n;
+  if (typeof v === "bigint" && v >= 0n && v <= MAX_UINT64) return v;
+  if (typeof v === "number" && Number.isInteger(v) && v >= 0) return BigInt(v);
+  throw parseFailed(`json: cannot unmarshal ${typeof v} into Go struct field KVTxnOp.Flags of type uint64`);
+}
+
+function value(o: JsonObject): Buffer {
+  const v = field(o, "Value");
+  if (v === undefined) return Buffer.alloc(0);
+  if (typeof v !== "string") throw parseFailed(`json: cannot unmarshal ${typeof v} into Go struct field KVTxnOp.Value of type []uint8`);
+  if (!BASE64.test(v)) throw parseFailed("illegal base64 data at input byte 0");
+  return Buffer.from(v, "base64");
+}
+
+function decodeKv(ctx: HttpContext, o: JsonObject): TxnOp {
+  const key = str(o, "Key");
+  const v = value(o);
+  const max = ctx.settings.kvMaxValueSizeBytes;
+  if (v.length > max) throw tooLarge(`Value for key "${key}" is too large (${v.length} > ${max} bytes)`);
+  return { Kind: "kv", Verb: str(o, "Verb"), Key: key, Value: v, Flags: flags(o), Index: uint(o, "Index"), Session: str(o, "Session") };
+}
+
+function decodeNode(ctx: HttpContext, o: JsonObject): TxnOp {
+  const n = obj(o, "Node") ?? {};
+  const node: NodeFields = {
+    ID: str(n, "ID"),
+    Node: str(n, "Node"),
+    Address: str(n, "Address"),
+    Datacenter: str(n, "Datacenter") || ctx.settings.datacenter,
+    TaggedAddresses: strMap(n, "TaggedAddresses") ?? null,
+    Meta: strMap(n, "Meta") ?? null,
+  };
+  return { Kind: "node", Verb: str(o, "Verb"), Node: node, ModifyIndex: uint(n, "ModifyIndex") };
+}
+
+function decodeWeights(s: JsonObject): ServiceFields["Weights"] {
+  const w = obj(s, "Weights");
+  const passing = w ? int(w, "Passing") : 0;
+  // Missing or invalid weights are stored as {1, 1}, as the txn endpoint does.
+  return passing > 0 && w ? { Passing: passing, Warning: int(w, "Warning") } : { Passing: 1, Warning: 1 };
+}
+
+function decodeService(o: JsonObject): TxnOp {
+  const s = obj(o, "Service") ?? {};
+  const proxy = obj(s, "Proxy") ?? {};
+  const service: ServiceFields = {
+    ID: str(s, "ID"),
+    Service: str(s, "Service"),
+    Tags: strList(s, "Tags") ?? [],
+    Address: str(s, "Address"),
+    Meta: strMap(s, "Meta") ?? null,
+    Port: int(s, "Port"),
+    Weights: decodeWeights(s),
+    EnableTagOverride: bool(s, "EnableTagOverride"),
+    Proxy: { ...proxy, MeshGateway: isObject(proxy.MeshGateway) ? proxy.MeshGateway : {}, Expose: isObject(proxy.Expose) ? proxy.Expose : {} },
+    Connect: {},
+    PeerName: "",
+  };
+  const kind = str(s, "Kind");
+  if (kind !== "") service.Kind = kind;
+  if (service.ID === "") service.ID = service.Service;
+  return { Kind: "service", Verb: str(o, "Verb"), Node: str(o, "Node"), Service: service, ModifyIndex: uint(s, "ModifyIndex") };
+}
+
+function decodeCheck(o: JsonObject): TxnOp {
+  const c = obj(o, "Check") ?? {};
+  const status = str(c, "Status") || "critical";
+  if (!isCheckStatus(status)) throw parseFailed(`invalid check status "${status}"`);
+  const definition = obj(c, "Definition") ?? {};
+  const check: CheckFields = {
+    Node: str(c, "Node"),
+    CheckID: str(c, "CheckID"),
+    Name: str(c, "Name"),
+    Status: status,
+    Notes: str(c, "Notes"),
+    Output: str(c, "Output"),
+    ServiceID: str(c, "ServiceID"),
+    ServiceName: str(c, "ServiceName"),
+    ServiceTags: strList(c, "ServiceTags") ?? [],
+    Type: str(c, "Type"),
+    Interval: typeof definition.Interval === "string" ? definition.Interval : "",
+    Timeout: typeof definition.Timeout === "string" ? definition.Timeout : "",
+    ExposedPort: int(c, "ExposedPort"),
+    Definition: definition,
+  };
+  return { Kind: "check", Verb: str(o, "Verb"), Check: check, ModifyIndex: uint(c, "ModifyIndex") };
+}
+
+/** Decodes the body into operations, enforcing Consul's request limits (§1). */
+export function decodeTxnOps(ctx: HttpContext, body: Buffer | undefined, contentLength: number | undefined): TxnOp[] {
+  const max = txnMaxBytes(ctx);
+  if (contentLength !== undefined && contentLength > max) {
+    throw tooLarge(`Request body(${contentLength} bytes) too large, max size: ${max} bytes. See https://www.consul.io/docs/agent/config/config-files#txn_max_req_len.`);
+  }
+  const bytes = body ?? Buffer.alloc(0);
+  if (bytes.length > max) throw tooLarge(`Request body too large, max size: ${max} bytes. See https://www.consul.io/docs/agent/config/config-files#txn_max_req_len.`);
+  const text = bytes.toString("utf8");
+  if (text.trim() === "") throw parseFailed("EOF");
+  let raw: unknown;
+  try {
+    raw = parseJsonWithBigInts(text);
+  } catch (e) {
+    throw parseFailed(e instanceof Error ? e.message : String(e));
+  }
+  if (!Array.isArray(raw)) throw parseFailed(`json: cannot unmarshal ${raw === null ? "null" : typeof raw} into Go value of type api.TxnOps`);
+  if (raw.length > MAX_TXN_OPS) throw tooLarge(`Transaction contains too many operations (${raw.length} > ${MAX_TXN_OPS})`);
+  const ops: TxnOp[] = [];
+  for (const element of raw) {
+    if (!isObject(element)) throw parseFailed(`json: cannot unmarshal ${typeof element} into Go value of type api.TxnOp`);
+    try {
+      const kv = obj(element, "KV");
+      const node = obj(element, "Node");
+      const service = obj(element, "Service");
+      const check = obj(element, "Check");
+      // An element without a recognised member is skipped, as upstream.
+      if (kv) ops.push(decodeKv(ctx, kv));
+      else if (node) ops.push(decodeNode(ctx, node));
+      else if (service) ops.push(decodeService(service));
+      else if (check) ops.push(decodeCheck(check));
+    } catch (e) {
+      if (e instanceof ConsulError && e.code === "DecodeFailed") throw parseFailed(e.message.replace(/^Request decode failed: /, ""));
+      throw e;
+    }
+  }
+  return ops;
+}
+
+function kvResultView(e: KVEntry): Record<string, unknown> {
+  const v: Record<string, unknown> = {
+    LockIndex: e.LockIndex,
+    Key: e.Key,
+    Flags: e.Flags,
+    Value: e.Value.length > 0 ? e.Value.toString("base64") : null,
+  };
+  if (e.Session) v.Session = e.Session;
+  v.CreateIndex = e.CreateIndex;
+  v.ModifyIndex = e.ModifyIndex;
+  return v;
+}
+
+function resultView(r: TxnResult): Record<string, unknown> {
+  if ("KV" in r) return { KV: kvResultView(r.KV) };
+  if ("Node" in r) return { Node: nodeView(r.Node) };
+  if ("Service" in r) return { Service: nodeServiceView(r.Service) };
+  return { Check: healthCheckView(r.Check) };
+}
+
+function isOutcome(v: unknown): v is TxnOutcome {
+  return isObject(v) && "Results" in v && "Errors" in v;
+}
+
+function outcomeReply(outcome: TxnOutcome, headers?: Record<string, string>) {
+  if (outcome.Errors) return json({ Results: null, Errors: outcome.Errors }, 409, headers);
+  return json({ Results: outcome.Results ? outcome.Results.map(resultView) : null, Errors: null }, 200, headers);
+}
+
+const txn: Handler = async (ctx, req) => {
+  const opts = queryOptions(ctx, req);
+  const lengthHeader = req.headers["content-length"];
+  const contentLength = lengthHeader === undefined ? undefined : Number(lengthHeader);
+  const ops = decodeTxnOps(ctx, req.body, Number.isFinite(contentLength) ? contentLength : undefined);
+  if (isReadOnlyTxn(ops)) {
+    // Served like a read: consistency honoured, leader headers, no index and no blocking.
+    if (opts.consistency !== "stale" && !ctx.consensus.isLeader() && ctx.consensus.leaderAddress() === "") throw errors.noLeader();
+    const outcome = readTxn(ctx.state, ops, ctx.clock.now());
+    return outcomeReply(outcome, {
+      "X-Consul-KnownLeader": ctx.consensus.leaderAddress() !== "" ? "true" : "false",
+      "X-Consul-LastContact": String(Math.max(0, Math.floor(ctx.consensus.lastContactMs()))),
+    });
+  }
+  const { result } = await ctx.consensus.propose({ Type: "txn", Ops: ops, NowMs: ctx.clock.now() });
+  if (!result.ok) throw errors.internal(result.error);
+  if (!isOutcome(result.value)) throw errors.internal("txn: unexpected apply result");
+  return outcomeReply(result.value);
+};
+
+export const txnHandlers = { txn } satisfies Record<string, Handler>;
