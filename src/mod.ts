@@ -12,6 +12,8 @@ export interface DevAgentOptions {
   datacenter?: string;
   /** HTTP port; 0 (the default) picks a free one. */
   httpPort?: number;
+  /** DNS port; 0 (the default) picks a free one, -1 disables DNS. */
+  dnsPort?: number;
   /** Extra HCL fragments, as `-hcl` would pass them. */
   hcl?: string[];
   /** Write agent logs to stderr (default: silent). */
@@ -22,8 +24,9 @@ export interface DevAgent {
   /** Base URL of the HTTP API, e.g. "http://127.0.0.1:41234". */
   httpAddress: string;
   httpPort: number;
-  /** DNS address; null until the DNS interface lands (issue 5). */
+  /** DNS "host:port" (UDP and TCP on the same port); null when disabled. */
   dnsAddress: string | null;
+  dnsPort: number | null;
   nodeName: string;
   datacenter: string;
   stop(): Promise<void>;
@@ -37,12 +40,18 @@ export async function startDevAgent(options: DevAgentOptions = {}): Promise<DevA
   const rc = await loadRuntimeConfig(flags);
   const logger = options.logs ? createLogger({ level: rc.logLevel, json: false, write: (l) => process.stderr.write(l) }) : silentLogger;
   // Port 0 means "disabled" in consul's config, so the free-port request bypasses it.
-  const running = await startAgent({ ...agentOptionsFromConfig(rc), httpPort: options.httpPort ?? 0 }, { logger });
+  const base = agentOptionsFromConfig(rc);
+  const dnsPort = options.dnsPort ?? 0;
+  const running = await startAgent(
+    { ...base, httpPort: options.httpPort ?? 0, dns: base.dns && dnsPort >= 0 ? { ...base.dns, port: dnsPort } : undefined },
+    { logger },
+  );
   const { host, port } = running.http.address;
   return {
     httpAddress: `http://${host.includes(":") ? `[${host}]` : host}:${port}`,
     httpPort: port,
-    dnsAddress: null,
+    dnsAddress: running.dns[0] ? `${host.includes(":") ? `[${host}]` : host}:${running.dns[0].udpPort}` : null,
+    dnsPort: running.dns[0]?.udpPort ?? null,
     nodeName: rc.nodeName,
     datacenter: rc.datacenter,
     stop: () => running.stop(),

@@ -1,4 +1,5 @@
 import type { RuntimeConfig } from "../config/runtime-config.ts";
+import { dnsSettingsFromConfig } from "../dns/dns-settings.ts";
 import type { AgentRuntimeOptions } from "./start-agent.ts";
 
 /** Maps the resolved configuration onto what the wiring needs. */
@@ -27,6 +28,7 @@ export function agentOptionsFromConfig(rc: RuntimeConfig): AgentRuntimeOptions {
     },
     httpHost: rc.listenAddrs.http[0] ?? rc.clientAddrs[0] ?? "127.0.0.1",
     httpPort: rc.ports.http,
+    dns: { hosts: rc.listenAddrs.dns.length > 0 ? rc.listenAddrs.dns : rc.clientAddrs, port: rc.ports.dns > 0 ? rc.ports.dns : -1, settings: dnsSettingsFromConfig(rc) },
     logLevel: rc.logLevel,
     logJson: rc.logJson,
     runtimeConfig: rc,

@@ -76,8 +76,8 @@ test("npm consul - agent.service.register, catalog and health find it, deregiste
     port: 8080,
     tags: ["v1", "primary"],
     meta: { version: "1" },
-    check: { ttl: "30s", name: "web ttl" },
-  } as Parameters<typeof consul.agent.service.register>[0]);
+    check: { ttl: "30s", name: "web ttl", timeout: "5s" },
+  });
   const services = (await consul.agent.service.list()) as Record<string, { Service: string; Port: number; Tags: string[] }>;
   assert.equal(services["web-1"]?.Service, "web");
   assert.deepEqual(services["web-1"]?.Tags, ["v1", "primary"]);

@@ -1,0 +1,187 @@
+import { createSocket, type Socket as UdpSocket } from "node:dgram";
+import { createServer, isIPv6, type Server, type Socket } from "node:net";
+import type { Logger } from "../runtime/logger.ts";
+
+// The DNS sockets: UDP and TCP (RFC 1035 two-byte length framing) on the same port. Each
+// message goes to `handler`; whatever it returns is sent back. A handler that throws or
+// rejects costs that one message, never the listener.
+
+export type DnsWireTransport = "udp" | "tcp";
+
+export type DnsMessageHandler = (
+  message: Buffer,
+  transport: DnsWireTransport,
+  remote: { address: string; port: number },
+) => Buffer | undefined | Promise<Buffer | undefined>;
+
+export interface DnsListener {
+  udpPort: number;
+  tcpPort: number;
+  close(): Promise<void>;
+}
+
+export interface DnsListenerLimits {
+  /** A TCP connection idle this long is closed (Go's DNS server uses 2 s reads; we are kinder). */
+  tcpIdleTimeoutMs: number;
+  /** Concurrent TCP connections; more are refused by the kernel backlog. */
+  tcpMaxConnections: number;
+  /** Requests one TCP connection may have in flight before we stop reading from it. */
+  tcpMaxPipelined: number;
+}
+
+export const DNS_LISTENER_DEFAULTS: DnsListenerLimits = { tcpIdleTimeoutMs: 10_000, tcpMaxConnections: 1024, tcpMaxPipelined: 64 };
+
+/** Consul's DNS UDP receive buffer. */
+const UDP_RECEIVE_BUFFER_BYTES = 65535;
+const BIND_ATTEMPTS = 10;
+
+export async function listenDns(
+  listen: { host: string; port: number },
+  handler: DnsMessageHandler,
+  logger: Logger,
+  limits: DnsListenerLimits = DNS_LISTENER_DEFAULTS,
+): Promise<DnsListener> {
+  // With port 0 the kernel picks the UDP port; TCP then tries the same one, and we retry on a
+  // clash so both transports normally share a port, as Consul's do.
+  for (let attempt = 1; ; attempt++) {
+    const udp = await bindUdp(listen.host, listen.port, handler, logger);
+    const udpPort = udp.address().port;
+    try {
+      const tcp = await listenTcp(listen.host, udpPort, handler, logger, limits);
+      return makeListener(udp, tcp);
+    } catch (err) {
+      if (listen.port === 0 && attempt < BIND_ATTEMPTS) {
+        await closeUdp(udp);
+        continue;
+      }
+      await closeUdp(udp);
+      throw err;
+    }
+  }
+}
+
+function makeListener(udp: UdpSocket, tcp: { server: Server; sockets: Set<Socket> }): DnsListener {
+  const address = tcp.server.address();
+  const tcpPort = typeof address === "object" && address ? address.port : 0;
+  let closed = false;
+  return {
+    udpPort: udp.address().port,
+    tcpPort,
+    async close() {
+      if (closed) return;
+      closed = true;
+      for (const s of tcp.sockets) s.destroy();
+      await Promise.all([closeUdp(udp), new Promise<void>((resolve) => tcp.server.close(() => resolve()))]);
+    },
+  };
+}
+
+function closeUdp(socket: UdpSocket): Promise<void> {
+  return new Promise((resolve) => {
+    try {
+      socket.close(() => resolve());
+    } catch {
+      resolve();
+    }
+  });
+}
+
+function bindUdp(host: string, port: number, handler: DnsMessageHandler, logger: Logger): Promise<UdpSocket> {
+  return new Promise((resolve, reject) => {
+    const socket = createSocket({ type: isIPv6(host) ? "udp6" : "udp4" });
+    const onBindError = (err: Error): void => reject(err);
+    socket.once("error", onBindError);
+    socket.bind(port, host, () => {
+      socket.off("error", onBindError);
+      socket.on("error", (err) => logger.error("DNS UDP socket error", { error: err.message }));
+      try {
+        socket.setRecvBufferSize(UDP_RECEIVE_BUFFER_BYTES);
+      } catch {
+        // The kernel may clamp or refuse; the default buffer still works.
+      }
+      socket.on("message", (msg, rinfo) => {
+        const send = (reply: Buffer | undefined): void => {
+          if (reply) socket.send(reply, rinfo.port, rinfo.address, (err) => err && logger.debug("DNS UDP send failed", { error: err.message }));
+        };
+        try {
+          const reply = handler(msg, "udp", rinfo);
+          if (reply instanceof Promise) reply.then(send, (err: unknown) => logger.error("DNS handler failed", { error: String(err) }));
+          else send(reply);
+        } catch (err) {
+          logger.error("DNS handler failed", { error: String(err) });
+        }
+      });
+      resolve(socket);
+    });
+  });
+}
+
+function listenTcp(
+  host: string,
+  port: number,
+  handler: DnsMessageHandler,
+  logger: Logger,
+  limits: DnsListenerLimits,
+): Promise<{ server: Server; sockets: Set<Socket> }> {
+  const sockets = new Set<Socket>();
+  const server = createServer((socket) => serveTcpConnection(socket, handler, logger, limits, sockets));
+  server.maxConnections = limits.tcpMaxConnections;
+  return new Promise((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(port, host, () => {
+      server.off("error", reject);
+      server.on("error", (err) => logger.error("DNS TCP listener error", { error: err.message }));
+      resolve({ server, sockets });
+    });
+  });
+}
+
+function serveTcpConnection(socket: Socket, handler: DnsMessageHandler, logger: Logger, limits: DnsListenerLimits, sockets: Set<Socket>): void {
+  sockets.add(socket);
+  socket.setNoDelay(true);
+  socket.setTimeout(limits.tcpIdleTimeoutMs, () => socket.destroy());
+  socket.on("error", () => socket.destroy());
+  socket.on("close", () => sockets.delete(socket));
+  const remote = { address: socket.remoteAddress ?? "", port: socket.remotePort ?? 0 };
+  let buffered: Buffer = Buffer.alloc(0);
+  // Replies go out in request order, however long each took.
+  let chain: Promise<void> = Promise.resolve();
+  let inFlight = 0;
+
+  const writeFramed = (reply: Buffer | undefined): void => {
+    if (!reply || socket.destroyed) return;
+    const frame = Buffer.alloc(2 + reply.length);
+    frame.writeUInt16BE(reply.length, 0);
+    reply.copy(frame, 2);
+    socket.write(frame);
+  };
+
+  const enqueue = (message: Buffer): void => {
+    inFlight++;
+    if (inFlight >= limits.tcpMaxPipelined) socket.pause();
+    let result: ReturnType<DnsMessageHandler>;
+    try {
+      result = handler(message, "tcp", remote);
+    } catch (err) {
+      logger.error("DNS handler failed", { error: String(err) });
+      result = undefined;
+    }
+    chain = chain
+      .then(() => result)
+      .then(writeFramed, (err: unknown) => logger.error("DNS handler failed", { error: String(err) }))
+      .finally(() => {
+        inFlight--;
+        if (socket.isPaused() && inFlight < limits.tcpMaxPipelined) socket.resume();
+      });
+  };
+
+  socket.on("data", (chunk: Buffer) => {
+    buffered = buffered.length === 0 ? chunk : Buffer.concat([buffered, chunk]);
+    while (buffered.length >= 2) {
+      const len = buffered.readUInt16BE(0);
+      if (buffered.length < 2 + len) break;
+      enqueue(buffered.subarray(2, 2 + len));
+      buffered = buffered.subarray(2 + len);
+    }
+  });
+}
