@@ -1,4 +1,4 @@
-import type { Clock } from "../runtime/clock.ts";
+import type { Clock, TimerHandle } from "../runtime/clock.ts";
 import type { Logger } from "../runtime/logger.ts";
 import type { Rng } from "../runtime/rng.ts";
 import type { Consensus } from "../server/consensus.ts";
@@ -8,9 +8,21 @@ import type { CatalogRegisterCommand, CheckFields, NodeFields, ServiceFields } f
 import { errors } from "../errors/catalog.ts";
 import { formatGoDuration } from "../model/duration.ts";
 import { isObject } from "../http/body.ts";
-import { checkKind, definitionView, initialStatus, runsScripts, type CheckDefinition } from "../checks/definition.ts";
-import { CheckRunnerRegistry, isExternallyUpdated, type RunningCheck } from "../checks/runner.ts";
+import { checkKind, checkTypeJson, definitionView, initialStatus, runsScripts, type CheckDefinition } from "../checks/definition.ts";
+import { CheckRunnerRegistry, isExternallyUpdated, type CheckStatusSink, type RunningCheck } from "../checks/runner.ts";
 import { ttlRunner } from "../checks/ttl.ts";
+import { httpRunner } from "../checks/http.ts";
+import { tcpRunner } from "../checks/tcp.ts";
+import { udpRunner } from "../checks/udp.ts";
+import { scriptRunner } from "../checks/script.ts";
+import { grpcRunner } from "../checks/grpc.ts";
+import { h2pingRunner } from "../checks/h2ping.ts";
+import { aliasRunner, type AliasTargets } from "../checks/alias.ts";
+import { CheckScheduler } from "../checks/scheduler.ts";
+import { TimerWheel } from "../runtime/timer-wheel.ts";
+import { WatchSet } from "../state/watch.ts";
+import type { PersistedCheck, PersistedService, RegistrationStore } from "../storage/agent-registrations.ts";
+import { restoredServiceRow } from "./restored-registration.ts";
 import { AntiEntropy, DEFAULT_ANTI_ENTROPY_SETTINGS, type AntiEntropySettings } from "./anti-entropy.ts";
 import { CatalogSync } from "./catalog-sync.ts";
 import { decodeCheckDefinition } from "./check-definition.ts";
@@ -46,13 +58,30 @@ export interface AgentCheckSettings {
   enableLocalScriptChecks: boolean;
   /** `check_output_max_size` in bytes. */
   checkOutputMaxSize: number;
+  /**
+   * `check_update_interval`: a result that changes only the output is written to the catalog
+   * after half this plus up to this at random; status changes are written at once.
+   */
+  checkUpdateIntervalMs: number;
+  /** `discard_check_output`: results keep no output. */
+  discardCheckOutput: boolean;
 }
 
 export const DEFAULT_AGENT_CHECK_SETTINGS: AgentCheckSettings = {
   enableScriptChecks: false,
   enableLocalScriptChecks: false,
   checkOutputMaxSize: 4096,
+  checkUpdateIntervalMs: 5 * 60_000,
+  discardCheckOutput: false,
 };
+
+/** DeregisterCriticalServiceAfter reaping (Consul's CheckReapInterval / CheckDeregisterIntervalMin). */
+export interface ReaperSettings {
+  intervalMs: number;
+  minimumMs: number;
+}
+
+export const DEFAULT_REAPER_SETTINGS: ReaperSettings = { intervalMs: 30_000, minimumMs: 60_000 };
 
 export interface AgentDeps {
   identity: AgentIdentity;
@@ -63,6 +92,11 @@ export interface AgentDeps {
   logger: Logger;
   checkSettings?: Partial<AgentCheckSettings>;
   antiEntropy?: Partial<AntiEntropySettings>;
+  /** Where API registrations persist (`-data-dir`); none = they live as long as the process. */
+  registrations?: RegistrationStore;
+  /** The check scheduler's wheel; the agent makes (and stops) its own when not given. */
+  wheel?: TimerWheel;
+  reaper?: Partial<ReaperSettings>;
 }
 
 export interface AgentLifecycle {
@@ -102,8 +136,21 @@ export class Agent {
   checkSettings: AgentCheckSettings;
   readonly localState: LocalState;
   readonly antiEntropy: AntiEntropy;
-  readonly checkRunners = new CheckRunnerRegistry([ttlRunner]);
+  readonly checkRunners: CheckRunnerRegistry;
+  /** Runs every interval-driven check of this agent. */
+  readonly scheduler: CheckScheduler;
   readonly #running = new Map<string, RunningCheck>();
+  readonly #wheel: TimerWheel;
+  readonly #ownsWheel: boolean;
+  readonly #registrations: RegistrationStore | undefined;
+  readonly #reaper: ReaperSettings;
+  #reapTimer: TimerHandle | undefined;
+  /** When each currently critical check turned critical (DeregisterCriticalServiceAfter). */
+  readonly #criticalSinceMs = new Map<string, number>();
+  /** Output-only results waiting for their catalog write (check_update_interval). */
+  readonly #deferredOutput = new Map<string, TimerHandle>();
+  /** Every runner reports here; results reach local state (and then the catalog) from it. */
+  readonly #resultSink: CheckStatusSink = { updateCheckStatus: (id, status, output) => this.#recordResult(id, status, output) };
   /** IDs registered from config files, so a reload can drop the ones no longer there. */
   readonly #configServiceIds = new Set<string>();
   readonly #configCheckIds = new Set<string>();
@@ -119,11 +166,27 @@ export class Agent {
     this.startedAtMs = deps.clock.now();
     this.checkSettings = { ...DEFAULT_AGENT_CHECK_SETTINGS, ...deps.checkSettings };
     this.localState = new LocalState(deps.identity.nodeName);
+    this.#registrations = deps.registrations;
+    this.#reaper = { ...DEFAULT_REAPER_SETTINGS, ...deps.reaper };
+    this.#ownsWheel = deps.wheel === undefined;
+    this.#wheel = deps.wheel ?? new TimerWheel(deps.clock);
+    this.scheduler = new CheckScheduler({ wheel: this.#wheel, rng: deps.rng, logger: this.logger });
+    this.checkRunners = new CheckRunnerRegistry([
+      ttlRunner,
+      httpRunner,
+      tcpRunner,
+      udpRunner,
+      scriptRunner,
+      grpcRunner,
+      h2pingRunner,
+      aliasRunner(this.#aliasTargets()),
+    ]);
     const sync = new CatalogSync({
       local: this.localState,
       consensus: deps.consensus,
       catalog: deps.state.catalog,
       logger: this.logger,
+      nowMs: () => deps.clock.now(),
       nodeFields: () => this.#nodeFields(),
       registerNode: () => this.#registerNode(),
     });
@@ -149,11 +212,18 @@ export class Agent {
     this.localState.nodeInfoInSync = true;
     this.logger.info("Synced node info");
     this.antiEntropy.start();
+    this.#armReaper();
   }
 
   async stop(): Promise<void> {
     for (const r of this.#running.values()) r.stop();
     this.#running.clear();
+    this.scheduler.stopAll();
+    this.#reapTimer?.cancel();
+    this.#reapTimer = undefined;
+    for (const t of this.#deferredOutput.values()) t.cancel();
+    this.#deferredOutput.clear();
+    if (this.#ownsWheel) this.#wheel.stop();
     await this.antiEntropy.stop();
   }
 
@@ -194,18 +264,35 @@ export class Agent {
 
     this.localState.setService(service, meta);
     for (const { row, definition } of checks) this.#putCheck(row, definition, meta);
+    const dropped: string[] = [];
     if (options.replaceExistingChecks) {
       const kept = new Set(checks.map((c) => c.row.CheckID));
-      for (const id of existing) if (!kept.has(id)) this.#dropCheck(id);
+      for (const id of existing) {
+        if (kept.has(id)) continue;
+        this.#dropCheck(id);
+        dropped.push(id);
+      }
+    }
+    if (options.source === "api") {
+      await this.#persist(async (store) => {
+        await store.saveService(service.ID, this.#persistedService(service.ID));
+        for (const { row } of checks) await store.saveCheck(row.CheckID, this.#persistedCheck(row.CheckID));
+        for (const id of dropped) await store.removeCheck(id);
+      });
     }
     await this.syncChanges();
   }
 
   /** Removes a service and its checks; false when there is no such service. */
   async removeService(serviceId: string): Promise<boolean> {
-    for (const c of this.localState.checksForService(serviceId, false)) this.#stopRunner(c.CheckID);
+    const checkIds = this.localState.checksForService(serviceId, false).map((c) => c.CheckID);
+    for (const id of checkIds) this.#forgetCheck(id);
     if (!this.localState.removeService(serviceId)) return false;
     this.#configServiceIds.delete(serviceId);
+    await this.#persist(async (store) => {
+      await store.removeService(serviceId);
+      for (const id of checkIds) await store.removeCheck(id);
+    });
     await this.syncChanges();
     return true;
   }
@@ -218,15 +305,55 @@ export class Agent {
     this.#refuseDisabledScripts([def], source);
     const checkId = def.id || def.name;
     this.#putCheck(this.#checkRow(def, checkId, def.name, true), { ...def, id: checkId }, { token, source });
+    if (source === "api") await this.#persist((store) => store.saveCheck(checkId, this.#persistedCheck(checkId)));
     await this.syncChanges();
   }
 
   async removeCheck(checkId: string): Promise<boolean> {
-    this.#stopRunner(checkId);
+    this.#forgetCheck(checkId);
     if (!this.localState.removeCheck(checkId)) return false;
     this.#configCheckIds.delete(checkId);
+    await this.#persist((store) => store.removeCheck(checkId));
     await this.syncChanges();
     return true;
+  }
+
+  /**
+   * Brings back the services and checks registered through the API before a restart (call
+   * after the config definitions are loaded: a config registration with the same ID wins and
+   * the persisted file is dropped, as Consul does). Restored checks start critical.
+   */
+  async restoreRegistrations(): Promise<void> {
+    const store = this.#registrations;
+    if (!store) return;
+    const services = await store.loadServices();
+    const checks = await store.loadChecks();
+    for (const s of [...services.skipped, ...checks.skipped]) this.logger.warn("Ignoring unreadable registration file", { file: s.file, error: s.reason });
+    let restoredServices = 0;
+    let restoredChecks = 0;
+    for (const p of services.records) {
+      const row = restoredServiceRow(p.Service);
+      if (row === undefined) continue;
+      if (this.localState.service(row.ID)) {
+        this.logger.debug("service exists, not restoring from file", { service: row.ID });
+        await this.#persist((st) => st.removeService(row.ID));
+        continue;
+      }
+      this.localState.setService(row, { token: p.Token, source: p.Source === "local" ? "config" : "api" });
+      restoredServices++;
+    }
+    for (const p of checks.records) {
+      const restored = this.#restoredCheck(p);
+      if (restored === "drop") {
+        const id = typeof p.Check.CheckID === "string" ? p.Check.CheckID : "";
+        if (id) await this.#persist((st) => st.removeCheck(id));
+        continue;
+      }
+      this.#putCheck(restored.row, restored.definition, { token: p.Token, source: p.Source === "local" ? "config" : "api" });
+      restoredChecks++;
+    }
+    if (restoredServices + restoredChecks > 0) this.logger.info("Restored registrations", { services: restoredServices, checks: restoredChecks });
+    await this.syncChanges();
   }
 
   /**
@@ -308,7 +435,7 @@ export class Agent {
     for (const id of [...this.#configServiceIds]) {
       if (serviceIds.has(id)) continue;
       this.#configServiceIds.delete(id);
-      for (const c of this.localState.checksForService(id, false)) this.#stopRunner(c.CheckID);
+      for (const c of this.localState.checksForService(id, false)) this.#forgetCheck(c.CheckID);
       this.localState.removeService(id);
     }
     const checkIds = new Set(checkDefs.map((d) => d.id || d.name));
@@ -331,8 +458,7 @@ export class Agent {
 
   /** Leave: every local service and check is removed, locally and from the catalog. */
   async deregisterAll(): Promise<void> {
-    for (const r of this.#running.values()) r.stop();
-    this.#running.clear();
+    for (const id of [...this.#running.keys()]) this.#forgetCheck(id);
     for (const s of this.localState.services()) this.localState.removeService(s.ID);
     for (const c of this.localState.checks()) this.localState.removeCheck(c.CheckID);
     this.#configServiceIds.clear();
@@ -394,17 +520,160 @@ export class Agent {
   #putCheck(row: CheckFields, definition: CheckDefinition, meta: RegistrationMeta): void {
     this.#stopRunner(row.CheckID);
     this.localState.setCheck(row, definition, meta);
+    this.#trackCritical(row.CheckID, row.Status);
     const kind = checkKind(definition);
     const runner = kind ? this.checkRunners.get(kind) : undefined;
-    if (!runner) return; // registered, not executed: this kind has no runner yet
+    if (!runner) return; // registered, not executed: docker and os_service checks have no runner
     const agentMax = this.checkSettings.checkOutputMaxSize;
     const outputMaxSize = definition.outputMaxSize > 0 && definition.outputMaxSize < agentMax ? definition.outputMaxSize : agentMax;
-    this.#running.set(row.CheckID, runner.start(row.CheckID, definition, { clock: this.clock, logger: this.logger, sink: this.localState, outputMaxSize }));
+    const ctx = { clock: this.clock, logger: this.logger, sink: this.#resultSink, outputMaxSize, scheduler: this.scheduler };
+    this.#running.set(row.CheckID, runner.start(row.CheckID, definition, ctx));
   }
 
   #dropCheck(checkId: string): void {
-    this.#stopRunner(checkId);
+    this.#forgetCheck(checkId);
     this.localState.removeCheck(checkId);
+  }
+
+  /** Stops a check's runner and drops the agent's bookkeeping about it. */
+  #forgetCheck(checkId: string): void {
+    this.#stopRunner(checkId);
+    this.#criticalSinceMs.delete(checkId);
+    this.#deferredOutput.get(checkId)?.cancel();
+    this.#deferredOutput.delete(checkId);
+  }
+
+  /**
+   * A runner's result (Consul's local.State.UpdateCheck): nothing happens when neither status
+   * nor output changed; an output-only change is written to the catalog after
+   * check_update_interval; a status change at once.
+   */
+  #recordResult(checkId: string, status: CheckStatus, output: string): void {
+    const current = this.localState.check(checkId);
+    if (!current) return;
+    const kept = this.checkSettings.discardCheckOutput ? "" : output;
+    this.#trackCritical(checkId, status);
+    if (current.Status === status && current.Output === kept) return;
+    const deferMs = this.checkSettings.checkUpdateIntervalMs;
+    if (deferMs > 0 && current.Status === status) {
+      this.localState.setCheckOutputDeferred(checkId, kept);
+      if (!this.#deferredOutput.has(checkId)) {
+        const delay = deferMs / 2 + Math.floor(this.rng.float() * deferMs);
+        this.#deferredOutput.set(
+          checkId,
+          this.clock.setTimer(delay, () => {
+            this.#deferredOutput.delete(checkId);
+            this.localState.markCheckOutOfSync(checkId);
+          }),
+        );
+      }
+      return;
+    }
+    this.#deferredOutput.get(checkId)?.cancel();
+    this.#deferredOutput.delete(checkId);
+    this.localState.updateCheckStatus(checkId, status, kept);
+  }
+
+  #trackCritical(checkId: string, status: CheckStatus): void {
+    if (status !== "critical") this.#criticalSinceMs.delete(checkId);
+    else if (!this.#criticalSinceMs.has(checkId)) this.#criticalSinceMs.set(checkId, this.clock.now());
+  }
+
+  #armReaper(): void {
+    this.#reapTimer = this.clock.setTimer(this.#reaper.intervalMs, () => {
+      this.reapCriticalServices().catch((err: unknown) => this.logger.error("service reaper failed", { error: String(err) }));
+      this.#armReaper();
+    });
+  }
+
+  /**
+   * One reaper pass (Consul's reapServicesInternal): a service whose check has been critical
+   * for longer than its DeregisterCriticalServiceAfter (at least the minimum) is deregistered.
+   */
+  async reapCriticalServices(): Promise<string[]> {
+    const now = this.clock.now();
+    const reaped: string[] = [];
+    for (const [checkId, since] of [...this.#criticalSinceMs]) {
+      const entry = this.localState.checkEntry(checkId);
+      const serviceId = entry?.check.ServiceID ?? "";
+      const after = entry?.definition?.deregisterCriticalServiceAfterMs ?? 0;
+      if (!entry || serviceId === "" || after <= 0 || reaped.includes(serviceId)) continue;
+      const timeout = Math.max(after, this.#reaper.minimumMs);
+      if (now - since <= timeout) continue;
+      reaped.push(serviceId);
+      if (await this.removeService(serviceId)) {
+        this.logger.info("Check for service has been critical for too long; deregistered service", { service: serviceId, check: checkId });
+      }
+    }
+    return reaped;
+  }
+
+  async #persist(write: (store: RegistrationStore) => Promise<void>): Promise<void> {
+    if (!this.#registrations) return;
+    try {
+      await write(this.#registrations);
+    } catch (err) {
+      this.logger.error("failed to persist registration", { error: err instanceof Error ? err.message : String(err) });
+    }
+  }
+
+  #persistedService(serviceId: string): PersistedService {
+    const entry = this.localState.serviceEntries().find(([id]) => id === serviceId)?.[1];
+    return {
+      Token: entry?.token ?? "",
+      Service: { ...(entry?.service ?? { ID: serviceId }) },
+      Source: entry?.source === "config" ? "local" : "remote",
+    };
+  }
+
+  #persistedCheck(checkId: string): PersistedCheck {
+    const entry = this.localState.checkEntry(checkId);
+    return {
+      Check: { ...(entry?.check ?? { CheckID: checkId }) },
+      ChkType: entry?.definition ? checkTypeJson(entry.definition) : null,
+      Token: entry?.token ?? "",
+      Source: entry?.source === "config" ? "local" : "remote",
+    };
+  }
+
+  #restoredCheck(p: PersistedCheck): { row: CheckFields; definition: CheckDefinition } | "drop" {
+    const c = p.Check;
+    const checkId = typeof c.CheckID === "string" ? c.CheckID : "";
+    const serviceId = typeof c.ServiceID === "string" ? c.ServiceID : "";
+    if (checkId === "" || !p.ChkType) return "drop";
+    if (this.localState.check(checkId)) return "drop"; // config wins
+    if (serviceId !== "" && !this.localState.service(serviceId)) return "drop";
+    let def: CheckDefinition;
+    try {
+      def = { ...decodeCheckDefinition(p.ChkType), id: checkId, serviceId };
+    } catch (err) {
+      this.logger.warn("Ignoring unreadable persisted check", { check: checkId, error: String(err) });
+      return "drop";
+    }
+    const name = typeof c.Name === "string" && c.Name !== "" ? c.Name : def.name;
+    const row = this.#checkRow(def, checkId, name, serviceId === "");
+    // Restored checks start critical, so a service is not put back into rotation unproven.
+    row.Status = "critical";
+    row.Output = "";
+    if (typeof c.Interval === "string") row.Interval = c.Interval;
+    if (typeof c.Timeout === "string") row.Timeout = c.Timeout;
+    return { row, definition: def };
+  }
+
+  /** Alias checks read their target from local state (no AliasNode) or the catalog. */
+  #aliasTargets(): AliasTargets {
+    return {
+      observe: (node, serviceId, wake) => {
+        if (node === "") {
+          const view = { checks: this.localState.checks(), serviceExists: this.localState.service(serviceId) !== undefined };
+          return { view, cancel: this.localState.watch(undefined, wake) };
+        }
+        const ws = new WatchSet();
+        const checks = this.state.catalog.nodeChecks(node, ws);
+        const serviceExists = this.state.catalog.nodeServices(node, ws).some((s) => s.ID === serviceId);
+        return { view: { checks, serviceExists }, cancel: this.state.hub.subscribe(ws.topics, wake) };
+      },
+    };
   }
 
   #stopRunner(checkId: string): void {
@@ -465,6 +734,7 @@ export class Agent {
         },
       ],
     };
+    cmd.NowMs = this.clock.now();
     const { result } = await this.consensus.propose(cmd);
     if (!result.ok) throw new Error(`agent: failed to register node: ${result.error}`);
   }

@@ -148,6 +148,27 @@ export class LocalState implements CheckStatusSink {
     this.#changed(e.check.ServiceID || undefined);
   }
 
+  /**
+   * Output-only change whose catalog write is deferred (check_update_interval): visible on the
+   * agent endpoints at once, pushed by a later `markCheckOutOfSync` or full sync.
+   */
+  setCheckOutputDeferred(checkId: string, output: string): void {
+    const e = this.#checks.get(checkId);
+    if (!e || e.deleted || e.check.Output === output) return;
+    e.check = { ...e.check, Output: output };
+    const serviceId = e.check.ServiceID;
+    if (serviceId) this.#hub.notify(serviceTopic(serviceId));
+    this.#hub.notify(LOCAL_TOPIC);
+  }
+
+  /** The deferred output write is due: sync the check with the next changes sync. */
+  markCheckOutOfSync(checkId: string): void {
+    const e = this.#checks.get(checkId);
+    if (!e || e.deleted || !e.inSync) return;
+    Object.assign(e, { inSync: false, revision: ++this.#revision });
+    for (const l of this.#listeners) l();
+  }
+
   // ---- sync bookkeeping (anti-entropy only) ----
 
   /** The catalog holds a service we do not have: remember it as deleted so the sync removes it. */

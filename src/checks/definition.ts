@@ -162,3 +162,45 @@ export function definitionView(d: CheckDefinition): Record<string, unknown> {
 export function initialStatus(d: CheckDefinition): CheckStatus {
   return d.status === "passing" || d.status === "warning" ? d.status : "critical";
 }
+
+/**
+ * The definition as Consul's structs.CheckType encodes to JSON (durations as integer
+ * nanoseconds), the `ChkType` of a persisted check file; decodeCheckDefinition reads it back.
+ */
+export function checkTypeJson(d: CheckDefinition): Record<string, unknown> {
+  const ns = (ms: number): number => Math.round(ms * 1e6);
+  return {
+    CheckID: d.id,
+    Name: d.name,
+    Status: d.status,
+    Notes: d.notes,
+    ScriptArgs: d.scriptArgs.length > 0 ? [...d.scriptArgs] : null,
+    HTTP: d.http,
+    H2PING: d.h2ping,
+    H2PingUseTLS: d.h2pingUseTls,
+    Header: Object.keys(d.header).length > 0 ? d.header : null,
+    Method: d.method,
+    Body: d.body,
+    DisableRedirects: d.disableRedirects,
+    TCP: d.tcp,
+    TCPUseTLS: d.tcpUseTls,
+    UDP: d.udp,
+    OSService: d.osService,
+    Interval: ns(d.intervalMs),
+    AliasNode: d.aliasNode,
+    AliasService: d.aliasService,
+    DockerContainerID: d.dockerContainerId,
+    Shell: d.shell,
+    GRPC: d.grpc,
+    GRPCUseTLS: d.grpcUseTls,
+    TLSServerName: d.tlsServerName,
+    TLSSkipVerify: d.tlsSkipVerify,
+    Timeout: ns(d.timeoutMs),
+    TTL: ns(d.ttlMs),
+    SuccessBeforePassing: d.successBeforePassing,
+    FailuresBeforeWarning: d.failuresBeforeWarning,
+    FailuresBeforeCritical: d.failuresBeforeCritical,
+    DeregisterCriticalServiceAfter: ns(d.deregisterCriticalServiceAfterMs),
+    OutputMaxSize: d.outputMaxSize,
+  };
+}

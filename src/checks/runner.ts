@@ -2,6 +2,7 @@ import type { CheckStatus } from "../model/catalog.ts";
 import type { Clock } from "../runtime/clock.ts";
 import type { Logger } from "../runtime/logger.ts";
 import type { CheckDefinition, CheckKind } from "./definition.ts";
+import type { CheckScheduler } from "./scheduler.ts";
 
 // The seam between the agent and whatever decides a check's status. The agent owns the
 // check's record; a runner only reports results back through `CheckStatusSink`. One runner
@@ -19,6 +20,8 @@ export interface CheckRunContext {
   sink: CheckStatusSink;
   /** Effective output limit in bytes (agent `check_output_max_size` capped by the check's own). */
   outputMaxSize: number;
+  /** Runs interval-driven checks (everything but TTL and alias). */
+  scheduler: CheckScheduler;
 }
 
 /** A started check; `stop` is idempotent and must cancel every timer the check armed. */

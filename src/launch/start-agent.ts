@@ -15,6 +15,7 @@ import { LocalLog } from "../server/consensus.ts";
 import { SessionTtlDuty } from "../server/session-ttl-duty.ts";
 import { EventBuffer } from "../state/event-buffer.ts";
 import { StateStore } from "../state/store.ts";
+import { FileRegistrationStore } from "../storage/agent-registrations.ts";
 
 // The production wiring, in one file: runtime → state → fsm → consensus → agent → http.
 // Tests and the simulator wire fakes through the same seams (clock, rng, logger).
@@ -76,11 +77,20 @@ export async function startAgent(options: AgentRuntimeOptions, deps: StartDeps =
     rng,
     logger,
     checkSettings: rc
-      ? { enableScriptChecks: rc.enableScriptChecks, enableLocalScriptChecks: rc.enableLocalScriptChecks, checkOutputMaxSize: rc.checkOutputMaxSize }
+      ? {
+          enableScriptChecks: rc.enableScriptChecks,
+          enableLocalScriptChecks: rc.enableLocalScriptChecks,
+          checkOutputMaxSize: rc.checkOutputMaxSize,
+          checkUpdateIntervalMs: rc.checkUpdateIntervalMs,
+          discardCheckOutput: rc.discardCheckOutput,
+        }
       : undefined,
+    wheel,
+    registrations: rc && rc.dataDir !== "" ? new FileRegistrationStore(rc.dataDir) : undefined,
   });
   await agent.start();
   if (rc) await agent.loadDefinitions(rc.services, rc.checks);
+  await agent.restoreRegistrations();
   const sessionTtl = new SessionTtlDuty({ clock, consensus, state, logger: logger.named("consul.session") });
   sessionTtl.start();
 
