@@ -1,0 +1,152 @@
+import { loadavg } from "node:os";
+import { setTimeout as sleep } from "node:timers/promises";
+import { fileURLToPath } from "node:url";
+import { removeBenchTempDir } from "./child-process.ts";
+import { measureFanout, type FanoutOutcome } from "./fanout.ts";
+import { count, mb, median, ms, times } from "./format.ts";
+import { megabytes, readRssBytes } from "./proc-stats.ts";
+import { describeMachine, terminalTable, writeBenchmarksFile, type ResultRow } from "./report.ts";
+import { withServer, type LaunchOptions, type ServerKind } from "./servers.ts";
+import { measureThroughput, throughputRows } from "./throughput.ts";
+
+// `npm run bench`: every case measured against the bare node:http server in the same run, then
+// printed and written into BENCHMARKS.md. Usage: tsx bench/run.ts [--cpu-prof-dir <dir>]
+
+const STARTS = 5;
+const IDLE_BEFORE_RSS_MS = 1000;
+const FANOUT_WAITERS = 10_000;
+const FANOUT_CLIENT_PROCESSES = 2;
+const BENCHMARKS_FILE = fileURLToPath(new URL("../BENCHMARKS.md", import.meta.url));
+
+function parseArgs(argv: string[]): { agentLaunch: LaunchOptions } {
+  const at = argv.indexOf("--cpu-prof-dir");
+  if (at < 0) return { agentLaunch: {} };
+  const dir = argv[at + 1];
+  if (!dir) throw new Error("--cpu-prof-dir needs a directory");
+  return { agentLaunch: { nodeFlags: ["--cpu-prof", `--cpu-prof-dir=${dir}`] } };
+}
+
+function log(message: string): void {
+  process.stderr.write(`[bench] ${message}\n`);
+}
+
+interface StartSample {
+  startupMs: number;
+  idleRssBytes: number;
+}
+
+function measureStart(kind: ServerKind, options: LaunchOptions): Promise<StartSample> {
+  return withServer(kind, options, async (server) => {
+    await sleep(IDLE_BEFORE_RSS_MS);
+    return { startupMs: server.startupMs, idleRssBytes: readRssBytes(server.proc.pid) };
+  });
+}
+
+function startRows(agent: StartSample[], bare: StartSample[]): ResultRow[] {
+  const agentStart = median(agent.map((s) => s.startupMs));
+  const bareStart = median(bare.map((s) => s.startupMs));
+  const agentRss = median(agent.map((s) => s.idleRssBytes));
+  const bareRss = median(bare.map((s) => s.idleRssBytes));
+  return [
+    {
+      name: "4. start → first 200 /v1/status/leader",
+      agent: ms(agentStart),
+      bare: ms(bareStart),
+      ratio: times(agentStart, bareStart),
+      target: "≤ 500 ms",
+      pass: agentStart <= 500,
+      detail: `median of ${STARTS}; agent ${agent.map((s) => ms(s.startupMs)).join(", ")}; bare ${bare.map((s) => ms(s.startupMs)).join(", ")}`,
+    },
+    {
+      name: "5. idle RSS (1 s after start)",
+      agent: mb(agentRss),
+      bare: mb(bareRss),
+      ratio: times(agentRss, bareRss),
+      target: "≤ 80 MB",
+      pass: megabytes(agentRss) <= 80,
+      detail: `median of ${STARTS}; agent ${agent.map((s) => mb(s.idleRssBytes)).join(", ")}; bare ${bare.map((s) => mb(s.idleRssBytes)).join(", ")}`,
+    },
+  ];
+}
+
+function rssGrowth(o: FanoutOutcome): number {
+  return Math.max(o.rssParkedBytes, o.rssAfterBytes) - o.rssBeforeBytes;
+}
+
+function fanoutFaults(o: FanoutOutcome): string {
+  const faults = [
+    o.answeredAfterWrite !== o.waiters && `${count(o.waiters - o.answeredAfterWrite)} not answered within 5 s of the write`,
+    o.answeredEarly && `${count(o.answeredEarly)} answered before the write`,
+    o.failures && `${count(o.failures)} connection failures (${o.firstFailure})`,
+    o.non200 && `${count(o.non200)} non-200`,
+    !o.settledBeforeWrite && "server still busy when the write was sent",
+  ].filter(Boolean);
+  return faults.length > 0 ? faults.join(", ") : "none";
+}
+
+function fanoutRows(agent: FanoutOutcome, bare: FanoutOutcome): ResultRow[] {
+  const waiters = count(FANOUT_WAITERS);
+  const allAnswered = agent.answeredAfterWrite === agent.waiters && agent.failures === 0 && agent.non200 === 0 && agent.answeredEarly === 0;
+  return [
+    {
+      name: `6a. ${waiters} blocking queries: RSS growth`,
+      agent: mb(rssGrowth(agent)),
+      bare: mb(rssGrowth(bare)),
+      ratio: times(rssGrowth(agent), rssGrowth(bare)),
+      target: "≤ 200 MB",
+      pass: megabytes(rssGrowth(agent)) <= 200,
+      detail:
+        `agent RSS ${mb(agent.rssBeforeBytes)} before → ${mb(agent.rssParkedBytes)} parked → ${mb(agent.rssAfterBytes)} answered; ` +
+        `bare ${mb(bare.rssBeforeBytes)} → ${mb(bare.rssParkedBytes)} → ${mb(bare.rssAfterBytes)}`,
+    },
+    {
+      name: `6b. ${waiters} blocking queries: last answer after the write`,
+      agent: ms(agent.lastAnswerMs),
+      bare: ms(bare.lastAnswerMs),
+      ratio: times(agent.lastAnswerMs, bare.lastAnswerMs),
+      target: "all ≤ 1,000 ms",
+      pass: allAnswered && agent.lastAnswerMs <= 1000,
+      detail:
+        `median answer after ${ms(agent.p50AnswerMs)} (bare ${ms(bare.p50AnswerMs)}); ${count(agent.answeredAfterWrite)}/${waiters} answered; ` +
+        `server CPU after the write ${ms(agent.serverCpuAfterWriteMs)} (bare ${ms(bare.serverCpuAfterWriteMs)}); ` +
+        `agent faults: ${fanoutFaults(agent)}; bare faults: ${fanoutFaults(bare)}`,
+    },
+  ];
+}
+
+async function main(): Promise<void> {
+  const began = performance.now();
+  const { agentLaunch } = parseArgs(process.argv.slice(2));
+  const machine = describeMachine();
+  const loadBefore = loadavg()[0];
+  log(`${machine.cpu}, ${machine.cores} cores, Node ${machine.node}, load average ${loadBefore.toFixed(2)}`);
+  if (loadBefore > machine.cores / 2) log("warning: the machine is busy; expect noise, in the absolute figures most");
+
+  // Starts alternate between the two servers so drift on the machine hits both alike.
+  const agentStarts: StartSample[] = [];
+  const bareStarts: StartSample[] = [];
+  for (let i = 0; i < STARTS; i++) {
+    log(`start-up ${i + 1}/${STARTS}`);
+    bareStarts.push(await measureStart("bare", {}));
+    agentStarts.push(await measureStart("agent", agentLaunch));
+  }
+
+  const throughput = await measureThroughput(agentLaunch, log);
+
+  log(`bare: ${count(FANOUT_WAITERS)} blocking queries`);
+  const bareFanout = await withServer("bare", { raiseFdLimit: true }, (s) => measureFanout(s, FANOUT_WAITERS, FANOUT_CLIENT_PROCESSES));
+  log(`agent: ${count(FANOUT_WAITERS)} blocking queries`);
+  const agentFanout = await withServer("agent", { ...agentLaunch, raiseFdLimit: true }, (s) =>
+    measureFanout(s, FANOUT_WAITERS, FANOUT_CLIENT_PROCESSES),
+  );
+
+  const rows = [...throughputRows(throughput), ...startRows(agentStarts, bareStarts), ...fanoutRows(agentFanout, bareFanout)];
+  const totalSeconds = (performance.now() - began) / 1000;
+  process.stdout.write(`\n${terminalTable(rows)}\n\n${rows.map((r) => `${r.name}: ${r.detail}`).join("\n")}\n`);
+  writeBenchmarksFile(BENCHMARKS_FILE, rows, { machine, when: new Date(), totalSeconds, loadBefore, loadAfter: loadavg()[0] });
+  removeBenchTempDir();
+  const misses = rows.filter((r) => !r.pass).length;
+  process.stdout.write(`\n${rows.length - misses}/${rows.length} targets met in ${totalSeconds.toFixed(0)} s; BENCHMARKS.md updated.\n`);
+}
+
+await main();

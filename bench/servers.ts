@@ -1,0 +1,79 @@
+import { fileURLToPath } from "node:url";
+import { spawnNode, type SpawnedProcess } from "./child-process.ts";
+import { freePort } from "./free-port.ts";
+import { firstOk } from "./http-call.ts";
+
+// The two servers every case compares: the real agent process and the bare node:http server.
+// Both are started the same way (spawn, then poll /v1/status/leader every few ms until a 200),
+// so the start-up figure of one is comparable with the other's.
+
+export type ServerKind = "agent" | "bare";
+
+export interface ServerUnderTest {
+  kind: ServerKind;
+  proc: SpawnedProcess;
+  /** e.g. "http://127.0.0.1:40123" */
+  base: string;
+  /** From spawn() to the first 200 from /v1/status/leader. */
+  startupMs: number;
+}
+
+export interface LaunchOptions {
+  raiseFdLimit?: boolean;
+  nodeFlags?: string[];
+  /** Bare server only: answer with this file's bytes instead of the small fixed body. */
+  bareBodyFile?: string;
+}
+
+const CONSULATE_BIN = fileURLToPath(new URL("../bin/consulate.js", import.meta.url));
+const BARE_SERVER = fileURLToPath(new URL("./bare-server.ts", import.meta.url));
+const STARTUP_POLL_INTERVAL_MS = 2;
+const STARTUP_DEADLINE_MS = 20_000;
+
+export async function launch(kind: ServerKind, options: LaunchOptions = {}): Promise<ServerUnderTest> {
+  const httpPort = await freePort();
+  const args =
+    kind === "agent"
+      ? [
+          "agent",
+          "-dev",
+          "-http-port",
+          String(httpPort),
+          "-dns-port",
+          String(await freePort()),
+          "-server-port",
+          String(await freePort()),
+          "-serf-lan-port",
+          String(await freePort()),
+          "-grpc-port",
+          String(await freePort()),
+        ]
+      : [String(httpPort), ...(options.bareBodyFile ? [options.bareBodyFile] : [])];
+  const base = `http://127.0.0.1:${httpPort}`;
+  const startedAt = performance.now();
+  const proc = spawnNode(kind === "agent" ? CONSULATE_BIN : BARE_SERVER, args, {
+    label: kind,
+    viaTsx: kind === "bare",
+    raiseFdLimit: options.raiseFdLimit,
+    nodeFlags: options.nodeFlags,
+  });
+  let alive = true;
+  void proc.exited.then(() => (alive = false));
+  try {
+    const answeredAt = await firstOk(`${base}/v1/status/leader`, STARTUP_DEADLINE_MS, STARTUP_POLL_INTERVAL_MS, () => alive);
+    return { kind, proc, base, startupMs: answeredAt - startedAt };
+  } catch (err) {
+    await proc.stop();
+    throw new Error(`${kind} did not start: ${err instanceof Error ? err.message : String(err)}\n${proc.logTail()}`);
+  }
+}
+
+/** Runs `use` with a started server and always stops it afterwards. */
+export async function withServer<T>(kind: ServerKind, options: LaunchOptions, use: (server: ServerUnderTest) => Promise<T>): Promise<T> {
+  const server = await launch(kind, options);
+  try {
+    return await use(server);
+  } finally {
+    await server.proc.stop();
+  }
+}
