@@ -3,7 +3,7 @@
 // turned into the PascalCase body of PUT /v1/agent/service/register (what consul's api sends).
 import { readFile, readdir, stat } from "node:fs/promises";
 import { extname, join } from "node:path";
-import { parse as parseHcl } from "@cdktf/hcl2json";
+import { parseHcl } from "../config/hcl.ts";
 
 export type ServiceRegistration = Record<string, unknown>;
 

@@ -5,7 +5,7 @@ import { readdir, readFile, stat } from "node:fs/promises";
 import { hostname as osHostname, networkInterfaces as osNetworkInterfaces } from "node:os";
 import { join } from "node:path";
 import { randomUUID as cryptoRandomUUID } from "node:crypto";
-import { parse as parseHcl } from "@cdktf/hcl2json";
+import { parseHcl } from "./hcl.ts";
 import { flagSources, type AgentFlagValues } from "./agent-flags.ts";
 import { ConfigError, formatDecodingErrors, formatMultiError } from "./config-error.ts";
 import { decodeConfig, isPlainObject, type RawConfig, type SourceFormat } from "./decode.ts";
