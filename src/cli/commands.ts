@@ -2,14 +2,17 @@
 // only print their help, as consul's `kv` or `catalog` do.
 import { agentControlCommands } from "./agent-control.ts";
 import { catalogCommands } from "./catalog.ts";
+import { eventCommand } from "./event.ts";
 import type { CommandDefinition } from "./command-definition.ts";
 import { infoCommand } from "./info.ts";
 import { kvCommands } from "./kv.ts";
+import { lockCommand } from "./lock.ts";
 import { maintCommand } from "./maint.ts";
 import { membersCommand } from "./members.ts";
 import { servicesCommands } from "./services.ts";
 import { validateCommand } from "./validate.ts";
 import { versionCommand } from "./version.ts";
+import { watchCommand } from "./watch.ts";
 
 const agentCommand: CommandDefinition = {
   synopsis: "Runs a Consul agent",
@@ -26,11 +29,14 @@ export const COMMANDS: Readonly<Record<string, CommandDefinition>> = {
   agent: agentCommand,
   ...agentControlCommands,
   ...catalogCommands,
+  event: eventCommand,
   info: infoCommand,
   ...kvCommands,
+  lock: lockCommand,
   maint: maintCommand,
   members: membersCommand,
   ...servicesCommands,
   validate: validateCommand,
   version: versionCommand,
+  watch: watchCommand,
 };

@@ -16,7 +16,11 @@ import {
   HTTP_SERVER_FLAGS,
   HTTP_TENANCY_FLAGS,
   parseJSONBody,
+  UnexpectedStatusError,
 } from "./http-client.ts";
+import type { KVEntry } from "./kv-entry.ts";
+import { parseKVEntries } from "./kv-entry.ts";
+import { parseJsonWithBigInts } from "../http/json.ts";
 
 const HTTP_FLAGS = { ...HTTP_CLIENT_FLAGS, ...HTTP_SERVER_FLAGS, ...HTTP_TENANCY_FLAGS } as const;
 
@@ -424,6 +428,13 @@ async function runDelete(args: string[], io: CommandIO): Promise<number> {
 
 // ---- kv export / import -------------------------------------------------------------------
 
+/** JSON.stringify that writes bigint values as bare integers (uint64 flags). */
+function stringifyWithUint64(value: unknown, indent: string): string {
+  const marker = "\u0000u64:";
+  const text = JSON.stringify(value, (_key, v: unknown) => (typeof v === "bigint" ? `${marker}${v.toString()}` : v), indent);
+  return text.replace(/"\\u0000u64:(\d+)"/g, "$1");
+}
+
 /** Go's encoding/json escapes these even when indenting; keep byte-identical exports. */
 function goJSONEscape(text: string): string {
   return text.replace(/[<>&\u2028\u2029]/g, (ch) => `\\u${ch.charCodeAt(0).toString(16).padStart(4, "0")}`);
@@ -451,15 +462,26 @@ async function runExport(args: string[], io: CommandIO): Promise<number> {
   const key = stripLeadingSlash(parsed.args[0] ?? "");
   const client = await withClient(parsed.values, io);
   if (client === undefined) return 1;
-  let pairs: KVPair[];
+  let pairs: KVEntry[];
   try {
-    pairs = toPairs(await client.getJSON(`/v1/kv/${escapePath(key)}`, { recurse: "" }, true));
+    // Flags are uint64 (the lock helpers use values above 2^53): parse them exactly.
+    const response = await client.send({ method: "GET", path: `/v1/kv/${escapePath(key)}`, query: { recurse: "" }, read: true });
+    if (response.statusCode !== 200 && response.statusCode !== 404) {
+      throw new UnexpectedStatusError(response.statusCode, response.body.toString("utf8").trim());
+    }
+    pairs = response.statusCode === 404 ? [] : parseKVEntries(response.body);
   } catch (err) {
     printLine(io.stderr, `Error querying Consul agent: ${errorMessage(err)}`);
     return 1;
   }
-  const entries = pairs.map((pair) => ({ key: pair.Key, flags: pair.Flags, value: pair.Value.toString("base64") }));
-  printLine(io.stdout, goJSONEscape(JSON.stringify(entries, null, "\t")));
+  const entries = pairs.map((pair) => ({
+    key: pair.Key,
+    flags: pair.Flags,
+    value: (pair.Value ?? Buffer.alloc(0)).toString("base64"),
+    ...(pair.Namespace !== "" ? { namespace: pair.Namespace } : {}),
+    ...(pair.Partition !== "" ? { partition: pair.Partition } : {}),
+  }));
+  printLine(io.stdout, goJSONEscape(stringifyWithUint64(entries, "\t")));
   return 0;
 }
 
@@ -483,8 +505,16 @@ Usage: consulate kv import [DATA]
 
 interface ImportEntry {
   key: string;
-  flags: number;
+  flags: bigint;
   value: string;
+}
+
+/** A uint64 as encoding/json accepts it into the `flags` field. */
+function importFlags(raw: unknown): bigint {
+  if (raw === undefined || raw === null) return 0n;
+  if (typeof raw === "bigint" && raw >= 0n && raw < 1n << 64n) return raw;
+  if (typeof raw === "number" && Number.isInteger(raw) && raw >= 0) return BigInt(raw);
+  throw new Error(`json: cannot unmarshal ${typeof raw === "string" ? "string" : "number"} into Go struct field Entry.flags of type uint64`);
 }
 
 /** Go's json.Unmarshal matches field names case-insensitively. */
@@ -494,14 +524,14 @@ function fieldOf(record: Record<string, unknown>, name: string): unknown {
 }
 
 function parseImportEntries(text: string): ImportEntry[] {
-  const data = JSON.parse(text) as unknown;
+  const data = parseJsonWithBigInts(text);
   if (data === null) return [];
   if (!Array.isArray(data)) throw new Error("json: cannot unmarshal object into Go value of type []*impexp.Entry");
   return data
     .filter((item): item is Record<string, unknown> => item !== null && typeof item === "object")
     .map((item) => ({
       key: String(fieldOf(item, "key") ?? ""),
-      flags: Number(fieldOf(item, "flags") ?? 0),
+      flags: importFlags(fieldOf(item, "flags")),
       value: String(fieldOf(item, "value") ?? ""),
     }));
 }
@@ -571,7 +601,7 @@ async function runImport(args: string[], io: CommandIO): Promise<number> {
       await client.sendOK({
         method: "PUT",
         path: `/v1/kv/${escapePath(key)}`,
-        query: { flags: entry.flags !== 0 ? String(entry.flags) : undefined },
+        query: { flags: entry.flags !== 0n ? entry.flags.toString() : undefined },
         body: value,
       });
     } catch (err) {
