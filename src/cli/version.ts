@@ -1,6 +1,6 @@
 // `consul version`: no agent needed. The layout is consul's (scripts read the first line and
 // the protocol line); the product name is ours.
-import { readFileSync } from "node:fs";
+import { CONSULATE_VERSION, BUILD_DATE_RFC3339 } from "../version.ts";
 import type { CommandDefinition } from "./command-definition.ts";
 import { helpFor, parseCommandLine } from "./command-definition.ts";
 import type { CommandIO } from "./command-io.ts";
@@ -12,15 +12,6 @@ export const PRODUCT_NAME = "Consulate";
 /** The RPC protocol range consul 1.x advertises; clients compare against it. */
 export const RPC_PROTOCOL = { Default: 2, Min: 2, Max: 3 } as const;
 
-function packageVersion(): string {
-  try {
-    const text = readFileSync(new URL("../../package.json", import.meta.url), "utf8");
-    const parsed = JSON.parse(text) as { version?: unknown };
-    return typeof parsed.version === "string" ? parsed.version : "0.0.0";
-  } catch {
-    return "0.0.0";
-  }
-}
 
 export interface VersionInfo {
   readonly Version: string;
@@ -32,10 +23,10 @@ export interface VersionInfo {
 
 export function versionInfo(env: Readonly<Record<string, string | undefined>>): VersionInfo {
   return {
-    Version: packageVersion(),
+    Version: CONSULATE_VERSION,
     Revision: env.CONSULATE_REVISION ?? "dev",
     Prerelease: "",
-    BuildDate: env.CONSULATE_BUILD_DATE ?? "1970-01-01T00:00:00Z",
+    BuildDate: env.CONSULATE_BUILD_DATE ?? BUILD_DATE_RFC3339,
     RPC: RPC_PROTOCOL,
   };
 }

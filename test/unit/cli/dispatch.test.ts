@@ -47,7 +47,7 @@ void test("cli - flags before the subcommand are rejected", async () => {
 
 void test("version - -v, --version and `version` print the same four-line layout", async () => {
   const expected =
-    "Consulate v0.1.0\nRevision dev\nBuild Date 1970-01-01T00:00:00Z\n" +
+    "Consulate v0.1.0\nRevision dev\nBuild Date 2026-11-25T00:00:00Z\n" +
     "Protocol 2 spoken by default, understands 2 to 3 (agent will automatically use protocol >2 when speaking to compatible agents)\n\n";
   for (const argv of [["version"], ["-v"], ["--version"]]) {
     assert.deepEqual(await runCli(argv), { code: 0, out: expected, err: "" });
