@@ -1,0 +1,212 @@
+// The single-threaded API a host drives (etcd's rawnode.go): feed it ticks and messages,
+// take a Ready batch of effects, carry them out in the documented order, then advance().
+import type { ConfChange } from "./confchange.ts";
+import { encodeConfChange } from "./confchange.ts";
+import type { ConfState, Entry, HardState, Message, Snapshot } from "./messages.ts";
+import { EntryType, MessageType, hardStateEqual, isEmptySnapshot, isLocalMessage, isResponseMessage, message } from "./messages.ts";
+import type { ProgressState } from "./progress.ts";
+import type { RaftConfig, SoftState } from "./raft.ts";
+import { Raft, StateType, StepError } from "./raft.ts";
+import type { ReadState } from "./read-only.ts";
+
+/**
+ * Everything the host must do after a burst of tick/step/propose calls. Carry it out in
+ * this order, then call advance():
+ *
+ *  1. If `snapshot` is set, install it in storage (it replaces the log up to its index).
+ *  2. Append `entries` to storage (replacing any stored entries from the first new index
+ *     on) and save `hardState` if set — durably (fsync) when `mustSync` — BEFORE step 3.
+ *     A vote or an acknowledgement sent before the state behind it is on disk can be
+ *     forgotten by a crash, which breaks election safety or loses committed entries.
+ *  3. Send `messages`. (Messages to this node's own id never appear.)
+ *  4. Apply `committedEntries` to the state machine, in order, AFTER step 2: they may
+ *     include entries that step 2 just persisted. Conf change entries are applied with
+ *     RawNode.applyConfChange.
+ *  5. Serve `readStates`: each read may proceed once the state machine has applied its index.
+ *  6. Call advance(). Do not call ready() again before that.
+ *
+ * `softState` is informational (leader and role changed) and needs no persistence.
+ */
+export interface Ready {
+  softState?: SoftState;
+  hardState?: HardState;
+  readStates: ReadState[];
+  entries: Entry[];
+  snapshot?: Snapshot;
+  committedEntries: Entry[];
+  messages: Message[];
+  /** Whether entries/hardState must be fsynced (false when only the commit index moved). */
+  mustSync: boolean;
+}
+
+export interface Status {
+  id: number;
+  term: number;
+  vote: number;
+  commit: number;
+  applied: number;
+  lead: number;
+  raftState: StateType;
+  leadTransferee: number;
+  /** Leader only: its view of every member's log. */
+  progress: Map<number, { match: number; next: number; state: ProgressState; isLearner: boolean }>;
+  confState: ConfState;
+}
+
+export class RawNode {
+  readonly raft: Raft;
+  private prevSoftState: SoftState;
+  private prevHardState: HardState;
+  private outstanding: Ready | undefined;
+
+  constructor(config: RaftConfig) {
+    this.raft = new Raft(config);
+    this.prevSoftState = this.raft.softState();
+    this.prevHardState = this.raft.hardState();
+  }
+
+  /** Advances the logical clock by one tick; election and heartbeat timeouts are counted in ticks. */
+  tick(): void {
+    this.raft.tick();
+  }
+
+  /** Starts an election now (with pre-vote if configured). */
+  campaign(): StepError | undefined {
+    return this.raft.step(message({ type: MessageType.Hup }));
+  }
+
+  /** Proposes opaque data; a follower forwards it to the leader. */
+  propose(data: Uint8Array): StepError | undefined {
+    return this.raft.step(
+      message({ type: MessageType.Prop, from: this.raft.id, entries: [{ term: 0, index: 0, type: EntryType.Normal, data }] }),
+    );
+  }
+
+  /** Proposes a membership change; it takes effect when the host applies it after commit. */
+  proposeConfChange(cc: ConfChange): StepError | undefined {
+    return this.raft.step(
+      message({
+        type: MessageType.Prop,
+        from: this.raft.id,
+        entries: [{ term: 0, index: 0, type: EntryType.ConfChange, data: encodeConfChange(cc) }],
+      }),
+    );
+  }
+
+  /** Applies a committed conf change entry; the host stores the returned ConfState with its next snapshot. */
+  applyConfChange(cc: ConfChange): ConfState {
+    return this.raft.applyConfChange(cc);
+  }
+
+  /** Delivers a message from a peer. */
+  step(m: Message): StepError | undefined {
+    if (isLocalMessage(m.type)) return StepError.StepLocalMsg;
+    if (!this.raft.prs.has(m.from) && isResponseMessage(m.type)) return StepError.StepPeerNotFound;
+    return this.raft.step(m);
+  }
+
+  /** Asks the leader to hand leadership to `transferee`. */
+  transferLeader(transferee: number): void {
+    this.raft.step(message({ type: MessageType.TransferLeader, from: transferee }));
+  }
+
+  /**
+   * Requests a linearizable read; `ctx` identifies it in the ReadState that answers (it
+   * must be unique among pending reads).
+   */
+  readIndex(ctx: Uint8Array): StepError | undefined {
+    return this.raft.step(
+      message({ type: MessageType.ReadIndex, entries: [{ term: 0, index: 0, type: EntryType.Normal, data: ctx }] }),
+    );
+  }
+
+  reportUnreachable(id: number): void {
+    this.raft.step(message({ type: MessageType.Unreachable, from: id }));
+  }
+
+  /** The host finished sending a snapshot to `id` (failed = true if it could not). */
+  reportSnapshot(id: number, failed: boolean): void {
+    this.raft.step(message({ type: MessageType.SnapStatus, from: id, reject: failed }));
+  }
+
+  hasReady(): boolean {
+    const r = this.raft;
+    const ss = r.softState();
+    if (ss.lead !== this.prevSoftState.lead || ss.raftState !== this.prevSoftState.raftState) return true;
+    const hs = r.hardState();
+    if (hs.term !== 0 && !hardStateEqual(hs, this.prevHardState)) return true;
+    if (r.raftLog.unstable.snapshot !== undefined && !isEmptySnapshot(r.raftLog.unstable.snapshot)) return true;
+    return (
+      r.msgs.length > 0 ||
+      r.raftLog.unstable.entries.length > 0 ||
+      r.raftLog.hasNextCommittedEnts() ||
+      r.readStates.length > 0
+    );
+  }
+
+  /** Takes the current batch of effects; see Ready for the order to carry them out. */
+  ready(): Ready {
+    if (this.outstanding) throw new Error("ready() called again before advance()");
+    const r = this.raft;
+    const rd: Ready = {
+      entries: r.raftLog.unstableEntries(),
+      committedEntries: r.raftLog.nextCommittedEnts(),
+      messages: r.msgs,
+      readStates: r.readStates,
+      mustSync: false,
+    };
+    const ss = r.softState();
+    if (ss.lead !== this.prevSoftState.lead || ss.raftState !== this.prevSoftState.raftState) {
+      rd.softState = ss;
+      this.prevSoftState = ss;
+    }
+    const hs = r.hardState();
+    if (!hardStateEqual(hs, this.prevHardState)) rd.hardState = hs;
+    const snap = r.raftLog.unstable.snapshot;
+    if (snap && !isEmptySnapshot(snap)) rd.snapshot = snap;
+    rd.mustSync =
+      rd.entries.length > 0 ||
+      (rd.hardState !== undefined && (rd.hardState.term !== this.prevHardState.term || rd.hardState.vote !== this.prevHardState.vote));
+    if (rd.hardState) this.prevHardState = rd.hardState;
+    r.msgs = [];
+    r.readStates = [];
+    for (const m of rd.messages) if (m.to === r.id) throw new Error("message addressed to self in Ready");
+    this.outstanding = rd;
+    return rd;
+  }
+
+  /** Acknowledges that the last Ready was carried out: its entries are stable and its committed entries applied. */
+  advance(): void {
+    const rd = this.outstanding;
+    if (!rd) throw new Error("advance() without a Ready");
+    this.outstanding = undefined;
+    const log = this.raft.raftLog;
+    const lastCommitted = rd.committedEntries[rd.committedEntries.length - 1];
+    if (lastCommitted) log.appliedTo(lastCommitted.index);
+    else if (rd.snapshot && rd.snapshot.metadata.index > log.applied) log.applied = rd.snapshot.metadata.index;
+    const lastEntry = rd.entries[rd.entries.length - 1];
+    if (lastEntry) log.stableTo(lastEntry.index, lastEntry.term);
+    if (rd.snapshot) log.stableSnapTo(rd.snapshot.metadata.index);
+    if (this.raft.state === StateType.Leader) this.raft.reduceUncommittedSize(rd.committedEntries);
+  }
+
+  status(): Status {
+    const r = this.raft;
+    const progress = new Map<number, { match: number; next: number; state: ProgressState; isLearner: boolean }>();
+    if (r.state === StateType.Leader) {
+      for (const [id, pr] of r.prs) progress.set(id, { match: pr.match, next: pr.next, state: pr.state, isLearner: pr.isLearner });
+    }
+    return {
+      id: r.id,
+      term: r.term,
+      vote: r.vote,
+      commit: r.raftLog.committed,
+      applied: r.raftLog.applied,
+      lead: r.lead,
+      raftState: r.state,
+      leadTransferee: r.leadTransferee,
+      progress,
+      confState: r.confState(),
+    };
+  }
+}

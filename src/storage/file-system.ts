@@ -1,0 +1,125 @@
+import { mkdir, open, readdir, readFile, rename, unlink } from "node:fs/promises";
+import type { FileHandle } from "node:fs/promises";
+import { dirname } from "node:path";
+
+// Storage talks to the disk only through this facade, so tests can swap in a file system that
+// forgets everything not fsynced (and tears the last write) when it "crashes".
+
+export interface WritableFile {
+  /** Writes all of `chunks` back to back starting at byte `position`. */
+  writeAt(chunks: readonly Uint8Array[], position: number): Promise<void>;
+  /** Makes every byte written so far (and the file size) durable. */
+  sync(): Promise<void>;
+  truncate(length: number): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface FileSystem {
+  mkdirp(dir: string): Promise<void>;
+  /** Names in `dir`, or [] when it does not exist. */
+  list(dir: string): Promise<string[]>;
+  /** The whole file, or undefined when it does not exist. */
+  read(path: string): Promise<Uint8Array | undefined>;
+  /** Opens for writing, creating an empty file if needed; `size` is the current length. */
+  openWritable(path: string, options: { truncate: boolean }): Promise<{ file: WritableFile; size: number }>;
+  rename(from: string, to: string): Promise<void>;
+  remove(path: string): Promise<void>;
+  /** Makes creations, renames and removals inside `dir` durable. */
+  syncDir(dir: string): Promise<void>;
+}
+
+function isNotFound(err: unknown): boolean {
+  return typeof err === "object" && err !== null && (err as { code?: unknown }).code === "ENOENT";
+}
+
+class NodeWritableFile implements WritableFile {
+  readonly #handle: FileHandle;
+
+  constructor(handle: FileHandle) {
+    this.#handle = handle;
+  }
+
+  async writeAt(chunks: readonly Uint8Array[], position: number): Promise<void> {
+    let pending = chunks.filter((c) => c.byteLength > 0);
+    let at = position;
+    while (pending.length > 0) {
+      const { bytesWritten } = await this.#handle.writev(pending, at);
+      at += bytesWritten;
+      // Short writes are rare on regular files but legal; resume where the kernel stopped.
+      let skip = bytesWritten;
+      while (pending.length > 0 && skip >= pending[0].byteLength) {
+        skip -= pending[0].byteLength;
+        pending = pending.slice(1);
+      }
+      if (skip > 0) pending = [pending[0].subarray(skip), ...pending.slice(1)];
+    }
+  }
+
+  sync(): Promise<void> {
+    return this.#handle.datasync();
+  }
+
+  truncate(length: number): Promise<void> {
+    return this.#handle.truncate(length);
+  }
+
+  close(): Promise<void> {
+    return this.#handle.close();
+  }
+}
+
+export const nodeFileSystem: FileSystem = {
+  async mkdirp(dir) {
+    await mkdir(dir, { recursive: true });
+  },
+  async list(dir) {
+    try {
+      return await readdir(dir);
+    } catch (err) {
+      if (isNotFound(err)) return [];
+      throw err;
+    }
+  },
+  async read(path) {
+    try {
+      return await readFile(path);
+    } catch (err) {
+      if (isNotFound(err)) return undefined;
+      throw err;
+    }
+  },
+  async openWritable(path, options) {
+    const handle = await open(path, options.truncate ? "w+" : "a+");
+    // "a+" would force every write to the end; reopen as r+ so positioned writes land where asked.
+    if (!options.truncate) {
+      await handle.close();
+      const rw = await open(path, "r+");
+      const { size } = await rw.stat();
+      return { file: new NodeWritableFile(rw), size };
+    }
+    return { file: new NodeWritableFile(handle), size: 0 };
+  },
+  async rename(from, to) {
+    await rename(from, to);
+  },
+  async remove(path) {
+    try {
+      await unlink(path);
+    } catch (err) {
+      if (!isNotFound(err)) throw err;
+    }
+  },
+  async syncDir(dir) {
+    const handle = await open(dir, "r");
+    try {
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+  },
+};
+
+/** Parent directory of a path inside the data dir (re-exported so callers need no node:path). */
+export function parentDir(path: string): string {
+  return dirname(path);
+}

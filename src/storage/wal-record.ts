@@ -1,0 +1,121 @@
+import { crc32 } from "node:zlib";
+import { Packr } from "msgpackr";
+import type { Entry, EntryType } from "../raft/messages.ts";
+import { EntryType as EntryTypes } from "../raft/messages.ts";
+
+// One WAL record on disk: [u32le body length][u32le crc32(body)][body], body a msgpack array.
+// A zero length is invalid, so a zero-filled tail (a file extended but never written) reads
+// as torn, never as a run of empty records.
+
+export const RECORD_HEADER_BYTES = 8;
+/** Bounds the length a header may claim, so garbage cannot make us read gigabytes. */
+export const MAX_RECORD_BYTES = 64 * 1024 * 1024;
+
+const RecordKind = { Entry: 1, Commit: 2 } as const;
+const ENTRY_TYPE_CODE: Record<EntryType, number> = { [EntryTypes.Normal]: 0, [EntryTypes.ConfChange]: 1 };
+const ENTRY_TYPE_BY_CODE: readonly EntryType[] = [EntryTypes.Normal, EntryTypes.ConfChange];
+
+export type WalRecord = { kind: "entry"; entry: Entry } | { kind: "commit"; commit: number };
+
+// copyBuffers: decoded byte arrays must not pin the whole read buffer for as long as they live.
+const packr = new Packr({ useRecords: false, moreTypes: false, copyBuffers: true });
+
+function frame(body: Uint8Array): Uint8Array {
+  const out = new Uint8Array(RECORD_HEADER_BYTES + body.byteLength);
+  const view = new DataView(out.buffer, out.byteOffset, out.byteLength);
+  view.setUint32(0, body.byteLength, true);
+  view.setUint32(4, crc32(body), true);
+  out.set(body, RECORD_HEADER_BYTES);
+  return out;
+}
+
+export function encodeEntryRecord(e: Entry): Uint8Array {
+  return frame(packr.pack([RecordKind.Entry, e.term, e.index, ENTRY_TYPE_CODE[e.type], e.data]));
+}
+
+export function encodeCommitRecord(commit: number): Uint8Array {
+  return frame(packr.pack([RecordKind.Commit, commit]));
+}
+
+function isCount(v: unknown): v is number {
+  return typeof v === "number" && Number.isSafeInteger(v) && v >= 0;
+}
+
+function decodeBody(body: Uint8Array): WalRecord | undefined {
+  let value: unknown;
+  try {
+    value = packr.unpack(body);
+  } catch {
+    return undefined;
+  }
+  if (!Array.isArray(value)) return undefined;
+  const fields: unknown[] = value;
+  if (fields[0] === RecordKind.Entry && fields.length === 5) {
+    const [, term, index, typeCode, data] = fields;
+    const type = isCount(typeCode) ? ENTRY_TYPE_BY_CODE[typeCode] : undefined;
+    if (!isCount(term) || !isCount(index) || type === undefined || !(data instanceof Uint8Array)) return undefined;
+    return { kind: "entry", entry: { term, index, type, data } };
+  }
+  if (fields[0] === RecordKind.Commit && fields.length === 2 && isCount(fields[1])) {
+    return { kind: "commit", commit: fields[1] };
+  }
+  return undefined;
+}
+
+/** The record starting at `offset`, or why there is none. */
+export function readRecordAt(
+  bytes: Uint8Array,
+  offset: number,
+): { ok: true; record: WalRecord; end: number } | { ok: false; reason: string } {
+  if (offset + RECORD_HEADER_BYTES > bytes.byteLength) return { ok: false, reason: "truncated record header" };
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const length = view.getUint32(offset, true);
+  if (length === 0 || length > MAX_RECORD_BYTES) return { ok: false, reason: `invalid record length ${length}` };
+  const end = offset + RECORD_HEADER_BYTES + length;
+  if (end > bytes.byteLength) return { ok: false, reason: "record runs past end of file" };
+  const body = bytes.subarray(offset + RECORD_HEADER_BYTES, end);
+  if (crc32(body) !== view.getUint32(offset + 4, true)) return { ok: false, reason: "checksum mismatch" };
+  const record = decodeBody(body);
+  if (!record) return { ok: false, reason: "undecodable record body" };
+  return { ok: true, record, end };
+}
+
+export interface ScannedRecord {
+  offset: number;
+  record: WalRecord;
+}
+
+export interface ScanResult {
+  records: ScannedRecord[];
+  /** Offset of the first byte that is not a valid record; undefined when the file is clean. */
+  badOffset: number | undefined;
+  reason: string;
+  /** Whether a valid record exists somewhere after badOffset (then it is not a torn tail). */
+  validRecordAfterBad: boolean;
+}
+
+/**
+ * Reads records until the first invalid one. A torn write can only damage the end of the
+ * file, so after an invalid record we search every later byte offset for a valid record:
+ * finding one means durable data follows the damage, i.e. corruption in the middle.
+ */
+export function scanRecords(bytes: Uint8Array): ScanResult {
+  const records: ScannedRecord[] = [];
+  let offset = 0;
+  while (offset < bytes.byteLength) {
+    const r = readRecordAt(bytes, offset);
+    if (!r.ok) {
+      return { records, badOffset: offset, reason: r.reason, validRecordAfterBad: hasValidRecordAfter(bytes, offset + 1) };
+    }
+    records.push({ offset, record: r.record });
+    offset = r.end;
+  }
+  return { records, badOffset: undefined, reason: "", validRecordAfterBad: false };
+}
+
+function hasValidRecordAfter(bytes: Uint8Array, from: number): boolean {
+  for (let p = from; p + RECORD_HEADER_BYTES < bytes.byteLength; p++) {
+    if (readRecordAt(bytes, p).ok) return true;
+  }
+  return false;
+}

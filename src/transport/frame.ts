@@ -1,0 +1,59 @@
+import { Packr } from "msgpackr";
+
+// Length-prefixed msgpack frames: [u32be payload length][msgpack payload]. The decoder is fed
+// whatever chunks TCP hands over and yields whole values; a frame claiming more than the limit
+// is a protocol error (a peer speaking something else, or garbage), never a huge allocation.
+
+export const FRAME_HEADER_BYTES = 4;
+/** Largest payload accepted; snapshots travel in chunks well below this. */
+export const DEFAULT_MAX_FRAME_BYTES = 16 * 1024 * 1024;
+
+// copyBuffers: decoded byte arrays must not pin the whole read buffer for as long as they live.
+const packr = new Packr({ useRecords: false, moreTypes: false, copyBuffers: true });
+
+export class FrameError extends Error {
+  readonly code = "frame-too-large";
+  constructor(message: string) {
+    super(message);
+    this.name = "FrameError";
+  }
+}
+
+export function encodeFrame(value: unknown): Buffer {
+  const body = packr.pack(value);
+  const out = Buffer.allocUnsafe(FRAME_HEADER_BYTES + body.byteLength);
+  out.writeUInt32BE(body.byteLength, 0);
+  body.copy(out, FRAME_HEADER_BYTES);
+  return out;
+}
+
+export class FrameDecoder {
+  readonly #maxFrameBytes: number;
+  #buffered: Buffer[] = [];
+  #bufferedBytes = 0;
+
+  constructor(options: { maxFrameBytes?: number } = {}) {
+    this.#maxFrameBytes = options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES;
+  }
+
+  /** Every complete frame now available, decoded, in order. */
+  push(chunk: Buffer): unknown[] {
+    this.#buffered.push(chunk);
+    this.#bufferedBytes += chunk.byteLength;
+    const out: unknown[] = [];
+    if (this.#bufferedBytes < FRAME_HEADER_BYTES) return out;
+    let buf = this.#buffered.length === 1 ? this.#buffered[0] : Buffer.concat(this.#buffered, this.#bufferedBytes);
+    let at = 0;
+    while (buf.byteLength - at >= FRAME_HEADER_BYTES) {
+      const length = buf.readUInt32BE(at);
+      if (length > this.#maxFrameBytes) throw new FrameError(`frame of ${length} bytes exceeds the ${this.#maxFrameBytes}-byte limit`);
+      if (buf.byteLength - at - FRAME_HEADER_BYTES < length) break;
+      out.push(packr.unpack(buf.subarray(at + FRAME_HEADER_BYTES, at + FRAME_HEADER_BYTES + length)));
+      at += FRAME_HEADER_BYTES + length;
+    }
+    buf = buf.subarray(at);
+    this.#buffered = buf.byteLength > 0 ? [buf] : [];
+    this.#bufferedBytes = buf.byteLength;
+    return out;
+  }
+}
