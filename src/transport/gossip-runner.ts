@@ -1,0 +1,192 @@
+import { systemClock } from "../runtime/clock.ts";
+import type { Clock, TimerHandle } from "../runtime/clock.ts";
+import { systemRng } from "../runtime/rng.ts";
+import type { Rng } from "../runtime/rng.ts";
+import type { GossipConfig } from "../gossip/config.ts";
+import { DEFAULT_LAN_CONFIG } from "../gossip/config.ts";
+import type { Member, MemberTags } from "../gossip/member-state.ts";
+import { Swim } from "../gossip/swim.ts";
+import type { GossipEvent } from "../gossip/swim.ts";
+import { ENCRYPTION_OVERHEAD_BYTES } from "./gossip-crypto.ts";
+import type { Keyring } from "./gossip-crypto.ts";
+import { listenGossipTcp } from "./gossip-tcp.ts";
+import type { GossipTcp } from "./gossip-tcp.ts";
+import { bindGossipUdp } from "./gossip-udp.ts";
+import type { GossipUdp } from "./gossip-udp.ts";
+
+// Runs the pure SWIM core on real sockets: UDP and TCP on one port, one timer armed at the
+// core's next deadline, every input followed by carrying out the core's ready() batch (events
+// to listeners in order, then datagrams and streams). This is the only gossip code with I/O.
+
+export interface GossipRunnerOptions {
+  readonly name: string;
+  /** Address to bind and advertise, e.g. 127.0.0.1. */
+  readonly bindHost: string;
+  /** 0 picks a free port (UDP and TCP share it). */
+  readonly port: number;
+  readonly config?: GossipConfig;
+  readonly tags?: MemberTags;
+  readonly keyring?: Keyring;
+  readonly clock?: Clock;
+  readonly rng?: Rng;
+}
+
+export type GossipListener = (event: GossipEvent) => void;
+
+const BIND_ATTEMPTS = 20;
+
+export class GossipRunner {
+  readonly swim: Swim;
+  readonly addr: string;
+  readonly #udp: GossipUdp;
+  readonly #tcp: GossipTcp;
+  readonly #clock: Clock;
+  readonly #listeners: GossipListener[] = [];
+  readonly #joinWaiters = new Map<number, (ok: boolean) => void>();
+  #leaveWaiter: (() => void) | undefined;
+  #timer: TimerHandle | undefined;
+  #timerAtMs = Number.POSITIVE_INFINITY;
+  #closed = false;
+
+  private constructor(swim: Swim, addr: string, udp: GossipUdp, tcp: GossipTcp, clock: Clock) {
+    this.swim = swim;
+    this.addr = addr;
+    this.#udp = udp;
+    this.#tcp = tcp;
+    this.#clock = clock;
+  }
+
+  static async start(options: GossipRunnerOptions): Promise<GossipRunner> {
+    const clock = options.clock ?? systemClock;
+    const config = options.config ?? DEFAULT_LAN_CONFIG;
+    let runner: GossipRunner | undefined;
+    const onPacket = (from: string, bytes: Uint8Array): void => (runner ? runner.#onPacket(from, bytes) : undefined);
+    const onStream = (from: string, bytes: Uint8Array): Uint8Array | undefined => (runner ? runner.#onStream(from, bytes) : undefined);
+    // TCP first on the requested (or a free) port, then UDP on the same number; retry when
+    // the UDP side of a kernel-chosen port is taken.
+    for (let attempt = 0; ; attempt++) {
+      const tcp = await listenGossipTcp({ host: options.bindHost, port: options.port }, onStream, options.keyring, config.tcpTimeoutMs);
+      let udp: GossipUdp;
+      try {
+        udp = await bindGossipUdp({ host: options.bindHost, port: tcp.port }, onPacket, options.keyring);
+      } catch (err) {
+        await tcp.close();
+        if (options.port !== 0 || attempt >= BIND_ATTEMPTS) throw err;
+        continue;
+      }
+      const addr = `${options.bindHost.includes(":") ? `[${options.bindHost}]` : options.bindHost}:${tcp.port}`;
+      const swim = new Swim({
+        name: options.name,
+        addr,
+        tags: options.tags,
+        config,
+        rng: options.rng ?? systemRng,
+        nowMs: clock.monotonicMs(),
+        packetOverheadBytes: options.keyring ? ENCRYPTION_OVERHEAD_BYTES : 0,
+      });
+      runner = new GossipRunner(swim, addr, udp, tcp, clock);
+      runner.#flush();
+      return runner;
+    }
+  }
+
+  onEvent(listener: GossipListener): void {
+    this.#listeners.push(listener);
+  }
+
+  members(): Member[] {
+    return this.swim.members();
+  }
+
+  /** Joins through the given addresses; resolves with how many answered the push-pull. */
+  async join(addrs: readonly string[]): Promise<number> {
+    const ids = this.swim.join(addrs);
+    const results = ids.map((id) => new Promise<boolean>((resolve) => this.#joinWaiters.set(id, resolve)));
+    this.#flush();
+    return (await Promise.all(results)).filter(Boolean).length;
+  }
+
+  setTags(tags: MemberTags): void {
+    this.swim.setTags(tags, this.#now());
+    this.#flush();
+  }
+
+  userEvent(name: string, payload: Uint8Array, coalesce = false): void {
+    this.swim.userEvent(name, payload, coalesce);
+    this.#flush();
+  }
+
+  /** Graceful leave: resolves once the leave was gossiped (or its timeout passed). */
+  async leave(): Promise<void> {
+    const done = new Promise<void>((resolve) => (this.#leaveWaiter = resolve));
+    this.swim.leave(this.#now());
+    this.#flush();
+    await done;
+  }
+
+  async shutdown(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#timer?.cancel();
+    for (const resolve of this.#joinWaiters.values()) resolve(false);
+    this.#joinWaiters.clear();
+    this.#leaveWaiter?.();
+    await Promise.all([this.#udp.close(), this.#tcp.close()]);
+  }
+
+  #now(): number {
+    return this.#clock.monotonicMs();
+  }
+
+  #onPacket(from: string, bytes: Uint8Array): void {
+    if (this.#closed) return;
+    this.swim.receive(from, bytes, this.#now());
+    this.#flush();
+  }
+
+  #onStream(from: string, bytes: Uint8Array): Uint8Array | undefined {
+    if (this.#closed) return undefined;
+    const reply = this.swim.handleStream(from, bytes, this.#now());
+    this.#flush();
+    return reply;
+  }
+
+  #onTimer(): void {
+    this.#timer = undefined;
+    this.#timerAtMs = Number.POSITIVE_INFINITY;
+    if (this.#closed) return;
+    this.swim.tick(this.#now());
+    this.#flush();
+  }
+
+  #flush(): void {
+    if (this.#closed) return;
+    const ready = this.swim.ready();
+    for (const event of ready.events) {
+      if (event.type === "leaveComplete") {
+        this.#leaveWaiter?.();
+        this.#leaveWaiter = undefined;
+      }
+      for (const listener of this.#listeners) listener(event);
+    }
+    for (const p of ready.packets) this.#udp.send(p.to, p.bytes);
+    for (const s of ready.streams) {
+      void this.#tcp.request(s.to, s.bytes, this.swim.config.tcpTimeoutMs).then((reply) => {
+        if (this.#closed) return;
+        const ok = this.swim.receiveStreamReply(s.id, reply, this.#now());
+        this.#joinWaiters.get(s.id)?.(ok);
+        this.#joinWaiters.delete(s.id);
+        this.#flush();
+      });
+    }
+    this.#arm();
+  }
+
+  #arm(): void {
+    const at = this.swim.nextDeadlineMs();
+    if (!Number.isFinite(at) || at >= this.#timerAtMs) return;
+    this.#timer?.cancel();
+    this.#timerAtMs = at;
+    this.#timer = this.#clock.setTimer(Math.max(0, at - this.#now()), () => this.#onTimer());
+  }
+}
