@@ -5,6 +5,7 @@ import { catalogCommands } from "./catalog.ts";
 import { eventCommand } from "./event.ts";
 import type { CommandDefinition } from "./command-definition.ts";
 import { infoCommand } from "./info.ts";
+import { keygenCommand } from "./keygen.ts";
 import { kvCommands } from "./kv.ts";
 import { lockCommand } from "./lock.ts";
 import { maintCommand } from "./maint.ts";
@@ -31,6 +32,7 @@ export const COMMANDS: Readonly<Record<string, CommandDefinition>> = {
   ...catalogCommands,
   event: eventCommand,
   info: infoCommand,
+  keygen: keygenCommand,
   ...kvCommands,
   lock: lockCommand,
   maint: maintCommand,

@@ -86,3 +86,9 @@ void test("validate - success line, -quiet, and validation errors exit 1", async
     await rm(dir, { recursive: true, force: true });
   }
 });
+
+void test("keygen - prints a base64 32-byte key for -encrypt", async () => {
+  const r = await runCli(["keygen"]);
+  assert.equal(r.code, 0);
+  assert.equal(Buffer.from(r.out.trim(), "base64").length, 32);
+});
