@@ -4,7 +4,7 @@
 // to 0 (a non-blocking re-read); an index of 0 is never sent as a blocking index; tight loops
 // are rate-limited; errors back off quadratically (5 s × failures², at most 180 s).
 import { isDeepStrictEqual } from "node:util";
-import { sleep } from "./abortable-request.ts";
+import { sleep } from "./abortable-sleep.ts";
 
 export interface WatchFetchResult<T> {
   readonly index: bigint;

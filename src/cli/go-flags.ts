@@ -9,19 +9,25 @@ export type FlagSpec =
   | { readonly kind: "string"; readonly default: string; readonly help: string; readonly example?: string }
   | { readonly kind: "int"; readonly default: number; readonly help: string }
   | { readonly kind: "uint"; readonly default: number; readonly help: string }
+  | { readonly kind: "uint64"; readonly default: bigint; readonly help: string }
   | { readonly kind: "duration"; readonly default: number; readonly help: string }
   | { readonly kind: "repeatable"; readonly help: string; readonly example?: string }
   | { readonly kind: "map"; readonly help: string; readonly example?: string };
 
 export type FlagTable = Readonly<Record<string, FlagSpec>>;
 
-/** The parsed value type of one flag: durations are milliseconds, maps are `k=v` pairs. */
+/**
+ * The parsed value type of one flag: durations are milliseconds, maps are `k=v` pairs, uint64
+ * is a bigint because values such as the lock flag (0x2ddccbc058a50c18) exceed 2^53.
+ */
 export type FlagValue<S extends FlagSpec> = S extends { kind: "bool" }
   ? boolean
   : S extends { kind: "string" }
     ? string
     : S extends { kind: "int" | "uint" | "duration" }
       ? number
+      : S extends { kind: "uint64" }
+        ? bigint
       : S extends { kind: "repeatable" }
         ? string[]
         : S extends { kind: "map" }
@@ -47,6 +53,9 @@ export function intFlag(help: string, defaultValue = 0) {
 export function uintFlag(help: string, defaultValue = 0) {
   return { kind: "uint", default: defaultValue, help } as const;
 }
+export function uint64Flag(help: string, defaultValue = 0n) {
+  return { kind: "uint64", default: defaultValue, help } as const;
+}
 export function durationFlag(help: string, defaultValueMs = 0) {
   return { kind: "duration", default: defaultValueMs, help } as const;
 }
@@ -64,19 +73,30 @@ function parseGoBool(text: string): boolean | undefined {
   return undefined;
 }
 
-/** strconv.ParseInt/ParseUint with base 0 (decimal, 0x, 0o, 0b, leading-0 octal, `_`). */
-function parseGoInteger(text: string, unsigned: boolean): number | undefined {
+const MAX_UINT64 = (1n << 64n) - 1n;
+
+/**
+ * The syntax strconv.ParseInt/ParseUint accept with base 0 (decimal, 0x, 0o, 0b, leading-0
+ * octal, `_` only between digits or after a base prefix), as an exact value. ParseUint takes
+ * no sign at all, not even `+`.
+ */
+function parseGoIntegerLiteral(text: string, unsigned: boolean): bigint | undefined {
   const match = /^([+-]?)(0[xX][0-9a-fA-F_]+|0[oO][0-7_]+|0[bB][01_]+|0[0-7_]*|[1-9][0-9_]*)$/.exec(text);
   if (!match) return undefined;
   const [, sign, body] = match;
   if (unsigned && sign !== "") return undefined;
-  const digits = body.replace(/_/g, "");
-  let value: number;
-  if (/^0[xXoObB]/.test(digits)) value = Number(digits.toLowerCase());
-  else if (digits.length > 1 && digits.startsWith("0")) value = parseInt(digits.slice(1), 8);
-  else value = Number(digits);
-  if (!Number.isSafeInteger(value)) return undefined;
-  return sign === "-" ? -value : value;
+  if (!/^(0[xXoObB]_?)?[0-9a-fA-F]+(_[0-9a-fA-F]+)*$/.test(body)) return undefined;
+  const digits = body.replace(/_/g, "").toLowerCase();
+  const magnitude = digits.length > 1 && /^0[0-7]/.test(digits) ? BigInt(`0o${digits.slice(1)}`) : BigInt(digits);
+  return sign === "-" ? -magnitude : magnitude;
+}
+
+/** int/uint flags as JS numbers: only values that stay exact (|v| ≤ 2^53-1) are accepted. */
+function parseGoInteger(text: string, unsigned: boolean): number | undefined {
+  const value = parseGoIntegerLiteral(text, unsigned);
+  if (value === undefined) return undefined;
+  const asNumber = Number(value);
+  return Number.isSafeInteger(asNumber) ? asNumber : undefined;
 }
 
 function initialValues<T extends FlagTable>(table: T): Record<string, unknown> {
@@ -87,6 +107,11 @@ function initialValues<T extends FlagTable>(table: T): Record<string, unknown> {
     else values[name] = spec.default;
   }
   return values;
+}
+
+/** FlagSet's failure line for a value Set rejected; `reason` is flag's errParse/errRange or Set's own error. */
+function invalidValue(name: string, text: string, reason = "parse error"): string {
+  return `invalid value "${text}" for flag -${name}: ${reason}`;
 }
 
 /** Applies one textual value to a flag; returns an error text in Go's words on failure. */
@@ -104,7 +129,15 @@ function setValue(spec: FlagSpec, name: string, text: string, values: Record<str
     case "int":
     case "uint": {
       const parsed = parseGoInteger(text, spec.kind === "uint");
-      if (parsed === undefined) return `invalid value "${text}" for flag -${name}: parse error`;
+      if (parsed === undefined) return invalidValue(name, text);
+      values[name] = parsed;
+      return undefined;
+    }
+    case "uint64": {
+      const parsed = parseGoIntegerLiteral(text, true);
+      if (parsed === undefined) return invalidValue(name, text);
+      // Go's flag package reports strconv.ErrRange with its own wording.
+      if (parsed > MAX_UINT64) return invalidValue(name, text, "value out of range");
       values[name] = parsed;
       return undefined;
     }
@@ -113,7 +146,7 @@ function setValue(spec: FlagSpec, name: string, text: string, values: Record<str
         values[name] = parseGoDuration(text);
         return undefined;
       } catch {
-        return `invalid value "${text}" for flag -${name}: parse error`;
+        return invalidValue(name, text);
       }
     }
     case "repeatable":
@@ -121,7 +154,7 @@ function setValue(spec: FlagSpec, name: string, text: string, values: Record<str
       return undefined;
     case "map": {
       const eq = text.indexOf("=");
-      if (eq === -1) return `invalid value "${text}" for flag -${name}: missing "=" value in argument: ${text}`;
+      if (eq === -1) return invalidValue(name, text, `missing "=" value in argument: ${text}`);
       (values[name] as Record<string, string>)[text.slice(0, eq)] = text.slice(eq + 1);
       return undefined;
     }

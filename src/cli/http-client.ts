@@ -123,6 +123,18 @@ export class ConsulClientError extends Error {
   override readonly name = "ConsulClientError";
 }
 
+/**
+ * The caller's `signal` ended the request. Long-running commands (lock, watch) park blocking
+ * queries on the agent for minutes; Go exits the process under them, but Node waits for every
+ * open request, so they must be cancellable. Callers treat this as "stopped", not as failure.
+ */
+export class RequestAbortedError extends Error {
+  override readonly name = "RequestAbortedError";
+  constructor() {
+    super("request aborted");
+  }
+}
+
 /** api.StatusError: a non-2xx answer. */
 export class UnexpectedStatusError extends ConsulClientError {
   readonly statusCode: number;
@@ -245,6 +257,8 @@ export interface ConsulRequest {
   readonly body?: string | Buffer;
   /** Reads that honour `-stale` add `?stale`. */
   readonly read?: boolean;
+  /** Aborting destroys the request and rejects it with RequestAbortedError. */
+  readonly signal?: AbortSignal;
 }
 
 export interface ConsulResponse {
@@ -276,6 +290,7 @@ function describeTransportError(method: string, url: string, config: ClientConfi
   const target = config.socketPath !== undefined ? `unix ${config.socketPath}` : `tcp ${config.address}`;
   let reason: string;
   if (code === "ECONNREFUSED") reason = `dial ${target}: connect: connection refused`;
+  else if (code === "ECONNRESET") reason = `read ${target}: connection reset by peer`;
   else if (code === "ENOENT") reason = `dial ${target}: connect: no such file or directory`;
   else if (code === "ENOTFOUND") reason = `dial ${target}: lookup ${config.address.replace(/:\d+$/, "")}: no such host`;
   else reason = err instanceof Error ? err.message : String(err);
@@ -289,9 +304,14 @@ export class ConsulHttpClient {
     this.config = config;
   }
 
-  /** Sends one request and returns whatever status came back; throws only on transport errors. */
+  /**
+   * Sends one request and returns whatever status came back; throws only on transport errors,
+   * or RequestAbortedError once `request.signal` aborts.
+   */
   async send(request: ConsulRequest): Promise<ConsulResponse> {
     const config = this.config;
+    const signal = request.signal;
+    if (signal?.aborted === true) throw new RequestAbortedError();
     const query: Record<string, QueryValue> = { ...request.query };
     if (config.datacenter !== "") query.dc = config.datacenter;
     if (config.namespace !== "") query.ns = config.namespace;
@@ -328,13 +348,36 @@ export class ConsulHttpClient {
     const transport = config.scheme === "https" ? https : http;
 
     return new Promise<ConsulResponse>((resolve, reject) => {
+      let settled = false;
+      const finish = (action: () => void): void => {
+        if (settled) return;
+        settled = true;
+        signal?.removeEventListener("abort", onAbort);
+        action();
+      };
+      // Destroying the request on abort surfaces as a socket error; report the abort instead.
+      const fail = (err: unknown): void =>
+        finish(() =>
+          reject(
+            signal?.aborted === true
+              ? new RequestAbortedError()
+              : new ConsulClientError(describeTransportError(request.method, displayUrl, config, err)),
+          ),
+        );
       const req = transport.request(options, (res) => {
         const chunks: Buffer[] = [];
         res.on("data", (chunk: Buffer) => chunks.push(chunk));
-        res.on("end", () => resolve({ statusCode: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }));
-        res.on("error", (err) => reject(new ConsulClientError(describeTransportError(request.method, displayUrl, config, err))));
+        res.on("end", () =>
+          finish(() => resolve({ statusCode: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) })),
+        );
+        res.on("error", fail);
       });
-      req.on("error", (err) => reject(new ConsulClientError(describeTransportError(request.method, displayUrl, config, err))));
+      const onAbort = (): void => {
+        req.destroy();
+        finish(() => reject(new RequestAbortedError()));
+      };
+      signal?.addEventListener("abort", onAbort, { once: true });
+      req.on("error", fail);
       req.end(body);
     });
   }

@@ -6,7 +6,7 @@ import { helpFor, parseCommandLine } from "./command-definition.ts";
 import type { CommandIO } from "./command-io.ts";
 import { printLine, readAll } from "./command-io.ts";
 import { tabwriterAlign } from "./columns.ts";
-import { boolFlag, stringFlag, uintFlag } from "./go-flags.ts";
+import { boolFlag, stringFlag, uint64Flag, uintFlag } from "./go-flags.ts";
 import type { ConsulHttpClient } from "./http-client.ts";
 import {
   connect,
@@ -184,7 +184,7 @@ const PUT_FLAGS = {
   cas: boolFlag(
     "Perform a Check-And-Set operation. Specifying this value also requires the -modify-index flag to be set. The default value is false.",
   ),
-  flags: uintFlag(
+  flags: uint64Flag(
     "Unsigned integer value to assign to this key-value pair. This value is not read by Consul, so clients can use this value however makes sense for their use case. The default value is 0 (no flags).",
   ),
   base64: boolFlag("Treat the data as base 64 encoded. The default value is false."),
@@ -282,7 +282,7 @@ async function runPut(args: string[], io: CommandIO): Promise<number> {
   if (client === undefined) return 1;
 
   const query: Record<string, string | undefined> = {
-    flags: flags.flags !== 0 ? String(flags.flags) : undefined,
+    flags: flags.flags !== 0n ? flags.flags.toString() : undefined,
   };
   let mode: "cas" | "acquire" | "release" | "put" = "put";
   if (flags.cas) {

@@ -1,9 +1,10 @@
 // Client-side distributed lock and semaphore over the KV and session APIs, following Go's
 // api.Lock and api.Semaphore step for step (key layout, magic flags, session settings, wait
 // and retry timings) so a `consulate lock` and a Go `consul lock` on one prefix interoperate.
-import { sendAbortable, sendAbortableOK, consulIndexOf, RequestAbortedError, sleep } from "./abortable-request.ts";
+import { sleep } from "./abortable-sleep.ts";
+import { consulIndexOf } from "./consul-index.ts";
 import type { ConsulHttpClient, QueryValue } from "./http-client.ts";
-import { escapePath, parseJSONBody, UnexpectedStatusError, errorMessage } from "./http-client.ts";
+import { escapePath, parseJSONBody, RequestAbortedError, UnexpectedStatusError, errorMessage } from "./http-client.ts";
 import type { KVEntry } from "./kv-entry.ts";
 import { parseKVEntries } from "./kv-entry.ts";
 import { parseGoDuration } from "../model/duration.ts";
@@ -115,7 +116,7 @@ class ManagedSession {
   static async create(client: ConsulHttpClient, body: Record<string, string>, ttl: string): Promise<ManagedSession> {
     let id: string;
     try {
-      const response = await sendAbortableOK(client, { method: "PUT", path: "/v1/session/create", body: JSON.stringify(body) });
+      const response = await client.sendOK({ method: "PUT", path: "/v1/session/create", body: JSON.stringify(body) });
       const parsed = parseJSONBody(response.body) as { ID?: unknown } | null;
       id = typeof parsed?.ID === "string" ? parsed.ID : "";
     } catch (err) {
@@ -134,7 +135,7 @@ class ManagedSession {
       await sleep(waitMs, signal);
       if (signal.aborted) return;
       try {
-        const response = await sendAbortable(this.client, { method: "PUT", path: `/v1/session/renew/${escapePath(this.id)}` }, signal);
+        const response = await this.client.send({ method: "PUT", path: `/v1/session/renew/${escapePath(this.id)}`, signal });
         if (response.statusCode === 404) return; // expired: nothing left to renew
         if (response.statusCode !== 200) throw new UnexpectedStatusError(response.statusCode, response.body.toString("utf8"));
         const entries = parseJSONBody(response.body);
@@ -154,7 +155,7 @@ class ManagedSession {
     this.stopRenew.abort();
     await this.renewing;
     try {
-      await sendAbortable(this.client, { method: "PUT", path: `/v1/session/destroy/${escapePath(this.id)}` });
+      await this.client.send({ method: "PUT", path: `/v1/session/destroy/${escapePath(this.id)}` });
     } catch {
       // The session expires on its own after 2×TTL.
     }
@@ -172,7 +173,7 @@ async function readKV(
   query: Record<string, QueryValue>,
   signal?: AbortSignal,
 ): Promise<ReadResult> {
-  const response = await sendAbortable(client, { method: "GET", path: kvPath(key), query, read: true }, signal);
+  const response = await client.send({ method: "GET", path: kvPath(key), query, read: true, signal });
   if (response.statusCode === 404) return { entries: [], index: consulIndexOf(response) };
   if (response.statusCode !== 200) throw new UnexpectedStatusError(response.statusCode, response.body.toString("utf8").trim());
   return { entries: parseKVEntries(response.body), index: consulIndexOf(response) };
@@ -191,12 +192,12 @@ async function writeKV(
   query: Record<string, QueryValue>,
   body: Buffer | string,
 ): Promise<boolean> {
-  const response = await sendAbortableOK(client, { method: "PUT", path: kvPath(key), query, body });
+  const response = await client.sendOK({ method: "PUT", path: kvPath(key), query, body });
   return parseJSONBody(response.body) === true;
 }
 
 async function deleteKV(client: ConsulHttpClient, key: string, query: Record<string, QueryValue>): Promise<boolean> {
-  const response = await sendAbortableOK(client, { method: "DELETE", path: kvPath(key), query });
+  const response = await client.sendOK({ method: "DELETE", path: kvPath(key), query });
   return parseJSONBody(response.body) === true;
 }
 

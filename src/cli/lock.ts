@@ -6,7 +6,7 @@ import { helpFor, parseCommandLine } from "./command-definition.ts";
 import type { CommandIO } from "./command-io.ts";
 import { printLine } from "./command-io.ts";
 import { boolFlag, durationFlag, intFlag, stringFlag } from "./go-flags.ts";
-import { sendAbortableOK, sleep } from "./abortable-request.ts";
+import { sleep } from "./abortable-sleep.ts";
 import { startHandler } from "./handler-process.ts";
 import type { RunningHandler } from "./handler-process.ts";
 import { connect, errorMessage, HTTP_CLIENT_FLAGS, HTTP_SERVER_FLAGS } from "./http-client.ts";
@@ -131,7 +131,7 @@ export async function runLock(args: string[], io: CommandIO, shutdown: AbortSign
   }
   const client = connection.client;
   try {
-    await sendAbortableOK(client, { method: "GET", path: "/v1/agent/self" }, shutdown);
+    await client.sendOK({ method: "GET", path: "/v1/agent/self", signal: shutdown });
   } catch (err) {
     printLine(io.stderr, `Error querying Consul agent: ${errorMessage(err)}`);
     return 1;

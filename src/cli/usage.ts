@@ -32,6 +32,9 @@ function exampleOf(spec: FlagSpec): string {
     case "uint":
     case "duration":
       return spec.kind;
+    // Go's flag.UnquoteUsage names uint64 flags "uint" too.
+    case "uint64":
+      return "uint";
     case "repeatable":
     case "map":
       return spec.example ?? "value";
@@ -46,7 +49,8 @@ function defaultText(spec: FlagSpec): string {
       return spec.default;
     case "int":
     case "uint":
-      return spec.default === 0 ? "" : String(spec.default);
+    case "uint64":
+      return spec.default === 0 || spec.default === 0n ? "" : String(spec.default);
     default:
       return "";
   }

@@ -7,7 +7,7 @@ import { helpFor, parseCommandLine } from "./command-definition.ts";
 import type { CommandIO } from "./command-io.ts";
 import { printLine } from "./command-io.ts";
 import { boolFlag, repeatableFlag, stringFlag } from "./go-flags.ts";
-import { consulIndexOf, sendAbortable, sendAbortableOK } from "./abortable-request.ts";
+import { consulIndexOf } from "./consul-index.ts";
 import { runBlockingWatch } from "./blocking-watch.ts";
 import { startHandler } from "./handler-process.ts";
 import type { ConsulHttpClient, QueryValue } from "./http-client.ts";
@@ -79,7 +79,7 @@ async function getView(
   signal: AbortSignal,
   notFoundIsNull = false,
 ): Promise<{ index: bigint; body: Buffer | undefined }> {
-  const response = await sendAbortable(client, { method: "GET", path, query, read: true }, signal);
+  const response = await client.send({ method: "GET", path, query, read: true, signal });
   if (notFoundIsNull && response.statusCode === 404) return { index: consulIndexOf(response), body: undefined };
   if (response.statusCode !== 200) throw new UnexpectedStatusError(response.statusCode, response.body.toString("utf8").trim());
   return { index: consulIndexOf(response), body: response.body };
@@ -332,7 +332,7 @@ export async function runWatch(args: string[], io: CommandIO, shutdown: AbortSig
   }
   const client = connection.client;
   try {
-    await sendAbortableOK(client, { method: "GET", path: "/v1/agent/self" }, shutdown);
+    await client.sendOK({ method: "GET", path: "/v1/agent/self", signal: shutdown });
   } catch (err) {
     printLine(io.stderr, `Error querying Consul agent: ${errorMessage(err)}`);
     return 1;

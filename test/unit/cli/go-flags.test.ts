@@ -8,6 +8,7 @@ import {
   parseGoFlags,
   repeatableFlag,
   stringFlag,
+  uint64Flag,
   uintFlag,
 } from "../../../src/cli/go-flags.ts";
 
@@ -96,4 +97,31 @@ void test("go-flags - bad values and missing arguments are errors", () => {
   assert.equal(badMap.ok, false);
   const badSyntax = parseGoFlags(TABLE, ["---x"]);
   assert.equal(!badSyntax.ok && !badSyntax.help && badSyntax.error, "bad flag syntax: ---x");
+});
+
+// consul's api.LockFlagValue and api.SemaphoreFlagValue: the reason uint64 flags exist.
+const UINT64_TABLE = { flags: uint64Flag("flags") } as const;
+
+function uint64Outcome(value: string): bigint | string {
+  const result = parseGoFlags(UINT64_TABLE, [`-flags=${value}`]);
+  if (result.ok) return result.values.flags;
+  return result.help ? "help" : result.error;
+}
+
+void test("go-flags - uint64 flags keep every digit up to 2^64-1", () => {
+  const defaults = parseGoFlags(UINT64_TABLE, []);
+  assert.equal(defaults.ok && defaults.values.flags, 0n);
+  assert.equal(uint64Outcome("3304740253564472344"), 3304740253564472344n);
+  assert.equal(uint64Outcome("16210313421097356768"), 16210313421097356768n);
+  assert.equal(uint64Outcome("18446744073709551615"), 18446744073709551615n);
+  // Go's flag package parses with base 0, like the other integer kinds.
+  assert.equal(uint64Outcome("0x2ddccbc058a50c18"), 3304740253564472344n);
+  assert.equal(uint64Outcome("0_17"), 15n);
+});
+
+void test("go-flags - uint64 rejects signs, bad syntax and overflow in Go's words", () => {
+  for (const bad of ["-1", "+1", "abc", "1__0", "1_", "0x", "1.5", ""]) {
+    assert.equal(uint64Outcome(bad), `invalid value "${bad}" for flag -flags: parse error`);
+  }
+  assert.equal(uint64Outcome("18446744073709551616"), 'invalid value "18446744073709551616" for flag -flags: value out of range');
 });

@@ -4,7 +4,7 @@ import http from "node:http";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { ConsulHttpClient, resolveClientConfig } from "../../../src/cli/http-client.ts";
+import { ConsulHttpClient, RequestAbortedError, resolveClientConfig } from "../../../src/cli/http-client.ts";
 import { startFakeConsul } from "./fake-consul.ts";
 import { runCli } from "./run-cli.ts";
 
@@ -94,5 +94,26 @@ void test("http client - namespace and partition from env are sent as query para
     assert.equal(consul.requests[0].query.get("partition"), "p1");
   } finally {
     await consul.close();
+  }
+});
+
+void test("http client - aborting the signal ends a parked request with RequestAbortedError", async () => {
+  let received = (): void => {};
+  const arrived = new Promise<void>((resolve) => (received = resolve));
+  // Never answers, like a blocking query waiting out its `wait`.
+  const server = http.createServer(() => received());
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  try {
+    const { port } = server.address() as { port: number };
+    const client = new ConsulHttpClient(await resolveClientConfig({ "http-addr": `127.0.0.1:${port}` }, {}));
+    const controller = new AbortController();
+    const pending = client.send({ method: "GET", path: "/v1/kv/k", query: { index: "5" }, signal: controller.signal });
+    await arrived;
+    controller.abort();
+    await assert.rejects(pending, RequestAbortedError);
+    await assert.rejects(client.sendOK({ method: "GET", path: "/v1/agent/self", signal: controller.signal }), RequestAbortedError);
+  } finally {
+    server.closeAllConnections();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
   }
 });

@@ -127,6 +127,23 @@ void test("kv put - literal data, flags and success line", async () => {
   assert.deepEqual(seen, { body: "5", flags: "3" });
 });
 
+void test("kv put - -flags beyond 2^53 (lock and semaphore flag values) are sent digit for digit", async () => {
+  const seen: (string | null)[] = [];
+  route("PUT /v1/kv/locks/leader", (req) => {
+    seen.push(req.query.get("flags"));
+    return { body: true };
+  });
+  for (const flags of ["3304740253564472344", "16210313421097356768"]) {
+    const r = await runCli(["kv", "put", `-flags=${flags}`, "locks/leader"], { address: consul.address });
+    assert.deepEqual(r, { code: 0, out: "Success! Data written to: locks/leader\n", err: "" });
+  }
+  assert.deepEqual(seen, ["3304740253564472344", "16210313421097356768"]);
+  const tooBig = await runCli(["kv", "put", "-flags=18446744073709551616", "locks/leader"], { address: consul.address });
+  assert.equal(tooBig.code, 1);
+  assert.match(tooBig.err, /invalid value "18446744073709551616" for flag -flags: value out of range/);
+  assert.equal(seen.length, 2);
+});
+
 void test("kv put - @file and - (stdin) data sources", async () => {
   const bodies: string[] = [];
   route("PUT /v1/kv/f", (req) => {
