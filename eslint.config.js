@@ -4,7 +4,7 @@ import tseslint from "typescript-eslint";
 import importX from "eslint-plugin-import-x";
 
 export default tseslint.config(
-  { ignores: ["node_modules/**", "dist/**", "bin/**", "eslint.config.js", "scripts/*.mjs"] },
+  { ignores: ["node_modules/**", "dist/**", "tmp/**", "bin/**", "eslint.config.js", "scripts/*.mjs"] },
   ...tseslint.configs.recommended,
   {
     files: ["**/*.ts"],
