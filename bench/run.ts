@@ -8,9 +8,37 @@ import { megabytes, readRssBytes } from "./proc-stats.ts";
 import { describeMachine, terminalTable, writeBenchmarksFile, type ResultRow } from "./report.ts";
 import { withServer, type LaunchOptions, type ServerKind } from "./servers.ts";
 import { measureThroughput, throughputRows } from "./throughput.ts";
+import { runChecksBench } from "./checks.ts";
+import { runDnsBench } from "./dns.ts";
+import { RAFT_BENCH_TARGET_RATIO, runRaftBench, type RaftBenchRow } from "./raft.ts";
 
-// `npm run bench`: every case measured against the bare node:http server in the same run, then
-// printed and written into BENCHMARKS.md. Usage: tsx bench/run.ts [--cpu-prof-dir <dir>]
+// `npm run bench`: every case measured against its bare yardstick in the same run (a bare
+// node:http server, a bare node:dgram DNS server, the disk's raw fsync rate), then printed and
+// written into BENCHMARKS.md.
+// Usage: tsx bench/run.ts [--suites http,dns,raft,checks] [--cpu-prof-dir <dir>]
+
+const ALL_SUITES = ["http", "dns", "raft", "checks"] as const;
+type Suite = (typeof ALL_SUITES)[number];
+
+function parseSuites(argv: string[]): Set<Suite> {
+  const at = argv.indexOf("--suites");
+  if (at < 0) return new Set(ALL_SUITES);
+  const wanted = (argv[at + 1] ?? "").split(",").filter(Boolean);
+  for (const w of wanted) if (!(ALL_SUITES as readonly string[]).includes(w)) throw new Error(`unknown suite "${w}" (known: ${ALL_SUITES.join(", ")})`);
+  return new Set(wanted as Suite[]);
+}
+
+function raftRows(rows: RaftBenchRow[]): ResultRow[] {
+  return rows.map((r) => ({
+    name: `R. Raft, 3 nodes on loopback + disk, ${r.proposers} proposers: committed entries/s`,
+    agent: count(Math.round(r.committedPerSec)),
+    bare: `${count(Math.round(r.fsyncPerSec))} fsync/s`,
+    ratio: `${r.ratioToFsync.toFixed(1)}×`,
+    target: r.proposers === 256 ? `≥ ${RAFT_BENCH_TARGET_RATIO}× fsync rate` : "—",
+    pass: r.proposers !== 256 || r.ratioToFsync >= RAFT_BENCH_TARGET_RATIO,
+    detail: `p50 ${ms(r.p50Ms)}, p99 ${ms(r.p99Ms)}; leader fsyncs per entry ${r.leaderFsyncsPerEntry.toFixed(3)}`,
+  }));
+}
 
 const STARTS = 5;
 const IDLE_BEFORE_RSS_MS = 1000;
@@ -122,6 +150,31 @@ async function main(): Promise<void> {
   log(`${machine.cpu}, ${machine.cores} cores, Node ${machine.node}, load average ${loadBefore.toFixed(2)}`);
   if (loadBefore > machine.cores / 2) log("warning: the machine is busy; expect noise, in the absolute figures most");
 
+  const suites = parseSuites(process.argv.slice(2));
+  const rows: ResultRow[] = [];
+  if (suites.has("http")) rows.push(...(await httpSuite(agentLaunch)));
+  if (suites.has("dns")) {
+    log("DNS: A and SRV against a bare node:dgram server");
+    rows.push(...(await runDnsBench()));
+  }
+  if (suites.has("raft")) {
+    log("Raft: three nodes over loopback TCP and real disk");
+    rows.push(...raftRows(await runRaftBench()));
+  }
+  if (suites.has("checks")) {
+    log("health checks: 5,000 HTTP checks at 10 s");
+    rows.push(...(await runChecksBench()).rows);
+  }
+  const totalSeconds = (performance.now() - began) / 1000;
+  process.stdout.write(`\n${terminalTable(rows)}\n\n${rows.map((r) => `${r.name}: ${r.detail}`).join("\n")}\n`);
+  writeBenchmarksFile(BENCHMARKS_FILE, rows, { machine, when: new Date(), totalSeconds, loadBefore, loadAfter: loadavg()[0] });
+  removeBenchTempDir();
+  const misses = rows.filter((r) => !r.pass).length;
+  process.stdout.write(`\n${rows.length - misses}/${rows.length} targets met in ${totalSeconds.toFixed(0)} s; BENCHMARKS.md updated.\n`);
+}
+
+/** Issue 2's cases: throughput against the bare server, start-up, idle RSS, 10k blocking queries. */
+async function httpSuite(agentLaunch: LaunchOptions): Promise<ResultRow[]> {
   // Starts alternate between the two servers so drift on the machine hits both alike.
   const agentStarts: StartSample[] = [];
   const bareStarts: StartSample[] = [];
@@ -140,13 +193,7 @@ async function main(): Promise<void> {
     measureFanout(s, FANOUT_WAITERS, FANOUT_CLIENT_PROCESSES),
   );
 
-  const rows = [...throughputRows(throughput), ...startRows(agentStarts, bareStarts), ...fanoutRows(agentFanout, bareFanout)];
-  const totalSeconds = (performance.now() - began) / 1000;
-  process.stdout.write(`\n${terminalTable(rows)}\n\n${rows.map((r) => `${r.name}: ${r.detail}`).join("\n")}\n`);
-  writeBenchmarksFile(BENCHMARKS_FILE, rows, { machine, when: new Date(), totalSeconds, loadBefore, loadAfter: loadavg()[0] });
-  removeBenchTempDir();
-  const misses = rows.filter((r) => !r.pass).length;
-  process.stdout.write(`\n${rows.length - misses}/${rows.length} targets met in ${totalSeconds.toFixed(0)} s; BENCHMARKS.md updated.\n`);
+  return [...throughputRows(throughput), ...startRows(agentStarts, bareStarts), ...fanoutRows(agentFanout, bareFanout)];
 }
 
 await main();
