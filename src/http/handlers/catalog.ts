@@ -1,16 +1,17 @@
 import { errors } from "../../errors/catalog.ts";
 import { catalogNodeSchema, catalogServiceNodeSchema, nodeServiceSchema } from "../../filter/endpoint-schemas.ts";
-import type { WatchSet } from "../../state/watch.ts";
+import type { FilterPredicate } from "../../filter/filter.ts";
+import type { ServiceInstance } from "../../state/catalog-tables.ts";
 import type { Handler, HttpContext, ApiRequest, Reply } from "../context.ts";
 import { decodeCatalogDeregistration, decodeCatalogRegistration } from "../decode/catalog-registration.ts";
-import type { QueryOptions } from "../query.ts";
 import { blockingRead, queryOptions, write } from "../read.ts";
 import { json } from "../reply.ts";
 import { catalogServiceNodeView, type CatalogServiceNodeJson } from "../views/catalog-service-node.ts";
-import { encodedBody, memoFor, type EncodedMemo } from "../views/encoded-memo.ts";
 import { nodeView, type NodeJson } from "../views/node.ts";
 import { nodeServiceView, type NodeServiceJson } from "../views/node-service.ts";
-import { nearNode, nodeHasMeta, requestedTags, requestFilter, requireName, selectInstances, sortByNear, wantsPretty } from "./catalog-query.ts";
+import { emptyGatewayRead } from "./empty-gateway-read.ts";
+import { nearNode, nodeHasMeta, requestedTags, requestFilter, requireName, selectInstances, sortByNear } from "./catalog-query.ts";
+import { instanceListRead, instancesOfName, type InstanceListEndpoint, type InstanceListRequest } from "./instance-list-read.ts";
 
 // /v1/catalog/*: spec/catalog.md.
 
@@ -84,72 +85,57 @@ const services: Handler = (ctx, req) => {
   );
 };
 
-/** What a service-node list query needs besides the instances themselves. */
-interface ServiceNodeQuery {
-  ctx: HttpContext;
-  req: ApiRequest;
-  opts: QueryOptions;
-  name: string;
-  connect: boolean;
+interface ServiceNodesRequest extends InstanceListRequest {
+  filter: FilterPredicate | undefined;
 }
 
-const serviceNodeMemos = new WeakMap<object, EncodedMemo<CatalogServiceNodeJson[]>>();
+/** Instances and their nodes, flattened (catalog.md §2.2). */
+function serviceNodeViews(r: ServiceNodesRequest, instances: ServiceInstance[]): CatalogServiceNodeJson[] {
+  const { ctx, opts, filter, source } = r;
+  let views = selectInstances(instances, r.tags, opts.nodeMeta).map(({ node, service }) => catalogServiceNodeView(node, service));
+  if (filter) views = views.filter(filter);
+  if (source) views = sortByNear(views, (v) => v.Node, source, (n) => ctx.state.coordinates.get(n));
+  return views;
+}
 
-function serviceNodes(q: ServiceNodeQuery): Promise<Reply> {
-  const { ctx, req, opts, name, connect } = q;
+const serviceNodesOfName = instancesOfName(serviceNodeViews);
+
+const connectServiceNodes: InstanceListEndpoint<ServiceNodesRequest, CatalogServiceNodeJson> = {
+  memos: new WeakMap(),
+  index: ({ ctx }, ws) => {
+    const cat = ctx.state.catalog;
+    cat.watchTable("nodes", ws);
+    cat.watchTable("services", ws);
+    return Math.max(cat.servicesIndex, cat.nodesIndex);
+  },
+  build: (r, ws) => serviceNodeViews(r, r.ctx.state.catalog.connectInstances(r.name, ws)),
+};
+
+function serviceNodes(ctx: HttpContext, req: ApiRequest, endpoint: InstanceListEndpoint<ServiceNodesRequest, CatalogServiceNodeJson>): Promise<Reply> {
+  const opts = queryOptions(ctx, req);
+  const name = requireName(req.suffix, "service");
   const tags = requestedTags(req.query);
   const filter = requestFilter(opts.filter, catalogServiceNodeSchema);
-  const cat = ctx.state.catalog;
-  const source = nearNode(ctx, opts.near);
-  const memo = memoFor(serviceNodeMemos, cat);
-  const memoKey = [connect ? "c" : "s", name.toLowerCase(), tags.join(","), JSON.stringify(opts.nodeMeta), opts.filter, source].join("\u0000");
-  return blockingRead(
-    ctx,
-    req,
-    opts,
-    (ws) => {
-      let index: number;
-      if (connect) {
-        cat.watchTable("nodes", ws);
-        cat.watchTable("services", ws);
-        index = Math.max(cat.servicesIndex, cat.nodesIndex);
-      } else {
-        index = cat.serviceNameIndex(name, ws);
-      }
-      if (source) ctx.state.coordinates.get(source, ws);
-      const version = `${cat.generation}:${index}:${source ? ctx.state.coordinates.tableIndex : 0}`;
-      const hit = memo.get(memoKey, version);
-      if (hit) return { index, value: hit };
-      const instances = connect ? cat.connectInstances(name, ws) : cat.serviceInstances(name, ws);
-      let views = selectInstances(instances, tags, opts.nodeMeta).map(({ node, service }) => catalogServiceNodeView(node, service));
-      if (filter) views = views.filter(filter);
-      if (source) views = sortByNear(views, (v) => v.Node, source, (n) => ctx.state.coordinates.get(n));
-      return { index, value: memo.set(memoKey, version, views) };
-    },
-    (entry) => ({ kind: "json", status: 200, value: entry.items, encoded: encodedBody(entry, wantsPretty(ctx, req.query)) }),
-  );
+  return instanceListRead({ ctx, req, opts, name, tags, source: nearNode(ctx, opts.near), filter }, endpoint, "");
 }
 
-const service: Handler = (ctx, req) => {
-  const opts = queryOptions(ctx, req);
-  return serviceNodes({ ctx, req, opts, name: requireName(req.suffix, "service"), connect: false });
-};
+const service: Handler = (ctx, req) => serviceNodes(ctx, req, serviceNodesOfName);
 
-const connect: Handler = (ctx, req) => {
-  const opts = queryOptions(ctx, req);
-  return serviceNodes({ ctx, req, opts, name: requireName(req.suffix, "service"), connect: true });
-};
+const connect: Handler = (ctx, req) => serviceNodes(ctx, req, connectServiceNodes);
 
-function nodeServiceViews(ctx: HttpContext, nodeName: string, filterExpr: string, ws: WatchSet): NodeServiceJson[] {
-  const views = ctx.state.catalog.nodeServices(nodeName, ws).map(nodeServiceView);
-  const filter = requestFilter(filterExpr, nodeServiceSchema);
-  return filter ? views.filter(filter) : views;
-}
-
-const node: Handler = (ctx, req) => {
+/**
+ * One node with its services (catalog.md §2.3, §2.4); the two endpoints differ only in how they
+ * shape the pair, and in what they answer for an unknown node.
+ */
+function nodeRead<T>(
+  ctx: HttpContext,
+  req: ApiRequest,
+  shape: (node: NodeJson, services: NodeServiceJson[]) => T,
+  missing: () => T,
+): Promise<Reply> {
   const opts = queryOptions(ctx, req);
   const name = requireName(req.suffix, "node");
-  requestFilter(opts.filter, nodeServiceSchema);
+  const filter = requestFilter(opts.filter, nodeServiceSchema);
   const cat = ctx.state.catalog;
   return blockingRead(
     ctx,
@@ -157,49 +143,39 @@ const node: Handler = (ctx, req) => {
     opts,
     (ws) => {
       const n = cat.getNode(name, ws);
-      if (!n) return { index: cat.nodeIndex(name), value: null };
+      if (!n) return { index: cat.nodeIndex(name), value: missing() };
+      let services = cat.nodeServices(name, ws).map(nodeServiceView);
+      if (filter) services = services.filter(filter);
+      return { index: cat.nodeIndex(name), value: shape(nodeView(n), services) };
+    },
+    (value) => json(value),
+  );
+}
+
+const node: Handler = (ctx, req) =>
+  nodeRead(
+    ctx,
+    req,
+    (n, services) => {
       const servicesById: Record<string, NodeServiceJson> = {};
-      for (const s of nodeServiceViews(ctx, name, opts.filter, ws)) servicesById[s.ID] = s;
-      return { index: cat.nodeIndex(name), value: { Node: nodeView(n), Services: servicesById } };
+      for (const s of services) servicesById[s.ID] = s;
+      return { Node: n, Services: servicesById };
     },
-    (value) => json(value),
+    () => null,
   );
-};
 
-const nodeServices: Handler = (ctx, req) => {
-  const opts = queryOptions(ctx, req);
-  const name = requireName(req.suffix, "node");
-  requestFilter(opts.filter, nodeServiceSchema);
-  const cat = ctx.state.catalog;
-  return blockingRead(
+const nodeServices: Handler = (ctx, req) =>
+  nodeRead<{ Node: NodeJson | null; Services: NodeServiceJson[] | null }>(
     ctx,
     req,
-    opts,
-    (ws): { index: number; value: { Node: NodeJson | null; Services: NodeServiceJson[] | null } } => {
-      const n = cat.getNode(name, ws);
-      if (!n) return { index: cat.nodeIndex(name), value: { Node: null, Services: null } };
-      return { index: cat.nodeIndex(name), value: { Node: nodeView(n), Services: nodeServiceViews(ctx, name, opts.filter, ws) } };
-    },
-    (value) => json(value),
+    (n, services) => ({ Node: n, Services: services }),
+    () => ({ Node: null, Services: null }),
   );
-};
 
-// No config entries yet, so no gateway has linked services: upstream's un-normalised empty
-// list is `null`, still with an index a watcher can block on.
 const gatewayServices: Handler = (ctx, req) => {
   const opts = queryOptions(ctx, req);
   if (req.suffix === "") throw errors.badRequest("Missing gateway name");
-  const cat = ctx.state.catalog;
-  return blockingRead(
-    ctx,
-    req,
-    opts,
-    (ws) => {
-      cat.watchTable("services", ws);
-      return { index: cat.servicesIndex, value: null };
-    },
-    () => json(null),
-  );
+  return emptyGatewayRead(ctx, req, opts, null);
 };
 
 function byteOrder(a: string, b: string): number {

@@ -1,16 +1,18 @@
 import { errors } from "../../errors/catalog.ts";
 import { healthCheckSchema, healthServiceEntrySchema } from "../../filter/endpoint-schemas.ts";
+import type { FilterPredicate } from "../../filter/filter.ts";
 import { isCheckStatus, type HealthCheck } from "../../model/catalog.ts";
 import type { ServiceInstance } from "../../state/catalog-tables.ts";
 import type { WatchSet } from "../../state/watch.ts";
+import type { QueryFn } from "../blocking.ts";
 import type { ApiRequest, Handler, HttpContext, Reply } from "../context.ts";
 import type { QueryOptions } from "../query.ts";
 import { blockingRead, queryOptions } from "../read.ts";
 import { json } from "../reply.ts";
 import { allPassing } from "../views/aggregated-status.ts";
-import { encodedBody, memoFor, type EncodedMemo } from "../views/encoded-memo.ts";
 import { healthCheckView, type HealthCheckJson } from "../views/health-check.ts";
 import { healthEntryView, type HealthEntryJson } from "../views/health-entry.ts";
+import { emptyGatewayRead } from "./empty-gateway-read.ts";
 import {
   nearNode,
   nodeHasMeta,
@@ -20,8 +22,8 @@ import {
   requireName,
   selectInstances,
   sortByNear,
-  wantsPretty,
 } from "./catalog-query.ts";
+import { instanceListRead, instancesOfName, type InstanceListEndpoint, type InstanceListRequest } from "./instance-list-read.ts";
 
 // /v1/health/*: spec/health.md.
 
@@ -43,149 +45,105 @@ function checkViews(ctx: HttpContext, opts: QueryOptions, checks: HealthCheck[],
   return views;
 }
 
+/** A blocking read of a check list; `?filter` is compiled first so a bad one is a 400 before any wait. */
+function checkListRead(ctx: HttpContext, req: ApiRequest, opts: QueryOptions, list: QueryFn<HealthCheckJson[]>): Promise<Reply> {
+  requestFilter(opts.filter, healthCheckSchema);
+  return blockingRead(ctx, req, opts, list, (views) => json(views));
+}
+
 const node: Handler = (ctx, req) => {
   const opts = queryOptions(ctx, req);
   const name = requireName(req.suffix, "node");
-  requestFilter(opts.filter, healthCheckSchema);
   const cat = ctx.state.catalog;
   // Near does not apply to one node's checks upstream.
   const local: QueryOptions = { ...opts, near: "", nodeMeta: [] };
-  return blockingRead(
-    ctx,
-    req,
-    opts,
-    (ws) => ({ index: cat.checksIndex, value: checkViews(ctx, local, cat.nodeChecks(name, ws), ws) }),
-    (views) => json(views),
-  );
+  return checkListRead(ctx, req, opts, (ws) => ({ index: cat.checksIndex, value: checkViews(ctx, local, cat.nodeChecks(name, ws), ws) }));
 };
 
 const checks: Handler = (ctx, req) => {
   const opts = queryOptions(ctx, req);
   const name = requireName(req.suffix, "service");
-  requestFilter(opts.filter, healthCheckSchema);
   const cat = ctx.state.catalog;
-  return blockingRead(
-    ctx,
-    req,
-    opts,
-    (ws) => {
-      const index = cat.serviceNameIndex(name, ws);
-      return { index, value: checkViews(ctx, opts, cat.checksOfServiceName(name, ws), ws) };
-    },
-    (views) => json(views),
-  );
+  return checkListRead(ctx, req, opts, (ws) => {
+    const index = cat.serviceNameIndex(name, ws);
+    return { index, value: checkViews(ctx, opts, cat.checksOfServiceName(name, ws), ws) };
+  });
 };
 
 const state: Handler = (ctx, req) => {
   const opts = queryOptions(ctx, req);
   const wanted = req.suffix;
   if (wanted === "") throw errors.badRequest("Missing check state");
-  requestFilter(opts.filter, healthCheckSchema);
   const cat = ctx.state.catalog;
-  return blockingRead(
-    ctx,
-    req,
-    opts,
-    (ws) => {
-      // Other states are not validated upstream: nothing is in them.
-      if (wanted !== "any" && !isCheckStatus(wanted)) {
-        cat.watchTable("checks", ws);
-        return { index: cat.checksIndex, value: [] };
-      }
-      return { index: cat.checksIndex, value: checkViews(ctx, opts, cat.checksInState(wanted, ws), ws) };
-    },
-    (views) => json(views),
-  );
+  return checkListRead(ctx, req, opts, (ws) => {
+    // Other states are not validated upstream: nothing is in them.
+    if (wanted !== "any" && !isCheckStatus(wanted)) {
+      cat.watchTable("checks", ws);
+      return { index: cat.checksIndex, value: [] };
+    }
+    return { index: cat.checksIndex, value: checkViews(ctx, opts, cat.checksInState(wanted, ws), ws) };
+  });
 };
 
-type EntryKind = "service" | "connect";
-
-interface EntryQuery {
-  ctx: HttpContext;
-  req: ApiRequest;
-  opts: QueryOptions;
-  name: string;
-  kind: EntryKind;
+interface ServiceEntriesRequest extends InstanceListRequest {
+  passing: boolean;
+  filter: FilterPredicate | undefined;
+  /** Connect's instances, listed by `index` (they name what it watches) and reused by `build`. */
+  connectInstances?: ServiceInstance[];
 }
 
-const entryMemos = new WeakMap<object, EncodedMemo<HealthEntryJson[]>>();
+/** Entries of instances with their checks, after `?passing`, `?filter` and `?near` (health.md §2, §4.3, §4.4). */
+function entryViews(r: ServiceEntriesRequest, instances: ServiceInstance[]): HealthEntryJson[] {
+  const { ctx, opts, passing, filter, source } = r;
+  const cat = ctx.state.catalog;
+  let entries: HealthEntryJson[] = [];
+  for (const { node: n, service } of selectInstances(instances, r.tags, opts.nodeMeta)) {
+    const instanceChecks = cat.instanceChecks(n.Node, service.ID);
+    if (passing && !allPassing(instanceChecks)) continue;
+    entries.push(healthEntryView(n, service, instanceChecks));
+  }
+  if (filter) entries = entries.filter(filter);
+  if (source) entries = sortByNear(entries, (e) => e.Node.Node, source, (nn) => ctx.state.coordinates.get(nn));
+  return entries;
+}
 
-/**
- * Service entries (health.md §2, §4.3, §4.4). The hot path of the whole API: a repeat of the
- * same query at the same index is served from the memo without touching the tables.
- */
-function serviceEntries(q: EntryQuery): Promise<Reply> {
-  const { ctx, req, opts, name, kind } = q;
+const serviceEntriesOfName = instancesOfName(entryViews);
+
+const connectEntries: InstanceListEndpoint<ServiceEntriesRequest, HealthEntryJson> = {
+  memos: new WeakMap(),
+  index: (r, ws) => {
+    // Proxies carry their own names: the answer moves with any of theirs, or with the set.
+    const cat = r.ctx.state.catalog;
+    const instances = cat.connectInstances(r.name, ws);
+    r.connectInstances = instances;
+    cat.watchTable("nodes", ws);
+    let index = Math.max(cat.servicesIndex, cat.nodesIndex);
+    for (const i of instances) index = Math.max(index, cat.serviceNameIndex(i.service.Service, ws));
+    return index;
+  },
+  build: (r) => entryViews(r, r.connectInstances ?? []),
+};
+
+function serviceEntries(ctx: HttpContext, req: ApiRequest, endpoint: InstanceListEndpoint<ServiceEntriesRequest, HealthEntryJson>): Promise<Reply> {
+  const opts = queryOptions(ctx, req);
+  const name = requireName(req.suffix, "service");
   const passing = passingOnly(req.query);
   const tags = requestedTags(req.query);
   const filter = requestFilter(opts.filter, healthServiceEntrySchema);
-  const source = nearNode(ctx, opts.near);
-  const cat = ctx.state.catalog;
-  const memo = memoFor(entryMemos, cat);
-  const memoKey = [kind, name.toLowerCase(), passing ? "p" : "", tags.join(","), opts.nodeMeta.length > 0 ? JSON.stringify(opts.nodeMeta) : "", opts.filter, source].join("\u0000");
-  return blockingRead(
-    ctx,
-    req,
-    opts,
-    (ws) => {
-      let index: number;
-      let instances: ServiceInstance[] | undefined;
-      if (kind === "connect") {
-        // Proxies carry their own names: the answer moves with any of theirs, or with the set.
-        instances = cat.connectInstances(name, ws);
-        cat.watchTable("nodes", ws);
-        index = Math.max(cat.servicesIndex, cat.nodesIndex);
-        for (const i of instances) index = Math.max(index, cat.serviceNameIndex(i.service.Service, ws));
-      } else {
-        index = cat.serviceNameIndex(name, ws);
-      }
-      if (source) ctx.state.coordinates.get(source, ws);
-      const version = `${cat.generation}:${index}:${source ? ctx.state.coordinates.tableIndex : 0}`;
-      const hit = memo.get(memoKey, version);
-      if (hit) return { index, value: hit };
-
-      instances ??= cat.serviceInstances(name, ws);
-      let entries: HealthEntryJson[] = [];
-      for (const { node: n, service } of selectInstances(instances, tags, opts.nodeMeta)) {
-        const instanceChecks = cat.instanceChecks(n.Node, service.ID);
-        if (passing && !allPassing(instanceChecks)) continue;
-        entries.push(healthEntryView(n, service, instanceChecks));
-      }
-      if (filter) entries = entries.filter(filter);
-      if (source) entries = sortByNear(entries, (e) => e.Node.Node, source, (nn) => ctx.state.coordinates.get(nn));
-      return { index, value: memo.set(memoKey, version, entries) };
-    },
-    (entry) => ({ kind: "json", status: 200, value: entry.items, encoded: encodedBody(entry, wantsPretty(ctx, req.query)) }),
-  );
+  const r: ServiceEntriesRequest = { ctx, req, opts, name, tags, source: nearNode(ctx, opts.near), passing, filter };
+  return instanceListRead(r, endpoint, passing ? "p" : "");
 }
 
-const service: Handler = (ctx, req) => {
-  const opts = queryOptions(ctx, req);
-  return serviceEntries({ ctx, req, opts, name: requireName(req.suffix, "service"), kind: "service" });
-};
+const service: Handler = (ctx, req) => serviceEntries(ctx, req, serviceEntriesOfName);
 
-const connect: Handler = (ctx, req) => {
-  const opts = queryOptions(ctx, req);
-  return serviceEntries({ ctx, req, opts, name: requireName(req.suffix, "service"), kind: "connect" });
-};
+const connect: Handler = (ctx, req) => serviceEntries(ctx, req, connectEntries);
 
-// No config entries yet, so no ingress gateway exposes anything; still a blocking read.
 const ingress: Handler = (ctx, req) => {
   const opts = queryOptions(ctx, req);
   requireName(req.suffix, "service");
   passingOnly(req.query);
   requestFilter(opts.filter, healthServiceEntrySchema);
-  const cat = ctx.state.catalog;
-  return blockingRead(
-    ctx,
-    req,
-    opts,
-    (ws) => {
-      cat.watchTable("services", ws);
-      return { index: cat.servicesIndex, value: [] };
-    },
-    (views) => json(views),
-  );
+  return emptyGatewayRead(ctx, req, opts, []);
 };
 
 export const healthHandlers = { node, checks, service, connect, ingress, state } satisfies Record<string, Handler>;

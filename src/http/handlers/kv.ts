@@ -1,25 +1,12 @@
 import { errors } from "../../errors/catalog.ts";
-import type { KVEntry } from "../../model/kv.ts";
 import type { ApiRequest, Handler, Reply } from "../context.ts";
 import { first, has, parseUint64 } from "../query.ts";
 import { blockingRead, queryOptions, write } from "../read.ts";
 import { json, text } from "../reply.ts";
+import { kvEntryView } from "../views/kv-entry.ts";
 import type { KvSetOp } from "../../fsm/command.ts";
 
 // /v1/kv/<key>: spec/kv.md. The key is the percent-decoded path after /v1/kv/, verbatim.
-
-function entryView(e: KVEntry): Record<string, unknown> {
-  const v: Record<string, unknown> = {
-    LockIndex: e.LockIndex,
-    Key: e.Key,
-    Flags: e.Flags,
-    Value: e.Value.length > 0 ? e.Value.toString("base64") : null,
-  };
-  if (e.Session) v.Session = e.Session;
-  v.CreateIndex = e.CreateIndex;
-  v.ModifyIndex = e.ModifyIndex;
-  return v;
-}
 
 function checkKey(key: string, listing: boolean): void {
   if (key.startsWith("/")) throw errors.badRequest(`Invalid key. Key must not begin with a '/': ${key}`);
@@ -51,7 +38,7 @@ const get: Handler = async (ctx, req) => {
       req,
       opts,
       (ws) => ({ index: kv.prefixIndex(key), value: kv.list(key, ws) }),
-      (entries) => (entries.length === 0 ? { kind: "empty", status: 404 } : json(entries.map(entryView))),
+      (entries) => (entries.length === 0 ? { kind: "empty", status: 404 } : json(entries.map(kvEntryView))),
     );
   }
   const raw = has(q, "raw");
@@ -73,7 +60,7 @@ const get: Handler = async (ctx, req) => {
           "Content-Security-Policy": "sandbox",
         });
       }
-      return json([entryView(e)]);
+      return json([kvEntryView(e)]);
     },
   );
 };

@@ -2,13 +2,13 @@ import { ConsulError, errors } from "../../errors/catalog.ts";
 import type { CheckFields, NodeFields, ServiceFields, TxnOp } from "../../fsm/command.ts";
 import { isReadOnlyTxn, readTxn, type TxnOutcome, type TxnResult } from "../../fsm/txn.ts";
 import { isCheckStatus } from "../../model/catalog.ts";
-import type { KVEntry } from "../../model/kv.ts";
 import { bool, field, int, isObject, obj, str, strList, strMap, type JsonObject } from "../body.ts";
 import type { Handler, HttpContext } from "../context.ts";
 import { parseJsonWithBigInts } from "../json.ts";
 import { queryOptions } from "../read.ts";
 import { json } from "../reply.ts";
 import { healthCheckView } from "../views/health-check.ts";
+import { kvEntryView } from "../views/kv-entry.ts";
 import { nodeServiceView } from "../views/node-service.ts";
 import { nodeView } from "../views/node.ts";
 
@@ -163,21 +163,8 @@ export function decodeTxnOps(ctx: HttpContext, body: Buffer | undefined, content
   return ops;
 }
 
-function kvResultView(e: KVEntry): Record<string, unknown> {
-  const v: Record<string, unknown> = {
-    LockIndex: e.LockIndex,
-    Key: e.Key,
-    Flags: e.Flags,
-    Value: e.Value.length > 0 ? e.Value.toString("base64") : null,
-  };
-  if (e.Session) v.Session = e.Session;
-  v.CreateIndex = e.CreateIndex;
-  v.ModifyIndex = e.ModifyIndex;
-  return v;
-}
-
 function resultView(r: TxnResult): Record<string, unknown> {
-  if ("KV" in r) return { KV: kvResultView(r.KV) };
+  if ("KV" in r) return { KV: kvEntryView(r.KV) };
   if ("Node" in r) return { Node: nodeView(r.Node) };
   if ("Service" in r) return { Service: nodeServiceView(r.Service) };
   return { Check: healthCheckView(r.Check) };
