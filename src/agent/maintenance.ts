@@ -13,10 +13,6 @@ export function serviceMaintenanceCheckId(serviceId: string): string {
   return `${SERVICE_MAINTENANCE_CHECK_PREFIX}${serviceId}`;
 }
 
-export function isMaintenanceCheckId(checkId: string): boolean {
-  return checkId === NODE_MAINTENANCE_CHECK_ID || checkId.startsWith(SERVICE_MAINTENANCE_CHECK_PREFIX);
-}
-
 function maintenanceCheck(checkId: string, name: string, notes: string, serviceId: string, nodeName: string): CheckFields {
   return {
     Node: nodeName,

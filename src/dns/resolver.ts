@@ -3,7 +3,7 @@ import type { Node, NodeService } from "../model/catalog.ts";
 import type { ServiceInstance } from "../state/catalog-tables.ts";
 import type { StateStore } from "../state/store.ts";
 import type { DnsSettings } from "./dns-settings.ts";
-import { connectInstances, filterHealthy, serviceInstances, shuffleInPlace, type HealthyInstance } from "./healthy-instances.ts";
+import { filterHealthy, serviceInstances, shuffleInPlace, type HealthyInstance } from "./healthy-instances.ts";
 import { nodeMetaTexts } from "./node-meta-txt.ts";
 import { decodeAddrLabel, encodeAddrLabel, matchZone, parseQueryName, reverseName, type Locality, type ParsedQueryName } from "./query-name.ts";
 import {
@@ -155,7 +155,7 @@ class Lookup {
       case "service":
         return this.service(p.parts);
       case "connect":
-        return p.parts.length === 1 ? this.serviceLike("connect", p.parts[0], undefined, () => connectInstances(this.ctx.state.catalog, p.parts[0])) : this.nxdomain();
+        return p.parts.length === 1 ? this.serviceLike("connect", p.parts[0], undefined, () => this.ctx.state.catalog.connectInstances(p.parts[0])) : this.nxdomain();
       case "node":
         return this.node(p.parts.join("."));
       case "addr":

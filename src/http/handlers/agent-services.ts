@@ -12,7 +12,7 @@ import { queryOptions } from "../read.ts";
 import { empty, json } from "../reply.ts";
 import { agentCheckView, agentHealthCheckView } from "../views/agent-check.ts";
 import { agentServiceView, serviceContentHash, type AgentServiceJson } from "../views/agent-service.ts";
-import { aggregatedStatus } from "../views/aggregated-status.ts";
+import { aggregatedStatus } from "../../model/health-status.ts";
 
 // /v1/agent/service*, /v1/agent/check*, /v1/agent/health/service/*: spec/agent.md §7, §8, §10.
 // Answers come from the agent's local state (no X-Consul-Index); writes change local state and

@@ -9,7 +9,7 @@ import type { ApiRequest, Handler, HttpContext, Reply } from "../context.ts";
 import type { QueryOptions } from "../query.ts";
 import { blockingRead, queryOptions } from "../read.ts";
 import { json } from "../reply.ts";
-import { allPassing } from "../views/aggregated-status.ts";
+import { allPassing } from "../../model/health-status.ts";
 import { healthCheckView, type HealthCheckJson } from "../views/health-check.ts";
 import { healthEntryView, type HealthEntryJson } from "../views/health-entry.ts";
 import { emptyGatewayRead } from "./empty-gateway-read.ts";

@@ -1,7 +1,8 @@
-import { NODE_MAINTENANCE_CHECK_ID, SERVICE_MAINTENANCE_CHECK_PREFIX, type HealthCheck } from "../../model/catalog.ts";
+import { NODE_MAINTENANCE_CHECK_ID, SERVICE_MAINTENANCE_CHECK_PREFIX, type HealthCheck } from "./catalog.ts";
 
-// The one-word health of a set of checks (health.md §3, the Go client's
-// HealthChecks.AggregatedStatus): Prometheus' __meta_consul_health and /agent/health/service.
+// What a set of checks says about an instance, defined once for every reader: the one-word
+// aggregate (health.md §3, the Go client's HealthChecks.AggregatedStatus) for
+// /agent/health/service and Prometheus, `?passing` for /health/service, and DNS visibility.
 
 export const AGGREGATED_STATUSES = ["passing", "warning", "critical", "maintenance"] as const;
 export type AggregatedStatus = (typeof AGGREGATED_STATUSES)[number];
@@ -26,4 +27,18 @@ export function aggregatedStatus(checks: readonly Pick<HealthCheck, "CheckID" | 
 export function allPassing(checks: readonly Pick<HealthCheck, "Status">[]): boolean {
   for (const c of checks) if (c.Status !== "passing") return false;
   return true;
+}
+
+/**
+ * DNS hands out an instance unless a check is critical (maintenance checks are critical),
+ * and with only_passing also drops warning ones (dns.md §5). Returns the status that picks
+ * the SRV weight, or undefined when the instance is hidden.
+ */
+export function dnsVisibleStatus(checks: readonly Pick<HealthCheck, "Status">[], onlyPassing: boolean): "passing" | "warning" | undefined {
+  let status: "passing" | "warning" = "passing";
+  for (const c of checks) {
+    if (c.Status === "critical") return undefined;
+    if (c.Status === "warning") status = "warning";
+  }
+  return status === "warning" && onlyPassing ? undefined : status;
 }

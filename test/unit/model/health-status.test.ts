@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { aggregatedStatus, allPassing } from "../../../src/http/views/aggregated-status.ts";
+import { aggregatedStatus, allPassing, dnsVisibleStatus } from "../../../src/model/health-status.ts";
 
 const check = (CheckID: string, Status: "passing" | "warning" | "critical") => ({ CheckID, Status });
 
@@ -20,4 +20,13 @@ test("health - ?passing semantics: only all-passing check sets survive", () => {
   assert.equal(allPassing([check("a", "passing"), check("b", "passing")]), true);
   assert.equal(allPassing([check("a", "passing"), check("b", "warning")]), false);
   assert.equal(allPassing([]), true);
+});
+
+void test("health status - DNS hides critical instances, and warning ones only with only_passing (dns.md §5)", () => {
+  const c = (Status: "passing" | "warning" | "critical") => ({ Status });
+  assert.equal(dnsVisibleStatus([c("passing")], false), "passing");
+  assert.equal(dnsVisibleStatus([c("passing"), c("warning")], false), "warning");
+  assert.equal(dnsVisibleStatus([c("warning")], true), undefined);
+  assert.equal(dnsVisibleStatus([c("passing"), c("critical")], false), undefined);
+  assert.equal(dnsVisibleStatus([], true), "passing");
 });
