@@ -1,5 +1,6 @@
 import type { IncomingHttpHeaders } from "node:http";
 import type { Agent } from "../agent/agent.ts";
+import type { Membership } from "../agent/membership.ts";
 import type { Clock } from "../runtime/clock.ts";
 import type { Logger } from "../runtime/logger.ts";
 import type { Metrics } from "../runtime/metrics.ts";
@@ -41,6 +42,8 @@ export interface HttpContext {
   sessionTtl?: SessionTtlDuty;
   /** User events seen by this agent (agent-local, not Raft state). */
   events: EventBuffer;
+  /** The agent's LAN gossip pool: members, join/leave, user event broadcast. */
+  membership: Membership;
 }
 
 export interface ApiRequest {

@@ -42,11 +42,21 @@ export async function blockingRead<T>(
   render: (value: T, result: QueryResult<T>) => Reply,
 ): Promise<Reply> {
   if (opts.consistency !== "stale" && !ctx.consensus.isLeader() && ctx.consensus.leaderAddress() === "") throw errors.noLeader();
+  if (opts.consistency === "consistent") await consistentReadPoint(ctx);
   const result = await ctx.blocking.run(queryKey(req), opts.minIndex, opts.waitMs, query);
   const reply = render(result.value, result);
   const headers = metaHeaders(ctx, opts, result.index);
   reply.headers = reply.headers ? { ...headers, ...reply.headers } : headers;
   return reply;
+}
+
+/** Waits until this server's state reflects every write acknowledged before the read arrived (ReadIndex). */
+async function consistentReadPoint(ctx: HttpContext): Promise<void> {
+  try {
+    await ctx.consensus.readBarrier();
+  } catch {
+    throw errors.noLeader();
+  }
 }
 
 /** Proposes a command and returns apply's value; apply errors travel back as 500 like RPC errors. */

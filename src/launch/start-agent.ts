@@ -1,21 +1,30 @@
 import { Agent, type AgentIdentity } from "../agent/agent.ts";
+import type { Membership } from "../agent/membership.ts";
+import { startMembership } from "../agent/membership-config.ts";
 import type { RuntimeConfig } from "../config/runtime-config.ts";
 import { dnsSettingsFromConfig, type DnsSettings } from "../dns/dns-settings.ts";
 import { startDnsServer, type RunningDnsServer } from "../dns/dns-server.ts";
 import { StateMachine } from "../fsm/apply.ts";
 import { BlockingEngine } from "../http/blocking.ts";
 import type { HttpContext, HttpSettings } from "../http/context.ts";
+import { ApiDispatcher } from "../http/dispatch-request.ts";
 import { startHttpServer, type RunningHttpServer } from "../http/server.ts";
 import { systemClock, type Clock } from "../runtime/clock.ts";
 import { createLogger, type Logger, type LogLevel } from "../runtime/logger.ts";
 import { Metrics } from "../runtime/metrics.ts";
 import { systemRng, type Rng } from "../runtime/rng.ts";
 import { TimerWheel } from "../runtime/timer-wheel.ts";
-import { LocalLog } from "../server/consensus.ts";
+import { LocalLog, type Consensus } from "../server/consensus.ts";
+import { RaftConsensus, type RaftPeer } from "../server/raft-consensus.ts";
+import { LeaderReconcile } from "../server/leader-reconcile.ts";
 import { SessionTtlDuty } from "../server/session-ttl-duty.ts";
+import { deliverUserEvent } from "../http/handlers/event.ts";
 import { EventBuffer } from "../state/event-buffer.ts";
 import { StateStore } from "../state/store.ts";
 import { FileRegistrationStore } from "../storage/agent-registrations.ts";
+import { setUpClusterRpc } from "./cluster-rpc.ts";
+import { loadOrStoreNodeId } from "../storage/node-id-file.ts";
+import { join } from "node:path";
 
 // The production wiring, in one file: runtime → state → fsm → consensus → agent → http.
 // Tests and the simulator wire fakes through the same seams (clock, rng, logger).
@@ -33,11 +42,26 @@ export interface AgentRuntimeOptions {
   dns?: { hosts: string[]; port: number; settings: DnsSettings };
   /** The resolved configuration, when started from config (CLI, startDevAgent). */
   runtimeConfig?: RuntimeConfig;
+  /**
+   * Internal: how a server replicates. "raft" is the default for a server started from
+   * configuration (-dev: a lone in-memory voter); "local" is the pre-Raft single-process log,
+   * the default without a runtimeConfig (handler tests). CONSULATE_CONSENSUS=local|raft overrides.
+   */
+  consensus?: "raft" | "local";
+  /** Internal: the other servers of a static Raft configuration (gossip discovery feeds this later). */
+  raftPeers?: RaftPeer[];
+  /** Internal: where this server's Raft transport listens (default: the bind address, a free port). */
+  raftBind?: { host: string; port: number };
 }
 
 export interface RunningAgent {
   agent: Agent;
   state: StateStore;
+  consensus: Consensus;
+  /** The Raft consensus of a server running Raft (cluster membership: addPeer, setPeerAddress…). */
+  raft?: RaftConsensus;
+  /** The LAN gossip pool: members, servers() and onServersChanged() for RPC routing and Raft bootstrap. */
+  membership: Membership;
   http: RunningHttpServer;
   /** One per DNS listen address; each serves UDP and TCP on the same port. */
   dns: RunningDnsServer[];
@@ -64,11 +88,17 @@ export async function startAgent(options: AgentRuntimeOptions, deps: StartDeps =
     deps.logger ?? createLogger({ level: options.logLevel, json: options.logJson, write: (l) => process.stdout.write(l) });
   const state = new StateStore();
   const fsm = new StateMachine(state);
-  const identity: AgentIdentity = { ...options.identity, version: CONSUL_COMPAT_VERSION };
-  const consensus = new LocalLog(fsm, { serverAddress: `${identity.advertiseAddr}:${identity.serverPort}` });
+  const rc = options.runtimeConfig;
+  const nodeId = rc && rc.nodeIdGenerated && rc.dataDir !== "" && !rc.inMemory ? await loadOrStoreNodeId(rc.dataDir, options.identity.nodeId) : options.identity.nodeId;
+  const identity: AgentIdentity = { ...options.identity, nodeId, version: CONSUL_COMPAT_VERSION };
+  const serverAddress = `${identity.advertiseAddr}:${identity.serverPort}`;
+  const raft = consensusKind(options) === "raft" ? await startRaft(options, nodeId, serverAddress, fsm, clock, rng, logger) : undefined;
+  const serverConsensus: Consensus = raft ?? new LocalLog(fsm, { serverAddress });
+  // Servers forward to the leader, client agents send everything to a server (cluster-rpc.ts).
+  const cluster = await setUpClusterRpc({ rc, serverConsensus, fsm, clock, rng, logger });
+  const consensus = cluster.consensus;
   const wheel = new TimerWheel(clock);
   const blocking = new BlockingEngine({ hub: state.hub, wheel, rng }, { maxWaiters: 1_000_000 });
-  const rc = options.runtimeConfig;
   const agent = new Agent({
     identity,
     consensus,
@@ -88,17 +118,37 @@ export async function startAgent(options: AgentRuntimeOptions, deps: StartDeps =
     wheel,
     registrations: rc && rc.dataDir !== "" ? new FileRegistrationStore(rc.dataDir) : undefined,
   });
-  await agent.start();
+  if (consensus.isLeader()) await agent.start();
+  else startWhenLeaderKnown(agent, logger, clock);
   if (rc) await agent.loadDefinitions(rc.services, rc.checks);
   await agent.restoreRegistrations();
   const sessionTtl = new SessionTtlDuty({ clock, consensus, state, logger: logger.named("consul.session") });
   sessionTtl.start();
+  const stopLeadershipWatch = consensus.onLeadershipChange((leading) => {
+    if (leading) sessionTtl.onLeadershipAcquired();
+  });
+
+  const membership = await startMembership(rc, identity, { clock, logger });
+  // A client agent learns its servers from gossip: alive role=consul members of its datacenter.
+  const delegate = cluster.delegate;
+  if (delegate) {
+    delegate.setServers(membership.servers().map((s) => s.rpcAddr));
+    membership.onServersChanged((servers) => delegate.setServers(servers.map((s) => s.rpcAddr)));
+  }
+  const reconcile = identity.server
+    ? new LeaderReconcile({ consensus, catalog: state.catalog, membership, clock, logger: logger.named("consul.leader"), nodeName: identity.nodeName, datacenter: identity.datacenter })
+    : undefined;
+  reconcile?.start();
+  const stopReconcileWatch = consensus.onLeadershipChange(() => reconcile?.leadershipChanged());
 
   const metrics = new Metrics({ clock, prometheusRetentionMs: options.http.prometheusRetentionTimeMs, trackGc: true });
   const runtimeConfig: Record<string, unknown> = { ...options.runtimeConfig };
   const events = new EventBuffer();
-  const ctx: HttpContext = { settings: options.http, state, consensus, blocking, agent, clock, rng, logger, runtimeConfig, metrics, sessionTtl, events };
-  const http = await startHttpServer(ctx, { host: options.httpHost, port: options.httpPort });
+  const ctx: HttpContext = { settings: options.http, state, consensus, blocking, agent, clock, rng, logger, runtimeConfig, metrics, sessionTtl, events, membership };
+  membership.onUserEvent((e) => deliverUserEvent(ctx, e));
+  const dispatcher = new ApiDispatcher(ctx, cluster.forwarder);
+  const http = await startHttpServer(ctx, { host: options.httpHost, port: options.httpPort, dispatcher });
+  await cluster.listen(dispatcher);
   const dnsServers: RunningDnsServer[] = [];
   if (options.dns && options.dns.port >= 0) {
     for (const host of options.dns.hosts) {
@@ -128,24 +178,105 @@ export async function startAgent(options: AgentRuntimeOptions, deps: StartDeps =
   return {
     agent,
     state,
+    consensus,
+    raft,
+    membership,
     http,
     dns: dnsServers,
     logger,
     leaveRequested,
     async leave() {
-      // Services registered here leave discovery with the agent; peers hear of it once gossip lands.
-      await agent.deregisterAll();
+      // Services registered here leave discovery with the agent; the gossip leave then tells
+      // the pool (and through the leader, the catalog) that this node is gone.
+      try {
+        await agent.deregisterAll();
+      } catch (e) {
+        logger.named("agent").warn("could not deregister local services before leaving", { error: e instanceof Error ? e.message : String(e) });
+      }
+      await membership.leave();
       logger.named("agent").info("Graceful leave complete");
     },
     async stop() {
       if (stopped) return;
       stopped = true;
+      stopLeadershipWatch();
+      stopReconcileWatch();
+      reconcile?.stop();
       sessionTtl.stop();
       await agent.stop();
       await http.close();
+      await cluster.stop();
       for (const d of dnsServers) await d.close();
+      await membership.stop();
+      await raft?.close();
       wheel.stop();
       metrics.close();
     },
   };
+}
+
+function consensusKind(options: AgentRuntimeOptions): "raft" | "local" {
+  const fromEnv = process.env.CONSULATE_CONSENSUS;
+  if (fromEnv === "raft" || fromEnv === "local") return fromEnv;
+  if (options.consensus) return options.consensus;
+  return options.runtimeConfig?.server === true ? "raft" : "local";
+}
+
+/**
+ * A server's Raft: -dev (or no data dir) is a lone voter in memory with no listener; otherwise
+ * the log and snapshots live under <data-dir>/raft. A self-electing server (-dev, -bootstrap)
+ * campaigns at once, so it leads before the HTTP listener opens.
+ */
+async function startRaft(
+  options: AgentRuntimeOptions,
+  nodeId: string,
+  serverAddress: string,
+  fsm: StateMachine,
+  clock: Clock,
+  rng: Rng,
+  logger: Logger,
+): Promise<RaftConsensus> {
+  const rc = options.runtimeConfig;
+  const inMemory = !rc || rc.inMemory || rc.dataDir === "";
+  const peers = options.raftPeers ?? [];
+  const selfElect = rc ? rc.selfElect : true;
+  const expect = rc?.bootstrapExpect ?? 0;
+  const electionTimeoutMs = rc?.raft.electionTimeoutMs ?? 1000;
+  // Ten ticks per election timeout (at most 100 ms a tick), heartbeats ten times as often.
+  const tickMs = Math.max(10, Math.min(100, Math.round(electionTimeoutMs / 10)));
+  const electionTick = Math.max(3, Math.round(electionTimeoutMs / tickMs));
+  return RaftConsensus.start({
+    nodeId,
+    serverAddress,
+    storage: inMemory ? { kind: "memory" } : { kind: "disk", dir: join(rc.dataDir, "raft") },
+    raftBind: options.raftBind ?? (inMemory && peers.length === 0 ? undefined : { host: rc?.bindAddr ?? "127.0.0.1", port: 0 }),
+    raftAdvertiseHost: options.identity.advertiseAddr,
+    fsm,
+    peers,
+    bootstrap: selfElect || (peers.length > 0 && peers.length + 1 >= expect),
+    selfElect,
+    tickMs,
+    electionTick,
+    heartbeatTick: Math.max(1, Math.floor(electionTick / 10)),
+    snapshots: { threshold: rc?.raft.snapshotThreshold ?? 16384, trailingLogs: rc?.raft.trailingLogs ?? 10240 },
+    clock,
+    rng,
+    logger: logger.named("raft"),
+  });
+}
+
+/** A server without a leader yet registers itself once one is elected (retrying until it sticks). */
+function startWhenLeaderKnown(agent: Agent, logger: Logger, clock: Clock): void {
+  const attempt = (delayMs: number): void => {
+    clock.setTimer(delayMs, () => {
+      agent.start().then(
+        () => {},
+        (err: unknown) => {
+          logger.named("agent").debug("node registration deferred until a leader is elected", { error: err instanceof Error ? err.message : String(err) });
+          attempt(Math.min(2000, delayMs * 2));
+        },
+      );
+    });
+  };
+  attempt(50);
 }

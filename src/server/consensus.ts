@@ -16,6 +16,14 @@ export interface Consensus {
   peers(): string[];
   /** Index of the last applied entry. */
   appliedIndex(): number;
+  /**
+   * For `?consistent` reads (ReadIndex): resolves once this server confirmed a leader still
+   * leads and its state machine has applied everything committed when the read arrived.
+   * Rejects (NotLeaderError, `code: "not-leader"`) when no leader confirms in time.
+   */
+  readBarrier(): Promise<void>;
+  /** Calls `cb(isLeader)` whenever this server gains or loses leadership; returns an unsubscribe. */
+  onLeadershipChange(cb: (isLeader: boolean) => void): () => void;
 }
 
 export class LocalLog implements Consensus {
@@ -52,5 +60,14 @@ export class LocalLog implements Consensus {
 
   appliedIndex(): number {
     return this.#index;
+  }
+
+  readBarrier(): Promise<void> {
+    return Promise.resolve();
+  }
+
+  /** A LocalLog leads from construction on and never stops: the callback never fires. */
+  onLeadershipChange(_cb: (isLeader: boolean) => void): () => void {
+    return () => {};
   }
 }

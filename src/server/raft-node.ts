@@ -1,30 +1,60 @@
-import type { Entry, Message } from "../raft/messages.ts";
-import { EntryType } from "../raft/messages.ts";
-import { decodeConfChange } from "../raft/confchange.ts";
-import type { RaftConfig } from "../raft/raft.ts";
+import type { ConfChange } from "../raft/confchange.ts";
+import { ConfChangeType, decodeConfChange, encodeConfChange } from "../raft/confchange.ts";
+import type { ConfState, Entry, Message, Snapshot } from "../raft/messages.ts";
+import { EntryType, NONE, isEmptySnapshot } from "../raft/messages.ts";
+import type { RaftConfig, SoftState } from "../raft/raft.ts";
 import { StateType } from "../raft/raft.ts";
 import { RawNode } from "../raft/raw-node.ts";
 import type { Clock, TimerHandle } from "../runtime/clock.ts";
 import { systemClock } from "../runtime/clock.ts";
 import type { Rng } from "../runtime/rng.ts";
 import { systemRng } from "../runtime/rng.ts";
-import type { DiskStorage } from "../storage/disk-storage.ts";
 import type { PeerAddress } from "../transport/raft-transport.ts";
 import { RaftTransport } from "../transport/raft-transport.ts";
+import type { RaftHostStorage } from "./raft-storage.ts";
 
 // Drives one RawNode with real time, disk and network: ticks on a timer, steps what the
 // transport delivers, and carries out each Ready in the order its type documents — persist
-// (one fsync for the whole batch), send, apply, advance. Proposals and messages that arrive
-// while a Ready is being persisted are stepped at once and land in the next Ready, so under
-// load one fsync covers many proposals (group commit).
+// (one fsync for the whole batch), send, apply, serve reads, advance, then snapshot and
+// compact when enough entries were applied. Proposals and messages that arrive while a Ready
+// is being persisted are stepped at once and land in the next Ready, so under load one fsync
+// covers many proposals (group commit).
+
+/** The state machine behind the log: applies entries and captures/restores snapshots. */
+export interface RaftStateMachine {
+  /** Applies one committed normal entry (log order); the value resolves the proposal's promise. */
+  apply(entry: Entry): unknown;
+  /** The state as of the last applied entry, as bytes. */
+  capture(): Uint8Array;
+  /** Replaces the state with a snapshot's (startup, or one installed from the leader). */
+  restore(data: Uint8Array): void;
+}
+
+export interface RaftSnapshotPolicy {
+  /** Applied entries since the last snapshot that trigger a new one; 0 disables snapshots. */
+  threshold: number;
+  /** Entries kept in the log behind a snapshot, so slow followers catch up without one. */
+  trailingLogs: number;
+}
 
 export interface RaftNodeOptions {
   id: number;
-  storage: DiskStorage;
-  /** Every voter's Raft transport address, this node's own included (it is where we listen). */
+  storage: RaftHostStorage;
+  /** Every known member's Raft transport address, this node's own included (it is where we listen). */
   members: ReadonlyMap<number, PeerAddress>;
-  /** Called for each committed normal entry, in log order. */
-  apply: (entry: Entry) => void;
+  /** Open a transport listener. A lone in-memory voter (-dev) talks to nobody and needs none. */
+  listen: boolean;
+  /**
+   * Voters of a brand-new cluster. Written as the first log entries when the storage holds
+   * nothing yet (etcd's Bootstrap); ignored once a log exists, so passing it on every start is safe.
+   */
+  bootstrapVoters?: readonly number[];
+  /** Called for each committed normal entry, in log order (ignored when `stateMachine` is given). */
+  apply: (entry: Entry) => unknown;
+  stateMachine?: RaftStateMachine;
+  snapshots: RaftSnapshotPolicy;
+  /** Leadership or the known leader changed. */
+  onSoftState?: (ss: SoftState) => void;
   tickMs: number;
   electionTick: number;
   heartbeatTick: number;
@@ -38,8 +68,11 @@ export const defaultRaftNodeOptions = {
   tickMs: 100,
   electionTick: 10,
   heartbeatTick: 1,
+  listen: true,
+  snapshots: { threshold: 0, trailingLogs: 0 },
 } as const;
 
+/** Refused because this server does not lead; `leader` is the leader's Raft id (0 when unknown). */
 export class NotLeaderError extends Error {
   readonly code = "not-leader";
   readonly leader: number;
@@ -50,40 +83,64 @@ export class NotLeaderError extends Error {
   }
 }
 
+export interface Applied {
+  index: number;
+  result: unknown;
+}
+
 interface PendingProposal {
   term: number;
+  resolve: (applied: Applied) => void;
+  reject: (err: Error) => void;
+}
+
+interface PendingRead {
   resolve: (index: number) => void;
   reject: (err: Error) => void;
+  timer: TimerHandle;
 }
 
 export class RaftNode {
   readonly id: number;
   readonly #node: RawNode;
-  readonly #storage: DiskStorage;
-  readonly #transport: RaftTransport;
-  readonly #apply: (entry: Entry) => void;
+  readonly #storage: RaftHostStorage;
+  #transport: RaftTransport | undefined;
+  readonly #machine: RaftStateMachine;
+  readonly #options: RaftNodeOptions;
   readonly #clock: Clock;
-  readonly #tickMs: number;
   readonly #pending = new Map<number, PendingProposal>();
+  readonly #reads = new Map<string, PendingRead>();
+  /** Reads whose index is known, waiting for the state machine to reach it (ascending). */
+  #readyReads: { index: number; resolve: (index: number) => void }[] = [];
+  #nextReadId = 1;
   #ticker: TimerHandle | undefined;
   #running = false;
   #closed = false;
   #failure: unknown = undefined;
+  #applied: number;
+  #snapshotIndex: number;
+  #lastLeaderContactMs = -1;
+  #idle: (() => void)[] = [];
 
-  private constructor(id: number, node: RawNode, storage: DiskStorage, transport: RaftTransport, options: RaftNodeOptions) {
-    this.id = id;
+  private constructor(node: RawNode, options: RaftNodeOptions, machine: RaftStateMachine) {
+    this.id = options.id;
     this.#node = node;
-    this.#storage = storage;
-    this.#transport = transport;
-    this.#apply = options.apply;
+    this.#storage = options.storage;
+    this.#options = options;
+    this.#machine = machine;
     this.#clock = options.clock;
-    this.#tickMs = options.tickMs;
+    this.#snapshotIndex = options.storage.snapshot().metadata.index;
+    this.#applied = this.#snapshotIndex;
   }
 
-  static async start(options: Pick<RaftNodeOptions, "id" | "storage" | "members" | "apply"> & Partial<RaftNodeOptions>): Promise<RaftNode> {
-    const o: RaftNodeOptions = { clock: systemClock, rng: systemRng, raft: {}, ...defaultRaftNodeOptions, ...options };
-    const self = o.members.get(o.id);
-    if (!self) throw new Error(`raft node: members do not include this node (${o.id})`);
+  static async start(
+    options: Pick<RaftNodeOptions, "id" | "storage" | "members"> & Partial<RaftNodeOptions>,
+  ): Promise<RaftNode> {
+    const o: RaftNodeOptions = { clock: systemClock, rng: systemRng, raft: {}, apply: () => undefined, ...defaultRaftNodeOptions, ...options };
+    const machine: RaftStateMachine = o.stateMachine ?? { apply: o.apply, capture: () => new Uint8Array(0), restore: () => {} };
+    const snap = o.storage.snapshot();
+    if (!isEmptySnapshot(snap)) machine.restore(snap.data);
+    const fresh = o.storage.lastIndex() === 0 && o.storage.initialState().hardState.term === 0 && isEmptySnapshot(snap);
     const node = new RawNode({
       preVote: true,
       checkQuorum: true,
@@ -93,39 +150,40 @@ export class RaftNode {
       rng: o.rng,
       electionTick: o.electionTick,
       heartbeatTick: o.heartbeatTick,
-      applied: o.raft.applied ?? o.storage.snapshot().metadata.index,
+      applied: o.raft.applied ?? snap.metadata.index,
     });
-    // The transport exists before the driver it feeds; these forwarders are bound right after.
-    const hooks = {
-      message: (_m: Message): void => {},
-      unreachable: (_peer: number): void => {},
-      snapshotStatus: (_peer: number, _failed: boolean): void => {},
-    };
-    const transport = await RaftTransport.listen({
-      id: o.id,
-      host: self.host,
-      port: self.port,
-      clock: o.clock,
-      rng: o.rng,
-      peers: new Map([...o.members].filter(([id]) => id !== o.id)),
-      onMessage: (m) => hooks.message(m),
-      onUnreachable: (peer) => hooks.unreachable(peer),
-      onSnapshotStatus: (peer, failed) => hooks.snapshotStatus(peer, failed),
-    });
-    const driver = new RaftNode(o.id, node, o.storage, transport, o);
-    hooks.message = (m) => driver.#step(m);
-    hooks.unreachable = (peer) => driver.#node.reportUnreachable(peer);
-    hooks.snapshotStatus = (peer, failed) => driver.#node.reportSnapshot(peer, failed);
+    if (fresh && o.bootstrapVoters && o.bootstrapVoters.length > 0) bootstrap(node, o.bootstrapVoters);
+    const driver = new RaftNode(node, o, machine);
+    if (o.listen) {
+      const self = o.members.get(o.id);
+      if (!self) throw new Error(`raft node: members do not include this node (${o.id})`);
+      driver.#transport = await RaftTransport.listen({
+        id: o.id,
+        host: self.host,
+        port: self.port,
+        clock: o.clock,
+        rng: o.rng,
+        peers: new Map([...o.members].filter(([id]) => id !== o.id)),
+        onMessage: (m) => driver.#step(m),
+        onUnreachable: (peer) => driver.#node.reportUnreachable(peer),
+        onSnapshotStatus: (peer, failed) => driver.#node.reportSnapshot(peer, failed),
+      });
+    }
+    // Bootstrap entries and the log since the snapshot are applied before start resolves, so
+    // the caller sees the restored state and may campaign at once.
+    driver.#kick();
+    await driver.idle();
     driver.#scheduleTick();
     return driver;
   }
 
+  /** The transport's listening port (0 without a listener). */
   get port(): number {
-    return this.#transport.port;
+    return this.#transport?.port ?? 0;
   }
 
-  get transportStats(): RaftTransport["stats"] {
-    return this.#transport.stats;
+  get transportStats(): RaftTransport["stats"] | undefined {
+    return this.#transport?.stats;
   }
 
   /** Log fsyncs this node's storage has issued so far. */
@@ -137,8 +195,34 @@ export class RaftNode {
     return this.#node.raft.state === StateType.Leader;
   }
 
+  /** The leader's Raft id, 0 when none is known. */
   leader(): number {
     return this.#node.raft.lead;
+  }
+
+  term(): number {
+    return this.#node.raft.term;
+  }
+
+  /** The configuration as applied here. */
+  confState(): ConfState {
+    return this.#node.raft.confState();
+  }
+
+  appliedIndex(): number {
+    return this.#applied;
+  }
+
+  /** Index of the newest snapshot (entries up to it may be compacted away). */
+  snapshotIndex(): number {
+    return this.#snapshotIndex;
+  }
+
+  /** Milliseconds since a message from the current leader arrived: 0 on the leader, -1 if never. */
+  lastContactMs(): number {
+    if (this.isLeader()) return 0;
+    if (this.#lastLeaderContactMs < 0) return -1;
+    return Math.max(0, this.#clock.monotonicMs() - this.#lastLeaderContactMs);
   }
 
   /** Starts an election now instead of waiting for the election timeout. */
@@ -147,26 +231,88 @@ export class RaftNode {
     this.#kick();
   }
 
-  /** Resolves with the entry's index once it is committed and applied here (leader only). */
-  propose(data: Uint8Array): Promise<number> {
+  /** Resolves with the entry's index and apply's result once it is committed and applied here (leader only). */
+  propose(data: Uint8Array): Promise<Applied> {
     if (this.#failure !== undefined) return Promise.reject(new Error("raft node: storage failed", { cause: this.#failure }));
+    if (this.#closed) return Promise.reject(new Error("raft node: closed"));
     if (!this.isLeader()) return Promise.reject(new NotLeaderError(this.leader()));
     const err = this.#node.propose(data);
     if (err !== undefined) return Promise.reject(new Error(err));
-    const index = this.#node.raft.raftLog.lastIndex();
-    const term = this.#node.raft.term;
-    const promise = new Promise<number>((resolve, reject) => this.#pending.set(index, { term, resolve, reject }));
-    this.#kick();
-    return promise;
+    return this.#track();
+  }
+
+  /** Proposes a membership change (leader only); resolves once it is applied here. */
+  proposeConfChange(cc: ConfChange): Promise<Applied> {
+    if (this.#closed) return Promise.reject(new Error("raft node: closed"));
+    if (!this.isLeader()) return Promise.reject(new NotLeaderError(this.leader()));
+    const err = this.#node.proposeConfChange(cc);
+    if (err !== undefined) return Promise.reject(new Error(err));
+    return this.#track();
+  }
+
+  /**
+   * A linearizable read point (ReadIndex, §6.4 of the thesis): resolves with an index once the
+   * leader confirmed it still leads and this node's state machine has applied through it.
+   * Works on followers too (the request travels to the leader). Rejects after `timeoutMs`.
+   */
+  readIndex(timeoutMs: number): Promise<number> {
+    if (this.#closed) return Promise.reject(new Error("raft node: closed"));
+    const key = `${this.id}:${this.#nextReadId++}`;
+    const ctx = new TextEncoder().encode(key);
+    return new Promise<number>((resolve, reject) => {
+      const timer = this.#clock.setTimer(timeoutMs, () => {
+        if (this.#reads.delete(key)) reject(new NotLeaderError(this.leader()));
+      });
+      this.#reads.set(key, { resolve, reject, timer });
+      const err = this.#node.readIndex(ctx);
+      if (err !== undefined) {
+        this.#reads.delete(key);
+        timer.cancel();
+        reject(new NotLeaderError(this.leader()));
+        return;
+      }
+      this.#kick();
+    });
+  }
+
+  /** Adds or re-addresses a peer in the transport (membership itself changes through proposeConfChange). */
+  setPeerAddress(id: number, address: PeerAddress): void {
+    this.#transport?.addPeer(id, address);
+  }
+
+  removePeerAddress(id: number): void {
+    this.#transport?.removePeer(id);
+  }
+
+  /** Resolves once no Ready is pending or being carried out. */
+  idle(): Promise<void> {
+    if (!this.#running && (this.#closed || this.#failure !== undefined || !this.#node.hasReady())) return Promise.resolve();
+    return new Promise((resolve) => this.#idle.push(resolve));
   }
 
   async close(): Promise<void> {
+    if (this.#closed) return;
     this.#closed = true;
     this.#ticker?.cancel();
-    await this.#transport.close();
+    await this.#transport?.close();
     while (this.#running) await new Promise((r) => setImmediate(r));
     this.#failPending(new Error("raft node: closed"));
+    for (const read of this.#reads.values()) {
+      read.timer.cancel();
+      read.reject(new Error("raft node: closed"));
+    }
+    this.#reads.clear();
+    this.#readyReads = [];
     await this.#storage.close();
+    for (const done of this.#idle.splice(0)) done();
+  }
+
+  #track(): Promise<Applied> {
+    const index = this.#node.raft.raftLog.lastIndex();
+    const term = this.#node.raft.term;
+    const promise = new Promise<Applied>((resolve, reject) => this.#pending.set(index, { term, resolve, reject }));
+    this.#kick();
+    return promise;
   }
 
   /** Proposals whose outcome this node can no longer learn (it stopped leading, or closed). */
@@ -176,7 +322,7 @@ export class RaftNode {
   }
 
   #scheduleTick(): void {
-    this.#ticker = this.#clock.setTimer(this.#tickMs, () => {
+    this.#ticker = this.#clock.setTimer(this.#options.tickMs, () => {
       if (this.#closed) return;
       this.#node.tick();
       this.#kick();
@@ -187,6 +333,7 @@ export class RaftNode {
   #step(m: Message): void {
     if (this.#closed) return;
     this.#node.step(m);
+    if (m.from !== NONE && m.from === this.#node.raft.lead) this.#lastLeaderContactMs = this.#clock.monotonicMs();
     this.#kick();
   }
 
@@ -196,6 +343,9 @@ export class RaftNode {
     this.#drain().then(
       () => {
         this.#running = false;
+        // Something stepped after the last hasReady() check but before #running dropped.
+        if (!this.#closed && this.#node.hasReady()) this.#kick();
+        else for (const done of this.#idle.splice(0)) done();
       },
       (err: unknown) => {
         // A failed fsync leaves the disk state unknown: stop taking part rather than guess.
@@ -203,6 +353,7 @@ export class RaftNode {
         this.#failure = err;
         for (const p of this.#pending.values()) p.reject(new Error("raft node: storage failed", { cause: err }));
         this.#pending.clear();
+        for (const done of this.#idle.splice(0)) done();
       },
     );
   }
@@ -212,23 +363,93 @@ export class RaftNode {
       const rd = this.#node.ready();
       await this.#storage.persist({ hardState: rd.hardState, entries: rd.entries, snapshot: rd.snapshot, mustSync: rd.mustSync });
       if (this.#closed) return;
-      this.#transport.send(rd.messages);
+      this.#transport?.send(rd.messages);
+      if (rd.snapshot && !isEmptySnapshot(rd.snapshot)) this.#installSnapshot(rd.snapshot);
       for (const entry of rd.committedEntries) this.#applyEntry(entry);
-      if (rd.softState && rd.softState.raftState !== StateType.Leader) this.#failPending(new NotLeaderError(rd.softState.lead));
+      for (const rs of rd.readStates) this.#readConfirmed(new TextDecoder().decode(rs.requestCtx), rs.index);
+      this.#releaseReads();
+      if (rd.softState) {
+        if (rd.softState.raftState !== StateType.Leader) this.#failPending(new NotLeaderError(rd.softState.lead));
+        if (rd.softState.lead !== NONE && rd.softState.lead !== this.id) this.#lastLeaderContactMs = this.#clock.monotonicMs();
+      }
       this.#node.advance();
+      if (rd.softState) this.#options.onSoftState?.(rd.softState);
+      await this.#maybeSnapshot();
+    }
+  }
+
+  #installSnapshot(snap: Snapshot): void {
+    this.#machine.restore(snap.data);
+    this.#applied = snap.metadata.index;
+    this.#snapshotIndex = snap.metadata.index;
+    // Entries the old state had applied are gone: their proposers cannot learn the outcome here.
+    for (const [index, p] of this.#pending) {
+      if (index > snap.metadata.index) continue;
+      p.reject(new Error(`raft: proposal at index ${index} was replaced by a snapshot`));
+      this.#pending.delete(index);
     }
   }
 
   #applyEntry(entry: Entry): void {
+    let result: unknown = undefined;
     if (entry.type === EntryType.ConfChange) {
-      this.#node.applyConfChange(decodeConfChange(entry.data));
+      result = this.#node.applyConfChange(decodeConfChange(entry.data));
     } else if (entry.data.byteLength > 0) {
-      this.#apply(entry);
+      result = this.#machine.apply(entry);
     }
+    this.#applied = entry.index;
     const pending = this.#pending.get(entry.index);
     if (!pending) return;
     this.#pending.delete(entry.index);
-    if (pending.term === entry.term) pending.resolve(entry.index);
+    if (pending.term === entry.term) pending.resolve({ index: entry.index, result });
     else pending.reject(new Error(`raft: proposal at index ${entry.index} was superseded by term ${entry.term}`));
   }
+
+  #readConfirmed(key: string, index: number): void {
+    const read = this.#reads.get(key);
+    if (!read) return;
+    this.#reads.delete(key);
+    read.timer.cancel();
+    this.#readyReads.push({ index, resolve: read.resolve });
+    this.#readyReads.sort((a, b) => a.index - b.index);
+  }
+
+  #releaseReads(): void {
+    let n = 0;
+    while (n < this.#readyReads.length && this.#readyReads[n].index <= this.#applied) n++;
+    if (n === 0) return;
+    const done = this.#readyReads.splice(0, n);
+    for (const r of done) r.resolve(r.index);
+  }
+
+  async #maybeSnapshot(): Promise<void> {
+    const { threshold, trailingLogs } = this.#options.snapshots;
+    if (threshold <= 0 || this.#applied - this.#snapshotIndex < threshold) return;
+    const index = this.#applied;
+    const data = this.#machine.capture();
+    await this.#storage.createSnapshot(index, this.#node.raft.confState(), data);
+    this.#snapshotIndex = index;
+    const compactTo = index - trailingLogs;
+    if (compactTo >= this.#storage.firstIndex()) await this.#storage.compact(compactTo);
+  }
+}
+
+/**
+ * Writes the initial configuration as committed conf change entries of term 1 (etcd's
+ * RawNode.Bootstrap): every server bootstrapped with the same voters holds the same log prefix,
+ * and the configuration lives in the log — nothing else has to remember it across restarts.
+ */
+function bootstrap(node: RawNode, voters: readonly number[]): void {
+  const raft = node.raft;
+  raft.becomeFollower(1, NONE);
+  const ids = [...new Set(voters)].sort((a, b) => a - b);
+  const entries: Entry[] = ids.map((nodeId, i) => ({
+    term: 1,
+    index: i + 1,
+    type: EntryType.ConfChange,
+    data: encodeConfChange({ type: ConfChangeType.AddNode, nodeId }),
+  }));
+  raft.raftLog.append(entries);
+  raft.raftLog.committed = entries.length;
+  for (const nodeId of ids) raft.applyConfChange({ type: ConfChangeType.AddNode, nodeId });
 }

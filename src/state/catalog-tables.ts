@@ -2,6 +2,17 @@ import type { CheckStatus, HealthCheck, Node, NodeService } from "../model/catal
 import { sameRow } from "./rows-equal.ts";
 import { Topics, type WatchHub, type WatchSet } from "./watch.ts";
 
+/** The catalog's contents as plain data (Map entries as pairs, keyed by lower-cased node name). */
+export interface CatalogDump {
+  nodes: Node[];
+  services: [string, NodeService[]][];
+  checks: [string, HealthCheck[]][];
+  nameIndex: [string, number][];
+  nodesIndex: number;
+  servicesIndex: number;
+  checksIndex: number;
+}
+
 export interface ServiceInstance {
   node: Node;
   service: NodeService;
@@ -249,6 +260,48 @@ export class CatalogTables {
     m.delete(checkId);
     this.#touchChecks(index, key, prev, undefined);
     return true;
+  }
+
+  /** Every row and the per-table and per-name indexes, for a snapshot. */
+  dump(): CatalogDump {
+    const services: [string, NodeService[]][] = [];
+    for (const [nodeKey, m] of this.#services) services.push([nodeKey, [...m.values()]]);
+    const checks: [string, HealthCheck[]][] = [];
+    for (const [nodeKey, m] of this.#checks) checks.push([nodeKey, [...m.values()]]);
+    return {
+      nodes: [...this.#nodes.values()],
+      services,
+      checks,
+      nameIndex: [...this.#nameIndex],
+      nodesIndex: this.nodesIndex,
+      servicesIndex: this.servicesIndex,
+      checksIndex: this.checksIndex,
+    };
+  }
+
+  /** Replaces the contents with a snapshot's (the caller wakes watchers). */
+  load(dump: CatalogDump): void {
+    this.clear();
+    for (const n of dump.nodes) this.#nodes.set(n.Node.toLowerCase(), n);
+    for (const [nodeKey, rows] of dump.services) {
+      const m = new Map<string, NodeService>();
+      for (const s of rows) {
+        m.set(s.ID, s);
+        const nameKey = s.Service.toLowerCase();
+        let refs = this.#byName.get(nameKey);
+        if (!refs) {
+          refs = new Set();
+          this.#byName.set(nameKey, refs);
+        }
+        refs.add(`${nodeKey}\0${s.ID}`);
+      }
+      this.#services.set(nodeKey, m);
+    }
+    for (const [nodeKey, rows] of dump.checks) this.#checks.set(nodeKey, new Map(rows.map((c) => [c.CheckID, c])));
+    for (const [name, idx] of dump.nameIndex) this.#nameIndex.set(name, idx);
+    this.nodesIndex = dump.nodesIndex;
+    this.servicesIndex = dump.servicesIndex;
+    this.checksIndex = dump.checksIndex;
   }
 
   clear(): void {

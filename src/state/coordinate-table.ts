@@ -33,6 +33,17 @@ export class CoordinateTable {
     }
   }
 
+  dump(): { rows: NodeCoordinate[]; tableIndex: number } {
+    return { rows: [...this.#rows.values()], tableIndex: this.tableIndex };
+  }
+
+  /** Replaces the contents with a snapshot's (the caller wakes watchers). */
+  load(dump: { rows: NodeCoordinate[]; tableIndex: number }): void {
+    this.clear();
+    for (const c of dump.rows) this.#rows.set(c.Node.toLowerCase(), c);
+    this.tableIndex = dump.tableIndex;
+  }
+
   clear(): void {
     this.#rows.clear();
     this.tableIndex = 0;

@@ -93,6 +93,22 @@ export class KvTable {
     return doomed.length;
   }
 
+  /** Every row and tombstone, for a snapshot (rows in key order). */
+  dump(): { rows: KVEntry[]; tombstones: [string, number][]; tableIndex: number } {
+    return { rows: [...this.entries()], tombstones: [...this.#tombstones], tableIndex: this.tableIndex };
+  }
+
+  /** Replaces the contents with a snapshot's (after clear(); the caller wakes watchers). */
+  load(dump: { rows: KVEntry[]; tombstones: [string, number][]; tableIndex: number }): void {
+    this.clear();
+    for (const row of dump.rows) {
+      this.#rows.set(row.Key, row);
+      this.#order.insert(row.Key);
+    }
+    for (const [k, idx] of dump.tombstones) this.#tombstones.set(k, idx);
+    this.tableIndex = dump.tableIndex;
+  }
+
   clear(): void {
     for (const k of [...this.#order.withPrefix("")]) this.#order.delete(k);
     this.#rows.clear();

@@ -89,6 +89,29 @@ export class SessionTable {
     return this.#lockDelays.size;
   }
 
+  /** Sessions and running lock-delays, for a snapshot. */
+  dump(): { rows: Session[]; lockDelays: [string, number][]; tableIndex: number } {
+    return { rows: [...this.#rows.values()], lockDelays: [...this.#lockDelays], tableIndex: this.tableIndex };
+  }
+
+  /** Replaces the contents with a snapshot's (the caller wakes watchers). */
+  load(dump: { rows: Session[]; lockDelays: [string, number][]; tableIndex: number }): void {
+    this.clear();
+    for (const s of dump.rows) {
+      this.#rows.set(s.ID, s);
+      const nodeKey = s.Node.toLowerCase();
+      let ids = this.#byNode.get(nodeKey);
+      if (!ids) {
+        ids = new Set();
+        this.#byNode.set(nodeKey, ids);
+      }
+      ids.add(s.ID);
+    }
+    for (const [k, until] of dump.lockDelays) this.#lockDelays.set(k, until);
+    this.#sweepLockDelaysAt = Math.max(64, this.#lockDelays.size * 2);
+    this.tableIndex = dump.tableIndex;
+  }
+
   clear(): void {
     this.#rows.clear();
     this.#byNode.clear();

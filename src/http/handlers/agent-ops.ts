@@ -10,6 +10,7 @@ import {
   type LocalMember,
   type LocalStateCounts,
 } from "../../agent/self-info.ts";
+import { joinTarget, JoinFailedError } from "../../agent/membership.ts";
 import { errors } from "../../errors/catalog.ts";
 import { endpointSchemas } from "../../filter/endpoint-schemas.ts";
 import { compileFilter, FilterError } from "../../filter/filter.ts";
@@ -20,7 +21,7 @@ import { agentSelfView } from "../views/agent-self.ts";
 import { memberView } from "../views/member.ts";
 
 // Agent operations: spec/agent.md §1–§6 and §10 (node maintenance). These answer from the
-// local agent, not from Raft: no X-Consul-Index or consistency headers.
+// local agent and its gossip pool, not from Raft: no X-Consul-Index or consistency headers.
 
 /** consul's api.AllSegments: `?segment=_all` lists every segment's members. */
 const ALL_SEGMENTS = "_all";
@@ -53,7 +54,7 @@ const self: Handler = (ctx) => {
       },
       DebugConfig: sanitizeConfig(ctx.runtimeConfig) as Record<string, unknown>,
       Coord: cfg.disableCoordinates ? null : (ownCoordinate?.Coord ?? ORIGIN_COORDINATE),
-      Member: memberView(lanMember(identity, cfg)),
+      Member: memberView(ctx.membership.members().find((m) => m.name === identity.nodeName) ?? lanMember(identity, cfg)),
       Stats: agentStats(identity, { consensus: ctx.consensus, cfg, counts: localCounts(ctx) }),
       Meta: { "consul-network-segment": "", "consul-version": identity.version, ...identity.nodeMeta },
     }),
@@ -80,7 +81,7 @@ const members: Handler = (ctx, req) => {
   if (!wan && segment !== "" && segment !== ALL_SEGMENTS) throw errors.internal("Network segments are not supported in this version of Consul");
   const identity = ctx.agent.identity;
   const cfg = readSelfConfig(identity, ctx.runtimeConfig);
-  const pool = wan ? [wanMember(identity, cfg)].filter((m) => m !== undefined) : [lanMember(identity, cfg)];
+  const pool = wan ? [wanMember(identity, cfg)].filter((m) => m !== undefined) : ctx.membership.members();
   return json(filterMembers(pool, first(req.query, "filter") ?? "").map(memberView));
 };
 
@@ -141,35 +142,35 @@ const maintenance: Handler = async (ctx, req) => {
   return empty();
 };
 
-/** memberlist's address parsing: `host` or `host:port` (IPv6 in brackets), default port per pool. */
-function joinTarget(address: string, defaultPort: number): string {
-  const bracketed = /^\[([^\]]+)\](?::(\d+))?$/.exec(address);
-  if (bracketed) return `[${bracketed[1]}]:${bracketed[2] ?? defaultPort}`;
-  const colons = address.split(":").length - 1;
-  if (colons === 1) return address;
-  if (colons > 1) return `[${address}]:${defaultPort}`;
-  return `${address}:${defaultPort}`;
-}
-
 /** go-multierror's text for one error, as memberlist's Join returns it. */
 function oneErrorOccurred(message: string): string {
   return `1 error occurred:\n\t* ${message}\n\n`;
 }
 
-const join: Handler = (ctx, req) => {
+const join: Handler = async (ctx, req) => {
   checkEnterpriseParams(req.query, req.headers);
   const identity = ctx.agent.identity;
   const wan = (first(req.query, "wan") ?? "") !== "";
   if (wan && !identity.server) throw errors.internal("Must be a server to join WAN cluster");
-  const cfg = readSelfConfig(identity, ctx.runtimeConfig);
-  const ownAddr = wan ? cfg.advertiseAddrWan : identity.advertiseAddr;
-  const ownPort = wan ? cfg.serfWanPort : identity.serfLanPort;
-  const target = joinTarget(req.suffix, ownPort);
-  // Joining yourself succeeds (memberlist push/pulls with itself); every other address is out
-  // of reach until gossip lands, which Consul reports as a failed join.
-  if (target === joinTarget(ownAddr, ownPort)) return empty();
-  ctx.logger.warn(`agent: (${wan ? "WAN" : "LAN"}) couldn't join`, { address: req.suffix });
-  throw errors.internal(oneErrorOccurred(`Failed to join ${target}: no gossip transport on this agent`));
+  const log = ctx.logger.named("agent");
+  if (wan) {
+    // There is no WAN pool yet: only this server's own WAN address can be joined.
+    const cfg = readSelfConfig(identity, ctx.runtimeConfig);
+    const target = joinTarget(req.suffix, cfg.serfWanPort);
+    if (target === joinTarget(cfg.advertiseAddrWan, cfg.serfWanPort)) return empty();
+    log.warn("(WAN) couldn't join", { address: req.suffix });
+    throw errors.internal(oneErrorOccurred(`Failed to join ${target}: no WAN gossip pool on this agent`));
+  }
+  log.info("(LAN) joining", { lan_addresses: `[${req.suffix}]` });
+  try {
+    const n = await ctx.membership.join([req.suffix]);
+    log.info("(LAN) joined", { number_of_nodes: n });
+  } catch (e) {
+    if (!(e instanceof JoinFailedError)) throw e;
+    log.warn("(LAN) couldn't join", { address: req.suffix, error: e.message.trim() });
+    throw errors.internal(e.message);
+  }
+  return empty();
 };
 
 const forceLeave: Handler = (ctx, req: ApiRequest): Reply => {
@@ -177,11 +178,12 @@ const forceLeave: Handler = (ctx, req: ApiRequest): Reply => {
   const identity = ctx.agent.identity;
   const node = req.suffix;
   const wanOnly = has(req.query, "wan");
+  const prune = has(req.query, "prune");
   const wanName = node.endsWith(`.${identity.datacenter}`) ? node : `${node}.${identity.datacenter}`;
   const cfg = readSelfConfig(identity, ctx.runtimeConfig);
-  const inLan = !wanOnly && lanMember(identity, cfg).name === node;
+  const inLan = !wanOnly && ctx.membership.forceLeave(node, prune);
+  // This server is the only WAN member; a leave intent for it is refuted, so nothing changes.
   const inWan = wanMember(identity, cfg)?.name === wanName;
-  // The only member is this live agent: a leave intent for it is refuted, so nothing changes.
   if (inLan || inWan) return empty();
   throw errors.internal(`agent: No node found with name '${node}'`);
 };

@@ -6,8 +6,9 @@ import { first, parseUint64 } from "../query.ts";
 import { queryOptions } from "../read.ts";
 import { json } from "../reply.ts";
 
-// /v1/event/*: spec/status-event-coordinate.md §2. Events are agent-local; until gossip
-// lands, firing delivers to this agent only (when its filters match it).
+// /v1/event/*: spec/status-event-coordinate.md §2. Firing broadcasts the event as a gossip
+// user event named `consul:event:<name>`; every agent that receives it (the firing one
+// included) keeps it when its node/service/tag filters match that agent.
 
 /** Serf's default UserEventSizeLimit. */
 const USER_EVENT_SIZE_LIMIT = 512;
@@ -54,9 +55,73 @@ function encodedEventSize(e: Omit<UserEvent, "LTime">): number {
 function matchesThisAgent(ctx: HttpContext, node?: RegExp, service?: RegExp, tag?: RegExp): boolean {
   if (node && !node.test(ctx.settings.nodeName)) return false;
   if (!service) return true;
-  return ctx.state.catalog
-    .nodeServices(ctx.settings.nodeName)
-    .some((s) => service.test(s.Service) && (!tag || s.Tags.some((t) => tag.test(t))));
+  const services: { Service: string; Tags: string[] }[] = [...ctx.agent.localServices(), ...ctx.state.catalog.nodeServices(ctx.settings.nodeName)];
+  return services.some((s) => service.test(s.Service) && (!tag || s.Tags.some((t) => tag.test(t))));
+}
+
+/** Consul prefixes its user events so other serf users' events pass by. */
+const EVENT_PREFIX = "consul:event:";
+
+interface WireEvent {
+  ID: string;
+  Name: string;
+  Payload: string;
+  NodeFilter: string;
+  ServiceFilter: string;
+  TagFilter: string;
+  Version: number;
+}
+
+function encodeWireEvent(e: Omit<UserEvent, "LTime">): Uint8Array {
+  const wire: WireEvent = { ...e, Payload: e.Payload.toString("base64") };
+  return Buffer.from(JSON.stringify(wire));
+}
+
+function decodeWireEvent(bytes: Uint8Array): Omit<UserEvent, "LTime"> | undefined {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(Buffer.from(bytes).toString("utf8"));
+  } catch {
+    return undefined;
+  }
+  if (typeof raw !== "object" || raw === null) return undefined;
+  const w = raw as Partial<Record<keyof WireEvent, unknown>>;
+  const str = (v: unknown): string | undefined => (typeof v === "string" ? v : undefined);
+  const id = str(w.ID);
+  const name = str(w.Name);
+  if (id === undefined || name === undefined) return undefined;
+  return {
+    ID: id,
+    Name: name,
+    Payload: Buffer.from(str(w.Payload) ?? "", "base64"),
+    NodeFilter: str(w.NodeFilter) ?? "",
+    ServiceFilter: str(w.ServiceFilter) ?? "",
+    TagFilter: str(w.TagFilter) ?? "",
+    Version: typeof w.Version === "number" ? w.Version : 1,
+  };
+}
+
+function safeFilter(source: string): RegExp | undefined {
+  try {
+    return compileFilter("", source);
+  } catch {
+    return undefined;
+  }
+}
+
+/** A gossip user event reached this agent: keep it when it is a Consul event whose filters match us. */
+export function deliverUserEvent(ctx: HttpContext, received: { name: string; payload: Uint8Array }): void {
+  if (!received.name.startsWith(EVENT_PREFIX)) return;
+  const event = decodeWireEvent(received.payload);
+  if (!event) {
+    ctx.logger.named("agent").warn("Failed to decode event", { name: received.name });
+    return;
+  }
+  const node = safeFilter(event.NodeFilter);
+  const service = safeFilter(event.ServiceFilter);
+  const tag = safeFilter(event.TagFilter);
+  if (!matchesThisAgent(ctx, node, service, tag)) return;
+  ctx.events.add(event);
 }
 
 const fire: Handler = (ctx, req) => {
@@ -67,9 +132,10 @@ const fire: Handler = (ctx, req) => {
   const serviceFilter = first(req.query, "service") ?? "";
   const tagFilter = first(req.query, "tag") ?? "";
   if (tagFilter !== "" && serviceFilter === "") throw errors.internal("Cannot provide tag filter without service filter");
-  const node = compileFilter("node", nodeFilter);
-  const service = compileFilter("service", serviceFilter);
-  const tag = compileFilter("tag", tagFilter);
+  // Validated here for the errors; receivers (this agent too) match them on delivery.
+  compileFilter("node", nodeFilter);
+  compileFilter("service", serviceFilter);
+  compileFilter("tag", tagFilter);
   const event: Omit<UserEvent, "LTime"> = {
     ID: ctx.rng.uuid(),
     Name: name,
@@ -83,7 +149,7 @@ const fire: Handler = (ctx, req) => {
   if (size > USER_EVENT_SIZE_LIMIT) {
     throw errors.internal(`user event exceeds configured limit of ${USER_EVENT_SIZE_LIMIT} bytes before encoding`);
   }
-  if (matchesThisAgent(ctx, node, service, tag)) ctx.events.add(event);
+  ctx.membership.fireUserEvent(`${EVENT_PREFIX}${name}`, encodeWireEvent(event));
   return json(eventView({ ...event, LTime: 0 }));
 };
 

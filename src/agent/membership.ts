@@ -1,0 +1,414 @@
+import type { GossipConfig } from "../gossip/config.ts";
+import type { Member, MemberTags } from "../gossip/member-state.ts";
+import type { GossipEvent } from "../gossip/swim.ts";
+import type { Clock, TimerHandle } from "../runtime/clock.ts";
+import type { Logger } from "../runtime/logger.ts";
+import type { Keyring } from "../transport/gossip-crypto.ts";
+import { GossipRunner } from "../transport/gossip-runner.ts";
+import { MEMBER_STATUS, type LocalMember } from "./self-info.ts";
+
+// The agent's LAN gossip pool (Consul's serf LAN): membership with Consul's serf statuses,
+// joins (explicit and -retry-join), graceful and forced leaves, user events, and the view of
+// which members are servers that the RPC client and Raft bootstrap follow.
+
+/** How a member looks to the leader's catalog reconciliation (serf's member event kinds). */
+export type ReconcileStatus = "alive" | "failed" | "left" | "reaped";
+
+export interface MemberChange {
+  name: string;
+  /** IP (or host) of the member's gossip endpoint, without the port. */
+  addr: string;
+  port: number;
+  tags: MemberTags;
+  status: ReconcileStatus;
+}
+
+/** A server seen in the LAN pool: what RPC routing and Raft bootstrap need. */
+export interface ServerMember {
+  name: string;
+  /** Node ID from the `id` tag. */
+  id: string;
+  /** "ip:port" of the server RPC endpoint (the member's IP and its `port` tag). */
+  rpcAddr: string;
+  /** The server's `-bootstrap-expect` (the `expect` tag), 0 when unset. */
+  expect: number;
+  /** The `bootstrap` tag: started with `-bootstrap`. */
+  bootstrap: boolean;
+  datacenter: string;
+}
+
+export interface ReceivedUserEvent {
+  name: string;
+  payload: Uint8Array;
+  ltime: number;
+}
+
+export class JoinFailedError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "JoinFailedError";
+  }
+}
+
+/** The gossip pool as the agent, its HTTP handlers and its leader duties see it. */
+export interface Membership {
+  /** "ip:port" this agent gossips on. */
+  readonly gossipAddr: string;
+  /** Every known member, self included, as /v1/agent/members lists them. */
+  members(): LocalMember[];
+  /** Joins through each address (host or host:port, default port = our gossip port); resolves with how many answered. */
+  join(addrs: readonly string[]): Promise<number>;
+  /** Graceful leave: tells the pool we are going (peers see `left`). */
+  leave(): Promise<void>;
+  /** Marks a failed member as left (prune: forget it at once); false when no such member. */
+  forceLeave(node: string, prune: boolean): boolean;
+  /** Alive members with role=consul in our datacenter. */
+  servers(): ServerMember[];
+  /** Called with the new list whenever the set of alive servers changes; returns an unsubscribe. */
+  onServersChanged(listener: (servers: ServerMember[]) => void): () => void;
+  /** Every status change of a member, for the leader's catalog reconciliation. */
+  onMemberChange(listener: (change: MemberChange) => void): () => void;
+  /** Broadcasts a user event to every member, this one included (delivered through onUserEvent). */
+  fireUserEvent(name: string, payload: Uint8Array): void;
+  onUserEvent(listener: (event: ReceivedUserEvent) => void): () => void;
+  stop(): Promise<void>;
+}
+
+export interface GossipMembershipSettings {
+  nodeName: string;
+  datacenter: string;
+  /** Address to bind and advertise (the runner gossips from the address it binds). */
+  host: string;
+  /** Configured serf LAN port (8301). */
+  port: number;
+  /** When the configured port is taken, take a free one instead (dev agents side by side). */
+  fallbackToFreePort: boolean;
+  tags: MemberTags;
+  gossip: GossipConfig;
+  keyring?: Keyring;
+  retryJoin: readonly string[];
+  retryIntervalMs: number;
+  /** 0 = retry forever. */
+  retryMax: number;
+  /** Template for the protocol fields of listed members. */
+  protocol: Pick<LocalMember, "protocolMin" | "protocolMax" | "protocolCur" | "delegateMin" | "delegateMax" | "delegateCur">;
+}
+
+export interface GossipMembershipDeps {
+  clock: Clock;
+  logger: Logger;
+  /** Called when -retry-join gave up after retry_max attempts (Consul then shuts the agent down). */
+  onRetryJoinExhausted?: (error: Error) => void;
+}
+
+/** Splits "host:port" / "[v6]:port" into its parts. */
+export function splitHostPort(addr: string): { host: string; port: number } {
+  const bracketed = /^\[([^\]]+)\]:(\d+)$/.exec(addr);
+  if (bracketed) return { host: bracketed[1], port: Number(bracketed[2]) };
+  const i = addr.lastIndexOf(":");
+  return i < 0 ? { host: addr, port: 0 } : { host: addr.slice(0, i), port: Number(addr.slice(i + 1)) };
+}
+
+/** memberlist's address parsing: `host` or `host:port` (IPv6 in brackets), default port per pool. */
+export function joinTarget(address: string, defaultPort: number): string {
+  const bracketed = /^\[([^\]]+)\](?::(\d+))?$/.exec(address);
+  if (bracketed) return `[${bracketed[1]}]:${bracketed[2] ?? defaultPort}`;
+  const colons = address.split(":").length - 1;
+  if (colons === 1) return address;
+  if (colons > 1) return `[${address}]:${defaultPort}`;
+  return `${address}:${defaultPort}`;
+}
+
+function reconcileStatus(event: GossipEvent): ReconcileStatus | undefined {
+  switch (event.type) {
+    case "join":
+    case "update":
+    case "alive":
+      return "alive";
+    case "dead":
+      return "failed";
+    case "leave":
+      return "left";
+    case "reap":
+      return "reaped";
+    default:
+      // serf folds memberlist's suspicion into alive: a suspect member is still a member.
+      return undefined;
+  }
+}
+
+export function serverFromMember(member: Pick<MemberChange, "name" | "addr" | "tags">, datacenter: string): ServerMember | undefined {
+  const t = member.tags;
+  if (t.role !== "consul" || (t.dc ?? datacenter) !== datacenter) return undefined;
+  const port = Number(t.port);
+  if (!Number.isInteger(port) || port <= 0) return undefined;
+  const host = member.addr.includes(":") ? `[${member.addr}]` : member.addr;
+  return { name: member.name, id: t.id ?? "", rpcAddr: `${host}:${port}`, expect: Number(t.expect ?? 0) || 0, bootstrap: t.bootstrap === "1", datacenter: t.dc ?? datacenter };
+}
+
+/** Subscribers of one kind, each removable. */
+class Listeners<T> {
+  readonly #set = new Set<(value: T) => void>();
+  add(listener: (value: T) => void): () => void {
+    this.#set.add(listener);
+    return () => this.#set.delete(listener);
+  }
+  emit(value: T, logger: Logger): void {
+    for (const l of [...this.#set]) {
+      try {
+        l(value);
+      } catch (e) {
+        logger.error("membership listener failed", { error: e instanceof Error ? e.message : String(e) });
+      }
+    }
+  }
+}
+
+/** Which step -retry-join is at; it runs once per agent and ends joined, exhausted or stopped. */
+type RetryJoinPhase = "idle" | "joining" | "waiting" | "joined" | "exhausted" | "stopped";
+
+export class GossipMembership implements Membership {
+  readonly #runner: GossipRunner;
+  readonly #settings: GossipMembershipSettings;
+  readonly #deps: GossipMembershipDeps;
+  readonly #logger: Logger;
+  readonly #agentLogger: Logger;
+  readonly #serverListeners = new Listeners<ServerMember[]>();
+  readonly #changeListeners = new Listeners<MemberChange>();
+  readonly #eventListeners = new Listeners<ReceivedUserEvent>();
+  /** Members force-left with prune: hidden until they come back alive. */
+  readonly #pruned = new Set<string>();
+  /** Failed members force-left: listed as left until they come back alive. */
+  readonly #forcedLeft = new Set<string>();
+  #serversKey = "";
+  #retryPhase: RetryJoinPhase = "idle";
+  #retryTimer: TimerHandle | undefined;
+  #leaving = false;
+  #left = false;
+  #stopped = false;
+
+  private constructor(runner: GossipRunner, settings: GossipMembershipSettings, deps: GossipMembershipDeps) {
+    this.#runner = runner;
+    this.#settings = settings;
+    this.#deps = deps;
+    this.#logger = deps.logger.named("agent.client.serf.lan");
+    this.#agentLogger = deps.logger.named("agent");
+    runner.onEvent((e) => this.#onGossipEvent(e));
+    this.#serversKey = serversKey(this.servers());
+  }
+
+  static async start(settings: GossipMembershipSettings, deps: GossipMembershipDeps): Promise<GossipMembership> {
+    const logger = deps.logger.named("agent.client.serf.lan");
+    const options = { name: settings.nodeName, bindHost: settings.host, config: settings.gossip, tags: settings.tags, keyring: settings.keyring, clock: deps.clock };
+    let runner: GossipRunner;
+    try {
+      runner = await GossipRunner.start({ ...options, port: settings.port });
+    } catch (e) {
+      if (!settings.fallbackToFreePort || !isAddressInUse(e)) throw e;
+      runner = await GossipRunner.start({ ...options, port: 0 });
+      logger.warn("serf LAN port in use, gossiping on a free port instead", { wanted: settings.port, addr: runner.addr });
+    }
+    const membership = new GossipMembership(runner, settings, deps);
+    membership.#startRetryJoin();
+    return membership;
+  }
+
+  get gossipAddr(): string {
+    return this.#runner.addr;
+  }
+
+  get retryJoinPhase(): RetryJoinPhase {
+    return this.#retryPhase;
+  }
+
+  members(): LocalMember[] {
+    const self = this.#settings.nodeName;
+    return this.#runner
+      .members()
+      .filter((m) => !this.#pruned.has(m.name))
+      .map((m) => this.#localMember(m, m.name === self));
+  }
+
+  async join(addrs: readonly string[]): Promise<number> {
+    const targets = addrs.map((a) => joinTarget(a, this.#settings.port));
+    const own = this.#runner.addr;
+    // memberlist push/pulls with itself too; ours would only time out, so it counts at once.
+    const others = targets.filter((t) => t !== own);
+    const answered = others.length > 0 ? await this.#runner.join(others) : 0;
+    const joined = answered + (targets.length - others.length);
+    if (joined === 0) {
+      const lines = targets.map((t) => `\t* Failed to join ${t}: dial tcp ${t}: no answer to the gossip state exchange`).join("\n");
+      throw new JoinFailedError(`${targets.length} error${targets.length === 1 ? "" : "s"} occurred:\n${lines}\n\n`);
+    }
+    return joined;
+  }
+
+  async leave(): Promise<void> {
+    if (this.#leaving || this.#stopped) return;
+    this.#leaving = true;
+    this.#cancelRetryJoin();
+    this.#logger.info("EventMemberLeave (local)", { member: this.#settings.nodeName });
+    await this.#runner.leave();
+    this.#left = true;
+  }
+
+  forceLeave(node: string, prune: boolean): boolean {
+    const member = this.#runner.swim.member(node);
+    if (!member || this.#pruned.has(node)) return false;
+    // serf's leave intent: a failed member becomes left here (the core keeps it dead until it
+    // comes back); a live member would refute the intent, so nothing changes for it.
+    if (member.status !== "dead") return true;
+    if (!this.#forcedLeft.has(node)) {
+      this.#forcedLeft.add(node);
+      this.#logger.info("EventMemberLeave (forced)", { member: node });
+      this.#changeListeners.emit({ ...this.#change(member), status: "left" }, this.#logger);
+    }
+    if (prune) {
+      this.#pruned.add(node);
+      this.#changeListeners.emit({ ...this.#change(member), status: "reaped" }, this.#logger);
+    }
+    this.#notifyServersIfChanged();
+    return true;
+  }
+
+  servers(): ServerMember[] {
+    const dc = this.#settings.datacenter;
+    const out: ServerMember[] = [];
+    for (const m of this.#runner.members()) {
+      if (m.status !== "alive" && m.status !== "suspect") continue;
+      if (this.#pruned.has(m.name)) continue;
+      const server = serverFromMember({ name: m.name, addr: splitHostPort(m.addr).host, tags: m.tags }, dc);
+      if (server) out.push(server);
+    }
+    return out.sort((a, b) => a.name.localeCompare(b.name));
+  }
+
+  onServersChanged(listener: (servers: ServerMember[]) => void): () => void {
+    return this.#serverListeners.add(listener);
+  }
+
+  onMemberChange(listener: (change: MemberChange) => void): () => void {
+    return this.#changeListeners.add(listener);
+  }
+
+  fireUserEvent(name: string, payload: Uint8Array): void {
+    this.#runner.userEvent(name, payload);
+  }
+
+  onUserEvent(listener: (event: ReceivedUserEvent) => void): () => void {
+    return this.#eventListeners.add(listener);
+  }
+
+  async stop(): Promise<void> {
+    if (this.#stopped) return;
+    this.#stopped = true;
+    this.#cancelRetryJoin();
+    this.#retryPhase = "stopped";
+    await this.#runner.shutdown();
+  }
+
+  #localMember(m: Member, isSelf: boolean): LocalMember {
+    const { host, port } = splitHostPort(m.addr);
+    let status: LocalMember["status"];
+    if (isSelf && this.#leaving && !this.#left) status = MEMBER_STATUS.leaving;
+    else if (m.status === "left" || (m.status === "dead" && this.#forcedLeft.has(m.name))) status = MEMBER_STATUS.left;
+    else if (m.status === "dead") status = MEMBER_STATUS.failed;
+    else status = MEMBER_STATUS.alive;
+    return { ...this.#settings.protocol, name: m.name, addr: host, port, tags: { ...m.tags }, status };
+  }
+
+  #change(m: Member): Omit<MemberChange, "status"> {
+    const { host, port } = splitHostPort(m.addr);
+    return { name: m.name, addr: host, port, tags: m.tags };
+  }
+
+  #onGossipEvent(event: GossipEvent): void {
+    if (event.type === "user") {
+      this.#eventListeners.emit({ name: event.name, payload: event.payload, ltime: event.ltime }, this.#logger);
+      return;
+    }
+    if (event.type === "conflict") {
+      this.#logger.error("Name conflict", { member: event.existing.name, existing_addr: event.existing.addr, claimed_addr: event.claimedAddr });
+      return;
+    }
+    if (event.type === "leaveComplete") return;
+    const status = reconcileStatus(event);
+    if (status === undefined) return;
+    const m = event.member;
+    if (status === "alive") {
+      this.#pruned.delete(m.name);
+      this.#forcedLeft.delete(m.name);
+    } else if (this.#pruned.has(m.name)) return;
+    if (event.type === "join") this.#logger.info("EventMemberJoin", { member: m.name, addr: m.addr });
+    else if (status === "failed") this.#logger.info("EventMemberFailed", { member: m.name, addr: m.addr });
+    else if (status === "left") this.#logger.info("EventMemberLeave", { member: m.name, addr: m.addr });
+    else if (status === "reaped") this.#logger.info("EventMemberReap", { member: m.name, addr: m.addr });
+    this.#changeListeners.emit({ ...this.#change(m), status }, this.#logger);
+    this.#notifyServersIfChanged();
+  }
+
+  #notifyServersIfChanged(): void {
+    const servers = this.servers();
+    const key = serversKey(servers);
+    if (key === this.#serversKey) return;
+    this.#serversKey = key;
+    this.#serverListeners.emit(servers, this.#logger);
+  }
+
+  // ---- -retry-join: idle → joining → (joined | waiting → joining … | exhausted) ----
+
+  #startRetryJoin(): void {
+    if (this.#settings.retryJoin.length === 0) return;
+    this.#agentLogger.info("Joining cluster...", { cluster: "LAN" });
+    void this.#attemptJoin(1);
+  }
+
+  async #attemptJoin(attempt: number): Promise<void> {
+    if (this.#stopped || this.#leaving) return;
+    this.#retryPhase = "joining";
+    const log = this.#agentLogger;
+    const addrs = this.#settings.retryJoin;
+    log.info("(LAN) joining", { lan_addresses: `[${addrs.join(" ")}]` });
+    let joined = 0;
+    let error = "";
+    try {
+      joined = await this.join(addrs);
+    } catch (e) {
+      error = e instanceof Error ? e.message.trim() : String(e);
+    }
+    if (this.#stopped || this.#leaving) return;
+    if (joined > 0) {
+      this.#retryPhase = "joined";
+      log.info("(LAN) joined", { number_of_nodes: joined });
+      log.info("Join cluster completed. Synced with initial agents", { cluster: "LAN", num_agents: joined });
+      return;
+    }
+    const { retryMax, retryIntervalMs } = this.#settings;
+    if (retryMax > 0 && attempt >= retryMax) {
+      this.#retryPhase = "exhausted";
+      const err = new Error("agent: max join retry exhausted");
+      log.error("Join cluster failed", { cluster: "LAN", error: err.message });
+      this.#deps.onRetryJoinExhausted?.(err);
+      return;
+    }
+    this.#retryPhase = "waiting";
+    log.warn("Join cluster failed, will retry", { cluster: "LAN", retry_interval: `${retryIntervalMs / 1000}s`, error });
+    this.#retryTimer = this.#deps.clock.setTimer(retryIntervalMs, () => {
+      this.#retryTimer = undefined;
+      void this.#attemptJoin(attempt + 1);
+    });
+  }
+
+  #cancelRetryJoin(): void {
+    this.#retryTimer?.cancel();
+    this.#retryTimer = undefined;
+  }
+}
+
+function serversKey(servers: readonly ServerMember[]): string {
+  return servers.map((s) => `${s.name}@${s.rpcAddr}/${s.expect}`).join(",");
+}
+
+function isAddressInUse(e: unknown): boolean {
+  return typeof e === "object" && e !== null && (e as { code?: unknown }).code === "EADDRINUSE";
+}

@@ -1,0 +1,200 @@
+import type { ApplyResult, Command } from "../fsm/command.ts";
+import type { StateMachine } from "../fsm/apply.ts";
+import type { RawApiResponse, RequestForwarder } from "../http/dispatch-request.ts";
+import type { Clock, TimerHandle } from "../runtime/clock.ts";
+import type { Logger } from "../runtime/logger.ts";
+import type { Rng } from "../runtime/rng.ts";
+import type { Consensus } from "../server/consensus.ts";
+import {
+  asApplyReply,
+  asRawResponse,
+  httpErrorOf,
+  isAgentLocalPath,
+  rawRequestOf,
+  RpcMethod,
+  type ApplyArgs,
+  type HttpForwardArgs,
+  type PingReply,
+} from "../server/leader-forwarding.ts";
+import type { RpcPool } from "../transport/rpc-client.ts";
+import { RpcError, RpcErrorCode } from "../transport/rpc.ts";
+
+// A client agent's link to the servers (Consul's client-side RPC router).
+//
+// Writes: `propose` sends the command as Raft.Apply to one server (which passes it to the
+// leader); it sticks to a server until a call to it fails, then moves on to the next, for up
+// to `retryWindowMs`. The only proposals a client makes are its own catalog (de)registrations,
+// which are idempotent, so retrying after an unknown outcome is safe.
+//
+// Reads and API writes: `forwarder` passes every request that is not agent-local to a server
+// as HTTP.Forward, so the server's handlers answer (blocking queries included; the call is
+// cancelled when the HTTP client goes away).
+//
+// State: a client keeps its own StateStore holding only what it wrote about its own node:
+// every catalog command a server acknowledged is applied to it too (at a local index), so
+// anti-entropy and /v1/agent/health/* read this node's rows in-process as on a server. It
+// does not see changes others make to those rows; the periodic full sync re-pushes this
+// agent's view, which is what Consul converges to as well.
+
+export interface ServerDelegateOptions {
+  pool: RpcPool;
+  /** The client's local store of its own catalog rows. */
+  localFsm: StateMachine;
+  clock: Clock;
+  rng: Rng;
+  logger: Logger;
+  /** How long a proposal keeps trying servers before failing. */
+  retryWindowMs?: number;
+  /** Pause between rounds over all servers. */
+  retryPauseMs?: number;
+  applyTimeoutMs?: number;
+  pingIntervalMs?: number;
+}
+
+const MIRRORED: ReadonlySet<Command["Type"]> = new Set(["catalog-register", "catalog-deregister"]);
+
+export class ServerDelegate implements Consensus {
+  readonly #options: Required<Omit<ServerDelegateOptions, "pool" | "localFsm" | "clock" | "rng" | "logger">> & ServerDelegateOptions;
+  #servers: string[] = [];
+  /** Index into #servers of the server calls go to until one fails. */
+  #current = 0;
+  #leader = "";
+  #localIndex: number;
+  #pingTimer: TimerHandle | undefined;
+  #stopped = false;
+
+  constructor(options: ServerDelegateOptions) {
+    this.#options = { retryWindowMs: 15_000, retryPauseMs: 250, applyTimeoutMs: 30_000, pingIntervalMs: 10_000, ...options };
+    this.#localIndex = options.localFsm.state.lastIndex;
+  }
+
+  /** Replaces the servers to talk to ("host" or "host:port" of their server port). */
+  setServers(addresses: readonly string[]): void {
+    const next = [...new Set(addresses.filter((a) => a !== ""))];
+    const current = this.#servers[this.#current];
+    this.#servers = next;
+    const keep = current === undefined ? -1 : next.indexOf(current);
+    this.#current = keep >= 0 ? keep : next.length > 0 ? Math.floor(this.#options.rng.float() * next.length) : 0;
+  }
+
+  servers(): string[] {
+    return [...this.#servers];
+  }
+
+  /** Pings a server now and then, so `leaderAddress` stays current; the first ping is awaited. */
+  async start(): Promise<void> {
+    await this.#ping();
+    this.#schedulePing();
+  }
+
+  stop(): void {
+    this.#stopped = true;
+    this.#pingTimer?.cancel();
+  }
+
+  async propose(cmd: Command): Promise<{ index: number; result: ApplyResult }> {
+    const args: ApplyArgs = { cmd, forwarded: false };
+    const reply = asApplyReply(await this.#callAny(RpcMethod.Apply, args, { retryUnknownOutcome: true, timeoutMs: this.#options.applyTimeoutMs }));
+    if (reply.result.ok && MIRRORED.has(cmd.Type)) this.#options.localFsm.apply(++this.#localIndex, cmd);
+    return reply;
+  }
+
+  /** The HTTP policy of a client agent: agent-local endpoints here, everything else on a server. */
+  forwarder(): RequestForwarder {
+    return async (req, { signal }) => {
+      if (isAgentLocalPath(req.path)) return undefined;
+      const args: HttpForwardArgs = { req: rawRequestOf(req), forwarded: false };
+      try {
+        const value = await this.#callAny(RpcMethod.HttpForward, args, { retryUnknownOutcome: req.method === "GET", signal: signal() });
+        return asRawResponse(value) satisfies RawApiResponse;
+      } catch (err) {
+        throw httpErrorOf(err);
+      }
+    };
+  }
+
+  isLeader(): boolean {
+    return false;
+  }
+
+  leaderAddress(): string {
+    return this.#leader;
+  }
+
+  lastContactMs(): number {
+    return 0;
+  }
+
+  peers(): string[] {
+    return this.servers();
+  }
+
+  appliedIndex(): number {
+    return this.#localIndex;
+  }
+
+  readBarrier(): Promise<void> {
+    return Promise.resolve();
+  }
+
+  /** A client never leads. */
+  onLeadershipChange(_cb: (isLeader: boolean) => void): () => void {
+    return () => {};
+  }
+
+  /**
+   * Calls one server, moving on to the next when a call fails in a way that another server
+   * may fix; `retryUnknownOutcome` also retries when the call may have run (idempotent calls).
+   */
+  async #callAny(method: string, args: unknown, options: { retryUnknownOutcome: boolean; timeoutMs?: number; signal?: AbortSignal }): Promise<unknown> {
+    const deadline = this.#options.clock.monotonicMs() + this.#options.retryWindowMs;
+    let lastError: unknown = new RpcError(RpcErrorCode.Connection, "rpc: no known servers");
+    for (;;) {
+      const count = this.#servers.length;
+      for (let i = 0; i < count; i++) {
+        const address = this.#servers[this.#current % count];
+        if (options.signal?.aborted) throw new RpcError(RpcErrorCode.Cancelled, "rpc: call cancelled");
+        try {
+          const value = await this.#options.pool.call(address, method, args, { timeoutMs: options.timeoutMs, signal: options.signal });
+          return value;
+        } catch (err) {
+          lastError = err;
+          if (!(err instanceof RpcError) || !this.#retryable(err, options.retryUnknownOutcome)) throw err;
+          if (err.code === RpcErrorCode.Connection || err.code === RpcErrorCode.Timeout) {
+            this.#options.logger.warn("rpc: server call failed, trying the next server", { server: address, method, error: err.message });
+          }
+          this.#current = (this.#current + 1) % Math.max(1, this.#servers.length);
+        }
+      }
+      if (this.#stopped || this.#options.clock.monotonicMs() + this.#options.retryPauseMs > deadline) throw lastError;
+      await new Promise<void>((resolve) => this.#options.clock.setTimer(this.#options.retryPauseMs, resolve));
+    }
+  }
+
+  #retryable(err: RpcError, retryUnknownOutcome: boolean): boolean {
+    if (err.safeToRetry) return true;
+    return retryUnknownOutcome && (err.code === RpcErrorCode.Connection || err.code === RpcErrorCode.Timeout);
+  }
+
+  async #ping(): Promise<void> {
+    if (this.#servers.length === 0) return;
+    const address = this.#servers[this.#current % this.#servers.length];
+    try {
+      const reply = (await this.#options.pool.call(address, RpcMethod.Ping, null, { timeoutMs: 5000 })) as Partial<PingReply> | undefined;
+      if (typeof reply?.leader === "string") this.#leader = reply.leader;
+    } catch (err) {
+      this.#current = (this.#current + 1) % this.#servers.length;
+      this.#options.logger.debug("rpc: ping failed", { server: address, error: err instanceof Error ? err.message : String(err) });
+    }
+  }
+
+  #schedulePing(): void {
+    if (this.#stopped) return;
+    this.#pingTimer = this.#options.clock.setTimer(this.#options.pingIntervalMs, () => {
+      this.#ping().then(
+        () => this.#schedulePing(),
+        () => this.#schedulePing(),
+      );
+    });
+  }
+}

@@ -1,0 +1,194 @@
+import type { IncomingHttpHeaders } from "node:http";
+import { parse as parseQueryString } from "node:querystring";
+import { ConsulError, errors } from "../errors/catalog.ts";
+import type { ApiRequest, HttpContext, Reply } from "./context.ts";
+import { encodeJson } from "./json.ts";
+import type { QueryParams } from "./query.ts";
+import { routes, type Method, type Route } from "./routes.ts";
+
+// Runs one API request through the route table without a socket: the HTTP listener feeds it
+// from node:http, and the server's HTTP.Forward RPC feeds it requests that client agents and
+// followers pass on. The answer is plain data (status, headers, body), so it travels over RPC
+// unchanged and the listener writes it as it would its own.
+
+const NON_PRINTABLE = /[\x00-\x1f\x7f]/;
+/** Bodies of endpoints other than KV (txn has its own check) are capped here. */
+const OTHER_BODY_LIMIT_BYTES = 64 * 1024 * 1024;
+
+export interface RawApiRequest {
+  method: string;
+  /** The path, still percent-encoded. */
+  path: string;
+  /** The query string without "?". */
+  rawQuery: string;
+  headers: IncomingHttpHeaders;
+  body: Buffer | undefined;
+  remoteAddress: string;
+}
+
+export interface RawApiResponse {
+  status: number;
+  headers: Record<string, string>;
+  body: string | Buffer;
+}
+
+export interface DispatchOptions {
+  /** Aborted when whoever asked went away (HTTP client closed, RPC call cancelled). */
+  signal?: () => AbortSignal;
+  /** The request was already passed on by another agent: answer here, never pass it on again. */
+  forwarded?: boolean;
+}
+
+/**
+ * Decides whether a request is answered by another agent (client agent → server, follower →
+ * leader) and does so; undefined means "answer here". Set by the wiring; absent in dev mode.
+ */
+export type RequestForwarder = (req: ApiRequest, options: { signal: () => AbortSignal }) => Promise<RawApiResponse | undefined>;
+
+export interface CompiledRoute {
+  route: Route;
+  allow: string;
+  bodyLimit: number;
+  timing: { done(method: string, startedMs: number): void };
+}
+
+/** Exact paths in a map; prefix routes longest first, so /v1/agent/service/register wins over /v1/agent/service/. */
+class Router {
+  readonly #exact = new Map<string, CompiledRoute>();
+  readonly #prefixes: CompiledRoute[] = [];
+
+  add(c: CompiledRoute): void {
+    if (c.route.path.endsWith("/")) {
+      this.#prefixes.push(c);
+      this.#prefixes.sort((a, b) => b.route.path.length - a.route.path.length);
+    } else this.#exact.set(c.route.path, c);
+  }
+
+  match(path: string): CompiledRoute | undefined {
+    const exact = this.#exact.get(path);
+    if (exact) return exact;
+    for (const c of this.#prefixes) if (path.startsWith(c.route.path)) return c;
+    return undefined;
+  }
+}
+
+const NO_SIGNAL = (): AbortSignal => new AbortController().signal;
+
+export class ApiDispatcher {
+  readonly #ctx: HttpContext;
+  readonly #router = new Router();
+  /** Mutable: the wiring sets it once the RPC pool exists. */
+  forwarder: RequestForwarder | undefined;
+
+  constructor(ctx: HttpContext, forwarder?: RequestForwarder) {
+    this.#ctx = ctx;
+    this.forwarder = forwarder;
+    for (const route of routes) {
+      this.#router.add({
+        route,
+        allow: ["OPTIONS", ...Object.keys(route.methods)].join(","),
+        bodyLimit: route.path === "/v1/kv/" ? ctx.settings.kvMaxValueSizeBytes : OTHER_BODY_LIMIT_BYTES,
+        timing: ctx.metrics.httpRoute(route.path),
+      });
+    }
+  }
+
+  match(rawPath: string): CompiledRoute | undefined {
+    return this.#router.match(rawPath);
+  }
+
+  /** Runs a request whose body is already read (and within the route's limit). */
+  async dispatch(req: RawApiRequest, options: DispatchOptions = {}): Promise<RawApiResponse> {
+    const compiled = this.#router.match(req.path);
+    if (!compiled) return this.notFound(req.path);
+    if (req.body && req.body.length > compiled.bodyLimit) return this.errorResponse(errors.valueTooLarge(req.body.length, compiled.bodyLimit));
+    return this.dispatchMatched(compiled, req, options);
+  }
+
+  async dispatchMatched(compiled: CompiledRoute, req: RawApiRequest, options: DispatchOptions = {}): Promise<RawApiResponse> {
+    const started = this.#ctx.clock.monotonicMs();
+    try {
+      return await this.#run(compiled, req, options);
+    } finally {
+      compiled.timing.done(req.method, started);
+    }
+  }
+
+  notFound(rawPath: string): RawApiResponse {
+    if (rawPath.includes("/v1/")) return this.errorResponse(errors.unknownRoute());
+    if (rawPath === "/") {
+      return this.replyResponse(
+        { kind: "text", status: 200, body: "Consul Agent: UI disabled. To enable, set ui_config.enabled=true in the agent configuration and restart." },
+        false,
+      );
+    }
+    return this.errorResponse(errors.notApiPath());
+  }
+
+  errorResponse(err: ConsulError): RawApiResponse {
+    const headers: Record<string, string> = { "X-Consul-Default-ACL-Policy": this.#ctx.settings.aclDefaultPolicy, ...err.headers };
+    if (err.message !== "") headers["Content-Type"] = "text/plain; charset=utf-8";
+    return { status: err.statusCode, headers, body: err.message };
+  }
+
+  replyResponse(reply: Reply, pretty: boolean): RawApiResponse {
+    const headers: Record<string, string> = { "X-Consul-Default-ACL-Policy": this.#ctx.settings.aclDefaultPolicy };
+    if (reply.headers) Object.assign(headers, reply.headers);
+    switch (reply.kind) {
+      case "json":
+        headers["Content-Type"] = "application/json";
+        return { status: reply.status, headers, body: reply.encoded ?? encodeJson(reply.value, pretty) };
+      case "text":
+        if (!headers["Content-Type"]) headers["Content-Type"] = reply.contentType ?? "text/plain; charset=utf-8";
+        return { status: reply.status, headers, body: reply.body };
+      case "empty":
+        return { status: reply.status, headers, body: "" };
+    }
+  }
+
+  async #run(compiled: CompiledRoute, raw: RawApiRequest, options: DispatchOptions): Promise<RawApiResponse> {
+    const ctx = this.#ctx;
+    const { route } = compiled;
+    const method = raw.method;
+    if (method === "OPTIONS") return this.replyResponse({ kind: "empty", status: 200, headers: { Allow: compiled.allow } }, false);
+    const handler = route.methods[method as Method];
+    if (!handler) return this.errorResponse(errors.methodNotAllowed(method, Object.keys(route.methods)));
+    if (ctx.settings.blockEndpoints.length > 0 && ctx.settings.blockEndpoints.some((p) => raw.path.startsWith(p))) {
+      return this.errorResponse(errors.endpointBlocked());
+    }
+
+    let suffix = "";
+    if (route.path.endsWith("/")) {
+      try {
+        suffix = decodeURIComponent(raw.path.slice(route.path.length));
+      } catch {
+        return this.errorResponse(errors.badRequest("invalid URL escape in path"));
+      }
+      if (NON_PRINTABLE.test(suffix)) return this.errorResponse(errors.badRequest("Invalid URL path: contains non-printable characters"));
+    }
+
+    const query = (raw.rawQuery === "" ? {} : parseQueryString(raw.rawQuery)) as QueryParams;
+    const apiReq: ApiRequest = {
+      method,
+      path: raw.path,
+      suffix,
+      query,
+      rawQuery: raw.rawQuery,
+      headers: raw.headers,
+      body: raw.body,
+      remoteAddress: raw.remoteAddress,
+    };
+    let reply: Reply;
+    try {
+      if (this.forwarder && !options.forwarded) {
+        const passedOn = await this.forwarder(apiReq, { signal: options.signal ?? NO_SIGNAL });
+        if (passedOn) return passedOn;
+      }
+      reply = await handler(ctx, apiReq);
+    } catch (err) {
+      if (err instanceof ConsulError) return this.errorResponse(err);
+      throw err;
+    }
+    return this.replyResponse(reply, ctx.settings.devMode || query.pretty !== undefined);
+  }
+}

@@ -1,0 +1,99 @@
+import { ServerDelegate } from "../agent/server-delegate.ts";
+import type { RuntimeConfig } from "../config/runtime-config.ts";
+import type { StateMachine } from "../fsm/apply.ts";
+import type { ApiDispatcher, RequestForwarder } from "../http/dispatch-request.ts";
+import type { Clock } from "../runtime/clock.ts";
+import type { Logger } from "../runtime/logger.ts";
+import type { Rng } from "../runtime/rng.ts";
+import type { Consensus } from "../server/consensus.ts";
+import { followerRequestForwarder, LeaderForwardingConsensus } from "../server/leader-forwarding.ts";
+import { serverRpcHandlers } from "../server/rpc-endpoints.ts";
+import { RpcPool } from "../transport/rpc-client.ts";
+import { defaultRpcServerLimits, startRpcServer, type RunningRpcServer } from "../transport/rpc-server.ts";
+
+// The RPC side of the wiring, kept apart from start-agent.ts: a server wraps its consensus so
+// followers forward to the leader and listens on the server port; a client agent talks to
+// the servers through a ServerDelegate and forwards its non-agent HTTP requests to them.
+
+export interface ClusterRpcDeps {
+  rc: RuntimeConfig | undefined;
+  /** The server's own consensus (LocalLog or Raft); unused on client agents. */
+  serverConsensus: Consensus;
+  /** A client agent's local store (its own catalog rows only). */
+  fsm: StateMachine;
+  clock: Clock;
+  rng: Rng;
+  logger: Logger;
+}
+
+export interface ClusterRpc {
+  role: "server" | "client";
+  /** What the agent and the HTTP handlers propose through. */
+  consensus: Consensus;
+  forwarder: RequestForwarder | undefined;
+  pool: RpcPool;
+  /** Client agents only; gossip feeds its server list (`setServers`) from members with role=consul. */
+  delegate: ServerDelegate | undefined;
+  /** Servers: starts the RPC listener once the HTTP route table exists. */
+  listen(dispatcher: ApiDispatcher): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export async function setUpClusterRpc(deps: ClusterRpcDeps): Promise<ClusterRpc> {
+  const { rc, clock, rng } = deps;
+  const logger = deps.logger.named("agent.rpc");
+  const serverPort = rc?.ports.server ?? 8300;
+  const pool = new RpcPool({ clock, rng, defaultPort: serverPort });
+  const isClient = rc !== undefined && !rc.server && !rc.dev;
+
+  if (isClient) {
+    const delegate = new ServerDelegate({ pool, localFsm: deps.fsm, clock, rng, logger });
+    await delegate.start();
+    return {
+      role: "client",
+      consensus: delegate,
+      forwarder: delegate.forwarder(),
+      pool,
+      delegate,
+      listen: () => Promise.resolve(),
+      stop() {
+        delegate.stop();
+        pool.close();
+        return Promise.resolve();
+      },
+    };
+  }
+
+  const consensus = new LeaderForwardingConsensus(deps.serverConsensus, pool);
+  let listener: RunningRpcServer | undefined;
+  return {
+    role: "server",
+    consensus,
+    // A dev server is a lone voter: it always leads, so requests never need to leave it.
+    forwarder: rc?.dev === true ? undefined : followerRequestForwarder(deps.serverConsensus, pool),
+    pool,
+    delegate: undefined,
+    async listen(dispatcher) {
+      if (!rc || rc.ports.server < 0) return;
+      const host = rc.bindAddr;
+      try {
+        listener = await startRpcServer({
+          host,
+          port: rc.ports.server,
+          handlers: serverRpcHandlers({ consensus, dispatcher, logger }),
+          logger,
+          ...defaultRpcServerLimits,
+        });
+      } catch (err) {
+        // -dev agents run side by side (tests, laptops) on the default 8300: without peers
+        // nothing needs the port, so a dev agent carries on without it.
+        if (!rc.dev) throw err;
+        logger.warn("RPC listener not started", { address: `${host}:${rc.ports.server}`, error: err instanceof Error ? err.message : String(err) });
+      }
+    },
+    async stop() {
+      pool.close();
+      await listener?.close();
+    },
+  };
+}

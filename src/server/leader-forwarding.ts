@@ -1,0 +1,195 @@
+import { errors } from "../errors/catalog.ts";
+import type { ApplyResult, Command } from "../fsm/command.ts";
+import type { ApiRequest } from "../http/context.ts";
+import type { RawApiRequest, RawApiResponse, RequestForwarder } from "../http/dispatch-request.ts";
+import type { RpcPool } from "../transport/rpc-client.ts";
+import { RpcError, RpcErrorCode } from "../transport/rpc.ts";
+import type { Consensus } from "./consensus.ts";
+
+// Followers pass work to the leader, one hop: writes as Raft.Apply (the command), HTTP reads
+// that must see the leader's state as HTTP.Forward (the whole request, answered by the
+// leader's own handlers). Whatever arrives already forwarded is never passed on again, so a
+// leader change mid-flight costs an error, never a loop.
+
+export const RpcMethod = {
+  Ping: "Status.Ping",
+  Apply: "Raft.Apply",
+  HttpForward: "HTTP.Forward",
+} as const;
+
+export interface ApplyArgs {
+  cmd: Command;
+  /** Sent by a follower to the leader: the receiver must not forward again. */
+  forwarded: boolean;
+}
+
+export interface ApplyReply {
+  index: number;
+  result: ApplyResult;
+}
+
+export interface HttpForwardArgs {
+  req: RawApiRequest;
+  forwarded: boolean;
+}
+
+export interface PingReply {
+  leader: string;
+  server: boolean;
+}
+
+/** Paths every agent answers from its own state (agent endpoints, its event buffer). */
+export function isAgentLocalPath(path: string): boolean {
+  return path.startsWith("/v1/agent/") || path.startsWith("/v1/event/");
+}
+
+/** Paths a server answers from its own Raft view without asking the leader. */
+export function isServerLocalPath(path: string): boolean {
+  return isAgentLocalPath(path) || path.startsWith("/v1/status/");
+}
+
+/** `?stale` reads may be answered by any server, unless `max_stale` says we are too far behind. */
+export function isStaleRead(req: ApiRequest, lastContactMs: number): boolean {
+  if (req.method !== "GET" || req.query.stale === undefined) return false;
+  const maxStale = req.query.max_stale;
+  if (typeof maxStale !== "string" || maxStale === "") return true;
+  const limitMs = parseDurationMs(maxStale);
+  return limitMs === undefined || lastContactMs <= limitMs;
+}
+
+function parseDurationMs(text: string): number | undefined {
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(text);
+  if (!m) return undefined;
+  const scale = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[m[2] ?? "s"] ?? 1000;
+  return Number(m[1]) * scale;
+}
+
+const HOP_BY_HOP = new Set(["connection", "keep-alive", "transfer-encoding", "content-length", "host", "upgrade", "proxy-connection"]);
+
+export function rawRequestOf(req: ApiRequest): RawApiRequest {
+  const headers: RawApiRequest["headers"] = {};
+  for (const [k, v] of Object.entries(req.headers)) if (v !== undefined && !HOP_BY_HOP.has(k)) headers[k] = v;
+  return { method: req.method, path: req.path, rawQuery: req.rawQuery, headers, body: req.body, remoteAddress: req.remoteAddress };
+}
+
+export function asRawResponse(value: unknown): RawApiResponse {
+  const v = value as Partial<RawApiResponse> | undefined;
+  if (!v || typeof v.status !== "number" || typeof v.headers !== "object" || v.headers === null) {
+    throw new RpcError(RpcErrorCode.Failed, "rpc: malformed HTTP.Forward answer");
+  }
+  const body = typeof v.body === "string" ? v.body : v.body instanceof Uint8Array ? Buffer.from(v.body.buffer, v.body.byteOffset, v.body.byteLength) : "";
+  return { status: v.status, headers: { ...v.headers }, body };
+}
+
+export function asApplyReply(value: unknown): ApplyReply {
+  const v = value as Partial<ApplyReply> | undefined;
+  if (!v || typeof v.index !== "number" || typeof v.result !== "object" || v.result === null) {
+    throw new RpcError(RpcErrorCode.Failed, "rpc: malformed Raft.Apply answer");
+  }
+  return { index: v.index, result: v.result };
+}
+
+/** An RPC failure as the HTTP answer Consul gives for it. */
+export function httpErrorOf(err: unknown): Error {
+  if (err instanceof RpcError) {
+    if (err.code === RpcErrorCode.NoLeader || err.code === RpcErrorCode.NotLeader) return errors.noLeader();
+    return errors.internal(`rpc error making call: ${err.message}`);
+  }
+  return err instanceof Error ? err : new Error(String(err));
+}
+
+function isNotLeader(err: unknown): err is Error & { code: string } {
+  return err instanceof Error && (err as Error & { code?: unknown }).code === RpcErrorCode.NotLeader;
+}
+
+function leaderHint(err: Error): string {
+  const { leaderAddress, leader } = err as Error & { leaderAddress?: unknown; leader?: unknown };
+  if (typeof leaderAddress === "string") return leaderAddress;
+  return typeof leader === "string" ? leader : "";
+}
+
+/**
+ * The server's Consensus as handlers and the local agent see it: proposes locally on the
+ * leader; on a follower (or a leader that just lost its post) sends the command to the leader.
+ */
+export class LeaderForwardingConsensus implements Consensus {
+  readonly #inner: Consensus;
+  readonly #pool: RpcPool;
+  readonly #applyTimeoutMs: number;
+
+  constructor(inner: Consensus, pool: RpcPool, options: { applyTimeoutMs?: number } = {}) {
+    this.#inner = inner;
+    this.#pool = pool;
+    this.#applyTimeoutMs = options.applyTimeoutMs ?? 30_000;
+  }
+
+  get inner(): Consensus {
+    return this.#inner;
+  }
+
+  async propose(cmd: Command): Promise<ApplyReply> {
+    if (!this.#inner.isLeader()) return this.#toLeader(cmd, this.#inner.leaderAddress());
+    try {
+      return await this.#inner.propose(cmd);
+    } catch (err) {
+      if (!isNotLeader(err)) throw err;
+      return this.#toLeader(cmd, leaderHint(err) || this.#inner.leaderAddress());
+    }
+  }
+
+  /** Proposes here only; what Raft.Apply does for a call that was already forwarded once. */
+  async proposeHere(cmd: Command): Promise<ApplyReply> {
+    try {
+      return await this.#inner.propose(cmd);
+    } catch (err) {
+      if (isNotLeader(err)) throw new RpcError(RpcErrorCode.NotLeader, err.message, leaderHint(err) || this.#inner.leaderAddress());
+      throw err;
+    }
+  }
+
+  async #toLeader(cmd: Command, leader: string): Promise<ApplyReply> {
+    if (leader === "") throw new RpcError(RpcErrorCode.NoLeader, "No cluster leader");
+    const args: ApplyArgs = { cmd, forwarded: true };
+    return asApplyReply(await this.#pool.call(leader, RpcMethod.Apply, args, { timeoutMs: this.#applyTimeoutMs }));
+  }
+
+  isLeader(): boolean {
+    return this.#inner.isLeader();
+  }
+  leaderAddress(): string {
+    return this.#inner.leaderAddress();
+  }
+  lastContactMs(): number {
+    return this.#inner.lastContactMs();
+  }
+  peers(): string[] {
+    return this.#inner.peers();
+  }
+  appliedIndex(): number {
+    return this.#inner.appliedIndex();
+  }
+  readBarrier(): Promise<void> {
+    return this.#inner.readBarrier();
+  }
+  onLeadershipChange(cb: (isLeader: boolean) => void): () => void {
+    return this.#inner.onLeadershipChange(cb);
+  }
+}
+
+/**
+ * A follower's HTTP policy: agent and status endpoints and `?stale` reads are answered here;
+ * everything else (writes, default and `?consistent` reads) by the leader's handlers.
+ */
+export function followerRequestForwarder(consensus: Consensus, pool: RpcPool): RequestForwarder {
+  return async (req, { signal }) => {
+    if (consensus.isLeader() || isServerLocalPath(req.path) || isStaleRead(req, consensus.lastContactMs())) return undefined;
+    const leader = consensus.leaderAddress();
+    if (leader === "") throw errors.noLeader();
+    const args: HttpForwardArgs = { req: rawRequestOf(req), forwarded: true };
+    try {
+      return asRawResponse(await pool.call(leader, RpcMethod.HttpForward, args, { signal: signal() }));
+    } catch (err) {
+      throw httpErrorOf(err);
+    }
+  };
+}

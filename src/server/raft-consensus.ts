@@ -1,0 +1,351 @@
+import { Packr } from "msgpackr";
+import type { StateMachine } from "../fsm/apply.ts";
+import type { ApplyResult, Command } from "../fsm/command.ts";
+import { ConfChangeType } from "../raft/confchange.ts";
+import type { Entry } from "../raft/messages.ts";
+import { NONE } from "../raft/messages.ts";
+import { StateType } from "../raft/raft.ts";
+import type { SoftState } from "../raft/raft.ts";
+import type { Clock } from "../runtime/clock.ts";
+import { systemClock } from "../runtime/clock.ts";
+import type { Logger } from "../runtime/logger.ts";
+import type { Rng } from "../runtime/rng.ts";
+import { systemRng } from "../runtime/rng.ts";
+import { restoreState, serializeState } from "../state/snapshot.ts";
+import { DiskStorage } from "../storage/disk-storage.ts";
+import type { PeerAddress } from "../transport/raft-transport.ts";
+import type { Consensus } from "./consensus.ts";
+import { NotLeaderError as RaftNotLeaderError, RaftNode } from "./raft-node.ts";
+import type { RaftSnapshotPolicy } from "./raft-node.ts";
+import type { RaftHostStorage } from "./raft-storage.ts";
+import { InMemoryRaftStorage } from "./raft-storage.ts";
+
+// Consensus over the Raft node driver: commands travel as msgpack entry data (Buffers and
+// bigints included), the FSM applies them on every server in log order, snapshots are the
+// whole StateStore. Servers are named by their node id (a UUID); Raft needs numbers, so each
+// node id maps to a stable 52-bit Raft id (raftIdFromNodeId) every server computes alike.
+
+/** A server as Raft knows it. */
+export interface RaftPeer {
+  /** The server's node id (UUID). */
+  id: string;
+  /** Its server RPC address, "ip:port" (what /v1/status/leader shows and the RPC layer dials). */
+  address: string;
+  /** Its Raft transport address, "ip:port". */
+  raftAddress: string;
+}
+
+/** A write or consistent read reached a server that does not lead. The RPC layer forwards on it. */
+export class NotLeaderError extends Error {
+  readonly code = "not-leader";
+  /** Node id of the known leader, "" when none is known. */
+  readonly leaderId: string;
+  /** Server RPC "ip:port" of the known leader, "" when none is known (or its address is not known yet). */
+  readonly leaderAddress: string;
+  constructor(leaderId: string, leaderAddress: string) {
+    super(leaderAddress === "" ? "No cluster leader" : `not the leader (leader is ${leaderAddress})`);
+    this.name = "NotLeaderError";
+    this.leaderId = leaderId;
+    this.leaderAddress = leaderAddress;
+  }
+}
+
+export function isNotLeaderError(err: unknown): err is NotLeaderError {
+  return err instanceof NotLeaderError;
+}
+
+export interface RaftConsensusOptions {
+  nodeId: string;
+  /** This server's RPC address "ip:port". */
+  serverAddress: string;
+  /** Where the Raft transport listens; port 0 picks a free one (see raftAddress()). Absent: no listener (lone in-memory voter). */
+  raftBind?: { host: string; port: number };
+  /** The host other servers reach the Raft listener at, when raftBind.host is a wildcard. */
+  raftAdvertiseHost?: string;
+  /** `{ kind: "memory" }` for -dev; otherwise the directory holding the log and snapshots. */
+  storage: { kind: "memory" } | { kind: "disk"; dir: string };
+  fsm: StateMachine;
+  /** Other servers known up front (static configuration); more arrive through addPeer/setPeerAddress. */
+  peers: readonly RaftPeer[];
+  /**
+   * Bootstrap a brand-new cluster made of this server and `peers` (ignored when the storage
+   * already holds a log). Every initial server must bootstrap with the same set.
+   */
+  bootstrap: boolean;
+  /** Campaign at once instead of waiting out an election timeout (a lone bootstrap server, -dev). */
+  selfElect: boolean;
+  tickMs: number;
+  electionTick: number;
+  heartbeatTick: number;
+  snapshots: RaftSnapshotPolicy;
+  clock: Clock;
+  rng: Rng;
+  logger?: Logger;
+}
+
+export const defaultRaftConsensusTiming = { tickMs: 100, electionTick: 10, heartbeatTick: 1 } as const;
+
+const packr = new Packr({ useRecords: false, int64AsType: "bigint" });
+
+export function encodeCommand(cmd: Command): Uint8Array {
+  return packr.pack(cmd);
+}
+
+export function decodeCommand(data: Uint8Array): Command {
+  return packr.unpack(data) as Command;
+}
+
+/** A stable non-zero Raft id for a node id: the first 52 bits of its hex digits (or a hash of other text). */
+export function raftIdFromNodeId(nodeId: string): number {
+  const hex = nodeId.toLowerCase().replace(/[^0-9a-f]/g, "");
+  let id = hex.length >= 13 ? parseInt(hex.slice(0, 13), 16) : 0;
+  if (id === 0) {
+    // Not a UUID: FNV-1a over the text, widened to 52 bits.
+    let h = 0xcbf29ce484222325n;
+    for (const b of new TextEncoder().encode(nodeId)) h = ((h ^ BigInt(b)) * 0x100000001b3n) & 0xfffffffffffffn;
+    id = Number(h);
+  }
+  return id === 0 ? 1 : id;
+}
+
+function parseHostPort(address: string): PeerAddress {
+  const at = address.lastIndexOf(":");
+  if (at <= 0) throw new Error(`raft: address ${JSON.stringify(address)} is not host:port`);
+  return { host: address.slice(0, at).replace(/^\[(.*)\]$/, "$1"), port: Number(address.slice(at + 1)) };
+}
+
+export class RaftConsensus implements Consensus {
+  readonly nodeId: string;
+  readonly raftId: number;
+  readonly #node: RaftNode;
+  readonly #fsm: StateMachine;
+  readonly #serverAddress: string;
+  readonly #directory: Map<number, RaftPeer>;
+  readonly #leadershipListeners = new Set<(isLeader: boolean) => void>();
+  readonly #readTimeoutMs: number;
+  readonly #logger: Logger | undefined;
+  #wasLeader = false;
+  readonly #raftHost: string;
+
+  private constructor(node: RaftNode, options: RaftConsensusOptions, directory: Map<number, RaftPeer>) {
+    this.#node = node;
+    this.nodeId = options.nodeId;
+    this.raftId = raftIdFromNodeId(options.nodeId);
+    this.#fsm = options.fsm;
+    this.#serverAddress = options.serverAddress;
+    this.#directory = directory;
+    this.#readTimeoutMs = Math.max(1000, options.tickMs * options.electionTick * 2);
+    this.#logger = options.logger;
+    this.#raftHost = options.raftAdvertiseHost ?? options.raftBind?.host ?? "";
+  }
+
+  static async start(partial: Pick<RaftConsensusOptions, "nodeId" | "serverAddress" | "storage" | "fsm"> & Partial<RaftConsensusOptions>): Promise<RaftConsensus> {
+    const o: RaftConsensusOptions = {
+      peers: [],
+      bootstrap: false,
+      selfElect: false,
+      snapshots: { threshold: 0, trailingLogs: 0 },
+      clock: systemClock,
+      rng: systemRng,
+      ...defaultRaftConsensusTiming,
+      ...partial,
+    };
+    const selfId = raftIdFromNodeId(o.nodeId);
+    const directory = new Map<number, RaftPeer>();
+    const members = new Map<number, PeerAddress>();
+    if (o.raftBind) members.set(selfId, o.raftBind);
+    for (const p of o.peers) {
+      const id = raftIdFromNodeId(p.id);
+      if (id === selfId) continue;
+      directory.set(id, p);
+      members.set(id, parseHostPort(p.raftAddress));
+    }
+    const storage: RaftHostStorage = o.storage.kind === "memory" ? new InMemoryRaftStorage() : await DiskStorage.open(o.storage.dir);
+    const fsm = o.fsm;
+    // Leadership changes are reported from the driver, which exists before its consensus.
+    const bound: { consensus?: RaftConsensus } = {};
+    const node = await RaftNode.start({
+      id: selfId,
+      storage,
+      members,
+      listen: o.raftBind !== undefined,
+      bootstrapVoters: o.bootstrap ? [selfId, ...directory.keys()] : undefined,
+      stateMachine: {
+        apply: (entry: Entry): ApplyResult => fsm.apply(entry.index, decodeCommand(entry.data)),
+        capture: () => serializeState(fsm.state),
+        restore: (data) => restoreState(fsm.state, data),
+      },
+      snapshots: o.snapshots,
+      onSoftState: (ss) => {
+        if (bound.consensus) bound.consensus.#softStateChanged(ss);
+      },
+      tickMs: o.tickMs,
+      electionTick: o.electionTick,
+      heartbeatTick: o.heartbeatTick,
+      clock: o.clock,
+      rng: o.rng,
+    });
+    const consensus = new RaftConsensus(node, o, directory);
+    bound.consensus = consensus;
+    directory.set(selfId, { id: o.nodeId, address: o.serverAddress, raftAddress: consensus.raftAddress() });
+    if (o.selfElect) await consensus.#electSelf();
+    return consensus;
+  }
+
+  // ---- Consensus ----
+
+  async propose(cmd: Command): Promise<{ index: number; result: ApplyResult }> {
+    try {
+      const { index, result } = await this.#node.propose(encodeCommand(cmd));
+      return { index, result: result as ApplyResult };
+    } catch (err) {
+      throw this.#translate(err);
+    }
+  }
+
+  isLeader(): boolean {
+    return this.#node.isLeader();
+  }
+
+  leaderAddress(): string {
+    const lead = this.#node.leader();
+    if (lead === NONE) return "";
+    if (lead === this.raftId) return this.#serverAddress;
+    return this.#directory.get(lead)?.address ?? "";
+  }
+
+  /** Node id of the leader, "" when none is known. */
+  leaderId(): string {
+    const lead = this.#node.leader();
+    return lead === NONE ? "" : (this.#directory.get(lead)?.id ?? "");
+  }
+
+  lastContactMs(): number {
+    const ms = this.#node.lastContactMs();
+    return ms < 0 ? 0 : ms;
+  }
+
+  /** Server RPC addresses of the voters, as /v1/status/peers lists them. */
+  peers(): string[] {
+    const out: string[] = [];
+    for (const id of this.#node.confState().voters) {
+      const peer = id === this.raftId ? { address: this.#serverAddress } : this.#directory.get(id);
+      if (peer && peer.address !== "") out.push(peer.address);
+    }
+    return out.sort();
+  }
+
+  appliedIndex(): number {
+    return this.#node.appliedIndex();
+  }
+
+  async readBarrier(): Promise<void> {
+    try {
+      await this.#node.readIndex(this.#readTimeoutMs);
+    } catch (err) {
+      throw this.#translate(err);
+    }
+  }
+
+  onLeadershipChange(cb: (isLeader: boolean) => void): () => void {
+    this.#leadershipListeners.add(cb);
+    return () => this.#leadershipListeners.delete(cb);
+  }
+
+  // ---- cluster membership (for gossip / autopilot / operator) ----
+
+  /** This server's Raft transport "ip:port" ("" without a listener). */
+  raftAddress(): string {
+    const port = this.#node.port;
+    return port === 0 ? "" : `${this.#raftHost}:${port}`;
+  }
+
+  /** Voters and learners in the applied configuration, with what is known of their addresses. */
+  configuration(): { voters: RaftPeer[]; learners: RaftPeer[] } {
+    const cs = this.#node.confState();
+    const describe = (id: number): RaftPeer => this.#directory.get(id) ?? { id: "", address: "", raftAddress: "" };
+    return { voters: cs.voters.map(describe), learners: cs.learners.map(describe) };
+  }
+
+  /** Records (or updates) where a server is reachable. Does not change membership. */
+  setPeerAddress(peer: RaftPeer): void {
+    const id = raftIdFromNodeId(peer.id);
+    if (id === this.raftId) return;
+    this.#directory.set(id, { ...peer });
+    if (peer.raftAddress !== "") this.#node.setPeerAddress(id, parseHostPort(peer.raftAddress));
+  }
+
+  /**
+   * Leader only: makes `peer` a member (voter by default). Resolves once the change is applied
+   * here; rejects with NotLeaderError elsewhere. A member already in the configuration is a no-op.
+   */
+  async addPeer(peer: RaftPeer, options: { voter: boolean } = { voter: true }): Promise<void> {
+    this.setPeerAddress(peer);
+    const id = raftIdFromNodeId(peer.id);
+    const cs = this.#node.confState();
+    if ((options.voter ? cs.voters : cs.learners).includes(id)) return;
+    try {
+      await this.#node.proposeConfChange({ type: options.voter ? ConfChangeType.AddNode : ConfChangeType.AddLearnerNode, nodeId: id });
+    } catch (err) {
+      throw this.#translate(err);
+    }
+  }
+
+  /** Leader only: removes a server from the configuration (operator remove-peer, autopilot cleanup). */
+  async removePeer(nodeId: string): Promise<void> {
+    const id = raftIdFromNodeId(nodeId);
+    const cs = this.#node.confState();
+    if (!cs.voters.includes(id) && !cs.learners.includes(id)) return;
+    try {
+      await this.#node.proposeConfChange({ type: ConfChangeType.RemoveNode, nodeId: id });
+    } catch (err) {
+      throw this.#translate(err);
+    }
+    if (id !== this.raftId) this.#node.removePeerAddress(id);
+  }
+
+  async close(): Promise<void> {
+    this.#leadershipListeners.clear();
+    await this.#node.close();
+  }
+
+  /** For tests and operator output: the underlying driver. */
+  get node(): RaftNode {
+    return this.#node;
+  }
+
+  // ---- internals ----
+
+  async #electSelf(): Promise<void> {
+    const cs = this.#node.confState();
+    // Only a lone voter can win at once; in a larger configuration the timers decide.
+    if (cs.voters.length !== 1 || cs.voters[0] !== this.raftId) return;
+    this.#node.campaign();
+    await this.#node.idle();
+  }
+
+  #softStateChanged(ss: SoftState): void {
+    const leading = ss.raftState === StateType.Leader;
+    if (leading !== this.#wasLeader) {
+      this.#wasLeader = leading;
+      this.#logger?.info(leading ? "cluster leadership acquired" : "cluster leadership lost", { term: this.#node.term() });
+      for (const cb of [...this.#leadershipListeners]) {
+        try {
+          cb(leading);
+        } catch (err) {
+          this.#logger?.error("leadership listener failed", { error: err instanceof Error ? err.message : String(err) });
+        }
+      }
+    }
+  }
+
+  #translate(err: unknown): unknown {
+    if (err instanceof RaftNotLeaderError) {
+      const lead = err.leader === NONE ? this.#node.leader() : err.leader;
+      if (lead === NONE || lead === this.raftId) return new NotLeaderError("", "");
+      const peer = this.#directory.get(lead);
+      return new NotLeaderError(peer?.id ?? "", peer?.address ?? "");
+    }
+    return err;
+  }
+}

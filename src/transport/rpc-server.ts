@@ -1,0 +1,143 @@
+import { createServer, type Server, type Socket } from "node:net";
+import type { Logger } from "../runtime/logger.ts";
+import { encodeFrame, FrameDecoder } from "./frame.ts";
+import { RPC_PROTOCOL_BYTE, RpcError, RpcErrorCode, type RpcErrorBody, type RpcFrame, type RpcHandler } from "./rpc.ts";
+
+// The listening side of the RPC mux. Each request runs as soon as it arrives (calls on one
+// connection overlap freely); answers are written when ready. A cancel frame or a closed
+// connection aborts the call's signal and drops its answer. Limits: connections, and calls in
+// flight per connection (beyond it the call is refused with rpc-busy without running).
+
+export interface RpcServerOptions {
+  host: string;
+  /** 0 picks a free port (see `address` after listen). */
+  port: number;
+  handlers: ReadonlyMap<string, RpcHandler>;
+  logger: Logger;
+  maxConnections: number;
+  maxInFlightPerConnection: number;
+}
+
+export const defaultRpcServerLimits = { maxConnections: 4096, maxInFlightPerConnection: 4096 } as const;
+
+export interface RunningRpcServer {
+  address: { host: string; port: number };
+  /** Serves a connection accepted elsewhere (a future port mux), protocol byte still unread. */
+  serve(socket: Socket): void;
+  close(): Promise<void>;
+}
+
+function errorBody(err: unknown): RpcErrorBody {
+  if (err instanceof RpcError) return err.toBody();
+  if (err instanceof Error) {
+    // Errors from consensus (NotLeaderError and friends) carry a string `code` and maybe a leader.
+    const { code, leaderAddress } = err as Error & { code?: unknown; leaderAddress?: unknown };
+    const body: RpcErrorBody = { code: typeof code === "string" ? code : RpcErrorCode.Failed, message: err.message };
+    if (typeof leaderAddress === "string" && leaderAddress !== "") body.leader = leaderAddress;
+    return body;
+  }
+  return { code: RpcErrorCode.Failed, message: String(err) };
+}
+
+export async function startRpcServer(options: RpcServerOptions): Promise<RunningRpcServer> {
+  const sockets = new Set<Socket>();
+  const log = options.logger;
+
+  const serve = (socket: Socket): void => {
+    if (sockets.size >= options.maxConnections) {
+      log.warn("rpc: connection limit reached, refusing", { remote: socket.remoteAddress ?? "" });
+      socket.destroy();
+      return;
+    }
+    sockets.add(socket);
+    socket.setNoDelay(true);
+    const remoteAddress = `${socket.remoteAddress ?? ""}:${socket.remotePort ?? 0}`;
+    const decoder = new FrameDecoder();
+    const inFlight = new Map<number, AbortController>();
+    let greeted = false;
+
+    const send = (frame: RpcFrame): void => {
+      if (!socket.destroyed) socket.write(encodeFrame(frame));
+    };
+
+    const run = (id: number, method: string, args: unknown): void => {
+      const handler = options.handlers.get(method);
+      if (!handler) return send({ t: "res", id, e: { code: RpcErrorCode.UnknownMethod, message: `rpc: can't find method ${method}` } });
+      if (inFlight.size >= options.maxInFlightPerConnection) {
+        return send({ t: "res", id, e: { code: RpcErrorCode.Busy, message: "rpc: too many requests in flight" } });
+      }
+      const controller = new AbortController();
+      inFlight.set(id, controller);
+      Promise.resolve()
+        .then(() => handler(args, { signal: controller.signal, remoteAddress }))
+        .then(
+          (r: unknown) => {
+            if (inFlight.get(id) === controller && !controller.signal.aborted) send({ t: "res", id, r });
+          },
+          (err: unknown) => {
+            if (inFlight.get(id) === controller && !controller.signal.aborted) send({ t: "res", id, e: errorBody(err) });
+          },
+        )
+        .finally(() => {
+          if (inFlight.get(id) === controller) inFlight.delete(id);
+        })
+        .catch((err: unknown) => log.error("rpc: answer failed", { method, error: String(err) }));
+    };
+
+    socket.on("data", (chunk: Buffer) => {
+      if (!greeted) {
+        if (chunk[0] !== RPC_PROTOCOL_BYTE) {
+          log.warn("rpc: unknown protocol byte, closing", { remote: remoteAddress, byte: chunk[0] });
+          socket.destroy();
+          return;
+        }
+        greeted = true;
+        chunk = chunk.subarray(1);
+        if (chunk.byteLength === 0) return;
+      }
+      let frames: unknown[];
+      try {
+        frames = decoder.push(chunk);
+      } catch (err) {
+        log.warn("rpc: bad frame, closing connection", { remote: remoteAddress, error: String(err) });
+        socket.destroy();
+        return;
+      }
+      for (const f of frames) {
+        const frame = f as Partial<RpcFrame>;
+        if (frame.t === "req" && typeof frame.id === "number" && typeof frame.m === "string") run(frame.id, frame.m, frame.a);
+        else if (frame.t === "cancel" && typeof frame.id === "number") {
+          const c = inFlight.get(frame.id);
+          inFlight.delete(frame.id);
+          c?.abort();
+        }
+      }
+    });
+    socket.on("error", () => socket.destroy());
+    socket.on("close", () => {
+      sockets.delete(socket);
+      for (const c of inFlight.values()) c.abort();
+      inFlight.clear();
+    });
+  };
+
+  const server: Server = createServer(serve);
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(options.port, options.host, () => {
+      server.off("error", reject);
+      resolve();
+    });
+  });
+  const addr = server.address();
+  const port = typeof addr === "object" && addr ? addr.port : options.port;
+  return {
+    address: { host: options.host, port },
+    serve,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        for (const s of sockets) s.destroy();
+      }),
+  };
+}
