@@ -1,4 +1,4 @@
-import type { DecodedPacket, Question } from "dns-packet";
+import type { Packet, Question } from "dns-packet";
 import { systemClock, type Clock } from "../runtime/clock.ts";
 import type { Logger } from "../runtime/logger.ts";
 import type { Rng } from "../runtime/rng.ts";
@@ -6,10 +6,13 @@ import type { StateStore } from "../state/store.ts";
 import { exchangeTcp, exchangeUdp } from "../transport/dns-upstream.ts";
 import { listenDns, type DnsMessageHandler } from "../transport/dns-listener.ts";
 import type { DnsSettings } from "./dns-settings.ts";
+import { EncodedAnswerCache, type AnswerStamp, type EncodedAnswerCacheLimits } from "./encoded-answer-cache.ts";
+import { parseSimpleQuery, simpleQueryPacket, type SimpleQuery } from "./fast-question.ts";
+import { compressNames } from "./name-compression.ts";
 import { forwardToRecursors, type Exchange } from "./recursor.ts";
 import { buildReply, rcodeReply, type DnsTransport } from "./reply.ts";
 import type { Rcode } from "./records.ts";
-import { ResolverCache, resolveQuestion } from "./resolver.ts";
+import { ResolverCache, resolveQuestion, type Resolution } from "./resolver.ts";
 import { decodeMessage, encodeMessage, headerOnlyReply, isResponse } from "./wire.ts";
 
 // The DNS request pipeline: bytes in → decode → validate → resolve (or forward) → reply bytes.
@@ -23,6 +26,8 @@ export interface DnsServerDeps {
   clock?: Clock;
   /** Upstream exchange; tests replace it. */
   exchange?: Exchange;
+  /** Encoded-answer cache tuning; tests shrink it. */
+  answerCache?: EncodedAnswerCacheLimits;
 }
 
 export interface RunningDnsServer {
@@ -39,26 +44,58 @@ const OPCODE_NOTIFY = 4;
 const realExchange: Exchange = (upstream, request, transport, timeoutMs) =>
   transport === "tcp" ? exchangeTcp(upstream, request, timeoutMs) : exchangeUdp(upstream, request, timeoutMs);
 
+const RD = 1 << 8;
+
 export class DnsRequestHandler {
-  settings: DnsSettings;
+  #settings: DnsSettings;
+  /** Bumped on every settings swap: part of every cached answer's stamp. */
+  #settingsGeneration = 0;
   readonly #deps: DnsServerDeps;
   readonly #clock: Clock;
   readonly #logger: Logger;
   readonly #exchange: Exchange;
   readonly #cache = new ResolverCache();
+  readonly #answers: EncodedAnswerCache;
+  readonly #stampOf = (serviceName: string): AnswerStamp => {
+    const catalog = this.#deps.state.catalog;
+    return {
+      serviceName,
+      nameIndex: catalog.serviceNameIndex(serviceName),
+      catalogGeneration: catalog.generation,
+      settingsGeneration: this.#settingsGeneration,
+    };
+  };
 
   constructor(deps: DnsServerDeps) {
     this.#deps = deps;
-    this.settings = deps.settings;
+    this.#settings = deps.settings;
     this.#clock = deps.clock ?? systemClock;
     this.#logger = deps.logger.named("dns");
     this.#exchange = deps.exchange ?? realExchange;
+    this.#answers = new EncodedAnswerCache(deps.answerCache);
+  }
+
+  get settings(): DnsSettings {
+    return this.#settings;
+  }
+
+  set settings(settings: DnsSettings) {
+    this.#settings = settings;
+    this.#settingsGeneration++;
   }
 
   /** One wire message in, one reply out (undefined = drop). Never throws. */
   handle(message: Buffer, transport: DnsTransport): Buffer | undefined | Promise<Buffer | undefined> {
     // A response arriving at a server is ignored, as is anything shorter than a header.
     if (isResponse(message)) return undefined;
+    const simple = parseSimpleQuery(message);
+    if (simple) {
+      try {
+        return this.#answerSimple(simple, message, transport);
+      } catch (err) {
+        return this.#failed(simpleQueryPacket(simple), err);
+      }
+    }
     const decoded = decodeMessage(message);
     if (!decoded.ok) {
       if (decoded.id === undefined) return undefined;
@@ -69,12 +106,40 @@ export class DnsRequestHandler {
     try {
       return this.#answer(req, message, transport);
     } catch (err) {
-      this.#logger.error("DNS request failed", { error: err instanceof Error ? err.message : String(err) });
-      return this.#safeRcode(req, "SERVFAIL", false);
+      return this.#failed(req, err);
     }
   }
 
-  #answer(req: DecodedPacket, raw: Buffer, transport: DnsTransport): Buffer | undefined | Promise<Buffer | undefined> {
+  #failed(req: Packet, err: unknown): Buffer {
+    this.#logger.error("DNS request failed", { error: err instanceof Error ? err.message : String(err) });
+    return this.#safeRcode(req, "SERVFAIL", false);
+  }
+
+  /**
+   * The hot path: a plain question answered from the encoded-answer cache when the service it
+   * names has not changed, else resolved as usual and, when cacheable, remembered.
+   */
+  #answerSimple(q: SimpleQuery, raw: Buffer, transport: DnsTransport): Buffer | undefined | Promise<Buffer | undefined> {
+    const key = `${transport}|${q.flags & RD}|${q.udpPayloadSize ?? ""}|${raw.toString("latin1", q.questionStart, q.questionEnd)}`;
+    const hit = this.#answers.take(key, q.id, this.#stampOf);
+    if (hit) return hit;
+    const req = simpleQueryPacket(q);
+    const question: Question = { name: q.name, type: q.type, class: "IN" };
+    const result = this.#resolve(question);
+    if (result.kind !== "answer") return this.#forward(req, result.fallback, raw, transport);
+    const reply = this.#encode(buildReply(req, question, result, { transport, settings: this.settings, authoritative: true }).packet);
+    if (result.cacheableService !== undefined) this.#answers.offer(key, this.#stampOf(result.cacheableService), reply);
+    return reply;
+  }
+
+  #resolve(question: Question): Resolution {
+    return resolveQuestion(
+      { name: question.name, type: question.type },
+      { state: this.#deps.state, settings: this.settings, random: () => this.#deps.rng.float(), nowMs: this.#clock.now(), cache: this.#cache },
+    );
+  }
+
+  #answer(req: Packet, raw: Buffer, transport: DnsTransport): Buffer | undefined | Promise<Buffer | undefined> {
     const opcode = ((req.flags ?? 0) >> 11) & 0xf;
     if (opcode !== OPCODE_QUERY && opcode !== OPCODE_NOTIFY) return this.#safeRcode(req, "NOTIMP", false);
     const questions = req.questions ?? [];
@@ -83,15 +148,16 @@ export class DnsRequestHandler {
       return this.#safeRcode(req, "FORMERR", false);
     }
     const question: Question = questions[0];
-    const settings = this.settings;
-    const result = resolveQuestion(
-      { name: question.name, type: question.type },
-      { state: this.#deps.state, settings, random: () => this.#deps.rng.float(), nowMs: this.#clock.now(), cache: this.#cache },
-    );
+    const result = this.#resolve(question);
     if (result.kind === "answer") {
-      return encodeMessage(buildReply(req, question, result, { transport, settings, authoritative: true }).packet);
+      return this.#encode(buildReply(req, question, result, { transport, settings: this.settings, authoritative: true }).packet);
     }
-    if (settings.recursors.length === 0) return this.#safeRcode(req, result.fallback, result.fallback !== "REFUSED");
+    return this.#forward(req, result.fallback, raw, transport);
+  }
+
+  #forward(req: Packet, fallback: Rcode, raw: Buffer, transport: DnsTransport): Buffer | Promise<Buffer | undefined> {
+    const settings = this.settings;
+    if (settings.recursors.length === 0) return this.#safeRcode(req, fallback, fallback !== "REFUSED");
     return forwardToRecursors(raw, transport, {
       upstreams: settings.recursors,
       strategy: settings.recursorStrategy,
@@ -105,10 +171,16 @@ export class DnsRequestHandler {
     );
   }
 
-  #safeRcode(req: DecodedPacket, rcode: Rcode, authoritative: boolean): Buffer {
+  /** Our own replies, names compressed as Consul's are unless dns_config.disable_compression. */
+  #encode(packet: Packet): Buffer {
+    const bytes = encodeMessage(packet);
+    return this.settings.disableCompression ? bytes : compressNames(bytes);
+  }
+
+  #safeRcode(req: Packet, rcode: Rcode, authoritative: boolean): Buffer {
     const recursionAvailable = this.settings.recursors.length > 0;
     try {
-      return encodeMessage(rcodeReply(req, rcode, { authoritative, recursionAvailable }));
+      return this.#encode(rcodeReply(req, rcode, { authoritative, recursionAvailable }));
     } catch {
       // The question itself would not re-encode: answer with the header alone.
       return headerOnlyReply(req.id ?? 0, req.flags ?? 0, rcode);
@@ -117,7 +189,7 @@ export class DnsRequestHandler {
 }
 
 export async function startDnsServer(
-  deps: { state: StateStore; settings: DnsSettings; logger: Logger; rng: Rng; clock?: Clock; exchange?: Exchange },
+  deps: DnsServerDeps,
   listen: { host: string; port: number },
 ): Promise<RunningDnsServer> {
   const handler = new DnsRequestHandler(deps);

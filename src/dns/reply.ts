@@ -1,4 +1,4 @@
-import { encodingLength, type Answer, type DecodedPacket, type OptAnswer, type Packet, type PacketOpt, type Question } from "dns-packet";
+import { encodingLength, type Answer, type OptAnswer, type Packet, type PacketOpt, type Question } from "dns-packet";
 import type { DnsSettings } from "./dns-settings.ts";
 import { RCODES, type Rcode } from "./records.ts";
 import type { Answered } from "./resolver.ts";
@@ -29,7 +29,7 @@ const TCP_MAX_SRV_ANSWERS = 1024;
 /** Over the limit by more than this, answers are cut by binary search instead of one by one. */
 const BINARY_TRIM_THRESHOLD = 100;
 
-export function requestOpt(req: DecodedPacket): OptAnswer | undefined {
+export function requestOpt(req: Packet): OptAnswer | undefined {
   for (const r of req.additionals ?? []) if (r.type === "OPT") return r;
   return undefined;
 }
@@ -52,7 +52,7 @@ export interface ReplyOptions {
   authoritative: boolean;
 }
 
-function headerFlags(req: DecodedPacket, rcode: Rcode, opts: { authoritative: boolean; recursionAvailable: boolean }): number {
+function headerFlags(req: Packet, rcode: Rcode, opts: { authoritative: boolean; recursionAvailable: boolean }): number {
   const reqFlags = req.flags ?? 0;
   let flags = (reqFlags & HEADER_FLAGS.OPCODE_MASK) | (reqFlags & HEADER_FLAGS.RD) | RCODES[rcode];
   if (opts.authoritative) flags |= HEADER_FLAGS.AA;
@@ -61,7 +61,7 @@ function headerFlags(req: DecodedPacket, rcode: Rcode, opts: { authoritative: bo
 }
 
 /** A reply carrying only the question and an RCODE (REFUSED, SERVFAIL, NOTIMP, FORMERR). */
-export function rcodeReply(req: DecodedPacket, rcode: Rcode, opts: { authoritative: boolean; recursionAvailable: boolean }): Packet {
+export function rcodeReply(req: Packet, rcode: Rcode, opts: { authoritative: boolean; recursionAvailable: boolean }): Packet {
   const reqOpt = requestOpt(req);
   return {
     type: "response",
@@ -80,7 +80,7 @@ export interface BuiltReply {
   trimmed: boolean;
 }
 
-export function buildReply(req: DecodedPacket, question: Question, result: Answered, opts: ReplyOptions): BuiltReply {
+export function buildReply(req: Packet, question: Question, result: Answered, opts: ReplyOptions): BuiltReply {
   const { settings, transport } = opts;
   const reqOpt = requestOpt(req);
   const packet: Packet = {

@@ -56,6 +56,8 @@ interface SrvMaterial {
   extras: Answer[];
   /** recordKey of each extra, computed once. */
   extraKeys: string[];
+  /** The target is a hostname whose records come from other names: not cacheable per service. */
+  viaHostname: boolean;
 }
 
 /** Bounded: past this many distinct lookups the memo starts over. */
@@ -91,6 +93,12 @@ export interface Answered {
   answers: Answer[];
   authorities: Answer[];
   additionals: Answer[];
+  /**
+   * Set when the records depend on nothing but this (lower-cased) service name's instances,
+   * their nodes and checks, and the settings: the reply may then be reused until that name's
+   * modify index moves. Never set on answers carrying a clock-dependent SOA or a CNAME chain.
+   */
+  cacheableService?: string;
 }
 
 /** Not ours to answer: the server forwards to recursors, or replies `fallback` without any. */
@@ -259,11 +267,19 @@ class Lookup {
     const key = `${this.domain}|${kind}|${name}|${tag ?? ""}`;
     const material = this.ctx.cache ? this.ctx.cache.lookup(this.ctx, key, compute) : compute();
     if (material.healthy.length === 0) return this.nxdomain();
+    let result: Answered;
     if (this.q.type === "SRV") {
       material.srv ??= this.srvMaterial(material.healthy, material.ttl);
-      return this.srvAnswer(material.srv, material.ttl);
+      result = this.srvAnswer(material.srv, material.ttl);
+    } else {
+      result = this.addressAnswer(shuffleInPlace([...material.healthy], this.ctx.random), material.ttl);
     }
-    return this.addressAnswer(shuffleInPlace([...material.healthy], this.ctx.random), material.ttl);
+    // Connect lookups scan the whole services table, so only plain service names qualify.
+    if (kind === "service" && result.rcode === "NOERROR" && result.authorities.length === 0 && result.answers.length > 0) {
+      const viaHostname = result.answers.some((a) => a.type === "CNAME") || (this.q.type === "SRV" && (material.srv ?? []).some((m) => m?.viaHostname === true));
+      if (!viaHostname) result.cacheableService = name.toLowerCase();
+    }
+    return result;
   }
 
   addressAnswer(instances: HealthyInstance[], ttl: number): Answered {
@@ -317,7 +333,7 @@ class Lookup {
       if (this.settings.enableAdditionalNodeMetaTxt) {
         for (const text of nodeMetaTexts(node.Meta)) extras.push(txtRecord(this.nodeName(node), text, ttl));
       }
-      return { target, port: service.Port, weight: srvWeight(service, status), extras, extraKeys: extras.map(recordKey) };
+      return { target, port: service.Port, weight: srvWeight(service, status), extras, extraKeys: extras.map(recordKey), viaHostname: family === 0 };
     });
   }
 

@@ -1,5 +1,6 @@
-import { createSocket, type Socket as UdpSocket } from "node:dgram";
-import { createServer, isIPv6, type Server, type Socket } from "node:net";
+import { createSocket, type Socket as UdpSocket, type SocketOptions } from "node:dgram";
+import { lookup as dnsLookup } from "node:dns";
+import { createServer, isIP, isIPv6, type Server, type Socket } from "node:net";
 import type { Logger } from "../runtime/logger.ts";
 
 // The DNS sockets: UDP and TCP (RFC 1035 two-byte length framing) on the same port. Each
@@ -86,9 +87,20 @@ function closeUdp(socket: UdpSocket): Promise<void> {
   });
 }
 
+/**
+ * Replies go back to the address a datagram came from, always an IP literal. dgram resolves
+ * even literals through dns.lookup, which defers every send by a tick; answering literals
+ * synchronously sends the reply in the same turn. Hostnames (a bind address) still resolve.
+ */
+const ipLiteralLookup: NonNullable<SocketOptions["lookup"]> = (hostname, options, callback) => {
+  const family = isIP(hostname);
+  if (family !== 0) callback(null, hostname, family);
+  else dnsLookup(hostname, options, callback);
+};
+
 function bindUdp(host: string, port: number, handler: DnsMessageHandler, logger: Logger): Promise<UdpSocket> {
   return new Promise((resolve, reject) => {
-    const socket = createSocket({ type: isIPv6(host) ? "udp6" : "udp4" });
+    const socket = createSocket({ type: isIPv6(host) ? "udp6" : "udp4", lookup: ipLiteralLookup });
     const onBindError = (err: Error): void => reject(err);
     socket.once("error", onBindError);
     socket.bind(port, host, () => {
@@ -100,13 +112,18 @@ function bindUdp(host: string, port: number, handler: DnsMessageHandler, logger:
         // The kernel may clamp or refuse; the default buffer still works.
       }
       socket.on("message", (msg, rinfo) => {
-        const send = (reply: Buffer | undefined): void => {
-          if (reply) socket.send(reply, rinfo.port, rinfo.address, (err) => err && logger.debug("DNS UDP send failed", { error: err.message }));
-        };
+        // No send callback: a lost UDP reply is the client's to retry, and without one Node
+        // tries a synchronous send and skips a completion callback per datagram.
         try {
           const reply = handler(msg, "udp", rinfo);
-          if (reply instanceof Promise) reply.then(send, (err: unknown) => logger.error("DNS handler failed", { error: String(err) }));
-          else send(reply);
+          if (reply instanceof Promise) {
+            reply.then(
+              (r) => r && socket.send(r, rinfo.port, rinfo.address),
+              (err: unknown) => logger.error("DNS handler failed", { error: String(err) }),
+            );
+          } else if (reply) {
+            socket.send(reply, rinfo.port, rinfo.address);
+          }
         } catch (err) {
           logger.error("DNS handler failed", { error: String(err) });
         }
