@@ -6,6 +6,7 @@ import type { Logger } from "../runtime/logger.ts";
 import type { Metrics } from "../runtime/metrics.ts";
 import type { Rng } from "../runtime/rng.ts";
 import type { Consensus } from "../server/consensus.ts";
+import type { RaftConsensus } from "../server/raft-consensus.ts";
 import type { SessionTtlDuty } from "../server/session-ttl-duty.ts";
 import type { EventBuffer } from "../state/event-buffer.ts";
 import type { StateStore } from "../state/store.ts";
@@ -44,6 +45,8 @@ export interface HttpContext {
   events: EventBuffer;
   /** The agent's LAN gossip pool: members, join/leave, user event broadcast. */
   membership: Membership;
+  /** This server's Raft (operator raft/autopilot, snapshot metadata); absent on client agents and LocalLog servers. */
+  raft?: RaftConsensus;
 }
 
 export interface ApiRequest {

@@ -9,6 +9,8 @@ import type { Consensus } from "../server/consensus.ts";
 import { followerRequestForwarder, LeaderForwardingConsensus } from "../server/leader-forwarding.ts";
 import { serverRpcHandlers } from "../server/rpc-endpoints.ts";
 import { RpcPool } from "../transport/rpc-client.ts";
+import type { Socket } from "node:net";
+import { RAFT_PROTOCOL_BYTE } from "../transport/rpc.ts";
 import { defaultRpcServerLimits, startRpcServer, type RunningRpcServer } from "../transport/rpc-server.ts";
 
 // The RPC side of the wiring, kept apart from start-agent.ts: a server wraps its consensus so
@@ -24,6 +26,8 @@ export interface ClusterRpcDeps {
   clock: Clock;
   rng: Rng;
   logger: Logger;
+  /** Servers running Raft over the server port: takes each connection that opens with RAFT_PROTOCOL_BYTE. */
+  raftConnections?: (socket: Socket, head: Buffer) => void;
 }
 
 export interface ClusterRpc {
@@ -83,6 +87,7 @@ export async function setUpClusterRpc(deps: ClusterRpcDeps): Promise<ClusterRpc>
           handlers: serverRpcHandlers({ consensus, dispatcher, logger }),
           logger,
           ...defaultRpcServerLimits,
+          protocols: deps.raftConnections ? new Map([[RAFT_PROTOCOL_BYTE, deps.raftConnections]]) : undefined,
         });
       } catch (err) {
         // -dev agents run side by side (tests, laptops) on the default 8300: without peers

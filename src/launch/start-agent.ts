@@ -25,6 +25,10 @@ import { FileRegistrationStore } from "../storage/agent-registrations.ts";
 import { setUpClusterRpc } from "./cluster-rpc.ts";
 import { loadOrStoreNodeId } from "../storage/node-id-file.ts";
 import { join } from "node:path";
+import type { Socket } from "node:net";
+import { RaftServerDiscovery } from "../server/raft-server-discovery.ts";
+import { raftTicksFor } from "../server/raft-timing.ts";
+import { RpcMethod } from "../server/leader-forwarding.ts";
 
 // The production wiring, in one file: runtime → state → fsm → consensus → agent → http.
 // Tests and the simulator wire fakes through the same seams (clock, rng, logger).
@@ -95,7 +99,8 @@ export async function startAgent(options: AgentRuntimeOptions, deps: StartDeps =
   const raft = consensusKind(options) === "raft" ? await startRaft(options, nodeId, serverAddress, fsm, clock, rng, logger) : undefined;
   const serverConsensus: Consensus = raft ?? new LocalLog(fsm, { serverAddress });
   // Servers forward to the leader, client agents send everything to a server (cluster-rpc.ts).
-  const cluster = await setUpClusterRpc({ rc, serverConsensus, fsm, clock, rng, logger });
+  const raftConnections = raft && raft.raftAddress() === serverAddress ? (socket: Socket, head: Buffer) => raft.acceptConnection(socket, head) : undefined;
+  const cluster = await setUpClusterRpc({ rc, serverConsensus, fsm, clock, rng, logger, raftConnections });
   const consensus = cluster.consensus;
   const wheel = new TimerWheel(clock);
   const blocking = new BlockingEngine({ hub: state.hub, wheel, rng }, { maxWaiters: 1_000_000 });
@@ -135,6 +140,18 @@ export async function startAgent(options: AgentRuntimeOptions, deps: StartDeps =
     delegate.setServers(membership.servers().map((s) => s.rpcAddr));
     membership.onServersChanged((servers) => delegate.setServers(servers.map((s) => s.rpcAddr)));
   }
+  const discovery =
+    raft && raftConnections && rc
+      ? new RaftServerDiscovery({
+          raft,
+          membership,
+          queryPeers: async (rpcAddr) => peersOf(await cluster.pool.call(rpcAddr, RpcMethod.Peers, {}, { timeoutMs: 2000 })),
+          bootstrapExpect: rc.bootstrapExpect,
+          clock,
+          logger: logger.named("consul.server"),
+        })
+      : undefined;
+  discovery?.start();
   const reconcile = identity.server
     ? new LeaderReconcile({ consensus, catalog: state.catalog, membership, clock, logger: logger.named("consul.leader"), nodeName: identity.nodeName, datacenter: identity.datacenter })
     : undefined;
@@ -144,7 +161,7 @@ export async function startAgent(options: AgentRuntimeOptions, deps: StartDeps =
   const metrics = new Metrics({ clock, prometheusRetentionMs: options.http.prometheusRetentionTimeMs, trackGc: true });
   const runtimeConfig: Record<string, unknown> = { ...options.runtimeConfig };
   const events = new EventBuffer();
-  const ctx: HttpContext = { settings: options.http, state, consensus, blocking, agent, clock, rng, logger, runtimeConfig, metrics, sessionTtl, events, membership };
+  const ctx: HttpContext = { settings: options.http, state, consensus, blocking, agent, clock, rng, logger, runtimeConfig, metrics, sessionTtl, events, membership, raft };
   membership.onUserEvent((e) => deliverUserEvent(ctx, e));
   const dispatcher = new ApiDispatcher(ctx, cluster.forwarder);
   const http = await startHttpServer(ctx, { host: options.httpHost, port: options.httpPort, dispatcher });
@@ -201,6 +218,7 @@ export async function startAgent(options: AgentRuntimeOptions, deps: StartDeps =
       stopped = true;
       stopLeadershipWatch();
       stopReconcileWatch();
+      discovery?.stop();
       reconcile?.stop();
       sessionTtl.stop();
       await agent.stop();
@@ -241,28 +259,33 @@ async function startRaft(
   const peers = options.raftPeers ?? [];
   const selfElect = rc ? rc.selfElect : true;
   const expect = rc?.bootstrapExpect ?? 0;
-  const electionTimeoutMs = rc?.raft.electionTimeoutMs ?? 1000;
-  // Ten ticks per election timeout (at most 100 ms a tick), heartbeats ten times as often.
-  const tickMs = Math.max(10, Math.min(100, Math.round(electionTimeoutMs / 10)));
-  const electionTick = Math.max(3, Math.round(electionTimeoutMs / tickMs));
+  const ticks = raftTicksFor(rc?.raft.electionTimeoutMs ?? 5000);
+  // A server with a data dir carries Raft over its RPC port and finds its peers through gossip
+  // (raft-server-discovery.ts); an explicit raftBind/raftPeers is a static test cluster.
+  const overServerPort = !inMemory && options.raftBind === undefined && options.raftPeers === undefined;
   return RaftConsensus.start({
     nodeId,
     serverAddress,
     storage: inMemory ? { kind: "memory" } : { kind: "disk", dir: join(rc.dataDir, "raft") },
-    raftBind: options.raftBind ?? (inMemory && peers.length === 0 ? undefined : { host: rc?.bindAddr ?? "127.0.0.1", port: 0 }),
+    raftBind: overServerPort ? undefined : (options.raftBind ?? (inMemory && peers.length === 0 ? undefined : { host: rc?.bindAddr ?? "127.0.0.1", port: 0 })),
     raftAdvertiseHost: options.identity.advertiseAddr,
+    overServerPort,
     fsm,
     peers,
+    // -bootstrap and -dev start a cluster of one at once; bootstrap_expect waits for gossip.
     bootstrap: selfElect || (peers.length > 0 && peers.length + 1 >= expect),
     selfElect,
-    tickMs,
-    electionTick,
-    heartbeatTick: Math.max(1, Math.floor(electionTick / 10)),
+    ...ticks,
     snapshots: { threshold: rc?.raft.snapshotThreshold ?? 16384, trailingLogs: rc?.raft.trailingLogs ?? 10240 },
     clock,
     rng,
     logger: logger.named("raft"),
   });
+}
+
+function peersOf(reply: unknown): string[] {
+  const peers = (reply as { peers?: unknown } | undefined)?.peers;
+  return Array.isArray(peers) ? peers.filter((p): p is string => typeof p === "string") : [];
 }
 
 /** A server without a leader yet registers itself once one is elected (retrying until it sticks). */

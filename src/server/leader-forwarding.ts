@@ -15,6 +15,8 @@ export const RpcMethod = {
   Ping: "Status.Ping",
   Apply: "Raft.Apply",
   HttpForward: "HTTP.Forward",
+  /** The Raft voters this server knows, as /v1/status/peers lists them (bootstrap_expect's check). */
+  Peers: "Status.Peers",
 } as const;
 
 export interface ApplyArgs {

@@ -19,6 +19,8 @@ import { NotLeaderError as RaftNotLeaderError, RaftNode } from "./raft-node.ts";
 import type { RaftSnapshotPolicy } from "./raft-node.ts";
 import type { RaftHostStorage } from "./raft-storage.ts";
 import { InMemoryRaftStorage } from "./raft-storage.ts";
+import { RAFT_PROTOCOL_BYTE } from "../transport/rpc.ts";
+import type { Socket } from "node:net";
 
 // Consensus over the Raft node driver: commands travel as msgpack entry data (Buffers and
 // bigints included), the FSM applies them on every server in log order, snapshots are the
@@ -62,6 +64,12 @@ export interface RaftConsensusOptions {
   raftBind?: { host: string; port: number };
   /** The host other servers reach the Raft listener at, when raftBind.host is a wildcard. */
   raftAdvertiseHost?: string;
+  /**
+   * Raft rides on the server RPC port (what Consul does): no listener of its own, the RPC
+   * server hands connections that start with RAFT_PROTOCOL_BYTE to acceptConnection(), and a
+   * peer's Raft address is its server RPC address. Takes precedence over raftBind.
+   */
+  overServerPort?: boolean;
   /** `{ kind: "memory" }` for -dev; otherwise the directory holding the log and snapshots. */
   storage: { kind: "memory" } | { kind: "disk"; dir: string };
   fsm: StateMachine;
@@ -126,6 +134,7 @@ export class RaftConsensus implements Consensus {
   readonly #logger: Logger | undefined;
   #wasLeader = false;
   readonly #raftHost: string;
+  readonly #overServerPort: boolean;
 
   private constructor(node: RaftNode, options: RaftConsensusOptions, directory: Map<number, RaftPeer>) {
     this.#node = node;
@@ -137,6 +146,7 @@ export class RaftConsensus implements Consensus {
     this.#readTimeoutMs = Math.max(1000, options.tickMs * options.electionTick * 2);
     this.#logger = options.logger;
     this.#raftHost = options.raftAdvertiseHost ?? options.raftBind?.host ?? "";
+    this.#overServerPort = options.overServerPort === true;
   }
 
   static async start(partial: Pick<RaftConsensusOptions, "nodeId" | "serverAddress" | "storage" | "fsm"> & Partial<RaftConsensusOptions>): Promise<RaftConsensus> {
@@ -168,7 +178,8 @@ export class RaftConsensus implements Consensus {
       id: selfId,
       storage,
       members,
-      listen: o.raftBind !== undefined,
+      listen: o.raftBind !== undefined || o.overServerPort === true,
+      handover: o.overServerPort === true ? { preamble: Uint8Array.of(RAFT_PROTOCOL_BYTE) } : undefined,
       bootstrapVoters: o.bootstrap ? [selfId, ...directory.keys()] : undefined,
       stateMachine: {
         apply: (entry: Entry): ApplyResult => fsm.apply(entry.index, decodeCommand(entry.data)),
@@ -256,8 +267,41 @@ export class RaftConsensus implements Consensus {
 
   /** This server's Raft transport "ip:port" ("" without a listener). */
   raftAddress(): string {
+    if (this.#overServerPort) return this.#serverAddress;
     const port = this.#node.port;
     return port === 0 ? "" : `${this.#raftHost}:${port}`;
+  }
+
+  /** Hands over an inbound Raft connection taken by the server RPC listener (overServerPort). */
+  acceptConnection(socket: Socket, head: Buffer): void {
+    this.#node.acceptConnection(socket, head);
+  }
+
+  /** True while this server never took part in a cluster (no log, no term, no snapshot). */
+  isFresh(): boolean {
+    return this.#node.isFresh();
+  }
+
+  /**
+   * bootstrap_expect reached: starts a brand-new cluster whose voters are `servers` (this one
+   * included) when this server is still fresh. Every initial server passes the same set and
+   * the log entries are ordered by Raft id, so all of them write the identical first entries.
+   * Resolves false when this server already holds state.
+   */
+  async bootstrapIfFresh(servers: readonly RaftPeer[]): Promise<boolean> {
+    for (const peer of servers) this.setPeerAddress(peer);
+    const ids = servers.map((p) => raftIdFromNodeId(p.id));
+    if (!ids.includes(this.raftId)) ids.push(this.raftId);
+    const done = await this.#node.bootstrapIfFresh(ids);
+    if (done) this.#logger?.info("bootstrapped a new cluster", { voters: servers.map((p) => p.address).sort().join(",") });
+    return done;
+  }
+
+  /** Whether the server with this node id is a voter or learner in the applied configuration. */
+  hasMember(nodeId: string): boolean {
+    const id = raftIdFromNodeId(nodeId);
+    const cs = this.#node.confState();
+    return cs.voters.includes(id) || cs.learners.includes(id);
   }
 
   /** Voters and learners in the applied configuration, with what is known of their addresses. */

@@ -12,6 +12,7 @@ import { systemRng } from "../runtime/rng.ts";
 import type { PeerAddress } from "../transport/raft-transport.ts";
 import { RaftTransport } from "../transport/raft-transport.ts";
 import type { RaftHostStorage } from "./raft-storage.ts";
+import type { Socket } from "node:net";
 
 // Drives one RawNode with real time, disk and network: ticks on a timer, steps what the
 // transport delivers, and carries out each Ready in the order its type documents — persist
@@ -44,6 +45,11 @@ export interface RaftNodeOptions {
   members: ReadonlyMap<number, PeerAddress>;
   /** Open a transport listener. A lone in-memory voter (-dev) talks to nobody and needs none. */
   listen: boolean;
+  /**
+   * Raft shares another listener (the server RPC port): no listener of our own, inbound
+   * connections arrive through acceptConnection() and outbound ones start with `preamble`.
+   */
+  handover?: { preamble: Uint8Array };
   /**
    * Voters of a brand-new cluster. Written as the first log entries when the storage holds
    * nothing yet (etcd's Bootstrap); ignored once a log exists, so passing it on every start is safe.
@@ -154,7 +160,18 @@ export class RaftNode {
     });
     if (fresh && o.bootstrapVoters && o.bootstrapVoters.length > 0) bootstrap(node, o.bootstrapVoters);
     const driver = new RaftNode(node, o, machine);
-    if (o.listen) {
+    if (o.listen && o.handover) {
+      driver.#transport = RaftTransport.detached({
+        id: o.id,
+        clock: o.clock,
+        rng: o.rng,
+        preamble: o.handover.preamble,
+        peers: new Map([...o.members].filter(([id]) => id !== o.id)),
+        onMessage: (m) => driver.#step(m),
+        onUnreachable: (peer) => driver.#node.reportUnreachable(peer),
+        onSnapshotStatus: (peer, failed) => driver.#node.reportSnapshot(peer, failed),
+      });
+    } else if (o.listen) {
       const self = o.members.get(o.id);
       if (!self) throw new Error(`raft node: members do not include this node (${o.id})`);
       driver.#transport = await RaftTransport.listen({
@@ -273,6 +290,37 @@ export class RaftNode {
       }
       this.#kick();
     });
+  }
+
+  /** Takes an inbound Raft connection accepted by a shared listener (handover mode). */
+  acceptConnection(socket: Socket, head: Buffer): void {
+    if (!this.#transport || this.#closed) {
+      socket.destroy();
+      return;
+    }
+    this.#transport.accept(socket, head);
+  }
+
+  /** True while this node has no log, no term and no snapshot: it never took part in a cluster. */
+  isFresh(): boolean {
+    const raft = this.#node.raft;
+    return raft.term === 0 && raft.raftLog.lastIndex() === 0 && this.#snapshotIndex === 0;
+  }
+
+  /**
+   * Bootstraps a brand-new cluster with `voters` (bootstrap_expect reached) when this node is
+   * still fresh; false when it already holds state (restart, or a leader reached it first).
+   * Every server must pass the same voters, so their first log entries are identical.
+   */
+  async bootstrapIfFresh(voters: readonly number[]): Promise<boolean> {
+    if (this.#closed || this.#failure !== undefined) return false;
+    // Between a Ready and its advance the log must not change under the driver.
+    while (this.#running) await this.idle();
+    if (!this.isFresh()) return false;
+    bootstrap(this.#node, voters);
+    this.#kick();
+    await this.idle();
+    return true;
   }
 
   /** Adds or re-addresses a peer in the transport (membership itself changes through proposeConfChange). */

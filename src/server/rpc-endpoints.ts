@@ -7,6 +7,7 @@ import { RpcMethod, type ApplyArgs, type ApplyReply, type HttpForwardArgs, type 
 
 // The methods a server answers on its RPC port:
 //   Status.Ping    → { leader, server }: liveness and the leader this server knows.
+//   Status.Peers   → { peers }: the Raft voters this server knows (empty: never bootstrapped).
 //   Raft.Apply     → propose a Command; a follower passes it to the leader (one hop).
 //   HTTP.Forward   → run an HTTP API request through this server's own route table, so client
 //                    agents and followers reuse every handler, blocking queries included.
@@ -47,6 +48,7 @@ export function serverRpcHandlers(deps: RpcEndpointDeps): Map<string, RpcHandler
   const { consensus, dispatcher, logger } = deps;
   const handlers = new Map<string, RpcHandler>();
   handlers.set(RpcMethod.Ping, (): PingReply => ({ leader: consensus.leaderAddress(), server: true }));
+  handlers.set(RpcMethod.Peers, (): { peers: string[] } => ({ peers: consensus.peers() }));
   handlers.set(RpcMethod.Apply, (args): Promise<ApplyReply> => {
     const { cmd, forwarded } = applyArgs(args);
     return forwarded ? consensus.proposeHere(cmd) : consensus.propose(cmd);

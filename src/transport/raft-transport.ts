@@ -44,6 +44,11 @@ export interface RaftTransportOptions {
   maxSnapshotBytes: number;
   reconnectBaseMs: number;
   reconnectMaxMs: number;
+  /**
+   * Bytes written first on every outbound connection: when Raft shares the server RPC port,
+   * the receiving side's protocol switch reads them to hand the connection to Raft.
+   */
+  preamble: Uint8Array;
 }
 
 export const defaultRaftTransportOptions = {
@@ -52,7 +57,8 @@ export const defaultRaftTransportOptions = {
   maxSnapshotBytes: 1024 * 1024 * 1024,
   reconnectBaseMs: 50,
   reconnectMaxMs: 5000,
-} as const;
+  preamble: new Uint8Array(0),
+};
 
 export interface RaftTransportStats {
   sent: number;
@@ -101,14 +107,15 @@ class Peer {
 
 export class RaftTransport {
   readonly #options: RaftTransportOptions;
-  readonly #server: Server;
+  /** Absent when connections are accepted elsewhere (the server RPC port) and handed over through accept(). */
+  readonly #server: Server | undefined;
   readonly #peers = new Map<number, Peer>();
   readonly #inbound = new Set<Socket>();
   #nextSnapshotId = 1;
   #closed = false;
   readonly stats: RaftTransportStats = { sent: 0, received: 0, dropped: 0, connects: 0, connectFailures: 0 };
 
-  private constructor(options: RaftTransportOptions, server: Server) {
+  private constructor(options: RaftTransportOptions, server: Server | undefined) {
     this.#options = options;
     this.#server = server;
   }
@@ -139,7 +146,32 @@ export class RaftTransport {
     return transport;
   }
 
+  /** A transport without its own listener: inbound connections arrive through accept(). */
+  static detached(options: Pick<RaftTransportOptions, "id" | "onMessage"> & Partial<RaftTransportOptions>): RaftTransport {
+    const full: RaftTransportOptions = {
+      host: "",
+      port: 0,
+      peers: new Map(),
+      onUnreachable: () => {},
+      onSnapshotStatus: () => {},
+      clock: systemClock,
+      rng: systemRng,
+      ...defaultRaftTransportOptions,
+      ...options,
+    };
+    const transport = new RaftTransport(full, undefined);
+    for (const [id, address] of full.peers) transport.addPeer(id, address);
+    return transport;
+  }
+
+  /** Takes over an inbound connection whose protocol preamble was already read; `head` is what followed it. */
+  accept(socket: Socket, head: Buffer): void {
+    this.#accept(socket, head);
+  }
+
+  /** The listener's port; 0 for a detached transport. */
   get port(): number {
+    if (!this.#server) return 0;
     const address = this.#server.address();
     if (address === null || typeof address === "string") throw new Error("raft transport: not listening on TCP");
     return address.port;
@@ -187,7 +219,8 @@ export class RaftTransport {
     this.#peers.clear();
     for (const socket of this.#inbound) socket.destroy();
     this.#inbound.clear();
-    await new Promise<void>((resolve) => this.#server.close(() => resolve()));
+    const server = this.#server;
+    if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
   }
 
   #drop(m: Message, peer: Peer | undefined): void {
@@ -201,6 +234,7 @@ export class RaftTransport {
     const socket = createConnection({ host: peer.address.host, port: peer.address.port });
     peer.socket = socket;
     socket.setNoDelay(true);
+    if (this.#options.preamble.byteLength > 0) socket.write(this.#options.preamble);
     socket.on("connect", () => {
       if (peer.socket !== socket) return;
       peer.state = PeerState.Connected;
@@ -305,7 +339,7 @@ export class RaftTransport {
     return { done: last, ok };
   }
 
-  #accept(socket: Socket): void {
+  #accept(socket: Socket, head?: Buffer): void {
     if (this.#closed) {
       socket.destroy();
       return;
@@ -314,7 +348,7 @@ export class RaftTransport {
     socket.setNoDelay(true);
     const decoder = new FrameDecoder();
     const snapshots = new Map<number, { m: Message; data: Uint8Array; received: number }>();
-    socket.on("data", (chunk: Buffer) => {
+    const onData = (chunk: Buffer): void => {
       let frames: unknown[];
       try {
         frames = decoder.push(chunk);
@@ -328,9 +362,11 @@ export class RaftTransport {
           return;
         }
       }
-    });
+    };
+    socket.on("data", onData);
     socket.on("error", () => {});
     socket.on("close", () => this.#inbound.delete(socket));
+    if (head && head.byteLength > 0) onData(head);
   }
 
   /** Handles one frame; false means the peer broke the protocol and the connection goes. */

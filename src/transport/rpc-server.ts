@@ -16,6 +16,11 @@ export interface RpcServerOptions {
   logger: Logger;
   maxConnections: number;
   maxInFlightPerConnection: number;
+  /**
+   * Other protocols sharing the port, by first byte: the connection is handed over with
+   * whatever followed that byte (`head`), and is no longer the RPC server's.
+   */
+  protocols?: ReadonlyMap<number, (socket: Socket, head: Buffer) => void>;
 }
 
 export const defaultRpcServerLimits = { maxConnections: 4096, maxInFlightPerConnection: 4096 } as const;
@@ -41,6 +46,7 @@ function errorBody(err: unknown): RpcErrorBody {
 
 export async function startRpcServer(options: RpcServerOptions): Promise<RunningRpcServer> {
   const sockets = new Set<Socket>();
+  const handedOver = new Set<Socket>();
   const log = options.logger;
 
   const serve = (socket: Socket): void => {
@@ -84,8 +90,18 @@ export async function startRpcServer(options: RpcServerOptions): Promise<Running
         .catch((err: unknown) => log.error("rpc: answer failed", { method, error: String(err) }));
     };
 
-    socket.on("data", (chunk: Buffer) => {
+    const onData = (chunk: Buffer): void => {
       if (!greeted) {
+        const other = options.protocols?.get(chunk[0]);
+        if (other) {
+          socket.off("data", onData);
+          sockets.delete(socket);
+          // Still a connection of this listener: close() must end it, or it would wait on it.
+          handedOver.add(socket);
+          socket.once("close", () => handedOver.delete(socket));
+          other(socket, chunk.subarray(1));
+          return;
+        }
         if (chunk[0] !== RPC_PROTOCOL_BYTE) {
           log.warn("rpc: unknown protocol byte, closing", { remote: remoteAddress, byte: chunk[0] });
           socket.destroy();
@@ -112,7 +128,8 @@ export async function startRpcServer(options: RpcServerOptions): Promise<Running
           c?.abort();
         }
       }
-    });
+    };
+    socket.on("data", onData);
     socket.on("error", () => socket.destroy());
     socket.on("close", () => {
       sockets.delete(socket);
@@ -138,6 +155,7 @@ export async function startRpcServer(options: RpcServerOptions): Promise<Running
       new Promise<void>((resolve) => {
         server.close(() => resolve());
         for (const s of sockets) s.destroy();
+        for (const s of handedOver) s.destroy();
       }),
   };
 }

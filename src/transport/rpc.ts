@@ -3,8 +3,10 @@
 // many calls share one connection and answers may come back in any order; a cancel frame
 // tells the server the caller no longer wants an answer (its HTTP client went away).
 
-/** First byte a caller writes, so one port could later also carry other protocols (Raft). */
+/** First byte a caller writes, so one port carries several protocols. */
 export const RPC_PROTOCOL_BYTE = 0x43;
+/** First byte of a Raft transport connection between servers (Consul also runs Raft over its server port). */
+export const RAFT_PROTOCOL_BYTE = 0x01;
 
 export type RpcFrame =
   | { t: "req"; id: number; m: string; a: unknown }

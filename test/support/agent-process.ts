@@ -64,3 +64,54 @@ export async function spawnDevAgent(extraArgs: string[] = [], options: { timeout
     await new Promise((r) => setTimeout(r, 50));
   }
 }
+
+export interface SpawnAgentOptions {
+  /** The agent's HTTP port (already part of `args` as -http-port); the API is polled there. */
+  httpPort: number;
+  /** HTTP host the API is polled at (default 127.0.0.1). */
+  httpHost?: string;
+  timeoutMs?: number;
+  /** Readiness check against the HTTP base URL; default: /v1/status/leader answers 200. */
+  ready?: (base: string) => Promise<boolean>;
+}
+
+/** Spawns `consulate agent <args>` (the caller picks every flag) and waits until it is ready. */
+export async function spawnAgent(args: string[], options: SpawnAgentOptions): Promise<AgentProcess> {
+  const child = spawn(process.execPath, [CONSULATE_BIN, "agent", ...args], { stdio: ["ignore", "pipe", "pipe"] });
+  let out = "";
+  child.stdout?.on("data", (d: Buffer) => (out += d.toString()));
+  child.stderr?.on("data", (d: Buffer) => (out += d.toString()));
+  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+  const proc: AgentProcess = {
+    child,
+    httpPort: options.httpPort,
+    base: `http://${options.httpHost ?? "127.0.0.1"}:${options.httpPort}`,
+    output: () => out,
+    exited,
+    async kill(signal = "SIGKILL") {
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+      return exited;
+    },
+  };
+  const ready =
+    options.ready ??
+    (async (base: string) => {
+      const res = await fetch(`${base}/v1/status/leader`);
+      await res.arrayBuffer();
+      return res.status === 200;
+    });
+  const deadline = Date.now() + (options.timeoutMs ?? 15_000);
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`agent exited early (${child.exitCode}):\n${out}`);
+    try {
+      if (await ready(proc.base)) return proc;
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > deadline) {
+      await proc.kill();
+      throw new Error(`agent did not become ready in time:\n${out}`);
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}

@@ -1,0 +1,207 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { freePort, spawnAgent, type AgentProcess } from "../support/agent-process.ts";
+
+// Three real server processes started the way Consul users start them:
+//   consulate agent -server -bootstrap-expect 3 -data-dir D -bind 127.0.0.x -retry-join …
+// They find each other through gossip, bootstrap one Raft cluster (Raft rides on the server
+// RPC port), survive a kill -9 of the leader under a write load without losing an
+// acknowledged write, the killed server catches up when it comes back, and the whole cluster
+// restarted from its data dirs holds every acknowledged write.
+
+interface ServerSpec {
+  name: string;
+  bind: string;
+  httpPort: number;
+  serverPort: number;
+  serfPort: number;
+  dataDir: string;
+}
+
+function serverArgs(spec: ServerSpec, all: readonly ServerSpec[]): string[] {
+  return [
+    "-server",
+    "-bootstrap-expect=3",
+    `-data-dir=${spec.dataDir}`,
+    `-bind=${spec.bind}`,
+    "-client=127.0.0.1",
+    `-node=${spec.name}`,
+    `-http-port=${spec.httpPort}`,
+    "-dns-port=-1",
+    `-server-port=${spec.serverPort}`,
+    `-serf-lan-port=${spec.serfPort}`,
+    ...all.map((s) => `-retry-join=${s.bind}:${s.serfPort}`),
+  ];
+}
+
+async function getJson<T>(url: string, timeoutMs = 2000): Promise<T> {
+  const res = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });
+  if (res.status !== 200) throw new Error(`${url}: ${res.status} ${await res.text()}`);
+  return (await res.json()) as T;
+}
+
+async function eventually(what: string, check: () => Promise<boolean>, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      if (await check()) return;
+    } catch {
+      // not there yet
+    }
+    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** The leader every given server reports, when they all agree on one; "" otherwise. */
+async function agreedLeader(servers: readonly AgentProcess[]): Promise<string> {
+  const leaders = await Promise.all(servers.map((s) => getJson<string>(`${s.base}/v1/status/leader`)));
+  return leaders[0] !== "" && leaders.every((l) => l === leaders[0]) ? leaders[0] : "";
+}
+
+/** PUT ?cas=0 (create only): true when acknowledged, false when refused or not answered. */
+async function createKey(server: AgentProcess, key: string, value: string): Promise<"acked" | "exists" | "failed"> {
+  try {
+    const res = await fetch(`${server.base}/v1/kv/${key}?cas=0`, { method: "PUT", body: value, signal: AbortSignal.timeout(3000) });
+    const body = await res.text();
+    if (res.status !== 200) return "failed";
+    return body.trim() === "true" ? "acked" : "exists";
+  } catch {
+    return "failed";
+  }
+}
+
+test("cluster - three -bootstrap-expect servers elect one leader, keep every acknowledged write across a leader kill -9 and a full restart, and the killed server catches up", async (t) => {
+  const specs: ServerSpec[] = [];
+  for (const [i, bind] of ["127.0.0.1", "127.0.0.2", "127.0.0.3"].entries()) {
+    specs.push({
+      name: `server-${i + 1}`,
+      bind,
+      httpPort: await freePort(),
+      serverPort: await freePort(),
+      serfPort: await freePort(),
+      dataDir: await mkdtemp(join(tmpdir(), `consulate-cluster-${i + 1}-`)),
+    });
+  }
+  const running = new Map<string, AgentProcess>();
+  t.after(async () => {
+    for (const p of running.values()) await p.kill();
+    for (const s of specs) await rm(s.dataDir, { recursive: true, force: true });
+  });
+  const start = async (spec: ServerSpec): Promise<AgentProcess> => {
+    const proc = await spawnAgent(serverArgs(spec, specs), { httpPort: spec.httpPort, timeoutMs: 20_000 });
+    running.set(spec.name, proc);
+    return proc;
+  };
+
+  // The first server answers before the others exist; they then join it through -retry-join.
+  await start(specs[0]);
+  await Promise.all(specs.slice(1).map(start));
+  const servers = () => specs.map((s) => running.get(s.name)).filter((p): p is AgentProcess => p !== undefined);
+
+  let leader = "";
+  await eventually("one leader agreed by all three servers", async () => (leader = await agreedLeader(servers())) !== "", 15_000);
+  const rpcAddrs = specs.map((s) => `${s.bind}:${s.serverPort}`).sort();
+  assert.ok(rpcAddrs.includes(leader), `the leader ${leader} is one of the servers`);
+  await eventually(
+    "three peers listed on every server",
+    async () => (await Promise.all(servers().map((s) => getJson<string[]>(`${s.base}/v1/status/peers`)))).every((p) => JSON.stringify(p) === JSON.stringify(rpcAddrs)),
+    5000,
+  );
+
+  // A write through any server is readable through every server (default consistency).
+  for (const [i, s] of servers().entries()) assert.equal(await createKey(s, `via/${i}`, `from-${i}`), "acked");
+  for (const s of servers()) {
+    const entries = await getJson<{ Key: string }[]>(`${s.base}/v1/kv/via/?recurse`);
+    assert.deepEqual(
+      entries.map((e) => e.Key),
+      ["via/0", "via/1", "via/2"],
+    );
+  }
+
+  // A client loop writes sequential keys round-robin over the servers; the leader dies mid-way.
+  const acked: string[] = [];
+  let stopWriting = false;
+  let killedAt = 0;
+  let firstAckAfterKill = 0;
+  const writer = (async () => {
+    for (let i = 0, turn = 0; !stopWriting; i++) {
+      const key = `load/${String(i).padStart(5, "0")}`;
+      for (;;) {
+        const target = servers()[turn++ % servers().length];
+        const outcome = await createKey(target, key, `v${i}`);
+        if (outcome === "acked") {
+          acked.push(key);
+          if (killedAt > 0 && firstAckAfterKill === 0) firstAckAfterKill = Date.now();
+          break;
+        }
+        // "exists": an earlier unanswered attempt did commit; it is present but not acknowledged.
+        if (outcome === "exists" || stopWriting) break;
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    }
+  })();
+  await eventually("a first batch of acknowledged writes", () => Promise.resolve(acked.length >= 30), 10_000);
+
+  const leaderSpec = specs.find((s) => `${s.bind}:${s.serverPort}` === leader);
+  assert.ok(leaderSpec);
+  const leaderProc = running.get(leaderSpec.name);
+  assert.ok(leaderProc);
+  killedAt = Date.now();
+  await leaderProc.kill("SIGKILL");
+  running.delete(leaderSpec.name);
+
+  let newLeader = "";
+  await eventually("a new leader among the survivors", async () => {
+    newLeader = await agreedLeader(servers());
+    return newLeader !== "" && newLeader !== leader;
+  }, 10_000);
+  await eventually("writes acknowledged again after the failover", () => Promise.resolve(firstAckAfterKill > 0), 10_000);
+  const failoverMs = firstAckAfterKill - killedAt;
+  t.diagnostic(`leader failover (kill -9 → first acknowledged write): ${failoverMs} ms`);
+  assert.ok(failoverMs <= 5000, `failover took ${failoverMs} ms`);
+  const ackedBeforeStop = acked.length;
+  await eventually("more writes after the failover", () => Promise.resolve(acked.length >= ackedBeforeStop + 20), 10_000);
+  stopWriting = true;
+  await writer;
+
+  // Every acknowledged write survived, on both survivors.
+  for (const s of servers()) {
+    const keys = new Set((await getJson<{ Key: string }[]>(`${s.base}/v1/kv/load/?recurse&consistent`, 5000)).map((e) => e.Key));
+    const missing = acked.filter((k) => !keys.has(k));
+    assert.deepEqual(missing, [], `acknowledged writes missing on ${s.base}`);
+  }
+
+  // The killed server comes back from its data dir and catches up with what it missed.
+  const restarted = await start(leaderSpec);
+  await eventually(
+    "the restarted server holds every acknowledged write",
+    async () => {
+      const keys = new Set((await getJson<{ Key: string }[]>(`${restarted.base}/v1/kv/load/?recurse&stale`)).map((e) => e.Key));
+      return acked.every((k) => keys.has(k));
+    },
+    15_000,
+  );
+  await eventually("all three agree on the leader again", async () => (await agreedLeader(servers())) === newLeader, 10_000);
+  assert.deepEqual(await getJson<string[]>(`${restarted.base}/v1/status/peers`), rpcAddrs);
+
+  // Every server killed and restarted from its data dir: the same cluster, every write back.
+  for (const [name, p] of [...running]) {
+    await p.kill("SIGKILL");
+    running.delete(name);
+  }
+  await start(specs[0]);
+  await Promise.all(specs.slice(1).map(start));
+  await eventually("a leader after restarting every server", async () => (await agreedLeader(servers())) !== "", 15_000);
+  for (const s of servers()) {
+    const keys = new Set((await getJson<{ Key: string }[]>(`${s.base}/v1/kv/load/?recurse&consistent`, 5000)).map((e) => e.Key));
+    assert.deepEqual(
+      acked.filter((k) => !keys.has(k)),
+      [],
+      `acknowledged writes missing on ${s.base} after restarting the cluster`,
+    );
+  }
+});
