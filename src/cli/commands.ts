@@ -10,6 +10,8 @@ import { kvCommands } from "./kv.ts";
 import { lockCommand } from "./lock.ts";
 import { maintCommand } from "./maint.ts";
 import { membersCommand } from "./members.ts";
+import { operatorCommands } from "./operator.ts";
+import { snapshotCommands } from "./snapshot.ts";
 import { servicesCommands } from "./services.ts";
 import { validateCommand } from "./validate.ts";
 import { versionCommand } from "./version.ts";
@@ -37,6 +39,8 @@ export const COMMANDS: Readonly<Record<string, CommandDefinition>> = {
   lock: lockCommand,
   maint: maintCommand,
   members: membersCommand,
+  ...operatorCommands,
+  ...snapshotCommands,
   ...servicesCommands,
   validate: validateCommand,
   version: versionCommand,

@@ -2,6 +2,7 @@ import type { StateStore } from "../state/store.ts";
 import { applyCatalogDeregister, applyCatalogRegister } from "./catalog.ts";
 import type { ApplyResult, Command } from "./command.ts";
 import { applyKvDelete, applyKvSet } from "./kv.ts";
+import { applySnapshotRestore } from "./snapshot-restore.ts";
 import { applySessionCreate, applySessionDestroy } from "./session.ts";
 import { applyTxn } from "./txn.ts";
 
@@ -37,6 +38,8 @@ export class StateMachine {
         return { ok: true, value: true };
       case "txn":
         return applyTxn(this.state, index, cmd);
+      case "snapshot-restore":
+        return applySnapshotRestore(this.state, index, cmd);
     }
   }
 }

@@ -141,6 +141,15 @@ export interface TxnCommand {
   NowMs: number;
 }
 
+/**
+ * Operator snapshot restore (PUT /v1/snapshot): replaces the whole state with `Data`, a
+ * serialized state (state/snapshot.ts), at this command's index on every server.
+ */
+export interface SnapshotRestoreCommand {
+  Type: "snapshot-restore";
+  Data: Buffer;
+}
+
 export type Command =
   | KvSetCommand
   | KvDeleteCommand
@@ -149,7 +158,8 @@ export type Command =
   | SessionCreateCommand
   | SessionDestroyCommand
   | CoordinateUpdateCommand
-  | TxnCommand;
+  | TxnCommand
+  | SnapshotRestoreCommand;
 
 export type CommandType = Command["Type"];
 

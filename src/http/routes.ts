@@ -8,6 +8,9 @@ import { statusHandlers as s } from "./handlers/status.ts";
 import { sessionHandlers as sess } from "./handlers/session.ts";
 import { txnHandlers as txn } from "./handlers/txn.ts";
 import { eventHandlers as ev } from "./handlers/event.ts";
+import { operatorRaftHandlers as opRaft } from "./handlers/operator.ts";
+import { operatorAutopilotHandlers as opAuto } from "./handlers/operator-autopilot.ts";
+import { snapshotHandlers as snap } from "./handlers/snapshot.ts";
 
 // Every /v1 path, its methods and handler, in one table (after Consul's http_register.go).
 // A path ending in "/" is a prefix route: the rest of the path, percent-decoded, is the
@@ -89,4 +92,13 @@ export const routes: readonly Route[] = [
   // event: spec/status-event-coordinate.md §2
   { path: "/v1/event/fire/", methods: { PUT: ev.fire } },
   { path: "/v1/event/list", methods: { GET: ev.list } },
+
+  // operator and snapshots: spec/operator-snapshot-query.md §1, §2, §4
+  { path: "/v1/operator/raft/configuration", methods: { GET: opRaft.configuration } },
+  { path: "/v1/operator/raft/peer", methods: { DELETE: opRaft.removePeer } },
+  { path: "/v1/operator/raft/transfer-leader", methods: { POST: opRaft.transferLeader } },
+  { path: "/v1/operator/autopilot/configuration", methods: { GET: opAuto.getConfiguration, PUT: opAuto.setConfiguration } },
+  { path: "/v1/operator/autopilot/health", methods: { GET: opAuto.health } },
+  { path: "/v1/operator/autopilot/state", methods: { GET: opAuto.state } },
+  { path: "/v1/snapshot", methods: { GET: snap.save, PUT: snap.restore } },
 ];

@@ -1,0 +1,183 @@
+import type { LocalMember } from "../../agent/self-info.ts";
+import { errors } from "../../errors/catalog.ts";
+import type { RaftConsensus } from "../../server/raft-consensus.ts";
+import type { ApiRequest, Handler, HttpContext } from "../context.ts";
+import { metaHeaders, queryOptions } from "../read.ts";
+import { empty, json } from "../reply.ts";
+
+// /v1/operator/raft/*: spec/operator-snapshot-query.md §1. The server's view of the Raft
+// configuration; followers pass these requests to the leader (leader-forwarding.ts) unless
+// `?stale`, so the answer is normally the leader's.
+
+/** One Raft server as the operator endpoints describe it. */
+export interface RaftServerView {
+  /** Node id (Raft protocol 3 server id). */
+  id: string;
+  /** Node name, "(unknown)" when neither gossip nor the catalog knows the id. */
+  node: string;
+  /** Server RPC "ip:port". */
+  address: string;
+  leader: boolean;
+  voter: boolean;
+  /** This server answering: the only one whose log position and contact we know here. */
+  self: boolean;
+  /** Last applied index; undefined for other servers (the Raft driver does not expose peer progress yet). */
+  lastIndex: number | undefined;
+  /** Milliseconds since it heard from the leader; undefined when unknown. */
+  lastContactMs: number | undefined;
+  /** serf status of its gossip member ("alive", "failed", "left"…), "none" when not in the pool. */
+  serfStatus: string;
+  /** Consul version it reports. */
+  version: string;
+}
+
+const SERF_STATUS = ["none", "alive", "leaving", "left", "failed"] as const;
+
+/** The servers of the Raft configuration (voters first), with what this server knows of each. */
+export function raftServers(ctx: HttpContext): RaftServerView[] {
+  const identity = ctx.agent.identity;
+  const members = ctx.membership.members();
+  const raft = ctx.raft;
+  if (!raft) {
+    // A LocalLog server is a configuration of one: itself, the leader.
+    return [selfView(ctx, members, { id: identity.nodeId, address: ctx.consensus.leaderAddress(), leader: true, voter: true })];
+  }
+  const config = raft.configuration();
+  const leaderId = raft.leaderId();
+  const describe = (peer: { id: string; address: string }, voter: boolean): RaftServerView => {
+    const leader = peer.id !== "" && peer.id === leaderId;
+    if (peer.id === raft.nodeId) return selfView(ctx, members, { id: peer.id, address: peer.address, leader, voter });
+    const member = members.find((m) => m.tags.id === peer.id);
+    return {
+      id: peer.id,
+      node: member?.name ?? catalogNodeName(ctx, peer.id) ?? "(unknown)",
+      address: peer.address,
+      leader,
+      voter,
+      self: false,
+      lastIndex: undefined,
+      lastContactMs: leader ? 0 : undefined,
+      serfStatus: member ? statusText(member) : "none",
+      version: member ? buildVersion(member) : "",
+    };
+  };
+  return [...config.voters.map((p) => describe(p, true)), ...config.learners.map((p) => describe(p, false))];
+}
+
+function selfView(
+  ctx: HttpContext,
+  members: LocalMember[],
+  base: { id: string; address: string; leader: boolean; voter: boolean },
+): RaftServerView {
+  const identity = ctx.agent.identity;
+  const member = members.find((m) => m.name === identity.nodeName);
+  return {
+    ...base,
+    node: identity.nodeName,
+    self: true,
+    lastIndex: ctx.consensus.appliedIndex(),
+    lastContactMs: base.leader ? 0 : ctx.consensus.lastContactMs(),
+    serfStatus: member ? statusText(member) : "alive",
+    version: identity.version,
+  };
+}
+
+function catalogNodeName(ctx: HttpContext, nodeId: string): string | undefined {
+  return ctx.state.catalog.listNodes().find((n) => n.ID === nodeId)?.Node;
+}
+
+function statusText(member: LocalMember): string {
+  return SERF_STATUS[member.status] ?? "none";
+}
+
+/** The `build` tag ("1.20.0:abcdef") without its revision. */
+function buildVersion(member: LocalMember): string {
+  const build = member.tags.build ?? "";
+  const at = build.indexOf(":");
+  return at < 0 ? build : build.slice(0, at);
+}
+
+/** Reads that must come from a leader unless `?stale` (spec: "No cluster leader" otherwise). */
+export function requireLeaderUnlessStale(ctx: HttpContext, req: ApiRequest): ReturnType<typeof queryOptions> {
+  const opts = queryOptions(ctx, req);
+  if (opts.consistency !== "stale" && !ctx.consensus.isLeader() && ctx.consensus.leaderAddress() === "") throw errors.noLeader();
+  return opts;
+}
+
+const configuration: Handler = (ctx, req) => {
+  const opts = requireLeaderUnlessStale(ctx, req);
+  const servers = raftServers(ctx).map((s) => ({
+    ID: s.id,
+    Node: s.node,
+    Address: s.address,
+    Leader: s.leader,
+    ProtocolVersion: "3",
+    Voter: s.voter,
+    LastIndex: s.lastIndex ?? 0,
+  }));
+  // The driver does not report the index of the configuration entry; the applied index is
+  // at or after it, which is what clients use it for (change detection).
+  const index = ctx.consensus.appliedIndex();
+  return json({ Servers: servers, Index: index }, 200, metaHeaders(ctx, opts, index));
+};
+
+function queryText(req: ApiRequest, name: string): string | undefined {
+  const v = req.query[name];
+  if (v === undefined) return undefined;
+  return Array.isArray(v) ? String(v[0] ?? "") : String(v);
+}
+
+const removePeer: Handler = async (ctx, req) => {
+  queryOptions(ctx, req);
+  const id = queryText(req, "id");
+  const address = queryText(req, "address");
+  if (id === undefined && address === undefined) {
+    throw errors.badRequest("Must specify either ?id with the server's ID or ?address with IP:port of peer to remove");
+  }
+  if (id !== undefined && address !== undefined) throw errors.badRequest("Must specify only one of ?id or ?address");
+  const servers = raftServers(ctx);
+  const target = id !== undefined ? servers.find((s) => s.id === id) : servers.find((s) => s.address === address);
+  if (!target) {
+    throw errors.internal(id !== undefined ? `id "${id}" was not found in the Raft configuration` : `address "${address}" was not found in the Raft configuration`);
+  }
+  const voters = servers.filter((s) => s.voter);
+  if (!ctx.raft || (target.voter && voters.length === 1)) {
+    // Removing the last voter would leave a cluster that can never elect a leader again.
+    throw errors.internal("cannot remove the last server from the Raft configuration");
+  }
+  await ctx.raft.removePeer(target.id);
+  return empty();
+};
+
+/** What a Raft consensus needs for leadership transfer; RaftConsensus gains it with the cluster work. */
+interface LeaderTransferring {
+  transferLeader(nodeId: string): Promise<void>;
+}
+
+function canTransferLeader(raft: RaftConsensus): raft is RaftConsensus & LeaderTransferring {
+  return typeof (raft as Partial<LeaderTransferring>).transferLeader === "function";
+}
+
+const transferLeader: Handler = async (ctx, req) => {
+  queryOptions(ctx, req);
+  const requested = queryText(req, "id") ?? "";
+  const servers = raftServers(ctx);
+  const self = servers.find((s) => s.self);
+  let target: RaftServerView | undefined;
+  if (requested !== "") {
+    target = servers.find((s) => s.id === requested);
+    if (!target) throw errors.internal(`id "${requested}" was not found in the Raft configuration`);
+    if (target.self) throw errors.internal("cannot transfer leadership to itself");
+  } else {
+    // Any other voter will do; the Raft core only hands over to a caught-up one.
+    target = servers.find((s) => s.voter && !s.self);
+  }
+  if (!target || !target.voter) throw errors.internal("cannot find peer");
+  if (!self?.leader) throw errors.noLeader();
+  const raft = ctx.raft;
+  if (!raft || !canTransferLeader(raft)) throw errors.internal("leadership transfer is not supported by this server");
+  await raft.transferLeader(target.id);
+  return json({ Success: true });
+};
+
+export const operatorRaftHandlers = { configuration, removePeer, transferLeader } satisfies Record<string, Handler>;

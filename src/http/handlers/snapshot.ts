@@ -1,0 +1,79 @@
+import { Packr } from "msgpackr";
+import { ConsulError, errors } from "../../errors/catalog.ts";
+import { restoreState, serializeState } from "../../state/snapshot.ts";
+import { StateStore } from "../../state/store.ts";
+import { readSnapshotArchive, SnapshotArchiveError, writeSnapshotArchive, type SnapshotMeta } from "../../storage/snapshot-archive.ts";
+import type { Handler, HttpContext } from "../context.ts";
+import { metaHeaders, queryOptions, write } from "../read.ts";
+import { text } from "../reply.ts";
+
+// /v1/snapshot: spec/operator-snapshot-query.md §4. Save archives the whole state as it is
+// between two applies (serialization is synchronous, so no write interleaves); restore
+// verifies the archive, then replaces the state through consensus so every server applies
+// it at the same index.
+
+const SNAPSHOT_META_VERSION = 1;
+/**
+ * The restored state travels as one Raft entry, and entries cross the wire in frames of at
+ * most 16 MiB (transport/frame.ts); a bigger state could commit on the leader and never reach
+ * a follower, so it is refused up front.
+ */
+const MAX_RESTORE_STATE_BYTES = 15 * 1024 * 1024;
+const packr = new Packr({ useRecords: false });
+
+const save: Handler = (ctx, req) => {
+  const opts = queryOptions(ctx, req);
+  if (opts.consistency !== "stale" && !ctx.consensus.isLeader() && ctx.consensus.leaderAddress() === "") throw errors.noLeader();
+  const state = serializeState(ctx.state);
+  const index = ctx.state.lastIndex;
+  const archive = writeSnapshotArchive({ meta: snapshotMeta(ctx, index, state.length), state }, ctx.clock.now());
+  return {
+    kind: "text",
+    status: 200,
+    body: archive,
+    contentType: "application/x-gzip",
+    headers: metaHeaders(ctx, opts, index),
+  };
+};
+
+const restore: Handler = async (ctx, req) => {
+  queryOptions(ctx, req);
+  const body = req.body ?? Buffer.alloc(0);
+  let state: Uint8Array;
+  try {
+    state = readSnapshotArchive(body).state;
+    if (state.length > MAX_RESTORE_STATE_BYTES) {
+      throw errors.internal(`failed to restore snapshot: state of ${state.length} bytes exceeds the ${MAX_RESTORE_STATE_BYTES}-byte limit of one Raft entry`);
+    }
+    // Decode into a scratch store first: a state.bin we cannot read never enters the log.
+    restoreState(new StateStore(), state);
+  } catch (err) {
+    if (err instanceof ConsulError) throw err;
+    if (err instanceof SnapshotArchiveError) throw errors.internal(err.message);
+    throw errors.internal(`failed to restore snapshot: ${err instanceof Error ? err.message : String(err)}`);
+  }
+  await write(ctx, { Type: "snapshot-restore", Data: Buffer.from(state.buffer, state.byteOffset, state.byteLength) });
+  return text("", 200);
+};
+
+/** Raft snapshot metadata for an archive of the state at `index`, as hashicorp/raft records it. */
+function snapshotMeta(ctx: HttpContext, index: number, size: number): SnapshotMeta {
+  const raft = ctx.raft;
+  const term = raft ? raft.node.term() : 1;
+  const servers = raft
+    ? raft.configuration().voters.map((p) => ({ Suffrage: 0, ID: p.id, Address: p.address }))
+    : [{ Suffrage: 0, ID: ctx.agent.identity.nodeId, Address: ctx.consensus.leaderAddress() }];
+  return {
+    Version: SNAPSHOT_META_VERSION,
+    ID: `${term}-${index}-${ctx.clock.now()}`,
+    Index: index,
+    Term: term,
+    // Protocol < 3 peer list: the msgpack'd server addresses, base64 in JSON.
+    Peers: Buffer.from(packr.pack(servers.map((s) => s.Address))).toString("base64"),
+    Configuration: { Servers: servers },
+    ConfigurationIndex: 0,
+    Size: size,
+  };
+}
+
+export const snapshotHandlers = { save, restore } satisfies Record<string, Handler>;

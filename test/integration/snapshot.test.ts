@@ -1,0 +1,116 @@
+// Snapshots end to end: a real `agent -dev` (a lone Raft voter) and the real CLI launcher.
+import { after, before, test } from "node:test";
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { CONSULATE_BIN, spawnDevAgent, type AgentProcess } from "../support/agent-process.ts";
+
+let agent: AgentProcess;
+let dir: string;
+before(async () => {
+  agent = await spawnDevAgent();
+  dir = mkdtempSync(join(tmpdir(), "consulate-snapshot-"));
+});
+after(async () => {
+  await agent.kill();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+function cli(args: string[]): Promise<{ code: number | null; out: string; err: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [CONSULATE_BIN, ...args], {
+      env: { ...process.env, CONSUL_HTTP_ADDR: `127.0.0.1:${agent.httpPort}` },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let out = "";
+    let err = "";
+    child.stdout.on("data", (d: Buffer) => (out += d.toString()));
+    child.stderr.on("data", (d: Buffer) => (err += d.toString()));
+    const timer = setTimeout(() => child.kill("SIGKILL"), 20_000);
+    child.on("exit", (code) => {
+      clearTimeout(timer);
+      resolve({ code, out, err });
+    });
+  });
+}
+
+const api = (method: string, path: string, body?: string) => fetch(agent.base + path, { method, body });
+const raw = async (key: string) => {
+  const res = await api("GET", `/v1/kv/${key}?raw`);
+  return res.status === 200 ? await res.text() : undefined;
+};
+
+test("snapshot - save, write more, restore through the CLI brings the old state back and wakes a blocking query", async () => {
+  await api("PUT", "/v1/kv/app/version", "v1");
+  await api("PUT", "/v1/kv/app/keep", "yes");
+  const file = join(dir, "backup.snap");
+
+  const saved = await cli(["snapshot", "save", file]);
+  assert.equal(saved.code, 0, saved.err);
+  assert.match(saved.out, /^Saved and verified snapshot to index \d+\n$/);
+  assert.equal(statSync(file).mode & 0o777, 0o600);
+  const savedIndex = Number(/index (\d+)/.exec(saved.out)?.[1]);
+
+  const inspected = await cli(["snapshot", "inspect", file]);
+  assert.equal(inspected.code, 0, inspected.err);
+  const lines = inspected.out.trimEnd().split("\n");
+  assert.deepEqual(lines.map((l) => l.trim().split(/\s+/)[0]), ["ID", "Size", "Index", "Term", "Version"]);
+  assert.match(lines[0], /^ ID {11}\d+-\d+-\d+$/);
+  assert.equal(lines[2].trim().split(/\s+/)[1], String(savedIndex));
+  assert.equal(lines[4].trim().split(/\s+/)[1], "1");
+
+  await api("PUT", "/v1/kv/app/version", "v2");
+  await api("PUT", "/v1/kv/app/new", "later");
+  assert.equal(await raw("app/version"), "v2");
+
+  const listing = await api("GET", "/v1/kv/app/?recurse");
+  const index = Number(listing.headers.get("x-consul-index"));
+  const started = Date.now();
+  const blocked = api("GET", `/v1/kv/?recurse&index=${index}&wait=60s`);
+  await new Promise((r) => setTimeout(r, 100));
+
+  const restored = await cli(["snapshot", "restore", file]);
+  assert.deepEqual(restored, { code: 0, out: "Restored snapshot\n", err: "" });
+
+  const woken = await blocked;
+  assert.ok(Date.now() - started < 30_000, "the blocking query answered at the restore");
+  assert.ok(Number(woken.headers.get("x-consul-index")) > index);
+  assert.deepEqual(((await woken.json()) as { Key: string }[]).map((e) => e.Key), ["app/keep", "app/version"]);
+  assert.equal(await raw("app/version"), "v1");
+  assert.equal(await raw("app/keep"), "yes");
+  assert.equal(await raw("app/new"), undefined);
+
+  // The agent keeps serving writes after the restore.
+  assert.equal((await (await api("PUT", "/v1/kv/app/after", "ok")).text()).trim(), "true");
+  assert.equal(await raw("app/after"), "ok");
+});
+
+test("snapshot - the CLI refuses a missing file argument and a damaged file", async () => {
+  const missing = await cli(["snapshot", "save"]);
+  assert.equal(missing.code, 1);
+  assert.equal(missing.err, "Missing FILE argument\n");
+  const noFile = await cli(["snapshot", "inspect", join(dir, "nope.snap")]);
+  assert.equal(noFile.code, 1);
+  assert.match(noFile.err, /^Error opening snapshot file: /);
+  const damaged = join(dir, "damaged.snap");
+  writeFileSync(damaged, "not a snapshot");
+  const bad = await cli(["snapshot", "inspect", damaged]);
+  assert.equal(bad.code, 1);
+  assert.match(bad.err, /^Error extracting snapshot data: failed to decompress snapshot/);
+  const refused = await cli(["snapshot", "restore", damaged]);
+  assert.equal(refused.code, 1);
+  assert.match(refused.err, /^Error restoring snapshot: Unexpected response code: 500 \(failed to decompress snapshot/);
+});
+
+test("operator - list-peers and autopilot state on a dev agent show one healthy leader", async () => {
+  const peers = await cli(["operator", "raft", "list-peers"]);
+  assert.equal(peers.code, 0, peers.err);
+  const rows = peers.out.trimEnd().split("\n");
+  assert.equal(rows.length, 2);
+  assert.match(rows[1], /\sleader\s+true\s+3\s+\d+\s+_$/);
+  const health = await api("GET", "/v1/operator/autopilot/health");
+  assert.equal(health.status, 200);
+  assert.equal(((await health.json()) as { Healthy: boolean }).Healthy, true);
+});
