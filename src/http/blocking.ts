@@ -34,6 +34,8 @@ interface Waiter<T> {
 
 interface Group<T> {
   query: QueryFn<T>;
+  /** The hub's restore epoch when the group last evaluated. */
+  epoch: number;
   last: QueryResult<T>;
   waiters: Set<Waiter<T>>;
   unsubscribe: () => void;
@@ -78,7 +80,7 @@ export class BlockingEngine {
       this.limitHits++;
       return result;
     }
-    const fresh: Group<T> = { query, last: result, waiters: new Set(), unsubscribe: () => {} };
+    const fresh: Group<T> = { query, last: result, epoch: this.#hub.restoreEpoch, waiters: new Set(), unsubscribe: () => {} };
     this.#groups.set(key, fresh as Group<unknown>);
     this.#subscribe(key, fresh, ws);
     return this.#wait(key, fresh, minIndex, waitMs);
@@ -121,9 +123,16 @@ export class BlockingEngine {
 
   #onWake<T>(key: string, group: Group<T>): void {
     if (group.waiters.size === 0) return;
+    // After a snapshot restore indexes may legitimately restart lower: every waiter answers
+    // with the restored state, and the "never backwards" memory starts over.
+    const restored = group.epoch !== this.#hub.restoreEpoch;
+    if (restored) {
+      this.#highWater.clear();
+      group.epoch = this.#hub.restoreEpoch;
+    }
     const { result, ws } = this.#evaluate(key, group.query);
     group.last = result;
-    for (const w of [...group.waiters]) if (result.index > w.minIndex) this.#finish(key, group, w, result);
+    for (const w of [...group.waiters]) if (restored || result.index > w.minIndex) this.#finish(key, group, w, result);
     if (group.waiters.size > 0) this.#subscribe(key, group, ws);
   }
 

@@ -6,6 +6,8 @@ export type Wake = () => void;
 
 export class WatchHub {
   readonly #topics = new Map<string, Set<Wake>>();
+  /** Bumped by every restore, so waiters can tell "everything changed" from a plain wake. */
+  restoreEpoch = 0;
 
   /** Registers `wake` on every topic; returns a function that unregisters it from all. */
   subscribe(topics: Iterable<string>, wake: Wake): () => void {
@@ -33,6 +35,7 @@ export class WatchHub {
 
   /** A snapshot restore changes everything: every waiter re-evaluates. */
   notifyAll(): void {
+    this.restoreEpoch++;
     const all = [...this.#topics.values()];
     this.#topics.clear();
     for (const set of all) for (const wake of set) wake();

@@ -94,3 +94,19 @@ test("blocking - the wait deadline answers with the current result", async () =>
   clearTimeout(keepAlive);
   wheel.stop();
 });
+
+test("blocking - a snapshot restore answers every waiter, even when the index went backwards", async () => {
+  const { engine, hub, wheel } = setup();
+  let index = 50;
+  const query = (ws: { add(t: string): void }) => {
+    ws.add("t");
+    return { index, value: index };
+  };
+  const waiting = engine.run("k", 50, 60_000, query);
+  index = 7;
+  hub.notifyAll();
+  const r = await waiting;
+  assert.equal(r.index, 7);
+  assert.equal(engine.waiting, 0);
+  wheel.stop();
+});
