@@ -1,7 +1,6 @@
 import type { KVEntry } from "../model/kv.ts";
 import type { StateStore } from "../state/store.ts";
 import type { ApplyResult, KvDeleteCommand, KvSetCommand } from "./command.ts";
-import { sameRow } from "../state/rows-equal.ts";
 
 const ok = (value: boolean): ApplyResult => ({ ok: true, value });
 
@@ -43,9 +42,22 @@ export function applyKvSet(state: StateStore, index: number, cmd: KvSetCommand):
     }
   }
   // An identical write changes nothing, so the index does not move (see http-core.md §8).
-  if (prev && sameRow(prev, next)) return ok(true);
+  if (prev && sameKvRow(prev, next)) return ok(true);
   state.kv.put(index, next);
   return ok(true);
+}
+
+/** Every field but the indexes: what makes a KV write observable. Typed, so no generic walk. */
+function sameKvRow(a: KVEntry, b: KVEntry): boolean {
+  return (
+    a.Key === b.Key &&
+    // A snapshot or an older log may carry Flags as a plain number.
+    (a.Flags === b.Flags || String(a.Flags) === String(b.Flags)) &&
+    a.LockIndex === b.LockIndex &&
+    a.Session === b.Session &&
+    a.Value.length === b.Value.length &&
+    Buffer.compare(a.Value, b.Value) === 0
+  );
 }
 
 export function applyKvDelete(state: StateStore, index: number, cmd: KvDeleteCommand): ApplyResult {
