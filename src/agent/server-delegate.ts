@@ -49,12 +49,17 @@ export interface ServerDelegateOptions {
   retryPauseMs?: number;
   applyTimeoutMs?: number;
   pingIntervalMs?: number;
+  /**
+   * This agent's node name. A session created through a client belongs to the client's node
+   * (Consul's agent fills it in before the RPC); the server would otherwise default to its own.
+   */
+  nodeName?: string;
 }
 
 const MIRRORED: ReadonlySet<Command["Type"]> = new Set(["catalog-register", "catalog-deregister"]);
 
 export class ServerDelegate implements Consensus {
-  readonly #options: Required<Omit<ServerDelegateOptions, "pool" | "localFsm" | "clock" | "rng" | "logger">> & ServerDelegateOptions;
+  readonly #options: Required<Omit<ServerDelegateOptions, "pool" | "localFsm" | "clock" | "rng" | "logger" | "nodeName">> & ServerDelegateOptions;
   #servers: string[] = [];
   /** Index into #servers of the server calls go to until one fails. */
   #current = 0;
@@ -103,7 +108,10 @@ export class ServerDelegate implements Consensus {
   forwarder(): RequestForwarder {
     return async (req, { signal }) => {
       if (isAgentLocalPath(req.path)) return undefined;
-      const args: HttpForwardArgs = { req: rawRequestOf(req), forwarded: false };
+      const raw = rawRequestOf(req);
+      const nodeName = this.#options.nodeName;
+      if (nodeName !== undefined && req.method === "PUT" && req.path === "/v1/session/create") raw.body = withDefaultNode(raw.body, nodeName);
+      const args: HttpForwardArgs = { req: raw, forwarded: false };
       try {
         const value = await this.#callAny(RpcMethod.HttpForward, args, { retryUnknownOutcome: req.method === "GET", signal: signal() });
         return asRawResponse(value) satisfies RawApiResponse;
@@ -197,4 +205,21 @@ export class ServerDelegate implements Consensus {
       );
     });
   }
+}
+
+/** A session create body with `Node` set to this agent's node when the caller left it out. */
+function withDefaultNode(body: Buffer | undefined, nodeName: string): Buffer | undefined {
+  const text = body === undefined ? "" : body.toString("utf8").trim();
+  let parsed: unknown = {};
+  if (text !== "") {
+    try {
+      parsed = JSON.parse(text);
+    } catch {
+      return body; // the server answers the decode error
+    }
+  }
+  if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) return body;
+  const fields = parsed as Record<string, unknown>;
+  if (typeof fields.Node === "string" && fields.Node !== "") return body;
+  return Buffer.from(JSON.stringify({ ...fields, Node: nodeName }));
 }

@@ -51,7 +51,7 @@ export async function setUpClusterRpc(deps: ClusterRpcDeps): Promise<ClusterRpc>
   const isClient = rc !== undefined && !rc.server && !rc.dev;
 
   if (isClient) {
-    const delegate = new ServerDelegate({ pool, localFsm: deps.fsm, clock, rng, logger });
+    const delegate = new ServerDelegate({ pool, localFsm: deps.fsm, clock, rng, logger, nodeName: rc.nodeName });
     await delegate.start();
     return {
       role: "client",

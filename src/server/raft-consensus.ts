@@ -6,7 +6,7 @@ import type { Entry } from "../raft/messages.ts";
 import { NONE } from "../raft/messages.ts";
 import { StateType } from "../raft/raft.ts";
 import type { SoftState } from "../raft/raft.ts";
-import type { Clock } from "../runtime/clock.ts";
+import type { Clock, TimerHandle } from "../runtime/clock.ts";
 import { systemClock } from "../runtime/clock.ts";
 import type { Logger } from "../runtime/logger.ts";
 import type { Rng } from "../runtime/rng.ts";
@@ -35,6 +35,19 @@ export interface RaftPeer {
   address: string;
   /** Its Raft transport address, "ip:port". */
   raftAddress: string;
+}
+
+/** The leader's view of one server's replication (RaftConsensus.progress()). */
+export interface RaftPeerProgress {
+  /** Highest log index known to be stored on that server. */
+  matchIndex: number;
+  /**
+   * Milliseconds since the leader last heard from it: 0 while it answered within the current
+   * check-quorum window (one election timeout); otherwise the time since the leader last saw
+   * it active, less one heartbeat interval (the earliest a healthy peer answers again).
+   */
+  lastContactMs: number;
+  voter: boolean;
 }
 
 /** A write or consistent read reached a server that does not lead. The RPC layer forwards on it. */
@@ -135,6 +148,13 @@ export class RaftConsensus implements Consensus {
   #wasLeader = false;
   readonly #raftHost: string;
   readonly #overServerPort: boolean;
+  readonly #clock: Clock;
+  readonly #tickMs: number;
+  readonly #electionMs: number;
+  readonly #heartbeatMs: number;
+  /** Monotonic ms each peer was last seen active by the leader (sampled every tick while leading). */
+  readonly #peerSeenMs = new Map<number, number>();
+  #contactSampler: TimerHandle | undefined;
 
   private constructor(node: RaftNode, options: RaftConsensusOptions, directory: Map<number, RaftPeer>) {
     this.#node = node;
@@ -147,6 +167,10 @@ export class RaftConsensus implements Consensus {
     this.#logger = options.logger;
     this.#raftHost = options.raftAdvertiseHost ?? options.raftBind?.host ?? "";
     this.#overServerPort = options.overServerPort === true;
+    this.#clock = options.clock;
+    this.#tickMs = options.tickMs;
+    this.#electionMs = options.tickMs * options.electionTick;
+    this.#heartbeatMs = options.tickMs * options.heartbeatTick;
   }
 
   static async start(partial: Pick<RaftConsensusOptions, "nodeId" | "serverAddress" | "storage" | "fsm"> & Partial<RaftConsensusOptions>): Promise<RaftConsensus> {
@@ -205,13 +229,19 @@ export class RaftConsensus implements Consensus {
 
   // ---- Consensus ----
 
-  async propose(cmd: Command): Promise<{ index: number; result: ApplyResult }> {
+  propose(cmd: Command): Promise<{ index: number; result: ApplyResult }> {
+    let data: Uint8Array;
     try {
-      const { index, result } = await this.#node.propose(encodeCommand(cmd));
-      return { index, result: result as ApplyResult };
+      data = encodeCommand(cmd);
     } catch (err) {
-      throw this.#translate(err);
+      return Promise.reject(err instanceof Error ? err : new Error(String(err)));
     }
+    // Applied's result is what the stateMachine's apply below returned: an ApplyResult. No
+    // async wrapper: every extra await on the write path is another promise and microtask.
+    const applied = this.#node.propose(data) as Promise<{ index: number; result: ApplyResult }>;
+    return applied.catch((err: unknown) => {
+      throw this.#translate(err);
+    });
   }
 
   isLeader(): boolean {
@@ -348,7 +378,52 @@ export class RaftConsensus implements Consensus {
     if (id !== this.raftId) this.#node.removePeerAddress(id);
   }
 
+  /**
+   * Leader only: hands leadership to the voter with this node id and resolves once it leads
+   * (the core first lets it catch up). Rejects when it does not take over within two election
+   * timeouts, with NotLeaderError when this server does not lead.
+   */
+  async transferLeader(nodeId: string): Promise<void> {
+    const id = raftIdFromNodeId(nodeId);
+    if (!this.#node.isLeader()) throw this.#translate(new RaftNotLeaderError(this.#node.leader()));
+    if (id === this.raftId) throw new Error("cannot transfer leadership to itself");
+    if (!this.#node.confState().voters.includes(id)) throw new Error(`id "${nodeId}" is not a voter in the Raft configuration`);
+    this.#node.transferLeader(id);
+    const deadline = this.#clock.monotonicMs() + 2 * this.#electionMs + 1000;
+    while (this.#node.leader() !== id) {
+      if (this.#clock.monotonicMs() > deadline) throw new Error(`leadership transfer to ${nodeId} timed out`);
+      await new Promise<void>((resolve) => this.#clock.setTimer(Math.min(20, this.#tickMs), resolve));
+    }
+  }
+
+  /**
+   * Leader only: replication progress of every member by node id (this server included, with
+   * its own last index). Empty on followers, which do not track others.
+   */
+  progress(): Map<string, RaftPeerProgress> {
+    const out = new Map<string, RaftPeerProgress>();
+    const raw = this.#node.progress();
+    if (raw.size === 0) return out;
+    this.#sampleContact(raw);
+    const now = this.#clock.monotonicMs();
+    for (const [id, pr] of raw) {
+      const nodeId = id === this.raftId ? this.nodeId : this.#directory.get(id)?.id;
+      if (nodeId === undefined || nodeId === "") continue;
+      let lastContactMs = 0;
+      if (id !== this.raftId && !pr.recentActive) {
+        const seen = this.#peerSeenMs.get(id);
+        // After the core resets the flag, a healthy peer can only set it again at the next
+        // heartbeat round: that much silence is expected and not counted.
+        lastContactMs = seen === undefined ? Number.MAX_SAFE_INTEGER : Math.max(0, Math.round(now - seen - this.#heartbeatMs));
+      }
+      out.set(nodeId, { matchIndex: pr.match, lastContactMs, voter: !pr.isLearner });
+    }
+    return out;
+  }
+
   async close(): Promise<void> {
+    this.#contactSampler?.cancel();
+    this.#contactSampler = undefined;
     this.#leadershipListeners.clear();
     await this.#node.close();
   }
@@ -368,10 +443,36 @@ export class RaftConsensus implements Consensus {
     await this.#node.idle();
   }
 
+  /** Remembers when the leader last saw each peer active (the core only keeps a flag it resets). */
+  #sampleContact(raw: ReturnType<RaftNode["progress"]>): void {
+    const now = this.#clock.monotonicMs();
+    for (const [id, pr] of raw) if (pr.recentActive) this.#peerSeenMs.set(id, now);
+  }
+
+  #startContactSampler(): void {
+    this.#contactSampler?.cancel();
+    this.#peerSeenMs.clear();
+    // A new leader has heard from nobody yet; start every member's clock at the takeover.
+    const now = this.#clock.monotonicMs();
+    for (const id of this.#node.confState().voters) this.#peerSeenMs.set(id, now);
+    for (const id of this.#node.confState().learners) this.#peerSeenMs.set(id, now);
+    const sample = (): void => {
+      if (!this.#wasLeader) return;
+      this.#sampleContact(this.#node.progress());
+      this.#contactSampler = this.#clock.setTimer(this.#tickMs, sample);
+    };
+    this.#contactSampler = this.#clock.setTimer(this.#tickMs, sample);
+  }
+
   #softStateChanged(ss: SoftState): void {
     const leading = ss.raftState === StateType.Leader;
     if (leading !== this.#wasLeader) {
       this.#wasLeader = leading;
+      if (leading) this.#startContactSampler();
+      else {
+        this.#contactSampler?.cancel();
+        this.#contactSampler = undefined;
+      }
       this.#logger?.info(leading ? "cluster leadership acquired" : "cluster leadership lost", { term: this.#node.term() });
       for (const cb of [...this.#leadershipListeners]) {
         try {

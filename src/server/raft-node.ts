@@ -242,6 +242,25 @@ export class RaftNode {
     return Math.max(0, this.#clock.monotonicMs() - this.#lastLeaderContactMs);
   }
 
+  /**
+   * Leader only: its view of every member's log (match = highest index known replicated there)
+   * and whether the member answered within the current check-quorum window. Empty elsewhere.
+   */
+  progress(): Map<number, { match: number; next: number; recentActive: boolean; isLearner: boolean }> {
+    const out = new Map<number, { match: number; next: number; recentActive: boolean; isLearner: boolean }>();
+    const raft = this.#node.raft;
+    if (raft.state !== StateType.Leader) return out;
+    for (const [id, pr] of raft.prs) out.set(id, { match: pr.match, next: pr.next, recentActive: pr.recentActive, isLearner: pr.isLearner });
+    return out;
+  }
+
+  /** Leader only: asks the core to hand leadership to `transferee` (it waits for it to catch up). */
+  transferLeader(transferee: number): void {
+    if (this.#closed || !this.isLeader()) return;
+    this.#node.transferLeader(transferee);
+    this.#kick();
+  }
+
   /** Starts an election now instead of waiting for the election timeout. */
   campaign(): void {
     this.#node.campaign();
@@ -422,7 +441,7 @@ export class RaftNode {
       }
       this.#node.advance();
       if (rd.softState) this.#options.onSoftState?.(rd.softState);
-      await this.#maybeSnapshot();
+      if (this.#snapshotDue()) await this.#snapshot();
     }
   }
 
@@ -470,9 +489,14 @@ export class RaftNode {
     for (const r of done) r.resolve(r.index);
   }
 
-  async #maybeSnapshot(): Promise<void> {
-    const { threshold, trailingLogs } = this.#options.snapshots;
-    if (threshold <= 0 || this.#applied - this.#snapshotIndex < threshold) return;
+  /** Checked without an await so a Ready that needs no snapshot costs no extra microtask. */
+  #snapshotDue(): boolean {
+    const { threshold } = this.#options.snapshots;
+    return threshold > 0 && this.#applied - this.#snapshotIndex >= threshold;
+  }
+
+  async #snapshot(): Promise<void> {
+    const { trailingLogs } = this.#options.snapshots;
     const index = this.#applied;
     const data = this.#machine.capture();
     await this.#storage.createSnapshot(index, this.#node.raft.confState(), data);

@@ -3,7 +3,10 @@ import assert from "node:assert/strict";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { performance } from "node:perf_hooks";
 import { freePort, spawnAgent, type AgentProcess } from "../support/agent-process.ts";
+import { checkLinearizable } from "../lin/checker.ts";
+import { kvModel, type KvOperation } from "../lin/kv-model.ts";
 
 // Three real server processes started the way Consul users start them:
 //   consulate agent -server -bootstrap-expect 3 -data-dir D -bind 127.0.0.x -retry-join …
@@ -74,6 +77,43 @@ async function createKey(server: AgentProcess, key: string, value: string): Prom
   }
 }
 
+/** One client of the linearizability workload: puts and ?consistent gets on a few registers, round-robin over the servers. */
+async function registerClient(clientId: number, servers: () => AgentProcess[], history: KvOperation[], stop: () => boolean): Promise<void> {
+  for (let n = 0, turn = clientId; !stop(); n++) {
+    const pool = servers();
+    const target = pool[turn++ % pool.length];
+    const key = `lin/${n % 3}`;
+    const call = performance.now();
+    if ((n + clientId) % 2 === 0) {
+      const value = `c${clientId}-${n}`;
+      let acked = false;
+      try {
+        const res = await fetch(`${target.base}/v1/kv/${key}`, { method: "PUT", body: value, signal: AbortSignal.timeout(3000) });
+        acked = res.status === 200 && (await res.text()).trim() === "true";
+      } catch {
+        // unknown outcome
+      }
+      // Not acknowledged: it may still commit at any later time (or never).
+      history.push({ clientId, input: { op: "put", key, value }, output: acked ? null : undefined, call, return: acked ? performance.now() : Infinity });
+      // Every unacknowledged put may land anywhere later, which the checker pays for
+      // exponentially: back off while the cluster fails over instead of piling them up.
+      if (!acked) await new Promise((r) => setTimeout(r, 250));
+    } else {
+      try {
+        const res = await fetch(`${target.base}/v1/kv/${key}?consistent&raw`, { signal: AbortSignal.timeout(3000) });
+        const body = await res.text();
+        // A failed read has no effect on the state: leave it out of the history.
+        if (res.status === 200 || res.status === 404) {
+          history.push({ clientId, input: { op: "get", key }, output: res.status === 404 ? null : body, call, return: performance.now() });
+        }
+      } catch {
+        // no answer: nothing observed
+      }
+    }
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
 test("cluster - three -bootstrap-expect servers elect one leader, keep every acknowledged write across a leader kill -9 and a full restart, and the killed server catches up", async (t) => {
   const specs: ServerSpec[] = [];
   for (const [i, bind] of ["127.0.0.1", "127.0.0.2", "127.0.0.3"].entries()) {
@@ -112,6 +152,37 @@ test("cluster - three -bootstrap-expect servers elect one leader, keep every ack
     5000,
   );
 
+  // Operator view on the leader: every server's replication progress, then a leadership handover.
+  const leaderProcOf = (address: string): AgentProcess => {
+    const spec = specs.find((s) => `${s.bind}:${s.serverPort}` === address);
+    const proc = spec ? running.get(spec.name) : undefined;
+    assert.ok(proc, `a running server at ${address}`);
+    return proc;
+  };
+  type RaftConfiguration = { Servers: { ID: string; Address: string; Leader: boolean; LastIndex: number }[] };
+  await eventually(
+    "the leader reports every server's LastIndex",
+    async () => (await getJson<RaftConfiguration>(`${leaderProcOf(leader).base}/v1/operator/raft/configuration`)).Servers.every((s) => s.LastIndex > 0),
+    5000,
+  );
+  type AutopilotHealth = { Healthy: boolean; Servers: { Address: string; LastIndex: number; Healthy: boolean }[] };
+  await eventually(
+    "autopilot health on the leader judges all three servers healthy from replication progress",
+    async () => {
+      const health = await getJson<AutopilotHealth>(`${leaderProcOf(leader).base}/v1/operator/autopilot/health`);
+      return health.Healthy && health.Servers.length === 3 && health.Servers.every((s) => s.LastIndex > 0);
+    },
+    10_000,
+  );
+  const config = await getJson<RaftConfiguration>(`${leaderProcOf(leader).base}/v1/operator/raft/configuration`);
+  const transferee = config.Servers.find((s) => !s.Leader);
+  assert.ok(transferee);
+  const transfer = await fetch(`${leaderProcOf(leader).base}/v1/operator/raft/transfer-leader?id=${transferee.ID}`, { method: "POST" });
+  assert.equal(transfer.status, 200, await transfer.clone().text());
+  assert.deepEqual(await transfer.json(), { Success: true });
+  await eventually("every server follows the transferee", async () => (await agreedLeader(servers())) === transferee.Address, 5000);
+  leader = transferee.Address;
+
   // A write through any server is readable through every server (default consistency).
   for (const [i, s] of servers().entries()) assert.equal(await createKey(s, `via/${i}`, `from-${i}`), "acked");
   for (const s of servers()) {
@@ -125,6 +196,9 @@ test("cluster - three -bootstrap-expect servers elect one leader, keep every ack
   // A client loop writes sequential keys round-robin over the servers; the leader dies mid-way.
   const acked: string[] = [];
   let stopWriting = false;
+  // Alongside, three clients exercise a few registers; their history must be linearizable.
+  const history: KvOperation[] = [];
+  const registerClients = [1, 2, 3].map((id) => registerClient(id, servers, history, () => stopWriting));
   let killedAt = 0;
   let firstAckAfterKill = 0;
   const writer = (async () => {
@@ -167,6 +241,14 @@ test("cluster - three -bootstrap-expect servers elect one leader, keep every ack
   await eventually("more writes after the failover", () => Promise.resolve(acked.length >= ackedBeforeStop + 20), 10_000);
   stopWriting = true;
   await writer;
+  await Promise.all(registerClients);
+  const puts = history.filter((op) => op.input.op === "put" && op.output !== undefined).length;
+  const reads = history.filter((op) => op.input.op === "get").length;
+  const unknown = history.filter((op) => op.output === undefined && op.input.op === "put").length;
+  t.diagnostic(`linearizability history: ${history.length} operations (${puts} acknowledged puts, ${unknown} unacknowledged, ${reads} reads)`);
+  assert.ok(puts >= 10 && reads >= 10, "the register clients made progress");
+  assert.ok(unknown <= 45, `${unknown} unacknowledged puts: too many for the checker`);
+  assert.deepEqual(checkLinearizable(kvModel, history), { ok: true }, "the client history across the leader kill is linearizable");
 
   // Every acknowledged write survived, on both survivors.
   for (const s of servers()) {

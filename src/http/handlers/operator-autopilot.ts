@@ -7,9 +7,9 @@ import { json } from "../reply.ts";
 import { raftServers, requireLeaderUnlessStale, type RaftServerView } from "./operator.ts";
 
 // /v1/operator/autopilot/*: spec/operator-snapshot-query.md §2. Health is judged from what
-// this server knows: gossip status for every server, log position and leader contact for
-// itself (the Raft driver does not expose follower progress yet, so other servers are judged
-// on their gossip status alone). The configuration lives on the answering server (normally
+// this server knows: gossip status for every server and, on the leader, each server's match
+// index and last contact from Raft replication progress (a follower answering `?stale` knows
+// only its own, so it judges the others on their gossip status alone). The configuration lives on the answering server (normally
 // the leader), seeded from the agent's `autopilot` settings; it is not yet Raft state, so a
 // new leader starts again from its own settings.
 

@@ -1,6 +1,6 @@
 import type { LocalMember } from "../../agent/self-info.ts";
 import { errors } from "../../errors/catalog.ts";
-import type { RaftConsensus } from "../../server/raft-consensus.ts";
+import { isNotLeaderError } from "../../server/raft-consensus.ts";
 import type { ApiRequest, Handler, HttpContext } from "../context.ts";
 import { metaHeaders, queryOptions } from "../read.ts";
 import { empty, json } from "../reply.ts";
@@ -21,7 +21,7 @@ export interface RaftServerView {
   voter: boolean;
   /** This server answering: the only one whose log position and contact we know here. */
   self: boolean;
-  /** Last applied index; undefined for other servers (the Raft driver does not expose peer progress yet). */
+  /** Last applied index for itself, the leader's match index for others; undefined when unknown (asked a follower). */
   lastIndex: number | undefined;
   /** Milliseconds since it heard from the leader; undefined when unknown. */
   lastContactMs: number | undefined;
@@ -44,10 +44,13 @@ export function raftServers(ctx: HttpContext): RaftServerView[] {
   }
   const config = raft.configuration();
   const leaderId = raft.leaderId();
+  // Only the leader tracks the others' replication; on a follower (?stale) it is empty.
+  const progress = raft.progress();
   const describe = (peer: { id: string; address: string }, voter: boolean): RaftServerView => {
     const leader = peer.id !== "" && peer.id === leaderId;
     if (peer.id === raft.nodeId) return selfView(ctx, members, { id: peer.id, address: peer.address, leader, voter });
     const member = members.find((m) => m.tags.id === peer.id);
+    const replication = progress.get(peer.id);
     return {
       id: peer.id,
       node: member?.name ?? catalogNodeName(ctx, peer.id) ?? "(unknown)",
@@ -55,8 +58,8 @@ export function raftServers(ctx: HttpContext): RaftServerView[] {
       leader,
       voter,
       self: false,
-      lastIndex: undefined,
-      lastContactMs: leader ? 0 : undefined,
+      lastIndex: replication?.matchIndex,
+      lastContactMs: leader ? 0 : replication?.lastContactMs,
       serfStatus: member ? statusText(member) : "none",
       version: member ? buildVersion(member) : "",
     };
@@ -149,15 +152,6 @@ const removePeer: Handler = async (ctx, req) => {
   return empty();
 };
 
-/** What a Raft consensus needs for leadership transfer; RaftConsensus gains it with the cluster work. */
-interface LeaderTransferring {
-  transferLeader(nodeId: string): Promise<void>;
-}
-
-function canTransferLeader(raft: RaftConsensus): raft is RaftConsensus & LeaderTransferring {
-  return typeof (raft as Partial<LeaderTransferring>).transferLeader === "function";
-}
-
 const transferLeader: Handler = async (ctx, req) => {
   queryOptions(ctx, req);
   const requested = queryText(req, "id") ?? "";
@@ -175,8 +169,13 @@ const transferLeader: Handler = async (ctx, req) => {
   if (!target || !target.voter) throw errors.internal("cannot find peer");
   if (!self?.leader) throw errors.noLeader();
   const raft = ctx.raft;
-  if (!raft || !canTransferLeader(raft)) throw errors.internal("leadership transfer is not supported by this server");
-  await raft.transferLeader(target.id);
+  if (!raft) throw errors.internal("leadership transfer is not supported by this server");
+  try {
+    await raft.transferLeader(target.id);
+  } catch (err) {
+    if (isNotLeaderError(err)) throw errors.noLeader();
+    throw errors.internal(err instanceof Error ? err.message : String(err));
+  }
   return json({ Success: true });
 };
 
