@@ -1,10 +1,11 @@
 // `consul catalog datacenters|nodes|services`: read-only views of the catalog.
-import type { CommandDefinition } from "./command-definition.ts";
+import type { CommandDefinition, ParsedCommandLine } from "./command-definition.ts";
 import { helpFor, parseCommandLine } from "./command-definition.ts";
 import type { CommandIO } from "./command-io.ts";
 import { printLine } from "./command-io.ts";
 import { columnize, tabwriterAlign } from "./columns.ts";
 import { boolFlag, mapFlag, stringFlag } from "./go-flags.ts";
+import type { FlagTable } from "./go-flags.ts";
 import type { ConsulHttpClient } from "./http-client.ts";
 import { connect, errorMessage, escapePath, HTTP_CLIENT_FLAGS, HTTP_SERVER_FLAGS, HTTP_TENANCY_FLAGS } from "./http-client.ts";
 
@@ -21,6 +22,24 @@ function tooManyArguments(args: readonly string[], io: CommandIO): boolean {
   if (args.length === 0) return false;
   printLine(io.stderr, `Too many arguments (expected 0, got ${args.length})`);
   return true;
+}
+
+/**
+ * Parses the command line (no positional arguments allowed), then connects; a number is the
+ * exit code to return (help, bad flag or argument, no client).
+ */
+async function parseAndConnect<T extends FlagTable & typeof HTTP_FLAGS>(
+  flags: T,
+  help: string,
+  args: string[],
+  io: CommandIO,
+): Promise<{ flags: ParsedCommandLine<T>["values"]; client: ConsulHttpClient } | number> {
+  const parsed = parseCommandLine(flags, help, args, io);
+  if (typeof parsed === "number") return parsed;
+  if (tooManyArguments(parsed.args, io)) return 1;
+  const client = await withClient(parsed.values, io);
+  if (client === undefined) return 1;
+  return { flags: parsed.values, client };
 }
 
 /** The api package sends `-node-meta k=v` as repeated `node-meta=k:v`. */
@@ -53,11 +72,9 @@ Usage: consulate catalog datacenters [options]
 `;
 
 async function runDatacenters(args: string[], io: CommandIO): Promise<number> {
-  const parsed = parseCommandLine(DC_FLAGS, DC_HELP, args, io);
-  if (typeof parsed === "number") return parsed;
-  if (tooManyArguments(parsed.args, io)) return 1;
-  const client = await withClient(parsed.values, io);
-  if (client === undefined) return 1;
+  const invocation = await parseAndConnect(DC_FLAGS, DC_HELP, args, io);
+  if (typeof invocation === "number") return invocation;
+  const { client } = invocation;
   try {
     const body = await client.getJSON("/v1/catalog/datacenters");
     for (const dc of Array.isArray(body) ? body : []) printLine(io.stdout, String(dc));
@@ -137,55 +154,36 @@ export function formatNodes(nodes: readonly NodeRow[], detailed: boolean): strin
 }
 
 async function runNodes(args: string[], io: CommandIO): Promise<number> {
-  const parsed = parseCommandLine(NODES_FLAGS, NODES_HELP, args, io);
-  if (typeof parsed === "number") return parsed;
-  const flags = parsed.values;
-  if (tooManyArguments(parsed.args, io)) return 1;
-  const client = await withClient(flags, io);
-  if (client === undefined) return 1;
+  const invocation = await parseAndConnect(NODES_FLAGS, NODES_HELP, args, io);
+  if (typeof invocation === "number") return invocation;
+  const { flags, client } = invocation;
 
   const query = {
     near: flags.near === "" ? undefined : flags.near,
     "node-meta": nodeMetaQuery(flags["node-meta"]),
     filter: flags.filter === "" ? undefined : flags.filter,
   };
+  // A service's listing carries the node's metadata as NodeMeta, the node listing as Meta.
+  const byService = flags.service !== "";
   let nodes: NodeRow[];
-  if (flags.service !== "") {
-    try {
-      const body = await client.getJSON(`/v1/catalog/service/${escapePath(flags.service)}`, query);
-      nodes = (Array.isArray(body) ? body : []).map((raw) => {
-        const entry = asRecord(raw);
-        return {
-          Node: String(entry.Node ?? ""),
-          ID: String(entry.ID ?? ""),
-          Address: String(entry.Address ?? ""),
-          Datacenter: String(entry.Datacenter ?? ""),
-          TaggedAddresses: asStringMap(entry.TaggedAddresses),
-          Meta: asStringMap(entry.NodeMeta),
-        };
-      });
-    } catch (err) {
-      printLine(io.stderr, `Error listing nodes for service: ${errorMessage(err)}`);
-      return 1;
-    }
-  } else {
-    try {
-      const body = await client.getJSON("/v1/catalog/nodes", query);
-      nodes = (Array.isArray(body) ? body : []).map((raw) => {
-        const entry = asRecord(raw);
-        return {
-          Node: String(entry.Node ?? ""),
-          ID: String(entry.ID ?? ""),
-          Address: String(entry.Address ?? ""),
-          Datacenter: String(entry.Datacenter ?? ""),
-          TaggedAddresses: asStringMap(entry.TaggedAddresses),
-          Meta: asStringMap(entry.Meta),
-        };
-      });
-    } catch (err) {
-      printLine(io.stderr, `Error listing nodes: ${errorMessage(err)}`);
-      return 1;
-    }
+  try {
+    const body = byService
+      ? await client.getJSON(`/v1/catalog/service/${escapePath(flags.service)}`, query)
+      : await client.getJSON("/v1/catalog/nodes", query);
+    nodes = (Array.isArray(body) ? body : []).map((raw) => {
+      const entry = asRecord(raw);
+      return {
+        Node: String(entry.Node ?? ""),
+        ID: String(entry.ID ?? ""),
+        Address: String(entry.Address ?? ""),
+        Datacenter: String(entry.Datacenter ?? ""),
+        TaggedAddresses: asStringMap(entry.TaggedAddresses),
+        Meta: asStringMap(byService ? entry.NodeMeta : entry.Meta),
+      };
+    });
+  } catch (err) {
+    printLine(io.stderr, `${byService ? "Error listing nodes for service" : "Error listing nodes"}: ${errorMessage(err)}`);
+    return 1;
   }
   if (nodes.length === 0) {
     printLine(io.stderr, "No nodes match the given query - try expanding your search.");
@@ -229,12 +227,9 @@ export function formatServices(services: ReadonlyMap<string, readonly string[]>,
 }
 
 async function runServices(args: string[], io: CommandIO): Promise<number> {
-  const parsed = parseCommandLine(SERVICES_FLAGS, SERVICES_HELP, args, io);
-  if (typeof parsed === "number") return parsed;
-  const flags = parsed.values;
-  if (tooManyArguments(parsed.args, io)) return 1;
-  const client = await withClient(flags, io);
-  if (client === undefined) return 1;
+  const invocation = await parseAndConnect(SERVICES_FLAGS, SERVICES_HELP, args, io);
+  if (typeof invocation === "number") return invocation;
+  const { flags, client } = invocation;
 
   const query = { "node-meta": nodeMetaQuery(flags["node-meta"]) };
   const services = new Map<string, string[]>();

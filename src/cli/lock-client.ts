@@ -72,6 +72,28 @@ export interface SemaphoreOptions extends CommonOptions {
   readonly limit: number;
 }
 
+type ResolvedCommonOptions = Required<Omit<CommonOptions, "value">> & { value: Buffer };
+
+/** Go's defaults for the settings both primitives share; rejects a TTL that is not a duration. */
+function resolveCommonOptions(opts: CommonOptions, defaultSessionName: string): ResolvedCommonOptions {
+  const ttl = opts.sessionTTL ?? DEFAULT_SESSION_TTL;
+  try {
+    parseGoDuration(ttl);
+  } catch (err) {
+    throw new LockError(`invalid SessionTTL: ${errorMessage(err)}`, { cause: err });
+  }
+  return {
+    sessionName: opts.sessionName === undefined || opts.sessionName === "" ? defaultSessionName : opts.sessionName,
+    sessionTTL: ttl,
+    value: opts.value ?? Buffer.alloc(0),
+    monitorRetries: opts.monitorRetries ?? 0,
+    monitorRetryMs: opts.monitorRetryMs ?? DEFAULT_MONITOR_RETRY_MS,
+    tryOnce: opts.tryOnce ?? false,
+    waitMs: opts.waitMs !== undefined && opts.waitMs > 0 ? opts.waitMs : DEFAULT_WAIT_MS,
+    retryMs: opts.retryMs ?? DEFAULT_RETRY_MS,
+  };
+}
+
 /** path.Join for two parts: joined with "/" and cleaned. */
 export function joinKeyPath(left: string, right: string): string {
   const joined = [left, right].filter((p) => p !== "").join("/");
@@ -201,6 +223,57 @@ async function deleteKV(client: ConsulHttpClient, key: string, query: Record<str
   return parseJSONBody(response.body) === true;
 }
 
+/** Runs one acquisition under a fresh session; the session outlives it only when the attempt ends holding. */
+async function acquireUnderSession(
+  client: ConsulHttpClient,
+  sessionBody: Record<string, string>,
+  ttl: string,
+  attempt: (sessionId: string) => Promise<AbortSignal | undefined>,
+): Promise<{ session: ManagedSession; lost: AbortSignal } | undefined> {
+  const session = await ManagedSession.create(client, sessionBody, ttl);
+  try {
+    const lost = await attempt(session.id);
+    if (lost === undefined) {
+      await session.close();
+      return undefined;
+    }
+    return { session, lost };
+  } catch (err) {
+    await session.close();
+    throw err;
+  }
+}
+
+/**
+ * Blocks on `read` until `stillHeld` says the hold is gone; a failed read is retried `retries`
+ * times, `retryMs` apart, when transient (500 / 429 / transport), and otherwise counts as lost.
+ */
+async function watchHold(
+  read: (query: Record<string, QueryValue>, stop: AbortSignal) => Promise<ReadResult>,
+  stillHeld: (result: ReadResult) => boolean,
+  retries: number,
+  retryMs: number,
+  stop: AbortSignal,
+): Promise<void> {
+  let index = 0n;
+  for (;;) {
+    let retriesLeft = retries;
+    let result: ReadResult | undefined;
+    while (result === undefined) {
+      try {
+        result = await read({ consistent: "", ...blockingQuery(index, undefined) }, stop);
+      } catch (err) {
+        if (stop.aborted || retriesLeft <= 0 || !isRetryable(err)) return;
+        await sleep(retryMs, stop);
+        retriesLeft--;
+        index = 0n;
+      }
+    }
+    if (!stillHeld(result)) return;
+    index = result.index;
+  }
+}
+
 /** Deadline bookkeeping of LockTryOnce / SemaphoreTryOnce. */
 class AttemptClock {
   private readonly start = Date.now();
@@ -230,31 +303,16 @@ class AttemptClock {
 export class ConsulLock implements LockHandle {
   readonly inUseMessage = ERR_LOCK_IN_USE;
   private readonly client: ConsulHttpClient;
-  private readonly opts: Required<Omit<LockOptions, "value">> & { value: Buffer };
+  private readonly opts: ResolvedCommonOptions & { readonly key: string };
   private session: ManagedSession | undefined;
   private held = false;
   private monitorStop: AbortController | undefined;
 
   constructor(client: ConsulHttpClient, opts: LockOptions) {
     if (opts.key === "") throw new LockError("missing key");
-    const ttl = opts.sessionTTL ?? DEFAULT_SESSION_TTL;
-    try {
-      parseGoDuration(ttl);
-    } catch (err) {
-      throw new LockError(`invalid SessionTTL: ${errorMessage(err)}`, { cause: err });
-    }
+    const common = resolveCommonOptions(opts, DEFAULT_LOCK_SESSION_NAME);
     this.client = client;
-    this.opts = {
-      key: opts.key,
-      sessionName: opts.sessionName === undefined || opts.sessionName === "" ? DEFAULT_LOCK_SESSION_NAME : opts.sessionName,
-      sessionTTL: ttl,
-      value: opts.value ?? Buffer.alloc(0),
-      monitorRetries: opts.monitorRetries ?? 0,
-      monitorRetryMs: opts.monitorRetryMs ?? DEFAULT_MONITOR_RETRY_MS,
-      tryOnce: opts.tryOnce ?? false,
-      waitMs: opts.waitMs !== undefined && opts.waitMs > 0 ? opts.waitMs : DEFAULT_WAIT_MS,
-      retryMs: opts.retryMs ?? DEFAULT_RETRY_MS,
-    };
+    this.opts = { key: opts.key, ...common };
   }
 
   private lockQuery(mode: "acquire" | "release", session: string): Record<string, QueryValue> {
@@ -263,19 +321,15 @@ export class ConsulLock implements LockHandle {
 
   async acquire(stop: AbortSignal): Promise<AbortSignal | undefined> {
     if (this.held) throw new LockError(ERR_LOCK_HELD);
-    const session = await ManagedSession.create(this.client, { Name: this.opts.sessionName, TTL: this.opts.sessionTTL }, this.opts.sessionTTL);
-    try {
-      const lost = await this.acquireWith(session.id, stop);
-      if (lost === undefined) {
-        await session.close();
-        return undefined;
-      }
-      this.session = session;
-      return lost;
-    } catch (err) {
-      await session.close();
-      throw err;
-    }
+    const hold = await acquireUnderSession(
+      this.client,
+      { Name: this.opts.sessionName, TTL: this.opts.sessionTTL },
+      this.opts.sessionTTL,
+      (session) => this.acquireWith(session, stop),
+    );
+    if (hold === undefined) return undefined;
+    this.session = hold.session;
+    return hold.lost;
   }
 
   private async acquireWith(session: string, stop: AbortSignal): Promise<AbortSignal | undefined> {
@@ -332,24 +386,13 @@ export class ConsulLock implements LockHandle {
 
   /** Watches the key until another session (or none) holds it; resolves when the lock is lost. */
   private async monitor(session: string, stop: AbortSignal): Promise<void> {
-    let index = 0n;
-    for (;;) {
-      let retries = this.opts.monitorRetries;
-      let read: ReadResult | undefined;
-      while (read === undefined) {
-        try {
-          read = await readKV(this.client, this.opts.key, { consistent: "", ...blockingQuery(index, undefined) }, stop);
-        } catch (err) {
-          if (stop.aborted || retries <= 0 || !isRetryable(err)) return;
-          await sleep(this.opts.monitorRetryMs, stop);
-          retries--;
-          index = 0n;
-        }
-      }
-      const pair = read.entries[0];
-      if (pair === undefined || pair.Session !== session) return;
-      index = read.index;
-    }
+    await watchHold(
+      (query, signal) => readKV(this.client, this.opts.key, query, signal),
+      (read) => read.entries[0] !== undefined && read.entries[0].Session === session,
+      this.opts.monitorRetries,
+      this.opts.monitorRetryMs,
+      stop,
+    );
   }
 
   async release(): Promise<void> {
@@ -406,7 +449,7 @@ export function encodeSemaphoreLock(lock: SemaphoreLockDocument): string {
 export class ConsulSemaphore implements LockHandle {
   readonly inUseMessage = ERR_SEMAPHORE_IN_USE;
   private readonly client: ConsulHttpClient;
-  private readonly opts: Required<Omit<SemaphoreOptions, "value">> & { value: Buffer };
+  private readonly opts: ResolvedCommonOptions & { readonly prefix: string; readonly limit: number };
   private session: ManagedSession | undefined;
   private held = false;
   private monitorStop: AbortController | undefined;
@@ -414,25 +457,9 @@ export class ConsulSemaphore implements LockHandle {
   constructor(client: ConsulHttpClient, opts: SemaphoreOptions) {
     if (opts.prefix === "") throw new LockError("missing prefix");
     if (opts.limit <= 0) throw new LockError("semaphore limit must be positive");
-    const ttl = opts.sessionTTL ?? DEFAULT_SESSION_TTL;
-    try {
-      parseGoDuration(ttl);
-    } catch (err) {
-      throw new LockError(`invalid SessionTTL: ${errorMessage(err)}`, { cause: err });
-    }
+    const common = resolveCommonOptions(opts, DEFAULT_SEMAPHORE_SESSION_NAME);
     this.client = client;
-    this.opts = {
-      prefix: opts.prefix,
-      limit: opts.limit,
-      sessionName: opts.sessionName === undefined || opts.sessionName === "" ? DEFAULT_SEMAPHORE_SESSION_NAME : opts.sessionName,
-      sessionTTL: ttl,
-      value: opts.value ?? Buffer.alloc(0),
-      monitorRetries: opts.monitorRetries ?? 0,
-      monitorRetryMs: opts.monitorRetryMs ?? DEFAULT_MONITOR_RETRY_MS,
-      tryOnce: opts.tryOnce ?? false,
-      waitMs: opts.waitMs !== undefined && opts.waitMs > 0 ? opts.waitMs : DEFAULT_WAIT_MS,
-      retryMs: opts.retryMs ?? DEFAULT_RETRY_MS,
-    };
+    this.opts = { prefix: opts.prefix, limit: opts.limit, ...common };
   }
 
   private get lockKey(): string {
@@ -499,23 +526,15 @@ export class ConsulSemaphore implements LockHandle {
 
   async acquire(stop: AbortSignal): Promise<AbortSignal | undefined> {
     if (this.held) throw new LockError(ERR_SEMAPHORE_HELD);
-    const session = await ManagedSession.create(
+    const hold = await acquireUnderSession(
       this.client,
       { Name: this.opts.sessionName, TTL: this.opts.sessionTTL, Behavior: "delete" },
       this.opts.sessionTTL,
+      (session) => this.acquireWith(session, stop),
     );
-    try {
-      const lost = await this.acquireWith(session.id, stop);
-      if (lost === undefined) {
-        await session.close();
-        return undefined;
-      }
-      this.session = session;
-      return lost;
-    } catch (err) {
-      await session.close();
-      throw err;
-    }
+    if (hold === undefined) return undefined;
+    this.session = hold.session;
+    return hold.lost;
   }
 
   private async acquireWith(session: string, stop: AbortSignal): Promise<AbortSignal | undefined> {
@@ -574,30 +593,22 @@ export class ConsulSemaphore implements LockHandle {
   }
 
   private async monitor(session: string, stop: AbortSignal): Promise<void> {
-    let index = 0n;
-    for (;;) {
-      let retries = this.opts.monitorRetries;
-      let read: ReadResult | undefined;
-      while (read === undefined) {
+    await watchHold(
+      (query, signal) => this.list(query, signal),
+      (read) => {
+        let lock: SemaphoreLockDocument;
         try {
-          read = await this.list({ consistent: "", ...blockingQuery(index, undefined) }, stop);
-        } catch (err) {
-          if (stop.aborted || retries <= 0 || !isRetryable(err)) return;
-          await sleep(this.opts.monitorRetryMs, stop);
-          retries--;
-          index = 0n;
+          lock = this.decodeLock(this.findLock(read.entries));
+        } catch {
+          return false;
         }
-      }
-      let lock: SemaphoreLockDocument;
-      try {
-        lock = this.decodeLock(this.findLock(read.entries));
-      } catch {
-        return;
-      }
-      ConsulSemaphore.pruneDeadHolders(lock, read.entries);
-      if (lock.Holders[session] !== true) return;
-      index = read.index;
-    }
+        ConsulSemaphore.pruneDeadHolders(lock, read.entries);
+        return lock.Holders[session] === true;
+      },
+      this.opts.monitorRetries,
+      this.opts.monitorRetryMs,
+      stop,
+    );
   }
 
   async release(): Promise<void> {

@@ -1,10 +1,11 @@
 // `consul operator raft …` and `consul operator autopilot …` (spec/operator-snapshot-query.md §1–2).
-import type { CommandDefinition } from "./command-definition.ts";
+import type { CommandDefinition, ParsedCommandLine } from "./command-definition.ts";
 import { helpFor, parseCommandLine } from "./command-definition.ts";
 import type { CommandIO } from "./command-io.ts";
 import { printLine } from "./command-io.ts";
 import { columnize } from "./columns.ts";
 import { boolFlag, durationFlag, stringFlag, uintFlag } from "./go-flags.ts";
+import type { FlagTable } from "./go-flags.ts";
 import { formatGoDuration, parseDurationField } from "../model/duration.ts";
 import { connect, errorMessage, HTTP_CLIENT_FLAGS, HTTP_SERVER_FLAGS, parseJSONBody, type ConsulHttpClient } from "./http-client.ts";
 
@@ -133,6 +134,20 @@ async function connected(flags: Parameters<typeof connect>[0], io: CommandIO): P
   return { client: connection.client };
 }
 
+/** Parses the command line, then connects; a number is the exit code to return (help, bad flag, no client). */
+async function parseAndConnect<T extends FlagTable & typeof HTTP_FLAGS>(
+  flags: T,
+  help: string,
+  args: string[],
+  io: CommandIO,
+): Promise<{ parsed: ParsedCommandLine<T>; client: ConsulHttpClient } | number> {
+  const parsed = parseCommandLine(flags, help, args, io);
+  if (typeof parsed === "number") return parsed;
+  const c = await connected(parsed.values, io);
+  if (typeof c === "number") return c;
+  return { parsed, client: c.client };
+}
+
 interface RaftServer {
   ID: string;
   Node: string;
@@ -169,9 +184,7 @@ export function listPeersTable(servers: readonly RaftServer[], health: readonly 
 }
 
 async function runListPeers(args: string[], io: CommandIO): Promise<number> {
-  const parsed = parseCommandLine(HTTP_FLAGS, LIST_PEERS_HELP, args, io);
-  if (typeof parsed === "number") return parsed;
-  const c = await connected(parsed.values, io);
+  const c = await parseAndConnect(HTTP_FLAGS, LIST_PEERS_HELP, args, io);
   if (typeof c === "number") return c;
   try {
     let config: { Servers?: RaftServer[] };
@@ -195,11 +208,9 @@ async function runListPeers(args: string[], io: CommandIO): Promise<number> {
 }
 
 async function runRemovePeer(args: string[], io: CommandIO): Promise<number> {
-  const parsed = parseCommandLine(REMOVE_FLAGS, REMOVE_PEER_HELP, args, io);
-  if (typeof parsed === "number") return parsed;
-  const { address, id } = parsed.values;
-  const c = await connected(parsed.values, io);
+  const c = await parseAndConnect(REMOVE_FLAGS, REMOVE_PEER_HELP, args, io);
   if (typeof c === "number") return c;
+  const { address, id } = c.parsed.values;
   try {
     if (address === "" && id === "") throw new Error("an address or id is required for the peer to remove");
     if (address !== "" && id !== "") throw new Error("cannot give both an address and id");
@@ -213,17 +224,16 @@ async function runRemovePeer(args: string[], io: CommandIO): Promise<number> {
 }
 
 async function runTransferLeader(args: string[], io: CommandIO): Promise<number> {
-  const parsed = parseCommandLine(TRANSFER_FLAGS, TRANSFER_HELP, args, io);
-  if (typeof parsed === "number") return parsed;
-  const c = await connected(parsed.values, io);
+  const c = await parseAndConnect(TRANSFER_FLAGS, TRANSFER_HELP, args, io);
   if (typeof c === "number") return c;
+  const { id } = c.parsed.values;
   try {
     let reply: { Success?: boolean };
     try {
       const res = await c.client.sendOK({
         method: "POST",
         path: "/v1/operator/raft/transfer-leader",
-        query: parsed.values.id !== "" ? { id: parsed.values.id } : undefined,
+        query: id !== "" ? { id } : undefined,
       });
       reply = parseJSONBody(res.body) as { Success?: boolean };
     } catch (err) {
@@ -250,18 +260,21 @@ interface AutopilotConfig {
   ModifyIndex: number;
 }
 
-async function runGetConfig(args: string[], io: CommandIO): Promise<number> {
-  const parsed = parseCommandLine(HTTP_FLAGS, GET_CONFIG_HELP, args, io);
-  if (typeof parsed === "number") return parsed;
-  const c = await connected(parsed.values, io);
-  if (typeof c === "number") return c;
-  let config: AutopilotConfig;
+/** The current autopilot configuration, or exit code 1 after printing why it could not be read. */
+async function readAutopilotConfig(client: ConsulHttpClient, io: CommandIO): Promise<AutopilotConfig | number> {
   try {
-    config = (await c.client.getJSON("/v1/operator/autopilot/configuration")) as AutopilotConfig;
+    return (await client.getJSON("/v1/operator/autopilot/configuration")) as AutopilotConfig;
   } catch (err) {
     printLine(io.stderr, `Error querying Autopilot configuration: ${errorMessage(err)}`);
     return 1;
   }
+}
+
+async function runGetConfig(args: string[], io: CommandIO): Promise<number> {
+  const c = await parseAndConnect(HTTP_FLAGS, GET_CONFIG_HELP, args, io);
+  if (typeof c === "number") return c;
+  const config = await readAutopilotConfig(c.client, io);
+  if (typeof config === "number") return config;
   printLine(io.stdout, `CleanupDeadServers = ${String(config.CleanupDeadServers)}`);
   printLine(io.stdout, `LastContactThreshold = ${config.LastContactThreshold}`);
   printLine(io.stdout, `MaxTrailingLogs = ${config.MaxTrailingLogs}`);
@@ -274,18 +287,12 @@ async function runGetConfig(args: string[], io: CommandIO): Promise<number> {
 }
 
 async function runSetConfig(args: string[], io: CommandIO): Promise<number> {
-  const parsed = parseCommandLine(SET_FLAGS, SET_CONFIG_HELP, args, io);
-  if (typeof parsed === "number") return parsed;
-  const c = await connected(parsed.values, io);
+  const c = await parseAndConnect(SET_FLAGS, SET_CONFIG_HELP, args, io);
   if (typeof c === "number") return c;
-  let config: AutopilotConfig;
-  try {
-    config = (await c.client.getJSON("/v1/operator/autopilot/configuration")) as AutopilotConfig;
-  } catch (err) {
-    printLine(io.stderr, `Error querying Autopilot configuration: ${errorMessage(err)}`);
-    return 1;
-  }
+  const config = await readAutopilotConfig(c.client, io);
+  if (typeof config === "number") return config;
   // Only flags given on the command line change the configuration (Consul's flags.*Value.Merge).
+  const { parsed } = c;
   const v = parsed.values;
   const given = (name: keyof typeof SET_FLAGS): boolean => parsed.explicit.has(name);
   if (given("cleanup-dead-servers")) config.CleanupDeadServers = v["cleanup-dead-servers"];

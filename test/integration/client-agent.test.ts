@@ -1,10 +1,9 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { CONSULATE_BIN, freePort, spawnDevAgent, type AgentProcess } from "../support/agent-process.ts";
+import { freePort, spawnAgent, spawnDevAgent, type AgentProcess } from "../support/agent-process.ts";
 
 // A dev server and a client agent (no -server) as real processes: the client joins the
 // server's gossip pool, learns its RPC address from the member tags, answers /v1/agent/*
@@ -13,8 +12,6 @@ import { CONSULATE_BIN, freePort, spawnDevAgent, type AgentProcess } from "../su
 async function spawnClientAgent(serverSerfPort: number, dataDir: string): Promise<AgentProcess> {
   const httpPort = await freePort();
   const args = [
-    CONSULATE_BIN,
-    "agent",
     `-retry-join=127.0.0.1:${serverSerfPort}`,
     `-data-dir=${dataDir}`,
     "-bind=127.0.0.1",
@@ -24,38 +21,14 @@ async function spawnClientAgent(serverSerfPort: number, dataDir: string): Promis
     `-server-port=${await freePort()}`,
     `-serf-lan-port=${await freePort()}`,
   ];
-  const child = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "pipe"] });
-  let out = "";
-  child.stdout?.on("data", (d: Buffer) => (out += d.toString()));
-  child.stderr?.on("data", (d: Buffer) => (out += d.toString()));
-  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
-  const proc: AgentProcess = {
-    child,
+  return spawnAgent(args, {
     httpPort,
-    base: `http://127.0.0.1:${httpPort}`,
-    output: () => out,
-    exited,
-    async kill(signal = "SIGKILL") {
-      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
-      return exited;
+    // Answered by the server through the client: the RPC path is up.
+    ready: async (base) => {
+      const res = await fetch(`${base}/v1/catalog/node/client-1`);
+      return res.status === 200 && (await res.json()) !== null;
     },
-  };
-  const deadline = Date.now() + 15_000;
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`client agent exited early (${child.exitCode}):\n${out}`);
-    try {
-      // Answered by the server through the client: the RPC path is up.
-      const res = await fetch(`${proc.base}/v1/catalog/node/client-1`);
-      if (res.status === 200 && (await res.json()) !== null) return proc;
-    } catch {
-      // not listening yet
-    }
-    if (Date.now() > deadline) {
-      await proc.kill();
-      throw new Error(`client agent did not register in time:\n${out}`);
-    }
-    await new Promise((r) => setTimeout(r, 50));
-  }
+  });
 }
 
 async function cluster(t: { after(fn: () => Promise<void>): void }): Promise<{ server: AgentProcess; client: AgentProcess }> {

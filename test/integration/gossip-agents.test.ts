@@ -1,11 +1,11 @@
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { execFile, spawn } from "node:child_process";
+import { execFile } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
-import { CONSULATE_BIN, freePort, spawnDevAgent, type AgentProcess } from "../support/agent-process.ts";
+import { CONSULATE_BIN, freePort, spawnAgent, spawnDevAgent, type AgentProcess } from "../support/agent-process.ts";
 
 // A dev-like server and two client agents joined through -retry-join, as separate processes on
 // loopback: membership, the CLI's view of it, failure and leave reconciled into the catalog,
@@ -29,32 +29,12 @@ async function spawnClient(name: string): Promise<AgentProcess> {
   const serfPort = await freePort();
   const dataDir = await mkdtemp(join(tmpdir(), `consulate-${name}-`));
   dataDirs.push(dataDir);
-  const args = ["agent", `-node=${name}`, `-data-dir=${dataDir}`, "-bind=127.0.0.1", "-client=127.0.0.1", `-http-port=${httpPort}`, "-dns-port=-1", `-serf-lan-port=${serfPort}`, `-retry-join=127.0.0.1:${serverSerfPort}`];
-  const child = spawn(process.execPath, [CONSULATE_BIN, ...args], { stdio: ["ignore", "pipe", "pipe"] });
-  let out = "";
-  child.stdout?.on("data", (d: Buffer) => (out += d.toString()));
-  child.stderr?.on("data", (d: Buffer) => (out += d.toString()));
-  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
-  const proc: AgentProcess = {
-    child,
+  const args = [`-node=${name}`, `-data-dir=${dataDir}`, "-bind=127.0.0.1", "-client=127.0.0.1", `-http-port=${httpPort}`, "-dns-port=-1", `-serf-lan-port=${serfPort}`, `-retry-join=127.0.0.1:${serverSerfPort}`];
+  return spawnAgent(args, {
     httpPort,
-    base: `http://127.0.0.1:${httpPort}`,
-    output: () => out,
-    exited,
-    async kill(signal = "SIGKILL") {
-      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
-      return exited;
-    },
-  };
-  await until(`${name} answers`, async () => {
-    if (child.exitCode !== null) throw new Error(`${name} exited early:\n${out}`);
-    try {
-      return (await fetch(`${proc.base}/v1/agent/self`)).status === 200;
-    } catch {
-      return false;
-    }
+    timeoutMs: 20_000,
+    ready: async (base) => (await fetch(`${base}/v1/agent/self`)).status === 200,
   });
-  return proc;
 }
 
 async function until(what: string, ok: () => Promise<boolean>, timeoutMs = 20_000): Promise<void> {

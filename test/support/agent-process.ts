@@ -30,39 +30,7 @@ export interface AgentProcess {
 export async function spawnDevAgent(extraArgs: string[] = [], options: { timeoutMs?: number } = {}): Promise<AgentProcess> {
   const httpPort = await freePort();
   const dnsPort = await freePort();
-  const child = spawn(process.execPath, [CONSULATE_BIN, "agent", "-dev", `-http-port=${httpPort}`, `-dns-port=${dnsPort}`, ...extraArgs], {
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  let out = "";
-  child.stdout?.on("data", (d: Buffer) => (out += d.toString()));
-  child.stderr?.on("data", (d: Buffer) => (out += d.toString()));
-  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
-  const proc: AgentProcess = {
-    child,
-    httpPort,
-    base: `http://127.0.0.1:${httpPort}`,
-    output: () => out,
-    exited,
-    async kill(signal = "SIGKILL") {
-      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
-      return exited;
-    },
-  };
-  const deadline = Date.now() + (options.timeoutMs ?? 15_000);
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`agent exited early (${child.exitCode}):\n${out}`);
-    try {
-      const res = await fetch(`${proc.base}/v1/status/leader`);
-      if (res.status === 200) return proc;
-    } catch {
-      // not listening yet
-    }
-    if (Date.now() > deadline) {
-      await proc.kill();
-      throw new Error(`agent did not answer in time:\n${out}`);
-    }
-    await new Promise((r) => setTimeout(r, 50));
-  }
+  return spawnAgent(["-dev", `-http-port=${httpPort}`, `-dns-port=${dnsPort}`, ...extraArgs], { httpPort, timeoutMs: options.timeoutMs });
 }
 
 export interface SpawnAgentOptions {

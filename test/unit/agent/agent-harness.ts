@@ -8,6 +8,7 @@ import { silentLogger } from "../../../src/runtime/logger.ts";
 import { seededRng } from "../../../src/runtime/rng.ts";
 import { LocalLog } from "../../../src/server/consensus.ts";
 import { StateStore } from "../../../src/state/store.ts";
+import type { RegistrationStore } from "../../../src/storage/agent-registrations.ts";
 import { manualClock, type ManualClock } from "./fake-clock.ts";
 
 /** An Agent over an in-memory log and a manual clock: timers move only when the test says. */
@@ -20,7 +21,15 @@ export interface AgentHarness {
 
 export const NODE = "node-a";
 
-export async function startHarness(checkSettings: Partial<AgentCheckSettings> = {}): Promise<AgentHarness> {
+export interface HarnessOptions {
+  checkSettings?: Partial<AgentCheckSettings>;
+  /** Persists API registrations, as `-data-dir` does; none = they live as long as the agent. */
+  registrations?: RegistrationStore;
+  /** Seeds check staggering and sync jitter, which tests' clock steps are written against. */
+  rngSeed?: number;
+}
+
+export async function startHarness(options: HarnessOptions = {}): Promise<AgentHarness> {
   const clock = manualClock();
   const state = new StateStore();
   const consensus = new LocalLog(new StateMachine(state), { serverAddress: "127.0.0.1:8300" });
@@ -39,16 +48,17 @@ export async function startHarness(checkSettings: Partial<AgentCheckSettings> = 
     consensus,
     state,
     clock,
-    rng: seededRng(7),
+    rng: seededRng(options.rngSeed ?? 7),
     logger: silentLogger,
-    checkSettings,
+    checkSettings: options.checkSettings,
+    registrations: options.registrations,
   });
   await agent.start();
   await agent.syncChanges();
   return { agent, state, clock, consensus };
 }
 
-/** Lets pending promise chains (async syncs started by timers) run to completion. */
+/** Lets pending promise chains (async syncs and probe results started by timers) run to completion. */
 export async function settle(rounds = 20): Promise<void> {
   for (let i = 0; i < rounds; i++) await new Promise<void>((resolve) => setImmediate(resolve));
 }
@@ -59,4 +69,8 @@ export function service(body: Record<string, unknown>): ServiceDefinition {
 
 export function check(body: Record<string, unknown>): CheckDefinition {
   return decodeCheckDefinition(body);
+}
+
+export function catalogCheck(state: StateStore, checkId: string): { Status: string; Output: string } | undefined {
+  return state.catalog.nodeChecks(NODE).find((c) => c.CheckID === checkId);
 }

@@ -108,7 +108,7 @@ test("ttl - expiry without any previous output says exactly 'TTL expired'", asyn
 });
 
 test("ttl - output longer than the limit is cut with Consul's suffix", async () => {
-  const h = await startHarness({ checkOutputMaxSize: 10 });
+  const h = await startHarness({ checkSettings: { checkOutputMaxSize: 10 } });
   await h.agent.addCheck(check({ Name: "app", TTL: "5s" }), "api");
   await h.agent.updateTtlCheck("app", "warning", "0123456789abcdef");
   assert.equal(h.agent.localState.check("app")?.Output, "0123456789 ... (captured 10 of 16 bytes)");

@@ -5,14 +5,12 @@ import type { AddressInfo } from "node:net";
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { decodeCheckDefinition } from "../../../src/agent/check-definition.ts";
-import { decodeServiceDefinition } from "../../../src/agent/service-definition.ts";
 import { FileRegistrationStore, registrationFileName } from "../../../src/storage/agent-registrations.ts";
 import { eventually } from "./check-test-support.ts";
-import { catalogCheck, settle, startAgentRig } from "./agent-rig.ts";
+import { catalogCheck, check, service, settle, startHarness, type AgentHarness, type HarnessOptions } from "../agent/agent-harness.ts";
 
-const service = (body: Record<string, unknown>) => decodeServiceDefinition(body);
-const check = (body: Record<string, unknown>) => decodeCheckDefinition(body);
+// These tests' clock steps were written against this seed's check staggering.
+const startAgentRig = (options: HarnessOptions = {}): Promise<AgentHarness> => startHarness({ rngSeed: 11, ...options });
 
 test("agent checks - an HTTP service check runs within one interval and its result reaches the catalog", async (t) => {
   let healthy = true;
