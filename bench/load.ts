@@ -5,7 +5,7 @@ import { nextMessage, spawnNode, type SpawnedProcess } from "./child-process.ts"
 
 export interface LoadJob {
   url: string;
-  method: "GET" | "PUT";
+  method: "GET" | "PUT" | "POST";
   body?: string;
   connections: number;
   durationSeconds: number;

@@ -11,18 +11,22 @@ import { measureThroughput, throughputRows } from "./throughput.ts";
 import { runChecksBench } from "./checks.ts";
 import { runDnsBench } from "./dns.ts";
 import { RAFT_BENCH_TARGET_RATIO, runRaftBench, type RaftBenchRow } from "./raft.ts";
+import { runEtcdBench } from "./etcd.ts";
 
 // `npm run bench`: every case measured against its bare yardstick in the same run (a bare
 // node:http server, a bare node:dgram DNS server, the disk's raw fsync rate), then printed and
 // written into BENCHMARKS.md.
-// Usage: tsx bench/run.ts [--suites http,dns,raft,checks] [--cpu-prof-dir <dir>]
+// Usage: tsx bench/run.ts [--suites http,dns,raft,checks,etcd] [--cpu-prof-dir <dir>]
+// The etcd suite needs Debian's etcd-server (installed on demand when root), so it only runs
+// when asked for by name.
 
-const ALL_SUITES = ["http", "dns", "raft", "checks"] as const;
+const DEFAULT_SUITES = ["http", "dns", "raft", "checks"] as const;
+const ALL_SUITES = [...DEFAULT_SUITES, "etcd"] as const;
 type Suite = (typeof ALL_SUITES)[number];
 
 function parseSuites(argv: string[]): Set<Suite> {
   const at = argv.indexOf("--suites");
-  if (at < 0) return new Set(ALL_SUITES);
+  if (at < 0) return new Set(DEFAULT_SUITES);
   const wanted = (argv[at + 1] ?? "").split(",").filter(Boolean);
   for (const w of wanted) if (!(ALL_SUITES as readonly string[]).includes(w)) throw new Error(`unknown suite "${w}" (known: ${ALL_SUITES.join(", ")})`);
   return new Set(wanted as Suite[]);
@@ -164,6 +168,10 @@ async function main(): Promise<void> {
   if (suites.has("checks")) {
     log("health checks: 5,000 HTTP checks at 10 s");
     rows.push(...(await runChecksBench()).rows);
+  }
+  if (suites.has("etcd")) {
+    log("etcd: durable KV PUT, 1 and 3 servers against etcd 1 and 3 members");
+    rows.push(...(await runEtcdBench()));
   }
   const totalSeconds = (performance.now() - began) / 1000;
   process.stdout.write(`\n${terminalTable(rows)}\n\n${rows.map((r) => `${r.name}: ${r.detail}`).join("\n")}\n`);
