@@ -4,17 +4,9 @@ import { helpFor, parseCommandLine } from "./command-definition.ts";
 import type { CommandIO } from "./command-io.ts";
 import { printLine } from "./command-io.ts";
 import { boolFlag } from "./go-flags.ts";
-import type { ConsulHttpClient } from "./http-client.ts";
-import { connect, errorMessage, escapePath, HTTP_CLIENT_FLAGS, HTTP_SERVER_FLAGS } from "./http-client.ts";
+import { connectOrReport, errorMessage, escapePath, HTTP_CLIENT_FLAGS, HTTP_SERVER_FLAGS } from "./http-client.ts";
 import { renderUsage } from "./usage.ts";
 import { HTTP_FLAG_NAMES } from "./http-client.ts";
-
-async function withClient(flags: Parameters<typeof connect>[0], io: CommandIO): Promise<ConsulHttpClient | undefined> {
-  const connection = await connect(flags, io.env);
-  if (connection.ok) return connection.client;
-  printLine(io.stderr, connection.error);
-  return undefined;
-}
 
 // ---- join ---------------------------------------------------------------------------------
 
@@ -39,7 +31,7 @@ async function runJoin(args: string[], io: CommandIO): Promise<number> {
     printLine(io.stderr, renderUsage(JOIN_HELP, JOIN_FLAGS, HTTP_FLAG_NAMES));
     return 1;
   }
-  const client = await withClient(parsed.values, io);
+  const client = await connectOrReport(parsed.values, io);
   if (client === undefined) return 1;
   let joined = 0;
   for (const address of parsed.args) {
@@ -79,7 +71,7 @@ async function runLeave(args: string[], io: CommandIO): Promise<number> {
     printLine(io.stdout, renderUsage(LEAVE_HELP, LEAVE_FLAGS, HTTP_FLAG_NAMES));
     return 1;
   }
-  const client = await withClient(parsed.values, io);
+  const client = await connectOrReport(parsed.values, io);
   if (client === undefined) return 1;
   try {
     await client.sendOK({ method: "PUT", path: "/v1/agent/leave" });
@@ -120,7 +112,7 @@ async function runForceLeave(args: string[], io: CommandIO): Promise<number> {
     printLine(io.stderr, renderUsage(FORCE_LEAVE_HELP, FORCE_LEAVE_FLAGS, HTTP_FLAG_NAMES));
     return 1;
   }
-  const client = await withClient(parsed.values, io);
+  const client = await connectOrReport(parsed.values, io);
   if (client === undefined) return 1;
   try {
     await client.sendOK({
@@ -148,7 +140,7 @@ Usage: consulate reload
 async function runReload(args: string[], io: CommandIO): Promise<number> {
   const parsed = parseCommandLine(RELOAD_FLAGS, RELOAD_HELP, args, io);
   if (typeof parsed === "number") return parsed;
-  const client = await withClient(parsed.values, io);
+  const client = await connectOrReport(parsed.values, io);
   if (client === undefined) return 1;
   try {
     await client.sendOK({ method: "PUT", path: "/v1/agent/reload" });

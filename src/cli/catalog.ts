@@ -7,16 +7,9 @@ import { columnize, tabwriterAlign } from "./columns.ts";
 import { boolFlag, mapFlag, stringFlag } from "./go-flags.ts";
 import type { FlagTable } from "./go-flags.ts";
 import type { ConsulHttpClient } from "./http-client.ts";
-import { connect, errorMessage, escapePath, HTTP_CLIENT_FLAGS, HTTP_SERVER_FLAGS, HTTP_TENANCY_FLAGS } from "./http-client.ts";
+import { connectOrReport, errorMessage, escapePath, HTTP_CLIENT_FLAGS, HTTP_SERVER_FLAGS, HTTP_TENANCY_FLAGS } from "./http-client.ts";
 
 const HTTP_FLAGS = { ...HTTP_CLIENT_FLAGS, ...HTTP_SERVER_FLAGS } as const;
-
-async function withClient(flags: Parameters<typeof connect>[0], io: CommandIO): Promise<ConsulHttpClient | undefined> {
-  const connection = await connect(flags, io.env);
-  if (connection.ok) return connection.client;
-  printLine(io.stderr, connection.error);
-  return undefined;
-}
 
 function tooManyArguments(args: readonly string[], io: CommandIO): boolean {
   if (args.length === 0) return false;
@@ -37,7 +30,7 @@ async function parseAndConnect<T extends FlagTable & typeof HTTP_FLAGS>(
   const parsed = parseCommandLine(flags, help, args, io);
   if (typeof parsed === "number") return parsed;
   if (tooManyArguments(parsed.args, io)) return 1;
-  const client = await withClient(parsed.values, io);
+  const client = await connectOrReport(parsed.values, io);
   if (client === undefined) return 1;
   return { flags: parsed.values, client };
 }

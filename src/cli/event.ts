@@ -5,7 +5,7 @@ import { helpFor, parseCommandLine } from "./command-definition.ts";
 import type { CommandIO } from "./command-io.ts";
 import { printLine } from "./command-io.ts";
 import { stringFlag } from "./go-flags.ts";
-import { connect, errorMessage, escapePath, HTTP_CLIENT_FLAGS, parseJSONBody } from "./http-client.ts";
+import { connectOrReport, errorMessage, escapePath, HTTP_CLIENT_FLAGS, parseJSONBody } from "./http-client.ts";
 
 const FLAGS = {
   name: stringFlag("Name of the event."),
@@ -68,12 +68,8 @@ async function runEvent(args: string[], io: CommandIO): Promise<number> {
   }
   const payload = parsed.args[0];
 
-  const connection = await connect(flags, io.env);
-  if (!connection.ok) {
-    printLine(io.stderr, connection.error);
-    return 1;
-  }
-  const client = connection.client;
+  const client = await connectOrReport(flags, io);
+  if (!client) return 1;
   try {
     await client.getJSON("/v1/agent/self");
   } catch (err) {

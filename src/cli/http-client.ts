@@ -7,6 +7,7 @@ import { join } from "node:path";
 import http from "node:http";
 import https from "node:https";
 import type { IncomingHttpHeaders } from "node:http";
+import { printLine, type CommandIO } from "./command-io.ts";
 import { boolFlag, stringFlag } from "./go-flags.ts";
 
 export const HTTP_CLIENT_FLAGS = {
@@ -425,5 +426,24 @@ export async function connect(
     return { ok: true, client: new ConsulHttpClient(await resolveClientConfig(flags, env)) };
   } catch (err) {
     return { ok: false, error: `Error connecting to Consul agent: ${errorMessage(err)}` };
+  }
+}
+
+/** `connect` for commands: prints the error to stderr and yields undefined (the command exits 1). */
+export async function connectOrReport(flags: HttpFlagValues, io: Pick<CommandIO, "stderr" | "env">): Promise<ConsulHttpClient | undefined> {
+  const connection = await connect(flags, io.env);
+  if (connection.ok) return connection.client;
+  printLine(io.stderr, connection.error);
+  return undefined;
+}
+
+/** `lock` and `watch` fail fast, as consul's do, when the agent does not answer /v1/agent/self. */
+export async function agentReachable(client: ConsulHttpClient, io: Pick<CommandIO, "stderr">, signal?: AbortSignal): Promise<boolean> {
+  try {
+    await client.sendOK({ method: "GET", path: "/v1/agent/self", signal });
+    return true;
+  } catch (err) {
+    printLine(io.stderr, `Error querying Consul agent: ${errorMessage(err)}`);
+    return false;
   }
 }

@@ -3,7 +3,7 @@ import type { CommandDefinition } from "./command-definition.ts";
 import { helpFor, parseCommandLine } from "./command-definition.ts";
 import type { CommandIO } from "./command-io.ts";
 import { printLine } from "./command-io.ts";
-import { connect, errorMessage, HTTP_CLIENT_FLAGS } from "./http-client.ts";
+import { connectOrReport, errorMessage, HTTP_CLIENT_FLAGS } from "./http-client.ts";
 
 const FLAGS = { ...HTTP_CLIENT_FLAGS } as const;
 
@@ -35,14 +35,11 @@ export function formatStats(stats: Record<string, unknown>): string[] | { error:
 async function runInfo(args: string[], io: CommandIO): Promise<number> {
   const parsed = parseCommandLine(FLAGS, HELP, args, io);
   if (typeof parsed === "number") return parsed;
-  const connection = await connect(parsed.values, io.env);
-  if (!connection.ok) {
-    printLine(io.stderr, connection.error);
-    return 1;
-  }
+  const client = await connectOrReport(parsed.values, io);
+  if (!client) return 1;
   let self: unknown;
   try {
-    self = await connection.client.getJSON("/v1/agent/self");
+    self = await client.getJSON("/v1/agent/self");
   } catch (err) {
     printLine(io.stderr, `Error querying agent: ${errorMessage(err)}`);
     return 1;

@@ -7,9 +7,8 @@ import type { CommandIO } from "./command-io.ts";
 import { printLine, readAll } from "./command-io.ts";
 import { tabwriterAlign } from "./columns.ts";
 import { boolFlag, stringFlag, uint64Flag, uintFlag } from "./go-flags.ts";
-import type { ConsulHttpClient } from "./http-client.ts";
 import {
-  connect,
+  connectOrReport,
   errorMessage,
   escapePath,
   HTTP_CLIENT_FLAGS,
@@ -77,16 +76,6 @@ export function formatDetailedPair(pair: KVPair, base64: boolean): string {
   ]).join("\n");
 }
 
-async function withClient(
-  flags: Parameters<typeof connect>[0],
-  io: CommandIO,
-): Promise<ConsulHttpClient | undefined> {
-  const connection = await connect(flags, io.env);
-  if (connection.ok) return connection.client;
-  printLine(io.stderr, connection.error);
-  return undefined;
-}
-
 // ---- kv get -------------------------------------------------------------------------------
 
 const GET_FLAGS = {
@@ -135,7 +124,7 @@ async function runGet(args: string[], io: CommandIO): Promise<number> {
     printLine(io.stderr, "Error! Missing KEY argument");
     return 1;
   }
-  const client = await withClient(flags, io);
+  const client = await connectOrReport(flags, io);
   if (client === undefined) return 1;
   const path = `/v1/kv/${escapePath(key)}`;
 
@@ -278,7 +267,7 @@ async function runPut(args: string[], io: CommandIO): Promise<number> {
     printLine(io.stderr, "Must specify -modify-index with -cas!");
     return 1;
   }
-  const client = await withClient(flags, io);
+  const client = await connectOrReport(flags, io);
   if (client === undefined) return 1;
 
   const query: Record<string, string | undefined> = {
@@ -386,7 +375,7 @@ async function runDelete(args: string[], io: CommandIO): Promise<number> {
     printLine(io.stderr, "Cannot specify both -cas and -recurse!");
     return 1;
   }
-  const client = await withClient(flags, io);
+  const client = await connectOrReport(flags, io);
   if (client === undefined) return 1;
   const path = `/v1/kv/${escapePath(key)}`;
 
@@ -460,7 +449,7 @@ async function runExport(args: string[], io: CommandIO): Promise<number> {
     return 1;
   }
   const key = stripLeadingSlash(parsed.args[0] ?? "");
-  const client = await withClient(parsed.values, io);
+  const client = await connectOrReport(parsed.values, io);
   if (client === undefined) return 1;
   let pairs: KVEntry[];
   try {
@@ -578,7 +567,7 @@ async function runImport(args: string[], io: CommandIO): Promise<number> {
     printLine(io.stderr, `Error! ${errorMessage(err)}`);
     return 1;
   }
-  const client = await withClient(parsed.values, io);
+  const client = await connectOrReport(parsed.values, io);
   if (client === undefined) return 1;
 
   let entries: ImportEntry[];

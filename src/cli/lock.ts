@@ -9,7 +9,7 @@ import { boolFlag, durationFlag, intFlag, stringFlag } from "./go-flags.ts";
 import { sleep } from "./abortable-sleep.ts";
 import { startHandler } from "./handler-process.ts";
 import type { RunningHandler } from "./handler-process.ts";
-import { connect, errorMessage, HTTP_CLIENT_FLAGS, HTTP_SERVER_FLAGS } from "./http-client.ts";
+import { agentReachable, connectOrReport, errorMessage, HTTP_CLIENT_FLAGS, HTTP_SERVER_FLAGS } from "./http-client.ts";
 import type { LockHandle } from "./lock-client.ts";
 import { ConsulLock, ConsulSemaphore, joinKeyPath, SEMAPHORE_KEY } from "./lock-client.ts";
 import { withProcessShutdown } from "./shutdown-signal.ts";
@@ -124,18 +124,9 @@ export async function runLock(args: string[], io: CommandIO, shutdown: AbortSign
     return 1;
   }
 
-  const connection = await connect(flags, io.env);
-  if (!connection.ok) {
-    printLine(io.stderr, connection.error);
-    return 1;
-  }
-  const client = connection.client;
-  try {
-    await client.sendOK({ method: "GET", path: "/v1/agent/self", signal: shutdown });
-  } catch (err) {
-    printLine(io.stderr, `Error querying Consul agent: ${errorMessage(err)}`);
-    return 1;
-  }
+  const client = await connectOrReport(flags, io);
+  if (!client) return 1;
+  if (!(await agentReachable(client, io, shutdown))) return 1;
 
   let lock: LockHandle;
   try {

@@ -4,7 +4,7 @@ import { helpFor, parseCommandLine } from "./command-definition.ts";
 import type { CommandIO } from "./command-io.ts";
 import { printLine } from "./command-io.ts";
 import { boolFlag, stringFlag } from "./go-flags.ts";
-import { connect, errorMessage, escapePath, HTTP_CLIENT_FLAGS } from "./http-client.ts";
+import { connectOrReport, errorMessage, escapePath, HTTP_CLIENT_FLAGS } from "./http-client.ts";
 
 const FLAGS = {
   ...HTTP_CLIENT_FLAGS,
@@ -75,12 +75,8 @@ async function runMaint(args: string[], io: CommandIO): Promise<number> {
     printLine(io.stderr, "Service requires either -enable or -disable");
     return 1;
   }
-  const connection = await connect(flags, io.env);
-  if (!connection.ok) {
-    printLine(io.stderr, connection.error);
-    return 1;
-  }
-  const client = connection.client;
+  const client = await connectOrReport(flags, io);
+  if (!client) return 1;
 
   let nodeName: string;
   try {

@@ -5,7 +5,7 @@ import type { CommandIO } from "./command-io.ts";
 import { printLine } from "./command-io.ts";
 import { columnize } from "./columns.ts";
 import { boolFlag, stringFlag } from "./go-flags.ts";
-import { connect, errorMessage, HTTP_CLIENT_FLAGS, HTTP_TENANCY_FLAGS } from "./http-client.ts";
+import { connectOrReport, errorMessage, HTTP_CLIENT_FLAGS, HTTP_TENANCY_FLAGS } from "./http-client.ts";
 
 const FLAGS = {
   detailed: boolFlag("Provides detailed information about nodes."),
@@ -141,15 +141,12 @@ async function runMembers(args: string[], io: CommandIO): Promise<number> {
     return 1;
   }
 
-  const connection = await connect(flags, io.env);
-  if (!connection.ok) {
-    printLine(io.stderr, connection.error);
-    return 1;
-  }
+  const client = await connectOrReport(flags, io);
+  if (!client) return 1;
 
   let members: AgentMember[];
   try {
-    const body = await connection.client.getJSON("/v1/agent/members", {
+    const body = await client.getJSON("/v1/agent/members", {
       segment: flags.segment === "" ? undefined : flags.segment,
       wan: flags.wan ? "1" : undefined,
       filter: flags.filter === "" ? undefined : flags.filter,

@@ -7,7 +7,7 @@ import { columnize } from "./columns.ts";
 import { boolFlag, durationFlag, stringFlag, uintFlag } from "./go-flags.ts";
 import type { FlagTable } from "./go-flags.ts";
 import { formatGoDuration, parseDurationField } from "../model/duration.ts";
-import { connect, errorMessage, HTTP_CLIENT_FLAGS, HTTP_SERVER_FLAGS, parseJSONBody, type ConsulHttpClient } from "./http-client.ts";
+import { connectOrReport, errorMessage, HTTP_CLIENT_FLAGS, HTTP_SERVER_FLAGS, parseJSONBody, type ConsulHttpClient, type HttpFlagValues } from "./http-client.ts";
 
 const HTTP_FLAGS = { ...HTTP_CLIENT_FLAGS, ...HTTP_SERVER_FLAGS } as const;
 const DELIM = "\x1f";
@@ -125,13 +125,10 @@ const STATE_FLAGS = {
 
 type Connected = { client: ConsulHttpClient } | number;
 
-async function connected(flags: Parameters<typeof connect>[0], io: CommandIO): Promise<Connected> {
-  const connection = await connect(flags, io.env);
-  if (!connection.ok) {
-    printLine(io.stderr, connection.error);
-    return 1;
-  }
-  return { client: connection.client };
+async function connected(flags: HttpFlagValues, io: CommandIO): Promise<Connected> {
+  const client = await connectOrReport(flags, io);
+  if (!client) return 1;
+  return { client };
 }
 
 /** Parses the command line, then connects; a number is the exit code to return (help, bad flag, no client). */

@@ -4,7 +4,7 @@ import { helpFor, parseCommandLine } from "./command-definition.ts";
 import type { CommandIO } from "./command-io.ts";
 import { printLine } from "./command-io.ts";
 import { intFlag, mapFlag, repeatableFlag, stringFlag } from "./go-flags.ts";
-import { connect, errorMessage, escapePath, HTTP_CLIENT_FLAGS, HTTP_SERVER_FLAGS, HTTP_TENANCY_FLAGS } from "./http-client.ts";
+import { connectOrReport, errorMessage, escapePath, HTTP_CLIENT_FLAGS, HTTP_SERVER_FLAGS, HTTP_TENANCY_FLAGS } from "./http-client.ts";
 import type { ServiceRegistration } from "./service-definition.ts";
 import { servicesFromFiles } from "./service-definition.ts";
 
@@ -107,15 +107,12 @@ async function runRegister(args: string[], io: CommandIO): Promise<number> {
     }
   }
 
-  const connection = await connect(flags, io.env);
-  if (!connection.ok) {
-    printLine(io.stderr, connection.error);
-    return 1;
-  }
+  const client = await connectOrReport(flags, io);
+  if (!client) return 1;
   for (const service of services) {
     const name = String(service.Name ?? "");
     try {
-      await connection.client.sendOK({
+      await client.sendOK({
         method: "PUT",
         path: "/v1/agent/service/register",
         body: JSON.stringify(service),
@@ -171,16 +168,13 @@ async function runDeregister(args: string[], io: CommandIO): Promise<number> {
       return 1;
     }
   }
-  const connection = await connect(flags, io.env);
-  if (!connection.ok) {
-    printLine(io.stderr, connection.error);
-    return 1;
-  }
+  const client = await connectOrReport(flags, io);
+  if (!client) return 1;
   for (const service of services) {
     const id = String(service.ID ?? "") || String(service.Name ?? "");
     if (id === "") continue;
     try {
-      await connection.client.sendOK({ method: "PUT", path: `/v1/agent/service/deregister/${escapePath(id)}` });
+      await client.sendOK({ method: "PUT", path: `/v1/agent/service/deregister/${escapePath(id)}` });
     } catch (err) {
       printLine(io.stderr, `Error deregistering service ${JSON.stringify(String(service.Name ?? ""))}: ${errorMessage(err)}`);
       return 1;

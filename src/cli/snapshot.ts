@@ -7,7 +7,7 @@ import type { CommandIO } from "./command-io.ts";
 import { printLine } from "./command-io.ts";
 import { tabwriterAlign } from "./columns.ts";
 import { stringFlag } from "./go-flags.ts";
-import { connect, errorMessage, HTTP_CLIENT_FLAGS, HTTP_SERVER_FLAGS } from "./http-client.ts";
+import { connectOrReport, errorMessage, HTTP_CLIENT_FLAGS, HTTP_SERVER_FLAGS } from "./http-client.ts";
 
 const HTTP_FLAGS = { ...HTTP_CLIENT_FLAGS, ...HTTP_SERVER_FLAGS } as const;
 
@@ -86,15 +86,12 @@ async function runSave(args: string[], io: CommandIO): Promise<number> {
   if (typeof parsed === "number") return parsed;
   const file = fileArgument(parsed.args, io);
   if (typeof file === "number") return file;
-  const connection = await connect(parsed.values, io.env);
-  if (!connection.ok) {
-    printLine(io.stderr, connection.error);
-    return 1;
-  }
+  const client = await connectOrReport(parsed.values, io);
+  if (!client) return 1;
   let archive: Buffer;
   let index: string;
   try {
-    const res = await connection.client.sendOK({ method: "GET", path: "/v1/snapshot", read: true });
+    const res = await client.sendOK({ method: "GET", path: "/v1/snapshot", read: true });
     archive = res.body;
     const header = res.headers["x-consul-index"];
     index = Array.isArray(header) ? (header[0] ?? "0") : (header ?? "0");
@@ -132,11 +129,8 @@ async function runRestore(args: string[], io: CommandIO): Promise<number> {
   if (typeof parsed === "number") return parsed;
   const file = fileArgument(parsed.args, io);
   if (typeof file === "number") return file;
-  const connection = await connect(parsed.values, io.env);
-  if (!connection.ok) {
-    printLine(io.stderr, connection.error);
-    return 1;
-  }
+  const client = await connectOrReport(parsed.values, io);
+  if (!client) return 1;
   let archive: Buffer;
   try {
     archive = await readFile(file);
@@ -145,7 +139,7 @@ async function runRestore(args: string[], io: CommandIO): Promise<number> {
     return 1;
   }
   try {
-    await connection.client.sendOK({ method: "PUT", path: "/v1/snapshot", body: archive });
+    await client.sendOK({ method: "PUT", path: "/v1/snapshot", body: archive });
   } catch (err) {
     printLine(io.stderr, `Error restoring snapshot: ${errorMessage(err)}`);
     return 1;

@@ -11,7 +11,7 @@ import { consulIndexOf } from "./consul-index.ts";
 import { runBlockingWatch } from "./blocking-watch.ts";
 import { startHandler } from "./handler-process.ts";
 import type { ConsulHttpClient, QueryValue } from "./http-client.ts";
-import { connect, errorMessage, escapePath, HTTP_CLIENT_FLAGS, HTTP_SERVER_FLAGS, UnexpectedStatusError } from "./http-client.ts";
+import { agentReachable, connectOrReport, errorMessage, escapePath, HTTP_CLIENT_FLAGS, HTTP_SERVER_FLAGS, UnexpectedStatusError } from "./http-client.ts";
 import { kvEntryJson, parseKVEntries } from "./kv-entry.ts";
 import { encodeJson, parseJsonWithBigInts } from "../http/json.ts";
 import { formatGoDuration } from "../model/duration.ts";
@@ -325,18 +325,9 @@ export async function runWatch(args: string[], io: CommandIO, shutdown: AbortSig
     return 1;
   }
 
-  const connection = await connect(flags, io.env);
-  if (!connection.ok) {
-    printLine(io.stderr, connection.error);
-    return 1;
-  }
-  const client = connection.client;
-  try {
-    await client.sendOK({ method: "GET", path: "/v1/agent/self", signal: shutdown });
-  } catch (err) {
-    printLine(io.stderr, `Error querying Consul agent: ${errorMessage(err)}`);
-    return 1;
-  }
+  const client = await connectOrReport(flags, io);
+  if (!client) return 1;
+  if (!(await agentReachable(client, io, shutdown))) return 1;
 
   const stop = new AbortController();
   const onShutdown = (): void => stop.abort();
