@@ -154,3 +154,39 @@ export class MemoryStorage implements Storage {
 export function cloneConfState(cs: ConfState): ConfState {
   return { voters: [...cs.voters], learners: [...cs.learners] };
 }
+
+/**
+ * A Storage whose reads are served from an in-memory copy of the log. Hosts that keep the log
+ * somewhere too (the WAL on disk) or nowhere else (dev mode) extend it and add only writes.
+ */
+export abstract class MemoryBackedStorage implements Storage {
+  protected readonly memory: MemoryStorage;
+
+  constructor(memory: MemoryStorage) {
+    this.memory = memory;
+  }
+
+  initialState(): InitialState {
+    return this.memory.initialState();
+  }
+
+  entries(lo: number, hi: number, maxSize: number): Entry[] {
+    return this.memory.entries(lo, hi, maxSize);
+  }
+
+  term(i: number): number {
+    return this.memory.term(i);
+  }
+
+  lastIndex(): number {
+    return this.memory.lastIndex();
+  }
+
+  firstIndex(): number {
+    return this.memory.firstIndex();
+  }
+
+  snapshot(): Snapshot {
+    return this.memory.snapshot();
+  }
+}

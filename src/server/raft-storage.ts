@@ -1,7 +1,7 @@
-import type { ConfState, Entry, Snapshot } from "../raft/messages.ts";
+import type { ConfState, Snapshot } from "../raft/messages.ts";
 import { isEmptySnapshot } from "../raft/messages.ts";
-import type { InitialState, Storage } from "../raft/storage.ts";
-import { MemoryStorage } from "../raft/storage.ts";
+import type { Storage } from "../raft/storage.ts";
+import { MemoryBackedStorage, MemoryStorage } from "../raft/storage.ts";
 import type { PersistBatch } from "../storage/disk-storage.ts";
 
 /**
@@ -17,48 +17,27 @@ export interface RaftHostStorage extends Storage {
   readonly walStats: Readonly<{ fsyncs: number }>;
 }
 
-export class InMemoryRaftStorage implements RaftHostStorage {
+export class InMemoryRaftStorage extends MemoryBackedStorage implements RaftHostStorage {
   readonly walStats = { fsyncs: 0 } as const;
-  readonly #memory = new MemoryStorage();
 
-  initialState(): InitialState {
-    return this.#memory.initialState();
-  }
-
-  entries(lo: number, hi: number, maxSize: number): Entry[] {
-    return this.#memory.entries(lo, hi, maxSize);
-  }
-
-  term(i: number): number {
-    return this.#memory.term(i);
-  }
-
-  lastIndex(): number {
-    return this.#memory.lastIndex();
-  }
-
-  firstIndex(): number {
-    return this.#memory.firstIndex();
-  }
-
-  snapshot(): Snapshot {
-    return this.#memory.snapshot();
+  constructor() {
+    super(new MemoryStorage());
   }
 
   persist(batch: PersistBatch): Promise<void> {
-    if (batch.snapshot && !isEmptySnapshot(batch.snapshot)) this.#memory.applySnapshot(batch.snapshot);
-    const snapIndex = this.#memory.snapshot().metadata.index;
-    this.#memory.append(batch.entries.filter((e) => e.index > snapIndex));
-    if (batch.hardState) this.#memory.setHardState(batch.hardState);
+    if (batch.snapshot && !isEmptySnapshot(batch.snapshot)) this.memory.applySnapshot(batch.snapshot);
+    const snapIndex = this.memory.snapshot().metadata.index;
+    this.memory.append(batch.entries.filter((e) => e.index > snapIndex));
+    if (batch.hardState) this.memory.setHardState(batch.hardState);
     return Promise.resolve();
   }
 
   createSnapshot(index: number, confState: ConfState, data: Uint8Array): Promise<Snapshot> {
-    return Promise.resolve(this.#memory.createSnapshot(index, confState, data));
+    return Promise.resolve(this.memory.createSnapshot(index, confState, data));
   }
 
   compact(index: number): Promise<void> {
-    this.#memory.compact(index);
+    this.memory.compact(index);
     return Promise.resolve();
   }
 

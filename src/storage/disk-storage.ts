@@ -1,8 +1,7 @@
 import { join } from "node:path";
 import type { ConfState, Entry, HardState, Snapshot } from "../raft/messages.ts";
 import { isEmptySnapshot } from "../raft/messages.ts";
-import type { InitialState, Storage } from "../raft/storage.ts";
-import { MemoryStorage } from "../raft/storage.ts";
+import { MemoryBackedStorage, MemoryStorage } from "../raft/storage.ts";
 import type { FileSystem } from "./file-system.ts";
 import { nodeFileSystem } from "./file-system.ts";
 import { SnapshotStore } from "./snapshot-store.ts";
@@ -48,8 +47,7 @@ export interface RecoveryReport {
   snapshotIndex: number;
 }
 
-export class DiskStorage implements Storage {
-  readonly #memory: MemoryStorage;
+export class DiskStorage extends MemoryBackedStorage {
   readonly #wal: WriteAheadLog;
   readonly #stable: StableStore;
   readonly #snapshots: SnapshotStore;
@@ -65,7 +63,7 @@ export class DiskStorage implements Storage {
     recovery: RecoveryReport;
     hardState: HardState;
   }) {
-    this.#memory = parts.memory;
+    super(parts.memory);
     this.#wal = parts.wal;
     this.#stable = parts.stable;
     this.#snapshots = parts.snapshots;
@@ -120,30 +118,6 @@ export class DiskStorage implements Storage {
 
   // --- Storage (what Raft reads) ---
 
-  initialState(): InitialState {
-    return this.#memory.initialState();
-  }
-
-  entries(lo: number, hi: number, maxSize: number): Entry[] {
-    return this.#memory.entries(lo, hi, maxSize);
-  }
-
-  term(i: number): number {
-    return this.#memory.term(i);
-  }
-
-  lastIndex(): number {
-    return this.#memory.lastIndex();
-  }
-
-  firstIndex(): number {
-    return this.#memory.firstIndex();
-  }
-
-  snapshot(): Snapshot {
-    return this.#memory.snapshot();
-  }
-
   // --- what the node driver writes ---
 
   get walStats(): Readonly<WalStats> {
@@ -163,33 +137,33 @@ export class DiskStorage implements Storage {
       // newer than the term on disk.
       await this.#stable.save(hs);
     }
-    const snapIndex = this.#memory.snapshot().metadata.index;
+    const snapIndex = this.memory.snapshot().metadata.index;
     const entries = batch.entries.filter((e) => e.index > snapIndex);
     if (entries.length > 0 && entries[0].index <= this.#wal.lastIndex) await this.#wal.truncateFrom(entries[0].index);
     const commitMoved = hs !== undefined && hs.commit !== this.#hardState.commit;
     if (entries.length > 0 || commitMoved) {
       await this.#wal.append(entries, { commit: commitMoved ? hs.commit : undefined, sync: batch.mustSync || entries.length > 0 });
     }
-    this.#memory.append(entries);
+    this.memory.append(entries);
     if (hs) {
       this.#hardState = { ...hs };
-      this.#memory.setHardState(hs);
+      this.memory.setHardState(hs);
     }
   }
 
   /** Records a snapshot of the state machine at applied index `index` (does not compact). */
   async createSnapshot(index: number, confState: ConfState, data: Uint8Array): Promise<Snapshot> {
-    const snap: Snapshot = { data, metadata: { index, term: this.#memory.term(index), confState: { ...confState } } };
+    const snap: Snapshot = { data, metadata: { index, term: this.memory.term(index), confState: { ...confState } } };
     await this.#snapshots.save(snap);
-    return this.#memory.createSnapshot(index, confState, data);
+    return this.memory.createSnapshot(index, confState, data);
   }
 
   /** Drops log entries up to and including `index`; they must be covered by a snapshot. */
   async compact(index: number): Promise<void> {
-    if (index > this.#memory.snapshot().metadata.index) {
-      throw new Error(`storage: compact(${index}) beyond the snapshot at ${this.#memory.snapshot().metadata.index}`);
+    if (index > this.memory.snapshot().metadata.index) {
+      throw new Error(`storage: compact(${index}) beyond the snapshot at ${this.memory.snapshot().metadata.index}`);
     }
-    this.#memory.compact(index);
+    this.memory.compact(index);
     await this.#wal.compactTo(index);
   }
 
@@ -200,6 +174,6 @@ export class DiskStorage implements Storage {
   async #installSnapshot(snap: Snapshot): Promise<void> {
     await this.#snapshots.save(snap);
     await this.#wal.reset(snap.metadata.index + 1);
-    this.#memory.applySnapshot(snap);
+    this.memory.applySnapshot(snap);
   }
 }
