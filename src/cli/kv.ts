@@ -296,33 +296,22 @@ async function runPut(args: string[], io: CommandIO): Promise<number> {
     return 1;
   }
 
-  switch (mode) {
-    case "cas":
-      if (!accepted) {
-        printLine(io.stderr, `Error! Did not write to ${key}: CAS failed`);
-        return 1;
-      }
-      printLine(io.stdout, `Success! Data written to: ${key}`);
-      return 0;
-    case "acquire":
-      if (!accepted) {
-        printLine(io.stderr, "Error! Did not acquire lock");
-        return 1;
-      }
-      printLine(io.stdout, `Success! Lock acquired on: ${key}`);
-      return 0;
-    case "release":
-      if (!accepted) {
-        printLine(io.stderr, "Error! Did not release lock");
-        return 1;
-      }
-      printLine(io.stdout, `Success! Lock released on: ${key}`);
-      return 0;
-    case "put":
-      printLine(io.stdout, `Success! Data written to: ${key}`);
-      return 0;
+  // A plain put is always accepted; cas/acquire/release report a refusal as consul's CLI does.
+  const outcome = PUT_OUTCOMES[mode];
+  if (!accepted && outcome.refused !== undefined) {
+    printLine(io.stderr, outcome.refused(key));
+    return 1;
   }
+  printLine(io.stdout, outcome.success(key));
+  return 0;
 }
+
+const PUT_OUTCOMES: Record<"put" | "cas" | "acquire" | "release", { success: (key: string) => string; refused?: (key: string) => string }> = {
+  put: { success: (key) => `Success! Data written to: ${key}` },
+  cas: { success: (key) => `Success! Data written to: ${key}`, refused: (key) => `Error! Did not write to ${key}: CAS failed` },
+  acquire: { success: (key) => `Success! Lock acquired on: ${key}`, refused: () => "Error! Did not acquire lock" },
+  release: { success: (key) => `Success! Lock released on: ${key}`, refused: () => "Error! Did not release lock" },
+};
 
 // ---- kv delete ----------------------------------------------------------------------------
 
