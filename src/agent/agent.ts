@@ -3,7 +3,8 @@ import type { Logger } from "../runtime/logger.ts";
 import type { Rng } from "../runtime/rng.ts";
 import type { Consensus } from "../server/consensus.ts";
 import type { StateStore } from "../state/store.ts";
-import { NODE_MAINTENANCE_CHECK_ID, SERF_HEALTH_CHECK_ID, type CheckStatus } from "../model/catalog.ts";
+import { NODE_MAINTENANCE_CHECK_ID, type CheckStatus } from "../model/catalog.ts";
+import { consulServiceRow, serfHealthCheck } from "../model/member-rows.ts";
 import type { CatalogRegisterCommand, CheckFields, NodeFields, ServiceFields } from "../fsm/command.ts";
 import { errors } from "../errors/catalog.ts";
 import { formatGoDuration } from "../model/duration.ts";
@@ -700,39 +701,8 @@ export class Agent {
       Type: "catalog-register",
       Node: this.#nodeFields(),
       SkipNodeUpdate: false,
-      Service: id.server
-        ? {
-            ID: "consul",
-            Service: "consul",
-            Tags: [],
-            Address: "",
-            Meta: { raft_version: "3", serf_protocol_current: "2", serf_protocol_max: "5", serf_protocol_min: "1", version: id.version },
-            Port: id.serverPort,
-            Weights: { Passing: 1, Warning: 1 },
-            EnableTagOverride: false,
-            Proxy: { MeshGateway: {}, Expose: {} },
-            Connect: {},
-            PeerName: "",
-          }
-        : undefined,
-      Checks: [
-        {
-          Node: id.nodeName,
-          CheckID: SERF_HEALTH_CHECK_ID,
-          Name: "Serf Health Status",
-          Status: "passing",
-          Notes: "",
-          Output: "Agent alive and reachable",
-          ServiceID: "",
-          ServiceName: "",
-          ServiceTags: [],
-          Type: "",
-          Interval: "",
-          Timeout: "",
-          ExposedPort: 0,
-          Definition: {},
-        },
-      ],
+      Service: id.server ? consulServiceRow(id.serverPort, { raft: "3", consul: id.version }) : undefined,
+      Checks: [serfHealthCheck(id.nodeName, true)],
     };
     cmd.NowMs = this.clock.now();
     const { result } = await this.consensus.propose(cmd);

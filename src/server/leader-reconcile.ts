@@ -1,7 +1,8 @@
 import { isIP } from "node:net";
 import type { MemberChange, ReconcileStatus } from "../agent/membership.ts";
 import { MEMBER_STATUS, type LocalMember } from "../agent/self-info.ts";
-import type { CatalogDeregisterCommand, CatalogRegisterCommand, CheckFields, NodeFields, ServiceFields } from "../fsm/command.ts";
+import type { CatalogDeregisterCommand, CatalogRegisterCommand, NodeFields, ServiceFields } from "../fsm/command.ts";
+import { consulServiceRow, serfHealthCheck } from "../model/member-rows.ts";
 import { SERF_HEALTH_CHECK_ID, type HealthCheck, type Node, type NodeService } from "../model/catalog.ts";
 import type { Clock, TimerHandle } from "../runtime/clock.ts";
 import type { Logger } from "../runtime/logger.ts";
@@ -17,9 +18,7 @@ import type { Consensus } from "./consensus.ts";
 // leadership is lost, → stopped for good. Leadership is polled from consensus.isLeader(),
 // and `leadershipChanged()` lets the Raft layer say so at once.
 
-export const SERF_CHECK_NAME = "Serf Health Status";
-export const SERF_CHECK_ALIVE_OUTPUT = "Agent alive and reachable";
-export const SERF_CHECK_FAILED_OUTPUT = "Agent not live or unreachable";
+export { SERF_CHECK_ALIVE_OUTPUT, SERF_CHECK_FAILED_OUTPUT, SERF_CHECK_NAME } from "../model/member-rows.ts";
 
 /** What the duty reads of the catalog. */
 export interface ReconcileCatalog {
@@ -69,48 +68,11 @@ interface CommandInputs {
   nowMs: number;
 }
 
-function serfCheck(node: string, alive: boolean): CheckFields {
-  return {
-    Node: node,
-    CheckID: SERF_HEALTH_CHECK_ID,
-    Name: SERF_CHECK_NAME,
-    Status: alive ? "passing" : "critical",
-    Notes: "",
-    Output: alive ? SERF_CHECK_ALIVE_OUTPUT : SERF_CHECK_FAILED_OUTPUT,
-    ServiceID: "",
-    ServiceName: "",
-    ServiceTags: [],
-    Type: "",
-    Interval: "",
-    Timeout: "",
-    ExposedPort: 0,
-    Definition: {},
-  };
-}
-
 function consulService(m: MemberChange): ServiceFields | undefined {
   if (m.tags.role !== "consul") return undefined;
   const port = Number(m.tags.port);
   if (!Number.isInteger(port) || port <= 0) return undefined;
-  return {
-    ID: "consul",
-    Service: "consul",
-    Tags: [],
-    Address: "",
-    Meta: {
-      raft_version: m.tags.raft_vsn ?? "3",
-      serf_protocol_current: "2",
-      serf_protocol_max: "5",
-      serf_protocol_min: "1",
-      version: (m.tags.build ?? "").split(":")[0],
-    },
-    Port: port,
-    Weights: { Passing: 1, Warning: 1 },
-    EnableTagOverride: false,
-    Proxy: { MeshGateway: {}, Expose: {} },
-    Connect: {},
-    PeerName: "",
-  };
+  return consulServiceRow(port, { raft: m.tags.raft_vsn ?? "3", consul: (m.tags.build ?? "").split(":")[0] });
 }
 
 function nodeFields(m: MemberChange, existing: Node | undefined, datacenter: string): NodeFields {
@@ -164,7 +126,7 @@ export function reconcileCommand(m: MemberChange, inputs: CommandInputs): Catalo
     Node: nodeFields(m, existing, datacenter),
     SkipNodeUpdate: existing !== undefined && existing.Address === m.addr,
     Service: service,
-    Checks: [serfCheck(m.name, alive)],
+    Checks: [serfHealthCheck(m.name, alive)],
     NowMs: nowMs,
   };
 }
