@@ -18,7 +18,8 @@ import type { ReadState } from "./read-only.ts";
  *     on) and save `hardState` if set — durably (fsync) when `mustSync` — BEFORE step 3.
  *     A vote or an acknowledgement sent before the state behind it is on disk can be
  *     forgotten by a crash, which breaks election safety or loses committed entries.
- *  3. Send `messages`. (Messages to this node's own id never appear.)
+ *  3. Send `messages`. (Messages to this node's own id never appear.) When
+ *     `sendBeforePersist` is set they may leave before step 2 finishes, in parallel with it.
  *  4. Apply `committedEntries` to the state machine, in order, AFTER step 2: they may
  *     include entries that step 2 just persisted. Conf change entries are applied with
  *     RawNode.applyConfChange.
@@ -37,6 +38,14 @@ export interface Ready {
   messages: Message[];
   /** Whether entries/hardState must be fsynced (false when only the commit index moved). */
   mustSync: boolean;
+  /**
+   * The leader may send this Ready's messages while it writes its own log (Raft thesis
+   * §10.2.1): its messages carry entries, not promises. Safe because the host finishes this
+   * Ready's write before taking the next Ready, and a commit index that counts the leader's
+   * unwritten entries can only leave in a later Ready; applies still wait for the write.
+   * False whenever this Ready changes term or vote: a vote must be durable before it is cast.
+   */
+  sendBeforePersist: boolean;
 }
 
 export interface Status {
@@ -154,6 +163,7 @@ export class RawNode {
       messages: r.msgs,
       readStates: r.readStates,
       mustSync: false,
+      sendBeforePersist: false,
     };
     const ss = r.softState();
     if (ss.lead !== this.prevSoftState.lead || ss.raftState !== this.prevSoftState.raftState) {
@@ -167,6 +177,9 @@ export class RawNode {
     rd.mustSync =
       rd.entries.length > 0 ||
       (rd.hardState !== undefined && (rd.hardState.term !== this.prevHardState.term || rd.hardState.vote !== this.prevHardState.vote));
+    const termOrVoteChanged =
+      rd.hardState !== undefined && (rd.hardState.term !== this.prevHardState.term || rd.hardState.vote !== this.prevHardState.vote);
+    rd.sendBeforePersist = r.state === StateType.Leader && !termOrVoteChanged && rd.snapshot === undefined;
     if (rd.hardState) this.prevHardState = rd.hardState;
     r.msgs = [];
     r.readStates = [];

@@ -428,9 +428,10 @@ export class RaftNode {
   async #drain(): Promise<void> {
     while (!this.#closed && this.#node.hasReady()) {
       const rd = this.#node.ready();
+      if (rd.sendBeforePersist) this.#transport?.send(rd.messages);
       await this.#storage.persist({ hardState: rd.hardState, entries: rd.entries, snapshot: rd.snapshot, mustSync: rd.mustSync });
       if (this.#closed) return;
-      this.#transport?.send(rd.messages);
+      if (!rd.sendBeforePersist) this.#transport?.send(rd.messages);
       if (rd.snapshot && !isEmptySnapshot(rd.snapshot)) this.#installSnapshot(rd.snapshot);
       for (const entry of rd.committedEntries) this.#applyEntry(entry);
       for (const rs of rd.readStates) this.#readConfirmed(new TextDecoder().decode(rs.requestCtx), rs.index);

@@ -233,7 +233,9 @@ export class Cluster {
     node.pendingReady = rd;
     const inc = node.incarnation;
     const needsDisk = rd.entries.length > 0 || rd.hardState !== undefined || rd.snapshot !== undefined;
-    // The fsync takes time; messages and applies wait for it (Ready's ordering contract).
+    // A leader's messages leave while its write is in flight (so a crash can lose entries it
+    // already sent); everything else waits for the fsync (Ready's ordering contract).
+    if (rd.sendBeforePersist) for (const m of rd.messages) this.send(m);
     const diskMs = needsDisk ? 0.05 + this.rng.float() * (rd.mustSync ? 1.5 : 0.1) : 0;
     this.schedule(diskMs, () => {
       if (node.incarnation !== inc) return;
@@ -251,7 +253,7 @@ export class Cluster {
     }
     node.storage.append(rd.entries);
     if (rd.hardState) node.storage.setHardState(rd.hardState);
-    for (const m of rd.messages) this.send(m);
+    if (!rd.sendBeforePersist) for (const m of rd.messages) this.send(m);
     for (const e of rd.committedEntries) this.apply(node, e);
     for (const rs of rd.readStates) {
       const pr = node.pendingReads.get(contextKey(rs.requestCtx));
