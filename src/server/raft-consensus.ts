@@ -113,7 +113,10 @@ export function encodeCommand(cmd: Command): Uint8Array {
 }
 
 export function decodeCommand(data: Uint8Array): Command {
-  return packr.unpack(data) as Command;
+  // msgpackr hands back byte fields in the class of its input; the state machine stores KV
+  // values as Buffers, so read through a Buffer view whatever the log or transport gave us.
+  const bytes = Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+  return packr.unpack(bytes) as Command;
 }
 
 /** A stable non-zero Raft id for a node id: the first 52 bits of its hex digits (or a hash of other text). */
@@ -253,6 +256,11 @@ export class RaftConsensus implements Consensus {
     if (lead === NONE) return "";
     if (lead === this.raftId) return this.#serverAddress;
     return this.#directory.get(lead)?.address ?? "";
+  }
+
+  /** The current Raft term. */
+  term(): number {
+    return this.#node.term();
   }
 
   /** Node id of the leader, "" when none is known. */

@@ -27,7 +27,8 @@ export function encodeFrame(value: unknown): Buffer {
   return out;
 }
 
-export class FrameDecoder {
+/** Cuts a TCP byte stream into whole frame payloads (the bytes after each length header). */
+export class FrameSplitter {
   readonly #maxFrameBytes: number;
   #buffered: Buffer[] = [];
   #bufferedBytes = 0;
@@ -36,11 +37,14 @@ export class FrameDecoder {
     this.#maxFrameBytes = options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES;
   }
 
-  /** Every complete frame now available, decoded, in order. */
-  push(chunk: Buffer): unknown[] {
+  /**
+   * Every complete payload now available, in order. A payload may share memory with `chunk`
+   * (which Node may reuse): copy what must outlive the call.
+   */
+  push(chunk: Buffer): Buffer[] {
     this.#buffered.push(chunk);
     this.#bufferedBytes += chunk.byteLength;
-    const out: unknown[] = [];
+    const out: Buffer[] = [];
     if (this.#bufferedBytes < FRAME_HEADER_BYTES) return out;
     let buf = this.#buffered.length === 1 ? this.#buffered[0] : Buffer.concat(this.#buffered, this.#bufferedBytes);
     let at = 0;
@@ -48,12 +52,26 @@ export class FrameDecoder {
       const length = buf.readUInt32BE(at);
       if (length > this.#maxFrameBytes) throw new FrameError(`frame of ${length} bytes exceeds the ${this.#maxFrameBytes}-byte limit`);
       if (buf.byteLength - at - FRAME_HEADER_BYTES < length) break;
-      out.push(packr.unpack(buf.subarray(at + FRAME_HEADER_BYTES, at + FRAME_HEADER_BYTES + length)));
+      out.push(buf.subarray(at + FRAME_HEADER_BYTES, at + FRAME_HEADER_BYTES + length));
       at += FRAME_HEADER_BYTES + length;
     }
     buf = buf.subarray(at);
     this.#buffered = buf.byteLength > 0 ? [buf] : [];
     this.#bufferedBytes = buf.byteLength;
     return out;
+  }
+}
+
+/** Whole msgpack frames, decoded. */
+export class FrameDecoder {
+  readonly #splitter: FrameSplitter;
+
+  constructor(options: { maxFrameBytes?: number } = {}) {
+    this.#splitter = new FrameSplitter(options);
+  }
+
+  /** Every complete frame now available, decoded, in order. */
+  push(chunk: Buffer): unknown[] {
+    return this.#splitter.push(chunk).map((payload) => packr.unpack(payload));
   }
 }

@@ -6,7 +6,8 @@ import type { Clock, TimerHandle } from "../runtime/clock.ts";
 import { systemClock } from "../runtime/clock.ts";
 import type { Rng } from "../runtime/rng.ts";
 import { systemRng } from "../runtime/rng.ts";
-import { FrameDecoder, encodeFrame } from "./frame.ts";
+import { FrameSplitter } from "./frame.ts";
+import { decodeRaftFrame, encodeMessageFrame, encodeSnapshotChunkFrame, type RaftFrame } from "./raft-wire.ts";
 
 // Raft messages between servers over TCP. One outbound connection per peer carries everything
 // we send it; what peers send us arrives on their own outbound connections to our listener.
@@ -67,11 +68,6 @@ export interface RaftTransportStats {
   connects: number;
   connectFailures: number;
 }
-
-type WireFrame =
-  | { k: "m"; m: Message }
-  /** A snapshot message in pieces: `m` (without data) rides on the first chunk only. */
-  | { k: "s"; id: number; off: number; total: number; chunk: Uint8Array; m?: Message };
 
 type QueueItem = { kind: "message"; m: Message } | { kind: "snapshot"; m: Message; id: number; sentBytes: number };
 
@@ -299,7 +295,7 @@ export class RaftTransport {
     while (writable && peer.queueHead < peer.queue.length) {
       const item = peer.queue[peer.queueHead];
       if (item.kind === "message") {
-        writable = socket.write(encodeFrame({ k: "m", m: item.m } satisfies WireFrame));
+        writable = socket.write(encodeMessageFrame(item.m));
         this.stats.sent++;
         peer.queueHead++;
         continue;
@@ -323,11 +319,11 @@ export class RaftTransport {
     const snapshot = item.m.snapshot as Snapshot;
     const total = snapshot.data.byteLength;
     const end = Math.min(total, item.sentBytes + this.#options.snapshotChunkBytes);
-    const frame: WireFrame = { k: "s", id: item.id, off: item.sentBytes, total, chunk: snapshot.data.subarray(item.sentBytes, end) };
-    if (item.sentBytes === 0) frame.m = { ...item.m, snapshot: { ...snapshot, data: new Uint8Array(0) } };
+    const chunk = snapshot.data.subarray(item.sentBytes, end);
+    const head = item.sentBytes === 0 ? { ...item.m, snapshot: { ...snapshot, data: new Uint8Array(0) } } : undefined;
     const last = end === total;
     const ok = socket.write(
-      encodeFrame(frame),
+      encodeSnapshotChunkFrame(item.id, item.sentBytes, total, chunk, head),
       last
         ? (err?: Error | null) => {
             this.stats.sent++;
@@ -346,12 +342,13 @@ export class RaftTransport {
     }
     this.#inbound.add(socket);
     socket.setNoDelay(true);
-    const decoder = new FrameDecoder();
+    const splitter = new FrameSplitter();
     const snapshots = new Map<number, { m: Message; data: Uint8Array; received: number }>();
     const onData = (chunk: Buffer): void => {
-      let frames: unknown[];
+      let frames: RaftFrame[];
       try {
-        frames = decoder.push(chunk);
+        // One copy per read: decoded entries point into it, and socket chunks are reused.
+        frames = splitter.push(chunk).map((payload) => decodeRaftFrame(Uint8Array.prototype.slice.call(payload)));
       } catch {
         socket.destroy();
         return;
@@ -370,28 +367,22 @@ export class RaftTransport {
   }
 
   /** Handles one frame; false means the peer broke the protocol and the connection goes. */
-  #receive(frame: unknown, snapshots: Map<number, { m: Message; data: Uint8Array; received: number }>): boolean {
-    if (typeof frame !== "object" || frame === null) return false;
-    const f = frame as Partial<Record<string, unknown>>;
-    if (f.k === "m") {
-      if (!isMessage(f.m)) return false;
-      this.#deliver(f.m);
+  #receive(frame: RaftFrame, snapshots: Map<number, { m: Message; data: Uint8Array; received: number }>): boolean {
+    if (frame.kind === "message") {
+      this.#deliver(frame.m);
       return true;
     }
-    if (f.k !== "s" || typeof f.id !== "number" || typeof f.off !== "number" || typeof f.total !== "number" || !(f.chunk instanceof Uint8Array)) {
-      return false;
-    }
-    let pending = snapshots.get(f.id);
+    let pending = snapshots.get(frame.id);
     if (!pending) {
-      if (f.off !== 0 || !isMessage(f.m) || !f.m.snapshot || f.total > this.#options.maxSnapshotBytes) return false;
-      pending = { m: f.m, data: new Uint8Array(f.total), received: 0 };
-      snapshots.set(f.id, pending);
+      if (frame.offset !== 0 || !frame.m?.snapshot || frame.total > this.#options.maxSnapshotBytes) return false;
+      pending = { m: frame.m, data: new Uint8Array(frame.total), received: 0 };
+      snapshots.set(frame.id, pending);
     }
-    if (f.off !== pending.received || f.off + f.chunk.byteLength > pending.data.byteLength) return false;
-    pending.data.set(f.chunk, f.off);
-    pending.received += f.chunk.byteLength;
+    if (frame.offset !== pending.received || frame.offset + frame.chunk.byteLength > pending.data.byteLength) return false;
+    pending.data.set(frame.chunk, frame.offset);
+    pending.received += frame.chunk.byteLength;
     if (pending.received === pending.data.byteLength) {
-      snapshots.delete(f.id);
+      snapshots.delete(frame.id);
       const snapshot = pending.m.snapshot as Snapshot;
       this.#deliver({ ...pending.m, snapshot: { ...snapshot, data: pending.data } });
     }
@@ -403,10 +394,4 @@ export class RaftTransport {
     this.stats.received++;
     this.#options.onMessage(m);
   }
-}
-
-function isMessage(v: unknown): v is Message {
-  if (typeof v !== "object" || v === null) return false;
-  const m = v as Partial<Record<keyof Message, unknown>>;
-  return typeof m.type === "string" && typeof m.to === "number" && typeof m.from === "number" && typeof m.term === "number" && Array.isArray(m.entries);
 }
