@@ -3,15 +3,22 @@ import { Packr } from "msgpackr";
 import type { Entry, EntryType } from "../raft/messages.ts";
 import { EntryType as EntryTypes } from "../raft/messages.ts";
 
-// One WAL record on disk: [u32le body length][u32le crc32(body)][body], body a msgpack array.
-// A zero length is invalid, so a zero-filled tail (a file extended but never written) reads
-// as torn, never as a run of empty records.
+// One WAL record on disk: [u32le body length][u32le crc32(body)][body]. A zero length is
+// invalid, so a zero-filled tail (a file extended but never written) reads as torn, never as a
+// run of empty records. Bodies are a fixed binary layout (every entry passes through here, and
+// msgpack cost more than the checksum):
+//   entry  = u8 3, u8 entry type, f64le term, f64le index, data to the end
+//   commit = u8 4, f64le commit
+// Logs written before that hold msgpack arrays ([1, term, index, type, data] / [2, commit]),
+// whose first byte is a fixarray marker (0x9X); they are still read.
 
 export const RECORD_HEADER_BYTES = 8;
 /** Bounds the length a header may claim, so garbage cannot make us read gigabytes. */
 export const MAX_RECORD_BYTES = 64 * 1024 * 1024;
 
 const RecordKind = { Entry: 1, Commit: 2 } as const;
+const BinaryKind = { Entry: 3, Commit: 4 } as const;
+const BINARY_ENTRY_HEADER_BYTES = 1 + 1 + 8 + 8;
 const ENTRY_TYPE_CODE: Record<EntryType, number> = { [EntryTypes.Normal]: 0, [EntryTypes.ConfChange]: 1 };
 const ENTRY_TYPE_BY_CODE: readonly EntryType[] = [EntryTypes.Normal, EntryTypes.ConfChange];
 
@@ -29,19 +36,61 @@ function frame(body: Uint8Array): Uint8Array {
   return out;
 }
 
+/** A record with its body written in place after the header, so the body is never copied. */
+function recordOf(bodyBytes: number, writeBody: (view: DataView, out: Uint8Array, at: number) => void): Uint8Array {
+  const out = new Uint8Array(RECORD_HEADER_BYTES + bodyBytes);
+  const view = new DataView(out.buffer, out.byteOffset, out.byteLength);
+  writeBody(view, out, RECORD_HEADER_BYTES);
+  view.setUint32(0, bodyBytes, true);
+  view.setUint32(4, crc32(out.subarray(RECORD_HEADER_BYTES)), true);
+  return out;
+}
+
 export function encodeEntryRecord(e: Entry): Uint8Array {
-  return frame(packr.pack([RecordKind.Entry, e.term, e.index, ENTRY_TYPE_CODE[e.type], e.data]));
+  return recordOf(BINARY_ENTRY_HEADER_BYTES + e.data.byteLength, (view, out, at) => {
+    out[at] = BinaryKind.Entry;
+    out[at + 1] = ENTRY_TYPE_CODE[e.type];
+    view.setFloat64(at + 2, e.term, true);
+    view.setFloat64(at + 10, e.index, true);
+    out.set(e.data, at + BINARY_ENTRY_HEADER_BYTES);
+  });
 }
 
 export function encodeCommitRecord(commit: number): Uint8Array {
-  return frame(packr.pack([RecordKind.Commit, commit]));
+  return recordOf(9, (view, out, at) => {
+    out[at] = BinaryKind.Commit;
+    view.setFloat64(at + 1, commit, true);
+  });
+}
+
+/** The msgpack body of the first log format; kept so logs written by earlier versions still load. */
+export function encodeLegacyEntryRecord(e: Entry): Uint8Array {
+  return frame(packr.pack([RecordKind.Entry, e.term, e.index, ENTRY_TYPE_CODE[e.type], e.data]));
 }
 
 function isCount(v: unknown): v is number {
   return typeof v === "number" && Number.isSafeInteger(v) && v >= 0;
 }
 
+function decodeBinaryBody(body: Uint8Array): WalRecord | undefined {
+  const view = new DataView(body.buffer, body.byteOffset, body.byteLength);
+  if (body[0] === BinaryKind.Entry && body.byteLength >= BINARY_ENTRY_HEADER_BYTES) {
+    const type = ENTRY_TYPE_BY_CODE[body[1]];
+    const term = view.getFloat64(2, true);
+    const index = view.getFloat64(10, true);
+    if (type === undefined || !isCount(term) || !isCount(index)) return undefined;
+    // A copy (Buffer#slice would be a view): the entry outlives the read buffer, a whole segment.
+    return { kind: "entry", entry: { term, index, type, data: Uint8Array.prototype.slice.call(body, BINARY_ENTRY_HEADER_BYTES) } };
+  }
+  if (body[0] === BinaryKind.Commit && body.byteLength === 9) {
+    const commit = view.getFloat64(1, true);
+    return isCount(commit) ? { kind: "commit", commit } : undefined;
+  }
+  return undefined;
+}
+
 function decodeBody(body: Uint8Array): WalRecord | undefined {
+  if (body[0] === BinaryKind.Entry || body[0] === BinaryKind.Commit) return decodeBinaryBody(body);
   let value: unknown;
   try {
     value = packr.unpack(body);

@@ -7,6 +7,7 @@ import type { Entry } from "../../../src/raft/messages.ts";
 import { EntryType } from "../../../src/raft/messages.ts";
 import { DiskErrorCode, isDiskStorageError } from "../../../src/storage/storage-errors.ts";
 import { WriteAheadLog } from "../../../src/storage/wal.ts";
+import { encodeCommitRecord, encodeEntryRecord, encodeLegacyEntryRecord, scanRecords } from "../../../src/storage/wal-record.ts";
 import { nodeFileSystem } from "../../../src/storage/file-system.ts";
 import { MemoryFileSystem } from "./memory-file-system.ts";
 
@@ -169,4 +170,25 @@ test("wal - appending with a gap is a programmer error", async () => {
   const { wal } = await WriteAheadLog.open(fs, DIR);
   await wal.append(entries(1, 2));
   await assert.rejects(wal.append(entries(4, 4)), /gap/);
+});
+
+test("wal - records of the first (msgpack) format still decode, beside binary ones", () => {
+  const e: Entry = { term: 4, index: 9, type: EntryType.ConfChange, data: new Uint8Array([1, 2]) };
+  const legacy = encodeLegacyEntryRecord(e);
+  const binary = encodeEntryRecord({ ...e, index: 10 });
+  const commit = encodeCommitRecord(10);
+  const bytes = new Uint8Array(legacy.byteLength + binary.byteLength + commit.byteLength);
+  bytes.set(legacy, 0);
+  bytes.set(binary, legacy.byteLength);
+  bytes.set(commit, legacy.byteLength + binary.byteLength);
+  const scan = scanRecords(bytes);
+  assert.equal(scan.badOffset, undefined);
+  assert.deepEqual(
+    scan.records.map((r) => r.record),
+    [
+      { kind: "entry", entry: e },
+      { kind: "entry", entry: { ...e, index: 10 } },
+      { kind: "commit", commit: 10 },
+    ],
+  );
 });
