@@ -151,6 +151,12 @@ export function voteResponseType(t: MessageType): MessageType {
   throw new Error(`not a vote message: ${t}`);
 }
 
+/**
+ * The largest entry data servers carry. A snapshot restore is one entry holding the whole
+ * state, so this bounds restorable state; frames and WAL records are sized to fit it.
+ */
+export const MAX_ENTRY_DATA_BYTES = 128 * 1024 * 1024;
+
 /** Bytes an entry counts for flow control and size limits. */
 export function entrySize(e: Entry): number {
   return e.data.byteLength + 16;

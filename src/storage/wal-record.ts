@@ -1,7 +1,7 @@
 import { crc32 } from "node:zlib";
 import { Packr } from "msgpackr";
 import type { Entry, EntryType } from "../raft/messages.ts";
-import { EntryType as EntryTypes } from "../raft/messages.ts";
+import { EntryType as EntryTypes, MAX_ENTRY_DATA_BYTES } from "../raft/messages.ts";
 
 // One WAL record on disk: [u32le body length][u32le crc32(body)][body]. A zero length is
 // invalid, so a zero-filled tail (a file extended but never written) reads as torn, never as a
@@ -14,7 +14,7 @@ import { EntryType as EntryTypes } from "../raft/messages.ts";
 
 export const RECORD_HEADER_BYTES = 8;
 /** Bounds the length a header may claim, so garbage cannot make us read gigabytes. */
-export const MAX_RECORD_BYTES = 64 * 1024 * 1024;
+export const MAX_RECORD_BYTES = MAX_ENTRY_DATA_BYTES + 1024;
 
 const RecordKind = { Entry: 1, Commit: 2 } as const;
 const BinaryKind = { Entry: 3, Commit: 4 } as const;

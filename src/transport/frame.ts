@@ -1,12 +1,16 @@
 import { Packr } from "msgpackr";
+import { MAX_ENTRY_DATA_BYTES } from "../raft/messages.ts";
 
 // Length-prefixed msgpack frames: [u32be payload length][msgpack payload]. The decoder is fed
 // whatever chunks TCP hands over and yields whole values; a frame claiming more than the limit
 // is a protocol error (a peer speaking something else, or garbage), never a huge allocation.
 
 export const FRAME_HEADER_BYTES = 4;
-/** Largest payload accepted; snapshots travel in chunks well below this. */
-export const DEFAULT_MAX_FRAME_BYTES = 16 * 1024 * 1024;
+/**
+ * Largest payload accepted: one Raft entry at its limit plus room for the message around it
+ * (an AppendEntries, or a forwarded Raft.Apply). Snapshots travel in far smaller chunks.
+ */
+export const DEFAULT_MAX_FRAME_BYTES = MAX_ENTRY_DATA_BYTES + 1024 * 1024;
 
 // copyBuffers: decoded byte arrays must not pin the whole read buffer for as long as they live.
 const packr = new Packr({ useRecords: false, moreTypes: false, copyBuffers: true });
@@ -32,6 +36,8 @@ export class FrameSplitter {
   readonly #maxFrameBytes: number;
   #buffered: Buffer[] = [];
   #bufferedBytes = 0;
+  /** Bytes the incomplete frame at the head of the buffer needs in all (0 while unknown). */
+  #awaitingBytes = 0;
 
   constructor(options: { maxFrameBytes?: number } = {}) {
     this.#maxFrameBytes = options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES;
@@ -45,13 +51,18 @@ export class FrameSplitter {
     this.#buffered.push(chunk);
     this.#bufferedBytes += chunk.byteLength;
     const out: Buffer[] = [];
-    if (this.#bufferedBytes < FRAME_HEADER_BYTES) return out;
+    // A big frame arrives in many reads: join them once it is whole, not on every read.
+    if (this.#bufferedBytes < FRAME_HEADER_BYTES || this.#bufferedBytes < this.#awaitingBytes) return out;
+    this.#awaitingBytes = 0;
     let buf = this.#buffered.length === 1 ? this.#buffered[0] : Buffer.concat(this.#buffered, this.#bufferedBytes);
     let at = 0;
     while (buf.byteLength - at >= FRAME_HEADER_BYTES) {
       const length = buf.readUInt32BE(at);
       if (length > this.#maxFrameBytes) throw new FrameError(`frame of ${length} bytes exceeds the ${this.#maxFrameBytes}-byte limit`);
-      if (buf.byteLength - at - FRAME_HEADER_BYTES < length) break;
+      if (buf.byteLength - at - FRAME_HEADER_BYTES < length) {
+        this.#awaitingBytes = FRAME_HEADER_BYTES + length;
+        break;
+      }
       out.push(buf.subarray(at + FRAME_HEADER_BYTES, at + FRAME_HEADER_BYTES + length));
       at += FRAME_HEADER_BYTES + length;
     }

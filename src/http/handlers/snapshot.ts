@@ -1,5 +1,6 @@
 import { Packr } from "msgpackr";
 import { ConsulError, errors } from "../../errors/catalog.ts";
+import { MAX_ENTRY_DATA_BYTES } from "../../raft/messages.ts";
 import { restoreState, serializeState } from "../../state/snapshot.ts";
 import { StateStore } from "../../state/store.ts";
 import { readSnapshotArchive, SnapshotArchiveError, writeSnapshotArchive, type SnapshotMeta } from "../../storage/snapshot-archive.ts";
@@ -14,11 +15,10 @@ import { text } from "../reply.ts";
 
 const SNAPSHOT_META_VERSION = 1;
 /**
- * The restored state travels as one Raft entry, and entries cross the wire in frames of at
- * most 16 MiB (transport/frame.ts); a bigger state could commit on the leader and never reach
- * a follower, so it is refused up front.
+ * The restored state travels as one Raft entry (inside a msgpack command a little larger than
+ * the state), so it must leave room under the entry limit every server enforces.
  */
-const MAX_RESTORE_STATE_BYTES = 15 * 1024 * 1024;
+const MAX_RESTORE_STATE_BYTES = MAX_ENTRY_DATA_BYTES - 1024 * 1024;
 const packr = new Packr({ useRecords: false });
 
 const save: Handler = (ctx, req) => {

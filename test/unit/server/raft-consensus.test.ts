@@ -88,6 +88,23 @@ test("raft consensus - restarting every server from its data dir restores every 
   await closeAll(servers);
 });
 
+test("raft consensus - an entry far above one socket read (a 40 MiB restore-sized write) replicates and survives a restart", async () => {
+  const specs = await clusterSpecs(3);
+  let servers = await Promise.all(specs.map((s) => startServer(s, specs)));
+  open.push(...servers);
+  await waitForLeader(servers);
+  const big = "x".repeat(40 * 1024 * 1024);
+  const { index } = await proposeToLeader(servers, kvSet("big", big));
+  await waitFor("every server to apply the big entry", () => servers.every((s) => s.consensus.appliedIndex() >= index), 30_000);
+  for (const s of servers) assert.equal(s.state.kv.get("big")?.Value.byteLength, big.length);
+  await closeAll(servers);
+
+  servers = await Promise.all(specs.map((s) => startServer(s, specs)));
+  open.push(...servers);
+  for (const s of servers) assert.equal(s.state.kv.get("big")?.Value.byteLength, big.length, `restored on ${s.spec.peer.id}`);
+  await closeAll(servers);
+});
+
 test("raft consensus - snapshots compact the log; a restart and a lagging follower both restore from them", async () => {
   const specs = await clusterSpecs(3);
   const snapshots = { threshold: 8, trailingLogs: 2 };
