@@ -1,4 +1,5 @@
 import type { StateStore } from "../state/store.ts";
+import { applyAutopilotSetConfig } from "./autopilot.ts";
 import { applyCatalogDeregister, applyCatalogRegister } from "./catalog.ts";
 import type { ApplyResult, Command } from "./command.ts";
 import { applyKvDelete, applyKvSet } from "./kv.ts";
@@ -40,6 +41,8 @@ export class StateMachine {
         return applyTxn(this.state, index, cmd);
       case "snapshot-restore":
         return applySnapshotRestore(this.state, index, cmd);
+      case "autopilot-set-config":
+        return applyAutopilotSetConfig(this.state, index, cmd);
     }
   }
 }

@@ -1,3 +1,4 @@
+import type { AutopilotConfigFields } from "../model/autopilot.ts";
 import type { HealthCheck, Node, NodeService, NodeCoordinate } from "../model/catalog.ts";
 import type { Session } from "../model/session.ts";
 
@@ -150,6 +151,21 @@ export interface SnapshotRestoreCommand {
   Data: Buffer;
 }
 
+/**
+ * "set" replaces the autopilot configuration; "cas" only when the stored ModifyIndex equals
+ * CasIndex (none stored never matches, as Consul's AutopilotCASConfig); "seed" only when none
+ * is stored yet (a new leader writing the agent configuration's values). Applies to `true`
+ * when written, `false` when the condition failed.
+ */
+export type AutopilotSetOp = "set" | "cas" | "seed";
+
+export interface AutopilotSetConfigCommand {
+  Type: "autopilot-set-config";
+  Op: AutopilotSetOp;
+  Config: AutopilotConfigFields;
+  CasIndex?: number;
+}
+
 export type Command =
   | KvSetCommand
   | KvDeleteCommand
@@ -159,7 +175,8 @@ export type Command =
   | SessionDestroyCommand
   | CoordinateUpdateCommand
   | TxnCommand
-  | SnapshotRestoreCommand;
+  | SnapshotRestoreCommand
+  | AutopilotSetConfigCommand;
 
 export type CommandType = Command["Type"];
 

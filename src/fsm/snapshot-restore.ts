@@ -19,6 +19,7 @@ export function applySnapshotRestore(state: StateStore, index: number, cmd: Snap
   state.kv.tableIndex = index;
   state.sessions.tableIndex = index;
   state.coordinates.tableIndex = index;
+  state.autopilot.tableIndex = index;
   const catalog = state.catalog.dump();
   state.catalog.load({
     ...catalog,

@@ -2,6 +2,7 @@ import { Packr } from "msgpackr";
 import type { NodeCoordinate } from "../model/catalog.ts";
 import type { KVEntry } from "../model/kv.ts";
 import type { Session } from "../model/session.ts";
+import type { AutopilotDump } from "./autopilot-table.ts";
 import type { CatalogDump } from "./catalog-tables.ts";
 import type { StateStore } from "./store.ts";
 
@@ -22,6 +23,8 @@ interface StateSnapshotDocument {
   Catalog: CatalogDump;
   Sessions: { rows: Session[]; lockDelays: [string, number][]; tableIndex: number };
   Coordinates: { rows: NodeCoordinate[]; tableIndex: number };
+  /** Absent in snapshots taken before autopilot was Raft state: restored as "not seeded yet". */
+  Autopilot?: AutopilotDump;
 }
 
 /** Serializes every table of the store (call between two applies: the result is consistent). */
@@ -33,6 +36,7 @@ export function serializeState(state: StateStore): Uint8Array {
     Catalog: state.catalog.dump(),
     Sessions: state.sessions.dump(),
     Coordinates: state.coordinates.dump(),
+    Autopilot: state.autopilot.dump(),
   };
   return packr.pack(doc);
 }
@@ -49,6 +53,7 @@ export function restoreState(state: StateStore, data: Uint8Array): void {
   state.catalog.load(doc.Catalog);
   state.sessions.load(doc.Sessions);
   state.coordinates.load(doc.Coordinates);
+  if (doc.Autopilot) state.autopilot.load(doc.Autopilot);
   state.lastIndex = doc.LastIndex;
   // reset() already woke everyone once; wake again for waiters that re-subscribed in between.
   state.hub.notifyAll();

@@ -1,3 +1,4 @@
+import { AutopilotTable } from "./autopilot-table.ts";
 import { CatalogTables } from "./catalog-tables.ts";
 import { CoordinateTable } from "./coordinate-table.ts";
 import { KvTable } from "./kv-table.ts";
@@ -14,6 +15,7 @@ export class StateStore {
   readonly catalog = new CatalogTables(this.hub);
   readonly sessions = new SessionTable(this.hub);
   readonly coordinates = new CoordinateTable(this.hub);
+  readonly autopilot = new AutopilotTable(this.hub);
   /** Index of the last applied command. */
   lastIndex = 0;
 
@@ -23,6 +25,7 @@ export class StateStore {
     this.catalog.clear();
     this.sessions.clear();
     this.coordinates.clear();
+    this.autopilot.clear();
     this.lastIndex = 0;
     this.hub.notifyAll();
   }

@@ -64,4 +64,5 @@ export const Topics = {
   node: (name: string) => `node/${name.toLowerCase()}`,
   sessions: "sessions",
   coordinates: "coordinates",
+  autopilot: "autopilot",
 } as const;
