@@ -6,7 +6,7 @@ import type { Entry } from "../raft/messages.ts";
 import { NONE } from "../raft/messages.ts";
 import { StateType } from "../raft/raft.ts";
 import type { SoftState } from "../raft/raft.ts";
-import type { Clock, TimerHandle } from "../runtime/clock.ts";
+import type { Clock } from "../runtime/clock.ts";
 import { systemClock } from "../runtime/clock.ts";
 import type { Logger } from "../runtime/logger.ts";
 import type { Rng } from "../runtime/rng.ts";
@@ -154,10 +154,6 @@ export class RaftConsensus implements Consensus {
   readonly #clock: Clock;
   readonly #tickMs: number;
   readonly #electionMs: number;
-  readonly #heartbeatMs: number;
-  /** Monotonic ms each peer was last seen active by the leader (sampled every tick while leading). */
-  readonly #peerSeenMs = new Map<number, number>();
-  #contactSampler: TimerHandle | undefined;
 
   private constructor(node: RaftNode, options: RaftConsensusOptions, directory: Map<number, RaftPeer>) {
     this.#node = node;
@@ -173,7 +169,6 @@ export class RaftConsensus implements Consensus {
     this.#clock = options.clock;
     this.#tickMs = options.tickMs;
     this.#electionMs = options.tickMs * options.electionTick;
-    this.#heartbeatMs = options.tickMs * options.heartbeatTick;
   }
 
   static async start(partial: Pick<RaftConsensusOptions, "nodeId" | "serverAddress" | "storage" | "fsm"> & Partial<RaftConsensusOptions>): Promise<RaftConsensus> {
@@ -410,28 +405,15 @@ export class RaftConsensus implements Consensus {
    */
   progress(): Map<string, RaftPeerProgress> {
     const out = new Map<string, RaftPeerProgress>();
-    const raw = this.#node.progress();
-    if (raw.size === 0) return out;
-    this.#sampleContact(raw);
-    const now = this.#clock.monotonicMs();
-    for (const [id, pr] of raw) {
+    for (const [id, pr] of this.#node.progress()) {
       const nodeId = id === this.raftId ? this.nodeId : this.#directory.get(id)?.id;
       if (nodeId === undefined || nodeId === "") continue;
-      let lastContactMs = 0;
-      if (id !== this.raftId && !pr.recentActive) {
-        const seen = this.#peerSeenMs.get(id);
-        // After the core resets the flag, a healthy peer can only set it again at the next
-        // heartbeat round: that much silence is expected and not counted.
-        lastContactMs = seen === undefined ? Number.MAX_SAFE_INTEGER : Math.max(0, Math.round(now - seen - this.#heartbeatMs));
-      }
-      out.set(nodeId, { matchIndex: pr.match, lastContactMs, voter: !pr.isLearner });
+      out.set(nodeId, { matchIndex: pr.match, lastContactMs: pr.lastContactMs, voter: !pr.isLearner });
     }
     return out;
   }
 
   async close(): Promise<void> {
-    this.#contactSampler?.cancel();
-    this.#contactSampler = undefined;
     this.#leadershipListeners.clear();
     await this.#node.close();
   }
@@ -451,36 +433,10 @@ export class RaftConsensus implements Consensus {
     await this.#node.idle();
   }
 
-  /** Remembers when the leader last saw each peer active (the core only keeps a flag it resets). */
-  #sampleContact(raw: ReturnType<RaftNode["progress"]>): void {
-    const now = this.#clock.monotonicMs();
-    for (const [id, pr] of raw) if (pr.recentActive) this.#peerSeenMs.set(id, now);
-  }
-
-  #startContactSampler(): void {
-    this.#contactSampler?.cancel();
-    this.#peerSeenMs.clear();
-    // A new leader has heard from nobody yet; start every member's clock at the takeover.
-    const now = this.#clock.monotonicMs();
-    for (const id of this.#node.confState().voters) this.#peerSeenMs.set(id, now);
-    for (const id of this.#node.confState().learners) this.#peerSeenMs.set(id, now);
-    const sample = (): void => {
-      if (!this.#wasLeader) return;
-      this.#sampleContact(this.#node.progress());
-      this.#contactSampler = this.#clock.setTimer(this.#tickMs, sample);
-    };
-    this.#contactSampler = this.#clock.setTimer(this.#tickMs, sample);
-  }
-
   #softStateChanged(ss: SoftState): void {
     const leading = ss.raftState === StateType.Leader;
     if (leading !== this.#wasLeader) {
       this.#wasLeader = leading;
-      if (leading) this.#startContactSampler();
-      else {
-        this.#contactSampler?.cancel();
-        this.#contactSampler = undefined;
-      }
       this.#logger?.info(leading ? "cluster leadership acquired" : "cluster leadership lost", { term: this.#node.term() });
       for (const cb of [...this.#leadershipListeners]) {
         try {

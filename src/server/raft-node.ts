@@ -89,6 +89,18 @@ export class NotLeaderError extends Error {
   }
 }
 
+/** The leader's view of one member's log and contact. */
+export interface PeerProgress {
+  /** Highest index known replicated there. */
+  match: number;
+  next: number;
+  /** Whether it answered within the current check-quorum window. */
+  recentActive: boolean;
+  isLearner: boolean;
+  /** Milliseconds since the leader last heard from it (0 for the leader itself). */
+  lastContactMs: number;
+}
+
 export interface Applied {
   index: number;
   result: unknown;
@@ -126,6 +138,10 @@ export class RaftNode {
   #applied: number;
   #snapshotIndex: number;
   #lastLeaderContactMs = -1;
+  /** Monotonic time of the last message from each peer (the leader's view of its followers' contact). */
+  readonly #peerHeardMs = new Map<number, number>();
+  /** Monotonic time this node last became leader (-1 when it does not lead). */
+  #leaderSinceMs = -1;
   #idle: (() => void)[] = [];
 
   private constructor(node: RawNode, options: RaftNodeOptions, machine: RaftStateMachine) {
@@ -246,11 +262,17 @@ export class RaftNode {
    * Leader only: its view of every member's log (match = highest index known replicated there)
    * and whether the member answered within the current check-quorum window. Empty elsewhere.
    */
-  progress(): Map<number, { match: number; next: number; recentActive: boolean; isLearner: boolean }> {
-    const out = new Map<number, { match: number; next: number; recentActive: boolean; isLearner: boolean }>();
+  progress(): Map<number, PeerProgress> {
+    const out = new Map<number, PeerProgress>();
     const raft = this.#node.raft;
     if (raft.state !== StateType.Leader) return out;
-    for (const [id, pr] of raft.prs) out.set(id, { match: pr.match, next: pr.next, recentActive: pr.recentActive, isLearner: pr.isLearner });
+    const now = this.#clock.monotonicMs();
+    for (const [id, pr] of raft.prs) {
+      // A peer not heard from since this node took over counts from the takeover, as
+      // hashicorp/raft's replication starts each follower's contact clock then.
+      const heard = id === this.id ? now : Math.max(this.#peerHeardMs.get(id) ?? -1, this.#leaderSinceMs);
+      out.set(id, { match: pr.match, next: pr.next, recentActive: pr.recentActive, isLearner: pr.isLearner, lastContactMs: Math.max(0, now - heard) });
+    }
     return out;
   }
 
@@ -400,7 +422,11 @@ export class RaftNode {
   #step(m: Message): void {
     if (this.#closed) return;
     this.#node.step(m);
-    if (m.from !== NONE && m.from === this.#node.raft.lead) this.#lastLeaderContactMs = this.#clock.monotonicMs();
+    if (m.from !== NONE) {
+      const now = this.#clock.monotonicMs();
+      this.#peerHeardMs.set(m.from, now);
+      if (m.from === this.#node.raft.lead) this.#lastLeaderContactMs = now;
+    }
     this.#kick();
   }
 
@@ -439,6 +465,7 @@ export class RaftNode {
       if (rd.softState) {
         if (rd.softState.raftState !== StateType.Leader) this.#failPending(new NotLeaderError(rd.softState.lead));
         if (rd.softState.lead !== NONE && rd.softState.lead !== this.id) this.#lastLeaderContactMs = this.#clock.monotonicMs();
+        this.#leaderSinceMs = rd.softState.raftState === StateType.Leader ? this.#clock.monotonicMs() : -1;
       }
       this.#node.advance();
       if (rd.softState) this.#options.onSoftState?.(rd.softState);
