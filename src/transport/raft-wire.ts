@@ -2,30 +2,39 @@ import type { ConfState, Entry, EntryType, Message, MessageType, Snapshot } from
 import { EntryType as EntryTypes, MessageType as MessageTypes } from "../raft/messages.ts";
 import { FRAME_HEADER_BYTES } from "./frame.ts";
 
-// The Raft connection's frames, in a fixed binary layout instead of msgpack: AppendEntries is
-// the hottest thing a server encodes and decodes, and a layout that names no keys costs a
-// fraction of a self-describing one (profiled: msgpack was a third of the Raft benchmark's
-// CPU). Numbers are float64 little-endian — exact for every safe integer, and Raft ids, terms
-// and indexes stay below 2^53. Each frame is [u32be length][kind u8][body]:
+// The Raft connection's frames: msgpack, but written and read by hand for one fixed shape.
+// AppendEntries is the hottest thing a server encodes and decodes, and a generic encoder
+// naming every key cost a third of the Raft benchmark's CPU. Any msgpack decoder still reads
+// these frames (the tests check that with msgpackr); ours accepts only the exact shape below.
+// Numbers are float64 (exact for every safe integer; Raft ids, terms and indexes stay below
+// 2^53), byte strings bin32, lists array32. Each frame is [u32be length][msgpack array]:
 //
-//   message  = kind 1, then msg
-//   snapshot = kind 2, f64 id, f64 offset, f64 total, u8 hasMsg, [msg], bytes chunk
-//   msg      = u8 type, u8 flags (1 reject, 2 context, 4 snapshot),
-//              f64 to, from, term, logTerm, index, commit, rejectHint,
-//              [bytes context], [f64 index, f64 term, ids voters, ids learners, bytes data],
-//              u32 count, count × (f64 term, f64 index, u8 type, bytes data)
-//   bytes    = u32 length, length bytes;  ids = u32 count, count × f64
+//   message  = [1, msg]
+//   snapshot = [2, id, offset, total, msg | nil, chunk]          (msg on the first piece only)
+//   msg      = [type, reject, to, from, term, logTerm, index, commit, rejectHint,
+//               context | nil, [index, term, [voters…], [learners…], data] | nil,
+//               [[term, index, entryType, data]…]]
+//
+// `type` and `entryType` are small codes (positive fixints), `reject` a msgpack bool.
+
+const Marker = { Nil: 0xc0, False: 0xc2, True: 0xc3, Bin32: 0xc6, Float64: 0xcb, Array32: 0xdd, FixArray: 0x90 } as const;
+const MESSAGE_FIELDS = 12;
+const SNAPSHOT_FIELDS = 5;
+const ENTRY_FIELDS = 4;
 
 const FrameKind = { Message: 1, SnapshotChunk: 2 } as const;
-const Flag = { Reject: 1, Context: 2, Snapshot: 4 } as const;
 
 const MESSAGE_TYPES: readonly MessageType[] = Object.values(MessageTypes);
 const MESSAGE_TYPE_CODE = new Map<MessageType, number>(MESSAGE_TYPES.map((t, i) => [t, i]));
 const ENTRY_TYPES: readonly EntryType[] = [EntryTypes.Normal, EntryTypes.ConfChange];
 const ENTRY_TYPE_CODE = new Map<EntryType, number>(ENTRY_TYPES.map((t, i) => [t, i]));
 
-const MESSAGE_FIXED_BYTES = 2 + 7 * 8 + 4;
-const ENTRY_FIXED_BYTES = 8 + 8 + 1 + 4;
+const F64 = 9;
+const BIN_HEADER = 5;
+const ARRAY_HEADER = 5;
+/** fixarray marker, type, reject, seven numbers, context nil, snapshot nil, entries header. */
+const MESSAGE_FIXED_BYTES = 1 + 1 + 1 + 7 * F64 + 1 + 1 + ARRAY_HEADER;
+const ENTRY_FIXED_BYTES = 1 + F64 + F64 + 1 + BIN_HEADER;
 
 export type RaftFrame =
   | { kind: "message"; m: Message }
@@ -42,13 +51,14 @@ export class RaftWireError extends Error {
 
 function snapshotBytes(s: Snapshot): number {
   const cs = s.metadata.confState;
-  return 16 + 4 + 8 * cs.voters.length + 4 + 8 * cs.learners.length + 4 + s.data.byteLength;
+  return 1 + 2 * F64 + ARRAY_HEADER + F64 * cs.voters.length + ARRAY_HEADER + F64 * cs.learners.length + BIN_HEADER + s.data.byteLength;
 }
 
 function messageBytes(m: Message): number {
   let n = MESSAGE_FIXED_BYTES;
-  if (m.context) n += 4 + m.context.byteLength;
-  if (m.snapshot) n += snapshotBytes(m.snapshot);
+  // The nil placeholders counted in the fixed part are replaced by the values.
+  if (m.context) n += BIN_HEADER + m.context.byteLength - 1;
+  if (m.snapshot) n += snapshotBytes(m.snapshot) - 1;
   for (const e of m.entries) n += ENTRY_FIXED_BYTES + e.data.byteLength;
   return n;
 }
@@ -61,24 +71,34 @@ class Writer {
     this.buf.writeUInt32BE(size, 0);
     this.at = FRAME_HEADER_BYTES;
   }
-  u8(v: number): void {
-    this.buf[this.at++] = v;
+  raw(byte: number): void {
+    this.buf[this.at++] = byte;
   }
-  u32(v: number): void {
-    this.buf.writeUInt32LE(v, this.at);
-    this.at += 4;
+  /** A small code (0–127) as a positive fixint. */
+  code(v: number): void {
+    this.buf[this.at++] = v & 0x7f;
+  }
+  bool(v: boolean): void {
+    this.buf[this.at++] = v ? Marker.True : Marker.False;
   }
   f64(v: number): void {
-    this.buf.writeDoubleLE(v, this.at);
-    this.at += 8;
+    this.buf[this.at] = Marker.Float64;
+    this.buf.writeDoubleBE(v, this.at + 1);
+    this.at += F64;
+  }
+  array(length: number): void {
+    this.buf[this.at] = Marker.Array32;
+    this.buf.writeUInt32BE(length, this.at + 1);
+    this.at += ARRAY_HEADER;
   }
   bytes(v: Uint8Array): void {
-    this.u32(v.byteLength);
-    this.buf.set(v, this.at);
-    this.at += v.byteLength;
+    this.buf[this.at] = Marker.Bin32;
+    this.buf.writeUInt32BE(v.byteLength, this.at + 1);
+    this.buf.set(v, this.at + BIN_HEADER);
+    this.at += BIN_HEADER + v.byteLength;
   }
   ids(v: readonly number[]): void {
-    this.u32(v.length);
+    this.array(v.length);
     for (const id of v) this.f64(id);
   }
 }
@@ -86,8 +106,9 @@ class Writer {
 function writeMessage(w: Writer, m: Message): void {
   const code = MESSAGE_TYPE_CODE.get(m.type);
   if (code === undefined) throw new RaftWireError(`unknown message type ${String(m.type)}`);
-  w.u8(code);
-  w.u8((m.reject ? Flag.Reject : 0) | (m.context ? Flag.Context : 0) | (m.snapshot ? Flag.Snapshot : 0));
+  w.raw(Marker.FixArray | MESSAGE_FIELDS);
+  w.code(code);
+  w.bool(m.reject);
   w.f64(m.to);
   w.f64(m.from);
   w.f64(m.term);
@@ -96,40 +117,47 @@ function writeMessage(w: Writer, m: Message): void {
   w.f64(m.commit);
   w.f64(m.rejectHint);
   if (m.context) w.bytes(m.context);
+  else w.raw(Marker.Nil);
   if (m.snapshot) {
     const { metadata, data } = m.snapshot;
+    w.raw(Marker.FixArray | SNAPSHOT_FIELDS);
     w.f64(metadata.index);
     w.f64(metadata.term);
     w.ids(metadata.confState.voters);
     w.ids(metadata.confState.learners);
     w.bytes(data);
+  } else {
+    w.raw(Marker.Nil);
   }
-  w.u32(m.entries.length);
+  w.array(m.entries.length);
   for (const e of m.entries) {
+    w.raw(Marker.FixArray | ENTRY_FIELDS);
     w.f64(e.term);
     w.f64(e.index);
-    w.u8(ENTRY_TYPE_CODE.get(e.type) ?? 0);
+    w.code(ENTRY_TYPE_CODE.get(e.type) ?? 0);
     w.bytes(e.data);
   }
 }
 
 /** One whole frame (length header included) for a Raft message. */
 export function encodeMessageFrame(m: Message): Buffer {
-  const w = new Writer(1 + messageBytes(m));
-  w.u8(FrameKind.Message);
+  const w = new Writer(1 + 1 + messageBytes(m));
+  w.raw(Marker.FixArray | 2);
+  w.code(FrameKind.Message);
   writeMessage(w, m);
   return w.buf;
 }
 
 /** One whole frame for a piece of a snapshot; `m` (sent with the first piece) must carry a snapshot with empty data. */
 export function encodeSnapshotChunkFrame(id: number, offset: number, total: number, chunk: Uint8Array, m?: Message): Buffer {
-  const w = new Writer(1 + 24 + 1 + (m ? messageBytes(m) : 0) + 4 + chunk.byteLength);
-  w.u8(FrameKind.SnapshotChunk);
+  const w = new Writer(1 + 1 + 3 * F64 + (m ? messageBytes(m) : 1) + BIN_HEADER + chunk.byteLength);
+  w.raw(Marker.FixArray | 6);
+  w.code(FrameKind.SnapshotChunk);
   w.f64(id);
   w.f64(offset);
   w.f64(total);
-  w.u8(m ? 1 : 0);
   if (m) writeMessage(w, m);
+  else w.raw(Marker.Nil);
   w.bytes(chunk);
   return w.buf;
 }
@@ -142,41 +170,68 @@ class Reader {
     this.#bytes = bytes;
     this.#view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   }
-  #need(n: number): void {
+  /** Fails early when fewer than `n` bytes remain (a list's claimed length cannot fit). */
+  need(n: number): void {
     if (this.at + n > this.#bytes.byteLength) throw new RaftWireError("raft frame ends early");
   }
-  u8(): number {
-    this.#need(1);
-    return this.#bytes[this.at++];
+  #expect(marker: number, what: string): void {
+    this.need(1);
+    if (this.#bytes[this.at] !== marker) throw new RaftWireError(`raft frame: expected ${what}`);
+    this.at++;
   }
-  u32(): number {
-    this.#need(4);
-    const v = this.#view.getUint32(this.at, true);
-    this.at += 4;
+  /** True (and consumed) when the next value is nil. */
+  nil(): boolean {
+    this.need(1);
+    if (this.#bytes[this.at] !== Marker.Nil) return false;
+    this.at++;
+    return true;
+  }
+  fixArray(length: number): void {
+    this.#expect(Marker.FixArray | length, `an array of ${length}`);
+  }
+  code(): number {
+    this.need(1);
+    const v = this.#bytes[this.at];
+    if (v > 0x7f) throw new RaftWireError("raft frame: expected a small code");
+    this.at++;
     return v;
   }
+  bool(): boolean {
+    this.need(1);
+    const v = this.#bytes[this.at++];
+    if (v === Marker.True) return true;
+    if (v === Marker.False) return false;
+    throw new RaftWireError("raft frame: expected a bool");
+  }
   count(): number {
-    const v = this.f64();
+    this.#expect(Marker.Float64, "a number");
+    this.need(8);
+    const v = this.#view.getFloat64(this.at, false);
+    this.at += 8;
     if (!Number.isSafeInteger(v) || v < 0) throw new RaftWireError(`raft frame: ${v} is not a count`);
     return v;
   }
-  f64(): number {
-    this.#need(8);
-    const v = this.#view.getFloat64(this.at, true);
-    this.at += 8;
-    return v;
+  arrayLength(): number {
+    this.#expect(Marker.Array32, "a list");
+    this.need(4);
+    const n = this.#view.getUint32(this.at, false);
+    this.at += 4;
+    return n;
   }
   bytes(): Uint8Array {
-    const n = this.u32();
-    this.#need(n);
-    // A plain view even when `bytes` is a Buffer: consumers compare and store Uint8Arrays.
+    this.#expect(Marker.Bin32, "bytes");
+    this.need(4);
+    const n = this.#view.getUint32(this.at, false);
+    this.at += 4;
+    this.need(n);
+    // A plain view even when the input is a Buffer: consumers compare and store Uint8Arrays.
     const v = new Uint8Array(this.#bytes.buffer, this.#bytes.byteOffset + this.at, n);
     this.at += n;
     return v;
   }
   ids(): number[] {
-    const n = this.u32();
-    this.#need(n * 8);
+    const n = this.arrayLength();
+    this.need(n * F64);
     const out = new Array<number>(n);
     for (let i = 0; i < n; i++) out[i] = this.count();
     return out;
@@ -187,11 +242,12 @@ class Reader {
 }
 
 function readMessage(r: Reader): Message {
-  const type = MESSAGE_TYPES[r.u8()];
+  r.fixArray(MESSAGE_FIELDS);
+  const type = MESSAGE_TYPES[r.code()];
   if (type === undefined) throw new RaftWireError("raft frame: unknown message type");
-  const flags = r.u8();
   const m: Message = {
     type,
+    reject: r.bool(),
     to: r.count(),
     from: r.count(),
     term: r.count(),
@@ -199,22 +255,24 @@ function readMessage(r: Reader): Message {
     index: r.count(),
     commit: r.count(),
     rejectHint: r.count(),
-    reject: (flags & Flag.Reject) !== 0,
     entries: [],
   };
-  if (flags & Flag.Context) m.context = r.bytes();
-  if (flags & Flag.Snapshot) {
+  if (!r.nil()) m.context = r.bytes();
+  if (!r.nil()) {
+    r.fixArray(SNAPSHOT_FIELDS);
     const index = r.count();
     const term = r.count();
     const confState: ConfState = { voters: r.ids(), learners: r.ids() };
     m.snapshot = { metadata: { index, term, confState }, data: r.bytes() };
   }
-  const n = r.u32();
+  const n = r.arrayLength();
+  r.need(n * ENTRY_FIXED_BYTES);
   const entries = new Array<Entry>(n);
   for (let i = 0; i < n; i++) {
+    r.fixArray(ENTRY_FIELDS);
     const term = r.count();
     const index = r.count();
-    const entryType = ENTRY_TYPES[r.u8()];
+    const entryType = ENTRY_TYPES[r.code()];
     if (entryType === undefined) throw new RaftWireError("raft frame: unknown entry type");
     entries[i] = { term, index, type: entryType, data: r.bytes() };
   }
@@ -228,18 +286,21 @@ function readMessage(r: Reader): Message {
  */
 export function decodeRaftFrame(payload: Uint8Array): RaftFrame {
   const r = new Reader(payload);
-  const kind = r.u8();
   let frame: RaftFrame;
-  if (kind === FrameKind.Message) {
+  if (payload[0] === (Marker.FixArray | 2)) {
+    r.fixArray(2);
+    if (r.code() !== FrameKind.Message) throw new RaftWireError("raft frame: unknown kind");
     frame = { kind: "message", m: readMessage(r) };
-  } else if (kind === FrameKind.SnapshotChunk) {
+  } else if (payload[0] === (Marker.FixArray | 6)) {
+    r.fixArray(6);
+    if (r.code() !== FrameKind.SnapshotChunk) throw new RaftWireError("raft frame: unknown kind");
     const id = r.count();
     const offset = r.count();
     const total = r.count();
-    const m = r.u8() === 1 ? readMessage(r) : undefined;
+    const m = r.nil() ? undefined : readMessage(r);
     frame = { kind: "snapshot", id, offset, total, chunk: r.bytes(), m };
   } else {
-    throw new RaftWireError(`raft frame: unknown kind ${kind}`);
+    throw new RaftWireError("raft frame: unknown kind");
   }
   if (!r.done) throw new RaftWireError("raft frame: trailing bytes");
   return frame;

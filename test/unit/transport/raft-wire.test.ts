@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
+import { unpack } from "msgpackr";
 import { EntryType, MessageType, message, type Message } from "../../../src/raft/messages.ts";
 import { FRAME_HEADER_BYTES } from "../../../src/transport/frame.ts";
 import { RaftWireError, decodeRaftFrame, encodeMessageFrame, encodeSnapshotChunkFrame } from "../../../src/transport/raft-wire.ts";
@@ -74,9 +75,29 @@ test("truncated, padded or foreign payloads are refused, never half-read", () =>
   assert.throws(() => decodeRaftFrame(padded), /trailing bytes/);
   assert.throws(() => decodeRaftFrame(new Uint8Array([0x93, 1, 2, 3])), /unknown kind/);
   const badType = Uint8Array.from(whole);
-  badType[1] = 250;
+  badType[3] = 120;
   assert.throws(() => decodeRaftFrame(badType), /unknown message type/);
   const fractionalTerm = Buffer.from(whole);
-  fractionalTerm.writeDoubleLE(1.5, 3 + 2 * 8);
+  // [fixarray 2][kind][fixarray 12][type][reject][0xcb to][0xcb from][0xcb term…]
+  fractionalTerm.writeDoubleBE(1.5, 5 + 2 * 9 + 1);
   assert.throws(() => decodeRaftFrame(fractionalTerm), /not a count/);
+});
+
+test("frames are plain msgpack: a generic decoder reads the documented arrays", () => {
+  const m = message({
+    type: MessageType.App,
+    to: 3,
+    from: 1,
+    term: 7,
+    logTerm: 6,
+    index: 41,
+    commit: 40,
+    entries: [{ term: 7, index: 42, type: EntryType.Normal, data: new Uint8Array([1, 2, 3]) }],
+  });
+  const generic = unpack(Buffer.from(payloadOf(encodeMessageFrame(m)))) as unknown[];
+  assert.equal(generic[0], 1);
+  const [type, reject, to, from, term, logTerm, index, commit, rejectHint, context, snapshot, entries] = generic[1] as unknown[];
+  assert.deepEqual([reject, to, from, term, logTerm, index, commit, rejectHint, context, snapshot], [false, 3, 1, 7, 6, 41, 40, 0, null, null]);
+  assert.equal(typeof type, "number");
+  assert.deepEqual(entries, [[7, 42, 0, Buffer.from([1, 2, 3])]]);
 });
