@@ -170,7 +170,7 @@ async function main(): Promise<void> {
     rows.push(...(await runChecksBench()).rows);
   }
   if (suites.has("etcd")) {
-    log("etcd: durable KV PUT, 1 and 3 servers against etcd 1 and 3 members");
+    log("etcd: durable KV PUT and GET, 1 and 3 servers against etcd 1 and 3 members; leader failover");
     rows.push(...(await runEtcdBench()));
   }
   const totalSeconds = (performance.now() - began) / 1000;
