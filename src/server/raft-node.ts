@@ -131,6 +131,8 @@ export class RaftNode {
   /** Reads whose index is known, waiting for the state machine to reach it (ascending). */
   #readyReads: { index: number; resolve: (index: number) => void }[] = [];
   #nextReadId = 1;
+  #nextReadBatch: { resolve: (index: number) => void; reject: (err: unknown) => void }[] = [];
+  #readBatchInFlight = false;
   #ticker: TimerHandle | undefined;
   #running = false;
   #closed = false;
@@ -314,6 +316,39 @@ export class RaftNode {
    * Works on followers too (the request travels to the leader). Rejects after `timeoutMs`.
    */
   readIndex(timeoutMs: number): Promise<number> {
+    if (this.#closed) return Promise.reject(new Error("raft node: closed"));
+    return new Promise<number>((resolve, reject) => {
+      this.#nextReadBatch.push({ resolve, reject });
+      if (!this.#readBatchInFlight) this.#startReadBatch(timeoutMs);
+    });
+  }
+
+  /**
+   * One ReadIndex round for every read waiting now (etcd's linearizableReadLoop): a read that
+   * arrives while a round is in flight waits for the next one, since the leadership check
+   * that answers it must start after it arrived. Under load this turns one heartbeat round
+   * per read into one per round trip.
+   */
+  #startReadBatch(timeoutMs: number): void {
+    const batch = this.#nextReadBatch;
+    if (batch.length === 0) return;
+    this.#nextReadBatch = [];
+    this.#readBatchInFlight = true;
+    const settle = (outcome: { index: number } | { err: unknown }): void => {
+      this.#readBatchInFlight = false;
+      for (const waiter of batch) {
+        if ("index" in outcome) waiter.resolve(outcome.index);
+        else waiter.reject(outcome.err);
+      }
+      this.#startReadBatch(timeoutMs);
+    };
+    this.#readIndexRound(timeoutMs).then(
+      (index) => settle({ index }),
+      (err: unknown) => settle({ err }),
+    );
+  }
+
+  #readIndexRound(timeoutMs: number): Promise<number> {
     if (this.#closed) return Promise.reject(new Error("raft node: closed"));
     const key = `${this.id}:${this.#nextReadId++}`;
     const ctx = new TextEncoder().encode(key);
