@@ -51,6 +51,8 @@ function fieldsOf(msg: GossipMessage): unknown[] {
       return [msg.incarnation, msg.name, msg.addr, msg.tags];
     case MessageKind.userEvent:
       return [msg.ltime, msg.name, msg.payload, msg.coalesce];
+    case MessageKind.leaveIntent:
+      return [msg.ltime, msg.name, msg.incarnation, msg.prune];
     case MessageKind.pushPull:
       return [
         msg.join,
@@ -142,6 +144,8 @@ export function decodeMessage(bytes: Uint8Array): GossipMessage {
       return { kind: MessageKind.alive, incarnation: f.uint(), name: f.str(), addr: f.str(), tags: f.tags() };
     case MessageKind.userEvent:
       return { kind: MessageKind.userEvent, ltime: f.uint(), name: f.str(), payload: f.bytes(), coalesce: f.bool() };
+    case MessageKind.leaveIntent:
+      return { kind: MessageKind.leaveIntent, ltime: f.uint(), name: f.str(), incarnation: f.uint(), prune: f.bool() };
     case MessageKind.pushPull:
       return {
         kind: MessageKind.pushPull,

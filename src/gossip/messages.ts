@@ -14,6 +14,7 @@ export const MessageKind = {
   userEvent: 8,
   pushPull: 9,
   compound: 10,
+  leaveIntent: 11,
 } as const;
 export type MessageKind = (typeof MessageKind)[keyof typeof MessageKind];
 
@@ -79,6 +80,21 @@ export interface UserEventMessage {
   readonly coalesce: boolean;
 }
 
+/**
+ * serf's leave intent (`force-leave`): asks every member to record a failed member as left.
+ * `ltime` (the member-intent Lamport clock) de-duplicates the rebroadcasts; `incarnation` is
+ * the incarnation the issuer knew, so an intent never outlives the member coming back alive,
+ * and the member itself refutes it by out-numbering that incarnation.
+ */
+export interface LeaveIntentMessage {
+  readonly kind: typeof MessageKind.leaveIntent;
+  readonly ltime: number;
+  readonly name: string;
+  readonly incarnation: number;
+  /** Erase the member from every member list at once instead of keeping it as left. */
+  readonly prune: boolean;
+}
+
 /** Wire status codes for push-pull member states. */
 export const WireStatus = { alive: 0, suspect: 1, dead: 2, left: 3 } as const;
 export type WireStatus = (typeof WireStatus)[keyof typeof WireStatus];
@@ -115,4 +131,5 @@ export type GossipMessage =
   | AliveMessage
   | DeadMessage
   | UserEventMessage
-  | PushPullMessage;
+  | PushPullMessage
+  | LeaveIntentMessage;

@@ -12,6 +12,7 @@ import type {
   DeadMessage,
   GossipMessage,
   IndirectPingMessage,
+  LeaveIntentMessage,
   PingMessage,
   PushPullMessage,
   SuspectMessage,
@@ -19,13 +20,14 @@ import type {
 } from "./messages.ts";
 import { pushPullIntervalMs, retransmitLimit, suspicionTimeoutMs } from "./scaling.ts";
 import { Suspicion } from "./suspicion.ts";
-import { UserEventBuffer } from "./user-events.ts";
+import { LamportClock, UserEventBuffer } from "./user-events.ts";
 
 // The SWIM + Lifeguard core (memberlist state.go + serf's events, reconnect and reaper) as a
 // pure state machine. It never reads a clock, draws randomness of its own or touches a socket:
 // callers pass `nowMs`, inject an Rng, and carry out the effects returned by `ready()`.
 //
 //   tick(nowMs)                     run whatever is due (probe, gossip, push-pull, timeouts)
+//   forceLeave(name, prune, now)    serf's leave intent for a failed member, cluster-wide
 //   receive(fromAddr, packet, now)  a UDP datagram arrived
 //   handleStream(fromAddr, bytes)   a TCP request arrived; returns the reply to write back
 //   receiveStreamReply(id, bytes)   our TCP request finished (undefined = failed / timed out)
@@ -38,7 +40,7 @@ export type GossipEvent =
   | { readonly type: "suspect"; readonly member: Member; readonly from: string }
   | { readonly type: "alive"; readonly member: Member }
   | { readonly type: "dead"; readonly member: Member; readonly from: string }
-  | { readonly type: "leave"; readonly member: Member }
+  | { readonly type: "leave"; readonly member: Member; readonly forced: boolean }
   | { readonly type: "reap"; readonly member: Member }
   | { readonly type: "conflict"; readonly existing: Member; readonly claimedAddr: string; readonly local: boolean }
   | { readonly type: "user"; readonly ltime: number; readonly name: string; readonly payload: Uint8Array; readonly coalesce: boolean }
@@ -117,6 +119,13 @@ interface MemberRecord {
   status: MemberStatus;
   statusChangedMs: number;
   reaped: boolean;
+  /** Newest leave-intent Lamport time seen for this member (serf statusLTime); -1 = none. */
+  intentLTime: number;
+  /**
+   * A leave intent arrived while we still saw the member alive (serf's `leaving`): its death,
+   * when we notice it, is recorded as left. Cleared when the member out-numbers the intent.
+   */
+  leaveIntended: boolean;
 }
 
 /** The probe in flight (memberlist probeNode, unrolled into states). */
@@ -168,6 +177,8 @@ export class Swim {
   readonly #relays = new Map<number, Relay>();
   readonly #pendingStreams = new Map<number, PendingStream>();
   readonly #events: UserEventBuffer;
+  /** Orders leave intents (serf's member clock), apart from the user-event clock. */
+  readonly #intentClock = new LamportClock();
   readonly #packetLimit: number;
   #probe: Probe | undefined;
   #seq = 0;
@@ -199,11 +210,11 @@ export class Swim {
     this.#events = new UserEventBuffer(options.config.eventBufferSize);
     this.#packetLimit = options.config.udpBufferSizeBytes - (options.packetOverheadBytes ?? 0);
     const now = options.nowMs;
-    this.#self = { name: options.name, addr: options.addr, tags, incarnation: 1, status: MemberStatus.alive, statusChangedMs: now, reaped: false };
+    this.#self = newRecord(options.name, options.addr, tags, 1, now);
     this.#add(this.#self);
     for (const m of options.initialMembers ?? []) {
       if (m.name === this.name) continue;
-      this.#add({ name: m.name, addr: m.addr, tags: m.tags, incarnation: m.incarnation, status: MemberStatus.alive, statusChangedMs: now, reaped: false });
+      this.#add(newRecord(m.name, m.addr, m.tags, m.incarnation, now));
     }
     this.#shuffle(this.#probeList);
     // Stagger the periodic work so a cluster started at once does not act in lockstep.
@@ -317,6 +328,20 @@ export class Swim {
     const msg: DeadMessage = { kind: MessageKind.dead, incarnation: this.#self.incarnation, name: this.name, from: this.name };
     this.#deadNode(msg, nowMs);
     if (this.#liveCount <= 0) this.#completeLeave();
+  }
+
+  /**
+   * serf's force-leave: a leave intent for another member, applied here and broadcast. A
+   * failed or suspect member becomes `left` everywhere (`prune`: erased from every list); an
+   * alive one is only marked so that its death counts as a leave, and refutes the intent
+   * itself if it is still running. False when no such member is known.
+   */
+  forceLeave(name: string, prune: boolean, nowMs: number): boolean {
+    const r = this.#members.get(name);
+    if (!r) return false;
+    const msg: LeaveIntentMessage = { kind: MessageKind.leaveIntent, ltime: this.#intentClock.stamp(), name, incarnation: r.incarnation, prune };
+    this.#handleLeaveIntent(msg, nowMs);
+    return true;
   }
 
   // ---- inputs ----
@@ -561,6 +586,9 @@ export class Swim {
       case MessageKind.userEvent:
         this.#handleUserEvent(msg);
         return;
+      case MessageKind.leaveIntent:
+        this.#handleLeaveIntent(msg, nowMs);
+        return;
       case MessageKind.pushPull:
         // Push-pull only travels on streams; a datagram carrying one is ignored.
         return;
@@ -572,7 +600,7 @@ export class Swim {
     if (isLocal && this.#leaving) return;
     let r = this.#members.get(a.name);
     if (!r) {
-      r = { name: a.name, addr: a.addr, tags: a.tags, incarnation: a.incarnation, status: MemberStatus.alive, statusChangedMs: nowMs, reaped: false };
+      r = newRecord(a.name, a.addr, a.tags, a.incarnation, nowMs);
       this.#add(r, true);
       this.#broadcastAlive(r);
       this.#emit({ type: "join", member: snapshot(r) });
@@ -597,6 +625,7 @@ export class Swim {
     const newer = a.incarnation > r.incarnation || (forgotten && a.incarnation === r.incarnation);
     if (!isLocal && !addrChanged && !newer) return;
     this.#suspicions.delete(a.name);
+    if (a.incarnation > r.incarnation) r.leaveIntended = false;
     if (isLocal) {
       // Our own alive echoing back is fine; anything else claims a newer us: out-number it.
       if (a.incarnation === r.incarnation && sameTags(a.tags, r.tags)) return;
@@ -660,9 +689,9 @@ export class Swim {
     }
     this.#broadcast(d.name, encodeMessage(d));
     r.incarnation = d.incarnation;
-    if (d.from === d.name) {
+    if (d.from === d.name || r.leaveIntended) {
       this.#setStatus(r, MemberStatus.left, nowMs);
-      this.#emit({ type: "leave", member: snapshot(r) });
+      this.#emit({ type: "leave", member: snapshot(r), forced: d.from !== d.name });
     } else {
       this.#setStatus(r, MemberStatus.dead, nowMs);
       this.#emit({ type: "dead", member: snapshot(r), from: d.from });
@@ -676,6 +705,43 @@ export class Swim {
     // Being suspected is a sign that we are slow (Lifeguard): back off our own probing.
     this.#awareness.applyDelta(1);
     this.#broadcastAlive(self);
+  }
+
+  /** serf handleNodeLeaveIntent, with memberlist's incarnations deciding against a live member. */
+  #handleLeaveIntent(msg: LeaveIntentMessage, nowMs: number): void {
+    this.#intentClock.witness(msg.ltime);
+    const r = this.#members.get(msg.name);
+    // Already seen (a rebroadcast echoing back) or about a member we never knew: drop it.
+    if (!r || msg.ltime <= r.intentLTime) return;
+    r.intentLTime = msg.ltime;
+    if (r === this.#self) {
+      if (!this.#leaving) this.#refute(msg.incarnation);
+      return;
+    }
+    // The member came back after the issuer saw it fail: the intent is stale.
+    if (msg.incarnation < r.incarnation) return;
+    this.#broadcast(`leave-intent/${msg.name}`, encodeMessage(msg));
+    switch (r.status) {
+      case MemberStatus.alive:
+        r.leaveIntended = true;
+        return;
+      case MemberStatus.suspect:
+      case MemberStatus.dead:
+        this.#forceLeft(r, msg.incarnation, nowMs);
+        break;
+      case MemberStatus.left:
+        break;
+    }
+    if (msg.prune) this.#erase(r);
+  }
+
+  /** A failed (or suspect) member recorded as left: serf's EventMemberLeave (forced). */
+  #forceLeft(r: MemberRecord, incarnation: number, nowMs: number): void {
+    this.#suspicions.delete(r.name);
+    // Only an alive message above this incarnation, which only the member issues, undoes it.
+    r.incarnation = Math.max(r.incarnation, incarnation);
+    this.#setStatus(r, MemberStatus.left, nowMs);
+    this.#emit({ type: "leave", member: snapshot(r), forced: true });
   }
 
   #handleUserEvent(msg: UserEventMessage): void {
@@ -713,9 +779,14 @@ export class Swim {
         case WireStatus.alive:
           this.#aliveNode({ kind: MessageKind.alive, incarnation: m.incarnation, name: m.name, addr: m.addr, tags: m.tags }, nowMs);
           break;
-        case WireStatus.left:
-          this.#deadNode({ kind: MessageKind.dead, incarnation: m.incarnation, name: m.name, from: m.name }, nowMs);
+        case WireStatus.left: {
+          // serf's push-pull carries left members so that a member others force-left, which
+          // we only knew as failed, is left here too.
+          const r = this.#members.get(m.name);
+          if (r && r !== this.#self && r.status === MemberStatus.dead && m.incarnation >= r.incarnation) this.#forceLeft(r, m.incarnation, nowMs);
+          else this.#deadNode({ kind: MessageKind.dead, incarnation: m.incarnation, name: m.name, from: m.name }, nowMs);
           break;
+        }
         default:
           // Their "dead" is only a hint for us: suspect, and let our own timers decide.
           if (!this.#members.has(m.name)) break;
@@ -742,12 +813,17 @@ export class Swim {
       if (r === this.#self) continue;
       const age = nowMs - r.statusChangedMs;
       const expired = (r.status === MemberStatus.dead && age > this.config.reconnectTimeoutMs) || (r.status === MemberStatus.left && age > this.config.tombstoneTimeoutMs);
-      if (!expired) continue;
-      r.reaped = true;
-      this.#down.delete(r);
-      this.#members.delete(r.name);
-      this.#emit({ type: "reap", member: snapshot(r) });
+      if (expired) this.#erase(r);
     }
+  }
+
+  /** Forgets a dead or left member (serf eraseNode); the probe list drops it at its next reshuffle. */
+  #erase(r: MemberRecord): void {
+    r.reaped = true;
+    this.#down.delete(r);
+    this.#members.delete(r.name);
+    this.#suspicions.delete(r.name);
+    this.#emit({ type: "reap", member: snapshot(r) });
   }
 
   #completeLeave(): void {
@@ -855,6 +931,10 @@ export class Swim {
   #emit(event: GossipEvent): void {
     this.#outEvents.push(event);
   }
+}
+
+function newRecord(name: string, addr: string, tags: MemberTags, incarnation: number, nowMs: number): MemberRecord {
+  return { name, addr, tags, incarnation, status: MemberStatus.alive, statusChangedMs: nowMs, reaped: false, intentLTime: -1, leaveIntended: false };
 }
 
 function snapshot(r: MemberRecord): Member {

@@ -1,10 +1,10 @@
 import { crashScenario, lossScenario, partitionScenario, scalingScenario, slowMembersScenario } from "./scenarios.ts";
 import type { ScenarioResult } from "./scenarios.ts";
 
-// One seed = the full gossip suite: 1,000-member crash detection (+ restart and graceful
-// leave), 1,000 members at 10 % loss (+ join and user-event convergence), CPU-starved members,
-// a partition that heals, and per-member traffic at two cluster sizes. A failure prints the
-// seed so `npm run sim -- gossip --seeds N..N` replays it exactly.
+// One seed = the full gossip suite: 1,000-member crash detection (+ restart, graceful leave
+// and force-leave), 1,000 members at 10 % loss (+ join and user-event convergence),
+// CPU-starved members, a partition that heals, and per-member traffic at two cluster sizes.
+// A failure prints the seed so `npm run sim -- gossip --seeds N..N` replays it exactly.
 
 export interface SuiteSize {
   readonly large: number;

@@ -78,7 +78,7 @@ function falseDeathCounter(sim: GossipSimulator, healthy: (i: number) => boolean
   return { count: () => count, first: () => first };
 }
 
-/** Crash detection, then a restart and a graceful leave, in a converged cluster. */
+/** Crash detection, then a restart, a graceful leave and a force-leave, in a converged cluster. */
 export function crashScenario(seed: number, n: number): ScenarioResult {
   const config = DEFAULT_LAN_CONFIG;
   const sim = new GossipSimulator({ seed, members: n, config, network: LAN, joiners: 0 });
@@ -139,6 +139,17 @@ export function crashScenario(seed: number, n: number): ScenarioResult {
   metrics.leaveConvergedMs = sim.nowMs - leaveAt;
   if (!everyoneSees(sim, leaver, (s) => s === MemberStatus.left)) failures.push("graceful leave not seen as left everywhere within 30 s");
   crashed.add(leaver);
+
+  // force-leave of a victim that stayed down: one member's leave intent turns it left everywhere.
+  const forced = victims[1];
+  let issuer = Math.floor(sim.rng.float() * n);
+  while (crashed.has(issuer)) issuer = (issuer + 1) % n;
+  const forceAt = sim.nowMs;
+  const isLeftOrGone = (s: MemberStatus | undefined): boolean => s === MemberStatus.left || s === undefined;
+  if (!sim.forceLeave(issuer, forced, false)) failures.push(`${memberName(issuer)} did not know the crashed ${memberName(forced)}`);
+  sim.runUntil(forceAt + 30_000, () => everyoneSees(sim, forced, isLeftOrGone));
+  metrics.forceLeaveConvergedMs = sim.nowMs - forceAt;
+  if (!everyoneSees(sim, forced, isLeftOrGone)) failures.push("force-leave of a failed member not seen as left everywhere within 30 s");
 
   metrics.falseDeaths = falseDeaths.count();
   if (falseDeaths.count() > 0) failures.push(`false deaths: ${falseDeaths.count()} (${falseDeaths.first()})`);

@@ -177,6 +177,14 @@ export class GossipSimulator {
     this.#flush(m);
   }
 
+  /** Member i force-leaves `subject` (serf leave intent); false when i does not know it. */
+  forceLeave(i: number, subject: number, prune: boolean): boolean {
+    const m = this.members[i];
+    const known = m.swim.forceLeave(this.members[subject].name, prune, this.localNow(m));
+    this.#flush(m);
+    return known;
+  }
+
   userEvent(i: number, name: string, payload: Uint8Array): void {
     const m = this.members[i];
     m.swim.userEvent(name, payload, false);

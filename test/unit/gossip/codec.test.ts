@@ -13,6 +13,7 @@ const samples: GossipMessage[] = [
   { kind: MessageKind.alive, incarnation: 4, name: "node-b", addr: "10.0.0.2:8301", tags: { role: "consul", dc: "dc1", port: "8300", build: "1.20.0" } },
   { kind: MessageKind.dead, incarnation: 5, name: "node-b", from: "node-b" },
   { kind: MessageKind.userEvent, ltime: 11, name: "deploy", payload: new Uint8Array([1, 2, 3]), coalesce: true },
+  { kind: MessageKind.leaveIntent, ltime: 13, name: "node-c", incarnation: 6, prune: true },
   {
     kind: MessageKind.pushPull,
     join: true,

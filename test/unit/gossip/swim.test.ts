@@ -263,3 +263,127 @@ test("swim - no packet exceeds the UDP budget, however many broadcasts are queue
   }
   assert.ok(packets > 10);
 });
+
+// ---- force-leave (serf leave intents) ----
+
+/** Cores that all know `x` and have all declared it dead (as a crash would leave them). */
+function withFailedX(names: string[]): Swim[] {
+  const cores = names.map((n) => swim(n, { peers: [...names.filter((p) => p !== n), "x"] }));
+  for (const c of cores) c.receive("z:1", encodeMessage({ kind: MessageKind.dead, incarnation: 1, name: "x", from: "z" }), 0);
+  for (const c of cores) c.ready();
+  return cores;
+}
+
+/** Runs the cores' timers (gossip rounds carry the broadcasts) with lossless delivery; returns what observer saw. */
+function gossipFor(cores: Swim[], fromMs: number, toMs: number): { observer: string; event: GossipEvent }[] {
+  const byAddr = new Map(cores.map((c) => [c.localMember.addr, c]));
+  const seen: { observer: string; event: GossipEvent }[] = [];
+  for (let now = fromMs; now <= toMs; now += 50) {
+    for (const c of cores) c.tick(now);
+    for (let round = 0; round < 50; round++) {
+      let moved = false;
+      for (const c of cores) {
+        const out = c.ready();
+        for (const event of out.events) seen.push({ observer: c.name, event });
+        for (const p of out.packets) {
+          const target = byAddr.get(p.to);
+          if (!target) continue;
+          moved = true;
+          target.receive(c.localMember.addr, p.bytes, now);
+        }
+        for (const st of out.streams) {
+          const target = byAddr.get(st.to);
+          c.receiveStreamReply(st.id, target?.handleStream(c.localMember.addr, st.bytes, now), now);
+          moved = true;
+        }
+      }
+      if (!moved) break;
+    }
+  }
+  return seen;
+}
+
+test("swim - force-leave turns a failed member left on every member, once, and reports the forced leave", () => {
+  const cores = withFailedX(["a", "b", "c"]);
+  assert.equal(cores[0].forceLeave("x", false, 10), true);
+  const seen = gossipFor(cores, 10, 3_000);
+  for (const c of cores) assert.equal(c.member("x")?.status, MemberStatus.left, `${c.name} sees x left`);
+  const leaves = seen.filter((s) => s.event.type === "leave");
+  assert.deepEqual(leaves.map((s) => s.observer).sort(), ["a", "b", "c"], "one leave event per member, however often the intent is rebroadcast");
+  assert.ok(leaves.every((s) => s.event.type === "leave" && s.event.forced));
+  assert.equal(cores[1].forceLeave("x", false, 3_000), true, "a second force-leave of a left member is accepted");
+  assert.equal(gossipFor(cores, 3_000, 5_000).filter((s) => s.event.type === "leave").length, 0, "and changes nothing");
+});
+
+test("swim - force-leave of an unknown member is refused", () => {
+  const [a] = withFailedX(["a", "b"]);
+  const depth = a.stats().broadcastQueueDepth;
+  assert.equal(a.forceLeave("ghost", false, 0), false);
+  assert.equal(a.stats().broadcastQueueDepth, depth, "nothing is broadcast");
+});
+
+test("swim - force-leave with prune erases the member everywhere (reap events)", () => {
+  const cores = withFailedX(["a", "b", "c"]);
+  cores[2].forceLeave("x", true, 10);
+  const seen = gossipFor(cores, 10, 3_000);
+  for (const c of cores) assert.equal(c.member("x"), undefined, `${c.name} forgot x`);
+  assert.deepEqual(seen.filter((s) => s.event.type === "reap").map((s) => s.observer).sort(), ["a", "b", "c"]);
+});
+
+test("swim - a live member refutes a force-leave: everyone who marked it left takes it back", () => {
+  const names = ["a", "b", "x"];
+  const cores = names.map((n) => swim(n, { peers: names.filter((p) => p !== n) }));
+  const [a, b, x] = cores;
+  // a and b wrongly believe x failed (say, a partition that just healed).
+  for (const c of [a, b]) c.receive("z:1", encodeMessage({ kind: MessageKind.dead, incarnation: 1, name: "x", from: "z" }), 0);
+  for (const c of cores) c.ready();
+  a.forceLeave("x", false, 10);
+  assert.equal(a.member("x")?.status, MemberStatus.left);
+  const seen = gossipFor(cores, 10, 5_000);
+  assert.ok(seen.some((s) => s.observer === "b" && s.event.type === "leave"), "b applied the intent");
+  assert.ok(x.localMember.incarnation >= 2, "x out-numbered the incarnation the intent named");
+  assert.equal(x.localMember.status, MemberStatus.alive);
+  assert.equal(a.member("x")?.status, MemberStatus.alive);
+  assert.equal(b.member("x")?.status, MemberStatus.alive);
+});
+
+test("swim - a member receiving a leave intent for itself refutes it at once", () => {
+  const x = swim("x", { peers: ["a"] });
+  x.receive("a:8301", encodeMessage({ kind: MessageKind.leaveIntent, ltime: 0, name: "x", incarnation: 4, prune: false }), 10);
+  assert.equal(x.localMember.incarnation, 5);
+  assert.equal(x.localMember.status, MemberStatus.alive);
+  x.receive("a:8301", encodeMessage({ kind: MessageKind.leaveIntent, ltime: 0, name: "x", incarnation: 5, prune: false }), 10);
+  assert.equal(x.localMember.incarnation, 5, "the same intent again (same Lamport time) is a duplicate");
+});
+
+test("swim - a leave intent older than the member's current incarnation is ignored", () => {
+  const a = swim("a", { peers: ["x"] });
+  a.receive("z:1", encodeMessage({ kind: MessageKind.alive, incarnation: 3, name: "x", addr: "x:8301", tags: {} }), 0);
+  a.ready();
+  const depth = a.stats().broadcastQueueDepth;
+  a.receive("z:1", encodeMessage({ kind: MessageKind.leaveIntent, ltime: 4, name: "x", incarnation: 2, prune: true }), 0);
+  assert.equal(a.member("x")?.status, MemberStatus.alive);
+  assert.equal(a.stats().broadcastQueueDepth, depth, "a stale intent is not spread");
+  a.receive("z:1", encodeMessage({ kind: MessageKind.dead, incarnation: 3, name: "x", from: "z" }), 0);
+  assert.equal(a.member("x")?.status, MemberStatus.dead, "its later death is a failure, not a leave");
+});
+
+test("swim - an intent that arrives while the member still looks alive makes its death a leave", () => {
+  const a = swim("a", { peers: ["x"] });
+  a.receive("z:1", encodeMessage({ kind: MessageKind.leaveIntent, ltime: 1, name: "x", incarnation: 1, prune: false }), 0);
+  assert.equal(a.member("x")?.status, MemberStatus.alive);
+  a.ready();
+  a.receive("z:1", encodeMessage({ kind: MessageKind.dead, incarnation: 1, name: "x", from: "z" }), 5);
+  const leave = eventsOf(a.ready(), "leave")[0];
+  assert.equal(a.member("x")?.status, MemberStatus.left);
+  assert.ok(leave && leave.type === "leave" && leave.forced);
+});
+
+test("swim - push-pull spreads a forced leave to a member that only knew the node as failed", () => {
+  const [a, b] = withFailedX(["a", "b"]);
+  a.forceLeave("x", false, 10);
+  assert.equal(b.member("x")?.status, MemberStatus.dead, "the intent has not been gossiped yet");
+  b.join(["a:8301"]);
+  deliver([a, b], 20);
+  assert.equal(b.member("x")?.status, MemberStatus.left);
+});
