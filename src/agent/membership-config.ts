@@ -10,7 +10,7 @@ import { lanMember, readSelfConfig } from "./self-info.ts";
 // From the resolved configuration to the LAN pool's settings: the serf tags this agent
 // announces (the same ones /v1/agent/self shows), the gossip timing profile, the keyring.
 
-function isAnyAddress(host: string): boolean {
+export function isAnyAddress(host: string): boolean {
   return host === "" || host === "0.0.0.0" || host === "::" || host === "[::]";
 }
 
@@ -20,7 +20,11 @@ function isAnyAddress(host: string): boolean {
  */
 export function lanGossipConfig(rc: RuntimeConfig): GossipConfig {
   if (rc.dev) return gossipConfig({ reconnectTimeoutMs: rc.reconnectTimeoutMs || DEFAULT_LOCAL_CONFIG.reconnectTimeoutMs }, DEFAULT_LOCAL_CONFIG);
-  const g = rc.gossipLan;
+  return tunedGossipConfig(rc.gossipLan, rc.reconnectTimeoutMs, DEFAULT_LAN_CONFIG);
+}
+
+/** A memberlist profile with the configured gossip_lan / gossip_wan tuning (0 = keep the profile's value). */
+export function tunedGossipConfig(g: RuntimeConfig["gossipLan"], reconnectTimeoutMs: number, profile: GossipConfig): GossipConfig {
   const overrides: { -readonly [K in keyof GossipConfig]?: GossipConfig[K] } = {};
   if (g.gossipNodes > 0) overrides.gossipNodes = g.gossipNodes;
   if (g.gossipIntervalMs > 0) overrides.gossipIntervalMs = g.gossipIntervalMs;
@@ -28,11 +32,12 @@ export function lanGossipConfig(rc: RuntimeConfig): GossipConfig {
   if (g.probeTimeoutMs > 0) overrides.probeTimeoutMs = g.probeTimeoutMs;
   if (g.retransmitMult > 0) overrides.retransmitMult = g.retransmitMult;
   if (g.suspicionMult > 0) overrides.suspicionMult = g.suspicionMult;
-  if (rc.reconnectTimeoutMs > 0) overrides.reconnectTimeoutMs = rc.reconnectTimeoutMs;
-  return gossipConfig(overrides, DEFAULT_LAN_CONFIG);
+  if (reconnectTimeoutMs > 0) overrides.reconnectTimeoutMs = reconnectTimeoutMs;
+  return gossipConfig(overrides, profile);
 }
 
-export function gossipMembershipSettings(rc: RuntimeConfig, identity: AgentIdentity): GossipMembershipSettings {
+/** `keyring`: the LAN keyring as keyring-setup.ts loaded it (the keyring file wins over -encrypt). */
+export function gossipMembershipSettings(rc: RuntimeConfig, identity: AgentIdentity, keyring?: Keyring): GossipMembershipSettings {
   const self = lanMember(identity, readSelfConfig(identity, rc as unknown as Record<string, unknown>));
   // The runner gossips from the address it binds, so an any-address bind gossips from the
   // advertise address (an address of this host by construction).
@@ -45,7 +50,7 @@ export function gossipMembershipSettings(rc: RuntimeConfig, identity: AgentIdent
     fallbackToFreePort: rc.dev,
     tags: self.tags,
     gossip: lanGossipConfig(rc),
-    keyring: rc.encryptKey !== "" ? new Keyring([rc.encryptKey]) : undefined,
+    keyring: keyring ?? (rc.encryptKey !== "" ? new Keyring([rc.encryptKey]) : undefined),
     retryJoin: rc.retryJoin,
     retryIntervalMs: rc.retryIntervalMs > 0 ? rc.retryIntervalMs : 30_000,
     retryMax: rc.retryMax,
@@ -61,7 +66,7 @@ export function gossipMembershipSettings(rc: RuntimeConfig, identity: AgentIdent
 }
 
 /** The agent's LAN pool: real gossip when started from configuration, else a pool of one. */
-export async function startMembership(rc: RuntimeConfig | undefined, identity: AgentIdentity, deps: GossipMembershipDeps): Promise<Membership> {
-  if (rc) return GossipMembership.start(gossipMembershipSettings(rc, identity), deps);
+export async function startMembership(rc: RuntimeConfig | undefined, identity: AgentIdentity, deps: GossipMembershipDeps, keyring?: Keyring): Promise<Membership> {
+  if (rc) return GossipMembership.start(gossipMembershipSettings(rc, identity, keyring), deps);
   return new LoneMembership(lanMember(identity, readSelfConfig(identity, {})), identity.datacenter, deps.logger);
 }

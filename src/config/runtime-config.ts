@@ -56,6 +56,7 @@ export interface RuntimeConfig {
   advertiseAddr: string;
   advertiseAddrWan: string;
   serfLanBindAddr: string;
+  serfWanBindAddr: string;
   taggedAddresses: Record<string, string>;
   /** Per-listener addresses: `addresses.*` when set, else clientAddrs. May hold unix:// paths. */
   listenAddrs: { dns: string[]; http: string[]; https: string[]; grpc: string[] };
@@ -374,6 +375,7 @@ export function buildRuntimeConfig(merged: RawConfig, opts: BuildOptions): Runti
   }
   const advertiseAddrWan = firstIP("advertise_addr_wan", c.str("advertise_addr_wan")) ?? advertiseAddr;
   const serfLanBindAddr = firstIP("serf_lan", c.str("serf_lan")) ?? bindAddr;
+  const serfWanBindAddr = firstIP("serf_wan", c.str("serf_wan")) ?? bindAddr;
   const taggedAddresses: Record<string, string> = { ...c.strMap("tagged_addresses"), lan: advertiseAddr, wan: advertiseAddrWan };
   if (isIP(advertiseAddr) === 4) taggedAddresses.lan_ipv4 = advertiseAddr;
   if (isIP(advertiseAddrWan) === 4) taggedAddresses.wan_ipv4 = advertiseAddrWan;
@@ -457,6 +459,7 @@ export function buildRuntimeConfig(merged: RawConfig, opts: BuildOptions): Runti
     advertiseAddr,
     advertiseAddrWan,
     serfLanBindAddr,
+    serfWanBindAddr,
     taggedAddresses,
     listenAddrs: { dns: listen("dns"), http: listen("http"), https: listen("https"), grpc: listen("grpc") },
     ports,

@@ -64,7 +64,8 @@ before(async () => {
   const serverPort = await freePort();
   running.set(
     server.name,
-    await spawnAgent(["-server", "-bootstrap-expect=1", ...common(server), `-server-port=${serverPort}`], {
+    // No WAN pool (-serf-wan-port=-1): the default 8302 would race other test files for the port.
+    await spawnAgent(["-server", "-bootstrap-expect=1", ...common(server), `-server-port=${serverPort}`, "-serf-wan-port=-1"], {
       httpPort: server.httpPort,
       httpHost: server.bind,
       timeoutMs: 20_000,

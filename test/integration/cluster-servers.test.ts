@@ -36,6 +36,8 @@ function serverArgs(spec: ServerSpec, all: readonly ServerSpec[]): string[] {
     "-dns-port=-1",
     `-server-port=${spec.serverPort}`,
     `-serf-lan-port=${spec.serfPort}`,
+    // No WAN pool: three servers on 8302 would race other test files for the port.
+    "-serf-wan-port=-1",
     ...all.map((s) => `-retry-join=${s.bind}:${s.serfPort}`),
   ];
 }

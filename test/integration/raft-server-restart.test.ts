@@ -54,6 +54,8 @@ test("server -bootstrap -data-dir keeps every acknowledged KV write across kill 
     "-dns-port=0",
     `-server-port=${await freePort()}`,
     `-serf-lan-port=${await freePort()}`,
+    // No WAN pool: the default 8302 would race other test files for the port.
+    "-serf-wan-port=-1",
   ];
   const first = await spawnServer(args, httpPort);
   const written = new Map<string, string>();

@@ -1,3 +1,4 @@
+import { datacentersByDistance } from "../../agent/wan-datacenters.ts";
 import { errors } from "../../errors/catalog.ts";
 import { catalogNodeSchema, catalogServiceNodeSchema, nodeServiceSchema } from "../../filter/endpoint-schemas.ts";
 import type { FilterPredicate } from "../../filter/filter.ts";
@@ -29,8 +30,10 @@ const deregister: Handler = async (ctx, req) => {
   return json(true);
 };
 
-// Single datacenter: no WAN federation, so the list is our own (and needs no leader).
-const datacenters: Handler = (ctx) => json([ctx.settings.datacenter]);
+// The datacenters this server's WAN pool knows, nearest first (needs no leader); without a
+// WAN pool only our own.
+const datacenters: Handler = (ctx) =>
+  json(ctx.wanMembership ? datacentersByDistance(ctx.wanMembership.members(), ctx.settings.datacenter) : [ctx.settings.datacenter]);
 
 const nodes: Handler = (ctx, req) => {
   const opts = queryOptions(ctx, req);

@@ -32,10 +32,14 @@ test("agent/members - a client agent is role=node without server tags and has no
     assert.equal(m.Tags.role, "node");
     assert.equal(m.Tags.port, undefined);
     assert.equal(m.Tags.raft_vsn, undefined);
-    assert.deepEqual(await (await fetch(`${agent.base}/v1/agent/members?wan=1`)).json(), []);
+    // Consul's Agent.WANMembers is nil on a client: the body is JSON null.
+    assert.equal(await (await fetch(`${agent.base}/v1/agent/members?wan=1`)).json(), null);
     const join = await fetch(`${agent.base}/v1/agent/join/10.0.0.9?wan=1`, { method: "PUT" });
     assert.equal(join.status, 500);
     assert.equal(await join.text(), "Must be a server to join WAN cluster");
+    const forceLeave = await fetch(`${agent.base}/v1/agent/force-leave/gone.dc1?wan`, { method: "PUT" });
+    assert.equal(forceLeave.status, 500);
+    assert.equal(await forceLeave.text(), "Must be a server to force-leave a node from the WAN cluster");
     const self = (await (await fetch(`${agent.base}/v1/agent/self`)).json()) as { Stats: Record<string, Record<string, string>> };
     assert.equal(self.Stats.consul.server, "false");
     assert.equal(self.Stats.raft, undefined);
