@@ -69,13 +69,13 @@ export class Keyring {
   useKey(base64: string): void {
     const key = decodeKey(base64);
     const rest = this.#keys.filter((k) => !k.equals(key));
-    if (rest.length === this.#keys.length) throw new GossipKeyError("key is not installed in the keyring");
+    if (rest.length === this.#keys.length) throw new GossipKeyError("Requested key is not in the keyring");
     this.#keys = [key, ...rest];
   }
 
   removeKey(base64: string): void {
     const key = decodeKey(base64);
-    if (this.#keys[0].equals(key)) throw new GossipKeyError("removing the primary key is not allowed");
+    if (this.#keys[0].equals(key)) throw new GossipKeyError("Removing the primary key is not allowed");
     this.#keys = this.#keys.filter((k) => !k.equals(key));
   }
 

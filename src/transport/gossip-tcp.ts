@@ -10,7 +10,8 @@ import { splitHostPort } from "./gossip-udp.ts";
 /** Largest frame accepted: a push-pull of ~10,000 members fits; anything bigger is refused. */
 export const MAX_STREAM_FRAME_BYTES = 8 * 1024 * 1024;
 
-export type StreamHandler = (fromAddr: string, request: Uint8Array) => Uint8Array | undefined;
+/** A reply may be a promise: layers above the core (keyring queries) answer after disk writes. */
+export type StreamHandler = (fromAddr: string, request: Uint8Array) => Uint8Array | undefined | Promise<Uint8Array | undefined>;
 
 export interface GossipTcp {
   readonly port: number;
@@ -53,15 +54,20 @@ export async function listenGossipTcp(listen: { host: string; port: number }, ha
     readFrame(
       socket,
       (payload) => {
-        let reply: Uint8Array | undefined;
+        let reply: Uint8Array | undefined | Promise<Uint8Array | undefined>;
         try {
           reply = handler(from, keyring ? keyring.decrypt(payload) : payload);
         } catch {
           socket.destroy();
           return;
         }
-        const out = reply ? (keyring ? keyring.encrypt(reply) : reply) : new Uint8Array(0);
-        socket.end(frame(out));
+        // Encrypted when written, with the primary key of that moment (a use-key answer
+        // already goes out under the new key, which the asker installed before).
+        const send = (answer: Uint8Array | undefined): void => {
+          socket.end(frame(answer ? (keyring ? keyring.encrypt(answer) : answer) : new Uint8Array(0)));
+        };
+        if (reply instanceof Promise) reply.then(send, () => socket.destroy());
+        else send(reply);
       },
       () => socket.destroy(),
     );
