@@ -4,7 +4,7 @@ import type { GossipEvent } from "../gossip/swim.ts";
 import type { Clock, TimerHandle } from "../runtime/clock.ts";
 import type { Logger } from "../runtime/logger.ts";
 import type { Keyring } from "../transport/gossip-crypto.ts";
-import { GossipRunner } from "../transport/gossip-runner.ts";
+import { GossipRunner, type StreamExtension } from "../transport/gossip-runner.ts";
 import { MEMBER_STATUS, type LocalMember } from "./self-info.ts";
 
 // The agent's LAN gossip pool (Consul's serf LAN): membership with Consul's serf statuses,
@@ -92,6 +92,15 @@ export interface GossipMembershipSettings {
   retryMax: number;
   /** Template for the protocol fields of listed members. */
   protocol: Pick<LocalMember, "protocolMin" | "protocolMax" | "protocolCur" | "delegateMin" | "delegateMax" | "delegateCur">;
+  /** Which serf pool this is, for log names and labels (default LAN; wan-membership.ts runs the WAN one). */
+  pool?: GossipPool;
+}
+
+export type GossipPool = "LAN" | "WAN";
+
+/** Consul's logger names: the LAN pool of an agent, the WAN pool of a server. */
+function serfLoggerName(pool: GossipPool = "LAN"): string {
+  return pool === "WAN" ? "agent.server.serf.wan" : "agent.client.serf.lan";
 }
 
 export interface GossipMembershipDeps {
@@ -176,10 +185,6 @@ export class GossipMembership implements Membership {
   readonly #serverListeners = new Listeners<ServerMember[]>();
   readonly #changeListeners = new Listeners<MemberChange>();
   readonly #eventListeners = new Listeners<ReceivedUserEvent>();
-  /** Members force-left with prune: hidden until they come back alive. */
-  readonly #pruned = new Set<string>();
-  /** Failed members force-left: listed as left until they come back alive. */
-  readonly #forcedLeft = new Set<string>();
   #serversKey = "";
   #retryPhase: RetryJoinPhase = "idle";
   #retryTimer: TimerHandle | undefined;
@@ -191,14 +196,14 @@ export class GossipMembership implements Membership {
     this.#runner = runner;
     this.#settings = settings;
     this.#deps = deps;
-    this.#logger = deps.logger.named("agent.client.serf.lan");
+    this.#logger = deps.logger.named(serfLoggerName(settings.pool));
     this.#agentLogger = deps.logger.named("agent");
     runner.onEvent((e) => this.#onGossipEvent(e));
     this.#serversKey = serversKey(this.servers());
   }
 
   static async start(settings: GossipMembershipSettings, deps: GossipMembershipDeps): Promise<GossipMembership> {
-    const logger = deps.logger.named("agent.client.serf.lan");
+    const logger = deps.logger.named(serfLoggerName(settings.pool));
     const options = { name: settings.nodeName, bindHost: settings.host, config: settings.gossip, tags: settings.tags, keyring: settings.keyring, clock: deps.clock };
     let runner: GossipRunner;
     try {
@@ -206,7 +211,7 @@ export class GossipMembership implements Membership {
     } catch (e) {
       if (!settings.fallbackToFreePort || !isAddressInUse(e)) throw e;
       runner = await GossipRunner.start({ ...options, port: 0 });
-      logger.warn("serf LAN port in use, gossiping on a free port instead", { wanted: settings.port, addr: runner.addr });
+      logger.warn(`serf ${settings.pool ?? "LAN"} port in use, gossiping on a free port instead`, { wanted: settings.port, addr: runner.addr });
     }
     const membership = new GossipMembership(runner, settings, deps);
     membership.#startRetryJoin();
@@ -225,7 +230,6 @@ export class GossipMembership implements Membership {
     const self = this.#settings.nodeName;
     return this.#runner
       .members()
-      .filter((m) => !this.#pruned.has(m.name))
       .map((m) => this.#localMember(m, m.name === self));
   }
 
@@ -252,23 +256,9 @@ export class GossipMembership implements Membership {
     this.#left = true;
   }
 
+  /** serf's leave intent, broadcast by the gossip core: every member records a failed node as left. */
   forceLeave(node: string, prune: boolean): boolean {
-    const member = this.#runner.swim.member(node);
-    if (!member || this.#pruned.has(node)) return false;
-    // serf's leave intent: a failed member becomes left here (the core keeps it dead until it
-    // comes back); a live member would refute the intent, so nothing changes for it.
-    if (member.status !== "dead") return true;
-    if (!this.#forcedLeft.has(node)) {
-      this.#forcedLeft.add(node);
-      this.#logger.info("EventMemberLeave (forced)", { member: node });
-      this.#changeListeners.emit({ ...this.#change(member), status: "left" }, this.#logger);
-    }
-    if (prune) {
-      this.#pruned.add(node);
-      this.#changeListeners.emit({ ...this.#change(member), status: "reaped" }, this.#logger);
-    }
-    this.#notifyServersIfChanged();
-    return true;
+    return this.#runner.forceLeave(node, prune);
   }
 
   servers(): ServerMember[] {
@@ -276,7 +266,6 @@ export class GossipMembership implements Membership {
     const out: ServerMember[] = [];
     for (const m of this.#runner.members()) {
       if (m.status !== "alive" && m.status !== "suspect") continue;
-      if (this.#pruned.has(m.name)) continue;
       const server = serverFromMember({ name: m.name, addr: splitHostPort(m.addr).host, tags: m.tags }, dc);
       if (server) out.push(server);
     }
@@ -299,6 +288,20 @@ export class GossipMembership implements Membership {
     return this.#eventListeners.add(listener);
   }
 
+  /** The keyring this pool encrypts with (rotated in place by keyring operations). */
+  get keyring(): Keyring | undefined {
+    return this.#settings.keyring;
+  }
+
+  /** Request/reply streams of layers above gossip (keyring queries) on this pool's port: see GossipRunner.handleStreamKind. */
+  handleStreams(kind: number, handler: StreamExtension): void {
+    this.#runner.handleStreamKind(kind, handler);
+  }
+
+  requestStream(addr: string, bytes: Uint8Array, timeoutMs: number): Promise<Uint8Array | undefined> {
+    return this.#runner.streamRequest(addr, bytes, timeoutMs);
+  }
+
   async stop(): Promise<void> {
     if (this.#stopped) return;
     this.#stopped = true;
@@ -311,7 +314,7 @@ export class GossipMembership implements Membership {
     const { host, port } = splitHostPort(m.addr);
     let status: LocalMember["status"];
     if (isSelf && this.#leaving && !this.#left) status = MEMBER_STATUS.leaving;
-    else if (m.status === "left" || (m.status === "dead" && this.#forcedLeft.has(m.name))) status = MEMBER_STATUS.left;
+    else if (m.status === "left") status = MEMBER_STATUS.left;
     else if (m.status === "dead") status = MEMBER_STATUS.failed;
     else status = MEMBER_STATUS.alive;
     return { ...this.#settings.protocol, name: m.name, addr: host, port, tags: { ...m.tags }, status };
@@ -335,13 +338,9 @@ export class GossipMembership implements Membership {
     const status = reconcileStatus(event);
     if (status === undefined) return;
     const m = event.member;
-    if (status === "alive") {
-      this.#pruned.delete(m.name);
-      this.#forcedLeft.delete(m.name);
-    } else if (this.#pruned.has(m.name)) return;
     if (event.type === "join") this.#logger.info("EventMemberJoin", { member: m.name, addr: m.addr });
     else if (status === "failed") this.#logger.info("EventMemberFailed", { member: m.name, addr: m.addr });
-    else if (status === "left") this.#logger.info("EventMemberLeave", { member: m.name, addr: m.addr });
+    else if (status === "left") this.#logger.info(event.type === "leave" && event.forced ? "EventMemberLeave (forced)" : "EventMemberLeave", { member: m.name, addr: m.addr });
     else if (status === "reaped") this.#logger.info("EventMemberReap", { member: m.name, addr: m.addr });
     this.#changeListeners.emit({ ...this.#change(m), status }, this.#logger);
     this.#notifyServersIfChanged();
@@ -359,7 +358,7 @@ export class GossipMembership implements Membership {
 
   #startRetryJoin(): void {
     if (this.#settings.retryJoin.length === 0) return;
-    this.#agentLogger.info("Joining cluster...", { cluster: "LAN" });
+    this.#agentLogger.info("Joining cluster...", { cluster: this.#pool });
     void this.#attemptJoin(1);
   }
 
@@ -368,7 +367,7 @@ export class GossipMembership implements Membership {
     this.#retryPhase = "joining";
     const log = this.#agentLogger;
     const addrs = this.#settings.retryJoin;
-    log.info("(LAN) joining", { lan_addresses: `[${addrs.join(" ")}]` });
+    log.info(`(${this.#pool}) joining`, { [`${this.#pool.toLowerCase()}_addresses`]: `[${addrs.join(" ")}]` });
     let joined = 0;
     let error = "";
     try {
@@ -379,24 +378,28 @@ export class GossipMembership implements Membership {
     if (this.#stopped || this.#leaving) return;
     if (joined > 0) {
       this.#retryPhase = "joined";
-      log.info("(LAN) joined", { number_of_nodes: joined });
-      log.info("Join cluster completed. Synced with initial agents", { cluster: "LAN", num_agents: joined });
+      log.info(`(${this.#pool}) joined`, { number_of_nodes: joined });
+      log.info("Join cluster completed. Synced with initial agents", { cluster: this.#pool, num_agents: joined });
       return;
     }
     const { retryMax, retryIntervalMs } = this.#settings;
     if (retryMax > 0 && attempt >= retryMax) {
       this.#retryPhase = "exhausted";
       const err = new Error("agent: max join retry exhausted");
-      log.error("Join cluster failed", { cluster: "LAN", error: err.message });
+      log.error("Join cluster failed", { cluster: this.#pool, error: err.message });
       this.#deps.onRetryJoinExhausted?.(err);
       return;
     }
     this.#retryPhase = "waiting";
-    log.warn("Join cluster failed, will retry", { cluster: "LAN", retry_interval: `${retryIntervalMs / 1000}s`, error });
+    log.warn("Join cluster failed, will retry", { cluster: this.#pool, retry_interval: `${retryIntervalMs / 1000}s`, error });
     this.#retryTimer = this.#deps.clock.setTimer(retryIntervalMs, () => {
       this.#retryTimer = undefined;
       void this.#attemptJoin(attempt + 1);
     });
+  }
+
+  get #pool(): GossipPool {
+    return this.#settings.pool ?? "LAN";
   }
 
   #cancelRetryJoin(): void {

@@ -6,6 +6,7 @@ import { eventCommand } from "./event.ts";
 import type { CommandDefinition } from "./command-definition.ts";
 import { infoCommand } from "./info.ts";
 import { keygenCommand } from "./keygen.ts";
+import { keyringCommand } from "./keyring.ts";
 import { kvCommands } from "./kv.ts";
 import { lockCommand } from "./lock.ts";
 import { maintCommand } from "./maint.ts";
@@ -35,6 +36,7 @@ export const COMMANDS: Readonly<Record<string, CommandDefinition>> = {
   event: eventCommand,
   info: infoCommand,
   keygen: keygenCommand,
+  keyring: keyringCommand,
   ...kvCommands,
   lock: lockCommand,
   maint: maintCommand,

@@ -28,6 +28,9 @@ export const AGENT_FLAGS = [
   { name: "dns-port", kind: "int", help: "DNS port to use." },
   { name: "grpc-port", kind: "int", help: "Sets the gRPC API port to listen on (currently needed for Envoy xDS only)." },
   { name: "serf-lan-port", kind: "int", help: "Sets the Serf LAN port to listen on." },
+  { name: "serf-wan-port", kind: "int", help: "Sets the Serf WAN port to listen on." },
+  { name: "serf-wan-bind", kind: "string", help: "Address to bind Serf WAN listeners to." },
+  { name: "advertise-wan", kind: "string", help: "Sets address to advertise on WAN instead of -advertise address." },
   { name: "server-port", kind: "int", help: "Sets the server port to listen on." },
   { name: "config-file", kind: "repeatable", help: "Path to a file in JSON or HCL format with a matching file extension. Can be specified multiple times." },
   { name: "config-dir", kind: "repeatable", help: "Path to a directory to read configuration files from. This will read every file ending in '.json' or '.hcl' as configuration in this directory in alphabetical order. Can be specified multiple times." },
@@ -46,6 +49,9 @@ export const AGENT_FLAGS = [
   { name: "retry-join", kind: "repeatable", help: "Address of an agent to join at start time with retries enabled. Can be specified multiple times." },
   { name: "join", kind: "repeatable", help: "Address of an agent to join at start time. Can be specified multiple times. Deprecated alias of -retry-join." },
   { name: "encrypt", kind: "string", help: "Provides the gossip encryption key." },
+  { name: "disable-keyring-file", kind: "bool", help: "Disables the backing up of the keyring to a file." },
+  { name: "retry-join-wan", kind: "repeatable", help: "Address of an agent to join -wan at start time with retries enabled. Can be specified multiple times." },
+  { name: "join-wan", kind: "repeatable", help: "Address of an agent to join -wan at start time. Can be specified multiple times. Deprecated alias of -retry-join-wan." },
 ] as const satisfies readonly AgentFlagSpec[];
 
 type FlagName = (typeof AGENT_FLAGS)[number]["name"];
@@ -83,6 +89,8 @@ const SCALAR_KEYS: Partial<Record<FlagName, string>> = {
   client: "client_addr",
   bind: "bind_addr",
   advertise: "advertise_addr",
+  "advertise-wan": "advertise_addr_wan",
+  "serf-wan-bind": "serf_wan",
   "data-dir": "data_dir",
   "log-level": "log_level",
   "log-json": "log_json",
@@ -92,6 +100,7 @@ const SCALAR_KEYS: Partial<Record<FlagName, string>> = {
   "enable-local-script-checks": "enable_local_script_checks",
   domain: "domain",
   encrypt: "encrypt",
+  "disable-keyring-file": "disable_keyring_file",
 };
 
 const PORT_KEYS: Partial<Record<FlagName, string>> = {
@@ -99,6 +108,7 @@ const PORT_KEYS: Partial<Record<FlagName, string>> = {
   "dns-port": "dns",
   "grpc-port": "grpc",
   "serf-lan-port": "serf_lan",
+  "serf-wan-port": "serf_wan",
   "server-port": "server",
 };
 
@@ -118,6 +128,8 @@ export function flagSources(flags: AgentFlagValues): FlagSources {
   const slices: RawConfig = {};
   const retryJoin = [...(flags["retry-join"] ?? []), ...(flags.join ?? [])];
   if (retryJoin.length > 0) slices.retry_join = retryJoin;
+  const retryJoinWan = [...(flags["retry-join-wan"] ?? []), ...(flags["join-wan"] ?? [])];
+  if (retryJoinWan.length > 0) slices.retry_join_wan = retryJoinWan;
 
   const values: RawConfig = {};
   for (const [flag, key] of Object.entries(SCALAR_KEYS)) {

@@ -1,10 +1,12 @@
 import type { IncomingHttpHeaders } from "node:http";
 import type { Agent } from "../agent/agent.ts";
+import type { KeyringOperator } from "../agent/keyring-query.ts";
 import type { Membership } from "../agent/membership.ts";
 import type { Clock } from "../runtime/clock.ts";
 import type { Logger } from "../runtime/logger.ts";
 import type { Metrics } from "../runtime/metrics.ts";
 import type { Rng } from "../runtime/rng.ts";
+import type { AutopilotDuty } from "../server/autopilot.ts";
 import type { Consensus } from "../server/consensus.ts";
 import type { RaftConsensus } from "../server/raft-consensus.ts";
 import type { SessionTtlDuty } from "../server/session-ttl-duty.ts";
@@ -39,14 +41,20 @@ export interface HttpContext {
   /** The merged agent configuration (DebugConfig of /v1/agent/self, ports and flags not in settings). */
   runtimeConfig: Record<string, unknown>;
   metrics: Metrics;
+  /** The server's autopilot (configuration in force, latest health judgement); absent on client agents. */
+  autopilot?: AutopilotDuty;
   /** The server's session TTL duty (renew restarts a timer); absent on client agents. */
   sessionTtl?: SessionTtlDuty;
   /** User events seen by this agent (agent-local, not Raft state). */
   events: EventBuffer;
   /** The agent's LAN gossip pool: members, join/leave, user event broadcast. */
   membership: Membership;
+  /** A server's WAN gossip pool (`<node>.<dc>` members); absent on client agents and with ports.serf_wan = -1. */
+  wanMembership?: Membership;
   /** This server's Raft (operator raft/autopilot, snapshot metadata); absent on client agents and LocalLog servers. */
   raft?: RaftConsensus;
+  /** Gossip keyring operations across this server's pools (/v1/operator/keyring); absent on client agents. */
+  keyring?: KeyringOperator;
 }
 
 export interface ApiRequest {

@@ -10,6 +10,7 @@ import { txnHandlers as txn } from "./handlers/txn.ts";
 import { eventHandlers as ev } from "./handlers/event.ts";
 import { operatorRaftHandlers as opRaft } from "./handlers/operator.ts";
 import { operatorAutopilotHandlers as opAuto } from "./handlers/operator-autopilot.ts";
+import { operatorKeyringHandlers as opKeyring } from "./handlers/operator-keyring.ts";
 import { snapshotHandlers as snap } from "./handlers/snapshot.ts";
 
 // Every /v1 path, its methods and handler, in one table (after Consul's http_register.go).
@@ -100,5 +101,6 @@ export const routes: readonly Route[] = [
   { path: "/v1/operator/autopilot/configuration", methods: { GET: opAuto.getConfiguration, PUT: opAuto.setConfiguration } },
   { path: "/v1/operator/autopilot/health", methods: { GET: opAuto.health } },
   { path: "/v1/operator/autopilot/state", methods: { GET: opAuto.state } },
+  { path: "/v1/operator/keyring", methods: { GET: opKeyring.list, POST: opKeyring.install, PUT: opKeyring.use, DELETE: opKeyring.remove } },
   { path: "/v1/snapshot", methods: { GET: snap.save, PUT: snap.restore } },
 ];

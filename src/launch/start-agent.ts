@@ -1,6 +1,10 @@
 import { Agent, type AgentIdentity } from "../agent/agent.ts";
 import type { Membership } from "../agent/membership.ts";
 import { startMembership } from "../agent/membership-config.ts";
+import { startWanMembership } from "../agent/wan-membership.ts";
+import { keyringOperatorFor } from "../agent/keyring-pools.ts";
+import { loadLanKeyring, loadWanKeyring } from "../agent/keyring-setup.ts";
+import { LocalKeyring } from "../agent/local-keyring.ts";
 import type { RuntimeConfig } from "../config/runtime-config.ts";
 import { dnsSettingsFromConfig, type DnsSettings } from "../dns/dns-settings.ts";
 import { startDnsServer, type RunningDnsServer } from "../dns/dns-server.ts";
@@ -17,6 +21,8 @@ import { TimerWheel } from "../runtime/timer-wheel.ts";
 import { LocalLog, type Consensus } from "../server/consensus.ts";
 import { RaftConsensus, type RaftPeer } from "../server/raft-consensus.ts";
 import { LeaderReconcile } from "../server/leader-reconcile.ts";
+import { AutopilotDuty } from "../server/autopilot.ts";
+import { autopilotConfigFromAgentConfig } from "../model/autopilot.ts";
 import { SessionTtlDuty } from "../server/session-ttl-duty.ts";
 import { deliverUserEvent } from "../http/handlers/event.ts";
 import { EventBuffer } from "../state/event-buffer.ts";
@@ -66,6 +72,8 @@ export interface RunningAgent {
   raft?: RaftConsensus;
   /** The LAN gossip pool: members, servers() and onServersChanged() for RPC routing and Raft bootstrap. */
   membership: Membership;
+  /** A server's WAN gossip pool; absent on client agents and with ports.serf_wan = -1. */
+  wanMembership?: Membership;
   http: RunningHttpServer;
   /** One per DNS listen address; each serves UDP and TCP on the same port. */
   dns: RunningDnsServer[];
@@ -133,7 +141,11 @@ export async function startAgent(options: AgentRuntimeOptions, deps: StartDeps =
     if (leading) sessionTtl.onLeadershipAcquired();
   });
 
-  const membership = await startMembership(rc, identity, { clock, logger });
+  const lanKeyring = new LocalKeyring(rc ? await loadLanKeyring(rc, logger.named("agent")) : { keyring: undefined, file: undefined });
+  const membership = await startMembership(rc, identity, { clock, logger }, lanKeyring.keyring);
+  const wanKeyring =
+    rc && identity.server && rc.ports.serfWan > 0 ? new LocalKeyring(await loadWanKeyring(rc, logger.named("agent"))) : undefined;
+  const wanMembership = await startWanMembership(rc, identity, { clock, logger }, wanKeyring?.keyring);
   // A client agent learns its servers from gossip: alive role=consul members of its datacenter.
   const delegate = cluster.delegate;
   if (delegate) {
@@ -157,11 +169,26 @@ export async function startAgent(options: AgentRuntimeOptions, deps: StartDeps =
     : undefined;
   reconcile?.start();
   const stopReconcileWatch = consensus.onLeadershipChange(() => reconcile?.leadershipChanged());
+  const autopilot = identity.server
+    ? new AutopilotDuty({
+        consensus,
+        raft,
+        membership,
+        state,
+        self: { nodeId, nodeName: identity.nodeName, version: identity.version, serverAddress },
+        seed: autopilotConfigFromAgentConfig(rc?.autopilot),
+        clock,
+        logger: logger.named("consul.autopilot"),
+      })
+    : undefined;
+  autopilot?.start();
+  const stopAutopilotWatch = consensus.onLeadershipChange(() => autopilot?.leadershipChanged());
 
   const metrics = new Metrics({ clock, prometheusRetentionMs: options.http.prometheusRetentionTimeMs, trackGc: true });
   const runtimeConfig: Record<string, unknown> = { ...options.runtimeConfig };
   const events = new EventBuffer();
-  const ctx: HttpContext = { settings: options.http, state, consensus, blocking, agent, clock, rng, logger, runtimeConfig, metrics, sessionTtl, events, membership, raft };
+  const keyring = keyringOperatorFor(identity, lanKeyring, membership, wanMembership, wanKeyring, logger);
+  const ctx: HttpContext = { settings: options.http, state, consensus, blocking, agent, clock, rng, logger, runtimeConfig, metrics, sessionTtl, autopilot, events, membership, wanMembership, raft, keyring };
   membership.onUserEvent((e) => deliverUserEvent(ctx, e));
   const dispatcher = new ApiDispatcher(ctx, cluster.forwarder);
   const http = await startHttpServer(ctx, { host: options.httpHost, port: options.httpPort, dispatcher });
@@ -198,6 +225,7 @@ export async function startAgent(options: AgentRuntimeOptions, deps: StartDeps =
     consensus,
     raft,
     membership,
+    wanMembership,
     http,
     dns: dnsServers,
     logger,
@@ -210,6 +238,7 @@ export async function startAgent(options: AgentRuntimeOptions, deps: StartDeps =
       } catch (e) {
         logger.named("agent").warn("could not deregister local services before leaving", { error: e instanceof Error ? e.message : String(e) });
       }
+      await wanMembership?.leave();
       await membership.leave();
       logger.named("agent").info("Graceful leave complete");
     },
@@ -218,14 +247,17 @@ export async function startAgent(options: AgentRuntimeOptions, deps: StartDeps =
       stopped = true;
       stopLeadershipWatch();
       stopReconcileWatch();
+      stopAutopilotWatch();
       discovery?.stop();
       reconcile?.stop();
+      autopilot?.stop();
       sessionTtl.stop();
       await agent.stop();
       await http.close();
       await cluster.stop();
       for (const d of dnsServers) await d.close();
       await membership.stop();
+      await wanMembership?.stop();
       await raft?.close();
       wheel.stop();
       metrics.close();

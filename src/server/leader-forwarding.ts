@@ -40,14 +40,20 @@ export interface PingReply {
   server: boolean;
 }
 
-/** Paths every agent answers from its own state (agent endpoints, its event buffer). */
+/**
+ * Paths every agent answers from its own state (agent endpoints, its event buffer). The keyring
+ * endpoint too: a server runs it over its own gossip pools, a client agent refuses it, as Consul.
+ */
 export function isAgentLocalPath(path: string): boolean {
-  return path.startsWith("/v1/agent/") || path.startsWith("/v1/event/");
+  return path.startsWith("/v1/agent/") || path.startsWith("/v1/event/") || path === "/v1/operator/keyring";
 }
 
-/** Paths a server answers from its own Raft view without asking the leader. */
+/**
+ * Paths a server answers from its own Raft view without asking the leader; the datacenter list
+ * comes from its own WAN pool (Consul's Catalog.ListDatacenters needs no leader).
+ */
 export function isServerLocalPath(path: string): boolean {
-  return isAgentLocalPath(path) || path.startsWith("/v1/status/");
+  return isAgentLocalPath(path) || path.startsWith("/v1/status/") || path === "/v1/catalog/datacenters";
 }
 
 /** `?stale` reads may be answered by any server, unless `max_stale` says we are too far behind. */

@@ -33,6 +33,9 @@ export interface GossipRunnerOptions {
 
 export type GossipListener = (event: GossipEvent) => void;
 
+/** Answers a stream addressed to a layer above the SWIM core; undefined sends no answer. */
+export type StreamExtension = (fromAddr: string, request: Uint8Array) => Promise<Uint8Array | undefined>;
+
 const BIND_ATTEMPTS = 20;
 
 export class GossipRunner {
@@ -43,6 +46,7 @@ export class GossipRunner {
   readonly #clock: Clock;
   readonly #listeners: GossipListener[] = [];
   readonly #joinWaiters = new Map<number, (ok: boolean) => void>();
+  readonly #streamExtensions = new Map<number, StreamExtension>();
   #leaveWaiter: (() => void) | undefined;
   #timer: TimerHandle | undefined;
   #timerAtMs = Number.POSITIVE_INFINITY;
@@ -61,7 +65,7 @@ export class GossipRunner {
     const config = options.config ?? DEFAULT_LAN_CONFIG;
     let runner: GossipRunner | undefined;
     const onPacket = (from: string, bytes: Uint8Array): void => (runner ? runner.#onPacket(from, bytes) : undefined);
-    const onStream = (from: string, bytes: Uint8Array): Uint8Array | undefined => (runner ? runner.#onStream(from, bytes) : undefined);
+    const onStream = (from: string, bytes: Uint8Array): Uint8Array | undefined | Promise<Uint8Array | undefined> => (runner ? runner.#onStream(from, bytes) : undefined);
     // TCP first on the requested (or a free) port, then UDP on the same number; retry when
     // the UDP side of a kernel-chosen port is taken.
     for (let attempt = 0; ; attempt++) {
@@ -116,6 +120,28 @@ export class GossipRunner {
     this.#flush();
   }
 
+  /**
+   * Streams whose first byte is `kind` go to `handler` instead of the SWIM core: requests of
+   * layers above it (keyring queries), carried on the gossip port under the same encryption.
+   * `kind` must not be one of the core's message kinds.
+   */
+  handleStreamKind(kind: number, handler: StreamExtension): void {
+    this.#streamExtensions.set(kind, handler);
+  }
+
+  /** One request/reply exchange with the member at `addr`; undefined on refusal or timeout. */
+  async streamRequest(addr: string, bytes: Uint8Array, timeoutMs = this.swim.config.tcpTimeoutMs): Promise<Uint8Array | undefined> {
+    if (this.#closed) return undefined;
+    return this.#tcp.request(addr, bytes, timeoutMs);
+  }
+
+  /** serf's force-leave: broadcasts a leave intent for `name`; false when no such member. */
+  forceLeave(name: string, prune: boolean): boolean {
+    const known = this.swim.forceLeave(name, prune, this.#now());
+    this.#flush();
+    return known;
+  }
+
   /** Graceful leave: resolves once the leave was gossiped (or its timeout passed). */
   async leave(): Promise<void> {
     const done = new Promise<void>((resolve) => (this.#leaveWaiter = resolve));
@@ -144,8 +170,10 @@ export class GossipRunner {
     this.#flush();
   }
 
-  #onStream(from: string, bytes: Uint8Array): Uint8Array | undefined {
+  #onStream(from: string, bytes: Uint8Array): Uint8Array | undefined | Promise<Uint8Array | undefined> {
     if (this.#closed) return undefined;
+    const extension = bytes.length > 0 ? this.#streamExtensions.get(bytes[0]) : undefined;
+    if (extension) return extension(from, bytes);
     const reply = this.swim.handleStream(from, bytes, this.#now());
     this.#flush();
     return reply;

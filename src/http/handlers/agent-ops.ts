@@ -6,11 +6,11 @@ import {
   ORIGIN_COORDINATE,
   readSelfConfig,
   sanitizeConfig,
-  wanMember,
   type LocalMember,
   type LocalStateCounts,
 } from "../../agent/self-info.ts";
-import { joinTarget, JoinFailedError } from "../../agent/membership.ts";
+import { JoinFailedError } from "../../agent/membership.ts";
+import { WAN_FEDERATION_DISABLED } from "../../agent/wan-membership.ts";
 import { errors } from "../../errors/catalog.ts";
 import { endpointSchemas } from "../../filter/endpoint-schemas.ts";
 import { compileFilter, FilterError } from "../../filter/filter.ts";
@@ -79,9 +79,9 @@ const members: Handler = (ctx, req) => {
   if (wan && segment !== "" && segment !== ALL_SEGMENTS) throw errors.badRequest("Cannot provide a segment with wan=true");
   // Community edition: the only LAN segment is the default one.
   if (!wan && segment !== "" && segment !== ALL_SEGMENTS) throw errors.internal("Network segments are not supported in this version of Consul");
-  const identity = ctx.agent.identity;
-  const cfg = readSelfConfig(identity, ctx.runtimeConfig);
-  const pool = wan ? [wanMember(identity, cfg)].filter((m) => m !== undefined) : ctx.membership.members();
+  // Consul answers a nil member list (JSON null) when there is no WAN pool: a client, or serf_wan = -1.
+  if (wan && !ctx.wanMembership) return json(null);
+  const pool = wan && ctx.wanMembership ? ctx.wanMembership.members() : ctx.membership.members();
   return json(filterMembers(pool, first(req.query, "filter") ?? "").map(memberView));
 };
 
@@ -142,32 +142,25 @@ const maintenance: Handler = async (ctx, req) => {
   return empty();
 };
 
-/** go-multierror's text for one error, as memberlist's Join returns it. */
-function oneErrorOccurred(message: string): string {
-  return `1 error occurred:\n\t* ${message}\n\n`;
-}
-
 const join: Handler = async (ctx, req) => {
   checkEnterpriseParams(req.query, req.headers);
   const identity = ctx.agent.identity;
   const wan = (first(req.query, "wan") ?? "") !== "";
   if (wan && !identity.server) throw errors.internal("Must be a server to join WAN cluster");
   const log = ctx.logger.named("agent");
-  if (wan) {
-    // There is no WAN pool yet: only this server's own WAN address can be joined.
-    const cfg = readSelfConfig(identity, ctx.runtimeConfig);
-    const target = joinTarget(req.suffix, cfg.serfWanPort);
-    if (target === joinTarget(cfg.advertiseAddrWan, cfg.serfWanPort)) return empty();
-    log.warn("(WAN) couldn't join", { address: req.suffix });
-    throw errors.internal(oneErrorOccurred(`Failed to join ${target}: no WAN gossip pool on this agent`));
+  const pool = wan ? ctx.wanMembership : ctx.membership;
+  const label = wan ? "WAN" : "LAN";
+  log.info(`(${label}) joining`, { [`${label.toLowerCase()}_addresses`]: `[${req.suffix}]` });
+  if (!pool) {
+    log.warn(`(${label}) couldn't join`, { number_of_nodes: 0, error: WAN_FEDERATION_DISABLED });
+    throw errors.internal(WAN_FEDERATION_DISABLED);
   }
-  log.info("(LAN) joining", { lan_addresses: `[${req.suffix}]` });
   try {
-    const n = await ctx.membership.join([req.suffix]);
-    log.info("(LAN) joined", { number_of_nodes: n });
+    const n = await pool.join([req.suffix]);
+    log.info(`(${label}) joined`, { number_of_nodes: n });
   } catch (e) {
     if (!(e instanceof JoinFailedError)) throw e;
-    log.warn("(LAN) couldn't join", { address: req.suffix, error: e.message.trim() });
+    log.warn(`(${label}) couldn't join`, { number_of_nodes: 0, error: e.message.trim() });
     throw errors.internal(e.message);
   }
   return empty();
@@ -177,13 +170,19 @@ const forceLeave: Handler = (ctx, req: ApiRequest): Reply => {
   checkEnterpriseParams(req.query, req.headers);
   const identity = ctx.agent.identity;
   const node = req.suffix;
-  const wanOnly = has(req.query, "wan");
   const prune = has(req.query, "prune");
+  if (has(req.query, "wan")) {
+    // The WAN name is taken as given (`<node>.<dc>`), and an unknown one is no error (serf's
+    // leave intent for a name it does not know).
+    if (!identity.server) throw errors.internal("Must be a server to force-leave a node from the WAN cluster");
+    if (!ctx.wanMembership) throw errors.internal(WAN_FEDERATION_DISABLED);
+    ctx.wanMembership.forceLeave(node, prune);
+    return empty();
+  }
+  // A server removes the node from both pools; the WAN pool knows it as `<node>.<dc>`.
   const wanName = node.endsWith(`.${identity.datacenter}`) ? node : `${node}.${identity.datacenter}`;
-  const cfg = readSelfConfig(identity, ctx.runtimeConfig);
-  const inLan = !wanOnly && ctx.membership.forceLeave(node, prune);
-  // This server is the only WAN member; a leave intent for it is refuted, so nothing changes.
-  const inWan = wanMember(identity, cfg)?.name === wanName;
+  const inLan = ctx.membership.forceLeave(node, prune);
+  const inWan = ctx.wanMembership?.forceLeave(wanName, prune) ?? false;
   if (inLan || inWan) return empty();
   throw errors.internal(`agent: No node found with name '${node}'`);
 };
