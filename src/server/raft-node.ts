@@ -4,7 +4,7 @@ import type { ConfState, Entry, Message, Snapshot } from "../raft/messages.ts";
 import { EntryType, NONE, isEmptySnapshot } from "../raft/messages.ts";
 import type { RaftConfig, SoftState } from "../raft/raft.ts";
 import { StateType } from "../raft/raft.ts";
-import { RawNode } from "../raft/raw-node.ts";
+import { RawNode, durableCommittedCount } from "../raft/raw-node.ts";
 import type { Clock, TimerHandle } from "../runtime/clock.ts";
 import { systemClock } from "../runtime/clock.ts";
 import type { Rng } from "../runtime/rng.ts";
@@ -490,11 +490,20 @@ export class RaftNode {
     while (!this.#closed && this.#node.hasReady()) {
       const rd = this.#node.ready();
       if (rd.sendBeforePersist) this.#transport?.send(rd.messages);
-      await this.#storage.persist({ hardState: rd.hardState, entries: rd.entries, snapshot: rd.snapshot, mustSync: rd.mustSync });
+      const written = this.#storage.persist({ hardState: rd.hardState, entries: rd.entries, snapshot: rd.snapshot, mustSync: rd.mustSync });
+      // The write runs on the thread pool; apply what is durable here already meanwhile.
+      const early = durableCommittedCount(rd);
+      try {
+        for (let i = 0; i < early; i++) this.#applyEntry(rd.committedEntries[i]);
+      } catch (err) {
+        await written.catch(() => undefined);
+        throw err;
+      }
+      await written;
       if (this.#closed) return;
       if (!rd.sendBeforePersist) this.#transport?.send(rd.messages);
       if (rd.snapshot && !isEmptySnapshot(rd.snapshot)) this.#installSnapshot(rd.snapshot);
-      for (const entry of rd.committedEntries) this.#applyEntry(entry);
+      for (let i = early; i < rd.committedEntries.length; i++) this.#applyEntry(rd.committedEntries[i]);
       for (const rs of rd.readStates) this.#readConfirmed(new TextDecoder().decode(rs.requestCtx), rs.index);
       this.#releaseReads();
       if (rd.softState) {

@@ -10,7 +10,7 @@ import type { ConfState, Entry, Message, Snapshot } from "../../src/raft/message
 import { EntryType, MessageType } from "../../src/raft/messages.ts";
 import { StateType } from "../../src/raft/raft.ts";
 import type { Ready } from "../../src/raft/raw-node.ts";
-import { RawNode } from "../../src/raft/raw-node.ts";
+import { RawNode, durableCommittedCount } from "../../src/raft/raw-node.ts";
 import { ReadOnlyOption, contextKey } from "../../src/raft/read-only.ts";
 import { MemoryStorage } from "../../src/raft/storage.ts";
 import { checkLinearizable } from "../lin/checker.ts";
@@ -236,6 +236,9 @@ export class Cluster {
     // A leader's messages leave while its write is in flight (so a crash can lose entries it
     // already sent); everything else waits for the fsync (Ready's ordering contract).
     if (rd.sendBeforePersist) for (const m of rd.messages) this.send(m);
+    // Entries durable here already are applied while the write is in flight, as the host does.
+    const early = durableCommittedCount(rd);
+    for (let i = 0; i < early; i++) this.apply(node, rd.committedEntries[i]);
     const diskMs = needsDisk ? 0.05 + this.rng.float() * (rd.mustSync ? 1.5 : 0.1) : 0;
     this.schedule(diskMs, () => {
       if (node.incarnation !== inc) return;
@@ -254,7 +257,7 @@ export class Cluster {
     node.storage.append(rd.entries);
     if (rd.hardState) node.storage.setHardState(rd.hardState);
     if (!rd.sendBeforePersist) for (const m of rd.messages) this.send(m);
-    for (const e of rd.committedEntries) this.apply(node, e);
+    for (let i = durableCommittedCount(rd); i < rd.committedEntries.length; i++) this.apply(node, rd.committedEntries[i]);
     for (const rs of rd.readStates) {
       const pr = node.pendingReads.get(contextKey(rs.requestCtx));
       if (pr) pr.index = rs.index;
