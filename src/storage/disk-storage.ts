@@ -54,6 +54,8 @@ export class DiskStorage extends MemoryBackedStorage {
   readonly recovery: RecoveryReport;
   /** The hard state last made durable (the commit part may be ahead of the file, in the WAL). */
   #hardState: HardState;
+  /** The newest commit index recorded in the WAL; the live one may be ahead (see persist). */
+  #walCommit: number;
 
   private constructor(parts: {
     memory: MemoryStorage;
@@ -69,6 +71,7 @@ export class DiskStorage extends MemoryBackedStorage {
     this.#snapshots = parts.snapshots;
     this.recovery = parts.recovery;
     this.#hardState = parts.hardState;
+    this.#walCommit = parts.hardState.commit;
   }
 
   /**
@@ -140,9 +143,14 @@ export class DiskStorage extends MemoryBackedStorage {
     const snapIndex = this.memory.snapshot().metadata.index;
     const entries = batch.entries.filter((e) => e.index > snapIndex);
     if (entries.length > 0 && entries[0].index <= this.#wal.lastIndex) await this.#wal.truncateFrom(entries[0].index);
-    const commitMoved = hs !== undefined && hs.commit !== this.#hardState.commit;
-    if (entries.length > 0 || commitMoved) {
-      await this.#wal.append(entries, { commit: commitMoved ? hs.commit : undefined, sync: batch.mustSync || entries.length > 0 });
+    // A commit index alone is not written: Raft needs it on disk only as a hint (a restarted
+    // node learns the true one from the leader), so it rides along with the next entries
+    // instead of costing a write per acknowledgement round. close() records the last one.
+    const commit = hs?.commit ?? this.#hardState.commit;
+    if (entries.length > 0) {
+      const commitAhead = commit > this.#walCommit;
+      await this.#wal.append(entries, { commit: commitAhead ? commit : undefined, sync: true });
+      if (commitAhead) this.#walCommit = commit;
     }
     this.memory.append(entries);
     if (hs) {
@@ -168,6 +176,11 @@ export class DiskStorage extends MemoryBackedStorage {
   }
 
   async close(): Promise<void> {
+    // A clean shutdown keeps the commit index, so a restart applies every committed entry at once.
+    if (this.#hardState.commit > this.#walCommit) {
+      await this.#wal.append([], { commit: this.#hardState.commit, sync: true });
+      this.#walCommit = this.#hardState.commit;
+    }
     await this.#wal.close();
   }
 

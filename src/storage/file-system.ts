@@ -1,3 +1,4 @@
+import { constants } from "node:fs";
 import { mkdir, open, readdir, readFile, rename, unlink } from "node:fs/promises";
 import type { FileHandle } from "node:fs/promises";
 import { dirname } from "node:path";
@@ -10,6 +11,11 @@ export interface WritableFile {
   writeAt(chunks: readonly Uint8Array[], position: number): Promise<void>;
   /** Makes every byte written so far (and the file size) durable. */
   sync(): Promise<void>;
+  /**
+   * writeAt and sync in one step, for a file with no other unsynced writes: the bytes written
+   * (and the size) are durable when it resolves. One trip to the thread pool instead of two.
+   */
+  writeDurablyAt(chunks: readonly Uint8Array[], position: number): Promise<void>;
   truncate(length: number): Promise<void>;
   close(): Promise<void>;
 }
@@ -34,25 +40,22 @@ function isNotFound(err: unknown): boolean {
 
 class NodeWritableFile implements WritableFile {
   readonly #handle: FileHandle;
+  readonly #path: string;
+  /** The same file opened O_DSYNC (each write returns durable, as write + fdatasync), on first use. */
+  #durable: Promise<FileHandle> | undefined;
 
-  constructor(handle: FileHandle) {
+  constructor(handle: FileHandle, path: string) {
     this.#handle = handle;
+    this.#path = path;
   }
 
-  async writeAt(chunks: readonly Uint8Array[], position: number): Promise<void> {
-    let pending = chunks.filter((c) => c.byteLength > 0);
-    let at = position;
-    while (pending.length > 0) {
-      const { bytesWritten } = await this.#handle.writev(pending, at);
-      at += bytesWritten;
-      // Short writes are rare on regular files but legal; resume where the kernel stopped.
-      let skip = bytesWritten;
-      while (pending.length > 0 && skip >= pending[0].byteLength) {
-        skip -= pending[0].byteLength;
-        pending = pending.slice(1);
-      }
-      if (skip > 0) pending = [pending[0].subarray(skip), ...pending.slice(1)];
-    }
+  writeAt(chunks: readonly Uint8Array[], position: number): Promise<void> {
+    return writeAllAt(this.#handle, chunks, position);
+  }
+
+  async writeDurablyAt(chunks: readonly Uint8Array[], position: number): Promise<void> {
+    this.#durable ??= open(this.#path, constants.O_WRONLY | constants.O_DSYNC);
+    await writeAllAt(await this.#durable, chunks, position);
   }
 
   sync(): Promise<void> {
@@ -63,8 +66,27 @@ class NodeWritableFile implements WritableFile {
     return this.#handle.truncate(length);
   }
 
-  close(): Promise<void> {
-    return this.#handle.close();
+  async close(): Promise<void> {
+    const durable = this.#durable;
+    this.#durable = undefined;
+    if (durable) await (await durable).close();
+    await this.#handle.close();
+  }
+}
+
+async function writeAllAt(handle: FileHandle, chunks: readonly Uint8Array[], position: number): Promise<void> {
+  let pending = chunks.filter((c) => c.byteLength > 0);
+  let at = position;
+  while (pending.length > 0) {
+    const { bytesWritten } = await handle.writev(pending, at);
+    at += bytesWritten;
+    // Short writes are rare on regular files but legal; resume where the kernel stopped.
+    let skip = bytesWritten;
+    while (pending.length > 0 && skip >= pending[0].byteLength) {
+      skip -= pending[0].byteLength;
+      pending = pending.slice(1);
+    }
+    if (skip > 0) pending = [pending[0].subarray(skip), ...pending.slice(1)];
   }
 }
 
@@ -95,9 +117,9 @@ export const nodeFileSystem: FileSystem = {
       await handle.close();
       const rw = await open(path, "r+");
       const { size } = await rw.stat();
-      return { file: new NodeWritableFile(rw), size };
+      return { file: new NodeWritableFile(rw, path), size };
     }
-    return { file: new NodeWritableFile(handle), size: 0 };
+    return { file: new NodeWritableFile(handle, path), size: 0 };
   },
   async rename(from, to) {
     await rename(from, to);

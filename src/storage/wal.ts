@@ -323,9 +323,15 @@ export class WriteAheadLog {
         chunks.push(op.records[r]);
       }
     }
-    await file.writeAt(chunks, this.#fileSize);
-    this.#unsynced = true;
-    if (batch.some((op) => op.sync)) await this.#sync(file);
+    if (batch.some((op) => op.sync) && !this.#unsynced) {
+      // Nothing older is waiting for an fsync, so one durable write covers the whole batch.
+      this.stats.fsyncs++;
+      await file.writeDurablyAt(chunks, this.#fileSize);
+    } else {
+      await file.writeAt(chunks, this.#fileSize);
+      this.#unsynced = true;
+      if (batch.some((op) => op.sync)) await this.#sync(file);
+    }
     this.#fileSize = offset;
     this.#lastIndex = last;
     this.stats.batches++;

@@ -42,7 +42,19 @@ export class MemoryFileSystem implements FileSystem {
     }
     if (options.truncate) inode.data = new Uint8Array(0);
     const node = inode;
+    const sync = async (): Promise<void> => {
+      if (this.failNextSync) {
+        this.failNextSync = false;
+        throw Object.assign(new Error("EIO: i/o error, fsync"), { code: "EIO" });
+      }
+      this.fsyncs++;
+      node.durable = node.data.slice();
+    };
     const file: WritableFile = {
+      writeDurablyAt: async (chunks, position) => {
+        await file.writeAt(chunks, position);
+        await sync();
+      },
       writeAt: async (chunks, position) => {
         const total = chunks.reduce((n, c) => n + c.byteLength, 0);
         const next = new Uint8Array(Math.max(node.data.byteLength, position + total));
@@ -54,14 +66,7 @@ export class MemoryFileSystem implements FileSystem {
         }
         node.data = next;
       },
-      sync: async () => {
-        if (this.failNextSync) {
-          this.failNextSync = false;
-          throw Object.assign(new Error("EIO: i/o error, fsync"), { code: "EIO" });
-        }
-        this.fsyncs++;
-        node.durable = node.data.slice();
-      },
+      sync,
       truncate: async (length) => {
         node.data = node.data.slice(0, length);
       },
