@@ -164,6 +164,10 @@ export class Raft {
     const { hardState, confState } = c.storage.initialState();
     this.applyConfState(confState);
     if (!isEmptyHardState(hardState)) this.loadState(hardState);
+    // A snapshot holds applied, hence committed, state: its index is committed even when the
+    // commit index persisted beside it is older (hosts apply before the next hard state).
+    const snapshotIndex = c.storage.snapshot().metadata.index;
+    if (snapshotIndex > this.raftLog.committed) this.raftLog.committed = snapshotIndex;
     if (c.applied !== undefined && c.applied > 0) this.raftLog.appliedTo(c.applied);
     this.becomeFollower(this.term, NONE);
   }

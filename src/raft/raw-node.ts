@@ -83,6 +83,8 @@ export class RawNode {
   private prevSoftState: SoftState;
   private prevHardState: HardState;
   private outstanding: Ready | undefined;
+  /** Highest index handed out by takeDurableCommitted during the outstanding Ready (0: none). */
+  private handedOutTo = 0;
 
   constructor(config: RaftConfig) {
     this.raft = new Raft(config);
@@ -204,6 +206,31 @@ export class RawNode {
     return rd;
   }
 
+  /**
+   * While the host carries out a Ready: entries committed since ready() that are durable here
+   * already, for the host to apply at once instead of after the write (they count as applied
+   * from now on). Durable here means below the outstanding Ready's first new entry — a leader
+   * counts its own unwritten entries toward commit, so those must wait for the write — and
+   * only once every committed entry of that Ready could be applied early too, to keep the
+   * apply order. Without a Ready outstanding this returns nothing: ready() hands them out.
+   */
+  takeDurableCommitted(): Entry[] {
+    const rd = this.outstanding;
+    if (!rd || rd.snapshot !== undefined) return [];
+    const firstNew = rd.entries.length > 0 ? rd.entries[0].index : Infinity;
+    const lastOfReady = rd.committedEntries.length > 0 ? rd.committedEntries[rd.committedEntries.length - 1].index : 0;
+    if (lastOfReady >= firstNew) return [];
+    const log = this.raft.raftLog;
+    const from = Math.max(log.applied, lastOfReady, this.handedOutTo) + 1;
+    const to = Math.min(log.committed, firstNew - 1);
+    if (to < from || from < log.firstIndex()) return [];
+    const ents = log.slice(from, to + 1, Infinity);
+    if (ents.length === 0) return ents;
+    this.handedOutTo = ents[ents.length - 1].index;
+    if (this.raft.state === StateType.Leader) this.raft.reduceUncommittedSize(ents);
+    return ents;
+  }
+
   /** Acknowledges that the last Ready was carried out: its entries are stable and its committed entries applied. */
   advance(): void {
     const rd = this.outstanding;
@@ -211,7 +238,10 @@ export class RawNode {
     this.outstanding = undefined;
     const log = this.raft.raftLog;
     const lastCommitted = rd.committedEntries[rd.committedEntries.length - 1];
-    if (lastCommitted) log.appliedTo(lastCommitted.index);
+    const handedOutTo = this.handedOutTo;
+    this.handedOutTo = 0;
+    if (handedOutTo > 0) log.appliedTo(Math.max(handedOutTo, lastCommitted?.index ?? 0));
+    else if (lastCommitted) log.appliedTo(lastCommitted.index);
     else if (rd.snapshot && rd.snapshot.metadata.index > log.applied) log.applied = rd.snapshot.metadata.index;
     const lastEntry = rd.entries[rd.entries.length - 1];
     if (lastEntry) log.stableTo(lastEntry.index, lastEntry.term);

@@ -462,6 +462,9 @@ export class RaftNode {
       this.#peerHeardMs.set(m.from, now);
       if (m.from === this.#node.raft.lead) this.#lastLeaderContactMs = now;
     }
+    // An acknowledgement that commits entries written earlier answers their proposers now,
+    // not after the write of the Ready in flight (typically the next batch's fsync).
+    if (this.#running) this.#applyDurableCommitted();
     this.#kick();
   }
 
@@ -515,6 +518,13 @@ export class RaftNode {
       if (rd.softState) this.#options.onSoftState?.(rd.softState);
       if (this.#snapshotDue()) await this.#snapshot();
     }
+  }
+
+  #applyDurableCommitted(): void {
+    const entries = this.#node.takeDurableCommitted();
+    if (entries.length === 0) return;
+    for (const entry of entries) this.#applyEntry(entry);
+    this.#releaseReads();
   }
 
   #installSnapshot(snap: Snapshot): void {

@@ -228,7 +228,13 @@ export class Cluster {
     const raw = node.raw;
     if (!raw) return;
     this.checker.observe(raw.raft);
-    if (node.pendingReady || !raw.hasReady()) return;
+    if (node.pendingReady) {
+      // As the host does: entries committed meanwhile that are durable here apply at once.
+      for (const e of raw.takeDurableCommitted()) this.apply(node, e);
+      this.serveReads(node);
+      return;
+    }
+    if (!raw.hasReady()) return;
     const rd = raw.ready();
     node.pendingReady = rd;
     const inc = node.incarnation;
