@@ -104,7 +104,8 @@ export async function startAgent(options: AgentRuntimeOptions, deps: StartDeps =
   const nodeId = rc && rc.nodeIdGenerated && rc.dataDir !== "" && !rc.inMemory ? await loadOrStoreNodeId(rc.dataDir, options.identity.nodeId) : options.identity.nodeId;
   const identity: AgentIdentity = { ...options.identity, nodeId, version: CONSUL_COMPAT_VERSION };
   const serverAddress = `${identity.advertiseAddr}:${identity.serverPort}`;
-  const raft = consensusKind(options) === "raft" ? await startRaft(options, nodeId, serverAddress, fsm, clock, rng, logger) : undefined;
+  const metrics = new Metrics({ clock, prometheusRetentionMs: options.http.prometheusRetentionTimeMs, trackGc: true });
+  const raft = consensusKind(options) === "raft" ? await startRaft(options, nodeId, serverAddress, fsm, { clock, rng, logger, metrics }) : undefined;
   const serverConsensus: Consensus = raft ?? new LocalLog(fsm, { serverAddress });
   // Servers forward to the leader, client agents send everything to a server (cluster-rpc.ts).
   const raftConnections = raft && raft.raftAddress() === serverAddress ? (socket: Socket, head: Buffer) => raft.acceptConnection(socket, head) : undefined;
@@ -184,7 +185,6 @@ export async function startAgent(options: AgentRuntimeOptions, deps: StartDeps =
   autopilot?.start();
   const stopAutopilotWatch = consensus.onLeadershipChange(() => autopilot?.leadershipChanged());
 
-  const metrics = new Metrics({ clock, prometheusRetentionMs: options.http.prometheusRetentionTimeMs, trackGc: true });
   const runtimeConfig: Record<string, unknown> = { ...options.runtimeConfig };
   const events = new EventBuffer();
   const keyring = keyringOperatorFor(identity, lanKeyring, membership, wanMembership, wanKeyring, logger);
@@ -282,10 +282,9 @@ async function startRaft(
   nodeId: string,
   serverAddress: string,
   fsm: StateMachine,
-  clock: Clock,
-  rng: Rng,
-  logger: Logger,
+  deps: { clock: Clock; rng: Rng; logger: Logger; metrics: Metrics },
 ): Promise<RaftConsensus> {
+  const { clock, rng, logger, metrics } = deps;
   const rc = options.runtimeConfig;
   const inMemory = !rc || rc.inMemory || rc.dataDir === "";
   const peers = options.raftPeers ?? [];
@@ -312,6 +311,7 @@ async function startRaft(
     clock,
     rng,
     logger: logger.named("raft"),
+    metrics,
   });
 }
 

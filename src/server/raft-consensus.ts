@@ -9,6 +9,8 @@ import type { SoftState } from "../raft/raft.ts";
 import type { Clock } from "../runtime/clock.ts";
 import { systemClock } from "../runtime/clock.ts";
 import type { Logger } from "../runtime/logger.ts";
+import type { Metrics } from "../runtime/metrics.ts";
+import { RaftMetrics } from "./raft-metrics.ts";
 import type { Rng } from "../runtime/rng.ts";
 import { systemRng } from "../runtime/rng.ts";
 import { restoreState, serializeState } from "../state/snapshot.ts";
@@ -102,6 +104,8 @@ export interface RaftConsensusOptions {
   clock: Clock;
   rng: Rng;
   logger?: Logger;
+  /** Where Consul's consul.raft.* series go; none recorded without it. */
+  metrics?: Metrics;
 }
 
 export const defaultRaftConsensusTiming = { tickMs: 100, electionTick: 10, heartbeatTick: 1 } as const;
@@ -148,6 +152,7 @@ export class RaftConsensus implements Consensus {
   readonly #leadershipListeners = new Set<(isLeader: boolean) => void>();
   readonly #readTimeoutMs: number;
   readonly #logger: Logger | undefined;
+  readonly #metrics: RaftMetrics | undefined;
   #wasLeader = false;
   readonly #raftHost: string;
   readonly #overServerPort: boolean;
@@ -155,8 +160,9 @@ export class RaftConsensus implements Consensus {
   readonly #tickMs: number;
   readonly #electionMs: number;
 
-  private constructor(node: RaftNode, options: RaftConsensusOptions, directory: Map<number, RaftPeer>) {
+  private constructor(node: RaftNode, options: RaftConsensusOptions, directory: Map<number, RaftPeer>, metrics: RaftMetrics | undefined) {
     this.#node = node;
+    this.#metrics = metrics;
     this.nodeId = options.nodeId;
     this.raftId = raftIdFromNodeId(options.nodeId);
     this.#fsm = options.fsm;
@@ -196,6 +202,8 @@ export class RaftConsensus implements Consensus {
     const fsm = o.fsm;
     // Leadership changes are reported from the driver, which exists before its consensus.
     const bound: { consensus?: RaftConsensus } = {};
+    const metrics = o.metrics ? new RaftMetrics(o.metrics, o.clock) : undefined;
+    const applyCommand = (entry: Entry): ApplyResult => fsm.apply(entry.index, decodeCommand(entry.data));
     const node = await RaftNode.start({
       id: selfId,
       storage,
@@ -204,21 +212,30 @@ export class RaftConsensus implements Consensus {
       handover: o.overServerPort === true ? { preamble: Uint8Array.of(RAFT_PROTOCOL_BYTE) } : undefined,
       bootstrapVoters: o.bootstrap ? [selfId, ...directory.keys()] : undefined,
       stateMachine: {
-        apply: (entry: Entry): ApplyResult => fsm.apply(entry.index, decodeCommand(entry.data)),
+        apply: metrics
+          ? (entry: Entry): ApplyResult => {
+              const started = metrics.now();
+              const result = applyCommand(entry);
+              metrics.fsmApplied(started);
+              return result;
+            }
+          : applyCommand,
         capture: () => serializeState(fsm.state),
         restore: (data) => restoreState(fsm.state, data),
       },
       snapshots: o.snapshots,
       onSoftState: (ss) => {
+        metrics?.roleChanged(ss.raftState);
         if (bound.consensus) bound.consensus.#softStateChanged(ss);
       },
+      onLogWritten: metrics ? (ms, leading) => metrics.logWritten(ms, leading) : undefined,
       tickMs: o.tickMs,
       electionTick: o.electionTick,
       heartbeatTick: o.heartbeatTick,
       clock: o.clock,
       rng: o.rng,
     });
-    const consensus = new RaftConsensus(node, o, directory);
+    const consensus = new RaftConsensus(node, o, directory, metrics);
     bound.consensus = consensus;
     directory.set(selfId, { id: o.nodeId, address: o.serverAddress, raftAddress: consensus.raftAddress() });
     if (o.selfElect) await consensus.#electSelf();
@@ -237,9 +254,22 @@ export class RaftConsensus implements Consensus {
     // Applied's result is what the stateMachine's apply below returned: an ApplyResult. No
     // async wrapper: every extra await on the write path is another promise and microtask.
     const applied = this.#node.propose(data) as Promise<{ index: number; result: ApplyResult }>;
-    return applied.catch((err: unknown) => {
-      throw this.#translate(err);
-    });
+    const metrics = this.#metrics;
+    if (!metrics) {
+      return applied.catch((err: unknown) => {
+        throw this.#translate(err);
+      });
+    }
+    const proposedAt = metrics.proposed();
+    return applied.then(
+      (outcome) => {
+        metrics.committed(proposedAt);
+        return outcome;
+      },
+      (err: unknown) => {
+        throw this.#translate(err);
+      },
+    );
   }
 
   isLeader(): boolean {

@@ -61,6 +61,8 @@ export interface RaftNodeOptions {
   snapshots: RaftSnapshotPolicy;
   /** Leadership or the known leader changed. */
   onSoftState?: (ss: SoftState) => void;
+  /** A Ready's entries reached the disk, `durationMs` after the write began (for metrics). */
+  onLogWritten?: (durationMs: number, leading: boolean) => void;
   tickMs: number;
   electionTick: number;
   heartbeatTick: number;
@@ -493,6 +495,7 @@ export class RaftNode {
     while (!this.#closed && this.#node.hasReady()) {
       const rd = this.#node.ready();
       if (rd.sendBeforePersist) this.#transport?.send(rd.messages);
+      const writeStartedMs = rd.entries.length > 0 ? this.#clock.monotonicMs() : -1;
       const written = this.#storage.persist({ hardState: rd.hardState, entries: rd.entries, snapshot: rd.snapshot, mustSync: rd.mustSync });
       // The write runs on the thread pool; apply what is durable here already meanwhile.
       const early = durableCommittedCount(rd);
@@ -503,6 +506,7 @@ export class RaftNode {
         throw err;
       }
       await written;
+      if (writeStartedMs >= 0) this.#options.onLogWritten?.(this.#clock.monotonicMs() - writeStartedMs, this.#node.raft.state === StateType.Leader);
       if (this.#closed) return;
       if (!rd.sendBeforePersist) this.#transport?.send(rd.messages);
       if (rd.snapshot && !isEmptySnapshot(rd.snapshot)) this.#installSnapshot(rd.snapshot);

@@ -11,7 +11,7 @@ export interface TestAgent {
 /** An in-process agent on a free port with quiet logs, for handler-level tests. */
 export async function startTestAgent(
   overrides: Partial<AgentRuntimeOptions["http"]> = {},
-  extra: { identity?: Partial<AgentRuntimeOptions["identity"]> } = {},
+  extra: { identity?: Partial<AgentRuntimeOptions["identity"]>; consensus?: AgentRuntimeOptions["consensus"] } = {},
 ): Promise<TestAgent> {
   const running = await startAgent(
     {
@@ -42,6 +42,7 @@ export async function startTestAgent(
       httpPort: 0,
       logLevel: "error",
       logJson: false,
+      consensus: extra.consensus,
     },
     { logger: silentLogger },
   );
