@@ -14,8 +14,6 @@ export type MetricLabels = Readonly<Record<string, string>>;
 
 /** Names Consul emits that other modules record here (consul.* prefix included). */
 export const METRIC_NAMES = {
-  raftApply: "consul.raft.apply",
-  raftCommitTime: "consul.raft.commitTime",
   kvsApply: "consul.kvs.apply",
   txnApply: "consul.txn.apply",
   sessionApply: "consul.session.apply",
