@@ -36,31 +36,61 @@ function frame(body: Uint8Array): Uint8Array {
   return out;
 }
 
-/** A record with its body written in place after the header, so the body is never copied. */
-function recordOf(bodyBytes: number, writeBody: (view: DataView, out: Uint8Array, at: number) => void): Uint8Array {
-  const out = new Uint8Array(RECORD_HEADER_BYTES + bodyBytes);
-  const view = new DataView(out.buffer, out.byteOffset, out.byteLength);
-  writeBody(view, out, RECORD_HEADER_BYTES);
-  view.setUint32(0, bodyBytes, true);
-  view.setUint32(4, crc32(out.subarray(RECORD_HEADER_BYTES)), true);
-  return out;
+const COMMIT_BODY_BYTES = 9;
+
+function writeEntryBody(view: DataView, out: Uint8Array, at: number, e: Entry): void {
+  out[at] = BinaryKind.Entry;
+  out[at + 1] = ENTRY_TYPE_CODE[e.type];
+  view.setFloat64(at + 2, e.term, true);
+  view.setFloat64(at + 10, e.index, true);
+  out.set(e.data, at + BINARY_ENTRY_HEADER_BYTES);
+}
+
+function writeCommitBody(view: DataView, out: Uint8Array, at: number, commit: number): void {
+  out[at] = BinaryKind.Commit;
+  view.setFloat64(at + 1, commit, true);
+}
+
+/** Fills in the header of the record whose body (of `bodyBytes`) starts at `at + RECORD_HEADER_BYTES`. */
+function sealRecord(view: DataView, out: Uint8Array, at: number, bodyBytes: number): void {
+  const body = at + RECORD_HEADER_BYTES;
+  view.setUint32(at, bodyBytes, true);
+  view.setUint32(at + 4, crc32(out.subarray(body, body + bodyBytes)), true);
 }
 
 export function encodeEntryRecord(e: Entry): Uint8Array {
-  return recordOf(BINARY_ENTRY_HEADER_BYTES + e.data.byteLength, (view, out, at) => {
-    out[at] = BinaryKind.Entry;
-    out[at + 1] = ENTRY_TYPE_CODE[e.type];
-    view.setFloat64(at + 2, e.term, true);
-    view.setFloat64(at + 10, e.index, true);
-    out.set(e.data, at + BINARY_ENTRY_HEADER_BYTES);
-  });
+  return encodeRecords([e], undefined).bytes;
 }
 
 export function encodeCommitRecord(commit: number): Uint8Array {
-  return recordOf(9, (view, out, at) => {
-    out[at] = BinaryKind.Commit;
-    view.setFloat64(at + 1, commit, true);
-  });
+  return encodeRecords([], commit).bytes;
+}
+
+/**
+ * Records for a batch of entries (and an optional commit record after them) in one buffer:
+ * one allocation and one write chunk per batch rather than per entry. `entryBytes[i]` is the
+ * size of entry i's record, for the log's per-entry offsets.
+ */
+export function encodeRecords(entries: readonly Entry[], commit: number | undefined): { bytes: Uint8Array; entryBytes: number[] } {
+  const entryBytes = new Array<number>(entries.length);
+  let total = commit === undefined ? 0 : RECORD_HEADER_BYTES + COMMIT_BODY_BYTES;
+  for (let i = 0; i < entries.length; i++) {
+    entryBytes[i] = RECORD_HEADER_BYTES + BINARY_ENTRY_HEADER_BYTES + entries[i].data.byteLength;
+    total += entryBytes[i];
+  }
+  const out = new Uint8Array(total);
+  const view = new DataView(out.buffer, out.byteOffset, out.byteLength);
+  let at = 0;
+  for (let i = 0; i < entries.length; i++) {
+    writeEntryBody(view, out, at + RECORD_HEADER_BYTES, entries[i]);
+    sealRecord(view, out, at, entryBytes[i] - RECORD_HEADER_BYTES);
+    at += entryBytes[i];
+  }
+  if (commit !== undefined) {
+    writeCommitBody(view, out, at + RECORD_HEADER_BYTES, commit);
+    sealRecord(view, out, at, COMMIT_BODY_BYTES);
+  }
+  return { bytes: out, entryBytes };
 }
 
 /** The msgpack body of the first log format; kept so logs written by earlier versions still load. */
@@ -82,7 +112,7 @@ function decodeBinaryBody(body: Uint8Array): WalRecord | undefined {
     // A copy (Buffer#slice would be a view): the entry outlives the read buffer, a whole segment.
     return { kind: "entry", entry: { term, index, type, data: Uint8Array.prototype.slice.call(body, BINARY_ENTRY_HEADER_BYTES) } };
   }
-  if (body[0] === BinaryKind.Commit && body.byteLength === 9) {
+  if (body[0] === BinaryKind.Commit && body.byteLength === COMMIT_BODY_BYTES) {
     const commit = view.getFloat64(1, true);
     return isCount(commit) ? { kind: "commit", commit } : undefined;
   }

@@ -2,7 +2,7 @@ import { join } from "node:path";
 import type { Entry } from "../raft/messages.ts";
 import type { FileSystem, WritableFile } from "./file-system.ts";
 import { DiskErrorCode, DiskStorageError } from "./storage-errors.ts";
-import { encodeCommitRecord, encodeEntryRecord, scanRecords } from "./wal-record.ts";
+import { encodeRecords, scanRecords } from "./wal-record.ts";
 
 // A segmented write-ahead log of Raft entries. Segments are files named
 // `<seq>-<first index>.wal` (16 hex digits each); only the newest one is written. Entries are
@@ -43,7 +43,17 @@ interface Segment {
 }
 
 type Op =
-  | { kind: "append"; records: Uint8Array[]; entries: readonly Entry[]; sync: boolean; resolve: () => void; reject: (err: unknown) => void }
+  | {
+      kind: "append";
+      /** The records of `entries` back to back, then a commit record if one was asked for. */
+      records: Uint8Array;
+      /** Size of each entry's record, for the per-entry offsets. */
+      entryBytes: readonly number[];
+      entries: readonly Entry[];
+      sync: boolean;
+      resolve: () => void;
+      reject: (err: unknown) => void;
+    }
   | { kind: "exclusive"; run: () => Promise<void>; resolve: () => void; reject: (err: unknown) => void };
 
 const SEGMENT_NAME = /^([0-9a-f]{16})-([0-9a-f]{16})\.wal$/;
@@ -181,12 +191,11 @@ export class WriteAheadLog {
    * `sync: false` it resolves once written, and the data becomes durable with the next fsync.
    */
   append(entries: readonly Entry[], options: { commit?: number; sync?: boolean } = {}): Promise<void> {
-    const records = entries.map(encodeEntryRecord);
-    if (options.commit !== undefined) records.push(encodeCommitRecord(options.commit));
+    const { bytes: records, entryBytes } = encodeRecords(entries, options.commit);
     this.stats.appendCalls++;
     const sync = options.sync ?? true;
     return new Promise((resolve, reject) => {
-      this.#enqueue({ kind: "append", records, entries, sync, resolve, reject });
+      this.#enqueue({ kind: "append", records, entryBytes, entries, sync, resolve, reject });
     });
   }
 
@@ -308,20 +317,18 @@ export class WriteAheadLog {
     let offset = this.#fileSize;
     let last = this.#lastIndex;
     for (const op of batch) {
-      let r = 0;
-      for (const e of op.entries) {
+      let at = offset;
+      for (let i = 0; i < op.entries.length; i++) {
+        const e = op.entries[i];
         if (last !== 0 && e.index !== last + 1) throw new Error(`wal: append of entry ${e.index} after ${last} would leave a gap`);
         if (last === 0) this.#firstIndex = e.index;
         last = e.index;
         this.#entrySeq.push(seq);
-        this.#entryOffset.push(offset);
-        offset += op.records[r].byteLength;
-        chunks.push(op.records[r++]);
+        this.#entryOffset.push(at);
+        at += op.entryBytes[i];
       }
-      for (; r < op.records.length; r++) {
-        offset += op.records[r].byteLength;
-        chunks.push(op.records[r]);
-      }
+      offset += op.records.byteLength;
+      chunks.push(op.records);
     }
     if (batch.some((op) => op.sync) && !this.#unsynced) {
       // Nothing older is waiting for an fsync, so one durable write covers the whole batch.
