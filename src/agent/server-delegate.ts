@@ -16,6 +16,7 @@ import {
   type HttpForwardArgs,
   type PingReply,
 } from "../server/leader-forwarding.ts";
+import { DEFAULT_RPC_HOLD_TIMEOUT_MS, holdUntilLeader, type HoldAttempt, type LeaderHold } from "../server/leader-wait.ts";
 import type { RpcPool } from "../transport/rpc-client.ts";
 import { RpcError, RpcErrorCode } from "../transport/rpc.ts";
 
@@ -23,7 +24,7 @@ import { RpcError, RpcErrorCode } from "../transport/rpc.ts";
 //
 // Writes: `propose` sends the command as Raft.Apply to one server (which passes it to the
 // leader); it sticks to a server until a call to it fails, then moves on to the next, for up
-// to `retryWindowMs`. The only proposals a client makes are its own catalog (de)registrations,
+// to `holdTimeoutMs` (performance.rpc_hold_timeout). The only proposals a client makes are its own catalog (de)registrations,
 // which are idempotent, so retrying after an unknown outcome is safe.
 //
 // Reads and API writes: `forwarder` passes every request that is not agent-local to a server
@@ -43,10 +44,11 @@ export interface ServerDelegateOptions {
   clock: Clock;
   rng: Rng;
   logger: Logger;
-  /** How long a proposal keeps trying servers before failing. */
-  retryWindowMs?: number;
-  /** Pause between rounds over all servers. */
-  retryPauseMs?: number;
+  /**
+   * performance.rpc_hold_timeout: how long a call keeps trying servers before failing; rounds
+   * over the servers are a random pause of up to a sixteenth of it apart (leader-wait.ts).
+   */
+  holdTimeoutMs?: number;
   applyTimeoutMs?: number;
   pingIntervalMs?: number;
   /**
@@ -54,6 +56,12 @@ export interface ServerDelegateOptions {
    * (Consul's agent fills it in before the RPC); the server would otherwise default to its own.
    */
   nodeName?: string;
+}
+
+interface CallOptions {
+  retryUnknownOutcome: boolean;
+  timeoutMs?: number;
+  signal?: AbortSignal;
 }
 
 const MIRRORED: ReadonlySet<Command["Type"]> = new Set(["catalog-register", "catalog-deregister"]);
@@ -69,7 +77,7 @@ export class ServerDelegate implements Consensus {
   #stopped = false;
 
   constructor(options: ServerDelegateOptions) {
-    this.#options = { retryWindowMs: 15_000, retryPauseMs: 250, applyTimeoutMs: 30_000, pingIntervalMs: 10_000, ...options };
+    this.#options = { holdTimeoutMs: DEFAULT_RPC_HOLD_TIMEOUT_MS, applyTimeoutMs: 30_000, pingIntervalMs: 10_000, ...options };
     this.#localIndex = options.localFsm.state.lastIndex;
   }
 
@@ -151,37 +159,39 @@ export class ServerDelegate implements Consensus {
   }
 
   /**
-   * Calls one server, moving on to the next when a call fails in a way that another server
-   * may fix; `retryUnknownOutcome` also retries when the call may have run (idempotent calls).
+   * Calls one server, moving on to the next when a call fails in a way another server may fix
+   * (Consul's client RPC with canRetry); `retryUnknownOutcome` also retries when the call may
+   * have run (reads, idempotent proposals). Rounds over the servers repeat within the hold.
    */
-  async #callAny(method: string, args: unknown, options: { retryUnknownOutcome: boolean; timeoutMs?: number; signal?: AbortSignal }): Promise<unknown> {
-    const deadline = this.#options.clock.monotonicMs() + this.#options.retryWindowMs;
-    let lastError: unknown = new RpcError(RpcErrorCode.Connection, "rpc: no known servers");
-    for (;;) {
-      const count = this.#servers.length;
-      for (let i = 0; i < count; i++) {
-        const address = this.#servers[this.#current % count];
-        if (options.signal?.aborted) throw new RpcError(RpcErrorCode.Cancelled, "rpc: call cancelled");
-        try {
-          const value = await this.#options.pool.call(address, method, args, { timeoutMs: options.timeoutMs, signal: options.signal });
-          return value;
-        } catch (err) {
-          lastError = err;
-          if (!(err instanceof RpcError) || !this.#retryable(err, options.retryUnknownOutcome)) throw err;
-          if (err.code === RpcErrorCode.Connection || err.code === RpcErrorCode.Timeout) {
-            this.#options.logger.warn("rpc: server call failed, trying the next server", { server: address, method, error: err.message });
-          }
-          this.#current = (this.#current + 1) % Math.max(1, this.#servers.length);
+  #callAny(method: string, args: unknown, options: CallOptions): Promise<unknown> {
+    const hold: LeaderHold = { clock: this.#options.clock, rng: this.#options.rng, holdTimeoutMs: this.#options.holdTimeoutMs };
+    return holdUntilLeader(hold, () => this.#tryEachServer(method, args, options), { signal: options.signal });
+  }
+
+  async #tryEachServer(method: string, args: unknown, options: CallOptions): Promise<HoldAttempt<unknown>> {
+    let lastError: unknown = new RpcError(RpcErrorCode.Connection, "rpc: no known servers", "", { notSent: true });
+    const count = this.#servers.length;
+    for (let i = 0; i < count; i++) {
+      const address = this.#servers[this.#current % count];
+      if (options.signal?.aborted) throw new RpcError(RpcErrorCode.Cancelled, "rpc: call cancelled");
+      try {
+        return { ok: true, value: await this.#options.pool.call(address, method, args, { timeoutMs: options.timeoutMs, signal: options.signal }) };
+      } catch (err) {
+        if (!(err instanceof RpcError) || !this.#retryable(err, options.retryUnknownOutcome)) throw err;
+        lastError = err;
+        if (err.code === RpcErrorCode.Connection || err.code === RpcErrorCode.Timeout) {
+          this.#options.logger.warn("rpc: server call failed, trying the next server", { server: address, method, error: err.message });
         }
+        this.#current = (this.#current + 1) % Math.max(1, this.#servers.length);
       }
-      if (this.#stopped || this.#options.clock.monotonicMs() + this.#options.retryPauseMs > deadline) throw lastError;
-      await new Promise<void>((resolve) => this.#options.clock.setTimer(this.#options.retryPauseMs, resolve));
     }
+    if (this.#stopped) throw lastError;
+    return { ok: false, error: lastError };
   }
 
   #retryable(err: RpcError, retryUnknownOutcome: boolean): boolean {
     if (err.safeToRetry) return true;
-    return retryUnknownOutcome && (err.code === RpcErrorCode.Connection || err.code === RpcErrorCode.Timeout);
+    return retryUnknownOutcome && (err.code === RpcErrorCode.Connection || err.code === RpcErrorCode.Timeout || err.code === RpcErrorCode.LeadershipLost);
   }
 
   async #ping(): Promise<void> {

@@ -98,6 +98,8 @@ export interface RuntimeConfig {
   prometheusRetentionTimeMs: number;
   telemetry: { metricsPrefix: string; disableHostname: boolean; filterDefault: boolean; prefixFilter: string[] };
   discoveryMaxStaleMs: number;
+  /** performance.rpc_hold_timeout: how long a request waits for a cluster leader before "No cluster leader". */
+  rpcHoldTimeoutMs: number;
   defaultQueryTimeMs: number;
   maxQueryTimeMs: number;
   sessionTtlMinMs: number;
@@ -505,6 +507,7 @@ export function buildRuntimeConfig(merged: RawConfig, opts: BuildOptions): Runti
       prefixFilter: c.strList("telemetry.prefix_filter"),
     },
     discoveryMaxStaleMs: c.ms("discovery_max_stale"),
+    rpcHoldTimeoutMs: c.ms("performance.rpc_hold_timeout"),
     defaultQueryTimeMs: c.ms("default_query_time"),
     maxQueryTimeMs: c.ms("max_query_time"),
     sessionTtlMinMs: c.ms("session_ttl_min"),

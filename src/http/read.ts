@@ -1,5 +1,6 @@
 import { errors } from "../errors/catalog.ts";
 import type { Command } from "../fsm/command.ts";
+import { awaitKnownLeader, DEFAULT_RPC_HOLD_TIMEOUT_MS, holdUntilLeader, knowsLeader, type LeaderHold } from "../server/leader-wait.ts";
 import type { QueryFn, QueryResult } from "./blocking.ts";
 import type { ApiRequest, HttpContext, Reply } from "./context.ts";
 import { parseQueryOptions, type QueryOptions } from "./query.ts";
@@ -41,7 +42,8 @@ export async function blockingRead<T>(
   query: QueryFn<T>,
   render: (value: T, result: QueryResult<T>) => Reply,
 ): Promise<Reply> {
-  if (opts.consistency !== "stale" && !ctx.consensus.isLeader() && ctx.consensus.leaderAddress() === "") throw errors.noLeader();
+  // Checked here first so reads on a server that knows its leader (nearly all) add no await.
+  if (opts.consistency !== "stale" && !knowsLeader(ctx.consensus)) await awaitLeaderUnlessStale(ctx, opts);
   if (opts.consistency === "consistent") await consistentReadPoint(ctx);
   const result = await ctx.blocking.run(queryKey(req), opts.minIndex, opts.waitMs, query);
   const reply = render(result.value, result);
@@ -50,13 +52,35 @@ export async function blockingRead<T>(
   return reply;
 }
 
-/** Waits until this server's state reflects every write acknowledged before the read arrived (ReadIndex). */
+/** The hold (performance.rpc_hold_timeout) for requests that wait for a cluster leader. */
+export function leaderHold(ctx: HttpContext): LeaderHold {
+  return { clock: ctx.clock, rng: ctx.rng, holdTimeoutMs: ctx.settings.rpcHoldTimeoutMs ?? DEFAULT_RPC_HOLD_TIMEOUT_MS };
+}
+
+/**
+ * Reads that need a leader (all but `?stale`) wait while none is known, as Consul holds them
+ * during an election; "No cluster leader" once the hold is over.
+ */
+export async function awaitLeaderUnlessStale(ctx: HttpContext, opts: QueryOptions): Promise<void> {
+  if (opts.consistency === "stale") return;
+  await awaitKnownLeader(ctx.consensus, leaderHold(ctx));
+}
+
+/**
+ * Waits until this server's state reflects every write acknowledged before the read arrived
+ * (ReadIndex). A barrier that found no leader is tried again while the hold lasts: a read
+ * changes nothing, so retrying it is always safe.
+ */
 async function consistentReadPoint(ctx: HttpContext): Promise<void> {
-  try {
-    await ctx.consensus.readBarrier();
-  } catch {
-    throw errors.noLeader();
-  }
+  await holdUntilLeader(
+    leaderHold(ctx),
+    () =>
+      ctx.consensus.readBarrier().then(
+        () => ({ ok: true, value: undefined }),
+        () => ({ ok: false, error: errors.noLeader() }),
+      ),
+    { leadership: ctx.consensus },
+  );
 }
 
 /** Proposes a command and returns apply's value; apply errors travel back as 500 like RPC errors. */

@@ -7,6 +7,7 @@ import type { Logger } from "../runtime/logger.ts";
 import type { Rng } from "../runtime/rng.ts";
 import type { Consensus } from "../server/consensus.ts";
 import { followerRequestForwarder, LeaderForwardingConsensus } from "../server/leader-forwarding.ts";
+import { DEFAULT_RPC_HOLD_TIMEOUT_MS, type LeaderHold } from "../server/leader-wait.ts";
 import { serverRpcHandlers } from "../server/rpc-endpoints.ts";
 import { RpcPool } from "../transport/rpc-client.ts";
 import type { Socket } from "node:net";
@@ -49,9 +50,10 @@ export async function setUpClusterRpc(deps: ClusterRpcDeps): Promise<ClusterRpc>
   const serverPort = rc?.ports.server ?? 8300;
   const pool = new RpcPool({ clock, rng, defaultPort: serverPort });
   const isClient = rc !== undefined && !rc.server && !rc.dev;
+  const hold: LeaderHold = { clock, rng, holdTimeoutMs: rc?.rpcHoldTimeoutMs ?? DEFAULT_RPC_HOLD_TIMEOUT_MS };
 
   if (isClient) {
-    const delegate = new ServerDelegate({ pool, localFsm: deps.fsm, clock, rng, logger, nodeName: rc.nodeName });
+    const delegate = new ServerDelegate({ pool, localFsm: deps.fsm, clock, rng, logger, nodeName: rc.nodeName, holdTimeoutMs: hold.holdTimeoutMs });
     await delegate.start();
     return {
       role: "client",
@@ -68,13 +70,13 @@ export async function setUpClusterRpc(deps: ClusterRpcDeps): Promise<ClusterRpc>
     };
   }
 
-  const consensus = new LeaderForwardingConsensus(deps.serverConsensus, pool);
+  const consensus = new LeaderForwardingConsensus(deps.serverConsensus, pool, { hold });
   let listener: RunningRpcServer | undefined;
   return {
     role: "server",
     consensus,
     // A dev server is a lone voter: it always leads, so requests never need to leave it.
-    forwarder: rc?.dev === true ? undefined : followerRequestForwarder(deps.serverConsensus, pool),
+    forwarder: rc?.dev === true ? undefined : followerRequestForwarder(deps.serverConsensus, pool, hold),
     pool,
     delegate: undefined,
     async listen(dispatcher) {

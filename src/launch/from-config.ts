@@ -25,6 +25,7 @@ export function agentOptionsFromConfig(rc: RuntimeConfig): AgentRuntimeOptions {
       prometheusRetentionTimeMs: rc.prometheusRetentionTimeMs,
       discoveryMaxStaleMs: rc.discoveryMaxStaleMs,
       blockEndpoints: rc.blockEndpoints,
+      rpcHoldTimeoutMs: rc.rpcHoldTimeoutMs,
     },
     httpHost: rc.listenAddrs.http[0] ?? rc.clientAddrs[0] ?? "127.0.0.1",
     httpPort: rc.ports.http,

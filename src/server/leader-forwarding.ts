@@ -4,12 +4,16 @@ import type { ApiRequest } from "../http/context.ts";
 import type { RawApiRequest, RawApiResponse, RequestForwarder } from "../http/dispatch-request.ts";
 import type { RpcPool } from "../transport/rpc-client.ts";
 import { RpcError, RpcErrorCode } from "../transport/rpc.ts";
+import { systemClock } from "../runtime/clock.ts";
+import { systemRng } from "../runtime/rng.ts";
 import type { Consensus } from "./consensus.ts";
+import { DEFAULT_RPC_HOLD_TIMEOUT_MS, holdUntilLeader, type HoldAttempt, type LeaderHold } from "./leader-wait.ts";
 
 // Followers pass work to the leader, one hop: writes as Raft.Apply (the command), HTTP reads
 // that must see the leader's state as HTTP.Forward (the whole request, answered by the
 // leader's own handlers). Whatever arrives already forwarded is never passed on again, so a
-// leader change mid-flight costs an error, never a loop.
+// leader change mid-flight costs an error, never a loop. Without a known leader both wait for
+// one (leader-wait.ts) instead of failing at once.
 
 export const RpcMethod = {
   Ping: "Status.Ping",
@@ -101,64 +105,88 @@ export function asApplyReply(value: unknown): ApplyReply {
 export function httpErrorOf(err: unknown): Error {
   if (err instanceof RpcError) {
     if (err.code === RpcErrorCode.NoLeader || err.code === RpcErrorCode.NotLeader) return errors.noLeader();
+    if (err.code === RpcErrorCode.LeadershipLost) return errors.internal(err.message);
     return errors.internal(`rpc error making call: ${err.message}`);
   }
   return err instanceof Error ? err : new Error(String(err));
 }
 
+/**
+ * Consul's canRetry: a call that provably did not run (no leader, not the leader, never sent,
+ * too busy) may be sent again; a read also after the connection broke mid-call (EOF). A write
+ * whose outcome is unknown is never sent twice.
+ */
+export function canRetryCall(err: unknown, isRead: boolean): boolean {
+  if (!(err instanceof RpcError)) return false;
+  return err.safeToRetry || (isRead && err.code === RpcErrorCode.Connection);
+}
+
+/** Raft's ErrLeadershipLost text, which Consul answers for a write caught by a step-down. */
+const LEADERSHIP_LOST = "leadership lost while committing log";
+
 function isNotLeader(err: unknown): err is Error & { code: string } {
   return err instanceof Error && (err as Error & { code?: unknown }).code === RpcErrorCode.NotLeader;
 }
 
-function leaderHint(err: Error): string {
-  const { leaderAddress, leader } = err as Error & { leaderAddress?: unknown; leader?: unknown };
-  if (typeof leaderAddress === "string") return leaderAddress;
-  return typeof leader === "string" ? leader : "";
-}
-
 /**
  * The server's Consensus as handlers and the local agent see it: proposes locally on the
- * leader; on a follower (or a leader that just lost its post) sends the command to the leader.
+ * leader; on a follower sends the command to the leader. Without a known leader the proposal
+ * is held (performance.rpc_hold_timeout) until one is elected.
  */
 export class LeaderForwardingConsensus implements Consensus {
   readonly #inner: Consensus;
   readonly #pool: RpcPool;
   readonly #applyTimeoutMs: number;
+  readonly #hold: LeaderHold;
 
-  constructor(inner: Consensus, pool: RpcPool, options: { applyTimeoutMs?: number } = {}) {
+  constructor(inner: Consensus, pool: RpcPool, options: { applyTimeoutMs?: number; hold?: LeaderHold } = {}) {
     this.#inner = inner;
     this.#pool = pool;
     this.#applyTimeoutMs = options.applyTimeoutMs ?? 30_000;
+    this.#hold = options.hold ?? { clock: systemClock, rng: systemRng, holdTimeoutMs: DEFAULT_RPC_HOLD_TIMEOUT_MS };
   }
 
   get inner(): Consensus {
     return this.#inner;
   }
 
-  async propose(cmd: Command): Promise<ApplyReply> {
-    if (!this.#inner.isLeader()) return this.#toLeader(cmd, this.#inner.leaderAddress());
-    try {
-      return await this.#inner.propose(cmd);
-    } catch (err) {
-      if (!isNotLeader(err)) throw err;
-      return this.#toLeader(cmd, leaderHint(err) || this.#inner.leaderAddress());
-    }
+  propose(cmd: Command): Promise<ApplyReply> {
+    // The leader's own writes (the hot path) skip the hold's promise layers.
+    if (this.#inner.isLeader()) return this.#proposeAsLeader(cmd);
+    return holdUntilLeader(this.#hold, () => this.#proposeOnce(cmd), { leadership: this.#inner });
   }
 
-  /** Proposes here only; what Raft.Apply does for a call that was already forwarded once. */
-  async proposeHere(cmd: Command): Promise<ApplyReply> {
+  async #proposeOnce(cmd: Command): Promise<HoldAttempt<ApplyReply>> {
+    if (this.#inner.isLeader()) return { ok: true, value: await this.#proposeAsLeader(cmd) };
+    const leader = this.#inner.leaderAddress();
+    if (leader === "") return { ok: false, error: new RpcError(RpcErrorCode.NoLeader, "No cluster leader") };
+    const args: ApplyArgs = { cmd, forwarded: true };
     try {
-      return await this.#inner.propose(cmd);
+      return { ok: true, value: asApplyReply(await this.#pool.call(leader, RpcMethod.Apply, args, { timeoutMs: this.#applyTimeoutMs })) };
     } catch (err) {
-      if (isNotLeader(err)) throw new RpcError(RpcErrorCode.NotLeader, err.message, leaderHint(err) || this.#inner.leaderAddress());
+      if (canRetryCall(err, false)) return { ok: false, error: err };
       throw err;
     }
   }
 
-  async #toLeader(cmd: Command, leader: string): Promise<ApplyReply> {
-    if (leader === "") throw new RpcError(RpcErrorCode.NoLeader, "No cluster leader");
-    const args: ApplyArgs = { cmd, forwarded: true };
-    return asApplyReply(await this.#pool.call(leader, RpcMethod.Apply, args, { timeoutMs: this.#applyTimeoutMs }));
+  /** Proposes here only; what Raft.Apply does for a call that was already forwarded once. */
+  proposeHere(cmd: Command): Promise<ApplyReply> {
+    if (!this.#inner.isLeader()) {
+      const leader = this.#inner.leaderAddress();
+      return Promise.reject(new RpcError(RpcErrorCode.NotLeader, leader === "" ? "No cluster leader" : `not the leader (leader is ${leader})`, leader));
+    }
+    return this.#proposeAsLeader(cmd);
+  }
+
+  /**
+   * Called only while this server leads, so the inner propose accepts the entry: a not-leader
+   * failure afterwards means leadership was lost before the entry committed, and the entry may
+   * still commit under the next leader. Sending it again could apply it twice.
+   */
+  #proposeAsLeader(cmd: Command): Promise<ApplyReply> {
+    return this.#inner.propose(cmd).catch((err: unknown) => {
+      throw isNotLeader(err) ? new RpcError(RpcErrorCode.LeadershipLost, LEADERSHIP_LOST) : err;
+    });
   }
 
   isLeader(): boolean {
@@ -186,18 +214,27 @@ export class LeaderForwardingConsensus implements Consensus {
 
 /**
  * A follower's HTTP policy: agent and status endpoints and `?stale` reads are answered here;
- * everything else (writes, default and `?consistent` reads) by the leader's handlers.
+ * everything else (writes, default and `?consistent` reads) by the leader's handlers. While
+ * no leader is known, or the leader cannot be reached, the request is held (Consul's
+ * rpc_hold_timeout); when this server wins the election meanwhile it answers itself.
  */
-export function followerRequestForwarder(consensus: Consensus, pool: RpcPool): RequestForwarder {
+export function followerRequestForwarder(consensus: Consensus, pool: RpcPool, hold?: LeaderHold): RequestForwarder {
+  const policy = hold ?? { clock: systemClock, rng: systemRng, holdTimeoutMs: DEFAULT_RPC_HOLD_TIMEOUT_MS };
   return async (req, { signal }) => {
     if (consensus.isLeader() || isServerLocalPath(req.path) || isStaleRead(req, consensus.lastContactMs())) return undefined;
-    const leader = consensus.leaderAddress();
-    if (leader === "") throw errors.noLeader();
     const args: HttpForwardArgs = { req: rawRequestOf(req), forwarded: true };
-    try {
-      return asRawResponse(await pool.call(leader, RpcMethod.HttpForward, args, { signal: signal() }));
-    } catch (err) {
-      throw httpErrorOf(err);
-    }
+    const isRead = req.method === "GET" || req.method === "HEAD";
+    const attempt = async (): Promise<HoldAttempt<RawApiResponse | undefined>> => {
+      if (consensus.isLeader()) return { ok: true, value: undefined };
+      const leader = consensus.leaderAddress();
+      if (leader === "") return { ok: false, error: errors.noLeader() };
+      try {
+        return { ok: true, value: asRawResponse(await pool.call(leader, RpcMethod.HttpForward, args, { signal: signal() })) };
+      } catch (err) {
+        if (canRetryCall(err, isRead) && !signal().aborted) return { ok: false, error: httpErrorOf(err) };
+        throw httpErrorOf(err);
+      }
+    };
+    return holdUntilLeader(policy, attempt, { signal: signal(), leadership: consensus });
   };
 }

@@ -8,9 +8,10 @@ import { parseHostPort, RPC_PROTOCOL_BYTE, RpcError, RpcErrorCode, type RpcError
 // The calling side of the RPC mux: one multiplexed connection per server, opened on first use.
 // A call is a request frame with a fresh id; its promise settles on the matching answer, on
 // its own timeout or abort (which also sends a cancel frame), or when the connection dies
-// (rpc-connection: the outcome is unknown). A server whose connection failed is not dialled
-// again until an exponential, jittered backoff has passed; calls meanwhile fail fast so the
-// caller can try another server.
+// (rpc-connection: the outcome is unknown, unless the connection never opened: `notSent`).
+// A server whose connection failed is not dialled again until an exponential, jittered
+// backoff has passed; calls meanwhile fail fast (also `notSent`) so the caller can try
+// another server.
 
 export interface RpcCallOptions {
   /** Aborting cancels the call on the server too (e.g. the HTTP client went away). */
@@ -40,6 +41,8 @@ export const defaultRpcPoolOptions = {
   reconnectBaseMs: 100,
   reconnectMaxMs: 10_000,
 } as const;
+
+const NOT_SENT = { notSent: true } as const;
 
 interface Pending {
   resolve: (value: unknown) => void;
@@ -103,7 +106,7 @@ class RpcConnection {
   }
 
   call(method: string, args: unknown, options: RpcCallOptions): Promise<unknown> {
-    if (this.#closed) return Promise.reject(new RpcError(RpcErrorCode.Connection, `rpc: connection to ${this.#address} closed`));
+    if (this.#closed) return Promise.reject(new RpcError(RpcErrorCode.Connection, `rpc: connection to ${this.#address} closed`, "", NOT_SENT));
     if (options.signal?.aborted) return Promise.reject(new RpcError(RpcErrorCode.Cancelled, "rpc: call cancelled"));
     return new Promise<unknown>((resolve, reject) => {
       const start = (): void => this.#start(method, args, options, resolve, reject);
@@ -134,7 +137,7 @@ class RpcConnection {
   }
 
   #start(method: string, args: unknown, options: RpcCallOptions, resolve: (v: unknown) => void, reject: (e: Error) => void): void {
-    if (this.#closed) return reject(new RpcError(RpcErrorCode.Connection, `rpc: connection to ${this.#address} closed`));
+    if (this.#closed) return reject(new RpcError(RpcErrorCode.Connection, `rpc: connection to ${this.#address} closed`, "", NOT_SENT));
     if (options.signal?.aborted) return reject(new RpcError(RpcErrorCode.Cancelled, "rpc: call cancelled"));
     const id = this.#nextId++;
     let timer: TimerHandle | undefined;
@@ -189,11 +192,13 @@ class RpcConnection {
     const pending = [...this.#pending.values()];
     this.#pending.clear();
     const queued = this.#queue.splice(0);
+    // Requests written before the connection was established never reached the server.
+    const sent = this.#connected ? {} : NOT_SENT;
     for (const p of pending) {
       p.cleanup();
-      p.reject(new RpcError(RpcErrorCode.Connection, message));
+      p.reject(new RpcError(RpcErrorCode.Connection, message, "", sent));
     }
-    for (const q of queued) q.reject(new RpcError(RpcErrorCode.Connection, message));
+    for (const q of queued) q.reject(new RpcError(RpcErrorCode.Connection, message, "", NOT_SENT));
     this.#onClose(this.#connected);
   }
 }
@@ -216,13 +221,13 @@ export class RpcPool {
 
   /** Calls `method` on the server at `address` ("host" or "host:port"). */
   call(address: string, method: string, args: unknown, options: RpcCallOptions = {}): Promise<unknown> {
-    if (this.#closed) return Promise.reject(new RpcError(RpcErrorCode.Connection, "rpc: pool closed"));
+    if (this.#closed) return Promise.reject(new RpcError(RpcErrorCode.Connection, "rpc: pool closed", "", NOT_SENT));
     let conn = this.#connections.get(address);
     if (!conn || conn.closed) {
       const backoff = this.#backoff.get(address);
       const now = this.#options.clock.monotonicMs();
       if (backoff && backoff.retryAtMs > now) {
-        return Promise.reject(new RpcError(RpcErrorCode.Connection, `rpc: ${address} unreachable, redialling in ${Math.ceil(backoff.retryAtMs - now)}ms`));
+        return Promise.reject(new RpcError(RpcErrorCode.Connection, `rpc: ${address} unreachable, redialling in ${Math.ceil(backoff.retryAtMs - now)}ms`, "", NOT_SENT));
       }
       conn = this.#dial(address);
     }

@@ -31,6 +31,11 @@ export const RpcErrorCode = {
   UnknownMethod: "rpc-unknown-method",
   NotLeader: "not-leader",
   NoLeader: "no-leader",
+  /**
+   * The server led when it took a write and lost the post before the write committed: the
+   * entry may still commit under the next leader, so the write must not be sent again.
+   */
+  LeadershipLost: "leadership-lost",
   /** The handler failed; the message is the server's. */
   Failed: "rpc-failed",
 } as const;
@@ -39,11 +44,17 @@ export type RpcErrorCode = (typeof RpcErrorCode)[keyof typeof RpcErrorCode];
 export class RpcError extends Error {
   readonly code: string;
   readonly leader: string;
-  constructor(code: string, message: string, leader = "") {
+  /**
+   * The call provably never reached the server (dial refused or timed out, redial backoff,
+   * connection already closed): even a write may be sent again.
+   */
+  readonly notSent: boolean;
+  constructor(code: string, message: string, leader = "", options: { notSent?: boolean } = {}) {
     super(message);
     this.name = "RpcError";
     this.code = code;
     this.leader = leader;
+    this.notSent = options.notSent === true;
   }
 
   toBody(): RpcErrorBody {
@@ -52,7 +63,7 @@ export class RpcError extends Error {
 
   /** True when nothing ran on the server, so the same call may go to another server. */
   get safeToRetry(): boolean {
-    return this.code === RpcErrorCode.Busy || this.code === RpcErrorCode.NoLeader || this.code === RpcErrorCode.NotLeader;
+    return this.notSent || this.code === RpcErrorCode.Busy || this.code === RpcErrorCode.NoLeader || this.code === RpcErrorCode.NotLeader;
   }
 }
 

@@ -32,8 +32,8 @@ function autopilotOf(ctx: HttpContext): NonNullable<HttpContext["autopilot"]> {
   return ctx.autopilot;
 }
 
-const getConfiguration: Handler = (ctx, req) => {
-  requireLeaderUnlessStale(ctx, req);
+const getConfiguration: Handler = async (ctx, req) => {
+  await requireLeaderUnlessStale(ctx, req);
   return json(renderConfig(autopilotOf(ctx).configuration()));
 };
 
@@ -142,16 +142,16 @@ function stateServer(s: AutopilotServerHealth): Record<string, unknown> {
   };
 }
 
-const health: Handler = (ctx, req) => {
-  requireLeaderUnlessStale(ctx, req);
+const health: Handler = async (ctx, req) => {
+  await requireLeaderUnlessStale(ctx, req);
   const state: AutopilotState = autopilotOf(ctx).current();
   const body = { Healthy: state.healthy, FailureTolerance: state.failureTolerance, Servers: state.servers.map(healthServer) };
   // 429 tells load balancers and scripts "not healthy" without parsing the body.
   return json(body, state.healthy ? 200 : 429);
 };
 
-const state: Handler = (ctx, req) => {
-  requireLeaderUnlessStale(ctx, req);
+const state: Handler = async (ctx, req) => {
+  await requireLeaderUnlessStale(ctx, req);
   const current = autopilotOf(ctx).current();
   const servers: Record<string, unknown> = {};
   for (const s of current.servers) servers[s.id] = stateServer(s);

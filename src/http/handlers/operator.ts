@@ -2,7 +2,7 @@ import type { LocalMember } from "../../agent/self-info.ts";
 import { errors } from "../../errors/catalog.ts";
 import { isNotLeaderError } from "../../server/raft-consensus.ts";
 import type { ApiRequest, Handler, HttpContext } from "../context.ts";
-import { metaHeaders, queryOptions } from "../read.ts";
+import { awaitLeaderUnlessStale, metaHeaders, queryOptions } from "../read.ts";
 import { empty, json } from "../reply.ts";
 
 // /v1/operator/raft/*: spec/operator-snapshot-query.md §1. The server's view of the Raft
@@ -100,15 +100,15 @@ function buildVersion(member: LocalMember): string {
   return at < 0 ? build : build.slice(0, at);
 }
 
-/** Reads that must come from a leader unless `?stale` (spec: "No cluster leader" otherwise). */
-export function requireLeaderUnlessStale(ctx: HttpContext, req: ApiRequest): ReturnType<typeof queryOptions> {
+/** Reads that must come from a leader unless `?stale` (spec: "No cluster leader" once the hold is over). */
+export async function requireLeaderUnlessStale(ctx: HttpContext, req: ApiRequest): Promise<ReturnType<typeof queryOptions>> {
   const opts = queryOptions(ctx, req);
-  if (opts.consistency !== "stale" && !ctx.consensus.isLeader() && ctx.consensus.leaderAddress() === "") throw errors.noLeader();
+  await awaitLeaderUnlessStale(ctx, opts);
   return opts;
 }
 
-const configuration: Handler = (ctx, req) => {
-  const opts = requireLeaderUnlessStale(ctx, req);
+const configuration: Handler = async (ctx, req) => {
+  const opts = await requireLeaderUnlessStale(ctx, req);
   const servers = raftServers(ctx).map((s) => ({
     ID: s.id,
     Node: s.node,

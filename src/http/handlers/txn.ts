@@ -5,7 +5,7 @@ import { isCheckStatus } from "../../model/catalog.ts";
 import { bool, field, int, isObject, obj, str, strList, strMap, type JsonObject } from "../body.ts";
 import type { Handler, HttpContext } from "../context.ts";
 import { parseJsonWithBigInts } from "../json.ts";
-import { queryOptions } from "../read.ts";
+import { awaitLeaderUnlessStale, queryOptions } from "../read.ts";
 import { json } from "../reply.ts";
 import { healthCheckView } from "../views/health-check.ts";
 import { kvEntryView } from "../views/kv-entry.ts";
@@ -186,7 +186,7 @@ const txn: Handler = async (ctx, req) => {
   const ops = decodeTxnOps(ctx, req.body, Number.isFinite(contentLength) ? contentLength : undefined);
   if (isReadOnlyTxn(ops)) {
     // Served like a read: consistency honoured, leader headers, no index and no blocking.
-    if (opts.consistency !== "stale" && !ctx.consensus.isLeader() && ctx.consensus.leaderAddress() === "") throw errors.noLeader();
+    await awaitLeaderUnlessStale(ctx, opts);
     const outcome = readTxn(ctx.state, ops, ctx.clock.now());
     return outcomeReply(outcome, {
       "X-Consul-KnownLeader": ctx.consensus.leaderAddress() !== "" ? "true" : "false",

@@ -29,7 +29,7 @@ const clock: Clock = {
 
 function delegate(store: StateStore): { delegate: ServerDelegate; pool: RpcPool } {
   const pool = new RpcPool({ clock, rng: seededRng(1), reconnectBaseMs: 10, reconnectMaxMs: 20 });
-  const d = new ServerDelegate({ pool, localFsm: new StateMachine(store), clock, rng: seededRng(2), logger: silentLogger, retryWindowMs: 2000, retryPauseMs: 20 });
+  const d = new ServerDelegate({ pool, localFsm: new StateMachine(store), clock, rng: seededRng(2), logger: silentLogger, holdTimeoutMs: 2000 });
   return { delegate: d, pool };
 }
 
@@ -74,7 +74,7 @@ test("server delegate - a proposal moves on from an unreachable server and mirro
   assert.equal(d.isLeader(), false);
 });
 
-test("server delegate - without any reachable server a proposal fails once the retry window is over", async (t) => {
+test("server delegate - without any reachable server a proposal fails once the hold is over", async (t) => {
   const { delegate: d, pool } = delegate(new StateStore());
   t.after(() => {
     d.stop();

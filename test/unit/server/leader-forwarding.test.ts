@@ -35,6 +35,9 @@ function followerConsensus(leader: string, lastContactMs = 0): Consensus {
   };
 }
 
+/** performance.rpc_hold_timeout = 0: fail at once (leader-wait.test.ts covers holding). */
+const noHold = { clock: systemClock, rng: seededRng(9), holdTimeoutMs: 0 };
+
 const kvSet = (key: string): Command => ({ Type: "kv-set", Op: "set", Key: key, Value: Buffer.from("v"), Flags: 0n, NowMs: 0 });
 
 function apiRequest(method: string, path: string, query: Record<string, string> = {}): ApiRequest {
@@ -81,7 +84,7 @@ test("forwarding - a follower's proposal runs on the leader, one hop, and comes 
 test("forwarding - a forwarded proposal reaching a non-leader fails as not-leader instead of hopping again", async () => {
   const follower = new LeaderForwardingConsensus(followerConsensus("10.9.9.9:8300"), new RpcPool({ clock: systemClock, rng: seededRng(3) }));
   await assert.rejects(follower.proposeHere(kvSet("b")), (err: unknown) => (err as { code?: string }).code === "not-leader");
-  const noLeader = new LeaderForwardingConsensus(followerConsensus(""), new RpcPool({ clock: systemClock, rng: seededRng(4) }));
+  const noLeader = new LeaderForwardingConsensus(followerConsensus(""), new RpcPool({ clock: systemClock, rng: seededRng(4) }), { hold: noHold });
   await assert.rejects(noLeader.propose(kvSet("c")), (err: unknown) => (err as { code?: string }).code === "no-leader");
 });
 
@@ -126,8 +129,8 @@ test("forwarding - a follower answers stale reads and agent endpoints itself and
   assert.equal(forwarded[1].req.rawQuery, "consistent=");
 });
 
-test("forwarding - without a known leader a follower answers 500 No cluster leader", async () => {
-  const forward = followerRequestForwarder(followerConsensus(""), new RpcPool({ clock: systemClock, rng: seededRng(6) }));
+test("forwarding - without a known leader and no hold a follower answers 500 No cluster leader at once", async () => {
+  const forward = followerRequestForwarder(followerConsensus(""), new RpcPool({ clock: systemClock, rng: seededRng(6) }), noHold);
   await assert.rejects(forward(apiRequest("GET", "/v1/kv/x"), { signal: () => new AbortController().signal }), (err: unknown) => {
     const e = err as { statusCode?: number; message?: string };
     return e.statusCode === 500 && e.message === "No cluster leader";

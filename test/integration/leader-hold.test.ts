@@ -1,0 +1,149 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { freePort, spawnAgent, type AgentProcess } from "../support/agent-process.ts";
+
+// performance.rpc_hold_timeout with real server processes: a request that needs the leader
+// while none is known is held until one is elected (Consul's ForwardRPC), and answered
+// "No cluster leader" only once the hold is over.
+
+interface ServerSpec {
+  name: string;
+  bind: string;
+  httpPort: number;
+  serverPort: number;
+  serfPort: number;
+  dataDir: string;
+}
+
+async function serverSpec(name: string, bind: string): Promise<ServerSpec> {
+  return {
+    name,
+    bind,
+    httpPort: await freePort(),
+    serverPort: await freePort(),
+    serfPort: await freePort(),
+    dataDir: await mkdtemp(join(tmpdir(), `consulate-hold-${name}-`)),
+  };
+}
+
+function serverArgs(spec: ServerSpec, expect: number, joins: readonly ServerSpec[], extra: string[] = []): string[] {
+  return [
+    "-server",
+    `-bootstrap-expect=${expect}`,
+    `-data-dir=${spec.dataDir}`,
+    `-bind=${spec.bind}`,
+    "-client=127.0.0.1",
+    `-node=${spec.name}`,
+    `-http-port=${spec.httpPort}`,
+    "-dns-port=-1",
+    `-server-port=${spec.serverPort}`,
+    `-serf-lan-port=${spec.serfPort}`,
+    "-serf-wan-port=-1",
+    ...joins.map((s) => `-retry-join=${s.bind}:${s.serfPort}`),
+    ...extra,
+  ];
+}
+
+async function eventually(what: string, check: () => Promise<boolean>, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      if (await check()) return;
+    } catch {
+      // not there yet
+    }
+    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+async function leaderOf(server: AgentProcess): Promise<string> {
+  const res = await fetch(`${server.base}/v1/status/leader`, { signal: AbortSignal.timeout(2000) });
+  return (await res.json()) as string;
+}
+
+async function put(server: AgentProcess, key: string, value: string, timeoutMs: number): Promise<{ status: number; body: string; ms: number }> {
+  const started = Date.now();
+  const res = await fetch(`${server.base}/v1/kv/${key}`, { method: "PUT", body: value, signal: AbortSignal.timeout(timeoutMs) });
+  return { status: res.status, body: (await res.text()).trim(), ms: Date.now() - started };
+}
+
+test("leader hold - a PUT through a follower right after the leader's kill -9 is held until the new leader and succeeds", { timeout: 60_000 }, async (t) => {
+  const specs = [await serverSpec("s1", "127.0.0.1"), await serverSpec("s2", "127.0.0.2"), await serverSpec("s3", "127.0.0.3")];
+  const running = new Map<string, AgentProcess>();
+  t.after(async () => {
+    for (const p of running.values()) await p.kill();
+    for (const s of specs) await rm(s.dataDir, { recursive: true, force: true });
+  });
+  await Promise.all(
+    specs.map(async (spec) => running.set(spec.name, await spawnAgent(serverArgs(spec, 3, specs), { httpPort: spec.httpPort, timeoutMs: 20_000 }))),
+  );
+  const procs = (): AgentProcess[] => [...running.values()];
+  let leader = "";
+  await eventually(
+    "one leader agreed by all three servers",
+    async () => {
+      const seen = await Promise.all(procs().map(leaderOf));
+      leader = seen[0];
+      return leader !== "" && seen.every((l) => l === leader);
+    },
+    20_000,
+  );
+  assert.equal((await put(procs()[0], "before", "1", 5000)).status, 200);
+
+  const leaderSpec = specs.find((s) => `${s.bind}:${s.serverPort}` === leader);
+  assert.ok(leaderSpec, `the leader ${leader} is one of the servers`);
+  const leaderProc = running.get(leaderSpec.name);
+  assert.ok(leaderProc);
+  running.delete(leaderSpec.name);
+  await leaderProc.kill("SIGKILL");
+
+  // At once, before the survivors notice: each follower holds the write until a new leader is seated.
+  const followers = procs();
+  const answers = await Promise.all(followers.map((f, i) => put(f, `during/${i}`, `v${i}`, 20_000)));
+  for (const [i, a] of answers.entries()) {
+    t.diagnostic(`PUT through a follower after the kill: ${a.status} ${a.body} in ${a.ms} ms`);
+    assert.equal(a.status, 200, `follower ${i}: ${a.status} ${a.body}`);
+    assert.equal(a.body, "true");
+  }
+  const newLeader = await leaderOf(followers[0]);
+  assert.notEqual(newLeader, "");
+  assert.notEqual(newLeader, leader);
+  for (const f of followers) {
+    const res = await fetch(`${f.base}/v1/kv/during/?recurse&keys`, { signal: AbortSignal.timeout(5000) });
+    assert.equal(res.status, 200);
+    assert.deepEqual(await res.json(), ["during/0", "during/1"]);
+  }
+});
+
+test("leader hold - a server that never gets a leader answers No cluster leader after rpc_hold_timeout; ?stale reads are not held", { timeout: 60_000 }, async (t) => {
+  const spec = await serverSpec("lonely", "127.0.0.1");
+  const proc = await spawnAgent(serverArgs(spec, 2, [], ["-hcl", 'performance { rpc_hold_timeout = "1s" }']), { httpPort: spec.httpPort, timeoutMs: 20_000 });
+  t.after(async () => {
+    await proc.kill();
+    await rm(spec.dataDir, { recursive: true, force: true });
+  });
+
+  const refused = await put(proc, "k", "v", 10_000);
+  t.diagnostic(`PUT without a leader: ${refused.status} ${refused.body} in ${refused.ms} ms`);
+  assert.equal(refused.status, 500);
+  assert.equal(refused.body, "No cluster leader");
+  assert.ok(refused.ms >= 900, `held for the hold (${refused.ms} ms)`);
+  assert.ok(refused.ms < 3000, `not much longer than the hold (${refused.ms} ms)`);
+
+  const started = Date.now();
+  const consistent = await fetch(`${proc.base}/v1/kv/k`, { signal: AbortSignal.timeout(10_000) });
+  assert.equal(consistent.status, 500);
+  assert.equal((await consistent.text()).trim(), "No cluster leader");
+  assert.ok(Date.now() - started >= 900, "default-consistency reads are held too");
+
+  const staleStarted = Date.now();
+  const stale = await fetch(`${proc.base}/v1/kv/k?stale`, { signal: AbortSignal.timeout(10_000) });
+  await stale.arrayBuffer();
+  assert.equal(stale.status, 404, "answered from local state");
+  assert.equal(stale.headers.get("x-consul-knownleader"), "false");
+  assert.ok(Date.now() - staleStarted < 500, "a stale read is not held");
+});
