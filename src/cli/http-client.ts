@@ -7,6 +7,7 @@ import { join } from "node:path";
 import http from "node:http";
 import https from "node:https";
 import type { IncomingHttpHeaders } from "node:http";
+import { pipeline, type Readable, type Writable } from "node:stream";
 import { printLine, type CommandIO } from "./command-io.ts";
 import { boolFlag, stringFlag } from "./go-flags.ts";
 
@@ -136,6 +137,14 @@ export class RequestAbortedError extends Error {
   }
 }
 
+/**
+ * A 200 answer whose body could not be passed to `ConsulRequest.responseSink`: the connection
+ * broke mid-body or the sink failed (a full disk). The message is the underlying one.
+ */
+export class ResponseSinkError extends Error {
+  override readonly name = "ResponseSinkError";
+}
+
 /** api.StatusError: a non-2xx answer. */
 export class UnexpectedStatusError extends ConsulClientError {
   readonly statusCode: number;
@@ -256,6 +265,13 @@ export interface ConsulRequest {
   readonly path: string;
   readonly query?: Readonly<Record<string, QueryValue>>;
   readonly body?: string | Buffer;
+  /** A body sent as it is read (snapshot restore from a file), with its length known up front. */
+  readonly bodyStream?: { readonly source: Readable; readonly length: number };
+  /**
+   * A 200 answer's body is piped here with backpressure instead of collected (snapshot save);
+   * the response's `body` is then empty. Failures reject with ResponseSinkError.
+   */
+  readonly responseSink?: Writable;
   /** Reads that honour `-stale` add `?stale`. */
   readonly read?: boolean;
   /** Aborting destroys the request and rejects it with RequestAbortedError. */
@@ -327,6 +343,7 @@ export class ConsulHttpClient {
     if (config.basicAuth !== undefined) headers.Authorization = `Basic ${config.basicAuth}`;
     const body = request.body === undefined ? undefined : Buffer.from(request.body);
     if (body !== undefined) headers["Content-Length"] = String(body.length);
+    else if (request.bodyStream !== undefined) headers["Content-Length"] = String(request.bodyStream.length);
 
     const hostPort = /^(.*):(\d+)$/.exec(config.address);
     const host = (hostPort ? hostPort[1] : config.address).replace(/^\[(.*)\]$/, "$1");
@@ -366,6 +383,14 @@ export class ConsulHttpClient {
           ),
         );
       const req = transport.request(options, (res) => {
+        const sink = request.responseSink;
+        if (sink !== undefined && res.statusCode === 200) {
+          pipeline(res, sink, (err) => {
+            if (err) finish(() => reject(signal?.aborted === true ? new RequestAbortedError() : new ResponseSinkError(err.message)));
+            else finish(() => resolve({ statusCode: 200, headers: res.headers, body: Buffer.alloc(0) }));
+          });
+          return;
+        }
         const chunks: Buffer[] = [];
         res.on("data", (chunk: Buffer) => chunks.push(chunk));
         res.on("end", () =>
@@ -379,7 +404,11 @@ export class ConsulHttpClient {
       };
       signal?.addEventListener("abort", onAbort, { once: true });
       req.on("error", fail);
-      req.end(body);
+      if (request.bodyStream === undefined) req.end(body);
+      else
+        pipeline(request.bodyStream.source, req, (err) => {
+          if (err) fail(err);
+        });
     });
   }
 

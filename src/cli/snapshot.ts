@@ -1,13 +1,15 @@
-// `consul snapshot save|restore|inspect` (spec/operator-snapshot-query.md §4).
-import { readFile, rename, rm, writeFile } from "node:fs/promises";
-import { readSnapshotArchive } from "../storage/snapshot-archive.ts";
+// `consul snapshot save|restore|inspect` (spec/operator-snapshot-query.md §4). Archives are
+// streamed between the file and the agent, never held whole: save pipes the answer into a file
+// beside FILE, verifies it from disk and renames it into place, as consul's command does.
+import { open, rename, rm, type FileHandle } from "node:fs/promises";
+import { verifySnapshotArchiveStream, type SnapshotMeta } from "../storage/snapshot-archive.ts";
 import type { CommandDefinition } from "./command-definition.ts";
 import { helpFor, parseCommandLine } from "./command-definition.ts";
 import type { CommandIO } from "./command-io.ts";
 import { printLine } from "./command-io.ts";
 import { tabwriterAlign } from "./columns.ts";
 import { stringFlag } from "./go-flags.ts";
-import { connectOrReport, errorMessage, HTTP_CLIENT_FLAGS, HTTP_SERVER_FLAGS } from "./http-client.ts";
+import { connectOrReport, errorMessage, HTTP_CLIENT_FLAGS, HTTP_SERVER_FLAGS, ResponseSinkError, type ConsulHttpClient } from "./http-client.ts";
 
 const HTTP_FLAGS = { ...HTTP_CLIENT_FLAGS, ...HTTP_SERVER_FLAGS } as const;
 
@@ -88,36 +90,56 @@ async function runSave(args: string[], io: CommandIO): Promise<number> {
   if (typeof file === "number") return file;
   const client = await connectOrReport(parsed.values, io);
   if (!client) return 1;
-  let archive: Buffer;
-  let index: string;
-  try {
-    const res = await client.sendOK({ method: "GET", path: "/v1/snapshot", read: true });
-    archive = res.body;
-    const header = res.headers["x-consul-index"];
-    index = Array.isArray(header) ? (header[0] ?? "0") : (header ?? "0");
-  } catch (err) {
-    printLine(io.stderr, `Error saving snapshot: ${errorMessage(err)}`);
-    return 1;
-  }
   // Written beside the target and renamed once verified, so FILE is never a partial snapshot.
-  const tmp = `${file}.tmp`;
+  const unverified = `${file}.unverified`;
   try {
-    await writeFile(tmp, archive, { mode: 0o600 });
+    return await saveVerified(client, file, unverified, io);
+  } finally {
+    await rm(unverified, { force: true });
+  }
+}
+
+async function saveVerified(client: ConsulHttpClient, file: string, unverified: string, io: CommandIO): Promise<number> {
+  let out: FileHandle;
+  try {
+    out = await open(unverified, "w", 0o600);
   } catch (err) {
     printLine(io.stderr, `Error writing unverified snapshot file: ${errorMessage(err)}`);
     return 1;
   }
+  // The stream owns the handle from here: it syncs (flush) and closes it when done or destroyed.
+  const sink = out.createWriteStream({ flush: true });
+  let index: string;
   try {
-    readSnapshotArchive(await readFile(tmp));
+    const res = await client.sendOK({ method: "GET", path: "/v1/snapshot", read: true, responseSink: sink });
+    const header = res.headers["x-consul-index"];
+    index = Array.isArray(header) ? (header[0] ?? "0") : (header ?? "0");
   } catch (err) {
-    printLine(io.stderr, `Error verifying snapshot file: ${errorMessage(err)}`);
-    await rm(tmp, { force: true });
+    sink.destroy();
+    const writing = err instanceof ResponseSinkError;
+    printLine(io.stderr, `${writing ? "Error writing unverified snapshot file" : "Error saving snapshot"}: ${errorMessage(err)}`);
     return 1;
   }
+  let check: FileHandle;
   try {
-    await rename(tmp, file);
+    check = await open(unverified, "r");
   } catch (err) {
-    printLine(io.stderr, `Error renaming unverified snapshot file: ${errorMessage(err)}`);
+    printLine(io.stderr, `Error opening snapshot file for verify: ${errorMessage(err)}`);
+    return 1;
+  }
+  const verifying = check.createReadStream();
+  try {
+    await verifySnapshotArchiveStream(verifying);
+  } catch (err) {
+    printLine(io.stderr, `Error verifying snapshot file: ${errorMessage(err)}`);
+    return 1;
+  } finally {
+    verifying.destroy();
+  }
+  try {
+    await rename(unverified, file);
+  } catch (err) {
+    printLine(io.stderr, `Error renaming ${JSON.stringify(unverified)} to ${JSON.stringify(file)}: ${errorMessage(err)}`);
     return 1;
   }
   printLine(io.stdout, `Saved and verified snapshot to index ${index}`);
@@ -131,18 +153,24 @@ async function runRestore(args: string[], io: CommandIO): Promise<number> {
   if (typeof file === "number") return file;
   const client = await connectOrReport(parsed.values, io);
   if (!client) return 1;
-  let archive: Buffer;
+  let input: FileHandle | undefined;
+  let length: number;
   try {
-    archive = await readFile(file);
+    input = await open(file, "r");
+    length = (await input.stat()).size;
   } catch (err) {
+    await input?.close();
     printLine(io.stderr, `Error opening snapshot file: ${errorMessage(err)}`);
     return 1;
   }
+  const source = input.createReadStream();
   try {
-    await client.sendOK({ method: "PUT", path: "/v1/snapshot", body: archive });
+    await client.sendOK({ method: "PUT", path: "/v1/snapshot", bodyStream: { source, length } });
   } catch (err) {
     printLine(io.stderr, `Error restoring snapshot: ${errorMessage(err)}`);
     return 1;
+  } finally {
+    source.destroy();
   }
   printLine(io.stdout, "Restored snapshot");
   return 0;
@@ -157,19 +185,22 @@ async function runInspect(args: string[], io: CommandIO): Promise<number> {
     printLine(io.stderr, `Unknown format: ${parsed.values.format}`);
     return 1;
   }
-  let archive: Buffer;
+  let input: FileHandle;
   try {
-    archive = await readFile(file);
+    input = await open(file, "r");
   } catch (err) {
     printLine(io.stderr, `Error opening snapshot file: ${errorMessage(err)}`);
     return 1;
   }
-  let meta;
+  const source = input.createReadStream();
+  let meta: SnapshotMeta;
   try {
-    meta = readSnapshotArchive(archive).meta;
+    meta = await verifySnapshotArchiveStream(source);
   } catch (err) {
     printLine(io.stderr, `Error extracting snapshot data: ${errorMessage(err)}`);
     return 1;
+  } finally {
+    source.destroy();
   }
   if (parsed.values.format === "json") {
     printLine(io.stdout, JSON.stringify({ Meta: { ID: meta.ID, Size: meta.Size, Index: meta.Index, Term: meta.Term, Version: meta.Version } }, null, 2));

@@ -1,4 +1,5 @@
 import type { IncomingHttpHeaders } from "node:http";
+import type { Readable } from "node:stream";
 import type { Agent } from "../agent/agent.ts";
 import type { KeyringOperator } from "../agent/keyring-query.ts";
 import type { Membership } from "../agent/membership.ts";
@@ -26,6 +27,8 @@ export interface HttpSettings {
   prometheusRetentionTimeMs: number;
   discoveryMaxStaleMs: number;
   blockEndpoints: string[];
+  /** performance.rpc_hold_timeout; absent: Consul's default (7 s). */
+  rpcHoldTimeoutMs?: number;
 }
 
 /** Everything a handler may use: reads go to `state` through the engine, writes to `consensus`. */
@@ -68,12 +71,19 @@ export interface ApiRequest {
   rawQuery: string;
   headers: IncomingHttpHeaders;
   body: Buffer | undefined;
+  /**
+   * The body still unread, on routes that stream it (Route.streamedBodyLimit) when this agent
+   * answers itself; `body` is then undefined. Forwarded requests carry `body` instead.
+   */
+  bodyStream?: Readable;
   remoteAddress: string;
 }
 
 export type Reply =
   | { kind: "json"; status: number; value: unknown; headers?: Record<string, string>; encoded?: string | Buffer }
   | { kind: "text"; status: number; body: string | Buffer; contentType?: string; headers?: Record<string, string> }
-  | { kind: "empty"; status: number; headers?: Record<string, string> };
+  | { kind: "empty"; status: number; headers?: Record<string, string> }
+  /** A body produced while it is sent (snapshot save): piped to the client with backpressure, collected for RPC. */
+  | { kind: "stream"; status: number; body: Readable; contentType: string; headers?: Record<string, string> };
 
 export type Handler = (ctx: HttpContext, req: ApiRequest) => Promise<Reply> | Reply;

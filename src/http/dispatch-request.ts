@@ -1,5 +1,6 @@
 import type { IncomingHttpHeaders } from "node:http";
 import { parse as parseQueryString } from "node:querystring";
+import type { Readable } from "node:stream";
 import { ConsulError, errors } from "../errors/catalog.ts";
 import type { ApiRequest, HttpContext, Reply } from "./context.ts";
 import { encodeJson } from "./json.ts";
@@ -9,7 +10,9 @@ import { routes, type Method, type Route } from "./routes.ts";
 // Runs one API request through the route table without a socket: the HTTP listener feeds it
 // from node:http, and the server's HTTP.Forward RPC feeds it requests that client agents and
 // followers pass on. The answer is plain data (status, headers, body), so it travels over RPC
-// unchanged and the listener writes it as it would its own.
+// unchanged and the listener writes it as it would its own. The one exception is a streamed
+// answer (snapshot save): the listener pipes it, and dispatch() — the RPC entry — collects it
+// into bytes first, since an RPC reply is one message.
 
 const NON_PRINTABLE = /[\x00-\x1f\x7f]/;
 /** Bodies of endpoints other than KV (txn has its own check) are capped here. */
@@ -23,6 +26,8 @@ export interface RawApiRequest {
   rawQuery: string;
   headers: IncomingHttpHeaders;
   body: Buffer | undefined;
+  /** The unread body on a route with Route.streamedBodyLimit (listener only; never sent over RPC). */
+  bodyStream?: Readable;
   remoteAddress: string;
 }
 
@@ -30,6 +35,27 @@ export interface RawApiResponse {
   status: number;
   headers: Record<string, string>;
   body: string | Buffer;
+}
+
+/** An answer whose body is produced while it is sent; no Content-Length is known up front. */
+export interface StreamedApiResponse {
+  status: number;
+  headers: Record<string, string>;
+  stream: Readable;
+}
+
+export type ApiResponse = RawApiResponse | StreamedApiResponse;
+
+export function isStreamed(response: ApiResponse): response is StreamedApiResponse {
+  return "stream" in response;
+}
+
+/** The whole body of a streamed answer, for callers that need one message (HTTP.Forward). */
+export async function collectResponse(response: ApiResponse): Promise<RawApiResponse> {
+  if (!isStreamed(response)) return response;
+  const chunks: Buffer[] = [];
+  for await (const chunk of response.stream as AsyncIterable<Buffer>) chunks.push(chunk);
+  return { status: response.status, headers: response.headers, body: Buffer.concat(chunks) };
 }
 
 export interface DispatchOptions {
@@ -87,7 +113,7 @@ export class ApiDispatcher {
       this.#router.add({
         route,
         allow: ["OPTIONS", ...Object.keys(route.methods)].join(","),
-        bodyLimit: route.path === "/v1/kv/" ? ctx.settings.kvMaxValueSizeBytes : OTHER_BODY_LIMIT_BYTES,
+        bodyLimit: route.streamedBodyLimit ?? (route.path === "/v1/kv/" ? ctx.settings.kvMaxValueSizeBytes : OTHER_BODY_LIMIT_BYTES),
         timing: ctx.metrics.httpRoute(route.path),
       });
     }
@@ -97,15 +123,15 @@ export class ApiDispatcher {
     return this.#router.match(rawPath);
   }
 
-  /** Runs a request whose body is already read (and within the route's limit). */
+  /** Runs a request whose body is already read (and within the route's limit); a streamed answer comes back collected. */
   async dispatch(req: RawApiRequest, options: DispatchOptions = {}): Promise<RawApiResponse> {
     const compiled = this.#router.match(req.path);
     if (!compiled) return this.notFound(req.path);
     if (req.body && req.body.length > compiled.bodyLimit) return this.errorResponse(errors.valueTooLarge(req.body.length, compiled.bodyLimit));
-    return this.dispatchMatched(compiled, req, options);
+    return collectResponse(await this.dispatchMatched(compiled, req, options));
   }
 
-  async dispatchMatched(compiled: CompiledRoute, req: RawApiRequest, options: DispatchOptions = {}): Promise<RawApiResponse> {
+  async dispatchMatched(compiled: CompiledRoute, req: RawApiRequest, options: DispatchOptions = {}): Promise<ApiResponse> {
     const started = this.#ctx.clock.monotonicMs();
     try {
       return await this.#run(compiled, req, options);
@@ -117,7 +143,7 @@ export class ApiDispatcher {
   notFound(rawPath: string): RawApiResponse {
     if (rawPath.includes("/v1/")) return this.errorResponse(errors.unknownRoute());
     if (rawPath === "/") {
-      return this.replyResponse(
+      return this.#plainResponse(
         { kind: "text", status: 200, body: "Consul Agent: UI disabled. To enable, set ui_config.enabled=true in the agent configuration and restart." },
         false,
       );
@@ -131,9 +157,21 @@ export class ApiDispatcher {
     return { status: err.statusCode, headers, body: err.message };
   }
 
-  replyResponse(reply: Reply, pretty: boolean): RawApiResponse {
+  replyResponse(reply: Reply, pretty: boolean): ApiResponse {
+    if (reply.kind !== "stream") return this.#plainResponse(reply, pretty);
+    const headers = this.#headersOf(reply);
+    headers["Content-Type"] = reply.contentType;
+    return { status: reply.status, headers, stream: reply.body };
+  }
+
+  #headersOf(reply: Reply): Record<string, string> {
     const headers: Record<string, string> = { "X-Consul-Default-ACL-Policy": this.#ctx.settings.aclDefaultPolicy };
     if (reply.headers) Object.assign(headers, reply.headers);
+    return headers;
+  }
+
+  #plainResponse(reply: Exclude<Reply, { kind: "stream" }>, pretty: boolean): RawApiResponse {
+    const headers = this.#headersOf(reply);
     switch (reply.kind) {
       case "json":
         headers["Content-Type"] = "application/json";
@@ -146,11 +184,11 @@ export class ApiDispatcher {
     }
   }
 
-  async #run(compiled: CompiledRoute, raw: RawApiRequest, options: DispatchOptions): Promise<RawApiResponse> {
+  async #run(compiled: CompiledRoute, raw: RawApiRequest, options: DispatchOptions): Promise<ApiResponse> {
     const ctx = this.#ctx;
     const { route } = compiled;
     const method = raw.method;
-    if (method === "OPTIONS") return this.replyResponse({ kind: "empty", status: 200, headers: { Allow: compiled.allow } }, false);
+    if (method === "OPTIONS") return this.#plainResponse({ kind: "empty", status: 200, headers: { Allow: compiled.allow } }, false);
     const handler = route.methods[method as Method];
     if (!handler) return this.errorResponse(errors.methodNotAllowed(method, Object.keys(route.methods)));
     if (ctx.settings.blockEndpoints.length > 0 && ctx.settings.blockEndpoints.some((p) => raw.path.startsWith(p))) {
@@ -176,11 +214,18 @@ export class ApiDispatcher {
       rawQuery: raw.rawQuery,
       headers: raw.headers,
       body: raw.body,
+      bodyStream: raw.bodyStream,
       remoteAddress: raw.remoteAddress,
     };
     let reply: Reply;
     try {
       if (this.forwarder && !options.forwarded) {
+        // A forwarded request travels as one RPC message, so a body the forwarder would pass on
+        // (everything off the leader; rawRequestOf copies only `body`) is read whole here first.
+        if (apiReq.bodyStream && !ctx.consensus.isLeader()) {
+          apiReq.body = await readWhole(apiReq.bodyStream, compiled.bodyLimit);
+          apiReq.bodyStream = undefined;
+        }
         const passedOn = await this.forwarder(apiReq, { signal: options.signal ?? NO_SIGNAL });
         if (passedOn) return passedOn;
       }
@@ -191,4 +236,16 @@ export class ApiDispatcher {
     }
     return this.replyResponse(reply, ctx.settings.devMode || query.pretty !== undefined);
   }
+}
+
+/** Reads a streamed body to its end, refusing it (413) past `limit`; the stream is left open for the listener. */
+async function readWhole(stream: Readable, limit: number): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of stream.iterator({ destroyOnReturn: false }) as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > limit) throw errors.valueTooLarge(size, limit);
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks, size);
 }

@@ -11,7 +11,7 @@ import { eventHandlers as ev } from "./handlers/event.ts";
 import { operatorRaftHandlers as opRaft } from "./handlers/operator.ts";
 import { operatorAutopilotHandlers as opAuto } from "./handlers/operator-autopilot.ts";
 import { operatorKeyringHandlers as opKeyring } from "./handlers/operator-keyring.ts";
-import { snapshotHandlers as snap } from "./handlers/snapshot.ts";
+import { SNAPSHOT_ARCHIVE_MAX_BYTES, snapshotHandlers as snap } from "./handlers/snapshot.ts";
 
 // Every /v1 path, its methods and handler, in one table (after Consul's http_register.go).
 // A path ending in "/" is a prefix route: the rest of the path, percent-decoded, is the
@@ -22,6 +22,11 @@ export type Method = "GET" | "PUT" | "POST" | "DELETE";
 export interface Route {
   path: string;
   methods: Partial<Record<Method, Handler>>;
+  /**
+   * The handler reads the body itself as a stream (ApiRequest.bodyStream) and enforces its own
+   * limits; this caps what the listener accepts and what a forwarded (buffered) body may be.
+   */
+  streamedBodyLimit?: number;
 }
 
 export const routes: readonly Route[] = [
@@ -102,5 +107,5 @@ export const routes: readonly Route[] = [
   { path: "/v1/operator/autopilot/health", methods: { GET: opAuto.health } },
   { path: "/v1/operator/autopilot/state", methods: { GET: opAuto.state } },
   { path: "/v1/operator/keyring", methods: { GET: opKeyring.list, POST: opKeyring.install, PUT: opKeyring.use, DELETE: opKeyring.remove } },
-  { path: "/v1/snapshot", methods: { GET: snap.save, PUT: snap.restore } },
+  { path: "/v1/snapshot", methods: { GET: snap.save, PUT: snap.restore }, streamedBodyLimit: SNAPSHOT_ARCHIVE_MAX_BYTES },
 ];

@@ -1,7 +1,8 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import { pipeline } from "node:stream";
 import { ConsulError, errors } from "../errors/catalog.ts";
 import type { HttpContext } from "./context.ts";
-import { ApiDispatcher, type RawApiResponse } from "./dispatch-request.ts";
+import { ApiDispatcher, isStreamed, type ApiResponse } from "./dispatch-request.ts";
 
 // The HTTP listener, straight on node:http: dispatch-request.ts maps every /v1 path to its
 // handler through routes.ts, every error goes through the one catalog, bodies are raw buffers
@@ -69,7 +70,14 @@ async function handle(dispatcher: ApiDispatcher, req: IncomingMessage, res: Serv
     req.resume();
     return finish(res, dispatcher.notFound(path));
   }
-  const body = await readBody(req, compiled.bodyLimit);
+  // Routes that stream their body (snapshot restore) get the request itself, unread.
+  const streamed = compiled.route.streamedBodyLimit !== undefined;
+  const declared = Number(req.headers["content-length"] ?? -1);
+  if (streamed && declared > compiled.bodyLimit) {
+    req.resume();
+    return finish(res, dispatcher.errorResponse(errors.valueTooLarge(declared, compiled.bodyLimit)));
+  }
+  const body = streamed ? undefined : await readBody(req, compiled.bodyLimit);
   if (body instanceof ConsulError) return finish(res, dispatcher.errorResponse(body));
   // Made only when a forwarded call needs it: aborts when the client goes away unanswered.
   let controller: AbortController | undefined;
@@ -85,10 +93,14 @@ async function handle(dispatcher: ApiDispatcher, req: IncomingMessage, res: Serv
   const method = req.method ?? "GET";
   const response = await dispatcher.dispatchMatched(
     compiled,
-    { method, path, rawQuery, headers: req.headers, body, remoteAddress: req.socket.remoteAddress ?? "" },
+    { method, path, rawQuery, headers: req.headers, body, bodyStream: streamed ? req : undefined, remoteAddress: req.socket.remoteAddress ?? "" },
     { signal },
   );
   if (!res.destroyed) finish(res, response);
+  else if (isStreamed(response)) response.stream.destroy();
+  // A handler that stopped reading early (a refused archive) leaves the rest on the wire: drain
+  // it, so the client finishes sending and reads the answer, and the connection stays usable.
+  if (streamed && !req.readableEnded) req.resume();
 }
 
 /** Reads the body up to `limit` bytes; a larger one is refused before or while reading (413). */
@@ -123,8 +135,22 @@ function readBody(req: IncomingMessage, limit: number): Promise<Buffer | undefin
   });
 }
 
-/** Writes status, headers with an exact Content-Length (no chunking, as Consul answers) and body. */
-function finish(res: ServerResponse, response: RawApiResponse): void {
+/**
+ * Writes status, headers with an exact Content-Length (no chunking, as Consul answers) and body.
+ * A streamed body goes out chunked, piped with backpressure; if it fails midway the connection
+ * is cut, so the client sees a truncated answer rather than a complete-looking one.
+ */
+function finish(res: ServerResponse, response: ApiResponse): void {
+  if (isStreamed(response)) {
+    res.writeHead(response.status, response.headers);
+    if (res.req.method === "HEAD") {
+      response.stream.destroy();
+      res.end();
+      return;
+    }
+    pipeline(response.stream, res, () => undefined);
+    return;
+  }
   const { headers, body } = response;
   headers["Content-Length"] = String(typeof body === "string" ? Buffer.byteLength(body) : body.length);
   res.writeHead(response.status, headers);

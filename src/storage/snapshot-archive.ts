@@ -1,197 +1,183 @@
 import { createHash } from "node:crypto";
-import { gunzipSync, gzipSync } from "node:zlib";
+import { Readable } from "node:stream";
+import { pipeline } from "node:stream/promises";
+import { pipeline as pipelineCallback } from "node:stream";
+import { constants as zlibConstants, createGunzip, createGzip, gunzipSync, gzipSync } from "node:zlib";
+import { SnapshotArchiveParser, SnapshotTooLargeError, type ParsedSnapshot } from "./snapshot-archive-parser.ts";
+import {
+  META_NAME,
+  SnapshotArchiveError,
+  STATE_NAME,
+  SUMS_NAME,
+  tarHeader,
+  tarPadding,
+  type SnapshotContents,
+  type SnapshotMeta,
+} from "./snapshot-format.ts";
 
-// The snapshot archive of spec/operator-snapshot-query.md §4 (Consul's snapshot/archive.go):
-// a gzip stream of a tar holding meta.json, state.bin and SHA256SUMS.
-//
-// The tar is written and read by hand rather than with an npm tar package: the archive has
-// exactly three small regular files, so all it needs is the 512-byte ustar header (name,
-// mode, size, mtime, checksum, type) and zero padding — about sixty lines. A general tar
-// library would bring streams, long names, links and extraction to disk we must not allow,
-// and a dependency for every server.
+// Writing and reading the snapshot archive (spec/operator-snapshot-query.md §4): the streamed
+// forms are what /v1/snapshot and the CLI use, so an archive never sits in memory whole on
+// either side; the Buffer forms are the same code run over one chunk.
 
-/** Raft snapshot metadata as Consul writes it to meta.json (hashicorp/raft SnapshotMeta). */
-export interface SnapshotMeta {
-  Version: number;
-  /** "<term>-<index>-<unix-ms>" */
-  ID: string;
-  Index: number;
-  Term: number;
-  /** Legacy (protocol < 3) peer list, base64 of a JSON array; kept for the field's sake. */
-  Peers: string;
-  Configuration: { Servers: { Suffrage: number; ID: string; Address: string }[] };
-  ConfigurationIndex: number;
-  /** Bytes of state.bin. */
-  Size: number;
+export { SnapshotArchiveError, SnapshotTooLargeError, type SnapshotContents, type SnapshotMeta };
+
+/** state.bin goes out in slices of this size, so the gzip stream's backpressure has something to pace. */
+const STATE_SLICE_BYTES = 1024 * 1024;
+/** Go's gzip.NewReader reads this much header before anything else. */
+const GZIP_HEADER_BYTES = 10;
+
+export interface SnapshotReadLimits {
+  /** Compressed bytes read before giving up (SnapshotTooLargeError "archive"). */
+  maxArchiveBytes: number;
+  /** Largest state.bin accepted, refused from its tar header (SnapshotTooLargeError "state"). */
+  maxStateBytes: number;
 }
 
-export interface SnapshotContents {
-  meta: SnapshotMeta;
-  state: Uint8Array;
-}
+/** Where a streamed read takes the compressed archive from (a request, a file stream, or one Buffer). */
+export type ByteSource = AsyncIterable<Uint8Array> | Iterable<Uint8Array>;
 
-/** The archive is damaged or not one of ours; `message` is what restore/inspect report. */
-export class SnapshotArchiveError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = "SnapshotArchiveError";
-  }
-}
+const NO_LIMITS: SnapshotReadLimits = { maxArchiveBytes: Number.POSITIVE_INFINITY, maxStateBytes: Number.POSITIVE_INFINITY };
 
-const BLOCK = 512;
-const META_NAME = "meta.json";
-const STATE_NAME = "state.bin";
-const SUMS_NAME = "SHA256SUMS";
-const FILE_MODE = 0o600;
-
-/** Builds the gzip'd tar. `mtimeMs` stamps the entries (the caller's clock, not ours). */
-export function writeSnapshotArchive(contents: SnapshotContents, mtimeMs: number): Buffer {
-  const meta: SnapshotMeta = { ...contents.meta, Size: contents.state.length };
+/** The tar of the archive in order; state.bin is handed out as views of `contents.state`, never copied. */
+function* snapshotTar(contents: SnapshotContents, mtimeMs: number): Generator<Buffer> {
+  const state = Buffer.from(contents.state.buffer, contents.state.byteOffset, contents.state.byteLength);
+  const meta: SnapshotMeta = { ...contents.meta, Size: state.length };
   const metaBytes = Buffer.from(`${JSON.stringify(meta)}\n`);
-  const stateBytes = Buffer.from(contents.state.buffer, contents.state.byteOffset, contents.state.byteLength);
-  const sums = Buffer.from(`${sha256(metaBytes)}  ${META_NAME}\n${sha256(stateBytes)}  ${STATE_NAME}\n`);
   const mtime = Math.floor(mtimeMs / 1000);
-  const tar = Buffer.concat([
-    tarEntry(META_NAME, metaBytes, mtime),
-    tarEntry(STATE_NAME, stateBytes, mtime),
-    tarEntry(SUMS_NAME, sums, mtime),
-    // End of archive: two zero blocks.
-    Buffer.alloc(BLOCK * 2),
-  ]);
-  return gzipSync(tar);
+  yield tarHeader(META_NAME, metaBytes.length, mtime);
+  yield metaBytes;
+  yield Buffer.alloc(tarPadding(metaBytes.length));
+  yield tarHeader(STATE_NAME, state.length, mtime);
+  const stateHash = createHash("sha256");
+  for (let at = 0; at < state.length; at += STATE_SLICE_BYTES) {
+    const slice = state.subarray(at, at + STATE_SLICE_BYTES);
+    stateHash.update(slice);
+    yield slice;
+  }
+  yield Buffer.alloc(tarPadding(state.length));
+  const sums = Buffer.from(`${createHash("sha256").update(metaBytes).digest("hex")}  ${META_NAME}\n${stateHash.digest("hex")}  ${STATE_NAME}\n`);
+  yield tarHeader(SUMS_NAME, sums.length, mtime);
+  yield sums;
+  yield Buffer.alloc(tarPadding(sums.length));
+  // End of archive: two zero blocks.
+  yield Buffer.alloc(1024);
 }
 
 /**
- * Reads and verifies an archive: both files present, their SHA-256 matching SHA256SUMS and
- * meta.json parseable. Throws SnapshotArchiveError with Consul's wording otherwise.
+ * The gzip'd archive as a stream, produced as it is read: the tar is generated lazily from
+ * `contents` (already serialized, so the snapshot is of one index) and compressed on demand.
+ * `mtimeMs` stamps the entries (the caller's clock, not ours).
  */
-export function readSnapshotArchive(archive: Uint8Array): SnapshotContents {
+export function snapshotArchiveStream(contents: SnapshotContents, mtimeMs: number): Readable {
+  const gzip = createGzip();
+  // Errors reach the consumer through gzip, which the pipeline destroys with them.
+  pipelineCallback(Readable.from(snapshotTar(contents, mtimeMs), { objectMode: false }), gzip, () => undefined);
+  return gzip;
+}
+
+/** The whole archive as one Buffer (tests, small tools). */
+export function writeSnapshotArchive(contents: SnapshotContents, mtimeMs: number): Buffer {
+  return gzipSync(Buffer.concat([...snapshotTar(contents, mtimeMs)]));
+}
+
+/**
+ * Reads and verifies an archive held in memory: both files present, their SHA-256 matching
+ * SHA256SUMS, meta.json parseable. Throws SnapshotArchiveError with Consul's wording otherwise.
+ */
+export function readSnapshotArchive(archive: Uint8Array, limits: SnapshotReadLimits = NO_LIMITS): SnapshotContents {
+  if (archive.length > limits.maxArchiveBytes) throw new SnapshotTooLargeError("archive", archive.length, limits.maxArchiveBytes);
+  checkGzipHeader(Buffer.from(archive.buffer, archive.byteOffset, archive.byteLength), true);
+  const parser = new SnapshotArchiveParser({ maxStateBytes: limits.maxStateBytes });
   let tar: Buffer;
   try {
     tar = gunzipSync(archive);
   } catch (err) {
-    throw new SnapshotArchiveError(`failed to decompress snapshot: ${err instanceof Error ? err.message : String(err)}`);
+    // Read what came before the break, so the error names what was being read, as a stream would.
+    parser.push(decompressedPrefix(archive));
+    throw parser.interrupted(zlibReason(err));
   }
-  const files = readTar(tar);
-  const metaBytes = files.get(META_NAME);
-  const stateBytes = files.get(STATE_NAME);
-  const sumsBytes = files.get(SUMS_NAME);
-  if (!metaBytes || !stateBytes || !sumsBytes) throw new SnapshotArchiveError("failed checking integrity of snapshot: missing file in archive");
-  const expected = parseSums(sumsBytes.toString("utf8"));
-  for (const [name, bytes] of [
-    [META_NAME, metaBytes],
-    [STATE_NAME, stateBytes],
-  ] as const) {
-    const want = expected.get(name);
-    if (want === undefined) throw new SnapshotArchiveError(`failed checking integrity of snapshot: file missing from SHA256SUMS: ${name}`);
-    if (want !== sha256(bytes)) throw new SnapshotArchiveError(`failed checking integrity of snapshot: file "${name}" has an invalid hash`);
-  }
-  return { meta: parseMeta(metaBytes), state: stateBytes };
+  parser.push(tar);
+  return parser.finish();
 }
 
-function sha256(bytes: Uint8Array): string {
-  return createHash("sha256").update(bytes).digest("hex");
+/**
+ * Reads and verifies an archive as it arrives: gunzip, tar and SHA-256 run incrementally, and
+ * only state.bin (needed whole for the restore's Raft entry) is held in memory. The caller owns
+ * `source`: an early error stops reading but does not destroy it.
+ */
+export async function readSnapshotArchiveStream(source: ByteSource, limits: SnapshotReadLimits): Promise<SnapshotContents> {
+  return readStream(source, limits, false);
 }
 
-function parseSums(text: string): Map<string, string> {
-  const out = new Map<string, string>();
-  for (const line of text.split("\n")) {
-    if (line.trim() === "") continue;
-    const m = /^([0-9a-f]{64}) [ *](.+)$/.exec(line);
-    if (!m) throw new SnapshotArchiveError(`failed checking integrity of snapshot: invalid SHA256SUMS line ${JSON.stringify(line)}`);
-    out.set(m[2], m[1]);
-  }
-  return out;
+/** Verifies an archive as it arrives without keeping state.bin (Consul's snapshot.Verify); returns the metadata. */
+export async function verifySnapshotArchiveStream(source: ByteSource): Promise<SnapshotMeta> {
+  return (await readStream(source, NO_LIMITS, true)).meta;
 }
 
-function parseMeta(bytes: Buffer): SnapshotMeta {
-  let raw: unknown;
+async function readStream(source: ByteSource, limits: SnapshotReadLimits, discardState: boolean): Promise<ParsedSnapshot> {
+  const parser = new SnapshotArchiveParser({ maxStateBytes: limits.maxStateBytes, discardState });
   try {
-    raw = JSON.parse(bytes.toString("utf8"));
+    await pipeline(checkedCompressed(source, limits.maxArchiveBytes), createGunzip(), async (tar: AsyncIterable<Buffer>) => {
+      for await (const chunk of tar) parser.push(chunk);
+    });
   } catch (err) {
-    throw new SnapshotArchiveError(`failed to decode snapshot metadata: ${err instanceof Error ? err.message : String(err)}`);
+    if (err instanceof SnapshotArchiveError) throw err;
+    if (isZlibError(err)) throw parser.interrupted(zlibReason(err));
+    throw err;
   }
-  if (typeof raw !== "object" || raw === null) throw new SnapshotArchiveError("failed to decode snapshot metadata: not an object");
-  const m = raw as Record<string, unknown>;
-  const servers = (m.Configuration as { Servers?: unknown } | null | undefined)?.Servers;
-  return {
-    Version: Number(m.Version ?? 0),
-    ID: String(m.ID ?? ""),
-    Index: Number(m.Index ?? 0),
-    Term: Number(m.Term ?? 0),
-    Peers: String(m.Peers ?? ""),
-    Configuration: { Servers: Array.isArray(servers) ? (servers as SnapshotMeta["Configuration"]["Servers"]) : [] },
-    ConfigurationIndex: Number(m.ConfigurationIndex ?? 0),
-    Size: Number(m.Size ?? 0),
-  };
+  return parser.finish();
 }
 
-// ---- tar (ustar) ----
-
-function tarEntry(name: string, data: Buffer, mtimeSec: number): Buffer {
-  const header = Buffer.alloc(BLOCK);
-  header.write(name, 0, 100, "utf8");
-  writeOctal(header, 100, 8, FILE_MODE);
-  writeOctal(header, 108, 8, 0); // uid
-  writeOctal(header, 116, 8, 0); // gid
-  writeOctal(header, 124, 12, data.length);
-  writeOctal(header, 136, 12, mtimeSec);
-  header.write("        ", 148, 8, "ascii"); // checksum field counts as spaces while summing
-  header.write("0", 156, 1, "ascii"); // regular file
-  header.write("ustar\u000000", 257, 8, "binary");
-  let sum = 0;
-  for (const b of header) sum += b;
-  // Six octal digits, NUL, space: what GNU and Go's archive/tar both accept.
-  header.write(`${sum.toString(8).padStart(6, "0")}\u0000 `, 148, 8, "binary");
-  const padding = (BLOCK - (data.length % BLOCK)) % BLOCK;
-  return Buffer.concat([header, data, Buffer.alloc(padding)]);
+function decompressedPrefix(archive: Uint8Array): Buffer {
+  try {
+    return gunzipSync(archive, { finishFlush: zlibConstants.Z_SYNC_FLUSH });
+  } catch {
+    return Buffer.alloc(0);
+  }
 }
 
-function writeOctal(buf: Buffer, offset: number, width: number, value: number): void {
-  buf.write(`${value.toString(8).padStart(width - 1, "0")}\u0000`, offset, width, "ascii");
-}
-
-function readTar(tar: Buffer): Map<string, Buffer> {
-  const files = new Map<string, Buffer>();
-  let at = 0;
-  while (at + BLOCK <= tar.length) {
-    const header = tar.subarray(at, at + BLOCK);
-    if (header.every((b) => b === 0)) break;
-    if (!validChecksum(header)) throw new SnapshotArchiveError("failed to read snapshot file: archive/tar: invalid tar header");
-    const name = cString(header.subarray(0, 100));
-    const prefix = cString(header.subarray(345, 500));
-    const fullName = prefix === "" ? name : `${prefix}/${name}`;
-    const size = readOctal(header.subarray(124, 136));
-    const type = String.fromCharCode(header[156]);
-    at += BLOCK;
-    if (at + size > tar.length) throw new SnapshotArchiveError("failed to read snapshot file: unexpected EOF");
-    const data = tar.subarray(at, at + size);
-    at += size + ((BLOCK - (size % BLOCK)) % BLOCK);
-    // PAX/GNU extension headers carry no file of their own; other tools may add them.
-    if (type === "x" || type === "g" || type === "L" || type === "K") continue;
-    if (fullName !== META_NAME && fullName !== STATE_NAME && fullName !== SUMS_NAME) {
-      throw new SnapshotArchiveError(`failed checking integrity of snapshot: unexpected file "${fullName}" in snapshot`);
+/** Passes the compressed bytes on, counting them against the limit and checking the gzip header first. */
+async function* checkedCompressed(source: ByteSource, maxBytes: number): AsyncGenerator<Buffer> {
+  let total = 0;
+  let head: Buffer | undefined = Buffer.alloc(0);
+  for await (const bytes of source) {
+    const chunk = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    total += chunk.length;
+    if (total > maxBytes) throw new SnapshotTooLargeError("archive", total, maxBytes);
+    if (head === undefined) {
+      yield chunk;
+      continue;
     }
-    files.set(fullName, Buffer.from(data));
+    head = Buffer.concat([head, chunk]);
+    if (head.length < GZIP_HEADER_BYTES) continue;
+    checkGzipHeader(head, false);
+    yield head;
+    head = undefined;
   }
-  return files;
+  if (head !== undefined) checkGzipHeader(head, true);
 }
 
-function validChecksum(header: Buffer): boolean {
-  const recorded = readOctal(header.subarray(148, 156));
-  let sum = 0;
-  for (let i = 0; i < BLOCK; i++) sum += i >= 148 && i < 156 ? 0x20 : header[i];
-  return sum === recorded;
+/** Go's gzip.NewReader errors, wrapped as snapshot.Read does. */
+function checkGzipHeader(head: Buffer, complete: boolean): void {
+  const fail = (reason: string): never => {
+    throw new SnapshotArchiveError(`failed to decompress snapshot: ${reason}`);
+  };
+  if (head.length >= 3 && (head[0] !== 0x1f || head[1] !== 0x8b || head[2] !== 8)) fail("gzip: invalid header");
+  if (complete && head.length === 0) fail("EOF");
+  if (complete && head.length < GZIP_HEADER_BYTES) fail("unexpected EOF");
 }
 
-function cString(field: Buffer): string {
-  const end = field.indexOf(0);
-  return field.subarray(0, end < 0 ? field.length : end).toString("utf8");
+function isZlibError(err: unknown): boolean {
+  const code = err instanceof Error ? (err as Error & { code?: unknown }).code : undefined;
+  return typeof code === "string" && code.startsWith("Z_");
 }
 
-function readOctal(field: Buffer): number {
-  const text = cString(field).trim();
-  if (text === "") return 0;
-  if (!/^[0-7]+$/.test(text)) throw new SnapshotArchiveError("failed to read snapshot file: archive/tar: invalid tar header");
-  return parseInt(text, 8);
+/** A zlib failure in the words of Go's compress/gzip. */
+function zlibReason(err: unknown): string {
+  const message = err instanceof Error ? err.message : String(err);
+  const code = (err as { code?: unknown }).code;
+  if (code === "Z_BUF_ERROR") return "unexpected EOF";
+  if (/incorrect (data|length) check/.test(message)) return "gzip: invalid checksum";
+  if (/header/.test(message)) return "gzip: invalid header";
+  return `flate: corrupt input (${message})`;
 }

@@ -2,10 +2,13 @@
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { randomBytes } from "node:crypto";
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { CONSULATE_BIN, spawnDevAgent, type AgentProcess } from "../support/agent-process.ts";
+import { gunzipSync, gzipSync } from "node:zlib";
+import { readSnapshotArchive } from "../../src/storage/snapshot-archive.ts";
+import { CONSULATE_BIN, freePort, spawnAgent, spawnDevAgent, type AgentProcess } from "../support/agent-process.ts";
 
 let agent: AgentProcess;
 let dir: string;
@@ -18,10 +21,10 @@ after(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-function cli(args: string[]): Promise<{ code: number | null; out: string; err: string }> {
+function cli(args: string[], httpPort = agent.httpPort): Promise<{ code: number | null; out: string; err: string }> {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, [CONSULATE_BIN, ...args], {
-      env: { ...process.env, CONSUL_HTTP_ADDR: `127.0.0.1:${agent.httpPort}` },
+      env: { ...process.env, CONSUL_HTTP_ADDR: `127.0.0.1:${httpPort}` },
       stdio: ["ignore", "pipe", "pipe"],
     });
     let out = "";
@@ -36,7 +39,8 @@ function cli(args: string[]): Promise<{ code: number | null; out: string; err: s
   });
 }
 
-const api = (method: string, path: string, body?: string) => fetch(agent.base + path, { method, body });
+const api = (method: string, path: string, body?: string | Buffer) =>
+  fetch(agent.base + path, { method, body: typeof body === "string" || body === undefined ? body : new Uint8Array(body) });
 const raw = async (key: string) => {
   const res = await api("GET", `/v1/kv/${key}?raw`);
   return res.status === 200 ? await res.text() : undefined;
@@ -113,4 +117,103 @@ test("operator - list-peers and autopilot state on a dev agent show one healthy 
   const health = await api("GET", "/v1/operator/autopilot/health");
   assert.equal(health.status, 200);
   assert.equal(((await health.json()) as { Healthy: boolean }).Healthy, true);
+});
+
+test("snapshot - a state over 16 MiB saves, inspects and restores through the CLI, streamed both ways", async () => {
+  const values = Array.from({ length: 42 }, () => randomBytes(500 * 1024));
+  for (const [i, value] of values.entries()) assert.equal((await api("PUT", `/v1/kv/big/${i}`, value)).status, 200);
+  const file = join(dir, "big.snap");
+  const saved = await cli(["snapshot", "save", file]);
+  assert.equal(saved.code, 0, saved.err);
+  assert.ok(!existsSync(`${file}.unverified`), "the unverified download is renamed into place");
+  assert.ok(statSync(file).size > 20 * 1024 * 1024, `archive of ${statSync(file).size} bytes`);
+  const inspected = await cli(["snapshot", "inspect", "-format=json", file]);
+  assert.equal(inspected.code, 0, inspected.err);
+  assert.ok((JSON.parse(inspected.out) as { Meta: { Size: number } }).Meta.Size > 20 * 1024 * 1024);
+
+  await api("DELETE", "/v1/kv/big/?recurse");
+  assert.equal((await api("GET", "/v1/kv/big/7?raw")).status, 404);
+  const restored = await cli(["snapshot", "restore", file]);
+  assert.deepEqual(restored, { code: 0, out: "Restored snapshot\n", err: "" });
+  for (const i of [0, 7, 41]) {
+    const res = await api("GET", `/v1/kv/big/${i}?raw`);
+    assert.equal(res.status, 200);
+    assert.ok(Buffer.from(await res.arrayBuffer()).equals(values[i]), `big/${i} restored`);
+  }
+});
+
+test("snapshot - truncated and re-summed archives are refused by restore and inspect, and change nothing", async () => {
+  await api("PUT", "/v1/kv/guard", "before");
+  const file = join(dir, "guard.snap");
+  assert.equal((await cli(["snapshot", "save", file])).code, 0);
+  await api("PUT", "/v1/kv/guard", "after");
+  const archive = readFileSync(file);
+
+  const truncated = join(dir, "truncated.snap");
+  writeFileSync(truncated, archive.subarray(0, Math.floor(archive.length * 0.6)));
+  const cut = await cli(["snapshot", "restore", truncated]);
+  assert.equal(cut.code, 1);
+  assert.match(cut.err, /^Error restoring snapshot: Unexpected response code: 500 \(failed to read snapshot file: .*unexpected EOF\)\n$/);
+  const cutInspect = await cli(["snapshot", "inspect", truncated]);
+  assert.match(cutInspect.err, /^Error extracting snapshot data: failed to read snapshot file: .*unexpected EOF\n$/);
+
+  // A SHA256SUMS whose state.bin line is wrong (the tar stays well formed).
+  const tar = gunzipSync(archive);
+  const line = tar.indexOf(Buffer.from("  state.bin\n")) - 64;
+  tar.write("0".repeat(64), line, "ascii");
+  const badSums = join(dir, "bad-sums.snap");
+  writeFileSync(badSums, gzipSync(tar));
+  const refused = await cli(["snapshot", "restore", badSums]);
+  assert.equal(refused.code, 1);
+  assert.equal(
+    refused.err,
+    'Error restoring snapshot: Unexpected response code: 500 (failed to read snapshot file: failed checking integrity of snapshot: hash check failed for "state.bin")\n',
+  );
+  assert.equal(await raw("guard"), "after");
+});
+
+test("snapshot - through a client agent, save is collected over RPC and restore buffered to the server", async (t) => {
+  const serverSerfPort = await freePort();
+  const server = await spawnDevAgent([`-server-port=${await freePort()}`, `-serf-lan-port=${serverSerfPort}`, "-node=snap-server"]);
+  const dataDir = mkdtempSync(join(tmpdir(), "consulate-snapshot-client-"));
+  t.after(async () => {
+    await server.kill();
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+  const httpPort = await freePort();
+  const client = await spawnAgent(
+    [
+      `-retry-join=127.0.0.1:${serverSerfPort}`,
+      `-data-dir=${dataDir}`,
+      "-bind=127.0.0.1",
+      "-node=snap-client",
+      `-http-port=${httpPort}`,
+      "-dns-port=-1",
+      `-server-port=${await freePort()}`,
+      `-serf-lan-port=${await freePort()}`,
+    ],
+    { httpPort, ready: async (base) => (await fetch(`${base}/v1/catalog/node/snap-client`)).status === 200 },
+  );
+  t.after(() => client.kill());
+  const viaClient = (method: string, path: string, body?: string | Buffer) =>
+    fetch(client.base + path, { method, body: typeof body === "string" || body === undefined ? body : new Uint8Array(body) });
+  const serverValue = async (key: string) => (await fetch(`${server.base}/v1/kv/${key}?raw`)).text();
+
+  await viaClient("PUT", "/v1/kv/fwd", "saved");
+  const file = join(dataDir, "fwd.snap");
+  const saved = await cli(["snapshot", "save", file], httpPort);
+  assert.equal(saved.code, 0, saved.err);
+  assert.ok(readSnapshotArchive(readFileSync(file)).state.length > 0);
+  await viaClient("PUT", "/v1/kv/fwd", "changed");
+
+  const tar = gunzipSync(readFileSync(file));
+  tar[tar.indexOf(Buffer.from("  meta.json\n")) - 64] ^= 0x01;
+  const bad = await viaClient("PUT", "/v1/snapshot", gzipSync(tar));
+  assert.equal(bad.status, 500);
+  assert.match(await bad.text(), /^failed to read snapshot file: failed checking integrity of snapshot: (hash check failed for "meta.json"|invalid SHA256SUMS line)/);
+  assert.equal(await serverValue("fwd"), "changed");
+
+  const restored = await cli(["snapshot", "restore", file], httpPort);
+  assert.deepEqual(restored, { code: 0, out: "Restored snapshot\n", err: "" });
+  assert.equal(await serverValue("fwd"), "saved");
 });

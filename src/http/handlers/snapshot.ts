@@ -3,15 +3,22 @@ import { ConsulError, errors } from "../../errors/catalog.ts";
 import { MAX_ENTRY_DATA_BYTES } from "../../raft/messages.ts";
 import { restoreState, serializeState } from "../../state/snapshot.ts";
 import { StateStore } from "../../state/store.ts";
-import { readSnapshotArchive, SnapshotArchiveError, writeSnapshotArchive, type SnapshotMeta } from "../../storage/snapshot-archive.ts";
+import {
+  readSnapshotArchiveStream,
+  snapshotArchiveStream,
+  SnapshotArchiveError,
+  SnapshotTooLargeError,
+  type SnapshotMeta,
+} from "../../storage/snapshot-archive.ts";
 import type { Handler, HttpContext } from "../context.ts";
 import { metaHeaders, queryOptions, write } from "../read.ts";
 import { text } from "../reply.ts";
 
 // /v1/snapshot: spec/operator-snapshot-query.md §4. Save archives the whole state as it is
-// between two applies (serialization is synchronous, so no write interleaves); restore
-// verifies the archive, then replaces the state through consensus so every server applies
-// it at the same index.
+// between two applies (serialization is synchronous, so no write interleaves) and streams the
+// archive out as it is compressed; restore reads the archive as it arrives (gunzip, tar and
+// SHA-256 incrementally), then replaces the state through consensus so every server applies
+// it at the same index. Nothing is proposed unless the whole archive verified.
 
 const SNAPSHOT_META_VERSION = 1;
 /**
@@ -19,6 +26,8 @@ const SNAPSHOT_META_VERSION = 1;
  * the state), so it must leave room under the entry limit every server enforces.
  */
 const MAX_RESTORE_STATE_BYTES = MAX_ENTRY_DATA_BYTES - 1024 * 1024;
+/** Compressed bytes a restore reads before refusing (413); also the route's body cap. */
+export const SNAPSHOT_ARCHIVE_MAX_BYTES = 1024 * 1024 * 1024;
 const packr = new Packr({ useRecords: false });
 
 const save: Handler = (ctx, req) => {
@@ -26,11 +35,10 @@ const save: Handler = (ctx, req) => {
   if (opts.consistency !== "stale" && !ctx.consensus.isLeader() && ctx.consensus.leaderAddress() === "") throw errors.noLeader();
   const state = serializeState(ctx.state);
   const index = ctx.state.lastIndex;
-  const archive = writeSnapshotArchive({ meta: snapshotMeta(ctx, index, state.length), state }, ctx.clock.now());
   return {
-    kind: "text",
+    kind: "stream",
     status: 200,
-    body: archive,
+    body: snapshotArchiveStream({ meta: snapshotMeta(ctx, index, state.length), state }, ctx.clock.now()),
     contentType: "application/x-gzip",
     headers: metaHeaders(ctx, opts, index),
   };
@@ -38,17 +46,21 @@ const save: Handler = (ctx, req) => {
 
 const restore: Handler = async (ctx, req) => {
   queryOptions(ctx, req);
-  const body = req.body ?? Buffer.alloc(0);
+  // Forwarded requests (and the listener's buffered fallback) carry the archive whole.
+  const source: AsyncIterable<Uint8Array> | Iterable<Uint8Array> = req.bodyStream
+    ? (req.bodyStream.iterator({ destroyOnReturn: false }) as AsyncIterable<Buffer>)
+    : [req.body ?? Buffer.alloc(0)];
   let state: Uint8Array;
   try {
-    state = readSnapshotArchive(body).state;
-    if (state.length > MAX_RESTORE_STATE_BYTES) {
-      throw errors.internal(`failed to restore snapshot: state of ${state.length} bytes exceeds the ${MAX_RESTORE_STATE_BYTES}-byte limit of one Raft entry`);
-    }
+    state = (await readSnapshotArchiveStream(source, { maxArchiveBytes: SNAPSHOT_ARCHIVE_MAX_BYTES, maxStateBytes: MAX_RESTORE_STATE_BYTES })).state;
     // Decode into a scratch store first: a state.bin we cannot read never enters the log.
     restoreState(new StateStore(), state);
   } catch (err) {
     if (err instanceof ConsulError) throw err;
+    if (err instanceof SnapshotTooLargeError) {
+      if (err.what === "archive") throw errors.valueTooLarge(err.size, err.limit);
+      throw errors.internal(`failed to restore snapshot: state of ${err.size} bytes exceeds the ${err.limit}-byte limit of one Raft entry`);
+    }
     if (err instanceof SnapshotArchiveError) throw errors.internal(err.message);
     throw errors.internal(`failed to restore snapshot: ${err instanceof Error ? err.message : String(err)}`);
   }

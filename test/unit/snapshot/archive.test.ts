@@ -5,8 +5,19 @@ import { createHash } from "node:crypto";
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { randomBytes } from "node:crypto";
+import { Readable } from "node:stream";
 import { gunzipSync, gzipSync } from "node:zlib";
-import { readSnapshotArchive, SnapshotArchiveError, writeSnapshotArchive, type SnapshotMeta } from "../../../src/storage/snapshot-archive.ts";
+import {
+  readSnapshotArchive,
+  readSnapshotArchiveStream,
+  snapshotArchiveStream,
+  SnapshotArchiveError,
+  SnapshotTooLargeError,
+  verifySnapshotArchiveStream,
+  writeSnapshotArchive,
+  type SnapshotMeta,
+} from "../../../src/storage/snapshot-archive.ts";
 
 const meta: SnapshotMeta = {
   Version: 1,
@@ -60,7 +71,7 @@ test("snapshot archive - a tampered state.bin fails the integrity check", () => 
   tar[at] ^= 0xff;
   assert.throws(() => readSnapshotArchive(gzipSync(tar)), (err: unknown) => {
     assert.ok(err instanceof SnapshotArchiveError);
-    assert.match(err.message, /^failed checking integrity of snapshot: file "state.bin" has an invalid hash/);
+    assert.equal(err.message, 'failed to read snapshot file: failed checking integrity of snapshot: hash check failed for "state.bin"');
     return true;
   });
 });
@@ -81,7 +92,8 @@ test("snapshot archive - an entry with any other name is refused", () => {
 });
 
 test("snapshot archive - not gzip is reported, not thrown raw", () => {
-  assert.throws(() => readSnapshotArchive(Buffer.from("plain text")), SnapshotArchiveError);
+  assert.throws(() => readSnapshotArchive(Buffer.from("plain text")), { name: "SnapshotArchiveError", message: "failed to decompress snapshot: gzip: invalid header" });
+  assert.throws(() => readSnapshotArchive(Buffer.alloc(0)), { message: "failed to decompress snapshot: EOF" });
 });
 
 test("snapshot archive - GNU tar lists and extracts what we write", () => {
@@ -115,4 +127,121 @@ test("snapshot archive - an archive made by GNU tar from our files reads back", 
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+const unlimited = { maxArchiveBytes: Number.POSITIVE_INFINITY, maxStateBytes: Number.POSITIVE_INFINITY };
+const bigState = new Uint8Array(randomBytes(3 * 1024 * 1024 + 77));
+
+async function collect(stream: Readable): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of stream as AsyncIterable<Buffer>) chunks.push(chunk);
+  return Buffer.concat(chunks);
+}
+
+/** The bytes in chunks of `size`, as a slow network would hand them over. */
+function* chunked(bytes: Buffer, size: number): Generator<Buffer> {
+  for (let at = 0; at < bytes.length; at += size) yield bytes.subarray(at, at + size);
+}
+
+/** Replaces SHA256SUMS' line for `name` (same length, header untouched) in an uncompressed tar. */
+function withSumsLine(tar: Buffer, name: string, line: string): Buffer {
+  const out = Buffer.from(tar);
+  const at = out.indexOf(Buffer.from(`  ${name}\n`)) - 64;
+  out.write(line, at, "ascii");
+  return out;
+}
+
+async function streamedError(archive: Buffer, limits = unlimited, chunkSize = 4096): Promise<SnapshotArchiveError> {
+  try {
+    await readSnapshotArchiveStream(chunked(archive, chunkSize), limits);
+  } catch (err) {
+    assert.ok(err instanceof SnapshotArchiveError, String(err));
+    return err;
+  }
+  assert.fail("the archive was accepted");
+}
+
+test("snapshot archive stream - the streamed writer produces the same tar as the buffered one", async () => {
+  const streamed = await collect(snapshotArchiveStream({ meta, state: bigState }, 1_700_000_000_000));
+  assert.deepEqual(gunzipSync(streamed), gunzipSync(writeSnapshotArchive({ meta, state: bigState }, 1_700_000_000_000)));
+  const read = readSnapshotArchive(streamed);
+  assert.deepEqual(new Uint8Array(read.state), bigState);
+  assert.equal(read.meta.Size, bigState.length);
+});
+
+test("snapshot archive stream - reads back what was written, in chunks of any size", async () => {
+  const archive = writeSnapshotArchive({ meta, state }, 0);
+  for (const size of [1, 7, 511, 512, 513, archive.length]) {
+    const read = await readSnapshotArchiveStream(chunked(archive, size), unlimited);
+    assert.deepEqual(new Uint8Array(read.state), state, `chunks of ${size}`);
+    assert.deepEqual(read.meta, { ...meta, Size: state.length });
+  }
+  const big = await readSnapshotArchiveStream(Readable.from(chunked(writeSnapshotArchive({ meta, state: bigState }, 0), 65_536)), unlimited);
+  assert.deepEqual(new Uint8Array(big.state), bigState);
+});
+
+test("snapshot archive stream - verify checks the archive and returns the metadata without the state", async () => {
+  const archive = writeSnapshotArchive({ meta, state: bigState }, 0);
+  assert.deepEqual(await verifySnapshotArchiveStream(chunked(archive, 10_000)), { ...meta, Size: bigState.length });
+  const tar = gunzipSync(archive);
+  tar[512 + 512 + 512 + 1000] ^= 0x01; // inside state.bin: after meta.json's header and one block of data, and its own header
+  await assert.rejects(verifySnapshotArchiveStream([gzipSync(tar)]), { message: /hash check failed for "state.bin"/ });
+});
+
+test("snapshot archive stream - a wrong or missing SHA256SUMS line is refused with Consul's words", async () => {
+  const tar = gunzipSync(writeSnapshotArchive({ meta, state }, 0));
+  const zeros = "0".repeat(64);
+  assert.equal(
+    (await streamedError(gzipSync(withSumsLine(tar, "meta.json", zeros)))).message,
+    'failed to read snapshot file: failed checking integrity of snapshot: hash check failed for "meta.json"',
+  );
+  assert.equal(
+    (await streamedError(gzipSync(withSumsLine(tar, "state.bin", `${zeros}  other.bi`)))).message,
+    'failed to read snapshot file: failed checking integrity of snapshot: list missing hash for "other.bin"',
+  );
+  // The same archive, read from memory, says the same.
+  assert.throws(() => readSnapshotArchive(gzipSync(withSumsLine(tar, "meta.json", zeros))), { message: /hash check failed for "meta.json"/ });
+});
+
+test("snapshot archive stream - a truncated gzip stream is refused where it breaks off", async () => {
+  const archive = writeSnapshotArchive({ meta, state: bigState }, 0);
+  const cut = archive.subarray(0, Math.floor(archive.length / 2));
+  const expected = "failed to read snapshot file: failed to read or write snapshot data: unexpected EOF";
+  assert.equal((await streamedError(cut)).message, expected);
+  assert.throws(() => readSnapshotArchive(cut), { message: expected });
+  // Cut inside the gzip trailer: every tar byte is there, but the stream is not whole.
+  assert.equal((await streamedError(archive.subarray(0, archive.length - 4))).message, "unexpected EOF");
+  assert.equal((await streamedError(archive.subarray(0, 5))).message, "failed to decompress snapshot: unexpected EOF");
+  assert.equal((await streamedError(Buffer.alloc(0))).message, "failed to decompress snapshot: EOF");
+});
+
+test("snapshot archive stream - a flipped byte in the compressed data is refused", async () => {
+  const archive = Buffer.from(writeSnapshotArchive({ meta, state: bigState }, 0));
+  archive[Math.floor(archive.length / 2)] ^= 0xff;
+  const err = await streamedError(archive);
+  assert.match(err.message, /^failed to read snapshot file: failed to read or write snapshot data: (flate: corrupt input|gzip: invalid checksum)|hash check failed/);
+});
+
+test("snapshot archive stream - the archive and state.bin size limits stop the read", async () => {
+  const archive = writeSnapshotArchive({ meta, state: bigState }, 0);
+  const tooBig = await streamedError(archive, { maxArchiveBytes: 1024 * 1024, maxStateBytes: Number.POSITIVE_INFINITY });
+  assert.ok(tooBig instanceof SnapshotTooLargeError);
+  assert.equal(tooBig.what, "archive");
+  // state.bin is refused from its header: the stream after it is never read.
+  let pulled = 0;
+  const source = (function* () {
+    for (const chunk of chunked(archive, 4096)) {
+      pulled += chunk.length;
+      yield chunk;
+    }
+  })();
+  try {
+    await readSnapshotArchiveStream(source, { maxArchiveBytes: Number.POSITIVE_INFINITY, maxStateBytes: 1024 });
+    assert.fail("accepted");
+  } catch (err) {
+    assert.ok(err instanceof SnapshotTooLargeError);
+    assert.equal(err.what, "state");
+    assert.equal(err.size, bigState.length);
+  }
+  assert.ok(pulled < archive.length / 2, `read ${pulled} of ${archive.length} bytes`);
 });
