@@ -133,6 +133,7 @@ export class RaftNode {
   /** Reads whose index is known, waiting for the state machine to reach it (ascending). */
   #readyReads: { index: number; resolve: (index: number) => void }[] = [];
   #nextReadId = 1;
+  #queuedProposals: { data: Uint8Array; resolve: (applied: Applied) => void; reject: (err: Error) => void }[] = [];
   #nextReadBatch: { resolve: (index: number) => void; reject: (err: unknown) => void }[] = [];
   #readBatchInFlight = false;
   #ticker: TimerHandle | undefined;
@@ -298,9 +299,37 @@ export class RaftNode {
     if (this.#failure !== undefined) return Promise.reject(new Error("raft node: storage failed", { cause: this.#failure }));
     if (this.#closed) return Promise.reject(new Error("raft node: closed"));
     if (!this.isLeader()) return Promise.reject(new NotLeaderError(this.leader()));
+    if (this.#running) {
+      // A Ready is being carried out: nothing proposed now leaves before the next one, so
+      // gather the proposals and append them as one batch (one MsgApp per peer, not one each).
+      return new Promise<Applied>((resolve, reject) => this.#queuedProposals.push({ data, resolve, reject }));
+    }
     const err = this.#node.propose(data);
     if (err !== undefined) return Promise.reject(new Error(err));
     return this.#track();
+  }
+
+  /** Appends the proposals gathered during the last Ready, in arrival order. */
+  #proposeQueued(): void {
+    const queued = this.#queuedProposals;
+    if (queued.length === 0) return;
+    this.#queuedProposals = [];
+    if (!this.isLeader()) {
+      const err = new NotLeaderError(this.leader());
+      for (const p of queued) p.reject(err);
+      return;
+    }
+    const err = this.#node.proposeAll(queued.map((p) => p.data));
+    if (err !== undefined) {
+      for (const p of queued) p.reject(new Error(err));
+      return;
+    }
+    const last = this.#node.raft.raftLog.lastIndex();
+    const term = this.#node.raft.term;
+    for (let i = 0; i < queued.length; i++) {
+      const { resolve, reject } = queued[i];
+      this.#pending.set(last - queued.length + 1 + i, { term, resolve, reject });
+    }
   }
 
   /** Proposes a membership change (leader only); resolves once it is applied here. */
@@ -445,6 +474,7 @@ export class RaftNode {
   #failPending(err: Error): void {
     for (const p of this.#pending.values()) p.reject(err);
     this.#pending.clear();
+    for (const p of this.#queuedProposals.splice(0)) p.reject(err);
   }
 
   #scheduleTick(): void {
@@ -477,7 +507,7 @@ export class RaftNode {
       () => {
         this.#running = false;
         // Something stepped after the last hasReady() check but before #running dropped.
-        if (!this.#closed && this.#node.hasReady()) this.#kick();
+        if (!this.#closed && (this.#node.hasReady() || this.#queuedProposals.length > 0)) this.#kick();
         else for (const done of this.#idle.splice(0)) done();
       },
       (err: unknown) => {
@@ -486,13 +516,17 @@ export class RaftNode {
         this.#failure = err;
         for (const p of this.#pending.values()) p.reject(new Error("raft node: storage failed", { cause: err }));
         this.#pending.clear();
+        for (const p of this.#queuedProposals.splice(0)) p.reject(new Error("raft node: storage failed", { cause: err }));
         for (const done of this.#idle.splice(0)) done();
       },
     );
   }
 
   async #drain(): Promise<void> {
-    while (!this.#closed && this.#node.hasReady()) {
+    for (;;) {
+      if (this.#closed) return;
+      this.#proposeQueued();
+      if (!this.#node.hasReady()) return;
       const rd = this.#node.ready();
       if (rd.sendBeforePersist) this.#transport?.send(rd.messages);
       const writeStartedMs = rd.entries.length > 0 ? this.#clock.monotonicMs() : -1;
