@@ -5,6 +5,8 @@ const MARK = "\u0000u64:";
 const MARK_RE = /"\\u0000u64:(\d+)"/g;
 
 export function encodeJson(value: unknown, pretty: boolean): string {
+  // Most writes answer a bare true/false: no replacer walk for a value with nothing inside.
+  if (typeof value === "boolean" || value === null) return pretty ? `${String(value)}\n` : String(value);
   let sawBig = false;
   const text = JSON.stringify(
     value,
