@@ -7,6 +7,15 @@ const MARK_RE = /"\\u0000u64:(\d+)"/g;
 export function encodeJson(value: unknown, pretty: boolean): string {
   // Most writes answer a bare true/false: no replacer walk for a value with nothing inside.
   if (typeof value === "boolean" || value === null) return pretty ? `${String(value)}\n` : String(value);
+  // Views turn safe uint64s into numbers, so the plain encoder almost always succeeds; it
+  // throws a TypeError on the rare bigint, which the exact (slower) path below handles.
+  try {
+    const plain = JSON.stringify(value, null, pretty ? 4 : undefined);
+    const out = plain === undefined ? "null" : plain;
+    return pretty ? out + "\n" : out;
+  } catch (err) {
+    if (!(err instanceof TypeError)) throw err;
+  }
   let sawBig = false;
   const text = JSON.stringify(
     value,
