@@ -4,6 +4,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { freePort, spawnAgent, type AgentProcess } from "../support/agent-process.ts";
+import { eventually } from "../support/eventually.ts";
 
 // Dead-server cleanup on real processes: three servers, one killed. While MinQuorum is 3 the
 // leader's autopilot keeps the dead voter; once MinQuorum is lowered it removes it from Raft.
@@ -27,19 +28,6 @@ async function getJson<T>(url: string): Promise<T> {
   const res = await fetch(url, { signal: AbortSignal.timeout(2000) });
   if (res.status !== 200 && res.status !== 429) throw new Error(`${url}: ${res.status} ${await res.text()}`);
   return (await res.json()) as T;
-}
-
-async function eventually(what: string, check: () => Promise<boolean>, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      if (await check()) return;
-    } catch {
-      // not there yet
-    }
-    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
 }
 
 type Health = { Healthy: boolean; FailureTolerance: number; Servers: { ID: string; Name: string; SerfStatus: string; Leader: boolean; Healthy: boolean }[] };

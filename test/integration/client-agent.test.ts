@@ -4,6 +4,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { freePort, spawnAgent, spawnDevAgent, type AgentProcess } from "../support/agent-process.ts";
+import { eventually } from "../support/eventually.ts";
 
 // A dev server and a client agent (no -server) as real processes: the client joins the
 // server's gossip pool, learns its RPC address from the member tags, answers /v1/agent/*
@@ -45,14 +46,6 @@ async function cluster(t: { after(fn: () => Promise<void>): void }): Promise<{ s
     await client.kill();
   });
   return { server, client };
-}
-
-async function eventually(what: string, check: () => Promise<boolean>, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }
 
 test("client agent - a service registered on the client appears in the server's catalog and leaves with deregistration", async (t) => {

@@ -5,6 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import Consul from "consul";
 import { freePort, spawnAgent, type AgentProcess } from "../support/agent-process.ts";
+import { eventually } from "../support/eventually.ts";
 
 // The npm `consul` client, unchanged, against a 1-server + 2-client cluster of real processes
 // started the way Consul users start them, each agent on its own loopback address:
@@ -28,19 +29,6 @@ function consulOf(name: string): Consul {
   const c = consuls.get(name);
   assert.ok(c, `a client for ${name}`);
   return c;
-}
-
-async function eventually(what: string, check: () => Promise<boolean>, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      if (await check()) return;
-    } catch {
-      // not there yet
-    }
-    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
 }
 
 before(async () => {

@@ -5,6 +5,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { CONSULATE_BIN, freePort, spawnAgent, type AgentProcess } from "../support/agent-process.ts";
+import { eventually, getJson } from "../support/eventually.ts";
 
 // Leaving a cluster of real processes, the two ways Consul offers:
 //   consulate leave        a server leaves gracefully: peers list it `left` and the leader
@@ -45,25 +46,6 @@ function agentArgs(spec: AgentSpec): string[] {
     `-server-port=${spec.serverPort}`,
     `-serf-lan-port=${spec.serfPort}`,
   ];
-}
-
-async function getJson<T>(url: string): Promise<T> {
-  const res = await fetch(url, { signal: AbortSignal.timeout(2000) });
-  if (res.status !== 200) throw new Error(`${url}: ${res.status} ${await res.text()}`);
-  return (await res.json()) as T;
-}
-
-async function eventually(what: string, check: () => Promise<boolean>, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      if (await check()) return;
-    } catch {
-      // not there yet
-    }
-    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
 }
 
 /** Runs a one-shot `consulate <args>` CLI command; resolves with its exit code and output. */

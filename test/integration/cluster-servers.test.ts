@@ -7,6 +7,7 @@ import { performance } from "node:perf_hooks";
 import { freePort, spawnAgent, type AgentProcess } from "../support/agent-process.ts";
 import { checkLinearizable } from "../lin/checker.ts";
 import { kvModel, type KvOperation } from "../lin/kv-model.ts";
+import { eventually, getJson } from "../support/eventually.ts";
 
 // Three real server processes started the way Consul users start them:
 //   consulate agent -server -bootstrap-expect 3 -data-dir D -bind 127.0.0.x -retry-join …
@@ -40,25 +41,6 @@ function serverArgs(spec: ServerSpec, all: readonly ServerSpec[]): string[] {
     "-serf-wan-port=-1",
     ...all.map((s) => `-retry-join=${s.bind}:${s.serfPort}`),
   ];
-}
-
-async function getJson<T>(url: string, timeoutMs = 2000): Promise<T> {
-  const res = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });
-  if (res.status !== 200) throw new Error(`${url}: ${res.status} ${await res.text()}`);
-  return (await res.json()) as T;
-}
-
-async function eventually(what: string, check: () => Promise<boolean>, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      if (await check()) return;
-    } catch {
-      // not there yet
-    }
-    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }
 
 /** The leader every given server reports, when they all agree on one; "" otherwise. */

@@ -6,6 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { keygen } from "../../src/transport/gossip-crypto.ts";
 import { CONSULATE_BIN, freePort, spawnAgent, type AgentProcess } from "../support/agent-process.ts";
+import { eventually } from "../support/eventually.ts";
 
 // Gossip key rotation the way Consul users do it, on real processes: a server and a client
 // agent started with -encrypt K1 and data dirs; `consulate keyring` installs K2, makes it
@@ -63,19 +64,6 @@ function cli(args: string[], httpAddr: string): Promise<{ code: number | null; s
       resolve({ code, stdout, stderr });
     });
   });
-}
-
-async function eventually(what: string, check: () => Promise<boolean>, timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      if (await check()) return;
-    } catch {
-      // not there yet
-    }
-    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
 }
 
 async function aliveMembers(s: Spec): Promise<string[]> {

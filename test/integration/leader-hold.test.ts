@@ -4,6 +4,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { freePort, spawnAgent, type AgentProcess } from "../support/agent-process.ts";
+import { eventually } from "../support/eventually.ts";
 
 // performance.rpc_hold_timeout with real server processes: a request that needs the leader
 // while none is known is held until one is elected (Consul's ForwardRPC), and answered
@@ -45,19 +46,6 @@ function serverArgs(spec: ServerSpec, expect: number, joins: readonly ServerSpec
     ...joins.map((s) => `-retry-join=${s.bind}:${s.serfPort}`),
     ...extra,
   ];
-}
-
-async function eventually(what: string, check: () => Promise<boolean>, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      if (await check()) return;
-    } catch {
-      // not there yet
-    }
-    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }
 
 async function leaderOf(server: AgentProcess): Promise<string> {

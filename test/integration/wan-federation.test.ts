@@ -5,6 +5,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { CONSULATE_BIN, freePort, spawnAgent, type AgentProcess } from "../support/agent-process.ts";
+import { eventually, getJson } from "../support/eventually.ts";
 
 // Two datacenters federated over the WAN pool, started the way Consul users start them:
 // dc1 has two servers (LAN retry-join, bootstrap-expect 2), dc2 one (-bootstrap). s2 finds
@@ -67,25 +68,6 @@ function serverArgs(s: ServerSpec, extra: string[]): string[] {
     `-hcl=${FAST_WAN}`,
     ...extra,
   ];
-}
-
-async function getJson<T>(url: string): Promise<T> {
-  const res = await fetch(url, { signal: AbortSignal.timeout(2000) });
-  if (res.status !== 200) throw new Error(`${url}: ${res.status} ${await res.text()}`);
-  return (await res.json()) as T;
-}
-
-async function eventually(what: string, check: () => Promise<boolean>, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      if (await check()) return;
-    } catch {
-      // not there yet
-    }
-    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
 }
 
 function cli(httpPort: number, args: string[]): Promise<{ code: number | null; out: string; err: string }> {
