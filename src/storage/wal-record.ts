@@ -27,15 +27,6 @@ export type WalRecord = { kind: "entry"; entry: Entry } | { kind: "commit"; comm
 // copyBuffers: decoded byte arrays must not pin the whole read buffer for as long as they live.
 const packr = new Packr({ useRecords: false, moreTypes: false, copyBuffers: true });
 
-function frame(body: Uint8Array): Uint8Array {
-  const out = new Uint8Array(RECORD_HEADER_BYTES + body.byteLength);
-  const view = new DataView(out.buffer, out.byteOffset, out.byteLength);
-  view.setUint32(0, body.byteLength, true);
-  view.setUint32(4, crc32(body), true);
-  out.set(body, RECORD_HEADER_BYTES);
-  return out;
-}
-
 const COMMIT_BODY_BYTES = 9;
 
 function writeEntryBody(view: DataView, out: Uint8Array, at: number, e: Entry): void {
@@ -56,14 +47,6 @@ function sealRecord(view: DataView, out: Uint8Array, at: number, bodyBytes: numb
   const body = at + RECORD_HEADER_BYTES;
   view.setUint32(at, bodyBytes, true);
   view.setUint32(at + 4, crc32(out.subarray(body, body + bodyBytes)), true);
-}
-
-export function encodeEntryRecord(e: Entry): Uint8Array {
-  return encodeRecords([e], undefined).bytes;
-}
-
-export function encodeCommitRecord(commit: number): Uint8Array {
-  return encodeRecords([], commit).bytes;
 }
 
 /**
@@ -91,11 +74,6 @@ export function encodeRecords(entries: readonly Entry[], commit: number | undefi
     sealRecord(view, out, at, COMMIT_BODY_BYTES);
   }
   return { bytes: out, entryBytes };
-}
-
-/** The msgpack body of the first log format; kept so logs written by earlier versions still load. */
-export function encodeLegacyEntryRecord(e: Entry): Uint8Array {
-  return frame(packr.pack([RecordKind.Entry, e.term, e.index, ENTRY_TYPE_CODE[e.type], e.data]));
 }
 
 function isCount(v: unknown): v is number {

@@ -7,7 +7,9 @@ import type { Entry } from "../../../src/raft/messages.ts";
 import { EntryType } from "../../../src/raft/messages.ts";
 import { DiskErrorCode, isDiskStorageError } from "../../../src/storage/storage-errors.ts";
 import { WriteAheadLog } from "../../../src/storage/wal.ts";
-import { encodeCommitRecord, encodeEntryRecord, encodeLegacyEntryRecord, scanRecords } from "../../../src/storage/wal-record.ts";
+import { encodeRecords, scanRecords } from "../../../src/storage/wal-record.ts";
+import { crc32 } from "node:zlib";
+import { pack } from "msgpackr";
 import { nodeFileSystem } from "../../../src/storage/file-system.ts";
 import { MemoryFileSystem } from "./memory-file-system.ts";
 
@@ -174,13 +176,14 @@ test("wal - appending with a gap is a programmer error", async () => {
 
 test("wal - records of the first (msgpack) format still decode, beside binary ones", () => {
   const e: Entry = { term: 4, index: 9, type: EntryType.ConfChange, data: new Uint8Array([1, 2]) };
-  const legacy = encodeLegacyEntryRecord(e);
-  const binary = encodeEntryRecord({ ...e, index: 10 });
-  const commit = encodeCommitRecord(10);
-  const bytes = new Uint8Array(legacy.byteLength + binary.byteLength + commit.byteLength);
-  bytes.set(legacy, 0);
-  bytes.set(binary, legacy.byteLength);
-  bytes.set(commit, legacy.byteLength + binary.byteLength);
+  // The first format: [u32le length][u32le crc32][msgpack [1, term, index, type code, data]].
+  const body = pack([1, e.term, e.index, 1, e.data]);
+  const legacy = Buffer.alloc(8 + body.byteLength);
+  legacy.writeUInt32LE(body.byteLength, 0);
+  legacy.writeUInt32LE(crc32(body), 4);
+  body.copy(legacy, 8);
+  const current = encodeRecords([{ ...e, index: 10 }], 10).bytes;
+  const bytes = new Uint8Array(Buffer.concat([legacy, current]));
   const scan = scanRecords(bytes);
   assert.equal(scan.badOffset, undefined);
   assert.deepEqual(
