@@ -299,17 +299,16 @@ export class RaftNode {
     if (this.#failure !== undefined) return Promise.reject(new Error("raft node: storage failed", { cause: this.#failure }));
     if (this.#closed) return Promise.reject(new Error("raft node: closed"));
     if (!this.isLeader()) return Promise.reject(new NotLeaderError(this.leader()));
-    if (this.#running) {
-      // A Ready is being carried out: nothing proposed now leaves before the next one, so
-      // gather the proposals and append them as one batch (one MsgApp per peer, not one each).
-      return new Promise<Applied>((resolve, reject) => this.#queuedProposals.push({ data, resolve, reject }));
-    }
-    const err = this.#node.propose(data);
-    if (err !== undefined) return Promise.reject(new Error(err));
-    return this.#track();
+    // Appended at the top of the drain loop: at once when it is idle (#kick runs it up to its
+    // first await), else with everything else proposed while a Ready is carried out, as one
+    // batch — nothing proposed then could leave before the next Ready anyway, and a batch is
+    // one MsgApp per peer instead of one per proposal.
+    const applied = new Promise<Applied>((resolve, reject) => this.#queuedProposals.push({ data, resolve, reject }));
+    this.#kick();
+    return applied;
   }
 
-  /** Appends the proposals gathered during the last Ready, in arrival order. */
+  /** Appends the proposals gathered since the last Ready, in arrival order. */
   #proposeQueued(): void {
     const queued = this.#queuedProposals;
     if (queued.length === 0) return;
