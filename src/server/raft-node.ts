@@ -529,7 +529,7 @@ export class RaftNode {
       const rd = this.#node.ready();
       if (rd.sendBeforePersist) this.#transport?.send(rd.messages);
       const writeStartedMs = rd.entries.length > 0 ? this.#clock.monotonicMs() : -1;
-      const written = this.#storage.persist({ hardState: rd.hardState, entries: rd.entries, snapshot: rd.snapshot, mustSync: rd.mustSync });
+      const written = this.#storage.persist({ hardState: rd.hardState, entries: rd.entries, snapshot: rd.snapshot });
       // The write runs on the thread pool; apply what is durable here already meanwhile.
       const early = durableCommittedCount(rd);
       try {

@@ -35,8 +35,6 @@ export interface PersistBatch {
   hardState?: HardState;
   entries: readonly Entry[];
   snapshot?: Snapshot;
-  /** When false (only the commit index moved) nothing is fsynced for this batch. */
-  mustSync: boolean;
 }
 
 export interface RecoveryReport {

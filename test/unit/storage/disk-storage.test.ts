@@ -23,8 +23,8 @@ test("disk storage - a persisted Ready is readable by raft at once and after a r
   try {
     const storage = await DiskStorage.open(dir, { bootstrap });
     assert.equal(storage.lastIndex(), 0);
-    await storage.persist({ hardState: { term: 2, vote: 1, commit: 0 }, entries: entries(1, 3, 2), mustSync: true });
-    await storage.persist({ hardState: { term: 2, vote: 1, commit: 3 }, entries: [], mustSync: false });
+    await storage.persist({ hardState: { term: 2, vote: 1, commit: 0 }, entries: entries(1, 3, 2) });
+    await storage.persist({ hardState: { term: 2, vote: 1, commit: 3 }, entries: [] });
     assert.equal(storage.lastIndex(), 3);
     assert.equal(storage.term(2), 2);
     await storage.close();
@@ -43,8 +43,8 @@ test("disk storage - a persisted Ready is readable by raft at once and after a r
 test("disk storage - new entries from a new leader replace a conflicting suffix", async () => {
   const fs = new MemoryFileSystem();
   const storage = await DiskStorage.open(DIR, { fs, bootstrap });
-  await storage.persist({ hardState: { term: 1, vote: 1, commit: 0 }, entries: entries(1, 5, 1), mustSync: true });
-  await storage.persist({ hardState: { term: 2, vote: 0, commit: 2 }, entries: entries(3, 4, 2), mustSync: true });
+  await storage.persist({ hardState: { term: 1, vote: 1, commit: 0 }, entries: entries(1, 5, 1) });
+  await storage.persist({ hardState: { term: 2, vote: 0, commit: 2 }, entries: entries(3, 4, 2) });
   assert.equal(storage.lastIndex(), 4);
   fs.crash();
   const again = await DiskStorage.open(DIR, { fs, bootstrap });
@@ -63,8 +63,8 @@ test("disk storage - new entries from a new leader replace a conflicting suffix"
 test("disk storage - term and vote are durable before persist resolves; a crash before fsync loses only unacknowledged state", async () => {
   const fs = new MemoryFileSystem();
   const storage = await DiskStorage.open(DIR, { fs, bootstrap });
-  await storage.persist({ hardState: { term: 4, vote: 2, commit: 0 }, entries: [], mustSync: true });
-  const pending = storage.persist({ hardState: { term: 4, vote: 2, commit: 0 }, entries: entries(1, 3, 4), mustSync: true });
+  await storage.persist({ hardState: { term: 4, vote: 2, commit: 0 }, entries: [] });
+  const pending = storage.persist({ hardState: { term: 4, vote: 2, commit: 0 }, entries: entries(1, 3, 4) });
   fs.crash(); // power fails before the entries' write reached the disk
   await pending.catch(() => {});
   const again = await DiskStorage.open(DIR, { fs, bootstrap });
@@ -75,10 +75,10 @@ test("disk storage - term and vote are durable before persist resolves; a crash 
 test("disk storage - installing a snapshot replaces the log and survives a restart", async () => {
   const fs = new MemoryFileSystem();
   const storage = await DiskStorage.open(DIR, { fs, bootstrap });
-  await storage.persist({ hardState: { term: 1, vote: 1, commit: 3 }, entries: entries(1, 3, 1), mustSync: true });
+  await storage.persist({ hardState: { term: 1, vote: 1, commit: 3 }, entries: entries(1, 3, 1) });
   const snapshot = { data: new Uint8Array([7, 7]), metadata: { index: 50, term: 3, confState: { voters: [1, 2, 3, 4], learners: [] } } };
-  await storage.persist({ hardState: { term: 3, vote: 0, commit: 50 }, entries: [], snapshot, mustSync: true });
-  await storage.persist({ entries: entries(51, 52, 3), mustSync: true });
+  await storage.persist({ hardState: { term: 3, vote: 0, commit: 50 }, entries: [], snapshot });
+  await storage.persist({ entries: entries(51, 52, 3) });
   fs.crash();
   const again = await DiskStorage.open(DIR, { fs, bootstrap });
   assert.equal(again.firstIndex(), 51);
@@ -91,7 +91,7 @@ test("disk storage - installing a snapshot replaces the log and survives a resta
 test("disk storage - a snapshot plus compaction keeps the log after the snapshot", async () => {
   const fs = new MemoryFileSystem();
   const storage = await DiskStorage.open(DIR, { fs, bootstrap, wal: { segmentBytes: 64 } });
-  for (let i = 1; i <= 40; i += 4) await storage.persist({ hardState: { term: 1, vote: 1, commit: i + 3 }, entries: entries(i, i + 3, 1), mustSync: true });
+  for (let i = 1; i <= 40; i += 4) await storage.persist({ hardState: { term: 1, vote: 1, commit: i + 3 }, entries: entries(i, i + 3, 1) });
   await storage.createSnapshot(30, bootstrap, new Uint8Array([30]));
   await storage.compact(30);
   assert.equal(storage.firstIndex(), 31);
@@ -106,9 +106,9 @@ test("disk storage - a snapshot plus compaction keeps the log after the snapshot
 test("disk storage - many entries in one Ready cost one log fsync (group commit)", async () => {
   const fs = new MemoryFileSystem();
   const storage = await DiskStorage.open(DIR, { fs, bootstrap });
-  await storage.persist({ hardState: { term: 1, vote: 1, commit: 0 }, entries: [], mustSync: true });
+  await storage.persist({ hardState: { term: 1, vote: 1, commit: 0 }, entries: [] });
   const before = storage.walStats.fsyncs;
-  await storage.persist({ hardState: { term: 1, vote: 1, commit: 0 }, entries: entries(1, 256, 1), mustSync: true });
+  await storage.persist({ hardState: { term: 1, vote: 1, commit: 0 }, entries: entries(1, 256, 1) });
   assert.equal(storage.walStats.fsyncs - before, 1);
   assert.equal(storage.lastIndex(), 256);
 });
