@@ -1,4 +1,4 @@
-import type { AutopilotConfigFields } from "../model/autopilot.ts";
+import { autopilotConfigFields } from "../model/autopilot.ts";
 import type { StateStore } from "../state/store.ts";
 import type { ApplyResult, AutopilotSetConfigCommand } from "./command.ts";
 
@@ -7,20 +7,8 @@ export function applyAutopilotSetConfig(state: StateStore, index: number, cmd: A
   const stored = state.autopilot.get();
   if (cmd.Op === "cas" && (stored === undefined || stored.ModifyIndex !== cmd.CasIndex)) return { ok: true, value: false };
   if (cmd.Op === "seed" && stored !== undefined) return { ok: true, value: false };
-  state.autopilot.set(index, configFields(cmd.Config));
+  // Only the known fields: a command carrying extra keys must not store them.
+  state.autopilot.set(index, autopilotConfigFields(cmd.Config));
   return { ok: true, value: true };
 }
 
-/** Only the known fields: a command carrying extra keys must not store them. */
-function configFields(c: AutopilotConfigFields): AutopilotConfigFields {
-  return {
-    CleanupDeadServers: c.CleanupDeadServers,
-    LastContactThresholdMs: c.LastContactThresholdMs,
-    MaxTrailingLogs: c.MaxTrailingLogs,
-    MinQuorum: c.MinQuorum,
-    ServerStabilizationTimeMs: c.ServerStabilizationTimeMs,
-    RedundancyZoneTag: c.RedundancyZoneTag,
-    DisableUpgradeMigration: c.DisableUpgradeMigration,
-    UpgradeVersionTag: c.UpgradeVersionTag,
-  };
-}

@@ -16,6 +16,20 @@ export interface AutopilotConfig {
 
 export type AutopilotConfigFields = Omit<AutopilotConfig, "CreateIndex" | "ModifyIndex">;
 
+/** Only the configuration fields of `c`: a row, a body or a command may carry other keys. */
+export function autopilotConfigFields(c: AutopilotConfigFields): AutopilotConfigFields {
+  return {
+    CleanupDeadServers: c.CleanupDeadServers,
+    LastContactThresholdMs: c.LastContactThresholdMs,
+    MaxTrailingLogs: c.MaxTrailingLogs,
+    MinQuorum: c.MinQuorum,
+    ServerStabilizationTimeMs: c.ServerStabilizationTimeMs,
+    RedundancyZoneTag: c.RedundancyZoneTag,
+    DisableUpgradeMigration: c.DisableUpgradeMigration,
+    UpgradeVersionTag: c.UpgradeVersionTag,
+  };
+}
+
 /** Consul's documented defaults (agent config `autopilot` block). */
 export const DEFAULT_AUTOPILOT_CONFIG: AutopilotConfigFields = {
   CleanupDeadServers: true,

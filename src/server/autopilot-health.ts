@@ -65,11 +65,11 @@ export interface AutopilotState {
 }
 
 /** Votes a configuration of `voters` needs to commit anything. */
-export function quorumSize(voters: number): number {
+function quorumSize(voters: number): number {
   return Math.floor(voters / 2) + 1;
 }
 
-export function isServerHealthy(server: AutopilotServerInput, config: AutopilotConfigFields, leaderLastIndex: number | undefined): boolean {
+function isServerHealthy(server: AutopilotServerInput, config: AutopilotConfigFields, leaderLastIndex: number | undefined): boolean {
   if (server.nodeStatus !== "alive") return false;
   if (server.lastContactMs !== undefined && (server.lastContactMs < 0 || server.lastContactMs > config.LastContactThresholdMs)) return false;
   if (server.lastIndex !== undefined && leaderLastIndex !== undefined && server.lastIndex + config.MaxTrailingLogs < leaderLastIndex) return false;
@@ -77,7 +77,7 @@ export function isServerHealthy(server: AutopilotServerInput, config: AutopilotC
 }
 
 /** The stabilization time in force: waived while autopilot has not judged for that long yet. */
-export function effectiveStabilizationMs(config: AutopilotConfigFields, firstStateMs: number, nowMs: number): number {
+function effectiveStabilizationMs(config: AutopilotConfigFields, firstStateMs: number, nowMs: number): number {
   return nowMs - firstStateMs > config.ServerStabilizationTimeMs ? config.ServerStabilizationTimeMs : 0;
 }
 

@@ -58,7 +58,7 @@ export interface AutopilotSettings {
   reconcileIntervalMs: number;
 }
 
-export const DEFAULT_AUTOPILOT_SETTINGS: AutopilotSettings = { healthIntervalMs: 2000, reconcileIntervalMs: 10_000 };
+const DEFAULT_AUTOPILOT_SETTINGS: AutopilotSettings = { healthIntervalMs: 2000, reconcileIntervalMs: 10_000 };
 
 type Phase = "standby" | "leading" | "stopped";
 

@@ -1,9 +1,11 @@
 import { errors } from "../../errors/catalog.ts";
 import { formatGoDuration, parseDurationField } from "../../model/duration.ts";
-import type { AutopilotConfig, AutopilotConfigFields } from "../../model/autopilot.ts";
+import { autopilotConfigFields, type AutopilotConfig, type AutopilotConfigFields } from "../../model/autopilot.ts";
 import type { AutopilotServerHealth, AutopilotState } from "../../server/autopilot-health.ts";
 import type { AutopilotSetConfigCommand } from "../../fsm/command.ts";
+import { isObject, parseJsonBody } from "../body.ts";
 import type { Handler, HttpContext } from "../context.ts";
+import { first, parseUint64 } from "../query.ts";
 import { queryOptions, write } from "../read.ts";
 import { json } from "../reply.ts";
 import { requireLeaderUnlessStale } from "./operator.ts";
@@ -38,19 +40,10 @@ const getConfiguration: Handler = async (ctx, req) => {
 };
 
 /** Applies the fields present in a PUT body over `base`; throws a 400 on a malformed field. */
-export function decodeConfiguration(body: unknown, base: AutopilotConfigFields): AutopilotConfigFields {
-  if (typeof body !== "object" || body === null || Array.isArray(body)) throw errors.decodeFailed("body is not a JSON object");
-  const b = body as Record<string, unknown>;
-  const next: AutopilotConfigFields = {
-    CleanupDeadServers: base.CleanupDeadServers,
-    LastContactThresholdMs: base.LastContactThresholdMs,
-    MaxTrailingLogs: base.MaxTrailingLogs,
-    MinQuorum: base.MinQuorum,
-    ServerStabilizationTimeMs: base.ServerStabilizationTimeMs,
-    RedundancyZoneTag: base.RedundancyZoneTag,
-    DisableUpgradeMigration: base.DisableUpgradeMigration,
-    UpgradeVersionTag: base.UpgradeVersionTag,
-  };
+function decodeConfiguration(body: unknown, base: AutopilotConfigFields): AutopilotConfigFields {
+  if (!isObject(body)) throw errors.decodeFailed("body is not a JSON object");
+  const b = body;
+  const next = autopilotConfigFields(base);
   const bool = (name: string): boolean => {
     if (typeof b[name] !== "boolean") throw errors.decodeFailed(`${name} must be a boolean`);
     return b[name];
@@ -84,20 +77,14 @@ export function decodeConfiguration(body: unknown, base: AutopilotConfigFields):
 
 const setConfiguration: Handler = async (ctx, req) => {
   queryOptions(ctx, req);
-  let body: unknown;
-  try {
-    body = JSON.parse(req.body && req.body.length > 0 ? req.body.toString("utf8") : "null");
-  } catch (err) {
-    throw errors.decodeFailed(err instanceof Error ? err.message : String(err));
-  }
-  const config = decodeConfiguration(body, autopilotOf(ctx).configuration());
+  const config = decodeConfiguration(parseJsonBody(req.body), autopilotOf(ctx).configuration());
   const cmd: AutopilotSetConfigCommand = { Type: "autopilot-set-config", Op: "set", Config: config };
-  const cas = req.query.cas;
+  const cas = first(req.query, "cas");
   if (cas !== undefined) {
-    const want = Number(Array.isArray(cas) ? cas[0] : cas);
-    if (!Number.isInteger(want) || want < 0) throw errors.badRequest("Error parsing cas value: invalid syntax");
+    const want = parseUint64(cas);
+    if (want === undefined) throw errors.badRequest(`Error parsing cas value: strconv.ParseUint: parsing ${JSON.stringify(cas)}: invalid syntax`);
     cmd.Op = "cas";
-    cmd.CasIndex = want;
+    cmd.CasIndex = Number(want);
   }
   return json((await write(ctx, cmd)) === true);
 };

@@ -99,6 +99,17 @@ test("operator autopilot configuration - PUT answers true, cas with a stale inde
   assert.equal(bad.status, 400);
 });
 
+test("operator autopilot configuration - a cas that is not a decimal uint64 is a 400 with Go's text, nothing written", async () => {
+  const before = (await (await call("GET", "/v1/operator/autopilot/configuration")).json()) as Record<string, unknown>;
+  for (const cas of ["", "1e3", "0x1", "-1"]) {
+    const res = await call("PUT", `/v1/operator/autopilot/configuration?cas=${cas}`, JSON.stringify({ MaxTrailingLogs: 7 }));
+    assert.equal(res.status, 400);
+    assert.equal(await res.text(), `Error parsing cas value: strconv.ParseUint: parsing "${cas}": invalid syntax`);
+  }
+  const after = (await (await call("GET", "/v1/operator/autopilot/configuration")).json()) as Record<string, unknown>;
+  assert.equal(after.ModifyIndex, before.ModifyIndex);
+});
+
 test("operator autopilot health - a single dev server is one healthy leader voter (200)", async () => {
   const res = await call("GET", "/v1/operator/autopilot/health");
   assert.equal(res.status, 200);
