@@ -25,8 +25,8 @@ export function keyringOperatorFor(
         nodeName: `${identity.nodeName}.${identity.datacenter}`,
         membership: wan,
         streams: wan instanceof GossipMembership ? wan : undefined,
-        // Saved to serf/remote.keyring when loaded from there; otherwise in memory, as the pool runs.
-        local: wanKeyring ?? new LocalKeyring({ keyring: wan instanceof GossipMembership ? wan.keyring : undefined, file: undefined }),
+        // Absent only for a pool of one (no configuration), which gossips unencrypted.
+        local: wanKeyring ?? new LocalKeyring({ keyring: undefined, file: undefined }),
         logger: logger.named("agent.server.serf.wan"),
       }),
     );

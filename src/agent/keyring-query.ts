@@ -13,9 +13,9 @@ import { MEMBER_STATUS } from "./self-info.ts";
 // `N/M nodes reported success`, where M is the number of alive members.
 
 /** First byte of a keyring stream; outside the SWIM core's message kinds (1–10). */
-export const KEYRING_STREAM_KIND = 0x6b;
+const KEYRING_STREAM_KIND = 0x6b;
 /** How long a member has to answer (serf's default query timeout for a small LAN is ~3 s). */
-export const KEY_QUERY_TIMEOUT_MS = 5_000;
+const KEY_QUERY_TIMEOUT_MS = 5_000;
 
 /** The pool's part of /v1/operator/keyring (Consul's structs.KeyringResponse). */
 export interface KeyringPoolResponse {

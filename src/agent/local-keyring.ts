@@ -10,8 +10,10 @@ import type { PoolKeyring } from "./keyring-setup.ts";
 export const KeyringOp = { list: "list", install: "install", use: "use", remove: "remove" } as const;
 export type KeyringOp = (typeof KeyringOp)[keyof typeof KeyringOp];
 
+const KEYRING_OPS: ReadonlySet<unknown> = new Set(Object.values(KeyringOp));
+
 export function isKeyringOp(value: unknown): value is KeyringOp {
-  return value === "list" || value === "install" || value === "use" || value === "remove";
+  return KEYRING_OPS.has(value);
 }
 
 /** One node's answer, with serf's nodeKeyResponse fields. */

@@ -5,13 +5,28 @@ import { Keyring } from "../transport/gossip-crypto.ts";
 import type { AgentIdentity } from "./agent.ts";
 import { LoneMembership } from "./lone-membership.ts";
 import { GossipMembership, type GossipMembershipDeps, type GossipMembershipSettings, type Membership } from "./membership.ts";
-import { lanMember, readSelfConfig } from "./self-info.ts";
+import { lanMember, readSelfConfig, type LocalMember } from "./self-info.ts";
 
 // From the resolved configuration to the LAN pool's settings: the serf tags this agent
 // announces (the same ones /v1/agent/self shows), the gossip timing profile, the keyring.
 
-export function isAnyAddress(host: string): boolean {
+function isAnyAddress(host: string): boolean {
   return host === "" || host === "0.0.0.0" || host === "::" || host === "[::]";
+}
+
+/**
+ * The host a pool's runner binds. The runner gossips from the address it binds, so an
+ * any-address bind gossips from the advertise address (an address of this host by construction).
+ */
+export function gossipBindHost(bindAddr: string, advertiseAddr: string): string {
+  const bind = isAnyAddress(bindAddr) ? advertiseAddr : bindAddr;
+  return isIP(bind) === 0 && bind.startsWith("[") ? bind.slice(1, -1) : bind;
+}
+
+/** The protocol fields of listed members, templated on this agent's own member. */
+export function memberProtocol(self: LocalMember): GossipMembershipSettings["protocol"] {
+  const { protocolMin, protocolMax, protocolCur, delegateMin, delegateMax, delegateCur } = self;
+  return { protocolMin, protocolMax, protocolCur, delegateMin, delegateMax, delegateCur };
 }
 
 /**
@@ -39,13 +54,10 @@ export function tunedGossipConfig(g: RuntimeConfig["gossipLan"], reconnectTimeou
 /** `keyring`: the LAN keyring as keyring-setup.ts loaded it (the keyring file wins over -encrypt). */
 export function gossipMembershipSettings(rc: RuntimeConfig, identity: AgentIdentity, keyring?: Keyring): GossipMembershipSettings {
   const self = lanMember(identity, readSelfConfig(identity, rc as unknown as Record<string, unknown>));
-  // The runner gossips from the address it binds, so an any-address bind gossips from the
-  // advertise address (an address of this host by construction).
-  const bind = isAnyAddress(rc.serfLanBindAddr) ? rc.advertiseAddr : rc.serfLanBindAddr;
   return {
     nodeName: identity.nodeName,
     datacenter: identity.datacenter,
-    host: isIP(bind) === 0 && bind.startsWith("[") ? bind.slice(1, -1) : bind,
+    host: gossipBindHost(rc.serfLanBindAddr, rc.advertiseAddr),
     port: rc.ports.serfLan,
     fallbackToFreePort: rc.dev,
     tags: self.tags,
@@ -54,14 +66,7 @@ export function gossipMembershipSettings(rc: RuntimeConfig, identity: AgentIdent
     retryJoin: rc.retryJoin,
     retryIntervalMs: rc.retryIntervalMs > 0 ? rc.retryIntervalMs : 30_000,
     retryMax: rc.retryMax,
-    protocol: {
-      protocolMin: self.protocolMin,
-      protocolMax: self.protocolMax,
-      protocolCur: self.protocolCur,
-      delegateMin: self.delegateMin,
-      delegateMax: self.delegateMax,
-      delegateCur: self.delegateCur,
-    },
+    protocol: memberProtocol(self),
   };
 }
 

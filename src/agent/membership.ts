@@ -288,11 +288,6 @@ export class GossipMembership implements Membership {
     return this.#eventListeners.add(listener);
   }
 
-  /** The keyring this pool encrypts with (rotated in place by keyring operations). */
-  get keyring(): Keyring | undefined {
-    return this.#settings.keyring;
-  }
-
   /** Request/reply streams of layers above gossip (keyring queries) on this pool's port: see GossipRunner.handleStreamKind. */
   handleStreams(kind: number, handler: StreamExtension): void {
     this.#runner.handleStreamKind(kind, handler);

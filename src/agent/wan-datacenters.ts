@@ -29,17 +29,12 @@ export function datacentersByDistance(members: readonly WanMemberView[], localDa
     rtts.sort((a, b) => a - b);
     median.set(dc, rtts[Math.floor(rtts.length / 2)]);
   }
-  const names = [...median.keys()].sort(byteOrder);
-  return names.sort((a, b) => compareDistance(median.get(a) ?? Infinity, median.get(b) ?? Infinity));
+  const names = [...median.keys()].sort(ascending);
+  return names.sort((a, b) => ascending(median.get(a) ?? Infinity, median.get(b) ?? Infinity));
 }
 
-function compareDistance(a: number, b: number): number {
-  if (a === b) return 0;
-  return a < b ? -1 : 1;
-}
-
-/** Go's sort.Strings: byte order, not locale order. */
-function byteOrder(a: string, b: string): number {
+/** `<` order: for names that is Go's sort.Strings (code units, not locale); +Inf equals +Inf. */
+function ascending<T extends string | number>(a: T, b: T): number {
   if (a === b) return 0;
   return a < b ? -1 : 1;
 }

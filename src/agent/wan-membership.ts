@@ -1,10 +1,9 @@
-import { isIP } from "node:net";
 import type { RuntimeConfig } from "../config/runtime-config.ts";
 import { DEFAULT_LOCAL_CONFIG, DEFAULT_WAN_CONFIG, gossipConfig, type GossipConfig } from "../gossip/config.ts";
 import { Keyring } from "../transport/gossip-crypto.ts";
 import type { AgentIdentity } from "./agent.ts";
 import { LoneMembership } from "./lone-membership.ts";
-import { isAnyAddress, tunedGossipConfig } from "./membership-config.ts";
+import { gossipBindHost, memberProtocol, tunedGossipConfig } from "./membership-config.ts";
 import { GossipMembership, type GossipMembershipDeps, type GossipMembershipSettings, type Membership } from "./membership.ts";
 import { readSelfConfig, wanMember } from "./self-info.ts";
 
@@ -30,13 +29,10 @@ export function wanMembershipSettings(rc: RuntimeConfig, identity: AgentIdentity
   if (!identity.server || rc.ports.serfWan <= 0) return undefined;
   const self = wanMember(identity, readSelfConfig(identity, rc as unknown as Record<string, unknown>));
   if (!self) return undefined;
-  // The runner gossips from the address it binds: an any-address bind gossips from the WAN
-  // advertise address instead.
-  const bind = isAnyAddress(rc.serfWanBindAddr) ? rc.advertiseAddrWan : rc.serfWanBindAddr;
   return {
     nodeName: self.name,
     datacenter: identity.datacenter,
-    host: isIP(bind) === 0 && bind.startsWith("[") ? bind.slice(1, -1) : bind,
+    host: gossipBindHost(rc.serfWanBindAddr, rc.advertiseAddrWan),
     port: rc.ports.serfWan,
     fallbackToFreePort: rc.dev,
     tags: self.tags,
@@ -46,14 +42,7 @@ export function wanMembershipSettings(rc: RuntimeConfig, identity: AgentIdentity
     retryJoin: rc.retryJoinWan,
     retryIntervalMs: rc.retryIntervalWanMs > 0 ? rc.retryIntervalWanMs : 30_000,
     retryMax: rc.retryMaxWan,
-    protocol: {
-      protocolMin: self.protocolMin,
-      protocolMax: self.protocolMax,
-      protocolCur: self.protocolCur,
-      delegateMin: self.delegateMin,
-      delegateMax: self.delegateMax,
-      delegateCur: self.delegateCur,
-    },
+    protocol: memberProtocol(self),
     pool: "WAN",
   };
 }
@@ -61,8 +50,8 @@ export function wanMembershipSettings(rc: RuntimeConfig, identity: AgentIdentity
 /**
  * The server's WAN pool: real gossip when started from configuration, a pool of one (this
  * server as `<node>.<dc>`) without it; undefined on client agents and with serf_wan = -1.
+ * `keyring`: the WAN keyring as loaded from the data dir (serf/remote.keyring); `-encrypt` alone when absent.
  */
-/** `keyring`: the WAN keyring as loaded from the data dir (serf/remote.keyring); `-encrypt` alone when absent. */
 export async function startWanMembership(
   rc: RuntimeConfig | undefined,
   identity: AgentIdentity,

@@ -79,10 +79,10 @@ const members: Handler = (ctx, req) => {
   if (wan && segment !== "" && segment !== ALL_SEGMENTS) throw errors.badRequest("Cannot provide a segment with wan=true");
   // Community edition: the only LAN segment is the default one.
   if (!wan && segment !== "" && segment !== ALL_SEGMENTS) throw errors.internal("Network segments are not supported in this version of Consul");
+  const pool = wan ? ctx.wanMembership : ctx.membership;
   // Consul answers a nil member list (JSON null) when there is no WAN pool: a client, or serf_wan = -1.
-  if (wan && !ctx.wanMembership) return json(null);
-  const pool = wan && ctx.wanMembership ? ctx.wanMembership.members() : ctx.membership.members();
-  return json(filterMembers(pool, first(req.query, "filter") ?? "").map(memberView));
+  if (!pool) return json(null);
+  return json(filterMembers(pool.members(), first(req.query, "filter") ?? "").map(memberView));
 };
 
 const host: Handler = (ctx) => json(hostInfo(ctx.clock.now()));

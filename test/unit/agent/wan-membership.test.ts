@@ -8,6 +8,7 @@ import type { AgentFlagValues } from "../../../src/config/agent-flags.ts";
 import { loadRuntimeConfig, type LoadOptions } from "../../../src/config/load.ts";
 import type { RuntimeConfig } from "../../../src/config/runtime-config.ts";
 import { DEFAULT_LOCAL_CONFIG, DEFAULT_WAN_CONFIG } from "../../../src/gossip/config.ts";
+import { agentOptionsFromConfig } from "../../../src/launch/from-config.ts";
 import { systemClock } from "../../../src/runtime/clock.ts";
 import { silentLogger } from "../../../src/runtime/logger.ts";
 
@@ -22,17 +23,7 @@ const KEY_B = "H3uU9p6o1kqb8K0VJ0xW9wO0dPZ1G9eXl2m5X3cQk5o=";
 const deps = { clock: systemClock, logger: silentLogger };
 
 function identityOf(rc: RuntimeConfig): AgentIdentity {
-  return {
-    nodeName: rc.nodeName,
-    nodeId: rc.nodeId,
-    datacenter: rc.datacenter,
-    server: rc.server,
-    advertiseAddr: rc.advertiseAddr,
-    serverPort: rc.ports.server,
-    serfLanPort: rc.ports.serfLan,
-    nodeMeta: rc.nodeMeta,
-    version: "1.20.0",
-  };
+  return { ...agentOptionsFromConfig(rc).identity, version: "1.20.0" };
 }
 
 async function settingsFor(flags: AgentFlagValues) {
