@@ -51,7 +51,7 @@ export function isStreamed(response: ApiResponse): response is StreamedApiRespon
 }
 
 /** The whole body of a streamed answer, for callers that need one message (HTTP.Forward). */
-export async function collectResponse(response: ApiResponse): Promise<RawApiResponse> {
+async function collectResponse(response: ApiResponse): Promise<RawApiResponse> {
   if (!isStreamed(response)) return response;
   const chunks: Buffer[] = [];
   for await (const chunk of response.stream as AsyncIterable<Buffer>) chunks.push(chunk);

@@ -53,7 +53,7 @@ export async function blockingRead<T>(
 }
 
 /** The hold (performance.rpc_hold_timeout) for requests that wait for a cluster leader. */
-export function leaderHold(ctx: HttpContext): LeaderHold {
+function leaderHold(ctx: HttpContext): LeaderHold {
   return { clock: ctx.clock, rng: ctx.rng, holdTimeoutMs: ctx.settings.rpcHoldTimeoutMs ?? DEFAULT_RPC_HOLD_TIMEOUT_MS };
 }
 

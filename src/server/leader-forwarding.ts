@@ -116,13 +116,16 @@ export function httpErrorOf(err: unknown): Error {
  * too busy) may be sent again; a read also after the connection broke mid-call (EOF). A write
  * whose outcome is unknown is never sent twice.
  */
-export function canRetryCall(err: unknown, isRead: boolean): boolean {
+function canRetryCall(err: unknown, isRead: boolean): boolean {
   if (!(err instanceof RpcError)) return false;
   return err.safeToRetry || (isRead && err.code === RpcErrorCode.Connection);
 }
 
 /** Raft's ErrLeadershipLost text, which Consul answers for a write caught by a step-down. */
 const LEADERSHIP_LOST = "leadership lost while committing log";
+
+/** Consul's default hold on the real clock, for callers that pass none. */
+const SYSTEM_HOLD: LeaderHold = { clock: systemClock, rng: systemRng, holdTimeoutMs: DEFAULT_RPC_HOLD_TIMEOUT_MS };
 
 function isNotLeader(err: unknown): err is Error & { code: string } {
   return err instanceof Error && (err as Error & { code?: unknown }).code === RpcErrorCode.NotLeader;
@@ -143,7 +146,7 @@ export class LeaderForwardingConsensus implements Consensus {
     this.#inner = inner;
     this.#pool = pool;
     this.#applyTimeoutMs = options.applyTimeoutMs ?? 30_000;
-    this.#hold = options.hold ?? { clock: systemClock, rng: systemRng, holdTimeoutMs: DEFAULT_RPC_HOLD_TIMEOUT_MS };
+    this.#hold = options.hold ?? SYSTEM_HOLD;
   }
 
   get inner(): Consensus {
@@ -218,8 +221,7 @@ export class LeaderForwardingConsensus implements Consensus {
  * no leader is known, or the leader cannot be reached, the request is held (Consul's
  * rpc_hold_timeout); when this server wins the election meanwhile it answers itself.
  */
-export function followerRequestForwarder(consensus: Consensus, pool: RpcPool, hold?: LeaderHold): RequestForwarder {
-  const policy = hold ?? { clock: systemClock, rng: systemRng, holdTimeoutMs: DEFAULT_RPC_HOLD_TIMEOUT_MS };
+export function followerRequestForwarder(consensus: Consensus, pool: RpcPool, hold: LeaderHold = SYSTEM_HOLD): RequestForwarder {
   return async (req, { signal }) => {
     if (consensus.isLeader() || isServerLocalPath(req.path) || isStaleRead(req, consensus.lastContactMs())) return undefined;
     const args: HttpForwardArgs = { req: rawRequestOf(req), forwarded: true };
@@ -235,6 +237,6 @@ export function followerRequestForwarder(consensus: Consensus, pool: RpcPool, ho
         throw httpErrorOf(err);
       }
     };
-    return holdUntilLeader(policy, attempt, { signal: signal(), leadership: consensus });
+    return holdUntilLeader(hold, attempt, { signal: signal(), leadership: consensus });
   };
 }

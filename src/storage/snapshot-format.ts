@@ -15,7 +15,7 @@ export interface SnapshotMeta {
   ID: string;
   Index: number;
   Term: number;
-  /** Legacy (protocol < 3) peer list, base64 of a JSON array; kept for the field's sake. */
+  /** Legacy (protocol < 3) peer list: base64 of the msgpack'd server addresses; kept for the field's sake. */
   Peers: string;
   Configuration: { Servers: { Suffrage: number; ID: string; Address: string }[] };
   ConfigurationIndex: number;

@@ -11,7 +11,7 @@ import {
   type SnapshotMeta,
 } from "../../storage/snapshot-archive.ts";
 import type { Handler, HttpContext } from "../context.ts";
-import { metaHeaders, queryOptions, write } from "../read.ts";
+import { awaitLeaderUnlessStale, metaHeaders, queryOptions, write } from "../read.ts";
 import { text } from "../reply.ts";
 
 // /v1/snapshot: spec/operator-snapshot-query.md §4. Save archives the whole state as it is
@@ -30,9 +30,10 @@ const MAX_RESTORE_STATE_BYTES = MAX_ENTRY_DATA_BYTES - 1024 * 1024;
 export const SNAPSHOT_ARCHIVE_MAX_BYTES = 1024 * 1024 * 1024;
 const packr = new Packr({ useRecords: false });
 
-const save: Handler = (ctx, req) => {
+const save: Handler = async (ctx, req) => {
   const opts = queryOptions(ctx, req);
-  if (opts.consistency !== "stale" && !ctx.consensus.isLeader() && ctx.consensus.leaderAddress() === "") throw errors.noLeader();
+  // Held through an election like every other read; "No cluster leader" once the hold is over.
+  await awaitLeaderUnlessStale(ctx, opts);
   const state = serializeState(ctx.state);
   const index = ctx.state.lastIndex;
   return {
