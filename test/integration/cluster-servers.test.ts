@@ -1,10 +1,9 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { rm } from "node:fs/promises";
 import { performance } from "node:perf_hooks";
-import { freePort, spawnAgent, type AgentProcess } from "../support/agent-process.ts";
+import { spawnAgent, type AgentProcess } from "../support/agent-process.ts";
+import { serverArgs, serverSpec, type ServerSpec } from "../support/server-cluster.ts";
 import { checkLinearizable } from "../lin/checker.ts";
 import { kvModel, type KvOperation } from "../lin/kv-model.ts";
 import { eventually, getJson } from "../support/eventually.ts";
@@ -15,33 +14,6 @@ import { eventually, getJson } from "../support/eventually.ts";
 // RPC port), survive a kill -9 of the leader under a write load without losing an
 // acknowledged write, the killed server catches up when it comes back, and the whole cluster
 // restarted from its data dirs holds every acknowledged write.
-
-interface ServerSpec {
-  name: string;
-  bind: string;
-  httpPort: number;
-  serverPort: number;
-  serfPort: number;
-  dataDir: string;
-}
-
-function serverArgs(spec: ServerSpec, all: readonly ServerSpec[]): string[] {
-  return [
-    "-server",
-    "-bootstrap-expect=3",
-    `-data-dir=${spec.dataDir}`,
-    `-bind=${spec.bind}`,
-    "-client=127.0.0.1",
-    `-node=${spec.name}`,
-    `-http-port=${spec.httpPort}`,
-    "-dns-port=-1",
-    `-server-port=${spec.serverPort}`,
-    `-serf-lan-port=${spec.serfPort}`,
-    // No WAN pool: three servers on 8302 would race other test files for the port.
-    "-serf-wan-port=-1",
-    ...all.map((s) => `-retry-join=${s.bind}:${s.serfPort}`),
-  ];
-}
 
 /** The leader every given server reports, when they all agree on one; "" otherwise. */
 async function agreedLeader(servers: readonly AgentProcess[]): Promise<string> {
@@ -101,14 +73,7 @@ async function registerClient(clientId: number, servers: () => AgentProcess[], h
 test("cluster - three -bootstrap-expect servers elect one leader, keep every acknowledged write across a leader kill -9 and a full restart, and the killed server catches up", async (t) => {
   const specs: ServerSpec[] = [];
   for (const [i, bind] of ["127.0.0.1", "127.0.0.2", "127.0.0.3"].entries()) {
-    specs.push({
-      name: `server-${i + 1}`,
-      bind,
-      httpPort: await freePort(),
-      serverPort: await freePort(),
-      serfPort: await freePort(),
-      dataDir: await mkdtemp(join(tmpdir(), `consulate-cluster-${i + 1}-`)),
-    });
+    specs.push(await serverSpec(`server-${i + 1}`, bind));
   }
   const running = new Map<string, AgentProcess>();
   t.after(async () => {
@@ -116,7 +81,7 @@ test("cluster - three -bootstrap-expect servers elect one leader, keep every ack
     for (const s of specs) await rm(s.dataDir, { recursive: true, force: true });
   });
   const start = async (spec: ServerSpec): Promise<AgentProcess> => {
-    const proc = await spawnAgent(serverArgs(spec, specs), { httpPort: spec.httpPort, timeoutMs: 20_000 });
+    const proc = await spawnAgent(serverArgs(spec, 3, specs), { httpPort: spec.httpPort, timeoutMs: 20_000 });
     running.set(spec.name, proc);
     return proc;
   };

@@ -1,52 +1,13 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { freePort, spawnAgent, type AgentProcess } from "../support/agent-process.ts";
+import { rm } from "node:fs/promises";
+import { spawnAgent, type AgentProcess } from "../support/agent-process.ts";
 import { eventually } from "../support/eventually.ts";
+import { serverArgs, serverSpec } from "../support/server-cluster.ts";
 
 // performance.rpc_hold_timeout with real server processes: a request that needs the leader
 // while none is known is held until one is elected (Consul's ForwardRPC), and answered
 // "No cluster leader" only once the hold is over.
-
-interface ServerSpec {
-  name: string;
-  bind: string;
-  httpPort: number;
-  serverPort: number;
-  serfPort: number;
-  dataDir: string;
-}
-
-async function serverSpec(name: string, bind: string): Promise<ServerSpec> {
-  return {
-    name,
-    bind,
-    httpPort: await freePort(),
-    serverPort: await freePort(),
-    serfPort: await freePort(),
-    dataDir: await mkdtemp(join(tmpdir(), `consulate-hold-${name}-`)),
-  };
-}
-
-function serverArgs(spec: ServerSpec, expect: number, joins: readonly ServerSpec[], extra: string[] = []): string[] {
-  return [
-    "-server",
-    `-bootstrap-expect=${expect}`,
-    `-data-dir=${spec.dataDir}`,
-    `-bind=${spec.bind}`,
-    "-client=127.0.0.1",
-    `-node=${spec.name}`,
-    `-http-port=${spec.httpPort}`,
-    "-dns-port=-1",
-    `-server-port=${spec.serverPort}`,
-    `-serf-lan-port=${spec.serfPort}`,
-    "-serf-wan-port=-1",
-    ...joins.map((s) => `-retry-join=${s.bind}:${s.serfPort}`),
-    ...extra,
-  ];
-}
 
 async function leaderOf(server: AgentProcess): Promise<string> {
   const res = await fetch(`${server.base}/v1/status/leader`, { signal: AbortSignal.timeout(2000) });
