@@ -1,10 +1,9 @@
 import { after, test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { freePort, spawnAgent, type AgentProcess } from "../support/agent-process.ts";
+import { rmSync } from "node:fs";
+import { spawnAgent, type AgentProcess } from "../support/agent-process.ts";
 import { eventually } from "../support/eventually.ts";
+import { serverArgs, serverSpec, type ServerSpec } from "../support/server-cluster.ts";
 
 // Dead-server cleanup on real processes: three servers, one killed. While MinQuorum is 3 the
 // leader's autopilot keeps the dead voter; once MinQuorum is lowered it removes it from Raft.
@@ -16,14 +15,6 @@ after(async () => {
   for (const d of dirs) rmSync(d, { recursive: true, force: true });
 });
 
-interface Spec {
-  name: string;
-  httpPort: number;
-  serverPort: number;
-  serfPort: number;
-  dataDir: string;
-}
-
 async function getJson<T>(url: string): Promise<T> {
   const res = await fetch(url, { signal: AbortSignal.timeout(2000) });
   if (res.status !== 200 && res.status !== 429) throw new Error(`${url}: ${res.status} ${await res.text()}`);
@@ -34,28 +25,15 @@ type Health = { Healthy: boolean; FailureTolerance: number; Servers: { ID: strin
 type RaftConfiguration = { Servers: { ID: string; Node: string; Leader: boolean }[] };
 
 test("autopilot - a killed server is removed from Raft only once MinQuorum allows it", { timeout: 120_000 }, async () => {
-  const specs: Spec[] = [];
+  const specs: ServerSpec[] = [];
   for (const name of ["ap1", "ap2", "ap3"]) {
-    const dataDir = mkdtempSync(join(tmpdir(), `consulate-${name}-`));
-    dirs.push(dataDir);
-    specs.push({ name, httpPort: await freePort(), serverPort: await freePort(), serfPort: await freePort(), dataDir });
+    const spec = await serverSpec(name, "127.0.0.1");
+    dirs.push(spec.dataDir);
+    specs.push(spec);
   }
   const running = new Map<string, AgentProcess>();
   for (const spec of specs) {
-    const args = [
-      "-server",
-      "-bootstrap-expect=3",
-      `-data-dir=${spec.dataDir}`,
-      "-bind=127.0.0.1",
-      "-client=127.0.0.1",
-      `-node=${spec.name}`,
-      `-http-port=${spec.httpPort}`,
-      "-dns-port=-1",
-      `-server-port=${spec.serverPort}`,
-      `-serf-lan-port=${spec.serfPort}`,
-      "-serf-wan-port=-1",
-      ...specs.filter((s) => s !== spec).map((s) => `-retry-join=127.0.0.1:${s.serfPort}`),
-    ];
+    const args = serverArgs(spec, 3, specs.filter((s) => s !== spec));
     // Ready as soon as HTTP answers: the leader comes once all three see each other.
     const proc = await spawnAgent(args, { httpPort: spec.httpPort, timeoutMs: 20_000, ready: async (base) => (await fetch(`${base}/v1/agent/self`)).status === 200 });
     procs.push(proc);
