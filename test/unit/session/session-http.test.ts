@@ -86,7 +86,15 @@ test("session - missing and malformed IDs", async () => {
   assert.deepEqual(await call("PUT", "/v1/session/destroy/").then((r) => [r.status, r.text]), [400, "Missing session"]);
   assert.deepEqual(await call("GET", "/v1/session/info/").then((r) => [r.status, r.text]), [400, "Missing session"]);
   assert.deepEqual(await call("GET", "/v1/session/node/").then((r) => [r.status, r.text]), [400, "Missing node name"]);
-  assert.deepEqual(await call("GET", "/v1/session/info/abc").then((r) => [r.status, r.text]), [500, "uuid string is wrong length"]);
+});
+
+test("session info of an unknown non-UUID ID answers [] and renew of it 404, as for any unknown session", async () => {
+  const notUuid = "1".repeat(36);
+  for (const id of [notUuid, "abc"]) {
+    assert.deepEqual(await call("GET", `/v1/session/info/${id}`).then((r) => [r.status, r.text]), [200, "[]"]);
+    assert.deepEqual(await call("PUT", `/v1/session/renew/${id}`).then((r) => [r.status, r.text]), [404, `Session id '${id}' not found`]);
+    assert.deepEqual(await call("PUT", `/v1/session/destroy/${id}`).then((r) => [r.status, r.text]), [200, "true"]);
+  }
 });
 
 test("session - destroy releases the lock; info of a gone session is []", async () => {
