@@ -11,6 +11,7 @@ import { catalogServiceNodeView, type CatalogServiceNodeJson } from "../views/ca
 import { nodeView, type NodeJson } from "../views/node.ts";
 import { nodeServiceView, type NodeServiceJson } from "../views/node-service.ts";
 import { emptyGatewayRead } from "./empty-gateway-read.ts";
+import { clusterPeerRead, namesClusterPeer } from "./peer-scope.ts";
 import { nearNode, nodeHasMeta, requestedTags, requestFilter, requireName, selectInstances, sortByNear } from "./catalog-query.ts";
 import { instanceListRead, instancesOfName, type InstanceListEndpoint, type InstanceListRequest } from "./instance-list-read.ts";
 
@@ -38,6 +39,7 @@ const datacenters: Handler = (ctx) =>
 const nodes: Handler = (ctx, req) => {
   const opts = queryOptions(ctx, req);
   const filter = requestFilter(opts.filter, catalogNodeSchema);
+  if (namesClusterPeer(req)) return clusterPeerRead(ctx, req, opts, "nodes", []);
   const cat = ctx.state.catalog;
   const source = nearNode(ctx, opts.near);
   return blockingRead(
@@ -57,6 +59,7 @@ const nodes: Handler = (ctx, req) => {
 const services: Handler = (ctx, req) => {
   const opts = queryOptions(ctx, req);
   const filter = requestFilter(opts.filter, catalogServiceNodeSchema);
+  if (namesClusterPeer(req)) return clusterPeerRead(ctx, req, opts, "services", {});
   const cat = ctx.state.catalog;
   return blockingRead(
     ctx,
@@ -119,6 +122,7 @@ function serviceNodes(ctx: HttpContext, req: ApiRequest, endpoint: InstanceListE
   const name = requireName(req.suffix, "service");
   const tags = requestedTags(req.query);
   const filter = requestFilter(opts.filter, catalogServiceNodeSchema);
+  if (namesClusterPeer(req)) return clusterPeerRead(ctx, req, opts, "services", []);
   return instanceListRead({ ctx, req, opts, name, tags, source: nearNode(ctx, opts.near), filter }, endpoint, "");
 }
 
@@ -139,6 +143,7 @@ function nodeRead<T>(
   const opts = queryOptions(ctx, req);
   const name = requireName(req.suffix, "node");
   const filter = requestFilter(opts.filter, nodeServiceSchema);
+  if (namesClusterPeer(req)) return clusterPeerRead(ctx, req, opts, "nodes", missing());
   const cat = ctx.state.catalog;
   return blockingRead(
     ctx,
@@ -178,7 +183,7 @@ const nodeServices: Handler = (ctx, req) =>
 const gatewayServices: Handler = (ctx, req) => {
   const opts = queryOptions(ctx, req);
   if (req.suffix === "") throw errors.badRequest("Missing gateway name");
-  return emptyGatewayRead(ctx, req, opts, null);
+  return emptyGatewayRead(ctx, req, opts, []);
 };
 
 function byteOrder(a: string, b: string): number {

@@ -13,6 +13,7 @@ import { allPassing } from "../../model/health-status.ts";
 import { healthCheckView, type HealthCheckJson } from "../views/health-check.ts";
 import { healthEntryView, type HealthEntryJson } from "../views/health-entry.ts";
 import { emptyGatewayRead } from "./empty-gateway-read.ts";
+import { clusterPeerRead, namesClusterPeer } from "./peer-scope.ts";
 import {
   nearNode,
   nodeHasMeta,
@@ -48,6 +49,7 @@ function checkViews(ctx: HttpContext, opts: QueryOptions, checks: HealthCheck[],
 /** A blocking read of a check list; `?filter` is compiled first so a bad one is a 400 before any wait. */
 function checkListRead(ctx: HttpContext, req: ApiRequest, opts: QueryOptions, list: QueryFn<HealthCheckJson[]>): Promise<Reply> {
   requestFilter(opts.filter, healthCheckSchema);
+  if (namesClusterPeer(req)) return clusterPeerRead(ctx, req, opts, "checks", []);
   return blockingRead(ctx, req, opts, list, (views) => json(views));
 }
 
@@ -130,6 +132,7 @@ function serviceEntries(ctx: HttpContext, req: ApiRequest, endpoint: InstanceLis
   const passing = passingOnly(req.query);
   const tags = requestedTags(req.query);
   const filter = requestFilter(opts.filter, healthServiceEntrySchema);
+  if (namesClusterPeer(req)) return clusterPeerRead(ctx, req, opts, "services", []);
   const r: ServiceEntriesRequest = { ctx, req, opts, name, tags, source: nearNode(ctx, opts.near), passing, filter };
   return instanceListRead(r, endpoint, passing ? "p" : "");
 }

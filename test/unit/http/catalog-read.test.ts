@@ -147,11 +147,35 @@ test("catalog - node-service omits Port when 0", async () => {
   assert.equal("Port" in a.Services.portless, false);
 });
 
-test("catalog - gateway-services answers null with an index", async () => {
+test("catalog - gateway-services of a gateway with no config answers [] with an index", async () => {
   const a = await get("/v1/catalog/gateway-services/my-gw");
   assert.equal(a.status, 200);
-  assert.equal(a.text, "null");
+  assert.equal(a.text, "[]");
   assert.ok(a.index >= 1);
+});
+
+test("catalog and health reads with ?peer=<unknown peer> match nothing; ?peer=local reads this cluster", async () => {
+  const peer = "peer=non-existent-peer";
+  const empties: [string, string][] = [
+    ["/v1/catalog/nodes", "[]"],
+    ["/v1/catalog/services", "{}"],
+    ["/v1/catalog/service/web", "[]"],
+    ["/v1/catalog/connect/web", "[]"],
+    ["/v1/catalog/node/beta", "null"],
+    ["/v1/health/node/beta", "[]"],
+    ["/v1/health/checks/web", "[]"],
+    ["/v1/health/service/web", "[]"],
+    ["/v1/health/connect/web", "[]"],
+    ["/v1/health/state/any", "[]"],
+  ];
+  for (const [path, empty] of empties) {
+    const a = await get(`${path}?${peer}`);
+    assert.equal(a.status, 200, path);
+    assert.equal(a.text, empty, path);
+    assert.ok(a.index >= 1, `${path} carries an index`);
+  }
+  assert.deepEqual(ids(await get("/v1/catalog/service/web?peer=local")), ["web-1", "web-2"]);
+  assert.equal((body(await get("/v1/health/service/web?peer=local")) as unknown[]).length, 2);
 });
 
 test("catalog - connect/:service lists proxies for the service and Connect-native instances", async () => {
