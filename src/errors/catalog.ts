@@ -85,8 +85,6 @@ export const errors = {
       "TooLarge",
       `Request body(${size} bytes) too large, max size: ${max} bytes. See https://developer.hashicorp.com/docs/agent/config/config-files#kv_max_value_size.`,
     ),
-  prometheusDisabled: () =>
-    new ConsulError("UnsupportedMedia", "Prometheus is not enabled since its retention time is not positive"),
   noPathToDatacenter: () => new ConsulError("NoPathToDatacenter", "No path to datacenter"),
   noLeader: () => new ConsulError("NoLeader", "No cluster leader"),
   invalidSession: (id: string) => new ConsulError("InvalidSession", `invalid session "${id}"`),

@@ -99,10 +99,17 @@ function acceptsPrometheus(accept: string): boolean {
   });
 }
 
+/**
+ * Consul 1.20 refuses Prometheus output without a retention time through its "error with
+ * payload" path with no payload, which writes nothing: the client sees 200, an empty body and
+ * the reason in X-Consul-Reason (releases before 1.10 answered 415 with the text as body).
+ */
+const PROMETHEUS_DISABLED_REASON = "Prometheus is not enabled since its retention time is not positive";
+
 const metrics: Handler = async (ctx, req) => {
   const accept = req.headers.accept ?? "";
   if (first(req.query, "format") === "prometheus" || acceptsPrometheus(accept)) {
-    if (!ctx.metrics.prometheusEnabled) throw errors.prometheusDisabled();
+    if (!ctx.metrics.prometheusEnabled) return empty(200, { "X-Consul-Reason": PROMETHEUS_DISABLED_REASON });
     return text(await ctx.metrics.prometheusText(), 200, { "Content-Type": ctx.metrics.prometheusContentType });
   }
   return json(ctx.metrics.summary());

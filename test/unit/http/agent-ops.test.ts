@@ -161,13 +161,16 @@ test("agent/metrics - JSON summary with runtime gauges", async () => {
   assert.ok(gauges.some((g) => g.Name === "consul.runtime.num_goroutines"));
 });
 
-test("agent/metrics - ?format=prometheus is 415 when the retention time is not positive", async () => {
+test("agent/metrics - Prometheus format without a retention time answers 200 with an empty body and the reason in X-Consul-Reason", async () => {
+  const reason = "Prometheus is not enabled since its retention time is not positive";
   const res = await call("GET", "/v1/agent/metrics?format=prometheus");
-  assert.equal(res.status, 415);
-  assert.equal(await res.text(), "Prometheus is not enabled since its retention time is not positive");
+  assert.equal(res.status, 200);
+  assert.equal(await res.text(), "");
+  assert.equal(res.headers.get("x-consul-reason"), reason);
   const viaAccept = await call("GET", "/v1/agent/metrics", { headers: { Accept: "application/openmetrics-text; version=1.0.0" } });
-  assert.equal(viaAccept.status, 415);
-  await viaAccept.body?.cancel();
+  assert.equal(viaAccept.status, 200);
+  assert.equal(await viaAccept.text(), "");
+  assert.equal(viaAccept.headers.get("x-consul-reason"), reason);
 });
 
 test("agent/metrics - Prometheus text when retention is configured (format param or Accept header)", async () => {
