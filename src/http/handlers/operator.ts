@@ -2,7 +2,7 @@ import type { LocalMember } from "../../agent/self-info.ts";
 import { errors } from "../../errors/catalog.ts";
 import { isNotLeaderError } from "../../server/raft-consensus.ts";
 import type { ApiRequest, Handler, HttpContext } from "../context.ts";
-import { awaitLeaderUnlessStale, metaHeaders, queryOptions } from "../read.ts";
+import { awaitLeaderUnlessStale, queryOptions } from "../read.ts";
 import { empty, json } from "../reply.ts";
 
 // /v1/operator/raft/*: spec/operator-snapshot-query.md §1. The server's view of the Raft
@@ -108,7 +108,7 @@ export async function requireLeaderUnlessStale(ctx: HttpContext, req: ApiRequest
 }
 
 const configuration: Handler = async (ctx, req) => {
-  const opts = await requireLeaderUnlessStale(ctx, req);
+  await requireLeaderUnlessStale(ctx, req);
   const servers = raftServers(ctx).map((s) => ({
     ID: s.id,
     Node: s.node,
@@ -118,10 +118,10 @@ const configuration: Handler = async (ctx, req) => {
     Voter: s.voter,
     LastIndex: s.lastIndex ?? 0,
   }));
-  // The driver does not report the index of the configuration entry; the applied index is
-  // at or after it, which is what clients use it for (change detection).
-  const index = ctx.consensus.appliedIndex();
-  return json({ Servers: servers, Index: index }, 200, metaHeaders(ctx, opts, index));
+  // Consul's Index is hashicorp/raft's ConfigurationFuture.Index(): GetConfiguration (raft
+  // >= 1.1.2) copies only the latest configuration, never its index, so every Consul 1.20
+  // server, single or clustered, reports 0. Its handler sets no query-meta headers either.
+  return json({ Servers: servers, Index: 0 });
 };
 
 function queryText(req: ApiRequest, name: string): string | undefined {

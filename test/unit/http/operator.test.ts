@@ -27,8 +27,16 @@ test("operator raft configuration - one voter, the leader, with a string Protoco
   assert.equal(s.Voter, true);
   assert.equal(s.ProtocolVersion, "3");
   assert.equal(typeof s.LastIndex, "number");
-  assert.ok(body.Index >= 1);
-  assert.equal(res.headers.get("x-consul-knownleader"), "true");
+  assert.equal(body.Index, 0);
+});
+
+test("operator raft configuration reports Index 0 and no query-meta headers, as Consul's raft configuration future does", async () => {
+  await call("PUT", "/v1/kv/raft-index-probe", "1");
+  const res = await call("GET", "/v1/operator/raft/configuration");
+  const body = (await res.json()) as { Index: number };
+  assert.equal(body.Index, 0);
+  assert.equal(res.headers.get("x-consul-index"), null);
+  assert.equal(res.headers.get("x-consul-knownleader"), null);
 });
 
 test("operator raft peer - needs ?id or ?address, and only one of them", async () => {
