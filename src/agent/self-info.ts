@@ -3,6 +3,7 @@ import type { Coordinate } from "../model/catalog.ts";
 import type { Consensus } from "../server/consensus.ts";
 import { BUILD_DATE } from "../version.ts";
 import type { AgentIdentity } from "./agent.ts";
+import { openClientPorts, type ClientPorts } from "./open-ports.ts";
 
 // What the agent says about itself (/v1/agent/self, /v1/agent/members, `consul info`), derived
 // from its identity and the merged configuration. Until gossip lands this node is the only
@@ -86,16 +87,30 @@ function boolAt(source: Record<string, unknown>, key: string): boolean {
   return source[key] === true;
 }
 
+/** The client ports of a runtime configuration as configured (Consul's defaults where absent). */
+function configuredClientPorts(runtimeConfig: Record<string, unknown>): ClientPorts {
+  const ports = objectAt(runtimeConfig, "ports");
+  return {
+    http: numberAt(ports, "http", 8500),
+    https: numberAt(ports, "https", -1),
+    grpc: numberAt(ports, "grpc", -1),
+    grpcTls: numberAt(ports, "grpcTls", -1),
+    dns: numberAt(ports, "dns", 8600),
+  };
+}
+
 /** Reads the merged runtime configuration (config/runtime-config.ts shape); absent fields take Consul's defaults. */
 export function readSelfConfig(identity: AgentIdentity, runtimeConfig: Record<string, unknown>): SelfConfig {
   const ports = objectAt(runtimeConfig, "ports");
+  // Gossip tags advertise gRPC ports to other agents: only ones that are open.
+  const open = openClientPorts(configuredClientPorts(runtimeConfig));
   const encrypt = runtimeConfig.encryptKey ?? runtimeConfig.encrypt;
   return {
     primaryDatacenter: stringAt(runtimeConfig, "primaryDatacenter", identity.datacenter),
     advertiseAddrWan: stringAt(runtimeConfig, "advertiseAddrWan", identity.advertiseAddr),
     serfWanPort: numberAt(ports, "serfWan", DEFAULT_SERF_WAN_PORT),
-    grpcPort: numberAt(ports, "grpc", -1),
-    grpcTlsPort: numberAt(ports, "grpcTls", -1),
+    grpcPort: open.grpc,
+    grpcTlsPort: open.grpcTls,
     aclEnabled: boolAt(runtimeConfig, "aclEnabled"),
     bootstrap: boolAt(runtimeConfig, "bootstrap"),
     bootstrapExpect: numberAt(runtimeConfig, "bootstrapExpect", 0),
@@ -179,6 +194,24 @@ export function sanitizeConfig(value: unknown, key = ""): unknown {
     return out;
   }
   return value;
+}
+
+/**
+ * /v1/agent/self's DebugConfig: the sanitized configuration, with every client listener that
+ * is not open reported as Consul reports a disabled one (port -1, no addresses).
+ */
+export function debugConfig(runtimeConfig: Record<string, unknown>): Record<string, unknown> {
+  const copy: Record<string, unknown> = { ...runtimeConfig };
+  const ports = objectAt(runtimeConfig, "ports");
+  if (Object.keys(ports).length > 0) {
+    const open = openClientPorts(configuredClientPorts(runtimeConfig));
+    copy.ports = { ...ports, https: open.https, grpc: open.grpc, grpcTls: open.grpcTls };
+    const listenAddrs = objectAt(runtimeConfig, "listenAddrs");
+    if (Object.keys(listenAddrs).length > 0) {
+      copy.listenAddrs = { ...listenAddrs, ...(open.https > 0 ? {} : { https: [] }), ...(open.grpc > 0 || open.grpcTls > 0 ? {} : { grpc: [] }) };
+    }
+  }
+  return sanitizeConfig(copy) as Record<string, unknown>;
 }
 
 export interface LocalStateCounts {

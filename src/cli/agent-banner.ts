@@ -1,12 +1,14 @@
+import { openClientPorts } from "../agent/open-ports.ts";
 import type { RuntimeConfig } from "../config/runtime-config.ts";
 
-// The startup banner exactly as consul prints it (cli.md §2 "Startup output"): labels
-// right-aligned to the width of "Gossip Encryption", each line indented four spaces.
+// The startup banner exactly as consul 1.17+ prints it (cli.md §2 "Startup output"): labels
+// right-aligned to the width of "ACL Default Policy", each line indented four spaces. A port
+// nothing listens on is printed as -1, as Consul prints a disabled listener.
 
-const LABEL_WIDTH = "Gossip Encryption".length;
+const LABEL_WIDTH = "ACL Default Policy".length;
 
 export function formatAgentBanner(rc: RuntimeConfig, versions: { consul: string; consulate: string; buildDate: string }): string {
-  const port = (p: number): string => String(p > 0 ? p : -1);
+  const open = openClientPorts(rc.ports);
   const rows: [string, string][] = [
     ["Version", `'${versions.consul}'`],
     ["Revision", `'consulate-${versions.consulate}'`],
@@ -17,12 +19,15 @@ export function formatAgentBanner(rc: RuntimeConfig, versions: { consul: string;
     ["Server", `${rc.server} (Bootstrap: ${rc.bootstrap})`],
     [
       "Client Addr",
-      `[${rc.clientAddrs.join(" ")}] (HTTP: ${port(rc.ports.http)}, HTTPS: ${port(rc.ports.https)}, gRPC: ${port(rc.ports.grpc)}, gRPC-TLS: ${port(rc.ports.grpcTls)}, DNS: ${port(rc.ports.dns)})`,
+      `[${rc.clientAddrs.join(" ")}] (HTTP: ${open.http}, HTTPS: ${open.https}, gRPC: ${open.grpc}, gRPC-TLS: ${open.grpcTls}, DNS: ${open.dns})`,
     ],
     ["Cluster Addr", `${rc.advertiseAddr} (LAN: ${rc.ports.serfLan}, WAN: ${rc.ports.serfWan})`],
     ["Gossip Encryption", String(rc.encryptKey !== "")],
     ["Auto-Encrypt-TLS", "false"],
-    ["ACLs Enabled", String(rc.aclEnabled)],
+    ["ACL Enabled", String(rc.aclEnabled)],
+    // License reporting is an Enterprise feature; Community Edition always prints false.
+    ["Reporting Enabled", "false"],
+    ["ACL Default Policy", rc.aclDefaultPolicy],
     ["HTTPS TLS", "Verify Incoming: false, Verify Outgoing: false, Min Version: TLSv1_2"],
     ["gRPC TLS", "Verify Incoming: false, Min Version: TLSv1_2"],
     ["Internal RPC TLS", "Verify Incoming: false, Verify Outgoing: false (Verify Hostname: false), Min Version: TLSv1_2"],

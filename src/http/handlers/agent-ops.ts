@@ -1,11 +1,11 @@
 import {
   agentStats,
   BUILD_INFO,
+  debugConfig,
   hostInfo,
   lanMember,
   ORIGIN_COORDINATE,
   readSelfConfig,
-  sanitizeConfig,
   type LocalMember,
   type LocalStateCounts,
 } from "../../agent/self-info.ts";
@@ -52,7 +52,7 @@ const self: Handler = (ctx) => {
         Version: identity.version,
         BuildDate: BUILD_INFO.buildDate,
       },
-      DebugConfig: sanitizeConfig(ctx.runtimeConfig) as Record<string, unknown>,
+      DebugConfig: debugConfig(ctx.runtimeConfig),
       Coord: cfg.disableCoordinates ? null : (ownCoordinate?.Coord ?? ORIGIN_COORDINATE),
       Member: memberView(ctx.membership.members().find((m) => m.name === identity.nodeName) ?? lanMember(identity, cfg)),
       Stats: agentStats(identity, { consensus: ctx.consensus, cfg, counts: localCounts(ctx) }),

@@ -1,7 +1,8 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import type { AgentIdentity } from "../../../src/agent/agent.ts";
-import { BUILD_INFO, lanMember, readSelfConfig, sanitizeConfig, wanMember } from "../../../src/agent/self-info.ts";
+import { BUILD_INFO, debugConfig, lanMember, readSelfConfig, sanitizeConfig, wanMember } from "../../../src/agent/self-info.ts";
+import { xdsServerRuns } from "../../../src/agent/open-ports.ts";
 
 const identity: AgentIdentity = {
   nodeName: "n1",
@@ -15,7 +16,7 @@ const identity: AgentIdentity = {
   version: "1.20.0",
 };
 
-test("agent/members - tags follow the configuration: bootstrap, expect, grpc ports, acls, wan_join_port", () => {
+test("agent/members - tags follow the configuration: bootstrap, expect, acls, wan_join_port", () => {
   const cfg = readSelfConfig(identity, {
     bootstrap: true,
     bootstrapExpect: 3,
@@ -27,8 +28,6 @@ test("agent/members - tags follow the configuration: bootstrap, expect, grpc por
   assert.equal(lan.tags.bootstrap, "1");
   assert.equal(lan.tags.expect, "3");
   assert.equal(lan.tags.acls, "1");
-  assert.equal(lan.tags.grpc_port, "8502");
-  assert.equal(lan.tags.grpc_tls_port, "8503");
   assert.equal(lan.tags.wan_join_port, "9302");
   assert.equal(lan.tags.build, `1.20.0:${BUILD_INFO.revision.slice(0, 8)}`);
   const wan = wanMember(identity, cfg);
@@ -59,4 +58,21 @@ test("agent/self - DebugConfig hides secrets as Consul's Sanitized() does", () =
     ports: { http: 8500 },
   });
   assert.deepEqual(out, { nodeName: "n1", encryptKey: "hidden", aclTokens: { agent: "hidden", default: "" }, ports: { http: 8500 } });
+});
+
+test("agent/self describes no port that is not open: no gRPC tags, no xDS, DebugConfig shows HTTPS and gRPC disabled", () => {
+  const rc = {
+    ports: { http: 8500, https: 8501, grpc: 8502, grpcTls: 8503, dns: 8600, serfLan: 8301 },
+    listenAddrs: { dns: ["127.0.0.1"], http: ["127.0.0.1"], https: ["127.0.0.1"], grpc: ["127.0.0.1"] },
+  };
+  const cfg = readSelfConfig(identity, rc);
+  const lan = lanMember(identity, cfg);
+  assert.equal(lan.tags.grpc_port, undefined, "no gRPC server listens");
+  assert.equal(lan.tags.grpc_tls_port, undefined);
+  assert.equal(wanMember(identity, cfg)?.tags.grpc_tls_port, undefined);
+  assert.equal(xdsServerRuns(rc.ports), false, "so /v1/agent/self has no xDS section");
+  const debug = debugConfig(rc) as { ports: Record<string, number>; listenAddrs: Record<string, string[]> };
+  assert.deepEqual(debug.ports, { http: 8500, https: -1, grpc: -1, grpcTls: -1, dns: 8600, serfLan: 8301 });
+  assert.deepEqual(debug.listenAddrs, { dns: ["127.0.0.1"], http: ["127.0.0.1"], https: [], grpc: [] });
+  assert.deepEqual(rc.ports.grpc, 8502, "the configuration itself is left alone");
 });
