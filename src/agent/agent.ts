@@ -31,11 +31,14 @@ import { LocalState, type RegistrationMeta, type RegistrationSource } from "./lo
 import { nodeMaintenanceCheck, serviceMaintenanceCheck, serviceMaintenanceCheckId } from "./maintenance.ts";
 import {
   decodeServiceDefinition,
+  sidecarDefinition,
+  sidecarIdFor,
   toServiceFields,
   validateCheckRegistration,
   validateServiceDefinition,
   type ServiceDefinition,
 } from "./service-definition.ts";
+import { assignSidecarPort, DEFAULT_SIDECAR_PORT_RANGE, sidecarDefaultChecks, type SidecarPortRange } from "./sidecar-service.ts";
 
 /** What the agent role needs to know about itself. */
 export interface AgentIdentity {
@@ -98,6 +101,8 @@ export interface AgentDeps {
   /** The check scheduler's wheel; the agent makes (and stops) its own when not given. */
   wheel?: TimerWheel;
   reaper?: Partial<ReaperSettings>;
+  /** `ports.sidecar_min_port`..`sidecar_max_port`, where sidecars without a port get one. */
+  sidecarPorts?: SidecarPortRange;
 }
 
 export interface AgentLifecycle {
@@ -155,6 +160,10 @@ export class Agent {
   /** IDs registered from config files, so a reload can drop the ones no longer there. */
   readonly #configServiceIds = new Set<string>();
   readonly #configCheckIds = new Set<string>();
+  /** Services registered as another's `Connect.SidecarService` (Consul's LocallyRegisteredAsSidecar). */
+  readonly #sidecarIds = new Set<string>();
+  /** Mutable so a reload can change it. */
+  sidecarPorts: SidecarPortRange;
   #changeQueued = false;
 
   constructor(deps: AgentDeps) {
@@ -169,6 +178,7 @@ export class Agent {
     this.localState = new LocalState(deps.identity.nodeName);
     this.#registrations = deps.registrations;
     this.#reaper = { ...DEFAULT_REAPER_SETTINGS, ...deps.reaper };
+    this.sidecarPorts = deps.sidecarPorts ?? DEFAULT_SIDECAR_PORT_RANGE;
     this.#ownsWheel = deps.wheel === undefined;
     this.#wheel = deps.wheel ?? new TimerWheel(deps.clock);
     this.scheduler = new CheckScheduler({ wheel: this.#wheel, rng: deps.rng, logger: this.logger });
@@ -250,9 +260,26 @@ export class Agent {
 
   // ---- services ----
 
-  /** Adds or replaces a service and its checks (Consul's addServiceInternal). */
+  /**
+   * Adds or replaces a service and its checks (Consul's addServiceInternal), and the sidecar its
+   * `Connect.SidecarService` stands for: registered after the service, with a port from the
+   * sidecar range and the two default checks unless the registration gives them.
+   */
   async addService(def: ServiceDefinition, options: AddServiceOptions, token = def.token): Promise<void> {
-    this.#refuseDisabledScripts(def.checks, options.source);
+    const sidecar = sidecarDefinition(def);
+    this.#refuseDisabledScripts([...def.checks, ...(sidecar?.checks ?? [])], options.source);
+    await this.#addServiceLocally(def, options, token);
+    if (sidecar) {
+      const port = sidecar.port > 0 ? sidecar.port : assignSidecarPort(sidecar.id, this.localState.services(), this.sidecarPorts);
+      const localAddress = typeof sidecar.proxy?.LocalServiceAddress === "string" ? sidecar.proxy.LocalServiceAddress : "";
+      const checks = sidecar.checks.length > 0 ? sidecar.checks : sidecarDefaultChecks(sidecar.id, sidecar.address, localAddress, port);
+      this.#sidecarIds.add(sidecar.id);
+      await this.#addServiceLocally({ ...sidecar, port, checks }, options, def.sidecar?.token || token);
+    }
+    await this.syncChanges();
+  }
+
+  async #addServiceLocally(def: ServiceDefinition, options: AddServiceOptions, token: string): Promise<void> {
     const service = toServiceFields(def);
     const meta: RegistrationMeta = { token, source: options.source };
     const existing = new Set(this.localState.checksForService(service.ID, false).map((c) => c.CheckID));
@@ -281,20 +308,27 @@ export class Agent {
         for (const id of dropped) await store.removeCheck(id);
       });
     }
-    await this.syncChanges();
   }
 
-  /** Removes a service and its checks; false when there is no such service. */
+  /** Removes a service and its checks, and the sidecar registered with it; false when there is no such service. */
   async removeService(serviceId: string): Promise<boolean> {
+    if (!(await this.#removeServiceLocally(serviceId))) return false;
+    const sidecarId = sidecarIdFor(serviceId);
+    if (this.#sidecarIds.has(sidecarId)) await this.#removeServiceLocally(sidecarId);
+    await this.syncChanges();
+    return true;
+  }
+
+  async #removeServiceLocally(serviceId: string): Promise<boolean> {
     const checkIds = this.localState.checksForService(serviceId, false).map((c) => c.CheckID);
     for (const id of checkIds) this.#forgetCheck(id);
     if (!this.localState.removeService(serviceId)) return false;
     this.#configServiceIds.delete(serviceId);
+    this.#sidecarIds.delete(serviceId);
     await this.#persist(async (store) => {
       await store.removeService(serviceId);
       for (const id of checkIds) await store.removeCheck(id);
     });
-    await this.syncChanges();
     return true;
   }
 
@@ -432,10 +466,12 @@ export class Agent {
       }),
     );
 
-    const serviceIds = new Set(serviceDefs.map((d) => d.id || d.name));
+    // A sidecar belongs to the definition that declares it: it leaves with it, or with its block.
+    const serviceIds = new Set(serviceDefs.flatMap((d) => (d.sidecar ? [d.id || d.name, sidecarIdFor(d.id || d.name)] : [d.id || d.name])));
     for (const id of [...this.#configServiceIds]) {
       if (serviceIds.has(id)) continue;
       this.#configServiceIds.delete(id);
+      this.#sidecarIds.delete(id);
       for (const c of this.localState.checksForService(id, false)) this.#forgetCheck(c.CheckID);
       this.localState.removeService(id);
     }
@@ -447,8 +483,9 @@ export class Agent {
     }
     // Services first: top-level checks may name them by service_id.
     for (const d of serviceDefs) {
-      await this.addService(d, { replaceExistingChecks: true, source: "config" });
+      await this.#asConfigErrorAsync(`service "${d.id || d.name}"`, () => this.addService(d, { replaceExistingChecks: true, source: "config" }));
       this.#configServiceIds.add(d.id || d.name);
+      if (d.sidecar) this.#configServiceIds.add(sidecarIdFor(d.id || d.name));
     }
     for (const d of checkDefs) {
       await this.#asConfigErrorAsync(`check "${d.id || d.name}"`, () => this.addCheck(d, "config"));
@@ -464,6 +501,7 @@ export class Agent {
     for (const c of this.localState.checks()) this.localState.removeCheck(c.CheckID);
     this.#configServiceIds.clear();
     this.#configCheckIds.clear();
+    this.#sidecarIds.clear();
     await this.syncChanges();
   }
 

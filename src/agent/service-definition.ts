@@ -24,6 +24,8 @@ export interface ServiceDefinition {
   weights: Weights | undefined;
   proxy: Record<string, unknown> | undefined;
   connectNative: boolean;
+  /** `Connect.SidecarService` (or `sidecar_service`): a nested registration, defaulted by the agent. */
+  sidecar: ServiceDefinition | undefined;
   token: string;
   /** `Check` followed by `Checks`, empty `Check` dropped. */
   checks: CheckDefinition[];
@@ -89,6 +91,7 @@ function checkObjects(o: JsonObject): CheckDefinition[] {
 export function decodeServiceDefinition(o: JsonObject): ServiceDefinition {
   const connect = obj(o, "Connect");
   const proxy = obj(o, "Proxy");
+  const sidecar = connect ? obj(connect, "SidecarService", "sidecar_service") : undefined;
   return {
     kind: str(o, "Kind"),
     id: str(o, "ID"),
@@ -103,6 +106,7 @@ export function decodeServiceDefinition(o: JsonObject): ServiceDefinition {
     weights: weights(o),
     proxy: proxy ? (normalizeProxyValue(proxy) as Record<string, unknown>) : undefined,
     connectNative: connect ? bool(connect, "Native") : false,
+    sidecar: sidecar ? decodeServiceDefinition(sidecar) : undefined,
     token: str(o, "Token"),
     checks: checkObjects(o),
   };
@@ -141,12 +145,21 @@ function multiError(problems: string[]): string {
   return `${head}\n${problems.map((p) => `\t* ${p}`).join("\n")}\n\n`;
 }
 
-function nodeServiceProblems(d: ServiceDefinition): string[] {
+/**
+ * NodeService.Validate's problems, in its order; `forAgent` is ValidateForAgent's subset, which
+ * leaves out what the agent fills in itself (a sidecar's port).
+ */
+function nodeServiceProblems(d: ServiceDefinition, forAgent = false): string[] {
   const problems: string[] = [];
   if (d.kind === "connect-proxy") {
+    if (!forAgent && d.port === 0 && d.socketPath === "") problems.push(`Port or SocketPath must be set for a ${d.kind}`);
     const dest = d.proxy?.DestinationServiceName;
-    if (typeof dest !== "string" || dest === "") problems.push("Proxy.DestinationServiceName must be non-empty for Connect proxy services");
-    if (d.port === 0 && d.socketPath === "") problems.push("Port or SocketPath must be set for a Connect proxy");
+    if (typeof dest !== "string" || dest.trim() === "") problems.push("Proxy.DestinationServiceName must be non-empty for Connect proxy services");
+    if (d.connectNative) problems.push("A Proxy cannot also be Connect Native, only typical services");
+  }
+  if (!forAgent && d.sidecar) {
+    if (d.sidecar.id !== "") problems.push("A SidecarService cannot specify an ID as this is managed by the agent");
+    if (d.sidecar.sidecar) problems.push("A SidecarService cannot have a nested SidecarService");
   }
   return problems;
 }
@@ -173,6 +186,72 @@ export function validateServiceDefinition(d: ServiceDefinition): void {
   for (const c of d.checks) {
     if (c.status !== "" && !isCheckStatus(c.status)) throw errors.badRequest("Status for checks must 'passing', 'warning', 'critical'");
   }
+  if (d.sidecar) validateSidecar(d);
+}
+
+/** The nested sidecar's checks, then the defaulted sidecar itself (AgentRegisterService's order). */
+function validateSidecar(parent: ServiceDefinition): void {
+  const nested = parent.sidecar;
+  if (!nested) return;
+  for (const c of nested.checks) {
+    const p = checkDefinitionProblem(c);
+    if (p) throw errors.badRequest(`Invalid check in sidecar_service: ${p}`);
+  }
+  for (const c of nested.checks) {
+    if (c.status !== "" && !isCheckStatus(c.status)) throw errors.badRequest("Status for checks must 'passing', 'warning', 'critical'");
+  }
+  if (Object.keys(nested.meta).length > 0) {
+    const meta = metaProblem(nested.meta);
+    if (meta) throw errors.badRequest(`Invalid SidecarService: ${meta}`);
+  }
+  const problems = nodeServiceProblems(sidecarDefinition(parent) ?? nested, true);
+  if (problems.length > 0) throw errors.badRequest(`Failed Validation: ${multiError(problems)}`);
+}
+
+/** The suffix of a sidecar's service ID and default name (structs.SidecarProxySuffix). */
+export const SIDECAR_PROXY_SUFFIX = "-sidecar-proxy";
+
+export function sidecarIdFor(serviceId: string): string {
+  return serviceId + SIDECAR_PROXY_SUFFIX;
+}
+
+/**
+ * The sidecar registration a service's `Connect.SidecarService` stands for, with Consul's
+ * defaults (sidecarServiceFromNodeService): ID `<id>-sidecar-proxy`, kind connect-proxy, name
+ * `<name>-sidecar-proxy`, the parent's address, tags and meta unless given, and a proxy
+ * pointing at the parent on 127.0.0.1:<parent port> (or its socket). The port, when not given,
+ * and the default checks are the agent's to fill in, since they depend on what else is
+ * registered. undefined when the service has no sidecar.
+ */
+export function sidecarDefinition(parent: ServiceDefinition): ServiceDefinition | undefined {
+  const nested = parent.sidecar;
+  if (!nested) return undefined;
+  const parentId = parent.id || parent.name;
+  const proxy: Record<string, unknown> = { ...(nested.proxy ?? {}) };
+  const text = (key: string): string => (typeof proxy[key] === "string" ? (proxy[key] as string) : "");
+  const localPort = typeof proxy.LocalServicePort === "number" ? proxy.LocalServicePort : 0;
+  if (text("DestinationServiceName") === "") proxy.DestinationServiceName = parent.name;
+  if (text("DestinationServiceID") === "") proxy.DestinationServiceID = parentId;
+  if (text("LocalServiceSocketPath") === "" && (text("LocalServiceAddress") === "" || localPort < 1)) {
+    if (parent.socketPath !== "") {
+      proxy.LocalServiceSocketPath = parent.socketPath;
+    } else {
+      if (text("LocalServiceAddress") === "") proxy.LocalServiceAddress = "127.0.0.1";
+      if (localPort < 1) proxy.LocalServicePort = parent.port;
+    }
+  }
+  return {
+    ...nested,
+    id: sidecarIdFor(parentId),
+    kind: nested.kind || "connect-proxy",
+    name: nested.name || parent.name + SIDECAR_PROXY_SUFFIX,
+    address: nested.address || parent.address,
+    tags: nested.tags.length > 0 ? [...nested.tags] : [...parent.tags],
+    meta: Object.keys(nested.meta).length > 0 ? { ...nested.meta } : { ...parent.meta },
+    proxy,
+    token: nested.token || parent.token,
+    sidecar: undefined,
+  };
 }
 
 function ipFamily(address: string): 4 | 6 | undefined {

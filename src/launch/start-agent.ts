@@ -129,6 +129,7 @@ export async function startAgent(options: AgentRuntimeOptions, deps: StartDeps =
           discardCheckOutput: rc.discardCheckOutput,
         }
       : undefined,
+    sidecarPorts: rc ? { min: rc.ports.sidecarMin, max: rc.ports.sidecarMax } : undefined,
     wheel,
     registrations: rc && rc.dataDir !== "" ? new FileRegistrationStore(rc.dataDir) : undefined,
   });
@@ -215,6 +216,7 @@ export async function startAgent(options: AgentRuntimeOptions, deps: StartDeps =
       agent.checkSettings.enableScriptChecks = next.enableScriptChecks;
       agent.checkSettings.enableLocalScriptChecks = next.enableLocalScriptChecks;
       agent.checkSettings.checkOutputMaxSize = next.checkOutputMaxSize;
+      agent.sidecarPorts = { min: next.ports.sidecarMin, max: next.ports.sidecarMax };
       await agent.loadDefinitions(next.services, next.checks);
       logger.named("agent").info("Reloaded configuration");
     },

@@ -1,4 +1,5 @@
 import { decodeCheckDefinition } from "../../agent/check-definition.ts";
+import { CHECK_REGISTRATION_SHAPE, refuseUnknownKeys, SERVICE_REGISTRATION_SHAPE } from "../../agent/registration-keys.ts";
 import { decodeServiceDefinition, validateCheckRegistration, validateServiceDefinition } from "../../agent/service-definition.ts";
 import { errors } from "../../errors/catalog.ts";
 import { agentCheckSchema, agentServiceSchema } from "../../filter/endpoint-schemas.ts";
@@ -100,7 +101,9 @@ const service: Handler = async (ctx, req) => {
 
 const serviceRegister: Handler = async (ctx, req) => {
   enterpriseParams(req);
-  const def = decodeServiceDefinition(objectBody(req, "structs.ServiceDefinition"));
+  const body = objectBody(req, "structs.ServiceDefinition");
+  refuseUnknownKeys(body, SERVICE_REGISTRATION_SHAPE);
+  const def = decodeServiceDefinition(body);
   validateServiceDefinition(def);
   const raw = first(req.query, "replace-existing-checks");
   const replaceExistingChecks = has(req.query, "replace-existing-checks") && (raw === "" || raw === "true");
@@ -212,7 +215,9 @@ const checks: Handler = (ctx, req) => {
 
 const checkRegister: Handler = async (ctx, req) => {
   enterpriseParams(req);
-  const def = decodeCheckDefinition(objectBody(req, "structs.CheckDefinition"));
+  const body = objectBody(req, "structs.CheckDefinition");
+  refuseUnknownKeys(body, CHECK_REGISTRATION_SHAPE);
+  const def = decodeCheckDefinition(body);
   validateCheckRegistration(def);
   await ctx.agent.addCheck(def, "api");
   return empty();

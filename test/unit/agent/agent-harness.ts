@@ -10,6 +10,7 @@ import { LocalLog } from "../../../src/server/consensus.ts";
 import { StateStore } from "../../../src/state/store.ts";
 import type { RegistrationStore } from "../../../src/storage/agent-registrations.ts";
 import { manualClock, type ManualClock } from "./fake-clock.ts";
+import type { SidecarPortRange } from "../../../src/agent/sidecar-service.ts";
 
 /** An Agent over an in-memory log and a manual clock: timers move only when the test says. */
 export interface AgentHarness {
@@ -27,6 +28,7 @@ export interface HarnessOptions {
   registrations?: RegistrationStore;
   /** Seeds check staggering and sync jitter, which tests' clock steps are written against. */
   rngSeed?: number;
+  sidecarPorts?: SidecarPortRange;
 }
 
 export async function startHarness(options: HarnessOptions = {}): Promise<AgentHarness> {
@@ -52,6 +54,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<AgentH
     logger: silentLogger,
     checkSettings: options.checkSettings,
     registrations: options.registrations,
+    sidecarPorts: options.sidecarPorts,
   });
   await agent.start();
   await agent.syncChanges();

@@ -175,6 +175,46 @@ test("config definitions - snake_case services and checks register, and a reload
   await h.agent.stop();
 });
 
+test("config definitions - connect.sidecar_service in a service-definition file registers the sidecar; a reload without the block removes it", async () => {
+  const h = await startHarness();
+  await h.agent.loadDefinitions([{ name: "web", port: 8080, connect: { sidecar_service: { proxy: { upstreams: [{ destination_name: "db", local_bind_port: 9191 }] } } } }], []);
+  const proxy = h.agent.localState.service("web-sidecar-proxy");
+  assert.equal(proxy?.Kind, "connect-proxy");
+  assert.equal(proxy?.Service, "web-sidecar-proxy");
+  assert.equal(proxy?.Port, 21000);
+  assert.equal(proxy?.Proxy.DestinationServiceID, "web");
+  assert.equal(proxy?.Proxy.LocalServicePort, 8080);
+  assert.deepEqual(
+    h.agent.localChecks().map((c) => [c.CheckID, c.Name]).sort(),
+    [
+      ["service:web-sidecar-proxy:1", "Connect Sidecar Listening"],
+      ["service:web-sidecar-proxy:2", "Connect Sidecar Aliasing web"],
+    ],
+  );
+  assert.ok(h.state.catalog.getService(NODE, "web-sidecar-proxy"));
+  await h.agent.loadDefinitions([{ name: "web", port: 8080 }], []);
+  assert.ok(h.agent.localState.service("web"));
+  assert.equal(h.agent.localState.service("web-sidecar-proxy"), undefined);
+  assert.deepEqual(h.agent.localChecks(), []);
+  await h.agent.stop();
+});
+
+test("sidecar ports - the range is honoured, and a full or disabled range is refused with Consul's text", async () => {
+  const h = await startHarness({ sidecarPorts: { min: 30000, max: 30000 } });
+  await h.agent.addService(service({ Name: "a", Port: 1, Connect: { SidecarService: {} } }), { replaceExistingChecks: false, source: "api" });
+  assert.equal(h.agent.localState.service("a-sidecar-proxy")?.Port, 30000);
+  await assert.rejects(
+    h.agent.addService(service({ Name: "b", Port: 2, Connect: { SidecarService: {} } }), { replaceExistingChecks: false, source: "api" }),
+    /no port provided for sidecar_service and none left in the configured range \[30000, 30000\]/,
+  );
+  h.agent.sidecarPorts = { min: -1, max: -1 };
+  await assert.rejects(
+    h.agent.addService(service({ Name: "c", Port: 3, Connect: { SidecarService: {} } }), { replaceExistingChecks: false, source: "api" }),
+    /no port provided for sidecar_service and auto-assignment disabled in config/,
+  );
+  await h.agent.stop();
+});
+
 test("config definitions - an invalid definition is reported and nothing changes", async () => {
   const h = await startHarness();
   await assert.rejects(h.agent.loadDefinitions([{ name: "ok" }, { port: 1 }], []), /Failed to register service definition 2: Missing service name/);

@@ -61,7 +61,7 @@ test("service register - validation messages", () => {
   );
   assert.equal(
     invalid({ Name: "p", Kind: "connect-proxy" }),
-    "Validation failed: 2 errors occurred:\n\t* Proxy.DestinationServiceName must be non-empty for Connect proxy services\n\t* Port or SocketPath must be set for a Connect proxy\n\n",
+    "Validation failed: 2 errors occurred:\n\t* Port or SocketPath must be set for a connect-proxy\n\t* Proxy.DestinationServiceName must be non-empty for Connect proxy services\n\n",
   );
   assert.equal(invalid({ Name: "w", Check: { HTTP: "http://x" } }), "Invalid check: Interval must be > 0 for Script, HTTP, H2PING, TCP, UDP or gRPC checks");
   assert.equal(invalid({ Name: "w", Check: { TTL: "1s", Interval: "1s" } }), "Invalid check: Interval and TTL cannot both be specified");
