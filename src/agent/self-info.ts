@@ -170,8 +170,10 @@ function member(name: string, addr: string, port: number, tags: Record<string, s
 
 /** This agent as a member of its LAN pool. */
 export function lanMember(identity: AgentIdentity, cfg: SelfConfig): LocalMember {
+  // wan_join_port only while the WAN pool listens (Consul sets it only with a WAN serf config).
+  const wanJoin: Record<string, string> = cfg.serfWanPort > 0 ? { wan_join_port: String(cfg.serfWanPort) } : {};
   const tags = identity.server
-    ? { ...serverTags(identity, cfg), segment: "", wan_join_port: String(cfg.serfWanPort) }
+    ? { ...serverTags(identity, cfg), segment: "", ...wanJoin }
     : { ...commonTags(identity, cfg), role: "node", segment: "" };
   return member(identity.nodeName, identity.advertiseAddr, identity.serfLanPort, tags);
 }

@@ -75,4 +75,6 @@ test("agent/self describes no port that is not open: no gRPC tags, no xDS, Debug
   assert.deepEqual(debug.ports, { http: 8500, https: -1, grpc: -1, grpcTls: -1, dns: 8600, serfLan: 8301 });
   assert.deepEqual(debug.listenAddrs, { dns: ["127.0.0.1"], http: ["127.0.0.1"], https: [], grpc: [] });
   assert.deepEqual(rc.ports.grpc, 8502, "the configuration itself is left alone");
+  const noWan = lanMember(identity, readSelfConfig(identity, { ports: { serfWan: -1 } }));
+  assert.equal(noWan.tags.wan_join_port, undefined, "no WAN pool listens with ports.serf_wan = -1");
 });
