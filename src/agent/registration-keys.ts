@@ -168,6 +168,8 @@ const SERVICE_SHAPE: Shape = shape({
 export const SERVICE_REGISTRATION_SHAPE: Shape = SERVICE_SHAPE;
 /** A check registration (structs.CheckDefinition / CheckType). */
 export const CHECK_REGISTRATION_SHAPE: Shape = CHECK_SHAPE;
+/** The body of PUT /v1/agent/check/update/:id (agent.checkUpdate, strictly decoded upstream too). */
+export const CHECK_UPDATE_SHAPE: Shape = shape({ Status: any, Output: any });
 
 function resolve(of: ShapeOf): Exclude<ShapeOf, { lazy: () => ShapeOf }> {
   return "lazy" in of ? resolve(of.lazy()) : of;

@@ -1,5 +1,5 @@
 import { decodeCheckDefinition } from "../../agent/check-definition.ts";
-import { CHECK_REGISTRATION_SHAPE, refuseUnknownKeys, SERVICE_REGISTRATION_SHAPE } from "../../agent/registration-keys.ts";
+import { CHECK_REGISTRATION_SHAPE, CHECK_UPDATE_SHAPE, refuseUnknownKeys, SERVICE_REGISTRATION_SHAPE } from "../../agent/registration-keys.ts";
 import { decodeServiceDefinition, validateCheckRegistration, validateServiceDefinition } from "../../agent/service-definition.ts";
 import { errors } from "../../errors/catalog.ts";
 import { agentCheckSchema, agentServiceSchema } from "../../filter/endpoint-schemas.ts";
@@ -240,6 +240,7 @@ function ttlHandler(status: CheckStatus): Handler {
 
 const checkUpdate: Handler = async (ctx, req) => {
   const body = objectBody(req, "agent.checkUpdate");
+  refuseUnknownKeys(body, CHECK_UPDATE_SHAPE);
   const status = str(body, "Status");
   if (!isCheckStatus(status)) throw errors.badRequest(`Invalid check status: '${status}'`);
   enterpriseParams(req);

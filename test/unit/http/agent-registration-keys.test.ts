@@ -189,6 +189,7 @@ test("agent/service/register and check/register refuse unknown fields with Consu
     ["/v1/agent/service/register", { Name: "x", Connect: { SidecarService: { WriteRequest: {} } } }, 'Request decode failed: json: unknown field "WriteRequest"'],
     ["/v1/agent/service/register", { Name: "x", Weights: { Passing: 1, Critical: 1 } }, 'Request decode failed: json: unknown field "Critical"'],
     ["/v1/agent/check/register", { Name: "c", TTL: "10s", Output: "x" }, 'Request decode failed: json: unknown field "Output"'],
+    ["/v1/agent/check/update/c", { Status: "passing", Note: "x" }, 'Request decode failed: json: unknown field "Note"'],
   ];
   for (const [path, body, text] of cases) {
     const res = await put(path, body);
