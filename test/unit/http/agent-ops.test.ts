@@ -16,6 +16,16 @@ async function getJson(path: string): Promise<Record<string, unknown>> {
   return (await res.json()) as Record<string, unknown>;
 }
 
+test("agent/self has no xDS section while no gRPC (xDS) server runs", async () => {
+  const self = await getJson("/v1/agent/self");
+  assert.equal("xDS" in self, false);
+  const debug = self.DebugConfig as { ports?: Record<string, number> };
+  if (debug.ports) for (const p of ["https", "grpc", "grpcTls"]) assert.ok(!(debug.ports[p] > 0), `DebugConfig.ports.${p} is not advertised`);
+  const tags = (self.Member as { Tags: Record<string, string> }).Tags;
+  assert.equal(tags.grpc_port, undefined);
+  assert.equal(tags.grpc_tls_port, undefined);
+});
+
 test("agent/self - Config carries exactly Consul's stable keys, NodeName and Datacenter as strings", async () => {
   const self = await getJson("/v1/agent/self");
   assert.deepEqual(Object.keys(self), ["Config", "DebugConfig", "Coord", "Member", "Stats", "Meta"]);

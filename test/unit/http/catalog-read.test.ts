@@ -162,6 +162,7 @@ test("catalog and health reads with ?peer=<unknown peer> match nothing; ?peer=lo
     ["/v1/catalog/service/web", "[]"],
     ["/v1/catalog/connect/web", "[]"],
     ["/v1/catalog/node/beta", "null"],
+    ["/v1/catalog/node-services/beta", '{"Node":null,"Services":null}'],
     ["/v1/health/node/beta", "[]"],
     ["/v1/health/checks/web", "[]"],
     ["/v1/health/service/web", "[]"],
