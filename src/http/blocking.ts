@@ -30,6 +30,8 @@ interface Waiter<T> {
   minIndex: number;
   resolve: (r: QueryResult<T>) => void;
   timer: TimerHandle;
+  /** Removes the abort listener once the waiter is answered. */
+  detach?: () => void;
 }
 
 interface Group<T> {
@@ -67,15 +69,21 @@ export class BlockingEngine {
     return this.#waiting;
   }
 
-  async run<T>(key: string, minIndex: number, waitMs: number, query: QueryFn<T>): Promise<QueryResult<T>> {
+  /**
+   * `signal` aborts the wait (the client went away): the waiter, its deadline and (with the
+   * last waiter of its group) the watch subscription are freed at once, and the promise
+   * settles with the current result, which nobody reads.
+   */
+  async run<T>(key: string, minIndex: number, waitMs: number, query: QueryFn<T>, signal?: AbortSignal): Promise<QueryResult<T>> {
     if (minIndex <= 0) return this.#evaluate(key, query).result;
     const group = this.#groups.get(key) as Group<T> | undefined;
     if (group) {
       if (group.last.index > minIndex) return group.last;
-      return this.#wait(key, group, minIndex, waitMs);
+      if (signal?.aborted) return group.last;
+      return this.#wait(key, group, minIndex, waitMs, signal);
     }
     const { result, ws } = this.#evaluate(key, query);
-    if (result.index > minIndex) return result;
+    if (result.index > minIndex || signal?.aborted) return result;
     if (this.#waiting >= this.#limits.maxWaiters) {
       this.limitHits++;
       return result;
@@ -83,22 +91,30 @@ export class BlockingEngine {
     const fresh: Group<T> = { query, last: result, epoch: this.#hub.restoreEpoch, waiters: new Set(), unsubscribe: () => {} };
     this.#groups.set(key, fresh as Group<unknown>);
     this.#subscribe(key, fresh, ws);
-    return this.#wait(key, fresh, minIndex, waitMs);
+    return this.#wait(key, fresh, minIndex, waitMs, signal);
   }
 
-  #wait<T>(key: string, group: Group<T>, minIndex: number, waitMs: number): Promise<QueryResult<T>> {
+  #wait<T>(key: string, group: Group<T>, minIndex: number, waitMs: number, signal: AbortSignal | undefined): Promise<QueryResult<T>> {
     return new Promise((resolve) => {
-      const jitter = this.#rng.float() * (waitMs / 16);
+      // Consul answers within wait + wait/16 (its jitter). The wheel fires up to its
+      // granularity for this delay (≤ wait/64) late, and the event loop may add a little, so
+      // the jitter keeps both back: the answer comes between wait and wait + wait/16.
+      const jitter = this.#rng.float() * (waitMs / 16 - this.#wheel.maxLatenessMs(waitMs) - waitMs / 64);
       const waiter: Waiter<T> = {
         minIndex,
         resolve,
-        timer: this.#wheel.schedule(waitMs + jitter, () => {
+        timer: this.#wheel.schedule(waitMs + Math.max(0, jitter), () => {
           // No wake since the last evaluation means the cached result is still current.
           this.#finish(key, group, waiter, group.last);
         }),
       };
       group.waiters.add(waiter);
       this.#waiting++;
+      if (signal) {
+        const onAbort = (): void => this.#finish(key, group, waiter, group.last);
+        signal.addEventListener("abort", onAbort, { once: true });
+        waiter.detach = () => signal.removeEventListener("abort", onAbort);
+      }
     });
   }
 
@@ -106,6 +122,7 @@ export class BlockingEngine {
     if (!group.waiters.delete(waiter)) return;
     this.#waiting--;
     waiter.timer.cancel();
+    waiter.detach?.();
     waiter.resolve(result);
     if (group.waiters.size === 0) {
       group.unsubscribe();

@@ -29,6 +29,10 @@ export interface HttpSettings {
   blockEndpoints: string[];
   /** performance.rpc_hold_timeout; absent: Consul's default (7 s). */
   rpcHoldTimeoutMs?: number;
+  /** limits.http_max_conns_per_client (0: no limit); absent: Consul's default (200). Read per connection, so a reload applies. */
+  httpMaxConnsPerClient?: number;
+  /** Internal (no config key): how long a buffered request body may take to arrive; absent: 30 s (server.ts). */
+  bodyReadTimeoutMs?: number;
 }
 
 /** Everything a handler may use: reads go to `state` through the engine, writes to `consensus`. */
@@ -77,6 +81,11 @@ export interface ApiRequest {
    */
   bodyStream?: Readable;
   remoteAddress: string;
+  /**
+   * Aborted when whoever asked went away (HTTP client hung up, RPC call cancelled); made on
+   * first use. A blocking query gives up its wait on it.
+   */
+  signal?: () => AbortSignal;
 }
 
 export type Reply =

@@ -216,6 +216,7 @@ export class ApiDispatcher {
       body: raw.body,
       bodyStream: raw.bodyStream,
       remoteAddress: raw.remoteAddress,
+      signal: options.signal,
     };
     let reply: Reply;
     try {

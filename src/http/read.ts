@@ -45,7 +45,9 @@ export async function blockingRead<T>(
   // Checked here first so reads on a server that knows its leader (nearly all) add no await.
   if (opts.consistency !== "stale" && !knowsLeader(ctx.consensus)) await awaitLeaderUnlessStale(ctx, opts);
   if (opts.consistency === "consistent") await consistentReadPoint(ctx);
-  const result = await ctx.blocking.run(queryKey(req), opts.minIndex, opts.waitMs, query);
+  // Only a query that may wait needs to know when its client hangs up.
+  const signal = opts.minIndex > 0 ? req.signal?.() : undefined;
+  const result = await ctx.blocking.run(queryKey(req), opts.minIndex, opts.waitMs, query, signal);
   const reply = render(result.value, result);
   const headers = metaHeaders(ctx, opts, result.index);
   reply.headers = reply.headers ? { ...headers, ...reply.headers } : headers;

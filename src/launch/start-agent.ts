@@ -75,6 +75,8 @@ export interface RunningAgent {
   /** A server's WAN gossip pool; absent on client agents and with ports.serf_wan = -1. */
   wanMembership?: Membership;
   http: RunningHttpServer;
+  /** The blocking-query engine (its `waiting` count is every parked query). */
+  blocking: BlockingEngine;
   /** One per DNS listen address; each serves UDP and TCP on the same port. */
   dns: RunningDnsServer[];
   logger: Logger;
@@ -213,6 +215,8 @@ export async function startAgent(options: AgentRuntimeOptions, deps: StartDeps =
       if (!deps.reloadConfig) return;
       const next = await deps.reloadConfig();
       for (const d of dnsServers) d.updateSettings(dnsSettingsFromConfig(next));
+      // Reloadable in Consul: new connections are judged against the new limit.
+      options.http.httpMaxConnsPerClient = next.httpMaxConnsPerClient;
       agent.checkSettings.enableScriptChecks = next.enableScriptChecks;
       agent.checkSettings.enableLocalScriptChecks = next.enableLocalScriptChecks;
       agent.checkSettings.checkOutputMaxSize = next.checkOutputMaxSize;
@@ -229,6 +233,7 @@ export async function startAgent(options: AgentRuntimeOptions, deps: StartDeps =
     membership,
     wanMembership,
     http,
+    blocking,
     dns: dnsServers,
     logger,
     leaveRequested,

@@ -11,7 +11,7 @@ export class WatchHub {
 
   /** Registers `wake` on every topic; returns a function that unregisters it from all. */
   subscribe(topics: Iterable<string>, wake: Wake): () => void {
-    const joined: Set<Wake>[] = [];
+    const joined: [string, Set<Wake>][] = [];
     for (const t of topics) {
       let set = this.#topics.get(t);
       if (!set) {
@@ -19,10 +19,13 @@ export class WatchHub {
         this.#topics.set(t, set);
       }
       set.add(wake);
-      joined.push(set);
+      joined.push([t, set]);
     }
     return () => {
-      for (const set of joined) set.delete(wake);
+      // An emptied topic is dropped, so abandoned queries on many distinct keys leave nothing.
+      for (const [t, set] of joined) {
+        if (set.delete(wake) && set.size === 0 && this.#topics.get(t) === set) this.#topics.delete(t);
+      }
     };
   }
 

@@ -5,6 +5,7 @@ import { systemClock } from "../../../src/runtime/clock.ts";
 import { seededRng } from "../../../src/runtime/rng.ts";
 import { TimerWheel } from "../../../src/runtime/timer-wheel.ts";
 import { WatchHub } from "../../../src/state/watch.ts";
+import { manualClock } from "../agent/fake-clock.ts";
 
 function setup() {
   const hub = new WatchHub();
@@ -108,5 +109,55 @@ test("blocking - a snapshot restore answers every waiter, even when the index we
   const r = await waiting;
   assert.equal(r.index, 7);
   assert.equal(engine.waiting, 0);
+  wheel.stop();
+});
+
+test("blocking - an aborted wait is freed at once: no waiter, no deadline, no watch (issue 12)", async () => {
+  const { engine, hub, wheel } = setup();
+  const query = (ws: { add(t: string): void }) => {
+    ws.add("kv/x");
+    return { index: 3, value: "v" };
+  };
+  const controllers = Array.from({ length: 200 }, () => new AbortController());
+  const pending = controllers.map((c, i) => engine.run(`k${i % 7}`, 99_999_999, 600_000, query, c.signal));
+  assert.equal(engine.waiting, 200);
+  assert.ok(hub.topicCount > 0);
+  for (const c of controllers) c.abort();
+  assert.equal(engine.waiting, 0);
+  assert.equal(wheel.size, 0);
+  assert.equal(hub.topicCount, 0);
+  const results = await Promise.all(pending);
+  assert.ok(results.every((r) => r.index === 3));
+  // Already aborted before it starts: answers at once and never waits.
+  const gone = new AbortController();
+  gone.abort();
+  await engine.run("late", 99_999_999, 600_000, query, gone.signal);
+  assert.equal(engine.waiting, 0);
+  wheel.stop();
+});
+
+test("blocking - a wait answers between wait and wait + wait/16, as Consul's (issue 20)", async () => {
+  const clock = manualClock();
+  const hub = new WatchHub();
+  const wheel = new TimerWheel(clock);
+  const engine = new BlockingEngine({ hub, wheel, rng: seededRng(7) }, { maxWaiters: 1000 });
+  for (const waitMs of [1000, 5000, 600_000]) {
+    const started = clock.monotonicMs();
+    const answeredAt: number[] = [];
+    const all = Array.from({ length: 200 }, (_, i) =>
+      engine.run(`w${waitMs}-${i}`, 5, waitMs, () => ({ index: 5, value: i })).then(() => answeredAt.push(clock.monotonicMs() - started)),
+    );
+    const step = Math.max(1, waitMs / 1000);
+    for (let t = 0; t <= waitMs * 1.1; t += step) {
+      clock.advance(step);
+      await Promise.resolve();
+    }
+    await Promise.all(all);
+    const max = Math.max(...answeredAt);
+    const min = Math.min(...answeredAt);
+    // One step of the simulated clock is the resolution of this measurement.
+    assert.ok(min >= waitMs, `${waitMs}: answered after ${min} ms`);
+    assert.ok(max <= waitMs + waitMs / 16 + step, `${waitMs}: answered after ${max} ms`);
+  }
   wheel.stop();
 });
