@@ -17,6 +17,7 @@ export const ERROR_CODES = {
   EndpointBlocked: 403,
   NotFound: 404,
   MethodNotAllowed: 405,
+  RequestTimeout: 408,
   TxnRolledBack: 409,
   TooLarge: 413,
   UnsupportedMedia: 415,
@@ -85,6 +86,11 @@ export const errors = {
       "TooLarge",
       `Request body(${size} bytes) too large, max size: ${max} bytes. See https://developer.hashicorp.com/docs/agent/config/config-files#kv_max_value_size.`,
     ),
+  /** A body over an endpoint's cap where Consul names no config key (everything but KV and txn). */
+  bodyTooLarge: (size: number, max: number) => new ConsulError("TooLarge", `Request body(${size} bytes) too large, max size: ${max} bytes.`),
+  /** A body that did not arrive in time (a client trickling it); the connection is closed after. */
+  bodyReadTimeout: (limitMs: number) =>
+    new ConsulError("RequestTimeout", `Request body not received within ${limitMs / 1000}s`, { headers: { Connection: "close" } }),
   noPathToDatacenter: () => new ConsulError("NoPathToDatacenter", "No path to datacenter"),
   noLeader: () => new ConsulError("NoLeader", "No cluster leader"),
   invalidSession: (id: string) => new ConsulError("InvalidSession", `invalid session "${id}"`),
@@ -95,3 +101,9 @@ export const errors = {
   unknownCheckId: (id: string) =>
     new ConsulError("NotFound", `Unknown check ID "${id}". Ensure that the check ID is passed, not the check name.`),
 } as const;
+
+/**
+ * What a client past limits.http_max_conns_per_client gets, written on the raw connection before
+ * any request is read (go-connlimit's answer in Consul), then the connection is closed.
+ */
+export const TOO_MANY_CONNECTIONS_MESSAGE = "Your IP is issuing too many concurrent connections, please rate limit your calls\n";

@@ -1,6 +1,9 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { Socket } from "node:net";
 import { pipeline } from "node:stream";
-import { ConsulError, errors } from "../errors/catalog.ts";
+import { ConsulError, errors, TOO_MANY_CONNECTIONS_MESSAGE } from "../errors/catalog.ts";
+import type { Clock } from "../runtime/clock.ts";
+import { ClientConnectionLimit } from "./client-connection-limit.ts";
 import type { HttpContext } from "./context.ts";
 import { ApiDispatcher, isStreamed, type ApiResponse } from "./dispatch-request.ts";
 
@@ -11,6 +14,25 @@ import { ApiDispatcher, isStreamed, type ApiResponse } from "./dispatch-request.
 // overhead over a bare server, and Consul's routing needs nothing beyond exact and prefix matches.
 
 const KEEP_ALIVE_TIMEOUT_MS = 72_000;
+/** limits.http_max_conns_per_client's default. */
+export const DEFAULT_HTTP_MAX_CONNS_PER_CLIENT = 200;
+/**
+ * A buffered request body must arrive within this of its headers, or the client is answered
+ * 408 and the connection closed (a client trickling its body would otherwise hold it forever).
+ * Consul sets no read timeout; this is Vault's http_read_timeout default. Bodies are at most a
+ * few MiB, which take well under a second on any link an agent serves.
+ */
+export const DEFAULT_BODY_READ_TIMEOUT_MS = 30_000;
+/**
+ * Streamed bodies (a snapshot restore, up to its archive cap) must be in within this: Node's
+ * requestTimeout, which also bounds every other request's reception.
+ */
+const STREAMED_BODY_TIMEOUT_MS = 10 * 60_000;
+/** How long a refused connection gets to take its 429 before it is cut (go-connlimit's 10 ms deadline, with room). */
+const REFUSAL_WRITE_DEADLINE_MS = 1_000;
+const TOO_MANY_CONNECTIONS_RESPONSE =
+  "HTTP/1.1 429 Too Many Requests\r\nContent-Type: text/plain\r\n" +
+  `Content-Length: ${Buffer.byteLength(TOO_MANY_CONNECTIONS_MESSAGE)}\r\nConnection: close\r\n\r\n${TOO_MANY_CONNECTIONS_MESSAGE}`;
 
 export interface HttpServerOptions {
   host: string;
@@ -21,11 +43,14 @@ export interface HttpServerOptions {
 
 export interface RunningHttpServer {
   address: { host: string; port: number };
+  /** Per-client connection counts (limits.http_max_conns_per_client). */
+  connections: ClientConnectionLimit;
   close(): Promise<void>;
 }
 
 export async function startHttpServer(ctx: HttpContext, options: HttpServerOptions): Promise<RunningHttpServer> {
-  const server = createHttpServer(ctx, options.dispatcher);
+  const connections = new ClientConnectionLimit(() => ctx.settings.httpMaxConnsPerClient ?? DEFAULT_HTTP_MAX_CONNS_PER_CLIENT);
+  const server = createHttpServer(ctx, options.dispatcher, connections);
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
     server.listen(options.port, options.host, () => {
@@ -37,6 +62,7 @@ export async function startHttpServer(ctx: HttpContext, options: HttpServerOptio
   const port = typeof addr === "object" && addr ? addr.port : options.port;
   return {
     address: { host: options.host, port },
+    connections,
     close: () =>
       new Promise<void>((resolve) => {
         server.close(() => resolve());
@@ -46,21 +72,54 @@ export async function startHttpServer(ctx: HttpContext, options: HttpServerOptio
   };
 }
 
-export function createHttpServer(ctx: HttpContext, dispatcher: ApiDispatcher = new ApiDispatcher(ctx)): Server {
-  const server = createServer({ keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS, requestTimeout: 0 }, (req, res) => {
-    handle(dispatcher, req, res).catch((err: unknown) => {
+export function createHttpServer(
+  ctx: HttpContext,
+  dispatcher: ApiDispatcher = new ApiDispatcher(ctx),
+  connections: ClientConnectionLimit = new ClientConnectionLimit(() => ctx.settings.httpMaxConnsPerClient ?? DEFAULT_HTTP_MAX_CONNS_PER_CLIENT),
+): Server {
+  const bodyTimeoutMs = ctx.settings.bodyReadTimeoutMs ?? DEFAULT_BODY_READ_TIMEOUT_MS;
+  const server = createServer({ keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS, requestTimeout: STREAMED_BODY_TIMEOUT_MS }, (req, res) => {
+    handle(dispatcher, req, res, { clock: ctx.clock, bodyTimeoutMs }).catch((err: unknown) => {
       ctx.logger.error("http: request failed", { url: req.url ?? "", error: err instanceof Error ? err.message : String(err) });
       if (!res.headersSent) finish(res, dispatcher.errorResponse(errors.internal(err instanceof Error ? err.message : String(err))));
       else res.destroy();
     });
   });
-  // A blocked request can legitimately last ~10.6 minutes (http-core.md §8).
+  // A blocked request can legitimately last ~10.6 minutes (http-core.md §8): no socket idle
+  // timeout; requestTimeout bounds only how long the request itself takes to arrive.
   server.timeout = 0;
   server.headersTimeout = 60_000;
+  limitConnectionsPerClient(server, connections, ctx.clock);
   return server;
 }
 
-async function handle(dispatcher: ApiDispatcher, req: IncomingMessage, res: ServerResponse): Promise<void> {
+/**
+ * Puts the per-client limit in front of node:http's own connection handling, so a refused
+ * connection is never parsed: it gets Consul's raw 429 and is closed.
+ */
+function limitConnectionsPerClient(server: Server, connections: ClientConnectionLimit, clock: Clock): void {
+  const httpListeners = server.listeners("connection") as ((socket: Socket) => void)[];
+  server.removeAllListeners("connection");
+  server.on("connection", (socket: Socket) => {
+    const address = socket.remoteAddress ?? "";
+    if (!connections.admit(address)) {
+      socket.on("error", () => undefined);
+      socket.end(TOO_MANY_CONNECTIONS_RESPONSE);
+      const cut = clock.setTimer(REFUSAL_WRITE_DEADLINE_MS, () => socket.destroy());
+      socket.once("close", () => cut.cancel());
+      return;
+    }
+    socket.once("close", () => connections.release(address));
+    for (const listener of httpListeners) listener.call(server, socket);
+  });
+}
+
+interface BodyTiming {
+  clock: Clock;
+  bodyTimeoutMs: number;
+}
+
+async function handle(dispatcher: ApiDispatcher, req: IncomingMessage, res: ServerResponse, timing: BodyTiming): Promise<void> {
   const url = req.url ?? "/";
   const qAt = url.indexOf("?");
   const path = qAt < 0 ? url : url.slice(0, qAt);
@@ -77,8 +136,11 @@ async function handle(dispatcher: ApiDispatcher, req: IncomingMessage, res: Serv
     req.resume();
     return finish(res, dispatcher.errorResponse(errors.valueTooLarge(declared, compiled.bodyLimit)));
   }
-  const body = streamed ? undefined : await readBody(req, compiled.bodyLimit);
-  if (body instanceof ConsulError) return finish(res, dispatcher.errorResponse(body));
+  const body = streamed ? undefined : await readBody(req, compiled.bodyLimit, timing);
+  if (body instanceof ConsulError) {
+    if (!res.destroyed) finish(res, dispatcher.errorResponse(body));
+    return;
+  }
   // Made only when a forwarded call needs it: aborts when the client goes away unanswered.
   let controller: AbortController | undefined;
   const signal = (): AbortSignal => {
@@ -103,8 +165,11 @@ async function handle(dispatcher: ApiDispatcher, req: IncomingMessage, res: Serv
   if (streamed && !req.readableEnded) req.resume();
 }
 
-/** Reads the body up to `limit` bytes; a larger one is refused before or while reading (413). */
-function readBody(req: IncomingMessage, limit: number): Promise<Buffer | undefined | ConsulError> {
+/**
+ * Reads the body up to `limit` bytes; a larger one is refused before or while reading (413), one
+ * that has not arrived within the timeout is refused (408, connection closed).
+ */
+function readBody(req: IncomingMessage, limit: number, timing: BodyTiming): Promise<Buffer | undefined | ConsulError> {
   const declared = Number(req.headers["content-length"] ?? -1);
   if (declared > limit) {
     req.resume();
@@ -114,24 +179,36 @@ function readBody(req: IncomingMessage, limit: number): Promise<Buffer | undefin
     req.resume();
     return Promise.resolve(undefined);
   }
-  return new Promise((resolve, reject) => {
+  return new Promise((resolve) => {
     const chunks: Buffer[] = [];
     let size = 0;
-    let refused = false;
+    let settled = false;
+    const settle = (outcome: Buffer | ConsulError): void => {
+      if (settled) return;
+      settled = true;
+      deadline.cancel();
+      chunks.length = 0;
+      resolve(outcome);
+    };
+    const deadline = timing.clock.setTimer(timing.bodyTimeoutMs, () => settle(errors.bodyReadTimeout(timing.bodyTimeoutMs)));
     req.on("data", (chunk: Buffer) => {
-      if (refused) return;
+      if (settled) return;
       size += chunk.length;
       if (size > limit) {
-        refused = true;
-        resolve(errors.valueTooLarge(size, limit));
+        settle(errors.valueTooLarge(size, limit));
         return;
       }
       chunks.push(chunk);
     });
     req.on("end", () => {
-      if (!refused) resolve(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, size));
+      if (!settled) settle(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, size));
     });
-    req.on("error", reject);
+    // The client went away mid-body: nobody is left to answer.
+    const gone = (): void => settle(errors.bodyReadTimeout(0));
+    req.on("error", gone);
+    req.on("close", () => {
+      if (!req.complete) gone();
+    });
   });
 }
 

@@ -26,6 +26,7 @@ export function agentOptionsFromConfig(rc: RuntimeConfig): AgentRuntimeOptions {
       discoveryMaxStaleMs: rc.discoveryMaxStaleMs,
       blockEndpoints: rc.blockEndpoints,
       rpcHoldTimeoutMs: rc.rpcHoldTimeoutMs,
+      httpMaxConnsPerClient: rc.httpMaxConnsPerClient,
     },
     httpHost: rc.listenAddrs.http[0] ?? rc.clientAddrs[0] ?? "127.0.0.1",
     httpPort: rc.ports.http,
