@@ -5,6 +5,7 @@ import { readdir, readFile, stat } from "node:fs/promises";
 import { hostname as osHostname, networkInterfaces as osNetworkInterfaces } from "node:os";
 import { join } from "node:path";
 import { randomUUID as cryptoRandomUUID } from "node:crypto";
+import { findJsonTooDeep, jsonTooDeepMessage } from "../model/json-depth.ts";
 import { parseHcl } from "./hcl.ts";
 import { flagSources, type AgentFlagValues } from "./agent-flags.ts";
 import { ConfigError, formatDecodingErrors, formatMultiError } from "./config-error.ts";
@@ -109,6 +110,9 @@ async function parseSourceText(source: Source): Promise<RawConfig | undefined> {
   let parsed: unknown;
   try {
     if (source.format === "json") {
+      // Service definitions here become registrations: nothing our encoders cannot handle.
+      const tooDeep = findJsonTooDeep(source.text);
+      if (tooDeep) throw new Error(`${jsonTooDeepMessage(tooDeep)} at offset ${tooDeep.offset}`);
       parsed = JSON.parse(source.text);
     } else {
       parsed = await parseHcl(source.name, source.text);

@@ -1,5 +1,6 @@
 import { errors } from "../errors/catalog.ts";
 import { parseDurationField } from "../model/duration.ts";
+import { findJsonTooDeep, jsonTooDeepMessage } from "../model/json-depth.ts";
 
 // Request bodies are decoded like Go's encoding/json: an exact key match wins, otherwise a
 // case-insensitive one (python-consul sends lower-case keys); snake_case aliases are listed
@@ -13,11 +14,18 @@ export function parseJsonBody(body: Buffer | undefined, options: { optional?: bo
     if (options.optional) return undefined;
     throw errors.decodeFailed("EOF");
   }
+  refuseTooDeep(text);
   try {
     return JSON.parse(text) as unknown;
   } catch (e) {
     throw errors.decodeFailed(e instanceof Error ? e.message : String(e));
   }
+}
+
+/** Every decoded body passes here first: nothing nested past MAX_JSON_NESTING_DEPTH is decoded (400). */
+export function refuseTooDeep(text: string): void {
+  const found = findJsonTooDeep(text);
+  if (found) throw errors.decodeFailed(jsonTooDeepMessage(found));
 }
 
 export function isObject(v: unknown): v is JsonObject {

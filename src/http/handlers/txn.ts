@@ -2,6 +2,7 @@ import { ConsulError, errors } from "../../errors/catalog.ts";
 import type { CheckFields, NodeFields, ServiceFields, TxnOp } from "../../fsm/command.ts";
 import { isReadOnlyTxn, readTxn, type TxnOutcome, type TxnResult } from "../../fsm/txn.ts";
 import { isCheckStatus } from "../../model/catalog.ts";
+import { findJsonTooDeep, jsonTooDeepMessage } from "../../model/json-depth.ts";
 import { bool, field, int, isObject, obj, str, strList, strMap, type JsonObject } from "../body.ts";
 import type { Handler, HttpContext } from "../context.ts";
 import { parseJsonWithBigInts } from "../json.ts";
@@ -134,6 +135,8 @@ export function decodeTxnOps(ctx: HttpContext, body: Buffer | undefined, content
   if (bytes.length > max) throw tooLarge(`Request body too large, max size: ${max} bytes. See https://www.consul.io/docs/agent/config/config-files#txn_max_req_len.`);
   const text = bytes.toString("utf8");
   if (text.trim() === "") throw parseFailed("EOF");
+  const tooDeep = findJsonTooDeep(text);
+  if (tooDeep) throw parseFailed(jsonTooDeepMessage(tooDeep));
   let raw: unknown;
   try {
     raw = parseJsonWithBigInts(text);
