@@ -5,6 +5,7 @@ import { ConsulError, errors } from "../errors/catalog.ts";
 import type { ApiRequest, HttpContext, Reply } from "./context.ts";
 import { encodeJson } from "./json.ts";
 import type { QueryParams } from "./query.ts";
+import { DEFAULT_MAX_REQUEST_BODY_BYTES, defaultBodyTooLarge } from "./request-body-limit.ts";
 import { routes, type Method, type Route } from "./routes.ts";
 
 // Runs one API request through the route table without a socket: the HTTP listener feeds it
@@ -15,8 +16,6 @@ import { routes, type Method, type Route } from "./routes.ts";
 // into bytes first, since an RPC reply is one message.
 
 const NON_PRINTABLE = /[\x00-\x1f\x7f]/;
-/** Bodies of endpoints other than KV (txn has its own check) are capped here. */
-const OTHER_BODY_LIMIT_BYTES = 64 * 1024 * 1024;
 
 export interface RawApiRequest {
   method: string;
@@ -75,6 +74,8 @@ export interface CompiledRoute {
   route: Route;
   allow: string;
   bodyLimit: number;
+  /** The 413 for a body over bodyLimit (`declared`: judged by Content-Length). */
+  tooLarge: (size: number, declared: boolean) => ConsulError;
   timing: { done(method: string, startedMs: number): void };
 }
 
@@ -110,10 +111,13 @@ export class ApiDispatcher {
     this.#ctx = ctx;
     this.forwarder = forwarder;
     for (const route of routes) {
+      const bodyLimit = route.streamedBodyLimit ?? route.bodyLimit?.(ctx.settings) ?? DEFAULT_MAX_REQUEST_BODY_BYTES;
+      const tooLarge = route.bodyTooLarge ?? (route.path === "/v1/kv/" || route.streamedBodyLimit !== undefined ? errors.valueTooLarge : defaultBodyTooLarge);
       this.#router.add({
         route,
         allow: ["OPTIONS", ...Object.keys(route.methods)].join(","),
-        bodyLimit: route.streamedBodyLimit ?? (route.path === "/v1/kv/" ? ctx.settings.kvMaxValueSizeBytes : OTHER_BODY_LIMIT_BYTES),
+        bodyLimit,
+        tooLarge: (size, declared) => tooLarge(size, bodyLimit, declared),
         timing: ctx.metrics.httpRoute(route.path),
       });
     }
@@ -127,7 +131,7 @@ export class ApiDispatcher {
   async dispatch(req: RawApiRequest, options: DispatchOptions = {}): Promise<RawApiResponse> {
     const compiled = this.#router.match(req.path);
     if (!compiled) return this.notFound(req.path);
-    if (req.body && req.body.length > compiled.bodyLimit) return this.errorResponse(errors.valueTooLarge(req.body.length, compiled.bodyLimit));
+    if (req.body && req.body.length > compiled.bodyLimit) return this.errorResponse(compiled.tooLarge(req.body.length, false));
     return collectResponse(await this.dispatchMatched(compiled, req, options));
   }
 
@@ -224,7 +228,7 @@ export class ApiDispatcher {
         // A forwarded request travels as one RPC message, so a body the forwarder would pass on
         // (everything off the leader; rawRequestOf copies only `body`) is read whole here first.
         if (apiReq.bodyStream && !ctx.consensus.isLeader()) {
-          apiReq.body = await readWhole(apiReq.bodyStream, compiled.bodyLimit);
+          apiReq.body = await readWhole(apiReq.bodyStream, compiled);
           apiReq.bodyStream = undefined;
         }
         const passedOn = await this.forwarder(apiReq, { signal: options.signal ?? NO_SIGNAL });
@@ -240,12 +244,12 @@ export class ApiDispatcher {
 }
 
 /** Reads a streamed body to its end, refusing it (413) past `limit`; the stream is left open for the listener. */
-async function readWhole(stream: Readable, limit: number): Promise<Buffer> {
+async function readWhole(stream: Readable, compiled: CompiledRoute): Promise<Buffer> {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of stream.iterator({ destroyOnReturn: false }) as AsyncIterable<Buffer>) {
     size += chunk.length;
-    if (size > limit) throw errors.valueTooLarge(size, limit);
+    if (size > compiled.bodyLimit) throw compiled.tooLarge(size, false);
     chunks.push(chunk);
   }
   return Buffer.concat(chunks, size);

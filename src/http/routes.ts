@@ -1,4 +1,5 @@
-import type { Handler } from "./context.ts";
+import type { ConsulError } from "../errors/catalog.ts";
+import type { Handler, HttpSettings } from "./context.ts";
 import { agentOpsHandlers as a } from "./handlers/agent-ops.ts";
 import { agentServiceHandlers as svc } from "./handlers/agent-services.ts";
 import { catalogHandlers as c } from "./handlers/catalog.ts";
@@ -6,7 +7,7 @@ import { healthHandlers as h } from "./handlers/health.ts";
 import { kvHandlers as kv } from "./handlers/kv.ts";
 import { statusHandlers as s } from "./handlers/status.ts";
 import { sessionHandlers as sess } from "./handlers/session.ts";
-import { txnHandlers as txn } from "./handlers/txn.ts";
+import { txnHandlers as txn, txnMaxBytes, txnTooLarge } from "./handlers/txn.ts";
 import { eventHandlers as ev } from "./handlers/event.ts";
 import { operatorRaftHandlers as opRaft } from "./handlers/operator.ts";
 import { operatorAutopilotHandlers as opAuto } from "./handlers/operator-autopilot.ts";
@@ -27,6 +28,10 @@ export interface Route {
    * limits; this caps what the listener accepts and what a forwarded (buffered) body may be.
    */
   streamedBodyLimit?: number;
+  /** This route's body cap when not the default (request-body-limit.ts); read when the table is compiled. */
+  bodyLimit?: (settings: HttpSettings) => number;
+  /** The 413 for a body over the cap (`declared`: judged by Content-Length); default: request-body-limit.ts. */
+  bodyTooLarge?: (size: number, max: number, declared: boolean) => ConsulError;
 }
 
 export const routes: readonly Route[] = [
@@ -78,7 +83,7 @@ export const routes: readonly Route[] = [
   { path: "/v1/health/state/", methods: { GET: h.state } },
 
   // kv: spec/kv.md
-  { path: "/v1/kv/", methods: { GET: kv.get, PUT: kv.put, DELETE: kv.delete } },
+  { path: "/v1/kv/", methods: { GET: kv.get, PUT: kv.put, DELETE: kv.delete }, bodyLimit: (s) => s.kvMaxValueSizeBytes },
 
   // status: spec/status-event-coordinate.md
   { path: "/v1/status/leader", methods: { GET: s.leader } },
@@ -93,7 +98,7 @@ export const routes: readonly Route[] = [
   { path: "/v1/session/renew/", methods: { PUT: sess.renew } },
 
   // txn: spec/txn.md
-  { path: "/v1/txn", methods: { PUT: txn.txn } },
+  { path: "/v1/txn", methods: { PUT: txn.txn }, bodyLimit: txnMaxBytes, bodyTooLarge: txnTooLarge },
 
   // event: spec/status-event-coordinate.md §2
   { path: "/v1/event/fire/", methods: { PUT: ev.fire } },

@@ -5,7 +5,7 @@ import { ConsulError, errors, TOO_MANY_CONNECTIONS_MESSAGE } from "../errors/cat
 import type { Clock } from "../runtime/clock.ts";
 import { ClientConnectionLimit } from "./client-connection-limit.ts";
 import type { HttpContext } from "./context.ts";
-import { ApiDispatcher, isStreamed, type ApiResponse } from "./dispatch-request.ts";
+import { ApiDispatcher, isStreamed, type ApiResponse, type CompiledRoute } from "./dispatch-request.ts";
 
 // The HTTP listener, straight on node:http: dispatch-request.ts maps every /v1 path to its
 // handler through routes.ts, every error goes through the one catalog, bodies are raw buffers
@@ -134,9 +134,9 @@ async function handle(dispatcher: ApiDispatcher, req: IncomingMessage, res: Serv
   const declared = Number(req.headers["content-length"] ?? -1);
   if (streamed && declared > compiled.bodyLimit) {
     req.resume();
-    return finish(res, dispatcher.errorResponse(errors.valueTooLarge(declared, compiled.bodyLimit)));
+    return finish(res, dispatcher.errorResponse(compiled.tooLarge(declared, true)));
   }
-  const body = streamed ? undefined : await readBody(req, compiled.bodyLimit, timing);
+  const body = streamed ? undefined : await readBody(req, compiled, timing);
   if (body instanceof ConsulError) {
     if (!res.destroyed) finish(res, dispatcher.errorResponse(body));
     return;
@@ -169,11 +169,12 @@ async function handle(dispatcher: ApiDispatcher, req: IncomingMessage, res: Serv
  * Reads the body up to `limit` bytes; a larger one is refused before or while reading (413), one
  * that has not arrived within the timeout is refused (408, connection closed).
  */
-function readBody(req: IncomingMessage, limit: number, timing: BodyTiming): Promise<Buffer | undefined | ConsulError> {
+function readBody(req: IncomingMessage, compiled: CompiledRoute, timing: BodyTiming): Promise<Buffer | undefined | ConsulError> {
+  const limit = compiled.bodyLimit;
   const declared = Number(req.headers["content-length"] ?? -1);
   if (declared > limit) {
     req.resume();
-    return Promise.resolve(errors.valueTooLarge(declared, limit));
+    return Promise.resolve(compiled.tooLarge(declared, true));
   }
   if (declared === 0 || (declared < 0 && req.headers["transfer-encoding"] === undefined)) {
     req.resume();
@@ -195,7 +196,7 @@ function readBody(req: IncomingMessage, limit: number, timing: BodyTiming): Prom
       if (settled) return;
       size += chunk.length;
       if (size > limit) {
-        settle(errors.valueTooLarge(size, limit));
+        settle(compiled.tooLarge(size, false));
         return;
       }
       chunks.push(chunk);

@@ -4,7 +4,7 @@ import { isReadOnlyTxn, readTxn, type TxnOutcome, type TxnResult } from "../../f
 import { isCheckStatus } from "../../model/catalog.ts";
 import { findJsonTooDeep, jsonTooDeepMessage } from "../../model/json-depth.ts";
 import { bool, field, int, isObject, obj, str, strList, strMap, type JsonObject } from "../body.ts";
-import type { Handler, HttpContext } from "../context.ts";
+import type { Handler, HttpContext, HttpSettings } from "../context.ts";
 import { parseJsonWithBigInts } from "../json.ts";
 import { awaitLeaderUnlessStale, queryOptions } from "../read.ts";
 import { json } from "../reply.ts";
@@ -23,8 +23,16 @@ const MAX_UINT64 = (1n << 64n) - 1n;
 const parseFailed = (detail: string): ConsulError => new ConsulError("BadRequest", `Failed to parse body: ${detail}`);
 const tooLarge = (msg: string): ConsulError => new ConsulError("TooLarge", msg);
 
-function txnMaxBytes(ctx: HttpContext): number {
-  return Math.max(ctx.settings.txnMaxReqLenBytes, ctx.settings.kvMaxValueSizeBytes);
+/** txn_max_req_len, or kv_max_value_size when that is larger (Consul's rule). */
+export function txnMaxBytes(settings: HttpSettings): number {
+  return Math.max(settings.txnMaxReqLenBytes, settings.kvMaxValueSizeBytes);
+}
+
+/** Consul's texts for an oversized txn body: judged by Content-Length, or found while reading. */
+export function txnTooLarge(size: number, max: number, declared: boolean): ConsulError {
+  return declared
+    ? tooLarge(`Request body(${size} bytes) too large, max size: ${max} bytes. See https://www.consul.io/docs/agent/config/config-files#txn_max_req_len.`)
+    : tooLarge(`Request body too large, max size: ${max} bytes. See https://www.consul.io/docs/agent/config/config-files#txn_max_req_len.`);
 }
 
 function uint(o: JsonObject, name: string): number {
@@ -127,12 +135,10 @@ function decodeCheck(o: JsonObject): TxnOp {
 
 /** Decodes the body into operations, enforcing Consul's request limits (§1). */
 export function decodeTxnOps(ctx: HttpContext, body: Buffer | undefined, contentLength: number | undefined): TxnOp[] {
-  const max = txnMaxBytes(ctx);
-  if (contentLength !== undefined && contentLength > max) {
-    throw tooLarge(`Request body(${contentLength} bytes) too large, max size: ${max} bytes. See https://www.consul.io/docs/agent/config/config-files#txn_max_req_len.`);
-  }
+  const max = txnMaxBytes(ctx.settings);
+  if (contentLength !== undefined && contentLength > max) throw txnTooLarge(contentLength, max, true);
   const bytes = body ?? Buffer.alloc(0);
-  if (bytes.length > max) throw tooLarge(`Request body too large, max size: ${max} bytes. See https://www.consul.io/docs/agent/config/config-files#txn_max_req_len.`);
+  if (bytes.length > max) throw txnTooLarge(bytes.length, max, false);
   const text = bytes.toString("utf8");
   if (text.trim() === "") throw parseFailed("EOF");
   const tooDeep = findJsonTooDeep(text);
