@@ -21,15 +21,15 @@ export function applyCatalogRegister(state: StateStore, index: number, cmd: Cata
     }
   }
   if (cmd.Service) cat.upsertService(index, nodeName, cmd.Service);
-  for (const check of cmd.Checks) {
-    const svc = check.ServiceID ? cat.getService(nodeName, check.ServiceID) : undefined;
-    cat.upsertCheck(index, {
-      ...check,
-      Node: nodeName,
-      ServiceName: svc?.Service ?? "",
-      ServiceTags: svc ? [...svc.Tags] : [],
-    });
-  }
+  // One batch for all checks: a registration may carry thousands (issue 12 item 6).
+  cat.upsertChecks(
+    index,
+    nodeName,
+    cmd.Checks.map((check) => {
+      const svc = check.ServiceID ? cat.getService(nodeName, check.ServiceID) : undefined;
+      return { ...check, Node: nodeName, ServiceName: svc?.Service ?? "", ServiceTags: svc ? [...svc.Tags] : [] };
+    }),
+  );
   invalidateSessionsOnNode(state, index, cmd.NowMs ?? 0, nodeName);
   return done;
 }

@@ -35,9 +35,16 @@ export function isObject(v: unknown): v is JsonObject {
 /** Field lookup with Go's matching rules; `names[0]` is the canonical PascalCase name. */
 export function field(obj: JsonObject, ...names: string[]): unknown {
   for (const n of names) if (n in obj && obj[n] !== null) return obj[n];
-  const lowered = names.map((n) => n.toLowerCase());
-  for (const k of Object.keys(obj)) {
-    if (lowered.includes(k.toLowerCase()) && obj[k] !== null) return obj[k];
+  // The case-insensitive pass allocates nothing for keys that cannot match (large bodies call
+  // this for every absent field of every check).
+  for (const k in obj) {
+    if (!Object.hasOwn(obj, k)) continue;
+    let lowered: string | undefined;
+    for (const n of names) {
+      if (n.length !== k.length) continue;
+      lowered ??= k.toLowerCase();
+      if (lowered === n.toLowerCase() && obj[k] !== null) return obj[k];
+    }
   }
   return undefined;
 }

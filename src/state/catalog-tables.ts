@@ -252,6 +252,43 @@ export class CatalogTables {
     return true;
   }
 
+  /**
+   * Many checks of one node in one write (a registration may carry thousands): each row is
+   * built once and the indexes and watches are touched once for the batch, where upsertCheck
+   * per row would touch every service of the node per node-level check.
+   */
+  upsertChecks(index: number, nodeName: string, checks: readonly Omit<HealthCheck, "CreateIndex" | "ModifyIndex">[]): void {
+    if (checks.length === 0) return;
+    const key = nodeName.toLowerCase();
+    let m = this.#checks.get(key);
+    if (!m) {
+      m = new Map();
+      this.#checks.set(key, m);
+    }
+    const touchedServiceIds = new Set<string>();
+    let nodeLevel = false;
+    let changed = false;
+    for (const check of checks) {
+      const prev = m.get(check.CheckID);
+      if (prev && sameRow(prev, check)) continue;
+      m.set(check.CheckID, { ...check, CreateIndex: prev?.CreateIndex ?? index, ModifyIndex: index });
+      changed = true;
+      if (check.ServiceID === "" || prev?.ServiceID === "") nodeLevel = true;
+      if (check.ServiceID) touchedServiceIds.add(check.ServiceID);
+      if (prev?.ServiceID) touchedServiceIds.add(prev.ServiceID);
+    }
+    if (!changed) return;
+    this.checksIndex = Math.max(this.checksIndex, index);
+    const svcs = this.#services.get(key);
+    if (nodeLevel) for (const s of svcs?.values() ?? []) this.#touchServiceName(index, s.Service.toLowerCase());
+    for (const id of touchedServiceIds) {
+      const s = svcs?.get(id);
+      if (s) this.#touchServiceName(index, s.Service.toLowerCase());
+    }
+    this.#hub.notify(Topics.checks);
+    this.#hub.notify(Topics.node(key));
+  }
+
   deleteCheck(index: number, nodeName: string, checkId: string): boolean {
     const key = nodeName.toLowerCase();
     const m = this.#checks.get(key);
