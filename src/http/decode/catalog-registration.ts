@@ -2,6 +2,7 @@ import { errors } from "../../errors/catalog.ts";
 import type { CatalogDeregisterCommand, CatalogRegisterCommand, CheckFields, NodeFields, ServiceFields } from "../../fsm/command.ts";
 import { isCheckStatus, type ServiceAddress, type Weights } from "../../model/catalog.ts";
 import { formatGoDuration, parseDurationField } from "../../model/duration.ts";
+import { yieldToEventLoop } from "../../runtime/yield.ts";
 import { bool, field, int, isObject, obj, parseJsonBody, str, strList, strMap, type JsonObject } from "../body.ts";
 
 // Bodies of PUT /v1/catalog/register and /deregister (catalog.md §3, §4). Undecodable bodies
@@ -14,6 +15,8 @@ const METADATA_VALUE_MAX_LENGTH = 512;
 const METADATA_KEY_FORMAT = /^[a-zA-Z0-9_-]+$/;
 
 const rejected = (msg: string): Error => errors.internal(msg);
+/** Checks decoded per turn of the event loop: a registration may carry thousands. */
+const CHECKS_PER_SLICE = 256;
 
 function rootObject(body: Buffer | undefined, goType: string): JsonObject {
   const root = parseJsonBody(body);
@@ -208,7 +211,7 @@ function checkList(o: JsonObject): JsonObject[] {
   return out;
 }
 
-export function decodeCatalogRegistration(body: Buffer | undefined, agentDc: string): CatalogRegisterCommand {
+export async function decodeCatalogRegistration(body: Buffer | undefined, agentDc: string): Promise<CatalogRegisterCommand> {
   const o = rootObject(body, "structs.RegisterRequest");
   checkDatacenter(o, agentDc);
   const nodeName = str(o, "Node");
@@ -240,7 +243,7 @@ export function decodeCatalogRegistration(body: Buffer | undefined, agentDc: str
     Type: "catalog-register",
     Node: node,
     SkipNodeUpdate: skipNodeUpdate,
-    Checks: checkBodies.map((c) => decodeCheck(c, nodeName)),
+    Checks: await decodeChecks(checkBodies, nodeName),
   };
   if (serviceBody) {
     const service = decodeService(serviceBody);
@@ -248,6 +251,15 @@ export function decodeCatalogRegistration(body: Buffer | undefined, agentDc: str
     if (service.ID !== "") cmd.Service = service;
   }
   return cmd;
+}
+
+async function decodeChecks(bodies: JsonObject[], nodeName: string): Promise<CheckFields[]> {
+  const out: CheckFields[] = [];
+  for (let i = 0; i < bodies.length; i++) {
+    if (i > 0 && i % CHECKS_PER_SLICE === 0) await yieldToEventLoop();
+    out.push(decodeCheck(bodies[i], nodeName));
+  }
+  return out;
 }
 
 export function decodeCatalogDeregistration(body: Buffer | undefined, agentDc: string): CatalogDeregisterCommand {

@@ -18,7 +18,7 @@ import { instanceListRead, instancesOfName, type InstanceListEndpoint, type Inst
 // /v1/catalog/*: spec/catalog.md.
 
 const register: Handler = async (ctx, req) => {
-  const cmd = decodeCatalogRegistration(req.body, ctx.settings.datacenter);
+  const cmd = await decodeCatalogRegistration(req.body, ctx.settings.datacenter);
   cmd.NowMs = ctx.clock.now();
   await write(ctx, cmd);
   return json(true);
