@@ -23,7 +23,7 @@ export function parseJsonBody(body: Buffer | undefined, options: { optional?: bo
 }
 
 /** Every decoded body passes here first: nothing nested past MAX_JSON_NESTING_DEPTH is decoded (400). */
-export function refuseTooDeep(text: string): void {
+function refuseTooDeep(text: string): void {
   const found = findJsonTooDeep(text);
   if (found) throw errors.decodeFailed(jsonTooDeepMessage(found));
 }

@@ -5,6 +5,8 @@ import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
 import { loadRuntimeConfig } from "../../../src/config/load.ts";
 import { agentOptionsFromConfig } from "../../../src/launch/from-config.ts";
+import { startAgent } from "../../../src/launch/start-agent.ts";
+import { silentLogger } from "../../../src/runtime/logger.ts";
 import { eventually } from "../../support/eventually.ts";
 import { startTestAgent, type TestAgent } from "../../support/test-agent.ts";
 
@@ -109,17 +111,33 @@ test("limits.http_max_conns_per_client: a client past it gets Consul's 429 and o
   }
 });
 
-test("limits.http_max_conns_per_client reaches the HTTP server from the configuration", async () => {
+test("limits.http_max_conns_per_client comes from the configuration and a reload applies it", async () => {
   const io = {
     hostname: () => "h",
     randomUUID: () => "01234567-89ab-cdef-0123-456789abcdef",
     networkInterfaces: () => ({}),
     readFile: () => Promise.reject(new Error("no files in this test")),
   };
-  const set = await loadRuntimeConfig({ dev: true, hcl: ["limits { http_max_conns_per_client = 7 }"] }, io);
-  assert.equal(agentOptionsFromConfig(set).http.httpMaxConnsPerClient, 7);
   const unset = await loadRuntimeConfig({ dev: true }, io);
   assert.equal(agentOptionsFromConfig(unset).http.httpMaxConnsPerClient, 200);
+  const two = await loadRuntimeConfig({ dev: true, hcl: ["limits { http_max_conns_per_client = 2 }"] }, io);
+  const three = await loadRuntimeConfig({ dev: true, hcl: ["limits { http_max_conns_per_client = 3 }"] }, io);
+  // The agent as configured (limit 2), without the dev wiring (ports, Raft) this test needs not.
+  const options = { ...agentOptionsFromConfig(two), httpPort: 0, dns: undefined, runtimeConfig: undefined };
+  const running = await startAgent(options, { logger: silentLogger, reloadConfig: () => Promise.resolve(three) });
+  const agent: TestAgent = { running, base: `http://127.0.0.1:${running.http.address.port}`, stop: () => running.stop() };
+  try {
+    const held = [await open(agent, "127.0.0.41"), await open(agent, "127.0.0.41")];
+    await eventually("two held", () => Promise.resolve(running.http.connections.openFrom("127.0.0.41") === 2), 5_000, 20);
+    assert.match(await readToClose(await open(agent, "127.0.0.41")), /^HTTP\/1\.1 429 /);
+    await running.agent.lifecycle.reload();
+    const third = await open(agent, "127.0.0.41");
+    third.write("GET /v1/status/leader HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    assert.match(await readToClose(third), /^HTTP\/1\.1 200 OK/);
+    for (const s of held) s.destroy();
+  } finally {
+    await running.stop();
+  }
 });
 
 test("a trickled request body is answered 408 and its connection closed; nothing is written", async () => {
