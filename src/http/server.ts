@@ -19,8 +19,8 @@ export const DEFAULT_HTTP_MAX_CONNS_PER_CLIENT = 200;
 /**
  * A buffered request body must arrive within this of its headers, or the client is answered
  * 408 and the connection closed (a client trickling its body would otherwise hold it forever).
- * Consul sets no read timeout; this is Vault's http_read_timeout default. Bodies are at most a
- * few MiB, which take well under a second on any link an agent serves.
+ * Consul sets no read timeout; this is Vault's http_read_timeout default. Buffered bodies are
+ * capped at 512 KiB by default (request-body-limit.ts), well under a second on any real link.
  */
 export const DEFAULT_BODY_READ_TIMEOUT_MS = 30_000;
 /**
@@ -141,7 +141,8 @@ async function handle(dispatcher: ApiDispatcher, req: IncomingMessage, res: Serv
     if (!res.destroyed) finish(res, dispatcher.errorResponse(body));
     return;
   }
-  // Made only when a forwarded call needs it: aborts when the client goes away unanswered.
+  // Made only when needed (a forwarded call, a blocking query that waits): aborts when the
+  // client goes away unanswered, which frees whatever the request holds.
   let controller: AbortController | undefined;
   const signal = (): AbortSignal => {
     if (!controller) {
@@ -204,8 +205,8 @@ function readBody(req: IncomingMessage, compiled: CompiledRoute, timing: BodyTim
     req.on("end", () => {
       if (!settled) settle(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, size));
     });
-    // The client went away mid-body: nobody is left to answer.
-    const gone = (): void => settle(errors.bodyReadTimeout(0));
+    // The client went away mid-body: nobody is left to read the answer.
+    const gone = (): void => settle(errors.bodyReadTimeout(timing.bodyTimeoutMs));
     req.on("error", gone);
     req.on("close", () => {
       if (!req.complete) gone();
