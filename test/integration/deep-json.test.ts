@@ -5,6 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { MAX_JSON_NESTING_DEPTH } from "../../src/model/json-depth.ts";
 import { freePort, spawnAgent, type AgentProcess } from "../support/agent-process.ts";
+import { eventually } from "../support/eventually.ts";
 
 // Issue 12 item 3: a body nested deeper than we can encode is refused with 400 before anything
 // is stored, on every decoding endpoint; the agent keeps working and what it acknowledged
@@ -83,7 +84,8 @@ test("deep JSON bodies get 400 everywhere; the agent still works and persists", 
   assert.equal(services.status, 200);
   const listed = (await services.json()) as Record<string, unknown>;
   assert.deepEqual(Object.keys(listed).sort(), ["deepest", "plain"]);
-  assert.equal((await fetch(`${base}/v1/catalog/service/deepest`).then((r) => r.json()) as unknown[]).length, 1);
+  // Anti-entropy puts it in the catalog too (and can encode it there).
+  await eventually("deepest in the catalog", async () => ((await fetch(`${base}/v1/catalog/service/deepest`).then((r) => r.json())) as unknown[]).length === 1);
 
   await first.kill("SIGTERM");
   const second = await start();
