@@ -15,6 +15,7 @@ import { mergeConfigs } from "./merge.ts";
 import { buildRuntimeConfig, type RuntimeConfig } from "./runtime-config.ts";
 import { CONFIG_SCHEMA } from "./schema.ts";
 import type { InterfaceTable } from "./sockaddr.ts";
+import { recordSetBy, refuseUnsupportedKeys, type SetBy } from "./unsupported.ts";
 
 export type PathKind = "dir" | "file" | undefined;
 
@@ -168,8 +169,13 @@ function decodeSource(raw: RawConfig, name: string | undefined, format: SourceFo
   return config;
 }
 
+/** How a refusal names a value that came from agent flags rather than a file. */
+const FLAGS_SOURCE = "command-line flags";
+
 export interface ReadConfigResult {
   merged: RawConfig;
+  /** Which user source set each key path (defaults and the -dev profile are absent). */
+  setBy: SetBy;
   configSources: string[];
   warnings: string[];
 }
@@ -179,10 +185,15 @@ async function readMergedConfig(flags: AgentFlagValues, io: Io): Promise<ReadCon
   const { load, slices, values } = flagSources(flags);
   const warnings: string[] = [];
   const configSources: string[] = [];
+  const setBy: SetBy = new Map();
+  const overlay = (base: RawConfig, decoded: RawConfig, sourceName: string): RawConfig => {
+    recordSetBy(decoded, sourceName, setBy);
+    return mergeConfigs(base, decoded, CONFIG_SCHEMA);
+  };
 
   let merged = mergeConfigs({}, DEFAULT_CONFIG, CONFIG_SCHEMA);
   if (load.dev) merged = mergeConfigs(merged, DEV_CONFIG, CONFIG_SCHEMA);
-  merged = mergeConfigs(merged, decodeSource(slices, undefined, "json"), CONFIG_SCHEMA);
+  merged = overlay(merged, decodeSource(slices, undefined, "json"), FLAGS_SOURCE);
 
   // -config-file entries may also name directories, as in Consul; callers that need the exact
   // interleaving of -config-file and -config-dir can pass them all as config-file in order.
@@ -191,20 +202,20 @@ async function readMergedConfig(flags: AgentFlagValues, io: Io): Promise<ReadCon
       configSources.push(source.name);
       const raw = await parseSourceText(source);
       if (raw === undefined) continue;
-      merged = mergeConfigs(merged, decodeSource(raw, source.name, source.format), CONFIG_SCHEMA);
+      merged = overlay(merged, decodeSource(raw, source.name, source.format), source.name);
     }
   }
 
-  merged = mergeConfigs(merged, decodeSource(values, undefined, "json"), CONFIG_SCHEMA);
+  merged = overlay(merged, decodeSource(values, undefined, "json"), FLAGS_SOURCE);
 
   for (const [i, text] of load.hcl.entries()) {
     const source: Source = { name: `flags-${i}.hcl`, format: "hcl", text };
     const raw = await parseSourceText(source);
     if (raw === undefined) continue;
-    merged = mergeConfigs(merged, decodeSource(raw, source.name, "hcl"), CONFIG_SCHEMA);
+    merged = overlay(merged, decodeSource(raw, source.name, "hcl"), source.name);
   }
   // A private copy: the result must never alias DEFAULT_CONFIG's nested objects.
-  return { merged: structuredClone(merged), configSources, warnings, dev: load.dev };
+  return { merged: structuredClone(merged), setBy, configSources, warnings, dev: load.dev };
 }
 
 /**
@@ -213,7 +224,9 @@ async function readMergedConfig(flags: AgentFlagValues, io: Io): Promise<ReadCon
  */
 export async function loadRuntimeConfig(flags: AgentFlagValues, options: LoadOptions = {}): Promise<RuntimeConfig> {
   const io = defaultIo(options);
-  const { merged, configSources, warnings, dev } = await readMergedConfig(flags, io);
+  const { merged, setBy, configSources, warnings, dev } = await readMergedConfig(flags, io);
+  // Before anything else is judged: a promise we cannot keep outranks a typo elsewhere.
+  refuseUnsupportedKeys(merged, setBy);
   const dataDir = typeof merged.data_dir === "string" ? merged.data_dir : "";
   const dataDirKind = dataDir === "" || dev ? undefined : await io.statPath(dataDir);
   return buildRuntimeConfig(merged, {

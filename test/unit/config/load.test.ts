@@ -68,7 +68,7 @@ ports {
   http = 8501
 }
 acl {
-  enabled = true
+  enabled = false
   default_policy = "deny"
   tokens {
     agent = "agent-secret"
@@ -100,7 +100,7 @@ check {
   );
   const rt = await loadRuntimeConfig({ "config-file": [path] }, io);
   assert.equal(rt.ports.http, 8501);
-  assert.equal(rt.aclEnabled, true);
+  assert.equal(rt.aclEnabled, false);
   assert.equal(rt.aclDefaultPolicy, "deny");
   assert.equal(rt.aclTokens.agent, "agent-secret");
   const names = rt.services.map((s) => (s as Record<string, unknown>).name).sort();
@@ -330,5 +330,23 @@ void test("config - validate checks files without starting anything", async () =
   });
   await rejectsWith(validateConfigFiles([join(dir, "missing.json")], io), (err) => {
     assert.match(err.message, /^config: Open failed on /);
+  });
+});
+
+void test("config - acl.enabled = true is refused until ACLs are enforced, naming the key and the file that set it", async () => {
+  const base = await file("base.json", JSON.stringify({ data_dir: dataDir, bind_addr: "127.0.0.1" }));
+  const acl = await file("acl-on.hcl", "acl { enabled = true }\n");
+  await rejectsWith(loadRuntimeConfig({ "config-file": [base, acl] }, io), (err) => {
+    assert.match(err.message, /^acl\.enabled = true \(set in .*acl-on\.hcl\) is not supported by Consulate yet: /);
+    assert.equal(err.source, acl);
+    assert.equal(err.key, "acl.enabled");
+  });
+  // A later source that turns it off again wins, as merging does for every scalar.
+  const off = await file("acl-off.hcl", "acl { enabled = false }\n");
+  const rt = await loadRuntimeConfig({ "config-file": [base, acl, off] }, io);
+  assert.equal(rt.aclEnabled, false);
+  await rejectsWith(loadRuntimeConfig({ "config-file": [base], hcl: ['acl_datacenter = "dc1"'] }, io), (err) => {
+    assert.equal(err.key, "acl_datacenter");
+    assert.equal(err.source, "flags-0.hcl");
   });
 });
