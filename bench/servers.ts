@@ -45,8 +45,9 @@ export async function launch(kind: ServerKind, options: LaunchOptions = {}): Pro
           String(await freePort()),
           "-serf-lan-port",
           String(await freePort()),
+          // No gRPC server exists; a port > 0 is refused at start (src/config/unsupported.ts).
           "-grpc-port",
-          String(await freePort()),
+          "-1",
         ]
       : [String(httpPort), ...(options.bareBodyFile ? [options.bareBodyFile] : [])];
   const base = `http://127.0.0.1:${httpPort}`;

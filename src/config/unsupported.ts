@@ -5,6 +5,7 @@
 // implement: a config that spells out what we already do (a default) still loads.
 
 import { ConfigError, formatMultiError } from "./config-error.ts";
+import { parseGoDuration } from "../model/duration.ts";
 import { isPlainObject, type RawConfig } from "./decode.ts";
 
 /** For each key path a user source set, the source's name (file path, "flags-0.hcl"…). */
@@ -28,8 +29,47 @@ interface Refusal {
 }
 
 const isTrue = (v: unknown): boolean => v === true;
+const isFalse = (v: unknown): boolean => v === false;
+/** Anything but "", [], {} or 0. */
+const nonEmpty = (v: unknown): boolean => {
+  if (typeof v === "string") return v !== "";
+  if (Array.isArray(v)) return v.length > 0;
+  if (isPlainObject(v)) return Object.keys(v).length > 0;
+  if (typeof v === "number") return v !== 0;
+  return v !== undefined && v !== null && v !== false;
+};
+/** Refuses any value but the one Consulate's behaviour already equals (durations compared as time). */
+const differsFrom =
+  (what: unknown) =>
+  (v: unknown): boolean => {
+    if (typeof what === "string" && typeof v === "string" && /\d(ns|us|µs|ms|s|m|h)$/.test(what)) {
+      try {
+        return parseGoDuration(v) !== parseGoDuration(what);
+      } catch {
+        return true;
+      }
+    }
+    return v !== what;
+  };
+const positive = (v: unknown): boolean => typeof v === "number" && v > 0;
+const severalAddresses = (v: unknown): boolean => typeof v === "string" && !v.includes("{{") && v.trim().split(/\s+/).length > 1;
+const unixSocket = (v: unknown): boolean => typeof v === "string" && v.trim().startsWith("unix://");
+
+function rules(keys: readonly string[], refuses: (v: unknown) => boolean, why: string): Refusal[] {
+  return keys.map((key) => ({ key, refuses, why }));
+}
+
+const ENTERPRISE = "this is a Consul Enterprise feature";
+const NO_GRPC = "there is no gRPC server (xDS/Envoy, peering streams) in Consulate yet";
+const NO_CONNECT = "Connect (service mesh: CA, leaf certificates, intentions, proxies configuration) is not implemented yet";
+const NO_UI = "the web UI is not bundled with Consulate";
+const NO_TLS = "TLS is not implemented yet; every interface is plaintext, so a certificate or verify setting would be a false promise";
+
+const TLS_STANZAS = ["tls.defaults", "tls.https", "tls.grpc", "tls.internal_rpc"] as const;
+const TLS_FILES = ["ca_file", "ca_path", "cert_file", "key_file", "tls_cipher_suites"] as const;
 
 export const REFUSALS: readonly Refusal[] = [
+  // ---- ACL (issue 13: until enforcement lands)
   {
     key: "acl.enabled",
     refuses: isTrue,
@@ -41,6 +81,129 @@ export const REFUSALS: readonly Refusal[] = [
     refuses: (v) => typeof v === "string",
     why: "this legacy key turns ACLs on, and ACL enforcement is not implemented yet; use primary_datacenter to name the primary datacenter",
   },
+
+  // ---- identity, mode, storage
+  ...rules(["read_replica", "non_voting_server"], isTrue, `read replicas are not implemented (${ENTERPRISE})`),
+  ...rules(["segment", "segments", "partition", "license_path", "audit"], nonEmpty, ENTERPRISE),
+  { key: "protocol", refuses: differsFrom(2), why: "only gossip protocol version 2 is spoken" },
+  { key: "server_rejoin_age_max", refuses: differsFrom("168h"), why: "servers do not check how long they were away before rejoining" },
+  { key: "advertise_reconnect_timeout", refuses: nonEmpty, why: "per-agent advertised reconnect timeouts are not implemented; use reconnect_timeout on the servers" },
+  { key: "raft_snapshot_interval", refuses: differsFrom("30s"), why: "snapshots are taken when raft_snapshot_threshold entries accumulate, not on a timer" },
+  ...rules(["raft_boltdb", "raft_logstore"], nonEmpty, "Raft's log lives in Consulate's own write-ahead log; BoltDB and WAL tuning do not apply"),
+  { key: "rejoin_after_leave", refuses: isTrue, why: "rejoining the cluster after a graceful leave is not implemented" },
+  { key: "disable_remote_exec", refuses: isFalse, why: "remote execution (consul exec) is not implemented" },
+  { key: "disable_host_node_id", refuses: isFalse, why: "node IDs are never derived from host information" },
+  { key: "enable_debug", refuses: isTrue, why: "the /debug/pprof profiling endpoints are not implemented" },
+  { key: "auto_reload_config", refuses: isTrue, why: "config files are not watched; use consulate reload or SIGHUP" },
+  { key: "experiments", refuses: nonEmpty, why: "no experiments are available" },
+  ...rules(["snapshot_agent", "cloud"], nonEmpty, "this integration is not implemented"),
+  { key: "reporting.license.enabled", refuses: isTrue, why: `license reporting is not implemented (${ENTERPRISE})` },
+  { key: "watches", refuses: nonEmpty, why: "watches from agent config are not run; use the consulate watch command" },
+  { key: "config_entries.bootstrap", refuses: nonEmpty, why: "config entries are not implemented yet" },
+  { key: "default_query_time", refuses: differsFrom("300s"), why: "blocking queries always default to a 5m wait" },
+  { key: "max_query_time", refuses: differsFrom("600s"), why: "blocking queries always cap the wait at 10m" },
+  { key: "session_ttl_min", refuses: differsFrom("10s"), why: "the minimum session TTL is fixed at 10s" },
+
+  // ---- addresses and ports
+  ...rules(
+    ["advertise_addr_ipv4", "advertise_addr_ipv6", "advertise_addr_wan_ipv4", "advertise_addr_wan_ipv6"],
+    nonEmpty,
+    "per-family advertise addresses are not implemented; use advertise_addr and advertise_addr_wan",
+  ),
+  { key: "tagged_addresses", refuses: nonEmpty, why: "extra node tagged addresses are not registered" },
+  ...rules(["serf_lan_allowed_cidrs", "serf_wan_allowed_cidrs"], nonEmpty, "filtering gossip by source network is not implemented"),
+  { key: "translate_wan_addrs", refuses: isTrue, why: "WAN address translation is not implemented" },
+  { key: "unix_sockets", refuses: nonEmpty, why: "listening on unix sockets is not implemented" },
+  { key: "client_addr", refuses: severalAddresses, why: "the HTTP API listens on one address; give one client_addr (or use addresses.dns for DNS)" },
+  ...rules(["addresses.http", "addresses.https"], (v) => severalAddresses(v) || unixSocket(v), "the HTTP API listens on one IP address, never a unix socket"),
+  { key: "addresses.dns", refuses: unixSocket, why: "DNS cannot listen on a unix socket" },
+  ...rules(["addresses.grpc", "addresses.grpc_tls"], nonEmpty, NO_GRPC),
+  ...rules(["ports.grpc", "ports.grpc_tls"], positive, NO_GRPC),
+  { key: "ports.https", refuses: positive, why: NO_TLS },
+  ...rules(["primary_gateways"], nonEmpty, "WAN federation through mesh gateways is not implemented"),
+
+  // ---- logging and UI
+  { key: "log_file", refuses: nonEmpty, why: "logs go to standard output only; redirect it or use your service manager's log capture" },
+  { key: "log_rotate_duration", refuses: differsFrom("24h"), why: "log files are not written, so they are not rotated" },
+  ...rules(["log_rotate_bytes", "log_rotate_max_files"], nonEmpty, "log files are not written, so they are not rotated"),
+  { key: "enable_syslog", refuses: isTrue, why: "logging to syslog is not implemented" },
+  ...rules(["ui", "ui_config.enabled", "ui_config.hcp_enabled"], isTrue, NO_UI),
+  ...rules(
+    ["ui_dir", "ui_config.dir", "ui_config.metrics_provider", "ui_config.metrics_provider_files", "ui_config.metrics_provider_options_json", "ui_config.metrics_proxy", "ui_config.dashboard_url_templates"],
+    nonEmpty,
+    NO_UI,
+  ),
+  ...rules(["ui_content_path", "ui_config.content_path"], differsFrom("/ui/"), NO_UI),
+
+  // ---- Connect
+  { key: "connect.enabled", refuses: isTrue, why: NO_CONNECT },
+  { key: "connect.ca_provider", refuses: differsFrom("consul"), why: NO_CONNECT },
+  { key: "connect.ca_config", refuses: nonEmpty, why: NO_CONNECT },
+  ...rules(["connect.enable_mesh_gateway_wan_federation", "connect.enable_serverless_plugin"], isTrue, NO_CONNECT),
+
+  // ---- gossip encryption, TLS
+  ...rules(
+    ["encrypt_verify_incoming", "encrypt_verify_outgoing"],
+    isFalse,
+    "gossip with a key set always encrypts and verifies; the rolling roll-out mode is not implemented",
+  ),
+  ...TLS_STANZAS.flatMap((stanza) => [
+    ...rules(TLS_FILES.map((k) => `${stanza}.${k}`), nonEmpty, NO_TLS),
+    ...rules([`${stanza}.verify_incoming`, `${stanza}.verify_outgoing`], isTrue, NO_TLS),
+    { key: `${stanza}.tls_min_version`, refuses: differsFrom("TLSv1_2"), why: NO_TLS },
+  ]),
+  ...rules(["tls.internal_rpc.verify_server_hostname", "tls.grpc.use_auto_cert"], isTrue, NO_TLS),
+  ...rules([...TLS_FILES, "server_name"], nonEmpty, NO_TLS),
+  ...rules(["verify_incoming", "verify_incoming_rpc", "verify_incoming_https", "verify_outgoing", "verify_server_hostname"], isTrue, NO_TLS),
+  { key: "tls_min_version", refuses: (v) => v !== "TLSv1_2" && v !== "tls12", why: NO_TLS },
+  { key: "enable_agent_tls_for_checks", refuses: isTrue, why: NO_TLS },
+  ...rules(["auto_encrypt.tls", "auto_encrypt.allow_tls"], isTrue, "auto_encrypt needs the Connect CA, which is not implemented yet"),
+  ...rules(["auto_encrypt.dns_san", "auto_encrypt.ip_san"], nonEmpty, "auto_encrypt needs the Connect CA, which is not implemented yet"),
+  { key: "auto_config.enabled", refuses: isTrue, why: "auto_config needs the Connect CA and JWT authorization, which are not implemented yet" },
+
+  // ---- performance and limits
+  { key: "performance.leave_drain_time", refuses: differsFrom("5s"), why: "the drain time after a leave is fixed" },
+  { key: "limits.https_handshake_timeout", refuses: differsFrom("5s"), why: NO_TLS },
+  { key: "limits.rpc_handshake_timeout", refuses: differsFrom("5s"), why: "the server RPC handshake deadline is not configurable" },
+  { key: "limits.rpc_client_timeout", refuses: differsFrom("60s"), why: "the RPC client timeout is not configurable" },
+  { key: "limits.rpc_max_conns_per_client", refuses: differsFrom(100), why: "server RPC connections are not limited per client" },
+  { key: "limits.rpc_rate", refuses: (v) => typeof v === "number" && v > 0, why: "RPC rate limiting is not implemented" },
+  { key: "limits.rpc_max_burst", refuses: differsFrom(1000), why: "RPC rate limiting is not implemented" },
+  { key: "limits.request_limits.mode", refuses: differsFrom("disabled"), why: "request rate limiting is not implemented" },
+
+  // ---- telemetry
+  ...rules(
+    [
+      "telemetry.statsd_address",
+      "telemetry.statsite_address",
+      "telemetry.dogstatsd_addr",
+      "telemetry.dogstatsd_tags",
+      "telemetry.circonus_api_token",
+      "telemetry.circonus_api_app",
+      "telemetry.circonus_api_url",
+      "telemetry.circonus_submission_url",
+      "telemetry.circonus_check_id",
+      "telemetry.circonus_broker_id",
+    ],
+    nonEmpty,
+    "metrics are exported only in Prometheus format (telemetry.prometheus_retention_time)",
+  ),
+  { key: "telemetry.enable_host_metrics", refuses: isTrue, why: "host metrics are not collected" },
+  { key: "telemetry.metrics_prefix", refuses: differsFrom("consul"), why: "metric names always start with consul" },
+  { key: "telemetry.filter_default", refuses: isFalse, why: "metric filtering is not implemented" },
+  { key: "telemetry.prefix_filter", refuses: nonEmpty, why: "metric filtering is not implemented" },
+
+  // ---- autopilot (Enterprise parts)
+  ...rules(["autopilot.redundancy_zone_tag", "autopilot.upgrade_version_tag"], nonEmpty, `redundancy zones and upgrade migration are not implemented (${ENTERPRISE})`),
+  { key: "autopilot.disable_upgrade_migration", refuses: isTrue, why: `upgrade migration is not implemented (${ENTERPRISE})` },
+
+  // ---- DNS and HTTP
+  { key: "dns_config.prefer_namespace", refuses: isTrue, why: ENTERPRISE },
+  { key: "dns_config.use_cache", refuses: isTrue, why: "DNS answers are always read from the state store; the agent cache is not implemented" },
+  { key: "dns_config.cache_max_age", refuses: differsFrom("0s"), why: "DNS answers are always read from the state store; the agent cache is not implemented" },
+  { key: "http_config.response_headers", refuses: nonEmpty, why: "custom HTTP response headers are not implemented" },
+  { key: "http_config.allow_write_http_from", refuses: nonEmpty, why: "restricting HTTP writes by client network is not implemented" },
+  { key: "http_config.max_header_bytes", refuses: nonEmpty, why: "the HTTP header size limit is not configurable" },
 ];
 
 function valueAt(config: RawConfig, path: string): unknown {

@@ -43,9 +43,9 @@ void test("dev mode - one in-memory server on loopback with Consul's -dev ports"
 });
 
 void test("dev mode - user config still overrides the dev profile", async () => {
-  const rt = await loadRuntimeConfig({ dev: true, hcl: ['log_level = "warn"', "ports { grpc = 9502 }"], client: "0.0.0.0" }, io);
+  const rt = await loadRuntimeConfig({ dev: true, hcl: ['log_level = "warn"', "ports { dns = 9600 }"], client: "0.0.0.0" }, io);
   assert.equal(rt.logLevel, "warn");
-  assert.equal(rt.ports.grpc, 9502);
+  assert.equal(rt.ports.dns, 9600);
   assert.deepEqual(rt.clientAddrs, ["0.0.0.0"]);
 });
 

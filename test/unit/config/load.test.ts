@@ -210,7 +210,7 @@ void test("config - unknown key stops start-up with an error naming the key and 
   });
 });
 
-void test("config - keys this build does not act on are still accepted", async () => {
+void test("config - keys set to what this build already does are accepted", async () => {
   const path = await file(
     "full.hcl",
     `data_dir = "${dataDir}"
@@ -218,27 +218,26 @@ bind_addr = "127.0.0.1"
 telemetry {
   prometheus_retention_time = "60s"
   disable_hostname = true
+  metrics_prefix = "consul"
 }
 performance { raft_multiplier = 1 }
 autopilot { cleanup_dead_servers = false }
-connect {
-  enabled = true
-  ca_config { leaf_cert_ttl = "72h" }
-}
+connect { enabled = false }
+peering { enabled = true }
 tls {
   defaults { verify_incoming = false }
 }
-limits { kv_max_value_size = 1024 }
+limits {
+  kv_max_value_size = 1024
+  rpc_rate = -1
+}
 http_config { block_endpoints = ["/v1/acl"] }
 dns_config {
   service_ttl = { "*" = "5s" }
 }
-snapshot_agent {
-  snapshot {
-    interval = "1h"
-  }
-}
-enable_syslog = true
+default_query_time = "5m"
+encrypt_verify_incoming = true
+enable_syslog = false
 `,
   );
   const rt = await loadRuntimeConfig({ "config-file": [path] }, io);
@@ -246,7 +245,45 @@ enable_syslog = true
   assert.equal(rt.kvMaxValueSizeBytes, 1024);
   assert.deepEqual(rt.blockEndpoints, ["/v1/acl"]);
   assert.deepEqual(rt.dns.serviceTtlMs, { "*": 5000 });
-  assert.deepEqual(rt.connectCaConfig, { leaf_cert_ttl: "72h" });
+});
+
+void test("config - keys this build would not honour are refused, each naming the key and the file", async () => {
+  const cases: Array<[string, string]> = [
+    [`connect {\n  enabled = true\n}`, "connect.enabled = true"],
+    [`connect {\n  ca_config { leaf_cert_ttl = "72h" }\n}`, `connect.ca_config = {"leaf_cert_ttl":"72h"}`],
+    [`enable_syslog = true`, "enable_syslog = true"],
+    [`log_file = "/var/log/consul.log"`, `log_file = "/var/log/consul.log"`],
+    [`snapshot_agent {\n  snapshot { interval = "1h" }\n}`, "snapshot_agent = "],
+    [`ports { grpc = 8502 }`, "ports.grpc = 8502"],
+    [`tls {\n  defaults { verify_incoming = true }\n}`, "tls.defaults.verify_incoming = true"],
+    [`verify_outgoing = true`, "verify_outgoing = true"],
+    [`auto_encrypt { tls = true }`, "auto_encrypt.tls = true"],
+    [`ui_config { enabled = true }`, "ui_config.enabled = true"],
+    [`max_query_time = "30s"`, `max_query_time = "30s"`],
+    [`limits { rpc_rate = 100 }`, "limits.rpc_rate = 100"],
+    [`http_config { response_headers = { "Access-Control-Allow-Origin" = "*" } }`, "http_config.response_headers = "],
+    [`watches = [{ type = "key", key = "a", args = ["/bin/true"] }]`, "watches = "],
+    [`encrypt_verify_incoming = false`, "encrypt_verify_incoming = false"],
+    [`telemetry { statsd_address = "127.0.0.1:8125" }`, `telemetry.statsd_address = "127.0.0.1:8125"`],
+    [`client_addr = "127.0.0.1 10.0.0.5"`, `client_addr = "127.0.0.1 10.0.0.5"`],
+  ];
+  for (const [hcl, shown] of cases) {
+    const path = await file("refused.hcl", `data_dir = "${dataDir}"\nbind_addr = "127.0.0.1"\n${hcl}\n`);
+    await rejectsWith(loadRuntimeConfig({ "config-file": [path] }, io), (err) => {
+      assert.ok(err.message.startsWith(shown), `${hcl}: ${err.message}`);
+      assert.ok(err.message.includes(`(set in ${path}) is not supported by Consulate yet: `), err.message);
+      assert.equal(err.source, path);
+    });
+  }
+  // Several at once are all reported; a flag is named as such.
+  await rejectsWith(loadRuntimeConfig({ "data-dir": dataDir, bind: "127.0.0.1", ui: true, "grpc-port": 8502 }, io), (err) => {
+    assert.match(err.message, /^2 errors occurred:/);
+    assert.match(err.message, /ports\.grpc = 8502 \(set in command-line flags\)/);
+    assert.match(err.message, /ui_config\.enabled = true \(set in command-line flags\)/);
+  });
+  // -dev's own profile (connect, ui, grpc port) is not the operator's choice and never refused.
+  const dev = await loadRuntimeConfig({ dev: true }, io);
+  assert.equal(dev.connectEnabled, true);
 });
 
 void test("config - bad values stop start-up naming key and file (type, duration, IP, port, datacenter)", async () => {
