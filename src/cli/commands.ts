@@ -14,6 +14,7 @@ import { membersCommand } from "./members.ts";
 import { operatorCommands } from "./operator.ts";
 import { snapshotCommands } from "./snapshot.ts";
 import { servicesCommands } from "./services.ts";
+import { tlsCommands } from "./tls.ts";
 import { validateCommand } from "./validate.ts";
 import { versionCommand } from "./version.ts";
 import { watchCommand } from "./watch.ts";
@@ -44,6 +45,7 @@ export const COMMANDS: Readonly<Record<string, CommandDefinition>> = {
   ...operatorCommands,
   ...snapshotCommands,
   ...servicesCommands,
+  ...tlsCommands,
   validate: validateCommand,
   version: versionCommand,
   watch: watchCommand,
