@@ -183,13 +183,22 @@ async function readTokenFile(path: string): Promise<string> {
   }
 }
 
+async function filesUnder(dir: string): Promise<string[]> {
+  const out: string[] = [];
+  for (const entry of await readdir(dir, { withFileTypes: true })) {
+    const full = join(dir, entry.name);
+    if (entry.isDirectory()) out.push(...(await filesUnder(full)));
+    else out.push(full);
+  }
+  return out;
+}
+
 async function readCaBundle(caFile: string, caPath: string): Promise<string[] | undefined> {
   const bundle: string[] = [];
   try {
     if (caFile !== "") bundle.push(await readFile(caFile, "utf8"));
-    if (caPath !== "") {
-      for (const entry of (await readdir(caPath)).sort()) bundle.push(await readFile(join(caPath, entry), "utf8"));
-    }
+    // Consul walks ca_path recursively and reads every file that is not a directory.
+    if (caPath !== "") for (const file of (await filesUnder(caPath)).sort()) bundle.push(await readFile(file, "utf8"));
   } catch (err) {
     throw new ConsulClientError(`Error loading CA certificates: ${err instanceof Error ? err.message : String(err)}`);
   }
@@ -300,9 +309,39 @@ function encodeQuery(query: Readonly<Record<string, QueryValue>>): string {
   return parts.join("&");
 }
 
+const UNKNOWN_AUTHORITY = new Set([
+  "UNABLE_TO_VERIFY_LEAF_SIGNATURE",
+  "SELF_SIGNED_CERT_IN_CHAIN",
+  "DEPTH_ZERO_SELF_SIGNED_CERT",
+  "UNABLE_TO_GET_ISSUER_CERT_LOCALLY",
+  "UNABLE_TO_GET_ISSUER_CERT",
+]);
+
+/** Go's crypto/tls wording for a failed handshake, or undefined when `err` is not one. */
+function describeTlsError(err: unknown): string | undefined {
+  const e = err as NodeJS.ErrnoException & { host?: string; cert?: { subjectaltname?: string } };
+  const code = e.code ?? "";
+  if (UNKNOWN_AUTHORITY.has(code)) return "tls: failed to verify certificate: x509: certificate signed by unknown authority";
+  if (code === "CERT_HAS_EXPIRED") return "tls: failed to verify certificate: x509: certificate has expired or is not yet valid";
+  if (code === "ERR_TLS_CERT_ALTNAME_INVALID") {
+    const names = (e.cert?.subjectaltname ?? "")
+      .split(", ")
+      .map((n) => n.replace(/^(DNS|IP Address):/, ""))
+      .filter((n) => n !== "");
+    return `tls: failed to verify certificate: x509: certificate is valid for ${names.join(", ")}, not ${e.host ?? ""}`;
+  }
+  if (code === "ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED") return "remote error: tls: certificate required";
+  if (code === "ERR_SSL_SSLV3_ALERT_BAD_CERTIFICATE") return "remote error: tls: bad certificate";
+  if (code === "ERR_SSL_TLSV1_ALERT_UNKNOWN_CA") return "remote error: tls: unknown certificate authority";
+  if (code === "ERR_SSL_WRONG_VERSION_NUMBER" || code === "EPROTO") return "http: server gave HTTP response to HTTPS client";
+  return undefined;
+}
+
 /** Go's net/http wording for dial failures, so messages read like consul's. */
 function describeTransportError(method: string, url: string, config: ClientConfig, err: unknown): string {
   const op = method[0] + method.slice(1).toLowerCase();
+  const tlsReason = config.scheme === "https" ? describeTlsError(err) : undefined;
+  if (tlsReason !== undefined) return `${op} "${url}": ${tlsReason}`;
   const code = (err as NodeJS.ErrnoException).code;
   const target = config.socketPath !== undefined ? `unix ${config.socketPath}` : `tcp ${config.address}`;
   let reason: string;

@@ -25,6 +25,7 @@ export const AGENT_FLAGS = [
   { name: "bind", kind: "string", help: "Sets the bind address for cluster communication." },
   { name: "advertise", kind: "string", help: "Sets the advertise address to use." },
   { name: "http-port", kind: "int", help: "Sets the HTTP API port to listen on." },
+  { name: "https-port", kind: "int", help: "Sets the HTTPS API port to listen on." },
   { name: "dns-port", kind: "int", help: "DNS port to use." },
   { name: "grpc-port", kind: "int", help: "Sets the gRPC API port to listen on (currently needed for Envoy xDS only)." },
   { name: "serf-lan-port", kind: "int", help: "Sets the Serf LAN port to listen on." },
@@ -105,6 +106,7 @@ const SCALAR_KEYS: Partial<Record<FlagName, string>> = {
 
 const PORT_KEYS: Partial<Record<FlagName, string>> = {
   "http-port": "http",
+  "https-port": "https",
   "dns-port": "dns",
   "grpc-port": "grpc",
   "serf-lan-port": "serf_lan",

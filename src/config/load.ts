@@ -2,6 +2,7 @@
 // merged in Consul's order and validated once. File-system access is injectable for tests.
 
 import { readdir, readFile, stat } from "node:fs/promises";
+import { systemClock } from "../runtime/clock.ts";
 import { hostname as osHostname, networkInterfaces as osNetworkInterfaces } from "node:os";
 import { join } from "node:path";
 import { randomUUID as cryptoRandomUUID } from "node:crypto";
@@ -15,7 +16,8 @@ import { mergeConfigs } from "./merge.ts";
 import { buildRuntimeConfig, type RuntimeConfig } from "./runtime-config.ts";
 import { CONFIG_SCHEMA } from "./schema.ts";
 import type { InterfaceTable } from "./sockaddr.ts";
-import { recordSetBy, refuseUnsupportedKeys, type SetBy } from "./unsupported.ts";
+import { loadTlsMaterial, translateLegacyTlsKeys, type TlsFileIo } from "./tls.ts";
+import { recordSetBy, refuseUnsupportedKeys, type SetBy, type WrittenAs } from "./unsupported.ts";
 
 export type PathKind = "dir" | "file" | undefined;
 
@@ -28,6 +30,19 @@ export interface LoadOptions {
   hostname?: () => string;
   randomUUID?: () => string;
   networkInterfaces?: () => InterfaceTable;
+  /** Wall clock for certificate validity checks. */
+  now?: () => Date;
+}
+
+/** Every non-directory file under `dir`, recursively, as Consul walks ca_path. */
+async function listFilesRecursive(dir: string): Promise<string[]> {
+  const out: string[] = [];
+  for (const entry of await readdir(dir, { withFileTypes: true })) {
+    const full = join(dir, entry.name);
+    if (entry.isDirectory()) out.push(...(await listFilesRecursive(full)));
+    else out.push(full);
+  }
+  return out;
 }
 
 interface Io {
@@ -136,8 +151,14 @@ function normaliseService(service: unknown): unknown {
   return { ...rest, checks: [...checks, check] };
 }
 
+interface DecodedSource {
+  config: RawConfig;
+  /** Deprecation warnings and the deprecated names this source used (config/tls.ts). */
+  legacy: ReturnType<typeof translateLegacyTlsKeys>;
+}
+
 /** Decodes one source; throws a ConfigError naming the source and the keys on any problem. */
-function decodeSource(raw: RawConfig, name: string | undefined, format: SourceFormat): RawConfig {
+function decodeSource(raw: RawConfig, name: string | undefined, format: SourceFormat): DecodedSource {
   const result = decodeConfig(raw, CONFIG_SCHEMA, format);
   const prefix = name === undefined ? "" : `failed to parse ${name}: `;
   if (result.typeErrors.length > 0) {
@@ -166,7 +187,8 @@ function decodeSource(raw: RawConfig, name: string | undefined, format: SourceFo
     }
   }
   if (Array.isArray(config.services)) config.services = config.services.map(normaliseService);
-  return config;
+  const legacy = translateLegacyTlsKeys(config);
+  return { config, legacy };
 }
 
 /** How a refusal names a value that came from agent flags rather than a file. */
@@ -176,6 +198,7 @@ export interface ReadConfigResult {
   merged: RawConfig;
   /** Which user source set each key path (defaults and the -dev profile are absent). */
   setBy: SetBy;
+  writtenAs: WrittenAs;
   configSources: string[];
   warnings: string[];
 }
@@ -186,9 +209,12 @@ async function readMergedConfig(flags: AgentFlagValues, io: Io): Promise<ReadCon
   const warnings: string[] = [];
   const configSources: string[] = [];
   const setBy: SetBy = new Map();
-  const overlay = (base: RawConfig, decoded: RawConfig, sourceName: string): RawConfig => {
-    recordSetBy(decoded, sourceName, setBy);
-    return mergeConfigs(base, decoded, CONFIG_SCHEMA);
+  const writtenAs: WrittenAs = new Map();
+  const overlay = (base: RawConfig, decoded: DecodedSource, sourceName: string): RawConfig => {
+    recordSetBy(decoded.config, sourceName, setBy);
+    for (const [path, legacyName] of decoded.legacy.renamed) writtenAs.set(path, legacyName);
+    warnings.push(...decoded.legacy.warnings);
+    return mergeConfigs(base, decoded.config, CONFIG_SCHEMA);
   };
 
   let merged = mergeConfigs({}, DEFAULT_CONFIG, CONFIG_SCHEMA);
@@ -215,7 +241,7 @@ async function readMergedConfig(flags: AgentFlagValues, io: Io): Promise<ReadCon
     merged = overlay(merged, decodeSource(raw, source.name, "hcl"), source.name);
   }
   // A private copy: the result must never alias DEFAULT_CONFIG's nested objects.
-  return { merged: structuredClone(merged), setBy, configSources, warnings, dev: load.dev };
+  return { merged: structuredClone(merged), setBy, writtenAs, configSources, warnings, dev: load.dev };
 }
 
 /**
@@ -224,12 +250,12 @@ async function readMergedConfig(flags: AgentFlagValues, io: Io): Promise<ReadCon
  */
 export async function loadRuntimeConfig(flags: AgentFlagValues, options: LoadOptions = {}): Promise<RuntimeConfig> {
   const io = defaultIo(options);
-  const { merged, setBy, configSources, warnings, dev } = await readMergedConfig(flags, io);
+  const { merged, setBy, writtenAs, configSources, warnings, dev } = await readMergedConfig(flags, io);
   // Before anything else is judged: a promise we cannot keep outranks a typo elsewhere.
-  refuseUnsupportedKeys(merged, setBy);
+  refuseUnsupportedKeys(merged, setBy, writtenAs);
   const dataDir = typeof merged.data_dir === "string" ? merged.data_dir : "";
   const dataDirKind = dataDir === "" || dev ? undefined : await io.statPath(dataDir);
-  return buildRuntimeConfig(merged, {
+  const rt = buildRuntimeConfig(merged, {
     dev,
     hostname: options.hostname ?? osHostname,
     randomUUID: options.randomUUID ?? cryptoRandomUUID,
@@ -238,6 +264,18 @@ export async function loadRuntimeConfig(flags: AgentFlagValues, options: LoadOpt
     configSources,
     warnings,
   });
+  // Certificate files are read (and refused when missing, unreadable, expired or mismatched)
+  // whether or not a listener uses them yet, as Consul's configurator loads them at start.
+  const tlsIo: TlsFileIo = {
+    readFile: io.readFile,
+    listFilesRecursive,
+    now: options.now ?? (() => new Date(systemClock.now())),
+  };
+  rt.httpsTls = await loadTlsMaterial(rt.tls.https, "tls.https", tlsIo);
+  if (rt.ports.https > 0 && rt.httpsTls === undefined) {
+    throw new ConfigError("ports.https is set but no cert_file and key_file are configured for HTTPS (tls.https or tls.defaults)", { key: "ports.https" });
+  }
+  return rt;
 }
 
 /**

@@ -6,6 +6,7 @@ import { formatGoDuration, parseGoDuration } from "../model/duration.ts";
 import { ConfigError, formatMultiError } from "./config-error.ts";
 import { isPlainObject, type RawConfig } from "./decode.ts";
 import { DEV_INTERNAL_TIMINGS, INTERNAL_TIMINGS } from "./defaults.ts";
+import { resolveTlsSettings, type TlsMaterial, type TlsSettings } from "./tls.ts";
 import { expandSockaddrTemplate, privateIPv4s, publicIPv6s, type InterfaceTable } from "./sockaddr.ts";
 
 export type LogLevel = "trace" | "debug" | "info" | "warn" | "error";
@@ -159,6 +160,12 @@ export interface RuntimeConfig {
   rejoinAfterLeave: boolean;
   leaveOnTerminate: boolean;
   skipLeaveOnInterrupt: boolean;
+  /** Effective TLS settings per interface (config/tls.ts). */
+  tls: TlsSettings;
+  /** The HTTPS listener's certificate material, read and checked; undefined when none is configured. */
+  httpsTls?: TlsMaterial;
+  /** limits.https_handshake_timeout */
+  httpsHandshakeTimeoutMs: number;
   encryptKey: string;
   encryptVerifyIncoming: boolean;
   encryptVerifyOutgoing: boolean;
@@ -573,6 +580,8 @@ export function buildRuntimeConfig(merged: RawConfig, opts: BuildOptions): Runti
     rejoinAfterLeave: c.bool("rejoin_after_leave"),
     leaveOnTerminate: c.bool("leave_on_terminate", !server),
     skipLeaveOnInterrupt: c.bool("skip_leave_on_interrupt", server),
+    tls: resolveTlsSettings(merged),
+    httpsHandshakeTimeoutMs: c.ms("limits.https_handshake_timeout"),
     encryptKey: c.str("encrypt"),
     encryptVerifyIncoming: c.bool("encrypt_verify_incoming", true),
     encryptVerifyOutgoing: c.bool("encrypt_verify_outgoing", true),

@@ -11,6 +11,9 @@ import { isPlainObject, type RawConfig } from "./decode.ts";
 /** For each key path a user source set, the source's name (file path, "flags-0.hcl"…). */
 export type SetBy = Map<string, string>;
 
+/** For key paths a source spelled with a deprecated name (verify_outgoing), that name. */
+export type WrittenAs = Map<string, string>;
+
 /** Records every key path in one decoded source, so a refusal can name where it came from. */
 export function recordSetBy(config: RawConfig, sourceName: string, setBy: SetBy, prefix = ""): void {
   for (const [key, value] of Object.entries(config)) {
@@ -23,7 +26,7 @@ export function recordSetBy(config: RawConfig, sourceName: string, setBy: SetBy,
 interface Refusal {
   key: string;
   /** True when the (merged) value asks for something Consulate does not do. */
-  refuses: (value: unknown) => boolean;
+  refuses: (value: unknown, merged: RawConfig) => boolean;
   /** What is missing, and what the operator can do instead. */
   why: string;
 }
@@ -63,10 +66,16 @@ const ENTERPRISE = "this is a Consul Enterprise feature";
 const NO_GRPC = "there is no gRPC server (xDS/Envoy, peering streams) in Consulate yet";
 const NO_CONNECT = "Connect (service mesh: CA, leaf certificates, intentions, proxies configuration) is not implemented yet";
 const NO_UI = "the web UI is not bundled with Consulate";
-const NO_TLS = "TLS is not implemented yet; every interface is plaintext, so a certificate or verify setting would be a false promise";
-
-const TLS_STANZAS = ["tls.defaults", "tls.https", "tls.grpc", "tls.internal_rpc"] as const;
+const NO_RPC_TLS =
+  "TLS is implemented for the HTTPS API only; server RPC, Raft and gossip stay plaintext, so an internal_rpc certificate or verify setting would be a false promise";
+const NO_GRPC_TLS = "there is no gRPC server in Consulate yet, so gRPC TLS settings would have nothing to apply to";
 const TLS_FILES = ["ca_file", "ca_path", "cert_file", "key_file", "tls_cipher_suites"] as const;
+
+/** A tls.defaults setting also applies to internal RPC unless tls.internal_rpc overrides it. */
+const inheritedByInternalRpc =
+  (key: string) =>
+  (v: unknown, merged: RawConfig): boolean =>
+    v === true && valueAt(merged, `tls.internal_rpc.${key}`) !== false;
 
 export const REFUSALS: readonly Refusal[] = [
   // ---- ACL (issue 13: until enforcement lands)
@@ -119,7 +128,6 @@ export const REFUSALS: readonly Refusal[] = [
   { key: "addresses.dns", refuses: unixSocket, why: "DNS cannot listen on a unix socket" },
   ...rules(["addresses.grpc", "addresses.grpc_tls"], nonEmpty, NO_GRPC),
   ...rules(["ports.grpc", "ports.grpc_tls"], positive, NO_GRPC),
-  { key: "ports.https", refuses: positive, why: NO_TLS },
   ...rules(["primary_gateways"], nonEmpty, "WAN federation through mesh gateways is not implemented"),
 
   // ---- logging and UI
@@ -147,23 +155,27 @@ export const REFUSALS: readonly Refusal[] = [
     isFalse,
     "gossip with a key set always encrypts and verifies; the rolling roll-out mode is not implemented",
   ),
-  ...TLS_STANZAS.flatMap((stanza) => [
-    ...rules(TLS_FILES.map((k) => `${stanza}.${k}`), nonEmpty, NO_TLS),
-    ...rules([`${stanza}.verify_incoming`, `${stanza}.verify_outgoing`], isTrue, NO_TLS),
-    { key: `${stanza}.tls_min_version`, refuses: differsFrom("TLSv1_2"), why: NO_TLS },
-  ]),
-  ...rules(["tls.internal_rpc.verify_server_hostname", "tls.grpc.use_auto_cert"], isTrue, NO_TLS),
-  ...rules([...TLS_FILES, "server_name"], nonEmpty, NO_TLS),
-  ...rules(["verify_incoming", "verify_incoming_rpc", "verify_incoming_https", "verify_outgoing", "verify_server_hostname"], isTrue, NO_TLS),
-  { key: "tls_min_version", refuses: (v) => v !== "TLSv1_2" && v !== "tls12", why: NO_TLS },
-  { key: "enable_agent_tls_for_checks", refuses: isTrue, why: NO_TLS },
+  // Legacy top-level TLS keys arrive here already moved into tls.* (config/tls.ts).
+  ...rules(
+    TLS_FILES.map((k) => `tls.internal_rpc.${k}`),
+    nonEmpty,
+    NO_RPC_TLS,
+  ),
+  ...rules(["tls.internal_rpc.verify_incoming", "tls.internal_rpc.verify_outgoing", "tls.internal_rpc.verify_server_hostname"], isTrue, NO_RPC_TLS),
+  { key: "tls.internal_rpc.tls_min_version", refuses: nonEmpty, why: NO_RPC_TLS },
+  { key: "tls.defaults.verify_incoming", refuses: inheritedByInternalRpc("verify_incoming"), why: `${NO_RPC_TLS} (set tls.https.verify_incoming instead)` },
+  { key: "tls.defaults.verify_outgoing", refuses: inheritedByInternalRpc("verify_outgoing"), why: NO_RPC_TLS },
+  { key: "tls.https.verify_outgoing", refuses: isTrue, why: "the agent makes no outgoing HTTPS connections this setting would verify" },
+  ...rules([...TLS_FILES.map((k) => `tls.grpc.${k}`), "tls.grpc.tls_min_version"], nonEmpty, NO_GRPC_TLS),
+  ...rules(["tls.grpc.verify_incoming", "tls.grpc.use_auto_cert"], isTrue, NO_GRPC_TLS),
+  { key: "server_name", refuses: nonEmpty, why: NO_RPC_TLS },
+  { key: "enable_agent_tls_for_checks", refuses: isTrue, why: "HTTP and gRPC checks do not present the agent's certificate" },
   ...rules(["auto_encrypt.tls", "auto_encrypt.allow_tls"], isTrue, "auto_encrypt needs the Connect CA, which is not implemented yet"),
   ...rules(["auto_encrypt.dns_san", "auto_encrypt.ip_san"], nonEmpty, "auto_encrypt needs the Connect CA, which is not implemented yet"),
   { key: "auto_config.enabled", refuses: isTrue, why: "auto_config needs the Connect CA and JWT authorization, which are not implemented yet" },
 
   // ---- performance and limits
   { key: "performance.leave_drain_time", refuses: differsFrom("5s"), why: "the drain time after a leave is fixed" },
-  { key: "limits.https_handshake_timeout", refuses: differsFrom("5s"), why: NO_TLS },
   { key: "limits.rpc_handshake_timeout", refuses: differsFrom("5s"), why: "the server RPC handshake deadline is not configurable" },
   { key: "limits.rpc_client_timeout", refuses: differsFrom("60s"), why: "the RPC client timeout is not configurable" },
   { key: "limits.rpc_max_conns_per_client", refuses: differsFrom(100), why: "server RPC connections are not limited per client" },
@@ -220,17 +232,17 @@ function shown(value: unknown): string {
 }
 
 /** Throws a ConfigError naming every refused key a user source set, and where it was set. */
-export function refuseUnsupportedKeys(merged: RawConfig, setBy: SetBy, refusals: readonly Refusal[] = REFUSALS): void {
+export function refuseUnsupportedKeys(merged: RawConfig, setBy: SetBy, writtenAs: WrittenAs = new Map(), refusals: readonly Refusal[] = REFUSALS): void {
   const problems: Array<{ key: string; source: string; message: string }> = [];
   for (const rule of refusals) {
     const source = setBy.get(rule.key);
     if (source === undefined) continue; // a default or the -dev profile, not the operator's choice
     const value = valueAt(merged, rule.key);
-    if (value === undefined || !rule.refuses(value)) continue;
+    if (value === undefined || !rule.refuses(value, merged)) continue;
     problems.push({
       key: rule.key,
       source,
-      message: `${rule.key} = ${shown(value)} (set in ${source}) is not supported by Consulate yet: ${rule.why}`,
+      message: `${rule.key}${writtenAs.has(rule.key) ? ` (written as ${writtenAs.get(rule.key)})` : ""} = ${shown(value)} (set in ${source}) is not supported by Consulate yet: ${rule.why}`,
     });
   }
   if (problems.length === 0) return;

@@ -1,11 +1,13 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import type { Socket } from "node:net";
+import { createServer as createHttpsServer, type Server as HttpsServer, type ServerOptions as HttpsServerOptions } from "node:https";
+import type { Server as NetServer, Socket } from "node:net";
 import { pipeline } from "node:stream";
 import { ConsulError, errors, TOO_MANY_CONNECTIONS_MESSAGE } from "../errors/catalog.ts";
 import type { Clock } from "../runtime/clock.ts";
 import { ClientConnectionLimit } from "./client-connection-limit.ts";
 import type { HttpContext } from "./context.ts";
 import { ApiDispatcher, isStreamed, type ApiResponse, type CompiledRoute } from "./dispatch-request.ts";
+import { tlsHandshakeReason } from "./tls-handshake-error.ts";
 
 // The HTTP listener, straight on node:http: dispatch-request.ts maps every /v1 path to its
 // handler through routes.ts, every error goes through the one catalog, bodies are raw buffers
@@ -39,6 +41,8 @@ export interface HttpServerOptions {
   port: number;
   /** The route runner (with its forwarding policy); one is made from ctx when absent. */
   dispatcher?: ApiDispatcher;
+  /** Serve HTTPS with these certificates and checks (built by launch/https-options.ts). */
+  tls?: HttpsServerOptions;
 }
 
 export interface RunningHttpServer {
@@ -46,11 +50,14 @@ export interface RunningHttpServer {
   /** Per-client connection counts (limits.http_max_conns_per_client). */
   connections: ClientConnectionLimit;
   close(): Promise<void>;
+  /** HTTPS only: later handshakes use the new certificates; open connections keep theirs. */
+  reloadTls?(options: HttpsServerOptions): void;
 }
 
 export async function startHttpServer(ctx: HttpContext, options: HttpServerOptions): Promise<RunningHttpServer> {
   const connections = new ClientConnectionLimit(() => ctx.settings.httpMaxConnsPerClient ?? DEFAULT_HTTP_MAX_CONNS_PER_CLIENT);
-  const server = createHttpServer(ctx, options.dispatcher, connections);
+  const tls = options.tls;
+  const server = buildServer(ctx, options.dispatcher ?? new ApiDispatcher(ctx), connections, tls);
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
     server.listen(options.port, options.host, () => {
@@ -69,6 +76,7 @@ export async function startHttpServer(ctx: HttpContext, options: HttpServerOptio
         // Blocking queries hold connections open for minutes: end them rather than wait.
         server.closeAllConnections();
       }),
+    reloadTls: tls === undefined ? undefined : (next) => (server as HttpsServer).setSecureContext(next),
   };
 }
 
@@ -77,14 +85,26 @@ export function createHttpServer(
   dispatcher: ApiDispatcher = new ApiDispatcher(ctx),
   connections: ClientConnectionLimit = new ClientConnectionLimit(() => ctx.settings.httpMaxConnsPerClient ?? DEFAULT_HTTP_MAX_CONNS_PER_CLIENT),
 ): Server {
+  return buildServer(ctx, dispatcher, connections, undefined) as Server;
+}
+
+/** Plain HTTP, or HTTPS with `tls` (a failed handshake is logged as Go's net/http logs it). */
+function buildServer(ctx: HttpContext, dispatcher: ApiDispatcher, connections: ClientConnectionLimit, tls: HttpsServerOptions | undefined): Server | HttpsServer {
   const bodyTimeoutMs = ctx.settings.bodyReadTimeoutMs ?? DEFAULT_BODY_READ_TIMEOUT_MS;
-  const server = createServer({ keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS, requestTimeout: STREAMED_BODY_TIMEOUT_MS }, (req, res) => {
+  const listener = (req: IncomingMessage, res: ServerResponse): void => {
     handle(dispatcher, req, res, { clock: ctx.clock, bodyTimeoutMs }).catch((err: unknown) => {
       ctx.logger.error("http: request failed", { url: req.url ?? "", error: err instanceof Error ? err.message : String(err) });
       if (!res.headersSent) finish(res, dispatcher.errorResponse(errors.internal(err instanceof Error ? err.message : String(err))));
       else res.destroy();
     });
-  });
+  };
+  const base = { keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS, requestTimeout: STREAMED_BODY_TIMEOUT_MS };
+  const server = tls === undefined ? createServer(base, listener) : createHttpsServer({ ...tls, ...base }, listener);
+  if (tls !== undefined) {
+    server.on("tlsClientError", (err: Error, socket: Socket) => {
+      ctx.logger.named("agent.http").warn(`http: TLS handshake error from ${socket.remoteAddress ?? ""}:${socket.remotePort ?? ""}: ${tlsHandshakeReason(err)}`);
+    });
+  }
   // A blocked request can legitimately last ~10.6 minutes (http-core.md §8): no socket idle
   // timeout; requestTimeout bounds only how long the request itself takes to arrive.
   server.timeout = 0;
@@ -97,7 +117,7 @@ export function createHttpServer(
  * Puts the per-client limit in front of node:http's own connection handling, so a refused
  * connection is never parsed: it gets Consul's raw 429 and is closed.
  */
-function limitConnectionsPerClient(server: Server, connections: ClientConnectionLimit, clock: Clock): void {
+function limitConnectionsPerClient(server: NetServer, connections: ClientConnectionLimit, clock: Clock): void {
   const httpListeners = server.listeners("connection") as ((socket: Socket) => void)[];
   server.removeAllListeners("connection");
   server.on("connection", (socket: Socket) => {

@@ -13,6 +13,8 @@ import { BlockingEngine } from "../http/blocking.ts";
 import type { HttpContext, HttpSettings } from "../http/context.ts";
 import { ApiDispatcher } from "../http/dispatch-request.ts";
 import { startHttpServer, type RunningHttpServer } from "../http/server.ts";
+import type { ServerOptions as HttpsServerOptions } from "node:https";
+import { httpsServerOptions } from "./https-options.ts";
 import { systemClock, type Clock } from "../runtime/clock.ts";
 import { createLogger, type Logger, type LogLevel } from "../runtime/logger.ts";
 import { Metrics } from "../runtime/metrics.ts";
@@ -45,7 +47,10 @@ export interface AgentRuntimeOptions {
   identity: Omit<AgentIdentity, "version">;
   http: HttpSettings;
   httpHost: string;
+  /** The plain HTTP port; < 0 disables plain HTTP (then `https` must be given). */
   httpPort: number;
+  /** The HTTPS API beside (or instead of) plain HTTP. */
+  https?: { host: string; port: number; tls: HttpsServerOptions };
   logLevel: LogLevel;
   logJson: boolean;
   /** The DNS interface; absent or port < 0 disables it (port 0 picks a free port). */
@@ -74,9 +79,12 @@ export interface RunningAgent {
   membership: Membership;
   /** A server's WAN gossip pool; absent on client agents and with ports.serf_wan = -1. */
   wanMembership?: Membership;
+  /** The plain HTTP listener, or the HTTPS one when plain HTTP is disabled (ports.http = -1). */
   http: RunningHttpServer;
   /** The blocking-query engine (its `waiting` count is every parked query). */
   blocking: BlockingEngine;
+  /** The HTTPS listener, when ports.https is set. */
+  https?: RunningHttpServer;
   /** One per DNS listen address; each serves UDP and TCP on the same port. */
   dns: RunningDnsServer[];
   logger: Logger;
@@ -188,13 +196,18 @@ export async function startAgent(options: AgentRuntimeOptions, deps: StartDeps =
   autopilot?.start();
   const stopAutopilotWatch = consensus.onLeadershipChange(() => autopilot?.leadershipChanged());
 
-  const runtimeConfig: Record<string, unknown> = { ...options.runtimeConfig };
+  // Certificate material (private keys included) stays out of /v1/agent/self's DebugConfig.
+  const { httpsTls: _material, ...visibleConfig } = options.runtimeConfig ?? {};
+  const runtimeConfig: Record<string, unknown> = { ...visibleConfig };
   const events = new EventBuffer();
   const keyring = keyringOperatorFor(identity, lanKeyring, membership, wanMembership, wanKeyring, logger);
   const ctx: HttpContext = { settings: options.http, state, consensus, blocking, agent, clock, rng, logger, runtimeConfig, metrics, sessionTtl, autopilot, events, membership, wanMembership, raft, keyring };
   membership.onUserEvent((e) => deliverUserEvent(ctx, e));
   const dispatcher = new ApiDispatcher(ctx, cluster.forwarder);
-  const http = await startHttpServer(ctx, { host: options.httpHost, port: options.httpPort, dispatcher });
+  const plain = options.httpPort >= 0 ? await startHttpServer(ctx, { host: options.httpHost, port: options.httpPort, dispatcher }) : undefined;
+  const https = options.https ? await startHttpServer(ctx, { host: options.https.host, port: options.https.port, dispatcher, tls: options.https.tls }) : undefined;
+  const http = plain ?? https;
+  if (http === undefined) throw new Error("neither the HTTP nor the HTTPS API is enabled");
   await cluster.listen(dispatcher);
   const dnsServers: RunningDnsServer[] = [];
   if (options.dns && options.dns.port >= 0) {
@@ -222,6 +235,8 @@ export async function startAgent(options: AgentRuntimeOptions, deps: StartDeps =
       agent.checkSettings.checkOutputMaxSize = next.checkOutputMaxSize;
       agent.sidecarPorts = { min: next.ports.sidecarMin, max: next.ports.sidecarMax };
       await agent.loadDefinitions(next.services, next.checks);
+      // Renewed certificates: new handshakes use them, open connections (blocking queries) keep theirs.
+      if (https?.reloadTls && next.httpsTls) https.reloadTls(httpsServerOptions(next.httpsTls, next.httpsHandshakeTimeoutMs));
       logger.named("agent").info("Reloaded configuration");
     },
   };
@@ -234,6 +249,7 @@ export async function startAgent(options: AgentRuntimeOptions, deps: StartDeps =
     wanMembership,
     http,
     blocking,
+    https,
     dns: dnsServers,
     logger,
     leaveRequested,
@@ -260,7 +276,8 @@ export async function startAgent(options: AgentRuntimeOptions, deps: StartDeps =
       autopilot?.stop();
       sessionTtl.stop();
       await agent.stop();
-      await http.close();
+      await plain?.close();
+      await https?.close();
       await cluster.stop();
       for (const d of dnsServers) await d.close();
       await membership.stop();
