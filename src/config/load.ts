@@ -272,7 +272,8 @@ export async function loadRuntimeConfig(flags: AgentFlagValues, options: LoadOpt
     now: options.now ?? (() => new Date(systemClock.now())),
   };
   rt.httpsTls = await loadTlsMaterial(rt.tls.https, "tls.https", tlsIo);
-  if (rt.ports.https > 0 && rt.httpsTls === undefined) {
+  rt.internalRpcTls = await loadTlsMaterial(rt.tls.internalRpc, "tls.internal_rpc", tlsIo);
+  if (rt.ports.https > 0 && rt.httpsTls?.cert === undefined) {
     throw new ConfigError("ports.https is set but no cert_file and key_file are configured for HTTPS (tls.https or tls.defaults)", { key: "ports.https" });
   }
   return rt;

@@ -164,6 +164,8 @@ export interface RuntimeConfig {
   tls: TlsSettings;
   /** The HTTPS listener's certificate material, read and checked; undefined when none is configured. */
   httpsTls?: TlsMaterial;
+  /** Server RPC and Raft TLS material (tls.internal_rpc), read and checked. */
+  internalRpcTls?: TlsMaterial;
   /** limits.https_handshake_timeout */
   httpsHandshakeTimeoutMs: number;
   encryptKey: string;

@@ -33,8 +33,9 @@ export interface TlsSettings {
 export interface TlsMaterial {
   /** CA certificates (PEM), from ca_file, else every file under ca_path. */
   ca: string[];
-  cert: string;
-  key: string;
+  /** Absent when only a CA is configured (enough to verify servers, not to serve). */
+  cert?: string;
+  key?: string;
   verifyIncoming: boolean;
   minVersion: NodeTlsVersion;
   /** OpenSSL cipher list (TLS 1.2 suites plus every TLS 1.3 suite), or undefined for defaults. */
@@ -288,7 +289,12 @@ export async function loadTlsMaterial(settings: TlsStanzaSettings, stanza: strin
       key: `${stanza}.verify_incoming`,
     });
   }
-  if (settings.certFile === "") return undefined;
+  const minVersion = TLS_VERSIONS[settings.minVersion];
+  const ciphers = settings.cipherSuites.length === 0 ? undefined : [...settings.cipherSuites.map((s) => CIPHER_SUITES[s]), TLS13_SUITES].join(":");
+  if (settings.verifyOutgoing && ca.length === 0) {
+    throw new ConfigError("VerifyOutgoing set but no CA certificates were provided", { key: `${stanza}.verify_outgoing` });
+  }
+  if (settings.certFile === "") return ca.length > 0 ? { ca, verifyIncoming: settings.verifyIncoming, minVersion, ciphers } : undefined;
 
   const cert = await readNamed(io, settings.certFile, `${stanza}.cert_file`, "Failed to load cert/key pair");
   const key = await readNamed(io, settings.keyFile, `${stanza}.key_file`, "Failed to load cert/key pair");
@@ -313,14 +319,7 @@ export async function loadTlsMaterial(settings: TlsStanzaSettings, stanza: strin
       key: `${stanza}.key_file`,
     });
   }
-  return {
-    ca,
-    cert,
-    key,
-    verifyIncoming: settings.verifyIncoming,
-    minVersion: TLS_VERSIONS[settings.minVersion],
-    ciphers: settings.cipherSuites.length === 0 ? undefined : [...settings.cipherSuites.map((s) => CIPHER_SUITES[s]), TLS13_SUITES].join(":"),
-  };
+  return { ca, cert, key, verifyIncoming: settings.verifyIncoming, minVersion, ciphers };
 }
 
 function checkValidity(cert: X509Certificate, file: string, key: string, now: Date): void {

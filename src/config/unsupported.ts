@@ -66,16 +66,10 @@ const ENTERPRISE = "this is a Consul Enterprise feature";
 const NO_GRPC = "there is no gRPC server (xDS/Envoy, peering streams) in Consulate yet";
 const NO_CONNECT = "Connect (service mesh: CA, leaf certificates, intentions, proxies configuration) is not implemented yet";
 const NO_UI = "the web UI is not bundled with Consulate";
-const NO_RPC_TLS =
-  "TLS is implemented for the HTTPS API only; server RPC, Raft and gossip stay plaintext, so an internal_rpc certificate or verify setting would be a false promise";
+const NO_SERVER_NAME = "certificates are always checked for server.<datacenter>.<domain>; a server_name override is not implemented";
 const NO_GRPC_TLS = "there is no gRPC server in Consulate yet, so gRPC TLS settings would have nothing to apply to";
 const TLS_FILES = ["ca_file", "ca_path", "cert_file", "key_file", "tls_cipher_suites"] as const;
 
-/** A tls.defaults setting also applies to internal RPC unless tls.internal_rpc overrides it. */
-const inheritedByInternalRpc =
-  (key: string) =>
-  (v: unknown, merged: RawConfig): boolean =>
-    v === true && valueAt(merged, `tls.internal_rpc.${key}`) !== false;
 
 export const REFUSALS: readonly Refusal[] = [
   // ---- ACL (issue 13: until enforcement lands)
@@ -156,19 +150,10 @@ export const REFUSALS: readonly Refusal[] = [
     "gossip with a key set always encrypts and verifies; the rolling roll-out mode is not implemented",
   ),
   // Legacy top-level TLS keys arrive here already moved into tls.* (config/tls.ts).
-  ...rules(
-    TLS_FILES.map((k) => `tls.internal_rpc.${k}`),
-    nonEmpty,
-    NO_RPC_TLS,
-  ),
-  ...rules(["tls.internal_rpc.verify_incoming", "tls.internal_rpc.verify_outgoing", "tls.internal_rpc.verify_server_hostname"], isTrue, NO_RPC_TLS),
-  { key: "tls.internal_rpc.tls_min_version", refuses: nonEmpty, why: NO_RPC_TLS },
-  { key: "tls.defaults.verify_incoming", refuses: inheritedByInternalRpc("verify_incoming"), why: `${NO_RPC_TLS} (set tls.https.verify_incoming instead)` },
-  { key: "tls.defaults.verify_outgoing", refuses: inheritedByInternalRpc("verify_outgoing"), why: NO_RPC_TLS },
   { key: "tls.https.verify_outgoing", refuses: isTrue, why: "the agent makes no outgoing HTTPS connections this setting would verify" },
   ...rules([...TLS_FILES.map((k) => `tls.grpc.${k}`), "tls.grpc.tls_min_version"], nonEmpty, NO_GRPC_TLS),
   ...rules(["tls.grpc.verify_incoming", "tls.grpc.use_auto_cert"], isTrue, NO_GRPC_TLS),
-  { key: "server_name", refuses: nonEmpty, why: NO_RPC_TLS },
+  { key: "server_name", refuses: nonEmpty, why: NO_SERVER_NAME },
   { key: "enable_agent_tls_for_checks", refuses: isTrue, why: "HTTP and gRPC checks do not present the agent's certificate" },
   ...rules(["auto_encrypt.tls", "auto_encrypt.allow_tls"], isTrue, "auto_encrypt needs the Connect CA, which is not implemented yet"),
   ...rules(["auto_encrypt.dns_san", "auto_encrypt.ip_san"], nonEmpty, "auto_encrypt needs the Connect CA, which is not implemented yet"),

@@ -12,6 +12,7 @@ import { serverRpcHandlers } from "../server/rpc-endpoints.ts";
 import { RpcPool } from "../transport/rpc-client.ts";
 import type { Socket } from "node:net";
 import { RAFT_PROTOCOL_BYTE } from "../transport/rpc.ts";
+import type { ServerPortTls } from "../transport/server-port-tls.ts";
 import { defaultRpcServerLimits, startRpcServer, type RunningRpcServer } from "../transport/rpc-server.ts";
 
 // The RPC side of the wiring, kept apart from start-agent.ts: a server wraps its consensus so
@@ -29,6 +30,8 @@ export interface ClusterRpcDeps {
   logger: Logger;
   /** Servers running Raft over the server port: takes each connection that opens with RAFT_PROTOCOL_BYTE. */
   raftConnections?: (socket: Socket, head: Buffer) => void;
+  /** TLS on the server port (tls.internal_rpc), for the listener and outgoing calls. */
+  tls?: ServerPortTls;
 }
 
 export interface ClusterRpc {
@@ -48,7 +51,7 @@ export async function setUpClusterRpc(deps: ClusterRpcDeps): Promise<ClusterRpc>
   const { rc, clock, rng } = deps;
   const logger = deps.logger.named("agent.rpc");
   const serverPort = rc?.ports.server ?? 8300;
-  const pool = new RpcPool({ clock, rng, defaultPort: serverPort });
+  const pool = new RpcPool({ clock, rng, defaultPort: serverPort, dial: deps.tls?.dial });
   const isClient = rc !== undefined && !rc.server && !rc.dev;
   const hold: LeaderHold = { clock, rng, holdTimeoutMs: rc?.rpcHoldTimeoutMs ?? DEFAULT_RPC_HOLD_TIMEOUT_MS };
 
@@ -90,6 +93,7 @@ export async function setUpClusterRpc(deps: ClusterRpcDeps): Promise<ClusterRpc>
           logger,
           ...defaultRpcServerLimits,
           protocols: deps.raftConnections ? new Map([[RAFT_PROTOCOL_BYTE, deps.raftConnections]]) : undefined,
+          tls: deps.tls,
         });
       } catch (err) {
         // -dev agents run side by side (tests, laptops) on the default 8300: without peers

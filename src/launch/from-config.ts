@@ -32,7 +32,7 @@ export function agentOptionsFromConfig(rc: RuntimeConfig): AgentRuntimeOptions {
     httpHost: rc.listenAddrs.http[0] ?? rc.clientAddrs[0] ?? "127.0.0.1",
     httpPort: rc.ports.http,
     https:
-      rc.ports.https > 0 && rc.httpsTls !== undefined
+      rc.ports.https > 0 && rc.httpsTls?.cert !== undefined
         ? { host: rc.listenAddrs.https[0] ?? rc.clientAddrs[0] ?? "127.0.0.1", port: rc.ports.https, tls: httpsServerOptions(rc.httpsTls, rc.httpsHandshakeTimeoutMs) }
         : undefined,
     dns: { hosts: rc.listenAddrs.dns.length > 0 ? rc.listenAddrs.dns : rc.clientAddrs, port: rc.ports.dns > 0 ? rc.ports.dns : -1, settings: dnsSettingsFromConfig(rc) },

@@ -15,6 +15,8 @@ import { ApiDispatcher } from "../http/dispatch-request.ts";
 import { startHttpServer, type RunningHttpServer } from "../http/server.ts";
 import type { ServerOptions as HttpsServerOptions } from "node:https";
 import { httpsServerOptions } from "./https-options.ts";
+import { serverPortTlsFromConfig, serverPortTlsSettings } from "./server-port-tls-config.ts";
+import type { ServerPortDialer } from "../transport/server-port-tls.ts";
 import { systemClock, type Clock } from "../runtime/clock.ts";
 import { createLogger, type Logger, type LogLevel } from "../runtime/logger.ts";
 import { Metrics } from "../runtime/metrics.ts";
@@ -115,11 +117,14 @@ export async function startAgent(options: AgentRuntimeOptions, deps: StartDeps =
   const identity: AgentIdentity = { ...options.identity, nodeId, version: CONSUL_COMPAT_VERSION };
   const serverAddress = `${identity.advertiseAddr}:${identity.serverPort}`;
   const metrics = new Metrics({ clock, prometheusRetentionMs: options.http.prometheusRetentionTimeMs, trackGc: true });
-  const raft = consensusKind(options) === "raft" ? await startRaft(options, nodeId, serverAddress, fsm, { clock, rng, logger, metrics }) : undefined;
+  // TLS on the server port (tls.internal_rpc): shared by the RPC listener, the RPC pool and Raft.
+  const serverPortTls = serverPortTlsFromConfig(rc);
+  const raft =
+    consensusKind(options) === "raft" ? await startRaft(options, nodeId, serverAddress, fsm, { clock, rng, logger, metrics, dial: serverPortTls?.dial }) : undefined;
   const serverConsensus: Consensus = raft ?? new LocalLog(fsm, { serverAddress });
   // Servers forward to the leader, client agents send everything to a server (cluster-rpc.ts).
   const raftConnections = raft && raft.raftAddress() === serverAddress ? (socket: Socket, head: Buffer) => raft.acceptConnection(socket, head) : undefined;
-  const cluster = await setUpClusterRpc({ rc, serverConsensus, fsm, clock, rng, logger, raftConnections });
+  const cluster = await setUpClusterRpc({ rc, serverConsensus, fsm, clock, rng, logger, raftConnections, tls: serverPortTls });
   const consensus = cluster.consensus;
   const wheel = new TimerWheel(clock);
   const blocking = new BlockingEngine({ hub: state.hub, wheel, rng }, { maxWaiters: 1_000_000 });
@@ -197,7 +202,7 @@ export async function startAgent(options: AgentRuntimeOptions, deps: StartDeps =
   const stopAutopilotWatch = consensus.onLeadershipChange(() => autopilot?.leadershipChanged());
 
   // Certificate material (private keys included) stays out of /v1/agent/self's DebugConfig.
-  const { httpsTls: _material, ...visibleConfig } = options.runtimeConfig ?? {};
+  const { httpsTls: _https, internalRpcTls: _internalRpc, ...visibleConfig } = options.runtimeConfig ?? {};
   const runtimeConfig: Record<string, unknown> = { ...visibleConfig };
   const events = new EventBuffer();
   const keyring = keyringOperatorFor(identity, lanKeyring, membership, wanMembership, wanKeyring, logger);
@@ -237,6 +242,8 @@ export async function startAgent(options: AgentRuntimeOptions, deps: StartDeps =
       await agent.loadDefinitions(next.services, next.checks);
       // Renewed certificates: new handshakes use them, open connections (blocking queries) keep theirs.
       if (https?.reloadTls && next.httpsTls) https.reloadTls(httpsServerOptions(next.httpsTls, next.httpsHandshakeTimeoutMs));
+      const nextPortTls = serverPortTlsSettings(next);
+      if (serverPortTls && nextPortTls) serverPortTls.update(nextPortTls);
       logger.named("agent").info("Reloaded configuration");
     },
   };
@@ -306,7 +313,7 @@ async function startRaft(
   nodeId: string,
   serverAddress: string,
   fsm: StateMachine,
-  deps: { clock: Clock; rng: Rng; logger: Logger; metrics: Metrics },
+  deps: { clock: Clock; rng: Rng; logger: Logger; metrics: Metrics; dial?: ServerPortDialer },
 ): Promise<RaftConsensus> {
   const { clock, rng, logger, metrics } = deps;
   const rc = options.runtimeConfig;
@@ -325,6 +332,7 @@ async function startRaft(
     raftBind: overServerPort ? undefined : (options.raftBind ?? (inMemory && peers.length === 0 ? undefined : { host: rc?.bindAddr ?? "127.0.0.1", port: 0 })),
     raftAdvertiseHost: options.identity.advertiseAddr,
     overServerPort,
+    dial: deps.dial,
     fsm,
     peers,
     // -bootstrap and -dev start a cluster of one at once; bootstrap_expect waits for gossip.

@@ -21,6 +21,7 @@ import { NotLeaderError as RaftNotLeaderError, RaftNode } from "./raft-node.ts";
 import type { RaftSnapshotPolicy } from "./raft-node.ts";
 import type { RaftHostStorage } from "./raft-storage.ts";
 import { InMemoryRaftStorage } from "./raft-storage.ts";
+import type { ServerPortDialer } from "../transport/server-port-tls.ts";
 import { RAFT_PROTOCOL_BYTE } from "../transport/rpc.ts";
 import type { Socket } from "node:net";
 
@@ -85,6 +86,8 @@ export interface RaftConsensusOptions {
    * peer's Raft address is its server RPC address. Takes precedence over raftBind.
    */
   overServerPort?: boolean;
+  /** With overServerPort: how peers are dialled (TLS when internal RPC verifies outgoing). */
+  dial?: ServerPortDialer;
   /** `{ kind: "memory" }` for -dev; otherwise the directory holding the log and snapshots. */
   storage: { kind: "memory" } | { kind: "disk"; dir: string };
   fsm: StateMachine;
@@ -209,7 +212,7 @@ export class RaftConsensus implements Consensus {
       storage,
       members,
       listen: o.raftBind !== undefined || o.overServerPort === true,
-      handover: o.overServerPort === true ? { preamble: Uint8Array.of(RAFT_PROTOCOL_BYTE) } : undefined,
+      handover: o.overServerPort === true ? { preamble: Uint8Array.of(RAFT_PROTOCOL_BYTE), dial: o.dial } : undefined,
       bootstrapVoters: o.bootstrap ? [selfId, ...directory.keys()] : undefined,
       stateMachine: {
         apply: metrics

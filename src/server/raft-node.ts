@@ -10,6 +10,7 @@ import { systemClock } from "../runtime/clock.ts";
 import type { Rng } from "../runtime/rng.ts";
 import { systemRng } from "../runtime/rng.ts";
 import type { PeerAddress } from "../transport/raft-transport.ts";
+import type { ServerPortDialer } from "../transport/server-port-tls.ts";
 import { RaftTransport } from "../transport/raft-transport.ts";
 import type { RaftHostStorage } from "./raft-storage.ts";
 import type { Socket } from "node:net";
@@ -49,7 +50,7 @@ export interface RaftNodeOptions {
    * Raft shares another listener (the server RPC port): no listener of our own, inbound
    * connections arrive through acceptConnection() and outbound ones start with `preamble`.
    */
-  handover?: { preamble: Uint8Array };
+  handover?: { preamble: Uint8Array; dial?: ServerPortDialer };
   /**
    * Voters of a brand-new cluster. Written as the first log entries when the storage holds
    * nothing yet (etcd's Bootstrap); ignored once a log exists, so passing it on every start is safe.
@@ -187,6 +188,7 @@ export class RaftNode {
         clock: o.clock,
         rng: o.rng,
         preamble: o.handover.preamble,
+        dial: o.handover.dial,
         peers: new Map([...o.members].filter(([id]) => id !== o.id)),
         onMessage: (m) => driver.#step(m),
         onUnreachable: (peer) => driver.#node.reportUnreachable(peer),

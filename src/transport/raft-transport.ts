@@ -1,4 +1,5 @@
-import { createConnection, createServer } from "node:net";
+import { createServer } from "node:net";
+import { plainDialer, type ServerPortDialer } from "./server-port-tls.ts";
 import type { Server, Socket } from "node:net";
 import type { Message, Snapshot } from "../raft/messages.ts";
 import { MessageType } from "../raft/messages.ts";
@@ -50,6 +51,8 @@ export interface RaftTransportOptions {
    * the receiving side's protocol switch reads them to hand the connection to Raft.
    */
   preamble: Uint8Array;
+  /** How peers are dialled (TLS on the server port with verify_outgoing); plain when absent. */
+  dial?: ServerPortDialer;
 }
 
 export const defaultRaftTransportOptions = {
@@ -227,11 +230,11 @@ export class RaftTransport {
 
   #connect(peer: Peer): void {
     peer.state = PeerState.Connecting;
-    const socket = createConnection({ host: peer.address.host, port: peer.address.port });
+    const { socket, readyEvent } = (this.#options.dial ?? plainDialer)(peer.address.host, peer.address.port);
     peer.socket = socket;
     socket.setNoDelay(true);
     if (this.#options.preamble.byteLength > 0) socket.write(this.#options.preamble);
-    socket.on("connect", () => {
+    socket.on(readyEvent, () => {
       if (peer.socket !== socket) return;
       peer.state = PeerState.Connected;
       peer.attempts = 0;

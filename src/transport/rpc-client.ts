@@ -1,4 +1,5 @@
-import { createConnection, type Socket } from "node:net";
+import type { Socket } from "node:net";
+import { plainDialer, tlsFailureReason, type ServerPortDialer } from "./server-port-tls.ts";
 import type { Clock, TimerHandle } from "../runtime/clock.ts";
 import type { Rng } from "../runtime/rng.ts";
 import { encodeFrame, FrameDecoder } from "./frame.ts";
@@ -31,6 +32,8 @@ export interface RpcPoolOptions {
   maxQueuedCalls: number;
   reconnectBaseMs: number;
   reconnectMaxMs: number;
+  /** How a server port is dialled (plain, or TLS with verify_outgoing); plain when absent. */
+  dial?: ServerPortDialer;
 }
 
 export const defaultRpcPoolOptions = {
@@ -72,13 +75,14 @@ class RpcConnection {
     this.#options = options;
     this.#onClose = onClose;
     const { host, port } = parseHostPort(address, options.defaultPort);
-    this.#socket = createConnection({ host, port });
+    const dialed = (options.dial ?? plainDialer)(host, port);
+    this.#socket = dialed.socket;
     this.#socket.setNoDelay(true);
     this.#socket.write(Buffer.of(RPC_PROTOCOL_BYTE));
     this.#connectTimer = options.clock.setTimer(options.connectTimeoutMs, () => {
       if (!this.#connected) this.#fail(`rpc: connecting to ${address} timed out`);
     });
-    this.#socket.once("connect", () => {
+    this.#socket.once(dialed.readyEvent, () => {
       this.#connected = true;
       this.#connectTimer?.cancel();
     });
@@ -93,7 +97,7 @@ class RpcConnection {
       }
       for (const f of frames) this.#onFrame(f as Partial<RpcFrame>);
     });
-    this.#socket.on("error", (err) => this.#fail(`rpc: connection to ${address} failed: ${err.message}`));
+    this.#socket.on("error", (err) => this.#fail(`rpc: connection to ${address} failed: ${tlsFailureReason(err)}`));
     this.#socket.on("close", () => this.#fail(`rpc: connection to ${address} closed`));
   }
 

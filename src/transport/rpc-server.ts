@@ -1,6 +1,7 @@
 import { createServer, type Server, type Socket } from "node:net";
 import type { Logger } from "../runtime/logger.ts";
 import { encodeFrame, FrameDecoder } from "./frame.ts";
+import { RPC_TLS_BYTE, type ServerPortTls } from "./server-port-tls.ts";
 import { RPC_PROTOCOL_BYTE, RpcError, RpcErrorCode, type RpcErrorBody, type RpcFrame, type RpcHandler } from "./rpc.ts";
 
 // The listening side of the RPC mux. Each request runs as soon as it arrives (calls on one
@@ -21,6 +22,8 @@ export interface RpcServerOptions {
    * whatever followed that byte (`head`), and is no longer the RPC server's.
    */
   protocols?: ReadonlyMap<number, (socket: Socket, head: Buffer) => void>;
+  /** TLS on this port (RPCTLS byte, verify_incoming); absent: plaintext only. */
+  tls?: ServerPortTls;
 }
 
 export const defaultRpcServerLimits = { maxConnections: 4096, maxInFlightPerConnection: 4096 } as const;
@@ -49,7 +52,9 @@ export async function startRpcServer(options: RpcServerOptions): Promise<Running
   const handedOver = new Set<Socket>();
   const log = options.logger;
 
-  const serve = (socket: Socket): void => {
+  const tls = options.tls;
+  /** `insideTls`: the connection already went through the RPCTLS handshake. */
+  const serve = (socket: Socket, insideTls = false): void => {
     if (sockets.size >= options.maxConnections) {
       log.warn("rpc: connection limit reached, refusing", { remote: socket.remoteAddress ?? "" });
       socket.destroy();
@@ -90,15 +95,48 @@ export async function startRpcServer(options: RpcServerOptions): Promise<Running
         .catch((err: unknown) => log.error("rpc: answer failed", { method, error: String(err) }));
     };
 
+    const handOver = (): void => {
+      socket.off("data", onData);
+      sockets.delete(socket);
+      // Still a connection of this listener: close() must end it, or it would wait on it.
+      handedOver.add(socket);
+      socket.once("close", () => handedOver.delete(socket));
+    };
+
     const onData = (chunk: Buffer): void => {
       if (!greeted) {
+        if (chunk[0] === RPC_TLS_BYTE && tls !== undefined && tls.accepts && !insideTls) {
+          handOver();
+          socket.pause();
+          tls.accept(
+            socket,
+            chunk.subarray(1),
+            (secure) => serve(secure, true),
+            (reason) => log.warn(`rpc: failed to read byte: ${reason}`, { conn: "from=" + remoteAddress }),
+          );
+          return;
+        }
+        if (insideTls && chunk[0] === RPC_TLS_BYTE) {
+          log.error("rpc: TLS connection attempting to establish inner TLS connection", { conn: "from=" + remoteAddress });
+          socket.destroy();
+          return;
+        }
+        if (!insideTls && tls?.verifyIncoming === true) {
+          log.warn("rpc: Non-TLS connection attempted with VerifyIncoming set", { conn: "from=" + remoteAddress });
+          socket.destroy();
+          return;
+        }
         const other = options.protocols?.get(chunk[0]);
+        if (other && insideTls) {
+          const problem = tls?.serverConnProblem(socket);
+          if (problem !== undefined) {
+            log.warn(`rpc: ${problem}`, { conn: "from=" + remoteAddress });
+            socket.destroy();
+            return;
+          }
+        }
         if (other) {
-          socket.off("data", onData);
-          sockets.delete(socket);
-          // Still a connection of this listener: close() must end it, or it would wait on it.
-          handedOver.add(socket);
-          socket.once("close", () => handedOver.delete(socket));
+          handOver();
           other(socket, chunk.subarray(1));
           return;
         }
@@ -138,7 +176,7 @@ export async function startRpcServer(options: RpcServerOptions): Promise<Running
     });
   };
 
-  const server: Server = createServer(serve);
+  const server: Server = createServer((socket) => serve(socket));
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
     server.listen(options.port, options.host, () => {
@@ -150,7 +188,7 @@ export async function startRpcServer(options: RpcServerOptions): Promise<Running
   const port = typeof addr === "object" && addr ? addr.port : options.port;
   return {
     address: { host: options.host, port },
-    serve,
+    serve: (socket) => serve(socket),
     close: () =>
       new Promise<void>((resolve) => {
         server.close(() => resolve());

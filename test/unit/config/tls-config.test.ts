@@ -52,7 +52,7 @@ void test("tls config - https inherits tls.defaults; files are read and the mate
   assert.ok(rt.httpsTls);
   assert.equal(rt.httpsTls.verifyIncoming, true);
   assert.equal(rt.httpsTls.minVersion, "TLSv1.2");
-  assert.match(rt.httpsTls.cert, /BEGIN CERTIFICATE/);
+  assert.match(rt.httpsTls.cert ?? "", /BEGIN CERTIFICATE/);
   assert.equal(rt.httpsTls.ca.length, 1);
 });
 
@@ -114,11 +114,18 @@ void test("tls config - verify_incoming needs a CA and a cert; ports.https needs
   await refused(`ports { https = 8501 }\n`, /^ports\.https is set but no cert_file and key_file are configured for HTTPS/);
 });
 
-void test("tls config - internal RPC TLS is refused until it is implemented, naming what was written", async () => {
-  await refused(`verify_outgoing = true\n`, /^tls\.defaults\.verify_outgoing \(written as verify_outgoing\) = true \(set in .*tls\.hcl\) is not supported by Consulate yet: TLS is implemented for the HTTPS API only/);
-  await refused(`tls {\n  defaults { verify_incoming = true }\n}\n`, /^tls\.defaults\.verify_incoming = true .*set tls\.https\.verify_incoming instead/);
-  await refused(`tls {\n  internal_rpc { verify_server_hostname = true }\n}\n`, /^tls\.internal_rpc\.verify_server_hostname = true/);
-  // defaults.verify_incoming with internal RPC explicitly off is HTTPS-only, which is honoured.
-  const rt = await load(`tls {\n  defaults {\n    ${defaults(good)}\n    verify_incoming = true\n  }\n  internal_rpc { verify_incoming = false }\n}\n`);
-  assert.equal(rt.tls.https.verifyIncoming, true);
+void test("tls config - internal RPC: legacy keys map, verify_server_hostname implies verify_outgoing, a CA is required to verify", async () => {
+  const rt = await load(`ca_file = "${good.ca}"\ncert_file = "${good.cert}"\nkey_file = "${good.key}"\nverify_incoming_rpc = true\nverify_server_hostname = true\n`);
+  assert.equal(rt.tls.internalRpc.verifyIncoming, true);
+  assert.equal(rt.tls.internalRpc.verifyServerHostname, true);
+  assert.equal(rt.tls.internalRpc.verifyOutgoing, true);
+  assert.equal(rt.tls.https.verifyIncoming, false);
+  assert.ok(rt.internalRpcTls?.cert);
+  assert.ok(rt.warnings.includes("The 'verify_server_hostname' field is deprecated. Use the 'tls.internal_rpc.verify_server_hostname' field instead."));
+  await refused(`tls {\n  internal_rpc { verify_outgoing = true }\n}\n`, /^VerifyOutgoing set but no CA certificates were provided$/);
+  // A client agent may verify servers with only the CA.
+  const caOnly = await load(`tls {\n  defaults {\n    ca_file = "${good.ca}"\n    verify_outgoing = true\n  }\n}\n`);
+  assert.equal(caOnly.internalRpcTls?.cert, undefined);
+  assert.equal(caOnly.internalRpcTls?.ca.length, 1);
+  await refused(`tls {\n  grpc { verify_incoming = true }\n}\n`, /^tls\.grpc\.verify_incoming = true \(set in .*tls\.hcl\) is not supported by Consulate yet: there is no gRPC server/);
 });
