@@ -3,11 +3,12 @@
 // that sense whatever the configuration says, so nothing (banner, /v1/agent/self, gossip
 // tags) advertises a port where nothing answers.
 //
-// This build runs no gRPC server (so no xDS and no gRPC-TLS) and no HTTPS listener: when one
-// of them lands, flip its flag here and every report follows.
+// This build runs no gRPC server (so no xDS and no gRPC-TLS): when it lands, flip its flag
+// here and every report follows. HTTPS listens whenever ports.https > 0 (config loading refuses
+// that port without a certificate).
 
 export const LISTENERS = {
-  https: false,
+  https: true,
   grpc: false,
   grpcTls: false,
 } as const;

@@ -60,7 +60,7 @@ test("agent/self - DebugConfig hides secrets as Consul's Sanitized() does", () =
   assert.deepEqual(out, { nodeName: "n1", encryptKey: "hidden", aclTokens: { agent: "hidden", default: "" }, ports: { http: 8500 } });
 });
 
-test("agent/self describes no port that is not open: no gRPC tags, no xDS, DebugConfig shows HTTPS and gRPC disabled", () => {
+test("agent/self describes no port that is not open: no gRPC tags, no xDS, DebugConfig shows gRPC disabled (HTTPS listens when configured)", () => {
   const rc = {
     ports: { http: 8500, https: 8501, grpc: 8502, grpcTls: 8503, dns: 8600, serfLan: 8301 },
     listenAddrs: { dns: ["127.0.0.1"], http: ["127.0.0.1"], https: ["127.0.0.1"], grpc: ["127.0.0.1"] },
@@ -72,8 +72,8 @@ test("agent/self describes no port that is not open: no gRPC tags, no xDS, Debug
   assert.equal(wanMember(identity, cfg)?.tags.grpc_tls_port, undefined);
   assert.equal(xdsServerRuns(rc.ports), false, "so /v1/agent/self has no xDS section");
   const debug = debugConfig(rc) as { ports: Record<string, number>; listenAddrs: Record<string, string[]> };
-  assert.deepEqual(debug.ports, { http: 8500, https: -1, grpc: -1, grpcTls: -1, dns: 8600, serfLan: 8301 });
-  assert.deepEqual(debug.listenAddrs, { dns: ["127.0.0.1"], http: ["127.0.0.1"], https: [], grpc: [] });
+  assert.deepEqual(debug.ports, { http: 8500, https: 8501, grpc: -1, grpcTls: -1, dns: 8600, serfLan: 8301 });
+  assert.deepEqual(debug.listenAddrs, { dns: ["127.0.0.1"], http: ["127.0.0.1"], https: ["127.0.0.1"], grpc: [] });
   assert.deepEqual(rc.ports.grpc, 8502, "the configuration itself is left alone");
   const noWan = lanMember(identity, readSelfConfig(identity, { ports: { serfWan: -1 } }));
   assert.equal(noWan.tags.wan_join_port, undefined, "no WAN pool listens with ports.serf_wan = -1");
