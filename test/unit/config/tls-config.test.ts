@@ -56,6 +56,18 @@ void test("tls config - https inherits tls.defaults; files are read and the mate
   assert.equal(rt.httpsTls.ca.length, 1);
 });
 
+void test("tls config - -https-port and limits.https_handshake_timeout reach the HTTPS listener's options", async () => {
+  const rt = await loadRuntimeConfig(
+    { dev: true, "https-port": 9501, hcl: [`tls {\n  https {\n    cert_file = "${good.cert}"\n    key_file = "${good.key}"\n  }\n}\nlimits { https_handshake_timeout = "2s" }`] },
+    io,
+  );
+  assert.equal(rt.ports.https, 9501);
+  const { httpsServerOptions } = await import("../../../src/launch/https-options.ts");
+  const options = httpsServerOptions(rt.httpsTls!, rt.httpsHandshakeTimeoutMs);
+  assert.equal(options.handshakeTimeout, 2000);
+  assert.equal(options.requestCert, false);
+});
+
 void test("tls config - legacy top-level keys map into tls.* with Consul's deprecation warnings", async () => {
   const rt = await load(
     `ports { https = 8501 }\nca_file = "${good.ca}"\ncert_file = "${good.cert}"\nkey_file = "${good.key}"\nverify_incoming_https = true\ntls_min_version = "tls13"\ntls_prefer_server_cipher_suites = true\n`,
