@@ -333,7 +333,7 @@ function describeTlsError(err: unknown): string | undefined {
   if (code === "ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED") return "remote error: tls: certificate required";
   if (code === "ERR_SSL_SSLV3_ALERT_BAD_CERTIFICATE") return "remote error: tls: bad certificate";
   if (code === "ERR_SSL_TLSV1_ALERT_UNKNOWN_CA") return "remote error: tls: unknown certificate authority";
-  if (code === "ERR_SSL_WRONG_VERSION_NUMBER" || code === "EPROTO") return "http: server gave HTTP response to HTTPS client";
+  if (code === "ERR_SSL_WRONG_VERSION_NUMBER" || (code === "EPROTO" && /wrong version number/.test(e.message))) return "http: server gave HTTP response to HTTPS client";
   return undefined;
 }
 

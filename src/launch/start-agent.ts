@@ -241,7 +241,7 @@ export async function startAgent(options: AgentRuntimeOptions, deps: StartDeps =
       agent.sidecarPorts = { min: next.ports.sidecarMin, max: next.ports.sidecarMax };
       await agent.loadDefinitions(next.services, next.checks);
       // Renewed certificates: new handshakes use them, open connections (blocking queries) keep theirs.
-      if (https?.reloadTls && next.httpsTls) https.reloadTls(httpsServerOptions(next.httpsTls, next.httpsHandshakeTimeoutMs));
+      if (https?.reloadTls && next.httpsTls?.cert !== undefined) https.reloadTls(httpsServerOptions(next.httpsTls, next.httpsHandshakeTimeoutMs));
       const nextPortTls = serverPortTlsSettings(next);
       if (serverPortTls && nextPortTls) serverPortTls.update(nextPortTls);
       logger.named("agent").info("Reloaded configuration");

@@ -117,3 +117,13 @@ void test("http client - aborting the signal ends a parked request with RequestA
     await new Promise<void>((resolve) => server.close(() => resolve()));
   }
 });
+
+test("http client - an https:// address answered by plain HTTP reads as Go's net/http error", async (t) => {
+  const server = http.createServer((_req, res) => res.end("[]"));
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", () => resolve()));
+  t.after(() => server.close());
+  const port = (server.address() as { port: number }).port;
+  const r = await runCli(["kv", "get", "x"], { address: `https://127.0.0.1:${port}` });
+  assert.equal(r.code, 1);
+  assert.equal(r.err, `Error querying Consul agent: Get "https://127.0.0.1:${port}/v1/kv/x": http: server gave HTTP response to HTTPS client\n`);
+});
