@@ -9,6 +9,7 @@ const LABEL_WIDTH = "ACL Default Policy".length;
 
 export function formatAgentBanner(rc: RuntimeConfig, versions: { consul: string; consulate: string; buildDate: string }): string {
   const open = openClientPorts(rc.ports);
+  const { https, grpc, internalRpc: rpc } = rc.tls;
   const rows: [string, string][] = [
     ["Version", `'${versions.consul}'`],
     ["Revision", `'consulate-${versions.consulate}'`],
@@ -28,9 +29,12 @@ export function formatAgentBanner(rc: RuntimeConfig, versions: { consul: string;
     // License reporting is an Enterprise feature; Community Edition always prints false.
     ["Reporting Enabled", "false"],
     ["ACL Default Policy", rc.aclDefaultPolicy],
-    ["HTTPS TLS", "Verify Incoming: false, Verify Outgoing: false, Min Version: TLSv1_2"],
-    ["gRPC TLS", "Verify Incoming: false, Min Version: TLSv1_2"],
-    ["Internal RPC TLS", "Verify Incoming: false, Verify Outgoing: false (Verify Hostname: false), Min Version: TLSv1_2"],
+    ["HTTPS TLS", `Verify Incoming: ${https.verifyIncoming}, Verify Outgoing: ${https.verifyOutgoing}, Min Version: ${https.minVersion}`],
+    ["gRPC TLS", `Verify Incoming: ${grpc.verifyIncoming}, Min Version: ${grpc.minVersion}`],
+    [
+      "Internal RPC TLS",
+      `Verify Incoming: ${rpc.verifyIncoming}, Verify Outgoing: ${rpc.verifyOutgoing} (Verify Hostname: ${rpc.verifyServerHostname}), Min Version: ${rpc.minVersion}`,
+    ],
   ];
   const lines = rows.map(([label, value]) => `    ${label.padStart(LABEL_WIDTH)}: ${value}`);
   return `==> Starting Consul agent...\n${lines.join("\n")}\n\n==> Log data will now stream in as it occurs:\n\n`;

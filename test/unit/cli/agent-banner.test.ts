@@ -36,3 +36,21 @@ test("agent banner prints -1 for HTTPS, gRPC and gRPC-TLS, where nothing listens
   const clientAddr = (await bannerLines()).find((l) => l.includes("Client Addr:"));
   assert.equal(clientAddr, "           Client Addr: [127.0.0.1] (HTTP: 8500, HTTPS: -1, gRPC: -1, gRPC-TLS: -1, DNS: 8600)");
 });
+
+test("agent banner TLS lines report the configured TLS settings, not fixed text", async () => {
+  const rc = await loadRuntimeConfig(
+    {
+      dev: true,
+      hcl: [
+        'tls = { defaults = { tls_min_version = "TLSv1_3" } }',
+      ],
+    },
+    io,
+  );
+  const lines = formatAgentBanner(rc, versions).split("\n");
+  assert.ok(lines.includes("             HTTPS TLS: Verify Incoming: false, Verify Outgoing: false, Min Version: TLSv1_3"), lines.join("\n"));
+  assert.ok(
+    lines.includes("      Internal RPC TLS: Verify Incoming: false, Verify Outgoing: false (Verify Hostname: false), Min Version: TLSv1_3"),
+    lines.join("\n"),
+  );
+});
