@@ -34,6 +34,8 @@ import { StateStore } from "../state/store.ts";
 import { FileRegistrationStore } from "../storage/agent-registrations.ts";
 import { setUpClusterRpc } from "./cluster-rpc.ts";
 import { loadOrStoreNodeId } from "../storage/node-id-file.ts";
+import { lockDataDir } from "../storage/data-dir-lock.ts";
+import { removeLeftoverTempFiles } from "../storage/leftover-temp-files.ts";
 import { join } from "node:path";
 import type { Socket } from "node:net";
 import { RaftServerDiscovery } from "../server/raft-server-discovery.ts";
@@ -105,11 +107,43 @@ export interface StartDeps {
   reloadConfig?: () => Promise<RuntimeConfig>;
 }
 
+/**
+ * Starts an agent. One with a data dir first takes the dir's lock (a second agent on it is
+ * refused, naming the holder's pid), held until stop(), and clears files left by interrupted
+ * writes.
+ */
 export async function startAgent(options: AgentRuntimeOptions, deps: StartDeps = {}): Promise<RunningAgent> {
+  const rc = options.runtimeConfig;
+  const lock = rc && rc.dataDir !== "" && !rc.inMemory ? await lockDataDir(rc.dataDir) : undefined;
+  try {
+    const running = await startAgentOnLockedDir(options, deps, lock !== undefined);
+    if (!lock) return running;
+    return {
+      ...running,
+      async stop() {
+        try {
+          await running.stop();
+        } finally {
+          await lock.release();
+        }
+      },
+    };
+  } catch (err) {
+    await lock?.release();
+    throw err;
+  }
+}
+
+async function startAgentOnLockedDir(options: AgentRuntimeOptions, deps: StartDeps, dataDirLocked: boolean): Promise<RunningAgent> {
   const clock = deps.clock ?? systemClock;
   const rng = deps.rng ?? systemRng;
   const logger =
     deps.logger ?? createLogger({ level: options.logLevel, json: options.logJson, write: (l) => process.stdout.write(l) });
+  if (dataDirLocked && options.runtimeConfig) {
+    for (const path of await removeLeftoverTempFiles(options.runtimeConfig.dataDir)) {
+      logger.named("agent").warn("Removed a file left by an interrupted write", { path });
+    }
+  }
   const state = new StateStore();
   const fsm = new StateMachine(state);
   const rc = options.runtimeConfig;

@@ -11,6 +11,10 @@ export const DiskErrorCode = {
   StableStoreCorrupt: "stable-store-corrupt",
   /** The newest snapshot file fails its checksum. */
   SnapshotCorrupt: "snapshot-corrupt",
+  /** Another live agent holds the data dir's lock file. */
+  DataDirLocked: "data-dir-locked",
+  /** The hard state's commit index is beyond the last entry on disk: acknowledged entries are gone. */
+  CommittedEntriesMissing: "committed-entries-missing",
   /** The store was used after close() or after a failed write left it in an unknown state. */
   Closed: "closed",
 } as const;
