@@ -52,6 +52,11 @@ export const AGENT_FLAGS = [
   { name: "encrypt", kind: "string", help: "Provides the gossip encryption key." },
   { name: "disable-keyring-file", kind: "bool", help: "Disables the backing up of the keyring to a file." },
   { name: "retry-join-wan", kind: "repeatable", help: "Address of an agent to join -wan at start time with retries enabled. Can be specified multiple times." },
+  {
+    name: "recover-truncated-log",
+    kind: "bool",
+    help: "Starts a server whose Raft log on disk ends before its recorded commit index (acknowledged entries are missing), accepting the loss. Without it such a server refuses to start.",
+  },
   { name: "join-wan", kind: "repeatable", help: "Address of an agent to join -wan at start time. Can be specified multiple times. Deprecated alias of -retry-join-wan." },
 ] as const satisfies readonly AgentFlagSpec[];
 
@@ -70,6 +75,8 @@ export interface LoadRequest {
   configDirs: string[];
   configFormat: "json" | "hcl" | undefined;
   hcl: string[];
+  /** -recover-truncated-log: a one-off operator decision for this start, deliberately no config key. */
+  recoverTruncatedLog: boolean;
 }
 
 export interface FlagSources {
@@ -125,6 +132,7 @@ export function flagSources(flags: AgentFlagValues): FlagSources {
     configDirs: [...(flags["config-dir"] ?? [])],
     configFormat,
     hcl: [...(flags.hcl ?? [])],
+    recoverTruncatedLog: flags["recover-truncated-log"] === true,
   };
 
   const slices: RawConfig = {};

@@ -204,7 +204,7 @@ export interface ReadConfigResult {
 }
 
 /** Reads and merges every source in Consul's order; no semantic validation yet. */
-async function readMergedConfig(flags: AgentFlagValues, io: Io): Promise<ReadConfigResult & { dev: boolean }> {
+async function readMergedConfig(flags: AgentFlagValues, io: Io): Promise<ReadConfigResult & { dev: boolean; recoverTruncatedLog: boolean }> {
   const { load, slices, values } = flagSources(flags);
   const warnings: string[] = [];
   const configSources: string[] = [];
@@ -241,7 +241,7 @@ async function readMergedConfig(flags: AgentFlagValues, io: Io): Promise<ReadCon
     merged = overlay(merged, decodeSource(raw, source.name, "hcl"), source.name);
   }
   // A private copy: the result must never alias DEFAULT_CONFIG's nested objects.
-  return { merged: structuredClone(merged), setBy, writtenAs, configSources, warnings, dev: load.dev };
+  return { merged: structuredClone(merged), setBy, writtenAs, configSources, warnings, dev: load.dev, recoverTruncatedLog: load.recoverTruncatedLog };
 }
 
 /**
@@ -250,13 +250,14 @@ async function readMergedConfig(flags: AgentFlagValues, io: Io): Promise<ReadCon
  */
 export async function loadRuntimeConfig(flags: AgentFlagValues, options: LoadOptions = {}): Promise<RuntimeConfig> {
   const io = defaultIo(options);
-  const { merged, setBy, writtenAs, configSources, warnings, dev } = await readMergedConfig(flags, io);
+  const { merged, setBy, writtenAs, configSources, warnings, dev, recoverTruncatedLog } = await readMergedConfig(flags, io);
   // Before anything else is judged: a promise we cannot keep outranks a typo elsewhere.
   refuseUnsupportedKeys(merged, setBy, writtenAs);
   const dataDir = typeof merged.data_dir === "string" ? merged.data_dir : "";
   const dataDirKind = dataDir === "" || dev ? undefined : await io.statPath(dataDir);
   const rt = buildRuntimeConfig(merged, {
     dev,
+    recoverTruncatedLog,
     hostname: options.hostname ?? osHostname,
     randomUUID: options.randomUUID ?? cryptoRandomUUID,
     networkInterfaces: options.networkInterfaces ?? osNetworkInterfaces,

@@ -52,6 +52,11 @@ export interface RuntimeConfig {
   /** A lone server that elects itself: -dev, bootstrap, or bootstrap_expect = 1. */
   selfElect: boolean;
   dataDir: string;
+  /**
+   * -recover-truncated-log: start even though the Raft log on disk ends before the recorded
+   * commit index (acknowledged entries are gone); otherwise such a server refuses to start.
+   */
+  recoverTruncatedLog: boolean;
   clientAddrs: string[];
   bindAddr: string;
   advertiseAddr: string;
@@ -193,6 +198,8 @@ export interface RuntimeConfig {
 
 export interface BuildOptions {
   dev: boolean;
+  /** -recover-truncated-log (a flag only); honoured by a server with a data dir, refused elsewhere. */
+  recoverTruncatedLog?: boolean;
   hostname: () => string;
   randomUUID: () => string;
   networkInterfaces: () => InterfaceTable;
@@ -465,6 +472,7 @@ export function buildRuntimeConfig(merged: RawConfig, opts: BuildOptions): Runti
     bootstrapExpect,
     selfElect: false,
     dataDir: c.str("data_dir"),
+    recoverTruncatedLog: opts.recoverTruncatedLog === true,
     clientAddrs,
     bindAddr,
     advertiseAddr,
@@ -611,6 +619,9 @@ export function buildRuntimeConfig(merged: RawConfig, opts: BuildOptions): Runti
     throw invalid(`node_id: ${JSON.stringify(configuredNodeId)} is not a valid UUID`, "node_id");
   }
   if (rt.nodeName === "" && collected.length === 0) throw invalid("node_name cannot be empty", "node_name");
+  if (rt.recoverTruncatedLog && (!rt.server || dev || rt.dataDir === "")) {
+    throw invalid("-recover-truncated-log applies only to a server with a data_dir (it recovers the Raft log there)", "recover-truncated-log");
+  }
   if (rt.bootstrap && !rt.server) throw invalid("'bootstrap = true' requires 'server = true'", "bootstrap");
   if (bootstrapExpectRaw < 0) {
     throw invalid(`bootstrap_expect cannot be ${bootstrapExpectRaw}. Must be greater than or equal to zero`, "bootstrap_expect");

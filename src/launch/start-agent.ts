@@ -362,7 +362,7 @@ async function startRaft(
   return RaftConsensus.start({
     nodeId,
     serverAddress,
-    storage: inMemory ? { kind: "memory" } : { kind: "disk", dir: join(rc.dataDir, "raft") },
+    storage: inMemory ? { kind: "memory" } : { kind: "disk", dir: join(rc.dataDir, "raft"), recoverTruncatedLog: rc.recoverTruncatedLog },
     raftBind: overServerPort ? undefined : (options.raftBind ?? (inMemory && peers.length === 0 ? undefined : { host: rc?.bindAddr ?? "127.0.0.1", port: 0 })),
     raftAdvertiseHost: options.identity.advertiseAddr,
     overServerPort,

@@ -88,8 +88,11 @@ export interface RaftConsensusOptions {
   overServerPort?: boolean;
   /** With overServerPort: how peers are dialled (TLS when internal RPC verifies outgoing). */
   dial?: ServerPortDialer;
-  /** `{ kind: "memory" }` for -dev; otherwise the directory holding the log and snapshots. */
-  storage: { kind: "memory" } | { kind: "disk"; dir: string };
+  /**
+   * `{ kind: "memory" }` for -dev; otherwise the directory holding the log and snapshots.
+   * recoverTruncatedLog: start although committed entries are missing from the log on disk.
+   */
+  storage: { kind: "memory" } | { kind: "disk"; dir: string; recoverTruncatedLog?: boolean };
   fsm: StateMachine;
   /** Other servers known up front (static configuration); more arrive through addPeer/setPeerAddress. */
   peers: readonly RaftPeer[];
@@ -137,6 +140,20 @@ export function raftIdFromNodeId(nodeId: string): number {
     id = Number(h);
   }
   return id === 0 ? 1 : id;
+}
+
+/** Opens the log on disk; recovery says at WARN what it cut or accepted losing. */
+async function openDiskStorage(where: { dir: string; recoverTruncatedLog?: boolean }, clock: Clock, logger: Logger | undefined): Promise<DiskStorage> {
+  const storage = await DiskStorage.open(where.dir, { clock, logger, recoverTruncatedLog: where.recoverTruncatedLog === true });
+  const { missingCommitted } = storage.recovery;
+  if (missingCommitted) {
+    logger?.warn("Starting with acknowledged entries missing from the Raft log (-recover-truncated-log)", {
+      commit: missingCommitted.commit,
+      last_index: missingCommitted.lastIndex,
+      missing: missingCommitted.commit - missingCommitted.lastIndex,
+    });
+  }
+  return storage;
 }
 
 function parseHostPort(address: string): PeerAddress {
@@ -201,7 +218,7 @@ export class RaftConsensus implements Consensus {
       directory.set(id, p);
       members.set(id, parseHostPort(p.raftAddress));
     }
-    const storage: RaftHostStorage = o.storage.kind === "memory" ? new InMemoryRaftStorage() : await DiskStorage.open(o.storage.dir);
+    const storage: RaftHostStorage = o.storage.kind === "memory" ? new InMemoryRaftStorage() : await openDiskStorage(o.storage, o.clock, o.logger);
     const fsm = o.fsm;
     // Leadership changes are reported from the driver, which exists before its consensus.
     const bound: { consensus?: RaftConsensus } = {};

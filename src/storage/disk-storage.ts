@@ -2,6 +2,8 @@ import { join } from "node:path";
 import type { ConfState, Entry, HardState, Snapshot } from "../raft/messages.ts";
 import { isEmptySnapshot } from "../raft/messages.ts";
 import { MemoryBackedStorage, MemoryStorage } from "../raft/storage.ts";
+import type { Clock, TimerHandle } from "../runtime/clock.ts";
+import type { Logger } from "../runtime/logger.ts";
 import type { FileSystem } from "./file-system.ts";
 import { nodeFileSystem } from "./file-system.ts";
 import { SnapshotStore } from "./snapshot-store.ts";
@@ -13,6 +15,8 @@ import { WriteAheadLog } from "./wal.ts";
 // Raft's durable storage in a data directory:
 //   <dir>/wal/        segmented write-ahead log of entries (+ commit index records)
 //   <dir>/hardstate   term, vote, commit — replaced atomically
+//                     (term and vote before anything that depends on them; the commit index
+//                     as a checkpoint at most once per commitCheckpointMs, and on close)
 //   <dir>/snapshots/  state-machine snapshots
 // Raft reads through the Storage interface, which answers from memory (the log since the last
 // snapshot). The node driver writes through persist(), once per Ready, and only after the
@@ -28,7 +32,23 @@ export interface DiskStorageOptions {
   bootstrap: ConfState;
   /** Snapshot files kept on disk. */
   retainSnapshots: number;
+  /**
+   * Start even when the commit index on disk is beyond the last entry that survived (a cut
+   * or lost log: acknowledged entries are missing). Without it open() refuses, as etcd does.
+   */
+  recoverTruncatedLog: boolean;
+  /**
+   * Times the commit checkpoint. The commit index reaches the hardstate file at most once per
+   * commitCheckpointMs (and on close), so a log cut later is detected on the next open. Without
+   * a clock only close() records it.
+   */
+  clock?: Clock;
+  commitCheckpointMs: number;
+  /** Where recovery says what it repaired (a torn tail is cut at WARN, with its size). */
+  logger?: Logger;
 }
+
+const DEFAULT_COMMIT_CHECKPOINT_MS = 1000;
 
 /** What the node driver hands over from one Ready (same field names as the core's Ready). */
 export interface PersistBatch {
@@ -40,6 +60,13 @@ export interface PersistBatch {
 export interface RecoveryReport {
   /** Bytes of a torn final write cut off the log on open. */
   tornBytes: number;
+  /** The WAL segment they were cut from ("" when none were). */
+  tornFile: string;
+  /**
+   * Set when the log ended before the commit index on disk and recoverTruncatedLog let the
+   * open proceed: entries lastIndex+1..commit were acknowledged and are gone from this server.
+   */
+  missingCommitted?: { commit: number; lastIndex: number };
   /** Log entries replayed from disk (after the snapshot). */
   entries: number;
   snapshotIndex: number;
@@ -54,6 +81,15 @@ export class DiskStorage extends MemoryBackedStorage {
   #hardState: HardState;
   /** The newest commit index recorded in the WAL; the live one may be ahead (see persist). */
   #walCommit: number;
+  /** Hardstate file writes, one at a time (term/vote saves and commit checkpoints share the file). */
+  #stableWrites: Promise<void> = Promise.resolve();
+  #checkpointRunning = false;
+  #lastCheckpointMs = Number.NEGATIVE_INFINITY;
+  #checkpointTimer: TimerHandle | undefined;
+  /** A failed checkpoint write: the file's state is unknown, so the next persist fails too. */
+  #checkpointFailure: unknown = undefined;
+  readonly #clock: Clock | undefined;
+  readonly #checkpointMs: number;
 
   private constructor(parts: {
     memory: MemoryStorage;
@@ -62,8 +98,12 @@ export class DiskStorage extends MemoryBackedStorage {
     snapshots: SnapshotStore;
     recovery: RecoveryReport;
     hardState: HardState;
+    clock: Clock | undefined;
+    checkpointMs: number;
   }) {
     super(parts.memory);
+    this.#clock = parts.clock;
+    this.#checkpointMs = parts.checkpointMs;
     this.#wal = parts.wal;
     this.#stable = parts.stable;
     this.#snapshots = parts.snapshots;
@@ -84,6 +124,9 @@ export class DiskStorage extends MemoryBackedStorage {
     const snap = await snapshots.loadNewest();
     const hs = await stable.load();
     const { wal, recovered } = await WriteAheadLog.open(fs, join(dir, "wal"), options.wal);
+    if (recovered.tornBytes > 0) {
+      options.logger?.warn("Cut a torn write off the end of the Raft log", { file: recovered.tornFile, bytes: recovered.tornBytes });
+    }
 
     const memory = new MemoryStorage(options.bootstrap ?? { voters: [], learners: [] });
     let entries = recovered.entries;
@@ -105,7 +148,28 @@ export class DiskStorage extends MemoryBackedStorage {
       }
     }
     memory.append(entries);
-    const hardState: HardState = { ...hs, commit: Math.min(Math.max(hs.commit, recovered.commit), memory.lastIndex()) };
+    // Every commit index on disk was recorded only for entries already durable, so one beyond
+    // the last entry that survived means acknowledged entries were lost (a cut or damaged
+    // log, a restored older copy). etcd's raft refuses this ("state.commit is out of range").
+    const persistedCommit = Math.max(hs.commit, recovered.commit);
+    const last = memory.lastIndex();
+    let missingCommitted: RecoveryReport["missingCommitted"];
+    if (persistedCommit > last) {
+      const cut = recovered.tornBytes > 0 ? ` (${recovered.tornBytes} bytes were cut off ${recovered.tornFile})` : "";
+      if (options.recoverTruncatedLog !== true) {
+        await wal.close();
+        throw new DiskStorageError(
+          DiskErrorCode.CommittedEntriesMissing,
+          `storage: acknowledged entries are missing: the commit index on disk is ${persistedCommit} but the Raft log in ${dir} ends at ${last}${cut}; ` +
+            `${persistedCommit - last} committed entries are gone. Refusing to start: restore the data dir from a backup, or start once with -recover-truncated-log to accept the loss and continue from entry ${last}.`,
+          { file: join(dir, "wal") },
+        );
+      }
+      missingCommitted = { commit: persistedCommit, lastIndex: last };
+      // Recorded at once, so the next start does not refuse the same loss again.
+      await stable.save({ ...hs, commit: last });
+    }
+    const hardState: HardState = { ...hs, commit: Math.min(persistedCommit, last) };
     memory.setHardState(hardState);
     return new DiskStorage({
       memory,
@@ -113,7 +177,15 @@ export class DiskStorage extends MemoryBackedStorage {
       stable,
       snapshots,
       hardState,
-      recovery: { tornBytes: recovered.tornBytes, entries: entries.length, snapshotIndex: memory.snapshot().metadata.index },
+      clock: options.clock,
+      checkpointMs: options.commitCheckpointMs ?? DEFAULT_COMMIT_CHECKPOINT_MS,
+      recovery: {
+        tornBytes: recovered.tornBytes,
+        tornFile: recovered.tornFile,
+        missingCommitted,
+        entries: entries.length,
+        snapshotIndex: memory.snapshot().metadata.index,
+      },
     });
   }
 
@@ -131,12 +203,15 @@ export class DiskStorage extends MemoryBackedStorage {
    * of it is on disk; only then may the Ready's messages be sent.
    */
   async persist(batch: PersistBatch): Promise<void> {
+    if (this.#checkpointFailure !== undefined) throw this.#checkpointFailure;
     if (batch.snapshot && !isEmptySnapshot(batch.snapshot)) await this.#installSnapshot(batch.snapshot);
     const hs = batch.hardState;
     if (hs && (hs.term !== this.#hardState.term || hs.vote !== this.#hardState.vote)) {
       // Term and vote first: a crash between the two writes must not leave entries of a term
-      // newer than the term on disk.
-      await this.#stable.save(hs);
+      // newer than the term on disk. The commit index goes with them only as far as entries
+      // are already durable (this batch's are not yet), so it never claims a lost entry.
+      const durableCommit = Math.min(hs.commit, this.memory.lastIndex());
+      await this.#writeStable(() => this.#stable.save({ term: hs.term, vote: hs.vote, commit: Math.max(this.#stable.current.commit, durableCommit) }));
     }
     const snapIndex = this.memory.snapshot().metadata.index;
     const entries = batch.entries.filter((e) => e.index > snapIndex);
@@ -154,7 +229,56 @@ export class DiskStorage extends MemoryBackedStorage {
     if (hs) {
       this.#hardState = { ...hs };
       this.memory.setHardState(hs);
+      this.#checkpointCommit();
     }
+  }
+
+  /** The commit index the hardstate file may record now: never past the durable log. */
+  #checkpointableCommit(): number {
+    return Math.min(this.#hardState.commit, this.memory.lastIndex());
+  }
+
+  /**
+   * Records the commit index in the hardstate file in the background, at most once per
+   * commitCheckpointMs (a trailing timer catches the last advance before the log goes idle).
+   */
+  #checkpointCommit(): void {
+    const clock = this.#clock;
+    if (!clock || this.#checkpointRunning || this.#checkpointFailure !== undefined) return;
+    if (this.#checkpointableCommit() <= this.#stable.current.commit) return;
+    const wait = this.#lastCheckpointMs + this.#checkpointMs - clock.monotonicMs();
+    if (wait > 0) {
+      this.#checkpointTimer ??= clock.setTimer(wait, () => {
+        this.#checkpointTimer = undefined;
+        this.#checkpointCommit();
+      });
+      return;
+    }
+    this.#checkpointRunning = true;
+    this.#lastCheckpointMs = clock.monotonicMs();
+    this.#writeStable(() => this.#saveCommitCheckpoint()).then(
+      () => {
+        this.#checkpointRunning = false;
+        this.#checkpointCommit();
+      },
+      (err: unknown) => {
+        this.#checkpointRunning = false;
+        this.#checkpointFailure = err;
+      },
+    );
+  }
+
+  /** Term and vote as on disk (never the live ones, which may not be durable yet), newer commit. */
+  async #saveCommitCheckpoint(): Promise<void> {
+    const onDisk = this.#stable.current;
+    const commit = this.#checkpointableCommit();
+    if (commit > onDisk.commit) await this.#stable.save({ ...onDisk, commit });
+  }
+
+  #writeStable(write: () => Promise<void>): Promise<void> {
+    const done = this.#stableWrites.then(write);
+    this.#stableWrites = done.catch(() => undefined);
+    return done;
   }
 
   /** Records a snapshot of the state machine at applied index `index` (does not compact). */
@@ -174,6 +298,12 @@ export class DiskStorage extends MemoryBackedStorage {
   }
 
   async close(): Promise<void> {
+    this.#checkpointTimer?.cancel();
+    this.#checkpointTimer = undefined;
+    if (this.#checkpointFailure === undefined) {
+      // The last commit index reaches the hardstate file, so a log cut while stopped is seen.
+      await this.#writeStable(() => this.#saveCommitCheckpoint()).catch(() => undefined);
+    }
     // A clean shutdown keeps the commit index, so a restart applies every committed entry at once.
     if (this.#hardState.commit > this.#walCommit) {
       await this.#wal.append([], { commit: this.#hardState.commit, sync: true });

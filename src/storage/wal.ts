@@ -28,6 +28,8 @@ export interface RecoveredLog {
   commit: number;
   /** Bytes cut off the end of the last segment because they were a torn write. */
   tornBytes: number;
+  /** The segment file the torn bytes were cut from ("" when none were). */
+  tornFile: string;
 }
 
 export interface WalStats {
@@ -113,6 +115,7 @@ export class WriteAheadLog {
     const entryOffset: number[] = [];
     let commit = 0;
     let tornBytes = 0;
+    let tornFile = "";
     let lastSize = 0;
     const kept: Segment[] = [];
     for (let s = 0; s < segments.length; s++) {
@@ -135,6 +138,7 @@ export class WriteAheadLog {
         await file.sync();
         await file.close();
         tornBytes = bytes.byteLength - scan.badOffset;
+        tornFile = path;
       }
       let firstInSegment = true;
       for (const { offset, record } of scan.records) {
@@ -170,7 +174,7 @@ export class WriteAheadLog {
       wal.#file = (await fs.openWritable(join(dir, last.name), { truncate: false })).file;
       wal.#fileSize = lastSize;
     }
-    return { wal, recovered: { entries, commit, tornBytes } };
+    return { wal, recovered: { entries, commit, tornBytes, tornFile } };
   }
 
   get firstIndex(): number {

@@ -92,7 +92,7 @@ void test("flags - list flags merge before files, scalars after", () => {
     "config-file": ["x.json"],
     hcl: ["a = 1"],
   });
-  assert.deepEqual(load, { dev: true, configFiles: ["x.json"], configDirs: [], configFormat: undefined, hcl: ["a = 1"] });
+  assert.deepEqual(load, { dev: true, configFiles: ["x.json"], configDirs: [], configFormat: undefined, hcl: ["a = 1"], recoverTruncatedLog: false });
   assert.deepEqual(slices, { retry_join: ["a", "b"] });
   assert.deepEqual(values, { node_name: "n", ports: { http: 1 }, ui_config: { enabled: true } });
 });
