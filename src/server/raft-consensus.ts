@@ -292,14 +292,25 @@ export class RaftConsensus implements Consensus {
     );
   }
 
+  /**
+   * Leads, and a quorum answered within the leader lease (checked now, on the monotonic clock).
+   * A leader past its lease (paused, cut off) answers false until a quorum answers again or a
+   * newer term demotes it: requests wait for a leader rather than read its possibly stale state.
+   */
   isLeader(): boolean {
-    return this.#node.isLeader();
+    return this.#node.leaseValid();
   }
 
+  /**
+   * The leader's address; "" while none is known, including while this server's lease is out
+   * and while, after a step-down or a pause, it has not yet confirmed its state is current:
+   * what it serves then must not look as if a known leader vouched for it.
+   */
   leaderAddress(): string {
     const lead = this.#node.leader();
     if (lead === NONE) return "";
-    if (lead === this.raftId) return this.#serverAddress;
+    if (lead === this.raftId) return this.#node.leaseValid() ? this.#serverAddress : "";
+    if (!this.#node.stateConfirmed()) return "";
     return this.#directory.get(lead)?.address ?? "";
   }
 

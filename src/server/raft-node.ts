@@ -13,6 +13,7 @@ import type { PeerAddress } from "../transport/raft-transport.ts";
 import type { ServerPortDialer } from "../transport/server-port-tls.ts";
 import { RaftTransport } from "../transport/raft-transport.ts";
 import type { RaftHostStorage } from "./raft-storage.ts";
+import { leaderLeaseMsFor } from "./raft-timing.ts";
 import type { Socket } from "node:net";
 
 // Drives one RawNode with real time, disk and network: ticks on a timer, steps what the
@@ -67,6 +68,8 @@ export interface RaftNodeOptions {
   tickMs: number;
   electionTick: number;
   heartbeatTick: number;
+  /** Leader lease (raft-timing.ts leaderLeaseMsFor); default half the election timeout. */
+  leaderLeaseMs?: number;
   clock: Clock;
   rng: Rng;
   /** Extra core settings (flow control, pre-vote…). */
@@ -121,6 +124,9 @@ interface PendingRead {
   timer: TimerHandle;
 }
 
+/** Tick times kept for dating heartbeat acknowledgements; older ones count as too old. */
+const TICK_HISTORY = 256;
+
 export class RaftNode {
   readonly id: number;
   readonly #node: RawNode;
@@ -148,6 +154,24 @@ export class RaftNode {
   readonly #peerHeardMs = new Map<number, number>();
   /** Monotonic time this node last became leader (-1 when it does not lead). */
   #leaderSinceMs = -1;
+  /**
+   * Monotonic time of each recent tick, by the core's tick count. Heartbeats carry the tick
+   * they were sent at and followers echo it (the core keeps the newest per peer as
+   * leaseAckTick), so an acknowledgement dates from when the heartbeat left, not from when the
+   * answer was read: answers that sat in a socket while this process was paused prove nothing
+   * about now.
+   */
+  readonly #tickAtMs = new Map<number, number>();
+  #lastTickMs: number;
+  readonly #leaseMs: number;
+  /**
+   * When ≥ 0: this server's state is known current only as of this monotonic time, until a
+   * ReadIndex round through the leader confirms it caught up. Set when it stops leading (to
+   * its last quorum contact) and when it finds it was paused (a buffered heartbeat would
+   * otherwise make a lagging server look freshly in contact).
+   */
+  #staleSinceMs = -1;
+  #resyncing = false;
   #idle: (() => void)[] = [];
 
   private constructor(node: RawNode, options: RaftNodeOptions, machine: RaftStateMachine) {
@@ -159,6 +183,9 @@ export class RaftNode {
     this.#clock = options.clock;
     this.#snapshotIndex = options.storage.snapshot().metadata.index;
     this.#applied = this.#snapshotIndex;
+    this.#leaseMs = options.leaderLeaseMs ?? leaderLeaseMsFor(options);
+    this.#lastTickMs = options.clock.monotonicMs();
+    this.#tickAtMs.set(node.raft.ticks, this.#lastTickMs);
   }
 
   static async start(
@@ -258,9 +285,56 @@ export class RaftNode {
     return this.#snapshotIndex;
   }
 
-  /** Milliseconds since a message from the current leader arrived: 0 on the leader, -1 if never. */
+  /**
+   * Leader only: milliseconds since a quorum of voters (this node included) last acknowledged
+   * it as leader, on the monotonic clock at the moment of asking; 0 elsewhere.
+   */
+  quorumContactAgeMs(): number {
+    const raft = this.#node.raft;
+    if (raft.state !== StateType.Leader) return 0;
+    const now = this.#clock.monotonicMs();
+    const acked: number[] = [];
+    for (const [id, pr] of raft.prs) {
+      if (pr.isLearner) continue;
+      // Votes of a fresh election count as acknowledgements at the takeover.
+      acked.push(id === this.id ? now : Math.max(this.#tickAtMs.get(pr.leaseAckTick) ?? -1, this.#leaderSinceMs));
+    }
+    if (acked.length === 0) return 0;
+    // Newest first: the (n/2+1)-th newest is the time by which a majority had answered.
+    acked.sort((a, b) => b - a);
+    return Math.max(0, now - acked[Math.floor(acked.length / 2)]);
+  }
+
+  /**
+   * True while this node leads and a quorum answered it within the leader lease. A leader that
+   * was paused (SIGSTOP, a stalled event loop) loses this at once, before its next tick, so
+   * it neither serves reads as leader nor claims a known leader until a quorum answers again
+   * (or a newer term demotes it).
+   */
+  leaseValid(): boolean {
+    return this.isLeader() && this.quorumContactAgeMs() <= this.#leaseMs;
+  }
+
+  /**
+   * False while this server's state is known current only as of an earlier moment: it stopped
+   * leading, or found it had been paused, and no ReadIndex round has confirmed it since.
+   */
+  stateConfirmed(): boolean {
+    return this.#staleSinceMs < 0;
+  }
+
+  /**
+   * Milliseconds since a message from the current leader arrived, -1 if never; while this
+   * server's state is not confirmed current (see #staleSinceMs), the age of what it last knew
+   * to be current. On a leader: 0 within its lease (as Consul reports), else the age of its
+   * last quorum contact.
+   */
   lastContactMs(): number {
-    if (this.isLeader()) return 0;
+    if (this.isLeader()) {
+      const age = this.quorumContactAgeMs();
+      return age <= this.#leaseMs ? 0 : age;
+    }
+    if (this.#staleSinceMs >= 0) return Math.max(0, this.#clock.monotonicMs() - Math.min(this.#staleSinceMs, this.#lastLeaderContactMs < 0 ? Infinity : this.#lastLeaderContactMs));
     if (this.#lastLeaderContactMs < 0) return -1;
     return Math.max(0, this.#clock.monotonicMs() - this.#lastLeaderContactMs);
   }
@@ -481,7 +555,16 @@ export class RaftNode {
   #scheduleTick(): void {
     this.#ticker = this.#clock.setTimer(this.#options.tickMs, () => {
       if (this.#closed) return;
+      this.#noticePause();
+      const anchor = this.#freshAsOfLeader();
       this.#node.tick();
+      this.#afterLeadershipStep(anchor);
+      const now = this.#clock.monotonicMs();
+      this.#lastTickMs = now;
+      const ticks = this.#node.raft.ticks;
+      this.#tickAtMs.set(ticks, now);
+      this.#tickAtMs.delete(ticks - TICK_HISTORY);
+      this.#resyncIfStale();
       this.#kick();
       this.#scheduleTick();
     });
@@ -489,16 +572,71 @@ export class RaftNode {
 
   #step(m: Message): void {
     if (this.#closed) return;
+    this.#noticePause();
+    const anchor = this.#freshAsOfLeader();
     this.#node.step(m);
+    this.#afterLeadershipStep(anchor);
     if (m.from !== NONE) {
       const now = this.#clock.monotonicMs();
       this.#peerHeardMs.set(m.from, now);
       if (m.from === this.#node.raft.lead) this.#lastLeaderContactMs = now;
     }
+    this.#resyncIfStale();
     // An acknowledgement that commits entries written earlier answers their proposers now,
     // not after the write of the Ready in flight (typically the next batch's fsync).
     if (this.#running) this.#applyDurableCommitted();
     this.#kick();
+  }
+
+  /**
+   * A tick overdue by more than the lease means this process did not run (SIGSTOP, a frozen
+   * VM, a stalled event loop): whatever arrives now may have waited in a socket all along, so
+   * a follower's state counts as current only as of its last leader contact until a ReadIndex
+   * round confirms it. Checked before each message is stepped, since after SIGCONT sockets are
+   * read before any timer fires.
+   */
+  #noticePause(): void {
+    const now = this.#clock.monotonicMs();
+    if (now - this.#lastTickMs <= this.#leaseMs + this.#options.tickMs) return;
+    this.#lastTickMs = now;
+    if (this.#node.raft.state === StateType.Leader || this.#staleSinceMs >= 0) return;
+    this.#staleSinceMs = this.#lastLeaderContactMs >= 0 ? this.#lastLeaderContactMs : 0;
+  }
+
+  /** Leader only: the monotonic time of its last quorum contact (-1 elsewhere). */
+  #freshAsOfLeader(): number {
+    return this.isLeader() ? this.#clock.monotonicMs() - this.quorumContactAgeMs() : -1;
+  }
+
+  /** A step or tick that ended this node's leadership leaves its state current as of `anchor`. */
+  #afterLeadershipStep(anchor: number): void {
+    if (anchor < 0 || this.#node.raft.state === StateType.Leader) return;
+    this.#staleSinceMs = anchor;
+  }
+
+  /** Starts a ReadIndex round through the leader; once applied, this server is current again. */
+  #resyncIfStale(): void {
+    if (this.#staleSinceMs < 0 || this.#resyncing || this.#closed) return;
+    const raft = this.#node.raft;
+    if (raft.state === StateType.Leader) {
+      // Leading again: the lease, not this mark, says how current it is.
+      this.#staleSinceMs = -1;
+      return;
+    }
+    if (raft.lead === NONE) return;
+    this.#resyncing = true;
+    const startedMs = this.#clock.monotonicMs();
+    this.readIndex(Math.max(1000, this.#options.tickMs * this.#options.electionTick * 2)).then(
+      () => {
+        this.#resyncing = false;
+        // Current as of the round's start; a later pause or step-down may have marked it again.
+        if (this.#staleSinceMs >= 0 && this.#staleSinceMs <= startedMs) this.#staleSinceMs = -1;
+      },
+      () => {
+        // No leader answered: the next tick or message tries again.
+        this.#resyncing = false;
+      },
+    );
   }
 
   #kick(): void {

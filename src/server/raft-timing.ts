@@ -23,3 +23,15 @@ export function raftTicksFor(electionTimeoutMs: number): RaftTicks {
   const electionTick = Math.max(3, Math.round(electionMs / tickMs));
   return { tickMs, electionTick, heartbeatTick: 1 };
 }
+
+/**
+ * How long a leader trusts that it still leads without hearing from a quorum: hashicorp/raft's
+ * LeaderLeaseTimeout (500 ms against a 1 s heartbeat timeout; Consul scales both by
+ * raft_multiplier). Here it is half of T, the shortest silence after which a follower may
+ * campaign, so a leader stops claiming to lead before a successor can exist. Checked on the
+ * monotonic clock whenever asked (raft-node.ts), not on the next tick: a paused process gets
+ * no ticks, and after SIGCONT its requests may run before any timer does.
+ */
+export function leaderLeaseMsFor(ticks: Pick<RaftTicks, "tickMs" | "electionTick">): number {
+  return Math.max(1, Math.floor((ticks.tickMs * ticks.electionTick) / 2));
+}

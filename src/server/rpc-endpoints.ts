@@ -3,7 +3,7 @@ import type { Command } from "../fsm/command.ts";
 import type { ApiDispatcher, RawApiRequest } from "../http/dispatch-request.ts";
 import type { Logger } from "../runtime/logger.ts";
 import { RpcError, RpcErrorCode, type RpcHandler } from "../transport/rpc.ts";
-import { RpcMethod, type ApplyArgs, type ApplyReply, type HttpForwardArgs, type LeaderForwardingConsensus, type PingReply } from "./leader-forwarding.ts";
+import { isServerLocalPath, RpcMethod, type ApplyArgs, type ApplyReply, type HttpForwardArgs, type LeaderForwardingConsensus, type PingReply } from "./leader-forwarding.ts";
 
 // The methods a server answers on its RPC port:
 //   Status.Ping    → { leader, server }: liveness and the leader this server knows.
@@ -44,6 +44,13 @@ function forwardArgs(args: unknown): HttpForwardArgs {
   };
 }
 
+/** A read that only the leader may answer: not `?stale`, not one a server answers from its own view. */
+function needsLeader(req: RawApiRequest): boolean {
+  if (req.method !== "GET" && req.method !== "HEAD") return false;
+  if (isServerLocalPath(req.path)) return false;
+  return !new URLSearchParams(req.rawQuery).has("stale");
+}
+
 export function serverRpcHandlers(deps: RpcEndpointDeps): Map<string, RpcHandler> {
   const { consensus, dispatcher, logger } = deps;
   const handlers = new Map<string, RpcHandler>();
@@ -55,6 +62,13 @@ export function serverRpcHandlers(deps: RpcEndpointDeps): Map<string, RpcHandler
   });
   handlers.set(RpcMethod.HttpForward, async (args, call) => {
     const { req, forwarded } = forwardArgs(args);
+    if (forwarded && needsLeader(req) && !consensus.isLeader()) {
+      // Sent here as the leader's, but this server no longer leads (or its lease ran out, as
+      // after a pause): answering from its state could be stale. Nothing ran, so the sender
+      // retries against the leader it learns next.
+      const leader = consensus.leaderAddress();
+      throw new RpcError(RpcErrorCode.NotLeader, leader === "" ? "No cluster leader" : `not the leader (leader is ${leader})`, leader);
+    }
     try {
       return await dispatcher.dispatch(req, { forwarded, signal: () => call.signal });
     } catch (err) {
