@@ -85,7 +85,6 @@ test("a leader paused past its lease serves no stale read as leader right after 
   leader.child.kill("SIGCONT");
   const defaultRead = readKey(leader.base, "");
   const stale = await staleRead;
-  console.log("DIAG", JSON.stringify(stale), pausedMs);
   if (stale.value === "old") {
     assert.equal(stale.knownLeader, "false", `old data must not claim a known leader: ${JSON.stringify(stale)}`);
     assert.ok(stale.lastContact >= pausedMs - 1000, `LastContact ${stale.lastContact} ms reports the pause (~${pausedMs} ms)`);
