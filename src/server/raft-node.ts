@@ -610,7 +610,12 @@ export class RaftNode {
 
   /** A step or tick that ended this node's leadership leaves its state current as of `anchor`. */
   #afterLeadershipStep(anchor: number): void {
-    if (anchor < 0 || this.#node.raft.state === StateType.Leader) return;
+    const leading = this.#node.raft.state === StateType.Leader;
+    // Won an election in this step: the votes are its first quorum contact (the Ready that
+    // reports the new role is handled only after its write).
+    if (anchor < 0 && leading && this.#leaderSinceMs < 0) this.#leaderSinceMs = this.#clock.monotonicMs();
+    if (anchor < 0 || leading) return;
+    this.#leaderSinceMs = -1;
     this.#staleSinceMs = anchor;
   }
 
@@ -689,7 +694,8 @@ export class RaftNode {
       if (rd.softState) {
         if (rd.softState.raftState !== StateType.Leader) this.#failPending(new NotLeaderError(rd.softState.lead));
         if (rd.softState.lead !== NONE && rd.softState.lead !== this.id) this.#lastLeaderContactMs = this.#clock.monotonicMs();
-        this.#leaderSinceMs = rd.softState.raftState === StateType.Leader ? this.#clock.monotonicMs() : -1;
+        if (rd.softState.raftState !== StateType.Leader) this.#leaderSinceMs = -1;
+        else if (this.#leaderSinceMs < 0) this.#leaderSinceMs = this.#clock.monotonicMs();
       }
       this.#node.advance();
       if (rd.softState) this.#options.onSoftState?.(rd.softState);
