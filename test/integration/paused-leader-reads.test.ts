@@ -84,14 +84,21 @@ test("a leader paused past its lease serves no stale read as leader right after 
   const pausedMs = Date.now() - pausedAt;
   leader.child.kill("SIGCONT");
   const defaultRead = readKey(leader.base, "");
-  const stale = await staleRead;
-  if (stale.value === "old") {
-    assert.equal(stale.knownLeader, "false", `old data must not claim a known leader: ${JSON.stringify(stale)}`);
-    assert.ok(stale.lastContact >= pausedMs - 1000, `LastContact ${stale.lastContact} ms reports the pause (~${pausedMs} ms)`);
-  } else {
-    assert.equal(stale.value, "new", JSON.stringify(stale));
+  const staleAfter = readKey(leader.base, "stale");
+  for (const stale of [await staleRead, await staleAfter]) {
+    if (stale.value === "old") {
+      assert.equal(stale.knownLeader, "false", `old data must not claim a known leader: ${JSON.stringify(stale)}`);
+      assert.ok(stale.lastContact >= pausedMs - 1000, `LastContact ${stale.lastContact} ms reports the pause (~${pausedMs} ms)`);
+    } else {
+      assert.equal(stale.value, "new", JSON.stringify(stale));
+    }
   }
   const def = await defaultRead;
   assert.equal(def.status, 200, JSON.stringify(def));
   assert.equal(def.value, "new", `a default-mode read is never stale: ${JSON.stringify(def)}`);
+  // And the old leader rejoins: confirmed current, it vouches for its state again.
+  await eventually("the old leader back in confirmed contact with the new one", async () => {
+    const r = await readKey(leader.base, "stale");
+    return r.value === "new" && r.knownLeader === "true" && r.lastContact < 1000;
+  }, 15_000);
 });
