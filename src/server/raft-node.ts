@@ -240,6 +240,8 @@ export class RaftNode {
     // the caller sees the restored state and may campaign at once.
     driver.#kick();
     await driver.idle();
+    // Replaying a long log is not a pause: tick times count from here.
+    driver.#lastTickMs = o.clock.monotonicMs();
     driver.#scheduleTick();
     return driver;
   }

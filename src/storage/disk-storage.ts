@@ -84,6 +84,7 @@ export class DiskStorage extends MemoryBackedStorage {
   /** Hardstate file writes, one at a time (term/vote saves and commit checkpoints share the file). */
   #stableWrites: Promise<void> = Promise.resolve();
   #checkpointRunning = false;
+  #closing = false;
   #lastCheckpointMs = Number.NEGATIVE_INFINITY;
   #checkpointTimer: TimerHandle | undefined;
   /** A failed checkpoint write: the file's state is unknown, so the next persist fails too. */
@@ -244,7 +245,7 @@ export class DiskStorage extends MemoryBackedStorage {
    */
   #checkpointCommit(): void {
     const clock = this.#clock;
-    if (!clock || this.#checkpointRunning || this.#checkpointFailure !== undefined) return;
+    if (!clock || this.#closing || this.#checkpointRunning || this.#checkpointFailure !== undefined) return;
     if (this.#checkpointableCommit() <= this.#stable.current.commit) return;
     const wait = this.#lastCheckpointMs + this.#checkpointMs - clock.monotonicMs();
     if (wait > 0) {
@@ -298,6 +299,7 @@ export class DiskStorage extends MemoryBackedStorage {
   }
 
   async close(): Promise<void> {
+    this.#closing = true;
     this.#checkpointTimer?.cancel();
     this.#checkpointTimer = undefined;
     if (this.#checkpointFailure === undefined) {
