@@ -80,7 +80,9 @@ async function releaseLock(path: string, ours: string): Promise<void> {
 
 /**
  * Removes a stale lock without racing another agent that replaced it meanwhile: move it aside
- * (atomic), and if what was moved is not the stale holder we judged, put it back.
+ * (atomic), and if what was moved is not the stale holder we judged, put it back. (Only a
+ * third agent linking its own lock in that instant could still slip in; three agents starting
+ * on one dir at the same moment after a crash is not a case we guard further.)
  */
 async function clearStale(path: string, judged: Holder | "garbage"): Promise<void> {
   const aside = `${path}.${process.pid}.stale`;
