@@ -189,3 +189,14 @@ export const endpointSchemas = {
   healthCheck: healthCheckSchema,
   healthServiceEntry: healthServiceEntrySchema,
 } as const satisfies Record<string, StructSchema>;
+
+/** Node dump entry (`/v1/internal/ui/nodes`): the node with its services and all its checks. */
+export const nodeInfoSchema: FilterSchema = Field.struct({
+  ID: Field.string,
+  Node: Field.string,
+  Address: Field.string,
+  TaggedAddresses: Field.map(Field.string),
+  Meta: Field.map(Field.string),
+  Services: Field.list(nodeServiceSchema),
+  Checks: Field.list(healthCheckSchema),
+});

@@ -13,6 +13,7 @@ import { operatorRaftHandlers as opRaft } from "./handlers/operator.ts";
 import { operatorAutopilotHandlers as opAuto } from "./handlers/operator-autopilot.ts";
 import { operatorKeyringHandlers as opKeyring } from "./handlers/operator-keyring.ts";
 import { SNAPSHOT_ARCHIVE_MAX_BYTES, snapshotHandlers as snap } from "./handlers/snapshot.ts";
+import { uiHandlers as ui } from "./handlers/ui.ts";
 
 // Every /v1 path, its methods and handler, in one table (after Consul's http_register.go).
 // A path ending in "/" is a prefix route: the rest of the path, percent-decoded, is the
@@ -113,4 +114,9 @@ export const routes: readonly Route[] = [
   { path: "/v1/operator/autopilot/state", methods: { GET: opAuto.state } },
   { path: "/v1/operator/keyring", methods: { GET: opKeyring.list, POST: opKeyring.install, PUT: opKeyring.use, DELETE: opKeyring.remove } },
   { path: "/v1/snapshot", methods: { GET: snap.save, PUT: snap.restore }, streamedBodyLimit: SNAPSHOT_ARCHIVE_MAX_BYTES },
+
+  // web UI summaries: spec/ui.md §3.2
+  { path: "/v1/internal/ui/services", methods: { GET: ui.services } },
+  { path: "/v1/internal/ui/nodes", methods: { GET: ui.nodes } },
+  { path: "/v1/internal/ui/node/", methods: { GET: ui.node } },
 ];
