@@ -46,6 +46,8 @@ export const AGENT_FLAGS = [
   { name: "enable-local-script-checks", kind: "bool", help: "Enables health check scripts from configuration file." },
   { name: "node-meta", kind: "repeatable", help: "An arbitrary metadata key/value pair for this node, of the format `key:value`. Can be specified multiple times." },
   { name: "ui", kind: "bool", help: "Enables the built-in static web UI server." },
+  { name: "ui-dir", kind: "string", help: "Path to directory containing the web UI resources." },
+  { name: "ui-content-path", kind: "string", help: "Path from which to serve the web UI resources." },
   { name: "domain", kind: "string", help: "Domain to use for DNS interface." },
   { name: "retry-join", kind: "repeatable", help: "Address of an agent to join at start time with retries enabled. Can be specified multiple times." },
   { name: "join", kind: "repeatable", help: "Address of an agent to join at start time. Can be specified multiple times. Deprecated alias of -retry-join." },
@@ -152,7 +154,11 @@ export function flagSources(flags: AgentFlagValues): FlagSources {
     if (typeof v === "number") ports[key] = v;
   }
   if (Object.keys(ports).length > 0) values.ports = ports;
-  if (flags.ui !== undefined) values.ui_config = { enabled: flags.ui };
+  const uiConfig: Record<string, unknown> = {};
+  if (flags.ui !== undefined) uiConfig.enabled = flags.ui;
+  if (flags["ui-dir"] !== undefined) uiConfig.dir = flags["ui-dir"];
+  if (flags["ui-content-path"] !== undefined) uiConfig.content_path = flags["ui-content-path"];
+  if (Object.keys(uiConfig).length > 0) values.ui_config = uiConfig;
   if (flags["node-meta"] !== undefined) values.node_meta = parseNodeMetaFlags(flags["node-meta"]);
   return { load, slices, values };
 }

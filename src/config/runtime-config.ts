@@ -74,7 +74,11 @@ export interface RuntimeConfig {
   enableScriptChecks: boolean;
   enableLocalScriptChecks: boolean;
   nodeMeta: Record<string, string>;
+  /** ui_config.enabled, or a ui_config.dir to serve (which counts as enabled). */
   uiEnabled: boolean;
+  /** ui_config.dir: serve this directory instead of the built-in UI ("" = built-in). */
+  uiDir: string;
+  /** ui_config.content_path, normalised to "/x/". */
   uiContentPath: string;
   domain: string;
   altDomain: string;
@@ -489,8 +493,9 @@ export function buildRuntimeConfig(merged: RawConfig, opts: BuildOptions): Runti
     enableScriptChecks,
     enableLocalScriptChecks: c.bool("enable_local_script_checks", enableScriptChecks),
     nodeMeta: c.strMap("node_meta"),
-    uiEnabled: c.bool("ui_config.enabled", c.bool("ui")),
-    uiContentPath: c.str("ui_config.content_path", c.str("ui_content_path", "/ui/")),
+    uiEnabled: c.bool("ui_config.enabled", c.bool("ui")) || c.str("ui_config.dir", c.str("ui_dir")) !== "",
+    uiDir: c.str("ui_config.dir", c.str("ui_dir")),
+    uiContentPath: normaliseUiContentPath(c.str("ui_config.content_path", c.str("ui_content_path", "/ui/"))),
     domain: c.str("domain", "consul."),
     altDomain: c.str("alt_domain"),
     recursors: [...new Set(c.strList("recursors").flatMap((r) => expand("recursors", r)))],
@@ -678,4 +683,10 @@ function gossip(c: View, prefix: string): GossipConfig {
     retransmitMult: c.num(`${prefix}.retransmit_mult`),
     suspicionMult: c.num(`${prefix}.suspicion_mult`),
   };
+}
+
+/** Consul's content path rule: always a leading and a trailing "/" ("ui" → "/ui/", "" → "/ui/"). */
+function normaliseUiContentPath(path: string): string {
+  const trimmed = path.replace(/^\/+|\/+$/g, "");
+  return trimmed === "" ? "/ui/" : `/${trimmed}/`;
 }

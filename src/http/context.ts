@@ -31,6 +31,8 @@ export interface HttpSettings {
   rpcHoldTimeoutMs?: number;
   /** limits.http_max_conns_per_client (0: no limit); absent: Consul's default (200). Read per connection, so a reload applies. */
   httpMaxConnsPerClient?: number;
+  /** ui_config: where the web UI is served ("/ui/") and from which directory ("" = built-in); absent: UI off. */
+  ui?: { contentPath: string; dir: string };
   /** Internal (no config key): how long a buffered request body may take to arrive; absent: 30 s (server.ts). */
   bodyReadTimeoutMs?: number;
 }

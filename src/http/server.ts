@@ -8,6 +8,7 @@ import { ClientConnectionLimit } from "./client-connection-limit.ts";
 import type { HttpContext } from "./context.ts";
 import { ApiDispatcher, isStreamed, type ApiResponse, type CompiledRoute } from "./dispatch-request.ts";
 import { tlsHandshakeReason } from "./tls-handshake-error.ts";
+import type { UiSite } from "./ui-site.ts";
 
 // The HTTP listener, straight on node:http: dispatch-request.ts maps every /v1 path to its
 // handler through routes.ts, every error goes through the one catalog, bodies are raw buffers
@@ -43,6 +44,8 @@ export interface HttpServerOptions {
   dispatcher?: ApiDispatcher;
   /** Serve HTTPS with these certificates and checks (built by launch/https-options.ts). */
   tls?: HttpsServerOptions;
+  /** The web UI (ui_config.enabled); absent: `/` says the UI is disabled. */
+  ui?: UiSite;
 }
 
 export interface RunningHttpServer {
@@ -57,7 +60,7 @@ export interface RunningHttpServer {
 export async function startHttpServer(ctx: HttpContext, options: HttpServerOptions): Promise<RunningHttpServer> {
   const connections = new ClientConnectionLimit(() => ctx.settings.httpMaxConnsPerClient ?? DEFAULT_HTTP_MAX_CONNS_PER_CLIENT);
   const tls = options.tls;
-  const server = buildServer(ctx, options.dispatcher ?? new ApiDispatcher(ctx), connections, tls);
+  const server = buildServer(ctx, options.dispatcher ?? new ApiDispatcher(ctx), connections, tls, options.ui);
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
     server.listen(options.port, options.host, () => {
@@ -84,15 +87,22 @@ export function createHttpServer(
   ctx: HttpContext,
   dispatcher: ApiDispatcher = new ApiDispatcher(ctx),
   connections: ClientConnectionLimit = new ClientConnectionLimit(() => ctx.settings.httpMaxConnsPerClient ?? DEFAULT_HTTP_MAX_CONNS_PER_CLIENT),
+  ui?: UiSite,
 ): Server {
-  return buildServer(ctx, dispatcher, connections, undefined) as Server;
+  return buildServer(ctx, dispatcher, connections, undefined, ui) as Server;
 }
 
 /** Plain HTTP, or HTTPS with `tls` (a failed handshake is logged as Go's net/http logs it). */
-function buildServer(ctx: HttpContext, dispatcher: ApiDispatcher, connections: ClientConnectionLimit, tls: HttpsServerOptions | undefined): Server | HttpsServer {
+function buildServer(
+  ctx: HttpContext,
+  dispatcher: ApiDispatcher,
+  connections: ClientConnectionLimit,
+  tls: HttpsServerOptions | undefined,
+  ui: UiSite | undefined,
+): Server | HttpsServer {
   const bodyTimeoutMs = ctx.settings.bodyReadTimeoutMs ?? DEFAULT_BODY_READ_TIMEOUT_MS;
   const listener = (req: IncomingMessage, res: ServerResponse): void => {
-    handle(dispatcher, req, res, { clock: ctx.clock, bodyTimeoutMs }).catch((err: unknown) => {
+    handle(dispatcher, req, res, { clock: ctx.clock, bodyTimeoutMs }, ui).catch((err: unknown) => {
       ctx.logger.error("http: request failed", { url: req.url ?? "", error: err instanceof Error ? err.message : String(err) });
       if (!res.headersSent) finish(res, dispatcher.errorResponse(errors.internal(err instanceof Error ? err.message : String(err))));
       else res.destroy();
@@ -139,7 +149,7 @@ interface BodyTiming {
   bodyTimeoutMs: number;
 }
 
-async function handle(dispatcher: ApiDispatcher, req: IncomingMessage, res: ServerResponse, timing: BodyTiming): Promise<void> {
+async function handle(dispatcher: ApiDispatcher, req: IncomingMessage, res: ServerResponse, timing: BodyTiming, ui: UiSite | undefined): Promise<void> {
   const url = req.url ?? "/";
   const qAt = url.indexOf("?");
   const path = qAt < 0 ? url : url.slice(0, qAt);
@@ -147,7 +157,8 @@ async function handle(dispatcher: ApiDispatcher, req: IncomingMessage, res: Serv
   const compiled = dispatcher.match(path);
   if (!compiled) {
     req.resume();
-    return finish(res, dispatcher.notFound(path));
+    const page = ui && !path.startsWith("/v1/") ? ui.answer(req.method ?? "GET", path, req.headers["accept-encoding"]) : undefined;
+    return finish(res, page ?? dispatcher.notFound(path));
   }
   // Routes that stream their body (snapshot restore) get the request itself, unread.
   const streamed = compiled.route.streamedBodyLimit !== undefined;

@@ -28,6 +28,7 @@ export function agentOptionsFromConfig(rc: RuntimeConfig): AgentRuntimeOptions {
       blockEndpoints: rc.blockEndpoints,
       rpcHoldTimeoutMs: rc.rpcHoldTimeoutMs,
       httpMaxConnsPerClient: rc.httpMaxConnsPerClient,
+      ui: rc.uiEnabled ? { contentPath: rc.uiContentPath, dir: rc.uiDir } : undefined,
     },
     httpHost: rc.listenAddrs.http[0] ?? rc.clientAddrs[0] ?? "127.0.0.1",
     httpPort: rc.ports.http,

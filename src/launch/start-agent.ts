@@ -46,6 +46,7 @@ import { RpcMethod } from "../server/leader-forwarding.ts";
 // Tests and the simulator wire fakes through the same seams (clock, rng, logger).
 
 import { CONSUL_COMPAT_VERSION } from "../version.ts";
+import { loadUiSite } from "./load-ui-site.ts";
 
 export interface AgentRuntimeOptions {
   identity: Omit<AgentIdentity, "version">;
@@ -243,8 +244,9 @@ async function startAgentOnLockedDir(options: AgentRuntimeOptions, deps: StartDe
   const ctx: HttpContext = { settings: options.http, state, consensus, blocking, agent, clock, rng, logger, runtimeConfig, metrics, sessionTtl, autopilot, events, membership, wanMembership, raft, keyring };
   membership.onUserEvent((e) => deliverUserEvent(ctx, e));
   const dispatcher = new ApiDispatcher(ctx, cluster.forwarder);
-  const plain = options.httpPort >= 0 ? await startHttpServer(ctx, { host: options.httpHost, port: options.httpPort, dispatcher }) : undefined;
-  const https = options.https ? await startHttpServer(ctx, { host: options.https.host, port: options.https.port, dispatcher, tls: options.https.tls }) : undefined;
+  const ui = options.http.ui ? await loadUiSite(options.http.ui, { datacenter: identity.datacenter, primaryDatacenter: rc?.primaryDatacenter ?? identity.datacenter, aclsEnabled: rc?.aclEnabled ?? false }, logger) : undefined;
+  const plain = options.httpPort >= 0 ? await startHttpServer(ctx, { host: options.httpHost, port: options.httpPort, dispatcher, ui }) : undefined;
+  const https = options.https ? await startHttpServer(ctx, { host: options.https.host, port: options.https.port, dispatcher, tls: options.https.tls, ui }) : undefined;
   const http = plain ?? https;
   if (http === undefined) throw new Error("neither the HTTP nor the HTTPS API is enabled");
   await cluster.listen(dispatcher);
