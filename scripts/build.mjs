@@ -55,6 +55,7 @@ const style = outputs.find((o) => o.path.endsWith(".css"));
 if (!script || !style) throw new Error("ui build: missing script or stylesheet output");
 const template = await readFile(join(root, "ui", "index.html"), "utf8");
 await writeFile(join(uiOut, "index.html"), template.replace("{{Script}}", script.path).replace("{{Style}}", style.path));
+await writeFile(join(uiOut, "favicon.svg"), await readFile(join(root, "ui", "favicon.svg")));
 await writeFile(join(uiOut, "robots.txt"), "User-agent: *\nDisallow: /\n");
 
 const COMPRESSIBLE = /\.(html|js|css|json|svg|txt)$/;

@@ -56,13 +56,16 @@ export function kvEntryPath(key: string, dc: string): string {
 
 export async function kvPut(key: string, value: string, dc: string): Promise<void> {
   const res = await fetch(kvEntryPath(key, dc), { method: "PUT", headers: headers(), body: value });
-  if (!res.ok) throw new ApiError(res.status, (await res.text()) || res.statusText);
+  // Read to the end either way: an unread answer is cut (and reported failed) when the page goes.
+  const text = await res.text();
+  if (!res.ok) throw new ApiError(res.status, text || res.statusText);
 }
 
 /** Deletes a key, or (key ending in "/") a folder and everything under it. */
 export async function kvDelete(key: string, dc: string): Promise<void> {
   const res = await fetch(`${kvEntryPath(key, dc)}${key.endsWith("/") ? "&recurse" : ""}`, { method: "DELETE", headers: headers() });
-  if (!res.ok) throw new ApiError(res.status, (await res.text()) || res.statusText);
+  const text = await res.text();
+  if (!res.ok) throw new ApiError(res.status, text || res.statusText);
 }
 
 /** A KV value (base64 in the API) as text. */

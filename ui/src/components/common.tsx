@@ -97,7 +97,7 @@ export function ListToolbar<T>(props: {
       {props.withStatus && (
         <label>
           Health
-          <select value={query.status} onChange={(e) => onChange({ ...query, status: (e.currentTarget as HTMLSelectElement).value as ListQuery["status"] })}>
+          <select aria-label="Health" value={query.status} onChange={(e) => onChange({ ...query, status: (e.currentTarget as HTMLSelectElement).value as ListQuery["status"] })}>
             <option value="">All</option>
             <option value="passing">Passing</option>
             <option value="warning">Warning</option>
@@ -108,7 +108,7 @@ export function ListToolbar<T>(props: {
       )}
       <label>
         Sort by
-        <select value={query.sort} onChange={(e) => onChange({ ...query, sort: (e.currentTarget as HTMLSelectElement).value })}>
+        <select aria-label="Sort by" value={query.sort} onChange={(e) => onChange({ ...query, sort: (e.currentTarget as HTMLSelectElement).value })}>
           {props.sorts.map((s) => (
             <option key={s.key} value={s.key}>
               {s.label}

@@ -159,7 +159,7 @@ function KvForm({ dc, initialKey, prefix, editing }: { dc: string; initialKey: s
   if (!loaded) return error ? <ErrorNote message={error} /> : <Loading what="key" />;
   if (missing) return <ErrorNote message={`Key ${initialKey} does not exist.`} />;
   return (
-    <form class="kv-form" onSubmit={(e) => void save(e)} aria-label={editing ? `Edit ${initialKey}` : "Create a key or folder"}>
+    <form class="kv-form" onSubmit={(e) => void save(e)} aria-label={editing ? `Edit ${initialKey}` : "New key"}>
       {error && <ErrorNote message={error} />}
       {!editing && (
         <label>
