@@ -151,6 +151,10 @@ async function startAgentOnLockedDir(options: AgentRuntimeOptions, deps: StartDe
   const nodeId = rc && rc.nodeIdGenerated && rc.dataDir !== "" && !rc.inMemory ? await loadOrStoreNodeId(rc.dataDir, options.identity.nodeId) : options.identity.nodeId;
   const identity: AgentIdentity = { ...options.identity, nodeId, version: CONSUL_COMPAT_VERSION };
   const serverAddress = `${identity.advertiseAddr}:${identity.serverPort}`;
+  // Before anything listens: a ui_config.dir that cannot be read refuses start with nothing to undo.
+  const ui = options.http.ui
+    ? await loadUiSite(options.http.ui, { datacenter: identity.datacenter, primaryDatacenter: rc?.primaryDatacenter ?? identity.datacenter, aclsEnabled: rc?.aclEnabled ?? false }, logger)
+    : undefined;
   const metrics = new Metrics({ clock, prometheusRetentionMs: options.http.prometheusRetentionTimeMs, trackGc: true });
   // TLS on the server port (tls.internal_rpc): shared by the RPC listener, the RPC pool and Raft.
   const serverPortTls = serverPortTlsFromConfig(rc);
@@ -244,7 +248,6 @@ async function startAgentOnLockedDir(options: AgentRuntimeOptions, deps: StartDe
   const ctx: HttpContext = { settings: options.http, state, consensus, blocking, agent, clock, rng, logger, runtimeConfig, metrics, sessionTtl, autopilot, events, membership, wanMembership, raft, keyring };
   membership.onUserEvent((e) => deliverUserEvent(ctx, e));
   const dispatcher = new ApiDispatcher(ctx, cluster.forwarder);
-  const ui = options.http.ui ? await loadUiSite(options.http.ui, { datacenter: identity.datacenter, primaryDatacenter: rc?.primaryDatacenter ?? identity.datacenter, aclsEnabled: rc?.aclEnabled ?? false }, logger) : undefined;
   const plain = options.httpPort >= 0 ? await startHttpServer(ctx, { host: options.httpHost, port: options.httpPort, dispatcher, ui }) : undefined;
   const https = options.https ? await startHttpServer(ctx, { host: options.https.host, port: options.https.port, dispatcher, tls: options.https.tls, ui }) : undefined;
   const http = plain ?? https;

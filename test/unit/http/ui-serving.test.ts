@@ -1,5 +1,8 @@
 import assert from "node:assert/strict";
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { request } from "node:http";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { brotliDecompressSync, gunzipSync } from "node:zlib";
 import { startTestAgent, type TestAgent } from "../../support/test-agent.ts";
@@ -98,4 +101,28 @@ test("API paths are never answered by the UI", async () => {
   const res = await get(agent.base, "/v1/nope");
   assert.equal(res.status, 404);
   assert.equal(res.headers["content-security-policy"], undefined);
+});
+
+test("ui_config.dir: that directory is served as it is (compressed at start); a missing one refuses start", async () => {
+  const dir = await mkdtemp(join(tmpdir(), "consulate-ui-dir-"));
+  try {
+    await mkdir(join(dir, "assets"));
+    await writeFile(join(dir, "index.html"), "<p>{{ContentPath}} custom</p>");
+    await writeFile(join(dir, "assets", "x.css"), "body{color:red}".repeat(50));
+    const custom = await startTestAgent({ ui: { contentPath: "/ui/", dir } });
+    try {
+      const page = await get(custom.base, "/ui/dc1/anything");
+      assert.equal(page.status, 200);
+      assert.equal(page.body.toString(), "<p>{{ContentPath}} custom</p>", "a custom index is not a template");
+      const css = await get(custom.base, "/ui/assets/x.css", { "Accept-Encoding": "gzip" });
+      assert.equal(css.headers["content-type"], "text/css; charset=utf-8");
+      assert.equal(css.headers["content-encoding"], "gzip");
+      assert.equal(gunzipSync(css.body).toString(), "body{color:red}".repeat(50));
+    } finally {
+      await custom.stop();
+    }
+    await assert.rejects(startTestAgent({ ui: { contentPath: "/ui/", dir: join(dir, "missing") } }), /ui_config\.dir: cannot read/);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 });
