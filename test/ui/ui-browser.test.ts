@@ -83,6 +83,17 @@ after(async () => {
   if (profile) await rm(profile, { recursive: true, force: true });
 });
 
+/** Services svc-<from>…svc-<to - 1> on node "bulk", 64 to a transaction (txn's limit). */
+async function registerBulk(from: number, to: number): Promise<void> {
+  for (let start = from; start < to; start += 64) {
+    const ops = [];
+    for (let i = start; i < Math.min(to, start + 64); i++) {
+      ops.push({ Service: { Verb: "set", Node: "bulk", Service: { ID: `svc-${i}`, Service: `svc-${String(i).padStart(5, "0")}`, Port: 1000 + (i % 50000) } } });
+    }
+    await put("/v1/txn", ops);
+  }
+}
+
 const row = (attr: string, value: string): string => `[${attr}="${value}"]`;
 
 test("every route renders the agent's data", async () => {
@@ -191,13 +202,7 @@ test("KV form: a key and a folder are created, edited and deleted in the agent",
 
 test("1,000 services render within a second, only the rows in view in the DOM", async () => {
   await put("/v1/catalog/register", { Node: "bulk", Address: "10.0.1.1" });
-  for (let start = 0; start < 1000; start += 64) {
-    const ops = [];
-    for (let i = start; i < Math.min(1000, start + 64); i++) {
-      ops.push({ Service: { Verb: "set", Node: "bulk", Service: { ID: `svc-${i}`, Service: `svc-${String(i).padStart(4, "0")}`, Port: 1000 + i } } });
-    }
-    await put("/v1/txn", ops);
-  }
+  await registerBulk(0, 1000);
   const total = ((await (await api("GET", "/v1/internal/ui/services")).json()) as unknown[]).length;
   assert.ok(total >= 1000);
   const started = Date.now();
@@ -207,6 +212,21 @@ test("1,000 services render within a second, only the rows in view in the DOM", 
   assert.ok(elapsed <= 1000, `rendered in ${elapsed} ms`);
   const inDom = await page.locator("[data-service]").count();
   assert.ok(inDom > 5 && inDom < 100, `${inDom} rows in the DOM`);
+});
+
+test("10,000 services: the list stays virtualised and jumps to the end at once", async () => {
+  await registerBulk(1000, 10_000);
+  const total = ((await (await api("GET", "/v1/internal/ui/services")).json()) as unknown[]).length;
+  await page.goto(`${agent.base}/ui/dc1/services?sort=Name:asc`);
+  await page.getByText(`${total} items`).waitFor();
+  await page.getByRole("list", { name: "Services" }).focus();
+  const started = Date.now();
+  await page.keyboard.press("End");
+  await page.locator(row("data-service", "web")).waitFor();
+  const elapsed = Date.now() - started;
+  assert.ok(elapsed <= 1000, `jumped to the end in ${elapsed} ms`);
+  const inDom = await page.locator("[data-service]").count();
+  assert.ok(inDom < 100, `${inDom} rows in the DOM`);
 });
 
 test("no console errors or failed requests", () => {
