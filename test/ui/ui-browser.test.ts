@@ -148,10 +148,13 @@ test("lists search, filter and move by keyboard", async () => {
   await until("search by tag", async () => (await page.locator(row("data-service", "web")).count()) === 0);
   await page.getByLabel("Search services").fill("");
 
+  await page.goto(`${agent.base}/ui/dc1/services?sort=Name:asc`);
   await page.getByRole("list", { name: "Services" }).focus();
   await page.keyboard.press("Home");
+  await page.keyboard.press("ArrowDown");
+  await until("focus on the second row's link", async () => (await page.evaluate(() => document.activeElement?.textContent)) === "db");
   await page.keyboard.press("Enter");
-  await page.waitForURL(/\/ui\/dc1\/services\/[^/]+\/instances$/);
+  await page.waitForURL("**/ui/dc1/services/db/instances");
 });
 
 test("a service registered while the page is open appears without a reload", async () => {

@@ -2,8 +2,9 @@ import type { ComponentChildren } from "preact";
 import { useEffect, useLayoutEffect, useRef, useState } from "preact/hooks";
 
 // Renders only the rows in view (plus a margin), so a list of 10,000 services costs what a
-// screenful does. Rows have one fixed height. The list takes focus; arrow keys, Page Up/Down,
-// Home and End move the active row, Enter opens it.
+// screenful does. Rows have one fixed height. The list is one tab stop; arrow keys, Page
+// Up/Down, Home and End move focus to the link of the row they reach (roving focus), and Enter
+// opens it.
 
 export interface VirtualListProps<T> {
   rows: readonly T[];
@@ -40,6 +41,13 @@ export function VirtualList<T>(props: VirtualListProps<T>) {
     if (active >= rows.length) setActive(rows.length - 1);
   }, [rows.length, active]);
 
+  // Once the active row is rendered, give its link the focus (only while the list has it).
+  useEffect(() => {
+    const el = scroller.current;
+    if (!el || active < 0 || !el.contains(document.activeElement)) return;
+    el.querySelector<HTMLElement>(`#row-${active} a`)?.focus({ preventScroll: true });
+  }, [active, scrollTop]);
+
   const first = Math.max(0, Math.floor(scrollTop / rowHeight) - OVERSCAN);
   const last = Math.min(rows.length, Math.ceil((scrollTop + viewport) / rowHeight) + OVERSCAN);
   const visible = rows.slice(first, last);
@@ -69,12 +77,12 @@ export function VirtualList<T>(props: VirtualListProps<T>) {
       },
     };
     const action = keys[e.key];
-    if (!action || (e.target as HTMLElement) !== scroller.current) return;
+    // Enter on a focused link is the link's own (a click); from the list itself it opens the row.
+    if (!action || (e.key === "Enter" && (e.target as HTMLElement) !== scroller.current)) return;
     e.preventDefault();
     action();
   };
 
-  const activeRow = rows[active];
   return (
     <div class="vlist">
       {props.header}
@@ -84,7 +92,6 @@ export function VirtualList<T>(props: VirtualListProps<T>) {
         role="list"
         aria-label={props.label}
         tabIndex={0}
-        aria-activedescendant={activeRow !== undefined ? `row-${active}` : undefined}
         onScroll={(e) => setScrollTop((e.currentTarget as HTMLDivElement).scrollTop)}
         onKeyDown={onKeyDown}
       >
