@@ -65,7 +65,7 @@ function rules(keys: readonly string[], refuses: (v: unknown) => boolean, why: s
 const ENTERPRISE = "this is a Consul Enterprise feature";
 const NO_GRPC = "there is no gRPC server (xDS/Envoy, peering streams) in Consulate yet";
 const NO_CONNECT = "Connect (service mesh: CA, leaf certificates, intentions, proxies configuration) is not implemented yet";
-const NO_UI = "the web UI is not bundled with Consulate";
+const NO_UI_EXTRA = "the web UI has no metrics provider, metrics proxy, dashboard links or HCP integration";
 const NO_SERVER_NAME = "certificates are always checked for server.<datacenter>.<domain>; a server_name override is not implemented";
 const NO_GRPC_TLS = "there is no gRPC server in Consulate yet, so gRPC TLS settings would have nothing to apply to";
 const TLS_FILES = ["ca_file", "ca_path", "cert_file", "key_file", "tls_cipher_suites"] as const;
@@ -129,13 +129,13 @@ export const REFUSALS: readonly Refusal[] = [
   { key: "log_rotate_duration", refuses: differsFrom("24h"), why: "log files are not written, so they are not rotated" },
   ...rules(["log_rotate_bytes", "log_rotate_max_files"], nonEmpty, "log files are not written, so they are not rotated"),
   { key: "enable_syslog", refuses: isTrue, why: "logging to syslog is not implemented" },
-  ...rules(["ui", "ui_config.enabled", "ui_config.hcp_enabled"], isTrue, NO_UI),
+  // The UI itself (ui, ui_config.enabled, dir, content_path) is served; its extras are not.
+  { key: "ui_config.hcp_enabled", refuses: isTrue, why: NO_UI_EXTRA },
   ...rules(
-    ["ui_dir", "ui_config.dir", "ui_config.metrics_provider", "ui_config.metrics_provider_files", "ui_config.metrics_provider_options_json", "ui_config.metrics_proxy", "ui_config.dashboard_url_templates"],
+    ["ui_config.metrics_provider", "ui_config.metrics_provider_files", "ui_config.metrics_provider_options_json", "ui_config.metrics_proxy", "ui_config.dashboard_url_templates"],
     nonEmpty,
-    NO_UI,
+    NO_UI_EXTRA,
   ),
-  ...rules(["ui_content_path", "ui_config.content_path"], differsFrom("/ui/"), NO_UI),
 
   // ---- Connect
   { key: "connect.enabled", refuses: isTrue, why: NO_CONNECT },

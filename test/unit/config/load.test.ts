@@ -258,7 +258,7 @@ void test("config - keys this build would not honour are refused, each naming th
     [`tls {\n  grpc { verify_incoming = true }\n}`, "tls.grpc.verify_incoming = true"],
     [`server_name = "node1.example"`, `server_name = "node1.example"`],
     [`auto_encrypt { tls = true }`, "auto_encrypt.tls = true"],
-    [`ui_config { enabled = true }`, "ui_config.enabled = true"],
+    [`ui_config { metrics_provider = "prometheus" }`, `ui_config.metrics_provider = "prometheus"`],
     [`max_query_time = "30s"`, `max_query_time = "30s"`],
     [`limits { rpc_rate = 100 }`, "limits.rpc_rate = 100"],
     [`http_config { response_headers = { "Access-Control-Allow-Origin" = "*" } }`, "http_config.response_headers = "],
@@ -276,11 +276,15 @@ void test("config - keys this build would not honour are refused, each naming th
     });
   }
   // Several at once are all reported; a flag is named as such.
-  await rejectsWith(loadRuntimeConfig({ "data-dir": dataDir, bind: "127.0.0.1", ui: true, "grpc-port": 8502 }, io), (err) => {
+  await rejectsWith(loadRuntimeConfig({ "data-dir": dataDir, bind: "127.0.0.1", "log-file": "/tmp/c.log", "grpc-port": 8502 }, io), (err) => {
     assert.match(err.message, /^2 errors occurred:/);
     assert.match(err.message, /ports\.grpc = 8502 \(set in command-line flags\)/);
-    assert.match(err.message, /ui_config\.enabled = true \(set in command-line flags\)/);
+    assert.match(err.message, /log_file = "\/tmp\/c\.log" \(set in command-line flags\)/);
   });
+  // The UI is served now: -ui, ui_config.dir and content_path are honoured, not refused.
+  const ui = await loadRuntimeConfig({ "data-dir": dataDir, bind: "127.0.0.1", ui: true, "ui-content-path": "/console" }, io);
+  assert.equal(ui.uiEnabled, true);
+  assert.equal(ui.uiContentPath, "/console/");
   // -dev's own profile (connect, ui, grpc port) is not the operator's choice and never refused.
   const dev = await loadRuntimeConfig({ dev: true }, io);
   assert.equal(dev.connectEnabled, true);
