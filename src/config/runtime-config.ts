@@ -628,6 +628,15 @@ export function buildRuntimeConfig(merged: RawConfig, opts: BuildOptions): Runti
     throw invalid("-recover-truncated-log applies only to a server with a data_dir (it recovers the Raft log there)", "recover-truncated-log");
   }
   if (rt.bootstrap && !rt.server) throw invalid("'bootstrap = true' requires 'server = true'", "bootstrap");
+  // -dev turns the UI on by itself, so only an operator's own enabled + dir is a conflict.
+  if (!dev && c.bool("ui_config.enabled", c.bool("ui")) && rt.uiDir !== "") {
+    throw invalid(
+      "Both the ui_config.enabled and ui_config.dir (or -ui and -ui-dir) were specified, please provide only one.\n" +
+        "If trying to use your own web UI resources, use ui_config.dir or the -ui-dir flag.\n" +
+        "The web UI is included in the binary so use ui_config.enabled or the -ui flag to enable it",
+      "ui_config.dir",
+    );
+  }
   if (bootstrapExpectRaw < 0) {
     throw invalid(`bootstrap_expect cannot be ${bootstrapExpectRaw}. Must be greater than or equal to zero`, "bootstrap_expect");
   }

@@ -30,4 +30,8 @@ void test("ui_config: on in -dev at /ui/, off by default, content_path normalise
   assert.equal(agentOptionsFromConfig(await loadRuntimeConfig(server, serverIo)).http.ui, undefined);
   const byFlag = await loadRuntimeConfig({ ...server, ui: true }, serverIo);
   assert.deepEqual(agentOptionsFromConfig(byFlag).http.ui, { contentPath: "/ui/", dir: "" });
+  const ownDir = await loadRuntimeConfig({ ...server, "ui-dir": "/srv/ui" }, serverIo);
+  assert.deepEqual(agentOptionsFromConfig(ownDir).http.ui, { contentPath: "/ui/", dir: "/srv/ui" });
+  // Outside -dev, enabled and dir together are Consul's config error.
+  await assert.rejects(loadRuntimeConfig({ ...server, ui: true, "ui-dir": "/srv/ui" }, serverIo), /^ConfigError: Both the ui_config\.enabled and ui_config\.dir \(or -ui and -ui-dir\) were specified/);
 });
