@@ -2,15 +2,18 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { startTestAgent } from "../../support/test-agent.ts";
 
-test("agent/leave - answers 200 empty before the agent shuts down", async () => {
+test("agent/leave - answers 200 empty, then the agent leaves and shuts down", async () => {
   const agent = await startTestAgent();
-  let leftAfterReply = false;
-  let replied = false;
+  // The stub waits for the client to have its answer before stopping the agent: whether the
+  // client's read or the handler's short leave timer runs first is up to the machine's load,
+  // and either order is correct as long as the answer was written before the listener closed.
+  let replyReceived!: () => void;
+  const received = new Promise<void>((resolve) => (replyReceived = resolve));
   const left = new Promise<void>((resolve) => {
     agent.running.agent.lifecycle = {
       ...agent.running.agent.lifecycle,
       leave: async () => {
-        leftAfterReply = replied;
+        await received;
         await agent.stop();
         resolve();
       },
@@ -19,9 +22,8 @@ test("agent/leave - answers 200 empty before the agent shuts down", async () => 
   const res = await fetch(`${agent.base}/v1/agent/leave`, { method: "PUT" });
   assert.equal(res.status, 200);
   assert.equal(await res.text(), "");
-  replied = true;
+  replyReceived();
   await left;
-  assert.equal(leftAfterReply, true);
   await assert.rejects(fetch(`${agent.base}/v1/agent/self`));
 });
 
