@@ -42,7 +42,8 @@ export class PermissionDeniedError extends ConsulError {
 
 function permissionDeniedMessage(accessorId: string, resource: string, level: string, name: string): string {
   const who = accessorId === "" ? "provided token" : `token with AccessorID '${accessorId}'`;
-  const on = name === "" ? "" : ` on ${JSON.stringify(name)}`;
+  // Consul quotes the name without escaping it (ResourceDescriptor.ToString).
+  const on = name === "" ? "" : ` on "${name}"`;
   return `Permission denied: ${who} lacks permission '${resource}:${level}'${on}`;
 }
 

@@ -1,0 +1,71 @@
+import { aclNotFound } from "../errors/permission-denied.ts";
+import { aclTokenExpired } from "../model/acl.ts";
+import type { Clock } from "../runtime/clock.ts";
+import type { Rng } from "../runtime/rng.ts";
+import type { AclTables } from "../state/acl-tables.ts";
+import type { AclBootstrapResetFile } from "../storage/acl-bootstrap-reset.ts";
+import type { Authorizer } from "./authorizer.ts";
+import { ANONYMOUS_TOKEN_SECRET } from "./builtin.ts";
+import type { WriterContext } from "./object-writers.ts";
+import { authorizerForToken, RulesCache } from "./resolve.ts";
+
+// The ACL system of one agent with ACLs enabled: token resolution (the one place a request's
+// secret becomes an Authorizer) and what ACL writes need. Present on HttpContext only when
+// ACLs are enabled; its absence is what makes /v1/acl/* answer 401 "ACL support disabled".
+
+export interface AclSettings {
+  datacenter: string;
+  defaultPolicy: "allow" | "deny";
+  /** acl.tokens.default: used for requests that carry no token. */
+  defaultToken: string;
+  minExpirationTtlMs: number;
+  maxExpirationTtlMs: number;
+}
+
+export const DEFAULT_MIN_EXPIRATION_TTL_MS = 60_000;
+export const DEFAULT_MAX_EXPIRATION_TTL_MS = 24 * 3_600_000;
+
+export class AclService {
+  readonly settings: AclSettings;
+  readonly #tables: AclTables;
+  readonly #clock: Clock;
+  readonly #rng: Rng;
+  readonly #cache = new RulesCache();
+  /** Absent without a data dir: bootstrap can then never be reset. */
+  readonly bootstrapReset: AclBootstrapResetFile | undefined;
+
+  constructor(deps: { tables: AclTables; clock: Clock; rng: Rng; settings: AclSettings; bootstrapReset?: AclBootstrapResetFile }) {
+    this.#tables = deps.tables;
+    this.#clock = deps.clock;
+    this.#rng = deps.rng;
+    this.settings = deps.settings;
+    this.bootstrapReset = deps.bootstrapReset;
+  }
+
+  /** The secret a request stands for: its own, else the agent's default token, else anonymous. */
+  effectiveSecret(presented: string): string {
+    if (presented !== "") return presented;
+    return this.settings.defaultToken !== "" ? this.settings.defaultToken : ANONYMOUS_TOKEN_SECRET;
+  }
+
+  /**
+   * The authorizer for a request's secret ("" when it carried none). A secret no live token
+   * has is 403 `ACL not found`, never anonymous: an expired token is as unknown as a typo.
+   */
+  resolve(presented: string): Authorizer {
+    const token = this.#tables.tokens.getBySecret(this.effectiveSecret(presented));
+    if (!token || aclTokenExpired(token, this.#clock.now())) throw aclNotFound();
+    const lookup = { policy: (id: string) => this.#tables.policies.get(id), role: (id: string) => this.#tables.roles.get(id) };
+    return authorizerForToken(token, lookup, this.settings, this.#cache);
+  }
+
+  writer(): WriterContext {
+    return {
+      tables: this.#tables,
+      nowMs: this.#clock.now(),
+      uuid: () => this.#rng.uuid(),
+      minExpirationTtlMs: this.settings.minExpirationTtlMs,
+      maxExpirationTtlMs: this.settings.maxExpirationTtlMs,
+    };
+  }
+}
