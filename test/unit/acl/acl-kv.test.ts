@@ -115,3 +115,37 @@ test("recursive delete needs write on the whole subtree", async () => {
   assert.equal((await call("DELETE", "/v1/kv/app/sub/?recurse", app)).text, "true");
   assert.equal((await call("GET", "/v1/kv/app/sub/one", ROOT)).status, 404);
 });
+
+test("txn: every operation is checked first, any refusal aborts with 409; reads are filtered", async () => {
+  const b64 = (s: string) => Buffer.from(s).toString("base64");
+  const denied = await call("PUT", "/v1/txn", app, JSON.stringify([
+    { KV: { Verb: "set", Key: "app/t1", Value: b64("1") } },
+    { KV: { Verb: "set", Key: "shared/t2", Value: b64("2") } },
+    { KV: { Verb: "check-index", Key: "other/y", Index: 1 } },
+    { Node: { Verb: "set", Node: { Node: "n1", Address: "10.0.0.1" } } },
+  ]));
+  assert.equal(denied.status, 409);
+  assert.deepEqual(JSON.parse(denied.text), {
+    Results: null,
+    Errors: [
+      { OpIndex: 1, What: `Permission denied: token with AccessorID '${appAccessor}' lacks permission 'key:write' on "shared/t2"` },
+      { OpIndex: 2, What: `Permission denied: token with AccessorID '${appAccessor}' lacks permission 'key:read' on "other/y"` },
+      { OpIndex: 3, What: `Permission denied: token with AccessorID '${appAccessor}' lacks permission 'node:write' on "n1"` },
+    ],
+  });
+  assert.equal((await call("GET", "/v1/kv/app/t1", ROOT)).status, 404, "nothing of a refused transaction applies");
+
+  const ok = await call("PUT", "/v1/txn", app, JSON.stringify([
+    { KV: { Verb: "set", Key: "app/t1", Value: b64("1") } },
+    { KV: { Verb: "get-tree", Key: "app/" } },
+    { KV: { Verb: "get", Key: "shared/x" } },
+  ]));
+  assert.equal(ok.status, 200, ok.text);
+  const keys = (JSON.parse(ok.text) as { Results: { KV: { Key: string } }[] }).Results.map((r) => r.KV.Key);
+  assert.ok(keys.includes("app/t1") && keys.includes("app/a") && keys.includes("shared/x"));
+  assert.ok(!keys.includes("app/secret"));
+
+  const readOnly = await call("PUT", "/v1/txn", app, JSON.stringify([{ KV: { Verb: "get", Key: "other/y" } }, { KV: { Verb: "get", Key: "app/a" } }]));
+  assert.equal(readOnly.status, 200);
+  assert.deepEqual((JSON.parse(readOnly.text) as { Results: { KV: { Key: string } }[] }).Results.map((r) => r.KV.Key), ["app/a"]);
+});
