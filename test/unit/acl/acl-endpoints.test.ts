@@ -1,0 +1,103 @@
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { startTestAgent, type TestAgent } from "../../support/test-agent.ts";
+import { eventually } from "../../support/eventually.ts";
+
+// Enforcement beyond KV: sessions (write on the node, reads filtered), events, operator,
+// keyring and snapshots. One agent with default_policy deny; tokens made per test.
+
+const ROOT = "2a3b4c5d-6e7f-4a8b-9c0d-1e2f3a4b5c6d";
+let agent: TestAgent;
+
+async function call(method: string, path: string, token?: string, body?: string) {
+  const res = await fetch(agent.base + path, {
+    method,
+    headers: token === undefined ? {} : { "X-Consul-Token": token },
+    body,
+    signal: AbortSignal.timeout(5000),
+  });
+  return { status: res.status, text: await res.text(), headers: res.headers };
+}
+
+async function tokenWith(rules: string): Promise<{ secret: string; accessor: string }> {
+  const name = `p${Math.random().toString(36).slice(2)}`;
+  const p = await call("PUT", "/v1/acl/policy", ROOT, JSON.stringify({ Name: name, Rules: rules }));
+  assert.equal(p.status, 200, p.text);
+  const t = JSON.parse((await call("PUT", "/v1/acl/token", ROOT, JSON.stringify({ Policies: [{ Name: name }] }))).text) as { SecretID: string; AccessorID: string };
+  return { secret: t.SecretID, accessor: t.AccessorID };
+}
+
+before(async () => {
+  agent = await startTestAgent({ aclDefaultPolicy: "deny" }, { acl: { defaultPolicy: "deny", initialManagement: ROOT } });
+  await eventually("initial management token", async () => (await call("GET", "/v1/acl/token/self", ROOT)).status === 200);
+  await eventually("node registered", async () => (await call("GET", "/v1/catalog/node/test-node", ROOT)).text.includes("test-node"));
+});
+
+after(async () => {
+  await agent.stop();
+});
+
+test("sessions: create/destroy/renew need session:write on the node; reads are filtered", async () => {
+  const writer = await tokenWith(`session "test-node" { policy = "write" }`);
+  const reader = await tokenWith(`session_prefix "other" { policy = "read" }`);
+  const body = JSON.stringify({ Node: "test-node", Checks: [] });
+  const denied = await call("PUT", "/v1/session/create", reader.secret, body);
+  assert.equal(denied.status, 403);
+  assert.equal(denied.text, `Permission denied: token with AccessorID '${reader.accessor}' lacks permission 'session:write' on "test-node"`);
+  const created = await call("PUT", "/v1/session/create", writer.secret, body);
+  assert.equal(created.status, 200, created.text);
+  const id = (JSON.parse(created.text) as { ID: string }).ID;
+
+  assert.equal(JSON.parse((await call("GET", `/v1/session/info/${id}`, writer.secret)).text).length, 1);
+  const hidden = await call("GET", `/v1/session/info/${id}`, reader.secret);
+  assert.deepEqual(JSON.parse(hidden.text), []);
+  assert.equal(hidden.headers.get("X-Consul-Results-Filtered-By-ACLs"), "true");
+  assert.deepEqual(JSON.parse((await call("GET", "/v1/session/list", reader.secret)).text), []);
+  assert.deepEqual(JSON.parse((await call("GET", "/v1/session/node/test-node", reader.secret)).text), []);
+  assert.equal(JSON.parse((await call("GET", "/v1/session/list", ROOT)).text).length, 1);
+  const anonList = await call("GET", "/v1/session/list");
+  assert.deepEqual(JSON.parse(anonList.text), []);
+  assert.equal(anonList.headers.get("X-Consul-Results-Filtered-By-ACLs"), null);
+
+  assert.equal((await call("PUT", `/v1/session/renew/${id}`, reader.secret)).status, 403);
+  assert.equal((await call("PUT", `/v1/session/renew/${id}`, writer.secret)).status, 200);
+  assert.equal((await call("PUT", `/v1/session/destroy/${id}`, reader.secret)).status, 403);
+  assert.equal((await call("PUT", `/v1/session/destroy/${id}`, writer.secret)).text, "true");
+});
+
+test("events: fire needs event:write (bare 403 text); the list shows only readable events", async () => {
+  const deployer = await tokenWith(`event_prefix "deploy" { policy = "write" }`);
+  assert.equal((await call("PUT", "/v1/event/fire/deploy-web", deployer.secret)).status, 200);
+  const refused = await call("PUT", "/v1/event/fire/restart", deployer.secret);
+  assert.equal(refused.status, 403);
+  assert.equal(refused.text, "Permission denied");
+  assert.equal((await call("PUT", "/v1/event/fire/restart", ROOT)).status, 200);
+  await eventually("events delivered", async () => (JSON.parse((await call("GET", "/v1/event/list", ROOT)).text) as unknown[]).length === 2);
+  const names = (JSON.parse((await call("GET", "/v1/event/list", deployer.secret)).text) as { Name: string }[]).map((e) => e.Name);
+  assert.deepEqual(names, ["deploy-web"]);
+});
+
+test("operator, keyring and snapshot endpoints need their permissions", async () => {
+  const opRead = await tokenWith(`operator = "read"`);
+  const none = await tokenWith(`key_prefix "" { policy = "read" }`);
+  const rows: [string, string, string, number][] = [
+    ["GET", "/v1/operator/raft/configuration", opRead.secret, 200],
+    ["GET", "/v1/operator/autopilot/configuration", opRead.secret, 200],
+    ["GET", "/v1/operator/autopilot/configuration", none.secret, 403],
+    ["PUT", "/v1/operator/autopilot/configuration", opRead.secret, 403],
+    ["POST", "/v1/operator/raft/transfer-leader", opRead.secret, 403],
+    ["DELETE", "/v1/operator/raft/peer?address=127.0.0.1:1", opRead.secret, 403],
+    ["GET", "/v1/operator/keyring", opRead.secret, 403],
+    ["GET", "/v1/snapshot", opRead.secret, 403],
+    ["PUT", "/v1/snapshot", opRead.secret, 403],
+  ];
+  for (const [method, path, token, status] of rows) {
+    const r = await call(method, path, token, method === "PUT" ? "{}" : undefined);
+    assert.equal(r.status, status, `${method} ${path}: ${r.text}`);
+  }
+  const snap = await call("GET", "/v1/snapshot", opRead.secret);
+  assert.equal(snap.text, `Permission denied: token with AccessorID '${opRead.accessor}' lacks permission 'acl:write'`);
+  const kr = await call("GET", "/v1/operator/keyring", opRead.secret);
+  assert.equal(kr.text, `Permission denied: token with AccessorID '${opRead.accessor}' lacks permission 'keyring:read'`);
+  assert.equal((await call("GET", "/v1/snapshot", ROOT)).status, 200);
+});
