@@ -23,6 +23,8 @@ export interface AclSettings {
 }
 
 export const DEFAULT_MIN_EXPIRATION_TTL_MS = 60_000;
+/** Bound on cached authorizers (one per token in use). */
+const MAX_COMPILED = 16_384;
 export const DEFAULT_MAX_EXPIRATION_TTL_MS = 24 * 3_600_000;
 
 export class AclService {
@@ -31,6 +33,12 @@ export class AclService {
   readonly #clock: Clock;
   readonly #rng: Rng;
   readonly #cache = new RulesCache();
+  /**
+   * Compiled authorizers by AccessorID, valid while no ACL table changed since: a request then
+   * costs one secret lookup and no rule merging. Any ACL write (rare) invalidates them all.
+   */
+  readonly #compiled = new Map<string, Authorizer>();
+  #compiledAt = "";
   /** Absent without a data dir: bootstrap can then never be reset. */
   readonly bootstrapReset: AclBootstrapResetFile | undefined;
 
@@ -55,8 +63,19 @@ export class AclService {
   resolve(presented: string): Authorizer {
     const token = this.#tables.tokens.getBySecret(this.effectiveSecret(presented));
     if (!token || aclTokenExpired(token, this.#clock.now())) throw aclNotFound();
-    const lookup = { policy: (id: string) => this.#tables.policies.get(id), role: (id: string) => this.#tables.roles.get(id) };
-    return authorizerForToken(token, lookup, this.settings, this.#cache);
+    const version = `${this.#tables.tokens.tableIndex}/${this.#tables.policies.tableIndex}/${this.#tables.roles.tableIndex}`;
+    if (version !== this.#compiledAt) {
+      this.#compiled.clear();
+      this.#compiledAt = version;
+    }
+    let authz = this.#compiled.get(token.AccessorID);
+    if (!authz) {
+      const lookup = { policy: (id: string) => this.#tables.policies.get(id), role: (id: string) => this.#tables.roles.get(id) };
+      authz = authorizerForToken(token, lookup, this.settings, this.#cache);
+      if (this.#compiled.size >= MAX_COMPILED) this.#compiled.clear();
+      this.#compiled.set(token.AccessorID, authz);
+    }
+    return authz;
   }
 
   writer(): WriterContext {
