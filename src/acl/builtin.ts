@@ -155,3 +155,14 @@ const IDENTITY_NAME = /^[a-z0-9]([a-z0-9\-_]*[a-z0-9])?$/;
 export function isValidIdentityName(name: string): boolean {
   return name.length >= 1 && name.length <= 256 && IDENTITY_NAME.test(name);
 }
+
+/** FNV-1a 128 of no input: Go's `hasher.Sum(rules)` appends it to the rules bytes. */
+const FNV128A_EMPTY = "6c62272e07bb014262b821756295c58d";
+
+/**
+ * The ID Consul gives a synthetic policy: `fmt.Sprintf("%x", fnv.New128a().Sum([]byte(rules)))`,
+ * which is the rules' bytes in hex followed by the hash of nothing (Sum appends to its argument).
+ */
+export function syntheticPolicyId(rules: string): string {
+  return Buffer.from(rules, "utf8").toString("hex") + FNV128A_EMPTY;
+}

@@ -16,6 +16,8 @@ import { authorizerForToken, RulesCache } from "./resolve.ts";
 export interface AclSettings {
   datacenter: string;
   defaultPolicy: "allow" | "deny";
+  /** Reported in expanded token reads; servers answer themselves, so it changes no decision here. */
+  downPolicy: string;
   /** acl.tokens.default: used for requests that carry no token. */
   defaultToken: string;
   minExpirationTtlMs: number;

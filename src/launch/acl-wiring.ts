@@ -39,6 +39,7 @@ export function startAclSystem(
     settings: {
       datacenter: deps.datacenter,
       defaultPolicy: options.defaultPolicy,
+      downPolicy: "extend-cache",
       defaultToken: options.defaultToken ?? "",
       minExpirationTtlMs: DEFAULT_MIN_EXPIRATION_TTL_MS,
       maxExpirationTtlMs: DEFAULT_MAX_EXPIRATION_TTL_MS,

@@ -11,10 +11,11 @@ import type { AclPolicy, AclRole, AclToken } from "../../model/acl.ts";
 import type { AclTables } from "../../state/acl-tables.ts";
 import { str } from "../body.ts";
 import type { ApiRequest, Handler, HttpContext } from "../context.ts";
-import { first, requestToken } from "../query.ts";
+import { first, has, requestToken } from "../query.ts";
 import { blockingRead, queryOptions } from "../read.ts";
 import { json } from "../reply.ts";
 import { decodePolicy, decodeRole, decodeToken, parseBody } from "./acl-decode.ts";
+import { expandedTokenView } from "./acl-expanded.ts";
 import { policyStubView, policyView, roleView, tokenView } from "./acl-views.ts";
 
 // /v1/acl/*: spec/acl.md §4-5, after Consul's agent/acl_endpoint.go. Every handler first
@@ -164,10 +165,13 @@ const tokenRead: Handler = async (ctx, req) => {
   const id = tokenIdFrom(req);
   authz.require("acl:read");
   const showSecret = authz.allowed("acl:write");
+  const expanded = has(req.query, "expanded");
   const t = tables(ctx);
   return blockingRead(ctx, req, queryOptions(ctx, req), (ws) => ({ index: t.tokens.tableIndex, value: t.tokens.get(id, ws) }), (row) => {
     if (!row) throw notExist("token");
-    return json(tokenView(t, row, showSecret));
+    if (!expanded) return json(tokenView(t, row, showSecret));
+    const settings = aclOf(ctx).settings;
+    return json(expandedTokenView(t, row, showSecret, { defaultPolicy: settings.defaultPolicy, downPolicy: settings.downPolicy, nodeName: ctx.settings.nodeName }));
   });
 };
 

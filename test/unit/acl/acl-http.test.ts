@@ -208,6 +208,16 @@ test("tokens: create with links by name, read (secret hidden without acl:write),
   assert.deepEqual(upd.json.Roles, [{ ID: role.ID, Name: "readers" }]);
   assert.equal(upd.json.Policies, undefined, "an update replaces the links");
   assert.equal(upd.json.ExpirationTime, t.ExpirationTime, "expiry is kept");
+  const expanded = await call(agent.base, "GET", `/v1/acl/token/${t.AccessorID as string}?expanded`, { token: ROOT });
+  assert.equal(expanded.status, 200, expanded.text);
+  const ex = expanded.json as Record<string, unknown>;
+  assert.deepEqual(Object.keys(ex).slice(-7), [
+    "ExpandedPolicies", "ExpandedRoles", "NamespaceDefaultPolicyIDs", "NamespaceDefaultRoleIDs", "AgentACLDefaultPolicy", "AgentACLDownPolicy", "ResolvedByAgent",
+  ]);
+  assert.deepEqual((ex.ExpandedRoles as Record<string, unknown>[]).map((r) => r.Name), ["readers"]);
+  assert.deepEqual((ex.ExpandedPolicies as Record<string, unknown>[]).map((p) => p.Name), ["acl-reader"]);
+  assert.equal(ex.AgentACLDefaultPolicy, "deny");
+  assert.equal(ex.ResolvedByAgent, "test-node");
   const mismatch = await call(agent.base, "PUT", `/v1/acl/token/${t.AccessorID as string}`, { token: ROOT, body: { AccessorID: ROOT } });
   assert.equal(mismatch.status, 400);
   assert.equal(mismatch.text, "Token Accessor ID in URL and payload do not match");

@@ -25,7 +25,7 @@ test("resolution: default token, anonymous, unknown and expired secrets, compile
   apply({ Type: "acl-token-set", Token: tokenFields("00000000-0000-0000-0000-000000000002", "anonymous") });
   apply({ Type: "acl-token-set", Token: tokenFields("t1", "s1", { Policies: [{ ID: "p1", Name: "" }] }) });
   apply({ Type: "acl-token-set", Token: tokenFields("t2", "s2", { ExpirationTime: "2026-01-01T00:05:00Z" }) });
-  const settings = { datacenter: "dc1", defaultPolicy: "deny" as const, defaultToken: "", minExpirationTtlMs: 60_000, maxExpirationTtlMs: 86_400_000 };
+  const settings = { datacenter: "dc1", defaultPolicy: "deny" as const, downPolicy: "extend-cache", defaultToken: "", minExpirationTtlMs: 60_000, maxExpirationTtlMs: 86_400_000 };
   const service = new AclService({ tables: state.acl, clock, rng: seededRng(1), settings });
 
   assert.equal(service.resolve("").accessorId, "00000000-0000-0000-0000-000000000002");
