@@ -14,11 +14,14 @@ import { emptyGatewayRead } from "./empty-gateway-read.ts";
 import { clusterPeerRead, namesClusterPeer } from "./peer-scope.ts";
 import { nearNode, nodeHasMeta, requestedTags, requestFilter, requireName, selectInstances, sortByNear } from "./catalog-query.ts";
 import { instanceListRead, instancesOfName, type InstanceListEndpoint, type InstanceListRequest } from "./instance-list-read.ts";
+import { requestAuthorizer } from "../request-authorizer.ts";
+import { vetCatalogDeregister, vetCatalogRegister } from "./acl-catalog.ts";
 
 // /v1/catalog/*: spec/catalog.md.
 
 const register: Handler = async (ctx, req) => {
   const cmd = await decodeCatalogRegistration(req.body, ctx.settings.datacenter);
+  if (ctx.acl) vetCatalogRegister(requestAuthorizer(ctx, req), ctx.state.catalog, cmd);
   cmd.NowMs = ctx.clock.now();
   await write(ctx, cmd);
   return json(true);
@@ -26,6 +29,7 @@ const register: Handler = async (ctx, req) => {
 
 const deregister: Handler = async (ctx, req) => {
   const cmd = decodeCatalogDeregistration(req.body, ctx.settings.datacenter);
+  if (ctx.acl) vetCatalogDeregister(requestAuthorizer(ctx, req), ctx.state.catalog, cmd);
   cmd.NowMs = ctx.clock.now();
   await write(ctx, cmd);
   return json(true);

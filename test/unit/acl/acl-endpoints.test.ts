@@ -101,3 +101,30 @@ test("operator, keyring and snapshot endpoints need their permissions", async ()
   assert.equal(kr.text, `Permission denied: token with AccessorID '${opRead.accessor}' lacks permission 'keyring:read'`);
   assert.equal((await call("GET", "/v1/snapshot", ROOT)).status, 200);
 });
+
+test("catalog writes: node:write when the node changes, service:write per service, checks by what they belong to", async () => {
+  const svcOnly = await tokenWith(`service "web" { policy = "write" }\nnode_prefix "" { policy = "read" }`);
+  const nodeWriter = await tokenWith(`node "n1" { policy = "write" }`);
+  const reg = (body: unknown, token: string) => call("PUT", "/v1/catalog/register", token, JSON.stringify(body));
+
+  const noNode = await reg({ Node: "n1", Address: "10.0.0.1" }, svcOnly.secret);
+  assert.equal(noNode.status, 403);
+  assert.equal(noNode.text, `Permission denied: token with AccessorID '${svcOnly.accessor}' lacks permission 'node:write' on "n1"`);
+  assert.equal((await reg({ Node: "n1", Address: "10.0.0.1" }, nodeWriter.secret)).text, "true");
+  // re-posting the same node fields with a service needs only service:write
+  assert.equal((await reg({ Node: "n1", Address: "10.0.0.1", Service: { Service: "web", ID: "web1" } }, svcOnly.secret)).text, "true");
+  const other = await reg({ Node: "n1", Address: "10.0.0.1", Service: { Service: "db" } }, svcOnly.secret);
+  assert.equal(other.status, 403);
+  assert.equal(other.text, `Permission denied: token with AccessorID '${svcOnly.accessor}' lacks permission 'service:write' on "db"`);
+  const moved = await reg({ Node: "n1", Address: "10.0.0.2", Service: { Service: "web", ID: "web1" } }, svcOnly.secret);
+  assert.equal(moved.status, 403, "a changed address needs node:write");
+  const nodeCheck = await reg({ Node: "n1", Address: "10.0.0.1", Check: { CheckID: "c1", Name: "c1" } }, svcOnly.secret);
+  assert.equal(nodeCheck.status, 403);
+  assert.equal((await reg({ Node: "n1", Address: "10.0.0.1", Check: { CheckID: "c2", Name: "c2", ServiceID: "web1" } }, svcOnly.secret)).text, "true");
+
+  const dereg = (body: unknown, token: string) => call("PUT", "/v1/catalog/deregister", token, JSON.stringify(body));
+  assert.equal((await dereg({ Node: "n1" }, svcOnly.secret)).status, 403);
+  assert.equal((await dereg({ Node: "n1", CheckID: "c2" }, svcOnly.secret)).text, "true");
+  assert.equal((await dereg({ Node: "n1", ServiceID: "web1" }, svcOnly.secret)).text, "true");
+  assert.equal((await dereg({ Node: "n1" }, nodeWriter.secret)).text, "true");
+});
