@@ -128,3 +128,46 @@ test("catalog writes: node:write when the node changes, service:write per servic
   assert.equal((await dereg({ Node: "n1", ServiceID: "web1" }, svcOnly.secret)).text, "true");
   assert.equal((await dereg({ Node: "n1" }, nodeWriter.secret)).text, "true");
 });
+
+test("catalog and health reads are filtered by node:read and service:read, with the header", async () => {
+  const reg = (body: unknown) => call("PUT", "/v1/catalog/register", ROOT, JSON.stringify(body));
+  assert.equal((await reg({ Node: "n2", Address: "10.0.0.2", Service: { Service: "web", ID: "web" }, Check: { CheckID: "web-c", Name: "w", ServiceID: "web", Status: "passing" } })).text, "true");
+  assert.equal((await reg({ Node: "n2", Address: "10.0.0.2", Service: { Service: "db", ID: "db" }, Check: { CheckID: "db-c", Name: "d", ServiceID: "db", Status: "passing" } })).text, "true");
+  assert.equal((await reg({ Node: "n3", Address: "10.0.0.3", Service: { Service: "web", ID: "web" } })).text, "true");
+  assert.equal((await reg({ Node: "n2", Address: "10.0.0.2", Check: { CheckID: "node-c", Name: "n", Status: "passing" } })).text, "true");
+  const viewer = await tokenWith(`node "n2" { policy = "read" }\nservice "web" { policy = "read" }`);
+  const get = async (path: string) => {
+    const r = await call("GET", path, viewer.secret);
+    assert.equal(r.status, 200, `${path}: ${r.text}`);
+    return { body: JSON.parse(r.text) as unknown, filtered: r.headers.get("X-Consul-Results-Filtered-By-ACLs") };
+  };
+
+  const nodes = await get("/v1/catalog/nodes");
+  assert.deepEqual((nodes.body as { Node: string }[]).map((n) => n.Node), ["n2"]);
+  assert.equal(nodes.filtered, "true");
+  const services = await get("/v1/catalog/services");
+  assert.deepEqual(Object.keys(services.body as object), ["web"]);
+  const web = await get("/v1/catalog/service/web");
+  assert.deepEqual((web.body as { Node: string }[]).map((n) => n.Node), ["n2"]);
+  assert.equal(web.filtered, "true");
+  const node = await get("/v1/catalog/node/n2");
+  assert.deepEqual(Object.keys((node.body as { Services: object }).Services), ["web"]);
+  assert.equal((await get("/v1/catalog/node/n3")).body, null, "an unreadable node reads as unknown");
+  assert.deepEqual(await get("/v1/catalog/node-services/n3").then((r) => r.body), { Node: null, Services: null });
+
+  const health = await get("/v1/health/service/web");
+  assert.deepEqual((health.body as { Node: { Node: string } }[]).map((e) => e.Node.Node), ["n2"]);
+  assert.equal(health.filtered, "true");
+  const checks = await get("/v1/health/node/n2");
+  assert.deepEqual((checks.body as { CheckID: string }[]).map((c) => c.CheckID).sort(), ["node-c", "web-c"]);
+  assert.equal(checks.filtered, "true");
+  const state = await get("/v1/health/state/passing");
+  assert.ok((state.body as { CheckID: string }[]).every((c) => c.CheckID !== "db-c"));
+  // unfiltered answers carry no header; the management token sees everything
+  const webChecks = await get("/v1/health/checks/web");
+  assert.deepEqual((webChecks.body as { CheckID: string }[]).map((c) => c.CheckID), ["web-c"]);
+  assert.equal(webChecks.filtered, null, "nothing was hidden");
+  const all = await call("GET", "/v1/catalog/service/web", ROOT);
+  assert.equal((JSON.parse(all.text) as unknown[]).length, 2);
+  assert.equal(all.headers.get("X-Consul-Results-Filtered-By-ACLs"), null);
+});
