@@ -171,3 +171,36 @@ test("catalog and health reads are filtered by node:read and service:read, with 
   assert.equal((JSON.parse(all.text) as unknown[]).length, 2);
   assert.equal(all.headers.get("X-Consul-Results-Filtered-By-ACLs"), null);
 });
+
+test("agent endpoints: agent read/write on this node, services and checks by what they belong to", async () => {
+  const t = await tokenWith(`agent "test-node" { policy = "read" }\nservice "api" { policy = "write" }\nnode "other" { policy = "read" }`);
+  const put = (path: string, body?: unknown) => call("PUT", path, t.secret, body === undefined ? undefined : JSON.stringify(body));
+  assert.equal((await call("GET", "/v1/agent/self", t.secret)).status, 200);
+  const reload = await put("/v1/agent/reload");
+  assert.equal(reload.status, 403);
+  assert.equal(reload.text, `Permission denied: token with AccessorID '${t.accessor}' lacks permission 'agent:write' on "test-node"`);
+  assert.equal((await call("GET", "/v1/agent/host", t.secret)).status, 403);
+  assert.equal((await put("/v1/agent/maintenance?enable=true")).status, 403);
+  assert.equal((await put("/v1/agent/force-leave/x")).status, 403);
+  assert.deepEqual(JSON.parse((await call("GET", "/v1/agent/members", t.secret)).text), [], "test-node is not readable");
+
+  assert.equal((await put("/v1/agent/service/register", { Name: "api", ID: "api1" })).status, 200);
+  const db = await put("/v1/agent/service/register", { Name: "db" });
+  assert.equal(db.status, 403);
+  assert.equal(db.text, `Permission denied: token with AccessorID '${t.accessor}' lacks permission 'service:write' on "db"`);
+  assert.equal((await call("PUT", "/v1/agent/service/register", ROOT, JSON.stringify({ Name: "db" }))).status, 200);
+  assert.deepEqual(Object.keys(JSON.parse((await call("GET", "/v1/agent/services", t.secret)).text) as object), ["api1"]);
+  assert.equal((await call("GET", "/v1/agent/service/db", t.secret)).status, 403);
+  assert.equal((await call("GET", "/v1/agent/service/api1", t.secret)).status, 200);
+  assert.equal((await put("/v1/agent/service/deregister/db")).status, 403);
+
+  const nodeCheck = await put("/v1/agent/check/register", { Name: "disk", TTL: "30s" });
+  assert.equal(nodeCheck.status, 403);
+  assert.equal(nodeCheck.text, `Permission denied: token with AccessorID '${t.accessor}' lacks permission 'node:write' on "test-node"`);
+  assert.equal((await put("/v1/agent/check/register", { Name: "api-ttl", CheckID: "api-ttl", TTL: "30s", ServiceID: "api1" })).status, 200);
+  assert.equal((await put("/v1/agent/check/pass/api-ttl")).status, 200);
+  assert.equal((await call("PUT", "/v1/agent/check/register", ROOT, JSON.stringify({ Name: "disk", CheckID: "disk", TTL: "30s" }))).status, 200);
+  assert.equal((await put("/v1/agent/check/pass/disk")).status, 403);
+  assert.deepEqual(Object.keys(JSON.parse((await call("GET", "/v1/agent/checks", t.secret)).text) as object), ["api-ttl"]);
+  assert.equal((await put("/v1/agent/service/deregister/api1")).status, 200);
+});
