@@ -80,6 +80,11 @@ export class AclService {
     return authz;
   }
 
+  /** PUT /v1/agent/token/default: requests without a token act as this one from now on. */
+  setDefaultToken(secret: string): void {
+    this.settings.defaultToken = secret;
+  }
+
   writer(): WriterContext {
     return {
       tables: this.#tables,

@@ -20,6 +20,7 @@ import { empty, json, text } from "../reply.ts";
 import { agentSelfView } from "../views/agent-self.ts";
 import { memberView } from "../views/member.ts";
 import { requestAuthorizer } from "../request-authorizer.ts";
+import { agentToken } from "./acl-agent-token.ts";
 
 // Agent operations: spec/agent.md §1–§6 and §10 (node maintenance). These answer from the
 // local agent and its gossip pool, not from Raft: no X-Consul-Index or consistency headers.
@@ -208,10 +209,8 @@ const forceLeave: Handler = (ctx, req: ApiRequest): Reply => {
   throw errors.internal(`agent: No node found with name '${node}'`);
 };
 
-/** ACLs are not part of this agent yet; Consul answers every token update the same way then. */
-const token: Handler = () => {
-  throw errors.aclDisabled();
-};
+/** PUT /v1/agent/token/<name>: 401 while ACLs are disabled (acl-agent-token.ts). */
+const token: Handler = agentToken;
 
 export const agentOpsHandlers = {
   self,

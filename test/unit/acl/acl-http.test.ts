@@ -316,3 +316,20 @@ test("a blocking token list wakes on a token write", async () => {
   assert.ok(Number(woke.headers.get("X-Consul-Index")) > Number(index));
   assert.ok((woke.json as Record<string, unknown>[]).some((x) => x.Description === "wake"));
 });
+
+test("agent tokens: default changes what tokenless requests act as; others refused by name", async () => {
+  const reader = (await call(agent.base, "PUT", "/v1/acl/token", { token: ROOT, body: { Policies: [{ Name: "global-management" }] } })).json as Record<string, unknown>;
+  assert.equal((await call(agent.base, "PUT", "/v1/agent/token/default", { body: { Token: reader.SecretID } })).status, 403, "needs acl:write");
+  assert.equal((await call(agent.base, "GET", "/v1/acl/token/self")).json.AccessorID, "00000000-0000-0000-0000-000000000002");
+  const set = await call(agent.base, "PUT", "/v1/agent/token/default", { token: ROOT, body: { Token: reader.SecretID } });
+  assert.equal(set.status, 200, set.text);
+  assert.equal(set.text, "");
+  assert.equal((await call(agent.base, "GET", "/v1/acl/token/self")).json.AccessorID, reader.AccessorID);
+  const agentTok = await call(agent.base, "PUT", "/v1/agent/token/agent", { token: ROOT, body: { Token: "x" } });
+  assert.equal(agentTok.status, 400);
+  const unknown = await call(agent.base, "PUT", "/v1/agent/token/bogus", { token: ROOT, body: { Token: "x" } });
+  assert.equal(unknown.status, 404);
+  assert.equal(unknown.text, 'Token "bogus" is unknown');
+  assert.equal((await call(agent.base, "PUT", "/v1/agent/token/acl_token", { token: ROOT, body: { Token: "" } })).status, 200);
+  assert.equal((await call(agent.base, "GET", "/v1/acl/token/self")).json.AccessorID, "00000000-0000-0000-0000-000000000002");
+});
