@@ -4,7 +4,7 @@ import type { Clock } from "../runtime/clock.ts";
 import type { Rng } from "../runtime/rng.ts";
 import type { AclTables } from "../state/acl-tables.ts";
 import type { AclBootstrapResetFile } from "../storage/acl-bootstrap-reset.ts";
-import type { Authorizer } from "./authorizer.ts";
+import { denyAllRules, staticAuthorizer, type Authorizer } from "./authorizer.ts";
 import { ANONYMOUS_TOKEN_SECRET } from "./builtin.ts";
 import type { WriterContext } from "./object-writers.ts";
 import { authorizerForToken, RulesCache } from "./resolve.ts";
@@ -25,6 +25,7 @@ export interface AclSettings {
 }
 
 export const DEFAULT_MIN_EXPIRATION_TTL_MS = 60_000;
+const DENY_EVERYTHING = staticAuthorizer(denyAllRules);
 /** Bound on cached authorizers (one per token in use). */
 const MAX_COMPILED = 16_384;
 export const DEFAULT_MAX_EXPIRATION_TTL_MS = 24 * 3_600_000;
@@ -78,6 +79,18 @@ export class AclService {
       this.#compiled.set(token.AccessorID, authz);
     }
     return authz;
+  }
+
+  /**
+   * What DNS answers with: the agent's default token, else anonymous (a `dns` token is not
+   * configurable yet). A token that does not resolve sees nothing rather than everything.
+   */
+  dnsAuthorizer(): Authorizer {
+    try {
+      return this.resolve("");
+    } catch {
+      return DENY_EVERYTHING;
+    }
   }
 
   /** PUT /v1/agent/token/default: requests without a token act as this one from now on. */

@@ -265,7 +265,8 @@ async function startAgentOnLockedDir(options: AgentRuntimeOptions, deps: StartDe
   const dnsServers: RunningDnsServer[] = [];
   if (options.dns && options.dns.port >= 0) {
     for (const host of options.dns.hosts) {
-      dnsServers.push(await startDnsServer({ state, settings: options.dns.settings, logger: logger.named("dns"), rng, clock }, { host, port: options.dns.port }));
+      const authorizer = acl ? () => acl.service.dnsAuthorizer() : undefined;
+      dnsServers.push(await startDnsServer({ state, settings: options.dns.settings, logger: logger.named("dns"), rng, clock, authorizer }, { host, port: options.dns.port }));
     }
   }
 
