@@ -14,12 +14,15 @@ import { buildReply, rcodeReply, type DnsTransport } from "./reply.ts";
 import type { Rcode } from "./records.ts";
 import { ResolverCache, resolveQuestion, type Resolution } from "./resolver.ts";
 import { decodeMessage, encodeMessage, headerOnlyReply, isResponse } from "./wire.ts";
+import type { Authorizer } from "../acl/authorizer.ts";
 
 // The DNS request pipeline: bytes in → decode → validate → resolve (or forward) → reply bytes.
 // Answers inside the zone are computed synchronously; only forwarding awaits.
 
 export interface DnsServerDeps {
   state: StateStore;
+  /** With ACLs on: the DNS token's permissions, resolved per question. Encoded answers are then not cached. */
+  authorizer?: () => Authorizer;
   settings: DnsSettings;
   logger: Logger;
   rng: Rng;
@@ -121,21 +124,28 @@ export class DnsRequestHandler {
    */
   #answerSimple(q: SimpleQuery, raw: Buffer, transport: DnsTransport): Buffer | undefined | Promise<Buffer | undefined> {
     const key = `${transport}|${q.flags & RD}|${q.udpPayloadSize ?? ""}|${raw.toString("latin1", q.questionStart, q.questionEnd)}`;
-    const hit = this.#answers.take(key, q.id, this.#stampOf);
+    const hit = this.#deps.authorizer ? undefined : this.#answers.take(key, q.id, this.#stampOf);
     if (hit) return hit;
     const req = simpleQueryPacket(q);
     const question: Question = { name: q.name, type: q.type, class: "IN" };
     const result = this.#resolve(question);
     if (result.kind !== "answer") return this.#forward(req, result.fallback, raw, transport);
     const reply = this.#encode(buildReply(req, question, result, { transport, settings: this.settings, authoritative: true }).packet);
-    if (result.cacheableService !== undefined) this.#answers.offer(key, this.#stampOf(result.cacheableService), reply);
+    if (result.cacheableService !== undefined && !this.#deps.authorizer) this.#answers.offer(key, this.#stampOf(result.cacheableService), reply);
     return reply;
   }
 
   #resolve(question: Question): Resolution {
     return resolveQuestion(
       { name: question.name, type: question.type },
-      { state: this.#deps.state, settings: this.settings, random: () => this.#deps.rng.float(), nowMs: this.#clock.now(), cache: this.#cache },
+      {
+        state: this.#deps.state,
+        settings: this.settings,
+        random: () => this.#deps.rng.float(),
+        nowMs: this.#clock.now(),
+        cache: this.#cache,
+        authz: this.#deps.authorizer?.(),
+      },
     );
   }
 

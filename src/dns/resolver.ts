@@ -2,6 +2,7 @@ import type { Answer } from "dns-packet";
 import type { Node, NodeService } from "../model/catalog.ts";
 import type { ServiceInstance } from "../state/catalog-tables.ts";
 import type { StateStore } from "../state/store.ts";
+import type { Authorizer } from "../acl/authorizer.ts";
 import type { DnsSettings } from "./dns-settings.ts";
 import { filterHealthy, serviceInstances, shuffleInPlace, type HealthyInstance } from "./healthy-instances.ts";
 import { nodeMetaTexts } from "./node-meta-txt.ts";
@@ -39,6 +40,18 @@ export interface ResolverContext {
   nowMs: number;
   /** Memo of service lookups between state changes; answers are identical with or without it. */
   cache?: ResolverCache;
+  /**
+   * With ACLs on: what the agent's DNS token may see. Nodes need node:read, service instances
+   * service:read and node:read; what it may not see does not exist (spec/acl.md §8).
+   */
+  authz?: Authorizer;
+}
+
+/** Instances the DNS token may see (all of them without ACLs). */
+function visibleInstances(ctx: ResolverContext, instances: ServiceInstance[]): ServiceInstance[] {
+  const authz = ctx.authz;
+  if (!authz) return instances;
+  return instances.filter(({ node, service }) => authz.allowed("service:read", service.Service) && authz.allowed("node:read", node.Node));
 }
 
 /** What a service-like lookup computes before shuffling: reusable until the state moves. */
@@ -214,7 +227,7 @@ class Lookup {
   }
 
   nameServers(): { ns: Answer[]; glue: Answer[] } {
-    const servers = filterHealthy(this.ctx.state.catalog, this.ctx.state.catalog.serviceInstances("consul"), this.settings.onlyPassing);
+    const servers = filterHealthy(this.ctx.state.catalog, visibleInstances(this.ctx, this.ctx.state.catalog.serviceInstances("consul")), this.settings.onlyPassing);
     shuffleInPlace(servers, this.ctx.random);
     const ttl = ttlSeconds(this.settings.nodeTtlMs);
     const ns: Answer[] = [];
@@ -261,10 +274,10 @@ class Lookup {
 
   serviceLike(kind: string, name: string, tag: string | undefined, candidates: () => ServiceInstance[]): Answered {
     const compute = (): ServiceMaterial => ({
-      healthy: filterHealthy(this.ctx.state.catalog, candidates(), this.settings.onlyPassing),
+      healthy: filterHealthy(this.ctx.state.catalog, visibleInstances(this.ctx, candidates()), this.settings.onlyPassing),
       ttl: ttlSeconds(serviceTtlMs(this.settings.serviceTtlMs, name)),
     });
-    const key = `${this.domain}|${kind}|${name}|${tag ?? ""}`;
+    const key = `${this.ctx.authz?.accessorId ?? ""}|${this.domain}|${kind}|${name}|${tag ?? ""}`;
     const material = this.ctx.cache ? this.ctx.cache.lookup(this.ctx, key, compute) : compute();
     if (material.healthy.length === 0) return this.nxdomain();
     let result: Answered;
@@ -368,7 +381,7 @@ class Lookup {
 
   node(name: string): Answered {
     const node = this.ctx.state.catalog.getNode(name);
-    if (!node) return this.nxdomain();
+    if (!node || (this.ctx.authz && !this.ctx.authz.allowed("node:read", node.Node))) return this.nxdomain();
     const ttl = ttlSeconds(this.settings.nodeTtlMs);
     const type = this.q.type;
     const meta = nodeMetaTexts(node.Meta).map((t) => txtRecord(this.q.name, t, ttl));
@@ -398,7 +411,7 @@ class Lookup {
 
   virtual(name: string, locality: Locality): Answered {
     if (locality.datacenter !== undefined) return this.nodata();
-    for (const { service } of this.ctx.state.catalog.serviceInstances(name)) {
+    for (const { service } of visibleInstances(this.ctx, this.ctx.state.catalog.serviceInstances(name))) {
       const vip = service.TaggedAddresses?.["consul-virtual"]?.Address;
       const family = vip ? ipFamily(vip) : 0;
       if (vip && family !== 0) {
@@ -447,13 +460,14 @@ function resolvePtr(q: DnsQuestion, lowerName: string, ctx: ResolverContext): Re
   };
   const soa = q.type === "SOA" ? [soaRecord(settings.domain, settings, ctx.nowMs)] : [];
   for (const node of state.catalog.listNodes()) {
+    if (ctx.authz && !ctx.authz.allowed("node:read", node.Node)) continue;
     if (reverseOf(node.Address) === lowerName) {
       return answer("NOERROR", [ptrRecord(q.name, `${node.Node.toLowerCase()}.node.${dc}.${settings.domain}`)], soa);
     }
   }
   const answers: Answer[] = [];
   const seen = new Set<string>();
-  for (const { service } of state.catalog.allInstances()) {
+  for (const { service } of visibleInstances(ctx, state.catalog.allInstances())) {
     if (service.Address === "" || reverseOf(service.Address) !== lowerName) continue;
     const target = `${service.Service.toLowerCase()}.service.${dc}.${settings.domain}`;
     if (seen.has(target)) continue;

@@ -1,4 +1,5 @@
 import type { StateStore } from "../state/store.ts";
+import { applyAcl } from "./acl.ts";
 import { applyAutopilotSetConfig } from "./autopilot.ts";
 import { applyCatalogDeregister, applyCatalogRegister } from "./catalog.ts";
 import type { ApplyResult, Command } from "./command.ts";
@@ -43,6 +44,14 @@ export class StateMachine {
         return applySnapshotRestore(this.state, index, cmd);
       case "autopilot-set-config":
         return applyAutopilotSetConfig(this.state, index, cmd);
+      case "acl-bootstrap":
+      case "acl-token-set":
+      case "acl-token-delete":
+      case "acl-policy-set":
+      case "acl-policy-delete":
+      case "acl-role-set":
+      case "acl-role-delete":
+        return applyAcl(this.state, index, cmd);
     }
   }
 }

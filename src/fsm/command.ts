@@ -1,3 +1,4 @@
+import type { AclPolicyFields, AclRoleFields, AclTokenFields } from "../model/acl.ts";
 import type { AutopilotConfigFields } from "../model/autopilot.ts";
 import type { HealthCheck, Node, NodeService, NodeCoordinate } from "../model/catalog.ts";
 import type { Session } from "../model/session.ts";
@@ -166,6 +167,57 @@ export interface AutopilotSetConfigCommand {
   CasIndex?: number;
 }
 
+/**
+ * ACL bootstrap (or the leader's initial management token): stores the token and closes
+ * bootstrap at this index. Refused once closed unless ResetIndex equals the stored reset index.
+ */
+export interface AclBootstrapCommand {
+  Type: "acl-bootstrap";
+  Token: AclTokenFields;
+  /** 0 for a first bootstrap; else the index read from the acl-bootstrap-reset file. */
+  ResetIndex: number;
+}
+
+/** Creates or replaces one token (by AccessorID). Validation happened on the leader. */
+export interface AclTokenSetCommand {
+  Type: "acl-token-set";
+  Token: AclTokenFields;
+}
+
+export interface AclTokenDeleteCommand {
+  Type: "acl-token-delete";
+  AccessorIDs: string[];
+}
+
+export interface AclPolicySetCommand {
+  Type: "acl-policy-set";
+  Policy: AclPolicyFields;
+}
+
+export interface AclPolicyDeleteCommand {
+  Type: "acl-policy-delete";
+  IDs: string[];
+}
+
+export interface AclRoleSetCommand {
+  Type: "acl-role-set";
+  Role: AclRoleFields;
+}
+
+export interface AclRoleDeleteCommand {
+  Type: "acl-role-delete";
+  IDs: string[];
+}
+
+export type AclCommand =
+  | AclBootstrapCommand
+  | AclTokenSetCommand
+  | AclTokenDeleteCommand
+  | AclPolicySetCommand
+  | AclPolicyDeleteCommand
+  | AclRoleSetCommand
+  | AclRoleDeleteCommand;
+
 export type Command =
   | KvSetCommand
   | KvDeleteCommand
@@ -176,7 +228,8 @@ export type Command =
   | CoordinateUpdateCommand
   | TxnCommand
   | SnapshotRestoreCommand
-  | AutopilotSetConfigCommand;
+  | AutopilotSetConfigCommand
+  | AclCommand;
 
 export type CommandType = Command["Type"];
 

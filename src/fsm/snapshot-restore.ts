@@ -20,6 +20,7 @@ export function applySnapshotRestore(state: StateStore, index: number, cmd: Snap
   state.sessions.tableIndex = index;
   state.coordinates.tableIndex = index;
   state.autopilot.tableIndex = index;
+  state.acl.touchAll(index);
   const catalog = state.catalog.dump();
   state.catalog.load({
     ...catalog,

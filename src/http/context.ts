@@ -1,5 +1,6 @@
 import type { IncomingHttpHeaders } from "node:http";
 import type { Readable } from "node:stream";
+import type { AclService } from "../acl/service.ts";
 import type { Agent } from "../agent/agent.ts";
 import type { KeyringOperator } from "../agent/keyring-query.ts";
 import type { Membership } from "../agent/membership.ts";
@@ -64,6 +65,8 @@ export interface HttpContext {
   raft?: RaftConsensus;
   /** Gossip keyring operations across this server's pools (/v1/operator/keyring); absent on client agents. */
   keyring?: KeyringOperator;
+  /** The ACL system; absent while ACLs are disabled (then /v1/acl/* answers 401 "ACL support disabled"). */
+  acl?: AclService;
 }
 
 export interface ApiRequest {

@@ -4,6 +4,7 @@ import { awaitKnownLeader, DEFAULT_RPC_HOLD_TIMEOUT_MS, holdUntilLeader, knowsLe
 import type { QueryFn, QueryResult } from "./blocking.ts";
 import type { ApiRequest, HttpContext, Reply } from "./context.ts";
 import { parseQueryOptions, type QueryOptions } from "./query.ts";
+import { requestAuthorizer } from "./request-authorizer.ts";
 
 export function queryOptions(ctx: HttpContext, req: ApiRequest): QueryOptions {
   return parseQueryOptions(req.query, req.headers, ctx.settings.datacenter);
@@ -21,13 +22,18 @@ export function metaHeaders(ctx: HttpContext, opts: QueryOptions, index: number)
   };
 }
 
-/** Cache key: the path plus every parameter that shapes the answer (not index/wait). */
-function queryKey(req: ApiRequest): string {
+/**
+ * Cache key: the path plus every parameter that shapes the answer (not index/wait). With ACLs
+ * on, answers are filtered per token, so the token (by accessor) is part of the key: two
+ * callers share an evaluation only when they are the same token.
+ */
+function queryKey(ctx: HttpContext, req: ApiRequest): string {
   const parts: string[] = [];
   for (const k of Object.keys(req.query).sort()) {
     if (k === "index" || k === "wait" || k === "pretty") continue;
     parts.push(`${k}=${String(req.query[k])}`);
   }
+  if (ctx.acl) parts.push(`\0acl=${requestAuthorizer(ctx, req).accessorId}`);
   return `${req.path}?${parts.join("&")}`;
 }
 
@@ -47,7 +53,7 @@ export async function blockingRead<T>(
   if (opts.consistency === "consistent") await consistentReadPoint(ctx);
   // Only a query that may wait needs to know when its client hangs up.
   const signal = opts.minIndex > 0 ? req.signal?.() : undefined;
-  const result = await ctx.blocking.run(queryKey(req), opts.minIndex, opts.waitMs, query, signal);
+  const result = await ctx.blocking.run(queryKey(ctx, req), opts.minIndex, opts.waitMs, query, signal);
   const reply = render(result.value, result);
   const headers = metaHeaders(ctx, opts, result.index);
   reply.headers = reply.headers ? { ...headers, ...reply.headers } : headers;

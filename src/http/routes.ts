@@ -14,6 +14,7 @@ import { operatorAutopilotHandlers as opAuto } from "./handlers/operator-autopil
 import { operatorKeyringHandlers as opKeyring } from "./handlers/operator-keyring.ts";
 import { SNAPSHOT_ARCHIVE_MAX_BYTES, snapshotHandlers as snap } from "./handlers/snapshot.ts";
 import { uiHandlers as ui } from "./handlers/ui.ts";
+import { aclHandlers as acl } from "./handlers/acl.ts";
 
 // Every /v1 path, its methods and handler, in one table (after Consul's http_register.go).
 // A path ending in "/" is a prefix route: the rest of the path, percent-decoded, is the
@@ -119,4 +120,22 @@ export const routes: readonly Route[] = [
   { path: "/v1/internal/ui/services", methods: { GET: ui.services } },
   { path: "/v1/internal/ui/nodes", methods: { GET: ui.nodes } },
   { path: "/v1/internal/ui/node/", methods: { GET: ui.node } },
+
+  // acl: spec/acl.md §4 (auth methods, binding rules, login/logout: not yet, unknown routes)
+  { path: "/v1/acl/bootstrap", methods: { PUT: acl.bootstrap } },
+  { path: "/v1/acl/replication", methods: { GET: acl.replication } },
+  { path: "/v1/acl/tokens", methods: { GET: acl.tokenList } },
+  { path: "/v1/acl/token", methods: { PUT: acl.tokenCreate } },
+  { path: "/v1/acl/token/self", methods: { GET: acl.tokenSelf } },
+  { path: "/v1/acl/token/", methods: { GET: acl.tokenRead, PUT: acl.tokenPut, DELETE: acl.tokenDelete } },
+  { path: "/v1/acl/policies", methods: { GET: acl.policyList } },
+  { path: "/v1/acl/policy", methods: { PUT: acl.policyCreate } },
+  { path: "/v1/acl/policy/name/", methods: { GET: acl.policyByName } },
+  { path: "/v1/acl/policy/", methods: { GET: acl.policyById, PUT: acl.policyById, DELETE: acl.policyById } },
+  { path: "/v1/acl/roles", methods: { GET: acl.roleList } },
+  { path: "/v1/acl/role", methods: { PUT: acl.roleCreate } },
+  { path: "/v1/acl/role/name/", methods: { GET: acl.roleByName } },
+  { path: "/v1/acl/role/", methods: { GET: acl.roleById, PUT: acl.roleById, DELETE: acl.roleById } },
+  { path: "/v1/acl/templated-policies", methods: { GET: acl.templatedList } },
+  { path: "/v1/acl/templated-policy/name/", methods: { GET: acl.templatedRead } },
 ];

@@ -41,6 +41,7 @@ import type { Socket } from "node:net";
 import { RaftServerDiscovery } from "../server/raft-server-discovery.ts";
 import { raftTicksFor } from "../server/raft-timing.ts";
 import { RpcMethod } from "../server/leader-forwarding.ts";
+import { startAclSystem, type AclWiringOptions } from "./acl-wiring.ts";
 
 // The production wiring, in one file: runtime → state → fsm → consensus → agent → http.
 // Tests and the simulator wire fakes through the same seams (clock, rng, logger).
@@ -72,6 +73,11 @@ export interface AgentRuntimeOptions {
   raftPeers?: RaftPeer[];
   /** Internal: where this server's Raft transport listens (default: the bind address, a free port). */
   raftBind?: { host: string; port: number };
+  /**
+   * Internal, tests only: ACLs enabled with these settings. No configuration key reaches this
+   * until enforcement covers every endpoint, DNS and RPC path (issue 13).
+   */
+  acl?: AclWiringOptions;
 }
 
 export interface RunningAgent {
@@ -245,7 +251,10 @@ async function startAgentOnLockedDir(options: AgentRuntimeOptions, deps: StartDe
   const runtimeConfig: Record<string, unknown> = { ...visibleConfig };
   const events = new EventBuffer();
   const keyring = keyringOperatorFor(identity, lanKeyring, membership, wanMembership, wanKeyring, logger);
-  const ctx: HttpContext = { settings: options.http, state, consensus, blocking, agent, clock, rng, logger, runtimeConfig, metrics, sessionTtl, autopilot, events, membership, wanMembership, raft, keyring };
+  const acl = options.acl
+    ? startAclSystem(options.acl, { state, consensus, clock, rng, logger, datacenter: identity.datacenter, server: identity.server })
+    : undefined;
+  const ctx: HttpContext = { settings: options.http, state, consensus, blocking, agent, clock, rng, logger, runtimeConfig, metrics, sessionTtl, autopilot, events, membership, wanMembership, raft, keyring, acl: acl?.service };
   membership.onUserEvent((e) => deliverUserEvent(ctx, e));
   const dispatcher = new ApiDispatcher(ctx, cluster.forwarder);
   const plain = options.httpPort >= 0 ? await startHttpServer(ctx, { host: options.httpHost, port: options.httpPort, dispatcher, ui }) : undefined;
@@ -256,7 +265,8 @@ async function startAgentOnLockedDir(options: AgentRuntimeOptions, deps: StartDe
   const dnsServers: RunningDnsServer[] = [];
   if (options.dns && options.dns.port >= 0) {
     for (const host of options.dns.hosts) {
-      dnsServers.push(await startDnsServer({ state, settings: options.dns.settings, logger: logger.named("dns"), rng, clock }, { host, port: options.dns.port }));
+      const authorizer = acl ? () => acl.service.dnsAuthorizer() : undefined;
+      dnsServers.push(await startDnsServer({ state, settings: options.dns.settings, logger: logger.named("dns"), rng, clock, authorizer }, { host, port: options.dns.port }));
     }
   }
 
@@ -320,6 +330,7 @@ async function startAgentOnLockedDir(options: AgentRuntimeOptions, deps: StartDe
       discovery?.stop();
       reconcile?.stop();
       autopilot?.stop();
+      acl?.stop();
       sessionTtl.stop();
       await agent.stop();
       await plain?.close();

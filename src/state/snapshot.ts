@@ -2,6 +2,7 @@ import { Packr } from "msgpackr";
 import type { NodeCoordinate } from "../model/catalog.ts";
 import type { KVEntry } from "../model/kv.ts";
 import type { Session } from "../model/session.ts";
+import type { AclDump } from "./acl-tables.ts";
 import type { AutopilotDump } from "./autopilot-table.ts";
 import type { CatalogDump } from "./catalog-tables.ts";
 import type { StateStore } from "./store.ts";
@@ -25,6 +26,8 @@ interface StateSnapshotDocument {
   Coordinates: { rows: NodeCoordinate[]; tableIndex: number };
   /** Absent in snapshots taken before autopilot was Raft state: restored as "not seeded yet". */
   Autopilot?: AutopilotDump;
+  /** Absent in snapshots taken before ACLs were Raft state: restored as empty, never bootstrapped. */
+  Acl?: AclDump;
 }
 
 /** Serializes every table of the store (call between two applies: the result is consistent). */
@@ -37,6 +40,7 @@ export function serializeState(state: StateStore): Uint8Array {
     Sessions: state.sessions.dump(),
     Coordinates: state.coordinates.dump(),
     Autopilot: state.autopilot.dump(),
+    Acl: state.acl.dump(),
   };
   return packr.pack(doc);
 }
@@ -54,6 +58,7 @@ export function restoreState(state: StateStore, data: Uint8Array): void {
   state.sessions.load(doc.Sessions);
   state.coordinates.load(doc.Coordinates);
   if (doc.Autopilot) state.autopilot.load(doc.Autopilot);
+  if (doc.Acl) state.acl.load(doc.Acl);
   state.lastIndex = doc.LastIndex;
   // reset() already woke everyone once; wake again for waiters that re-subscribed in between.
   state.hub.notifyAll();

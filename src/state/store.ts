@@ -1,3 +1,4 @@
+import { AclTables } from "./acl-tables.ts";
 import { AutopilotTable } from "./autopilot-table.ts";
 import { CatalogTables } from "./catalog-tables.ts";
 import { CoordinateTable } from "./coordinate-table.ts";
@@ -16,6 +17,7 @@ export class StateStore {
   readonly sessions = new SessionTable(this.hub);
   readonly coordinates = new CoordinateTable(this.hub);
   readonly autopilot = new AutopilotTable(this.hub);
+  readonly acl = new AclTables(this.hub);
   /** Index of the last applied command. */
   lastIndex = 0;
 
@@ -26,6 +28,7 @@ export class StateStore {
     this.sessions.clear();
     this.coordinates.clear();
     this.autopilot.clear();
+    this.acl.clear();
     this.lastIndex = 0;
     this.hub.notifyAll();
   }

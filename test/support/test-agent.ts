@@ -11,7 +11,7 @@ export interface TestAgent {
 /** An in-process agent on a free port with quiet logs, for handler-level tests. */
 export async function startTestAgent(
   overrides: Partial<AgentRuntimeOptions["http"]> = {},
-  extra: { identity?: Partial<AgentRuntimeOptions["identity"]>; consensus?: AgentRuntimeOptions["consensus"] } = {},
+  extra: { identity?: Partial<AgentRuntimeOptions["identity"]>; consensus?: AgentRuntimeOptions["consensus"]; acl?: AgentRuntimeOptions["acl"] } = {},
 ): Promise<TestAgent> {
   const running = await startAgent(
     {
@@ -43,6 +43,7 @@ export async function startTestAgent(
       logLevel: "error",
       logJson: false,
       consensus: extra.consensus,
+      acl: extra.acl,
     },
     { logger: silentLogger },
   );

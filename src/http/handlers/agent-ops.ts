@@ -19,6 +19,8 @@ import { checkEnterpriseParams, first, has, parseGoBool } from "../query.ts";
 import { empty, json, text } from "../reply.ts";
 import { agentSelfView } from "../views/agent-self.ts";
 import { memberView } from "../views/member.ts";
+import { requestAuthorizer } from "../request-authorizer.ts";
+import { agentToken } from "./acl-agent-token.ts";
 
 // Agent operations: spec/agent.md §1–§6 and §10 (node maintenance). These answer from the
 // local agent and its gossip pool, not from Raft: no X-Consul-Index or consistency headers.
@@ -36,7 +38,8 @@ function localCounts(ctx: HttpContext): LocalStateCounts {
   };
 }
 
-const self: Handler = (ctx) => {
+const self: Handler = (ctx, req) => {
+  requestAuthorizer(ctx, req).require("agent:read", ctx.agent.identity.nodeName);
   const identity = ctx.agent.identity;
   const cfg = readSelfConfig(identity, ctx.runtimeConfig);
   const ownCoordinate = ctx.state.coordinates.get(identity.nodeName);
@@ -82,10 +85,16 @@ const members: Handler = (ctx, req) => {
   const pool = wan ? ctx.wanMembership : ctx.membership;
   // Consul answers a nil member list (JSON null) when there is no WAN pool: a client, or serf_wan = -1.
   if (!pool) return json(null);
-  return json(filterMembers(pool.members(), first(req.query, "filter") ?? "").map(memberView));
+  // Members whose node the token may not read are left out.
+  const authz = requestAuthorizer(ctx, req);
+  const visible = pool.members().filter((m) => authz.allowed("node:read", wan ? m.name.replace(/\.[^.]*$/, "") : m.name));
+  return json(filterMembers(visible, first(req.query, "filter") ?? "").map(memberView));
 };
 
-const host: Handler = (ctx) => json(hostInfo(ctx.clock.now()));
+const host: Handler = (ctx, req) => {
+  requestAuthorizer(ctx, req).require("operator:read");
+  return json(hostInfo(ctx.clock.now()));
+};
 
 const version: Handler = (ctx) =>
   json({ SHA: BUILD_INFO.revision, BuildDate: BUILD_INFO.buildDate, HumanVersion: ctx.agent.identity.version, FIPS: BUILD_INFO.fips });
@@ -107,6 +116,7 @@ function acceptsPrometheus(accept: string): boolean {
 const PROMETHEUS_DISABLED_REASON = "Prometheus is not enabled since its retention time is not positive";
 
 const metrics: Handler = async (ctx, req) => {
+  requestAuthorizer(ctx, req).require("agent:read", ctx.agent.identity.nodeName);
   const accept = req.headers.accept ?? "";
   if (first(req.query, "format") === "prometheus" || acceptsPrometheus(accept)) {
     if (!ctx.metrics.prometheusEnabled) return empty(200, { "X-Consul-Reason": PROMETHEUS_DISABLED_REASON });
@@ -115,7 +125,8 @@ const metrics: Handler = async (ctx, req) => {
   return json(ctx.metrics.summary());
 };
 
-const reload: Handler = async (ctx) => {
+const reload: Handler = async (ctx, req) => {
+  requestAuthorizer(ctx, req).require("agent:write", ctx.agent.identity.nodeName);
   try {
     await ctx.agent.lifecycle.reload();
   } catch (e) {
@@ -130,7 +141,8 @@ const reload: Handler = async (ctx) => {
  */
 const LEAVE_AFTER_REPLY_MS = 10;
 
-const leave: Handler = (ctx) => {
+const leave: Handler = (ctx, req) => {
+  requestAuthorizer(ctx, req).require("agent:write", ctx.agent.identity.nodeName);
   ctx.clock.setTimer(LEAVE_AFTER_REPLY_MS, () => {
     ctx.agent.lifecycle.leave().catch((e: unknown) => {
       ctx.logger.error("agent: leave failed", { error: e instanceof Error ? e.message : String(e) });
@@ -140,6 +152,7 @@ const leave: Handler = (ctx) => {
 };
 
 const maintenance: Handler = async (ctx, req) => {
+  requestAuthorizer(ctx, req).require("node:write", ctx.agent.identity.nodeName);
   if (!has(req.query, "enable")) throw errors.badRequest("Missing value for enable");
   const raw = first(req.query, "enable") ?? "";
   const enable = parseGoBool(raw);
@@ -151,6 +164,7 @@ const maintenance: Handler = async (ctx, req) => {
 
 const join: Handler = async (ctx, req) => {
   checkEnterpriseParams(req.query, req.headers);
+  requestAuthorizer(ctx, req).require("agent:write", ctx.agent.identity.nodeName);
   const identity = ctx.agent.identity;
   const wan = (first(req.query, "wan") ?? "") !== "";
   if (wan && !identity.server) throw errors.internal("Must be a server to join WAN cluster");
@@ -175,6 +189,7 @@ const join: Handler = async (ctx, req) => {
 
 const forceLeave: Handler = (ctx, req: ApiRequest): Reply => {
   checkEnterpriseParams(req.query, req.headers);
+  requestAuthorizer(ctx, req).require("operator:write");
   const identity = ctx.agent.identity;
   const node = req.suffix;
   const prune = has(req.query, "prune");
@@ -194,10 +209,8 @@ const forceLeave: Handler = (ctx, req: ApiRequest): Reply => {
   throw errors.internal(`agent: No node found with name '${node}'`);
 };
 
-/** ACLs are not part of this agent yet; Consul answers every token update the same way then. */
-const token: Handler = () => {
-  throw errors.aclDisabled();
-};
+/** PUT /v1/agent/token/<name>: 401 while ACLs are disabled (acl-agent-token.ts). */
+const token: Handler = agentToken;
 
 export const agentOpsHandlers = {
   self,

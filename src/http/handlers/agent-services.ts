@@ -14,6 +14,8 @@ import { empty, json } from "../reply.ts";
 import { agentCheckView, agentHealthCheckView } from "../views/agent-check.ts";
 import { agentServiceView, serviceContentHash, type AgentServiceJson } from "../views/agent-service.ts";
 import { aggregatedStatus } from "../../model/health-status.ts";
+import { requestAuthorizer } from "../request-authorizer.ts";
+import { canSeeLocalCheck, canSeeLocalService, vetCheckWrite, vetServiceRegister } from "./acl-agent.ts";
 
 // /v1/agent/service*, /v1/agent/check*, /v1/agent/health/service/*: spec/agent.md §7, §8, §10.
 // Answers come from the agent's local state (no X-Consul-Index); writes change local state and
@@ -57,7 +59,9 @@ const services: Handler = (ctx, req) => {
   enterpriseParams(req);
   const keep = compile(req, agentServiceSchema);
   const dc = ctx.settings.datacenter;
-  return json(filteredMap(ctx.agent.localServices().map((s): [string, AgentServiceJson] => [s.ID, agentServiceView(s, dc)]), keep));
+  const authz = requestAuthorizer(ctx, req);
+  const visible = ctx.agent.localServices().filter((s) => canSeeLocalService(authz, s));
+  return json(filteredMap(visible.map((s): [string, AgentServiceJson] => [s.ID, agentServiceView(s, dc)]), keep));
 };
 
 function hashedService(ctx: HttpContext, id: string): { view: AgentServiceJson; hash: string } {
@@ -87,6 +91,7 @@ const service: Handler = async (ctx, req) => {
   const opts = queryOptions(ctx, req);
   const wanted = first(req.query, "hash") ?? "";
   let current = hashedService(ctx, id);
+  requestAuthorizer(ctx, req).require("service:read", current.view.Service);
   if (wanted !== "" && current.hash === wanted) {
     const deadline = ctx.clock.monotonicMs() + opts.waitMs;
     while (current.hash === wanted) {
@@ -105,6 +110,7 @@ const serviceRegister: Handler = async (ctx, req) => {
   refuseUnknownKeys(body, SERVICE_REGISTRATION_SHAPE);
   const def = decodeServiceDefinition(body);
   validateServiceDefinition(def);
+  vetServiceRegister(requestAuthorizer(ctx, req), def, ctx.agent.localState.service(def.id || def.name));
   const raw = first(req.query, "replace-existing-checks");
   const replaceExistingChecks = has(req.query, "replace-existing-checks") && (raw === "" || raw === "true");
   await ctx.agent.addService(def, { replaceExistingChecks, source: "api" });
@@ -114,6 +120,8 @@ const serviceRegister: Handler = async (ctx, req) => {
 const serviceDeregister: Handler = async (ctx, req) => {
   enterpriseParams(req);
   const id = req.suffix;
+  const existing = ctx.agent.localState.service(id);
+  if (existing) requestAuthorizer(ctx, req).require("service:write", existing.Service);
   if (!(await ctx.agent.removeService(id))) throw errors.unknownServiceId(id);
   return empty();
 };
@@ -132,6 +140,8 @@ const serviceMaintenance: Handler = async (ctx, req) => {
   if (id === "") throw errors.badRequest("Missing service ID");
   const enable = enableParam(req);
   enterpriseParams(req);
+  const target = ctx.agent.localState.service(id);
+  if (target) requestAuthorizer(ctx, req).require("service:write", target.Service);
   const ok = enable
     ? await ctx.agent.enableServiceMaintenance(id, first(req.query, "reason") ?? "")
     : await ctx.agent.disableServiceMaintenance(id);
@@ -182,6 +192,7 @@ const healthServiceById: Handler = (ctx, req) => {
   if (!s) {
     return healthReply(req, 404, `ServiceId ${id} not found`, { AggregatedStatus: "critical", Service: null, Checks: null });
   }
+  requestAuthorizer(ctx, req).require("service:read", s.Service);
   const h = serviceHealth(ctx, s);
   return healthReply(req, h.code, h.status, h.info);
 };
@@ -190,6 +201,7 @@ const healthServiceByName: Handler = (ctx, req) => {
   const name = req.suffix;
   if (name === "") throw errors.badRequest("Missing service Name");
   enterpriseParams(req);
+  requestAuthorizer(ctx, req).require("service:read", name);
   let code = 404;
   let status = `ServiceName ${name} Not Found`;
   const result: ServiceHealth["info"][] = [];
@@ -210,7 +222,9 @@ const healthServiceByName: Handler = (ctx, req) => {
 const checks: Handler = (ctx, req) => {
   enterpriseParams(req);
   const keep = compile(req, agentCheckSchema);
-  return json(filteredMap(ctx.agent.localChecks().map((c: CheckFields): [string, unknown] => [c.CheckID, agentCheckView(c)]), keep));
+  const authz = requestAuthorizer(ctx, req);
+  const visible = ctx.agent.localChecks().filter((c) => canSeeLocalCheck(authz, ctx.settings.nodeName, c));
+  return json(filteredMap(visible.map((c: CheckFields): [string, unknown] => [c.CheckID, agentCheckView(c)]), keep));
 };
 
 const checkRegister: Handler = async (ctx, req) => {
@@ -219,6 +233,8 @@ const checkRegister: Handler = async (ctx, req) => {
   refuseUnknownKeys(body, CHECK_REGISTRATION_SHAPE);
   const def = decodeCheckDefinition(body);
   validateCheckRegistration(def);
+  const owner = def.serviceId ? ctx.agent.localState.service(def.serviceId) : undefined;
+  vetCheckWrite(requestAuthorizer(ctx, req), ctx.settings.nodeName, def.serviceId ? (owner?.Service ?? def.serviceId) : undefined);
   await ctx.agent.addCheck(def, "api");
   return empty();
 };
@@ -226,13 +242,21 @@ const checkRegister: Handler = async (ctx, req) => {
 const checkDeregister: Handler = async (ctx, req) => {
   enterpriseParams(req);
   const id = req.suffix;
+  vetLocalCheck(ctx, req, id);
   if (!(await ctx.agent.removeCheck(id))) throw errors.unknownCheckId(id);
   return empty();
 };
 
+/** Changing a local check needs write on what it belongs to (unknown checks fail later, as before). */
+function vetLocalCheck(ctx: HttpContext, req: ApiRequest, id: string): void {
+  const check = ctx.agent.localState.check(id);
+  if (check) vetCheckWrite(requestAuthorizer(ctx, req), ctx.settings.nodeName, check.ServiceID ? check.ServiceName : undefined);
+}
+
 function ttlHandler(status: CheckStatus): Handler {
   return async (ctx, req) => {
     enterpriseParams(req);
+    vetLocalCheck(ctx, req, req.suffix);
     await ctx.agent.updateTtlCheck(req.suffix, status, first(req.query, "note") ?? "");
     return empty();
   };
@@ -244,6 +268,7 @@ const checkUpdate: Handler = async (ctx, req) => {
   const status = str(body, "Status");
   if (!isCheckStatus(status)) throw errors.badRequest(`Invalid check status: '${status}'`);
   enterpriseParams(req);
+  vetLocalCheck(ctx, req, req.suffix);
   await ctx.agent.updateTtlCheck(req.suffix, status, str(body, "Output"));
   return empty();
 };

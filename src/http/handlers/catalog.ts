@@ -14,11 +14,16 @@ import { emptyGatewayRead } from "./empty-gateway-read.ts";
 import { clusterPeerRead, namesClusterPeer } from "./peer-scope.ts";
 import { nearNode, nodeHasMeta, requestedTags, requestFilter, requireName, selectInstances, sortByNear } from "./catalog-query.ts";
 import { instanceListRead, instancesOfName, type InstanceListEndpoint, type InstanceListRequest } from "./instance-list-read.ts";
+import { requestAuthorizer } from "../request-authorizer.ts";
+import { vetCatalogDeregister, vetCatalogRegister } from "./acl-catalog.ts";
+import { canSeeServiceNode } from "./acl-catalog-filter.ts";
+import { filteredHeaders } from "../request-authorizer.ts";
 
 // /v1/catalog/*: spec/catalog.md.
 
 const register: Handler = async (ctx, req) => {
   const cmd = await decodeCatalogRegistration(req.body, ctx.settings.datacenter);
+  if (ctx.acl) vetCatalogRegister(requestAuthorizer(ctx, req), ctx.state.catalog, cmd);
   cmd.NowMs = ctx.clock.now();
   await write(ctx, cmd);
   return json(true);
@@ -26,6 +31,7 @@ const register: Handler = async (ctx, req) => {
 
 const deregister: Handler = async (ctx, req) => {
   const cmd = decodeCatalogDeregistration(req.body, ctx.settings.datacenter);
+  if (ctx.acl) vetCatalogDeregister(requestAuthorizer(ctx, req), ctx.state.catalog, cmd);
   cmd.NowMs = ctx.clock.now();
   await write(ctx, cmd);
   return json(true);
@@ -42,17 +48,20 @@ const nodes: Handler = (ctx, req) => {
   if (namesClusterPeer(req)) return clusterPeerRead(ctx, req, opts, "nodes", []);
   const cat = ctx.state.catalog;
   const source = nearNode(ctx, opts.near);
+  const authz = requestAuthorizer(ctx, req);
   return blockingRead(
     ctx,
     req,
     opts,
     (ws) => {
-      let views = cat.listNodes(ws).filter((n) => nodeHasMeta(n, opts.nodeMeta)).map(nodeView);
+      const all = cat.listNodes(ws);
+      const readable = all.filter((n) => authz.allowed("node:read", n.Node));
+      let views = readable.filter((n) => nodeHasMeta(n, opts.nodeMeta)).map(nodeView);
       if (filter) views = views.filter(filter);
       if (source) views = sortByNear(views, (n) => n.Node, source, (n) => ctx.state.coordinates.get(n, ws));
-      return { index: cat.nodesIndex, value: views };
+      return { index: cat.nodesIndex, value: { views, removed: readable.length < all.length } };
     },
-    (views) => json(views),
+    ({ views, removed }) => json(views, 200, filteredHeaders(authz, removed)),
   );
 };
 
@@ -61,13 +70,19 @@ const services: Handler = (ctx, req) => {
   const filter = requestFilter(opts.filter, catalogServiceNodeSchema);
   if (namesClusterPeer(req)) return clusterPeerRead(ctx, req, opts, "services", {});
   const cat = ctx.state.catalog;
+  const authz = requestAuthorizer(ctx, req);
   return blockingRead(
     ctx,
     req,
     opts,
     (ws) => {
       const tagsByName = new Map<string, Set<string>>();
+      let removed = false;
       for (const { node, service } of cat.allInstances(ws)) {
+        if (!authz.allowed("service:read", service.Service)) {
+          removed = true;
+          continue;
+        }
         if (!nodeHasMeta(node, opts.nodeMeta)) continue;
         if (filter && !filter(catalogServiceNodeView(node, service))) continue;
         let tags = tagsByName.get(service.Service);
@@ -85,9 +100,9 @@ const services: Handler = (ctx, req) => {
         cat.watchTable("nodes", ws);
         index = Math.max(index, cat.nodesIndex);
       }
-      return { index, value: out };
+      return { index, value: { out, removed } };
     },
-    (out) => json(out),
+    ({ out, removed }) => json(out, 200, filteredHeaders(authz, removed)),
   );
 };
 
@@ -123,7 +138,7 @@ function serviceNodes(ctx: HttpContext, req: ApiRequest, endpoint: InstanceListE
   const tags = requestedTags(req.query);
   const filter = requestFilter(opts.filter, catalogServiceNodeSchema);
   if (namesClusterPeer(req)) return clusterPeerRead(ctx, req, opts, "services", []);
-  return instanceListRead({ ctx, req, opts, name, tags, source: nearNode(ctx, opts.near), filter }, endpoint, "");
+  return instanceListRead({ ctx, req, opts, name, tags, source: nearNode(ctx, opts.near), filter }, endpoint, "", canSeeServiceNode);
 }
 
 const service: Handler = (ctx, req) => serviceNodes(ctx, req, serviceNodesOfName);
@@ -145,18 +160,22 @@ function nodeRead<T>(
   const filter = requestFilter(opts.filter, nodeServiceSchema);
   if (namesClusterPeer(req)) return clusterPeerRead(ctx, req, opts, "nodes", missing());
   const cat = ctx.state.catalog;
+  const authz = requestAuthorizer(ctx, req);
   return blockingRead(
     ctx,
     req,
     opts,
     (ws) => {
       const n = cat.getNode(name, ws);
-      if (!n) return { index: cat.nodeIndex(name), value: missing() };
-      let services = cat.nodeServices(name, ws).map(nodeServiceView);
+      // A node the token may not read answers as an unknown one.
+      if (!n || !authz.allowed("node:read", n.Node)) return { index: cat.nodeIndex(name), value: { value: missing(), removed: n !== undefined } };
+      const all = cat.nodeServices(name, ws);
+      const readable = all.filter((s) => authz.allowed("service:read", s.Service));
+      let services = readable.map(nodeServiceView);
       if (filter) services = services.filter(filter);
-      return { index: cat.nodeIndex(name), value: shape(nodeView(n), services) };
+      return { index: cat.nodeIndex(name), value: { value: shape(nodeView(n), services), removed: readable.length < all.length } };
     },
-    (value) => json(value),
+    ({ value, removed }) => json(value, 200, filteredHeaders(authz, removed)),
   );
 }
 

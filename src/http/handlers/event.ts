@@ -5,6 +5,7 @@ import type { Handler, HttpContext } from "../context.ts";
 import { first, parseUint64 } from "../query.ts";
 import { queryOptions } from "../read.ts";
 import { json } from "../reply.ts";
+import { requestAuthorizer } from "../request-authorizer.ts";
 
 // /v1/event/*: spec/status-event-coordinate.md §2. Firing broadcasts the event as a gossip
 // user event named `consul:event:<name>`; every agent that receives it (the firing one
@@ -128,6 +129,8 @@ const fire: Handler = (ctx, req) => {
   queryOptions(ctx, req);
   const name = req.suffix;
   if (name === "") throw errors.badRequest("Missing name");
+  // Consul answers a refused fire with the bare text (agent/event_endpoint.go).
+  if (!requestAuthorizer(ctx, req).allowed("event:write", name)) throw errors.permissionDenied();
   const nodeFilter = first(req.query, "node") ?? "";
   const serviceFilter = first(req.query, "service") ?? "";
   const tagFilter = first(req.query, "tag") ?? "";
@@ -171,17 +174,20 @@ const list: Handler = async (ctx, req) => {
     if (waitMs <= 0) waitMs = EVENT_LIST_MAX_WAIT_MS;
   }
   const buffer = ctx.events;
-  let events = buffer.list(name);
+  // Events the token may not read (event:read by name) are dropped before the index is taken.
+  const authz = requestAuthorizer(ctx, req);
+  const visible = (all: UserEvent[]): UserEvent[] => all.filter((e) => authz.allowed("event:read", e.Name));
+  let events = visible(buffer.list(name));
   if (minIndex > 0n && eventListIndex(events) === minIndex) {
     events = await new Promise<UserEvent[]>((resolve) => {
       let cancelWake: () => void = () => {};
       const timer = ctx.clock.setTimer(waitMs, () => {
         cancelWake();
-        resolve(buffer.list(name));
+        resolve(visible(buffer.list(name)));
       });
       const listen = (): void => {
         cancelWake = buffer.onNextEvent(() => {
-          const now = buffer.list(name);
+          const now = visible(buffer.list(name));
           if (eventListIndex(now) !== minIndex) {
             timer.cancel();
             resolve(now);

@@ -25,6 +25,8 @@ import {
   sortByNear,
 } from "./catalog-query.ts";
 import { instanceListRead, instancesOfName, type InstanceListEndpoint, type InstanceListRequest } from "./instance-list-read.ts";
+import { filteredHeaders, requestAuthorizer } from "../request-authorizer.ts";
+import { canSeeCheck, canSeeHealthEntry, keepVisible } from "./acl-catalog-filter.ts";
 
 // /v1/health/*: spec/health.md.
 
@@ -46,11 +48,24 @@ function checkViews(ctx: HttpContext, opts: QueryOptions, checks: HealthCheck[],
   return views;
 }
 
-/** A blocking read of a check list; `?filter` is compiled first so a bad one is a 400 before any wait. */
+/**
+ * A blocking read of a check list; `?filter` is compiled first so a bad one is a 400 before any
+ * wait. Checks the token may not see are left out (node:read, and service:read for service checks).
+ */
 function checkListRead(ctx: HttpContext, req: ApiRequest, opts: QueryOptions, list: QueryFn<HealthCheckJson[]>): Promise<Reply> {
   requestFilter(opts.filter, healthCheckSchema);
   if (namesClusterPeer(req)) return clusterPeerRead(ctx, req, opts, "checks", []);
-  return blockingRead(ctx, req, opts, list, (views) => json(views));
+  const authz = requestAuthorizer(ctx, req);
+  return blockingRead(
+    ctx,
+    req,
+    opts,
+    (ws) => {
+      const { index, value } = list(ws);
+      return { index, value: ctx.acl ? keepVisible(authz, value, canSeeCheck) : { kept: value, removed: false } };
+    },
+    ({ kept, removed }) => json(kept, 200, filteredHeaders(authz, removed)),
+  );
 }
 
 const node: Handler = (ctx, req) => {
@@ -134,7 +149,7 @@ function serviceEntries(ctx: HttpContext, req: ApiRequest, endpoint: InstanceLis
   const filter = requestFilter(opts.filter, healthServiceEntrySchema);
   if (namesClusterPeer(req)) return clusterPeerRead(ctx, req, opts, "services", []);
   const r: ServiceEntriesRequest = { ctx, req, opts, name, tags, source: nearNode(ctx, opts.near), passing, filter };
-  return instanceListRead(r, endpoint, passing ? "p" : "");
+  return instanceListRead(r, endpoint, passing ? "p" : "", canSeeHealthEntry);
 }
 
 const service: Handler = (ctx, req) => serviceEntries(ctx, req, serviceEntriesOfName);

@@ -5,6 +5,10 @@ import type { QueryOptions } from "../query.ts";
 import { blockingRead } from "../read.ts";
 import { encodedBody, memoFor, type EncodedMemo } from "../views/encoded-memo.ts";
 import { wantsPretty } from "./catalog-query.ts";
+import type { Authorizer } from "../../acl/authorizer.ts";
+import { filteredHeaders, requestAuthorizer } from "../request-authorizer.ts";
+import { json } from "../reply.ts";
+import { keepVisible } from "./acl-catalog-filter.ts";
 
 // The reads that list one service's instances (/catalog/service, /catalog/connect,
 // /health/service, /health/connect) are the API's hot path: watchers and scrapers repeat the
@@ -49,7 +53,12 @@ export function instancesOfName<R extends InstanceListRequest, T>(views: (r: R, 
  * Runs the blocking read for `r`. `variant` carries the endpoint's own answer-shaping
  * parameters (e.g. `?passing`); the shared ones are keyed here.
  */
-export function instanceListRead<R extends InstanceListRequest, T>(r: R, endpoint: InstanceListEndpoint<R, T>, variant: string): Promise<Reply> {
+export function instanceListRead<R extends InstanceListRequest, T>(
+  r: R,
+  endpoint: InstanceListEndpoint<R, T>,
+  variant: string,
+  visible?: (authz: Authorizer, item: T) => boolean,
+): Promise<Reply> {
   const { ctx, req, opts, source } = r;
   const cat = ctx.state.catalog;
   const memo = memoFor(endpoint.memos, cat);
@@ -66,6 +75,14 @@ export function instanceListRead<R extends InstanceListRequest, T>(r: R, endpoin
       if (hit) return { index, value: hit };
       return { index, value: memo.set(memoKey, version, endpoint.build(r, ws)) };
     },
-    (entry) => ({ kind: "json", status: 200, value: entry.items, encoded: encodedBody(entry, wantsPretty(ctx, req.query)) }),
+    (entry): Reply => {
+      // The memo holds the unfiltered answer; ACL filtering happens per request, after it.
+      if (ctx.acl && visible) {
+        const authz = requestAuthorizer(ctx, req);
+        const { kept, removed } = keepVisible(authz, entry.items, visible);
+        if (removed) return json(kept, 200, filteredHeaders(authz, true));
+      }
+      return { kind: "json", status: 200, value: entry.items, encoded: encodedBody(entry, wantsPretty(ctx, req.query)) };
+    },
   );
 }

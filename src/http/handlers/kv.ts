@@ -5,6 +5,7 @@ import { blockingRead, queryOptions, write } from "../read.ts";
 import { json, text } from "../reply.ts";
 import { kvEntryView } from "../views/kv-entry.ts";
 import type { KvSetOp } from "../../fsm/command.ts";
+import { filteredHeaders, requestAuthorizer } from "../request-authorizer.ts";
 
 // /v1/kv/<key>: spec/kv.md. The key is the percent-decoded path after /v1/kv/, verbatim.
 
@@ -21,15 +22,24 @@ const get: Handler = async (ctx, req) => {
   checkKey(key, keysMode || recurse);
   const opts = queryOptions(ctx, req);
   const kv = ctx.state.kv;
+  const authz = requestAuthorizer(ctx, req);
 
+  // Lists are filtered key by key (key:read), never refused; a single key needs key:read.
   if (keysMode) {
     const separator = first(q, "separator") ?? first(q, "seperator") ?? "";
     return blockingRead(
       ctx,
       req,
       opts,
-      (ws) => ({ index: kv.prefixIndex(key), value: kv.keys(key, separator, ws) }),
-      (keys) => (keys.length === 0 && key !== "" ? { kind: "empty", status: 404 } : json(keys)),
+      (ws) => {
+        const all = kv.keys(key, separator, ws);
+        const keys = all.filter((k) => authz.allowed("key:read", k));
+        return { index: kv.prefixIndex(key), value: { keys, removed: keys.length < all.length } };
+      },
+      ({ keys, removed }) => {
+        const headers = filteredHeaders(authz, removed);
+        return keys.length === 0 && key !== "" ? { kind: "empty", status: 404, headers } : json(keys, 200, headers);
+      },
     );
   }
   if (recurse) {
@@ -37,10 +47,18 @@ const get: Handler = async (ctx, req) => {
       ctx,
       req,
       opts,
-      (ws) => ({ index: kv.prefixIndex(key), value: kv.list(key, ws) }),
-      (entries) => (entries.length === 0 ? { kind: "empty", status: 404 } : json(entries.map(kvEntryView))),
+      (ws) => {
+        const all = kv.list(key, ws);
+        const entries = all.filter((e) => authz.allowed("key:read", e.Key));
+        return { index: kv.prefixIndex(key), value: { entries, removed: entries.length < all.length } };
+      },
+      ({ entries, removed }) => {
+        const headers = filteredHeaders(authz, removed);
+        return entries.length === 0 ? { kind: "empty", status: 404, headers } : json(entries.map(kvEntryView), 200, headers);
+      },
     );
   }
+  authz.require("key:read", key);
   const raw = has(q, "raw");
   return blockingRead(
     ctx,
@@ -104,6 +122,7 @@ const put: Handler = async (ctx, req) => {
     session = first(q, "release") ?? "";
   }
   if ((op === "lock" || op === "unlock") && !session) throw errors.missingSession();
+  requestAuthorizer(ctx, req).require("key:write", key);
   const ok = await write(ctx, {
     Type: "kv-set",
     Op: op,
@@ -124,6 +143,8 @@ const del: Handler = async (ctx, req) => {
   checkKey(key, recurse);
   queryOptions(ctx, req);
   if (recurse && has(q, "cas")) throw errors.conflictingFlags(encodeSortedQuery(req));
+  // A recursive delete needs write on the whole subtree: no narrower rule under it may refuse.
+  requestAuthorizer(ctx, req).require(recurse ? "key:write-prefix" : "key:write", key);
   if (has(q, "cas")) {
     const ok = await write(ctx, { Type: "kv-delete", Op: "delete-cas", Key: key, CasIndex: Number(parseUintParam(req, "cas")) });
     return json(ok === true);

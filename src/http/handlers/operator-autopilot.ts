@@ -9,6 +9,7 @@ import { first, parseUint64 } from "../query.ts";
 import { queryOptions, write } from "../read.ts";
 import { json } from "../reply.ts";
 import { requireLeaderUnlessStale } from "./operator.ts";
+import { requestAuthorizer } from "../request-authorizer.ts";
 
 // /v1/operator/autopilot/*: spec/operator-snapshot-query.md §2. The configuration is Raft
 // state (fsm/autopilot.ts); health and state are the autopilot duty's latest judgement
@@ -35,6 +36,7 @@ function autopilotOf(ctx: HttpContext): NonNullable<HttpContext["autopilot"]> {
 }
 
 const getConfiguration: Handler = async (ctx, req) => {
+  requestAuthorizer(ctx, req).require("operator:read");
   await requireLeaderUnlessStale(ctx, req);
   return json(renderConfig(autopilotOf(ctx).configuration()));
 };
@@ -76,6 +78,7 @@ function decodeConfiguration(body: unknown, base: AutopilotConfigFields): Autopi
 }
 
 const setConfiguration: Handler = async (ctx, req) => {
+  requestAuthorizer(ctx, req).require("operator:write");
   queryOptions(ctx, req);
   const config = decodeConfiguration(parseJsonBody(req.body), autopilotOf(ctx).configuration());
   const cmd: AutopilotSetConfigCommand = { Type: "autopilot-set-config", Op: "set", Config: config };
@@ -130,6 +133,7 @@ function stateServer(s: AutopilotServerHealth): Record<string, unknown> {
 }
 
 const health: Handler = async (ctx, req) => {
+  requestAuthorizer(ctx, req).require("operator:read");
   await requireLeaderUnlessStale(ctx, req);
   const state: AutopilotState = autopilotOf(ctx).current();
   const body = { Healthy: state.healthy, FailureTolerance: state.failureTolerance, Servers: state.servers.map(healthServer) };
@@ -138,6 +142,7 @@ const health: Handler = async (ctx, req) => {
 };
 
 const state: Handler = async (ctx, req) => {
+  requestAuthorizer(ctx, req).require("operator:read");
   await requireLeaderUnlessStale(ctx, req);
   const current = autopilotOf(ctx).current();
   const servers: Record<string, unknown> = {};

@@ -5,6 +5,7 @@ import { isObject, parseJsonBody, str } from "../body.ts";
 import type { ApiRequest, Handler, HttpContext } from "../context.ts";
 import { first, parseGoBool } from "../query.ts";
 import { empty, json } from "../reply.ts";
+import { requestAuthorizer } from "../request-authorizer.ts";
 
 // /v1/operator/keyring: spec/operator-snapshot-query.md §3. GET lists the keys of every pool
 // this server is in, POST installs a key, PUT makes it primary, DELETE removes it. Any pool
@@ -66,6 +67,7 @@ function poolView(r: KeyringPoolResponse): Record<string, unknown> {
 }
 
 async function operate(ctx: HttpContext, req: ApiRequest, op: KeyringOp): Promise<KeyringPoolResponse[]> {
+  requestAuthorizer(ctx, req).require(op === KeyringOp.list ? "keyring:read" : "keyring:write");
   const { key, localOnly } = parseArgs(req);
   if (!ctx.agent.identity.server || !ctx.keyring) throw errors.internal("keyring operations must run against a server node");
   const responses = await ctx.keyring.operate(op, key, { localOnly });

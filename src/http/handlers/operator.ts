@@ -4,6 +4,7 @@ import { isNotLeaderError } from "../../server/raft-consensus.ts";
 import type { ApiRequest, Handler, HttpContext } from "../context.ts";
 import { awaitLeaderUnlessStale, queryOptions } from "../read.ts";
 import { empty, json } from "../reply.ts";
+import { requestAuthorizer } from "../request-authorizer.ts";
 
 // /v1/operator/raft/*: spec/operator-snapshot-query.md §1. The server's view of the Raft
 // configuration; followers pass these requests to the leader (leader-forwarding.ts) unless
@@ -108,6 +109,7 @@ export async function requireLeaderUnlessStale(ctx: HttpContext, req: ApiRequest
 }
 
 const configuration: Handler = async (ctx, req) => {
+  requestAuthorizer(ctx, req).require("operator:read");
   await requireLeaderUnlessStale(ctx, req);
   const servers = raftServers(ctx).map((s) => ({
     ID: s.id,
@@ -131,6 +133,7 @@ function queryText(req: ApiRequest, name: string): string | undefined {
 }
 
 const removePeer: Handler = async (ctx, req) => {
+  requestAuthorizer(ctx, req).require("operator:write");
   queryOptions(ctx, req);
   const id = queryText(req, "id");
   const address = queryText(req, "address");
@@ -153,6 +156,7 @@ const removePeer: Handler = async (ctx, req) => {
 };
 
 const transferLeader: Handler = async (ctx, req) => {
+  requestAuthorizer(ctx, req).require("operator:write");
   queryOptions(ctx, req);
   const requested = queryText(req, "id") ?? "";
   const servers = raftServers(ctx);

@@ -7,6 +7,7 @@ import { isObject, parseJsonBody, str, type JsonObject } from "../body.ts";
 import type { ApiRequest, Handler, HttpContext } from "../context.ts";
 import { blockingRead, queryOptions, write } from "../read.ts";
 import { json } from "../reply.ts";
+import { filteredHeaders, requestAuthorizer } from "../request-authorizer.ts";
 
 // /v1/session/*: spec/session.md.
 
@@ -140,6 +141,7 @@ export function decodeSessionCreate(ctx: HttpContext, body: Buffer | undefined):
 const create: Handler = async (ctx, req) => {
   queryOptions(ctx, req);
   const session = decodeSessionCreate(ctx, req.body);
+  requestAuthorizer(ctx, req).require("session:write", session.Node);
   let id = ctx.rng.uuid();
   while (ctx.state.sessions.get(id)) id = ctx.rng.uuid();
   await write(ctx, { Type: "session-create", Session: { ...session, ID: id } });
@@ -149,6 +151,8 @@ const create: Handler = async (ctx, req) => {
 const destroy: Handler = async (ctx, req) => {
   queryOptions(ctx, req);
   const id = sessionIdFrom(req);
+  const existing = ctx.state.sessions.get(id);
+  if (existing) requestAuthorizer(ctx, req).require("session:write", existing.Node);
   await write(ctx, { Type: "session-destroy", ID: id, NowMs: ctx.clock.now() });
   return json(true);
 };
@@ -157,41 +161,56 @@ const info: Handler = async (ctx, req) => {
   const opts = queryOptions(ctx, req);
   const id = sessionIdFrom(req);
   const sessions = ctx.state.sessions;
+  const authz = requestAuthorizer(ctx, req);
   return blockingRead(
     ctx,
     req,
     opts,
     (ws) => {
       const s = sessions.get(id, ws);
-      return { index: sessions.tableIndex, value: s ? [sessionView(s)] : [] };
+      return { index: sessions.tableIndex, value: readable(authz, s ? [s] : []) };
     },
-    (v) => json(v),
+    filteredSessions(authz),
   );
 };
+
+type SessionAuthorizer = ReturnType<typeof requestAuthorizer>;
+
+/** Sessions are visible with session:read on their node; the rest are left out. */
+function readable(authz: SessionAuthorizer, rows: Session[]): { views: Record<string, unknown>[]; removed: boolean } {
+  const kept = rows.filter((s) => authz.allowed("session:read", s.Node));
+  return { views: kept.map(sessionView), removed: kept.length < rows.length };
+}
+
+function filteredSessions(authz: SessionAuthorizer) {
+  return ({ views, removed }: { views: Record<string, unknown>[]; removed: boolean }) => json(views, 200, filteredHeaders(authz, removed));
+}
 
 const node: Handler = async (ctx, req) => {
   const opts = queryOptions(ctx, req);
   const nodeName = req.suffix;
   if (nodeName === "") throw errors.badRequest("Missing node name");
   const sessions = ctx.state.sessions;
+  const authz = requestAuthorizer(ctx, req);
   return blockingRead(
     ctx,
     req,
     opts,
-    (ws) => ({ index: sessions.tableIndex, value: sessions.listByNode(nodeName, ws).map(sessionView) }),
-    (v) => json(v),
+    (ws) => ({ index: sessions.tableIndex, value: readable(authz, sessions.listByNode(nodeName, ws)) }),
+    filteredSessions(authz),
   );
 };
 
 const list: Handler = async (ctx, req) => {
   const opts = queryOptions(ctx, req);
   const sessions = ctx.state.sessions;
+  const authz = requestAuthorizer(ctx, req);
   return blockingRead(
     ctx,
     req,
     opts,
-    (ws) => ({ index: sessions.tableIndex, value: sessions.list(ws).map(sessionView) }),
-    (v) => json(v),
+    (ws) => ({ index: sessions.tableIndex, value: readable(authz, sessions.list(ws)) }),
+    filteredSessions(authz),
   );
 };
 
@@ -200,6 +219,7 @@ const renew: Handler = async (ctx, req) => {
   const id = sessionIdFrom(req);
   const session = ctx.state.sessions.get(id);
   if (!session) throw errors.notFound(`Session id '${id}' not found`);
+  requestAuthorizer(ctx, req).require("session:write", session.Node);
   ctx.sessionTtl?.renew(id);
   return json([sessionView(session)]);
 };

@@ -13,6 +13,7 @@ import {
 import type { Handler, HttpContext } from "../context.ts";
 import { awaitLeaderUnlessStale, metaHeaders, queryOptions, write } from "../read.ts";
 import { text } from "../reply.ts";
+import { requestAuthorizer } from "../request-authorizer.ts";
 
 // /v1/snapshot: spec/operator-snapshot-query.md §4. Save archives the whole state as it is
 // between two applies (serialization is synchronous, so no write interleaves) and streams the
@@ -31,6 +32,7 @@ export const SNAPSHOT_ARCHIVE_MAX_BYTES = 1024 * 1024 * 1024;
 const packr = new Packr({ useRecords: false });
 
 const save: Handler = async (ctx, req) => {
+  requestAuthorizer(ctx, req).require("snapshot");
   const opts = queryOptions(ctx, req);
   // Held through an election like every other read; "No cluster leader" once the hold is over.
   await awaitLeaderUnlessStale(ctx, opts);
@@ -46,6 +48,7 @@ const save: Handler = async (ctx, req) => {
 };
 
 const restore: Handler = async (ctx, req) => {
+  requestAuthorizer(ctx, req).require("snapshot");
   queryOptions(ctx, req);
   // Forwarded requests (and the listener's buffered fallback) carry the archive whole.
   const source: AsyncIterable<Uint8Array> | Iterable<Uint8Array> = req.bodyStream

@@ -12,6 +12,8 @@ import { healthCheckView } from "../views/health-check.ts";
 import { kvEntryView } from "../views/kv-entry.ts";
 import { nodeServiceView } from "../views/node-service.ts";
 import { nodeView } from "../views/node.ts";
+import { requestAuthorizer } from "../request-authorizer.ts";
+import { filterTxnResults, txnAclErrors } from "./acl-txn.ts";
 
 // PUT /v1/txn: spec/txn.md. Decoding and limits here; semantics in fsm/txn.ts.
 
@@ -193,10 +195,14 @@ const txn: Handler = async (ctx, req) => {
   const lengthHeader = req.headers["content-length"];
   const contentLength = lengthHeader === undefined ? undefined : Number(lengthHeader);
   const ops = decodeTxnOps(ctx, req.body, Number.isFinite(contentLength) ? contentLength : undefined);
+  const authz = requestAuthorizer(ctx, req);
+  const denied = txnAclErrors(authz, ops);
+  if (denied.length > 0) return outcomeReply({ Results: null, Errors: denied });
   if (isReadOnlyTxn(ops)) {
     // Served like a read: consistency honoured, leader headers, no index and no blocking.
     await awaitLeaderUnlessStale(ctx, opts);
     const outcome = readTxn(ctx.state, ops, ctx.clock.now());
+    if (outcome.Results) outcome.Results = filterTxnResults(authz, outcome.Results);
     return outcomeReply(outcome, {
       "X-Consul-KnownLeader": ctx.consensus.leaderAddress() !== "" ? "true" : "false",
       "X-Consul-LastContact": String(Math.max(0, Math.floor(ctx.consensus.lastContactMs()))),
@@ -205,7 +211,8 @@ const txn: Handler = async (ctx, req) => {
   const { result } = await ctx.consensus.propose({ Type: "txn", Ops: ops, NowMs: ctx.clock.now() });
   if (!result.ok) throw errors.internal(result.error);
   if (!isOutcome(result.value)) throw errors.internal("txn: unexpected apply result");
-  return outcomeReply(result.value);
+  const outcome = result.value;
+  return outcomeReply(outcome.Results ? { ...outcome, Results: filterTxnResults(authz, outcome.Results) } : outcome);
 };
 
 export const txnHandlers = { txn } satisfies Record<string, Handler>;

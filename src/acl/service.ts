@@ -1,0 +1,110 @@
+import { aclNotFound } from "../errors/permission-denied.ts";
+import { aclTokenExpired } from "../model/acl.ts";
+import type { Clock } from "../runtime/clock.ts";
+import type { Rng } from "../runtime/rng.ts";
+import type { AclTables } from "../state/acl-tables.ts";
+import type { AclBootstrapResetFile } from "../storage/acl-bootstrap-reset.ts";
+import { denyAllRules, staticAuthorizer, type Authorizer } from "./authorizer.ts";
+import { ANONYMOUS_TOKEN_SECRET } from "./builtin.ts";
+import type { WriterContext } from "./object-writers.ts";
+import { authorizerForToken, RulesCache } from "./resolve.ts";
+
+// The ACL system of one agent with ACLs enabled: token resolution (the one place a request's
+// secret becomes an Authorizer) and what ACL writes need. Present on HttpContext only when
+// ACLs are enabled; its absence is what makes /v1/acl/* answer 401 "ACL support disabled".
+
+export interface AclSettings {
+  datacenter: string;
+  defaultPolicy: "allow" | "deny";
+  /** Reported in expanded token reads; servers answer themselves, so it changes no decision here. */
+  downPolicy: string;
+  /** acl.tokens.default: used for requests that carry no token. */
+  defaultToken: string;
+  minExpirationTtlMs: number;
+  maxExpirationTtlMs: number;
+}
+
+export const DEFAULT_MIN_EXPIRATION_TTL_MS = 60_000;
+const DENY_EVERYTHING = staticAuthorizer(denyAllRules);
+/** Bound on cached authorizers (one per token in use). */
+const MAX_COMPILED = 16_384;
+export const DEFAULT_MAX_EXPIRATION_TTL_MS = 24 * 3_600_000;
+
+export class AclService {
+  readonly settings: AclSettings;
+  readonly #tables: AclTables;
+  readonly #clock: Clock;
+  readonly #rng: Rng;
+  readonly #cache = new RulesCache();
+  /**
+   * Compiled authorizers by AccessorID, valid while no ACL table changed since: a request then
+   * costs one secret lookup and no rule merging. Any ACL write (rare) invalidates them all.
+   */
+  readonly #compiled = new Map<string, Authorizer>();
+  #compiledAt = "";
+  /** Absent without a data dir: bootstrap can then never be reset. */
+  readonly bootstrapReset: AclBootstrapResetFile | undefined;
+
+  constructor(deps: { tables: AclTables; clock: Clock; rng: Rng; settings: AclSettings; bootstrapReset?: AclBootstrapResetFile }) {
+    this.#tables = deps.tables;
+    this.#clock = deps.clock;
+    this.#rng = deps.rng;
+    this.settings = deps.settings;
+    this.bootstrapReset = deps.bootstrapReset;
+  }
+
+  /** The secret a request stands for: its own, else the agent's default token, else anonymous. */
+  effectiveSecret(presented: string): string {
+    if (presented !== "") return presented;
+    return this.settings.defaultToken !== "" ? this.settings.defaultToken : ANONYMOUS_TOKEN_SECRET;
+  }
+
+  /**
+   * The authorizer for a request's secret ("" when it carried none). A secret no live token
+   * has is 403 `ACL not found`, never anonymous: an expired token is as unknown as a typo.
+   */
+  resolve(presented: string): Authorizer {
+    const token = this.#tables.tokens.getBySecret(this.effectiveSecret(presented));
+    if (!token || aclTokenExpired(token, this.#clock.now())) throw aclNotFound();
+    const version = `${this.#tables.tokens.tableIndex}/${this.#tables.policies.tableIndex}/${this.#tables.roles.tableIndex}`;
+    if (version !== this.#compiledAt) {
+      this.#compiled.clear();
+      this.#compiledAt = version;
+    }
+    let authz = this.#compiled.get(token.AccessorID);
+    if (!authz) {
+      const lookup = { policy: (id: string) => this.#tables.policies.get(id), role: (id: string) => this.#tables.roles.get(id) };
+      authz = authorizerForToken(token, lookup, this.settings, this.#cache);
+      if (this.#compiled.size >= MAX_COMPILED) this.#compiled.clear();
+      this.#compiled.set(token.AccessorID, authz);
+    }
+    return authz;
+  }
+
+  /**
+   * What DNS answers with: the agent's default token, else anonymous (a `dns` token is not
+   * configurable yet). A token that does not resolve sees nothing rather than everything.
+   */
+  dnsAuthorizer(): Authorizer {
+    try {
+      return this.resolve("");
+    } catch {
+      return DENY_EVERYTHING;
+    }
+  }
+
+  /** PUT /v1/agent/token/default: requests without a token act as this one from now on. */
+  setDefaultToken(secret: string): void {
+    this.settings.defaultToken = secret;
+  }
+
+  writer(): WriterContext {
+    return {
+      tables: this.#tables,
+      nowMs: this.#clock.now(),
+      uuid: () => this.#rng.uuid(),
+      minExpirationTtlMs: this.settings.minExpirationTtlMs,
+      maxExpirationTtlMs: this.settings.maxExpirationTtlMs,
+    };
+  }
+}

@@ -1,0 +1,35 @@
+import { manageAllRules, staticAuthorizer, type Authorizer } from "../acl/authorizer.ts";
+import { ANONYMOUS_TOKEN_ACCESSOR_ID } from "../acl/builtin.ts";
+import type { ApiRequest, HttpContext } from "./context.ts";
+import { requestToken } from "./query.ts";
+
+// The enforcement seam: the one place a request's token (?token=, X-Consul-Token,
+// Authorization: Bearer, else the agent's default token, else anonymous) becomes an
+// Authorizer. Handlers ask for it and decide nothing about tokens themselves. Resolved on
+// first use and kept for the request, so endpoints that check nothing never reject a token.
+
+/** With ACLs disabled everything is allowed, as Consul authorizes with ManageAll then. */
+const ACLS_DISABLED = staticAuthorizer(manageAllRules);
+
+const resolved = new WeakMap<ApiRequest, Authorizer>();
+
+export function requestAuthorizer(ctx: HttpContext, req: ApiRequest): Authorizer {
+  if (!ctx.acl) return ACLS_DISABLED;
+  let authz = resolved.get(req);
+  if (!authz) {
+    authz = ctx.acl.resolve(requestToken(req.query, req.headers));
+    resolved.set(req, authz);
+  }
+  return authz;
+}
+
+export const RESULTS_FILTERED_HEADER = "X-Consul-Results-Filtered-By-ACLs";
+
+/**
+ * The header a list answer carries when ACL filtering removed something. Never for the
+ * anonymous token: telling it that hidden rows exist would leak their existence.
+ */
+export function filteredHeaders(authz: Authorizer, removed: boolean): Record<string, string> | undefined {
+  if (!removed || authz.accessorId === "" || authz.accessorId === ANONYMOUS_TOKEN_ACCESSOR_ID) return undefined;
+  return { [RESULTS_FILTERED_HEADER]: "true" };
+}
