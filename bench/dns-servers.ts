@@ -44,7 +44,9 @@ function populatedState(): StateStore {
 }
 
 if (kind === "agent") {
-  await startDnsServer({ state: populatedState(), settings: dnsSettings(), logger: silentLogger, rng: systemRng }, { host: "127.0.0.1", port });
+  // One load generator is one source: lift the per-source rate bound (limits.dns_max_qps_per_client
+  // = 0) so the benchmark measures the resolver, not the bound.
+  await startDnsServer({ state: populatedState(), settings: dnsSettings({ maxQpsPerSource: 0 }), logger: silentLogger, rng: systemRng }, { host: "127.0.0.1", port });
 } else {
   // A fixed three-answer A reply, the size of the agent's default UDP answer; only the ID changes.
   const fixed = encode({

@@ -90,6 +90,10 @@ export const DEFAULT_CONFIG: RawConfig = {
     kv_max_value_size: 524288,
     txn_max_req_len: 524288,
     request_limits: { mode: "disabled", read_rate: -1, write_rate: -1 },
+    // Consulate's own (Consul has none): DNS requests a second per source address, in bursts
+    // of one second's worth; 0 or less = unbounded. One source may take about an eighth of
+    // what one agent answers a second (BENCHMARKS.md), so others are still answered.
+    dns_max_qps_per_client: 10000,
   },
   telemetry: {
     prometheus_retention_time: "0s", // 0 = Prometheus format disabled

@@ -138,6 +138,8 @@ export interface RuntimeConfig {
     soa: { refresh: number; retry: number; expire: number; minTtl: number };
     useCache: boolean;
     cacheMaxAgeMs: number;
+    /** limits.dns_max_qps_per_client: DNS requests a second per source address; 0 = unbounded. */
+    maxQpsPerClient: number;
   };
   gossipLan: GossipConfig;
   gossipWan: GossipConfig;
@@ -563,6 +565,7 @@ export function buildRuntimeConfig(merged: RawConfig, opts: BuildOptions): Runti
       },
       useCache: c.bool("dns_config.use_cache"),
       cacheMaxAgeMs: c.ms("dns_config.cache_max_age"),
+      maxQpsPerClient: c.num("limits.dns_max_qps_per_client"),
     },
     gossipLan: gossip(c, "gossip_lan"),
     gossipWan: gossip(c, "gossip_wan"),

@@ -371,6 +371,8 @@ export const CONFIG_SCHEMA: ObjectNode = obj({
     kv_max_value_size: int,
     txn_max_req_len: int,
     request_limits: obj({ mode: str, read_rate: float, write_rate: float }),
+    // Consulate's own: DNS requests a second per source address (0 = unbounded).
+    dns_max_qps_per_client: float,
   }),
   telemetry: obj({
     circonus_api_app: str,

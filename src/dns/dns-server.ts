@@ -13,8 +13,9 @@ import { forwardToRecursors, type Exchange } from "./recursor.ts";
 import { buildReply, rcodeReply, type DnsTransport } from "./reply.ts";
 import type { Rcode } from "./records.ts";
 import { ResolverCache, resolveQuestion, type Resolution } from "./resolver.ts";
-import { decodeMessage, encodeMessage, headerOnlyReply, isResponse } from "./wire.ts";
 import type { Authorizer } from "../acl/authorizer.ts";
+import { SourceRateLimiter } from "./source-rate-limit.ts";
+import { decodeMessage, encodeMessage, headerOnlyReply, screenHeader } from "./wire.ts";
 
 // The DNS request pipeline: bytes in → decode → validate → resolve (or forward) → reply bytes.
 // Answers inside the zone are computed synchronously; only forwarding awaits.
@@ -41,13 +42,12 @@ export interface RunningDnsServer {
   close(): Promise<void>;
 }
 
-const OPCODE_QUERY = 0;
-const OPCODE_NOTIFY = 4;
-
 const realExchange: Exchange = (upstream, request, transport, timeoutMs) =>
   transport === "tcp" ? exchangeTcp(upstream, request, timeoutMs) : exchangeUdp(upstream, request, timeoutMs);
 
 const RD = 1 << 8;
+/** Rate-bound refusals are logged at most this often. */
+const RATE_WARN_INTERVAL_MS = 10_000;
 
 export class DnsRequestHandler {
   #settings: DnsSettings;
@@ -59,6 +59,8 @@ export class DnsRequestHandler {
   readonly #exchange: Exchange;
   readonly #cache = new ResolverCache();
   readonly #answers: EncodedAnswerCache;
+  readonly #perSource = new SourceRateLimiter();
+  #lastRateWarnMs = -Infinity;
   readonly #stampOf = (serviceName: string): AnswerStamp => {
     const catalog = this.#deps.state.catalog;
     return {
@@ -87,10 +89,31 @@ export class DnsRequestHandler {
     this.#settingsGeneration++;
   }
 
-  /** One wire message in, one reply out (undefined = drop). Never throws. */
-  handle(message: Buffer, transport: DnsTransport): Buffer | undefined | Promise<Buffer | undefined> {
+  /** Requests refused by the per-source rate bound since start. */
+  get rateLimited(): number {
+    return this.#perSource.limited;
+  }
+
+  /**
+   * One wire message in, one reply out (undefined = drop). Never throws. `source` is the
+   * sender's address, for the per-source rate bound (absent: not limited, e.g. in-process).
+   */
+  handle(message: Buffer, transport: DnsTransport, source?: string): Buffer | undefined | Promise<Buffer | undefined> {
+    // Only the header is read until the request has passed these checks, so a packet's cost
+    // is bounded by its size and not by the counts it claims.
+    const verdict = screenHeader(message);
     // A response arriving at a server is ignored, as is anything shorter than a header.
-    if (isResponse(message)) return undefined;
+    if (verdict.kind === "ignore") return undefined;
+    if (source !== undefined && !this.#perSource.admit(source, this.settings.maxQpsPerSource, this.#clock.monotonicMs())) {
+      // Over the bound: a datagram is dropped (a reply could be reflected at a spoofed
+      // source); a TCP client, whose address is proven, learns it was refused.
+      this.#warnRateLimited(source);
+      return transport === "tcp" ? headerOnlyReply(message.readUInt16BE(0), message.readUInt16BE(2), "REFUSED") : undefined;
+    }
+    if (verdict.kind === "reject") {
+      this.#logger.debug("rejected DNS request header", { bytes: message.length, rcode: verdict.rcode });
+      return headerOnlyReply(message.readUInt16BE(0), message.readUInt16BE(2), verdict.rcode);
+    }
     const simple = parseSimpleQuery(message);
     if (simple) {
       try {
@@ -111,6 +134,17 @@ export class DnsRequestHandler {
     } catch (err) {
       return this.#failed(req, err);
     }
+  }
+
+  #warnRateLimited(source: string): void {
+    const now = this.#clock.monotonicMs();
+    if (now - this.#lastRateWarnMs < RATE_WARN_INTERVAL_MS) return;
+    this.#lastRateWarnMs = now;
+    this.#logger.warn("DNS requests over limits.dns_max_qps_per_client are not answered", {
+      source,
+      limit: this.settings.maxQpsPerSource,
+      refused: this.#perSource.limited,
+    });
   }
 
   #failed(req: Packet, err: unknown): Buffer {
@@ -150,14 +184,9 @@ export class DnsRequestHandler {
   }
 
   #answer(req: Packet, raw: Buffer, transport: DnsTransport): Buffer | undefined | Promise<Buffer | undefined> {
-    const opcode = ((req.flags ?? 0) >> 11) & 0xf;
-    if (opcode !== OPCODE_QUERY && opcode !== OPCODE_NOTIFY) return this.#safeRcode(req, "NOTIMP", false);
-    const questions = req.questions ?? [];
-    // Go's DNS server rejects these shapes with FORMERR before any handler sees them.
-    if (questions.length !== 1 || (req.answers ?? []).length > 1 || (req.authorities ?? []).length > 1 || (req.additionals ?? []).length > 2) {
-      return this.#safeRcode(req, "FORMERR", false);
-    }
-    const question: Question = questions[0];
+    // screenHeader has checked the opcode and that there is exactly one question.
+    const question: Question | undefined = req.questions?.[0];
+    if (question === undefined) return this.#safeRcode(req, "FORMERR", false);
     const result = this.#resolve(question);
     if (result.kind === "answer") {
       return this.#encode(buildReply(req, question, result, { transport, settings: this.settings, authoritative: true }).packet);
@@ -203,7 +232,7 @@ export async function startDnsServer(
   listen: { host: string; port: number },
 ): Promise<RunningDnsServer> {
   const handler = new DnsRequestHandler(deps);
-  const onMessage: DnsMessageHandler = (message, transport) => handler.handle(message, transport);
+  const onMessage: DnsMessageHandler = (message, transport, remote) => handler.handle(message, transport, remote.address);
   const listener = await listenDns(listen, onMessage, deps.logger.named("dns"));
   return {
     udpPort: listener.udpPort,

@@ -33,6 +33,8 @@ export interface DnsSettings {
   disableCompression: boolean;
   enableAdditionalNodeMetaTxt: boolean;
   soa: { refresh: number; retry: number; expire: number; minTtl: number };
+  /** limits.dns_max_qps_per_client: requests a second per source address; 0 or less = unbounded. */
+  maxQpsPerSource: number;
 }
 
 /** Consul's documented dns_config defaults (spec/dns.md section 12). */
@@ -54,6 +56,7 @@ export const DNS_DEFAULTS: DnsSettings = {
   disableCompression: false,
   enableAdditionalNodeMetaTxt: true,
   soa: { refresh: 3600, retry: 600, expire: 86400, minTtl: 0 },
+  maxQpsPerSource: 10_000,
 };
 
 export function dnsSettings(overrides: Partial<DnsSettings> = {}): DnsSettings {
@@ -104,5 +107,6 @@ export function dnsSettingsFromConfig(rc: RuntimeConfig): DnsSettings {
     disableCompression: d.disableCompression,
     enableAdditionalNodeMetaTxt: d.enableAdditionalNodeMetaTxt,
     soa: { ...d.soa },
+    maxQpsPerSource: d.maxQpsPerClient,
   };
 }

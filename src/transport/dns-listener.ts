@@ -1,11 +1,17 @@
 import { createSocket, type Socket as UdpSocket, type SocketOptions } from "node:dgram";
 import { lookup as dnsLookup } from "node:dns";
 import { createServer, isIP, isIPv6, type Server, type Socket } from "node:net";
+import { systemClock } from "../runtime/clock.ts";
 import type { Logger } from "../runtime/logger.ts";
 
 // The DNS sockets: UDP and TCP (RFC 1035 two-byte length framing) on the same port. Each
 // message goes to `handler`; whatever it returns is sent back. A handler that throws or
 // rejects costs that one message, never the listener.
+//
+// DNS shares the event loop with consensus, so its synchronous work is bounded per loop turn
+// (TurnBudget): once handlers have used `turnBudgetMs` in one turn, further datagrams in that
+// turn are dropped (counted; UDP clients retry) and TCP connections stop being read until
+// the next turn. Raft's sockets and timers therefore wait at most about one budget per turn.
 
 export type DnsWireTransport = "udp" | "tcp";
 
@@ -18,6 +24,8 @@ export type DnsMessageHandler = (
 export interface DnsListener {
   udpPort: number;
   tcpPort: number;
+  /** Datagrams dropped because the turn's DNS budget was spent. */
+  overloadDrops(): number;
   close(): Promise<void>;
 }
 
@@ -28,13 +36,71 @@ export interface DnsListenerLimits {
   tcpMaxConnections: number;
   /** Requests one TCP connection may have in flight before we stop reading from it. */
   tcpMaxPipelined: number;
+  /**
+   * Handler time (ms) DNS may use in one event-loop turn. Raft heartbeats are 100 ms apart in
+   * dev mode and more in production; 10 ms keeps them on time while a turn still answers
+   * hundreds of ordinary queries (a cached answer costs a few µs).
+   */
+  turnBudgetMs: number;
 }
 
-export const DNS_LISTENER_DEFAULTS: DnsListenerLimits = { tcpIdleTimeoutMs: 10_000, tcpMaxConnections: 1024, tcpMaxPipelined: 64 };
+export const DNS_LISTENER_DEFAULTS: DnsListenerLimits = { tcpIdleTimeoutMs: 10_000, tcpMaxConnections: 1024, tcpMaxPipelined: 64, turnBudgetMs: 10 };
+
+/**
+ * Synchronous DNS work in the current event-loop turn. The account opens with the first
+ * message of a turn and closes in the turn's check phase (setImmediate), after every socket
+ * that was ready in this poll — Raft's included — has been served.
+ */
+class TurnBudget {
+  readonly #budgetMs: number;
+  #spentMs = 0;
+  #closing = false;
+  #waiting: (() => void)[] = [];
+  dropped = 0;
+
+  constructor(budgetMs: number) {
+    this.#budgetMs = budgetMs;
+  }
+
+  get exhausted(): boolean {
+    return this.#spentMs >= this.#budgetMs;
+  }
+
+  /** Runs `fn`, charging its time to this turn. */
+  run<T>(fn: () => T): T {
+    const started = systemClock.monotonicMs();
+    try {
+      return fn();
+    } finally {
+      this.#spentMs += systemClock.monotonicMs() - started;
+      this.#closeAtEndOfTurn();
+    }
+  }
+
+  /** Calls `fn` once the next turn's account is open. */
+  nextTurn(fn: () => void): void {
+    this.#waiting.push(fn);
+    this.#closeAtEndOfTurn();
+  }
+
+  #closeAtEndOfTurn(): void {
+    if (this.#closing) return;
+    this.#closing = true;
+    setImmediate(() => {
+      this.#closing = false;
+      this.#spentMs = 0;
+      const waiting = this.#waiting;
+      this.#waiting = [];
+      for (const fn of waiting) fn();
+    });
+  }
+}
 
 /** Consul's DNS UDP receive buffer. */
 const UDP_RECEIVE_BUFFER_BYTES = 65535;
 const BIND_ATTEMPTS = 10;
+/** Overload and rate-bound drops are logged at most this often. */
+const OVERLOAD_WARN_INTERVAL_MS = 10_000;
 
 export async function listenDns(
   listen: { host: string; port: number },
@@ -44,12 +110,13 @@ export async function listenDns(
 ): Promise<DnsListener> {
   // With port 0 the kernel picks the UDP port; TCP then tries the same one, and we retry on a
   // clash so both transports normally share a port, as Consul's do.
+  const budget = new TurnBudget(limits.turnBudgetMs);
   for (let attempt = 1; ; attempt++) {
-    const udp = await bindUdp(listen.host, listen.port, handler, logger);
+    const udp = await bindUdp(listen.host, listen.port, handler, logger, budget);
     const udpPort = udp.address().port;
     try {
-      const tcp = await listenTcp(listen.host, udpPort, handler, logger, limits);
-      return makeListener(udp, tcp);
+      const tcp = await listenTcp(listen.host, udpPort, handler, logger, limits, budget);
+      return makeListener(udp, tcp, budget);
     } catch (err) {
       if (listen.port === 0 && attempt < BIND_ATTEMPTS) {
         await closeUdp(udp);
@@ -61,13 +128,14 @@ export async function listenDns(
   }
 }
 
-function makeListener(udp: UdpSocket, tcp: { server: Server; sockets: Set<Socket> }): DnsListener {
+function makeListener(udp: UdpSocket, tcp: { server: Server; sockets: Set<Socket> }, budget: TurnBudget): DnsListener {
   const address = tcp.server.address();
   const tcpPort = typeof address === "object" && address ? address.port : 0;
   let closed = false;
   return {
     udpPort: udp.address().port,
     tcpPort,
+    overloadDrops: () => budget.dropped,
     async close() {
       if (closed) return;
       closed = true;
@@ -98,7 +166,7 @@ const ipLiteralLookup: NonNullable<SocketOptions["lookup"]> = (hostname, options
   else dnsLookup(hostname, options, callback);
 };
 
-function bindUdp(host: string, port: number, handler: DnsMessageHandler, logger: Logger): Promise<UdpSocket> {
+function bindUdp(host: string, port: number, handler: DnsMessageHandler, logger: Logger, budget: TurnBudget): Promise<UdpSocket> {
   return new Promise((resolve, reject) => {
     const socket = createSocket({ type: isIPv6(host) ? "udp6" : "udp4", lookup: ipLiteralLookup });
     const onBindError = (err: Error): void => reject(err);
@@ -111,11 +179,21 @@ function bindUdp(host: string, port: number, handler: DnsMessageHandler, logger:
       } catch {
         // The kernel may clamp or refuse; the default buffer still works.
       }
+      let lastOverloadWarnMs = -Infinity;
       socket.on("message", (msg, rinfo) => {
         // No send callback: a lost UDP reply is the client's to retry, and without one Node
         // tries a synchronous send and skips a completion callback per datagram.
+        if (budget.exhausted) {
+          budget.dropped++;
+          const now = systemClock.monotonicMs();
+          if (now - lastOverloadWarnMs >= OVERLOAD_WARN_INTERVAL_MS) {
+            lastOverloadWarnMs = now;
+            logger.warn("DNS overloaded: dropping datagrams to keep the event loop for consensus", { dropped: budget.dropped });
+          }
+          return;
+        }
         try {
-          const reply = handler(msg, "udp", rinfo);
+          const reply = budget.run(() => handler(msg, "udp", rinfo));
           if (reply instanceof Promise) {
             reply.then(
               (r) => r && socket.send(r, rinfo.port, rinfo.address),
@@ -139,9 +217,10 @@ function listenTcp(
   handler: DnsMessageHandler,
   logger: Logger,
   limits: DnsListenerLimits,
+  budget: TurnBudget,
 ): Promise<{ server: Server; sockets: Set<Socket> }> {
   const sockets = new Set<Socket>();
-  const server = createServer((socket) => serveTcpConnection(socket, handler, logger, limits, sockets));
+  const server = createServer((socket) => serveTcpConnection(socket, handler, logger, limits, sockets, budget));
   server.maxConnections = limits.tcpMaxConnections;
   return new Promise((resolve, reject) => {
     server.once("error", reject);
@@ -153,7 +232,14 @@ function listenTcp(
   });
 }
 
-function serveTcpConnection(socket: Socket, handler: DnsMessageHandler, logger: Logger, limits: DnsListenerLimits, sockets: Set<Socket>): void {
+function serveTcpConnection(
+  socket: Socket,
+  handler: DnsMessageHandler,
+  logger: Logger,
+  limits: DnsListenerLimits,
+  sockets: Set<Socket>,
+  budget: TurnBudget,
+): void {
   sockets.add(socket);
   socket.setNoDelay(true);
   socket.setTimeout(limits.tcpIdleTimeoutMs, () => socket.destroy());
@@ -164,6 +250,7 @@ function serveTcpConnection(socket: Socket, handler: DnsMessageHandler, logger: 
   // Replies go out in request order, however long each took.
   let chain: Promise<void> = Promise.resolve();
   let inFlight = 0;
+  let waitingForTurn = false;
 
   const writeFramed = (reply: Buffer | undefined): void => {
     if (!reply || socket.destroyed) return;
@@ -175,10 +262,9 @@ function serveTcpConnection(socket: Socket, handler: DnsMessageHandler, logger: 
 
   const enqueue = (message: Buffer): void => {
     inFlight++;
-    if (inFlight >= limits.tcpMaxPipelined) socket.pause();
     let result: ReturnType<DnsMessageHandler>;
     try {
-      result = handler(message, "tcp", remote);
+      result = budget.run(() => handler(message, "tcp", remote));
     } catch (err) {
       logger.error("DNS handler failed", { error: String(err) });
       result = undefined;
@@ -188,17 +274,41 @@ function serveTcpConnection(socket: Socket, handler: DnsMessageHandler, logger: 
       .then(writeFramed, (err: unknown) => logger.error("DNS handler failed", { error: String(err) }))
       .finally(() => {
         inFlight--;
-        if (socket.isPaused() && inFlight < limits.tcpMaxPipelined) socket.resume();
+        drain();
       });
+  };
+
+  // Handles the complete messages buffered so far, unless too many are in flight or the
+  // turn's budget is spent: then reading stops and resumes when either clears. Requests are
+  // never dropped on TCP; the client simply waits.
+  const drain = (): void => {
+    if (socket.destroyed) return;
+    while (buffered.length >= 2) {
+      const len = buffered.readUInt16BE(0);
+      if (buffered.length < 2 + len) break;
+      if (inFlight >= limits.tcpMaxPipelined) {
+        socket.pause();
+        return;
+      }
+      if (budget.exhausted) {
+        socket.pause();
+        if (!waitingForTurn) {
+          waitingForTurn = true;
+          budget.nextTurn(() => {
+            waitingForTurn = false;
+            drain();
+          });
+        }
+        return;
+      }
+      enqueue(buffered.subarray(2, 2 + len));
+      buffered = buffered.subarray(2 + len);
+    }
+    if (socket.isPaused()) socket.resume();
   };
 
   socket.on("data", (chunk: Buffer) => {
     buffered = buffered.length === 0 ? chunk : Buffer.concat([buffered, chunk]);
-    while (buffered.length >= 2) {
-      const len = buffered.readUInt16BE(0);
-      if (buffered.length < 2 + len) break;
-      enqueue(buffered.subarray(2, 2 + len));
-      buffered = buffered.subarray(2 + len);
-    }
+    drain();
   });
 }
