@@ -95,15 +95,17 @@ export interface HttpFloodOptions {
 }
 
 /**
- * `connections` clients in a loop: big-header reads, 100 KB KV writes, malformed JSON bodies,
- * and blocking reads with a short wait. Returns the count of requests and of 5xx answers.
+ * `connections` clients in a loop: big-header reads, KV values over the 512 KiB limit (413,
+ * nothing stored), malformed JSON bodies, and blocking reads with a short wait. Nothing is
+ * written, so what the agent holds afterwards is request state, not data. Returns the count of
+ * requests and of 5xx answers.
  */
 export async function httpFlood(o: HttpFloodOptions): Promise<{ requests: number; serverErrors: number; failures: number }> {
   let requests = 0;
   let serverErrors = 0;
   let failures = 0;
   const bigHeader = "x".repeat(15_000);
-  const bigValue = "v".repeat(100_000);
+  const tooBig = "v".repeat(600 * 1024);
   const started = performance.now();
   const client = async (c: number): Promise<void> => {
     for (let n = 0; performance.now() - started < o.durationMs && requests < o.maxRequests; n++) {
@@ -114,7 +116,7 @@ export async function httpFlood(o: HttpFloodOptions): Promise<{ requests: number
           kind === 0
             ? await fetch(`${o.base}/v1/kv/flood/read-${c % 10}`, { headers: { "X-Filler": bigHeader }, signal: AbortSignal.timeout(10_000) })
             : kind === 1
-              ? await fetch(`${o.base}/v1/kv/flood/big-${c % 20}`, { method: "PUT", body: bigValue, signal: AbortSignal.timeout(10_000) })
+              ? await fetch(`${o.base}/v1/kv/flood/too-big`, { method: "PUT", body: tooBig, signal: AbortSignal.timeout(10_000) })
               : kind === 2
                 ? await fetch(`${o.base}/v1/catalog/register`, { method: "PUT", body: '{"Node": "x", "Address": [[[', signal: AbortSignal.timeout(10_000) })
                 : await fetch(`${o.base}/v1/kv/flood/read-0?index=1&wait=200ms`, { signal: AbortSignal.timeout(10_000) });

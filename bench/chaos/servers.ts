@@ -15,7 +15,7 @@ export interface Member {
   stopped: boolean;
 }
 
-const START_TIMEOUT_MS = 30_000;
+const START_TIMEOUT_MS = 60_000;
 
 export class ServerGroup {
   readonly members: Member[];
