@@ -1,6 +1,9 @@
 import { spawn } from "node:child_process";
 import { CONSULATE_BIN, freePort, type AgentProcess } from "../../test/support/agent-process.ts";
-import { abandonBlockingQueries, dnsFlood, httpFlood, MB, RssSampler } from "./floods.ts";
+import { fileURLToPath } from "node:url";
+import { nextMessage, spawnNode } from "../child-process.ts";
+import type { FloodJob, FloodResult } from "./flood-worker.ts";
+import { MB, RssSampler } from "./floods.ts";
 import { KvWorkload, type WorkloadReport } from "./kv-workload.ts";
 import { ServerGroup, type Member } from "./servers.ts";
 import { corruptMiddleRecord, newestSegment, tearTail, truncateToHalf } from "./wal-damage.ts";
@@ -128,7 +131,7 @@ const singleKill: ChaosCase = {
       work.start();
       const kills = o.short ? 2 : 10;
       for (let k = 0; k < kills; k++) {
-        await work.progress(o.short ? 100 : 300, 60_000);
+        await work.progress(o.short ? 60 : 300, 60_000);
         await group.kill9(group.members[0]);
         await sleep(100);
         await group.start(group.members[0]);
@@ -337,6 +340,24 @@ function probeResponsiveness(base: string, everyMs = 250): { stop(): Promise<{ w
   };
 }
 
+const FLOOD_WORKER = fileURLToPath(new URL("./flood-worker.ts", import.meta.url));
+
+function isFloodResult(m: unknown): m is FloodResult {
+  return typeof m === "object" && m !== null && "floodResult" in m;
+}
+
+/** Runs one flood in its own process (bounded by the job's own limits, plus a generous timeout). */
+async function floodInChild(job: FloodJob, timeoutMs: number): Promise<string> {
+  const worker = spawnNode(FLOOD_WORKER, [], { label: `chaos-flood-${job.kind}`, ipc: true, viaTsx: true, raiseFdLimit: true });
+  try {
+    const answer = nextMessage(worker, isFloodResult, timeoutMs);
+    worker.child.send(job);
+    return (await answer).floodResult;
+  } finally {
+    await worker.stop();
+  }
+}
+
 /** A single server with DNS on, writes running, its RSS and responsiveness sampled while `flood` runs. */
 async function underFlood(
   label: string,
@@ -354,7 +375,7 @@ async function underFlood(
     const pid = server.child.pid as number;
     const work = new KvWorkload(() => group.running(), `chaos/${label}`, { writers: 2, registerClients: 2 });
     work.start();
-    await work.progress(100, 60_000);
+    await work.progress(o.short ? 50 : 100, 60_000);
     const baselineAt = performance.now();
     const baselineAcked = work.acknowledged;
     await sleep(1000);
@@ -396,9 +417,9 @@ const dnsFloodCase: ChaosCase = {
       "dnsflood",
       o,
       async (_server, dnsPort) => {
-        const durationMs = o.short ? 4000 : 20_000;
-        const r = await dnsFlood({ port: dnsPort, sources: ["127.0.0.10", "127.0.0.11", "127.0.0.12", "127.0.0.13"], durationMs, perSourcePerSecond: 5000, maxPackets: 500_000 });
-        return `${r.sent} datagrams in ${durationMs / 1000} s, ${r.replies} replies`;
+        const durationMs = o.short ? 3000 : 20_000;
+        const sources = ["127.0.0.10", "127.0.0.11", "127.0.0.12", "127.0.0.13"];
+        return floodInChild({ kind: "dns", options: { port: dnsPort, sources, durationMs, perSourcePerSecond: 5000, maxPackets: 500_000 } }, durationMs + 60_000);
       },
       { writesMustContinue: true },
     );
@@ -413,10 +434,9 @@ const httpFloodCase: ChaosCase = {
       "httpflood",
       o,
       async (server) => {
-        const durationMs = o.short ? 4000 : 20_000;
+        const durationMs = o.short ? 3000 : 20_000;
         const connections = o.short ? 100 : 500;
-        const r = await httpFlood({ base: server.base, connections, durationMs, maxRequests: 200_000 });
-        return `${r.requests} requests over ${connections} connections (${r.serverErrors} 5xx, ${r.failures} failed)`;
+        return floodInChild({ kind: "http", options: { base: server.base, connections, durationMs, maxRequests: 200_000 } }, durationMs + 60_000);
       },
       // The workload's writes are HTTP requests too, queued with the flood's: they get their
       // share of the HTTP server, not the rate of a quiet one. Responsiveness is what counts.
@@ -438,9 +458,9 @@ const abandonedBlocking: ChaosCase = {
       o,
       async (server) => {
         const url = new URL(server.base);
-        const done = await abandonBlockingQueries({ host: url.hostname, port: Number(url.port), count, concurrency: 100, hangUpAfterMs: 30 });
+        const what = await floodInChild({ kind: "abandon", options: { host: url.hostname, port: Number(url.port), count, concurrency: 100, hangUpAfterMs: 30 } }, 300_000);
         await sleep(1000);
-        return `${done} blocking queries abandoned`;
+        return what;
       },
       { rssLimitMb: limitMb, writesMustContinue: true },
     );

@@ -1,3 +1,4 @@
+import { benchTempDir, removeBenchTempDir } from "../child-process.ts";
 import { CASES, lastLines, type CaseOutcome, type ChaosCase, type ChaosOptions } from "./cases.ts";
 
 // Fault injection against real agent processes on loopback (issue 12's probe, as part of the
@@ -84,5 +85,8 @@ for (const r of results) {
 console.log(`  acknowledged writes: ${acknowledged}; lost: ${lost}; peak RSS under floods: ${Math.round(peak)} MB`);
 if (failed.length > 0) {
   console.log(`  failed: ${failed.map((r) => r.c.name + (r.c.pendingFix ? ` (waits for ${r.c.pendingFix})` : "")).join("; ")}`);
+  console.log(`  flood generator logs: ${benchTempDir()}`);
   process.exitCode = 1;
+} else {
+  removeBenchTempDir();
 }
