@@ -1,4 +1,4 @@
-import { createSocket, type Socket as UdpSocket, type SocketOptions } from "node:dgram";
+import { createSocket, type RemoteInfo, type Socket as UdpSocket, type SocketOptions } from "node:dgram";
 import { lookup as dnsLookup } from "node:dns";
 import { createServer, isIP, isIPv6, type Server, type Socket } from "node:net";
 import { systemClock } from "../runtime/clock.ts";
@@ -9,8 +9,9 @@ import type { Logger } from "../runtime/logger.ts";
 // rejects costs that one message, never the listener.
 //
 // DNS shares the event loop with consensus, so its synchronous work is bounded per loop turn
-// (TurnBudget): once handlers have used `turnBudgetMs` in one turn, further datagrams in that
-// turn are dropped (counted; UDP clients retry) and TCP connections stop being read until
+// (TurnBudget): once handlers have used `turnBudgetMs` in one turn, further datagrams wait in a
+// bounded queue for the next turn — and are dropped (counted; UDP clients retry) only when the
+// queue is full, i.e. under sustained overload — while TCP connections stop being read until
 // the next turn. Raft's sockets and timers therefore wait at most about one budget per turn.
 
 export type DnsWireTransport = "udp" | "tcp";
@@ -24,7 +25,7 @@ export type DnsMessageHandler = (
 export interface DnsListener {
   udpPort: number;
   tcpPort: number;
-  /** Datagrams dropped because the turn's DNS budget was spent. */
+  /** Datagrams dropped because DNS work was over its budget and the wait queue was full. */
   overloadDrops(): number;
   close(): Promise<void>;
 }
@@ -42,9 +43,20 @@ export interface DnsListenerLimits {
    * hundreds of ordinary queries (a cached answer costs a few µs).
    */
   turnBudgetMs: number;
+  /** Datagrams that may wait for a later turn once the budget is spent; more are dropped. */
+  udpMaxQueued: number;
 }
 
-export const DNS_LISTENER_DEFAULTS: DnsListenerLimits = { tcpIdleTimeoutMs: 10_000, tcpMaxConnections: 1024, tcpMaxPipelined: 64, turnBudgetMs: 10 };
+export const DNS_LISTENER_DEFAULTS: DnsListenerLimits = {
+  tcpIdleTimeoutMs: 10_000,
+  tcpMaxConnections: 1024,
+  tcpMaxPipelined: 64,
+  turnBudgetMs: 10,
+  udpMaxQueued: 1024,
+};
+
+/** Bytes the UDP wait queue may hold, whatever the datagram count (4 MiB: 64 full-size datagrams). */
+const UDP_MAX_QUEUED_BYTES = 4 * 1024 * 1024;
 
 /**
  * Synchronous DNS work in the current event-loop turn. The account opens with the first
@@ -112,7 +124,7 @@ export async function listenDns(
   // clash so both transports normally share a port, as Consul's do.
   const budget = new TurnBudget(limits.turnBudgetMs);
   for (let attempt = 1; ; attempt++) {
-    const udp = await bindUdp(listen.host, listen.port, handler, logger, budget);
+    const udp = await bindUdp(listen.host, listen.port, handler, logger, budget, limits.udpMaxQueued);
     const udpPort = udp.address().port;
     try {
       const tcp = await listenTcp(listen.host, udpPort, handler, logger, limits, budget);
@@ -166,7 +178,7 @@ const ipLiteralLookup: NonNullable<SocketOptions["lookup"]> = (hostname, options
   else dnsLookup(hostname, options, callback);
 };
 
-function bindUdp(host: string, port: number, handler: DnsMessageHandler, logger: Logger, budget: TurnBudget): Promise<UdpSocket> {
+function bindUdp(host: string, port: number, handler: DnsMessageHandler, logger: Logger, budget: TurnBudget, maxQueued: number): Promise<UdpSocket> {
   return new Promise((resolve, reject) => {
     const socket = createSocket({ type: isIPv6(host) ? "udp6" : "udp4", lookup: ipLiteralLookup });
     const onBindError = (err: Error): void => reject(err);
@@ -179,19 +191,10 @@ function bindUdp(host: string, port: number, handler: DnsMessageHandler, logger:
       } catch {
         // The kernel may clamp or refuse; the default buffer still works.
       }
-      let lastOverloadWarnMs = -Infinity;
-      socket.on("message", (msg, rinfo) => {
-        // No send callback: a lost UDP reply is the client's to retry, and without one Node
-        // tries a synchronous send and skips a completion callback per datagram.
-        if (budget.exhausted) {
-          budget.dropped++;
-          const now = systemClock.monotonicMs();
-          if (now - lastOverloadWarnMs >= OVERLOAD_WARN_INTERVAL_MS) {
-            lastOverloadWarnMs = now;
-            logger.warn("DNS overloaded: dropping datagrams to keep the event loop for consensus", { dropped: budget.dropped });
-          }
-          return;
-        }
+
+      // No send callback: a lost UDP reply is the client's to retry, and without one Node
+      // tries a synchronous send and skips a completion callback per datagram.
+      const answer = (msg: Buffer, rinfo: RemoteInfo): void => {
         try {
           const reply = budget.run(() => handler(msg, "udp", rinfo));
           if (reply instanceof Promise) {
@@ -205,6 +208,45 @@ function bindUdp(host: string, port: number, handler: DnsMessageHandler, logger:
         } catch (err) {
           logger.error("DNS handler failed", { error: String(err) });
         }
+      };
+
+      // Datagrams that arrived after the turn's budget was spent, answered in later turns.
+      const queued: { msg: Buffer; rinfo: RemoteInfo }[] = [];
+      let queuedBytes = 0;
+      let drainScheduled = false;
+      let lastOverloadWarnMs = -Infinity;
+      const drainQueued = (): void => {
+        drainScheduled = false;
+        while (queued.length > 0 && !budget.exhausted) {
+          const next = queued.shift() as { msg: Buffer; rinfo: RemoteInfo };
+          queuedBytes -= next.msg.length;
+          answer(next.msg, next.rinfo);
+        }
+        if (queued.length > 0) scheduleDrain();
+      };
+      const scheduleDrain = (): void => {
+        if (drainScheduled) return;
+        drainScheduled = true;
+        budget.nextTurn(drainQueued);
+      };
+
+      socket.on("message", (msg, rinfo) => {
+        if (queued.length === 0 && !budget.exhausted) {
+          answer(msg, rinfo);
+          return;
+        }
+        if (queued.length >= maxQueued || queuedBytes + msg.length > UDP_MAX_QUEUED_BYTES) {
+          budget.dropped++;
+          const now = systemClock.monotonicMs();
+          if (now - lastOverloadWarnMs >= OVERLOAD_WARN_INTERVAL_MS) {
+            lastOverloadWarnMs = now;
+            logger.warn("DNS overloaded: dropping datagrams to keep the event loop for consensus", { dropped: budget.dropped });
+          }
+          return;
+        }
+        queued.push({ msg, rinfo });
+        queuedBytes += msg.length;
+        scheduleDrain();
       });
       resolve(socket);
     });

@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { createSocket } from "node:dgram";
 import { connect } from "node:net";
 import { decode } from "dns-packet";
-import { listenDns } from "../../src/transport/dns-listener.ts";
+import { DNS_LISTENER_DEFAULTS, listenDns } from "../../src/transport/dns-listener.ts";
 import { silentLogger } from "../../src/runtime/logger.ts";
 import { serviceFields } from "../unit/dns/catalog-fixture.ts";
 import { queryPacket, startDnsTestAgent, tcpExchange } from "./dns-support.ts";
@@ -117,13 +117,18 @@ function spin(ms: number): void {
 const SPIN_MS = 5;
 const MAX_PER_TURN = 3;
 
-test("dns flood - expensive UDP requests are bounded per event-loop turn; the excess is dropped and counted", async () => {
+test("dns flood - expensive UDP requests are bounded per event-loop turn; past the wait queue the excess is dropped and counted", async () => {
   const turns = perTurnCounter();
-  const listener = await listenDns({ host: "127.0.0.1", port: 0 }, (msg) => {
-    turns.count();
-    spin(SPIN_MS);
-    return msg;
-  }, silentLogger);
+  const listener = await listenDns(
+    { host: "127.0.0.1", port: 0 },
+    (msg) => {
+      turns.count();
+      spin(SPIN_MS);
+      return msg;
+    },
+    silentLogger,
+    { ...DNS_LISTENER_DEFAULTS, udpMaxQueued: 16 },
+  );
   try {
     const r = await flood(listener.udpPort, "127.0.0.1", 200, 200);
     const worst = turns.stop();
@@ -132,6 +137,21 @@ test("dns flood - expensive UDP requests are bounded per event-loop turn; the ex
     assert.ok(listener.overloadDrops() > 0, "the overload was shed, and counted");
   } finally {
     turns.stop();
+    await listener.close();
+  }
+});
+
+test("dns flood - one slow request does not cost the datagrams behind it: they wait for the next turn and are answered", async () => {
+  let calls = 0;
+  const listener = await listenDns({ host: "127.0.0.1", port: 0 }, (msg) => {
+    if (calls++ === 0) spin(30);
+    return msg;
+  }, silentLogger);
+  try {
+    const r = await flood(listener.udpPort, "127.0.0.1", 20, 300);
+    assert.equal(r.replies, 20);
+    assert.equal(listener.overloadDrops(), 0);
+  } finally {
     await listener.close();
   }
 });
