@@ -6,7 +6,7 @@ import type { FloodJob, FloodResult } from "./flood-worker.ts";
 import { readRssBytes } from "../proc-stats.ts";
 import { MB, RssSampler } from "./floods.ts";
 import { KvWorkload, type WorkloadReport } from "./kv-workload.ts";
-import { ServerGroup, type Member } from "./servers.ts";
+import { ServerGroup, trackChild, type Member } from "./servers.ts";
 import { corruptMiddleRecord, newestSegment, tearTail, truncateToHalf } from "./wal-damage.ts";
 
 // The fault-injection cases of issue 12. Each starts its own real agent processes on loopback,
@@ -276,6 +276,7 @@ const secondAgent: ChaosCase = {
       const ports = [await freePort(), await freePort(), await freePort()];
       const secondArgs = args.map((a) => (a.includes("__PORT__") ? a.replace("__PORT__", String(ports.shift())) : a)).map((a) => (a.startsWith("-node=") ? `${a}-second` : a));
       const second = spawn(process.execPath, [CONSULATE_BIN, "agent", ...secondArgs], { stdio: ["ignore", "pipe", "pipe"] });
+      trackChild(second);
       let text = "";
       second.stdout.on("data", (d: Buffer) => (text += d.toString()));
       second.stderr.on("data", (d: Buffer) => (text += d.toString()));

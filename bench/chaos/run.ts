@@ -1,5 +1,6 @@
 import { benchTempDir, removeBenchTempDir } from "../child-process.ts";
 import { CASES, lastLines, type CaseOutcome, type ChaosCase, type ChaosOptions } from "./cases.ts";
+import { killAllAgentsNow } from "./servers.ts";
 
 // Fault injection against real agent processes on loopback (issue 12's probe, as part of the
 // project): kill -9 and SIGSTOP of leaders and followers under writes, WAL damage, a second
@@ -55,6 +56,14 @@ if (args.list) {
     console.log(`${c.name.padEnd(28)} ${c.summary}\n${"".padEnd(28)} (${note})`);
   }
   process.exit(0);
+}
+
+for (const signal of ["SIGINT", "SIGTERM"] as const) {
+  process.once(signal, () => {
+    killAllAgentsNow();
+    console.log(`\nchaos: interrupted (${signal}); every agent started was killed`);
+    process.exit(130);
+  });
 }
 
 const started = performance.now();

@@ -1,3 +1,4 @@
+import type { ChildProcess } from "node:child_process";
 import { rm } from "node:fs/promises";
 import { spawnAgent, type AgentProcess } from "../../test/support/agent-process.ts";
 import { serverArgs, serverSpec, type ServerSpec } from "../../test/support/server-cluster.ts";
@@ -16,6 +17,23 @@ export interface Member {
 }
 
 const START_TIMEOUT_MS = 60_000;
+
+/** Every agent process spawned and not yet exited, so an interrupted run (Ctrl-C) leaves none behind. */
+const liveChildren = new Set<ChildProcess>();
+
+/** Tracks `child` until it exits. */
+export function trackChild(child: ChildProcess): void {
+  liveChildren.add(child);
+  child.once("exit", () => liveChildren.delete(child));
+}
+
+/** SIGKILLs every agent process still running (SIGCONT first for paused ones); synchronous. */
+export function killAllAgentsNow(): void {
+  for (const child of liveChildren) {
+    child.kill("SIGCONT");
+    child.kill("SIGKILL");
+  }
+}
 
 export class ServerGroup {
   readonly members: Member[];
@@ -42,7 +60,7 @@ export class ServerGroup {
 
   async start(member: Member): Promise<AgentProcess> {
     // Ready = the HTTP API answers; a server waiting for its peers answers with "" as leader.
-    member.proc = await spawnAgent(this.argsOf(member), { httpPort: member.spec.httpPort, timeoutMs: START_TIMEOUT_MS });
+    member.proc = await spawnAgent(this.argsOf(member), { httpPort: member.spec.httpPort, timeoutMs: START_TIMEOUT_MS, onSpawn: trackChild });
     member.stopped = false;
     return member.proc;
   }

@@ -41,11 +41,14 @@ export interface SpawnAgentOptions {
   timeoutMs?: number;
   /** Readiness check against the HTTP base URL; default: /v1/status/leader answers 200. */
   ready?: (base: string) => Promise<boolean>;
+  /** Called with the child as soon as it is spawned, before it is ready (for cleanup on interrupt). */
+  onSpawn?: (child: ChildProcess) => void;
 }
 
 /** Spawns `consulate agent <args>` (the caller picks every flag) and waits until it is ready. */
 export async function spawnAgent(args: string[], options: SpawnAgentOptions): Promise<AgentProcess> {
   const child = spawn(process.execPath, [CONSULATE_BIN, "agent", ...args], { stdio: ["ignore", "pipe", "pipe"] });
+  options.onSpawn?.(child);
   let out = "";
   child.stdout?.on("data", (d: Buffer) => (out += d.toString()));
   child.stderr?.on("data", (d: Buffer) => (out += d.toString()));
