@@ -89,11 +89,6 @@ export class DnsRequestHandler {
     this.#settingsGeneration++;
   }
 
-  /** Requests refused by the per-source rate bound since start. */
-  get rateLimited(): number {
-    return this.#perSource.limited;
-  }
-
   /**
    * One wire message in, one reply out (undefined = drop). Never throws. `source` is the
    * sender's address, for the per-source rate bound (absent: not limited, e.g. in-process).
