@@ -11,8 +11,9 @@ import { corruptMiddleRecord, newestSegment, tearTail, truncateToHalf } from "./
 
 // The fault-injection cases of issue 12. Each starts its own real agent processes on loopback,
 // injects its faults, and reports what it saw; every failed expectation is a line in
-// `failures`. A case that needs a fix not merged yet says so in `pendingFix`: the CI slice
-// (--ci) leaves it out until then, as it leaves out the slower cases (`inCiSlice`).
+// `failures`. A case written ahead of its fix says so in `pendingFix` (none today): the CI
+// slice (--ci) leaves it out until the fix is merged, as it leaves out the slower cases
+// (`inCiSlice`).
 
 export interface ChaosOptions {
   short: boolean;
@@ -80,24 +81,26 @@ async function injectClusterFault(group: ServerGroup, work: KvWorkload, fault: C
   const leader = await group.waitForLeader(15_000);
   const victim: Member = fault.endsWith("leader") ? leader : (group.members.find((m) => m !== leader && m.proc !== undefined) as Member);
   const role = victim === leader ? "leader" : "follower";
+  // Acknowledged writes to wait for after each step: proof the cluster took writes again.
+  const step = o.short ? 10 : 20;
   const started = performance.now();
   if (fault.startsWith("kill")) {
     await group.kill9(victim);
     if (role === "leader") await group.waitForLeader(15_000, victim);
-    await work.progress(20, 60_000);
+    await work.progress(step, 60_000);
     o.log(`  kill -9 ${role} ${victim.spec.name}: writes resumed after ${Math.round(performance.now() - started)} ms; restarting it`);
     await group.start(victim);
   } else {
     group.pause(victim);
     const pausedMs = o.short ? 2500 : 5000;
     if (role === "leader") await group.waitForLeader(15_000, victim);
-    await work.progress(20, 60_000);
+    await work.progress(step, 60_000);
     const left = pausedMs - (performance.now() - started);
     if (left > 0) await sleep(left);
     o.log(`  SIGSTOP ${role} ${victim.spec.name} for ${Math.round(performance.now() - started)} ms, then SIGCONT`);
     group.resume(victim);
   }
-  await work.progress(20, 60_000);
+  await work.progress(step, 60_000);
 }
 
 const clusterFaults: ChaosCase = {
@@ -136,7 +139,7 @@ const singleKill: ChaosCase = {
       work.start();
       const kills = o.short ? 2 : 10;
       for (let k = 0; k < kills; k++) {
-        await work.progress(o.short ? 60 : 300, 60_000);
+        await work.progress(o.short ? 40 : 300, 60_000);
         await group.kill9(group.members[0]);
         await sleep(100);
         await group.start(group.members[0]);
@@ -180,7 +183,6 @@ const walTornTail: ChaosCase = {
   name: "wal-torn-tail",
   inCiSlice: true,
   summary: "a record torn mid-write at the end of the newest WAL segment: start with a WARN naming its size, nothing acknowledged lost",
-  pendingFix: "issue 12 item 5 (torn tail logged at WARN)",
   async run(o) {
     const out = outcome();
     const { group, work } = await writeThenKill("torn", 200);
@@ -204,7 +206,6 @@ const walTruncated: ChaosCase = {
   name: "wal-truncated",
   inCiSlice: true,
   summary: "the newest WAL segment cut to half its size: refuse to start, saying acknowledged entries are missing",
-  pendingFix: "issue 12 item 5 (refuse to start when the commit index is beyond the surviving log)",
   async run(o) {
     const out = outcome();
     const { group, work } = await writeThenKill("truncated", 300);
@@ -260,7 +261,6 @@ const secondAgent: ChaosCase = {
   name: "second-agent-same-data-dir",
   inCiSlice: true,
   summary: "a second agent on a running server's -data-dir: exit 1 naming the dir and the holder's PID; the first keeps every write",
-  pendingFix: "issue 12 item 4 (exclusive data-dir lock)",
   async run(o) {
     const out = outcome();
     const group = await ServerGroup.create("lock", 1, FAST_RAFT);
@@ -541,7 +541,6 @@ const pausedLeader: ChaosCase = {
   name: "paused-leader-reads",
   inCiSlice: false,
   summary: "a leader SIGSTOPped past its lease, then SIGCONT: ?stale must not claim a known leader with fresh LastContact, default reads never stale",
-  pendingFix: "issue 12 item 7 (a paused leader knows its lease expired)",
   async run(o) {
     const out = outcome();
     const group = await ServerGroup.create("paused", 3, FAST_RAFT);
