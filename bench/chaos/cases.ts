@@ -157,13 +157,14 @@ const singleKill: ChaosCase = {
 // ---------------------------------------------------------------------------------------------
 
 /** One server with some acknowledged writes, then killed -9: the data dir is ready to damage. */
-async function writeThenKill(label: string, writes: number): Promise<{ group: ServerGroup; work: KvWorkload }> {
+async function writeThenKill(label: string, writes: number, quietMsBeforeKill = 0): Promise<{ group: ServerGroup; work: KvWorkload }> {
   const group = await ServerGroup.create(label, 1, FAST_RAFT);
   await group.startAll();
   const work = new KvWorkload(() => group.running(), `chaos/${label}`, { writers: 2, registerClients: 0 });
   work.start();
   await work.progress(writes, 60_000);
   await work.stop();
+  if (quietMsBeforeKill > 0) await sleep(quietMsBeforeKill);
   await group.kill9(group.members[0]);
   return { group, work };
 }
@@ -208,7 +209,11 @@ const walTruncated: ChaosCase = {
   summary: "the newest WAL segment cut to half its size: refuse to start, saying acknowledged entries are missing",
   async run(o) {
     const out = outcome();
-    const { group, work } = await writeThenKill("truncated", 300);
+    // The commit index reaches the hardstate file at most once a second (the WAL's own commit
+    // records go with a cut tail), so the server can only know what it acknowledged up to its
+    // last checkpoint: let one happen before the crash. A cut within the last second of
+    // writes is indistinguishable from a torn tail, as in etcd, whose HardState lives in the WAL.
+    const { group, work } = await writeThenKill("truncated", 300, 2500);
     return withGroup(group, async () => {
       const cut = await truncateToHalf(await newestSegment(group.members[0].spec.dataDir));
       o.log(`  cut ${cut} bytes off the newest segment`);
