@@ -43,7 +43,7 @@ export async function startDevAgent(options: DevAgentOptions = {}): Promise<DevA
   const base = agentOptionsFromConfig(rc);
   const dnsPort = options.dnsPort ?? 0;
   const running = await startAgent(
-    { ...base, httpPort: options.httpPort ?? 0, dns: base.dns && dnsPort >= 0 ? { ...base.dns, port: dnsPort } : undefined },
+    { ...base, httpPort: options.httpPort ?? 0, dns: base.dns && dnsPort >= 0 ? { ...base.dns, port: dnsPort } : undefined, freePortFallback: true },
     { logger },
   );
   const { host, port } = running.http.address;

@@ -52,14 +52,14 @@ export function tunedGossipConfig(g: RuntimeConfig["gossipLan"], reconnectTimeou
 }
 
 /** `keyring`: the LAN keyring as keyring-setup.ts loaded it (the keyring file wins over -encrypt). */
-export function gossipMembershipSettings(rc: RuntimeConfig, identity: AgentIdentity, keyring?: Keyring): GossipMembershipSettings {
+export function gossipMembershipSettings(rc: RuntimeConfig, identity: AgentIdentity, keyring?: Keyring, fallbackToFreePort = false): GossipMembershipSettings {
   const self = lanMember(identity, readSelfConfig(identity, rc as unknown as Record<string, unknown>));
   return {
     nodeName: identity.nodeName,
     datacenter: identity.datacenter,
     host: gossipBindHost(rc.serfLanBindAddr, rc.advertiseAddr),
     port: rc.ports.serfLan,
-    fallbackToFreePort: rc.dev,
+    fallbackToFreePort,
     tags: self.tags,
     gossip: lanGossipConfig(rc),
     keyring: keyring ?? (rc.encryptKey !== "" ? new Keyring([rc.encryptKey]) : undefined),
@@ -71,7 +71,7 @@ export function gossipMembershipSettings(rc: RuntimeConfig, identity: AgentIdent
 }
 
 /** The agent's LAN pool: real gossip when started from configuration, else a pool of one. */
-export async function startMembership(rc: RuntimeConfig | undefined, identity: AgentIdentity, deps: GossipMembershipDeps, keyring?: Keyring): Promise<Membership> {
-  if (rc) return GossipMembership.start(gossipMembershipSettings(rc, identity, keyring), deps);
+export async function startMembership(rc: RuntimeConfig | undefined, identity: AgentIdentity, deps: GossipMembershipDeps, keyring?: Keyring, fallbackToFreePort = false): Promise<Membership> {
+  if (rc) return GossipMembership.start(gossipMembershipSettings(rc, identity, keyring, fallbackToFreePort), deps);
   return new LoneMembership(lanMember(identity, readSelfConfig(identity, {})), identity.datacenter, deps.logger);
 }

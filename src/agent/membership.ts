@@ -238,11 +238,16 @@ export class GossipMembership implements Membership {
     const own = this.#runner.addr;
     // memberlist push/pulls with itself too; ours would only time out, so it counts at once.
     const others = targets.filter((t) => t !== own);
-    const answered = others.length > 0 ? await this.#runner.join(others) : 0;
-    const joined = answered + (targets.length - others.length);
+    const failures = others.length > 0 ? await this.#runner.joinEach(others) : [];
+    const joined = failures.filter((f) => f === undefined).length + (targets.length - others.length);
     if (joined === 0) {
-      const lines = targets.map((t) => `\t* Failed to join ${t}: dial tcp ${t}: no answer to the gossip state exchange`).join("\n");
-      throw new JoinFailedError(`${targets.length} error${targets.length === 1 ? "" : "s"} occurred:\n${lines}\n\n`);
+      // memberlist's wording: a name that does not resolve fails before any dial.
+      const lines = others.map((t, i) => {
+        const failure = failures[i];
+        if (failure?.stage === "resolve") return `\t* Failed to resolve ${addrs[targets.indexOf(t)] ?? t}: ${failure.message}`;
+        return `\t* Failed to join ${t}: ${failure?.message ?? "no answer to the gossip state exchange"}`;
+      });
+      throw new JoinFailedError(`${lines.length} error${lines.length === 1 ? "" : "s"} occurred:\n${lines.join("\n")}\n\n`);
     }
     return joined;
   }

@@ -25,7 +25,7 @@ export function wanGossipConfig(rc: RuntimeConfig): GossipConfig {
 }
 
 /** The WAN pool's settings, or undefined when this agent has none (a client, or serf_wan = -1). */
-export function wanMembershipSettings(rc: RuntimeConfig, identity: AgentIdentity): GossipMembershipSettings | undefined {
+export function wanMembershipSettings(rc: RuntimeConfig, identity: AgentIdentity, fallbackToFreePort = false): GossipMembershipSettings | undefined {
   if (!identity.server || rc.ports.serfWan <= 0) return undefined;
   const self = wanMember(identity, readSelfConfig(identity, rc as unknown as Record<string, unknown>));
   if (!self) return undefined;
@@ -34,7 +34,7 @@ export function wanMembershipSettings(rc: RuntimeConfig, identity: AgentIdentity
     datacenter: identity.datacenter,
     host: gossipBindHost(rc.serfWanBindAddr, rc.advertiseAddrWan),
     port: rc.ports.serfWan,
-    fallbackToFreePort: rc.dev,
+    fallbackToFreePort,
     tags: self.tags,
     gossip: wanGossipConfig(rc),
     // Consul keeps a WAN keyring of its own (serf/remote.keyring), seeded with the same key.
@@ -57,9 +57,10 @@ export async function startWanMembership(
   identity: AgentIdentity,
   deps: GossipMembershipDeps,
   keyring?: Keyring,
+  fallbackToFreePort = false,
 ): Promise<Membership | undefined> {
   if (rc) {
-    const settings = wanMembershipSettings(rc, identity);
+    const settings = wanMembershipSettings(rc, identity, fallbackToFreePort);
     return settings ? GossipMembership.start(keyring ? { ...settings, keyring } : settings, deps) : undefined;
   }
   const self = wanMember(identity, readSelfConfig(identity, {}));

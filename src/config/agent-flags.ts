@@ -60,6 +60,10 @@ export const AGENT_FLAGS = [
     help: "Starts a server whose Raft log on disk ends before its recorded commit index (acknowledged entries are missing), accepting the loss. Without it such a server refuses to start.",
   },
   { name: "join-wan", kind: "repeatable", help: "Address of an agent to join -wan at start time. Can be specified multiple times. Deprecated alias of -retry-join-wan." },
+  { name: "retry-interval", kind: "string", help: "Time to wait between join attempts." },
+  { name: "retry-max", kind: "int", help: "Maximum number of join attempts. Defaults to 0, which will retry indefinitely." },
+  { name: "retry-interval-wan", kind: "string", help: "Time to wait between join -wan attempts." },
+  { name: "retry-max-wan", kind: "int", help: "Maximum number of join -wan attempts. Defaults to 0, which will retry indefinitely." },
 ] as const satisfies readonly AgentFlagSpec[];
 
 type FlagName = (typeof AGENT_FLAGS)[number]["name"];
@@ -111,6 +115,10 @@ const SCALAR_KEYS: Partial<Record<FlagName, string>> = {
   domain: "domain",
   encrypt: "encrypt",
   "disable-keyring-file": "disable_keyring_file",
+  "retry-interval": "retry_interval",
+  "retry-max": "retry_max",
+  "retry-interval-wan": "retry_interval_wan",
+  "retry-max-wan": "retry_max_wan",
 };
 
 const PORT_KEYS: Partial<Record<FlagName, string>> = {

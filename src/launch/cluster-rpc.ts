@@ -13,6 +13,7 @@ import { RpcPool } from "../transport/rpc-client.ts";
 import type { Socket } from "node:net";
 import { RAFT_PROTOCOL_BYTE } from "../transport/rpc.ts";
 import type { ServerPortTls } from "../transport/server-port-tls.ts";
+import { rpcStartError } from "./start-errors.ts";
 import { defaultRpcServerLimits, startRpcServer, type RunningRpcServer } from "../transport/rpc-server.ts";
 
 // The RPC side of the wiring, kept apart from start-agent.ts: a server wraps its consensus so
@@ -32,6 +33,8 @@ export interface ClusterRpcDeps {
   raftConnections?: (socket: Socket, head: Buffer) => void;
   /** TLS on the server port (tls.internal_rpc), for the listener and outgoing calls. */
   tls?: ServerPortTls;
+  /** Embedded dev agents only: a taken RPC port leaves the server without a listener instead of failing the start. */
+  freePortFallback?: boolean;
 }
 
 export interface ClusterRpc {
@@ -96,9 +99,9 @@ export async function setUpClusterRpc(deps: ClusterRpcDeps): Promise<ClusterRpc>
           tls: deps.tls,
         });
       } catch (err) {
-        // -dev agents run side by side (tests, laptops) on the default 8300: without peers
-        // nothing needs the port, so a dev agent carries on without it.
-        if (!rc.dev) throw err;
+        // Embedded dev agents run side by side (tests) on the default 8300: without peers
+        // nothing needs the port, so they carry on without it. The CLI fails, as Consul does.
+        if (!deps.freePortFallback || !rc.dev) throw rpcStartError(err, host, rc.ports.server);
         logger.warn("RPC listener not started", { address: `${host}:${rc.ports.server}`, error: err instanceof Error ? err.message : String(err) });
       }
     },

@@ -42,6 +42,8 @@ import { RaftServerDiscovery } from "../server/raft-server-discovery.ts";
 import { raftTicksFor } from "../server/raft-timing.ts";
 import { RpcMethod } from "../server/leader-forwarding.ts";
 import { startAclSystem, type AclWiringOptions } from "./acl-wiring.ts";
+import { gossipBindHost } from "../agent/membership-config.ts";
+import { goListenError, serfStartError, StartedParts } from "./start-errors.ts";
 
 // The production wiring, in one file: runtime → state → fsm → consensus → agent → http.
 // Tests and the simulator wire fakes through the same seams (clock, rng, logger).
@@ -78,6 +80,12 @@ export interface AgentRuntimeOptions {
    * until enforcement covers every endpoint, DNS and RPC path (issue 13).
    */
   acl?: AclWiringOptions;
+  /**
+   * Embedding only (startDevAgent): a taken serf or server RPC port falls back to a free port
+   * (serf) or no listener (RPC), so several embedded dev agents run side by side. The CLI fails
+   * the start instead, as Consul does.
+   */
+  freePortFallback?: boolean;
 }
 
 export interface RunningAgent {
@@ -122,8 +130,9 @@ export interface StartDeps {
 export async function startAgent(options: AgentRuntimeOptions, deps: StartDeps = {}): Promise<RunningAgent> {
   const rc = options.runtimeConfig;
   const lock = rc && rc.dataDir !== "" && !rc.inMemory ? await lockDataDir(rc.dataDir) : undefined;
+  const parts = new StartedParts();
   try {
-    const running = await startAgentOnLockedDir(options, deps, lock !== undefined);
+    const running = await startAgentParts(options, deps, parts, lock !== undefined);
     if (!lock) return running;
     return {
       ...running,
@@ -136,12 +145,13 @@ export async function startAgent(options: AgentRuntimeOptions, deps: StartDeps =
       },
     };
   } catch (err) {
+    await parts.unwind();
     await lock?.release();
     throw err;
   }
 }
 
-async function startAgentOnLockedDir(options: AgentRuntimeOptions, deps: StartDeps, dataDirLocked: boolean): Promise<RunningAgent> {
+async function startAgentParts(options: AgentRuntimeOptions, deps: StartDeps, parts: StartedParts, dataDirLocked: boolean): Promise<RunningAgent> {
   const clock = deps.clock ?? systemClock;
   const rng = deps.rng ?? systemRng;
   const logger =
@@ -162,16 +172,20 @@ async function startAgentOnLockedDir(options: AgentRuntimeOptions, deps: StartDe
     ? await loadUiSite(options.http.ui, { datacenter: identity.datacenter, primaryDatacenter: rc?.primaryDatacenter ?? identity.datacenter, aclsEnabled: rc?.aclEnabled ?? false }, logger)
     : undefined;
   const metrics = new Metrics({ clock, prometheusRetentionMs: options.http.prometheusRetentionTimeMs, trackGc: true });
+  parts.add(() => metrics.close());
   // TLS on the server port (tls.internal_rpc): shared by the RPC listener, the RPC pool and Raft.
   const serverPortTls = serverPortTlsFromConfig(rc);
   const raft =
     consensusKind(options) === "raft" ? await startRaft(options, nodeId, serverAddress, fsm, { clock, rng, logger, metrics, dial: serverPortTls?.dial }) : undefined;
+  if (raft) parts.add(() => raft.close());
   const serverConsensus: Consensus = raft ?? new LocalLog(fsm, { serverAddress });
   // Servers forward to the leader, client agents send everything to a server (cluster-rpc.ts).
   const raftConnections = raft && raft.raftAddress() === serverAddress ? (socket: Socket, head: Buffer) => raft.acceptConnection(socket, head) : undefined;
-  const cluster = await setUpClusterRpc({ rc, serverConsensus, fsm, clock, rng, logger, raftConnections, tls: serverPortTls });
+  const cluster = await setUpClusterRpc({ rc, serverConsensus, fsm, clock, rng, logger, raftConnections, tls: serverPortTls, freePortFallback: options.freePortFallback === true });
+  parts.add(() => cluster.stop());
   const consensus = cluster.consensus;
   const wheel = new TimerWheel(clock);
+  parts.add(() => wheel.stop());
   const blocking = new BlockingEngine({ hub: state.hub, wheel, rng }, { maxWaiters: 1_000_000 });
   const agent = new Agent({
     identity,
@@ -193,21 +207,30 @@ async function startAgentOnLockedDir(options: AgentRuntimeOptions, deps: StartDe
     wheel,
     registrations: rc && rc.dataDir !== "" ? new FileRegistrationStore(rc.dataDir) : undefined,
   });
+  parts.add(() => agent.stop());
   if (consensus.isLeader()) await agent.start();
   else startWhenLeaderKnown(agent, logger, clock);
   if (rc) await agent.loadDefinitions(rc.services, rc.checks);
   await agent.restoreRegistrations();
   const sessionTtl = new SessionTtlDuty({ clock, consensus, state, logger: logger.named("consul.session") });
   sessionTtl.start();
+  parts.add(() => sessionTtl.stop());
   const stopLeadershipWatch = consensus.onLeadershipChange((leading) => {
     if (leading) sessionTtl.onLeadershipAcquired();
   });
 
   const lanKeyring = new LocalKeyring(rc ? await loadLanKeyring(rc, logger.named("agent")) : { keyring: undefined, file: undefined });
-  const membership = await startMembership(rc, identity, { clock, logger }, lanKeyring.keyring);
+  const fallbackToFreePort = options.freePortFallback === true;
+  const membership = await startMembership(rc, identity, { clock, logger }, lanKeyring.keyring, fallbackToFreePort).catch((err: unknown) => {
+    throw rc && isListenError(err) ? serfStartError(err, "LAN", identity.server, gossipBindHost(rc.serfLanBindAddr, rc.advertiseAddr), rc.ports.serfLan) : err;
+  });
+  parts.add(() => membership.stop());
   const wanKeyring =
     rc && identity.server && rc.ports.serfWan > 0 ? new LocalKeyring(await loadWanKeyring(rc, logger.named("agent"))) : undefined;
-  const wanMembership = await startWanMembership(rc, identity, { clock, logger }, wanKeyring?.keyring);
+  const wanMembership = await startWanMembership(rc, identity, { clock, logger }, wanKeyring?.keyring, fallbackToFreePort).catch((err: unknown) => {
+    throw rc && isListenError(err) ? serfStartError(err, "WAN", true, gossipBindHost(rc.serfWanBindAddr, rc.advertiseAddrWan), rc.ports.serfWan) : err;
+  });
+  if (wanMembership) parts.add(() => wanMembership.stop());
   // A client agent learns its servers from gossip: alive role=consul members of its datacenter.
   const delegate = cluster.delegate;
   if (delegate) {
@@ -226,10 +249,12 @@ async function startAgentOnLockedDir(options: AgentRuntimeOptions, deps: StartDe
         })
       : undefined;
   discovery?.start();
+  parts.add(() => discovery?.stop());
   const reconcile = identity.server
     ? new LeaderReconcile({ consensus, catalog: state.catalog, membership, clock, logger: logger.named("consul.leader"), nodeName: identity.nodeName, datacenter: identity.datacenter })
     : undefined;
   reconcile?.start();
+  parts.add(() => reconcile?.stop());
   const stopReconcileWatch = consensus.onLeadershipChange(() => reconcile?.leadershipChanged());
   const autopilot = identity.server
     ? new AutopilotDuty({
@@ -244,6 +269,7 @@ async function startAgentOnLockedDir(options: AgentRuntimeOptions, deps: StartDe
       })
     : undefined;
   autopilot?.start();
+  parts.add(() => autopilot?.stop());
   const stopAutopilotWatch = consensus.onLeadershipChange(() => autopilot?.leadershipChanged());
 
   // Certificate material (private keys included) stays out of /v1/agent/self's DebugConfig.
@@ -257,8 +283,18 @@ async function startAgentOnLockedDir(options: AgentRuntimeOptions, deps: StartDe
   const ctx: HttpContext = { settings: options.http, state, consensus, blocking, agent, clock, rng, logger, runtimeConfig, metrics, sessionTtl, autopilot, events, membership, wanMembership, raft, keyring, acl: acl?.service };
   membership.onUserEvent((e) => deliverUserEvent(ctx, e));
   const dispatcher = new ApiDispatcher(ctx, cluster.forwarder);
-  const plain = options.httpPort >= 0 ? await startHttpServer(ctx, { host: options.httpHost, port: options.httpPort, dispatcher, ui }) : undefined;
-  const https = options.https ? await startHttpServer(ctx, { host: options.https.host, port: options.https.port, dispatcher, tls: options.https.tls, ui }) : undefined;
+  const listenFailure = (host: string, port: number) => (err: unknown): never => {
+    throw isListenError(err) ? new Error(goListenError(err, "tcp", host, port)) : err;
+  };
+  const plain =
+    options.httpPort >= 0
+      ? await startHttpServer(ctx, { host: options.httpHost, port: options.httpPort, dispatcher, ui }).catch(listenFailure(options.httpHost, options.httpPort))
+      : undefined;
+  if (plain) parts.add(() => plain.close());
+  const https = options.https
+    ? await startHttpServer(ctx, { host: options.https.host, port: options.https.port, dispatcher, tls: options.https.tls, ui }).catch(listenFailure(options.https.host, options.https.port))
+    : undefined;
+  if (https) parts.add(() => https.close());
   const http = plain ?? https;
   if (http === undefined) throw new Error("neither the HTTP nor the HTTPS API is enabled");
   await cluster.listen(dispatcher);
@@ -266,7 +302,9 @@ async function startAgentOnLockedDir(options: AgentRuntimeOptions, deps: StartDe
   if (options.dns && options.dns.port >= 0) {
     for (const host of options.dns.hosts) {
       const authorizer = acl ? () => acl.service.dnsAuthorizer() : undefined;
-      dnsServers.push(await startDnsServer({ state, settings: options.dns.settings, logger: logger.named("dns"), rng, clock, authorizer }, { host, port: options.dns.port }));
+      const dns = await startDnsServer({ state, settings: options.dns.settings, logger: logger.named("dns"), rng, clock, authorizer }, { host, port: options.dns.port });
+      dnsServers.push(dns);
+      parts.add(() => dns.close());
     }
   }
 
@@ -416,4 +454,9 @@ function startWhenLeaderKnown(agent: Agent, logger: Logger, clock: Clock): void 
     });
   };
   attempt(50);
+}
+
+function isListenError(err: unknown): boolean {
+  const code = typeof err === "object" && err !== null ? (err as { code?: unknown }).code : undefined;
+  return code === "EADDRINUSE" || code === "EADDRNOTAVAIL" || code === "EACCES";
 }

@@ -1,5 +1,6 @@
 import { constants } from "node:fs";
-import { mkdir, open, readdir, readFile, rename, unlink } from "node:fs/promises";
+import { makeDirectory } from "./make-directory.ts";
+import { open, readdir, readFile, rename, unlink } from "node:fs/promises";
 import type { FileHandle } from "node:fs/promises";
 import { dirname } from "node:path";
 
@@ -92,7 +93,7 @@ async function writeAllAt(handle: FileHandle, chunks: readonly Uint8Array[], pos
 
 export const nodeFileSystem: FileSystem = {
   async mkdirp(dir) {
-    await mkdir(dir, { recursive: true });
+    await makeDirectory(dir);
   },
   async list(dir) {
     try {

@@ -1,4 +1,5 @@
-import { mkdir, open, readFile, rename } from "node:fs/promises";
+import { open, readFile, rename } from "node:fs/promises";
+import { makeDirectory } from "./make-directory.ts";
 import { dirname, join } from "node:path";
 
 // `<data-dir>/serf/local.keyring`, byte-compatible with Consul's: a JSON array of base64 keys,
@@ -49,7 +50,7 @@ export async function readKeyringFile(path: string): Promise<string[] | undefine
 /** Replaces the file with `keys` (primary first): written aside, fsynced, renamed over it. */
 export async function writeKeyringFile(path: string, keys: readonly string[]): Promise<void> {
   const dir = dirname(path);
-  await mkdir(dir, { recursive: true, mode: 0o700 });
+  await makeDirectory(dir, 0o700);
   const tmp = `${path}.tmp`;
   const file = await open(tmp, "w", 0o600);
   try {

@@ -10,7 +10,7 @@ import type { GossipEvent } from "../gossip/swim.ts";
 import { ENCRYPTION_OVERHEAD_BYTES } from "./gossip-crypto.ts";
 import type { Keyring } from "./gossip-crypto.ts";
 import { listenGossipTcp } from "./gossip-tcp.ts";
-import type { GossipTcp } from "./gossip-tcp.ts";
+import type { GossipTcp, StreamFailure } from "./gossip-tcp.ts";
 import { bindGossipUdp } from "./gossip-udp.ts";
 import type { GossipUdp } from "./gossip-udp.ts";
 
@@ -45,7 +45,8 @@ export class GossipRunner {
   readonly #tcp: GossipTcp;
   readonly #clock: Clock;
   readonly #listeners: GossipListener[] = [];
-  readonly #joinWaiters = new Map<number, (ok: boolean) => void>();
+  /** Per join stream: resolves with undefined when the seed answered, else why it did not. */
+  readonly #joinWaiters = new Map<number, (failure: StreamFailure | undefined) => void>();
   readonly #streamExtensions = new Map<number, StreamExtension>();
   #leaveWaiter: (() => void) | undefined;
   #timer: TimerHandle | undefined;
@@ -104,10 +105,15 @@ export class GossipRunner {
 
   /** Joins through the given addresses; resolves with how many answered the push-pull. */
   async join(addrs: readonly string[]): Promise<number> {
+    return (await this.joinEach(addrs)).filter((f) => f === undefined).length;
+  }
+
+  /** Joins through each address; per address, undefined when it answered, else why it did not. */
+  async joinEach(addrs: readonly string[]): Promise<(StreamFailure | undefined)[]> {
     const ids = this.swim.join(addrs);
-    const results = ids.map((id) => new Promise<boolean>((resolve) => this.#joinWaiters.set(id, resolve)));
+    const results = ids.map((id) => new Promise<StreamFailure | undefined>((resolve) => this.#joinWaiters.set(id, resolve)));
     this.#flush();
-    return (await Promise.all(results)).filter(Boolean).length;
+    return Promise.all(results);
   }
 
   setTags(tags: MemberTags): void {
@@ -154,7 +160,7 @@ export class GossipRunner {
     if (this.#closed) return;
     this.#closed = true;
     this.#timer?.cancel();
-    for (const resolve of this.#joinWaiters.values()) resolve(false);
+    for (const resolve of this.#joinWaiters.values()) resolve({ stage: "exchange", message: "agent shutting down" });
     this.#joinWaiters.clear();
     this.#leaveWaiter?.();
     await Promise.all([this.#udp.close(), this.#tcp.close()]);
@@ -199,10 +205,12 @@ export class GossipRunner {
     }
     for (const p of ready.packets) this.#udp.send(p.to, p.bytes);
     for (const s of ready.streams) {
-      void this.#tcp.request(s.to, s.bytes, this.swim.config.tcpTimeoutMs).then((reply) => {
+      void this.#tcp.exchange(s.to, s.bytes, this.swim.config.tcpTimeoutMs).then((outcome) => {
         if (this.#closed) return;
+        const reply = "reply" in outcome ? outcome.reply : undefined;
         const ok = this.swim.receiveStreamReply(s.id, reply, this.#now());
-        this.#joinWaiters.get(s.id)?.(ok);
+        const failure = "failure" in outcome ? outcome.failure : undefined;
+        this.#joinWaiters.get(s.id)?.(ok ? undefined : (failure ?? { stage: "exchange", message: "no answer to the gossip state exchange" }));
         this.#joinWaiters.delete(s.id);
         this.#flush();
       });

@@ -17,7 +17,41 @@ export interface GossipTcp {
   readonly port: number;
   /** Resolves with the reply, or undefined on refusal, timeout, a bad frame or no answer. */
   request(addr: string, bytes: Uint8Array, timeoutMs: number): Promise<Uint8Array | undefined>;
+  /** The same exchange, saying why it failed (join errors name the cause, as memberlist's do). */
+  exchange(addr: string, bytes: Uint8Array, timeoutMs: number): Promise<StreamOutcome>;
   close(): Promise<void>;
+}
+
+/** A stream exchange's result; `failure` is worded as Go's net errors are (memberlist's join errors quote them). */
+export type StreamOutcome = { readonly reply: Uint8Array } | { readonly failure: StreamFailure };
+
+export interface StreamFailure {
+  /** "resolve": the host name has no address; "dial": no connection; "exchange": no (valid) answer. */
+  readonly stage: "resolve" | "dial" | "exchange";
+  readonly message: string;
+}
+
+/** Go's wording for a failed dial or lookup, from Node's error code. */
+export function describeStreamError(addr: string, err: unknown): StreamFailure {
+  const code = typeof err === "object" && err !== null ? (err as { code?: unknown }).code : undefined;
+  const { host } = splitHostPort(addr);
+  switch (code) {
+    case "ENOTFOUND":
+    case "EAI_AGAIN":
+    case "EAI_NODATA":
+    case "EAI_NONAME":
+      return { stage: "resolve", message: `lookup ${host}: no such host` };
+    case "ECONNREFUSED":
+      return { stage: "dial", message: `dial tcp ${addr}: connect: connection refused` };
+    case "EHOSTUNREACH":
+      return { stage: "dial", message: `dial tcp ${addr}: connect: no route to host` };
+    case "ENETUNREACH":
+      return { stage: "dial", message: `dial tcp ${addr}: connect: network is unreachable` };
+    case "ECONNRESET":
+      return { stage: "exchange", message: `read tcp ${addr}: read: connection reset by peer` };
+    default:
+      return { stage: "dial", message: `dial tcp ${addr}: ${err instanceof Error ? err.message : String(err)}` };
+  }
 }
 
 function frame(payload: Uint8Array): Buffer {
@@ -81,38 +115,47 @@ export async function listenGossipTcp(listen: { host: string; port: number }, ha
   });
   const address = server.address();
   const port = typeof address === "object" && address ? address.port : listen.port;
+  const exchange = (addr: string, bytes: Uint8Array, requestTimeoutMs: number): Promise<StreamOutcome> =>
+    new Promise((resolve) => {
+      const { host, port: remotePort } = splitHostPort(addr);
+      const socket = connect({ host, port: remotePort });
+      let settled = false;
+      let connected = false;
+      const done = (outcome: StreamOutcome): void => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        socket.destroy();
+        resolve(outcome);
+      };
+      const fail = (stage: StreamFailure["stage"], message: string): void => done({ failure: { stage, message } });
+      const timer = setTimeout(() => fail(connected ? "exchange" : "dial", connected ? `read tcp ${addr}: i/o timeout` : `dial tcp ${addr}: i/o timeout`), requestTimeoutMs);
+      socket.on("error", (err) => done({ failure: describeStreamError(addr, err) }));
+      socket.on("close", () => fail("exchange", "EOF"));
+      socket.on("connect", () => {
+        connected = true;
+        socket.write(frame(keyring ? keyring.encrypt(bytes) : bytes));
+      });
+      readFrame(
+        socket,
+        (payload) => {
+          if (payload.length === 0) return fail("exchange", "no answer to the gossip state exchange");
+          try {
+            done({ reply: keyring ? keyring.decrypt(payload) : payload });
+          } catch (err) {
+            fail("exchange", `failed to decrypt the gossip state exchange: ${err instanceof Error ? err.message : String(err)}`);
+          }
+        },
+        () => fail("exchange", "gossip stream frame too large"),
+      );
+    });
   return {
     port,
-    request(addr, bytes, requestTimeoutMs) {
-      return new Promise((resolve) => {
-        const { host, port: remotePort } = splitHostPort(addr);
-        const socket = connect({ host, port: remotePort });
-        let settled = false;
-        const done = (value: Uint8Array | undefined): void => {
-          if (settled) return;
-          settled = true;
-          clearTimeout(timer);
-          socket.destroy();
-          resolve(value);
-        };
-        const timer = setTimeout(() => done(undefined), requestTimeoutMs);
-        socket.on("error", () => done(undefined));
-        socket.on("close", () => done(undefined));
-        socket.on("connect", () => socket.write(frame(keyring ? keyring.encrypt(bytes) : bytes)));
-        readFrame(
-          socket,
-          (payload) => {
-            if (payload.length === 0) return done(undefined);
-            try {
-              done(keyring ? keyring.decrypt(payload) : payload);
-            } catch {
-              done(undefined);
-            }
-          },
-          () => done(undefined),
-        );
-      });
+    async request(addr, bytes, requestTimeoutMs) {
+      const outcome = await exchange(addr, bytes, requestTimeoutMs);
+      return "reply" in outcome ? outcome.reply : undefined;
     },
+    exchange,
     close: () =>
       new Promise<void>((resolve) => {
         for (const s of sockets) s.destroy();

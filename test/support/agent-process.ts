@@ -30,7 +30,9 @@ export interface AgentProcess {
 export async function spawnDevAgent(extraArgs: string[] = [], options: { timeoutMs?: number } = {}): Promise<AgentProcess> {
   const httpPort = await freePort();
   const dnsPort = await freePort();
-  return spawnAgent(["-dev", `-http-port=${httpPort}`, `-dns-port=${dnsPort}`, ...extraArgs], { httpPort, timeoutMs: options.timeoutMs });
+  // A taken serf or server port fails the start (as in Consul), so every port is a free one.
+  const ports = [`-serf-lan-port=${await freePort()}`, `-serf-wan-port=${await freePort()}`, `-server-port=${await freePort()}`];
+  return spawnAgent(["-dev", `-http-port=${httpPort}`, `-dns-port=${dnsPort}`, ...ports, ...extraArgs], { httpPort, timeoutMs: options.timeoutMs });
 }
 
 export interface SpawnAgentOptions {

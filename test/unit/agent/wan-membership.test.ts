@@ -69,13 +69,14 @@ test("wan settings - -serf-wan-bind and -advertise-wan: the pool binds the WAN b
   assert.equal(any.rc.advertiseAddrWan, "127.0.0.8");
 });
 
-test("wan settings - client agents and -serf-wan-port=-1 have no WAN pool; -dev runs the local profile on 8302 with a free-port fallback", async () => {
+test("wan settings - client agents and -serf-wan-port=-1 have no WAN pool; -dev runs the local profile on 8302; only embedding asks for a free-port fallback", async () => {
   assert.equal((await settingsFor({ server: false })).settings, undefined);
   assert.equal((await settingsFor({ server: true, "serf-wan-port": -1 })).settings, undefined);
   const rc = await loadRuntimeConfig({ dev: true }, io);
   const dev = wanMembershipSettings(rc, identityOf(rc));
   assert.equal(dev?.port, 8302);
-  assert.equal(dev?.fallbackToFreePort, true);
+  assert.equal(dev?.fallbackToFreePort, false);
+  assert.equal(wanMembershipSettings(rc, identityOf(rc), true)?.fallbackToFreePort, true);
   assert.equal(dev?.gossip.probeTimeoutMs, DEFAULT_LOCAL_CONFIG.probeTimeoutMs);
 });
 
