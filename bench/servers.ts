@@ -45,6 +45,8 @@ export async function launch(kind: ServerKind, options: LaunchOptions = {}): Pro
           String(await freePort()),
           "-serf-lan-port",
           String(await freePort()),
+          "-serf-wan-port",
+          String(await freePort()),
           // No gRPC server exists; a port > 0 is refused at start (src/config/unsupported.ts).
           "-grpc-port",
           "-1",
