@@ -153,6 +153,8 @@ export class Agent {
   #reapTimer: TimerHandle | undefined;
   /** When each currently critical check turned critical (DeregisterCriticalServiceAfter). */
   readonly #criticalSinceMs = new Map<string, number>();
+  /** Checks that have reported at least once: their first result is logged like a change. */
+  readonly #reportedChecks = new Set<string>();
   /** Output-only results waiting for their catalog write (check_update_interval). */
   readonly #deferredOutput = new Map<string, TimerHandle>();
   /** Every runner reports here; results reach local state (and then the catalog) from it. */
@@ -578,6 +580,7 @@ export class Agent {
   #forgetCheck(checkId: string): void {
     this.#stopRunner(checkId);
     this.#criticalSinceMs.delete(checkId);
+    this.#reportedChecks.delete(checkId);
     this.#deferredOutput.get(checkId)?.cancel();
     this.#deferredOutput.delete(checkId);
   }
@@ -592,6 +595,8 @@ export class Agent {
     if (!current) return;
     const kept = this.checkSettings.discardCheckOutput ? "" : output;
     this.#trackCritical(checkId, status);
+    if (current.Status !== status || !this.#reportedChecks.has(checkId)) this.#logStatusChange(current, status, output);
+    this.#reportedChecks.add(checkId);
     if (current.Status === status && current.Output === kept) return;
     const deferMs = this.checkSettings.checkUpdateIntervalMs;
     if (deferMs > 0 && current.Status === status) {
@@ -611,6 +616,20 @@ export class Agent {
     this.#deferredOutput.get(checkId)?.cancel();
     this.#deferredOutput.delete(checkId);
     this.localState.updateCheckStatus(checkId, status, kept);
+  }
+
+  /**
+   * Consul's StatusHandler wording: a check turning critical or warning is a WARN line with its
+   * ID (and here its output, which says why); a recovery is Consul's DEBUG "Check status updated".
+   * A TTL check's expiry has its own line (checks/ttl.ts), as in Consul.
+   */
+  #logStatusChange(current: { CheckID: string; Type: string }, status: CheckStatus, output: string): void {
+    const check = current.CheckID;
+    if (status === "critical") {
+      if (current.Type === "ttl" && output.startsWith("TTL expired")) return;
+      this.logger.warn("Check is now critical", { check, output });
+    } else if (status === "warning") this.logger.warn("Check is now warning", { check, output });
+    else this.logger.debug("Check status updated", { check, status });
   }
 
   #trackCritical(checkId: string, status: CheckStatus): void {

@@ -122,6 +122,7 @@ export class CatalogSync implements SyncTarget {
         await attempt(async () => {
           await this.#propose({ Type: "catalog-deregister", Node: local.nodeName, ServiceID: id });
           local.pruneService(id, revision);
+          this.#deps.logger.info("Deregistered service", { service: id });
         });
         continue;
       }
@@ -136,6 +137,7 @@ export class CatalogSync implements SyncTarget {
         });
         local.setServiceInSync(id, true, revision);
         for (const [cid, c] of checks) local.setCheckInSync(cid, true, c.revision);
+        this.#deps.logger.info("Synced service", { service: id });
       });
     }
 
@@ -146,6 +148,7 @@ export class CatalogSync implements SyncTarget {
         await attempt(async () => {
           await this.#propose({ Type: "catalog-deregister", Node: local.nodeName, CheckID: id });
           local.pruneCheck(id, revision);
+          this.#deps.logger.info("Deregistered check", { check: id });
         });
         continue;
       }
@@ -160,6 +163,7 @@ export class CatalogSync implements SyncTarget {
           Checks: [this.#catalogCheck(entry.check)],
         });
         local.setCheckInSync(id, true, revision);
+        this.#deps.logger.info("Synced check", { check: id });
       });
     }
     if (firstError !== undefined) throw firstError;

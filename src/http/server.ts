@@ -83,6 +83,11 @@ export async function startHttpServer(ctx: HttpContext, options: HttpServerOptio
   };
 }
 
+/** ACL tokens in a query string never reach the logs (Consul writes `token=<hidden>`). */
+export function redactToken(url: string): string {
+  return url.includes("token=") ? url.replace(/([?&]token=)[^&]*/g, "$1<hidden>") : url;
+}
+
 export function createHttpServer(
   ctx: HttpContext,
   dispatcher: ApiDispatcher = new ApiDispatcher(ctx),
@@ -101,12 +106,23 @@ function buildServer(
   ui: UiSite | undefined,
 ): Server | HttpsServer {
   const bodyTimeoutMs = ctx.settings.bodyReadTimeoutMs ?? DEFAULT_BODY_READ_TIMEOUT_MS;
+  const httpLog = ctx.logger.named("agent.http");
   const listener = (req: IncomingMessage, res: ServerResponse): void => {
-    handle(dispatcher, req, res, { clock: ctx.clock, bodyTimeoutMs }, ui).catch((err: unknown) => {
-      ctx.logger.error("http: request failed", { url: req.url ?? "", error: err instanceof Error ? err.message : String(err) });
-      if (!res.headersSent) finish(res, dispatcher.errorResponse(errors.internal(err instanceof Error ? err.message : String(err))));
-      else res.destroy();
-    });
+    const traced = httpLog.enabled?.("debug") ?? true;
+    const startedMs = traced ? ctx.clock.now() : 0;
+    handle(dispatcher, req, res, { clock: ctx.clock, bodyTimeoutMs }, ui)
+      .then(() => {
+        // Consul's debug line for every request (its latency as a Go duration).
+        if (traced) {
+          const from = `${req.socket.remoteAddress ?? ""}:${req.socket.remotePort ?? 0}`;
+          httpLog.debug("Request finished", { method: req.method ?? "", url: redactToken(req.url ?? ""), from, latency: `${ctx.clock.now() - startedMs}ms` });
+        }
+      })
+      .catch((err: unknown) => {
+        ctx.logger.error("http: request failed", { url: redactToken(req.url ?? ""), error: err instanceof Error ? err.message : String(err) });
+        if (!res.headersSent) finish(res, dispatcher.errorResponse(errors.internal(err instanceof Error ? err.message : String(err))));
+        else res.destroy();
+      });
   };
   const base = { keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS, requestTimeout: STREAMED_BODY_TIMEOUT_MS };
   const server = tls === undefined ? createServer(base, listener) : createHttpsServer({ ...tls, ...base }, listener);

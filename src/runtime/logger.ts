@@ -11,6 +11,8 @@ export interface Logger {
   info(msg: string, fields?: Record<string, unknown>): void;
   warn(msg: string, fields?: Record<string, unknown>): void;
   error(msg: string, fields?: Record<string, unknown>): void;
+  /** Whether lines of `level` are written; lets hot paths skip building fields nobody reads. */
+  enabled?(level: LogLevel): boolean;
 }
 
 export interface LoggerOptions {
@@ -53,6 +55,7 @@ export function createLogger(options: LoggerOptions, module = ""): Logger {
   };
   return {
     named: (m) => createLogger(options, module ? `${module}.${m}` : m),
+    enabled: (level) => LOG_LEVELS.indexOf(level) >= min,
     trace: (m, f) => emit("trace", m, f),
     debug: (m, f) => emit("debug", m, f),
     info: (m, f) => emit("info", m, f),
@@ -63,6 +66,7 @@ export function createLogger(options: LoggerOptions, module = ""): Logger {
 
 export const silentLogger: Logger = {
   named: () => silentLogger,
+  enabled: () => false,
   trace: () => {},
   debug: () => {},
   info: () => {},

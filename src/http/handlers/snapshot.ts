@@ -11,7 +11,7 @@ import {
   type SnapshotMeta,
 } from "../../storage/snapshot-archive.ts";
 import type { Handler, HttpContext } from "../context.ts";
-import { awaitLeaderUnlessStale, metaHeaders, queryOptions, write } from "../read.ts";
+import { awaitLeaderUnlessStale, metaHeaders, queryOptions } from "../read.ts";
 import { text } from "../reply.ts";
 import { requestAuthorizer } from "../request-authorizer.ts";
 
@@ -68,7 +68,10 @@ const restore: Handler = async (ctx, req) => {
     if (err instanceof SnapshotArchiveError) throw errors.internal(err.message);
     throw errors.internal(`failed to restore snapshot: ${err instanceof Error ? err.message : String(err)}`);
   }
-  await write(ctx, { Type: "snapshot-restore", Data: Buffer.from(state.buffer, state.byteOffset, state.byteLength) });
+  const { index, result } = await ctx.consensus.propose({ Type: "snapshot-restore", Data: Buffer.from(state.buffer, state.byteOffset, state.byteLength) });
+  if (!result.ok) throw errors.internal(result.error);
+  // hashicorp/raft's wording for a user restore; an operator sees when the state was replaced.
+  ctx.logger.named("raft").info("restored user snapshot", { index, bytes: state.byteLength });
   return text("", 200);
 };
 
