@@ -257,18 +257,26 @@ function raftStats(identity: AgentIdentity, consensus: Consensus): Record<string
   };
 }
 
-function serfStats(cfg: SelfConfig): Record<string, string> {
+/** The pools' views `consul info` counts from (serf's Stats: every known member, failed and left among them). */
+export interface PoolCounts {
+  members: readonly { status: MemberStatus }[];
+  /** LAN only: servers of this datacenter the agent can route RPCs to. */
+  servers?: number;
+}
+
+function serfStats(cfg: SelfConfig, pool?: PoolCounts): Record<string, string> {
+  const count = (status: MemberStatus): number => pool?.members.filter((m) => m.status === status).length ?? 0;
   return {
     coordinate_resets: "0",
     encrypted: String(cfg.gossipEncrypted),
     event_queue: "0",
     event_time: "1",
-    failed: "0",
+    failed: String(count(MEMBER_STATUS.failed)),
     health_score: "0",
     intent_queue: "0",
-    left: "0",
+    left: String(count(MEMBER_STATUS.left)),
     member_time: "1",
-    members: "1",
+    members: String(pool ? pool.members.length : 1),
     query_queue: "0",
     query_time: "1",
   };
@@ -289,9 +297,9 @@ function runtimeStats(): Record<string, string> {
 /** The `Stats` map of /v1/agent/self, section by section as `consul info` prints it; all values are strings. */
 export function agentStats(
   identity: AgentIdentity,
-  inputs: { consensus: Consensus; cfg: SelfConfig; counts: LocalStateCounts },
+  inputs: { consensus: Consensus; cfg: SelfConfig; counts: LocalStateCounts; lan?: PoolCounts; wan?: PoolCounts },
 ): Record<string, Record<string, string>> {
-  const { consensus, cfg, counts } = inputs;
+  const { consensus, cfg, counts, lan, wan } = inputs;
   const stats: Record<string, Record<string, string>> = {
     agent: {
       check_monitors: String(counts.checkMonitors),
@@ -306,7 +314,7 @@ export function agentStats(
       version_metadata: BUILD_INFO.versionMetadata,
     },
     runtime: runtimeStats(),
-    serf_lan: serfStats(cfg),
+    serf_lan: serfStats(cfg, lan),
   };
   if (identity.server) {
     stats.consul = {
@@ -318,11 +326,11 @@ export function agentStats(
       server: "true",
     };
     stats.raft = raftStats(identity, consensus);
-    stats.serf_wan = serfStats(cfg);
+    stats.serf_wan = serfStats(cfg, wan);
   } else {
     stats.consul = {
       acl: cfg.aclEnabled ? "enabled" : "disabled",
-      known_servers: consensus.leaderAddress() === "" ? "0" : "1",
+      known_servers: String(lan?.servers ?? (consensus.leaderAddress() === "" ? 0 : 1)),
       server: "false",
     };
   }

@@ -1,6 +1,6 @@
-// `consul version`: no agent needed. The layout is consul's (scripts read the first line and
-// the protocol line); the product name is ours.
-import { CONSULATE_VERSION, BUILD_DATE_RFC3339 } from "../version.ts";
+// `consul version`: no agent needed. Consul's exact lines (scripts parse `Consul vX.Y.Z` and
+// the protocol line), then one line naming this implementation and its own version.
+import { CONSULATE_VERSION, CONSUL_COMPAT_VERSION, BUILD_DATE_RFC3339 } from "../version.ts";
 import type { CommandDefinition } from "./command-definition.ts";
 import { helpFor, parseCommandLine } from "./command-definition.ts";
 import type { CommandIO } from "./command-io.ts";
@@ -23,8 +23,9 @@ export interface VersionInfo {
 
 export function versionInfo(env: Readonly<Record<string, string | undefined>>): VersionInfo {
   return {
-    Version: CONSULATE_VERSION,
-    Revision: env.CONSULATE_REVISION ?? "dev",
+    Version: CONSUL_COMPAT_VERSION,
+    // The agent banner's Revision too: which Consulate build answers as this Consul version.
+    Revision: env.CONSULATE_REVISION ?? `consulate-${CONSULATE_VERSION}`,
     Prerelease: "",
     BuildDate: env.CONSULATE_BUILD_DATE ?? BUILD_DATE_RFC3339,
     RPC: RPC_PROTOCOL,
@@ -36,10 +37,11 @@ export function formatPrettyVersion(info: VersionInfo): string {
   const supplement =
     rpc.Default < rpc.Max ? ` (agent will automatically use protocol >${rpc.Default} when speaking to compatible agents)` : "";
   return (
-    `${PRODUCT_NAME} v${info.Version}${info.Prerelease === "" ? "" : `-${info.Prerelease}`}\n` +
+    `Consul v${info.Version}${info.Prerelease === "" ? "" : `-${info.Prerelease}`}\n` +
     (info.Revision === "" ? "" : `Revision ${info.Revision}\n`) +
     `Build Date ${info.BuildDate}\n` +
-    `Protocol ${rpc.Default} spoken by default, understands ${rpc.Min} to ${rpc.Max}${supplement}\n`
+    `Protocol ${rpc.Default} spoken by default, understands ${rpc.Min} to ${rpc.Max}${supplement}\n` +
+    `${PRODUCT_NAME} v${CONSULATE_VERSION} (a Consul-compatible agent in TypeScript)\n`
   );
 }
 

@@ -56,6 +56,11 @@ test("client agent - a service registered on the client appears in the server's 
   });
   assert.equal(reg.status, 200);
 
+  // `consul info` on the client counts the pool it gossips in, not just itself.
+  const self = (await (await fetch(`${client.base}/v1/agent/self`)).json()) as { Stats: Record<string, Record<string, string>> };
+  assert.equal(self.Stats.consul?.known_servers, "1");
+  assert.equal(self.Stats.serf_lan?.members, "2");
+
   // Agent endpoints are the client's own.
   const local = (await (await fetch(`${client.base}/v1/agent/services`)).json()) as Record<string, { Service: string }>;
   assert.equal(local["web-1"]?.Service, "web");

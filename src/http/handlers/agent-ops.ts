@@ -58,7 +58,13 @@ const self: Handler = (ctx, req) => {
       DebugConfig: debugConfig(ctx.runtimeConfig),
       Coord: cfg.disableCoordinates ? null : (ownCoordinate?.Coord ?? ORIGIN_COORDINATE),
       Member: memberView(ctx.membership.members().find((m) => m.name === identity.nodeName) ?? lanMember(identity, cfg)),
-      Stats: agentStats(identity, { consensus: ctx.consensus, cfg, counts: localCounts(ctx) }),
+      Stats: agentStats(identity, {
+        consensus: ctx.consensus,
+        cfg,
+        counts: localCounts(ctx),
+        lan: { members: ctx.membership.members(), servers: ctx.membership.servers().length },
+        wan: ctx.wanMembership ? { members: ctx.wanMembership.members() } : undefined,
+      }),
       Meta: { "consul-network-segment": "", "consul-version": identity.version, ...identity.nodeMeta },
     }),
   );

@@ -45,16 +45,17 @@ void test("cli - flags before the subcommand are rejected", async () => {
   assert.match(r.out, /^Invalid flags before the subcommand/);
 });
 
-void test("version - -v, --version and `version` print the same four-line layout", async () => {
+void test("version - -v, --version and `version` print Consul's four lines, then one naming Consulate", async () => {
   const expected =
-    "Consulate v0.1.0\nRevision dev\nBuild Date 2026-11-25T00:00:00Z\n" +
-    "Protocol 2 spoken by default, understands 2 to 3 (agent will automatically use protocol >2 when speaking to compatible agents)\n\n";
+    "Consul v1.20.0\nRevision consulate-0.1.0\nBuild Date 2026-11-25T00:00:00Z\n" +
+    "Protocol 2 spoken by default, understands 2 to 3 (agent will automatically use protocol >2 when speaking to compatible agents)\n" +
+    "Consulate v0.1.0 (a Consul-compatible agent in TypeScript)\n\n";
   for (const argv of [["version"], ["-v"], ["--version"]]) {
     assert.deepEqual(await runCli(argv), { code: 0, out: expected, err: "" });
   }
   const json = JSON.parse((await runCli(["version", "-format=json"])).out) as Record<string, unknown>;
   assert.deepEqual(json.RPC, { Default: 2, Min: 2, Max: 3 });
-  assert.equal(json.Version, "0.1.0");
+  assert.equal(json.Version, "1.20.0");
 });
 
 void test("validate - success line, -quiet, and validation errors exit 1", async () => {
