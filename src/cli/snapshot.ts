@@ -2,13 +2,13 @@
 // streamed between the file and the agent, never held whole: save pipes the answer into a file
 // beside FILE, verifies it from disk and renames it into place, as consul's command does.
 import { open, rename, rm, type FileHandle } from "node:fs/promises";
-import { verifySnapshotArchiveStream, type SnapshotMeta } from "../storage/snapshot-archive.ts";
+import { readSnapshotArchiveStream, verifySnapshotArchiveStream, type SnapshotContents, type SnapshotMeta } from "../storage/snapshot-archive.ts";
+import { snapshotRecords, type SnapshotRecord } from "../state/snapshot-inventory.ts";
 import type { CommandDefinition } from "./command-definition.ts";
 import { helpFor, parseCommandLine } from "./command-definition.ts";
 import type { CommandIO } from "./command-io.ts";
 import { printLine } from "./command-io.ts";
-import { tabwriterAlign } from "./columns.ts";
-import { stringFlag } from "./go-flags.ts";
+import { boolFlag, intFlag, stringFlag } from "./go-flags.ts";
 import { connectOrReport, errorMessage, HTTP_CLIENT_FLAGS, HTTP_SERVER_FLAGS, ResponseSinkError, type ConsulHttpClient } from "./http-client.ts";
 
 const HTTP_FLAGS = { ...HTTP_CLIENT_FLAGS, ...HTTP_SERVER_FLAGS } as const;
@@ -67,6 +67,9 @@ Usage: consulate snapshot inspect [options] FILE
 `;
 
 const INSPECT_FLAGS = {
+  kvdetails: boolFlag("Provides a detailed KV space usage breakdown for any KV data that's been stored."),
+  kvdepth: intFlag("Can only be used with -kvdetails. The key prefix depth used to breakdown KV store data. Defaults to 2.", 2),
+  kvfilter: stringFlag("Can only be used with -kvdetails. Limits KV key breakdown using this prefix filter."),
   format: stringFlag("Output format {pretty|json}", "pretty"),
 } as const;
 
@@ -193,30 +196,113 @@ async function runInspect(args: string[], io: CommandIO): Promise<number> {
     return 1;
   }
   const source = input.createReadStream();
-  let meta: SnapshotMeta;
+  let contents: SnapshotContents;
+  let records: SnapshotRecord[];
   try {
-    meta = await verifySnapshotArchiveStream(source);
+    contents = await readSnapshotArchiveStream(source, { maxArchiveBytes: Number.POSITIVE_INFINITY, maxStateBytes: Number.POSITIVE_INFINITY });
+    records = snapshotRecords(contents.state);
   } catch (err) {
     printLine(io.stderr, `Error extracting snapshot data: ${errorMessage(err)}`);
     return 1;
   } finally {
     source.destroy();
   }
+  const { meta } = contents;
+  const stats = inventoryStats(records, { kvDepth: parsed.values.kvdepth, kvFilter: parsed.values.kvfilter });
   if (parsed.values.format === "json") {
-    printLine(io.stdout, JSON.stringify({ Meta: { ID: meta.ID, Size: meta.Size, Index: meta.Index, Term: meta.Term, Version: meta.Version } }, null, 2));
+    // Go's json.MarshalIndent(info, "", "   ") of consul's OutputFormat.
+    const out = { Meta: { ID: meta.ID, Size: meta.Size, Index: meta.Index, Term: meta.Term, Version: meta.Version }, Stats: stats.byType, TotalSize: stats.totalSize };
+    printLine(io.stdout, JSON.stringify(out, null, "   "));
     return 0;
   }
-  // state.bin is our own msgpack document, not Consul's record stream, so only the metadata
-  // section of `consul snapshot inspect` is printed (no per-record-type table).
-  const rows = [
+  printLine(io.stdout, formatInspect(meta, stats, parsed.values.kvdetails));
+  return 0;
+}
+
+export interface TypeStats {
+  Name: string;
+  Sum: number;
+  Count: number;
+}
+
+export interface InventoryStats {
+  byType: TypeStats[];
+  totalSize: number;
+  byKeyPrefix: TypeStats[];
+  totalSizeKv: number;
+}
+
+/** Largest first, then by name (consul's sortTypeStats). */
+function sortStats(stats: Iterable<TypeStats>): TypeStats[] {
+  return [...stats].sort((a, b) => (a.Sum === b.Sum ? (a.Name < b.Name ? -1 : a.Name > b.Name ? 1 : 0) : b.Sum - a.Sum));
+}
+
+/** Per record type, and for -kvdetails per key prefix of `kvDepth` segments (keys under `kvFilter` only). */
+export function inventoryStats(records: readonly SnapshotRecord[], kv: { kvDepth: number; kvFilter: string }): InventoryStats {
+  const byType = new Map<string, TypeStats>();
+  const byPrefix = new Map<string, TypeStats>();
+  let totalSize = 0;
+  let totalSizeKv = 0;
+  const add = (map: Map<string, TypeStats>, name: string, size: number): void => {
+    const s = map.get(name) ?? { Name: name, Sum: 0, Count: 0 };
+    s.Sum += size;
+    s.Count++;
+    map.set(name, s);
+  };
+  for (const r of records) {
+    add(byType, r.type, r.size);
+    totalSize += r.size;
+    if (r.key === undefined || (kv.kvFilter !== "" && !r.key.startsWith(kv.kvFilter))) continue;
+    const split = r.key.split("/");
+    add(byPrefix, split.slice(0, Math.min(kv.kvDepth, split.length)).join("/"), r.size);
+    totalSizeKv += r.size;
+  }
+  return { byType: sortStats(byType.values()), totalSize, byKeyPrefix: sortStats(byPrefix.values()), totalSizeKv };
+}
+
+/** consul's ByteSize: one decimal, ".0" dropped, binary units; 0 is "0". */
+export function byteSize(bytes: number): string {
+  const units: [number, string][] = [
+    [2 ** 40, "TB"],
+    [2 ** 30, "GB"],
+    [2 ** 20, "MB"],
+    [2 ** 10, "KB"],
+    [1, "B"],
+  ];
+  if (bytes === 0) return "0";
+  const [div, unit] = units.find(([d]) => bytes >= d) ?? [1, "B"];
+  return `${(bytes / div).toFixed(1).replace(/\.0$/, "")}${unit}`;
+}
+
+/** One text/tabwriter column block whose rows end in a tab: every cell padded to max(minwidth, widest + padding). */
+function tabBlock(rows: readonly (readonly string[])[], minwidth: number, padding: number): string[] {
+  const widths: number[] = [];
+  for (const row of rows) row.forEach((cell, i) => (widths[i] = Math.max(widths[i] ?? 0, cell.length)));
+  return rows.map((row) => row.map((cell, i) => cell.padEnd(Math.max(minwidth, (widths[i] ?? 0) + padding))).join(""));
+}
+
+function statsTable(header: string, stats: readonly TypeStats[], total: number, minwidth: number, padding: number): string[] {
+  const dashes = [" ----", "----", "----"];
+  return tabBlock(
+    [[` ${header}`, "Count", "Size"], dashes, ...stats.map((s) => [` ${s.Name}`, String(s.Count), byteSize(s.Sum)]), dashes, [" Total", "", byteSize(total)]],
+    minwidth,
+    padding,
+  );
+}
+
+/** consul's pretty formatter: the metadata, a blank line, the per-type table (and with -kvdetails the per-prefix one). */
+export function formatInspect(meta: SnapshotMeta, stats: InventoryStats, kvDetails: boolean): string {
+  const head = [
     [" ID", meta.ID],
     [" Size", String(meta.Size)],
     [" Index", String(meta.Index)],
     [" Term", String(meta.Term)],
     [" Version", String(meta.Version)],
   ];
-  printLine(io.stdout, tabwriterAlign(rows, 6).join("\n"));
-  return 0;
+  const headWidth = Math.max(8, ...head.map(([k]) => (k ?? "").length + 6));
+  const lines = [...head.map(([k, v]) => `${(k ?? "").padEnd(headWidth)}${v ?? ""}`), "", ...statsTable("Type", stats.byType, stats.totalSize, 8, 6)];
+  if (kvDetails) lines.push("", ...statsTable("Key Name", stats.byKeyPrefix, stats.totalSizeKv, 30, 12));
+  return lines.join("\n");
 }
 
 export const snapshotCommands: Readonly<Record<string, CommandDefinition>> = {

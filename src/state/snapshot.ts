@@ -17,7 +17,7 @@ export const STATE_SNAPSHOT_VERSION = 1;
 /** bigints pack as msgpack int64 and come back as bigint; plain numbers stay numbers. */
 const packr = new Packr({ useRecords: false, int64AsType: "bigint" });
 
-interface StateSnapshotDocument {
+export interface StateSnapshotDocument {
   Version: number;
   LastIndex: number;
   Kv: { rows: KVEntry[]; tombstones: [string, number][]; tableIndex: number };
@@ -64,7 +64,7 @@ export function restoreState(state: StateStore, data: Uint8Array): void {
   state.hub.notifyAll();
 }
 
-function decodeDocument(data: Uint8Array): StateSnapshotDocument {
+export function decodeDocument(data: Uint8Array): StateSnapshotDocument {
   const raw: unknown = packr.unpack(data);
   if (typeof raw !== "object" || raw === null) throw new Error("state snapshot: not a msgpack map");
   const doc = raw as Partial<StateSnapshotDocument>;

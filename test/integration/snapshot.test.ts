@@ -60,7 +60,24 @@ test("snapshot - save, write more, restore through the CLI brings the old state 
   const inspected = await cli(["snapshot", "inspect", file]);
   assert.equal(inspected.code, 0, inspected.err);
   const lines = inspected.out.trimEnd().split("\n");
-  assert.deepEqual(lines.map((l) => l.trim().split(/\s+/)[0]), ["ID", "Size", "Index", "Term", "Version"]);
+  assert.deepEqual(lines.slice(0, 5).map((l) => l.trim().split(/\s+/)[0]), ["ID", "Size", "Index", "Term", "Version"]);
+  // Consul's per-type table: header, dashes, one row per type (largest first), dashes, total.
+  assert.equal(lines[5], "");
+  // text/tabwriter (minwidth 8, padding 6): each column as wide as its widest cell plus 6.
+  const widest = Math.max(...lines.slice(8, -2).map((l) => l.trim().split(/\s+/)[0]?.length ?? 0)) + 1;
+  assert.equal(lines[6], " Type".padEnd(widest + 6) + "Count      Size".padEnd(11 + Math.max(4, ...lines.slice(8).map((l) => l.trim().split(/\s+/).at(-1)?.length ?? 0)) + 6));
+  assert.match(lines[7] ?? "", /^ ----\s+----\s+----\s+$/);
+  const kvsRow = lines.find((l) => l.startsWith(" KVS "));
+  assert.match(kvsRow ?? "", /^ KVS\s+2\s+\d+B\s+$/);
+  assert.ok(lines.some((l) => /^ Register\s+\d+\s+[\d.]+K?B\s+$/.test(l)), inspected.out);
+  assert.match(lines.at(-1) ?? "", /^ Total\s+[\d.]+K?B$/);
+  const detailed = await cli(["snapshot", "inspect", "-kvdetails", "-kvdepth=1", file]);
+  assert.equal(detailed.code, 0, detailed.err);
+  const kvLines = detailed.out.trimEnd().split("\n");
+  const keyHeader = kvLines.indexOf(" Key Name" + " ".repeat(21) + "Count" + " ".repeat(25) + "Size" + " ".repeat(26));
+  assert.ok(keyHeader > 0, detailed.out);
+  assert.equal(kvLines[keyHeader - 1], "");
+  assert.match(kvLines[keyHeader + 2] ?? "", /^ app {26}2 {29}\d+B +$/);
   assert.match(lines[0], /^ ID {11}\d+-\d+-\d+$/);
   assert.equal(lines[2].trim().split(/\s+/)[1], String(savedIndex));
   assert.equal(lines[4].trim().split(/\s+/)[1], "1");
