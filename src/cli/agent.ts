@@ -7,6 +7,9 @@ import { agentOptionsFromConfig } from "../launch/from-config.ts";
 import { startAgent, type RunningAgent } from "../launch/start-agent.ts";
 import { BUILD_DATE, CONSUL_COMPAT_VERSION, CONSULATE_VERSION } from "../version.ts";
 import { formatAgentBanner } from "./agent-banner.ts";
+import { createLogger } from "../runtime/logger.ts";
+import { systemClock } from "../runtime/clock.ts";
+import { RotatingLogFile } from "../storage/log-file.ts";
 import { boolFlag, intFlag, parseGoFlags, repeatableFlag, stringFlag, type FlagSpec } from "./go-flags.ts";
 
 // `consulate agent`: load config, print the banner, run until a signal or a leave request.
@@ -66,11 +69,20 @@ export async function runAgentCommand(args: string[]): Promise<number> {
   }
 
   process.stdout.write(formatAgentBanner(rc, { consul: CONSUL_COMPAT_VERSION, consulate: CONSULATE_VERSION, buildDate: BUILD_DATE }));
+  let logFile: RotatingLogFile | undefined;
+  try {
+    logFile = rc.logFile === "" ? undefined : openLogFile(rc);
+  } catch (e) {
+    process.stderr.write(`==> Error starting agent: log_file: ${e instanceof Error ? e.message : String(e)}\n`);
+    return 1;
+  }
+  const logger = createLogger({ level: rc.logLevel, json: rc.logJson, write: (line) => writeLogLine(line, logFile) });
   let running: RunningAgent;
   try {
-    running = await startAgent(agentOptionsFromConfig(rc), { reloadConfig: () => loadRuntimeConfig(parsed.flags) });
+    running = await startAgent(agentOptionsFromConfig(rc), { logger, reloadConfig: () => loadRuntimeConfig(parsed.flags) });
   } catch (e) {
     process.stderr.write(`==> Error starting agent: ${e instanceof Error ? e.message : String(e)}\n`);
+    logFile?.close();
     return 1;
   }
   const log = running.logger.named("agent");
@@ -127,7 +139,22 @@ export async function runAgentCommand(args: string[]): Promise<number> {
     );
   });
   if (rc.pidFile) rmSync(rc.pidFile, { force: true });
+  logFile?.close();
   return exitCode;
+}
+
+function openLogFile(rc: RuntimeConfig): RotatingLogFile {
+  const { bytes, durationMs, maxFiles } = rc.logRotate;
+  return new RotatingLogFile({ path: rc.logFile, rotateBytes: bytes, rotateDurationMs: durationMs, maxFiles, nowMs: () => systemClock.now() });
+}
+
+function writeLogLine(line: string, file: RotatingLogFile | undefined): void {
+  process.stdout.write(line);
+  try {
+    file?.write(line);
+  } catch {
+    // A full disk must not stop the agent; stdout still has the line.
+  }
 }
 
 function skipLeaveOnInterrupt(rc: RuntimeConfig): boolean {

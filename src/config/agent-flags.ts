@@ -60,6 +60,13 @@ export const AGENT_FLAGS = [
     help: "Starts a server whose Raft log on disk ends before its recorded commit index (acknowledged entries are missing), accepting the loss. Without it such a server refuses to start.",
   },
   { name: "join-wan", kind: "repeatable", help: "Address of an agent to join -wan at start time. Can be specified multiple times. Deprecated alias of -retry-join-wan." },
+  { name: "recursor", kind: "repeatable", help: "Address of an upstream DNS server. Can be specified multiple times." },
+  { name: "rejoin", kind: "bool", help: "Ignores a previous leave and attempts to rejoin the cluster (refused: not implemented; use -retry-join)." },
+  { name: "syslog", kind: "bool", help: "Enables logging to syslog (refused: Consulate logs to stdout and -log-file)." },
+  { name: "log-rotate-bytes", kind: "int", help: "Maximum number of bytes that should be written to a log file" },
+  { name: "log-rotate-duration", kind: "string", help: "Time after which log rotation needs to be performed" },
+  { name: "log-rotate-max-files", kind: "int", help: "Maximum number of log file archives to keep" },
+  { name: "disable-host-node-id", kind: "bool", help: "Setting this to true will prevent Consul from using information from the host to generate a node ID (Consulate never does: only true is accepted)." },
   { name: "retry-interval", kind: "string", help: "Time to wait between join attempts." },
   { name: "retry-max", kind: "int", help: "Maximum number of join attempts. Defaults to 0, which will retry indefinitely." },
   { name: "retry-interval-wan", kind: "string", help: "Time to wait between join -wan attempts." },
@@ -115,6 +122,12 @@ const SCALAR_KEYS: Partial<Record<FlagName, string>> = {
   domain: "domain",
   encrypt: "encrypt",
   "disable-keyring-file": "disable_keyring_file",
+  rejoin: "rejoin_after_leave",
+  syslog: "enable_syslog",
+  "log-rotate-bytes": "log_rotate_bytes",
+  "log-rotate-duration": "log_rotate_duration",
+  "log-rotate-max-files": "log_rotate_max_files",
+  "disable-host-node-id": "disable_host_node_id",
   "retry-interval": "retry_interval",
   "retry-max": "retry_max",
   "retry-interval-wan": "retry_interval_wan",
@@ -146,6 +159,7 @@ export function flagSources(flags: AgentFlagValues): FlagSources {
   };
 
   const slices: RawConfig = {};
+  if (flags.recursor !== undefined && flags.recursor.length > 0) slices.recursors = [...flags.recursor];
   const retryJoin = [...(flags["retry-join"] ?? []), ...(flags.join ?? [])];
   if (retryJoin.length > 0) slices.retry_join = retryJoin;
   const retryJoinWan = [...(flags["retry-join-wan"] ?? []), ...(flags["join-wan"] ?? [])];

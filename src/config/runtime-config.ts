@@ -70,6 +70,8 @@ export interface RuntimeConfig {
   logLevel: LogLevel;
   logJson: boolean;
   logFile: string;
+  /** log_rotate_*: 0 bytes = no size limit; max files 0 = keep all, -1 = keep none. */
+  logRotate: { bytes: number; durationMs: number; maxFiles: number };
   pidFile: string;
   enableScriptChecks: boolean;
   enableLocalScriptChecks: boolean;
@@ -491,6 +493,7 @@ export function buildRuntimeConfig(merged: RawConfig, opts: BuildOptions): Runti
     logLevel,
     logJson: c.bool("log_json"),
     logFile: c.str("log_file"),
+    logRotate: { bytes: c.num("log_rotate_bytes", 0), durationMs: c.ms("log_rotate_duration"), maxFiles: c.num("log_rotate_max_files", 0) },
     pidFile: c.str("pid_file"),
     enableScriptChecks,
     enableLocalScriptChecks: c.bool("enable_local_script_checks", enableScriptChecks),

@@ -125,9 +125,6 @@ export const REFUSALS: readonly Refusal[] = [
   ...rules(["primary_gateways"], nonEmpty, "WAN federation through mesh gateways is not implemented"),
 
   // ---- logging and UI
-  { key: "log_file", refuses: nonEmpty, why: "logs go to standard output only; redirect it or use your service manager's log capture" },
-  { key: "log_rotate_duration", refuses: differsFrom("24h"), why: "log files are not written, so they are not rotated" },
-  ...rules(["log_rotate_bytes", "log_rotate_max_files"], nonEmpty, "log files are not written, so they are not rotated"),
   { key: "enable_syslog", refuses: isTrue, why: "logging to syslog is not implemented" },
   // The UI itself (ui, ui_config.enabled, dir, content_path) is served; its extras are not.
   { key: "ui_config.hcp_enabled", refuses: isTrue, why: NO_UI_EXTRA },

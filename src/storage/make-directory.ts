@@ -1,3 +1,4 @@
+import { mkdirSync, statSync } from "node:fs";
 import { mkdir, stat } from "node:fs/promises";
 import { dirname } from "node:path";
 
@@ -57,5 +58,35 @@ export async function makeDirectory(dir: string, mode?: number): Promise<void> {
     const code = codeOf(err);
     if (code === "EEXIST" && (await isDirectory(dir))) return;
     throw new MakeDirectoryError(dir, code, err instanceof Error ? err.message : String(err));
+  }
+}
+
+/** The same, synchronously (start-up, before the event loop serves anything). */
+export function makeDirectorySync(dir: string, mode?: number): void {
+  try {
+    mkdirSync(dir, { mode });
+    return;
+  } catch (err) {
+    const code = codeOf(err);
+    if (code === "EEXIST" && isDirectorySync(dir)) return;
+    if (code !== "ENOENT") throw new MakeDirectoryError(dir, code, err instanceof Error ? err.message : String(err));
+  }
+  const parent = dirname(dir);
+  if (parent === dir) throw new MakeDirectoryError(dir, "ENOENT", "no such file or directory");
+  makeDirectorySync(parent, mode);
+  try {
+    mkdirSync(dir, { mode });
+  } catch (err) {
+    const code = codeOf(err);
+    if (code === "EEXIST" && isDirectorySync(dir)) return;
+    throw new MakeDirectoryError(dir, code, err instanceof Error ? err.message : String(err));
+  }
+}
+
+function isDirectorySync(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
   }
 }

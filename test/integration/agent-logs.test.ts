@@ -2,6 +2,9 @@
 // with its ID and output (Consul's wording), syncs and a snapshot restore at INFO.
 import { after, test } from "node:test";
 import assert from "node:assert/strict";
+import { mkdtempSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { freePort, spawnDevAgent, type AgentProcess } from "../support/agent-process.ts";
 import { eventually } from "../support/eventually.ts";
 
@@ -11,7 +14,8 @@ after(async () => {
 });
 
 void test("agent logs: debug lines, check state changes at WARN with ID and output, syncs and snapshot restore", async () => {
-  const agent = await spawnDevAgent(["-log-level=debug"]);
+  const logDir = mkdtempSync(join(tmpdir(), "consulate-logs-"));
+  const agent = await spawnDevAgent(["-log-level=debug", `-log-file=${logDir}/`]);
   running.push(agent);
   const closed = await freePort();
   const put = async (path: string, body: unknown): Promise<void> => {
@@ -39,4 +43,9 @@ void test("agent logs: debug lines, check state changes at WARN with ID and outp
   const restored = await fetch(`${agent.base}/v1/snapshot`, { method: "PUT", body: archive });
   assert.equal(restored.status, 200, await restored.text());
   await eventually("restore logged", () => Promise.resolve(/\[INFO\] {2}raft: restored user snapshot: index=\d+ bytes=\d+/.test(agent.output())), 5_000);
+
+  // -log-file gets the same lines (consul.log in a directory).
+  const written = readFileSync(join(logDir, "consul.log"), "utf8");
+  assert.match(written, /agent: Check is now critical: check=web-tcp/);
+  assert.match(written, /raft: restored user snapshot/);
 });

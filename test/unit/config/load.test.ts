@@ -252,7 +252,6 @@ void test("config - keys this build would not honour are refused, each naming th
     [`connect {\n  enabled = true\n}`, "connect.enabled = true"],
     [`connect {\n  ca_config { leaf_cert_ttl = "72h" }\n}`, `connect.ca_config = {"leaf_cert_ttl":"72h"}`],
     [`enable_syslog = true`, "enable_syslog = true"],
-    [`log_file = "/var/log/consul.log"`, `log_file = "/var/log/consul.log"`],
     [`snapshot_agent {\n  snapshot { interval = "1h" }\n}`, "snapshot_agent = "],
     [`ports { grpc = 8502 }`, "ports.grpc = 8502"],
     [`tls {\n  grpc { verify_incoming = true }\n}`, "tls.grpc.verify_incoming = true"],
