@@ -124,7 +124,13 @@ async function parseConfigFile(path: string): Promise<{ document: unknown; fromH
 export async function servicesFromFiles(paths: readonly string[]): Promise<ServiceRegistration[]> {
   const files: string[] = [];
   for (const path of paths) {
-    const info = await stat(path);
+    let info: Awaited<ReturnType<typeof stat>>;
+    try {
+      info = await stat(path);
+    } catch (err) {
+      // Consul reads service files through its config builder: same wording as `agent -config-file`.
+      throw new Error(`config: Open failed on ${path}. open ${path}: ${goErrnoText(err)}`, { cause: err });
+    }
     if (info.isDirectory()) {
       for (const entry of (await readdir(path)).sort()) {
         if ([".json", ".hcl"].includes(extname(entry).toLowerCase())) files.push(join(path, entry));
@@ -144,4 +150,19 @@ export async function servicesFromFiles(paths: readonly string[]): Promise<Servi
     services.push(...servicesFromDocument(parsed.document, parsed.fromHcl));
   }
   return services;
+}
+
+/** Go's text for a failed open (os.PathError without the path). */
+function goErrnoText(err: unknown): string {
+  const code = typeof err === "object" && err !== null ? (err as { code?: unknown }).code : undefined;
+  switch (code) {
+    case "ENOENT":
+      return "no such file or directory";
+    case "EACCES":
+      return "permission denied";
+    case "ENOTDIR":
+      return "not a directory";
+    default:
+      return err instanceof Error ? err.message : String(err);
+  }
 }

@@ -18,7 +18,8 @@ import { formatGoDuration } from "../model/duration.ts";
 import { withProcessShutdown } from "./shutdown-signal.ts";
 
 const FLAGS = {
-  type: stringFlag("Specifies the watch type. One of key, keyprefix, services, nodes, service, checks, or event."),
+  type: stringFlag("Specifies the watch type. One of key, keyprefix, services, nodes, service, checks, agent_service, or event."),
+  service_id: stringFlag("Specifies the local service instance to watch. Required for 'agent_service' type."),
   key: stringFlag("Specifies the key to watch. Only for 'key' type."),
   prefix: stringFlag("Specifies the key prefix to watch. Only for 'keyprefix' type."),
   service: stringFlag("Specifies the service to watch. Required for 'service' type, optional for 'checks' type."),
@@ -55,6 +56,7 @@ export interface WatchParams {
   readonly stale?: boolean;
   readonly state?: string;
   readonly name?: string;
+  readonly service_id?: string;
 }
 
 export interface WatchPlan {
@@ -123,6 +125,7 @@ export function compileWatchPlan(params: WatchParams): WatchPlan {
   if (params.stale !== undefined) remaining.add("stale");
   if (params.state !== undefined) remaining.add("state");
   if (params.name !== undefined) remaining.add("name");
+  if (params.service_id !== undefined) remaining.add("service_id");
   const take = (name: string): void => void remaining.delete(name);
 
   let plan: WatchPlan;
@@ -224,6 +227,13 @@ export function compileWatchPlan(params: WatchParams): WatchPlan {
       };
       break;
     }
+    case "agent_service": {
+      take("service_id");
+      const id = params.service_id ?? "";
+      if (id === "") throw new Error("Must specify a single service_id to watch");
+      plan = agentServicePlan(id);
+      break;
+    }
     case "connect_roots":
       plan = simplePlan("connect_roots", "/v1/agent/connect/ca/roots");
       break;
@@ -237,6 +247,29 @@ export function compileWatchPlan(params: WatchParams): WatchPlan {
   }
   if (remaining.size > 0) throw new Error(`Invalid parameters: [${[...remaining].sort().join(" ")}]`);
   return plan;
+}
+
+/**
+ * agent_service: agent-local state has no Raft index, so (as consul's watch does) it blocks on
+ * the service's ContentHash (`?hash=`); the hash stands in for the index the runner compares.
+ */
+function agentServicePlan(id: string): WatchPlan {
+  const hashes = new Map<bigint, string>();
+  return {
+    type: "agent_service",
+    ordered: false,
+    async fetch(client, index, signal, waitMs) {
+      const hash = index > 0n ? hashes.get(index) : undefined;
+      const wait = hash !== undefined && waitMs !== undefined ? `${Math.max(1, Math.floor(waitMs))}ms` : undefined;
+      const view = await getView(client, `/v1/agent/service/${escapePath(id)}`, { hash, wait }, signal);
+      const value = jsonOf(view.body);
+      const contentHash = String((value as { ContentHash?: unknown } | null)?.ContentHash ?? "");
+      const asIndex = /^[0-9a-f]{1,16}$/i.test(contentHash) ? BigInt(`0x${contentHash}`) : 0n;
+      hashes.clear();
+      if (asIndex > 0n) hashes.set(asIndex, contentHash);
+      return { index: asIndex, value };
+    },
+  };
 }
 
 /** Go's json.Marshal escapes these even inside strings; keep byte-identical output. */
@@ -319,6 +352,7 @@ export async function runWatch(args: string[], io: CommandIO, shutdown: AbortSig
       stale: flags.stale ? true : undefined,
       state: nonEmpty(flags.state),
       name: nonEmpty(flags.name),
+      service_id: nonEmpty(flags.service_id),
     });
   } catch (err) {
     printLine(io.stderr, errorMessage(err));

@@ -149,3 +149,18 @@ void test("semaphore - the .lock document is Go's json.Marshal of {Limit, Holder
   assert.equal(joinKeyPath("svc/", ".lock"), "svc/.lock");
   assert.equal(joinKeyPath("a//b/", "c"), "a/b/c");
 });
+
+void test("watch - agent_service watches one local service instance by -service_id, blocking on its ContentHash", async () => {
+  assert.throws(() => compileWatchPlan({ type: "agent_service" }), { message: "Must specify a single service_id to watch" });
+  const queries: string[] = [];
+  fake.routes.set("GET /v1/agent/service/web-1", (req) => {
+    queries.push(`${req.path}?${req.query.toString()}`);
+    return { body: '{"ID":"web-1","Service":"web","Port":8080,"ContentHash":"a1b2c3d4e5f60718"}' };
+  });
+  const r = await runCli(["watch", "-type=agent_service", "-service_id=web-1"], { address: fake.address });
+  assert.equal(r.code, 0, r.err);
+  assert.deepEqual(JSON.parse(r.out), { ID: "web-1", Service: "web", Port: 8080, ContentHash: "a1b2c3d4e5f60718" });
+  assert.equal(queries[0], "/v1/agent/service/web-1?");
+  const plan = compileWatchPlan({ type: "agent_service", service_id: "web-1" });
+  assert.equal(plan.type, "agent_service");
+});

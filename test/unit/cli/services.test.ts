@@ -131,3 +131,9 @@ void test("services - config keys map to API field names", () => {
   assert.equal(apiFieldName("ttl"), "TTL");
   assert.equal(apiFieldName("args"), "ScriptArgs");
 });
+
+void test("services register - a missing definition file is reported with Consul's wording", async () => {
+  const missing = join(dir, "nope.json");
+  const r = await runCli(["services", "register", missing], { address: consul.address });
+  assert.deepEqual(r, { code: 1, out: "", err: `Error: config: Open failed on ${missing}. open ${missing}: no such file or directory\n` });
+});
