@@ -6,13 +6,27 @@
 // It also builds the web UI (ui/) into dist/ui: content-hashed assets under assets/ (served
 // as immutable), index.html as a template the agent fills in (content path, UI config), and
 // a .gz and .br copy of every text file so the agent never compresses per request.
+//
+// And it writes the library's type declarations (dist/types, package.json "types"): a
+// consumer's strict tsc cannot read our `.ts` sources (TS5097 without allowImportingTsExtensions).
+// Each file reachable from src/mod.ts's declarations is transpiled on its own
+// (ts.transpileDeclaration: no whole-program type check, so ~1 s instead of ~30 s), and
+// relative `.ts` specifiers become `.js`, which NodeNext resolves to the `.d.ts` beside them.
+//
+//   node scripts/build.mjs                                  bundles, UI and declarations
+//   node scripts/build.mjs --types-only [--types-out=DIR]   declarations only (tests)
 import { build } from "esbuild";
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { mkdir, readFile, readdir, rm, writeFile } from "node:fs/promises";
-import { join, relative } from "node:path";
+import { dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { brotliCompressSync, constants, gzipSync } from "node:zlib";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
+const typesOnly = process.argv.includes("--types-only");
+const typesOut = resolve(root, process.argv.find((a) => a.startsWith("--types-out="))?.slice("--types-out=".length) ?? "dist/types");
+await emitDeclarations(join(root, "src", "mod.ts"), typesOut);
+if (typesOnly) process.exit(0);
 
 await build({
   absWorkingDir: root,
@@ -65,4 +79,30 @@ for (const entry of await readdir(uiOut, { recursive: true, withFileTypes: true 
   const body = await readFile(path);
   await writeFile(`${path}.gz`, gzipSync(body, { level: 9 }));
   await writeFile(`${path}.br`, brotliCompressSync(body, { params: { [constants.BROTLI_PARAM_QUALITY]: 11 } }));
+}
+
+async function emitDeclarations(entry, outDir) {
+  const { default: ts } = await import("typescript");
+  const srcDir = dirname(entry);
+  const options = { allowImportingTsExtensions: true, module: ts.ModuleKind.NodeNext, target: ts.ScriptTarget.ES2022, strict: true };
+  const outputs = new Map();
+  const queue = [entry];
+  const problems = [];
+  while (queue.length > 0) {
+    const file = queue.shift();
+    if (outputs.has(file)) continue;
+    const result = ts.transpileDeclaration(readFileSync(file, "utf8"), { fileName: file, compilerOptions: options, reportDiagnostics: true });
+    for (const d of result.diagnostics ?? []) problems.push(`${relative(root, file)}: ${ts.flattenDiagnosticMessageText(d.messageText, "\n")}`);
+    const text = result.outputText.replace(/((?:from |import\()["'])(\.{1,2}\/[^"']+)\.ts(["'])/g, "$1$2.js$3");
+    outputs.set(file, text);
+    for (const m of result.outputText.matchAll(/(?:from |import\()["'](\.{1,2}\/[^"']+\.ts)["']/g)) queue.push(resolve(dirname(file), m[1]));
+  }
+  // A declaration that needs inference is not written half right: the build fails instead.
+  if (problems.length > 0) throw new Error(`type declarations:\n${problems.join("\n")}`);
+  rmSync(outDir, { recursive: true, force: true });
+  for (const [file, text] of outputs) {
+    const target = join(outDir, relative(srcDir, file)).replace(/\.ts$/, ".d.ts");
+    mkdirSync(dirname(target), { recursive: true });
+    writeFileSync(target, text);
+  }
 }
