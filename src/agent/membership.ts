@@ -315,6 +315,7 @@ export class GossipMembership implements Membership {
     let status: LocalMember["status"];
     if (isSelf && this.#leaving && !this.#left) status = MEMBER_STATUS.leaving;
     else if (m.status === "left") status = MEMBER_STATUS.left;
+    else if (m.leaving === true && !isSelf) status = MEMBER_STATUS.leaving;
     else if (m.status === "dead") status = MEMBER_STATUS.failed;
     else status = MEMBER_STATUS.alive;
     return { ...this.#settings.protocol, name: m.name, addr: host, port, tags: { ...m.tags }, status };

@@ -27,6 +27,11 @@ export interface Member {
   readonly status: MemberStatus;
   /** Local time of the last status change; drives gossip-to-the-dead and reaping. */
   readonly statusChangedMs: number;
+  /**
+   * A leave intent (force-leave) names this live member and it has not refuted it yet: serf
+   * shows it as `leaving` until its higher incarnation arrives.
+   */
+  readonly leaving?: boolean;
 }
 
 export function isDeadOrLeft(m: Member): boolean {

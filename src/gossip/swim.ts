@@ -938,5 +938,6 @@ function newRecord(name: string, addr: string, tags: MemberTags, incarnation: nu
 }
 
 function snapshot(r: MemberRecord): Member {
-  return { name: r.name, addr: r.addr, tags: r.tags, incarnation: r.incarnation, status: r.status, statusChangedMs: r.statusChangedMs };
+  const member = { name: r.name, addr: r.addr, tags: r.tags, incarnation: r.incarnation, status: r.status, statusChangedMs: r.statusChangedMs };
+  return r.leaveIntended && r.status !== MemberStatus.left ? { ...member, leaving: true } : member;
 }

@@ -126,3 +126,15 @@ test("membership - retry-join gives up after retry_max attempts", async (t) => {
   assert.equal(exhausted?.message, "agent: max join retry exhausted");
   assert.equal(a.retryJoinPhase, "exhausted");
 });
+
+test("membership - force-leave of an alive member shows it leaving (Status 2) right away, until it refutes", async (t) => {
+  const a = await GossipMembership.start(settings("a", { role: "consul", port: "8300" }), deps);
+  t.after(() => a.stop());
+  const b = await GossipMembership.start(settings("b", { role: "node" }), deps);
+  t.after(() => b.stop());
+  await a.join([b.gossipAddr]);
+  await until("joined", () => a.members().length === 2);
+  assert.equal(a.forceLeave("b", false), true);
+  assert.equal(a.members().find((m) => m.name === "b")?.status, MEMBER_STATUS.leaving);
+  await until("b refuted", () => a.members().find((m) => m.name === "b")?.status === MEMBER_STATUS.alive, 10_000);
+});

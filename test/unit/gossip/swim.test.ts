@@ -387,3 +387,19 @@ test("swim - push-pull spreads a forced leave to a member that only knew the nod
   deliver([a, b], 20);
   assert.equal(b.member("x")?.status, MemberStatus.left);
 });
+
+test("swim - force-leave of an alive member marks it leaving at once, until its refutation arrives", () => {
+  const names = ["a", "x"];
+  const cores = names.map((n) => swim(n, { peers: names.filter((p) => p !== n) }));
+  const [a, x] = cores;
+  gossipFor(cores, 0, 100);
+  assert.equal(a.member("x")?.status, MemberStatus.alive);
+  assert.equal(a.member("x")?.leaving, undefined);
+  a.forceLeave("x", false, 100);
+  assert.equal(a.member("x")?.status, MemberStatus.alive, "still alive in the failure detector");
+  assert.equal(a.member("x")?.leaving, true, "but shown leaving (serf's StatusLeaving) right after the call");
+  gossipFor(cores, 100, 3_000);
+  assert.ok(x.localMember.incarnation >= 2, "x refuted the intent");
+  assert.equal(a.member("x")?.leaving, undefined, "the refutation takes leaving back");
+  assert.equal(a.member("x")?.status, MemberStatus.alive);
+});
