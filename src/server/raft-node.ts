@@ -727,7 +727,11 @@ export class RaftNode {
   #applyEntry(entry: Entry): void {
     let result: unknown = undefined;
     if (entry.type === EntryType.ConfChange) {
-      result = this.#node.applyConfChange(decodeConfChange(entry.data));
+      const cc = decodeConfChange(entry.data);
+      result = this.#node.applyConfChange(cc);
+      // Every server, not only the leader that proposed it, stops dialling a server that left
+      // the configuration: otherwise the next leader reconnects to its old address forever.
+      if (cc.type === ConfChangeType.RemoveNode) this.#transport?.removePeer(cc.nodeId);
     } else if (entry.data.byteLength > 0) {
       result = this.#machine.apply(entry);
     }

@@ -180,3 +180,31 @@ test("raft consensus - leadership callbacks fire on the server that wins", async
   assert.equal(seen.get(leader.spec.peer.id)![0], true);
   await closeAll(servers);
 });
+
+test("raft consensus - a server removed from the configuration is no longer dialled by any other server", async () => {
+  const specs = await clusterSpecs(3);
+  const servers = await Promise.all(specs.map((s) => startServer(s, specs)));
+  open.push(...servers);
+  const leader = await waitForLeader(servers);
+  const [victim, other] = servers.filter((s) => s !== leader);
+  await leader.consensus.removePeer(victim.spec.peer.id);
+  await waitFor("the follower applied the removal", () => other.consensus.configuration().voters.length === 2);
+  await closeAll([victim]);
+
+  // Whatever now listens on the removed server's old address sees no Raft connection.
+  const { createServer } = await import("node:net");
+  let dials = 0;
+  const squatter = createServer((socket) => {
+    dials++;
+    socket.destroy();
+  });
+  await new Promise<void>((resolve) => squatter.listen(victim.spec.raftPort, "127.0.0.1", resolve));
+  try {
+    await proposeToLeader([leader, other], kvSet("after-removal", "x"));
+    await new Promise((r) => setTimeout(r, 1500));
+    assert.equal(dials, 0, "the removed server's address was dialled");
+  } finally {
+    await new Promise<void>((resolve) => squatter.close(() => resolve()));
+  }
+  await closeAll([leader, other]);
+});
