@@ -13,13 +13,17 @@ import { GossipRunner } from "../../src/transport/gossip-runner.ts";
 // encryption on. Member 20 runs in a child process so it can be SIGKILLed.
 
 const MEMBERS = 20;
+// Faster than the LAN profile, but with room for a busy 2-core machine: 19 members share this
+// process's event loop, so an ack can wait behind a few hundred ms of other work. The probe
+// timeout tolerates that lag, suspicion lasts seconds (long enough to refute a false one), and
+// a push-pull (join) may take seconds while 18 members join the seed at once.
 const fastOverrides: Partial<GossipConfig> = {
-  probeIntervalMs: 200,
-  probeTimeoutMs: 100,
+  probeIntervalMs: 500,
+  probeTimeoutMs: 400,
   gossipIntervalMs: 50,
-  suspicionMult: 2,
+  suspicionMult: 3,
   pushPullIntervalMs: 2_000,
-  tcpTimeoutMs: 1_000,
+  tcpTimeoutMs: 5_000,
   gossipToTheDeadMs: 5_000,
   leaveBroadcastTimeoutMs: 2_000,
 };
@@ -66,7 +70,7 @@ function startChild(name: string, host: string, seed: string, key: string, child
   });
 }
 
-test("gossip sockets - 20 members converge, detect a kill -9 as dead and a graceful leave as left", { timeout: 60_000 }, async (t) => {
+test("gossip sockets - 20 members converge, detect a kill -9 as dead and a graceful leave as left", { timeout: 120_000 }, async (t) => {
   const key = keygen();
   const runners: GossipRunner[] = [];
   const children: ChildProcess[] = [];
@@ -84,18 +88,18 @@ test("gossip sockets - 20 members converge, detect a kill -9 as dead and a grace
   const { child } = await startChild(`node-${MEMBERS}`, `127.0.0.${MEMBERS}`, seed, key, children);
 
   const aliveCount = (r: GossipRunner): number => r.members().filter((m) => m.status === MemberStatus.alive).length;
-  await waitFor("all 20 members alive in every view", () => runners.every((r) => aliveCount(r) === MEMBERS), 15_000);
+  await waitFor("all 20 members alive in every view", () => runners.every((r) => aliveCount(r) === MEMBERS), 30_000);
   assert.equal(runners[3].swim.member(`node-${MEMBERS}`)?.tags.dc, "dc1");
 
   const killedAt = Date.now();
   child.kill("SIGKILL");
-  await waitFor("the killed member dead everywhere", () => runners.every((r) => r.swim.member(`node-${MEMBERS}`)?.status === MemberStatus.dead), 20_000);
-  assert.ok(Date.now() - killedAt < 20_000);
+  await waitFor("the killed member dead everywhere", () => runners.every((r) => r.swim.member(`node-${MEMBERS}`)?.status === MemberStatus.dead), 30_000);
+  assert.ok(Date.now() - killedAt < 30_000);
 
   const leaver = runners.splice(5, 1)[0];
   await leaver.leave();
   await leaver.shutdown();
-  await waitFor("the leaver left everywhere", () => runners.every((r) => r.swim.member(leaver.swim.name)?.status === MemberStatus.left), 10_000);
+  await waitFor("the leaver left everywhere", () => runners.every((r) => r.swim.member(leaver.swim.name)?.status === MemberStatus.left), 20_000);
   // Nobody healthy was ever declared dead along the way.
   for (const r of runners) {
     const dead = r.members().filter((m) => m.status === MemberStatus.dead).map((m) => m.name);
