@@ -7,7 +7,7 @@ import { agentOptionsFromConfig } from "../launch/from-config.ts";
 import { startAgent, type RunningAgent } from "../launch/start-agent.ts";
 import { BUILD_DATE, CONSUL_COMPAT_VERSION, CONSULATE_VERSION } from "../version.ts";
 import { formatAgentBanner } from "./agent-banner.ts";
-import { createLogger } from "../runtime/logger.ts";
+import { createLogger, LogHub } from "../runtime/logger.ts";
 import { systemClock } from "../runtime/clock.ts";
 import { RotatingLogFile } from "../storage/log-file.ts";
 import { boolFlag, intFlag, parseGoFlags, repeatableFlag, stringFlag, type FlagSpec } from "./go-flags.ts";
@@ -76,10 +76,11 @@ export async function runAgentCommand(args: string[]): Promise<number> {
     process.stderr.write(`==> Error starting agent: log_file: ${e instanceof Error ? e.message : String(e)}\n`);
     return 1;
   }
-  const logger = createLogger({ level: rc.logLevel, json: rc.logJson, write: (line) => writeLogLine(line, logFile) });
+  const logHub = new LogHub();
+  const logger = createLogger({ level: rc.logLevel, json: rc.logJson, write: (line) => writeLogLine(line, logFile), hub: logHub });
   let running: RunningAgent;
   try {
-    running = await startAgent(agentOptionsFromConfig(rc), { logger, reloadConfig: () => loadRuntimeConfig(parsed.flags) });
+    running = await startAgent(agentOptionsFromConfig(rc), { logger, logHub, reloadConfig: () => loadRuntimeConfig(parsed.flags) });
   } catch (e) {
     process.stderr.write(`==> Error starting agent: ${e instanceof Error ? e.message : String(e)}\n`);
     logFile?.close();

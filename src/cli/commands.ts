@@ -18,6 +18,7 @@ import { tlsCommands } from "./tls.ts";
 import { validateCommand } from "./validate.ts";
 import { versionCommand } from "./version.ts";
 import { watchCommand } from "./watch.ts";
+import { monitorCommand } from "./monitor.ts";
 
 const agentCommand: CommandDefinition = {
   synopsis: "Runs a Consul agent",
@@ -42,6 +43,7 @@ export const COMMANDS: Readonly<Record<string, CommandDefinition>> = {
   lock: lockCommand,
   maint: maintCommand,
   members: membersCommand,
+  monitor: monitorCommand,
   ...operatorCommands,
   ...snapshotCommands,
   ...servicesCommands,

@@ -1,4 +1,5 @@
 import type { IncomingHttpHeaders } from "node:http";
+import type { LogHub } from "../runtime/logger.ts";
 import type { Readable } from "node:stream";
 import type { AclService } from "../acl/service.ts";
 import type { Agent } from "../agent/agent.ts";
@@ -67,6 +68,8 @@ export interface HttpContext {
   keyring?: KeyringOperator;
   /** The ACL system; absent while ACLs are disabled (then /v1/acl/* answers 401 "ACL support disabled"). */
   acl?: AclService;
+  /** Live log subscribers (GET /v1/agent/monitor); absent when the agent's logger has none. */
+  logHub?: LogHub;
 }
 
 export interface ApiRequest {

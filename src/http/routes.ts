@@ -2,6 +2,7 @@ import type { ConsulError } from "../errors/catalog.ts";
 import type { Handler, HttpSettings } from "./context.ts";
 import { agentOpsHandlers as a } from "./handlers/agent-ops.ts";
 import { agentServiceHandlers as svc } from "./handlers/agent-services.ts";
+import { agentMonitorHandlers as mon } from "./handlers/agent-monitor.ts";
 import { catalogHandlers as c } from "./handlers/catalog.ts";
 import { healthHandlers as h } from "./handlers/health.ts";
 import { kvHandlers as kv } from "./handlers/kv.ts";
@@ -43,6 +44,7 @@ export const routes: readonly Route[] = [
   { path: "/v1/agent/host", methods: { GET: a.host } },
   { path: "/v1/agent/version", methods: { GET: a.version } },
   { path: "/v1/agent/metrics", methods: { GET: a.metrics } },
+  { path: "/v1/agent/monitor", methods: { GET: mon.monitor } },
   { path: "/v1/agent/reload", methods: { PUT: a.reload } },
   { path: "/v1/agent/maintenance", methods: { PUT: a.maintenance } },
   { path: "/v1/agent/join/", methods: { PUT: a.join } },

@@ -274,6 +274,8 @@ function finish(res: ServerResponse, response: ApiResponse): void {
       res.end();
       return;
     }
+    // Headers go out now: a long-lived stream (monitor) may not write for a while.
+    res.flushHeaders();
     pipeline(response.stream, res, () => undefined);
     return;
   }

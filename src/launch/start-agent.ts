@@ -18,7 +18,7 @@ import { httpsServerOptions } from "./https-options.ts";
 import { serverPortTlsFromConfig, serverPortTlsSettings } from "./server-port-tls-config.ts";
 import type { ServerPortDialer } from "../transport/server-port-tls.ts";
 import { systemClock, type Clock } from "../runtime/clock.ts";
-import { createLogger, type Logger, type LogLevel } from "../runtime/logger.ts";
+import { createLogger, LogHub, type Logger, type LogLevel } from "../runtime/logger.ts";
 import { Metrics } from "../runtime/metrics.ts";
 import { systemRng, type Rng } from "../runtime/rng.ts";
 import { TimerWheel } from "../runtime/timer-wheel.ts";
@@ -118,6 +118,8 @@ export interface StartDeps {
   clock?: Clock;
   rng?: Rng;
   logger?: Logger;
+  /** The hub `logger` publishes to (GET /v1/agent/monitor); made here along with a default logger. */
+  logHub?: LogHub;
   /** Re-reads the configuration for SIGHUP and PUT /v1/agent/reload. */
   reloadConfig?: () => Promise<RuntimeConfig>;
 }
@@ -154,8 +156,9 @@ export async function startAgent(options: AgentRuntimeOptions, deps: StartDeps =
 async function startAgentParts(options: AgentRuntimeOptions, deps: StartDeps, parts: StartedParts, dataDirLocked: boolean): Promise<RunningAgent> {
   const clock = deps.clock ?? systemClock;
   const rng = deps.rng ?? systemRng;
+  const logHub = deps.logger ? deps.logHub : new LogHub();
   const logger =
-    deps.logger ?? createLogger({ level: options.logLevel, json: options.logJson, write: (l) => process.stdout.write(l) });
+    deps.logger ?? createLogger({ level: options.logLevel, json: options.logJson, write: (l) => process.stdout.write(l), hub: logHub });
   if (dataDirLocked && options.runtimeConfig) {
     for (const path of await removeLeftoverTempFiles(options.runtimeConfig.dataDir)) {
       logger.named("agent").warn("Removed a file left by an interrupted write", { path });
@@ -280,7 +283,7 @@ async function startAgentParts(options: AgentRuntimeOptions, deps: StartDeps, pa
   const acl = options.acl
     ? startAclSystem(options.acl, { state, consensus, clock, rng, logger, datacenter: identity.datacenter, server: identity.server })
     : undefined;
-  const ctx: HttpContext = { settings: options.http, state, consensus, blocking, agent, clock, rng, logger, runtimeConfig, metrics, sessionTtl, autopilot, events, membership, wanMembership, raft, keyring, acl: acl?.service };
+  const ctx: HttpContext = { settings: options.http, state, consensus, blocking, agent, clock, rng, logger, runtimeConfig, metrics, sessionTtl, autopilot, events, membership, wanMembership, raft, keyring, acl: acl?.service, logHub };
   membership.onUserEvent((e) => deliverUserEvent(ctx, e));
   const dispatcher = new ApiDispatcher(ctx, cluster.forwarder);
   const listenFailure = (host: string, port: number) => (err: unknown): never => {
