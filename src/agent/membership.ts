@@ -68,6 +68,8 @@ export interface Membership {
   onServersChanged(listener: (servers: ServerMember[]) => void): () => void;
   /** Every status change of a member, for the leader's catalog reconciliation. */
   onMemberChange(listener: (change: MemberChange) => void): () => void;
+  /** memberlist's health score (Lifeguard awareness: 0 is healthy); absent for a pool of one. */
+  healthScore?(): number;
   /** Broadcasts a user event to every member, this one included (delivered through onUserEvent). */
   fireUserEvent(name: string, payload: Uint8Array): void;
   onUserEvent(listener: (event: ReceivedUserEvent) => void): () => void;
@@ -283,6 +285,10 @@ export class GossipMembership implements Membership {
 
   onMemberChange(listener: (change: MemberChange) => void): () => void {
     return this.#changeListeners.add(listener);
+  }
+
+  healthScore(): number {
+    return this.#runner.swim.stats().healthScore;
   }
 
   fireUserEvent(name: string, payload: Uint8Array): void {

@@ -1,4 +1,5 @@
 import { errors } from "../errors/catalog.ts";
+import { METRIC_NAMES } from "../runtime/metrics.ts";
 import type { Command } from "../fsm/command.ts";
 import { awaitKnownLeader, DEFAULT_RPC_HOLD_TIMEOUT_MS, holdUntilLeader, knowsLeader, type LeaderHold } from "../server/leader-wait.ts";
 import type { QueryFn, QueryResult } from "./blocking.ts";
@@ -92,8 +93,22 @@ async function consistentReadPoint(ctx: HttpContext): Promise<void> {
 }
 
 /** Proposes a command and returns apply's value; apply errors travel back as 500 like RPC errors. */
+/** The endpoint timer Consul records for each kind of write (its RPC endpoint's apply metric). */
+const WRITE_METRIC: Partial<Record<Command["Type"], string>> = {
+  "kv-set": METRIC_NAMES.kvsApply,
+  "kv-delete": METRIC_NAMES.kvsApply,
+  txn: METRIC_NAMES.txnApply,
+  "session-create": METRIC_NAMES.sessionApply,
+  "session-destroy": METRIC_NAMES.sessionApply,
+  "catalog-register": METRIC_NAMES.catalogRegister,
+  "catalog-deregister": METRIC_NAMES.catalogDeregister,
+};
+
 export async function write(ctx: HttpContext, cmd: Command): Promise<unknown> {
+  const metric = WRITE_METRIC[cmd.Type];
+  const startedMs = ctx.clock.monotonicMs();
   const { result } = await ctx.consensus.propose(cmd);
+  if (metric !== undefined) ctx.metrics.measureSince(metric, startedMs);
   if (!result.ok) throw errors.internal(result.error);
   return result.value;
 }

@@ -43,6 +43,7 @@ import { raftTicksFor } from "../server/raft-timing.ts";
 import { RpcMethod } from "../server/leader-forwarding.ts";
 import { startAclSystem, type AclWiringOptions } from "./acl-wiring.ts";
 import { gossipBindHost } from "../agent/membership-config.ts";
+import { startAgentMetrics } from "./agent-metrics.ts";
 import { goListenError, serfStartError, StartedParts } from "./start-errors.ts";
 
 // The production wiring, in one file: runtime → state → fsm → consensus → agent → http.
@@ -274,6 +275,8 @@ async function startAgentParts(options: AgentRuntimeOptions, deps: StartDeps, pa
   autopilot?.start();
   parts.add(() => autopilot?.stop());
   const stopAutopilotWatch = consensus.onLeadershipChange(() => autopilot?.leadershipChanged());
+  const stopAgentMetrics = startAgentMetrics({ metrics, clock, membership, autopilot });
+  parts.add(stopAgentMetrics);
 
   // Certificate material (private keys included) stays out of /v1/agent/self's DebugConfig.
   const { httpsTls: _https, internalRpcTls: _internalRpc, ...visibleConfig } = options.runtimeConfig ?? {};
@@ -368,6 +371,7 @@ async function startAgentParts(options: AgentRuntimeOptions, deps: StartDeps, pa
       stopLeadershipWatch();
       stopReconcileWatch();
       stopAutopilotWatch();
+      stopAgentMetrics();
       discovery?.stop();
       reconcile?.stop();
       autopilot?.stop();

@@ -27,6 +27,13 @@ export const METRIC_NAMES = {
   runtimeTotalGcPauseNs: "consul.runtime.total_gc_pause_ns",
   runtimeTotalGcRuns: "consul.runtime.total_gc_runs",
   runtimeGcPauseNs: "consul.runtime.gc_pause_ns",
+  serfMemberJoin: "consul.serf.member.join",
+  serfMemberFailed: "consul.serf.member.failed",
+  serfMemberLeft: "consul.serf.member.left",
+  serfEvents: "consul.serf.events",
+  memberlistHealthScore: "consul.memberlist.health.score",
+  autopilotHealthy: "consul.autopilot.healthy",
+  autopilotFailureTolerance: "consul.autopilot.failure_tolerance",
 } as const;
 
 export const DEFAULT_METRICS_INTERVAL_MS = 10_000;

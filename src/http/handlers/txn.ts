@@ -1,4 +1,5 @@
 import { ConsulError, errors } from "../../errors/catalog.ts";
+import { METRIC_NAMES } from "../../runtime/metrics.ts";
 import type { CheckFields, NodeFields, ServiceFields, TxnOp } from "../../fsm/command.ts";
 import { isReadOnlyTxn, readTxn, type TxnOutcome, type TxnResult } from "../../fsm/txn.ts";
 import { isCheckStatus } from "../../model/catalog.ts";
@@ -208,7 +209,9 @@ const txn: Handler = async (ctx, req) => {
       "X-Consul-LastContact": String(Math.max(0, Math.floor(ctx.consensus.lastContactMs()))),
     });
   }
+  const startedMs = ctx.clock.monotonicMs();
   const { result } = await ctx.consensus.propose({ Type: "txn", Ops: ops, NowMs: ctx.clock.now() });
+  ctx.metrics.measureSince(METRIC_NAMES.txnApply, startedMs);
   if (!result.ok) throw errors.internal(result.error);
   if (!isOutcome(result.value)) throw errors.internal("txn: unexpected apply result");
   const outcome = result.value;
