@@ -1,4 +1,5 @@
-import { link, mkdir, readFile, rename, unlink, writeFile } from "node:fs/promises";
+import { makeDirectory } from "./make-directory.ts";
+import { link, readFile, rename, unlink, writeFile } from "node:fs/promises";
 import { hostname } from "node:os";
 import { join, resolve } from "node:path";
 import { DiskErrorCode, DiskStorageError } from "./storage-errors.ts";
@@ -44,7 +45,8 @@ export interface DataDirLock {
  */
 export async function lockDataDir(dataDir: string): Promise<DataDirLock> {
   const dir = resolve(dataDir);
-  await mkdir(dir, { recursive: true });
+  // Not Node's recursive mkdir: it spins forever on paths like /proc/x (make-directory.ts).
+  await makeDirectory(dir);
   const path = join(dir, LOCK_FILE_NAME);
   if (heldHere.has(path)) throw lockedError(dir, path, { pid: process.pid, host: hostname(), started: "" });
   const self: Holder = { pid: process.pid, host: hostname(), started: await processStartTime(process.pid) };
