@@ -3,6 +3,7 @@ import type { Handler, HttpSettings } from "./context.ts";
 import { agentOpsHandlers as a } from "./handlers/agent-ops.ts";
 import { agentServiceHandlers as svc } from "./handlers/agent-services.ts";
 import { agentMonitorHandlers as mon } from "./handlers/agent-monitor.ts";
+import { agentMetricsStreamHandlers as ms } from "./handlers/agent-metrics-stream.ts";
 import { catalogHandlers as c } from "./handlers/catalog.ts";
 import { healthHandlers as h } from "./handlers/health.ts";
 import { kvHandlers as kv } from "./handlers/kv.ts";
@@ -45,6 +46,7 @@ export const routes: readonly Route[] = [
   { path: "/v1/agent/version", methods: { GET: a.version } },
   { path: "/v1/agent/metrics", methods: { GET: a.metrics } },
   { path: "/v1/agent/monitor", methods: { GET: mon.monitor } },
+  { path: "/v1/agent/metrics/stream", methods: { GET: ms.metricsStream } },
   { path: "/v1/agent/reload", methods: { PUT: a.reload } },
   { path: "/v1/agent/maintenance", methods: { PUT: a.maintenance } },
   { path: "/v1/agent/join/", methods: { PUT: a.join } },

@@ -43,3 +43,22 @@ void test("metrics - kvs/txn/session/catalog apply timers, serf event counters, 
   assert.equal(gauges.get("consul.memberlist.health.score"), 0);
   assert.ok(view!.Counters.some((c) => c.Name === "consul.serf.events" && c.Count >= 1));
 });
+
+void test("metrics stream - one JSON summary per ended metrics interval (10 s), newline-delimited", async () => {
+  const abort = new AbortController();
+  const res = await fetch(`${agent.base}/v1/agent/metrics/stream`, { signal: abort.signal });
+  assert.equal(res.status, 200);
+  assert.equal(res.headers.get("content-type"), "application/json");
+  const reader = res.body!.getReader();
+  let text = "";
+  const deadline = Date.now() + 15_000;
+  while (!text.includes("\n") && Date.now() < deadline) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    text += Buffer.from(value).toString();
+  }
+  abort.abort();
+  const frame = JSON.parse(text.slice(0, text.indexOf("\n"))) as MetricsView & { Timestamp: string };
+  assert.ok(Array.isArray(frame.Gauges) && Array.isArray(frame.Counters) && Array.isArray(frame.Samples), text);
+  assert.equal(typeof frame.Timestamp, "string");
+});
