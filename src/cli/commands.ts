@@ -19,6 +19,7 @@ import { validateCommand } from "./validate.ts";
 import { versionCommand } from "./version.ts";
 import { watchCommand } from "./watch.ts";
 import { monitorCommand } from "./monitor.ts";
+import { debugCommand } from "./debug.ts";
 
 const agentCommand: CommandDefinition = {
   synopsis: "Runs a Consul agent",
@@ -42,6 +43,7 @@ export const COMMANDS: Readonly<Record<string, CommandDefinition>> = {
   ...kvCommands,
   lock: lockCommand,
   maint: maintCommand,
+  debug: debugCommand,
   members: membersCommand,
   monitor: monitorCommand,
   ...operatorCommands,

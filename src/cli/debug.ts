@@ -1,0 +1,146 @@
+// `consul debug`: captures what an operator needs to diagnose an agent into one archive —
+// agent self, host, members (once), metrics every -interval and the logs (at DEBUG, through
+// /v1/agent/monitor) for -duration. Consul's `pprof` target needs the agent's /debug/pprof
+// endpoints, which Consulate does not serve: asking for it is refused, not silently skipped.
+import { Writable } from "node:stream";
+import { formatGoDuration } from "../model/duration.ts";
+import { writeDebugArchive, type DebugFile } from "../storage/debug-archive.ts";
+import { sleep } from "./abortable-sleep.ts";
+import type { CommandDefinition } from "./command-definition.ts";
+import { helpFor, parseCommandLine } from "./command-definition.ts";
+import type { CommandIO } from "./command-io.ts";
+import { printLine } from "./command-io.ts";
+import { boolFlag, durationFlag, repeatableFlag, stringFlag } from "./go-flags.ts";
+import { connectOrReport, errorMessage, HTTP_CLIENT_FLAGS, RequestAbortedError } from "./http-client.ts";
+import { withProcessShutdown } from "./shutdown-signal.ts";
+
+const MIN_INTERVAL_MS = 5_000;
+const TARGETS = ["metrics", "logs", "host", "agent", "members"] as const;
+
+const FLAGS = {
+  capture: repeatableFlag("One or more types of information to capture. This can be used to capture a subset of information. Defaults to capturing everything."),
+  interval: durationFlag("The interval in which to capture dynamic information such as telemetry, and profiling.", 30_000),
+  duration: durationFlag("The total time to record information.", 120_000),
+  output: stringFlag("The path to the compressed archive that will be created, defaults to the current directory."),
+  archive: boolFlag("Boolean value for if the files should be archived and compressed. Setting this to false will skip the archive step and leave the directory of information on the current path.", true),
+  ...HTTP_CLIENT_FLAGS,
+} as const;
+
+const HELP = `
+Usage: consulate debug [options]
+
+  Monitors a Consul agent for the specified period of time, recording
+  information about the agent, cluster, and environment to an archive
+  written to the current directory.
+`;
+
+async function runDebug(args: string[], io: CommandIO, shutdown: AbortSignal): Promise<number> {
+  const parsed = parseCommandLine(FLAGS, HELP, args, io);
+  if (typeof parsed === "number") return parsed;
+  const f = parsed.values;
+  if (!f.archive) {
+    printLine(io.stderr, "Invalid flags: -archive=false is not supported by Consulate; the capture is always written as a .tar.gz archive");
+    return 1;
+  }
+  const targets = f.capture.length > 0 ? f.capture : [...TARGETS];
+  for (const t of targets) {
+    if (t === "pprof") {
+      printLine(io.stderr, "Invalid flags: the pprof target needs the agent's /debug/pprof endpoints, which Consulate does not serve");
+      return 1;
+    }
+    if (!(TARGETS as readonly string[]).includes(t)) {
+      printLine(io.stderr, `Invalid flags: target not found for capture: ${t}`);
+      return 1;
+    }
+  }
+  if (f.interval < MIN_INTERVAL_MS) {
+    printLine(io.stderr, `Invalid flags: interval must be longer than 5s, got ${formatGoDuration(f.interval)}`);
+    return 1;
+  }
+  if (f.duration < f.interval) {
+    printLine(io.stderr, `Invalid flags: duration (${formatGoDuration(f.duration)}) must be longer than interval (${formatGoDuration(f.interval)})`);
+    return 1;
+  }
+  const client = await connectOrReport(f, io);
+  if (!client) return 1;
+  const startedMs = Date.now();
+  const name = f.output !== "" ? f.output.replace(/\.tar\.gz$/, "") : `consul-debug-${Math.floor(startedMs / 1000)}`;
+  const files: DebugFile[] = [];
+  const json = (value: unknown): Buffer => Buffer.from(JSON.stringify(value, null, "\t"));
+  let self: { Config?: { Version?: string } };
+  try {
+    self = (await client.getJSON("/v1/agent/self")) as typeof self;
+  } catch (err) {
+    printLine(io.stderr, `Error querying target agent: ${errorMessage(err)}. Verify connectivity and agent address.`);
+    return 1;
+  }
+  printLine(io.stdout, "==> Starting debugger and capturing static information...");
+  printLine(io.stdout, `     Agent Version: '${self.Config?.Version ?? ""}'`);
+  printLine(io.stdout, `          Interval: '${formatGoDuration(f.interval)}'`);
+  printLine(io.stdout, `          Duration: '${formatGoDuration(f.duration)}'`);
+  printLine(io.stdout, `            Output: '${name}.tar.gz'`);
+  printLine(io.stdout, `           Capture: '${targets.join(", ")}'`);
+  try {
+    if (targets.includes("agent")) files.push({ name: "agent.json", data: json(self) });
+    if (targets.includes("host")) files.push({ name: "host.json", data: json(await client.getJSON("/v1/agent/host")) });
+    if (targets.includes("members")) files.push({ name: "members.json", data: json(await client.getJSON("/v1/agent/members")) });
+  } catch (err) {
+    printLine(io.stderr, `Error capturing static information: ${errorMessage(err)}`);
+    return 1;
+  }
+
+  // Logs stream for the whole duration while metrics are sampled once per interval.
+  const stop = new AbortController();
+  const onShutdown = (): void => stop.abort();
+  shutdown.addEventListener("abort", onShutdown, { once: true });
+  let logs = "";
+  const logCapture = targets.includes("logs")
+    ? client
+        .send({
+          method: "GET",
+          path: "/v1/agent/monitor",
+          query: { loglevel: "debug" },
+          signal: stop.signal,
+          responseSink: new Writable({
+            write(chunk: Buffer, _enc, cb) {
+              logs += chunk.toString("utf8");
+              cb();
+            },
+          }),
+        })
+        .catch((err: unknown) => {
+          if (!(err instanceof RequestAbortedError)) printLine(io.stderr, `Error capturing logs: ${errorMessage(err)}`);
+        })
+    : Promise.resolve();
+  const metrics: string[] = [];
+  try {
+    for (let i = 0; !stop.signal.aborted && Date.now() - startedMs < f.duration; i++) {
+      printLine(io.stdout, `==> Beginning capture interval ${new Date().toISOString()} (${i})`);
+      if (targets.includes("metrics")) metrics.push(JSON.stringify(await client.getJSON("/v1/agent/metrics")));
+      await sleep(Math.min(f.interval, f.duration - (Date.now() - startedMs)), stop.signal);
+    }
+  } catch (err) {
+    if (!(err instanceof RequestAbortedError)) printLine(io.stderr, `Error capturing metrics: ${errorMessage(err)}`);
+  } finally {
+    shutdown.removeEventListener("abort", onShutdown);
+    stop.abort();
+    await logCapture;
+  }
+  if (targets.includes("metrics")) files.push({ name: "metrics.json", data: Buffer.from(metrics.join("\n") + "\n") });
+  if (targets.includes("logs")) files.push({ name: "consul.log", data: Buffer.from(logs) });
+  files.push({ name: "index.json", data: json({ Version: 2, AgentVersion: self.Config?.Version ?? "", Interval: formatGoDuration(f.interval), Duration: formatGoDuration(f.duration), Targets: targets }) });
+  try {
+    await writeDebugArchive(`${name}.tar.gz`, name.split("/").at(-1) ?? name, files, Date.now());
+  } catch (err) {
+    printLine(io.stderr, `Error creating archive: ${errorMessage(err)}`);
+    return 1;
+  }
+  printLine(io.stdout, `Saved debug archive: ${name}.tar.gz`);
+  return 0;
+}
+
+export const debugCommand: CommandDefinition = {
+  synopsis: "Records a debugging archive for operators",
+  help: helpFor(HELP, FLAGS),
+  run: withProcessShutdown((args, io, shutdown) => runDebug(args, io, shutdown)),
+};
