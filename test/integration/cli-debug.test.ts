@@ -33,9 +33,13 @@ function cli(args: string[]): Promise<{ code: number | null; out: string }> {
 void test("debug - captures agent, host, members, metrics and logs over -duration into one .tar.gz", async () => {
   const dir = mkdtempSync(join(tmpdir(), "consulate-debug-"));
   const output = join(dir, "capture");
-  const run = cli(["debug", "-duration=5s", "-interval=5s", `-output=${output}`]);
-  await new Promise((r) => setTimeout(r, 1500));
-  await (await fetch(`${agent.base}/v1/kv/during-debug`, { method: "PUT", body: "x" })).text();
+  let finished = false;
+  const run = cli(["debug", "-duration=5s", "-interval=5s", `-output=${output}`]).finally(() => (finished = true));
+  // Writes all along the capture (the command's own start-up may take a while on a busy machine).
+  while (!finished) {
+    await (await fetch(`${agent.base}/v1/kv/during-debug`, { method: "PUT", body: "x" })).text();
+    await new Promise((r) => setTimeout(r, 300));
+  }
   const { code, out } = await run;
   assert.equal(code, 0, out);
   assert.match(out, /==> Starting debugger and capturing static information\.\.\.\n {5}Agent Version: '1\.20\.0'\n {10}Interval: '5s'\n {10}Duration: '5s'/);
