@@ -275,10 +275,10 @@ void test("config - keys this build would not honour are refused, each naming th
     });
   }
   // Several at once are all reported; a flag is named as such.
-  await rejectsWith(loadRuntimeConfig({ "data-dir": dataDir, bind: "127.0.0.1", "log-file": "/tmp/c.log", "grpc-port": 8502 }, io), (err) => {
+  await rejectsWith(loadRuntimeConfig({ "data-dir": dataDir, bind: "127.0.0.1", syslog: true, "grpc-port": 8502 }, io), (err) => {
     assert.match(err.message, /^2 errors occurred:/);
     assert.match(err.message, /ports\.grpc = 8502 \(set in command-line flags\)/);
-    assert.match(err.message, /log_file = "\/tmp\/c\.log" \(set in command-line flags\)/);
+    assert.match(err.message, /enable_syslog = true \(set in command-line flags\)/);
   });
   // The UI is served now: -ui, ui_config.dir and content_path are honoured, not refused.
   const ui = await loadRuntimeConfig({ "data-dir": dataDir, bind: "127.0.0.1", ui: true, "ui-content-path": "/console" }, io);
