@@ -158,6 +158,10 @@ async function runRead(args: string[], io: CommandIO): Promise<number> {
   if (typeof parsed === "number") return parsed;
   const f = parsed.values;
   let accessor = "";
+  if (f.self && f.expanded) {
+    printLine(io.stderr, "Cannot use both -expanded and -self. Instead, use -expanded and -id=<accessor id>.");
+    return 1;
+  }
   if (!f.self) {
     const named = accessorArgument(f, io, "Must specify the -accessor-id parameter");
     if (named === undefined) return 1;
@@ -170,7 +174,7 @@ async function runRead(args: string[], io: CommandIO): Promise<number> {
   let token: Json | undefined;
   if (f.self) {
     try {
-      token = await readObject(client, "/v1/acl/token/self", f.expanded ? { expanded: "true" } : undefined);
+      token = await readObject(client, "/v1/acl/token/self");
     } catch (err) {
       printLine(io.stderr, `Error reading token: ${errorMessage(err)}`);
       return 1;

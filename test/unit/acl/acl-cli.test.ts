@@ -107,6 +107,9 @@ test("acl CLI: bootstrap → policy → role → token → set-agent-token, with
   assert.equal(self.code, 0, self.err);
   assert.equal(field(self.out, "AccessorID"), accessor);
 
+  const selfExpanded = await runCli(["acl", "token", "read", "-self", "-expanded"], { address, env });
+  assert.equal(selfExpanded.code, 1);
+  assert.equal(selfExpanded.err, "Cannot use both -expanded and -self. Instead, use -expanded and -id=<accessor id>.\n");
   const read = await runCli(["acl", "token", "read", "-accessor-id", accessor.slice(0, 8), "-format=json"], { address, env });
   assert.equal(read.code, 0, read.err);
   const tokenJson = JSON.parse(read.out) as Record<string, unknown>;
@@ -118,6 +121,10 @@ test("acl CLI: bootstrap → policy → role → token → set-agent-token, with
   const expandedJson = JSON.parse(expanded.out) as { ExpandedRoles?: { Name: string }[] };
   assert.deepEqual(expandedJson.ExpandedRoles?.map((r) => r.Name), ["app"]);
 
+  const expandedPretty = await runCli(["acl", "token", "read", "-accessor-id", accessor, "-expanded"], { address, env });
+  assert.equal(expandedPretty.code, 0, expandedPretty.err);
+  assert.match(expandedPretty.out, new RegExp(`^AccessorID: {7}${accessor}\\n`));
+  assert.match(expandedPretty.out, /\nRoles:\n {3}[0-9a-f-]{36} - app\n/);
   const appended = await runCli(["acl", "token", "update", "-accessor-id", accessor, "-append-policy-name", "global-management", "-description", "upgraded"], { address, env });
   assert.equal(appended.code, 0, appended.err);
   assert.match(appended.out, /\nDescription: {6}upgraded\n/);
