@@ -4,9 +4,11 @@ import type { Clock } from "../runtime/clock.ts";
 import type { Rng } from "../runtime/rng.ts";
 import type { AclTables } from "../state/acl-tables.ts";
 import type { AclBootstrapResetFile } from "../storage/acl-bootstrap-reset.ts";
-import { denyAllRules, staticAuthorizer, type Authorizer } from "./authorizer.ts";
+import { AgentTokens, type AgentTokenKind, type AgentTokenValues } from "./agent-tokens.ts";
+import { Authorizer, denyAllRules, staticAuthorizer } from "./authorizer.ts";
 import { ANONYMOUS_TOKEN_SECRET } from "./builtin.ts";
 import type { WriterContext } from "./object-writers.ts";
+import { PolicyAuthorizer } from "./policy-authorizer.ts";
 import { authorizerForToken, RulesCache } from "./resolve.ts";
 
 // The ACL system of one agent with ACLs enabled: token resolution (the one place a request's
@@ -18,8 +20,10 @@ export interface AclSettings {
   defaultPolicy: "allow" | "deny";
   /** Reported in expanded token reads; servers answer themselves, so it changes no decision here. */
   downPolicy: string;
-  /** acl.tokens.default: used for requests that carry no token. */
+  /** acl.tokens.default at start: used for requests that carry no token (agentTokens holds the live value). */
   defaultToken: string;
+  /** This agent's node name: what the agent recovery token may manage. */
+  nodeName?: string;
   minExpirationTtlMs: number;
   maxExpirationTtlMs: number;
 }
@@ -44,19 +48,35 @@ export class AclService {
   #compiledAt = "";
   /** Absent without a data dir: bootstrap can then never be reset. */
   readonly bootstrapReset: AclBootstrapResetFile | undefined;
+  /** The agent's own tokens (default, agent, agent_recovery, replication, …). */
+  readonly agentTokens: AgentTokens;
+  /** Saves the agent tokens when acl.enable_token_persistence is on; absent otherwise. */
+  readonly #persistAgentTokens: ((tokens: AgentTokenValues) => Promise<void>) | undefined;
+  #recoveryAuthorizer: Authorizer | undefined;
 
-  constructor(deps: { tables: AclTables; clock: Clock; rng: Rng; settings: AclSettings; bootstrapReset?: AclBootstrapResetFile }) {
+  constructor(deps: {
+    tables: AclTables;
+    clock: Clock;
+    rng: Rng;
+    settings: AclSettings;
+    bootstrapReset?: AclBootstrapResetFile;
+    agentTokens?: AgentTokens;
+    persistAgentTokens?: (tokens: AgentTokenValues) => Promise<void>;
+  }) {
     this.#tables = deps.tables;
     this.#clock = deps.clock;
     this.#rng = deps.rng;
     this.settings = deps.settings;
     this.bootstrapReset = deps.bootstrapReset;
+    this.agentTokens = deps.agentTokens ?? new AgentTokens({ default: deps.settings.defaultToken });
+    this.#persistAgentTokens = deps.persistAgentTokens;
   }
 
   /** The secret a request stands for: its own, else the agent's default token, else anonymous. */
   effectiveSecret(presented: string): string {
     if (presented !== "") return presented;
-    return this.settings.defaultToken !== "" ? this.settings.defaultToken : ANONYMOUS_TOKEN_SECRET;
+    const fallback = this.agentTokens.get("default");
+    return fallback !== "" ? fallback : ANONYMOUS_TOKEN_SECRET;
   }
 
   /**
@@ -64,6 +84,7 @@ export class AclService {
    * has is 403 `ACL not found`, never anonymous: an expired token is as unknown as a typo.
    */
   resolve(presented: string): Authorizer {
+    if (this.agentTokens.isAgentRecovery(presented)) return this.#agentRecovery();
     const token = this.#tables.tokens.getBySecret(this.effectiveSecret(presented));
     if (!token || aclTokenExpired(token, this.#clock.now())) throw aclNotFound();
     const version = `${this.#tables.tokens.tableIndex}/${this.#tables.policies.tableIndex}/${this.#tables.roles.tableIndex}`;
@@ -82,12 +103,12 @@ export class AclService {
   }
 
   /**
-   * What DNS answers with: the agent's default token, else anonymous (a `dns` token is not
-   * configurable yet). A token that does not resolve sees nothing rather than everything.
+   * What DNS answers with: the agent's dns token, else its default token, else anonymous. A
+   * token that does not resolve sees nothing rather than everything.
    */
   dnsAuthorizer(): Authorizer {
     try {
-      return this.resolve("");
+      return this.resolve(this.agentTokens.get("dns"));
     } catch {
       return DENY_EVERYTHING;
     }
@@ -95,7 +116,29 @@ export class AclService {
 
   /** PUT /v1/agent/token/default: requests without a token act as this one from now on. */
   setDefaultToken(secret: string): void {
-    this.settings.defaultToken = secret;
+    this.agentTokens.set("default", secret);
+  }
+
+  /**
+   * PUT /v1/agent/token/<name>: replaces one agent token and, with persistence on, saves them
+   * all before answering (a failed save rejects; the token is then set but not yet durable).
+   */
+  async setAgentToken(kind: AgentTokenKind, secret: string): Promise<void> {
+    this.agentTokens.set(kind, secret);
+    if (this.#persistAgentTokens) await this.#persistAgentTokens(this.agentTokens.values());
+  }
+
+  /**
+   * Consul's agent recovery authorizer: write on this agent, read on every node, nothing else;
+   * it needs no server, which is its point when the servers are unreachable.
+   */
+  #agentRecovery(): Authorizer {
+    if (!this.#recoveryAuthorizer) {
+      const node = JSON.stringify(this.settings.nodeName ?? "");
+      const rules = this.#cache.get(`agent ${node} { policy = "write" }\nnode_prefix "" { policy = "read" }`);
+      this.#recoveryAuthorizer = new Authorizer("agent-recovery-token", [new PolicyAuthorizer([rules])], denyAllRules);
+    }
+    return this.#recoveryAuthorizer;
   }
 
   writer(): WriterContext {

@@ -1,5 +1,6 @@
 // Every command the CLI knows, keyed by its full name ("kv get"). Groups without `run`
 // only print their help, as consul's `kv` or `catalog` do.
+import { aclCommands } from "./acl/acl.ts";
 import { agentControlCommands } from "./agent-control.ts";
 import { catalogCommands } from "./catalog.ts";
 import { eventCommand } from "./event.ts";
@@ -33,6 +34,7 @@ const agentCommand: CommandDefinition = {
 };
 
 export const COMMANDS: Readonly<Record<string, CommandDefinition>> = {
+  ...aclCommands,
   agent: agentCommand,
   ...agentControlCommands,
   ...catalogCommands,

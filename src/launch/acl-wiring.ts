@@ -1,3 +1,4 @@
+import { AgentTokens, type AgentTokenValues } from "../acl/agent-tokens.ts";
 import { AclService, DEFAULT_MAX_EXPIRATION_TTL_MS, DEFAULT_MIN_EXPIRATION_TTL_MS } from "../acl/service.ts";
 import type { Clock } from "../runtime/clock.ts";
 import type { Logger } from "../runtime/logger.ts";
@@ -7,6 +8,7 @@ import { AclTokenReaper } from "../server/acl-token-reaper.ts";
 import type { Consensus } from "../server/consensus.ts";
 import type { StateStore } from "../state/store.ts";
 import { aclBootstrapResetFile } from "../storage/acl-bootstrap-reset.ts";
+import { loadAgentTokens, saveAgentTokens } from "../storage/acl-token-file.ts";
 
 // The ACL system's wiring: the service handlers use, and on servers the leader duties (built-in
 // objects at election, expired-token reaping). Only in-process tests turn it on for now: the
@@ -18,7 +20,14 @@ export interface AclWiringOptions {
   initialManagement?: string;
   /** acl.tokens.default */
   defaultToken?: string;
-  /** Where acl-bootstrap-reset is looked for; none: bootstrap cannot be reset. */
+  /** The other acl.tokens.* (agent, agent_recovery, replication, config_file_service_registration, dns). */
+  agentTokens?: AgentTokenValues;
+  /**
+   * acl.enable_token_persistence: tokens set through /v1/agent/token/* are saved in
+   * <dataDir>/acl-tokens.json and, at start, override the configured ones. Needs dataDir.
+   */
+  enableTokenPersistence?: boolean;
+  /** Where acl-bootstrap-reset (and acl-tokens.json) live; none: bootstrap cannot be reset. */
   dataDir?: string;
 }
 
@@ -27,11 +36,22 @@ export interface RunningAcl {
   stop(): void;
 }
 
-export function startAclSystem(
+export async function startAclSystem(
   options: AclWiringOptions,
-  deps: { state: StateStore; consensus: Consensus; clock: Clock; rng: Rng; logger: Logger; datacenter: string; server: boolean },
-): RunningAcl {
+  deps: { state: StateStore; consensus: Consensus; clock: Clock; rng: Rng; logger: Logger; datacenter: string; nodeName: string; server: boolean },
+): Promise<RunningAcl> {
   const { state, consensus, clock, rng, logger } = deps;
+  const agentTokens = new AgentTokens({ ...options.agentTokens, default: options.defaultToken ?? "" });
+  const dataDir = options.dataDir;
+  const persist = options.enableTokenPersistence === true && dataDir !== undefined && dataDir !== "";
+  if (persist) {
+    try {
+      // Like Consul: a token saved through the API wins over the configured one.
+      agentTokens.update(await loadAgentTokens(dataDir));
+    } catch (err) {
+      logger.named("agent").warn("unable to load persisted tokens", { error: err instanceof Error ? err.message : String(err) });
+    }
+  }
   const service = new AclService({
     tables: state.acl,
     clock,
@@ -41,10 +61,13 @@ export function startAclSystem(
       defaultPolicy: options.defaultPolicy,
       downPolicy: "extend-cache",
       defaultToken: options.defaultToken ?? "",
+      nodeName: deps.nodeName,
       minExpirationTtlMs: DEFAULT_MIN_EXPIRATION_TTL_MS,
       maxExpirationTtlMs: DEFAULT_MAX_EXPIRATION_TTL_MS,
     },
     bootstrapReset: options.dataDir ? aclBootstrapResetFile(options.dataDir) : undefined,
+    agentTokens,
+    persistAgentTokens: persist ? (tokens) => saveAgentTokens(dataDir, tokens) : undefined,
   });
   if (!deps.server) return { service, stop: () => {} };
   const aclLogger = logger.named("consul.acl");

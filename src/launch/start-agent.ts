@@ -284,7 +284,7 @@ async function startAgentParts(options: AgentRuntimeOptions, deps: StartDeps, pa
   const events = new EventBuffer();
   const keyring = keyringOperatorFor(identity, lanKeyring, membership, wanMembership, wanKeyring, logger);
   const acl = options.acl
-    ? startAclSystem(options.acl, { state, consensus, clock, rng, logger, datacenter: identity.datacenter, server: identity.server })
+    ? await startAclSystem(options.acl, { state, consensus, clock, rng, logger, datacenter: identity.datacenter, nodeName: identity.nodeName, server: identity.server })
     : undefined;
   const ctx: HttpContext = { settings: options.http, state, consensus, blocking, agent, clock, rng, logger, runtimeConfig, metrics, sessionTtl, autopilot, events, membership, wanMembership, raft, keyring, acl: acl?.service, logHub };
   membership.onUserEvent((e) => deliverUserEvent(ctx, e));

@@ -1,3 +1,4 @@
+import { agentTokenKindForEndpoint } from "../../acl/agent-tokens.ts";
 import { ConsulError, errors } from "../../errors/catalog.ts";
 import { isObject, str } from "../body.ts";
 import type { Handler } from "../context.ts";
@@ -5,16 +6,12 @@ import { requestAuthorizer } from "../request-authorizer.ts";
 import { empty } from "../reply.ts";
 
 // PUT /v1/agent/token/<name> (Consul's AgentToken): acl:write, body {"Token": "<secret>"}.
-// Only the default token has an effect in this agent so far; the others are refused by name
-// rather than stored without effect.
+// Current names and the legacy ones (acl_token, acl_agent_token, agent_master,
+// acl_agent_master_token, acl_replication_token, dns_token); anything else is 404. With
+// acl.enable_token_persistence the tokens are saved before the answer (agent-tokens.ts says
+// which of them change behaviour).
 
-const DEFAULT_NAMES = new Set(["default", "acl_token"]);
-const NOT_YET = new Set([
-  "agent", "acl_agent_token", "agent_recovery", "agent_master", "acl_agent_master_token", "replication", "acl_replication_token",
-  "config_file_service_registration", "dns", "dns_token",
-]);
-
-export const agentToken: Handler = (ctx, req) => {
+export const agentToken: Handler = async (ctx, req) => {
   if (!ctx.acl) throw errors.aclDisabled();
   requestAuthorizer(ctx, req).require("acl:write");
   let token = "";
@@ -30,11 +27,13 @@ export const agentToken: Handler = (ctx, req) => {
     token = str(raw, "Token");
   }
   const target = req.suffix;
-  if (DEFAULT_NAMES.has(target)) {
-    ctx.acl.setDefaultToken(token);
-    ctx.logger.named("agent").info("Updated agent's ACL token", { token: target });
-    return empty();
+  const kind = agentTokenKindForEndpoint(target);
+  if (kind === undefined) throw errors.notFound(`Token ${JSON.stringify(target)} is unknown`);
+  try {
+    await ctx.acl.setAgentToken(kind, token);
+  } catch (e) {
+    throw errors.internal(`Failed to persist tokens - ${e instanceof Error ? e.message : String(e)}`);
   }
-  if (NOT_YET.has(target)) throw errors.badRequest(`Setting the ${JSON.stringify(target)} token is not supported by this agent yet`);
-  throw errors.notFound(`Token ${JSON.stringify(target)} is unknown`);
+  ctx.logger.named("agent").info("Updated agent's ACL token", { token: target });
+  return empty();
 };

@@ -1,0 +1,361 @@
+// `consulate acl role create|read|update|delete|list`: /v1/acl/role* with consul's flags,
+// messages and exit codes (command/acl/role/*).
+import type { CommandDefinition } from "../command-definition.ts";
+import { helpFor, parseCommandLine } from "../command-definition.ts";
+import type { CommandIO } from "../command-io.ts";
+import { printLine } from "../command-io.ts";
+import { boolFlag, repeatableFlag, stringFlag } from "../go-flags.ts";
+import { connectOrReport, errorMessage, escapePath, type ConsulHttpClient } from "../http-client.ts";
+import {
+  ACL_HTTP_FLAGS, deleteObject, formatOrReport, idFromPartial, listObjects, nodeIdentities, OUTPUT_FLAGS, printOutput, putJSON, readObject,
+  serviceIdentities, type Json,
+} from "./acl-common.ts";
+import { formatRole, formatRoleList } from "./acl-format.ts";
+
+const ID_FLAGS = {
+  id: stringFlag("The ID of the role. It may be specified as a unique ID prefix but will error if the prefix matches multiple role IDs"),
+  name: stringFlag("The name of the role."),
+} as const;
+
+const LINK_FLAGS = {
+  "policy-id": repeatableFlag("ID of a policy to use for this role. May be specified multiple times"),
+  "policy-name": repeatableFlag("Name of a policy to use for this role. May be specified multiple times"),
+  "service-identity": repeatableFlag("Name of a service identity to use for this role. May be specified multiple times. Format is the SERVICENAME or SERVICENAME:DATACENTER1,DATACENTER2,..."),
+  "node-identity": repeatableFlag("Name of a node identity to use for this role. May be specified multiple times. Format is NODENAME:DATACENTER"),
+} as const;
+
+async function roleId(client: ConsulHttpClient, id: string, name: string): Promise<string> {
+  if (id !== "") return idFromPartial(client, "role", id);
+  if (name === "") throw new Error("No name specified");
+  for (const r of await listObjects(client, "/v1/acl/roles")) if (r.Name === name) return String(r.ID);
+  throw new Error(`No such role with name ${name}`);
+}
+
+async function policyLinks(client: ConsulHttpClient, names: string[], ids: string[]): Promise<Json[]> {
+  const links: Json[] = names.map((Name) => ({ Name }));
+  for (const partial of ids) {
+    try {
+      links.push({ ID: await idFromPartial(client, "policy", partial) });
+    } catch (err) {
+      throw new Error(`Error resolving policy ID ${partial}: ${errorMessage(err)}`, { cause: err });
+    }
+  }
+  return links;
+}
+
+// create
+
+const CREATE_FLAGS = {
+  ...OUTPUT_FLAGS,
+  name: stringFlag("The new role's name. This flag is required."),
+  description: stringFlag("A description of the role"),
+  ...LINK_FLAGS,
+  ...ACL_HTTP_FLAGS,
+} as const;
+
+const CREATE_HELP = `
+Usage: consulate acl role create -name NAME [options]
+
+    Create a new role:
+
+        $ consulate acl role create -name "new-role" \\
+                                    -description "This is an example role" \\
+                                    -policy-id b52fc3de-5 \\
+                                    -policy-name "acl-replication" \\
+                                    -service-identity "web" \\
+                                    -service-identity "db:east,west"
+`;
+
+async function runCreate(args: string[], io: CommandIO): Promise<number> {
+  const parsed = parseCommandLine(CREATE_FLAGS, CREATE_HELP, args, io);
+  if (typeof parsed === "number") return parsed;
+  const f = parsed.values;
+  if (f.name === "") {
+    printLine(io.stderr, "Missing require '-name' flag");
+    printLine(io.stderr, helpFor(CREATE_HELP, CREATE_FLAGS)());
+    return 1;
+  }
+  if (f["policy-name"].length + f["policy-id"].length + f["service-identity"].length + f["node-identity"].length === 0) {
+    printLine(io.stderr, "Cannot create a role without specifying -policy-name, -policy-id, -service-identity, or -node-identity at least once");
+    return 1;
+  }
+  const format = formatOrReport(f.format, io);
+  if (!format) return 1;
+  const client = await connectOrReport(f, io);
+  if (!client) return 1;
+  const role: Json = { Name: f.name, Description: f.description };
+  try {
+    role.ServiceIdentities = serviceIdentities(f["service-identity"]);
+    role.NodeIdentities = nodeIdentities(f["node-identity"]);
+    role.Policies = await policyLinks(client, f["policy-name"], f["policy-id"]);
+  } catch (err) {
+    printLine(io.stderr, errorMessage(err));
+    return 1;
+  }
+  let created: Json;
+  try {
+    created = await putJSON(client, "/v1/acl/role", role);
+  } catch (err) {
+    printLine(io.stderr, `Failed to create new role: ${errorMessage(err)}`);
+    return 1;
+  }
+  printOutput(io, formatRole(created, format, f.meta));
+  return 0;
+}
+
+// read
+
+const READ_FLAGS = { ...OUTPUT_FLAGS, ...ID_FLAGS, ...ACL_HTTP_FLAGS } as const;
+
+const READ_HELP = `
+Usage: consulate acl role read [options] ROLE
+
+    This command will retrieve and print out the details of a single role.
+
+    Read:
+
+        $ consulate acl role read -id fdabbcb5-9de5-4d1a-961f-77214ae88cba
+
+    Read by name:
+
+        $ consulate acl role read -name my-policy
+`;
+
+async function runRead(args: string[], io: CommandIO): Promise<number> {
+  const parsed = parseCommandLine(READ_FLAGS, READ_HELP, args, io);
+  if (typeof parsed === "number") return parsed;
+  const f = parsed.values;
+  if (f.id === "" && f.name === "") {
+    printLine(io.stderr, "Must specify either the -id or -name parameters");
+    return 1;
+  }
+  const format = formatOrReport(f.format, io);
+  if (!format) return 1;
+  const client = await connectOrReport(f, io);
+  if (!client) return 1;
+  let role: Json | undefined;
+  let label = f.name;
+  try {
+    if (f.id !== "") {
+      try {
+        label = await idFromPartial(client, "role", f.id);
+      } catch (err) {
+        printLine(io.stderr, `Error determining role ID: ${errorMessage(err)}`);
+        return 1;
+      }
+      role = await readObject(client, `/v1/acl/role/${escapePath(label)}`);
+    } else {
+      role = await readObject(client, `/v1/acl/role/name/${escapePath(label)}`);
+    }
+  } catch (err) {
+    printLine(io.stderr, `Error reading role ${JSON.stringify(label)}: ${errorMessage(err)}`);
+    return 1;
+  }
+  if (!role) {
+    printLine(io.stderr, `Role not found with ${f.id !== "" ? "ID" : "name"} ${JSON.stringify(label)}`);
+    return 1;
+  }
+  printOutput(io, formatRole(role, format, f.meta));
+  return 0;
+}
+
+// update
+
+const UPDATE_FLAGS = {
+  ...OUTPUT_FLAGS,
+  id: ID_FLAGS.id,
+  name: stringFlag("The role name."),
+  description: stringFlag("A description of the role"),
+  ...LINK_FLAGS,
+  "no-merge": boolFlag("Do not merge the current role information with what is provided to the command. Instead overwrite all fields with the exception of the role ID which is immutable."),
+  ...ACL_HTTP_FLAGS,
+} as const;
+
+const UPDATE_HELP = `
+Usage: consulate acl role update [options]
+
+    Updates a role. By default it will merge the role information with its
+    current state so that you do not have to provide all parameters. This
+    behavior can be disabled by passing -no-merge.
+
+    Rename the role:
+
+        $ consulate acl role update -id abcd -name "better-name"
+
+    Update all editable fields of the role:
+
+        $ consulate acl role update -id abcd \\
+                                    -name "better-name" \\
+                                    -description "replication" \\
+                                    -policy-name "token-replication" \\
+                                    -service-identity "web"
+`;
+
+function items(value: unknown): Json[] {
+  return Array.isArray(value) ? (value as Json[]) : [];
+}
+
+async function runUpdate(args: string[], io: CommandIO): Promise<number> {
+  const parsed = parseCommandLine(UPDATE_FLAGS, UPDATE_HELP, args, io);
+  if (typeof parsed === "number") return parsed;
+  const f = parsed.values;
+  if (f.id === "") {
+    printLine(io.stderr, "Cannot update a role without specifying the -id parameter");
+    return 1;
+  }
+  const format = formatOrReport(f.format, io);
+  if (!format) return 1;
+  const client = await connectOrReport(f, io);
+  if (!client) return 1;
+  let id: string;
+  try {
+    id = await idFromPartial(client, "role", f.id);
+  } catch (err) {
+    printLine(io.stderr, `Error determining role ID: ${errorMessage(err)}`);
+    return 1;
+  }
+  let role: Json;
+  try {
+    const policies = await policyLinks(client, f["policy-name"], f["policy-id"]);
+    const services = serviceIdentities(f["service-identity"]);
+    const nodes = nodeIdentities(f["node-identity"]);
+    if (f["no-merge"]) {
+      role = { ID: id, Name: f.name, Description: f.description, Policies: policies, ServiceIdentities: services, NodeIdentities: nodes };
+    } else {
+      let current: Json | undefined;
+      try {
+        current = await readObject(client, `/v1/acl/role/${escapePath(id)}`);
+        if (!current) throw new Error(`Role not found with ID ${JSON.stringify(id)}`);
+      } catch (err) {
+        printLine(io.stderr, `Error when retrieving current role: ${errorMessage(err)}`);
+        return 1;
+      }
+      role = { ...current };
+      if (f.name !== "") role.Name = f.name;
+      if (f.description !== "") role.Description = f.description;
+      const mergedPolicies = items(role.Policies);
+      for (const link of policies) {
+        if (!mergedPolicies.some((p) => (link.ID !== undefined && p.ID === link.ID) || (link.Name !== undefined && p.Name === link.Name))) mergedPolicies.push(link);
+      }
+      role.Policies = mergedPolicies;
+      const mergedServices = items(role.ServiceIdentities);
+      for (const svc of services) {
+        const at = mergedServices.findIndex((e) => e.ServiceName === svc.ServiceName);
+        if (at === -1) mergedServices.push(svc);
+        else mergedServices[at] = svc;
+      }
+      role.ServiceIdentities = mergedServices;
+      const mergedNodes = items(role.NodeIdentities);
+      for (const node of nodes) {
+        if (!mergedNodes.some((e) => e.NodeName === node.NodeName && e.Datacenter === node.Datacenter)) mergedNodes.push(node);
+      }
+      role.NodeIdentities = mergedNodes;
+    }
+  } catch (err) {
+    printLine(io.stderr, errorMessage(err));
+    return 1;
+  }
+  let updated: Json;
+  try {
+    updated = await putJSON(client, `/v1/acl/role/${escapePath(id)}`, role);
+  } catch (err) {
+    printLine(io.stderr, `Failed to update role ${id}: ${errorMessage(err)}`);
+    return 1;
+  }
+  printOutput(io, formatRole(updated, format, f.meta));
+  return 0;
+}
+
+// delete
+
+const DELETE_FLAGS = { ...ID_FLAGS, ...ACL_HTTP_FLAGS } as const;
+
+const DELETE_HELP = `
+Usage: consulate acl role delete [options] -id ROLE
+
+    Deletes an ACL role by providing either the ID or a unique ID prefix.
+
+        Delete by prefix:
+
+          $ consulate acl role delete -id b6b85
+
+        Delete by full ID:
+
+          $ consulate acl role delete -id b6b856da-5193-4e78-845a-7d61ca8371ba
+
+        Delete by name:
+
+          $ consulate acl role delete -name my-role
+`;
+
+async function runDelete(args: string[], io: CommandIO): Promise<number> {
+  const parsed = parseCommandLine(DELETE_FLAGS, DELETE_HELP, args, io);
+  if (typeof parsed === "number") return parsed;
+  const f = parsed.values;
+  if (f.id === "" && f.name === "") {
+    printLine(io.stderr, "Must specify either the -id or -name parameters");
+    return 1;
+  }
+  const client = await connectOrReport(f, io);
+  if (!client) return 1;
+  let id: string;
+  try {
+    id = await roleId(client, f.id, f.name);
+  } catch (err) {
+    printLine(io.stderr, `Error determining role ID: ${errorMessage(err)}`);
+    return 1;
+  }
+  try {
+    await deleteObject(client, `/v1/acl/role/${escapePath(id)}`);
+  } catch (err) {
+    printLine(io.stderr, `Error deleting role ${JSON.stringify(id)}: ${errorMessage(err)}`);
+    return 1;
+  }
+  printLine(io.stdout, `Role ${JSON.stringify(id)} deleted successfully`);
+  return 0;
+}
+
+// list
+
+const LIST_FLAGS = { ...OUTPUT_FLAGS, ...ACL_HTTP_FLAGS } as const;
+
+const LIST_HELP = `
+Usage: consulate acl role list [options]
+
+    Lists all the ACL roles.
+
+    Example:
+
+        $ consulate acl role list
+`;
+
+async function runList(args: string[], io: CommandIO): Promise<number> {
+  const parsed = parseCommandLine(LIST_FLAGS, LIST_HELP, args, io);
+  if (typeof parsed === "number") return parsed;
+  const f = parsed.values;
+  const format = formatOrReport(f.format, io);
+  if (!format) return 1;
+  const client = await connectOrReport(f, io);
+  if (!client) return 1;
+  let roles: Json[];
+  try {
+    roles = await listObjects(client, "/v1/acl/roles");
+  } catch (err) {
+    printLine(io.stderr, `Failed to retrieve the role list: ${errorMessage(err)}`);
+    return 1;
+  }
+  printOutput(io, formatRoleList(roles, format, f.meta));
+  return 0;
+}
+
+export const aclRoleCommands: Readonly<Record<string, CommandDefinition>> = {
+  "acl role": {
+    synopsis: "Manage Consul's ACL roles",
+    help: () => "Usage: consulate acl role <subcommand> [options] [args]\n\n  This command has subcommands for managing Consul's ACL roles.",
+  },
+  "acl role create": { synopsis: "Create an ACL role", help: helpFor(CREATE_HELP, CREATE_FLAGS), run: runCreate },
+  "acl role read": { synopsis: "Read an ACL role", help: helpFor(READ_HELP, READ_FLAGS), run: runRead },
+  "acl role update": { synopsis: "Update an ACL role", help: helpFor(UPDATE_HELP, UPDATE_FLAGS), run: runUpdate },
+  "acl role delete": { synopsis: "Delete an ACL role", help: helpFor(DELETE_HELP, DELETE_FLAGS), run: runDelete },
+  "acl role list": { synopsis: "Lists ACL roles", help: helpFor(LIST_HELP, LIST_FLAGS), run: runList },
+};
