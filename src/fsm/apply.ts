@@ -3,6 +3,7 @@ import { applyAcl } from "./acl.ts";
 import { applyAutopilotSetConfig } from "./autopilot.ts";
 import { applyCatalogDeregister, applyCatalogRegister } from "./catalog.ts";
 import type { ApplyResult, Command } from "./command.ts";
+import { applyConnectCaSerial, applyConnectCaSet } from "./connect-ca.ts";
 import { applyKvDelete, applyKvSet } from "./kv.ts";
 import { applySnapshotRestore } from "./snapshot-restore.ts";
 import { applySessionCreate, applySessionDestroy } from "./session.ts";
@@ -52,6 +53,10 @@ export class StateMachine {
       case "acl-role-set":
       case "acl-role-delete":
         return applyAcl(this.state, index, cmd);
+      case "connect-ca-set":
+        return applyConnectCaSet(this.state, index, cmd);
+      case "connect-ca-serial":
+        return applyConnectCaSerial(this.state);
     }
   }
 }

@@ -1,5 +1,6 @@
 import type { AclPolicyFields, AclRoleFields, AclTokenFields } from "../model/acl.ts";
 import type { AutopilotConfigFields } from "../model/autopilot.ts";
+import type { CAConfigurationFields, CARootFields } from "../model/connect-ca.ts";
 import type { HealthCheck, Node, NodeService, NodeCoordinate } from "../model/catalog.ts";
 import type { Session } from "../model/session.ts";
 
@@ -218,6 +219,25 @@ export type AclCommand =
   | AclRoleSetCommand
   | AclRoleDeleteCommand;
 
+/**
+ * Connect CA (fsm/connect-ca.ts). "bootstrap" stores the first configuration and root only when
+ * no configuration is stored (a new leader initialising the CA); "cas" replaces the
+ * configuration — and the roots when `Roots` is given — only when the roots table index still
+ * equals CasIndex (Consul's CAOpSetRootsAndConfig). Applies to `true` when written.
+ */
+export interface ConnectCaSetCommand {
+  Type: "connect-ca-set";
+  Op: "bootstrap" | "cas";
+  CasIndex?: number;
+  Config: CAConfigurationFields;
+  Roots?: CARootFields[];
+}
+
+/** Takes the next certificate serial number (applies to it): every issued certificate has its own. */
+export interface ConnectCaSerialCommand {
+  Type: "connect-ca-serial";
+}
+
 export type Command =
   | KvSetCommand
   | KvDeleteCommand
@@ -229,7 +249,9 @@ export type Command =
   | TxnCommand
   | SnapshotRestoreCommand
   | AutopilotSetConfigCommand
-  | AclCommand;
+  | AclCommand
+  | ConnectCaSetCommand
+  | ConnectCaSerialCommand;
 
 export type CommandType = Command["Type"];
 

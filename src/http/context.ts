@@ -9,6 +9,8 @@ import type { Logger } from "../runtime/logger.ts";
 import type { Metrics } from "../runtime/metrics.ts";
 import type { Rng } from "../runtime/rng.ts";
 import type { AutopilotDuty } from "../server/autopilot.ts";
+import type { LeafCache } from "../connect/leaf-cache.ts";
+import type { ConnectCa } from "../server/connect-ca.ts";
 import type { Consensus } from "../server/consensus.ts";
 import type { RaftConsensus } from "../server/raft-consensus.ts";
 import type { SessionTtlDuty } from "../server/session-ttl-duty.ts";
@@ -67,6 +69,20 @@ export interface HttpContext {
   keyring?: KeyringOperator;
   /** The ACL system; absent while ACLs are disabled (then /v1/acl/* answers 401 "ACL support disabled"). */
   acl?: AclService;
+  /** The built-in Connect CA (init, rotation, signing on the leader); absent on client agents. */
+  connectCa?: ConnectCa;
+  /** This agent's Connect leaf certificates (set by the wiring once the dispatcher exists). */
+  connectLeaves?: LeafCache;
+  /** Runs an API request through this agent's own dispatcher (forwarded as any request would be); set by the wiring. */
+  internalRequest?: (req: InternalApiRequest) => Promise<{ status: number; headers: Record<string, string>; body: string | Buffer }>;
+}
+
+export interface InternalApiRequest {
+  method: string;
+  path: string;
+  rawQuery: string;
+  body?: Buffer;
+  token?: string;
 }
 
 export interface ApiRequest {

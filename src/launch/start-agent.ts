@@ -42,6 +42,8 @@ import { RaftServerDiscovery } from "../server/raft-server-discovery.ts";
 import { raftTicksFor } from "../server/raft-timing.ts";
 import { RpcMethod } from "../server/leader-forwarding.ts";
 import { startAclSystem, type AclWiringOptions } from "./acl-wiring.ts";
+import { ConnectCa } from "../server/connect-ca.ts";
+import { startConnectAgent } from "./connect-wiring.ts";
 
 // The production wiring, in one file: runtime → state → fsm → consensus → agent → http.
 // Tests and the simulator wire fakes through the same seams (clock, rng, logger).
@@ -245,6 +247,20 @@ async function startAgentOnLockedDir(options: AgentRuntimeOptions, deps: StartDe
     : undefined;
   autopilot?.start();
   const stopAutopilotWatch = consensus.onLeadershipChange(() => autopilot?.leadershipChanged());
+  const connectCa = identity.server
+    ? new ConnectCa({
+        consensus,
+        state,
+        clock,
+        rng,
+        logger: logger.named("connect.ca"),
+        datacenter: identity.datacenter,
+        enabled: rc?.connectEnabled ?? options.http.devMode,
+        seed: { provider: rc?.connectCaProvider ?? "consul", config: rc?.connectCaConfig ?? {} },
+      })
+    : undefined;
+  connectCa?.start();
+  const stopConnectCaWatch = consensus.onLeadershipChange(() => connectCa?.leadershipChanged());
 
   // Certificate material (private keys included) stays out of /v1/agent/self's DebugConfig.
   const { httpsTls: _https, internalRpcTls: _internalRpc, ...visibleConfig } = options.runtimeConfig ?? {};
@@ -254,9 +270,10 @@ async function startAgentOnLockedDir(options: AgentRuntimeOptions, deps: StartDe
   const acl = options.acl
     ? startAclSystem(options.acl, { state, consensus, clock, rng, logger, datacenter: identity.datacenter, server: identity.server })
     : undefined;
-  const ctx: HttpContext = { settings: options.http, state, consensus, blocking, agent, clock, rng, logger, runtimeConfig, metrics, sessionTtl, autopilot, events, membership, wanMembership, raft, keyring, acl: acl?.service };
+  const ctx: HttpContext = { settings: options.http, state, consensus, blocking, agent, clock, rng, logger, runtimeConfig, metrics, sessionTtl, autopilot, events, membership, wanMembership, raft, keyring, acl: acl?.service, connectCa };
   membership.onUserEvent((e) => deliverUserEvent(ctx, e));
   const dispatcher = new ApiDispatcher(ctx, cluster.forwarder);
+  const connectLeaves = startConnectAgent(ctx, dispatcher, { clock, rng, logger: logger.named("agent.leaf-certs"), datacenter: identity.datacenter });
   const plain = options.httpPort >= 0 ? await startHttpServer(ctx, { host: options.httpHost, port: options.httpPort, dispatcher, ui }) : undefined;
   const https = options.https ? await startHttpServer(ctx, { host: options.https.host, port: options.https.port, dispatcher, tls: options.https.tls, ui }) : undefined;
   const http = plain ?? https;
@@ -327,6 +344,9 @@ async function startAgentOnLockedDir(options: AgentRuntimeOptions, deps: StartDe
       stopLeadershipWatch();
       stopReconcileWatch();
       stopAutopilotWatch();
+      stopConnectCaWatch();
+      connectCa?.stop();
+      connectLeaves.stop();
       discovery?.stop();
       reconcile?.stop();
       autopilot?.stop();

@@ -68,4 +68,6 @@ export const Topics = {
   sessions: "sessions",
   coordinates: "coordinates",
   autopilot: "autopilot",
+  connectCaRoots: "connect-ca-roots",
+  connectCaConfig: "connect-ca-config",
 } as const;
