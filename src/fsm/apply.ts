@@ -4,6 +4,7 @@ import { applyAutopilotSetConfig } from "./autopilot.ts";
 import { applyCatalogDeregister, applyCatalogRegister } from "./catalog.ts";
 import type { ApplyResult, Command } from "./command.ts";
 import { applyConnectCaSerial, applyConnectCaSet } from "./connect-ca.ts";
+import { applyConfigEntryDelete, applyConfigEntrySet } from "./config-entry.ts";
 import { applyKvDelete, applyKvSet } from "./kv.ts";
 import { applySnapshotRestore } from "./snapshot-restore.ts";
 import { applySessionCreate, applySessionDestroy } from "./session.ts";
@@ -57,6 +58,10 @@ export class StateMachine {
         return applyConnectCaSet(this.state, index, cmd);
       case "connect-ca-serial":
         return applyConnectCaSerial(this.state);
+      case "config-entry-set":
+        return applyConfigEntrySet(this.state, index, cmd);
+      case "config-entry-delete":
+        return applyConfigEntryDelete(this.state, index, cmd);
     }
   }
 }

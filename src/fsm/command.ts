@@ -1,6 +1,7 @@
 import type { AclPolicyFields, AclRoleFields, AclTokenFields } from "../model/acl.ts";
 import type { AutopilotConfigFields } from "../model/autopilot.ts";
 import type { CAConfigurationFields, CARootFields } from "../model/connect-ca.ts";
+import type { ConfigEntryFields } from "../model/config-entry.ts";
 import type { HealthCheck, Node, NodeService, NodeCoordinate } from "../model/catalog.ts";
 import type { Session } from "../model/session.ts";
 
@@ -238,6 +239,26 @@ export interface ConnectCaSerialCommand {
   Type: "connect-ca-serial";
 }
 
+/**
+ * Config entries (fsm/config-entry.ts): "upsert" writes; "cas" writes only when the stored
+ * entry's ModifyIndex equals CasIndex (0: only when none is stored). Applies to `true` when written.
+ */
+export interface ConfigEntrySetCommand {
+  Type: "config-entry-set";
+  Op: "upsert" | "cas";
+  CasIndex?: number;
+  Entry: ConfigEntryFields;
+}
+
+/** "delete" always succeeds; "cas" deletes only when the stored ModifyIndex equals CasIndex. Applies to `true` when deleted (cas) or always (delete). */
+export interface ConfigEntryDeleteCommand {
+  Type: "config-entry-delete";
+  Op: "delete" | "cas";
+  Kind: string;
+  Name: string;
+  CasIndex?: number;
+}
+
 export type Command =
   | KvSetCommand
   | KvDeleteCommand
@@ -251,7 +272,9 @@ export type Command =
   | AutopilotSetConfigCommand
   | AclCommand
   | ConnectCaSetCommand
-  | ConnectCaSerialCommand;
+  | ConnectCaSerialCommand
+  | ConfigEntrySetCommand
+  | ConfigEntryDeleteCommand;
 
 export type CommandType = Command["Type"];
 

@@ -70,4 +70,5 @@ export const Topics = {
   autopilot: "autopilot",
   connectCaRoots: "connect-ca-roots",
   connectCaConfig: "connect-ca-config",
+  configEntryKind: (kind: string) => `config-entry/${kind}`,
 } as const;
