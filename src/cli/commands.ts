@@ -2,6 +2,8 @@
 // only print their help, as consul's `kv` or `catalog` do.
 import { agentControlCommands } from "./agent-control.ts";
 import { catalogCommands } from "./catalog.ts";
+import { connectCommands } from "./connect.ts";
+import { intentionCommands } from "./intention.ts";
 import { eventCommand } from "./event.ts";
 import type { CommandDefinition } from "./command-definition.ts";
 import { infoCommand } from "./info.ts";
@@ -34,8 +36,10 @@ export const COMMANDS: Readonly<Record<string, CommandDefinition>> = {
   agent: agentCommand,
   ...agentControlCommands,
   ...catalogCommands,
+  ...connectCommands,
   event: eventCommand,
   info: infoCommand,
+  ...intentionCommands,
   keygen: keygenCommand,
   keyring: keyringCommand,
   ...kvCommands,
