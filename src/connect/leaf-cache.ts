@@ -51,7 +51,12 @@ interface Entry {
   waiters: Set<() => void>;
   renewal?: TimerHandle;
   token: string;
+  /** Last time a client asked for this leaf; one unused for UNUSED_TTL_MS is dropped instead of renewed. */
+  lastUsedMs: number;
 }
+
+/** Consul's leaf cache drops entries nobody read for 3 days. */
+const UNUSED_TTL_MS = 72 * 3_600_000;
 
 const ROOTS_WAIT_MS = 10 * 60_000;
 /** setTimeout's ceiling; longer renewals re-arm. */
@@ -67,6 +72,11 @@ export class LeafCache {
 
   constructor(deps: LeafCacheDeps) {
     this.#d = deps;
+  }
+
+  /** How many services have a leaf here (for tests and metrics). */
+  get size(): number {
+    return this.#entries.size;
   }
 
   stop(): void {
@@ -85,10 +95,11 @@ export class LeafCache {
   async get(service: string, token: string, minIndex: number, waitMs: number): Promise<CachedLeaf> {
     let entry = this.#entries.get(service);
     if (!entry) {
-      entry = { service, waiters: new Set(), token };
+      entry = { service, waiters: new Set(), token, lastUsedMs: 0 };
       this.#entries.set(service, entry);
     }
     entry.token = token;
+    entry.lastUsedMs = this.#d.clock.now();
     this.#watchRoots();
     let leaf = entry.leaf && this.#usable(entry.leaf) ? entry.leaf : await this.#refresh(entry);
     if (minIndex === 0 || leaf.ModifyIndex > minIndex) return leaf;
@@ -156,6 +167,11 @@ export class LeafCache {
 
   #renewNow(entry: Entry, backoffMs: number): void {
     if (this.#stopped) return;
+    if (this.#d.clock.now() - entry.lastUsedMs > UNUSED_TTL_MS && entry.waiters.size === 0) {
+      entry.renewal?.cancel();
+      this.#entries.delete(entry.service);
+      return;
+    }
     this.#refresh(entry).catch((err: unknown) => {
       this.#d.logger.warn("leaf certificate renewal failed; retrying", { service: entry.service, error: err instanceof Error ? err.message : String(err) });
       entry.renewal = this.#d.clock.setTimer(backoffMs, () => this.#renewNow(entry, Math.min(60_000, backoffMs * 2)));

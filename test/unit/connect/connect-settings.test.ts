@@ -1,0 +1,42 @@
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { startDevAgent } from "../../../src/mod.ts";
+import { eventually } from "../../support/eventually.ts";
+
+describe("connect agent settings", () => {
+  it("with connect disabled the CA endpoints answer Consul's error while intentions still work", async () => {
+    const agent = await startDevAgent({ dnsPort: -1, hcl: ["connect { enabled = false }"] });
+    try {
+      for (const path of ["/v1/connect/ca/roots", "/v1/connect/ca/configuration", "/v1/agent/connect/ca/roots", "/v1/agent/connect/ca/leaf/web"]) {
+        const res = await fetch(`${agent.httpAddress}${path}`);
+        assert.deepEqual([res.status, await res.text()], [500, "Connect must be enabled in order to use this endpoint"], path);
+      }
+      const put = await fetch(`${agent.httpAddress}/v1/connect/intentions/exact?source=web&destination=db`, { method: "PUT", body: JSON.stringify({ Action: "deny" }) });
+      assert.equal((await put.text()).trim(), "true");
+      const check = await fetch(`${agent.httpAddress}/v1/connect/intentions/check?source=web&destination=db`);
+      assert.deepEqual(await check.json(), { Allowed: false });
+    } finally {
+      await agent.stop();
+    }
+  });
+
+  it("csr_max_per_second limits signing with Consul's 429", async () => {
+    const agent = await startDevAgent({ dnsPort: -1, hcl: ['connect {\n  ca_config {\n    csr_max_per_second = 1\n  }\n}'] });
+    try {
+      await eventually("the CA to initialise", async () => (await fetch(`${agent.httpAddress}/v1/connect/ca/roots`)).status === 200 && ((await (await fetch(`${agent.httpAddress}/v1/connect/ca/roots`)).json()) as { Roots: unknown[] }).Roots.length === 1);
+      const statuses: number[] = [];
+      let limited = "";
+      for (const svc of ["a", "b", "c"]) {
+        const res = await fetch(`${agent.httpAddress}/v1/agent/connect/ca/leaf/${svc}`);
+        statuses.push(res.status);
+        if (res.status === 429) limited = await res.text();
+        else await res.arrayBuffer();
+      }
+      assert.equal(statuses[0], 200);
+      assert.ok(statuses.includes(429), `statuses ${statuses.join(",")}`);
+      assert.equal(limited, "Rate limit reached, try again later");
+    } finally {
+      await agent.stop();
+    }
+  });
+});
