@@ -2,6 +2,7 @@
 // only print their help, as consul's `kv` or `catalog` do.
 import { agentControlCommands } from "./agent-control.ts";
 import { catalogCommands } from "./catalog.ts";
+import { configEntryCommands } from "./config-entry.ts";
 import { connectCommands } from "./connect.ts";
 import { intentionCommands } from "./intention.ts";
 import { eventCommand } from "./event.ts";
@@ -36,6 +37,7 @@ export const COMMANDS: Readonly<Record<string, CommandDefinition>> = {
   agent: agentCommand,
   ...agentControlCommands,
   ...catalogCommands,
+  ...configEntryCommands,
   ...connectCommands,
   event: eventCommand,
   info: infoCommand,

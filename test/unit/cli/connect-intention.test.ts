@@ -52,4 +52,24 @@ describe("consulate intention … and connect ca … against a dev agent", () =>
     assert.equal(bad.code, 1);
     assert.match(bad.err, /^Error setting CA configuration: Unexpected response code: 500 \(error parsing CA config: leaf cert TTL must be greater or equal than 1h0m0s\)/);
   });
+
+  it("writes (HCL and JSON), reads, lists and deletes config entries", async () => {
+    const hcl = join(dir, "db-intentions.hcl");
+    await writeFile(hcl, 'Kind = "service-intentions"\nName = "db"\nSources = [\n  {\n    Name   = "web"\n    Action = "allow"\n  },\n  {\n    Name   = "*"\n    Action = "deny"\n  }\n]\n');
+    assert.deepEqual(await cli("config", "write", hcl), { code: 0, out: "Config entry written: service-intentions/db\n", err: "" });
+    const json = join(dir, "web-defaults.json");
+    await writeFile(json, JSON.stringify({ Kind: "service-defaults", Name: "web", Protocol: "http" }));
+    assert.deepEqual(await cli("config", "write", json), { code: 0, out: "Config entry written: service-defaults/web\n", err: "" });
+    const read = await cli("config", "read", "-kind", "service-intentions", "-name", "db");
+    const entry = JSON.parse(read.out) as { Sources: { Name: string; Precedence: number }[]; ModifyIndex: number };
+    assert.deepEqual(entry.Sources.map((s) => [s.Name, s.Precedence]), [["web", 9], ["*", 8]]);
+    assert.deepEqual(await cli("intention", "check", "api", "db"), { code: 2, out: "Denied\n", err: "" });
+    assert.deepEqual(await cli("config", "list", "-kind", "service-defaults"), { code: 0, out: "web\n", err: "" });
+    const stale = await cli("config", "delete", "-kind", "service-intentions", "-name", "db", "-cas", "-modify-index", String(entry.ModifyIndex - 1));
+    assert.equal(stale.code, 1);
+    assert.deepEqual(await cli("config", "delete", "-kind", "service-intentions", "-name", "db", "-cas", "-modify-index", String(entry.ModifyIndex)), { code: 0, out: "Config entry deleted: service-intentions/db\n", err: "" });
+    const gone = await cli("config", "read", "-kind", "service-intentions", "-name", "db");
+    assert.equal(gone.code, 1);
+    assert.match(gone.err, /Config entry not found for "service-intentions" \/ "db"/);
+  });
 });
