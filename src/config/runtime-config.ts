@@ -2,6 +2,7 @@
 // merged snake_case config. All semantic validation happens here, with Consul's wording.
 
 import { CaConfigError, parseCaConfig } from "../connect/ca-config.ts";
+import { ConfigEntryError, decodeBootstrapEntries } from "../connect/config-entry-decode.ts";
 import { isIP } from "node:net";
 import { formatGoDuration, parseGoDuration } from "../model/duration.ts";
 import { ConfigError, formatMultiError } from "./config-error.ts";
@@ -380,6 +381,12 @@ export function buildRuntimeConfig(merged: RawConfig, opts: BuildOptions): Runti
   if (c.str("data_dir") === "" && !dev) throw invalid("data_dir cannot be empty", "data_dir");
   const connectProblem = connectCaConfigProblem(c.str("connect.ca_provider", "consul"), c.map("connect.ca_config"));
   if (connectProblem) throw invalid(connectProblem.message, connectProblem.key);
+  try {
+    decodeBootstrapEntries(c.list("config_entries.bootstrap"), { protocolOf: () => "tcp" });
+  } catch (err) {
+    if (err instanceof ConfigEntryError) throw invalid(err.message, "config_entries.bootstrap");
+    throw err;
+  }
 
   // ---- addresses
   const bindAddrs = expandIPs("bind_addr", c.str("bind_addr"));

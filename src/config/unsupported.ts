@@ -102,7 +102,6 @@ export const REFUSALS: readonly Refusal[] = [
   ...rules(["snapshot_agent", "cloud"], nonEmpty, "this integration is not implemented"),
   { key: "reporting.license.enabled", refuses: isTrue, why: `license reporting is not implemented (${ENTERPRISE})` },
   { key: "watches", refuses: nonEmpty, why: "watches from agent config are not run; use the consulate watch command" },
-  { key: "config_entries.bootstrap", refuses: nonEmpty, why: "config entries are not implemented yet" },
   { key: "default_query_time", refuses: differsFrom("300s"), why: "blocking queries always default to a 5m wait" },
   { key: "max_query_time", refuses: differsFrom("600s"), why: "blocking queries always cap the wait at 10m" },
   { key: "session_ttl_min", refuses: differsFrom("10s"), why: "the minimum session TTL is fixed at 10s" },

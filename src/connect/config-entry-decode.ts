@@ -184,7 +184,7 @@ export function decodeSources(value: unknown, destination: string, ctx: DecodeCo
     if (!Array.isArray(permissions)) throw new ConfigEntryError(`Sources[${i}].Permissions must be a list`);
     if (permissions.length > 0) {
       if (action !== "") throw new ConfigEntryError(`Sources[${i}].Action must be omitted if Permissions are specified`);
-      permissions.forEach((p, j) => validatePermission(p, `Sources[${i}].Permissions[${j}]`));
+      permissions.forEach((p, j) => (permissions[j] = validatePermission(p, `Sources[${i}].Permissions[${j}]`)));
       if (destination !== WILDCARD) {
         const protocol = ctx.protocolOf(destination);
         if (!L7_PROTOCOLS.has(protocol)) {
@@ -222,7 +222,8 @@ export function sortSources(sources: Raw[]): Raw[] {
 const METHODS = new Set(["GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH"]);
 const HEADER_MATCHES = ["Present", "Exact", "Prefix", "Suffix", "Contains", "Regex"];
 
-function validatePermission(p: unknown, where: string): void {
+/** Validates one L7 permission and returns it in Consul's spelling. */
+function validatePermission(p: unknown, where: string): Raw {
   if (!isObj(p)) throw new ConfigEntryError(`${where} must be an object`);
   const perm = fields(p, ["Action", "HTTP", "JWT"], `${where}.`);
   if (perm.JWT !== undefined) throw new ConfigEntryError(`${where}.JWT is not supported by this agent yet`);
@@ -266,4 +267,64 @@ function validatePermission(p: unknown, where: string): void {
       seen.add(m);
     }
   }
+  if (Array.isArray(http.Header)) {
+    http.Header = http.Header.map((h, k) => fields(h as Raw, ["Name", "Invert", "IgnoreCase", ...HEADER_MATCHES], `${where}.HTTP.Header[${k}].`));
+  }
+  return { Action: perm.Action, HTTP: http };
+}
+
+/** Protocols a set of entries declares itself (bootstrap entries are checked before any is stored). */
+export function protocolsDeclaredBy(entries: readonly ConfigEntryFields[], fallback: DecodeContext): DecodeContext {
+  return {
+    protocolOf(service: string): string {
+      const sd = entries.find((e) => e.Kind === SERVICE_DEFAULTS && e.Name === service);
+      if (typeof sd?.Protocol === "string" && sd.Protocol !== "") return sd.Protocol;
+      const pd = entries.find((e) => e.Kind === PROXY_DEFAULTS);
+      const config = pd?.Config as Record<string, unknown> | undefined;
+      if (typeof config?.protocol === "string" && config.protocol !== "") return config.protocol;
+      return fallback.protocolOf(service);
+    },
+  };
+}
+
+const KIND_ORDER = [PROXY_DEFAULTS, SERVICE_DEFAULTS];
+/** Fields that are lists even with one element (Consul's PatchSliceOfMaps skip list, for these kinds). */
+const LIST_FIELDS = new Set(["sources", "permissions", "header"]);
+
+/** HCL config turns a one-element list of objects into an object; put known list fields back. */
+function relist(v: unknown, key = ""): unknown {
+  if (Array.isArray(v)) return v.map((x) => relist(x));
+  if (!isObj(v)) return v;
+  if (LIST_FIELDS.has(canon(key))) return [relist(v)];
+  const out: Raw = {};
+  for (const [k, x] of Object.entries(v)) out[k] = relist(x, k);
+  return out;
+}
+
+/**
+ * Decodes `config_entries.bootstrap`: defaults first, so intentions are checked against the
+ * protocols the same list declares. Throws ConfigEntryError naming the entry's position.
+ */
+export function decodeBootstrapEntries(raw: readonly unknown[], fallback: DecodeContext): ConfigEntryFields[] {
+  const indexed = raw.map((original, i) => {
+    const r = relist(original);
+    if (!isObj(r)) throw new ConfigEntryError(`config_entries.bootstrap[${i}]: must be an object`);
+    let kind: string;
+    try {
+      kind = kindOf(r);
+    } catch (err) {
+      throw new ConfigEntryError(`config_entries.bootstrap[${i}]: ${err instanceof Error ? err.message : String(err)}`);
+    }
+    return { r, i, rank: KIND_ORDER.includes(kind) ? KIND_ORDER.indexOf(kind) : KIND_ORDER.length };
+  });
+  indexed.sort((a, b) => a.rank - b.rank || a.i - b.i);
+  const out: ConfigEntryFields[] = [];
+  for (const { r, i } of indexed) {
+    try {
+      out.push(decodeConfigEntry(r, protocolsDeclaredBy(out, fallback)));
+    } catch (err) {
+      throw new ConfigEntryError(`config_entries.bootstrap[${i}]: ${err instanceof Error ? err.message : String(err)}`);
+    }
+  }
+  return out;
 }

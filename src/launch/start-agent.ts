@@ -43,6 +43,7 @@ import { raftTicksFor } from "../server/raft-timing.ts";
 import { RpcMethod } from "../server/leader-forwarding.ts";
 import { startAclSystem, type AclWiringOptions } from "./acl-wiring.ts";
 import { ConnectCa } from "../server/connect-ca.ts";
+import { ConfigEntryBootstrap } from "../server/config-entry-bootstrap.ts";
 import { startConnectAgent } from "./connect-wiring.ts";
 
 // The production wiring, in one file: runtime → state → fsm → consensus → agent → http.
@@ -261,6 +262,11 @@ async function startAgentOnLockedDir(options: AgentRuntimeOptions, deps: StartDe
     : undefined;
   connectCa?.start();
   const stopConnectCaWatch = consensus.onLeadershipChange(() => connectCa?.leadershipChanged());
+  const entryBootstrap = identity.server
+    ? new ConfigEntryBootstrap({ consensus, state, clock, logger: logger.named("consul.config-entries"), entries: rc?.configEntriesBootstrap ?? [] })
+    : undefined;
+  entryBootstrap?.start();
+  const stopEntryBootstrapWatch = consensus.onLeadershipChange(() => entryBootstrap?.leadershipChanged());
 
   // Certificate material (private keys included) stays out of /v1/agent/self's DebugConfig.
   const { httpsTls: _https, internalRpcTls: _internalRpc, ...visibleConfig } = options.runtimeConfig ?? {};
@@ -345,6 +351,8 @@ async function startAgentOnLockedDir(options: AgentRuntimeOptions, deps: StartDe
       stopReconcileWatch();
       stopAutopilotWatch();
       stopConnectCaWatch();
+      stopEntryBootstrapWatch();
+      entryBootstrap?.stop();
       connectCa?.stop();
       connectLeaves.stop();
       discovery?.stop();

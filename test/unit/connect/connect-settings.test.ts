@@ -40,3 +40,38 @@ describe("connect agent settings", () => {
     }
   });
 });
+
+describe("config_entries bootstrap", () => {
+  it("a new leader writes the bootstrap entries (defaults first, so L7 intentions validate) and refuses invalid ones at start", async () => {
+    const hcl = `config_entries {
+  bootstrap = [
+    {
+      kind = "service-intentions"
+      name = "api"
+      sources = [
+        {
+          name = "web"
+          permissions = [{ action = "allow", http = { path_prefix = "/v1" } }]
+        }
+      ]
+    },
+    {
+      kind     = "service-defaults"
+      name     = "api"
+      protocol = "http"
+    }
+  ]
+}`;
+    const agent = await startDevAgent({ dnsPort: -1, hcl: [hcl] });
+    try {
+      await eventually("the bootstrap entries", async () => (await fetch(`${agent.httpAddress}/v1/config/service-intentions/api`)).status === 200);
+      const entry = (await (await fetch(`${agent.httpAddress}/v1/config/service-intentions/api`)).json()) as { Sources: { Name: string; Permissions: unknown[] }[] };
+      assert.deepEqual(entry.Sources[0].Permissions, [{ Action: "allow", HTTP: { PathPrefix: "/v1" } }]);
+      const defaults = (await (await fetch(`${agent.httpAddress}/v1/config/service-defaults/api`)).json()) as { Protocol: string };
+      assert.equal(defaults.Protocol, "http");
+    } finally {
+      await agent.stop();
+    }
+    await assert.rejects(startDevAgent({ dnsPort: -1, hcl: ['config_entries {\n  bootstrap = [{ kind = "service-intentions", name = "db", sources = [{ name = "web" }] }]\n}'] }), /config_entries\.bootstrap\[0\]: Sources\[0\]\.Action must be set to 'allow' or 'deny'/);
+  });
+});
