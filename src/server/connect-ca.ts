@@ -129,18 +129,19 @@ export class ConnectCa {
     const raw = { ...defaultRawConfig(), ...normalizeRawConfig(seed.config) };
     const settings = parseCaConfig(raw);
     const clusterId = rng.uuid();
-    const root = await this.#newRoot(settings, clusterId);
+    const root = await this.#newRoot(settings, clusterId, true);
     const config = { ClusterID: clusterId, Provider: "consul", Config: raw, ForceWithoutCrossSigning: false };
     const { value } = await this.#propose({ Type: "connect-ca-set", Op: "bootstrap", Config: config, Roots: [root] });
     if (value === true) this.#d.logger.info("initialized primary datacenter CA with provider", { provider: "consul", trustDomain: trustDomainOf(clusterId) });
   }
 
   /** A root row for the settings: the operator's key and certificate, or a new key and self-signed root. */
-  async #newRoot(settings: ConsulCaSettings, clusterId: string): Promise<CARootFields> {
+  async #newRoot(settings: ConsulCaSettings, clusterId: string, bootstrap = false): Promise<CARootFields> {
     const trustDomain = trustDomainOf(clusterId);
     let keyPem = settings.privateKey;
     let certPem = settings.rootCert;
-    if (certPem !== "") validateOperatorRoot(certPem, keyPem, trustDomain);
+    // At bootstrap the cluster ID is chosen here, so an operator's root cannot name it yet.
+    if (certPem !== "") validateOperatorRoot(certPem, keyPem, bootstrap ? undefined : trustDomain);
     else {
       keyPem = await generatePrivateKeyPem(settings.privateKeyType, settings.privateKeyBits);
       const key = await importSigningKey(keyPem);
@@ -291,7 +292,7 @@ export class ConnectCa {
 }
 
 /** An operator-supplied root must be a CA for this trust domain whose key is the given private key. */
-function validateOperatorRoot(certPem: string, keyPem: string, trustDomain: string): void {
+function validateOperatorRoot(certPem: string, keyPem: string, trustDomain: string | undefined): void {
   let cert: X509Certificate;
   try {
     cert = new X509Certificate(certPem);
@@ -300,7 +301,7 @@ function validateOperatorRoot(certPem: string, keyPem: string, trustDomain: stri
   }
   if (!cert.ca) throw new ConnectCaError("root certificate is not a CA certificate");
   const uris = (cert.subjectAltName ?? "").split(", ").filter((s) => s.startsWith("URI:")).map((s) => s.slice(4));
-  if (!uris.includes(signingUri(trustDomain))) throw new ConnectCaError(`root certificate URI SAN must be ${signingUri(trustDomain)}`);
+  if (trustDomain !== undefined && !uris.includes(signingUri(trustDomain))) throw new ConnectCaError(`root certificate URI SAN must be ${signingUri(trustDomain)}`);
   let same = false;
   try {
     same = keyIdOf(createPublicKey(keyPem)).equals(keyIdOf(cert.publicKey));

@@ -75,3 +75,38 @@ describe("config_entries bootstrap", () => {
     await assert.rejects(startDevAgent({ dnsPort: -1, hcl: ['config_entries {\n  bootstrap = [{ kind = "service-intentions", name = "db", sources = [{ name = "web" }] }]\n}'] }), /config_entries\.bootstrap\[0\]: Sources\[0\]\.Action must be set to 'allow' or 'deny'/);
   });
 });
+
+describe("operator-supplied CA", () => {
+  it("a root certificate and key from connect.ca_config become the active root and sign leaves", async () => {
+    const { execFile } = await import("node:child_process");
+    const { promisify } = await import("node:util");
+    const { mkdtemp, readFile, rm } = await import("node:fs/promises");
+    const { tmpdir } = await import("node:os");
+    const { join } = await import("node:path");
+    const { X509Certificate } = await import("node:crypto");
+    const run = promisify(execFile);
+    const dir = await mkdtemp(join(tmpdir(), "consulate-own-ca-"));
+    try {
+      await run("openssl", ["ecparam", "-name", "prime256v1", "-genkey", "-noout", "-out", join(dir, "key.pem")]);
+      await run("openssl", ["req", "-x509", "-new", "-key", join(dir, "key.pem"), "-subj", "/CN=Own Root", "-days", "30", "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign,digitalSignature", "-out", join(dir, "root.pem")]);
+      const key = await readFile(join(dir, "key.pem"), "utf8");
+      const root = await readFile(join(dir, "root.pem"), "utf8");
+      const hcl = `connect {\n  ca_config {\n    private_key = ${JSON.stringify(key)}\n    root_cert = ${JSON.stringify(root)}\n  }\n}`;
+      const agent = await startDevAgent({ dnsPort: -1, hcl: [hcl] });
+      try {
+        await eventually("the CA to initialise", async () => (((await (await fetch(`${agent.httpAddress}/v1/connect/ca/roots`)).json()) as { Roots: unknown[] }).Roots.length === 1));
+        const roots = (await (await fetch(`${agent.httpAddress}/v1/connect/ca/roots`)).json()) as { Roots: { RootCert: string }[] };
+        assert.equal(roots.Roots[0].RootCert.trim(), root.trim());
+        const leaf = (await (await fetch(`${agent.httpAddress}/v1/agent/connect/ca/leaf/web`)).json()) as { CertPEM: string };
+        assert.ok(new X509Certificate(leaf.CertPEM).verify(new X509Certificate(root).publicKey));
+        const config = (await (await fetch(`${agent.httpAddress}/v1/connect/ca/configuration`)).json()) as { Config: Record<string, unknown> };
+        assert.equal(config.Config.PrivateKey, undefined, "the private key is never shown");
+        assert.equal(typeof config.Config.RootCert, "string");
+      } finally {
+        await agent.stop();
+      }
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
