@@ -249,7 +249,7 @@ export class ConnectCa {
   }
 
   /** Signs an agent's CSR for a service with the active root (the leader's job). */
-  async sign(csrPem: string): Promise<SignedLeaf> {
+  async sign(csrPem: string, authorize: (service: string) => void = () => {}): Promise<SignedLeaf> {
     const { config, settings } = this.#current();
     const release = this.#admit(settings);
     try {
@@ -266,6 +266,7 @@ export class ConnectCa {
       if (id.trustDomain !== trustDomain) throw new ConnectCaError(`SPIFFE ID in CSR from a different trust domain: ${id.trustDomain}, we are ${trustDomain}`, 400);
       if (id.datacenter !== this.#d.datacenter) throw new ConnectCaError(`SPIFFE ID in CSR from a different datacenter: ${id.datacenter}, we are ${this.#d.datacenter}`, 400);
       if (id.namespace !== "default" || id.partition !== "default") throw new ConnectCaError("Namespaces and partitions are a Consul Enterprise feature", 400);
+      authorize(id.service);
       const { serial, index } = await this.#nextSerial();
       // Read after the serial's commit: a rotation committed meanwhile is the root that signs.
       const active = this.#d.state.connectCa.activeRoot();

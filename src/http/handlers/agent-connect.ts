@@ -9,6 +9,7 @@ import { SERVICE_INTENTIONS } from "../../connect/config-entry-decode.ts";
 import { decide, matchIntentions, type Intention } from "../../connect/intentions.ts";
 import { parseServiceUri } from "../../connect/spiffe.ts";
 import { aclDefaults } from "./connect-intentions.ts";
+import { requestAuthorizer } from "../request-authorizer.ts";
 
 // /v1/agent/connect/*: spec/connect.md §3–5. The agent answers from what it asked the servers
 // for: roots through a (stale) roots read, leaves from its leaf cache.
@@ -37,6 +38,7 @@ const leaf: Handler = async (ctx, req) => {
   const opts = queryOptions(ctx, req);
   const service = req.suffix;
   if (service === "") throw errors.badRequest("Missing service name");
+  requestAuthorizer(ctx, req).require("service:write", service);
   const cache = leavesOf(ctx);
   const cert = await cache.get(service, opts.token, opts.minIndex, opts.waitMs).catch((err: unknown) => {
     throw err instanceof Error && "statusCode" in err ? err : errors.internal(err instanceof Error ? err.message : String(err));
@@ -84,6 +86,7 @@ const authorize: Handler = async (ctx, req) => {
   if (!id) {
     throw errors.badRequest(uri.startsWith("spiffe://") && URL.canParse(uri) ? "ClientCertURI not a valid Service identifier" : "ClientCertURI not a valid Connect identifier");
   }
+  requestAuthorizer(ctx, req).require("service:write", target);
   const decision = decide(await destinationIntentions(ctx, target, opts.token), id.service, aclDefaults(ctx));
   return json({ Authorized: decision.allowed, Reason: decision.reason });
 };

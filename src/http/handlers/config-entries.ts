@@ -8,6 +8,22 @@ import type { Handler } from "../context.ts";
 import { first, parseUint64 } from "../query.ts";
 import { blockingRead, queryOptions, write } from "../read.ts";
 import { json } from "../reply.ts";
+import { requestAuthorizer } from "../request-authorizer.ts";
+import type { Authorizer } from "../../acl/authorizer.ts";
+
+/** Consul's per-kind CanRead: intentions need intention:read, service-defaults service:read; proxy-defaults is readable by all. */
+function canRead(authz: Authorizer, kind: string, name: string): boolean {
+  if (kind === "service-intentions") return authz.allowed("intention:read", name);
+  if (kind === SERVICE_DEFAULTS) return authz.allowed("service:read", name);
+  return true;
+}
+
+/** Consul's per-kind CanWrite: intention:write, service:write, or mesh:write for proxy-defaults. */
+function requireWrite(authz: Authorizer, kind: string, name: string): void {
+  if (kind === "service-intentions") authz.require("intention:write", name);
+  else if (kind === SERVICE_DEFAULTS) authz.require("service:write", name);
+  else authz.require("mesh:write");
+}
 
 // /v1/config: config entries (spec/connect.md; Consul's agent/config_endpoint.go). Writes run
 // on the leader (they are forwarded like every write), validated against the stored entries.
@@ -48,6 +64,7 @@ const apply: Handler = async (ctx, req) => {
   } catch (err) {
     decodeFailed(err);
   }
+  requireWrite(requestAuthorizer(ctx, req), entry.Kind, entry.Name);
   const cas = casParam(first(req.query, "cas"));
   const cmd: ConfigEntrySetCommand = cas === undefined ? { Type: "config-entry-set", Op: "upsert", Entry: entry } : { Type: "config-entry-set", Op: "cas", CasIndex: cas, Entry: entry };
   return json((await write(ctx, cmd)) === true);
@@ -82,6 +99,7 @@ const get: Handler = async (ctx, req) => {
       opts,
       (ws) => ({ index: table.kindIndex(kind), value: table.get(kind, name, ws) }),
       (entry: ConfigEntry | undefined) => {
+        if (!canRead(requestAuthorizer(ctx, req), kind, name)) requestAuthorizer(ctx, req).require(kind === SERVICE_DEFAULTS ? "service:read" : "intention:read", name);
         if (!entry) throw errors.notFound(`Config entry not found for ${JSON.stringify(kind)} / ${JSON.stringify(name)}`);
         return json(entry);
       },
@@ -92,7 +110,10 @@ const get: Handler = async (ctx, req) => {
     req,
     opts,
     (ws) => ({ index: table.kindIndex(kind), value: table.list(kind, ws) }),
-    (entries) => json(entries),
+    (entries) => {
+      const authz = requestAuthorizer(ctx, req);
+      return json(entries.filter((e) => canRead(authz, e.Kind, e.Name)));
+    },
   );
 };
 
@@ -106,6 +127,7 @@ const remove: Handler = async (ctx, req) => {
     if (err instanceof ConfigEntryError) throw errors.badRequest(err.message);
     throw err;
   }
+  requireWrite(requestAuthorizer(ctx, req), kind, name);
   const cas = casParam(first(req.query, "cas"));
   const cmd: ConfigEntryDeleteCommand = cas === undefined ? { Type: "config-entry-delete", Op: "delete", Kind: kind, Name: name } : { Type: "config-entry-delete", Op: "cas", Kind: kind, Name: name, CasIndex: cas };
   const deleted = await write(ctx, cmd);

@@ -7,6 +7,7 @@ import type { Handler, HttpContext } from "../context.ts";
 import { first } from "../query.ts";
 import { blockingRead, queryOptions } from "../read.ts";
 import { empty, json, text } from "../reply.ts";
+import { requestAuthorizer } from "../request-authorizer.ts";
 
 // /v1/connect/ca/*: spec/connect.md §3. Roots and configuration are Raft state
 // (fsm/connect-ca.ts); changes and signing run on the leader (server/connect-ca.ts).
@@ -99,6 +100,7 @@ function configView(c: CAConfiguration): Record<string, unknown> {
 
 const getConfiguration: Handler = async (ctx, req) => {
   caOf(ctx);
+  requestAuthorizer(ctx, req).require("operator:write");
   const opts = queryOptions(ctx, req);
   const ca = ctx.state.connectCa;
   return blockingRead(
@@ -115,6 +117,7 @@ const getConfiguration: Handler = async (ctx, req) => {
 
 const setConfiguration: Handler = async (ctx, req) => {
   const ca = caOf(ctx);
+  requestAuthorizer(ctx, req).require("operator:write");
   queryOptions(ctx, req);
   const body = parseJsonBody(req.body);
   if (!isObject(body)) throw errors.decodeFailed("body is not a JSON object");
@@ -146,7 +149,9 @@ const sign: Handler = async (ctx, req) => {
   const body = parseJsonBody(req.body);
   if (!isObject(body) || typeof body.CSR !== "string") throw errors.decodeFailed("CSR must be a string");
   try {
-    return json(await ca.sign(body.CSR));
+    // Consul's ConnectCA.Sign: the caller needs service:write on the CSR's service.
+    const authz = requestAuthorizer(ctx, req);
+    return json(await ca.sign(body.CSR, (service) => authz.require("service:write", service)));
   } catch (err) {
     throw caErrorToHttp(err);
   }

@@ -9,6 +9,7 @@ import { all, first } from "../query.ts";
 import { blockingRead, queryOptions, write } from "../read.ts";
 import { json } from "../reply.ts";
 import { protocolContext } from "./config-entries.ts";
+import { requestAuthorizer } from "../request-authorizer.ts";
 
 // /v1/connect/intentions*: spec/connect.md §6.5. Every endpoint is a view over (or an edit of)
 // the `service-intentions` config entries; the legacy API's IDs live in the sources' LegacyID.
@@ -17,8 +18,10 @@ type Source = Record<string, unknown>;
 
 const NOT_FOUND = "Intention not found";
 
+/** Without a match: allow while ACLs are off, else what the anonymous token's intention default says (Consul's IntentionDefaultAllow). */
 export function aclDefaults(ctx: HttpContext): { enabled: boolean; defaultPolicy: "allow" | "deny" } {
-  return { enabled: ctx.runtimeConfig.aclEnabled === true, defaultPolicy: ctx.settings.aclDefaultPolicy };
+  if (!ctx.acl) return { enabled: false, defaultPolicy: "allow" };
+  return { enabled: true, defaultPolicy: ctx.acl.resolve("").intentionDefaultAllow() === "allow" ? "allow" : "deny" };
 }
 
 function rfc3339(ms: number): string {
@@ -109,7 +112,14 @@ const list: Handler = async (ctx, req) => {
   const opts = queryOptions(ctx, req);
   if (first(req.query, "filter")) throw errors.badRequest("filter is not supported on /v1/connect/intentions by this agent yet");
   const table = ctx.state.configEntries;
-  return blockingRead(ctx, req, opts, (ws) => ({ index: intentionsIndex(ctx), value: allIntentions(table.list(SERVICE_INTENTIONS, ws)) }), (v) => json(v));
+  const authz = requestAuthorizer(ctx, req);
+  return blockingRead(
+    ctx,
+    req,
+    opts,
+    (ws) => ({ index: intentionsIndex(ctx), value: allIntentions(table.list(SERVICE_INTENTIONS, ws)) }),
+    (v) => json(v.filter((i) => authz.allowed("intention:read", i.DestinationName))),
+  );
 };
 
 const create: Handler = async (ctx, req) => {
@@ -118,6 +128,7 @@ const create: Handler = async (ctx, req) => {
   if (!isObject(body)) throw errors.badRequest("Request decode failed: body is not a JSON object");
   if (typeof body.ID === "string" && body.ID !== "") throw errors.badRequest("ID must be empty");
   const { source, destination } = sourceFromBody(body, true);
+  requestAuthorizer(ctx, req).require("intention:write", destination as string);
   const id = ctx.rng.uuid();
   const now = rfc3339(ctx.clock.now());
   await editSource(ctx, destination as string, source.Name as string, (existing) => {
@@ -143,12 +154,14 @@ const byId: Handler = async (ctx, req) => {
       },
       (ixn: Intention | undefined) => {
         if (!ixn) throw errors.notFound(NOT_FOUND);
+        requestAuthorizer(ctx, req).require("intention:read", ixn.DestinationName);
         return json(ixn);
       },
     );
   }
   queryOptions(ctx, req);
   const hit = findByLegacyId(ctx, id);
+  if (hit) requestAuthorizer(ctx, req).require("intention:write", hit.entry.Name);
   if (req.method === "DELETE") {
     if (hit) await editSource(ctx, hit.entry.Name, hit.source.Name as string, () => undefined);
     return json(true);
@@ -158,6 +171,7 @@ const byId: Handler = async (ctx, req) => {
   const body = parseJsonBody(req.body);
   if (!isObject(body)) throw errors.badRequest("Request decode failed: body is not a JSON object");
   const { source, destination } = sourceFromBody(body, true);
+  requestAuthorizer(ctx, req).require("intention:write", destination as string);
   const updated: Source = {
     ...source,
     LegacyID: id,
@@ -188,6 +202,7 @@ function exactNames(req: Parameters<Handler>[1]): { source: string; destination:
 
 const exact: Handler = async (ctx, req) => {
   const { source, destination } = exactNames(req);
+  requestAuthorizer(ctx, req).require(req.method === "GET" ? "intention:read" : "intention:write", destination);
   if (req.method === "GET") {
     const opts = queryOptions(ctx, req);
     const table = ctx.state.configEntries;
@@ -230,6 +245,7 @@ const match: Handler = async (ctx, req) => {
   if (by !== "source" && by !== "destination") throw errors.badRequest("'by' parameter must be one of 'source' or 'destination'");
   const names = all(req.query, "name");
   if (names.length === 0) throw errors.badRequest("required query parameter 'name' not set");
+  const authz = requestAuthorizer(ctx, req);
   const table = ctx.state.configEntries;
   return blockingRead(
     ctx,
@@ -238,7 +254,7 @@ const match: Handler = async (ctx, req) => {
     (ws) => {
       const entries = table.list(SERVICE_INTENTIONS, ws);
       const out: Record<string, Intention[]> = {};
-      for (const n of names) out[n] = matchIntentions(entries, by, n);
+      for (const n of names) out[n] = matchIntentions(entries, by, n).filter((i) => authz.allowed("intention:read", i.DestinationName));
       return { index: intentionsIndex(ctx), value: out };
     },
     (v) => json(v),
@@ -251,6 +267,7 @@ const check: Handler = async (ctx, req) => {
   const destination = first(req.query, "destination") ?? "";
   if (source === "") throw errors.badRequest("required query parameter 'source' not set");
   if (destination === "") throw errors.badRequest("required query parameter 'destination' not set");
+  requestAuthorizer(ctx, req).require("service:read", destination);
   const table = ctx.state.configEntries;
   return blockingRead(
     ctx,
