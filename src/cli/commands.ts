@@ -3,6 +3,9 @@
 import { aclCommands } from "./acl/acl.ts";
 import { agentControlCommands } from "./agent-control.ts";
 import { catalogCommands } from "./catalog.ts";
+import { configEntryCommands } from "./config-entry.ts";
+import { connectCommands } from "./connect.ts";
+import { intentionCommands } from "./intention.ts";
 import { eventCommand } from "./event.ts";
 import type { CommandDefinition } from "./command-definition.ts";
 import { infoCommand } from "./info.ts";
@@ -38,8 +41,11 @@ export const COMMANDS: Readonly<Record<string, CommandDefinition>> = {
   agent: agentCommand,
   ...agentControlCommands,
   ...catalogCommands,
+  ...configEntryCommands,
+  ...connectCommands,
   event: eventCommand,
   info: infoCommand,
+  ...intentionCommands,
   keygen: keygenCommand,
   keyring: keyringCommand,
   ...kvCommands,

@@ -1,6 +1,8 @@
 // The fully resolved, typed configuration the rest of the agent reads, built once from the
 // merged snake_case config. All semantic validation happens here, with Consul's wording.
 
+import { CaConfigError, parseCaConfig } from "../connect/ca-config.ts";
+import { ConfigEntryError, decodeBootstrapEntries } from "../connect/config-entry-decode.ts";
 import { isIP } from "node:net";
 import { formatGoDuration, parseGoDuration } from "../model/duration.ts";
 import { ConfigError, formatMultiError } from "./config-error.ts";
@@ -379,6 +381,14 @@ export function buildRuntimeConfig(merged: RawConfig, opts: BuildOptions): Runti
 
   // Checked before address detection: the most common mistake, and needs no network probing.
   if (c.str("data_dir") === "" && !dev) throw invalid("data_dir cannot be empty", "data_dir");
+  const connectProblem = connectCaConfigProblem(c.str("connect.ca_provider", "consul"), c.map("connect.ca_config"));
+  if (connectProblem) throw invalid(connectProblem.message, connectProblem.key);
+  try {
+    decodeBootstrapEntries(c.list("config_entries.bootstrap"), { protocolOf: () => "tcp" });
+  } catch (err) {
+    if (err instanceof ConfigEntryError) throw invalid(err.message, "config_entries.bootstrap");
+    throw err;
+  }
 
   // ---- addresses
   const bindAddrs = expandIPs("bind_addr", c.str("bind_addr"));
@@ -704,4 +714,16 @@ function gossip(c: View, prefix: string): GossipConfig {
 function normaliseUiContentPath(path: string): string {
   const trimmed = path.replace(/^\/+|\/+$/g, "");
   return trimmed === "" ? "/ui/" : `/${trimmed}/`;
+}
+
+/** The built-in CA is the only provider; its configuration is checked here so a bad one stops the agent before it starts anything. */
+function connectCaConfigProblem(provider: string, config: Record<string, unknown>): { message: string; key: string } | undefined {
+  if (provider !== "consul") return { message: `connect.ca_provider: unknown CA provider "${provider}" (only "consul" is built in)`, key: "connect.ca_provider" };
+  try {
+    parseCaConfig(config);
+  } catch (err) {
+    if (err instanceof CaConfigError) return { message: `connect.ca_config: ${err.message}`, key: "connect.ca_config" };
+    throw err;
+  }
+  return undefined;
 }

@@ -64,7 +64,7 @@ function rules(keys: readonly string[], refuses: (v: unknown) => boolean, why: s
 
 const ENTERPRISE = "this is a Consul Enterprise feature";
 const NO_GRPC = "there is no gRPC server (xDS/Envoy, peering streams) in Consulate yet";
-const NO_CONNECT = "Connect (service mesh: CA, leaf certificates, intentions, proxies configuration) is not implemented yet";
+const NO_CONNECT = "mesh gateway WAN federation and serverless plugins are not implemented";
 const NO_UI_EXTRA = "the web UI has no metrics provider, metrics proxy, dashboard links or HCP integration";
 const NO_SERVER_NAME = "certificates are always checked for server.<datacenter>.<domain>; a server_name override is not implemented";
 const NO_GRPC_TLS = "there is no gRPC server in Consulate yet, so gRPC TLS settings would have nothing to apply to";
@@ -102,7 +102,6 @@ export const REFUSALS: readonly Refusal[] = [
   ...rules(["snapshot_agent", "cloud"], nonEmpty, "this integration is not implemented"),
   { key: "reporting.license.enabled", refuses: isTrue, why: `license reporting is not implemented (${ENTERPRISE})` },
   { key: "watches", refuses: nonEmpty, why: "watches from agent config are not run; use the consulate watch command" },
-  { key: "config_entries.bootstrap", refuses: nonEmpty, why: "config entries are not implemented yet" },
   { key: "default_query_time", refuses: differsFrom("300s"), why: "blocking queries always default to a 5m wait" },
   { key: "max_query_time", refuses: differsFrom("600s"), why: "blocking queries always cap the wait at 10m" },
   { key: "session_ttl_min", refuses: differsFrom("10s"), why: "the minimum session TTL is fixed at 10s" },
@@ -135,10 +134,10 @@ export const REFUSALS: readonly Refusal[] = [
   ),
 
   // ---- Connect
-  { key: "connect.enabled", refuses: isTrue, why: NO_CONNECT },
-  { key: "connect.ca_provider", refuses: differsFrom("consul"), why: NO_CONNECT },
-  { key: "connect.ca_config", refuses: nonEmpty, why: NO_CONNECT },
+  // connect.enabled and connect.ca_config are honoured (built-in CA; ca_config is validated when the config is built).
+  { key: "connect.ca_provider", refuses: differsFrom("consul"), why: "only the built-in \"consul\" CA provider is implemented" },
   ...rules(["connect.enable_mesh_gateway_wan_federation", "connect.enable_serverless_plugin"], isTrue, NO_CONNECT),
+  { key: "connect.test_ca_leaf_root_change_spread", refuses: nonEmpty, why: "agents re-issue leaf certificates at once after a root rotation; no spread is implemented" },
 
   // ---- gossip encryption, TLS
   ...rules(

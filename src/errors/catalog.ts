@@ -20,6 +20,7 @@ export const ERROR_CODES = {
   RequestTimeout: 408,
   TxnRolledBack: 409,
   TooLarge: 413,
+  TooManyRequests: 429,
   UnsupportedMedia: 415,
   Internal: 500,
   NoPathToDatacenter: 500,
@@ -96,6 +97,7 @@ export const errors = {
   invalidSession: (id: string) => new ConsulError("InvalidSession", `invalid session "${id}"`),
   missingSession: () => new ConsulError("InvalidSession", "missing session"),
   internal: (msg: string) => new ConsulError("Internal", msg),
+  rateLimited: (msg: string) => new ConsulError("TooManyRequests", msg),
   unknownServiceId: (id: string) =>
     new ConsulError("NotFound", `Unknown service ID "${id}". Ensure that the service ID is passed, not the service name.`),
   unknownCheckId: (id: string) =>

@@ -3,6 +3,8 @@ import { applyAcl } from "./acl.ts";
 import { applyAutopilotSetConfig } from "./autopilot.ts";
 import { applyCatalogDeregister, applyCatalogRegister } from "./catalog.ts";
 import type { ApplyResult, Command } from "./command.ts";
+import { applyConnectCaSerial, applyConnectCaSet } from "./connect-ca.ts";
+import { applyConfigEntryDelete, applyConfigEntrySet } from "./config-entry.ts";
 import { applyKvDelete, applyKvSet } from "./kv.ts";
 import { applySnapshotRestore } from "./snapshot-restore.ts";
 import { applySessionCreate, applySessionDestroy } from "./session.ts";
@@ -52,6 +54,14 @@ export class StateMachine {
       case "acl-role-set":
       case "acl-role-delete":
         return applyAcl(this.state, index, cmd);
+      case "connect-ca-set":
+        return applyConnectCaSet(this.state, index, cmd);
+      case "connect-ca-serial":
+        return applyConnectCaSerial(this.state);
+      case "config-entry-set":
+        return applyConfigEntrySet(this.state, index, cmd);
+      case "config-entry-delete":
+        return applyConfigEntryDelete(this.state, index, cmd);
     }
   }
 }

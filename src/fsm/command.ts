@@ -1,5 +1,7 @@
 import type { AclPolicyFields, AclRoleFields, AclTokenFields } from "../model/acl.ts";
 import type { AutopilotConfigFields } from "../model/autopilot.ts";
+import type { CAConfigurationFields, CARootFields } from "../model/connect-ca.ts";
+import type { ConfigEntryFields } from "../model/config-entry.ts";
 import type { HealthCheck, Node, NodeService, NodeCoordinate } from "../model/catalog.ts";
 import type { Session } from "../model/session.ts";
 
@@ -218,6 +220,45 @@ export type AclCommand =
   | AclRoleSetCommand
   | AclRoleDeleteCommand;
 
+/**
+ * Connect CA (fsm/connect-ca.ts). "bootstrap" stores the first configuration and root only when
+ * no configuration is stored (a new leader initialising the CA); "cas" replaces the
+ * configuration — and the roots when `Roots` is given — only when the roots table index still
+ * equals CasIndex (Consul's CAOpSetRootsAndConfig). Applies to `true` when written.
+ */
+export interface ConnectCaSetCommand {
+  Type: "connect-ca-set";
+  Op: "bootstrap" | "cas";
+  CasIndex?: number;
+  Config: CAConfigurationFields;
+  Roots?: CARootFields[];
+}
+
+/** Takes the next certificate serial number (applies to it): every issued certificate has its own. */
+export interface ConnectCaSerialCommand {
+  Type: "connect-ca-serial";
+}
+
+/**
+ * Config entries (fsm/config-entry.ts): "upsert" writes; "cas" writes only when the stored
+ * entry's ModifyIndex equals CasIndex (0: only when none is stored). Applies to `true` when written.
+ */
+export interface ConfigEntrySetCommand {
+  Type: "config-entry-set";
+  Op: "upsert" | "cas";
+  CasIndex?: number;
+  Entry: ConfigEntryFields;
+}
+
+/** "delete" always succeeds; "cas" deletes only when the stored ModifyIndex equals CasIndex. Applies to `true` when deleted (cas) or always (delete). */
+export interface ConfigEntryDeleteCommand {
+  Type: "config-entry-delete";
+  Op: "delete" | "cas";
+  Kind: string;
+  Name: string;
+  CasIndex?: number;
+}
+
 export type Command =
   | KvSetCommand
   | KvDeleteCommand
@@ -229,7 +270,11 @@ export type Command =
   | TxnCommand
   | SnapshotRestoreCommand
   | AutopilotSetConfigCommand
-  | AclCommand;
+  | AclCommand
+  | ConnectCaSetCommand
+  | ConnectCaSerialCommand
+  | ConfigEntrySetCommand
+  | ConfigEntryDeleteCommand;
 
 export type CommandType = Command["Type"];
 

@@ -10,6 +10,8 @@ import type { Logger } from "../runtime/logger.ts";
 import type { Metrics } from "../runtime/metrics.ts";
 import type { Rng } from "../runtime/rng.ts";
 import type { AutopilotDuty } from "../server/autopilot.ts";
+import type { LeafCache } from "../connect/leaf-cache.ts";
+import type { ConnectCa } from "../server/connect-ca.ts";
 import type { Consensus } from "../server/consensus.ts";
 import type { RaftConsensus } from "../server/raft-consensus.ts";
 import type { SessionTtlDuty } from "../server/session-ttl-duty.ts";
@@ -70,6 +72,20 @@ export interface HttpContext {
   acl?: AclService;
   /** Live log subscribers (GET /v1/agent/monitor); absent when the agent's logger has none. */
   logHub?: LogHub;
+  /** The built-in Connect CA (init, rotation, signing on the leader); absent on client agents. */
+  connectCa?: ConnectCa;
+  /** This agent's Connect leaf certificates (set by the wiring once the dispatcher exists). */
+  connectLeaves?: LeafCache;
+  /** Runs an API request through this agent's own dispatcher (forwarded as any request would be); set by the wiring. */
+  internalRequest?: (req: InternalApiRequest) => Promise<{ status: number; headers: Record<string, string>; body: string | Buffer }>;
+}
+
+export interface InternalApiRequest {
+  method: string;
+  path: string;
+  rawQuery: string;
+  body?: Buffer;
+  token?: string;
 }
 
 export interface ApiRequest {

@@ -14,6 +14,10 @@ import { eventHandlers as ev } from "./handlers/event.ts";
 import { operatorRaftHandlers as opRaft } from "./handlers/operator.ts";
 import { operatorAutopilotHandlers as opAuto } from "./handlers/operator-autopilot.ts";
 import { operatorKeyringHandlers as opKeyring } from "./handlers/operator-keyring.ts";
+import { agentConnectHandlers as agentConnect } from "./handlers/agent-connect.ts";
+import { connectCaHandlers as connectCa } from "./handlers/connect-ca.ts";
+import { connectIntentionHandlers as ixn } from "./handlers/connect-intentions.ts";
+import { configEntryHandlers as config } from "./handlers/config-entries.ts";
 import { SNAPSHOT_ARCHIVE_MAX_BYTES, snapshotHandlers as snap } from "./handlers/snapshot.ts";
 import { uiHandlers as ui } from "./handlers/ui.ts";
 import { aclHandlers as acl } from "./handlers/acl.ts";
@@ -118,6 +122,21 @@ export const routes: readonly Route[] = [
   { path: "/v1/operator/autopilot/health", methods: { GET: opAuto.health } },
   { path: "/v1/operator/autopilot/state", methods: { GET: opAuto.state } },
   { path: "/v1/operator/keyring", methods: { GET: opKeyring.list, POST: opKeyring.install, PUT: opKeyring.use, DELETE: opKeyring.remove } },
+  // connect: spec/connect.md
+  { path: "/v1/connect/ca/roots", methods: { GET: connectCa.roots } },
+  { path: "/v1/connect/ca/configuration", methods: { GET: connectCa.getConfiguration, PUT: connectCa.setConfiguration } },
+  { path: "/v1/agent/connect/ca/roots", methods: { GET: agentConnect.roots } },
+  { path: "/v1/agent/connect/ca/leaf/", methods: { GET: agentConnect.leaf } },
+  { path: "/v1/agent/connect/authorize", methods: { POST: agentConnect.authorize } },
+  { path: "/v1/connect/intentions", methods: { GET: ixn.list, POST: ixn.create } },
+  { path: "/v1/connect/intentions/exact", methods: { GET: ixn.exact, PUT: ixn.exact, DELETE: ixn.exact } },
+  { path: "/v1/connect/intentions/match", methods: { GET: ixn.match } },
+  { path: "/v1/connect/intentions/check", methods: { GET: ixn.check } },
+  { path: "/v1/connect/intentions/", methods: { GET: ixn.byId, PUT: ixn.byId, DELETE: ixn.byId } },
+  { path: "/v1/config", methods: { PUT: config.apply } },
+  { path: "/v1/config/", methods: { GET: config.get, DELETE: config.remove } },
+  /** Consulate-internal: the leader signs an agent's CSR (Consul's ConnectCA.Sign RPC). */
+  { path: "/v1/internal/consulate/connect-ca/sign", methods: { POST: connectCa.sign } },
   { path: "/v1/snapshot", methods: { GET: snap.save, PUT: snap.restore }, streamedBodyLimit: SNAPSHOT_ARCHIVE_MAX_BYTES },
 
   // web UI summaries: spec/ui.md §3.2

@@ -45,6 +45,9 @@ import { startAclSystem, type AclWiringOptions } from "./acl-wiring.ts";
 import { gossipBindHost } from "../agent/membership-config.ts";
 import { startAgentMetrics } from "./agent-metrics.ts";
 import { goListenError, serfStartError, StartedParts } from "./start-errors.ts";
+import { ConnectCa } from "../server/connect-ca.ts";
+import { ConfigEntryBootstrap } from "../server/config-entry-bootstrap.ts";
+import { startConnectAgent } from "./connect-wiring.ts";
 
 // The production wiring, in one file: runtime → state → fsm → consensus → agent → http.
 // Tests and the simulator wire fakes through the same seams (clock, rng, logger).
@@ -277,6 +280,27 @@ async function startAgentParts(options: AgentRuntimeOptions, deps: StartDeps, pa
   const stopAutopilotWatch = consensus.onLeadershipChange(() => autopilot?.leadershipChanged());
   const stopAgentMetrics = startAgentMetrics({ metrics, clock, membership, autopilot });
   parts.add(stopAgentMetrics);
+  const connectCa = identity.server
+    ? new ConnectCa({
+        consensus,
+        state,
+        clock,
+        rng,
+        logger: logger.named("connect.ca"),
+        datacenter: identity.datacenter,
+        enabled: rc?.connectEnabled ?? options.http.devMode,
+        seed: { provider: rc?.connectCaProvider ?? "consul", config: rc?.connectCaConfig ?? {} },
+      })
+    : undefined;
+  connectCa?.start();
+  parts.add(() => connectCa?.stop());
+  const stopConnectCaWatch = consensus.onLeadershipChange(() => connectCa?.leadershipChanged());
+  const entryBootstrap = identity.server
+    ? new ConfigEntryBootstrap({ consensus, state, clock, logger: logger.named("consul.config-entries"), entries: rc?.configEntriesBootstrap ?? [] })
+    : undefined;
+  entryBootstrap?.start();
+  parts.add(() => entryBootstrap?.stop());
+  const stopEntryBootstrapWatch = consensus.onLeadershipChange(() => entryBootstrap?.leadershipChanged());
 
   // Certificate material (private keys included) stays out of /v1/agent/self's DebugConfig.
   const { httpsTls: _https, internalRpcTls: _internalRpc, ...visibleConfig } = options.runtimeConfig ?? {};
@@ -286,9 +310,11 @@ async function startAgentParts(options: AgentRuntimeOptions, deps: StartDeps, pa
   const acl = options.acl
     ? await startAclSystem(options.acl, { state, consensus, clock, rng, logger, datacenter: identity.datacenter, nodeName: identity.nodeName, server: identity.server })
     : undefined;
-  const ctx: HttpContext = { settings: options.http, state, consensus, blocking, agent, clock, rng, logger, runtimeConfig, metrics, sessionTtl, autopilot, events, membership, wanMembership, raft, keyring, acl: acl?.service, logHub };
+  const ctx: HttpContext = { settings: options.http, state, consensus, blocking, agent, clock, rng, logger, runtimeConfig, metrics, sessionTtl, autopilot, events, membership, wanMembership, raft, keyring, acl: acl?.service, logHub, connectCa };
   membership.onUserEvent((e) => deliverUserEvent(ctx, e));
   const dispatcher = new ApiDispatcher(ctx, cluster.forwarder);
+  const connectLeaves = startConnectAgent(ctx, dispatcher, { clock, rng, logger: logger.named("agent.leaf-certs"), datacenter: identity.datacenter });
+  parts.add(() => connectLeaves.stop());
   const listenFailure = (host: string, port: number) => (err: unknown): never => {
     throw isListenError(err) ? new Error(goListenError(err, "tcp", host, port)) : err;
   };
@@ -372,6 +398,11 @@ async function startAgentParts(options: AgentRuntimeOptions, deps: StartDeps, pa
       stopReconcileWatch();
       stopAutopilotWatch();
       stopAgentMetrics();
+      stopConnectCaWatch();
+      stopEntryBootstrapWatch();
+      entryBootstrap?.stop();
+      connectCa?.stop();
+      connectLeaves.stop();
       discovery?.stop();
       reconcile?.stop();
       autopilot?.stop();

@@ -4,6 +4,8 @@ import type { KVEntry } from "../model/kv.ts";
 import type { Session } from "../model/session.ts";
 import type { AclDump } from "./acl-tables.ts";
 import type { AutopilotDump } from "./autopilot-table.ts";
+import type { ConnectCaDump } from "./connect-ca-table.ts";
+import type { ConfigEntriesDump } from "./config-entries-table.ts";
 import type { CatalogDump } from "./catalog-tables.ts";
 import type { StateStore } from "./store.ts";
 
@@ -28,6 +30,10 @@ export interface StateSnapshotDocument {
   Autopilot?: AutopilotDump;
   /** Absent in snapshots taken before ACLs were Raft state: restored as empty, never bootstrapped. */
   Acl?: AclDump;
+  /** Absent in snapshots taken before Connect: restored as "CA not initialised yet". */
+  ConnectCa?: ConnectCaDump;
+  /** Absent in snapshots taken before config entries. */
+  ConfigEntries?: ConfigEntriesDump;
 }
 
 /** Serializes every table of the store (call between two applies: the result is consistent). */
@@ -41,6 +47,8 @@ export function serializeState(state: StateStore): Uint8Array {
     Coordinates: state.coordinates.dump(),
     Autopilot: state.autopilot.dump(),
     Acl: state.acl.dump(),
+    ConnectCa: state.connectCa.dump(),
+    ConfigEntries: state.configEntries.dump(),
   };
   return packr.pack(doc);
 }
@@ -59,6 +67,8 @@ export function restoreState(state: StateStore, data: Uint8Array): void {
   state.coordinates.load(doc.Coordinates);
   if (doc.Autopilot) state.autopilot.load(doc.Autopilot);
   if (doc.Acl) state.acl.load(doc.Acl);
+  if (doc.ConnectCa) state.connectCa.load(doc.ConnectCa);
+  if (doc.ConfigEntries) state.configEntries.load(doc.ConfigEntries);
   state.lastIndex = doc.LastIndex;
   // reset() already woke everyone once; wake again for waiters that re-subscribed in between.
   state.hub.notifyAll();

@@ -1,6 +1,8 @@
 import { AclTables } from "./acl-tables.ts";
 import { AutopilotTable } from "./autopilot-table.ts";
 import { CatalogTables } from "./catalog-tables.ts";
+import { ConnectCaTable } from "./connect-ca-table.ts";
+import { ConfigEntriesTable } from "./config-entries-table.ts";
 import { CoordinateTable } from "./coordinate-table.ts";
 import { KvTable } from "./kv-table.ts";
 import { SessionTable } from "./session-table.ts";
@@ -18,6 +20,8 @@ export class StateStore {
   readonly coordinates = new CoordinateTable(this.hub);
   readonly autopilot = new AutopilotTable(this.hub);
   readonly acl = new AclTables(this.hub);
+  readonly connectCa = new ConnectCaTable(this.hub);
+  readonly configEntries = new ConfigEntriesTable(this.hub);
   /** Index of the last applied command. */
   lastIndex = 0;
 
@@ -29,6 +33,8 @@ export class StateStore {
     this.coordinates.clear();
     this.autopilot.clear();
     this.acl.clear();
+    this.connectCa.clear();
+    this.configEntries.clear();
     this.lastIndex = 0;
     this.hub.notifyAll();
   }

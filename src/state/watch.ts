@@ -68,4 +68,7 @@ export const Topics = {
   sessions: "sessions",
   coordinates: "coordinates",
   autopilot: "autopilot",
+  connectCaRoots: "connect-ca-roots",
+  connectCaConfig: "connect-ca-config",
+  configEntryKind: (kind: string) => `config-entry/${kind}`,
 } as const;

@@ -249,8 +249,8 @@ enable_syslog = false
 
 void test("config - keys this build would not honour are refused, each naming the key and the file", async () => {
   const cases: Array<[string, string]> = [
-    [`connect {\n  enabled = true\n}`, "connect.enabled = true"],
-    [`connect {\n  ca_config { leaf_cert_ttl = "72h" }\n}`, `connect.ca_config = {"leaf_cert_ttl":"72h"}`],
+    [`connect {\n  ca_provider = "vault"\n}`, `connect.ca_provider = "vault"`],
+    [`connect {\n  enable_mesh_gateway_wan_federation = true\n}`, "connect.enable_mesh_gateway_wan_federation = true"],
     [`enable_syslog = true`, "enable_syslog = true"],
     [`snapshot_agent {\n  snapshot { interval = "1h" }\n}`, "snapshot_agent = "],
     [`ports { grpc = 8502 }`, "ports.grpc = 8502"],
@@ -388,5 +388,20 @@ void test("config - acl.enabled = true is refused until ACLs are enforced, namin
   await rejectsWith(loadRuntimeConfig({ "config-file": [base], hcl: ['acl_datacenter = "dc1"'] }, io), (err) => {
     assert.equal(err.key, "acl_datacenter");
     assert.equal(err.source, "flags-0.hcl");
+  });
+});
+
+void test("config - connect.enabled and connect.ca_config are honoured; a bad ca_config stops start-up naming the key", async () => {
+  const ok = await file("connect.hcl", `data_dir = "${dataDir}"\nbind_addr = "127.0.0.1"\nserver = true\nconnect {\n  enabled = true\n  ca_config {\n    leaf_cert_ttl = "24h"\n    private_key_type = "rsa"\n    private_key_bits = 2048\n  }\n}\n`);
+  const rt = await loadRuntimeConfig({ "config-file": [ok] }, io);
+  assert.equal(rt.connectEnabled, true);
+  assert.deepEqual(rt.connectCaConfig, { leaf_cert_ttl: "24h", private_key_type: "rsa", private_key_bits: 2048 });
+  const bad = await file("connect-bad.hcl", `data_dir = "${dataDir}"\nbind_addr = "127.0.0.1"\nconnect {\n  ca_config {\n    leaf_cert_ttl = "30m"\n  }\n}\n`);
+  await rejectsWith(loadRuntimeConfig({ "config-file": [bad] }, io), (err) => {
+    assert.match(err.message, /connect\.ca_config: leaf cert TTL must be greater or equal than 1h0m0s/);
+  });
+  const unknown = await file("connect-unknown.hcl", `data_dir = "${dataDir}"\nbind_addr = "127.0.0.1"\nconnect {\n  ca_config {\n    bogus_key = 1\n  }\n}\n`);
+  await rejectsWith(loadRuntimeConfig({ "config-file": [unknown] }, io), (err) => {
+    assert.match(err.message, /connect\.ca_config: unknown CA config key "bogus_key"/);
   });
 });

@@ -1,0 +1,41 @@
+// SPIFFE identities of Connect (spec/connect.md §2). The trust domain is `<cluster-id>.consul`
+// whatever the DNS domain; OSS namespaces and partitions are always `default`.
+
+export interface ServiceIdentity {
+  trustDomain: string;
+  namespace: string;
+  partition: string;
+  datacenter: string;
+  service: string;
+}
+
+export function trustDomainOf(clusterId: string): string {
+  return `${clusterId}.consul`;
+}
+
+/** The URI SAN of a CA certificate: `spiffe://<trust-domain>`. */
+export function signingUri(trustDomain: string): string {
+  return `spiffe://${trustDomain}`;
+}
+
+export function serviceUri(id: Omit<ServiceIdentity, "partition"> & { partition?: string }): string {
+  const ap = id.partition && id.partition !== "default" ? `/ap/${id.partition}` : "";
+  return `spiffe://${id.trustDomain}${ap}/ns/${id.namespace}/dc/${id.datacenter}/svc/${id.service}`;
+}
+
+const SERVICE_PATH = /^(?:\/ap\/([^/]+))?\/ns\/([^/]+)\/dc\/([^/]+)\/svc\/([^/]+)$/;
+
+/** Parses a service SPIFFE ID; undefined for anything else (agent IDs, bad schemes, extra segments). */
+export function parseServiceUri(raw: string): ServiceIdentity | undefined {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    return undefined;
+  }
+  if (url.protocol !== "spiffe:" || url.hostname === "" || url.search !== "" || url.hash !== "") return undefined;
+  const m = SERVICE_PATH.exec(url.pathname);
+  if (!m) return undefined;
+  const dec = (s: string): string => decodeURIComponent(s);
+  return { trustDomain: url.hostname.toLowerCase(), partition: dec(m[1] ?? "default"), namespace: dec(m[2]), datacenter: dec(m[3]), service: dec(m[4]) };
+}
