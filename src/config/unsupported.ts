@@ -144,11 +144,6 @@ export const REFUSALS: readonly Refusal[] = [
   ...rules(["connect.enable_mesh_gateway_wan_federation", "connect.enable_serverless_plugin"], isTrue, NO_CONNECT),
 
   // ---- gossip encryption, TLS
-  ...rules(
-    ["encrypt_verify_incoming", "encrypt_verify_outgoing"],
-    isFalse,
-    "gossip with a key set always encrypts and verifies; the rolling roll-out mode is not implemented",
-  ),
   // Legacy top-level TLS keys arrive here already moved into tls.* (config/tls.ts).
   { key: "tls.https.verify_outgoing", refuses: isTrue, why: "the agent makes no outgoing HTTPS connections this setting would verify" },
   ...rules([...TLS_FILES.map((k) => `tls.grpc.${k}`), "tls.grpc.tls_min_version"], nonEmpty, NO_GRPC_TLS),
