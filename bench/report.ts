@@ -45,9 +45,9 @@ export function terminalTable(rows: ResultRow[]): string {
   return [line(table[0]), widths.map((w) => "-".repeat(w)).join("  "), ...table.slice(1).map(line)].join("\n");
 }
 
-function markdownTable(rows: ResultRow[]): string {
+function markdownTable(rows: ResultRow[], headers: readonly string[] = HEADERS): string {
   const line = (r: readonly string[]): string => `| ${r.join(" | ")} |`;
-  return [line(HEADERS), line(HEADERS.map(() => "---")), ...rows.map((r) => line(cells(r).map((c, i) => (i === 5 ? `**${c}**` : c))))].join("\n");
+  return [line(headers), line(headers.map(() => "---")), ...rows.map((r) => line(cells(r).map((c, i) => (i === 5 ? `**${c}**` : c))))].join("\n");
 }
 
 const START_MARK = "<!-- bench:results:start (written by `npm run bench`: everything above the end marker is overwritten) -->";
@@ -161,7 +161,8 @@ export function writeSuiteSection(path: string, suite: string, heading: string, 
     `**Run:** ${run.when.toISOString()} — ${run.totalSeconds.toFixed(0)} s in total; 1-minute load average ${run.loadBefore.toFixed(2)} before, ${run.loadAfter.toFixed(2)} after ` +
       `(${machine.cores} cores: ${run.loadBefore > machine.cores ? "a busy machine, so single rounds are noisy; the ratios come from alternating rounds" : "a quiet machine"})`,
     "",
-    markdownTable(rows),
+    // The yardstick is named in each row's cell (node:https, plaintext), not node:http.
+    markdownTable(rows, ["Case", "TLS", "Yardstick", "Ratio", "Target", "Result"]),
     "",
     ...rows.map((r) => `- *${r.name}*: ${r.detail}`),
     "",
