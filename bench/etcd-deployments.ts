@@ -196,7 +196,8 @@ export async function startEtcd(etcd: string, members: readonly string[], dataRo
   }
 }
 
-export async function startConsulate(binds: readonly string[], dataRoot: string): Promise<Deployment> {
+/** `extraArgs`: more agent flags for every server (the TLS suite adds its internal_rpc config). */
+export async function startConsulate(binds: readonly string[], dataRoot: string, extraArgs: readonly string[] = []): Promise<Deployment> {
   const specs: { name: string; bind: string; httpPort: number; serverPort: number; serfPort: number; dataDir: string }[] = [];
   for (const [i, bind] of binds.entries()) {
     specs.push({ name: `server-${i + 1}`, bind, httpPort: await freePort(), serverPort: await freePort(), serfPort: await freePort(), dataDir: join(dataRoot, `consulate-${i + 1}`) });
@@ -221,6 +222,7 @@ export async function startConsulate(binds: readonly string[], dataRoot: string)
         // The WAN pool's default port (8302) is the same for every agent on the machine.
         "-serf-wan-port=-1",
         "-log-level=warn",
+        ...extraArgs,
       ],
       { label: `consulate-${s.name}` },
     ),

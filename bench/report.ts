@@ -45,9 +45,9 @@ export function terminalTable(rows: ResultRow[]): string {
   return [line(table[0]), widths.map((w) => "-".repeat(w)).join("  "), ...table.slice(1).map(line)].join("\n");
 }
 
-function markdownTable(rows: ResultRow[]): string {
+function markdownTable(rows: ResultRow[], headers: readonly string[] = HEADERS): string {
   const line = (r: readonly string[]): string => `| ${r.join(" | ")} |`;
-  return [line(HEADERS), line(HEADERS.map(() => "---")), ...rows.map((r) => line(cells(r).map((c, i) => (i === 5 ? `**${c}**` : c))))].join("\n");
+  return [line(headers), line(headers.map(() => "---")), ...rows.map((r) => line(cells(r).map((c, i) => (i === 5 ? `**${c}**` : c))))].join("\n");
 }
 
 const START_MARK = "<!-- bench:results:start (written by `npm run bench`: everything above the end marker is overwritten) -->";
@@ -142,4 +142,35 @@ export function writeBenchmarksFile(path: string, rows: ResultRow[], run: RunInf
   const end = existing.indexOf(END_MARK);
   const notes = end >= 0 ? existing.slice(end + END_MARK.length) : "\n";
   writeFileSync(path, `${PREAMBLE}\n${resultsSection(rows, run)}${notes}`);
+}
+
+/**
+ * Rewrites one suite's own marked section (kept after the main results, among the notes), so a
+ * suite outside the default set (`--suites tls`) reports without overwriting the main table.
+ * The section is appended when the file has none yet.
+ */
+export function writeSuiteSection(path: string, suite: string, heading: string, rows: ResultRow[], run: RunInfo): void {
+  const start = `<!-- bench:${suite}:start (written by \`npm run bench -- --suites ${suite}\`) -->`;
+  const end = `<!-- bench:${suite}:end -->`;
+  const machine = run.machine;
+  const section = [
+    start,
+    "",
+    heading,
+    "",
+    `**Run:** ${run.when.toISOString()} — ${run.totalSeconds.toFixed(0)} s in total; 1-minute load average ${run.loadBefore.toFixed(2)} before, ${run.loadAfter.toFixed(2)} after ` +
+      `(${machine.cores} cores: ${run.loadBefore > machine.cores ? "a busy machine, so single rounds are noisy; the ratios come from alternating rounds" : "a quiet machine"})`,
+    "",
+    // The yardstick is named in each row's cell (node:https, plaintext), not node:http.
+    markdownTable(rows, ["Case", "TLS", "Yardstick", "Ratio", "Target", "Result"]),
+    "",
+    ...rows.map((r) => `- *${r.name}*: ${r.detail}`),
+    "",
+    end,
+  ].join("\n");
+  const existing = existsSync(path) ? readFileSync(path, "utf8") : "";
+  const at = existing.indexOf(start);
+  const endAt = existing.indexOf(end);
+  const next = at >= 0 && endAt > at ? `${existing.slice(0, at)}${section}${existing.slice(endAt + end.length)}` : `${existing.trimEnd()}\n\n${section}\n`;
+  writeFileSync(path, next);
 }

@@ -5,23 +5,24 @@ import { removeBenchTempDir } from "./child-process.ts";
 import { measureFanout, type FanoutOutcome } from "./fanout.ts";
 import { count, mb, median, ms, times } from "./format.ts";
 import { megabytes, readRssBytes } from "./proc-stats.ts";
-import { describeMachine, terminalTable, writeBenchmarksFile, type ResultRow } from "./report.ts";
+import { describeMachine, terminalTable, writeBenchmarksFile, writeSuiteSection, type ResultRow } from "./report.ts";
 import { withServer, type LaunchOptions, type ServerKind } from "./servers.ts";
 import { measureThroughput, throughputRows } from "./throughput.ts";
 import { runChecksBench } from "./checks.ts";
 import { runDnsBench } from "./dns.ts";
 import { RAFT_BENCH_TARGET_RATIO, runRaftBench, type RaftBenchRow } from "./raft.ts";
 import { runEtcdBench } from "./etcd.ts";
+import { runTlsBench } from "./tls.ts";
 
 // `npm run bench`: every case measured against its bare yardstick in the same run (a bare
 // node:http server, a bare node:dgram DNS server, the disk's raw fsync rate), then printed and
 // written into BENCHMARKS.md.
-// Usage: tsx bench/run.ts [--suites http,dns,raft,checks,etcd] [--cpu-prof-dir <dir>]
+// Usage: tsx bench/run.ts [--suites http,dns,raft,checks,etcd,tls] [--cpu-prof-dir <dir>]
 // The etcd suite needs Debian's etcd-server (installed on demand when root), so it only runs
-// when asked for by name.
+// when asked for by name; so does the TLS suite, which writes its own section of BENCHMARKS.md.
 
 const DEFAULT_SUITES = ["http", "dns", "raft", "checks"] as const;
-const ALL_SUITES = [...DEFAULT_SUITES, "etcd"] as const;
+const ALL_SUITES = [...DEFAULT_SUITES, "etcd", "tls"] as const;
 type Suite = (typeof ALL_SUITES)[number];
 
 function parseSuites(argv: string[]): Set<Suite> {
@@ -173,12 +174,21 @@ async function main(): Promise<void> {
     log("etcd: durable KV PUT and GET, 1 and 3 servers against etcd 1 and 3 members; leader failover");
     rows.push(...(await runEtcdBench()));
   }
+  const tlsRows: ResultRow[] = [];
+  if (suites.has("tls")) {
+    log("TLS: HTTPS KV GET vs node:https; 3-server durable PUT over internal-RPC TLS vs plaintext");
+    tlsRows.push(...(await runTlsBench()));
+  }
   const totalSeconds = (performance.now() - began) / 1000;
-  process.stdout.write(`\n${terminalTable(rows)}\n\n${rows.map((r) => `${r.name}: ${r.detail}`).join("\n")}\n`);
-  writeBenchmarksFile(BENCHMARKS_FILE, rows, { machine, when: new Date(), totalSeconds, loadBefore, loadAfter: loadavg()[0] });
+  const all = [...rows, ...tlsRows];
+  process.stdout.write(`\n${terminalTable(all)}\n\n${all.map((r) => `${r.name}: ${r.detail}`).join("\n")}\n`);
+  const run = { machine, when: new Date(), totalSeconds, loadBefore, loadAfter: loadavg()[0] };
+  // The main table is rewritten only by runs that measured some of it.
+  if (rows.length > 0) writeBenchmarksFile(BENCHMARKS_FILE, rows, run);
+  if (tlsRows.length > 0) writeSuiteSection(BENCHMARKS_FILE, "tls", "### TLS results (issue 14)", tlsRows, run);
   removeBenchTempDir();
-  const misses = rows.filter((r) => !r.pass).length;
-  process.stdout.write(`\n${rows.length - misses}/${rows.length} targets met in ${totalSeconds.toFixed(0)} s; BENCHMARKS.md updated.\n`);
+  const misses = all.filter((r) => !r.pass).length;
+  process.stdout.write(`\n${all.length - misses}/${all.length} targets met in ${totalSeconds.toFixed(0)} s; BENCHMARKS.md updated.\n`);
 }
 
 /** Issue 2's cases: throughput against the bare server, start-up, idle RSS, 10k blocking queries. */

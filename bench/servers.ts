@@ -16,6 +16,8 @@ export interface ServerUnderTest {
   base: string;
   /** From spawn() to the first 200 from /v1/status/leader. */
   startupMs: number;
+  /** e.g. "https://127.0.0.1:40124" when launched with `https`. */
+  httpsBase?: string;
 }
 
 export interface LaunchOptions {
@@ -23,6 +25,8 @@ export interface LaunchOptions {
   nodeFlags?: string[];
   /** Bare server only: answer with this file's bytes instead of the small fixed body. */
   bareBodyFile?: string;
+  /** Also serve HTTPS with this certificate (agent: ports.https and tls.defaults; bare: node:https). */
+  https?: { certFile: string; keyFile: string };
 }
 
 const CONSULATE_BIN = fileURLToPath(new URL("../bin/consulate.js", import.meta.url));
@@ -32,6 +36,14 @@ const STARTUP_DEADLINE_MS = 20_000;
 
 export async function launch(kind: ServerKind, options: LaunchOptions = {}): Promise<ServerUnderTest> {
   const httpPort = await freePort();
+  const httpsPort = options.https ? await freePort() : undefined;
+  const https = options.https;
+  const httpsArgs =
+    https === undefined || httpsPort === undefined
+      ? []
+      : kind === "agent"
+        ? ["-https-port", String(httpsPort), "-hcl", `tls {\n  defaults {\n    cert_file = ${JSON.stringify(https.certFile)}\n    key_file = ${JSON.stringify(https.keyFile)}\n  }\n}`]
+        : [options.bareBodyFile ?? "-", String(httpsPort), https.certFile, https.keyFile];
   const args =
     kind === "agent"
       ? [
@@ -51,7 +63,8 @@ export async function launch(kind: ServerKind, options: LaunchOptions = {}): Pro
           "-grpc-port",
           "-1",
         ]
-      : [String(httpPort), ...(options.bareBodyFile ? [options.bareBodyFile] : [])];
+      : [String(httpPort), ...(https ? [] : options.bareBodyFile ? [options.bareBodyFile] : [])];
+  args.push(...httpsArgs);
   const base = `http://127.0.0.1:${httpPort}`;
   const startedAt = performance.now();
   const proc = spawnNode(kind === "agent" ? CONSULATE_BIN : BARE_SERVER, args, {
@@ -64,7 +77,7 @@ export async function launch(kind: ServerKind, options: LaunchOptions = {}): Pro
   void proc.exited.then(() => (alive = false));
   try {
     const answeredAt = await firstOk(`${base}/v1/status/leader`, STARTUP_DEADLINE_MS, STARTUP_POLL_INTERVAL_MS, () => alive);
-    return { kind, proc, base, startupMs: answeredAt - startedAt };
+    return { kind, proc, base, startupMs: answeredAt - startedAt, httpsBase: httpsPort === undefined ? undefined : `https://127.0.0.1:${httpsPort}` };
   } catch (err) {
     await proc.stop();
     throw new Error(`${kind} did not start: ${err instanceof Error ? err.message : String(err)}\n${proc.logTail()}`);

@@ -63,6 +63,7 @@ export function gossipMembershipSettings(rc: RuntimeConfig, identity: AgentIdent
     tags: self.tags,
     gossip: lanGossipConfig(rc),
     keyring: keyring ?? (rc.encryptKey !== "" ? new Keyring([rc.encryptKey]) : undefined),
+    gossipVerify: { incoming: rc.encryptVerifyIncoming, outgoing: rc.encryptVerifyOutgoing },
     retryJoin: rc.retryJoin,
     retryIntervalMs: rc.retryIntervalMs > 0 ? rc.retryIntervalMs : 30_000,
     retryMax: rc.retryMax,

@@ -3,7 +3,7 @@ import type { Member, MemberTags } from "../gossip/member-state.ts";
 import type { GossipEvent } from "../gossip/swim.ts";
 import type { Clock, TimerHandle } from "../runtime/clock.ts";
 import type { Logger } from "../runtime/logger.ts";
-import type { Keyring } from "../transport/gossip-crypto.ts";
+import type { GossipVerify, Keyring } from "../transport/gossip-crypto.ts";
 import { GossipRunner, type StreamExtension } from "../transport/gossip-runner.ts";
 import { MEMBER_STATUS, type LocalMember } from "./self-info.ts";
 
@@ -88,6 +88,8 @@ export interface GossipMembershipSettings {
   tags: MemberTags;
   gossip: GossipConfig;
   keyring?: Keyring;
+  /** encrypt_verify_incoming / encrypt_verify_outgoing (rolling roll-out of a gossip key). */
+  gossipVerify?: GossipVerify;
   retryJoin: readonly string[];
   retryIntervalMs: number;
   /** 0 = retry forever. */
@@ -206,7 +208,7 @@ export class GossipMembership implements Membership {
 
   static async start(settings: GossipMembershipSettings, deps: GossipMembershipDeps): Promise<GossipMembership> {
     const logger = deps.logger.named(serfLoggerName(settings.pool));
-    const options = { name: settings.nodeName, bindHost: settings.host, config: settings.gossip, tags: settings.tags, keyring: settings.keyring, clock: deps.clock };
+    const options = { name: settings.nodeName, bindHost: settings.host, config: settings.gossip, tags: settings.tags, keyring: settings.keyring, gossipVerify: settings.gossipVerify, clock: deps.clock };
     let runner: GossipRunner;
     try {
       runner = await GossipRunner.start({ ...options, port: settings.port });

@@ -39,6 +39,7 @@ export function wanMembershipSettings(rc: RuntimeConfig, identity: AgentIdentity
     gossip: wanGossipConfig(rc),
     // Consul keeps a WAN keyring of its own (serf/remote.keyring), seeded with the same key.
     keyring: rc.encryptKey !== "" ? new Keyring([rc.encryptKey]) : undefined,
+    gossipVerify: { incoming: rc.encryptVerifyIncoming, outgoing: rc.encryptVerifyOutgoing },
     retryJoin: rc.retryJoinWan,
     retryIntervalMs: rc.retryIntervalWanMs > 0 ? rc.retryIntervalWanMs : 30_000,
     retryMax: rc.retryMaxWan,

@@ -140,11 +140,6 @@ export const REFUSALS: readonly Refusal[] = [
   { key: "connect.test_ca_leaf_root_change_spread", refuses: nonEmpty, why: "agents re-issue leaf certificates at once after a root rotation; no spread is implemented" },
 
   // ---- gossip encryption, TLS
-  ...rules(
-    ["encrypt_verify_incoming", "encrypt_verify_outgoing"],
-    isFalse,
-    "gossip with a key set always encrypts and verifies; the rolling roll-out mode is not implemented",
-  ),
   // Legacy top-level TLS keys arrive here already moved into tls.* (config/tls.ts).
   { key: "tls.https.verify_outgoing", refuses: isTrue, why: "the agent makes no outgoing HTTPS connections this setting would verify" },
   ...rules([...TLS_FILES.map((k) => `tls.grpc.${k}`), "tls.grpc.tls_min_version"], nonEmpty, NO_GRPC_TLS),

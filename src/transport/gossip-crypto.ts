@@ -110,3 +110,48 @@ export class Keyring {
 }
 
 const EMPTY = new Uint8Array(0);
+
+/**
+ * Consul's encrypt_verify_incoming / encrypt_verify_outgoing (memberlist's GossipVerifyIncoming
+ * and GossipVerifyOutgoing), for turning encryption on in a running cluster without a
+ * partition: first every agent gets the key with both off (it sends plaintext and accepts
+ * both), then outgoing on everywhere (it sends encrypted, still accepts plaintext from agents
+ * not yet restarted), then incoming on everywhere (plaintext is refused).
+ */
+export interface GossipVerify {
+  /** false: a message no installed key authenticates is taken as plaintext. */
+  readonly incoming: boolean;
+  /** false: messages go out unencrypted although a key is installed. */
+  readonly outgoing: boolean;
+}
+
+export const VERIFY_BOTH: GossipVerify = { incoming: true, outgoing: true };
+
+/** What the gossip sockets apply to every datagram and stream frame: the keyring under a verify mode. */
+export class GossipEncryption {
+  readonly keyring: Keyring;
+  readonly verify: GossipVerify;
+
+  constructor(keyring: Keyring, verify: GossipVerify = VERIFY_BOTH) {
+    this.keyring = keyring;
+    this.verify = verify;
+  }
+
+  seal(plain: Uint8Array): Uint8Array {
+    return this.verify.outgoing ? this.keyring.encrypt(plain) : plain;
+  }
+
+  /**
+   * The plaintext of an incoming message. Without verify_incoming a message that no key
+   * decrypts passes as it came, as memberlist does; one sealed with an unknown key then fails
+   * to decode above and is dropped like any malformed message.
+   */
+  open(data: Uint8Array): Uint8Array {
+    try {
+      return this.keyring.decrypt(data);
+    } catch (err) {
+      if (!this.verify.incoming) return data;
+      throw err;
+    }
+  }
+}

@@ -7,8 +7,8 @@ import { DEFAULT_LAN_CONFIG } from "../gossip/config.ts";
 import type { Member, MemberTags } from "../gossip/member-state.ts";
 import { Swim } from "../gossip/swim.ts";
 import type { GossipEvent } from "../gossip/swim.ts";
-import { ENCRYPTION_OVERHEAD_BYTES } from "./gossip-crypto.ts";
-import type { Keyring } from "./gossip-crypto.ts";
+import { ENCRYPTION_OVERHEAD_BYTES, GossipEncryption } from "./gossip-crypto.ts";
+import type { GossipVerify, Keyring } from "./gossip-crypto.ts";
 import { listenGossipTcp } from "./gossip-tcp.ts";
 import type { GossipTcp, StreamFailure } from "./gossip-tcp.ts";
 import { bindGossipUdp } from "./gossip-udp.ts";
@@ -27,6 +27,8 @@ export interface GossipRunnerOptions {
   readonly config?: GossipConfig;
   readonly tags?: MemberTags;
   readonly keyring?: Keyring;
+  /** encrypt_verify_incoming / encrypt_verify_outgoing; both on when absent. */
+  readonly gossipVerify?: GossipVerify;
   readonly clock?: Clock;
   readonly rng?: Rng;
 }
@@ -69,11 +71,12 @@ export class GossipRunner {
     const onStream = (from: string, bytes: Uint8Array): Uint8Array | undefined | Promise<Uint8Array | undefined> => (runner ? runner.#onStream(from, bytes) : undefined);
     // TCP first on the requested (or a free) port, then UDP on the same number; retry when
     // the UDP side of a kernel-chosen port is taken.
+    const encryption = options.keyring ? new GossipEncryption(options.keyring, options.gossipVerify) : undefined;
     for (let attempt = 0; ; attempt++) {
-      const tcp = await listenGossipTcp({ host: options.bindHost, port: options.port }, onStream, options.keyring, config.tcpTimeoutMs);
+      const tcp = await listenGossipTcp({ host: options.bindHost, port: options.port }, onStream, encryption, config.tcpTimeoutMs);
       let udp: GossipUdp;
       try {
-        udp = await bindGossipUdp({ host: options.bindHost, port: tcp.port }, onPacket, options.keyring);
+        udp = await bindGossipUdp({ host: options.bindHost, port: tcp.port }, onPacket, encryption);
       } catch (err) {
         await tcp.close();
         if (options.port !== 0 || attempt >= BIND_ATTEMPTS) throw err;

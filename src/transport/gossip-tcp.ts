@@ -1,6 +1,6 @@
 import { connect, createServer } from "node:net";
 import type { Server, Socket } from "node:net";
-import type { Keyring } from "./gossip-crypto.ts";
+import type { GossipEncryption } from "./gossip-crypto.ts";
 import { splitHostPort } from "./gossip-udp.ts";
 
 // Gossip streams (push-pull state exchange, fallback pings): one request frame and one reply
@@ -77,7 +77,7 @@ function readFrame(socket: Socket, onFrame: (payload: Buffer) => void, onError: 
   });
 }
 
-export async function listenGossipTcp(listen: { host: string; port: number }, handler: StreamHandler, keyring?: Keyring, timeoutMs = 10_000): Promise<GossipTcp> {
+export async function listenGossipTcp(listen: { host: string; port: number }, handler: StreamHandler, encryption?: GossipEncryption, timeoutMs = 10_000): Promise<GossipTcp> {
   const sockets = new Set<Socket>();
   const server: Server = createServer((socket) => {
     sockets.add(socket);
@@ -90,7 +90,7 @@ export async function listenGossipTcp(listen: { host: string; port: number }, ha
       (payload) => {
         let reply: Uint8Array | undefined | Promise<Uint8Array | undefined>;
         try {
-          reply = handler(from, keyring ? keyring.decrypt(payload) : payload);
+          reply = handler(from, encryption ? encryption.open(payload) : payload);
         } catch {
           socket.destroy();
           return;
@@ -98,7 +98,7 @@ export async function listenGossipTcp(listen: { host: string; port: number }, ha
         // Encrypted when written, with the primary key of that moment (a use-key answer
         // already goes out under the new key, which the asker installed before).
         const send = (answer: Uint8Array | undefined): void => {
-          socket.end(frame(answer ? (keyring ? keyring.encrypt(answer) : answer) : new Uint8Array(0)));
+          socket.end(frame(answer ? (encryption ? encryption.seal(answer) : answer) : new Uint8Array(0)));
         };
         if (reply instanceof Promise) reply.then(send, () => socket.destroy());
         else send(reply);
@@ -134,14 +134,14 @@ export async function listenGossipTcp(listen: { host: string; port: number }, ha
       socket.on("close", () => fail("exchange", "EOF"));
       socket.on("connect", () => {
         connected = true;
-        socket.write(frame(keyring ? keyring.encrypt(bytes) : bytes));
+        socket.write(frame(encryption ? encryption.seal(bytes) : bytes));
       });
       readFrame(
         socket,
         (payload) => {
           if (payload.length === 0) return fail("exchange", "no answer to the gossip state exchange");
           try {
-            done({ reply: keyring ? keyring.decrypt(payload) : payload });
+            done({ reply: encryption ? encryption.open(payload) : payload });
           } catch (err) {
             fail("exchange", `failed to decrypt the gossip state exchange: ${err instanceof Error ? err.message : String(err)}`);
           }

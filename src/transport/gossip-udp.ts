@@ -1,9 +1,10 @@
 import { createSocket } from "node:dgram";
 import type { Socket } from "node:dgram";
-import type { Keyring } from "./gossip-crypto.ts";
+import type { GossipEncryption } from "./gossip-crypto.ts";
 
 // Gossip datagrams (probes, acks, piggybacked broadcasts). Encrypted with the keyring when one
-// is configured; a datagram that fails to decrypt is dropped and counted, never fatal.
+// is configured (under its encrypt_verify_* mode); a datagram that fails to decrypt is dropped
+// and counted, never fatal.
 
 export interface GossipUdp {
   readonly port: number;
@@ -23,7 +24,7 @@ export function splitHostPort(addr: string): { host: string; port: number } {
 export async function bindGossipUdp(
   listen: { host: string; port: number },
   onPacket: (fromAddr: string, bytes: Uint8Array) => void,
-  keyring?: Keyring,
+  encryption?: GossipEncryption,
 ): Promise<GossipUdp> {
   const socket: Socket = createSocket({ type: listen.host.includes(":") ? "udp6" : "udp4" });
   const stats = { sent: 0, received: 0, rejected: 0 };
@@ -39,9 +40,9 @@ export async function bindGossipUdp(
   });
   socket.on("message", (msg, rinfo) => {
     let bytes: Uint8Array = msg;
-    if (keyring) {
+    if (encryption) {
       try {
-        bytes = keyring.decrypt(msg);
+        bytes = encryption.open(msg);
       } catch {
         stats.rejected++;
         return;
@@ -55,7 +56,7 @@ export async function bindGossipUdp(
     stats,
     send(addr, bytes) {
       const { host, port } = splitHostPort(addr);
-      const payload = keyring ? keyring.encrypt(bytes) : bytes;
+      const payload = encryption ? encryption.seal(bytes) : bytes;
       stats.sent++;
       socket.send(payload, port, host);
     },

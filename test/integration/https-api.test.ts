@@ -198,3 +198,22 @@ test("https: SIGHUP loads a renewed certificate for new handshakes while a block
   assert.equal(Buffer.from(JSON.parse(answered.body)[0].Value as string, "base64").toString(), "changed");
   keepAlive.destroy();
 });
+
+test("https: `consulate reload` (PUT /v1/agent/reload) loads a renewed certificate as SIGHUP does", async () => {
+  const client = { ca: server.ca, cert: cli.cert, key: cli.key };
+  const renewed = await pki.issue("server", "renewed-by-api");
+  const newSerial = new X509Certificate(readFileSync(renewed.cert)).serialNumber;
+  assert.notEqual((await httpsGet("/v1/status/leader", client)).peerSerial, newSerial);
+  copyFileSync(renewed.cert, join(dir, "live.pem"));
+  copyFileSync(renewed.key, join(dir, "live-key.pem"));
+  const reload = await runCli(["reload"], {
+    CONSUL_HTTP_ADDR: `https://127.0.0.1:${httpsPort}`,
+    CONSUL_CACERT: server.ca,
+    CONSUL_CLIENT_CERT: cli.cert,
+    CONSUL_CLIENT_KEY: cli.key,
+  });
+  assert.equal(reload.code, 0, reload.err);
+  assert.equal(reload.out, "Configuration reload triggered\n");
+  // The reload has finished when the endpoint answers, so the next handshake has the new certificate.
+  assert.equal((await httpsGet("/v1/status/leader", client)).peerSerial, newSerial);
+});

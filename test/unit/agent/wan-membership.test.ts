@@ -4,6 +4,7 @@ import type { AgentIdentity } from "../../../src/agent/agent.ts";
 import { GossipMembership, JoinFailedError } from "../../../src/agent/membership.ts";
 import { MEMBER_STATUS } from "../../../src/agent/self-info.ts";
 import { startWanMembership, wanMembershipSettings } from "../../../src/agent/wan-membership.ts";
+import { gossipMembershipSettings } from "../../../src/agent/membership-config.ts";
 import type { AgentFlagValues } from "../../../src/config/agent-flags.ts";
 import { loadRuntimeConfig, type LoadOptions } from "../../../src/config/load.ts";
 import type { RuntimeConfig } from "../../../src/config/runtime-config.ts";
@@ -56,9 +57,16 @@ test("wan settings - a server's WAN pool: <node>.<dc> on -serf-wan-port, WAN pro
   assert.equal(settings.gossip.pushPullIntervalMs, DEFAULT_WAN_CONFIG.pushPullIntervalMs);
   assert.equal(settings.gossip.reconnectTimeoutMs, 72 * 3_600_000);
   assert.deepEqual(settings.keyring?.keys(), [KEY_A]);
+  assert.deepEqual(settings.gossipVerify, { incoming: true, outgoing: true });
   assert.equal(settings.tags.role, "consul");
   assert.equal(settings.tags.dc, "east");
   assert.equal(settings.tags.segment, undefined, "WAN members carry no LAN segment tag");
+});
+
+test("wan and lan settings - encrypt_verify_incoming/outgoing reach both gossip pools", async () => {
+  const { rc, settings } = await settingsFor({ server: true, encrypt: KEY_A, hcl: ["encrypt_verify_incoming = false\nencrypt_verify_outgoing = false"] });
+  assert.deepEqual(settings?.gossipVerify, { incoming: false, outgoing: false });
+  assert.deepEqual(gossipMembershipSettings(rc, identityOf(rc)).gossipVerify, { incoming: false, outgoing: false });
 });
 
 test("wan settings - -serf-wan-bind and -advertise-wan: the pool binds the WAN bind address, or the WAN advertise address for an any-address bind", async () => {

@@ -262,7 +262,6 @@ void test("config - keys this build would not honour are refused, each naming th
     [`limits { rpc_rate = 100 }`, "limits.rpc_rate = 100"],
     [`http_config { response_headers = { "Access-Control-Allow-Origin" = "*" } }`, "http_config.response_headers = "],
     [`watches = [{ type = "key", key = "a", args = ["/bin/true"] }]`, "watches = "],
-    [`encrypt_verify_incoming = false`, "encrypt_verify_incoming = false"],
     [`telemetry { statsd_address = "127.0.0.1:8125" }`, `telemetry.statsd_address = "127.0.0.1:8125"`],
     [`client_addr = "127.0.0.1 10.0.0.5"`, `client_addr = "127.0.0.1 10.0.0.5"`],
   ];
@@ -284,6 +283,11 @@ void test("config - keys this build would not honour are refused, each naming th
   const ui = await loadRuntimeConfig({ "data-dir": dataDir, bind: "127.0.0.1", ui: true, "ui-content-path": "/console" }, io);
   assert.equal(ui.uiEnabled, true);
   assert.equal(ui.uiContentPath, "/console/");
+  // Gossip's rolling encryption roll-out is honoured now (transport/gossip-crypto.ts), not refused.
+  const rollout = await file("rollout.hcl", `data_dir = "${dataDir}"\nbind_addr = "127.0.0.1"\nencrypt_verify_incoming = false\nencrypt_verify_outgoing = false\n`);
+  const rolling = await loadRuntimeConfig({ "config-file": [rollout] }, io);
+  assert.equal(rolling.encryptVerifyIncoming, false);
+  assert.equal(rolling.encryptVerifyOutgoing, false);
   // -dev's own profile (connect, ui, grpc port) is not the operator's choice and never refused.
   const dev = await loadRuntimeConfig({ dev: true }, io);
   assert.equal(dev.connectEnabled, true);
