@@ -5,23 +5,26 @@ import { removeBenchTempDir } from "./child-process.ts";
 import { measureFanout, type FanoutOutcome } from "./fanout.ts";
 import { count, mb, median, ms, times } from "./format.ts";
 import { megabytes, readRssBytes } from "./proc-stats.ts";
-import { describeMachine, terminalTable, writeBenchmarksFile, type ResultRow } from "./report.ts";
+import { describeMachine, terminalTable, writeBenchmarksFile, writeScaleSection, type ResultRow } from "./report.ts";
 import { withServer, type LaunchOptions, type ServerKind } from "./servers.ts";
 import { measureThroughput, throughputRows } from "./throughput.ts";
 import { runChecksBench } from "./checks.ts";
 import { runDnsBench } from "./dns.ts";
 import { RAFT_BENCH_TARGET_RATIO, runRaftBench, type RaftBenchRow } from "./raft.ts";
 import { runEtcdBench } from "./etcd.ts";
+import { runScaleBench, scaleOptionsFromArgs } from "./scale.ts";
 
 // `npm run bench`: every case measured against its bare yardstick in the same run (a bare
 // node:http server, a bare node:dgram DNS server, the disk's raw fsync rate), then printed and
 // written into BENCHMARKS.md.
-// Usage: tsx bench/run.ts [--suites http,dns,raft,checks,etcd] [--cpu-prof-dir <dir>]
-// The etcd suite needs Debian's etcd-server (installed on demand when root), so it only runs
-// when asked for by name.
+// Usage: tsx bench/run.ts [--suites http,dns,raft,checks,etcd,scale] [--cpu-prof-dir <dir>]
+//        [--scale-nodes N] [--scale-read-seconds S]
+// The etcd suite needs Debian's etcd-server (installed on demand when root), and the scale
+// suite takes minutes and ~1 GB, so both only run when asked for by name. Scale results have
+// their own section in BENCHMARKS.md.
 
 const DEFAULT_SUITES = ["http", "dns", "raft", "checks"] as const;
-const ALL_SUITES = [...DEFAULT_SUITES, "etcd"] as const;
+const ALL_SUITES = [...DEFAULT_SUITES, "etcd", "scale"] as const;
 type Suite = (typeof ALL_SUITES)[number];
 
 function parseSuites(argv: string[]): Set<Suite> {
@@ -173,12 +176,17 @@ async function main(): Promise<void> {
     log("etcd: durable KV PUT and GET, 1 and 3 servers against etcd 1 and 3 members; leader failover");
     rows.push(...(await runEtcdBench()));
   }
+  const scaleRows: ResultRow[] = [];
+  if (suites.has("scale")) scaleRows.push(...(await runScaleBench(scaleOptionsFromArgs(process.argv.slice(2)), log)));
   const totalSeconds = (performance.now() - began) / 1000;
-  process.stdout.write(`\n${terminalTable(rows)}\n\n${rows.map((r) => `${r.name}: ${r.detail}`).join("\n")}\n`);
-  writeBenchmarksFile(BENCHMARKS_FILE, rows, { machine, when: new Date(), totalSeconds, loadBefore, loadAfter: loadavg()[0] });
+  const all = [...rows, ...scaleRows];
+  process.stdout.write(`\n${terminalTable(all)}\n\n${all.map((r) => `${r.name}: ${r.detail}`).join("\n")}\n`);
+  const run = { machine, when: new Date(), totalSeconds, loadBefore, loadAfter: loadavg()[0] };
+  if (rows.length > 0) writeBenchmarksFile(BENCHMARKS_FILE, rows, run);
+  if (scaleRows.length > 0) writeScaleSection(BENCHMARKS_FILE, scaleRows, run);
   removeBenchTempDir();
-  const misses = rows.filter((r) => !r.pass).length;
-  process.stdout.write(`\n${rows.length - misses}/${rows.length} targets met in ${totalSeconds.toFixed(0)} s; BENCHMARKS.md updated.\n`);
+  const misses = all.filter((r) => !r.pass).length;
+  process.stdout.write(`\n${all.length - misses}/${all.length} targets met in ${totalSeconds.toFixed(0)} s; BENCHMARKS.md updated.\n`);
 }
 
 /** Issue 2's cases: throughput against the bare server, start-up, idle RSS, 10k blocking queries. */
