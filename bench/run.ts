@@ -1,3 +1,4 @@
+import { execFileSync } from "node:child_process";
 import { loadavg } from "node:os";
 import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
@@ -51,6 +52,7 @@ const STARTS = 5;
 const IDLE_BEFORE_RSS_MS = 1000;
 const FANOUT_WAITERS = 10_000;
 const FANOUT_CLIENT_PROCESSES = 2;
+const BUILD_SCRIPT = fileURLToPath(new URL("../scripts/build.mjs", import.meta.url));
 const BENCHMARKS_FILE = fileURLToPath(new URL("../BENCHMARKS.md", import.meta.url));
 
 function parseArgs(argv: string[]): { agentLaunch: LaunchOptions } {
@@ -158,6 +160,9 @@ async function main(): Promise<void> {
   if (loadBefore > machine.cores / 2) log("warning: the machine is busy; expect noise, in the absolute figures most");
 
   const suites = parseSuites(process.argv.slice(2));
+  // The agent runs from the esbuild bundle as in production; bin/consulate.js would fall back
+  // to the sources through tsx (slower, bigger) whenever a source is newer than the bundle.
+  execFileSync(process.execPath, [BUILD_SCRIPT], { stdio: "inherit" });
   const rows: ResultRow[] = [];
   if (suites.has("http")) rows.push(...(await httpSuite(agentLaunch)));
   if (suites.has("dns")) {

@@ -18,6 +18,13 @@ export interface ServiceInstance {
   service: NodeService;
 }
 
+/** One service name's summary: how many instances carry it and each of their tags. */
+interface ServiceSummary {
+  instances: number;
+  /** tag → number of instances carrying it (an instance listing a tag twice counts once) */
+  tags: Map<string, number>;
+}
+
 const byNodeThenId = (a: ServiceInstance, b: ServiceInstance): number =>
   a.node.Node < b.node.Node ? -1 : a.node.Node > b.node.Node ? 1 : a.service.ID < b.service.ID ? -1 : a.service.ID > b.service.ID ? 1 : 0;
 
@@ -33,6 +40,11 @@ export class CatalogTables {
   /** lower(service name) → set of lower(node) + "\0" + service ID */
   readonly #byName = new Map<string, Set<string>>();
   readonly #nameIndex = new Map<string, number>();
+  /**
+   * service name (as registered, case kept) → instance and tag counts, maintained by every
+   * service write so /v1/catalog/services costs O(services), not O(instances).
+   */
+  readonly #summaries = new Map<string, ServiceSummary>();
   nodesIndex = 0;
   servicesIndex = 0;
   checksIndex = 0;
@@ -97,6 +109,17 @@ export class CatalogTables {
       if (node && service) out.push({ node, service });
     }
     return out.sort(byNodeThenId);
+  }
+
+  /**
+   * Every service name with the union of its instances' tags (tags sorted), names in byte
+   * order: /v1/catalog/services without node-meta or filter, read from the summary index.
+   */
+  serviceTagSummary(ws?: WatchSet): [string, string[]][] {
+    ws?.add(Topics.services);
+    const out: [string, string[]][] = [];
+    for (const [name, summary] of this.#summaries) out.push([name, [...summary.tags.keys()].sort(byteOrder)]);
+    return out.sort((a, b) => byteOrder(a[0], b[0]));
   }
 
   /** All instances of all services (catalog/services, health/state). */
@@ -209,7 +232,10 @@ export class CatalogTables {
     const prev = m.get(service.ID);
     if (prev && sameRow(prev, service)) return false;
     if (prev && prev.Service.toLowerCase() !== service.Service.toLowerCase()) this.#unindexName(index, prev.Service, key, prev.ID);
-    m.set(service.ID, { ...service, CreateIndex: prev?.CreateIndex ?? index, ModifyIndex: index });
+    if (prev) this.#summarize(prev, -1);
+    const row = { ...service, CreateIndex: prev?.CreateIndex ?? index, ModifyIndex: index };
+    m.set(service.ID, row);
+    this.#summarize(row, 1);
     const nameKey = service.Service.toLowerCase();
     let refs = this.#byName.get(nameKey);
     if (!refs) {
@@ -231,6 +257,7 @@ export class CatalogTables {
     if (!m || !prev) return false;
     for (const c of [...(this.#checks.get(key)?.values() ?? [])]) if (c.ServiceID === serviceId) this.deleteCheck(index, nodeName, c.CheckID);
     m.delete(serviceId);
+    this.#summarize(prev, -1);
     this.#unindexName(index, prev.Service, key, serviceId);
     this.servicesIndex = Math.max(this.servicesIndex, index);
     this.#hub.notify(Topics.services);
@@ -324,6 +351,7 @@ export class CatalogTables {
       const m = new Map<string, NodeService>();
       for (const s of rows) {
         m.set(s.ID, s);
+        this.#summarize(s, 1);
         const nameKey = s.Service.toLowerCase();
         let refs = this.#byName.get(nameKey);
         if (!refs) {
@@ -347,8 +375,29 @@ export class CatalogTables {
     this.#checks.clear();
     this.#byName.clear();
     this.#nameIndex.clear();
+    this.#summaries.clear();
     this.nodesIndex = this.servicesIndex = this.checksIndex = 0;
     this.generation++;
+  }
+
+  /** Adds (+1) or removes (-1) one instance row's contribution to its name's summary. */
+  #summarize(row: NodeService, delta: 1 | -1): void {
+    let summary = this.#summaries.get(row.Service);
+    if (!summary) {
+      if (delta < 0) return;
+      summary = { instances: 0, tags: new Map() };
+      this.#summaries.set(row.Service, summary);
+    }
+    summary.instances += delta;
+    const tags = row.Tags ?? [];
+    for (let i = 0; i < tags.length; i++) {
+      const tag = tags[i];
+      if (tags.indexOf(tag) !== i) continue;
+      const n = (summary.tags.get(tag) ?? 0) + delta;
+      if (n > 0) summary.tags.set(tag, n);
+      else summary.tags.delete(tag);
+    }
+    if (summary.instances <= 0) this.#summaries.delete(row.Service);
   }
 
   #touchNode(index: number, nodeKey: string): void {
@@ -394,6 +443,10 @@ function isConnectEndpointFor(service: NodeService, lowerName: string): boolean 
     return typeof dest === "string" && dest.toLowerCase() === lowerName;
   }
   return service.Connect?.Native === true && service.Service.toLowerCase() === lowerName;
+}
+
+function byteOrder(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
 }
 
 function byCheckId(a: HealthCheck, b: HealthCheck): number {

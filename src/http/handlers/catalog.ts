@@ -76,6 +76,12 @@ const services: Handler = (ctx, req) => {
     req,
     opts,
     (ws) => {
+      if (opts.nodeMeta.length === 0 && !filter) {
+        // The common read, from the summary index that apply maintains: O(services).
+        const summary: Record<string, string[]> = {};
+        for (const [name, tags] of cat.serviceTagSummary(ws)) summary[name] = tags;
+        return { index: cat.servicesIndex, value: summary };
+      }
       const tagsByName = new Map<string, Set<string>>();
       let removed = false;
       for (const { node, service } of cat.allInstances(ws)) {
