@@ -18,6 +18,12 @@ export interface ServiceInstance {
   service: NodeService;
 }
 
+/** Where one instance of a service name lives (lower-cased node key, service ID). */
+interface InstanceRef {
+  nodeKey: string;
+  serviceId: string;
+}
+
 /** One service name's summary: how many instances carry it and each of their tags. */
 interface ServiceSummary {
   instances: number;
@@ -40,6 +46,8 @@ export class CatalogTables {
   /** lower(service name) → set of lower(node) + "\0" + service ID */
   readonly #byName = new Map<string, Set<string>>();
   readonly #nameIndex = new Map<string, number>();
+  /** lower(service name) → its instances in answer order; dropped when membership changes. */
+  readonly #orderByName = new Map<string, InstanceRef[]>();
   /**
    * service name (as registered, case kept) → instance and tag counts, maintained by every
    * service write so /v1/catalog/services costs O(services), not O(instances).
@@ -98,17 +106,38 @@ export class CatalogTables {
   /** Every instance of a service name, sorted by node name then service ID. */
   serviceInstances(name: string, ws?: WatchSet): ServiceInstance[] {
     ws?.add(Topics.serviceName(name));
-    const refs = this.#byName.get(name.toLowerCase());
+    const nameKey = name.toLowerCase();
+    const refs = this.#byName.get(nameKey);
     if (!refs) return [];
-    const out: ServiceInstance[] = [];
+    // The order only changes when instances join or leave the name, so it is kept between
+    // reads: a 10,000-instance answer after an update is lookups, not a sort of strings.
+    let order = this.#orderByName.get(nameKey);
+    if (!order) {
+      order = this.#sortedRefs(refs);
+      this.#orderByName.set(nameKey, order);
+    }
+    const out: ServiceInstance[] = new Array<ServiceInstance>(order.length);
+    let n = 0;
+    for (const ref of order) {
+      const node = this.#nodes.get(ref.nodeKey);
+      const service = this.#services.get(ref.nodeKey)?.get(ref.serviceId);
+      if (node && service) out[n++] = { node, service };
+    }
+    out.length = n;
+    return out;
+  }
+
+  #sortedRefs(refs: Set<string>): InstanceRef[] {
+    const found: (ServiceInstance & InstanceRef)[] = [];
     for (const ref of refs) {
       const sep = ref.indexOf("\0");
       const nodeKey = ref.slice(0, sep);
+      const serviceId = ref.slice(sep + 1);
       const node = this.#nodes.get(nodeKey);
-      const service = this.#services.get(nodeKey)?.get(ref.slice(sep + 1));
-      if (node && service) out.push({ node, service });
+      const service = this.#services.get(nodeKey)?.get(serviceId);
+      if (node && service) found.push({ node, service, nodeKey, serviceId });
     }
-    return out.sort(byNodeThenId);
+    return found.sort(byNodeThenId).map(({ nodeKey, serviceId }) => ({ nodeKey, serviceId }));
   }
 
   /**
@@ -204,6 +233,10 @@ export class CatalogTables {
     const prev = this.#nodes.get(key);
     if (prev && sameRow(prev, node)) return false;
     this.#nodes.set(key, { ...node, CreateIndex: prev?.CreateIndex ?? index, ModifyIndex: index });
+    if (prev && prev.Node !== node.Node) {
+      // Answers sort by the node's name as written: a new spelling can move its instances.
+      for (const s of this.#services.get(key)?.values() ?? []) this.#orderByName.delete(s.Service.toLowerCase());
+    }
     this.#touchNode(index, key);
     return true;
   }
@@ -242,7 +275,11 @@ export class CatalogTables {
       refs = new Set();
       this.#byName.set(nameKey, refs);
     }
-    refs.add(`${key}\0${service.ID}`);
+    const ref = `${key}\0${service.ID}`;
+    if (!refs.has(ref)) {
+      refs.add(ref);
+      this.#orderByName.delete(nameKey);
+    }
     this.#touchServiceName(index, nameKey);
     this.servicesIndex = Math.max(this.servicesIndex, index);
     this.#hub.notify(Topics.services);
@@ -376,6 +413,7 @@ export class CatalogTables {
     this.#byName.clear();
     this.#nameIndex.clear();
     this.#summaries.clear();
+    this.#orderByName.clear();
     this.nodesIndex = this.servicesIndex = this.checksIndex = 0;
     this.generation++;
   }
@@ -431,6 +469,7 @@ export class CatalogTables {
     const nameKey = name.toLowerCase();
     const refs = this.#byName.get(nameKey);
     refs?.delete(`${nodeKey}\0${serviceId}`);
+    this.#orderByName.delete(nameKey);
     if (refs && refs.size === 0) this.#byName.delete(nameKey);
     // Keep the name's index so a blocking query on a vanished name still sees it move forward.
     this.#touchServiceName(index, nameKey);

@@ -1,14 +1,16 @@
+import { yieldToEventLoop } from "../../runtime/yield.ts";
 import type { ServiceInstance } from "../../state/catalog-tables.ts";
 import type { WatchSet } from "../../state/watch.ts";
 import type { ApiRequest, HttpContext, Reply } from "../context.ts";
 import type { QueryOptions } from "../query.ts";
 import { blockingRead } from "../read.ts";
 import { encodedBody, memoFor, type EncodedMemo } from "../views/encoded-memo.ts";
-import { wantsPretty } from "./catalog-query.ts";
+import { selectInstances, wantsPretty } from "./catalog-query.ts";
 import type { Authorizer } from "../../acl/authorizer.ts";
 import { filteredHeaders, requestAuthorizer } from "../request-authorizer.ts";
 import { json } from "../reply.ts";
 import { keepVisible } from "./acl-catalog-filter.ts";
+import { assembleList, InstanceFragments, type EntryRenderer, type InstanceFragment } from "../views/instance-fragments.ts";
 
 // The reads that list one service's instances (/catalog/service, /catalog/connect,
 // /health/service, /health/connect) are the API's hot path: watchers and scrapers repeat the
@@ -38,16 +40,40 @@ export interface InstanceListEndpoint<R extends InstanceListRequest, T> {
   index(r: R, ws: WatchSet): number;
   /** Builds the items when the memo misses; runs right after `index` in the same evaluation. */
   build(r: R, ws: WatchSet): T[];
+  /** When set, reads without `?filter` and `?near` are answered from per-instance entries. */
+  readonly materialised?: MaterialisedList<R>;
+}
+
+/**
+ * A per-service materialised view (see views/instance-fragments.ts) for the reads whose
+ * entries do not depend on the request: `?tag`, `?node-meta` and `keep` (e.g. `?passing`) only
+ * choose which entries are in the answer.
+ */
+export interface MaterialisedList<R extends InstanceListRequest> {
+  /** Entry caches and answer memos per agent state, owned by this endpoint alone. */
+  readonly caches: WeakMap<object, InstanceFragments>;
+  readonly memos: WeakMap<object, EncodedMemo<InstanceFragment[]>>;
+  readonly render: EntryRenderer;
+  /** Whether an entry includes the instance's checks (health answers). */
+  readonly withChecks: boolean;
+  keep(r: R, entry: InstanceFragment): boolean;
 }
 
 /** The endpoint over the instances registered under the name itself (not connect's). */
-export function instancesOfName<R extends InstanceListRequest, T>(views: (r: R, instances: ServiceInstance[]) => T[]): InstanceListEndpoint<R, T> {
+export function instancesOfName<R extends InstanceListRequest, T>(
+  views: (r: R, instances: ServiceInstance[]) => T[],
+  materialised?: MaterialisedList<R>,
+): InstanceListEndpoint<R, T> {
   return {
     memos: new WeakMap(),
     index: (r, ws) => r.ctx.state.catalog.serviceNameIndex(r.name, ws),
     build: (r, ws) => views(r, r.ctx.state.catalog.serviceInstances(r.name, ws)),
+    materialised,
   };
 }
+
+/** Longest stretch the first encoding of a big service holds the event loop before yielding. */
+const ENCODE_SLICE_MS = 8;
 
 /**
  * Runs the blocking read for `r`. `variant` carries the endpoint's own answer-shaping
@@ -60,6 +86,7 @@ export function instanceListRead<R extends InstanceListRequest, T>(
   visible?: (authz: Authorizer, item: T) => boolean,
 ): Promise<Reply> {
   const { ctx, req, opts, source } = r;
+  if (endpoint.materialised && !ctx.acl && source === "" && opts.filter.trim() === "") return materialisedRead(r, endpoint, endpoint.materialised, variant);
   const cat = ctx.state.catalog;
   const memo = memoFor(endpoint.memos, cat);
   const memoKey = [r.name.toLowerCase(), variant, r.tags.join(","), opts.nodeMeta.length > 0 ? JSON.stringify(opts.nodeMeta) : "", opts.filter, source].join("\u0000");
@@ -85,4 +112,75 @@ export function instanceListRead<R extends InstanceListRequest, T>(
       return { kind: "json", status: 200, value: entry.items, encoded: encodedBody(entry, wantsPretty(ctx, req.query)) };
     },
   );
+}
+
+function fragmentsFor<R extends InstanceListRequest>(spec: MaterialisedList<R>, owner: object): InstanceFragments {
+  let cache = spec.caches.get(owner);
+  if (!cache) {
+    cache = new InstanceFragments(spec.render);
+    spec.caches.set(owner, cache);
+  }
+  return cache;
+}
+
+/**
+ * The answer from the materialised view. Entries missing or stale are encoded first, in
+ * slices that yield to the event loop (a cold 10,000-instance service must not stop Raft
+ * heartbeats or other requests); the blocking read then only gathers entries, re-encoding
+ * the few that changed in between, and concatenates their bytes once per index.
+ */
+async function materialisedRead<R extends InstanceListRequest, T>(
+  r: R,
+  endpoint: InstanceListEndpoint<R, T>,
+  spec: MaterialisedList<R>,
+  variant: string,
+): Promise<Reply> {
+  const { ctx, req, opts } = r;
+  const cat = ctx.state.catalog;
+  const cache = fragmentsFor(spec, cat);
+  const memo = memoFor(spec.memos, cat);
+  const pretty = wantsPretty(ctx, req.query);
+  const memoKey = [r.name.toLowerCase(), variant, r.tags.join(","), opts.nodeMeta.length > 0 ? JSON.stringify(opts.nodeMeta) : ""].join("\u0000");
+  const memoVersion = (index: number): string => `${cat.generation}:${index}`;
+  const known = memo.get(memoKey, memoVersion(cat.serviceNameIndex(r.name)));
+  if (!known || !(pretty ? known.pretty : known.compact)) await encodeMissing(r, spec, cache, pretty);
+  return blockingRead(
+    ctx,
+    req,
+    opts,
+    (ws) => {
+      const index = endpoint.index(r, ws);
+      const version = memoVersion(index);
+      const hit = memo.get(memoKey, version);
+      if (hit) return { index, value: hit };
+      const entries: InstanceFragment[] = [];
+      for (const { node, service } of selectInstances(cat.serviceInstances(r.name, ws), r.tags, opts.nodeMeta)) {
+        const entry = cache.fragment(node, service, spec.withChecks ? cat.instanceChecks(node.Node, service.ID) : undefined);
+        if (spec.keep(r, entry)) entries.push(entry);
+      }
+      return { index, value: memo.set(memoKey, version, entries) };
+    },
+    (entry) => {
+      const encoded = pretty ? (entry.pretty ??= assembleList(cache, entry.items, true)) : (entry.compact ??= assembleList(cache, entry.items, false));
+      return { kind: "json", status: 200, value: null, encoded };
+    },
+  );
+}
+
+async function encodeMissing<R extends InstanceListRequest>(r: R, spec: MaterialisedList<R>, cache: InstanceFragments, pretty: boolean): Promise<void> {
+  const { ctx, opts } = r;
+  const cat = ctx.state.catalog;
+  const clock = ctx.clock;
+  const instances = selectInstances(cat.serviceInstances(r.name), r.tags, opts.nodeMeta);
+  let sliceStart = clock.monotonicMs();
+  for (let i = 0; i < instances.length; i++) {
+    if ((i & 31) === 31 && clock.monotonicMs() - sliceStart > ENCODE_SLICE_MS) {
+      await yieldToEventLoop();
+      sliceStart = clock.monotonicMs();
+    }
+    // Rows read before a yield may have been replaced since; encoding one is wasted, not wrong.
+    const { node, service } = instances[i];
+    const entry = cache.fragment(node, service, spec.withChecks ? cat.instanceChecks(node.Node, service.ID) : undefined);
+    if (spec.keep(r, entry)) cache.encoded(entry, pretty);
+  }
 }
