@@ -46,6 +46,8 @@ export class CatalogTables {
   /** lower(service name) → set of lower(node) + "\0" + service ID */
   readonly #byName = new Map<string, Set<string>>();
   readonly #nameIndex = new Map<string, number>();
+  /** lower(node) → service ID → that instance's checks, sorted; dropped when the node's checks change. */
+  readonly #instanceChecks = new Map<string, Map<string, readonly HealthCheck[]>>();
   /** lower(service name) → its instances in answer order; dropped when membership changes. */
   readonly #orderByName = new Map<string, InstanceRef[]>();
   /**
@@ -180,12 +182,24 @@ export class CatalogTables {
   }
 
   /** Checks that apply to one instance: its service checks plus the node's node-level checks. */
-  instanceChecks(nodeName: string, serviceId: string): HealthCheck[] {
-    const m = this.#checks.get(nodeName.toLowerCase());
-    if (!m) return [];
-    const out: HealthCheck[] = [];
-    for (const c of m.values()) if (c.ServiceID === "" || c.ServiceID === serviceId) out.push(c);
-    return out.sort(byCheckId);
+  instanceChecks(nodeName: string, serviceId: string): readonly HealthCheck[] {
+    const key = nodeName.toLowerCase();
+    let byService = this.#instanceChecks.get(key);
+    if (!byService) {
+      byService = new Map();
+      this.#instanceChecks.set(key, byService);
+    }
+    let list = byService.get(serviceId);
+    if (!list) {
+      // Built once per node and service until a check on the node changes: a node hosting
+      // many services would otherwise be scanned whole for each of its instances, and the
+      // same array each time lets views tell "unchanged" by identity.
+      const built: HealthCheck[] = [];
+      for (const c of this.#checks.get(key)?.values() ?? []) if (c.ServiceID === "" || c.ServiceID === serviceId) built.push(c);
+      list = built.sort(byCheckId);
+      byService.set(serviceId, list);
+    }
+    return list;
   }
 
   checksOfServiceName(name: string, ws?: WatchSet): HealthCheck[] {
@@ -249,6 +263,7 @@ export class CatalogTables {
     this.#nodes.delete(key);
     this.#services.delete(key);
     this.#checks.delete(key);
+    this.#instanceChecks.delete(key);
     this.nodesIndex = Math.max(this.nodesIndex, index);
     this.#hub.notify(Topics.nodes);
     this.#hub.notify(Topics.node(key));
@@ -312,6 +327,7 @@ export class CatalogTables {
     const prev = m.get(check.CheckID);
     if (prev && sameRow(prev, check)) return false;
     m.set(check.CheckID, { ...check, CreateIndex: prev?.CreateIndex ?? index, ModifyIndex: index });
+    this.#instanceChecks.delete(key);
     this.#touchChecks(index, key, check, prev);
     return true;
   }
@@ -359,6 +375,7 @@ export class CatalogTables {
     const prev = m?.get(checkId);
     if (!m || !prev) return false;
     m.delete(checkId);
+    this.#instanceChecks.delete(key);
     this.#touchChecks(index, key, prev, undefined);
     return true;
   }
@@ -410,6 +427,7 @@ export class CatalogTables {
     this.#nodes.clear();
     this.#services.clear();
     this.#checks.clear();
+    this.#instanceChecks.clear();
     this.#byName.clear();
     this.#nameIndex.clear();
     this.#summaries.clear();

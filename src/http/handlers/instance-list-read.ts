@@ -1,3 +1,4 @@
+import { Readable } from "node:stream";
 import { yieldToEventLoop } from "../../runtime/yield.ts";
 import type { ServiceInstance } from "../../state/catalog-tables.ts";
 import type { WatchSet } from "../../state/watch.ts";
@@ -70,6 +71,21 @@ export function instancesOfName<R extends InstanceListRequest, T>(
     build: (r, ws) => views(r, r.ctx.state.catalog.serviceInstances(r.name, ws)),
     materialised,
   };
+}
+
+/**
+ * Answers above this size are handed to the socket in pieces with backpressure: one write of
+ * a 15 MB answer keeps the loop in the kernel copy for several milliseconds.
+ */
+const STREAM_ABOVE_BYTES = 1 << 20;
+const STREAM_PIECE_BYTES = 256 * 1024;
+
+function listReply(encoded: Buffer): Reply {
+  if (encoded.length <= STREAM_ABOVE_BYTES) return { kind: "json", status: 200, value: null, encoded };
+  const pieces: Buffer[] = [];
+  for (let at = 0; at < encoded.length; at += STREAM_PIECE_BYTES) pieces.push(encoded.subarray(at, at + STREAM_PIECE_BYTES));
+  // Same bytes and length as the one-piece answer; only the writes are spread out.
+  return { kind: "stream", status: 200, contentType: "application/json", body: Readable.from(pieces, { objectMode: false }), headers: { "Content-Length": String(encoded.length) } };
 }
 
 /** Longest stretch the first encoding of a big service holds the event loop before yielding. */
@@ -162,7 +178,7 @@ async function materialisedRead<R extends InstanceListRequest, T>(
     },
     (entry) => {
       const encoded = pretty ? (entry.pretty ??= assembleList(cache, entry.items, true)) : (entry.compact ??= assembleList(cache, entry.items, false));
-      return { kind: "json", status: 200, value: null, encoded };
+      return listReply(encoded);
     },
   );
 }
