@@ -1,4 +1,5 @@
 import type { CheckStatus, HealthCheck, Node, NodeService } from "../model/catalog.ts";
+import { rowWithIndexes } from "./row-copy.ts";
 import { sameRow } from "./rows-equal.ts";
 import { Topics, type WatchHub, type WatchSet } from "./watch.ts";
 
@@ -246,7 +247,7 @@ export class CatalogTables {
     const key = node.Node.toLowerCase();
     const prev = this.#nodes.get(key);
     if (prev && sameRow(prev, node)) return false;
-    this.#nodes.set(key, { ...node, CreateIndex: prev?.CreateIndex ?? index, ModifyIndex: index });
+    this.#nodes.set(key, rowWithIndexes(node, prev?.CreateIndex ?? index, index));
     if (prev && prev.Node !== node.Node) {
       // Answers sort by the node's name as written: a new spelling can move its instances.
       for (const s of this.#services.get(key)?.values() ?? []) this.#orderByName.delete(s.Service.toLowerCase());
@@ -281,7 +282,7 @@ export class CatalogTables {
     if (prev && sameRow(prev, service)) return false;
     if (prev && prev.Service.toLowerCase() !== service.Service.toLowerCase()) this.#unindexName(index, prev.Service, key, prev.ID);
     if (prev) this.#summarize(prev, -1);
-    const row = { ...service, CreateIndex: prev?.CreateIndex ?? index, ModifyIndex: index };
+    const row = rowWithIndexes(service, prev?.CreateIndex ?? index, index);
     m.set(service.ID, row);
     this.#summarize(row, 1);
     const nameKey = service.Service.toLowerCase();
@@ -326,7 +327,7 @@ export class CatalogTables {
     }
     const prev = m.get(check.CheckID);
     if (prev && sameRow(prev, check)) return false;
-    m.set(check.CheckID, { ...check, CreateIndex: prev?.CreateIndex ?? index, ModifyIndex: index });
+    m.set(check.CheckID, rowWithIndexes(check, prev?.CreateIndex ?? index, index));
     this.#instanceChecks.delete(key);
     this.#touchChecks(index, key, check, prev);
     return true;
