@@ -1,5 +1,5 @@
 import type { CheckStatus, HealthCheck, Node, NodeService } from "../model/catalog.ts";
-import { rowWithIndexes } from "./row-copy.ts";
+import { ownString, rowWithIndexes } from "./row-copy.ts";
 import { sameRow } from "./rows-equal.ts";
 import { Topics, type WatchHub, type WatchSet } from "./watch.ts";
 
@@ -244,7 +244,7 @@ export class CatalogTables {
 
   /** Inserts or updates a node; an identical row keeps its indexes. Returns whether it changed. */
   upsertNode(index: number, node: Omit<Node, "CreateIndex" | "ModifyIndex">): boolean {
-    const key = node.Node.toLowerCase();
+    const key = ownString(node.Node.toLowerCase());
     const prev = this.#nodes.get(key);
     if (prev && sameRow(prev, node)) return false;
     this.#nodes.set(key, rowWithIndexes(node, prev?.CreateIndex ?? index, index));
@@ -272,7 +272,7 @@ export class CatalogTables {
   }
 
   upsertService(index: number, nodeName: string, service: Omit<NodeService, "CreateIndex" | "ModifyIndex">): boolean {
-    const key = nodeName.toLowerCase();
+    const key = ownString(nodeName.toLowerCase());
     let m = this.#services.get(key);
     if (!m) {
       m = new Map();
@@ -283,9 +283,9 @@ export class CatalogTables {
     if (prev && prev.Service.toLowerCase() !== service.Service.toLowerCase()) this.#unindexName(index, prev.Service, key, prev.ID);
     if (prev) this.#summarize(prev, -1);
     const row = rowWithIndexes(service, prev?.CreateIndex ?? index, index);
-    m.set(service.ID, row);
+    m.set(row.ID, row);
     this.#summarize(row, 1);
-    const nameKey = service.Service.toLowerCase();
+    const nameKey = ownString(service.Service.toLowerCase());
     let refs = this.#byName.get(nameKey);
     if (!refs) {
       refs = new Set();
@@ -319,7 +319,7 @@ export class CatalogTables {
   }
 
   upsertCheck(index: number, check: Omit<HealthCheck, "CreateIndex" | "ModifyIndex">): boolean {
-    const key = check.Node.toLowerCase();
+    const key = ownString(check.Node.toLowerCase());
     let m = this.#checks.get(key);
     if (!m) {
       m = new Map();
@@ -327,7 +327,8 @@ export class CatalogTables {
     }
     const prev = m.get(check.CheckID);
     if (prev && sameRow(prev, check)) return false;
-    m.set(check.CheckID, rowWithIndexes(check, prev?.CreateIndex ?? index, index));
+    const row = rowWithIndexes(check, prev?.CreateIndex ?? index, index);
+    m.set(row.CheckID, row);
     this.#instanceChecks.delete(key);
     this.#touchChecks(index, key, check, prev);
     return true;
