@@ -13,13 +13,14 @@ import { runChecksBench } from "./checks.ts";
 import { runDnsBench } from "./dns.ts";
 import { RAFT_BENCH_TARGET_RATIO, runRaftBench, type RaftBenchRow } from "./raft.ts";
 import { runEtcdBench } from "./etcd.ts";
-import { runScaleBench, scaleOptionsFromArgs } from "./scale.ts";
+import { runScaleBench, scaleClusterOptionsFromArgs, scaleOptionsFromArgs } from "./scale.ts";
+import { runScaleClusterBench } from "./scale-cluster.ts";
 
 // `npm run bench`: every case measured against its bare yardstick in the same run (a bare
 // node:http server, a bare node:dgram DNS server, the disk's raw fsync rate), then printed and
 // written into BENCHMARKS.md.
 // Usage: tsx bench/run.ts [--suites http,dns,raft,checks,etcd,scale] [--cpu-prof-dir <dir>]
-//        [--scale-nodes N] [--scale-read-seconds S]
+//        [--scale-nodes N] [--scale-read-seconds S] [--scale-cluster-nodes N] [--scale-cluster-seconds S]
 // The etcd suite needs Debian's etcd-server (installed on demand when root), and the scale
 // suite takes minutes and ~1 GB, so both only run when asked for by name. Scale results have
 // their own section in BENCHMARKS.md.
@@ -182,7 +183,10 @@ async function main(): Promise<void> {
     rows.push(...(await runEtcdBench()));
   }
   const scaleRows: ResultRow[] = [];
-  if (suites.has("scale")) scaleRows.push(...(await runScaleBench(scaleOptionsFromArgs(process.argv.slice(2)), log)));
+  if (suites.has("scale")) {
+    scaleRows.push(...(await runScaleBench(scaleOptionsFromArgs(process.argv.slice(2)), log)));
+    scaleRows.push(...(await runScaleClusterBench(scaleClusterOptionsFromArgs(process.argv.slice(2)), log)));
+  }
   const totalSeconds = (performance.now() - began) / 1000;
   const all = [...rows, ...scaleRows];
   process.stdout.write(`\n${terminalTable(all)}\n\n${all.map((r) => `${r.name}: ${r.detail}`).join("\n")}\n`);

@@ -7,6 +7,7 @@ import { consulIndex, httpCall } from "./http-call.ts";
 import { megabytes, readRssBytes, waitUntilIdle } from "./proc-stats.ts";
 import type { ResultRow } from "./report.ts";
 import { instanceRegistration, type ScaleLoopDone, type ScaleLoopJob, type ScaleRegisterDone, type ScaleRegisterJob } from "./scale-jobs.ts";
+import type { ScaleClusterOptions } from "./scale-cluster.ts";
 import { launch } from "./servers.ts";
 
 // Issue 17: one -dev agent holding a large catalog (10,000 nodes × 17 services, each instance
@@ -371,4 +372,22 @@ export function scaleOptionsFromArgs(argv: string[]): Partial<ScaleBenchOptions>
   const readSeconds = number("--scale-read-seconds");
   if (readSeconds !== undefined) out.readSeconds = readSeconds;
   return out;
+}
+
+/** `--scale-cluster-nodes N` (default 3,000: 51,000 instances) and `--scale-cluster-seconds S`. */
+export function scaleClusterOptionsFromArgs(argv: string[]): Partial<ScaleClusterOptions> {
+  const out: Partial<ScaleClusterOptions> = {};
+  const nodes = positiveInteger(argv, "--scale-cluster-nodes");
+  if (nodes !== undefined) out.nodes = nodes;
+  const seconds = positiveInteger(argv, "--scale-cluster-seconds");
+  if (seconds !== undefined) out.phaseSeconds = seconds;
+  return out;
+}
+
+function positiveInteger(argv: string[], flag: string): number | undefined {
+  const at = argv.indexOf(flag);
+  if (at < 0) return undefined;
+  const v = Number(argv[at + 1]);
+  if (!Number.isInteger(v) || v <= 0) throw new Error(`${flag} needs a positive integer`);
+  return v;
 }
