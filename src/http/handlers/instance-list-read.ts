@@ -5,13 +5,13 @@ import type { WatchSet } from "../../state/watch.ts";
 import type { ApiRequest, HttpContext, Reply } from "../context.ts";
 import type { QueryOptions } from "../query.ts";
 import { blockingRead } from "../read.ts";
-import { encodedBody, memoFor, type EncodedMemo } from "../views/encoded-memo.ts";
+import { encodedBody, memoFor, type EncodedMemo, type MemoEntry } from "../views/encoded-memo.ts";
 import { selectInstances, wantsPretty } from "./catalog-query.ts";
 import type { Authorizer } from "../../acl/authorizer.ts";
 import { filteredHeaders, requestAuthorizer } from "../request-authorizer.ts";
 import { json } from "../reply.ts";
 import { keepVisible } from "./acl-catalog-filter.ts";
-import { assembleList, InstanceFragments, type EntryRenderer, type InstanceFragment } from "../views/instance-fragments.ts";
+import { assembleList, encodedListLength, InstanceFragments, listPieces, type EntryRenderer, type InstanceFragment } from "../views/instance-fragments.ts";
 
 // The reads that list one service's instances (/catalog/service, /catalog/connect,
 // /health/service, /health/connect) are the API's hot path: watchers and scrapers repeat the
@@ -80,12 +80,16 @@ export function instancesOfName<R extends InstanceListRequest, T>(
 const STREAM_ABOVE_BYTES = 1 << 20;
 const STREAM_PIECE_BYTES = 256 * 1024;
 
-function listReply(encoded: Buffer): Reply {
-  if (encoded.length <= STREAM_ABOVE_BYTES) return { kind: "json", status: 200, value: null, encoded };
-  const pieces: Buffer[] = [];
-  for (let at = 0; at < encoded.length; at += STREAM_PIECE_BYTES) pieces.push(encoded.subarray(at, at + STREAM_PIECE_BYTES));
-  // Same bytes and length as the one-piece answer; only the writes are spread out.
-  return { kind: "stream", status: 200, contentType: "application/json", body: Readable.from(pieces, { objectMode: false }), headers: { "Content-Length": String(encoded.length) } };
+function listReply(cache: InstanceFragments, entry: MemoEntry<InstanceFragment[]>, pretty: boolean): Reply {
+  const length = encodedListLength(cache, entry.items, pretty);
+  if (length <= STREAM_ABOVE_BYTES) {
+    const encoded = pretty ? (entry.pretty ??= assembleList(cache, entry.items, true)) : (entry.compact ??= assembleList(cache, entry.items, false));
+    return { kind: "json", status: 200, value: null, encoded };
+  }
+  // Same bytes and length as the one-piece answer; pieces are put together as the socket
+  // drains, and entries are immutable once encoded, so a later write cannot change them.
+  const body = Readable.from(listPieces(cache, entry.items, pretty, STREAM_PIECE_BYTES), { objectMode: false });
+  return { kind: "stream", status: 200, contentType: "application/json", body, headers: { "Content-Length": String(length) } };
 }
 
 /** Longest stretch the first encoding of a big service holds the event loop before yielding. */
@@ -158,8 +162,14 @@ async function materialisedRead<R extends InstanceListRequest, T>(
   const pretty = wantsPretty(ctx, req.query);
   const memoKey = [r.name.toLowerCase(), variant, r.tags.join(","), opts.nodeMeta.length > 0 ? JSON.stringify(opts.nodeMeta) : ""].join("\u0000");
   const memoVersion = (index: number): string => `${cat.generation}:${index}`;
-  const known = memo.get(memoKey, memoVersion(cat.serviceNameIndex(r.name)));
-  if (!known || !(pretty ? known.pretty : known.compact)) await encodeMissing(r, spec, cache, pretty);
+  const versionNow = (): string => memoVersion(cat.serviceNameIndex(r.name));
+  const startVersion = versionNow();
+  if (!memo.get(memoKey, startVersion)) {
+    const entries = await gatherEntries(r, spec, cache, pretty);
+    // Unchanged meanwhile (any write touching these rows moves the name's index): the blocking
+    // read below finds the answer ready; otherwise it gathers again, re-encoding what changed.
+    if (versionNow() === startVersion) memo.set(memoKey, startVersion, entries);
+  }
   return blockingRead(
     ctx,
     req,
@@ -176,27 +186,29 @@ async function materialisedRead<R extends InstanceListRequest, T>(
       }
       return { index, value: memo.set(memoKey, version, entries) };
     },
-    (entry) => {
-      const encoded = pretty ? (entry.pretty ??= assembleList(cache, entry.items, true)) : (entry.compact ??= assembleList(cache, entry.items, false));
-      return listReply(encoded);
-    },
+    (entry) => listReply(cache, entry, pretty),
   );
 }
 
-async function encodeMissing<R extends InstanceListRequest>(r: R, spec: MaterialisedList<R>, cache: InstanceFragments, pretty: boolean): Promise<void> {
+/** The entries of the answer, encoding missing ones in slices that yield to the event loop. */
+async function gatherEntries<R extends InstanceListRequest>(r: R, spec: MaterialisedList<R>, cache: InstanceFragments, pretty: boolean): Promise<InstanceFragment[]> {
   const { ctx, opts } = r;
   const cat = ctx.state.catalog;
   const clock = ctx.clock;
   const instances = selectInstances(cat.serviceInstances(r.name), r.tags, opts.nodeMeta);
+  const entries: InstanceFragment[] = [];
   let sliceStart = clock.monotonicMs();
   for (let i = 0; i < instances.length; i++) {
-    if ((i & 31) === 31 && clock.monotonicMs() - sliceStart > ENCODE_SLICE_MS) {
+    if ((i & 63) === 63 && clock.monotonicMs() - sliceStart > ENCODE_SLICE_MS) {
       await yieldToEventLoop();
       sliceStart = clock.monotonicMs();
     }
-    // Rows read before a yield may have been replaced since; encoding one is wasted, not wrong.
+    // Rows read before a yield may have been replaced since; the caller then discards the list.
     const { node, service } = instances[i];
     const entry = cache.fragment(node, service, spec.withChecks ? cat.instanceChecks(node.Node, service.ID) : undefined);
-    if (spec.keep(r, entry)) cache.encoded(entry, pretty);
+    if (!spec.keep(r, entry)) continue;
+    cache.encoded(entry, pretty);
+    entries.push(entry);
   }
+  return entries;
 }

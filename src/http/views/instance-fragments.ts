@@ -72,23 +72,50 @@ const SEP_COMPACT = Buffer.from(",");
 const EMPTY_PRETTY = Buffer.from("[]\n");
 const EMPTY_COMPACT = Buffer.from("[]");
 
+/** Bytes of the list answer for these entries (encoding any entry not yet encoded). */
+export function encodedListLength(cache: InstanceFragments, fragments: readonly InstanceFragment[], pretty: boolean): number {
+  if (fragments.length === 0) return (pretty ? EMPTY_PRETTY : EMPTY_COMPACT).length;
+  let length = (pretty ? OPEN_PRETTY.length + CLOSE_PRETTY.length : OPEN_COMPACT.length + CLOSE_COMPACT.length) + (fragments.length - 1) * (pretty ? SEP_PRETTY : SEP_COMPACT).length;
+  for (const f of fragments) length += cache.encoded(f, pretty).length;
+  return length;
+}
+
 /**
- * The list answer for these entries, byte for byte what encodeJson gives for the array of
- * their values (pretty: 4-space indent and a trailing newline, as dev mode and ?pretty answer).
+ * The list answer in pieces of about `pieceBytes`, produced as they are pulled, so a 16 MB
+ * answer is never copied in one go: byte for byte what encodeJson gives for the array of the
+ * entries' values (pretty: 4-space indent and a trailing newline, as dev mode and ?pretty).
  */
-export function assembleList(cache: InstanceFragments, fragments: readonly InstanceFragment[], pretty: boolean): Buffer {
-  if (fragments.length === 0) return pretty ? EMPTY_PRETTY : EMPTY_COMPACT;
-  const sep = pretty ? SEP_PRETTY : SEP_COMPACT;
-  const parts: Buffer[] = new Array<Buffer>(fragments.length * 2 + 1);
-  parts[0] = pretty ? OPEN_PRETTY : OPEN_COMPACT;
-  let n = 1;
-  for (let i = 0; i < fragments.length; i++) {
-    if (i > 0) parts[n++] = sep;
-    parts[n++] = cache.encoded(fragments[i], pretty);
+export function* listPieces(cache: InstanceFragments, fragments: readonly InstanceFragment[], pretty: boolean, pieceBytes: number): Generator<Buffer> {
+  if (fragments.length === 0) {
+    yield pretty ? EMPTY_PRETTY : EMPTY_COMPACT;
+    return;
   }
-  parts[n++] = pretty ? CLOSE_PRETTY : CLOSE_COMPACT;
-  parts.length = n;
-  return Buffer.concat(parts);
+  const sep = pretty ? SEP_PRETTY : SEP_COMPACT;
+  let parts: Buffer[] = [pretty ? OPEN_PRETTY : OPEN_COMPACT];
+  let size = parts[0].length;
+  for (let i = 0; i < fragments.length; i++) {
+    if (i > 0) {
+      parts.push(sep);
+      size += sep.length;
+    }
+    const bytes = cache.encoded(fragments[i], pretty);
+    parts.push(bytes);
+    size += bytes.length;
+    if (size >= pieceBytes) {
+      yield Buffer.concat(parts, size);
+      parts = [];
+      size = 0;
+    }
+  }
+  const close = pretty ? CLOSE_PRETTY : CLOSE_COMPACT;
+  parts.push(close);
+  yield Buffer.concat(parts, size + close.length);
+}
+
+/** The whole list answer in one buffer (see listPieces). */
+export function assembleList(cache: InstanceFragments, fragments: readonly InstanceFragment[], pretty: boolean): Buffer {
+  const pieces = [...listPieces(cache, fragments, pretty, Number.POSITIVE_INFINITY)];
+  return pieces.length === 1 ? pieces[0] : Buffer.concat(pieces);
 }
 
 function sameRows(a: readonly HealthCheck[] | undefined, b: readonly HealthCheck[] | undefined): boolean {
