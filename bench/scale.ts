@@ -4,7 +4,7 @@ import { nextMessage, spawnNode, type SpawnedProcess } from "./child-process.ts"
 import type { FanoutJob, FanoutParked, FanoutReport, FanoutReportRequest } from "./fanout.ts";
 import { count, mb, median, ms, times } from "./format.ts";
 import { consulIndex, httpCall } from "./http-call.ts";
-import { megabytes, readRssBytes, waitUntilIdle } from "./proc-stats.ts";
+import { megabytes, readCpuTicks, readRssBytes, waitUntilIdle } from "./proc-stats.ts";
 import type { ResultRow } from "./report.ts";
 import { instanceRegistration, type ScaleLoopDone, type ScaleLoopJob, type ScaleRegisterDone, type ScaleRegisterJob } from "./scale-jobs.ts";
 import type { ScaleClusterOptions } from "./scale-cluster.ts";
@@ -46,6 +46,8 @@ const SMALL_READ_EVERY_MS = 10;
 const WRITE_EVERY_MS = 500;
 const CATALOG_SERVICES_READS = 21;
 const WATCH_GRACE_MS = 5_000;
+/** /proc CPU times count USER_HZ ticks, 100 per second on Linux. */
+const CLOCK_TICKS_PER_SECOND = 100;
 
 function percentile(sorted: number[], p: number): number {
   if (sorted.length === 0) return NaN;
@@ -229,8 +231,13 @@ export async function runScaleBench(options: Partial<ScaleBenchOptions> = {}, lo
     log(`scale: registering ${count(instances)} instances (${count(o.nodes)} nodes × ${o.servicesPerNode} services) at c=${o.registerConcurrency}`);
     const registeredMsg = nextMessage(worker, isMessage<ScaleRegisterDone>("registered"), 30 * 60_000);
     const job: ScaleRegisterJob = { kind: "register", base: agent.base, nodes: o.nodes, servicesPerNode: o.servicesPerNode, concurrency: o.registerConcurrency };
+    const ticksBefore = readCpuTicks(pid);
+    const workerTicksBefore = readCpuTicks(worker.pid);
     worker.child.send(job);
     const registered = await registeredMsg;
+    // How busy each side was: on 2 cores the client's own CPU bounds the rate as much as the agent's.
+    const agentCores = (readCpuTicks(pid) - ticksBefore) / CLOCK_TICKS_PER_SECOND / registered.seconds;
+    const clientCores = (readCpuTicks(worker.pid) - workerTicksBefore) / CLOCK_TICKS_PER_SECOND / registered.seconds;
     if (registered.failures > 0) throw new Error(`${registered.failures} registrations failed: ${registered.firstFailure}`);
     for (let i = 0; i < SMALL_INSTANCES; i++) await put(agent.base, "/v1/catalog/register", smallRegistration(i, "1"));
     await waitUntilIdle(pid, 500, 60_000);
@@ -271,7 +278,7 @@ export async function runScaleBench(options: Partial<ScaleBenchOptions> = {}, lo
         ratio: "—",
         target: "≥ 15,000 inst/s",
         pass: rate >= 15_000,
-        detail: `${count(registered.instances)} PUT /v1/catalog/register (one instance and its passing check each) in ${registered.seconds.toFixed(1)} s`,
+        detail: `${count(registered.instances)} PUT /v1/catalog/register (one instance and its passing check each) in ${registered.seconds.toFixed(1)} s; agent CPU ${agentCores.toFixed(2)} cores, client ${clientCores.toFixed(2)} cores (${(1e6 * agentCores * registered.seconds / registered.instances).toFixed(0)} µs of agent CPU per registration)`,
       },
       {
         name: `S2. RSS holding ${size}`,
