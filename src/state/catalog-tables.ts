@@ -341,7 +341,7 @@ export class CatalogTables {
    */
   upsertChecks(index: number, nodeName: string, checks: readonly Omit<HealthCheck, "CreateIndex" | "ModifyIndex">[]): void {
     if (checks.length === 0) return;
-    const key = nodeName.toLowerCase();
+    const key = ownString(nodeName.toLowerCase());
     let m = this.#checks.get(key);
     if (!m) {
       m = new Map();
@@ -353,13 +353,15 @@ export class CatalogTables {
     for (const check of checks) {
       const prev = m.get(check.CheckID);
       if (prev && sameRow(prev, check)) continue;
-      m.set(check.CheckID, { ...check, CreateIndex: prev?.CreateIndex ?? index, ModifyIndex: index });
+      const row = rowWithIndexes(check, prev?.CreateIndex ?? index, index);
+      m.set(row.CheckID, row);
       changed = true;
       if (check.ServiceID === "" || prev?.ServiceID === "") nodeLevel = true;
       if (check.ServiceID) touchedServiceIds.add(check.ServiceID);
       if (prev?.ServiceID) touchedServiceIds.add(prev.ServiceID);
     }
     if (!changed) return;
+    this.#instanceChecks.delete(key);
     this.checksIndex = Math.max(this.checksIndex, index);
     const svcs = this.#services.get(key);
     if (nodeLevel) for (const s of svcs?.values() ?? []) this.#touchServiceName(index, s.Service.toLowerCase());
