@@ -1,6 +1,8 @@
 import { Agent as HttpAgent, request } from "node:http";
 import { fileURLToPath } from "node:url";
-import { nextMessage, spawnNode, type SpawnedProcess } from "./child-process.ts";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { benchTempDir, nextMessage, spawnNode, type SpawnedProcess } from "./child-process.ts";
 import type { FanoutJob, FanoutParked, FanoutReport, FanoutReportRequest } from "./fanout.ts";
 import { count, mb, median, ms, times } from "./format.ts";
 import { consulIndex, httpCall } from "./http-call.ts";
@@ -178,6 +180,7 @@ async function watchersWoken(base: string, pid: number, watchers: number): Promi
     const p = await parked;
     await waitUntilIdle(pid, 300, 20_000);
     const report = nextMessage(client, isMessage<FanoutReport>("report"), WATCH_GRACE_MS + 30_000);
+    report.catch(() => undefined); // awaited below; a failure before that must not mask the first error
     const writeAt = performance.timeOrigin + performance.now();
     await put(base, "/v1/catalog/register", smallRegistration(0, "woken"));
     const req: FanoutReportRequest = { kind: "report-request", writeAt, graceMs: WATCH_GRACE_MS };
@@ -224,7 +227,11 @@ async function snapshotRoundTrip(base: string): Promise<{ saveMs: number; restor
 export async function runScaleBench(options: Partial<ScaleBenchOptions> = {}, log: (m: string) => void = () => {}): Promise<ResultRow[]> {
   const o = { ...DEFAULT_SCALE_BENCH, ...options };
   const instances = o.nodes * o.servicesPerNode;
-  const agent = await launch("agent", { raiseFdLimit: true });
+  // 1,000 watchers come from one address: Consul's per-client connection limit (200) is lifted
+  // for this agent, as an operator serving that many watchers from one host would.
+  const config = join(benchTempDir(), "scale-agent.json");
+  writeFileSync(config, JSON.stringify({ limits: { http_max_conns_per_client: 0 } }));
+  const agent = await launch("agent", { raiseFdLimit: true, agentArgs: ["-config-file", config] });
   const worker = spawnNode(WORKER, [], { label: "scale-client", ipc: true, viaTsx: true });
   const pid = agent.proc.pid;
   try {

@@ -23,6 +23,8 @@ export interface LaunchOptions {
   nodeFlags?: string[];
   /** Bare server only: answer with this file's bytes instead of the small fixed body. */
   bareBodyFile?: string;
+  /** Agent only: more command-line arguments (e.g. `-config-file <path>`). */
+  agentArgs?: string[];
 }
 
 const CONSULATE_BIN = fileURLToPath(new URL("../bin/consulate.js", import.meta.url));
@@ -50,6 +52,7 @@ export async function launch(kind: ServerKind, options: LaunchOptions = {}): Pro
           // No gRPC server exists; a port > 0 is refused at start (src/config/unsupported.ts).
           "-grpc-port",
           "-1",
+          ...(options.agentArgs ?? []),
         ]
       : [String(httpPort), ...(options.bareBodyFile ? [options.bareBodyFile] : [])];
   const base = `http://127.0.0.1:${httpPort}`;
