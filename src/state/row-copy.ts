@@ -31,28 +31,51 @@ export function ownString(s: string): string {
   return s.length >= SLICE_MIN_LENGTH ? flatCopy(s) : s;
 }
 
+// Values repeated across many rows are stored once. Short strings ("svc-0", "passing", tags)
+// go through a bounded intern table; empty objects and arrays become one frozen instance each
+// (rows are never mutated in place; freezing turns a mistake into an error, not shared damage).
+/** Longest string interned; longer ones are rarely shared. */
+const INTERN_MAX_LENGTH = 64;
+/** Distinct strings interned at most; past it new strings are only detached. */
+const INTERN_MAX_ENTRIES = 200_000;
+const interned = new Map<string, string>();
+const EMPTY_OBJECT: Readonly<Record<string, never>> = Object.freeze({});
+const EMPTY_ARRAY: readonly never[] = Object.freeze([]);
+
+function internString(s: string): string {
+  if (s.length === 0 || s.length > INTERN_MAX_LENGTH) return ownString(s);
+  const known = interned.get(s);
+  if (known !== undefined) return known;
+  const own = ownString(s);
+  if (interned.size < INTERN_MAX_ENTRIES) interned.set(own, own);
+  return own;
+}
+
 function detached(value: unknown, depth: number): unknown {
-  if (typeof value === "string") return ownString(value);
-  if (depth === 0 || typeof value !== "object" || value === null || Buffer.isBuffer(value)) return value;
+  if (typeof value === "string") return internString(value);
+  if (typeof value !== "object" || value === null || Buffer.isBuffer(value)) return value;
   if (Array.isArray(value)) {
-    if (!value.some((v) => needsDetaching(v))) return value;
+    if (value.length === 0) return EMPTY_ARRAY;
+    if (depth === 0) return value;
     return value.map((v: unknown) => detached(v, depth - 1));
   }
   if (Object.getPrototypeOf(value) !== Object.prototype) return value;
   const source = value as Record<string, unknown>;
+  let keys = 0;
   let copy: Record<string, unknown> | undefined;
   for (const key in source) {
     if (!Object.hasOwn(source, key)) continue;
+    keys++;
+    if (depth === 0) continue;
     const v = source[key];
-    if (!needsDetaching(v)) continue;
+    if (typeof v !== "string" && (typeof v !== "object" || v === null)) continue;
+    const d = detached(v, depth - 1);
+    if (d === v) continue;
     copy ??= { ...source };
-    copy[key] = detached(v, depth - 1);
+    copy[key] = d;
   }
+  if (keys === 0) return EMPTY_OBJECT;
   return copy ?? value;
-}
-
-function needsDetaching(v: unknown): boolean {
-  return (typeof v === "string" && v.length >= SLICE_MIN_LENGTH) || (typeof v === "object" && v !== null);
 }
 
 /** A string with storage of its own: the flattened concatenation is fresh, the slice drops its first character. */
