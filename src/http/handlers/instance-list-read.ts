@@ -80,16 +80,28 @@ export function instancesOfName<R extends InstanceListRequest, T>(
 const STREAM_ABOVE_BYTES = 1 << 20;
 const STREAM_PIECE_BYTES = 256 * 1024;
 
-function listReply(cache: InstanceFragments, entry: MemoEntry<InstanceFragment[]>, pretty: boolean): Reply {
+function listReply(cache: InstanceFragments, entry: MemoEntry<InstanceFragment[]>, pretty: boolean, headers?: Record<string, string>): Reply {
   const length = encodedListLength(cache, entry.items, pretty);
   if (length <= STREAM_ABOVE_BYTES) {
     const encoded = pretty ? (entry.pretty ??= assembleList(cache, entry.items, true)) : (entry.compact ??= assembleList(cache, entry.items, false));
-    return { kind: "json", status: 200, value: null, encoded };
+    return { kind: "json", status: 200, value: null, encoded, headers };
   }
   // Same bytes and length as the one-piece answer; pieces are put together as the socket
   // drains, and entries are immutable once encoded, so a later write cannot change them.
   const body = Readable.from(listPieces(cache, entry.items, pretty, STREAM_PIECE_BYTES), { objectMode: false });
-  return { kind: "stream", status: 200, contentType: "application/json", body, headers: { "Content-Length": String(length) } };
+  return { kind: "stream", status: 200, contentType: "application/json", body, headers: { ...headers, "Content-Length": String(length) } };
+}
+
+/**
+ * The memo holds the unfiltered entries; a token sees those of nodes it may read and services
+ * it may read (what canSeeHealthEntry and canSeeServiceNode decide on the built views).
+ */
+function visibleEntries(ctx: HttpContext, req: ApiRequest, entry: MemoEntry<InstanceFragment[]>): { entry: MemoEntry<InstanceFragment[]>; headers?: Record<string, string> } {
+  if (!ctx.acl) return { entry };
+  const authz = requestAuthorizer(ctx, req);
+  const kept = entry.items.filter((f) => authz.allowed("node:read", f.node.Node) && authz.allowed("service:read", f.service.Service));
+  if (kept.length === entry.items.length) return { entry };
+  return { entry: { version: entry.version, items: kept }, headers: filteredHeaders(authz, true) };
 }
 
 /** Longest stretch the first encoding of a big service holds the event loop before yielding. */
@@ -106,7 +118,7 @@ export function instanceListRead<R extends InstanceListRequest, T>(
   visible?: (authz: Authorizer, item: T) => boolean,
 ): Promise<Reply> {
   const { ctx, req, opts, source } = r;
-  if (endpoint.materialised && !ctx.acl && source === "" && opts.filter.trim() === "") return materialisedRead(r, endpoint, endpoint.materialised, variant);
+  if (endpoint.materialised && (!ctx.acl || visible) && source === "" && opts.filter.trim() === "") return materialisedRead(r, endpoint, endpoint.materialised, variant);
   const cat = ctx.state.catalog;
   const memo = memoFor(endpoint.memos, cat);
   const memoKey = [r.name.toLowerCase(), variant, r.tags.join(","), opts.nodeMeta.length > 0 ? JSON.stringify(opts.nodeMeta) : "", opts.filter, source].join("\u0000");
@@ -186,7 +198,10 @@ async function materialisedRead<R extends InstanceListRequest, T>(
       }
       return { index, value: memo.set(memoKey, version, entries) };
     },
-    (entry) => listReply(cache, entry, pretty),
+    (entry) => {
+      const seen = visibleEntries(ctx, req, entry);
+      return listReply(cache, seen.entry, pretty, seen.headers);
+    },
   );
 }
 
