@@ -174,3 +174,52 @@ export function writeSuiteSection(path: string, suite: string, heading: string, 
   const next = at >= 0 && endAt > at ? `${existing.slice(0, at)}${section}${existing.slice(endAt + end.length)}` : `${existing.trimEnd()}\n\n${section}\n`;
   writeFileSync(path, next);
 }
+
+const SCALE_START_MARK = "<!-- bench:scale:start (written by `npm run bench -- --suites scale`) -->";
+const SCALE_END_MARK = "<!-- bench:scale:end -->";
+
+const SCALE_PREAMBLE = `## Scale: a large catalog in one agent (issue 17)
+
+\`npm run bench -- --suites scale\` (about 3 minutes at full size; \`--scale-nodes 1000\` for a
+17,000-instance run while developing). One \`-dev\` agent; a client process registers
+10,000 nodes × 17 services (\`svc-0\` … \`svc-16\`, so each service has one instance per node),
+one \`PUT /v1/catalog/register\` per instance with its passing check, 32 at a time. Then, in this
+order: sequential \`GET /v1/catalog/services\`; the first (cold) and second
+\`GET /v1/health/service/svc-0\`; a loaded phase of ≥ 20 s in which 2 clients loop on
+\`catalog/services\`, \`health/service/svc-0\` and \`catalog/service/svc-1\` while one svc-0
+instance is re-registered every 500 ms and the runner times small reads (\`status/leader\`,
+a 5-instance \`health/service/small\`) every 10 ms, with the agent's own
+\`consul.runtime.event_loop_delay_*\` gauges read at the end (their last whole 10 s interval
+lies inside the phase); 1,000 blocking queries on \`health/service/small\` woken by one write;
+\`GET /v1/snapshot\` then \`PUT /v1/snapshot\` of that archive. Targets are the issue's absolute
+ones; the "bare" and ratio columns hold same-run comparisons (idle vs loaded, warm vs cold).
+`;
+
+/** Writes the scale suite's own section (kept apart, so either run leaves the other's results). */
+export function writeScaleSection(path: string, rows: ResultRow[], run: RunInfo): void {
+  const existing = readFileSync(path, "utf8");
+  const machine = run.machine;
+  const section = [
+    SCALE_START_MARK,
+    "",
+    SCALE_PREAMBLE,
+    `**Run:** ${run.when.toISOString()} — ${run.totalSeconds.toFixed(0)} s in total; 1-minute load average ${run.loadBefore.toFixed(2)} before, ${run.loadAfter.toFixed(2)} after`,
+    "",
+    `**Machine:** ${machine.cpu}, ${machine.cores} cores, ${machine.memoryGiB.toFixed(1)} GiB RAM, Node ${machine.node}, ${process.platform}`,
+    "",
+    markdownTable(rows),
+    "",
+    ...rows.map((r) => `- *${r.name}*: ${r.detail}`),
+    "",
+    SCALE_END_MARK,
+  ].join("\n");
+  const start = existing.indexOf(SCALE_START_MARK);
+  const end = existing.indexOf(SCALE_END_MARK);
+  if (start >= 0 && end > start) {
+    writeFileSync(path, existing.slice(0, start) + section + existing.slice(end + SCALE_END_MARK.length));
+    return;
+  }
+  const after = existing.indexOf(END_MARK);
+  const at = after >= 0 ? after + END_MARK.length : existing.length;
+  writeFileSync(path, `${existing.slice(0, at)}\n\n${section}${existing.slice(at)}`);
+}

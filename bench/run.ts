@@ -1,3 +1,4 @@
+import { execFileSync } from "node:child_process";
 import { loadavg } from "node:os";
 import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
@@ -5,7 +6,7 @@ import { removeBenchTempDir } from "./child-process.ts";
 import { measureFanout, type FanoutOutcome } from "./fanout.ts";
 import { count, mb, median, ms, times } from "./format.ts";
 import { megabytes, readRssBytes } from "./proc-stats.ts";
-import { describeMachine, terminalTable, writeBenchmarksFile, writeSuiteSection, type ResultRow } from "./report.ts";
+import { describeMachine, terminalTable, writeBenchmarksFile, writeScaleSection, writeSuiteSection, type ResultRow } from "./report.ts";
 import { withServer, type LaunchOptions, type ServerKind } from "./servers.ts";
 import { measureThroughput, throughputRows } from "./throughput.ts";
 import { runChecksBench } from "./checks.ts";
@@ -13,16 +14,20 @@ import { runDnsBench } from "./dns.ts";
 import { RAFT_BENCH_TARGET_RATIO, runRaftBench, type RaftBenchRow } from "./raft.ts";
 import { runEtcdBench } from "./etcd.ts";
 import { runTlsBench } from "./tls.ts";
+import { runScaleBench, scaleClusterOptionsFromArgs, scaleOptionsFromArgs } from "./scale.ts";
+import { runScaleClusterBench } from "./scale-cluster.ts";
 
 // `npm run bench`: every case measured against its bare yardstick in the same run (a bare
 // node:http server, a bare node:dgram DNS server, the disk's raw fsync rate), then printed and
 // written into BENCHMARKS.md.
-// Usage: tsx bench/run.ts [--suites http,dns,raft,checks,etcd,tls] [--cpu-prof-dir <dir>]
-// The etcd suite needs Debian's etcd-server (installed on demand when root), so it only runs
-// when asked for by name; so does the TLS suite, which writes its own section of BENCHMARKS.md.
+// Usage: tsx bench/run.ts [--suites http,dns,raft,checks,etcd,tls,scale] [--cpu-prof-dir <dir>]
+//        [--scale-nodes N] [--scale-read-seconds S] [--scale-cluster-nodes N] [--scale-cluster-seconds S]
+// The etcd suite needs Debian's etcd-server (installed on demand when root), and the scale
+// suite takes minutes and ~1 GB, so they only run when asked for by name; so does the TLS
+// suite. TLS and scale results have their own sections in BENCHMARKS.md.
 
 const DEFAULT_SUITES = ["http", "dns", "raft", "checks"] as const;
-const ALL_SUITES = [...DEFAULT_SUITES, "etcd", "tls"] as const;
+const ALL_SUITES = [...DEFAULT_SUITES, "etcd", "tls", "scale"] as const;
 type Suite = (typeof ALL_SUITES)[number];
 
 function parseSuites(argv: string[]): Set<Suite> {
@@ -49,6 +54,7 @@ const STARTS = 5;
 const IDLE_BEFORE_RSS_MS = 1000;
 const FANOUT_WAITERS = 10_000;
 const FANOUT_CLIENT_PROCESSES = 2;
+const BUILD_SCRIPT = fileURLToPath(new URL("../scripts/build.mjs", import.meta.url));
 const BENCHMARKS_FILE = fileURLToPath(new URL("../BENCHMARKS.md", import.meta.url));
 
 function parseArgs(argv: string[]): { agentLaunch: LaunchOptions } {
@@ -156,6 +162,9 @@ async function main(): Promise<void> {
   if (loadBefore > machine.cores / 2) log("warning: the machine is busy; expect noise, in the absolute figures most");
 
   const suites = parseSuites(process.argv.slice(2));
+  // The agent runs from the esbuild bundle as in production; bin/consulate.js would fall back
+  // to the sources through tsx (slower, bigger) whenever a source is newer than the bundle.
+  execFileSync(process.execPath, [BUILD_SCRIPT], { stdio: "inherit" });
   const rows: ResultRow[] = [];
   if (suites.has("http")) rows.push(...(await httpSuite(agentLaunch)));
   if (suites.has("dns")) {
@@ -179,13 +188,26 @@ async function main(): Promise<void> {
     log("TLS: HTTPS KV GET vs node:https; 3-server durable PUT over internal-RPC TLS vs plaintext");
     tlsRows.push(...(await runTlsBench()));
   }
+  const scaleRows: ResultRow[] = [];
+  if (suites.has("scale")) {
+    scaleRows.push(...(await runScaleBench(scaleOptionsFromArgs(process.argv.slice(2)), log)));
+    // A cluster that falls over (a lost leader refusing registrations) is a result, not a
+    // reason to lose the single-agent rows measured before it.
+    try {
+      scaleRows.push(...(await runScaleClusterBench(scaleClusterOptionsFromArgs(process.argv.slice(2)), log)));
+    } catch (err) {
+      const message = err instanceof Error ? err.message : String(err);
+      scaleRows.push({ name: "C. cluster case", agent: "failed", bare: "—", ratio: "—", target: "completes", pass: false, detail: message });
+    }
+  }
   const totalSeconds = (performance.now() - began) / 1000;
-  const all = [...rows, ...tlsRows];
+  const all = [...rows, ...tlsRows, ...scaleRows];
   process.stdout.write(`\n${terminalTable(all)}\n\n${all.map((r) => `${r.name}: ${r.detail}`).join("\n")}\n`);
   const run = { machine, when: new Date(), totalSeconds, loadBefore, loadAfter: loadavg()[0] };
   // The main table is rewritten only by runs that measured some of it.
   if (rows.length > 0) writeBenchmarksFile(BENCHMARKS_FILE, rows, run);
   if (tlsRows.length > 0) writeSuiteSection(BENCHMARKS_FILE, "tls", "### TLS results (issue 14)", tlsRows, run);
+  if (scaleRows.length > 0) writeScaleSection(BENCHMARKS_FILE, scaleRows, run);
   removeBenchTempDir();
   const misses = all.filter((r) => !r.pass).length;
   process.stdout.write(`\n${all.length - misses}/${all.length} targets met in ${totalSeconds.toFixed(0)} s; BENCHMARKS.md updated.\n`);

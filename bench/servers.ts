@@ -27,6 +27,8 @@ export interface LaunchOptions {
   bareBodyFile?: string;
   /** Also serve HTTPS with this certificate (agent: ports.https and tls.defaults; bare: node:https). */
   https?: { certFile: string; keyFile: string };
+  /** Agent only: more command-line arguments (e.g. `-config-file <path>`). */
+  agentArgs?: string[];
 }
 
 const CONSULATE_BIN = fileURLToPath(new URL("../bin/consulate.js", import.meta.url));
@@ -62,6 +64,7 @@ export async function launch(kind: ServerKind, options: LaunchOptions = {}): Pro
           // No gRPC server exists; a port > 0 is refused at start (src/config/unsupported.ts).
           "-grpc-port",
           "-1",
+          ...(options.agentArgs ?? []),
         ]
       : [String(httpPort), ...(https ? [] : options.bareBodyFile ? [options.bareBodyFile] : [])];
   args.push(...httpsArgs);

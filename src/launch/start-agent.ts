@@ -178,7 +178,7 @@ async function startAgentParts(options: AgentRuntimeOptions, deps: StartDeps, pa
   const ui = options.http.ui
     ? await loadUiSite(options.http.ui, { datacenter: identity.datacenter, primaryDatacenter: rc?.primaryDatacenter ?? identity.datacenter, aclsEnabled: rc?.aclEnabled ?? false }, logger)
     : undefined;
-  const metrics = new Metrics({ clock, prometheusRetentionMs: options.http.prometheusRetentionTimeMs, trackGc: true });
+  const metrics = new Metrics({ clock, prometheusRetentionMs: options.http.prometheusRetentionTimeMs, trackGc: true, trackEventLoopDelay: true });
   parts.add(() => metrics.close());
   // TLS on the server port (tls.internal_rpc): shared by the RPC listener, the RPC pool and Raft.
   const serverPortTls = serverPortTlsFromConfig(rc);

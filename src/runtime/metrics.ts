@@ -1,6 +1,7 @@
 import { PerformanceObserver } from "node:perf_hooks";
 import { Counter, Gauge, Registry, Summary } from "prom-client";
 import type { Clock } from "./clock.ts";
+import { EventLoopDelayMonitor } from "./event-loop-delay.ts";
 
 // The agent's metrics sink, after go-metrics as Consul configures it:
 // - an in-memory sink of 10 s intervals behind GET /v1/agent/metrics (the JSON summary shows
@@ -34,6 +35,10 @@ export const METRIC_NAMES = {
   memberlistHealthScore: "consul.memberlist.health.score",
   autopilotHealthy: "consul.autopilot.healthy",
   autopilotFailureTolerance: "consul.autopilot.failure_tolerance",
+  // Node's own: milliseconds callbacks waited for the event loop over the last interval.
+  runtimeEventLoopDelayP50Ms: "consul.runtime.event_loop_delay_p50_ms",
+  runtimeEventLoopDelayP99Ms: "consul.runtime.event_loop_delay_p99_ms",
+  runtimeEventLoopDelayMaxMs: "consul.runtime.event_loop_delay_max_ms",
 } as const;
 
 export const DEFAULT_METRICS_INTERVAL_MS = 10_000;
@@ -160,6 +165,8 @@ export interface MetricsOptions {
   intervalMs?: number;
   /** Observe V8 garbage collections for the runtime GC gauges (call close() to stop). */
   trackGc?: boolean;
+  /** Sample the event loop's delay for the runtime event_loop_delay gauges (call close() to stop). */
+  trackEventLoopDelay?: boolean;
 }
 
 export class CounterHandle {
@@ -333,6 +340,7 @@ export class Metrics {
   #gcObserver: PerformanceObserver | undefined;
   #gcPauseTotalNs = 0;
   #gcRuns = 0;
+  #eventLoopDelay: EventLoopDelayMonitor | undefined;
 
   constructor(options: MetricsOptions) {
     this.clock = options.clock;
@@ -341,6 +349,7 @@ export class Metrics {
     this.#current = new Interval(this.#intervalStart(this.clock.now()));
     this.#firstIntervalStartMs = this.#current.startMs;
     if (options.trackGc) this.#startGcObserver();
+    if (options.trackEventLoopDelay) this.#eventLoopDelay = new EventLoopDelayMonitor(this.intervalMs);
   }
 
   get prometheusEnabled(): boolean {
@@ -476,6 +485,8 @@ export class Metrics {
   close(): void {
     this.#gcObserver?.disconnect();
     this.#gcObserver = undefined;
+    this.#eventLoopDelay?.close();
+    this.#eventLoopDelay = undefined;
   }
 
   #seriesFor(name: string, labels: MetricLabels | undefined, kind: SeriesKind): Series {
@@ -516,6 +527,12 @@ export class Metrics {
     if (this.#gcObserver) {
       this.setGauge(METRIC_NAMES.runtimeTotalGcPauseNs, this.#gcPauseTotalNs);
       this.setGauge(METRIC_NAMES.runtimeTotalGcRuns, this.#gcRuns);
+    }
+    if (this.#eventLoopDelay) {
+      const delay = this.#eventLoopDelay.read();
+      this.setGauge(METRIC_NAMES.runtimeEventLoopDelayP50Ms, delay.p50Ms);
+      this.setGauge(METRIC_NAMES.runtimeEventLoopDelayP99Ms, delay.p99Ms);
+      this.setGauge(METRIC_NAMES.runtimeEventLoopDelayMaxMs, delay.maxMs);
     }
   }
 

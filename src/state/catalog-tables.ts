@@ -1,4 +1,5 @@
 import type { CheckStatus, HealthCheck, Node, NodeService } from "../model/catalog.ts";
+import { ownString, rowWithIndexes } from "./row-copy.ts";
 import { sameRow } from "./rows-equal.ts";
 import { Topics, type WatchHub, type WatchSet } from "./watch.ts";
 
@@ -18,6 +19,19 @@ export interface ServiceInstance {
   service: NodeService;
 }
 
+/** Where one instance of a service name lives (lower-cased node key, service ID). */
+interface InstanceRef {
+  nodeKey: string;
+  serviceId: string;
+}
+
+/** One service name's summary: how many instances carry it and each of their tags. */
+interface ServiceSummary {
+  instances: number;
+  /** tag → number of instances carrying it (an instance listing a tag twice counts once) */
+  tags: Map<string, number>;
+}
+
 const byNodeThenId = (a: ServiceInstance, b: ServiceInstance): number =>
   a.node.Node < b.node.Node ? -1 : a.node.Node > b.node.Node ? 1 : a.service.ID < b.service.ID ? -1 : a.service.ID > b.service.ID ? 1 : 0;
 
@@ -33,6 +47,15 @@ export class CatalogTables {
   /** lower(service name) → set of lower(node) + "\0" + service ID */
   readonly #byName = new Map<string, Set<string>>();
   readonly #nameIndex = new Map<string, number>();
+  /** lower(node) → service ID → that instance's checks, sorted; dropped when the node's checks change. */
+  readonly #instanceChecks = new Map<string, Map<string, readonly HealthCheck[]>>();
+  /** lower(service name) → its instances in answer order; dropped when membership changes. */
+  readonly #orderByName = new Map<string, InstanceRef[]>();
+  /**
+   * service name (as registered, case kept) → instance and tag counts, maintained by every
+   * service write so /v1/catalog/services costs O(services), not O(instances).
+   */
+  readonly #summaries = new Map<string, ServiceSummary>();
   nodesIndex = 0;
   servicesIndex = 0;
   checksIndex = 0;
@@ -86,17 +109,49 @@ export class CatalogTables {
   /** Every instance of a service name, sorted by node name then service ID. */
   serviceInstances(name: string, ws?: WatchSet): ServiceInstance[] {
     ws?.add(Topics.serviceName(name));
-    const refs = this.#byName.get(name.toLowerCase());
+    const nameKey = name.toLowerCase();
+    const refs = this.#byName.get(nameKey);
     if (!refs) return [];
-    const out: ServiceInstance[] = [];
+    // The order only changes when instances join or leave the name, so it is kept between
+    // reads: a 10,000-instance answer after an update is lookups, not a sort of strings.
+    let order = this.#orderByName.get(nameKey);
+    if (!order) {
+      order = this.#sortedRefs(refs);
+      this.#orderByName.set(nameKey, order);
+    }
+    const out: ServiceInstance[] = new Array<ServiceInstance>(order.length);
+    let n = 0;
+    for (const ref of order) {
+      const node = this.#nodes.get(ref.nodeKey);
+      const service = this.#services.get(ref.nodeKey)?.get(ref.serviceId);
+      if (node && service) out[n++] = { node, service };
+    }
+    out.length = n;
+    return out;
+  }
+
+  #sortedRefs(refs: Set<string>): InstanceRef[] {
+    const found: (ServiceInstance & InstanceRef)[] = [];
     for (const ref of refs) {
       const sep = ref.indexOf("\0");
       const nodeKey = ref.slice(0, sep);
+      const serviceId = ref.slice(sep + 1);
       const node = this.#nodes.get(nodeKey);
-      const service = this.#services.get(nodeKey)?.get(ref.slice(sep + 1));
-      if (node && service) out.push({ node, service });
+      const service = this.#services.get(nodeKey)?.get(serviceId);
+      if (node && service) found.push({ node, service, nodeKey, serviceId });
     }
-    return out.sort(byNodeThenId);
+    return found.sort(byNodeThenId).map(({ nodeKey, serviceId }) => ({ nodeKey, serviceId }));
+  }
+
+  /**
+   * Every service name with the union of its instances' tags (tags sorted), names in byte
+   * order: /v1/catalog/services without node-meta or filter, read from the summary index.
+   */
+  serviceTagSummary(ws?: WatchSet): [string, string[]][] {
+    ws?.add(Topics.services);
+    const out: [string, string[]][] = [];
+    for (const [name, summary] of this.#summaries) out.push([name, [...summary.tags.keys()].sort(byteOrder)]);
+    return out.sort((a, b) => byteOrder(a[0], b[0]));
   }
 
   /** All instances of all services (catalog/services, health/state). */
@@ -128,12 +183,24 @@ export class CatalogTables {
   }
 
   /** Checks that apply to one instance: its service checks plus the node's node-level checks. */
-  instanceChecks(nodeName: string, serviceId: string): HealthCheck[] {
-    const m = this.#checks.get(nodeName.toLowerCase());
-    if (!m) return [];
-    const out: HealthCheck[] = [];
-    for (const c of m.values()) if (c.ServiceID === "" || c.ServiceID === serviceId) out.push(c);
-    return out.sort(byCheckId);
+  instanceChecks(nodeName: string, serviceId: string): readonly HealthCheck[] {
+    const key = nodeName.toLowerCase();
+    let byService = this.#instanceChecks.get(key);
+    if (!byService) {
+      byService = new Map();
+      this.#instanceChecks.set(key, byService);
+    }
+    let list = byService.get(serviceId);
+    if (!list) {
+      // Built once per node and service until a check on the node changes: a node hosting
+      // many services would otherwise be scanned whole for each of its instances, and the
+      // same array each time lets views tell "unchanged" by identity.
+      const built: HealthCheck[] = [];
+      for (const c of this.#checks.get(key)?.values() ?? []) if (c.ServiceID === "" || c.ServiceID === serviceId) built.push(c);
+      list = built.sort(byCheckId);
+      byService.set(serviceId, list);
+    }
+    return list;
   }
 
   checksOfServiceName(name: string, ws?: WatchSet): HealthCheck[] {
@@ -177,10 +244,14 @@ export class CatalogTables {
 
   /** Inserts or updates a node; an identical row keeps its indexes. Returns whether it changed. */
   upsertNode(index: number, node: Omit<Node, "CreateIndex" | "ModifyIndex">): boolean {
-    const key = node.Node.toLowerCase();
+    const key = ownString(node.Node.toLowerCase());
     const prev = this.#nodes.get(key);
     if (prev && sameRow(prev, node)) return false;
-    this.#nodes.set(key, { ...node, CreateIndex: prev?.CreateIndex ?? index, ModifyIndex: index });
+    this.#nodes.set(key, rowWithIndexes(node, prev?.CreateIndex ?? index, index));
+    if (prev && prev.Node !== node.Node) {
+      // Answers sort by the node's name as written: a new spelling can move its instances.
+      for (const s of this.#services.get(key)?.values() ?? []) this.#orderByName.delete(s.Service.toLowerCase());
+    }
     this.#touchNode(index, key);
     return true;
   }
@@ -193,6 +264,7 @@ export class CatalogTables {
     this.#nodes.delete(key);
     this.#services.delete(key);
     this.#checks.delete(key);
+    this.#instanceChecks.delete(key);
     this.nodesIndex = Math.max(this.nodesIndex, index);
     this.#hub.notify(Topics.nodes);
     this.#hub.notify(Topics.node(key));
@@ -200,7 +272,7 @@ export class CatalogTables {
   }
 
   upsertService(index: number, nodeName: string, service: Omit<NodeService, "CreateIndex" | "ModifyIndex">): boolean {
-    const key = nodeName.toLowerCase();
+    const key = ownString(nodeName.toLowerCase());
     let m = this.#services.get(key);
     if (!m) {
       m = new Map();
@@ -209,14 +281,21 @@ export class CatalogTables {
     const prev = m.get(service.ID);
     if (prev && sameRow(prev, service)) return false;
     if (prev && prev.Service.toLowerCase() !== service.Service.toLowerCase()) this.#unindexName(index, prev.Service, key, prev.ID);
-    m.set(service.ID, { ...service, CreateIndex: prev?.CreateIndex ?? index, ModifyIndex: index });
-    const nameKey = service.Service.toLowerCase();
+    if (prev) this.#summarize(prev, -1);
+    const row = rowWithIndexes(service, prev?.CreateIndex ?? index, index);
+    m.set(row.ID, row);
+    this.#summarize(row, 1);
+    const nameKey = ownString(service.Service.toLowerCase());
     let refs = this.#byName.get(nameKey);
     if (!refs) {
       refs = new Set();
       this.#byName.set(nameKey, refs);
     }
-    refs.add(`${key}\0${service.ID}`);
+    const ref = `${key}\0${service.ID}`;
+    if (!refs.has(ref)) {
+      refs.add(ref);
+      this.#orderByName.delete(nameKey);
+    }
     this.#touchServiceName(index, nameKey);
     this.servicesIndex = Math.max(this.servicesIndex, index);
     this.#hub.notify(Topics.services);
@@ -231,6 +310,7 @@ export class CatalogTables {
     if (!m || !prev) return false;
     for (const c of [...(this.#checks.get(key)?.values() ?? [])]) if (c.ServiceID === serviceId) this.deleteCheck(index, nodeName, c.CheckID);
     m.delete(serviceId);
+    this.#summarize(prev, -1);
     this.#unindexName(index, prev.Service, key, serviceId);
     this.servicesIndex = Math.max(this.servicesIndex, index);
     this.#hub.notify(Topics.services);
@@ -239,7 +319,7 @@ export class CatalogTables {
   }
 
   upsertCheck(index: number, check: Omit<HealthCheck, "CreateIndex" | "ModifyIndex">): boolean {
-    const key = check.Node.toLowerCase();
+    const key = ownString(check.Node.toLowerCase());
     let m = this.#checks.get(key);
     if (!m) {
       m = new Map();
@@ -247,7 +327,9 @@ export class CatalogTables {
     }
     const prev = m.get(check.CheckID);
     if (prev && sameRow(prev, check)) return false;
-    m.set(check.CheckID, { ...check, CreateIndex: prev?.CreateIndex ?? index, ModifyIndex: index });
+    const row = rowWithIndexes(check, prev?.CreateIndex ?? index, index);
+    m.set(row.CheckID, row);
+    this.#instanceChecks.delete(key);
     this.#touchChecks(index, key, check, prev);
     return true;
   }
@@ -259,7 +341,7 @@ export class CatalogTables {
    */
   upsertChecks(index: number, nodeName: string, checks: readonly Omit<HealthCheck, "CreateIndex" | "ModifyIndex">[]): void {
     if (checks.length === 0) return;
-    const key = nodeName.toLowerCase();
+    const key = ownString(nodeName.toLowerCase());
     let m = this.#checks.get(key);
     if (!m) {
       m = new Map();
@@ -271,13 +353,15 @@ export class CatalogTables {
     for (const check of checks) {
       const prev = m.get(check.CheckID);
       if (prev && sameRow(prev, check)) continue;
-      m.set(check.CheckID, { ...check, CreateIndex: prev?.CreateIndex ?? index, ModifyIndex: index });
+      const row = rowWithIndexes(check, prev?.CreateIndex ?? index, index);
+      m.set(row.CheckID, row);
       changed = true;
       if (check.ServiceID === "" || prev?.ServiceID === "") nodeLevel = true;
       if (check.ServiceID) touchedServiceIds.add(check.ServiceID);
       if (prev?.ServiceID) touchedServiceIds.add(prev.ServiceID);
     }
     if (!changed) return;
+    this.#instanceChecks.delete(key);
     this.checksIndex = Math.max(this.checksIndex, index);
     const svcs = this.#services.get(key);
     if (nodeLevel) for (const s of svcs?.values() ?? []) this.#touchServiceName(index, s.Service.toLowerCase());
@@ -295,6 +379,7 @@ export class CatalogTables {
     const prev = m?.get(checkId);
     if (!m || !prev) return false;
     m.delete(checkId);
+    this.#instanceChecks.delete(key);
     this.#touchChecks(index, key, prev, undefined);
     return true;
   }
@@ -324,6 +409,7 @@ export class CatalogTables {
       const m = new Map<string, NodeService>();
       for (const s of rows) {
         m.set(s.ID, s);
+        this.#summarize(s, 1);
         const nameKey = s.Service.toLowerCase();
         let refs = this.#byName.get(nameKey);
         if (!refs) {
@@ -345,10 +431,33 @@ export class CatalogTables {
     this.#nodes.clear();
     this.#services.clear();
     this.#checks.clear();
+    this.#instanceChecks.clear();
     this.#byName.clear();
     this.#nameIndex.clear();
+    this.#summaries.clear();
+    this.#orderByName.clear();
     this.nodesIndex = this.servicesIndex = this.checksIndex = 0;
     this.generation++;
+  }
+
+  /** Adds (+1) or removes (-1) one instance row's contribution to its name's summary. */
+  #summarize(row: NodeService, delta: 1 | -1): void {
+    let summary = this.#summaries.get(row.Service);
+    if (!summary) {
+      if (delta < 0) return;
+      summary = { instances: 0, tags: new Map() };
+      this.#summaries.set(row.Service, summary);
+    }
+    summary.instances += delta;
+    const tags = row.Tags ?? [];
+    for (let i = 0; i < tags.length; i++) {
+      const tag = tags[i];
+      if (tags.indexOf(tag) !== i) continue;
+      const n = (summary.tags.get(tag) ?? 0) + delta;
+      if (n > 0) summary.tags.set(tag, n);
+      else summary.tags.delete(tag);
+    }
+    if (summary.instances <= 0) this.#summaries.delete(row.Service);
   }
 
   #touchNode(index: number, nodeKey: string): void {
@@ -382,6 +491,7 @@ export class CatalogTables {
     const nameKey = name.toLowerCase();
     const refs = this.#byName.get(nameKey);
     refs?.delete(`${nodeKey}\0${serviceId}`);
+    this.#orderByName.delete(nameKey);
     if (refs && refs.size === 0) this.#byName.delete(nameKey);
     // Keep the name's index so a blocking query on a vanished name still sees it move forward.
     this.#touchServiceName(index, nameKey);
@@ -394,6 +504,10 @@ function isConnectEndpointFor(service: NodeService, lowerName: string): boolean 
     return typeof dest === "string" && dest.toLowerCase() === lowerName;
   }
   return service.Connect?.Native === true && service.Service.toLowerCase() === lowerName;
+}
+
+function byteOrder(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
 }
 
 function byCheckId(a: HealthCheck, b: HealthCheck): number {

@@ -76,6 +76,17 @@ const services: Handler = (ctx, req) => {
     req,
     opts,
     (ws) => {
+      if (opts.nodeMeta.length === 0 && !filter) {
+        // The common read, from the summary index that apply maintains: O(services).
+        // Its names are the instances' own, so service:read filters them exactly as the scan does.
+        const summary: Record<string, string[]> = {};
+        let hidden = false;
+        for (const [name, tags] of cat.serviceTagSummary(ws)) {
+          if (authz.allowed("service:read", name)) summary[name] = tags;
+          else hidden = true;
+        }
+        return { index: cat.servicesIndex, value: { out: summary, removed: hidden } };
+      }
       const tagsByName = new Map<string, Set<string>>();
       let removed = false;
       for (const { node, service } of cat.allInstances(ws)) {
@@ -119,7 +130,13 @@ function serviceNodeViews(r: ServiceNodesRequest, instances: ServiceInstance[]):
   return views;
 }
 
-const serviceNodesOfName = instancesOfName(serviceNodeViews);
+const serviceNodesOfName = instancesOfName(serviceNodeViews, {
+  caches: new WeakMap(),
+  memos: new WeakMap(),
+  render: (node, service) => catalogServiceNodeView(node, service),
+  withChecks: false,
+  keep: () => true,
+});
 
 const connectServiceNodes: InstanceListEndpoint<ServiceNodesRequest, CatalogServiceNodeJson> = {
   memos: new WeakMap(),

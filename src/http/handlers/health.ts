@@ -124,7 +124,13 @@ function entryViews(r: ServiceEntriesRequest, instances: ServiceInstance[]): Hea
   return entries;
 }
 
-const serviceEntriesOfName = instancesOfName(entryViews);
+const serviceEntriesOfName = instancesOfName(entryViews, {
+  caches: new WeakMap(),
+  memos: new WeakMap(),
+  render: (node, service, checks) => healthEntryView(node, service, checks ?? []),
+  withChecks: true,
+  keep: (r, entry) => !r.passing || entry.passing,
+});
 
 const connectEntries: InstanceListEndpoint<ServiceEntriesRequest, HealthEntryJson> = {
   memos: new WeakMap(),

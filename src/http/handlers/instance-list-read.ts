@@ -1,14 +1,17 @@
+import { Readable } from "node:stream";
+import { yieldToEventLoop } from "../../runtime/yield.ts";
 import type { ServiceInstance } from "../../state/catalog-tables.ts";
 import type { WatchSet } from "../../state/watch.ts";
 import type { ApiRequest, HttpContext, Reply } from "../context.ts";
 import type { QueryOptions } from "../query.ts";
 import { blockingRead } from "../read.ts";
-import { encodedBody, memoFor, type EncodedMemo } from "../views/encoded-memo.ts";
-import { wantsPretty } from "./catalog-query.ts";
+import { encodedBody, memoFor, type EncodedMemo, type MemoEntry } from "../views/encoded-memo.ts";
+import { selectInstances, wantsPretty } from "./catalog-query.ts";
 import type { Authorizer } from "../../acl/authorizer.ts";
 import { filteredHeaders, requestAuthorizer } from "../request-authorizer.ts";
 import { json } from "../reply.ts";
 import { keepVisible } from "./acl-catalog-filter.ts";
+import { assembleList, encodedListLength, InstanceFragments, listPieces, type EntryRenderer, type InstanceFragment } from "../views/instance-fragments.ts";
 
 // The reads that list one service's instances (/catalog/service, /catalog/connect,
 // /health/service, /health/connect) are the API's hot path: watchers and scrapers repeat the
@@ -38,16 +41,71 @@ export interface InstanceListEndpoint<R extends InstanceListRequest, T> {
   index(r: R, ws: WatchSet): number;
   /** Builds the items when the memo misses; runs right after `index` in the same evaluation. */
   build(r: R, ws: WatchSet): T[];
+  /** When set, reads without `?filter` and `?near` are answered from per-instance entries. */
+  readonly materialised?: MaterialisedList<R>;
+}
+
+/**
+ * A per-service materialised view (see views/instance-fragments.ts) for the reads whose
+ * entries do not depend on the request: `?tag`, `?node-meta` and `keep` (e.g. `?passing`) only
+ * choose which entries are in the answer.
+ */
+export interface MaterialisedList<R extends InstanceListRequest> {
+  /** Entry caches and answer memos per agent state, owned by this endpoint alone. */
+  readonly caches: WeakMap<object, InstanceFragments>;
+  readonly memos: WeakMap<object, EncodedMemo<InstanceFragment[]>>;
+  readonly render: EntryRenderer;
+  /** Whether an entry includes the instance's checks (health answers). */
+  readonly withChecks: boolean;
+  keep(r: R, entry: InstanceFragment): boolean;
 }
 
 /** The endpoint over the instances registered under the name itself (not connect's). */
-export function instancesOfName<R extends InstanceListRequest, T>(views: (r: R, instances: ServiceInstance[]) => T[]): InstanceListEndpoint<R, T> {
+export function instancesOfName<R extends InstanceListRequest, T>(
+  views: (r: R, instances: ServiceInstance[]) => T[],
+  materialised?: MaterialisedList<R>,
+): InstanceListEndpoint<R, T> {
   return {
     memos: new WeakMap(),
     index: (r, ws) => r.ctx.state.catalog.serviceNameIndex(r.name, ws),
     build: (r, ws) => views(r, r.ctx.state.catalog.serviceInstances(r.name, ws)),
+    materialised,
   };
 }
+
+/**
+ * Answers above this size are handed to the socket in pieces with backpressure: one write of
+ * a 15 MB answer keeps the loop in the kernel copy for several milliseconds.
+ */
+const STREAM_ABOVE_BYTES = 1 << 20;
+const STREAM_PIECE_BYTES = 256 * 1024;
+
+function listReply(cache: InstanceFragments, entry: MemoEntry<InstanceFragment[]>, pretty: boolean, headers?: Record<string, string>): Reply {
+  const length = encodedListLength(cache, entry.items, pretty);
+  if (length <= STREAM_ABOVE_BYTES) {
+    const encoded = pretty ? (entry.pretty ??= assembleList(cache, entry.items, true)) : (entry.compact ??= assembleList(cache, entry.items, false));
+    return { kind: "json", status: 200, value: null, encoded, headers };
+  }
+  // Same bytes and length as the one-piece answer; pieces are put together as the socket
+  // drains, and entries are immutable once encoded, so a later write cannot change them.
+  const body = Readable.from(listPieces(cache, entry.items, pretty, STREAM_PIECE_BYTES), { objectMode: false });
+  return { kind: "stream", status: 200, contentType: "application/json", body, headers: { ...headers, "Content-Length": String(length) } };
+}
+
+/**
+ * The memo holds the unfiltered entries; a token sees those of nodes it may read and services
+ * it may read (what canSeeHealthEntry and canSeeServiceNode decide on the built views).
+ */
+function visibleEntries(ctx: HttpContext, req: ApiRequest, entry: MemoEntry<InstanceFragment[]>): { entry: MemoEntry<InstanceFragment[]>; headers?: Record<string, string> } {
+  if (!ctx.acl) return { entry };
+  const authz = requestAuthorizer(ctx, req);
+  const kept = entry.items.filter((f) => authz.allowed("node:read", f.node.Node) && authz.allowed("service:read", f.service.Service));
+  if (kept.length === entry.items.length) return { entry };
+  return { entry: { version: entry.version, items: kept }, headers: filteredHeaders(authz, true) };
+}
+
+/** Longest stretch the first encoding of a big service holds the event loop before yielding. */
+const ENCODE_SLICE_MS = 8;
 
 /**
  * Runs the blocking read for `r`. `variant` carries the endpoint's own answer-shaping
@@ -60,6 +118,7 @@ export function instanceListRead<R extends InstanceListRequest, T>(
   visible?: (authz: Authorizer, item: T) => boolean,
 ): Promise<Reply> {
   const { ctx, req, opts, source } = r;
+  if (endpoint.materialised && (!ctx.acl || visible) && source === "" && opts.filter.trim() === "") return materialisedRead(r, endpoint, endpoint.materialised, variant);
   const cat = ctx.state.catalog;
   const memo = memoFor(endpoint.memos, cat);
   const memoKey = [r.name.toLowerCase(), variant, r.tags.join(","), opts.nodeMeta.length > 0 ? JSON.stringify(opts.nodeMeta) : "", opts.filter, source].join("\u0000");
@@ -85,4 +144,86 @@ export function instanceListRead<R extends InstanceListRequest, T>(
       return { kind: "json", status: 200, value: entry.items, encoded: encodedBody(entry, wantsPretty(ctx, req.query)) };
     },
   );
+}
+
+function fragmentsFor<R extends InstanceListRequest>(spec: MaterialisedList<R>, owner: object): InstanceFragments {
+  let cache = spec.caches.get(owner);
+  if (!cache) {
+    cache = new InstanceFragments(spec.render);
+    spec.caches.set(owner, cache);
+  }
+  return cache;
+}
+
+/**
+ * The answer from the materialised view. Entries missing or stale are encoded first, in
+ * slices that yield to the event loop (a cold 10,000-instance service must not stop Raft
+ * heartbeats or other requests); the blocking read then only gathers entries, re-encoding
+ * the few that changed in between, and concatenates their bytes once per index.
+ */
+async function materialisedRead<R extends InstanceListRequest, T>(
+  r: R,
+  endpoint: InstanceListEndpoint<R, T>,
+  spec: MaterialisedList<R>,
+  variant: string,
+): Promise<Reply> {
+  const { ctx, req, opts } = r;
+  const cat = ctx.state.catalog;
+  const cache = fragmentsFor(spec, cat);
+  const memo = memoFor(spec.memos, cat);
+  const pretty = wantsPretty(ctx, req.query);
+  const memoKey = [r.name.toLowerCase(), variant, r.tags.join(","), opts.nodeMeta.length > 0 ? JSON.stringify(opts.nodeMeta) : ""].join("\u0000");
+  const memoVersion = (index: number): string => `${cat.generation}:${index}`;
+  const versionNow = (): string => memoVersion(cat.serviceNameIndex(r.name));
+  const startVersion = versionNow();
+  if (!memo.get(memoKey, startVersion)) {
+    const entries = await gatherEntries(r, spec, cache, pretty);
+    // Unchanged meanwhile (any write touching these rows moves the name's index): the blocking
+    // read below finds the answer ready; otherwise it gathers again, re-encoding what changed.
+    if (versionNow() === startVersion) memo.set(memoKey, startVersion, entries);
+  }
+  return blockingRead(
+    ctx,
+    req,
+    opts,
+    (ws) => {
+      const index = endpoint.index(r, ws);
+      const version = memoVersion(index);
+      const hit = memo.get(memoKey, version);
+      if (hit) return { index, value: hit };
+      const entries: InstanceFragment[] = [];
+      for (const { node, service } of selectInstances(cat.serviceInstances(r.name, ws), r.tags, opts.nodeMeta)) {
+        const entry = cache.fragment(node, service, spec.withChecks ? cat.instanceChecks(node.Node, service.ID) : undefined);
+        if (spec.keep(r, entry)) entries.push(entry);
+      }
+      return { index, value: memo.set(memoKey, version, entries) };
+    },
+    (entry) => {
+      const seen = visibleEntries(ctx, req, entry);
+      return listReply(cache, seen.entry, pretty, seen.headers);
+    },
+  );
+}
+
+/** The entries of the answer, encoding missing ones in slices that yield to the event loop. */
+async function gatherEntries<R extends InstanceListRequest>(r: R, spec: MaterialisedList<R>, cache: InstanceFragments, pretty: boolean): Promise<InstanceFragment[]> {
+  const { ctx, opts } = r;
+  const cat = ctx.state.catalog;
+  const clock = ctx.clock;
+  const instances = selectInstances(cat.serviceInstances(r.name), r.tags, opts.nodeMeta);
+  const entries: InstanceFragment[] = [];
+  let sliceStart = clock.monotonicMs();
+  for (let i = 0; i < instances.length; i++) {
+    if ((i & 63) === 63 && clock.monotonicMs() - sliceStart > ENCODE_SLICE_MS) {
+      await yieldToEventLoop();
+      sliceStart = clock.monotonicMs();
+    }
+    // Rows read before a yield may have been replaced since; the caller then discards the list.
+    const { node, service } = instances[i];
+    const entry = cache.fragment(node, service, spec.withChecks ? cat.instanceChecks(node.Node, service.ID) : undefined);
+    if (!spec.keep(r, entry)) continue;
+    cache.encoded(entry, pretty);
+    entries.push(entry);
+  }
+  return entries;
 }

@@ -152,3 +152,24 @@ test("metrics - gc tracking stops on close", () => {
   m.close();
   m.close();
 });
+
+test("metrics - event loop delay gauges report a loop held by synchronous work", async () => {
+  const m = new Metrics({ clock: fakeClock(T0), prometheusRetentionMs: 60_000, trackEventLoopDelay: true });
+  try {
+    await new Promise((r) => setTimeout(r, 30));
+    const heldFrom = performance.now();
+    while (performance.now() - heldFrom < 150) {
+      // hold the event loop, as a slow request would
+    }
+    await new Promise((r) => setTimeout(r, 30));
+    const gauges = new Map(m.summary().Gauges.map((g) => [g.Name, g.Value]));
+    const max = gauges.get("consul.runtime.event_loop_delay_max_ms");
+    assert.ok(max !== undefined && max >= 100, `max delay ${max} ms after a 150 ms hold`);
+    assert.ok((gauges.get("consul.runtime.event_loop_delay_p50_ms") ?? -1) >= 0);
+    assert.ok(gauges.has("consul.runtime.event_loop_delay_p99_ms"));
+    const text = await m.prometheusText();
+    assert.match(text, /^consul_runtime_event_loop_delay_max_ms \d+(\.\d+)?$/m);
+  } finally {
+    m.close();
+  }
+});

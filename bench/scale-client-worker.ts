@@ -1,0 +1,104 @@
+import { Agent as HttpAgent, request } from "node:http";
+import type { ScaleLoopDone, ScaleLoopJob, ScaleRegisterDone, ScaleRegisterJob } from "./scale-jobs.ts";
+import { instanceRegistration } from "./scale-jobs.ts";
+
+// Child process for the scale suite: registers the catalog (many keep-alive connections, each
+// request one instance with its passing check) or loops on heavy reads. It lives apart from
+// the runner so the runner's own timing reads (small-read latency) never wait behind it.
+
+function isRegister(m: unknown): m is ScaleRegisterJob {
+  return typeof m === "object" && m !== null && (m as { kind?: unknown }).kind === "register";
+}
+
+function isLoop(m: unknown): m is ScaleLoopJob {
+  return typeof m === "object" && m !== null && (m as { kind?: unknown }).kind === "loop";
+}
+
+function call(agent: HttpAgent, url: string, method: string, body?: string): Promise<{ status: number; bytes: number; text: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request(url, { method, agent }, (res) => {
+      let bytes = 0;
+      const keep: Buffer[] = [];
+      res.on("data", (c: Buffer) => {
+        bytes += c.length;
+        if (keep.length < 4) keep.push(c);
+      });
+      res.once("end", () => resolve({ status: res.statusCode ?? 0, bytes, text: res.statusCode === 200 ? "" : Buffer.concat(keep).toString("utf8") }));
+      res.once("error", reject);
+    });
+    req.once("error", reject);
+    req.end(body);
+  });
+}
+
+async function register(job: ScaleRegisterJob): Promise<ScaleRegisterDone> {
+  const agent = new HttpAgent({ keepAlive: true, maxSockets: job.concurrency });
+  const total = job.nodes * job.servicesPerNode;
+  let next = 0;
+  let failures = 0;
+  let firstFailure = "";
+  const started = performance.now();
+  const worker = async (): Promise<void> => {
+    while (next < total) {
+      const i = next++;
+      const body = JSON.stringify(instanceRegistration(Math.floor(i / job.servicesPerNode), i % job.servicesPerNode));
+      try {
+        const res = await call(agent, `${job.base}/v1/catalog/register`, "PUT", body);
+        if (res.status !== 200) {
+          failures++;
+          firstFailure ||= `${res.status} ${res.text}`;
+        }
+      } catch (err) {
+        failures++;
+        firstFailure ||= err instanceof Error ? err.message : String(err);
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: job.concurrency }, worker));
+  const seconds = (performance.now() - started) / 1000;
+  agent.destroy();
+  return { kind: "registered", instances: total, seconds, failures, firstFailure };
+}
+
+async function loop(job: ScaleLoopJob): Promise<ScaleLoopDone> {
+  const agent = new HttpAgent({ keepAlive: true, maxSockets: job.clients });
+  let requests = 0;
+  let bytes = 0;
+  let failures = 0;
+  let firstFailure = "";
+  const latencies: number[] = [];
+  const until = performance.now() + job.seconds * 1000;
+  const client = async (offset: number): Promise<void> => {
+    for (let i = offset; performance.now() < until; i++) {
+      const path = job.paths[i % job.paths.length];
+      const started = performance.now();
+      try {
+        const res = await call(agent, `${job.base}${path}`, "GET");
+        latencies.push(performance.now() - started);
+        requests++;
+        bytes += res.bytes;
+        if (res.status !== 200) {
+          failures++;
+          firstFailure ||= `${path}: ${res.status} ${res.text}`;
+        }
+      } catch (err) {
+        failures++;
+        firstFailure ||= err instanceof Error ? err.message : String(err);
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: job.clients }, (_, c) => client(c)));
+  agent.destroy();
+  return { kind: "looped", requests, bytes, failures, firstFailure, latenciesMs: latencies };
+}
+
+process.on("message", (m: unknown) => {
+  const run = isRegister(m) ? register(m) : isLoop(m) ? loop(m) : Promise.reject(new Error("scale-client-worker: unexpected message"));
+  run.then(
+    (done) => process.send?.(done),
+    (err: unknown) => {
+      process.stderr.write(`scale-client-worker: ${err instanceof Error ? err.stack : String(err)}\n`);
+      process.exit(1);
+    },
+  );
+});

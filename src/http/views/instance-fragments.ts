@@ -1,0 +1,126 @@
+import type { HealthCheck, Node, NodeService } from "../../model/catalog.ts";
+import { allPassing } from "../../model/health-status.ts";
+
+// A materialised view of one service's list answers (health/service, catalog/service), kept
+// per instance: each instance's entry is encoded once and reused until one of the rows it was
+// built from is replaced. Rows are immutable (every write stores a new object), so "still
+// valid" is an identity check on the node and check rows, and a change to one instance of a
+// 10,000-instance service re-encodes one entry; the answer is then a concatenation of bytes.
+// Entries live as long as their service row (a WeakMap keyed by it): a deleted or replaced
+// instance takes its encoding with it.
+
+/** One instance's entry, encoded in the spellings asked for so far. */
+export interface InstanceFragment {
+  readonly node: Node;
+  readonly service: NodeService;
+  /** The checks the entry was built from (health answers), undefined for catalog answers. */
+  readonly checks: readonly HealthCheck[] | undefined;
+  /** Whether every check passes (`?passing`). */
+  readonly passing: boolean;
+  compact?: Buffer;
+  pretty?: Buffer;
+}
+
+/** Builds the JSON value of one instance's entry. */
+export type EntryRenderer = (node: Node, service: NodeService, checks: readonly HealthCheck[] | undefined) => unknown;
+
+export class InstanceFragments {
+  readonly #byRow = new WeakMap<NodeService, InstanceFragment>();
+  readonly #render: EntryRenderer;
+
+  constructor(render: EntryRenderer) {
+    this.#render = render;
+  }
+
+  /** The entry for this instance if one was built from exactly these rows. */
+  current(node: Node, service: NodeService, checks: readonly HealthCheck[] | undefined): InstanceFragment | undefined {
+    const f = this.#byRow.get(service);
+    return f && f.node === node && sameRows(f.checks, checks) ? f : undefined;
+  }
+
+  /** The current entry, built (unencoded) when missing or stale. */
+  fragment(node: Node, service: NodeService, checks: readonly HealthCheck[] | undefined): InstanceFragment {
+    const existing = this.current(node, service, checks);
+    if (existing) return existing;
+    const f: InstanceFragment = { node, service, checks, passing: checks === undefined || allPassing(checks) };
+    this.#byRow.set(service, f);
+    return f;
+  }
+
+  /** The entry's bytes in one spelling, encoded on first use. */
+  encoded(f: InstanceFragment, pretty: boolean): Buffer {
+    if (pretty) return (f.pretty ??= Buffer.from(prettyElement(this.#render(f.node, f.service, f.checks))));
+    return (f.compact ??= Buffer.from(JSON.stringify(this.#render(f.node, f.service, f.checks))));
+  }
+}
+
+/**
+ * An array element exactly as JSON.stringify(array, null, 4) writes it (4-space indent, nested
+ * one level): the array's own brackets and newlines are cut off the one-element rendering.
+ */
+function prettyElement(value: unknown): string {
+  const one = JSON.stringify([value], null, 4);
+  return one.slice(2, one.length - 2);
+}
+
+const OPEN_PRETTY = Buffer.from("[\n");
+const CLOSE_PRETTY = Buffer.from("\n]\n");
+const SEP_PRETTY = Buffer.from(",\n");
+const OPEN_COMPACT = Buffer.from("[");
+const CLOSE_COMPACT = Buffer.from("]");
+const SEP_COMPACT = Buffer.from(",");
+const EMPTY_PRETTY = Buffer.from("[]\n");
+const EMPTY_COMPACT = Buffer.from("[]");
+
+/** Bytes of the list answer for these entries (encoding any entry not yet encoded). */
+export function encodedListLength(cache: InstanceFragments, fragments: readonly InstanceFragment[], pretty: boolean): number {
+  if (fragments.length === 0) return (pretty ? EMPTY_PRETTY : EMPTY_COMPACT).length;
+  let length = (pretty ? OPEN_PRETTY.length + CLOSE_PRETTY.length : OPEN_COMPACT.length + CLOSE_COMPACT.length) + (fragments.length - 1) * (pretty ? SEP_PRETTY : SEP_COMPACT).length;
+  for (const f of fragments) length += cache.encoded(f, pretty).length;
+  return length;
+}
+
+/**
+ * The list answer in pieces of about `pieceBytes`, produced as they are pulled, so a 16 MB
+ * answer is never copied in one go: byte for byte what encodeJson gives for the array of the
+ * entries' values (pretty: 4-space indent and a trailing newline, as dev mode and ?pretty).
+ */
+export function* listPieces(cache: InstanceFragments, fragments: readonly InstanceFragment[], pretty: boolean, pieceBytes: number): Generator<Buffer> {
+  if (fragments.length === 0) {
+    yield pretty ? EMPTY_PRETTY : EMPTY_COMPACT;
+    return;
+  }
+  const sep = pretty ? SEP_PRETTY : SEP_COMPACT;
+  let parts: Buffer[] = [pretty ? OPEN_PRETTY : OPEN_COMPACT];
+  let size = parts[0].length;
+  for (let i = 0; i < fragments.length; i++) {
+    if (i > 0) {
+      parts.push(sep);
+      size += sep.length;
+    }
+    const bytes = cache.encoded(fragments[i], pretty);
+    parts.push(bytes);
+    size += bytes.length;
+    if (size >= pieceBytes) {
+      yield Buffer.concat(parts, size);
+      parts = [];
+      size = 0;
+    }
+  }
+  const close = pretty ? CLOSE_PRETTY : CLOSE_COMPACT;
+  parts.push(close);
+  yield Buffer.concat(parts, size + close.length);
+}
+
+/** The whole list answer in one buffer (see listPieces). */
+export function assembleList(cache: InstanceFragments, fragments: readonly InstanceFragment[], pretty: boolean): Buffer {
+  const pieces = [...listPieces(cache, fragments, pretty, Number.POSITIVE_INFINITY)];
+  return pieces.length === 1 ? pieces[0] : Buffer.concat(pieces);
+}
+
+function sameRows(a: readonly HealthCheck[] | undefined, b: readonly HealthCheck[] | undefined): boolean {
+  if (a === b) return true;
+  if (!a || !b || a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}

@@ -1,0 +1,43 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import type { HealthCheck, Node, NodeService } from "../../../src/model/catalog.ts";
+import { encodeJson } from "../../../src/http/json.ts";
+import { assembleList, encodedListLength, InstanceFragments, listPieces } from "../../../src/http/views/instance-fragments.ts";
+
+// The per-instance view's bytes must be exactly what encoding the whole array gives, however
+// the answer is cut into pieces, and an entry must be rebuilt when one of its rows is replaced.
+
+const node = (name: string): Node => ({ ID: "", Node: name, Address: "10.0.0.1", Datacenter: "dc1", TaggedAddresses: { lan: "10.0.0.1" }, Meta: { a: "b\nc" }, CreateIndex: 1, ModifyIndex: 2 });
+const service = (id: string, tags: string[]): NodeService =>
+  ({ ID: id, Service: "web", Tags: tags, Address: "", Meta: null, Port: 80, Weights: { Passing: 1, Warning: 1 }, EnableTagOverride: false, Proxy: {}, Connect: {}, CreateIndex: 3, ModifyIndex: 4 }) as NodeService;
+const check = (status: "passing" | "critical"): HealthCheck => ({ Node: "n", CheckID: "c", Name: "c", Status: status, Notes: "", Output: "", ServiceID: "", ServiceName: "", ServiceTags: [], Type: "", Interval: "", Timeout: "", ExposedPort: 0, Definition: {}, CreateIndex: 5, ModifyIndex: 6 });
+const render = (n: Node, s: NodeService, checks: readonly HealthCheck[] | undefined): unknown => ({ Node: n, Service: s, Checks: checks ?? [], Empty: [], Nested: { List: [1, [2, {}]] } });
+
+test("instance fragments - concatenated entries equal encodeJson of the array, in both spellings and any piece size", () => {
+  const cache = new InstanceFragments(render);
+  const checks = [check("passing")];
+  const rows = Array.from({ length: 7 }, (_, i) => ({ n: node(`n${i}`), s: service(`web-${i}`, i % 2 ? ["x"] : []) }));
+  const fragments = rows.map(({ n, s }) => cache.fragment(n, s, checks));
+  const values = rows.map(({ n, s }) => render(n, s, checks));
+  for (const pretty of [false, true]) {
+    const expected = encodeJson(values, pretty);
+    assert.equal(assembleList(cache, fragments, pretty).toString(), expected);
+    assert.equal(encodedListLength(cache, fragments, pretty), Buffer.byteLength(expected));
+    for (const piece of [1, 50, 400, 1 << 20]) assert.equal(Buffer.concat([...listPieces(cache, fragments, pretty, piece)]).toString(), expected, `pieces of ${piece}`);
+    assert.equal(assembleList(cache, [], pretty).toString(), encodeJson([], pretty));
+  }
+});
+
+test("instance fragments - reused while the rows are the same objects, rebuilt when one is replaced", () => {
+  const cache = new InstanceFragments(render);
+  const n = node("n1");
+  const s = service("web-1", []);
+  const passing = [check("passing")];
+  const first = cache.fragment(n, s, passing);
+  assert.equal(first.passing, true);
+  assert.equal(cache.fragment(n, s, [...passing]), first, "an equal check list (same rows) keeps the entry");
+  const critical = cache.fragment(n, s, [check("critical")]);
+  assert.notEqual(critical, first);
+  assert.equal(critical.passing, false);
+  assert.notEqual(cache.fragment(node("n1"), s, [check("critical")]), critical, "a replaced node row rebuilds the entry");
+});
