@@ -7,8 +7,8 @@ import { chromium, type BrowserContext, type Page } from "playwright-core";
 import { startTestAgent, type TestAgent } from "../support/test-agent.ts";
 
 // The web UI in Debian's headless Chromium against a running agent (issue 19): every route
-// renders real data, changes arrive without a reload (blocking queries), the KV form writes
-// through to the agent, 1,000 services render within a second, and nothing logs an error or
+// renders real data, changes arrive without a reload (blocking queries), the KV and intention
+// forms write through to the agent, 1,000 services render within a second, and nothing logs an error or
 // fails a request. Needs `apt-get install chromium` (.ci/run does it) and the built UI.
 
 const CHROMIUM = "/usr/bin/chromium";
@@ -201,6 +201,58 @@ test("KV form: a key and a folder are created, edited and deleted in the agent",
   await page.getByRole("button", { name: "Delete ui-folder/" }).click();
   await until("the folder is gone", async () => (await kvRaw("ui-folder/inner")) === undefined && (await kvRaw("ui-folder/")) === undefined);
   await page.locator(row("data-key", "ui-folder/")).waitFor({ state: "detached" });
+});
+
+async function intentionExact(source: string, destination: string): Promise<{ Action?: string; Description?: string } | undefined> {
+  const res = await api("GET", `/v1/connect/intentions/exact?source=${source}&destination=${destination}`);
+  if (res.status === 404) return undefined;
+  assert.equal(res.status, 200);
+  return (await res.json()) as { Action?: string; Description?: string };
+}
+
+test("intentions: listed live, searched, filtered, created through the form and deleted", async () => {
+  const created = await api("POST", "/v1/connect/intentions", { SourceName: "web", DestinationName: "db", Action: "deny", Description: "no direct access" });
+  assert.equal(created.status, 200, await created.text());
+  await page.goto(`${agent.base}/ui/dc1/services`);
+  await page.getByRole("link", { name: "Intentions" }).click();
+  await page.waitForURL("**/ui/dc1/intentions");
+  const webDb = page.locator(row("data-intention", "web:db"));
+  await webDb.waitFor();
+  assert.match(await webDb.innerText(), /web → db[\s\S]*no direct access[\s\S]*Deny[\s\S]*9/);
+
+  // Written elsewhere while the page is open: arrives through the blocking query.
+  await put("/v1/config", { Kind: "service-intentions", Name: "*", Sources: [{ Name: "ops", Action: "allow" }] });
+  await page.locator(row("data-intention", "ops:*")).waitFor();
+  await page.getByLabel("Action", { exact: true }).selectOption("deny");
+  await until("only deny listed", async () => (await page.locator(row("data-intention", "ops:*")).count()) === 0);
+  assert.match(page.url(), /access=deny/);
+  await page.getByLabel("Action", { exact: true }).selectOption("");
+  await page.getByLabel("Search intentions").fill("ops");
+  await until("search by name", async () => (await webDb.count()) === 0);
+  await page.getByLabel("Search intentions").fill("");
+
+  await page.getByRole("link", { name: "Create" }).click();
+  await page.waitForURL("**/ui/dc1/intentions/create");
+  await page.getByLabel("Source service").fill("api");
+  await page.getByLabel("Destination service").fill("db");
+  await page.getByLabel("Description").fill("api reads db");
+  await page.getByRole("button", { name: "Create" }).click();
+  await page.waitForURL("**/ui/dc1/intentions");
+  assert.deepEqual(await intentionExact("api", "db").then((i) => i && { Action: i.Action, Description: i.Description }), { Action: "allow", Description: "api reads db" });
+  await page.locator(row("data-intention", "api:db")).waitFor();
+
+  await page.locator(row("data-intention", "api:db")).getByRole("link").click();
+  await page.waitForURL("**/ui/dc1/intentions/default:default:api:default:default:db");
+  await until("the stored description", async () => (await page.getByLabel("Description").inputValue()) === "api reads db");
+  await page.getByLabel("Deny").check();
+  await page.getByRole("button", { name: "Save" }).click();
+  await page.waitForURL("**/ui/dc1/intentions");
+  assert.equal((await intentionExact("api", "db"))?.Action, "deny");
+
+  await page.getByRole("button", { name: "Delete api → db" }).click();
+  await until("the intention is gone from the agent", async () => (await intentionExact("api", "db")) === undefined);
+  await page.locator(row("data-intention", "api:db")).waitFor({ state: "detached" });
+  assert.ok(await intentionExact("web", "db"), "the other intention is untouched");
 });
 
 test("1,000 services render within a second, only the rows in view in the DOM", async () => {

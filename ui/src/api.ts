@@ -74,3 +74,40 @@ export function decodeValue(value: string | null): string {
   const bytes = Uint8Array.from(atob(value), (c) => c.charCodeAt(0));
   return new TextDecoder().decode(bytes);
 }
+
+/** An intention as `/v1/connect/intentions` lists it (the fields the UI shows). */
+export interface IntentionJson {
+  ID: string;
+  SourceName: string;
+  DestinationName: string;
+  Action?: "allow" | "deny";
+  Permissions?: unknown[];
+  Description?: string;
+  Meta?: Record<string, string>;
+  Precedence: number;
+  CreateIndex: number;
+  ModifyIndex: number;
+}
+
+export function intentionsPath(dc: string): string {
+  return `/v1/connect/intentions?dc=${encodeURIComponent(dc)}`;
+}
+
+export function intentionExactPath(source: string, destination: string, dc: string): string {
+  const q = new URLSearchParams({ source, destination, dc });
+  return `/v1/connect/intentions/exact?${q.toString()}`;
+}
+
+/** Creates or replaces the intention source → destination, as Consul's UI does (PUT …/exact). */
+export async function intentionPut(source: string, destination: string, fields: { Action: "allow" | "deny"; Description: string; Meta?: Record<string, string> }, dc: string): Promise<void> {
+  const body = JSON.stringify({ SourceName: source, DestinationName: destination, SourceType: "consul", ...fields });
+  const res = await fetch(intentionExactPath(source, destination, dc), { method: "PUT", headers: { ...headers(), "Content-Type": "application/json; charset=utf-8" }, body });
+  const text = await res.text();
+  if (!res.ok) throw new ApiError(res.status, text || res.statusText);
+}
+
+export async function intentionDelete(source: string, destination: string, dc: string): Promise<void> {
+  const res = await fetch(intentionExactPath(source, destination, dc), { method: "DELETE", headers: headers() });
+  const text = await res.text();
+  if (!res.ok) throw new ApiError(res.status, text || res.statusText);
+}

@@ -1,5 +1,6 @@
 import { useEffect, useState } from "preact/hooks";
 import { navigate, onLocationChange } from "./navigation.ts";
+import { IntentionCreatePage, IntentionEditPage, IntentionsPage } from "./pages/intentions.tsx";
 import { InstanceChecksPage } from "./pages/instance-checks.tsx";
 import { KvCreatePage, KvEditPage, KvFolderPage } from "./pages/kv.tsx";
 import { NodeChecksPage } from "./pages/node-checks.tsx";
@@ -27,6 +28,12 @@ function Page({ route }: { route: Route }) {
       return <KvEditPage dc={route.dc} keyName={route.key} />;
     case "kv-create":
       return <KvCreatePage dc={route.dc} prefix={route.prefix} />;
+    case "intentions":
+      return <IntentionsPage dc={route.dc} />;
+    case "intention-create":
+      return <IntentionCreatePage dc={route.dc} />;
+    case "intention-edit":
+      return <IntentionEditPage key={`${route.source}:${route.destination}`} dc={route.dc} source={route.source} destination={route.destination} />;
     case "redirect":
       return null;
     case "not-found":
@@ -45,6 +52,7 @@ const SECTIONS = [
   { label: "Services", page: "services", matches: ["services", "service-instances", "instance-checks"] },
   { label: "Nodes", page: "nodes", matches: ["nodes", "node-checks"] },
   { label: "Key/Value", page: "kv-folder", matches: ["kv-folder", "kv-edit", "kv-create"] },
+  { label: "Intentions", page: "intentions", matches: ["intentions", "intention-create", "intention-edit"] },
 ] as const;
 
 function sectionHref(page: (typeof SECTIONS)[number]["page"], dc: string): string {

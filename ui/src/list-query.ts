@@ -1,14 +1,18 @@
 // Search, filter and sort for every list page, as plain functions over rows. The state lives
-// in the URL query (`filter`, `status`, `sort`), as Consul's UI keeps it, so a view can be
-// bookmarked.
+// in the URL query (`filter`, `status`, `access`, `sort`), as Consul's UI keeps it, so a view
+// can be bookmarked.
 
 import type { Health } from "./health.ts";
 
 export interface ListQuery {
   search: string;
   status: Health | "";
+  /** Intentions' action filter (Consul's `access`: allow, deny, app-aware); absent: all. */
+  access?: Access;
   sort: string;
 }
+
+export type Access = "allow" | "deny" | "app-aware";
 
 export interface SortOption<T> {
   key: string;
@@ -21,15 +25,19 @@ export interface ListSpec<T> {
   searchable: (row: T) => readonly string[];
   /** Row health for the status filter; absent: the list has no status filter. */
   health?: (row: T) => Health;
+  /** Row action for the access filter; absent: the list has no access filter. */
+  access?: (row: T) => Access;
   sorts: readonly SortOption<T>[];
 }
 
 export function readListQuery(search: string, defaultSort: string): ListQuery {
   const q = new URLSearchParams(search);
   const status = q.get("status") ?? "";
+  const access = q.get("access");
   return {
     search: q.get("filter") ?? "",
     status: status === "passing" || status === "warning" || status === "critical" || status === "empty" ? status : "",
+    ...(access === "allow" || access === "deny" || access === "app-aware" ? { access } : {}),
     sort: q.get("sort") ?? defaultSort,
   };
 }
@@ -39,6 +47,7 @@ export function writeListQuery(query: ListQuery, defaultSort: string): string {
   const q = new URLSearchParams();
   if (query.search !== "") q.set("filter", query.search);
   if (query.status !== "") q.set("status", query.status);
+  if (query.access) q.set("access", query.access);
   if (query.sort !== defaultSort) q.set("sort", query.sort);
   const s = q.toString();
   return s === "" ? "" : `?${s}`;
@@ -49,6 +58,7 @@ export function applyListQuery<T>(rows: readonly T[], query: ListQuery, spec: Li
   const health = spec.health;
   const out = rows.filter((row) => {
     if (query.status !== "" && health && health(row) !== query.status) return false;
+    if (query.access && spec.access && spec.access(row) !== query.access) return false;
     if (terms.length === 0) return true;
     const texts = spec.searchable(row).map((t) => t.toLowerCase());
     return terms.every((term) => texts.some((t) => t.includes(term)));

@@ -10,6 +10,9 @@ export type Route =
   | { page: "kv-folder"; dc: string; prefix: string }
   | { page: "kv-edit"; dc: string; key: string }
   | { page: "kv-create"; dc: string; prefix: string }
+  | { page: "intentions"; dc: string }
+  | { page: "intention-create"; dc: string }
+  | { page: "intention-edit"; dc: string; source: string; destination: string }
   | { page: "redirect"; to: Route }
   | { page: "not-found"; dc: string };
 
@@ -51,6 +54,13 @@ export function parseRoute(path: string, base: string, localDc: string): Route {
       if (rest.length === 1) return { page: "redirect", to: { page: "node-checks", dc, node: rest[0] } };
       if (rest.length === 2 && rest[1] === "health-checks") return { page: "node-checks", dc, node: rest[0] };
       break;
+    case "intentions": {
+      if (rest.length === 0) return { page: "intentions", dc };
+      if (rest.length === 1 && rest[0] === "create") return { page: "intention-create", dc };
+      const names = rest.length === 1 ? intentionNames(rest[0]) : undefined;
+      if (names) return { page: "intention-edit", dc, ...names };
+      break;
+    }
     case "kv": {
       const last = rest[rest.length - 1];
       if (last === "create") return { page: "kv-create", dc, prefix: folderOf(rest.slice(0, -1)) };
@@ -62,6 +72,31 @@ export function parseRoute(path: string, base: string, localDc: string): Route {
     }
   }
   return { page: "not-found", dc };
+}
+
+// An intention's id in the UI is six parts joined by ":", each part URI-encoded:
+// SrcPartition:SrcNS:SrcName:DstPartition:DstNS:DstName. This agent has one partition and
+// namespace ("default"); any other (or a peer source) is not a page here.
+const DEFAULT = "default";
+
+function intentionNames(id: string): { source: string; destination: string } | undefined {
+  const parts = id.split(":");
+  if (parts.length !== 6) return undefined;
+  let decoded: string[];
+  try {
+    decoded = parts.map((p) => decodeURIComponent(p));
+  } catch {
+    return undefined;
+  }
+  const [sp, sns, source, dp, dns, destination] = decoded;
+  const scoped = (p: string | undefined): boolean => p === DEFAULT || p === "" || p === "*";
+  if (!scoped(sp) || !scoped(sns) || !scoped(dp) || !scoped(dns) || !source || !destination) return undefined;
+  return { source, destination };
+}
+
+/** The id segment for an intention; names are encoded twice so a ":" in a name survives the path's decoding. */
+export function intentionId(source: string, destination: string): string {
+  return [DEFAULT, DEFAULT, source, DEFAULT, DEFAULT, destination].map((p) => enc(enc(p))).join(":");
 }
 
 function folderOf(parts: string[]): string {
@@ -87,6 +122,12 @@ export function hrefOf(route: Route, base: string): string {
       return `${base}${enc(route.dc)}/kv/${encKey(route.key)}/edit`;
     case "kv-create":
       return `${base}${enc(route.dc)}/kv/${encKey(route.prefix)}create`;
+    case "intentions":
+      return `${base}${enc(route.dc)}/intentions`;
+    case "intention-create":
+      return `${base}${enc(route.dc)}/intentions/create`;
+    case "intention-edit":
+      return `${base}${enc(route.dc)}/intentions/${intentionId(route.source, route.destination)}`;
     case "redirect":
       return hrefOf(route.to, base);
     case "not-found":

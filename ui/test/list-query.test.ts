@@ -40,6 +40,20 @@ test("list state round-trips through the URL query, defaults left out", () => {
   assert.equal(readListQuery("?status=bogus", "x").status, "");
 });
 
+test("the access filter keeps one action and round-trips through the URL as Consul's `access`", () => {
+  const ixns = [
+    { name: "a", action: "allow" as const },
+    { name: "b", action: "deny" as const },
+  ];
+  const ixnSpec: ListSpec<(typeof ixns)[number]> = { searchable: (r) => [r.name], access: (r) => r.action, sorts: [] };
+  assert.deepEqual(applyListQuery(ixns, { search: "", status: "", access: "deny", sort: "" }, ixnSpec).map((r) => r.name), ["b"]);
+  assert.deepEqual(applyListQuery(ixns, { search: "", status: "", sort: "" }, ixnSpec).map((r) => r.name), ["a", "b"]);
+  const s = writeListQuery({ search: "", status: "", access: "app-aware", sort: "x" }, "x");
+  assert.equal(s, "?access=app-aware");
+  assert.equal(readListQuery(s, "x").access, "app-aware");
+  assert.equal(readListQuery("?access=bogus", "x").access, undefined);
+});
+
 test("health precedence critical > warning > passing; a node judges by its node checks", () => {
   assert.equal(healthOfCounts({ ChecksPassing: 3, ChecksWarning: 1, ChecksCritical: 0 }), "warning");
   assert.equal(healthOfCounts({ ChecksPassing: 0, ChecksWarning: 0, ChecksCritical: 0 }), "empty");

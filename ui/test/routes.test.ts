@@ -16,6 +16,10 @@ test("Consul's routes parse to pages and back", () => {
     ["/ui/dc1/kv/a/b/key/edit", { page: "kv-edit", dc: "dc1", key: "a/b/key" }],
     ["/ui/dc1/kv/a/create", { page: "kv-create", dc: "dc1", prefix: "a/" }],
     ["/ui/dc1/kv/create", { page: "kv-create", dc: "dc1", prefix: "" }],
+    ["/ui/dc1/intentions", { page: "intentions", dc: "dc1" }],
+    ["/ui/dc1/intentions/create", { page: "intention-create", dc: "dc1" }],
+    ["/ui/dc1/intentions/default:default:web:default:default:db", { page: "intention-edit", dc: "dc1", source: "web", destination: "db" }],
+    ["/ui/dc1/intentions/default:default:*:default:default:db", { page: "intention-edit", dc: "dc1", source: "*", destination: "db" }],
   ];
   for (const [path, route] of pages) {
     assert.deepEqual(parse(path), route, path);
@@ -38,4 +42,13 @@ test("names are percent-encoded segment by segment; keys keep their slashes", ()
   assert.equal(path, "/console/dc1/services/a%20b/instances/n%2F1/x%3Fy/health-checks");
   assert.deepEqual(parseRoute(path, "/console/", "dc1"), route);
   assert.equal(hrefOf({ page: "kv-edit", dc: "dc1", key: "a b/c#d" }, "/ui/"), "/ui/dc1/kv/a%20b/c%23d/edit");
+});
+
+test("intention ids: six parts, each encoded, so a ':' in a name survives; other partitions are not pages here", () => {
+  const route: Route = { page: "intention-edit", dc: "dc1", source: "a:b c", destination: "db" };
+  const path = hrefOf(route, "/ui/");
+  assert.deepEqual(parse(path), route);
+  assert.equal(parse("/ui/dc1/intentions/default:default:web:default:default").page, "not-found");
+  assert.equal(parse("/ui/dc1/intentions/team:default:web:default:default:db").page, "not-found");
+  assert.equal(parse("/ui/dc1/intentions/default:default::default:default:db").page, "not-found");
 });

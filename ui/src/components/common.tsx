@@ -81,6 +81,7 @@ export function ListToolbar<T>(props: {
   onChange: (q: ListQuery) => void;
   sorts: readonly SortOption<T>[];
   withStatus: boolean;
+  withAccess?: boolean;
 }) {
   const { query, onChange } = props;
   return (
@@ -103,6 +104,24 @@ export function ListToolbar<T>(props: {
             <option value="warning">Warning</option>
             <option value="critical">Critical</option>
             <option value="empty">No checks</option>
+          </select>
+        </label>
+      )}
+      {props.withAccess && (
+        <label>
+          Action
+          <select
+            aria-label="Action"
+            value={query.access ?? ""}
+            onChange={(e) => {
+              const value = (e.currentTarget as HTMLSelectElement).value as ListQuery["access"] | "";
+              onChange({ search: query.search, status: query.status, sort: query.sort, ...(value ? { access: value } : {}) });
+            }}
+          >
+            <option value="">All</option>
+            <option value="allow">Allow</option>
+            <option value="deny">Deny</option>
+            <option value="app-aware">App aware</option>
           </select>
         </label>
       )}
