@@ -4,7 +4,21 @@ import { fileURLToPath } from "node:url";
 
 export const CONSULATE_BIN = fileURLToPath(new URL("../../bin/consulate.js", import.meta.url));
 
+/** Ports this process has handed out: a port is free again once its probe closes, so the OS may
+ * offer the same one twice in a row (an agent's HTTP and serf ports then collide). */
+const handedOut = new Set<number>();
+
 export async function freePort(): Promise<number> {
+  for (;;) {
+    const port = await probeFreePort();
+    if (!handedOut.has(port)) {
+      handedOut.add(port);
+      return port;
+    }
+  }
+}
+
+function probeFreePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const srv = createServer();
     srv.once("error", reject);
