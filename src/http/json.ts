@@ -39,31 +39,36 @@ export function encodeJson(value: unknown, pretty: boolean): string {
  * bodies that may carry uint64 (txn KV Flags); ordinary bodies use JSON.parse.
  */
 export function parseJsonWithBigInts(text: string): unknown {
-  // Quote long integer literals outside strings, then revive them as bigint.
+  // Quote long integer literals outside strings, then revive them as bigint. Unchanged text is
+  // copied in runs, not character by character: a 512 KiB txn body built a rope of half a
+  // million one-character pieces and held the event loop for tens of ms (issue 12 item 6).
   let out = "";
+  let copiedTo = 0;
   let inString = false;
   for (let i = 0; i < text.length; i++) {
     const ch = text[i];
     if (inString) {
-      out += ch;
-      if (ch === "\\") out += text[++i] ?? "";
+      if (ch === "\\") i++;
       else if (ch === '"') inString = false;
       continue;
     }
     if (ch === '"') {
       inString = true;
-      out += ch;
       continue;
     }
     if (ch >= "0" && ch <= "9") {
       let j = i;
       while (j < text.length && /[0-9.eE+-]/.test(text[j])) j++;
       const lit = text.slice(i, j);
-      out += /^\d{16,}$/.test(lit) && !Number.isSafeInteger(Number(lit)) ? `"\\u0000u64:${lit}"` : lit;
+      if (/^\d{16,}$/.test(lit) && !Number.isSafeInteger(Number(lit))) {
+        out += text.slice(copiedTo, i) + `"\\u0000u64:${lit}"`;
+        copiedTo = j;
+      }
       i = j - 1;
-      continue;
     }
-    out += ch;
   }
+  // Without a long literal there is nothing to revive (the reviver alone doubles parse time).
+  if (copiedTo === 0) return JSON.parse(text) as unknown;
+  out += text.slice(copiedTo);
   return JSON.parse(out, (_k, v: unknown) => (typeof v === "string" && v.startsWith(MARK) ? BigInt(v.slice(MARK.length)) : v));
 }

@@ -23,6 +23,7 @@ import type { RaftHostStorage } from "./raft-storage.ts";
 import { InMemoryRaftStorage } from "./raft-storage.ts";
 import type { ServerPortDialer } from "../transport/server-port-tls.ts";
 import { RAFT_PROTOCOL_BYTE } from "../transport/rpc.ts";
+import { yieldToEventLoop } from "../runtime/yield.ts";
 import type { Socket } from "node:net";
 
 // Consensus over the Raft node driver: commands travel as msgpack entry data (Buffers and
@@ -129,6 +130,41 @@ export function decodeCommand(data: Uint8Array): Command {
   return packr.unpack(bytes) as Command;
 }
 
+/**
+ * Entries at least this large are decoded again by their proposer in a turn of their own before
+ * they are proposed, so the turn that applies them on commit does not also decode them (issue
+ * 12 item 6: at the 512 KiB body cap, decode and apply together held the loop for tens of ms).
+ */
+export const PREDECODE_MIN_BYTES = 64 * 1024;
+
+/**
+ * Commands this server decoded ahead from the entry bytes it proposed. Decoded from those very
+ * bytes, applying one is exactly applying the entry: the proposer's own object is not used,
+ * since msgpack does not round-trip every value (lone surrogates, -0, Uint8Array) and the
+ * leader must not diverge from its followers. Keyed weakly: an entry a new leader overwrites
+ * goes with its bytes.
+ */
+class PredecodedCommands {
+  readonly #byData = new WeakMap<Uint8Array, Command>();
+
+  /** Decodes `data` now, for take(); a failure is left to apply, which reports it as usual. */
+  decodeAhead(data: Uint8Array): void {
+    try {
+      this.#byData.set(data, decodeCommand(data));
+    } catch {
+      // apply decodes again and fails there.
+    }
+  }
+
+  /** The command for an entry being applied: decoded ahead if it was, else now. Once only. */
+  take(data: Uint8Array): Command {
+    const ready = this.#byData.get(data);
+    if (ready === undefined) return decodeCommand(data);
+    this.#byData.delete(data);
+    return ready;
+  }
+}
+
 /** A stable non-zero Raft id for a node id: the first 52 bits of its hex digits (or a hash of other text). */
 export function raftIdFromNodeId(nodeId: string): number {
   const hex = nodeId.toLowerCase().replace(/[^0-9a-f]/g, "");
@@ -173,6 +209,9 @@ export class RaftConsensus implements Consensus {
   readonly #readTimeoutMs: number;
   readonly #logger: Logger | undefined;
   readonly #metrics: RaftMetrics | undefined;
+  readonly #predecoded: PredecodedCommands;
+  /** Settles when the last large proposal still being decoded ahead has gone to Raft. */
+  #queueAhead: Promise<void> | undefined;
   #wasLeader = false;
   readonly #raftHost: string;
   readonly #overServerPort: boolean;
@@ -180,8 +219,9 @@ export class RaftConsensus implements Consensus {
   readonly #tickMs: number;
   readonly #electionMs: number;
 
-  private constructor(node: RaftNode, options: RaftConsensusOptions, directory: Map<number, RaftPeer>, metrics: RaftMetrics | undefined) {
+  private constructor(node: RaftNode, options: RaftConsensusOptions, directory: Map<number, RaftPeer>, metrics: RaftMetrics | undefined, predecoded: PredecodedCommands) {
     this.#node = node;
+    this.#predecoded = predecoded;
     this.#metrics = metrics;
     this.nodeId = options.nodeId;
     this.raftId = raftIdFromNodeId(options.nodeId);
@@ -223,7 +263,8 @@ export class RaftConsensus implements Consensus {
     // Leadership changes are reported from the driver, which exists before its consensus.
     const bound: { consensus?: RaftConsensus } = {};
     const metrics = o.metrics ? new RaftMetrics(o.metrics, o.clock) : undefined;
-    const applyCommand = (entry: Entry): ApplyResult => fsm.apply(entry.index, decodeCommand(entry.data));
+    const predecoded = new PredecodedCommands();
+    const applyCommand = (entry: Entry): ApplyResult => fsm.apply(entry.index, predecoded.take(entry.data));
     const node = await RaftNode.start({
       id: selfId,
       storage,
@@ -255,7 +296,7 @@ export class RaftConsensus implements Consensus {
       clock: o.clock,
       rng: o.rng,
     });
-    const consensus = new RaftConsensus(node, o, directory, metrics);
+    const consensus = new RaftConsensus(node, o, directory, metrics, predecoded);
     bound.consensus = consensus;
     directory.set(selfId, { id: o.nodeId, address: o.serverAddress, raftAddress: consensus.raftAddress() });
     if (o.selfElect) await consensus.#electSelf();
@@ -271,9 +312,7 @@ export class RaftConsensus implements Consensus {
     } catch (err) {
       return Promise.reject(err instanceof Error ? err : new Error(String(err)));
     }
-    // Applied's result is what the stateMachine's apply below returned: an ApplyResult. No
-    // async wrapper: every extra await on the write path is another promise and microtask.
-    const applied = this.#node.propose(data) as Promise<{ index: number; result: ApplyResult }>;
+    const applied = this.#proposeInOrder(data);
     const metrics = this.#metrics;
     if (!metrics) {
       return applied.catch((err: unknown) => {
@@ -290,6 +329,36 @@ export class RaftConsensus implements Consensus {
         throw this.#translate(err);
       },
     );
+  }
+
+  /**
+   * Hands `data` to Raft. A large entry is first decoded ahead, after a yield (encode took this
+   * turn); proposals made meanwhile queue behind it, so entries keep the order they were
+   * proposed in. Everything else goes at once: no async wrapper, since every extra await on the
+   * write path is another promise and microtask. Applied's result is what the state machine's
+   * apply returned: an ApplyResult.
+   */
+  #proposeInOrder(data: Uint8Array): Promise<{ index: number; result: ApplyResult }> {
+    const large = data.byteLength >= PREDECODE_MIN_BYTES;
+    const ahead = this.#queueAhead;
+    if (!large && ahead === undefined) return this.#node.propose(data) as Promise<{ index: number; result: ApplyResult }>;
+    const proposed = (ahead ?? Promise.resolve()).then(async () => {
+      if (large) {
+        await yieldToEventLoop();
+        this.#predecoded.decodeAhead(data);
+        await yieldToEventLoop();
+      }
+      return { applied: this.#node.propose(data) as Promise<{ index: number; result: ApplyResult }> };
+    });
+    const settled = proposed.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.#queueAhead = settled;
+    void settled.then(() => {
+      if (this.#queueAhead === settled) this.#queueAhead = undefined;
+    });
+    return proposed.then((p) => p.applied);
   }
 
   /**

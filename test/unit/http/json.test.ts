@@ -22,3 +22,13 @@ test("json - large integers in bodies parse exactly", () => {
   assert.equal(v.Small, 3);
   assert.equal(v.S, "12345678901234567890");
 });
+
+test("json - large integers are found past escaped quotes, and text around them is kept whole", () => {
+  const text = '[{"K": "a\\"1234567890123456789\\\\", "F": 18446744073709551615, "G": -2.5e3}, {"F": 9007199254740993, "T": "x"}]';
+  assert.deepEqual(parseJsonWithBigInts(text), [
+    { K: 'a"1234567890123456789\\', F: 18446744073709551615n, G: -2500 },
+    { F: 9007199254740993n, T: "x" },
+  ]);
+  // Without a long literal nothing is revived: a string that merely starts like the marker stays a string.
+  assert.deepEqual(parseJsonWithBigInts('{"S": "\\u0000u64:5", "N": 12}'), { S: "\u0000u64:5", N: 12 });
+});

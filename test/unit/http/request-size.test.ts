@@ -65,18 +65,53 @@ test("the largest registration the cap admits applies whole, in one batch, witho
     // Warm up the code paths, so compilation is not what is measured.
     await fetch(`${agent.base}/v1/catalog/register`, { method: "PUT", body: registration("warm", 200) }).then((r) => r.arrayBuffer());
     let checks = 7000;
-    while (registration("big", checks).length > DEFAULT_MAX_REQUEST_BODY_BYTES) checks -= 100;
-    const body = registration("big", checks);
-    const { result, stallMs } = await longestStallDuring(async () => {
-      const res = await fetch(`${agent.base}/v1/catalog/register`, { method: "PUT", body });
-      return res.status;
-    });
-    assert.equal(result, 200);
-    // Generous for a busy shared machine (load 15+ on 2 cores stretched it to ~550 ms); on an
-    // idle one the longest piece (unpack + apply on commit) is tens of ms.
-    assert.ok(stallMs < 1500, `event loop held for ${stallMs.toFixed(0)} ms`);
-    const stored = (await fetch(`${agent.base}/v1/health/node/big`).then((r) => r.json())) as unknown[];
+    while (registration("big-0", checks).length > DEFAULT_MAX_REQUEST_BODY_BYTES) checks -= 100;
+    // Three nodes at the cap; a stall counts when every attempt shows it (one attempt can lose
+    // the CPU to another process on a shared machine).
+    const stalls: number[] = [];
+    for (let i = 0; i < 3; i++) {
+      const body = registration(`big-${i}`, checks);
+      const { result, stallMs } = await longestStallDuring(async () => {
+        const res = await fetch(`${agent.base}/v1/catalog/register`, { method: "PUT", body });
+        return res.status;
+      });
+      assert.equal(result, 200);
+      stalls.push(stallMs);
+    }
+    // Idle 2-core machine: the longest single turn (encode, decode ahead, or apply on commit,
+    // each alone since the leader decodes its own entry ahead of commit) is ~7-15 ms; decode and
+    // apply together in the commit turn used to make 25-35 ms. The bound is generous for load.
+    const stallMs = Math.min(...stalls);
+    assert.ok(stallMs < 300, `event loop held for ${stalls.map((s) => s.toFixed(0)).join(", ")} ms`);
+    const stored = (await fetch(`${agent.base}/v1/health/node/big-2`).then((r) => r.json())) as unknown[];
     assert.equal(stored.length, checks);
+  } finally {
+    await agent.stop();
+  }
+});
+
+test("a txn at its size cap applies without a long stall", async () => {
+  const agent = await startTestAgent({}, { consensus: "raft" });
+  try {
+    const txn = (round: number): string =>
+      JSON.stringify(Array.from({ length: 64 }, (_, i) => ({ KV: { Verb: "set", Key: `t/${round}/${i}`, Value: Buffer.alloc(6000, i).toString("base64"), Flags: 18446744073709551615n.toString() } }))).replaceAll('"18446744073709551615"', "18446744073709551615");
+    assert.ok(txn(0).length > 500_000 && txn(0).length <= 524_288);
+    await fetch(`${agent.base}/v1/txn`, { method: "PUT", body: txn(9) }).then((r) => r.arrayBuffer());
+    const stalls: number[] = [];
+    for (let round = 0; round < 3; round++) {
+      const { result, stallMs } = await longestStallDuring(async () => {
+        const res = await fetch(`${agent.base}/v1/txn`, { method: "PUT", body: txn(round) });
+        await res.arrayBuffer();
+        return res.status;
+      });
+      assert.equal(result, 200);
+      stalls.push(stallMs);
+    }
+    // Idle: ~5 ms. The body used to be rebuilt a character at a time to find uint64 literals
+    // (41-62 ms at load ~4); the bound is generous for a loaded machine.
+    assert.ok(Math.min(...stalls) < 300, `event loop held for ${stalls.map((s) => s.toFixed(0)).join(", ")} ms`);
+    const kv = (await fetch(`${agent.base}/v1/kv/t/2/63`).then((r) => r.json())) as unknown[];
+    assert.equal(kv.length, 1);
   } finally {
     await agent.stop();
   }

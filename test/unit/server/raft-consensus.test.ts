@@ -1,7 +1,7 @@
 import { after, test } from "node:test";
 import assert from "node:assert/strict";
 import { StateMachine } from "../../../src/fsm/apply.ts";
-import { NotLeaderError, RaftConsensus } from "../../../src/server/raft-consensus.ts";
+import { NotLeaderError, PREDECODE_MIN_BYTES, RaftConsensus } from "../../../src/server/raft-consensus.ts";
 import { serializeState } from "../../../src/state/snapshot.ts";
 import { StateStore } from "../../../src/state/store.ts";
 import { clusterSpecs, kvSet, proposeToLeader, startServer, waitFor, waitForLeader, type RunningServer } from "./raft-consensus-harness.ts";
@@ -159,6 +159,39 @@ test("raft consensus - a lone in-memory voter (-dev) leads as soon as it starts 
     await consensus.readBarrier();
     assert.equal(consensus.appliedIndex(), again.index);
     assert.equal(state.kv.get("k")?.Value.toString(), "v");
+  } finally {
+    await consensus.close();
+  }
+});
+
+test("raft consensus - a large entry is decoded ahead in its own turn, keeps its place in the log and applies as its bytes decode", async () => {
+  const state = new StateStore();
+  const consensus = await RaftConsensus.start({
+    nodeId: "abcdef01-2345-4678-9abc-def012345679",
+    serverAddress: "127.0.0.1:8300",
+    storage: { kind: "memory" },
+    fsm: new StateMachine(state),
+    bootstrap: true,
+    selfElect: true,
+  });
+  try {
+    const big = new Uint8Array(PREDECODE_MIN_BYTES + 1).fill(0x62);
+    // Proposed back to back without awaiting: the large one waits a turn to be decoded ahead,
+    // and what comes after it must not overtake it.
+    const writes = [
+      consensus.propose(kvSet("k", "first")),
+      // A Uint8Array, not a Buffer: the leader must store what the entry's bytes decode to (a
+      // Buffer, as on every follower), not the proposer's own object.
+      consensus.propose({ Type: "kv-set", Op: "set", Key: "big", Value: big as Buffer, Flags: 0n, NowMs: 1 }),
+      consensus.propose(kvSet("k", "last")),
+    ];
+    const outcomes = await Promise.all(writes);
+    assert.ok(outcomes[0].index < outcomes[1].index && outcomes[1].index < outcomes[2].index, JSON.stringify(outcomes.map((o) => o.index)));
+    assert.equal(state.kv.get("k")?.Value.toString(), "last");
+    const stored = state.kv.get("big")?.Value;
+    assert.ok(Buffer.isBuffer(stored));
+    assert.equal(stored.length, big.length);
+    assert.equal(stored.toString("latin1", 0, 3), "bbb");
   } finally {
     await consensus.close();
   }
