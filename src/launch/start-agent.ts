@@ -228,13 +228,13 @@ async function startAgentParts(options: AgentRuntimeOptions, deps: StartDeps, pa
 
   const lanKeyring = new LocalKeyring(rc ? await loadLanKeyring(rc, logger.named("agent")) : { keyring: undefined, file: undefined });
   const fallbackToFreePort = options.freePortFallback === true;
-  const membership = await startMembership(rc, identity, { clock, logger }, lanKeyring.keyring, fallbackToFreePort).catch((err: unknown) => {
+  const membership = await startMembership(rc, identity, { clock, logger, metrics }, lanKeyring.keyring, fallbackToFreePort).catch((err: unknown) => {
     throw rc && isListenError(err) ? serfStartError(err, "LAN", identity.server, gossipBindHost(rc.serfLanBindAddr, rc.advertiseAddr), rc.ports.serfLan) : err;
   });
   parts.add(() => membership.stop());
   const wanKeyring =
     rc && identity.server && rc.ports.serfWan > 0 ? new LocalKeyring(await loadWanKeyring(rc, logger.named("agent"))) : undefined;
-  const wanMembership = await startWanMembership(rc, identity, { clock, logger }, wanKeyring?.keyring, fallbackToFreePort).catch((err: unknown) => {
+  const wanMembership = await startWanMembership(rc, identity, { clock, logger, metrics }, wanKeyring?.keyring, fallbackToFreePort).catch((err: unknown) => {
     throw rc && isListenError(err) ? serfStartError(err, "WAN", true, gossipBindHost(rc.serfWanBindAddr, rc.advertiseAddrWan), rc.ports.serfWan) : err;
   });
   if (wanMembership) parts.add(() => wanMembership.stop());
@@ -278,7 +278,7 @@ async function startAgentParts(options: AgentRuntimeOptions, deps: StartDeps, pa
   autopilot?.start();
   parts.add(() => autopilot?.stop());
   const stopAutopilotWatch = consensus.onLeadershipChange(() => autopilot?.leadershipChanged());
-  const stopAgentMetrics = startAgentMetrics({ metrics, clock, membership, autopilot });
+  const stopAgentMetrics = startAgentMetrics({ metrics, clock, membership, wanMembership, autopilot });
   parts.add(stopAgentMetrics);
   const connectCa = identity.server
     ? new ConnectCa({
