@@ -258,7 +258,7 @@ async function startAgentParts(options: AgentRuntimeOptions, deps: StartDeps, pa
   discovery?.start();
   parts.add(() => discovery?.stop());
   const reconcile = identity.server
-    ? new LeaderReconcile({ consensus, catalog: state.catalog, membership, clock, logger: logger.named("consul.leader"), nodeName: identity.nodeName, datacenter: identity.datacenter })
+    ? new LeaderReconcile({ consensus, catalog: state.catalog, membership, clock, logger: logger.named("consul.leader"), nodeName: identity.nodeName, datacenter: identity.datacenter, metrics })
     : undefined;
   reconcile?.start();
   parts.add(() => reconcile?.stop());
