@@ -188,7 +188,7 @@ async function startAgentParts(options: AgentRuntimeOptions, deps: StartDeps, pa
   const serverConsensus: Consensus = raft ?? new LocalLog(fsm, { serverAddress });
   // Servers forward to the leader, client agents send everything to a server (cluster-rpc.ts).
   const raftConnections = raft && raft.raftAddress() === serverAddress ? (socket: Socket, head: Buffer) => raft.acceptConnection(socket, head) : undefined;
-  const cluster = await setUpClusterRpc({ rc, serverConsensus, fsm, clock, rng, logger, raftConnections, tls: serverPortTls, freePortFallback: options.freePortFallback === true });
+  const cluster = await setUpClusterRpc({ rc, serverConsensus, fsm, clock, rng, logger, metrics, raftConnections, tls: serverPortTls, freePortFallback: options.freePortFallback === true });
   parts.add(() => cluster.stop());
   const consensus = cluster.consensus;
   const wheel = new TimerWheel(clock);
