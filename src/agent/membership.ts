@@ -1,4 +1,6 @@
 import type { GossipConfig } from "../gossip/config.ts";
+import { memberlistMetrics } from "../gossip/memberlist-metrics.ts";
+import type { Metrics } from "../runtime/metrics.ts";
 import type { Member, MemberTags } from "../gossip/member-state.ts";
 import type { GossipEvent } from "../gossip/swim.ts";
 import type { Clock, TimerHandle } from "../runtime/clock.ts";
@@ -70,6 +72,8 @@ export interface Membership {
   onMemberChange(listener: (change: MemberChange) => void): () => void;
   /** memberlist's health score (Lifeguard awareness: 0 is healthy); absent for a pool of one. */
   healthScore?(): number;
+  /** serf's queue depths (intents, user events, queries) for consul.serf.queue.*; absent for a pool of one. */
+  queueDepths?(): { intent: number; event: number; query: number };
   /** Broadcasts a user event to every member, this one included (delivered through onUserEvent). */
   fireUserEvent(name: string, payload: Uint8Array): void;
   onUserEvent(listener: (event: ReceivedUserEvent) => void): () => void;
@@ -112,6 +116,8 @@ export interface GossipMembershipDeps {
   logger: Logger;
   /** Called when -retry-join gave up after retry_max attempts (Consul then shuts the agent down). */
   onRetryJoinExhausted?: (error: Error) => void;
+  /** The agent's metrics sink: memberlist's series (consul.memberlist.*) for this pool. */
+  metrics?: Metrics;
 }
 
 /** Splits "host:port" / "[v6]:port" into its parts. */
@@ -208,7 +214,8 @@ export class GossipMembership implements Membership {
 
   static async start(settings: GossipMembershipSettings, deps: GossipMembershipDeps): Promise<GossipMembership> {
     const logger = deps.logger.named(serfLoggerName(settings.pool));
-    const options = { name: settings.nodeName, bindHost: settings.host, config: settings.gossip, tags: settings.tags, keyring: settings.keyring, gossipVerify: settings.gossipVerify, clock: deps.clock };
+    const observer = deps.metrics ? memberlistMetrics(deps.metrics, settings.pool === "WAN" ? "wan" : "lan") : undefined;
+    const options = { name: settings.nodeName, bindHost: settings.host, config: settings.gossip, tags: settings.tags, keyring: settings.keyring, gossipVerify: settings.gossipVerify, clock: deps.clock, observer };
     let runner: GossipRunner;
     try {
       runner = await GossipRunner.start({ ...options, port: settings.port });
@@ -291,6 +298,12 @@ export class GossipMembership implements Membership {
 
   healthScore(): number {
     return this.#runner.swim.stats().healthScore;
+  }
+
+  queueDepths(): { intent: number; event: number; query: number } {
+    const stats = this.#runner.swim.stats();
+    // No serf queries are sent (keyring operations use streams), so that queue is always empty.
+    return { intent: stats.intentQueueDepth, event: stats.eventQueueDepth, query: 0 };
   }
 
   fireUserEvent(name: string, payload: Uint8Array): void {

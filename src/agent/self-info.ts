@@ -213,6 +213,8 @@ export function debugConfig(runtimeConfig: Record<string, unknown>): Record<stri
       copy.listenAddrs = { ...listenAddrs, ...(open.https > 0 ? {} : { https: [] }), ...(open.grpc > 0 || open.grpcTls > 0 ? {} : { grpc: [] }) };
     }
   }
+  // Consul's own `debug` reads DebugConfig.EnableDebug to decide whether to profile.
+  copy.EnableDebug = runtimeConfig.enableDebug === true;
   return sanitizeConfig(copy) as Record<string, unknown>;
 }
 

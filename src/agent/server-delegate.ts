@@ -1,4 +1,5 @@
 import type { ApplyResult, Command } from "../fsm/command.ts";
+import { METRIC_NAMES, type Metrics } from "../runtime/metrics.ts";
 import type { StateMachine } from "../fsm/apply.ts";
 import type { RawApiResponse, RequestForwarder } from "../http/dispatch-request.ts";
 import type { Clock, TimerHandle } from "../runtime/clock.ts";
@@ -50,6 +51,8 @@ export interface ServerDelegateOptions {
    */
   holdTimeoutMs?: number;
   applyTimeoutMs?: number;
+  /** consul.client.rpc: one per call to a server, each retry included (Consul's Client.RPC). */
+  metrics?: Metrics;
   pingIntervalMs?: number;
   /**
    * This agent's node name. A session created through a client belongs to the client's node
@@ -67,7 +70,7 @@ interface CallOptions {
 const MIRRORED: ReadonlySet<Command["Type"]> = new Set(["catalog-register", "catalog-deregister"]);
 
 export class ServerDelegate implements Consensus {
-  readonly #options: Required<Omit<ServerDelegateOptions, "pool" | "localFsm" | "clock" | "rng" | "logger" | "nodeName">> & ServerDelegateOptions;
+  readonly #options: Required<Omit<ServerDelegateOptions, "pool" | "localFsm" | "clock" | "rng" | "logger" | "nodeName" | "metrics">> & ServerDelegateOptions;
   #servers: string[] = [];
   /** Index into #servers of the server calls go to until one fails. */
   #current = 0;
@@ -175,6 +178,7 @@ export class ServerDelegate implements Consensus {
       const address = this.#servers[this.#current % count];
       if (options.signal?.aborted) throw new RpcError(RpcErrorCode.Cancelled, "rpc: call cancelled");
       try {
+        this.#options.metrics?.incrCounter(METRIC_NAMES.clientRpc);
         return { ok: true, value: await this.#options.pool.call(address, method, args, { timeoutMs: options.timeoutMs, signal: options.signal }) };
       } catch (err) {
         if (!(err instanceof RpcError) || !this.#retryable(err, options.retryUnknownOutcome)) throw err;

@@ -1,7 +1,8 @@
 // `consul debug`: captures what an operator needs to diagnose an agent into one archive —
-// agent self, host, members (once), metrics every -interval and the logs (at DEBUG, through
-// /v1/agent/monitor) for -duration. Consul's `pprof` target needs the agent's /debug/pprof
-// endpoints, which Consulate does not serve: asking for it is refused, not silently skipped.
+// agent self, host, members (once), metrics every -interval, the logs (at DEBUG, through
+// /v1/agent/monitor) and, when the agent has enable_debug, one CPU profile spanning the whole
+// -duration (/debug/pprof/profile), as Consul 1.20 does. Consul's profile.prof is Go pprof;
+// the agent here answers a V8 profile, stored as profile.cpuprofile (Chrome DevTools opens it).
 import { Writable } from "node:stream";
 import { formatGoDuration } from "../model/duration.ts";
 import { writeDebugArchive, type DebugFile } from "../storage/debug-archive.ts";
@@ -15,7 +16,7 @@ import { connectOrReport, errorMessage, HTTP_CLIENT_FLAGS, RequestAbortedError }
 import { withProcessShutdown } from "./shutdown-signal.ts";
 
 const MIN_INTERVAL_MS = 5_000;
-const TARGETS = ["metrics", "logs", "host", "agent", "members"] as const;
+const TARGETS = ["metrics", "logs", "pprof", "host", "agent", "members"] as const;
 
 const FLAGS = {
   capture: repeatableFlag("One or more types of information to capture. This can be used to capture a subset of information. Defaults to capturing everything."),
@@ -42,12 +43,8 @@ async function runDebug(args: string[], io: CommandIO, shutdown: AbortSignal): P
     printLine(io.stderr, "Invalid flags: -archive=false is not supported by Consulate; the capture is always written as a .tar.gz archive");
     return 1;
   }
-  const targets = f.capture.length > 0 ? f.capture : [...TARGETS];
+  let targets = f.capture.length > 0 ? f.capture : [...TARGETS];
   for (const t of targets) {
-    if (t === "pprof") {
-      printLine(io.stderr, "Invalid flags: the pprof target needs the agent's /debug/pprof endpoints, which Consulate does not serve");
-      return 1;
-    }
     if (!(TARGETS as readonly string[]).includes(t)) {
       printLine(io.stderr, `Invalid flags: target not found for capture: ${t}`);
       return 1;
@@ -67,12 +64,16 @@ async function runDebug(args: string[], io: CommandIO, shutdown: AbortSignal): P
   const name = f.output !== "" ? f.output.replace(/\.tar\.gz$/, "") : `consul-debug-${Math.floor(startedMs / 1000)}`;
   const files: DebugFile[] = [];
   const json = (value: unknown): Buffer => Buffer.from(JSON.stringify(value, null, "\t"));
-  let self: { Config?: { Version?: string } };
+  let self: { Config?: { Version?: string }; DebugConfig?: { EnableDebug?: boolean } };
   try {
     self = (await client.getJSON("/v1/agent/self")) as typeof self;
   } catch (err) {
     printLine(io.stderr, `Error querying target agent: ${errorMessage(err)}. Verify connectivity and agent address.`);
     return 1;
+  }
+  if (self.DebugConfig?.EnableDebug !== true && targets.includes("pprof")) {
+    targets = targets.filter((t) => t !== "pprof");
+    printLine(io.stderr, "[WARN] Unable to capture pprof. Set enable_debug to true on target agent to enable profiling.");
   }
   printLine(io.stdout, "==> Starting debugger and capturing static information...");
   printLine(io.stdout, `     Agent Version: '${self.Config?.Version ?? ""}'`);
@@ -112,6 +113,18 @@ async function runDebug(args: string[], io: CommandIO, shutdown: AbortSignal): P
           if (!(err instanceof RequestAbortedError)) printLine(io.stderr, `Error capturing logs: ${errorMessage(err)}`);
         })
     : Promise.resolve();
+  // One profile for the whole duration (Consul 1.11+), not one per interval.
+  let cpuProfile: Buffer | undefined;
+  const profileCapture = targets.includes("pprof")
+    ? client
+        .sendOK({ method: "GET", path: "/debug/pprof/profile", query: { seconds: String(Math.max(1, Math.floor(f.duration / 1000))) }, signal: stop.signal })
+        .then((res) => {
+          cpuProfile = res.body;
+        })
+        .catch((err: unknown) => {
+          if (!(err instanceof RequestAbortedError)) printLine(io.stderr, `Error capturing pprof: ${errorMessage(err)}`);
+        })
+    : Promise.resolve();
   const metrics: string[] = [];
   try {
     for (let i = 0; !stop.signal.aborted && Date.now() - startedMs < f.duration; i++) {
@@ -123,9 +136,12 @@ async function runDebug(args: string[], io: CommandIO, shutdown: AbortSignal): P
     if (!(err instanceof RequestAbortedError)) printLine(io.stderr, `Error capturing metrics: ${errorMessage(err)}`);
   } finally {
     shutdown.removeEventListener("abort", onShutdown);
+    // The profile ends on its own at -duration; only an interrupt cuts it short (and loses it).
+    await profileCapture;
     stop.abort();
     await logCapture;
   }
+  if (cpuProfile) files.push({ name: "profile.cpuprofile", data: cpuProfile });
   if (targets.includes("metrics")) files.push({ name: "metrics.json", data: Buffer.from(metrics.join("\n") + "\n") });
   if (targets.includes("logs")) files.push({ name: "consul.log", data: Buffer.from(logs) });
   files.push({ name: "index.json", data: json({ Version: 2, AgentVersion: self.Config?.Version ?? "", Interval: formatGoDuration(f.interval), Duration: formatGoDuration(f.duration), Targets: targets }) });

@@ -96,7 +96,6 @@ export const REFUSALS: readonly Refusal[] = [
   { key: "rejoin_after_leave", refuses: isTrue, why: "rejoining the cluster after a graceful leave is not implemented" },
   { key: "disable_remote_exec", refuses: isFalse, why: "remote execution (consul exec) is not implemented" },
   { key: "disable_host_node_id", refuses: isFalse, why: "node IDs are never derived from host information" },
-  { key: "enable_debug", refuses: isTrue, why: "the /debug/pprof profiling endpoints are not implemented" },
   { key: "auto_reload_config", refuses: isTrue, why: "config files are not watched; use consulate reload or SIGHUP" },
   { key: "experiments", refuses: nonEmpty, why: "no experiments are available" },
   ...rules(["snapshot_agent", "cloud"], nonEmpty, "this integration is not implemented"),

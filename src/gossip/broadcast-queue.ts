@@ -4,12 +4,16 @@
 // the same key, so only the newest news about a member is spread. Depth is bounded: past
 // `maxDepth` the most-transmitted items are dropped (they have already spread the furthest).
 
+/** Broadcasts serf queues apart from memberlist's (serf.queue.Intent / Event); the rest are memberlist's. */
+export type BroadcastCategory = "intent" | "event";
+
 export interface QueuedBroadcast {
   readonly bytes: Uint8Array;
   /** Invalidation key; undefined for broadcasts that never supersede each other. */
   readonly key: string | undefined;
   /** Called once when the item leaves the queue, sent out or superseded. */
   readonly onFinished: (() => void) | undefined;
+  readonly category?: BroadcastCategory;
 }
 
 interface Item extends QueuedBroadcast {
@@ -26,6 +30,7 @@ export class BroadcastQueue {
   #nextId = 0;
   #size = 0;
   #droppedTotal = 0;
+  readonly #depthByCategory = new Map<BroadcastCategory, number>();
 
   constructor(maxDepth: number) {
     this.maxDepth = maxDepth;
@@ -40,6 +45,11 @@ export class BroadcastQueue {
     return this.#droppedTotal;
   }
 
+  /** Queued (not yet finished) broadcasts of one category. */
+  depthOf(category: BroadcastCategory): number {
+    return this.#depthByCategory.get(category) ?? 0;
+  }
+
   enqueue(broadcast: QueuedBroadcast): void {
     if (broadcast.key !== undefined) {
       const older = this.#byKey.get(broadcast.key);
@@ -49,6 +59,7 @@ export class BroadcastQueue {
     if (item.key !== undefined) this.#byKey.set(item.key, item);
     this.#tier(0).push(item);
     this.#size++;
+    if (item.category) this.#depthByCategory.set(item.category, this.depthOf(item.category) + 1);
     if (this.#size > this.maxDepth) this.#prune();
   }
 
@@ -108,6 +119,7 @@ export class BroadcastQueue {
     if (item.finished) return;
     item.finished = true;
     this.#size--;
+    if (item.category) this.#depthByCategory.set(item.category, this.depthOf(item.category) - 1);
     if (item.key !== undefined && this.#byKey.get(item.key) === item) this.#byKey.delete(item.key);
     if (removeFromTier) {
       const tier = this.#tiers[item.transmits];

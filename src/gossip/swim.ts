@@ -1,7 +1,8 @@
 import type { Rng } from "../runtime/rng.ts";
 import { assert } from "./assert.ts";
 import { Awareness } from "./awareness.ts";
-import { BroadcastQueue } from "./broadcast-queue.ts";
+import { BroadcastQueue, type BroadcastCategory } from "./broadcast-queue.ts";
+import type { GossipObserver } from "./observer.ts";
 import { COMPOUND_HEADER_BYTES, COMPOUND_PART_OVERHEAD_BYTES, decodeMessage, decodePacket, encodeCompound, encodeMessage, encodedTagsBytes, GossipCodecError } from "./codec.ts";
 import type { GossipConfig } from "./config.ts";
 import { isDeadOrLeft, MemberStatus, sameTags } from "./member-state.ts";
@@ -93,11 +94,16 @@ export interface SwimOptions {
    * converged view, or a restored snapshot). Normal agents start empty and call join().
    */
   readonly initialMembers?: readonly InitialMember[];
+  /** Told of finished probes (metrics); absent: nobody listens. */
+  readonly observer?: Pick<GossipObserver, "probeFinished">;
 }
 
 export interface SwimStats {
   readonly healthScore: number;
   readonly broadcastQueueDepth: number;
+  /** Queued broadcasts that serf keeps in its own queues: leave intents and user events. */
+  readonly intentQueueDepth: number;
+  readonly eventQueueDepth: number;
   readonly broadcastsDropped: number;
   readonly probesFailed: number;
   readonly refutations: number;
@@ -132,6 +138,7 @@ interface MemberRecord {
 interface Probe {
   readonly target: MemberRecord;
   readonly seq: number;
+  readonly startedMs: number;
   readonly directDeadlineMs: number;
   readonly deadlineMs: number;
   indirectSent: boolean;
@@ -181,6 +188,7 @@ export class Swim {
   readonly #intentClock = new LamportClock();
   readonly #packetLimit: number;
   #probe: Probe | undefined;
+  readonly #observer: Pick<GossipObserver, "probeFinished"> | undefined;
   #seq = 0;
   #streamId = 0;
   #nextProbeMs: number;
@@ -201,6 +209,7 @@ export class Swim {
 
   constructor(options: SwimOptions) {
     this.name = options.name;
+    this.#observer = options.observer;
     this.config = options.config;
     this.#rng = options.rng;
     const tags = options.tags ?? {};
@@ -262,6 +271,8 @@ export class Swim {
     return {
       healthScore: this.#awareness.score,
       broadcastQueueDepth: this.#broadcasts.size,
+      intentQueueDepth: this.#broadcasts.depthOf("intent"),
+      eventQueueDepth: this.#broadcasts.depthOf("event"),
       broadcastsDropped: this.#broadcasts.droppedTotal,
       probesFailed: this.#probesFailed,
       refutations: this.#refutations,
@@ -489,6 +500,7 @@ export class Swim {
     this.#probe = {
       target,
       seq,
+      startedMs: nowMs,
       directDeadlineMs: nowMs + c.probeTimeoutMs,
       deadlineMs: nowMs + this.#awareness.scaleTimeoutMs(c.probeIntervalMs),
       indirectSent: false,
@@ -541,6 +553,7 @@ export class Swim {
   }
 
   #finishProbe(_ok: boolean, awarenessDelta: number, nowMs: number): void {
+    if (this.#probe) this.#observer?.probeFinished(nowMs - this.#probe.startedMs);
     this.#probe = undefined;
     this.#awareness.applyDelta(awarenessDelta);
     if (this.#nextProbeMs < nowMs) this.#nextProbeMs = nowMs;
@@ -720,7 +733,7 @@ export class Swim {
     }
     // The member came back after the issuer saw it fail: the intent is stale.
     if (msg.incarnation < r.incarnation) return;
-    this.#broadcast(`leave-intent/${msg.name}`, encodeMessage(msg));
+    this.#broadcast(`leave-intent/${msg.name}`, encodeMessage(msg), undefined, "intent");
     switch (r.status) {
       case MemberStatus.alive:
         r.leaveIntended = true;
@@ -746,7 +759,7 @@ export class Swim {
 
   #handleUserEvent(msg: UserEventMessage): void {
     if (!this.#events.admit(msg)) return;
-    this.#broadcast(undefined, encodeMessage(msg));
+    this.#broadcast(undefined, encodeMessage(msg), undefined, "event");
     this.#emit({ type: "user", ltime: msg.ltime, name: msg.name, payload: msg.payload, coalesce: msg.coalesce });
   }
 
@@ -869,8 +882,8 @@ export class Swim {
     this.#broadcast(r.name, encodeMessage(msg));
   }
 
-  #broadcast(key: string | undefined, bytes: Uint8Array, onFinished?: () => void): void {
-    this.#broadcasts.enqueue({ key, bytes, onFinished });
+  #broadcast(key: string | undefined, bytes: Uint8Array, onFinished?: () => void, category?: BroadcastCategory): void {
+    this.#broadcasts.enqueue({ key, bytes, onFinished, category });
   }
 
   // ---- bookkeeping ----

@@ -25,6 +25,8 @@ export interface HttpSettings {
   datacenter: string;
   nodeName: string;
   devMode: boolean;
+  /** enable_debug: serve /debug/pprof/profile without ACLs (Consul's rule). */
+  enableDebug?: boolean;
   kvMaxValueSizeBytes: number;
   txnMaxReqLenBytes: number;
   aclDefaultPolicy: "allow" | "deny";

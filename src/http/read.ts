@@ -49,6 +49,8 @@ export async function blockingRead<T>(
   query: QueryFn<T>,
   render: (value: T, result: QueryResult<T>) => Reply,
 ): Promise<Reply> {
+  // consul.rpc.query: every read a server runs (clients forward theirs), as Consul's blockingQuery counts.
+  if (ctx.agent.identity.server) ctx.metrics.incrCounter(METRIC_NAMES.rpcQuery);
   // Checked here first so reads on a server that knows its leader (nearly all) add no await.
   if (opts.consistency !== "stale" && !knowsLeader(ctx.consensus)) await awaitLeaderUnlessStale(ctx, opts);
   if (opts.consistency === "consistent") await consistentReadPoint(ctx);

@@ -21,6 +21,7 @@ import { configEntryHandlers as config } from "./handlers/config-entries.ts";
 import { SNAPSHOT_ARCHIVE_MAX_BYTES, snapshotHandlers as snap } from "./handlers/snapshot.ts";
 import { uiHandlers as ui } from "./handlers/ui.ts";
 import { aclHandlers as acl } from "./handlers/acl.ts";
+import { debugPprofHandlers as pprof } from "./handlers/debug-pprof.ts";
 
 // Every /v1 path, its methods and handler, in one table (after Consul's http_register.go).
 // A path ending in "/" is a prefix route: the rest of the path, percent-decoded, is the
@@ -51,6 +52,8 @@ export const routes: readonly Route[] = [
   { path: "/v1/agent/metrics", methods: { GET: a.metrics } },
   { path: "/v1/agent/monitor", methods: { GET: mon.monitor } },
   { path: "/v1/agent/metrics/stream", methods: { GET: ms.metricsStream } },
+  // Go pprof's path, outside /v1 as in Consul (a V8 CPU profile here; see debug-pprof.ts).
+  { path: "/debug/pprof/profile", methods: { GET: pprof.profile } },
   { path: "/v1/agent/reload", methods: { PUT: a.reload } },
   { path: "/v1/agent/maintenance", methods: { PUT: a.maintenance } },
   { path: "/v1/agent/join/", methods: { PUT: a.join } },

@@ -12,11 +12,12 @@ export interface AgentMetricsSources {
   metrics: Metrics;
   clock: Clock;
   membership: Membership;
+  wanMembership?: Membership;
   autopilot?: AutopilotDuty;
 }
 
 export function startAgentMetrics(sources: AgentMetricsSources): () => void {
-  const { metrics, clock, membership, autopilot } = sources;
+  const { metrics, clock, membership, wanMembership, autopilot } = sources;
   const stopChanges = membership.onMemberChange((change) => {
     if (change.status === "alive") metrics.incrCounter(METRIC_NAMES.serfMemberJoin);
     else if (change.status === "failed") metrics.incrCounter(METRIC_NAMES.serfMemberFailed);
@@ -31,6 +32,14 @@ export function startAgentMetrics(sources: AgentMetricsSources): () => void {
   const sample = (): void => {
     const score = membership.healthScore?.();
     if (score !== undefined) metrics.setGauge(METRIC_NAMES.memberlistHealthScore, score);
+    // serf samples its queue depths on a timer (checkQueueDepth); here once per interval.
+    for (const [pool, network] of [[membership, "lan"], [wanMembership, "wan"]] as const) {
+      const depths = pool?.queueDepths?.();
+      if (!depths) continue;
+      metrics.addSample(METRIC_NAMES.serfQueueIntent, depths.intent, { network });
+      metrics.addSample(METRIC_NAMES.serfQueueEvent, depths.event, { network });
+      metrics.addSample(METRIC_NAMES.serfQueueQuery, depths.query, { network });
+    }
     if (autopilot) {
       const state = autopilot.current();
       metrics.setGauge(METRIC_NAMES.autopilotHealthy, state.healthy ? 1 : 0);

@@ -1,4 +1,5 @@
 import { ServerDelegate } from "../agent/server-delegate.ts";
+import type { Metrics } from "../runtime/metrics.ts";
 import type { RuntimeConfig } from "../config/runtime-config.ts";
 import type { StateMachine } from "../fsm/apply.ts";
 import type { ApiDispatcher, RequestForwarder } from "../http/dispatch-request.ts";
@@ -29,6 +30,8 @@ export interface ClusterRpcDeps {
   clock: Clock;
   rng: Rng;
   logger: Logger;
+  /** consul.rpc.request (requests this server answers) and consul.client.rpc (a client agent's calls). */
+  metrics?: Metrics;
   /** Servers running Raft over the server port: takes each connection that opens with RAFT_PROTOCOL_BYTE. */
   raftConnections?: (socket: Socket, head: Buffer) => void;
   /** TLS on the server port (tls.internal_rpc), for the listener and outgoing calls. */
@@ -59,7 +62,7 @@ export async function setUpClusterRpc(deps: ClusterRpcDeps): Promise<ClusterRpc>
   const hold: LeaderHold = { clock, rng, holdTimeoutMs: rc?.rpcHoldTimeoutMs ?? DEFAULT_RPC_HOLD_TIMEOUT_MS };
 
   if (isClient) {
-    const delegate = new ServerDelegate({ pool, localFsm: deps.fsm, clock, rng, logger, nodeName: rc.nodeName, holdTimeoutMs: hold.holdTimeoutMs });
+    const delegate = new ServerDelegate({ pool, localFsm: deps.fsm, clock, rng, logger, nodeName: rc.nodeName, holdTimeoutMs: hold.holdTimeoutMs, metrics: deps.metrics });
     await delegate.start();
     return {
       role: "client",
@@ -94,6 +97,7 @@ export async function setUpClusterRpc(deps: ClusterRpcDeps): Promise<ClusterRpc>
           port: rc.ports.server,
           handlers: serverRpcHandlers({ consensus, dispatcher, logger }),
           logger,
+          metrics: deps.metrics,
           ...defaultRpcServerLimits,
           protocols: deps.raftConnections ? new Map([[RAFT_PROTOCOL_BYTE, deps.raftConnections]]) : undefined,
           tls: deps.tls,

@@ -20,6 +20,7 @@ export function agentOptionsFromConfig(rc: RuntimeConfig): AgentRuntimeOptions {
       datacenter: rc.datacenter,
       nodeName: rc.nodeName,
       devMode: rc.dev,
+      enableDebug: rc.enableDebug,
       kvMaxValueSizeBytes: rc.kvMaxValueSizeBytes,
       txnMaxReqLenBytes: rc.txnMaxReqLenBytes,
       aclDefaultPolicy: rc.aclDefaultPolicy,

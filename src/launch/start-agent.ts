@@ -188,7 +188,7 @@ async function startAgentParts(options: AgentRuntimeOptions, deps: StartDeps, pa
   const serverConsensus: Consensus = raft ?? new LocalLog(fsm, { serverAddress });
   // Servers forward to the leader, client agents send everything to a server (cluster-rpc.ts).
   const raftConnections = raft && raft.raftAddress() === serverAddress ? (socket: Socket, head: Buffer) => raft.acceptConnection(socket, head) : undefined;
-  const cluster = await setUpClusterRpc({ rc, serverConsensus, fsm, clock, rng, logger, raftConnections, tls: serverPortTls, freePortFallback: options.freePortFallback === true });
+  const cluster = await setUpClusterRpc({ rc, serverConsensus, fsm, clock, rng, logger, metrics, raftConnections, tls: serverPortTls, freePortFallback: options.freePortFallback === true });
   parts.add(() => cluster.stop());
   const consensus = cluster.consensus;
   const wheel = new TimerWheel(clock);
@@ -228,13 +228,13 @@ async function startAgentParts(options: AgentRuntimeOptions, deps: StartDeps, pa
 
   const lanKeyring = new LocalKeyring(rc ? await loadLanKeyring(rc, logger.named("agent")) : { keyring: undefined, file: undefined });
   const fallbackToFreePort = options.freePortFallback === true;
-  const membership = await startMembership(rc, identity, { clock, logger }, lanKeyring.keyring, fallbackToFreePort).catch((err: unknown) => {
+  const membership = await startMembership(rc, identity, { clock, logger, metrics }, lanKeyring.keyring, fallbackToFreePort).catch((err: unknown) => {
     throw rc && isListenError(err) ? serfStartError(err, "LAN", identity.server, gossipBindHost(rc.serfLanBindAddr, rc.advertiseAddr), rc.ports.serfLan) : err;
   });
   parts.add(() => membership.stop());
   const wanKeyring =
     rc && identity.server && rc.ports.serfWan > 0 ? new LocalKeyring(await loadWanKeyring(rc, logger.named("agent"))) : undefined;
-  const wanMembership = await startWanMembership(rc, identity, { clock, logger }, wanKeyring?.keyring, fallbackToFreePort).catch((err: unknown) => {
+  const wanMembership = await startWanMembership(rc, identity, { clock, logger, metrics }, wanKeyring?.keyring, fallbackToFreePort).catch((err: unknown) => {
     throw rc && isListenError(err) ? serfStartError(err, "WAN", true, gossipBindHost(rc.serfWanBindAddr, rc.advertiseAddrWan), rc.ports.serfWan) : err;
   });
   if (wanMembership) parts.add(() => wanMembership.stop());
@@ -258,7 +258,7 @@ async function startAgentParts(options: AgentRuntimeOptions, deps: StartDeps, pa
   discovery?.start();
   parts.add(() => discovery?.stop());
   const reconcile = identity.server
-    ? new LeaderReconcile({ consensus, catalog: state.catalog, membership, clock, logger: logger.named("consul.leader"), nodeName: identity.nodeName, datacenter: identity.datacenter })
+    ? new LeaderReconcile({ consensus, catalog: state.catalog, membership, clock, logger: logger.named("consul.leader"), nodeName: identity.nodeName, datacenter: identity.datacenter, metrics })
     : undefined;
   reconcile?.start();
   parts.add(() => reconcile?.stop());
@@ -278,7 +278,7 @@ async function startAgentParts(options: AgentRuntimeOptions, deps: StartDeps, pa
   autopilot?.start();
   parts.add(() => autopilot?.stop());
   const stopAutopilotWatch = consensus.onLeadershipChange(() => autopilot?.leadershipChanged());
-  const stopAgentMetrics = startAgentMetrics({ metrics, clock, membership, autopilot });
+  const stopAgentMetrics = startAgentMetrics({ metrics, clock, membership, wanMembership, autopilot });
   parts.add(stopAgentMetrics);
   const connectCa = identity.server
     ? new ConnectCa({

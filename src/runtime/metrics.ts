@@ -33,6 +33,23 @@ export const METRIC_NAMES = {
   serfMemberLeft: "consul.serf.member.left",
   serfEvents: "consul.serf.events",
   memberlistHealthScore: "consul.memberlist.health.score",
+  // memberlist (net.go, state.go): bytes for sent/received, one per connection for accept/connect.
+  memberlistProbeNode: "consul.memberlist.probeNode",
+  memberlistUdpSent: "consul.memberlist.udp.sent",
+  memberlistUdpReceived: "consul.memberlist.udp.received",
+  memberlistTcpAccept: "consul.memberlist.tcp.accept",
+  memberlistTcpConnect: "consul.memberlist.tcp.connect",
+  memberlistTcpSent: "consul.memberlist.tcp.sent",
+  // serf's queue depths, sampled on a timer (serf checkQueueDepth).
+  serfQueueIntent: "consul.serf.queue.Intent",
+  serfQueueEvent: "consul.serf.queue.Event",
+  serfQueueQuery: "consul.serf.queue.Query",
+  // Leader duties (leader.go) and RPC (rpc.go, client.go).
+  leaderReconcile: "consul.leader.reconcile",
+  leaderBarrier: "consul.leader.barrier",
+  rpcRequest: "consul.rpc.request",
+  rpcQuery: "consul.rpc.query",
+  clientRpc: "consul.client.rpc",
   autopilotHealthy: "consul.autopilot.healthy",
   autopilotFailureTolerance: "consul.autopilot.failure_tolerance",
   // Node's own: milliseconds callbacks waited for the event loop over the last interval.

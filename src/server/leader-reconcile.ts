@@ -6,6 +6,7 @@ import { consulServiceRow, serfHealthCheck } from "../model/member-rows.ts";
 import { SERF_HEALTH_CHECK_ID, type HealthCheck, type Node, type NodeService } from "../model/catalog.ts";
 import type { Clock, TimerHandle } from "../runtime/clock.ts";
 import type { Logger } from "../runtime/logger.ts";
+import { METRIC_NAMES, type Metrics } from "../runtime/metrics.ts";
 import type { Consensus } from "./consensus.ts";
 
 // The leader duty that mirrors the gossip pool into the catalog (Consul's reconcileMember):
@@ -35,7 +36,8 @@ export interface ReconcileMembership {
 }
 
 export interface LeaderReconcileDeps {
-  consensus: Pick<Consensus, "propose" | "isLeader">;
+  /** readBarrier, when there: each full pass first waits for the log to be applied (Consul's raft.Barrier). */
+  consensus: Pick<Consensus, "propose" | "isLeader"> & Partial<Pick<Consensus, "readBarrier">>;
   catalog: ReconcileCatalog;
   membership: ReconcileMembership;
   clock: Clock;
@@ -43,6 +45,8 @@ export interface LeaderReconcileDeps {
   /** This server's node name: the leader never deregisters itself. */
   nodeName: string;
   datacenter: string;
+  /** consul.leader.barrier and consul.leader.reconcile (one full pass) are timed here. */
+  metrics?: Metrics;
 }
 
 export interface LeaderReconcileSettings {
@@ -140,6 +144,8 @@ export class LeaderReconcile {
   #draining = false;
   #pollTimer: TimerHandle | undefined;
   #nextFullPassMs = 0;
+  /** When the full pass under way started (monotonic ms), for consul.leader.reconcile. */
+  #fullPassStartedMs: number | undefined;
   #unsubscribe: () => void = () => {};
 
   constructor(deps: LeaderReconcileDeps, settings: Partial<LeaderReconcileSettings> = {}) {
@@ -164,6 +170,7 @@ export class LeaderReconcile {
     this.#pollTimer?.cancel();
     this.#pollTimer = undefined;
     this.#pending.clear();
+    this.#fullPassStartedMs = undefined;
   }
 
   /** Re-reads consensus.isLeader(): entering leadership queues a full pass, leaving drops the queue. */
@@ -177,6 +184,7 @@ export class LeaderReconcile {
       this.#phase = "standby";
       this.#pending.clear();
       this.#fullPassQueued = false;
+      this.#fullPassStartedMs = undefined;
     }
     this.#drain();
   }
@@ -236,9 +244,27 @@ export class LeaderReconcile {
   async #drainLoop(): Promise<void> {
     const { consensus, catalog, nodeName, datacenter, clock, logger } = this.#deps;
     while (this.#phase === "leading") {
-      if (this.#fullPassQueued) this.#expandFullPass();
+      if (this.#fullPassQueued) {
+        // As Consul's leader loop: a barrier first, so the pass reads everything committed.
+        if (consensus.readBarrier) {
+          const barrierStarted = clock.monotonicMs();
+          try {
+            await consensus.readBarrier();
+          } catch (e) {
+            logger.error("failed to wait for barrier", { error: e instanceof Error ? e.message : String(e) });
+            return;
+          }
+          this.#deps.metrics?.measureSince(METRIC_NAMES.leaderBarrier, barrierStarted);
+          if (this.#phase !== "leading") return;
+        }
+        this.#fullPassStartedMs = clock.monotonicMs();
+        this.#expandFullPass();
+      }
       const next = this.#pending.values().next();
-      if (next.done) return;
+      if (next.done) {
+        this.#fullPassDone();
+        return;
+      }
       const change = next.value;
       this.#pending.delete(change.name);
       const cmd = reconcileCommand(change, { catalog, nodeName, datacenter, nowMs: clock.now() });
@@ -253,8 +279,16 @@ export class LeaderReconcile {
         // Lost leadership or no quorum: keep the change (unless a newer one came) for the next try.
         if (!this.#pending.has(change.name)) this.#pending.set(change.name, change);
         logger.warn("failed to reconcile member", { member: change.name, error: e instanceof Error ? e.message : String(e) });
+        this.#fullPassDone();
         return;
       }
     }
+  }
+
+  /** Consul times reconcile() whether it succeeded or not. */
+  #fullPassDone(): void {
+    if (this.#fullPassStartedMs === undefined) return;
+    this.#deps.metrics?.measureSince(METRIC_NAMES.leaderReconcile, this.#fullPassStartedMs);
+    this.#fullPassStartedMs = undefined;
   }
 }

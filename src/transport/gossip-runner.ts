@@ -1,4 +1,5 @@
 import { systemClock } from "../runtime/clock.ts";
+import type { GossipObserver } from "../gossip/observer.ts";
 import type { Clock, TimerHandle } from "../runtime/clock.ts";
 import { systemRng } from "../runtime/rng.ts";
 import type { Rng } from "../runtime/rng.ts";
@@ -31,6 +32,8 @@ export interface GossipRunnerOptions {
   readonly gossipVerify?: GossipVerify;
   readonly clock?: Clock;
   readonly rng?: Rng;
+  /** Told of probes, datagrams and streams as they happen (memberlist's metrics). */
+  readonly observer?: GossipObserver;
 }
 
 export type GossipListener = (event: GossipEvent) => void;
@@ -73,10 +76,10 @@ export class GossipRunner {
     // the UDP side of a kernel-chosen port is taken.
     const encryption = options.keyring ? new GossipEncryption(options.keyring, options.gossipVerify) : undefined;
     for (let attempt = 0; ; attempt++) {
-      const tcp = await listenGossipTcp({ host: options.bindHost, port: options.port }, onStream, encryption, config.tcpTimeoutMs);
+      const tcp = await listenGossipTcp({ host: options.bindHost, port: options.port }, onStream, encryption, config.tcpTimeoutMs, options.observer);
       let udp: GossipUdp;
       try {
-        udp = await bindGossipUdp({ host: options.bindHost, port: tcp.port }, onPacket, encryption);
+        udp = await bindGossipUdp({ host: options.bindHost, port: tcp.port }, onPacket, encryption, options.observer);
       } catch (err) {
         await tcp.close();
         if (options.port !== 0 || attempt >= BIND_ATTEMPTS) throw err;
@@ -91,6 +94,7 @@ export class GossipRunner {
         rng: options.rng ?? systemRng,
         nowMs: clock.monotonicMs(),
         packetOverheadBytes: options.keyring ? ENCRYPTION_OVERHEAD_BYTES : 0,
+        observer: options.observer,
       });
       runner = new GossipRunner(swim, addr, udp, tcp, clock);
       runner.#flush();

@@ -1,5 +1,6 @@
 import { connect, createServer } from "node:net";
 import type { Server, Socket } from "node:net";
+import type { GossipObserver } from "../gossip/observer.ts";
 import type { GossipEncryption } from "./gossip-crypto.ts";
 import { splitHostPort } from "./gossip-udp.ts";
 
@@ -77,9 +78,16 @@ function readFrame(socket: Socket, onFrame: (payload: Buffer) => void, onError: 
   });
 }
 
-export async function listenGossipTcp(listen: { host: string; port: number }, handler: StreamHandler, encryption?: GossipEncryption, timeoutMs = 10_000): Promise<GossipTcp> {
+export async function listenGossipTcp(
+  listen: { host: string; port: number },
+  handler: StreamHandler,
+  encryption?: GossipEncryption,
+  timeoutMs = 10_000,
+  observer?: GossipObserver,
+): Promise<GossipTcp> {
   const sockets = new Set<Socket>();
   const server: Server = createServer((socket) => {
+    observer?.tcpAccept();
     sockets.add(socket);
     socket.on("close", () => sockets.delete(socket));
     socket.on("error", () => socket.destroy());
@@ -98,7 +106,9 @@ export async function listenGossipTcp(listen: { host: string; port: number }, ha
         // Encrypted when written, with the primary key of that moment (a use-key answer
         // already goes out under the new key, which the asker installed before).
         const send = (answer: Uint8Array | undefined): void => {
-          socket.end(frame(answer ? (encryption ? encryption.seal(answer) : answer) : new Uint8Array(0)));
+          const out = frame(answer ? (encryption ? encryption.seal(answer) : answer) : new Uint8Array(0));
+          observer?.tcpSent(out.length);
+          socket.end(out);
         };
         if (reply instanceof Promise) reply.then(send, () => socket.destroy());
         else send(reply);
@@ -119,6 +129,7 @@ export async function listenGossipTcp(listen: { host: string; port: number }, ha
     new Promise((resolve) => {
       const { host, port: remotePort } = splitHostPort(addr);
       const socket = connect({ host, port: remotePort });
+      observer?.tcpConnect();
       let settled = false;
       let connected = false;
       const done = (outcome: StreamOutcome): void => {
@@ -134,7 +145,9 @@ export async function listenGossipTcp(listen: { host: string; port: number }, ha
       socket.on("close", () => fail("exchange", "EOF"));
       socket.on("connect", () => {
         connected = true;
-        socket.write(frame(encryption ? encryption.seal(bytes) : bytes));
+        const out = frame(encryption ? encryption.seal(bytes) : bytes);
+        observer?.tcpSent(out.length);
+        socket.write(out);
       });
       readFrame(
         socket,

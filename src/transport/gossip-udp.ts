@@ -1,5 +1,6 @@
 import { createSocket } from "node:dgram";
 import type { Socket } from "node:dgram";
+import type { GossipObserver } from "../gossip/observer.ts";
 import type { GossipEncryption } from "./gossip-crypto.ts";
 
 // Gossip datagrams (probes, acks, piggybacked broadcasts). Encrypted with the keyring when one
@@ -25,6 +26,7 @@ export async function bindGossipUdp(
   listen: { host: string; port: number },
   onPacket: (fromAddr: string, bytes: Uint8Array) => void,
   encryption?: GossipEncryption,
+  observer?: GossipObserver,
 ): Promise<GossipUdp> {
   const socket: Socket = createSocket({ type: listen.host.includes(":") ? "udp6" : "udp4" });
   const stats = { sent: 0, received: 0, rejected: 0 };
@@ -39,6 +41,7 @@ export async function bindGossipUdp(
     // Send errors to a vanished peer surface here (ICMP unreachable); the probe logic copes.
   });
   socket.on("message", (msg, rinfo) => {
+    observer?.udpReceived(msg.length);
     let bytes: Uint8Array = msg;
     if (encryption) {
       try {
@@ -58,6 +61,7 @@ export async function bindGossipUdp(
       const { host, port } = splitHostPort(addr);
       const payload = encryption ? encryption.seal(bytes) : bytes;
       stats.sent++;
+      observer?.udpSent(payload.length);
       socket.send(payload, port, host);
     },
     close: () => new Promise<void>((resolve) => socket.close(() => resolve())),

@@ -1,4 +1,5 @@
 import { createServer, type Server, type Socket } from "node:net";
+import { METRIC_NAMES, type Metrics } from "../runtime/metrics.ts";
 import type { Logger } from "../runtime/logger.ts";
 import { encodeFrame, FrameDecoder } from "./frame.ts";
 import { RPC_TLS_BYTE, type ServerPortTls } from "./server-port-tls.ts";
@@ -24,6 +25,8 @@ export interface RpcServerOptions {
   protocols?: ReadonlyMap<number, (socket: Socket, head: Buffer) => void>;
   /** TLS on this port (RPCTLS byte, verify_incoming); absent: plaintext only. */
   tls?: ServerPortTls;
+  /** consul.rpc.request: one per request this server runs (Consul counts each served RPC). */
+  metrics?: Metrics;
 }
 
 export const defaultRpcServerLimits = { maxConnections: 4096, maxInFlightPerConnection: 4096 } as const;
@@ -51,6 +54,7 @@ export async function startRpcServer(options: RpcServerOptions): Promise<Running
   const sockets = new Set<Socket>();
   const handedOver = new Set<Socket>();
   const log = options.logger;
+  const rpcRequests = options.metrics?.counter(METRIC_NAMES.rpcRequest);
 
   const tls = options.tls;
   /** `insideTls`: the connection already went through the RPCTLS handshake. */
@@ -79,6 +83,7 @@ export async function startRpcServer(options: RpcServerOptions): Promise<Running
       }
       const controller = new AbortController();
       inFlight.set(id, controller);
+      rpcRequests?.inc();
       Promise.resolve()
         .then(() => handler(args, { signal: controller.signal, remoteAddress }))
         .then(
