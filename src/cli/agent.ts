@@ -8,6 +8,7 @@ import { startAgent, type RunningAgent } from "../launch/start-agent.ts";
 import { BUILD_DATE, CONSUL_COMPAT_VERSION, CONSULATE_VERSION } from "../version.ts";
 import { formatAgentBanner } from "./agent-banner.ts";
 import { createLogger, LogHub } from "../runtime/logger.ts";
+import { batchedOutput } from "../runtime/batched-output.ts";
 import { systemClock } from "../runtime/clock.ts";
 import { RotatingLogFile } from "../storage/log-file.ts";
 import { boolFlag, intFlag, parseGoFlags, repeatableFlag, stringFlag, type FlagSpec } from "./go-flags.ts";
@@ -149,8 +150,10 @@ function openLogFile(rc: RuntimeConfig): RotatingLogFile {
   return new RotatingLogFile({ path: rc.logFile, rotateBytes: bytes, rotateDurationMs: durationMs, maxFiles, nowMs: () => systemClock.now() });
 }
 
+const stdoutLines = batchedOutput((chunk) => process.stdout.write(chunk));
+
 function writeLogLine(line: string, file: RotatingLogFile | undefined): void {
-  process.stdout.write(line);
+  stdoutLines.write(line);
   try {
     file?.write(line);
   } catch {
