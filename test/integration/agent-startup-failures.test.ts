@@ -115,8 +115,13 @@ void test("README: the cluster snippet works when pasted, with the addresses cha
   child.stderr.on("data", (d: Buffer) => (out += d.toString()));
   try {
     const done = await new Promise<boolean>((resolve) => {
-      const timer = setTimeout(() => resolve(false), 60_000);
+      let timedOut = false;
+      const timer = setTimeout(() => {
+        timedOut = true;
+        resolve(false);
+      }, 60_000);
       const check = (): void => {
+        if (timedOut) return; // a failed run must not leave this loop keeping the process alive
         // curl prints the value with no newline, so an agent's log line may follow it directly.
         if (/\bworld/.test(out.split("true").slice(1).join("true"))) {
           clearTimeout(timer);
