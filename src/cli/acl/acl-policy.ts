@@ -5,22 +5,12 @@ import { helpFor, parseCommandLine } from "../command-definition.ts";
 import type { CommandIO } from "../command-io.ts";
 import { printLine } from "../command-io.ts";
 import { boolFlag, repeatableFlag, stringFlag } from "../go-flags.ts";
-import { connectOrReport, errorMessage, escapePath, type ConsulHttpClient } from "../http-client.ts";
-import { ACL_HTTP_FLAGS, deleteObject, formatOrReport, idFromPartial, listObjects, loadDataSource, OUTPUT_FLAGS, printOutput, putJSON, readObject, type Json } from "./acl-common.ts";
+import { connectOrReport, errorMessage, escapePath } from "../http-client.ts";
+import { ACL_HTTP_FLAGS, formatOrReport, idFromPartial, loadDataSource, OUTPUT_FLAGS, printOutput, putJSON, readObject, type Json } from "./acl-common.ts";
+import { deleteFlags, idFlags, LIST_FLAGS, runDeleteNamed, runListNamed } from "./acl-named-objects.ts";
 import { formatPolicy, formatPolicyList } from "./acl-format.ts";
 
-const ID_FLAGS = {
-  id: stringFlag("The ID of the policy. It may be specified as a unique ID prefix but will error if the prefix matches multiple policy IDs"),
-  name: stringFlag("The name of the policy."),
-} as const;
-
-/** The policy's ID from -id (a unique prefix) or -name (an exact name, through the list). */
-async function policyId(client: ConsulHttpClient, id: string, name: string): Promise<string> {
-  if (id !== "") return idFromPartial(client, "policy", id);
-  if (name === "") throw new Error("No name specified");
-  for (const p of await listObjects(client, "/v1/acl/policies")) if (p.Name === name) return String(p.ID);
-  throw new Error(`No such policy with name ${name}`);
-}
+const ID_FLAGS = idFlags("policy");
 
 // create
 
@@ -235,7 +225,7 @@ async function runUpdate(args: string[], io: CommandIO): Promise<number> {
 
 // delete
 
-const DELETE_FLAGS = { ...ID_FLAGS, ...ACL_HTTP_FLAGS } as const;
+const DELETE_FLAGS = deleteFlags("policy");
 
 const DELETE_HELP = `
 Usage: consulate acl policy delete [options] -id POLICY
@@ -255,36 +245,9 @@ Usage: consulate acl policy delete [options] -id POLICY
         $ consulate acl policy delete -name my-policy
 `;
 
-async function runDelete(args: string[], io: CommandIO): Promise<number> {
-  const parsed = parseCommandLine(DELETE_FLAGS, DELETE_HELP, args, io);
-  if (typeof parsed === "number") return parsed;
-  const f = parsed.values;
-  if (f.id === "" && f.name === "") {
-    printLine(io.stderr, "Must specify either the -id or -name parameters");
-    return 1;
-  }
-  const client = await connectOrReport(f, io);
-  if (!client) return 1;
-  let id: string;
-  try {
-    id = await policyId(client, f.id, f.name);
-  } catch (err) {
-    printLine(io.stderr, `Error determining policy ID: ${errorMessage(err)}`);
-    return 1;
-  }
-  try {
-    await deleteObject(client, `/v1/acl/policy/${escapePath(id)}`);
-  } catch (err) {
-    printLine(io.stderr, `Error deleting policy ${JSON.stringify(id)}: ${errorMessage(err)}`);
-    return 1;
-  }
-  printLine(io.stdout, `Policy ${JSON.stringify(id)} deleted successfully`);
-  return 0;
-}
+const runDelete = runDeleteNamed("policy", DELETE_HELP);
 
 // list
-
-const LIST_FLAGS = { ...OUTPUT_FLAGS, ...ACL_HTTP_FLAGS } as const;
 
 const LIST_HELP = `
 Usage: consulate acl policy list [options]
@@ -296,24 +259,7 @@ Usage: consulate acl policy list [options]
         $ consulate acl policy list
 `;
 
-async function runList(args: string[], io: CommandIO): Promise<number> {
-  const parsed = parseCommandLine(LIST_FLAGS, LIST_HELP, args, io);
-  if (typeof parsed === "number") return parsed;
-  const f = parsed.values;
-  const format = formatOrReport(f.format, io);
-  if (!format) return 1;
-  const client = await connectOrReport(f, io);
-  if (!client) return 1;
-  let policies: Json[];
-  try {
-    policies = await listObjects(client, "/v1/acl/policies");
-  } catch (err) {
-    printLine(io.stderr, `Failed to retrieve the policy list: ${errorMessage(err)}`);
-    return 1;
-  }
-  printOutput(io, formatPolicyList(policies, format, f.meta));
-  return 0;
-}
+const runList = runListNamed("policy", LIST_HELP, formatPolicyList);
 
 export const aclPolicyCommands: Readonly<Record<string, CommandDefinition>> = {
   "acl policy": {

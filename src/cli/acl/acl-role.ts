@@ -7,15 +7,13 @@ import { printLine } from "../command-io.ts";
 import { boolFlag, repeatableFlag, stringFlag } from "../go-flags.ts";
 import { connectOrReport, errorMessage, escapePath, type ConsulHttpClient } from "../http-client.ts";
 import {
-  ACL_HTTP_FLAGS, deleteObject, formatOrReport, idFromPartial, listObjects, nodeIdentities, OUTPUT_FLAGS, printOutput, putJSON, readObject,
+  ACL_HTTP_FLAGS, formatOrReport, idFromPartial, nodeIdentities, OUTPUT_FLAGS, printOutput, putJSON, readObject,
   serviceIdentities, type Json,
 } from "./acl-common.ts";
+import { deleteFlags, idFlags, LIST_FLAGS, runDeleteNamed, runListNamed } from "./acl-named-objects.ts";
 import { formatRole, formatRoleList } from "./acl-format.ts";
 
-const ID_FLAGS = {
-  id: stringFlag("The ID of the role. It may be specified as a unique ID prefix but will error if the prefix matches multiple role IDs"),
-  name: stringFlag("The name of the role."),
-} as const;
+const ID_FLAGS = idFlags("role");
 
 const LINK_FLAGS = {
   "policy-id": repeatableFlag("ID of a policy to use for this role. May be specified multiple times"),
@@ -23,13 +21,6 @@ const LINK_FLAGS = {
   "service-identity": repeatableFlag("Name of a service identity to use for this role. May be specified multiple times. Format is the SERVICENAME or SERVICENAME:DATACENTER1,DATACENTER2,..."),
   "node-identity": repeatableFlag("Name of a node identity to use for this role. May be specified multiple times. Format is NODENAME:DATACENTER"),
 } as const;
-
-async function roleId(client: ConsulHttpClient, id: string, name: string): Promise<string> {
-  if (id !== "") return idFromPartial(client, "role", id);
-  if (name === "") throw new Error("No name specified");
-  for (const r of await listObjects(client, "/v1/acl/roles")) if (r.Name === name) return String(r.ID);
-  throw new Error(`No such role with name ${name}`);
-}
 
 async function policyLinks(client: ConsulHttpClient, names: string[], ids: string[]): Promise<Json[]> {
   const links: Json[] = names.map((Name) => ({ Name }));
@@ -268,7 +259,7 @@ async function runUpdate(args: string[], io: CommandIO): Promise<number> {
 
 // delete
 
-const DELETE_FLAGS = { ...ID_FLAGS, ...ACL_HTTP_FLAGS } as const;
+const DELETE_FLAGS = deleteFlags("role");
 
 const DELETE_HELP = `
 Usage: consulate acl role delete [options] -id ROLE
@@ -288,36 +279,9 @@ Usage: consulate acl role delete [options] -id ROLE
           $ consulate acl role delete -name my-role
 `;
 
-async function runDelete(args: string[], io: CommandIO): Promise<number> {
-  const parsed = parseCommandLine(DELETE_FLAGS, DELETE_HELP, args, io);
-  if (typeof parsed === "number") return parsed;
-  const f = parsed.values;
-  if (f.id === "" && f.name === "") {
-    printLine(io.stderr, "Must specify either the -id or -name parameters");
-    return 1;
-  }
-  const client = await connectOrReport(f, io);
-  if (!client) return 1;
-  let id: string;
-  try {
-    id = await roleId(client, f.id, f.name);
-  } catch (err) {
-    printLine(io.stderr, `Error determining role ID: ${errorMessage(err)}`);
-    return 1;
-  }
-  try {
-    await deleteObject(client, `/v1/acl/role/${escapePath(id)}`);
-  } catch (err) {
-    printLine(io.stderr, `Error deleting role ${JSON.stringify(id)}: ${errorMessage(err)}`);
-    return 1;
-  }
-  printLine(io.stdout, `Role ${JSON.stringify(id)} deleted successfully`);
-  return 0;
-}
+const runDelete = runDeleteNamed("role", DELETE_HELP);
 
 // list
-
-const LIST_FLAGS = { ...OUTPUT_FLAGS, ...ACL_HTTP_FLAGS } as const;
 
 const LIST_HELP = `
 Usage: consulate acl role list [options]
@@ -329,24 +293,7 @@ Usage: consulate acl role list [options]
         $ consulate acl role list
 `;
 
-async function runList(args: string[], io: CommandIO): Promise<number> {
-  const parsed = parseCommandLine(LIST_FLAGS, LIST_HELP, args, io);
-  if (typeof parsed === "number") return parsed;
-  const f = parsed.values;
-  const format = formatOrReport(f.format, io);
-  if (!format) return 1;
-  const client = await connectOrReport(f, io);
-  if (!client) return 1;
-  let roles: Json[];
-  try {
-    roles = await listObjects(client, "/v1/acl/roles");
-  } catch (err) {
-    printLine(io.stderr, `Failed to retrieve the role list: ${errorMessage(err)}`);
-    return 1;
-  }
-  printOutput(io, formatRoleList(roles, format, f.meta));
-  return 0;
-}
+const runList = runListNamed("role", LIST_HELP, formatRoleList);
 
 export const aclRoleCommands: Readonly<Record<string, CommandDefinition>> = {
   "acl role": {
