@@ -9,16 +9,25 @@ import { Authorizer, denyAllRules, staticAuthorizer } from "./authorizer.ts";
 import { ANONYMOUS_TOKEN_SECRET } from "./builtin.ts";
 import type { WriterContext } from "./object-writers.ts";
 import { PolicyAuthorizer } from "./policy-authorizer.ts";
+import type { RemoteTokenCache } from "./remote-token-cache.ts";
 import { authorizerForToken, RulesCache } from "./resolve.ts";
+import { lookupOf, resolutionFromTables, type TokenResolution, type TokenResolutionReply } from "./token-resolution.ts";
 
 // The ACL system of one agent with ACLs enabled: token resolution (the one place a request's
 // secret becomes an Authorizer) and what ACL writes need. Present on HttpContext only when
 // ACLs are enabled; its absence is what makes /v1/acl/* answer 401 "ACL support disabled".
 
+/** What a server needs to know of its consensus to catch up before calling a secret unknown. */
+export interface AclLeadership {
+  isLeader(): boolean;
+  /** Resolves once this server has applied everything the leader had committed when asked. */
+  readBarrier(): Promise<void>;
+}
+
 export interface AclSettings {
   datacenter: string;
   defaultPolicy: "allow" | "deny";
-  /** Reported in expanded token reads; servers answer themselves, so it changes no decision here. */
+  /** What a client agent does when no server answers (remote-token-cache.ts); servers answer themselves. */
   downPolicy: string;
   /** acl.tokens.default at start: used for requests that carry no token (agentTokens holds the live value). */
   defaultToken: string;
@@ -30,6 +39,8 @@ export interface AclSettings {
 
 export const DEFAULT_MIN_EXPIRATION_TTL_MS = 60_000;
 const DENY_EVERYTHING = staticAuthorizer(denyAllRules);
+/** A client agent asked for a secret it never fetched (every request path fetches first): nothing is allowed. */
+const UNRESOLVED = staticAuthorizer(denyAllRules);
 /** Bound on cached authorizers (one per token in use). */
 const MAX_COMPILED = 16_384;
 export const DEFAULT_MAX_EXPIRATION_TTL_MS = 24 * 3_600_000;
@@ -53,6 +64,10 @@ export class AclService {
   /** Saves the agent tokens when acl.enable_token_persistence is on; absent otherwise. */
   readonly #persistAgentTokens: ((tokens: AgentTokenValues) => Promise<void>) | undefined;
   #recoveryAuthorizer: Authorizer | undefined;
+  /** Client agents: tokens are resolved by a server and cached here; the local tables are empty. */
+  readonly #remote: RemoteTokenCache | undefined;
+  /** Servers: lets a follower that does not know a secret catch up with the leader first. */
+  readonly #leadership: AclLeadership | undefined;
 
   constructor(deps: {
     tables: AclTables;
@@ -62,6 +77,8 @@ export class AclService {
     bootstrapReset?: AclBootstrapResetFile;
     agentTokens?: AgentTokens;
     persistAgentTokens?: (tokens: AgentTokenValues) => Promise<void>;
+    remote?: RemoteTokenCache;
+    leadership?: AclLeadership;
   }) {
     this.#tables = deps.tables;
     this.#clock = deps.clock;
@@ -70,6 +87,13 @@ export class AclService {
     this.bootstrapReset = deps.bootstrapReset;
     this.agentTokens = deps.agentTokens ?? new AgentTokens({ default: deps.settings.defaultToken });
     this.#persistAgentTokens = deps.persistAgentTokens;
+    this.#remote = deps.remote;
+    this.#leadership = deps.leadership;
+  }
+
+  /** True on a client agent: decisions come from a server's answer, not from local tables. */
+  get resolvesRemotely(): boolean {
+    return this.#remote !== undefined;
   }
 
   /** The secret a request stands for: its own, else the agent's default token, else anonymous. */
@@ -82,10 +106,17 @@ export class AclService {
   /**
    * The authorizer for a request's secret ("" when it carried none). A secret no live token
    * has is 403 `ACL not found`, never anonymous: an expired token is as unknown as a typo.
+   * On a client agent this answers from the cache only: `resolvePending` fetches first.
    */
   resolve(presented: string): Authorizer {
     if (this.agentTokens.isAgentRecovery(presented)) return this.#agentRecovery();
-    const token = this.#tables.tokens.getBySecret(this.effectiveSecret(presented));
+    return this.resolveSecret(this.effectiveSecret(presented));
+  }
+
+  /** The authorizer for exactly this secret (no default-token fallback: RPC callers already applied theirs). */
+  resolveSecret(secret: string): Authorizer {
+    if (this.#remote) return this.#remote.cached(secret) ?? UNRESOLVED;
+    const token = this.#tables.tokens.getBySecret(secret);
     if (!token || aclTokenExpired(token, this.#clock.now())) throw aclNotFound();
     const version = `${this.#tables.tokens.tableIndex}/${this.#tables.policies.tableIndex}/${this.#tables.roles.tableIndex}`;
     if (version !== this.#compiledAt) {
@@ -103,12 +134,72 @@ export class AclService {
   }
 
   /**
+   * Undefined when `resolve(presented)` can answer from memory now (the hot path on a leader);
+   * otherwise the resolution to wait for: a client agent asks a server (or uses its cache),
+   * a follower that does not know the secret first catches up with the leader, so a token
+   * created a moment ago on another server works here at once.
+   */
+  resolvePending(presented: string): Promise<Authorizer> | undefined {
+    if (this.agentTokens.isAgentRecovery(presented)) return undefined;
+    return this.resolveSecretPending(this.effectiveSecret(presented));
+  }
+
+  resolveSecretPending(secret: string): Promise<Authorizer> | undefined {
+    const remote = this.#remote;
+    if (remote) {
+      try {
+        const cached = remote.cached(secret);
+        if (cached) return Promise.resolve(cached);
+      } catch (err) {
+        return Promise.reject(err as Error);
+      }
+      return remote.resolve(secret);
+    }
+    const leadership = this.#leadership;
+    if (!leadership || leadership.isLeader() || this.#tables.tokens.getBySecret(secret)) return undefined;
+    const again = (): Authorizer => this.resolveSecret(secret);
+    return leadership.readBarrier().then(again, again);
+  }
+
+  /** What a server answers a client agent's ACL.ResolveToken with (a follower catches up before saying "unknown"). */
+  async tokenResolution(secret: string): Promise<TokenResolutionReply> {
+    const tables = {
+      tokenBySecret: (s: string) => this.#tables.tokens.getBySecret(s),
+      policy: (id: string) => this.#tables.policies.get(id),
+      role: (id: string) => this.#tables.roles.get(id),
+    };
+    const reply = resolutionFromTables(tables, secret, this.#clock.now());
+    const leadership = this.#leadership;
+    if (reply.found || !leadership || leadership.isLeader()) return reply;
+    await leadership.readBarrier().catch(() => {});
+    return resolutionFromTables(tables, secret, this.#clock.now());
+  }
+
+  /** Compiles a server's answer as this agent's authorizer (a client agent's datacenter and default policy). */
+  compileResolution(resolution: TokenResolution): Authorizer {
+    return authorizerForToken(resolution.token, lookupOf(resolution), this.settings, this.#cache);
+  }
+
+  /**
+   * The secret the agent's own catalog writes carry (Consul's AgentToken): acl.tokens.agent,
+   * else the default token, else anonymous.
+   */
+  agentSecret(): string {
+    const agent = this.agentTokens.get("agent");
+    return agent !== "" ? agent : this.effectiveSecret("");
+  }
+
+  /**
    * What DNS answers with: the agent's dns token, else its default token, else anonymous. A
    * token that does not resolve sees nothing rather than everything.
    */
   dnsAuthorizer(): Authorizer {
     try {
-      return this.resolve(this.agentTokens.get("dns"));
+      const dns = this.agentTokens.get("dns");
+      // A client agent answers DNS from whatever it has cached (even stale), refreshing in the
+      // background: a DNS answer cannot wait for a server.
+      if (this.#remote) return this.#remote.servedStale(this.effectiveSecret(dns)) ?? DENY_EVERYTHING;
+      return this.resolve(dns);
     } catch {
       return DENY_EVERYTHING;
     }

@@ -26,6 +26,7 @@ import type { PersistedCheck, PersistedService, RegistrationStore } from "../sto
 import { restoredServiceRow } from "./restored-registration.ts";
 import { AntiEntropy, DEFAULT_ANTI_ENTROPY_SETTINGS, type AntiEntropySettings } from "./anti-entropy.ts";
 import { CatalogSync } from "./catalog-sync.ts";
+import { isAclRefusal, refusedAccessor, unauthenticatedCatalogWrites, type CatalogWrites } from "./catalog-writes.ts";
 import { decodeCheckDefinition } from "./check-definition.ts";
 import { LocalState, type RegistrationMeta, type RegistrationSource } from "./local-state.ts";
 import { nodeMaintenanceCheck, serviceMaintenanceCheck, serviceMaintenanceCheckId } from "./maintenance.ts";
@@ -103,6 +104,8 @@ export interface AgentDeps {
   reaper?: Partial<ReaperSettings>;
   /** `ports.sidecar_min_port`..`sidecar_max_port`, where sidecars without a port get one. */
   sidecarPorts?: SidecarPortRange;
+  /** How this agent's own catalog writes are made and with which tokens (default: proposed as is, ACLs off). */
+  catalogWrites?: CatalogWrites;
 }
 
 export interface AgentLifecycle {
@@ -167,6 +170,7 @@ export class Agent {
   /** Mutable so a reload can change it. */
   sidecarPorts: SidecarPortRange;
   #changeQueued = false;
+  readonly #catalogWrites: CatalogWrites;
 
   constructor(deps: AgentDeps) {
     this.identity = deps.identity;
@@ -194,9 +198,10 @@ export class Agent {
       h2pingRunner,
       aliasRunner(this.#aliasTargets()),
     ]);
+    this.#catalogWrites = deps.catalogWrites ?? unauthenticatedCatalogWrites(deps.consensus);
     const sync = new CatalogSync({
       local: this.localState,
-      consensus: deps.consensus,
+      writes: this.#catalogWrites,
       catalog: deps.state.catalog,
       logger: this.logger,
       nowMs: () => deps.clock.now(),
@@ -762,7 +767,15 @@ export class Agent {
       Checks: [serfHealthCheck(id.nodeName, true)],
     };
     cmd.NowMs = this.clock.now();
-    const { result } = await this.consensus.propose(cmd);
+    let result;
+    try {
+      ({ result } = await this.#catalogWrites.write(cmd, this.#catalogWrites.agentToken()));
+    } catch (err) {
+      // As Consul: the agent carries on; a full sync tries again (with whatever token it has then).
+      if (!isAclRefusal(err)) throw err;
+      this.logger.warn("Node info update blocked by ACLs", { node: id.nodeName, accessorID: refusedAccessor(err) });
+      return;
+    }
     if (!result.ok) throw new Error(`agent: failed to register node: ${result.error}`);
   }
 }

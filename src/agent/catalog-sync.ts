@@ -1,22 +1,24 @@
 import type { CheckFields, Command, NodeFields, ServiceFields } from "../fsm/command.ts";
 import { SERF_HEALTH_CHECK_ID, type HealthCheck, type Node, type NodeService } from "../model/catalog.ts";
 import type { Logger } from "../runtime/logger.ts";
-import type { Consensus } from "../server/consensus.ts";
 import type { CatalogTables } from "../state/catalog-tables.ts";
 import { sameRow } from "../state/rows-equal.ts";
 import type { SyncTarget } from "./anti-entropy.ts";
-import type { LocalState } from "./local-state.ts";
+import { isAclRefusal, refusedAccessor, type CatalogWrites } from "./catalog-writes.ts";
+import type { LocalState, RegistrationSource } from "./local-state.ts";
 
 // The two sync operations anti-entropy schedules (Consul's local.State SyncFull/SyncChanges).
-// The catalog is read in-process: this agent is a server. A client agent will read the same
-// rows over RPC (Catalog.NodeServices / Health.NodeChecks) behind the same methods.
+// The catalog is read in-process: on a server its own, on a client agent the rows it wrote.
+// Each write carries a token (catalog-writes.ts). A write the servers refuse for its token is
+// logged with Consul's "… blocked by ACLs" warning and counted as in sync, as Consul does, so
+// it is not retried in a loop; the next full sync finds the difference and tries again.
 
 /** The `consul` service and `serfHealth` belong to the servers' leader duties, not to us. */
 const CONSUL_SERVICE_ID = "consul";
 
 export interface CatalogSyncDeps {
   local: LocalState;
-  consensus: Consensus;
+  writes: CatalogWrites;
   catalog: CatalogTables;
   logger: Logger;
   /** Wall-clock ms stamped on catalog commands (lock-delay of sessions they invalidate). */
@@ -110,8 +112,9 @@ export class CatalogSync implements SyncTarget {
       });
     } else if (!local.nodeInfoInSync) {
       await attempt(async () => {
-        await this.#propose({ Type: "catalog-register", Node: this.#deps.nodeFields(), SkipNodeUpdate: false, Checks: [] });
+        const blocked = await this.#write({ Type: "catalog-register", Node: this.#deps.nodeFields(), SkipNodeUpdate: false, Checks: [] }, this.#deps.writes.agentToken(), "Node info update", { node: local.nodeName });
         local.nodeInfoInSync = true;
+        if (!blocked) this.#deps.logger.info("Synced node info");
       });
     }
 
@@ -120,7 +123,8 @@ export class CatalogSync implements SyncTarget {
       const revision = entry.revision;
       if (entry.deleted) {
         await attempt(async () => {
-          await this.#propose({ Type: "catalog-deregister", Node: local.nodeName, ServiceID: id });
+          const blocked = await this.#write({ Type: "catalog-deregister", Node: local.nodeName, ServiceID: id }, this.#serviceToken(entry), "Service deregistration", { service: id });
+          if (blocked) return local.setServiceInSync(id, true, revision);
           local.pruneService(id, revision);
           this.#deps.logger.info("Deregistered service", { service: id });
         });
@@ -128,16 +132,21 @@ export class CatalogSync implements SyncTarget {
       }
       const checks = local.checkEntries().filter(([, c]) => !c.deleted && c.check.ServiceID === id);
       await attempt(async () => {
-        await this.#propose({
-          Type: "catalog-register",
-          Node: this.#deps.nodeFields(),
-          SkipNodeUpdate: true,
-          Service: entry.service,
-          Checks: checks.map(([, c]) => this.#catalogCheck(c.check)),
-        });
+        const blocked = await this.#write(
+          {
+            Type: "catalog-register",
+            Node: this.#deps.nodeFields(),
+            SkipNodeUpdate: true,
+            Service: entry.service,
+            Checks: checks.map(([, c]) => this.#catalogCheck(c.check)),
+          },
+          this.#serviceToken(entry),
+          "Service registration",
+          { service: id },
+        );
         local.setServiceInSync(id, true, revision);
         for (const [cid, c] of checks) local.setCheckInSync(cid, true, c.revision);
-        this.#deps.logger.info("Synced service", { service: id });
+        if (!blocked) this.#deps.logger.info("Synced service", { service: id });
       });
     }
 
@@ -146,7 +155,8 @@ export class CatalogSync implements SyncTarget {
       const revision = entry.revision;
       if (entry.deleted) {
         await attempt(async () => {
-          await this.#propose({ Type: "catalog-deregister", Node: local.nodeName, CheckID: id });
+          const blocked = await this.#write({ Type: "catalog-deregister", Node: local.nodeName, CheckID: id }, this.#checkToken(entry), "Check deregistration", { check: id });
+          if (blocked) return local.setCheckInSync(id, true, revision);
           local.pruneCheck(id, revision);
           this.#deps.logger.info("Deregistered check", { check: id });
         });
@@ -155,15 +165,20 @@ export class CatalogSync implements SyncTarget {
       const service: ServiceFields | undefined = entry.check.ServiceID ? local.service(entry.check.ServiceID) : undefined;
       if (entry.check.ServiceID && !service) continue; // its service is being removed; the check goes with it
       await attempt(async () => {
-        await this.#propose({
-          Type: "catalog-register",
-          Node: this.#deps.nodeFields(),
-          SkipNodeUpdate: true,
-          Service: service,
-          Checks: [this.#catalogCheck(entry.check)],
-        });
+        const blocked = await this.#write(
+          {
+            Type: "catalog-register",
+            Node: this.#deps.nodeFields(),
+            SkipNodeUpdate: true,
+            Service: service,
+            Checks: [this.#catalogCheck(entry.check)],
+          },
+          this.#checkToken(entry),
+          "Check registration",
+          { check: id },
+        );
         local.setCheckInSync(id, true, revision);
-        this.#deps.logger.info("Synced check", { check: id });
+        if (!blocked) this.#deps.logger.info("Synced check", { check: id });
       });
     }
     if (firstError !== undefined) throw firstError;
@@ -175,9 +190,37 @@ export class CatalogSync implements SyncTarget {
     return { ...check, Node: this.#deps.local.nodeName, ServiceName: svc?.Service ?? "", ServiceTags: svc ? [...svc.Tags] : [] };
   }
 
-  async #propose(cmd: Command): Promise<void> {
+  /** A service's own token, else (config files) the config-file registration token, else the agent token. */
+  #serviceToken(entry: { token: string; source: RegistrationSource }): string {
+    if (entry.token !== "") return entry.token;
+    const configToken = entry.source === "config" ? this.#deps.writes.configFileToken() : "";
+    return configToken !== "" ? configToken : this.#deps.writes.agentToken();
+  }
+
+  /** A check's own token, else its service's, else the agent token. */
+  #checkToken(entry: { token: string; source: RegistrationSource; check: CheckFields }): string {
+    if (entry.token !== "") return entry.token;
+    const service = entry.check.ServiceID ? this.#deps.local.serviceEntry(entry.check.ServiceID) : undefined;
+    if (service) return this.#serviceToken(service);
+    return this.#serviceToken(entry);
+  }
+
+  /**
+   * Proposes one write with `token`. True when the servers refused it for its token: then
+   * Consul's warning is logged (`<what> blocked by ACLs`, naming the AccessorID, never the
+   * secret) and the caller treats the entry as synced.
+   */
+  async #write(cmd: Command, token: string, what: string, subject: Record<string, string>): Promise<boolean> {
     if (cmd.Type === "catalog-register" || cmd.Type === "catalog-deregister") cmd.NowMs = this.#deps.nowMs();
-    const { result } = await this.#deps.consensus.propose(cmd);
+    let result;
+    try {
+      ({ result } = await this.#deps.writes.write(cmd, token));
+    } catch (err) {
+      if (!isAclRefusal(err)) throw err;
+      this.#deps.logger.warn(`${what} blocked by ACLs`, { ...subject, accessorID: refusedAccessor(err) });
+      return true;
+    }
     if (!result.ok) throw new Error(result.error);
+    return false;
   }
 }

@@ -94,6 +94,11 @@ export class LocalState implements CheckStatusSink {
     return this.checks().filter((c) => c.ServiceID === serviceId || (includeNodeChecks && c.ServiceID === ""));
   }
 
+  /** A service's entry, deleted or not (the syncer needs a removed service's token). */
+  serviceEntry(id: string): ServiceEntry | undefined {
+    return this.#services.get(id);
+  }
+
   /** Every entry, deleted ones included, for the syncer. */
   serviceEntries(): [string, ServiceEntry][] {
     return [...this.#services.entries()];

@@ -1,4 +1,7 @@
-import type { ApplyResult, Command } from "../fsm/command.ts";
+import { asTokenResolutionReply, type TokenResolutionReply } from "../acl/token-resolution.ts";
+import { ConsulError, type ErrorCode } from "../errors/catalog.ts";
+import type { Command } from "../fsm/command.ts";
+import { requestToken } from "../http/query.ts";
 import { METRIC_NAMES, type Metrics } from "../runtime/metrics.ts";
 import type { StateMachine } from "../fsm/apply.ts";
 import type { RawApiResponse, RequestForwarder } from "../http/dispatch-request.ts";
@@ -13,7 +16,8 @@ import {
   isAgentLocalPath,
   rawRequestOf,
   RpcMethod,
-  type ApplyArgs,
+  type ApplyReply,
+  type CatalogWriteArgs,
   type HttpForwardArgs,
   type PingReply,
 } from "../server/leader-forwarding.ts";
@@ -23,14 +27,22 @@ import { RpcError, RpcErrorCode } from "../transport/rpc.ts";
 
 // A client agent's link to the servers (Consul's client-side RPC router).
 //
-// Writes: `propose` sends the command as Raft.Apply to one server (which passes it to the
-// leader); it sticks to a server until a call to it fails, then moves on to the next, for up
-// to `holdTimeoutMs` (performance.rpc_hold_timeout). The only proposals a client makes are its own catalog (de)registrations,
-// which are idempotent, so retrying after an unknown outcome is safe.
+// Writes: `writeCatalog` sends the command with the token it is made with as Catalog.Register
+// (or Deregister) to one server, which authorises it and passes it to the leader; it sticks
+// to a server until a call to it fails, then moves on to the next, for up to `holdTimeoutMs`
+// (performance.rpc_hold_timeout). The only writes a client makes are its own catalog
+// (de)registrations, which are idempotent, so retrying after an unknown outcome is safe. A
+// client never sends Raft.Apply: servers take that only from servers.
 //
 // Reads and API writes: `forwarder` passes every request that is not agent-local to a server
 // as HTTP.Forward, so the server's handlers answer (blocking queries included; the call is
-// cancelled when the HTTP client goes away).
+// cancelled when the HTTP client goes away). The caller's token travels in the request; one
+// that carries none gets this agent's default token (else anonymous) when ACLs are on, as a
+// Consul client fills in its user token: the server never applies its own default token to
+// a client's caller.
+//
+// ACLs: `resolveToken` asks a server about a secret (ACL.ResolveToken) for what this agent
+// decides itself (its /v1/agent/* endpoints, DNS); remote-token-cache.ts caches the answers.
 //
 // State: a client keeps its own StateStore holding only what it wrote about its own node:
 // every catalog command a server acknowledged is applied to it too (at a local index), so
@@ -78,6 +90,11 @@ export class ServerDelegate implements Consensus {
   #localIndex: number;
   #pingTimer: TimerHandle | undefined;
   #stopped = false;
+  /**
+   * Set when ACLs are on: the secret a forwarded request that carries none is sent with
+   * (the agent's default token, else anonymous).
+   */
+  tokenForUntokenedRequests: (() => string) | undefined;
 
   constructor(options: ServerDelegateOptions) {
     this.#options = { holdTimeoutMs: DEFAULT_RPC_HOLD_TIMEOUT_MS, applyTimeoutMs: 30_000, pingIntervalMs: 10_000, ...options };
@@ -108,11 +125,36 @@ export class ServerDelegate implements Consensus {
     this.#pingTimer?.cancel();
   }
 
-  async propose(cmd: Command): Promise<{ index: number; result: ApplyResult }> {
-    const args: ApplyArgs = { cmd, forwarded: false };
-    const reply = asApplyReply(await this.#callAny(RpcMethod.Apply, args, { retryUnknownOutcome: true, timeoutMs: this.#options.applyTimeoutMs }));
+  /** The Consensus view: a catalog write as anonymous (the agent itself writes through `writeCatalog` with its tokens). */
+  propose(cmd: Command): Promise<ApplyReply> {
+    return this.writeCatalog(cmd, "");
+  }
+
+  /**
+   * One of this agent's own catalog writes, made with `token` ("" = anonymous): the server
+   * refuses it with Consul's 403 errors (PermissionDenied, ACL not found) when the token may not.
+   */
+  async writeCatalog(cmd: Command, token: string): Promise<ApplyReply> {
+    const method = cmd.Type === "catalog-register" ? RpcMethod.CatalogRegister : cmd.Type === "catalog-deregister" ? RpcMethod.CatalogDeregister : undefined;
+    if (method === undefined) throw new Error(`a client agent writes only its own catalog rows, not ${cmd.Type}`);
+    const args: CatalogWriteArgs = { cmd, token };
+    let reply: ApplyReply;
+    try {
+      reply = asApplyReply(await this.#callAny(method, args, { retryUnknownOutcome: true, timeoutMs: this.#options.applyTimeoutMs }));
+    } catch (err) {
+      throw aclErrorOf(err);
+    }
     if (reply.result.ok && MIRRORED.has(cmd.Type)) this.#options.localFsm.apply(++this.#localIndex, cmd);
     return reply;
+  }
+
+  /** A server's answer about `secret`; rejects when no server answered within the hold. */
+  async resolveToken(secret: string): Promise<TokenResolutionReply> {
+    try {
+      return asTokenResolutionReply(await this.#callAny(RpcMethod.AclResolveToken, { secret }, { retryUnknownOutcome: true, timeoutMs: 10_000 }));
+    } catch (err) {
+      throw aclErrorOf(err);
+    }
   }
 
   /** The HTTP policy of a client agent: agent-local endpoints here, everything else on a server. */
@@ -122,6 +164,8 @@ export class ServerDelegate implements Consensus {
       const raw = rawRequestOf(req);
       const nodeName = this.#options.nodeName;
       if (nodeName !== undefined && req.method === "PUT" && req.path === "/v1/session/create") raw.body = withDefaultNode(raw.body, nodeName);
+      const fallbackToken = this.tokenForUntokenedRequests;
+      if (fallbackToken && requestToken(req.query, req.headers) === "") raw.headers = { ...raw.headers, "x-consul-token": fallbackToken() };
       const args: HttpForwardArgs = { req: raw, forwarded: false };
       try {
         const value = await this.#callAny(RpcMethod.HttpForward, args, { retryUnknownOutcome: req.method === "GET", signal: signal() });
@@ -219,6 +263,14 @@ export class ServerDelegate implements Consensus {
       );
     });
   }
+}
+
+/** The server's ACL refusals (they travel as RPC error codes) as the 403s they are. */
+function aclErrorOf(err: unknown): unknown {
+  if (err instanceof RpcError && (err.code === "PermissionDenied" || err.code === "AclNotFound" || err.code === "AclDisabled")) {
+    return new ConsulError(err.code satisfies ErrorCode, err.message);
+  }
+  return err;
 }
 
 /** A session create body with `Node` set to this agent's node when the caller left it out. */

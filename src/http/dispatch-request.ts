@@ -5,6 +5,7 @@ import { ConsulError, errors } from "../errors/catalog.ts";
 import type { ApiRequest, HttpContext, Reply } from "./context.ts";
 import { encodeJson } from "./json.ts";
 import type { QueryParams } from "./query.ts";
+import { prepareRequestAuthorizer } from "./request-authorizer.ts";
 import { DEFAULT_MAX_REQUEST_BODY_BYTES, defaultBodyTooLarge } from "./request-body-limit.ts";
 import { routes, type Method, type Route } from "./routes.ts";
 
@@ -234,6 +235,8 @@ export class ApiDispatcher {
         const passedOn = await this.forwarder(apiReq, { signal: options.signal ?? NO_SIGNAL });
         if (passedOn) return passedOn;
       }
+      const tokenResolution = prepareRequestAuthorizer(ctx, apiReq);
+      if (tokenResolution) await tokenResolution;
       reply = await handler(ctx, apiReq);
     } catch (err) {
       if (err instanceof ConsulError) return this.errorResponse(err);

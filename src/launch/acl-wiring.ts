@@ -1,4 +1,8 @@
 import { AgentTokens, type AgentTokenValues } from "../acl/agent-tokens.ts";
+import { allowAllRules, denyAllRules, staticAuthorizer } from "../acl/authorizer.ts";
+import { RemoteTokenCache, type DownPolicy } from "../acl/remote-token-cache.ts";
+import { authorizerForToken, defaultRules, RulesCache, type ResolveSettings } from "../acl/resolve.ts";
+import { lookupOf, type TokenResolutionReply } from "../acl/token-resolution.ts";
 import { AclService, DEFAULT_MAX_EXPIRATION_TTL_MS, DEFAULT_MIN_EXPIRATION_TTL_MS } from "../acl/service.ts";
 import type { Clock } from "../runtime/clock.ts";
 import type { Logger } from "../runtime/logger.ts";
@@ -11,7 +15,9 @@ import { aclBootstrapResetFile } from "../storage/acl-bootstrap-reset.ts";
 import { loadAgentTokens, saveAgentTokens } from "../storage/acl-token-file.ts";
 
 // The ACL system's wiring: the service handlers use, and on servers the leader duties (built-in
-// objects at election, expired-token reaping). Only in-process tests turn it on for now: the
+// objects at election, expired-token reaping). A client agent holds no ACL tables: it
+// resolves tokens through a server (ACL.ResolveToken) and caches the answers
+// (remote-token-cache.ts); servers resolve from their own replicated tables. Only in-process tests turn it on for now: the
 // configuration gate refuses `acl.enabled` until every endpoint, DNS and RPC path enforces.
 
 export interface AclWiringOptions {
@@ -29,6 +35,41 @@ export interface AclWiringOptions {
   enableTokenPersistence?: boolean;
   /** Where acl-bootstrap-reset (and acl-tokens.json) live; none: bootstrap cannot be reset. */
   dataDir?: string;
+  /** acl.down_policy (default extend-cache): what a client agent does when no server answers. */
+  downPolicy?: DownPolicy;
+  /** acl.token_ttl / policy_ttl / role_ttl (default 30 s each): how long a client agent reuses an answer. */
+  tokenTtlMs?: number;
+  policyTtlMs?: number;
+  roleTtlMs?: number;
+}
+
+const DEFAULT_ACL_TTL_MS = 30_000;
+
+/**
+ * A client agent's cache of servers' answers. One entry holds a token with its policies and
+ * roles, so it lives as long as the shortest of token_ttl, policy_ttl and role_ttl.
+ */
+function remoteTokenCache(
+  options: AclWiringOptions,
+  settings: ResolveSettings,
+  fetch: (secret: string) => Promise<TokenResolutionReply>,
+  clock: Clock,
+  logger: Logger,
+): RemoteTokenCache {
+  const rulesCache = new RulesCache();
+  const downPolicy = options.downPolicy ?? "extend-cache";
+  const aclLogger = logger.named("agent.acl");
+  return new RemoteTokenCache({
+    fetch,
+    compile: (resolution) => authorizerForToken(resolution.token, lookupOf(resolution), settings, rulesCache),
+    downAuthorizer: staticAuthorizer(downPolicy === "allow" ? allowAllRules : downPolicy === "deny" ? denyAllRules : defaultRules(settings.defaultPolicy)),
+    downPolicy,
+    ttlMs: Math.min(options.tokenTtlMs ?? DEFAULT_ACL_TTL_MS, options.policyTtlMs ?? DEFAULT_ACL_TTL_MS, options.roleTtlMs ?? DEFAULT_ACL_TTL_MS),
+    nowMs: () => clock.monotonicMs(),
+    wallMs: () => clock.now(),
+    // The error names the RPC failure, never the secret.
+    onFetchError: (err) => aclLogger.error("Error resolving token", { error: err instanceof Error ? err.message : String(err), downPolicy }),
+  });
 }
 
 export interface RunningAcl {
@@ -38,7 +79,18 @@ export interface RunningAcl {
 
 export async function startAclSystem(
   options: AclWiringOptions,
-  deps: { state: StateStore; consensus: Consensus; clock: Clock; rng: Rng; logger: Logger; datacenter: string; nodeName: string; server: boolean },
+  deps: {
+    state: StateStore;
+    consensus: Consensus;
+    clock: Clock;
+    rng: Rng;
+    logger: Logger;
+    datacenter: string;
+    nodeName: string;
+    server: boolean;
+    /** Client agents: asks a server about a secret (ACL.ResolveToken). */
+    resolveRemotely?: (secret: string) => Promise<TokenResolutionReply>;
+  },
 ): Promise<RunningAcl> {
   const { state, consensus, clock, rng, logger } = deps;
   const agentTokens = new AgentTokens({ ...options.agentTokens, default: options.defaultToken ?? "" });
@@ -52,19 +104,23 @@ export async function startAclSystem(
       logger.named("agent").warn("unable to load persisted tokens", { error: err instanceof Error ? err.message : String(err) });
     }
   }
+  const settings = {
+    datacenter: deps.datacenter,
+    defaultPolicy: options.defaultPolicy,
+    downPolicy: options.downPolicy ?? "extend-cache",
+    defaultToken: options.defaultToken ?? "",
+    nodeName: deps.nodeName,
+    minExpirationTtlMs: DEFAULT_MIN_EXPIRATION_TTL_MS,
+    maxExpirationTtlMs: DEFAULT_MAX_EXPIRATION_TTL_MS,
+  };
+  const remote = !deps.server && deps.resolveRemotely ? remoteTokenCache(options, settings, deps.resolveRemotely, clock, logger) : undefined;
   const service = new AclService({
     tables: state.acl,
     clock,
     rng,
-    settings: {
-      datacenter: deps.datacenter,
-      defaultPolicy: options.defaultPolicy,
-      downPolicy: "extend-cache",
-      defaultToken: options.defaultToken ?? "",
-      nodeName: deps.nodeName,
-      minExpirationTtlMs: DEFAULT_MIN_EXPIRATION_TTL_MS,
-      maxExpirationTtlMs: DEFAULT_MAX_EXPIRATION_TTL_MS,
-    },
+    settings,
+    remote,
+    leadership: deps.server ? consensus : undefined,
     bootstrapReset: options.dataDir ? aclBootstrapResetFile(options.dataDir) : undefined,
     agentTokens,
     persistAgentTokens: persist ? (tokens) => saveAgentTokens(dataDir, tokens) : undefined,

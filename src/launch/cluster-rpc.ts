@@ -1,4 +1,6 @@
 import { ServerDelegate } from "../agent/server-delegate.ts";
+import type { AclService } from "../acl/service.ts";
+import type { CatalogTables } from "../state/catalog-tables.ts";
 import type { Metrics } from "../runtime/metrics.ts";
 import type { RuntimeConfig } from "../config/runtime-config.ts";
 import type { StateMachine } from "../fsm/apply.ts";
@@ -40,6 +42,12 @@ export interface ClusterRpcDeps {
   freePortFallback?: boolean;
 }
 
+/** What the server RPC methods read besides the route table. */
+export interface ServerRpcAccess {
+  catalog: CatalogTables;
+  acl?: AclService;
+}
+
 export interface ClusterRpc {
   role: "server" | "client";
   /** What the agent and the HTTP handlers propose through. */
@@ -48,8 +56,8 @@ export interface ClusterRpc {
   pool: RpcPool;
   /** Client agents only; gossip feeds its server list (`setServers`) from members with role=consul. */
   delegate: ServerDelegate | undefined;
-  /** Servers: starts the RPC listener once the HTTP route table exists. */
-  listen(dispatcher: ApiDispatcher): Promise<void>;
+  /** Servers: starts the RPC listener once the HTTP route table (and the ACL system, when on) exists. */
+  listen(dispatcher: ApiDispatcher, access: ServerRpcAccess): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -88,14 +96,14 @@ export async function setUpClusterRpc(deps: ClusterRpcDeps): Promise<ClusterRpc>
     forwarder: rc?.dev === true ? undefined : followerRequestForwarder(deps.serverConsensus, pool, hold),
     pool,
     delegate: undefined,
-    async listen(dispatcher) {
+    async listen(dispatcher, access) {
       if (!rc || rc.ports.server < 0) return;
       const host = rc.bindAddr;
       try {
         listener = await startRpcServer({
           host,
           port: rc.ports.server,
-          handlers: serverRpcHandlers({ consensus, dispatcher, logger }),
+          handlers: serverRpcHandlers({ consensus, dispatcher, logger, catalog: access.catalog, acl: access.acl }),
           logger,
           metrics: deps.metrics,
           ...defaultRpcServerLimits,

@@ -42,6 +42,7 @@ import { RaftServerDiscovery } from "../server/raft-server-discovery.ts";
 import { raftTicksFor } from "../server/raft-timing.ts";
 import { RpcMethod } from "../server/leader-forwarding.ts";
 import { startAclSystem, type AclWiringOptions } from "./acl-wiring.ts";
+import { clientCatalogWrites, serverCatalogWrites } from "../agent/catalog-writes.ts";
 import { gossipBindHost } from "../agent/membership-config.ts";
 import { startAgentMetrics } from "./agent-metrics.ts";
 import { goListenError, serfStartError, StartedParts } from "./start-errors.ts";
@@ -194,6 +195,28 @@ async function startAgentParts(options: AgentRuntimeOptions, deps: StartDeps, pa
   const wheel = new TimerWheel(clock);
   parts.add(() => wheel.stop());
   const blocking = new BlockingEngine({ hub: state.hub, wheel, rng }, { maxWaiters: 1_000_000 });
+  // Before the agent: its first catalog writes already carry the agent token.
+  const delegate = cluster.delegate;
+  const acl = options.acl
+    ? await startAclSystem(options.acl, {
+        state,
+        consensus,
+        clock,
+        rng,
+        logger,
+        datacenter: identity.datacenter,
+        nodeName: identity.nodeName,
+        server: identity.server,
+        resolveRemotely: delegate ? (secret) => delegate.resolveToken(secret) : undefined,
+      })
+    : undefined;
+  if (acl) parts.add(() => acl.stop());
+  if (acl && delegate) delegate.tokenForUntokenedRequests = () => acl.service.effectiveSecret("");
+  const catalogWrites = delegate
+    ? clientCatalogWrites((cmd, token) => delegate.writeCatalog(cmd, token), acl?.service)
+    : acl
+      ? serverCatalogWrites(consensus, state.catalog, acl.service)
+      : undefined;
   const agent = new Agent({
     identity,
     consensus,
@@ -213,6 +236,7 @@ async function startAgentParts(options: AgentRuntimeOptions, deps: StartDeps, pa
     sidecarPorts: rc ? { min: rc.ports.sidecarMin, max: rc.ports.sidecarMax } : undefined,
     wheel,
     registrations: rc && rc.dataDir !== "" ? new FileRegistrationStore(rc.dataDir) : undefined,
+    catalogWrites,
   });
   parts.add(() => agent.stop());
   if (consensus.isLeader()) await agent.start();
@@ -239,7 +263,6 @@ async function startAgentParts(options: AgentRuntimeOptions, deps: StartDeps, pa
   });
   if (wanMembership) parts.add(() => wanMembership.stop());
   // A client agent learns its servers from gossip: alive role=consul members of its datacenter.
-  const delegate = cluster.delegate;
   if (delegate) {
     delegate.setServers(membership.servers().map((s) => s.rpcAddr));
     membership.onServersChanged((servers) => delegate.setServers(servers.map((s) => s.rpcAddr)));
@@ -307,9 +330,6 @@ async function startAgentParts(options: AgentRuntimeOptions, deps: StartDeps, pa
   const runtimeConfig: Record<string, unknown> = { ...visibleConfig };
   const events = new EventBuffer();
   const keyring = keyringOperatorFor(identity, lanKeyring, membership, wanMembership, wanKeyring, logger);
-  const acl = options.acl
-    ? await startAclSystem(options.acl, { state, consensus, clock, rng, logger, datacenter: identity.datacenter, nodeName: identity.nodeName, server: identity.server })
-    : undefined;
   const ctx: HttpContext = { settings: options.http, state, consensus, blocking, agent, clock, rng, logger, runtimeConfig, metrics, sessionTtl, autopilot, events, membership, wanMembership, raft, keyring, acl: acl?.service, logHub, connectCa };
   membership.onUserEvent((e) => deliverUserEvent(ctx, e));
   const dispatcher = new ApiDispatcher(ctx, cluster.forwarder);
@@ -329,7 +349,7 @@ async function startAgentParts(options: AgentRuntimeOptions, deps: StartDeps, pa
   if (https) parts.add(() => https.close());
   const http = plain ?? https;
   if (http === undefined) throw new Error("neither the HTTP nor the HTTPS API is enabled");
-  await cluster.listen(dispatcher);
+  await cluster.listen(dispatcher, { catalog: state.catalog, acl: acl?.service });
   const dnsServers: RunningDnsServer[] = [];
   if (options.dns && options.dns.port >= 0) {
     for (const host of options.dns.hosts) {

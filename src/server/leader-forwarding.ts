@@ -21,7 +21,18 @@ export const RpcMethod = {
   HttpForward: "HTTP.Forward",
   /** The Raft voters this server knows, as /v1/status/peers lists them (bootstrap_expect's check). */
   Peers: "Status.Peers",
+  /** A client agent's token resolution: the token's identity with its policies and roles. */
+  AclResolveToken: "ACL.ResolveToken",
+  /** A client agent's own catalog writes (anti-entropy), with the token the server authorises. */
+  CatalogRegister: "Catalog.Register",
+  CatalogDeregister: "Catalog.Deregister",
 } as const;
+
+/** Catalog.Register / Catalog.Deregister: the command and the secret it is made with ("" = anonymous). */
+export interface CatalogWriteArgs {
+  cmd: Command;
+  token: string;
+}
 
 export interface ApplyArgs {
   cmd: Command;

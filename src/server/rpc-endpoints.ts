@@ -1,21 +1,50 @@
+import { ANONYMOUS_TOKEN_SECRET } from "../acl/builtin.ts";
+import { vetCatalogDeregister, vetCatalogRegister } from "../acl/catalog-write-acl.ts";
+import type { AclService } from "../acl/service.ts";
+import type { Authorizer } from "../acl/authorizer.ts";
 import { errors } from "../errors/catalog.ts";
+import type { CatalogTables } from "../state/catalog-tables.ts";
 import type { Command } from "../fsm/command.ts";
 import type { ApiDispatcher, RawApiRequest } from "../http/dispatch-request.ts";
 import type { Logger } from "../runtime/logger.ts";
 import { RpcError, RpcErrorCode, type RpcHandler } from "../transport/rpc.ts";
-import { isServerLocalPath, RpcMethod, type ApplyArgs, type ApplyReply, type HttpForwardArgs, type LeaderForwardingConsensus, type PingReply } from "./leader-forwarding.ts";
+import { isServerLocalPath, RpcMethod, type ApplyArgs, type CatalogWriteArgs, type ApplyReply, type HttpForwardArgs, type LeaderForwardingConsensus, type PingReply } from "./leader-forwarding.ts";
 
 // The methods a server answers on its RPC port:
 //   Status.Ping    → { leader, server }: liveness and the leader this server knows.
 //   Status.Peers   → { peers }: the Raft voters this server knows (empty: never bootstrapped).
-//   Raft.Apply     → propose a Command; a follower passes it to the leader (one hop).
+//   Raft.Apply     → server to server only: a follower passes an already-authorised Command to
+//                    the leader (`forwarded`). A call that is not marked forwarded is refused:
+//                    client agents write through Catalog.Register, which is authorised.
 //   HTTP.Forward   → run an HTTP API request through this server's own route table, so client
-//                    agents and followers reuse every handler, blocking queries included.
+//                    agents and followers reuse every handler, blocking queries included; the
+//                    caller's token travels in the request and this server decides.
+//   ACL.ResolveToken  → a client agent's token lookup: identity, policies and roles, or not found.
+//   Catalog.Register / Catalog.Deregister → a client agent's anti-entropy writes, with the token
+//                    they are made with, vetted here like /v1/catalog/register.
 
 export interface RpcEndpointDeps {
   consensus: LeaderForwardingConsensus;
   dispatcher: ApiDispatcher;
   logger: Logger;
+  /** This server's catalog, which vets client agents' catalog writes. */
+  catalog: CatalogTables;
+  /** Present when ACLs are enabled. */
+  acl?: AclService;
+}
+
+function catalogWriteArgs(args: unknown, type: "catalog-register" | "catalog-deregister"): CatalogWriteArgs {
+  const a = args as Partial<CatalogWriteArgs> | undefined;
+  if (!a || typeof a.cmd !== "object" || a.cmd === null || (a.cmd as { Type?: unknown }).Type !== type) {
+    throw new RpcError(RpcErrorCode.Failed, `rpc: needs a ${type} command`);
+  }
+  return { cmd: a.cmd as Command, token: typeof a.token === "string" ? a.token : "" };
+}
+
+/** The authorizer for an RPC's secret: exactly that token ("" is anonymous), resolved from this server's tables. */
+async function rpcAuthorizer(acl: AclService, token: string): Promise<Authorizer> {
+  const secret = token === "" ? ANONYMOUS_TOKEN_SECRET : token;
+  return (await acl.resolveSecretPending(secret)) ?? acl.resolveSecret(secret);
 }
 
 function applyArgs(args: unknown): ApplyArgs {
@@ -52,13 +81,31 @@ function needsLeader(req: RawApiRequest): boolean {
 }
 
 export function serverRpcHandlers(deps: RpcEndpointDeps): Map<string, RpcHandler> {
-  const { consensus, dispatcher, logger } = deps;
+  const { consensus, dispatcher, logger, acl, catalog } = deps;
   const handlers = new Map<string, RpcHandler>();
   handlers.set(RpcMethod.Ping, (): PingReply => ({ leader: consensus.leaderAddress(), server: true }));
   handlers.set(RpcMethod.Peers, (): { peers: string[] } => ({ peers: consensus.peers() }));
   handlers.set(RpcMethod.Apply, (args): Promise<ApplyReply> => {
     const { cmd, forwarded } = applyArgs(args);
-    return forwarded ? consensus.proposeHere(cmd) : consensus.propose(cmd);
+    if (!forwarded) throw new RpcError(RpcErrorCode.Failed, "rpc: Raft.Apply is for servers forwarding to the leader");
+    return consensus.proposeHere(cmd);
+  });
+  const catalogWrite = async (args: unknown, type: "catalog-register" | "catalog-deregister"): Promise<ApplyReply> => {
+    const { cmd } = catalogWriteArgs(args, type);
+    if (acl) {
+      const authz = await rpcAuthorizer(acl, (args as CatalogWriteArgs).token);
+      if (cmd.Type === "catalog-register") vetCatalogRegister(authz, catalog, cmd);
+      else if (cmd.Type === "catalog-deregister") vetCatalogDeregister(authz, catalog, cmd);
+    }
+    return consensus.propose(cmd);
+  };
+  handlers.set(RpcMethod.CatalogRegister, (args) => catalogWrite(args, "catalog-register"));
+  handlers.set(RpcMethod.CatalogDeregister, (args) => catalogWrite(args, "catalog-deregister"));
+  handlers.set(RpcMethod.AclResolveToken, async (args) => {
+    if (!acl) throw errors.aclDisabled();
+    const secret = (args as { secret?: unknown } | undefined)?.secret;
+    if (typeof secret !== "string" || secret === "") throw new RpcError(RpcErrorCode.Failed, "rpc: ACL.ResolveToken needs a secret");
+    return acl.tokenResolution(secret);
   });
   handlers.set(RpcMethod.HttpForward, async (args, call) => {
     const { req, forwarded } = forwardArgs(args);

@@ -15,7 +15,7 @@ import { clusterPeerRead, namesClusterPeer } from "./peer-scope.ts";
 import { nearNode, nodeHasMeta, requestedTags, requestFilter, requireName, selectInstances, sortByNear } from "./catalog-query.ts";
 import { instanceListRead, instancesOfName, type InstanceListEndpoint, type InstanceListRequest } from "./instance-list-read.ts";
 import { requestAuthorizer } from "../request-authorizer.ts";
-import { vetCatalogDeregister, vetCatalogRegister } from "./acl-catalog.ts";
+import { vetCatalogDeregister, vetCatalogRegister } from "../../acl/catalog-write-acl.ts";
 import { canSeeServiceNode } from "./acl-catalog-filter.ts";
 import { filteredHeaders } from "../request-authorizer.ts";
 

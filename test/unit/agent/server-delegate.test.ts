@@ -7,7 +7,7 @@ import type { ApiRequest } from "../../../src/http/context.ts";
 import { systemClock, type Clock } from "../../../src/runtime/clock.ts";
 import { silentLogger } from "../../../src/runtime/logger.ts";
 import { seededRng } from "../../../src/runtime/rng.ts";
-import { RpcMethod, type ApplyArgs, type HttpForwardArgs } from "../../../src/server/leader-forwarding.ts";
+import { RpcMethod, type CatalogWriteArgs, type HttpForwardArgs } from "../../../src/server/leader-forwarding.ts";
 import { StateStore } from "../../../src/state/store.ts";
 import { RpcPool } from "../../../src/transport/rpc-client.ts";
 import { startRpcServer, type RunningRpcServer } from "../../../src/transport/rpc-server.ts";
@@ -45,11 +45,11 @@ function apiRequest(method: string, path: string): ApiRequest {
   return { method, path, suffix: "", query: {}, rawQuery: "", headers: {}, body: undefined, remoteAddress: "127.0.0.1" };
 }
 
-test("server delegate - a proposal moves on from an unreachable server and mirrors its catalog write locally", async (t) => {
-  const applied: ApplyArgs[] = [];
+test("server delegate - a catalog write moves on from an unreachable server, carries its token as Catalog.Register, and is mirrored locally", async (t) => {
+  const applied: CatalogWriteArgs[] = [];
   const srv = await fakeServer({
-    [RpcMethod.Apply]: (args) => {
-      applied.push(args as ApplyArgs);
+    [RpcMethod.CatalogRegister]: (args) => {
+      applied.push(args as CatalogWriteArgs);
       return { index: 41, result: { ok: true, value: null } };
     },
     [RpcMethod.Ping]: () => ({ leader: "127.0.0.1:8300", server: true }),
@@ -63,10 +63,11 @@ test("server delegate - a proposal moves on from an unreachable server and mirro
   });
   const dead = `127.0.0.1:${await freePort()}`;
   d.setServers([dead, `127.0.0.1:${srv.address.port}`]);
-  const reply = await d.propose(register);
+  const reply = await d.writeCatalog(register, "agent-secret");
   assert.deepEqual(reply, { index: 41, result: { ok: true, value: null } });
   assert.equal(applied.length, 1);
-  assert.equal(applied[0].forwarded, false, "the server may pass it on to its leader");
+  assert.equal(applied[0].token, "agent-secret", "the server decides with the agent's token");
+  assert.equal(applied[0].cmd.Type, "catalog-register");
   assert.equal(store.catalog.getNode("client-1")?.Address, "127.0.0.1", "the client's own rows are kept locally");
 
   await d.start();

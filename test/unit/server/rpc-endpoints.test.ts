@@ -7,6 +7,7 @@ import { seededRng } from "../../../src/runtime/rng.ts";
 import type { Consensus } from "../../../src/server/consensus.ts";
 import { LeaderForwardingConsensus, RpcMethod } from "../../../src/server/leader-forwarding.ts";
 import { serverRpcHandlers } from "../../../src/server/rpc-endpoints.ts";
+import { StateStore } from "../../../src/state/store.ts";
 import { RpcPool } from "../../../src/transport/rpc-client.ts";
 import { RpcError, RpcErrorCode } from "../../../src/transport/rpc.ts";
 
@@ -43,7 +44,7 @@ test("HTTP.Forward: a forwarded non-stale read on a server that does not lead is
   } as unknown as ApiDispatcher;
   const pool = new RpcPool({ clock: systemClock, rng: seededRng(1) });
   const consensus = new LeaderForwardingConsensus(notLeading("10.0.0.9:8300"), pool);
-  const forward = serverRpcHandlers({ consensus, dispatcher, logger: silentLogger }).get(RpcMethod.HttpForward);
+  const forward = serverRpcHandlers({ consensus, dispatcher, logger: silentLogger, catalog: new StateStore().catalog }).get(RpcMethod.HttpForward);
   assert.ok(forward);
   const call = { signal: new AbortController().signal, remoteAddress: "127.0.0.1" };
 

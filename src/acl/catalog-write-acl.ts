@@ -1,9 +1,9 @@
-import type { Authorizer } from "../../acl/authorizer.ts";
-import { errors } from "../../errors/catalog.ts";
-import type { CatalogDeregisterCommand, CatalogRegisterCommand } from "../../fsm/command.ts";
-import type { Node } from "../../model/catalog.ts";
-import type { CatalogTables } from "../../state/catalog-tables.ts";
-import { sameRow } from "../../state/rows-equal.ts";
+import type { Authorizer } from "./authorizer.ts";
+import { errors } from "../errors/catalog.ts";
+import type { CatalogDeregisterCommand, CatalogRegisterCommand } from "../fsm/command.ts";
+import type { Node } from "../model/catalog.ts";
+import type { CatalogTables } from "../state/catalog-tables.ts";
+import { sameRow } from "../state/rows-equal.ts";
 
 // ACLs on catalog writes (Consul's vetRegisterWithACL / vetDeregisterWithACL): node:write when
 // the node's fields change, service:write on the service (and on the one an ID replaces),

@@ -1,0 +1,66 @@
+import { ANONYMOUS_TOKEN_SECRET } from "../acl/builtin.ts";
+import { vetCatalogDeregister, vetCatalogRegister } from "../acl/catalog-write-acl.ts";
+import type { AclService } from "../acl/service.ts";
+import { ConsulError } from "../errors/catalog.ts";
+import type { Command } from "../fsm/command.ts";
+import type { ApplyReply } from "../server/leader-forwarding.ts";
+import type { Consensus } from "../server/consensus.ts";
+import type { CatalogTables } from "../state/catalog-tables.ts";
+
+// How the agent's own catalog writes (node registration, anti-entropy, check output) reach
+// the catalog, and with which token. Consul's agent makes them as Catalog.Register RPCs with a
+// token, and the server authorises them like any other write:
+//   node info, and anything without a token of its own   acl.tokens.agent, else the default
+//                                                         token, else anonymous (AgentToken())
+//   a service (and its checks) registered through the API  the token it was registered with
+//   a service from a config file        its `token`, else acl.tokens.config_file_service_registration
+// A client agent sends the write to a server (ServerDelegate.writeCatalog); a server's agent
+// vets it against its own tables, as it would an RPC, and proposes it.
+
+export interface CatalogWrites {
+  /** Proposes one of the agent's own catalog writes made with `token` (a secret; "" = anonymous). */
+  write(cmd: Command, token: string): Promise<ApplyReply>;
+  /** The token for node info and for entries without one (Consul's AgentToken()). */
+  agentToken(): string;
+  /** acl.tokens.config_file_service_registration ("" when unset). */
+  configFileToken(): string;
+}
+
+/** ACLs off: every write is proposed as is, with no token. */
+export function unauthenticatedCatalogWrites(consensus: Consensus): CatalogWrites {
+  return { write: (cmd) => consensus.propose(cmd), agentToken: () => "", configFileToken: () => "" };
+}
+
+/** A server's agent: vetted against this server's own tables (servers decide), then proposed. */
+export function serverCatalogWrites(consensus: Consensus, catalog: CatalogTables, acl: AclService): CatalogWrites {
+  return {
+    async write(cmd, token) {
+      const secret = token === "" ? ANONYMOUS_TOKEN_SECRET : token;
+      const authz = (await acl.resolveSecretPending(secret)) ?? acl.resolveSecret(secret);
+      if (cmd.Type === "catalog-register") vetCatalogRegister(authz, catalog, cmd);
+      else if (cmd.Type === "catalog-deregister") vetCatalogDeregister(authz, catalog, cmd);
+      return consensus.propose(cmd);
+    },
+    agentToken: () => acl.agentSecret(),
+    configFileToken: () => acl.agentTokens.get("config_file_service_registration"),
+  };
+}
+
+/** A client agent: the server the write is sent to decides. */
+export function clientCatalogWrites(send: (cmd: Command, token: string) => Promise<ApplyReply>, acl: AclService | undefined): CatalogWrites {
+  return {
+    write: send,
+    agentToken: () => acl?.agentSecret() ?? "",
+    configFileToken: () => acl?.agentTokens.get("config_file_service_registration") ?? "",
+  };
+}
+
+/** A write the servers refused for its token (Consul's IsErrPermissionDenied / IsErrNotFound on ACLs). */
+export function isAclRefusal(err: unknown): err is ConsulError {
+  return err instanceof ConsulError && (err.code === "PermissionDenied" || err.code === "AclNotFound");
+}
+
+/** The AccessorID a refusal names, for the warning (never the secret). */
+export function refusedAccessor(err: ConsulError): string {
+  return /AccessorID '([^']*)'/.exec(err.message)?.[1] ?? "";
+}
