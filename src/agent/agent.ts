@@ -8,7 +8,7 @@ import { consulServiceRow, serfHealthCheck } from "../model/member-rows.ts";
 import type { CatalogRegisterCommand, CheckFields, NodeFields, ServiceFields } from "../fsm/command.ts";
 import { errors } from "../errors/catalog.ts";
 import { formatGoDuration } from "../model/duration.ts";
-import { isObject } from "../http/body.ts";
+import { isObject } from "../decode/json-body.ts";
 import { checkKind, checkTypeJson, definitionView, initialStatus, runsScripts, type CheckDefinition } from "../checks/definition.ts";
 import { CheckRunnerRegistry, isExternallyUpdated, type CheckStatusSink, type RunningCheck } from "../checks/runner.ts";
 import { ttlRunner } from "../checks/ttl.ts";

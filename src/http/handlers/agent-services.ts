@@ -6,7 +6,7 @@ import { agentCheckSchema, agentServiceSchema } from "../../filter/endpoint-sche
 import { compileFilter, FilterError, type FilterPredicate, type FilterSchema } from "../../filter/filter.ts";
 import type { CheckFields, ServiceFields } from "../../fsm/command.ts";
 import { isCheckStatus, type CheckStatus } from "../../model/catalog.ts";
-import { isObject, parseJsonBody, str, type JsonObject } from "../body.ts";
+import { isObject, parseJsonBody, str, type JsonObject } from "../../decode/json-body.ts";
 import type { ApiRequest, Handler, HttpContext, Reply } from "../context.ts";
 import { checkEnterpriseParams, first, has, parseGoBool } from "../query.ts";
 import { queryOptions } from "../read.ts";
