@@ -307,6 +307,8 @@ async function startAgentParts(options: AgentRuntimeOptions, deps: StartDeps, pa
   const acl = options.acl
     ? await startAclSystem(options.acl, { state, consensus, clock, rng, logger, datacenter: identity.datacenter, nodeName: identity.nodeName, server: identity.server })
     : undefined;
+  // Registration syncs fall back to acl.tokens.config_file_service_registration / default (agent/sync-token.ts).
+  if (acl) agent.syncTokens = acl.service.agentTokens;
   const ctx: HttpContext = { settings: options.http, state, consensus, blocking, agent, clock, rng, logger, runtimeConfig, metrics, sessionTtl, autopilot, events, membership, wanMembership, raft, keyring, acl: acl?.service, logHub, connectCa };
   membership.onUserEvent((e) => deliverUserEvent(ctx, e));
   const dispatcher = new ApiDispatcher(ctx, cluster.forwarder);

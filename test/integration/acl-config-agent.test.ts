@@ -7,7 +7,8 @@ import assert from "node:assert/strict";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { spawnDevAgent, type AgentProcess } from "../support/agent-process.ts";
+import { freePort, spawnDevAgent, type AgentProcess } from "../support/agent-process.ts";
+import { askUdp } from "./dns-support.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "consulate-acl-config-"));
 const agents: AgentProcess[] = [];
@@ -78,6 +79,29 @@ test("acl.enabled from a config file: deny by default, the initial management to
   assert.equal(agentSelf.DebugConfig.aclEnabled, true);
   assert.equal(agentSelf.DebugConfig.aclDefaultPolicy, "deny");
   assert.deepEqual(Object.values(agentSelf.DebugConfig.aclTokens as Record<string, string>).filter((v) => v !== "" && v !== "hidden"), [], "no secret shows");
+});
+
+test("acl.tokens.dns from the config: DNS answers as that token (and sees nothing while it does not exist)", async () => {
+  const DNS_SECRET = "3a0ee1a5-6c2e-4b8a-9d5e-0c7f6b1d2e40";
+  const file = join(dir, "acl-dns.hcl");
+  writeFileSync(file, `acl {\n  enabled = true\n  default_policy = "deny"\n  tokens {\n    initial_management = "root"\n    dns = "${DNS_SECRET}"\n  }\n}\n`);
+  const dnsPort = await freePort();
+  const agent = await spawnDevAgent([`-config-file=${file}`, `-dns-port=${dnsPort}`]);
+  agents.push(agent);
+  await eventually(async () => {
+    const reg = await call(agent, "PUT", "/v1/catalog/register", "root", JSON.stringify({ Node: "web-node", Address: "10.1.2.3", Service: { Service: "web", Port: 80 } }));
+    assert.equal(reg.status, 200, reg.text);
+  });
+  const unresolved = await askUdp(dnsPort, "web.service.consul", "A");
+  assert.equal(unresolved.rcode, "NXDOMAIN", "an unknown dns token reads nothing");
+  const policy = await call(agent, "PUT", "/v1/acl/policy", "root", JSON.stringify({ Name: "dns", Rules: 'service_prefix "" { policy = "read" }\nnode_prefix "" { policy = "read" }' }));
+  assert.equal(policy.status, 200, policy.text);
+  const token = await call(agent, "PUT", "/v1/acl/token", "root", JSON.stringify({ SecretID: DNS_SECRET, Policies: [{ Name: "dns" }] }));
+  assert.equal(token.status, 200, token.text);
+  await eventually(async () => {
+    const answer = await askUdp(dnsPort, "web.service.consul", "A");
+    assert.deepEqual((answer.answers ?? []).map((a) => ("data" in a ? a.data : undefined)), ["10.1.2.3"]);
+  });
 });
 
 test("ACLs off (the default): /v1/acl/* and /v1/agent/token/* answer 401 ACL support disabled", async () => {
