@@ -1,4 +1,5 @@
 import type { Clock, TimerHandle } from "../runtime/clock.ts";
+import { registrationSyncToken, type SyncTokenSource } from "./sync-token.ts";
 import type { Logger } from "../runtime/logger.ts";
 import type { Rng } from "../runtime/rng.ts";
 import type { Consensus } from "../server/consensus.ts";
@@ -166,6 +167,8 @@ export class Agent {
   readonly #sidecarIds = new Set<string>();
   /** Mutable so a reload can change it. */
   sidecarPorts: SidecarPortRange;
+  /** With ACLs on, the agent's tokens (set by the wiring): what registration syncs fall back to. */
+  syncTokens: SyncTokenSource | undefined;
   #changeQueued = false;
 
   constructor(deps: AgentDeps) {
@@ -447,6 +450,18 @@ export class Agent {
    * left the config are removed; API registrations are untouched. Everything is validated
    * before anything changes; the first problem is thrown as an Error naming the definition.
    */
+  /** The token anti-entropy presents for this service's catalog write or removal (sync-token.ts); undefined: no such entry. */
+  serviceSyncToken(serviceId: string): string | undefined {
+    const entry = this.localState.serviceEntryForSync(serviceId);
+    return entry && registrationSyncToken(entry, this.syncTokens);
+  }
+
+  /** The token anti-entropy presents for this check's catalog write or removal; undefined: no such entry. */
+  checkSyncToken(checkId: string): string | undefined {
+    const entry = this.localState.checkEntryForSync(checkId);
+    return entry && registrationSyncToken(entry, this.syncTokens);
+  }
+
   async loadDefinitions(services: unknown[], checks: unknown[]): Promise<void> {
     const serviceDefs = services.map((raw, i) => {
       const where = `service definition ${i + 1}`;
@@ -676,7 +691,7 @@ export class Agent {
   }
 
   #persistedService(serviceId: string): PersistedService {
-    const entry = this.localState.serviceEntries().find(([id]) => id === serviceId)?.[1];
+    const entry = this.localState.serviceEntryForSync(serviceId);
     return {
       Token: entry?.token ?? "",
       Service: { ...(entry?.service ?? { ID: serviceId }) },

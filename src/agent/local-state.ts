@@ -103,6 +103,15 @@ export class LocalState implements CheckStatusSink {
     return [...this.#checks.entries()];
   }
 
+  /** One entry, deleted or not (a removal still syncs, with the registration's token). */
+  serviceEntryForSync(id: string): ServiceEntry | undefined {
+    return this.#services.get(id);
+  }
+
+  checkEntryForSync(id: string): CheckEntry | undefined {
+    return this.#checks.get(id);
+  }
+
   // ---- writes ----
 
   setService(service: ServiceFields, meta: RegistrationMeta): void {

@@ -1,4 +1,5 @@
 import { AgentTokens, type AgentTokenValues } from "../acl/agent-tokens.ts";
+import type { AclDownPolicy } from "../acl/down-policy.ts";
 import { AclService, DEFAULT_MAX_EXPIRATION_TTL_MS, DEFAULT_MIN_EXPIRATION_TTL_MS } from "../acl/service.ts";
 import type { Clock } from "../runtime/clock.ts";
 import type { Logger } from "../runtime/logger.ts";
@@ -11,11 +12,17 @@ import { aclBootstrapResetFile } from "../storage/acl-bootstrap-reset.ts";
 import { loadAgentTokens, saveAgentTokens } from "../storage/acl-token-file.ts";
 
 // The ACL system's wiring: the service handlers use, and on servers the leader duties (built-in
-// objects at election, expired-token reaping). Only in-process tests turn it on for now: the
-// configuration gate refuses `acl.enabled` until every endpoint, DNS and RPC path enforces.
+// objects at election, expired-token reaping). `acl.enabled = true` in the configuration turns it
+// on (launch/from-config.ts maps the acl stanza onto these options); tests may pass them directly.
 
 export interface AclWiringOptions {
   defaultPolicy: "allow" | "deny";
+  /** acl.down_policy (default extend-cache): what a client agent does when no server answers a token lookup. */
+  downPolicy?: AclDownPolicy;
+  /** acl.token_ttl / policy_ttl / role_ttl: how long a client agent may cache a resolution (default 30s). */
+  tokenTtlMs?: number;
+  policyTtlMs?: number;
+  roleTtlMs?: number;
   /** acl.tokens.initial_management */
   initialManagement?: string;
   /** acl.tokens.default */
@@ -59,7 +66,7 @@ export async function startAclSystem(
     settings: {
       datacenter: deps.datacenter,
       defaultPolicy: options.defaultPolicy,
-      downPolicy: "extend-cache",
+      downPolicy: options.downPolicy ?? "extend-cache",
       defaultToken: options.defaultToken ?? "",
       nodeName: deps.nodeName,
       minExpirationTtlMs: DEFAULT_MIN_EXPIRATION_TTL_MS,

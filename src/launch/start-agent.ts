@@ -79,10 +79,7 @@ export interface AgentRuntimeOptions {
   raftPeers?: RaftPeer[];
   /** Internal: where this server's Raft transport listens (default: the bind address, a free port). */
   raftBind?: { host: string; port: number };
-  /**
-   * Internal, tests only: ACLs enabled with these settings. No configuration key reaches this
-   * until enforcement covers every endpoint, DNS and RPC path (issue 13).
-   */
+  /** ACLs enabled with these settings (from the acl stanza: from-config.ts; tests may set it directly). */
   acl?: AclWiringOptions;
   /**
    * Embedding only (startDevAgent): a taken serf or server RPC port falls back to a free port
@@ -310,6 +307,8 @@ async function startAgentParts(options: AgentRuntimeOptions, deps: StartDeps, pa
   const acl = options.acl
     ? await startAclSystem(options.acl, { state, consensus, clock, rng, logger, datacenter: identity.datacenter, nodeName: identity.nodeName, server: identity.server })
     : undefined;
+  // Registration syncs fall back to acl.tokens.config_file_service_registration / default (agent/sync-token.ts).
+  if (acl) agent.syncTokens = acl.service.agentTokens;
   const ctx: HttpContext = { settings: options.http, state, consensus, blocking, agent, clock, rng, logger, runtimeConfig, metrics, sessionTtl, autopilot, events, membership, wanMembership, raft, keyring, acl: acl?.service, logHub, connectCa };
   membership.onUserEvent((e) => deliverUserEvent(ctx, e));
   const dispatcher = new ApiDispatcher(ctx, cluster.forwarder);

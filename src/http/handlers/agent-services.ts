@@ -8,7 +8,7 @@ import type { CheckFields, ServiceFields } from "../../fsm/command.ts";
 import { isCheckStatus, type CheckStatus } from "../../model/catalog.ts";
 import { isObject, parseJsonBody, str, type JsonObject } from "../../decode/json-body.ts";
 import type { ApiRequest, Handler, HttpContext, Reply } from "../context.ts";
-import { checkEnterpriseParams, first, has, parseGoBool } from "../query.ts";
+import { checkEnterpriseParams, first, has, parseGoBool, requestToken } from "../query.ts";
 import { queryOptions } from "../read.ts";
 import { empty, json } from "../reply.ts";
 import { agentCheckView, agentHealthCheckView } from "../views/agent-check.ts";
@@ -113,7 +113,8 @@ const serviceRegister: Handler = async (ctx, req) => {
   vetServiceRegister(requestAuthorizer(ctx, req), def, ctx.agent.localState.service(def.id || def.name));
   const raw = first(req.query, "replace-existing-checks");
   const replaceExistingChecks = has(req.query, "replace-existing-checks") && (raw === "" || raw === "true");
-  await ctx.agent.addService(def, { replaceExistingChecks, source: "api" });
+  // The registration keeps the token it came with: anti-entropy syncs it under that token (agent/sync-token.ts).
+  await ctx.agent.addService(def, { replaceExistingChecks, source: "api" }, def.token || requestToken(req.query, req.headers));
   return empty();
 };
 
@@ -235,7 +236,7 @@ const checkRegister: Handler = async (ctx, req) => {
   validateCheckRegistration(def);
   const owner = def.serviceId ? ctx.agent.localState.service(def.serviceId) : undefined;
   vetCheckWrite(requestAuthorizer(ctx, req), ctx.settings.nodeName, def.serviceId ? (owner?.Service ?? def.serviceId) : undefined);
-  await ctx.agent.addCheck(def, "api");
+  await ctx.agent.addCheck(def, "api", def.token || requestToken(req.query, req.headers));
   return empty();
 };
 
