@@ -7,8 +7,10 @@ import { timingSafeEqual } from "node:crypto";
 //   dns       DNS answers as it (else the default token, else anonymous)
 //   agent_recovery   a presented secret equal to it may read and write this agent's own
 //             agent:* endpoints and read nodes, without asking the ACL tables (Consul's recovery)
-//   agent, replication, config_file_service_registration   held and persisted; the agent's
-//             internal writes and ACL replication do not consult ACLs yet, so nothing reads them
+//   config_file_service_registration   what services and checks from config files sync under
+//             when they carry no token of their own (agent/sync-token.ts, Agent.serviceSyncToken)
+//   agent, replication   held and persisted; replication has nothing to do in the primary
+//             datacenter (the only one ACLs run in), the agent token is for anti-entropy
 
 export const AGENT_TOKEN_KINDS = ["default", "agent", "agent_recovery", "replication", "config_file_service_registration", "dns"] as const;
 export type AgentTokenKind = (typeof AGENT_TOKEN_KINDS)[number];

@@ -2,25 +2,18 @@ import { createHash } from "node:crypto";
 import { aclNotFound } from "../errors/permission-denied.ts";
 import { aclTokenExpired } from "../model/acl.ts";
 import type { Authorizer } from "./authorizer.ts";
+import type { AclDownPolicy } from "./down-policy.ts";
 import type { TokenResolution, TokenResolutionReply } from "./token-resolution.ts";
 
 // A client agent's token resolution (Consul's ACLResolver on a client): it holds no ACL
 // tables, so it asks a server (ACL.ResolveToken) and keeps the compiled answer for the TTL.
 // When no server answers, `down_policy` decides (agent/consul/acl.go):
-//   extend-cache  a cached answer keeps being used however old; uncached → default policy
+//   extend-cache  a cached answer keeps being used however old; uncached → deny
 //   async-cache   as extend-cache, and a stale answer is served at once while a refresh runs
 //   allow / deny  everything is allowed / denied until a server answers again
 // "ACL not found" is an answer, cached like any other (Consul caches the missing identity),
 // so a stream of bad secrets costs one RPC each per TTL. Entries are keyed by SHA-256 of the
 // secret: the secret itself is never kept as a map key nor logged.
-
-export type DownPolicy = "extend-cache" | "async-cache" | "allow" | "deny";
-
-export const DOWN_POLICIES: readonly DownPolicy[] = ["extend-cache", "async-cache", "allow", "deny"];
-
-export function isDownPolicy(value: string): value is DownPolicy {
-  return (DOWN_POLICIES as readonly string[]).includes(value);
-}
 
 export interface RemoteTokenCacheDeps {
   /** Asks a server; rejects when none answered (connection, timeout, no servers). */
@@ -29,7 +22,7 @@ export interface RemoteTokenCacheDeps {
   compile(resolution: TokenResolution): Authorizer;
   /** What applies while no server answers and nothing usable is cached. */
   downAuthorizer: Authorizer;
-  downPolicy: DownPolicy;
+  downPolicy: AclDownPolicy;
   /** How long an answer is used before asking again (min of token_ttl, policy_ttl, role_ttl). */
   ttlMs: number;
   /** Monotonic milliseconds. */
@@ -64,7 +57,7 @@ export class RemoteTokenCache {
     this.#deps = deps;
   }
 
-  get downPolicy(): DownPolicy {
+  get downPolicy(): AclDownPolicy {
     return this.#deps.downPolicy;
   }
 

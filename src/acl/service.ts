@@ -181,12 +181,12 @@ export class AclService {
   }
 
   /**
-   * The secret the agent's own catalog writes carry (Consul's AgentToken): acl.tokens.agent,
-   * else the default token, else anonymous.
+   * The secret the agent's node-info writes and removals carry (Consul's AgentToken):
+   * acl.tokens.agent, else the default token ("": anonymous).
    */
   agentSecret(): string {
     const agent = this.agentTokens.get("agent");
-    return agent !== "" ? agent : this.effectiveSecret("");
+    return agent !== "" ? agent : this.agentTokens.get("default");
   }
 
   /**

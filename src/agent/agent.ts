@@ -1,4 +1,5 @@
 import type { Clock, TimerHandle } from "../runtime/clock.ts";
+import { registrationSyncToken, type SyncTokenSource } from "./sync-token.ts";
 import type { Logger } from "../runtime/logger.ts";
 import type { Rng } from "../runtime/rng.ts";
 import type { Consensus } from "../server/consensus.ts";
@@ -8,7 +9,7 @@ import { consulServiceRow, serfHealthCheck } from "../model/member-rows.ts";
 import type { CatalogRegisterCommand, CheckFields, NodeFields, ServiceFields } from "../fsm/command.ts";
 import { errors } from "../errors/catalog.ts";
 import { formatGoDuration } from "../model/duration.ts";
-import { isObject } from "../http/body.ts";
+import { isObject } from "../decode/json-body.ts";
 import { checkKind, checkTypeJson, definitionView, initialStatus, runsScripts, type CheckDefinition } from "../checks/definition.ts";
 import { CheckRunnerRegistry, isExternallyUpdated, type CheckStatusSink, type RunningCheck } from "../checks/runner.ts";
 import { ttlRunner } from "../checks/ttl.ts";
@@ -169,6 +170,8 @@ export class Agent {
   readonly #sidecarIds = new Set<string>();
   /** Mutable so a reload can change it. */
   sidecarPorts: SidecarPortRange;
+  /** With ACLs on, the agent's tokens (set by the wiring): what registration syncs fall back to. */
+  syncTokens: SyncTokenSource | undefined;
   #changeQueued = false;
   readonly #catalogWrites: CatalogWrites;
 
@@ -202,6 +205,7 @@ export class Agent {
     const sync = new CatalogSync({
       local: this.localState,
       writes: this.#catalogWrites,
+      syncToken: (entry) => registrationSyncToken(entry, this.syncTokens),
       catalog: deps.state.catalog,
       logger: this.logger,
       nowMs: () => deps.clock.now(),
@@ -452,6 +456,18 @@ export class Agent {
    * left the config are removed; API registrations are untouched. Everything is validated
    * before anything changes; the first problem is thrown as an Error naming the definition.
    */
+  /** The token anti-entropy presents for this service's catalog write or removal (sync-token.ts); undefined: no such entry. */
+  serviceSyncToken(serviceId: string): string | undefined {
+    const entry = this.localState.serviceEntryForSync(serviceId);
+    return entry && registrationSyncToken(entry, this.syncTokens);
+  }
+
+  /** The token anti-entropy presents for this check's catalog write or removal; undefined: no such entry. */
+  checkSyncToken(checkId: string): string | undefined {
+    const entry = this.localState.checkEntryForSync(checkId);
+    return entry && registrationSyncToken(entry, this.syncTokens);
+  }
+
   async loadDefinitions(services: unknown[], checks: unknown[]): Promise<void> {
     const serviceDefs = services.map((raw, i) => {
       const where = `service definition ${i + 1}`;
@@ -681,7 +697,7 @@ export class Agent {
   }
 
   #persistedService(serviceId: string): PersistedService {
-    const entry = this.localState.serviceEntries().find(([id]) => id === serviceId)?.[1];
+    const entry = this.localState.serviceEntryForSync(serviceId);
     return {
       Token: entry?.token ?? "",
       Service: { ...(entry?.service ?? { ID: serviceId }) },

@@ -5,7 +5,8 @@ import type { CatalogTables } from "../state/catalog-tables.ts";
 import { sameRow } from "../state/rows-equal.ts";
 import type { SyncTarget } from "./anti-entropy.ts";
 import { isAclRefusal, refusedAccessor, type CatalogWrites } from "./catalog-writes.ts";
-import type { LocalState, RegistrationSource } from "./local-state.ts";
+import type { SyncTokenEntry } from "./sync-token.ts";
+import type { LocalState } from "./local-state.ts";
 
 // The two sync operations anti-entropy schedules (Consul's local.State SyncFull/SyncChanges).
 // The catalog is read in-process: on a server its own, on a client agent the rows it wrote.
@@ -19,6 +20,8 @@ const CONSUL_SERVICE_ID = "consul";
 export interface CatalogSyncDeps {
   local: LocalState;
   writes: CatalogWrites;
+  /** The token a service or check registration syncs with (sync-token.ts). */
+  syncToken(entry: SyncTokenEntry): string;
   catalog: CatalogTables;
   logger: Logger;
   /** Wall-clock ms stamped on catalog commands (lock-delay of sessions they invalidate). */
@@ -123,14 +126,16 @@ export class CatalogSync implements SyncTarget {
       const revision = entry.revision;
       if (entry.deleted) {
         await attempt(async () => {
-          const blocked = await this.#write({ Type: "catalog-deregister", Node: local.nodeName, ServiceID: id }, this.#serviceToken(entry), "Service deregistration", { service: id });
+          const blocked = await this.#write({ Type: "catalog-deregister", Node: local.nodeName, ServiceID: id }, this.#deps.writes.agentToken(), "Service deregistration", { service: id });
           if (blocked) return local.setServiceInSync(id, true, revision);
           local.pruneService(id, revision);
           this.#deps.logger.info("Deregistered service", { service: id });
         });
         continue;
       }
-      const checks = local.checkEntries().filter(([, c]) => !c.deleted && c.check.ServiceID === id);
+      // Checks ride along only when they sync with the same token, so none gains the service's rights (Consul).
+      const token = this.#deps.syncToken(entry);
+      const checks = local.checkEntries().filter(([, c]) => !c.deleted && c.check.ServiceID === id && this.#deps.syncToken(c) === token);
       await attempt(async () => {
         const blocked = await this.#write(
           {
@@ -140,7 +145,7 @@ export class CatalogSync implements SyncTarget {
             Service: entry.service,
             Checks: checks.map(([, c]) => this.#catalogCheck(c.check)),
           },
-          this.#serviceToken(entry),
+          token,
           "Service registration",
           { service: id },
         );
@@ -155,7 +160,7 @@ export class CatalogSync implements SyncTarget {
       const revision = entry.revision;
       if (entry.deleted) {
         await attempt(async () => {
-          const blocked = await this.#write({ Type: "catalog-deregister", Node: local.nodeName, CheckID: id }, this.#checkToken(entry), "Check deregistration", { check: id });
+          const blocked = await this.#write({ Type: "catalog-deregister", Node: local.nodeName, CheckID: id }, this.#deps.writes.agentToken(), "Check deregistration", { check: id });
           if (blocked) return local.setCheckInSync(id, true, revision);
           local.pruneCheck(id, revision);
           this.#deps.logger.info("Deregistered check", { check: id });
@@ -173,7 +178,7 @@ export class CatalogSync implements SyncTarget {
             Service: service,
             Checks: [this.#catalogCheck(entry.check)],
           },
-          this.#checkToken(entry),
+          this.#deps.syncToken(entry),
           "Check registration",
           { check: id },
         );
@@ -188,21 +193,6 @@ export class CatalogSync implements SyncTarget {
   #catalogCheck(check: CheckFields): CheckFields {
     const svc = check.ServiceID ? this.#deps.local.service(check.ServiceID) : undefined;
     return { ...check, Node: this.#deps.local.nodeName, ServiceName: svc?.Service ?? "", ServiceTags: svc ? [...svc.Tags] : [] };
-  }
-
-  /** A service's own token, else (config files) the config-file registration token, else the agent token. */
-  #serviceToken(entry: { token: string; source: RegistrationSource }): string {
-    if (entry.token !== "") return entry.token;
-    const configToken = entry.source === "config" ? this.#deps.writes.configFileToken() : "";
-    return configToken !== "" ? configToken : this.#deps.writes.agentToken();
-  }
-
-  /** A check's own token, else its service's, else the agent token. */
-  #checkToken(entry: { token: string; source: RegistrationSource; check: CheckFields }): string {
-    if (entry.token !== "") return entry.token;
-    const service = entry.check.ServiceID ? this.#deps.local.serviceEntry(entry.check.ServiceID) : undefined;
-    if (service) return this.#serviceToken(service);
-    return this.#serviceToken(entry);
   }
 
   /**

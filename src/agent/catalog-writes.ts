@@ -8,27 +8,25 @@ import type { Consensus } from "../server/consensus.ts";
 import type { CatalogTables } from "../state/catalog-tables.ts";
 
 // How the agent's own catalog writes (node registration, anti-entropy, check output) reach
-// the catalog, and with which token. Consul's agent makes them as Catalog.Register RPCs with a
-// token, and the server authorises them like any other write:
-//   node info, and anything without a token of its own   acl.tokens.agent, else the default
-//                                                         token, else anonymous (AgentToken())
-//   a service (and its checks) registered through the API  the token it was registered with
-//   a service from a config file        its `token`, else acl.tokens.config_file_service_registration
-// A client agent sends the write to a server (ServerDelegate.writeCatalog); a server's agent
-// vets it against its own tables, as it would an RPC, and proposes it.
+// the catalog. Consul's agent makes them as Catalog.Register/Deregister RPCs carrying a token
+// and the server authorises them like any other write. Which token (agent/local/state.go):
+//   node info, and every removal     acl.tokens.agent, else the default token (AgentToken())
+//   a service or check               its own token, else (config files) the config-file
+//                                    registration token, else the default (sync-token.ts)
+// "" stands for anonymous. A client agent sends the write to a server
+// (ServerDelegate.writeCatalog); a server's agent vets it against its own tables, as it would
+// the RPC, and proposes it.
 
 export interface CatalogWrites {
   /** Proposes one of the agent's own catalog writes made with `token` (a secret; "" = anonymous). */
   write(cmd: Command, token: string): Promise<ApplyReply>;
-  /** The token for node info and for entries without one (Consul's AgentToken()). */
+  /** The token for node info and removals (Consul's AgentToken(): agent, else default). */
   agentToken(): string;
-  /** acl.tokens.config_file_service_registration ("" when unset). */
-  configFileToken(): string;
 }
 
 /** ACLs off: every write is proposed as is, with no token. */
 export function unauthenticatedCatalogWrites(consensus: Consensus): CatalogWrites {
-  return { write: (cmd) => consensus.propose(cmd), agentToken: () => "", configFileToken: () => "" };
+  return { write: (cmd) => consensus.propose(cmd), agentToken: () => "" };
 }
 
 /** A server's agent: vetted against this server's own tables (servers decide), then proposed. */
@@ -42,7 +40,6 @@ export function serverCatalogWrites(consensus: Consensus, catalog: CatalogTables
       return consensus.propose(cmd);
     },
     agentToken: () => acl.agentSecret(),
-    configFileToken: () => acl.agentTokens.get("config_file_service_registration"),
   };
 }
 
@@ -51,7 +48,6 @@ export function clientCatalogWrites(send: (cmd: Command, token: string) => Promi
   return {
     write: send,
     agentToken: () => acl?.agentSecret() ?? "",
-    configFileToken: () => acl?.agentTokens.get("config_file_service_registration") ?? "",
   };
 }
 

@@ -1,6 +1,6 @@
 import { emptyCheckDefinition, type CheckDefinition } from "../checks/definition.ts";
 import { errors } from "../errors/catalog.ts";
-import { bool, durationMs, field, int, isObject, list, str, type JsonObject } from "../http/body.ts";
+import { bool, durationMs, field, int, isObject, list, str, type JsonObject } from "../decode/json-body.ts";
 
 // Decodes a check definition as /v1/agent/check/register, the `Check`/`Checks` of a service
 // registration and config files (`check`/`checks`) send it: keys case-insensitive, with the

@@ -94,11 +94,6 @@ export class LocalState implements CheckStatusSink {
     return this.checks().filter((c) => c.ServiceID === serviceId || (includeNodeChecks && c.ServiceID === ""));
   }
 
-  /** A service's entry, deleted or not (the syncer needs a removed service's token). */
-  serviceEntry(id: string): ServiceEntry | undefined {
-    return this.#services.get(id);
-  }
-
   /** Every entry, deleted ones included, for the syncer. */
   serviceEntries(): [string, ServiceEntry][] {
     return [...this.#services.entries()];
@@ -106,6 +101,15 @@ export class LocalState implements CheckStatusSink {
 
   checkEntries(): [string, CheckEntry][] {
     return [...this.#checks.entries()];
+  }
+
+  /** One entry, deleted or not (a removal still syncs, with the registration's token). */
+  serviceEntryForSync(id: string): ServiceEntry | undefined {
+    return this.#services.get(id);
+  }
+
+  checkEntryForSync(id: string): CheckEntry | undefined {
+    return this.#checks.get(id);
   }
 
   // ---- writes ----

@@ -1,5 +1,5 @@
 import { errors } from "../errors/catalog.ts";
-import { isObject, type JsonObject } from "../http/body.ts";
+import { isObject, type JsonObject } from "../decode/json-body.ts";
 
 // The field names a service or check registration may carry, and the unknown-field refusal of
 // the agent endpoints. Consul 1.20 decodes these bodies with encoding/json's

@@ -1,5 +1,5 @@
 import type { ServiceFields } from "../fsm/command.ts";
-import { isObject } from "../http/body.ts";
+import { isObject } from "../decode/json-body.ts";
 import type { ServiceAddress, Weights } from "../model/catalog.ts";
 
 // A persisted service file holds a NodeService as JSON — written by us or by Consul (whose

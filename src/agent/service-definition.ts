@@ -1,7 +1,7 @@
 import { checkDefinitionProblem, type CheckDefinition } from "../checks/definition.ts";
 import { errors } from "../errors/catalog.ts";
 import type { ServiceFields } from "../fsm/command.ts";
-import { bool, int, isObject, list, obj, str, strList, strMap, type JsonObject } from "../http/body.ts";
+import { bool, int, isObject, list, obj, str, strList, strMap, type JsonObject } from "../decode/json-body.ts";
 import { isCheckStatus, type ServiceAddress, type Weights } from "../model/catalog.ts";
 import { decodeCheckDefinition, isEmptyCheckDefinition } from "./check-definition.ts";
 

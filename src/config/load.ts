@@ -17,6 +17,7 @@ import { buildRuntimeConfig, type RuntimeConfig } from "./runtime-config.ts";
 import { CONFIG_SCHEMA } from "./schema.ts";
 import type { InterfaceTable } from "./sockaddr.ts";
 import { loadTlsMaterial, translateLegacyTlsKeys, type TlsFileIo } from "./tls.ts";
+import { translateLegacyAclKeys } from "./acl-legacy.ts";
 import { recordSetBy, refuseUnsupportedKeys, type SetBy, type WrittenAs } from "./unsupported.ts";
 
 export type PathKind = "dir" | "file" | undefined;
@@ -188,6 +189,9 @@ function decodeSource(raw: RawConfig, name: string | undefined, format: SourceFo
   }
   if (Array.isArray(config.services)) config.services = config.services.map(normaliseService);
   const legacy = translateLegacyTlsKeys(config);
+  const legacyAcl = translateLegacyAclKeys(config);
+  for (const [path, name] of legacyAcl.renamed) legacy.renamed.set(path, name);
+  legacy.warnings.push(...legacyAcl.warnings);
   return { config, legacy };
 }
 

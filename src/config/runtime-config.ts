@@ -1,6 +1,7 @@
 // The fully resolved, typed configuration the rest of the agent reads, built once from the
 // merged snake_case config. All semantic validation happens here, with Consul's wording.
 
+import { isAclDownPolicy, type AclDownPolicy } from "../acl/down-policy.ts";
 import { CaConfigError, parseCaConfig } from "../connect/ca-config.ts";
 import { ConfigEntryError, decodeBootstrapEntries } from "../connect/config-entry-decode.ts";
 import { isIP } from "node:net";
@@ -92,11 +93,14 @@ export interface RuntimeConfig {
   httpMaxConnsPerClient: number;
   aclEnabled: boolean;
   aclDefaultPolicy: "allow" | "deny";
-  aclDownPolicy: string;
+  /** What a client agent does when no server answers a token lookup (acl.down_policy). */
+  aclDownPolicy: AclDownPolicy;
   aclTokenTtlMs: number;
   aclPolicyTtlMs: number;
   aclRoleTtlMs: number;
   aclEnableTokenPersistence: boolean;
+  /** acl.enable_token_replication: only secondary datacenters replicate, and ACLs run only in the primary (config/unsupported.ts). */
+  aclEnableTokenReplication: boolean;
   aclTokens: {
     initialManagement: string;
     agent: string;
@@ -104,6 +108,7 @@ export interface RuntimeConfig {
     default: string;
     replication: string;
     configFileServiceRegistration: string;
+    dns: string;
   };
   connectEnabled: boolean;
   connectCaProvider: string;
@@ -361,7 +366,7 @@ export function buildRuntimeConfig(merged: RawConfig, opts: BuildOptions): Runti
   const dev = opts.dev;
   const server = c.bool("server");
   const datacenter = c.str("datacenter").toLowerCase();
-  const primaryDatacenter = (c.str("primary_datacenter") || c.str("acl_datacenter") || datacenter).toLowerCase();
+  const primaryDatacenter = (c.str("primary_datacenter") || datacenter).toLowerCase();
   let nodeName = c.str("node_name").trim();
   if (nodeName === "") {
     try {
@@ -462,10 +467,14 @@ export function buildRuntimeConfig(merged: RawConfig, opts: BuildOptions): Runti
     return ms;
   };
 
-  // ---- ACL, with the pre-1.4 top-level keys as fallbacks
-  const aclDefaultPolicy = c.str("acl.default_policy") || c.str("acl_default_policy") || "allow";
+  // ---- ACL (the pre-1.4 top-level keys were moved into acl.* per source: config/acl-legacy.ts)
+  const aclDefaultPolicy = c.str("acl.default_policy") || "allow";
   if (aclDefaultPolicy !== "allow" && aclDefaultPolicy !== "deny") {
     throw invalid(`acl.default_policy must be "allow" or "deny", got ${JSON.stringify(aclDefaultPolicy)}`, "acl.default_policy");
+  }
+  const aclDownPolicy = c.str("acl.down_policy") || "extend-cache";
+  if (!isAclDownPolicy(aclDownPolicy)) {
+    throw invalid(`acl.down_policy must be one of "extend-cache", "async-cache", "allow" or "deny", got ${JSON.stringify(aclDownPolicy)}`, "acl.down_policy");
   }
 
   // ---- services and checks: singular and plural forms all register
@@ -519,18 +528,20 @@ export function buildRuntimeConfig(merged: RawConfig, opts: BuildOptions): Runti
     httpMaxConnsPerClient: c.num("limits.http_max_conns_per_client", 200),
     aclEnabled: c.bool("acl.enabled"),
     aclDefaultPolicy: aclDefaultPolicy === "deny" ? "deny" : "allow",
-    aclDownPolicy: c.str("acl.down_policy") || c.str("acl_down_policy") || "extend-cache",
-    aclTokenTtlMs: c.has("acl.token_ttl") ? c.ms("acl.token_ttl") : c.ms("acl_ttl"),
+    aclDownPolicy,
+    aclTokenTtlMs: c.ms("acl.token_ttl"),
     aclPolicyTtlMs: c.ms("acl.policy_ttl"),
     aclRoleTtlMs: c.ms("acl.role_ttl"),
     aclEnableTokenPersistence: c.bool("acl.enable_token_persistence"),
+    aclEnableTokenReplication: c.bool("acl.enable_token_replication"),
     aclTokens: {
-      initialManagement: c.str("acl.tokens.initial_management") || c.str("acl.tokens.master") || c.str("acl_master_token"),
-      agent: c.str("acl.tokens.agent") || c.str("acl_agent_token"),
-      agentRecovery: c.str("acl.tokens.agent_recovery") || c.str("acl.tokens.agent_master") || c.str("acl_agent_master_token"),
-      default: c.str("acl.tokens.default") || c.str("acl_token"),
-      replication: c.str("acl.tokens.replication") || c.str("acl_replication_token"),
+      initialManagement: c.str("acl.tokens.initial_management"),
+      agent: c.str("acl.tokens.agent"),
+      agentRecovery: c.str("acl.tokens.agent_recovery"),
+      default: c.str("acl.tokens.default"),
+      replication: c.str("acl.tokens.replication"),
       configFileServiceRegistration: c.str("acl.tokens.config_file_service_registration"),
+      dns: c.str("acl.tokens.dns"),
     },
     connectEnabled: c.bool("connect.enabled"),
     connectCaProvider: c.str("connect.ca_provider", "consul"),

@@ -58,6 +58,13 @@ const positive = (v: unknown): boolean => typeof v === "number" && v > 0;
 const severalAddresses = (v: unknown): boolean => typeof v === "string" && !v.includes("{{") && v.trim().split(/\s+/).length > 1;
 const unixSocket = (v: unknown): boolean => typeof v === "string" && v.trim().startsWith("unix://");
 
+/** Consul lowercases both names; primary_datacenter (or legacy acl_datacenter) defaults to datacenter. */
+function secondaryDatacenter(merged: RawConfig): boolean {
+  const dc = typeof merged.datacenter === "string" ? merged.datacenter.toLowerCase() : "dc1";
+  const primary = typeof merged.primary_datacenter === "string" && merged.primary_datacenter !== "" ? merged.primary_datacenter.toLowerCase() : dc;
+  return primary !== dc;
+}
+
 function rules(keys: readonly string[], refuses: (v: unknown) => boolean, why: string): Refusal[] {
   return keys.map((key) => ({ key, refuses, why }));
 }
@@ -72,18 +79,20 @@ const TLS_FILES = ["ca_file", "ca_path", "cert_file", "key_file", "tls_cipher_su
 
 
 export const REFUSALS: readonly Refusal[] = [
-  // ---- ACL (issue 13: until enforcement lands)
+  // ---- ACL: the rest of the acl stanza is honoured (launch/from-config.ts); legacy names were
+  // moved to acl.* (config/acl-legacy.ts), and writtenAs names the key the operator wrote.
   {
     key: "acl.enabled",
-    refuses: isTrue,
-    why: "ACL enforcement is not implemented yet, and an agent that reported ACLs enabled would still answer every request; remove the key or set it to false",
+    refuses: (v, merged) => v === true && secondaryDatacenter(merged),
+    why: "ACLs in a secondary datacenter resolve tokens from the primary and replicate them, which is not implemented; enable ACLs only where primary_datacenter equals datacenter",
   },
   {
-    // Consul: "when the acl_datacenter config is used it implicitly enables acls".
-    key: "acl_datacenter",
-    refuses: (v) => typeof v === "string",
-    why: "this legacy key turns ACLs on, and ACL enforcement is not implemented yet; use primary_datacenter to name the primary datacenter",
+    key: "acl.enable_key_list_policy",
+    refuses: isTrue,
+    why: "recursive KV reads are filtered per key by key:read but do not also require key:list on the prefix",
   },
+  { key: "acl.msp_disable_bootstrap", refuses: isTrue, why: "managed service provider tokens are not implemented (an HCP feature)" },
+  { key: "acl.tokens.managed_service_provider", refuses: nonEmpty, why: "managed service provider tokens are not implemented (an HCP feature)" },
 
   // ---- identity, mode, storage
   ...rules(["read_replica", "non_voting_server"], isTrue, `read replicas are not implemented (${ENTERPRISE})`),

@@ -1,8 +1,9 @@
 import { AgentTokens, type AgentTokenValues } from "../acl/agent-tokens.ts";
 import { allowAllRules, denyAllRules, staticAuthorizer } from "../acl/authorizer.ts";
-import { RemoteTokenCache, type DownPolicy } from "../acl/remote-token-cache.ts";
-import { authorizerForToken, defaultRules, RulesCache, type ResolveSettings } from "../acl/resolve.ts";
+import { RemoteTokenCache } from "../acl/remote-token-cache.ts";
+import { authorizerForToken, RulesCache, type ResolveSettings } from "../acl/resolve.ts";
 import { lookupOf, type TokenResolutionReply } from "../acl/token-resolution.ts";
+import type { AclDownPolicy } from "../acl/down-policy.ts";
 import { AclService, DEFAULT_MAX_EXPIRATION_TTL_MS, DEFAULT_MIN_EXPIRATION_TTL_MS } from "../acl/service.ts";
 import type { Clock } from "../runtime/clock.ts";
 import type { Logger } from "../runtime/logger.ts";
@@ -15,13 +16,19 @@ import { aclBootstrapResetFile } from "../storage/acl-bootstrap-reset.ts";
 import { loadAgentTokens, saveAgentTokens } from "../storage/acl-token-file.ts";
 
 // The ACL system's wiring: the service handlers use, and on servers the leader duties (built-in
-// objects at election, expired-token reaping). A client agent holds no ACL tables: it
-// resolves tokens through a server (ACL.ResolveToken) and caches the answers
-// (remote-token-cache.ts); servers resolve from their own replicated tables. Only in-process tests turn it on for now: the
-// configuration gate refuses `acl.enabled` until every endpoint, DNS and RPC path enforces.
+// objects at election, expired-token reaping). `acl.enabled = true` in the configuration turns it
+// on (launch/from-config.ts maps the acl stanza onto these options); tests may pass them directly.
+// A client agent holds no ACL tables: it resolves tokens through a server (ACL.ResolveToken) and
+// caches the answers (remote-token-cache.ts); servers resolve from their own replicated tables.
 
 export interface AclWiringOptions {
   defaultPolicy: "allow" | "deny";
+  /** acl.down_policy (default extend-cache): what a client agent does when no server answers a token lookup. */
+  downPolicy?: AclDownPolicy;
+  /** acl.token_ttl / policy_ttl / role_ttl: how long a client agent may cache a resolution (default 30s). */
+  tokenTtlMs?: number;
+  policyTtlMs?: number;
+  roleTtlMs?: number;
   /** acl.tokens.initial_management */
   initialManagement?: string;
   /** acl.tokens.default */
@@ -35,12 +42,6 @@ export interface AclWiringOptions {
   enableTokenPersistence?: boolean;
   /** Where acl-bootstrap-reset (and acl-tokens.json) live; none: bootstrap cannot be reset. */
   dataDir?: string;
-  /** acl.down_policy (default extend-cache): what a client agent does when no server answers. */
-  downPolicy?: DownPolicy;
-  /** acl.token_ttl / policy_ttl / role_ttl (default 30 s each): how long a client agent reuses an answer. */
-  tokenTtlMs?: number;
-  policyTtlMs?: number;
-  roleTtlMs?: number;
 }
 
 const DEFAULT_ACL_TTL_MS = 30_000;
@@ -62,7 +63,8 @@ function remoteTokenCache(
   return new RemoteTokenCache({
     fetch,
     compile: (resolution) => authorizerForToken(resolution.token, lookupOf(resolution), settings, rulesCache),
-    downAuthorizer: staticAuthorizer(downPolicy === "allow" ? allowAllRules : downPolicy === "deny" ? denyAllRules : defaultRules(settings.defaultPolicy)),
+    // Consul: allow → AllowAll; deny, and extend/async-cache without a cached answer → DenyAll.
+    downAuthorizer: staticAuthorizer(downPolicy === "allow" ? allowAllRules : denyAllRules),
     downPolicy,
     ttlMs: Math.min(options.tokenTtlMs ?? DEFAULT_ACL_TTL_MS, options.policyTtlMs ?? DEFAULT_ACL_TTL_MS, options.roleTtlMs ?? DEFAULT_ACL_TTL_MS),
     nowMs: () => clock.monotonicMs(),

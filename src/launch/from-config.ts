@@ -1,6 +1,7 @@
 import type { RuntimeConfig } from "../config/runtime-config.ts";
 import { dnsSettingsFromConfig } from "../dns/dns-settings.ts";
 import { httpsServerOptions } from "./https-options.ts";
+import type { AclWiringOptions } from "./acl-wiring.ts";
 import type { AgentRuntimeOptions } from "./start-agent.ts";
 
 /** Maps the resolved configuration onto what the wiring needs. */
@@ -41,5 +42,30 @@ export function agentOptionsFromConfig(rc: RuntimeConfig): AgentRuntimeOptions {
     logLevel: rc.logLevel,
     logJson: rc.logJson,
     runtimeConfig: rc,
+    acl: rc.aclEnabled ? aclOptionsFromConfig(rc) : undefined,
+  };
+}
+
+/** The acl stanza as the ACL wiring takes it (only while acl.enabled). */
+export function aclOptionsFromConfig(rc: RuntimeConfig): AclWiringOptions {
+  const t = rc.aclTokens;
+  return {
+    defaultPolicy: rc.aclDefaultPolicy,
+    downPolicy: rc.aclDownPolicy,
+    tokenTtlMs: rc.aclTokenTtlMs,
+    policyTtlMs: rc.aclPolicyTtlMs,
+    roleTtlMs: rc.aclRoleTtlMs,
+    initialManagement: t.initialManagement,
+    defaultToken: t.default,
+    agentTokens: {
+      agent: t.agent,
+      agent_recovery: t.agentRecovery,
+      replication: t.replication,
+      config_file_service_registration: t.configFileServiceRegistration,
+      dns: t.dns,
+    },
+    enableTokenPersistence: rc.aclEnableTokenPersistence,
+    // -dev keeps nothing on disk: no bootstrap reset file, no persisted tokens.
+    dataDir: rc.inMemory ? undefined : rc.dataDir,
   };
 }

@@ -80,10 +80,7 @@ export interface AgentRuntimeOptions {
   raftPeers?: RaftPeer[];
   /** Internal: where this server's Raft transport listens (default: the bind address, a free port). */
   raftBind?: { host: string; port: number };
-  /**
-   * Internal, tests only: ACLs enabled with these settings. No configuration key reaches this
-   * until enforcement covers every endpoint, DNS and RPC path (issue 13).
-   */
+  /** ACLs enabled with these settings (from the acl stanza: from-config.ts; tests may set it directly). */
   acl?: AclWiringOptions;
   /**
    * Embedding only (startDevAgent): a taken serf or server RPC port falls back to a free port
@@ -238,6 +235,8 @@ async function startAgentParts(options: AgentRuntimeOptions, deps: StartDeps, pa
     registrations: rc && rc.dataDir !== "" ? new FileRegistrationStore(rc.dataDir) : undefined,
     catalogWrites,
   });
+  // Registration syncs fall back to acl.tokens.config_file_service_registration / default (agent/sync-token.ts).
+  if (acl) agent.syncTokens = acl.service.agentTokens;
   parts.add(() => agent.stop());
   if (consensus.isLeader()) await agent.start();
   else startWhenLeaderKnown(agent, logger, clock);

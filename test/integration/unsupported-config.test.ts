@@ -24,34 +24,34 @@ function run(args: string[]): Promise<{ code: number | null; out: string }> {
 
 const dir = mkdtempSync(join(tmpdir(), "consulate-unsupported-"));
 
-test("agent: acl.enabled = true refuses to start, naming the key and the file; nothing listens", async () => {
+test("agent: an ACL key with no effect (acl.enable_key_list_policy) refuses to start, naming the key and the file; nothing listens", async () => {
   const file = join(dir, "acl.hcl");
-  writeFileSync(file, 'acl {\n  enabled = true\n  default_policy = "deny"\n  tokens { initial_management = "root" }\n}\n');
+  writeFileSync(file, 'acl {\n  enabled = true\n  default_policy = "deny"\n  enable_key_list_policy = true\n}\n');
   const httpPort = await freePort();
   const { code, out } = await run(["agent", "-dev", `-http-port=${httpPort}`, "-dns-port=-1", `-config-file=${file}`]);
   assert.equal(code, 1);
-  assert.match(out, /acl\.enabled = true \(set in [^)]*acl\.hcl\) is not supported by Consulate yet: ACL enforcement is not implemented/);
+  assert.match(out, /acl\.enable_key_list_policy = true \(set in [^)]*acl\.hcl\) is not supported by Consulate yet: /);
   assert.doesNotMatch(out, /Consul agent running/);
   await assert.rejects(fetch(`http://127.0.0.1:${httpPort}/v1/status/leader`));
 });
 
-test("agent: the legacy acl_datacenter key (which turns ACLs on) is refused too, also from -hcl", async () => {
-  const { code, out } = await run(["agent", "-dev", "-http-port=-1", "-dns-port=-1", "-hcl", 'acl_datacenter = "dc1"']);
+test("agent: the legacy acl_datacenter key naming another datacenter (ACLs as a secondary) is refused, also from -hcl", async () => {
+  const { code, out } = await run(["agent", "-dev", "-http-port=-1", "-dns-port=-1", "-hcl", 'acl_datacenter = "dc0"']);
   assert.equal(code, 1);
-  assert.match(out, /acl_datacenter = "dc1" \(set in flags-0\.hcl\) is not supported by Consulate yet/);
+  assert.match(out, /acl\.enabled \(written as acl_datacenter\) = true \(set in flags-0\.hcl\) is not supported by Consulate yet: ACLs in a secondary datacenter/);
 });
 
-test("validate: reports the refused key and file and exits 1; acl.enabled = false is valid", async () => {
+test("validate: reports the refused key and file and exits 1; acl.enabled = true is valid", async () => {
   const bad = join(dir, "acl.json");
-  writeFileSync(bad, JSON.stringify({ data_dir: dir, bind_addr: "127.0.0.1", acl: { enabled: true } }));
+  writeFileSync(bad, JSON.stringify({ data_dir: dir, bind_addr: "127.0.0.1", acl: { enabled: true, msp_disable_bootstrap: true } }));
   const refused = await run(["validate", bad]);
   assert.equal(refused.code, 1);
   assert.equal(
     refused.out.trim(),
-    `Config validation failed: acl.enabled = true (set in ${bad}) is not supported by Consulate yet: ACL enforcement is not implemented yet, and an agent that reported ACLs enabled would still answer every request; remove the key or set it to false`,
+    `Config validation failed: acl.msp_disable_bootstrap = true (set in ${bad}) is not supported by Consulate yet: managed service provider tokens are not implemented (an HCP feature)`,
   );
-  const good = join(dir, "acl-off.json");
-  writeFileSync(good, JSON.stringify({ data_dir: dir, bind_addr: "127.0.0.1", acl: { enabled: false, default_policy: "allow" } }));
+  const good = join(dir, "acl-on.json");
+  writeFileSync(good, JSON.stringify({ data_dir: dir, bind_addr: "127.0.0.1", acl: { enabled: true, default_policy: "deny", tokens: { initial_management: "root" } } }));
   const accepted = await run(["validate", good]);
   assert.equal(accepted.code, 0, accepted.out);
   assert.match(accepted.out, /Configuration is valid!/);

@@ -1,6 +1,6 @@
 import { agentTokenKindForEndpoint } from "../../acl/agent-tokens.ts";
 import { ConsulError, errors } from "../../errors/catalog.ts";
-import { isObject, str } from "../body.ts";
+import { isObject, str } from "../../decode/json-body.ts";
 import type { Handler } from "../context.ts";
 import { requestAuthorizer } from "../request-authorizer.ts";
 import { empty } from "../reply.ts";

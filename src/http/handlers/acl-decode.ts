@@ -2,7 +2,7 @@ import type { AclLink, AclNodeIdentity, AclServiceIdentity, AclTemplatedPolicy }
 import type { PolicyInput, RoleInput, TokenInput } from "../../acl/object-writers.ts";
 import { ConsulError } from "../../errors/catalog.ts";
 import { parseDurationField } from "../../model/duration.ts";
-import { bool, field, isObject, list, str, strList, type JsonObject } from "../body.ts";
+import { bool, field, isObject, list, str, strList, type JsonObject } from "../../decode/json-body.ts";
 
 // Request bodies of the ACL endpoints, decoded like Go's encoding/json (case-insensitive keys).
 // A body that does not decode is 400 with Consul's `<Kind> decoding failed: …` prefix.

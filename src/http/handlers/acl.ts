@@ -9,7 +9,7 @@ import { ACL_BOOTSTRAP_NOT_ALLOWED } from "../../fsm/acl.ts";
 import type { Command } from "../../fsm/command.ts";
 import type { AclPolicy, AclRole, AclToken } from "../../model/acl.ts";
 import type { AclTables } from "../../state/acl-tables.ts";
-import { str } from "../body.ts";
+import { str } from "../../decode/json-body.ts";
 import type { ApiRequest, Handler, HttpContext } from "../context.ts";
 import { first, has, requestToken } from "../query.ts";
 import { blockingRead, queryOptions } from "../read.ts";

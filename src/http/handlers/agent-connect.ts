@@ -4,7 +4,7 @@ import type { Handler, HttpContext } from "../context.ts";
 import { requestToken } from "../query.ts";
 import { queryOptions } from "../read.ts";
 import { json } from "../reply.ts";
-import { isObject, parseJsonBody } from "../body.ts";
+import { isObject, parseJsonBody } from "../../decode/json-body.ts";
 import { SERVICE_INTENTIONS } from "../../connect/config-entry-decode.ts";
 import { decide, matchIntentions, type Intention } from "../../connect/intentions.ts";
 import { parseServiceUri } from "../../connect/spiffe.ts";

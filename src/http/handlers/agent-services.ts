@@ -6,7 +6,7 @@ import { agentCheckSchema, agentServiceSchema } from "../../filter/endpoint-sche
 import { compileFilter, FilterError, type FilterPredicate, type FilterSchema } from "../../filter/filter.ts";
 import type { CheckFields, ServiceFields } from "../../fsm/command.ts";
 import { isCheckStatus, type CheckStatus } from "../../model/catalog.ts";
-import { isObject, parseJsonBody, str, type JsonObject } from "../body.ts";
+import { isObject, parseJsonBody, str, type JsonObject } from "../../decode/json-body.ts";
 import type { ApiRequest, Handler, HttpContext, Reply } from "../context.ts";
 import { checkEnterpriseParams, first, has, parseGoBool, requestToken } from "../query.ts";
 import { queryOptions } from "../read.ts";
@@ -104,16 +104,6 @@ const service: Handler = async (ctx, req) => {
   return json(current.view, 200, { "X-Consul-ContentHash": current.hash });
 };
 
-/**
- * The token an API registration is synced with (Consul keeps it per service and check): the
- * one the request carried, else the definition's `Token`. With ACLs off nothing is kept.
- */
-function registrationToken(ctx: HttpContext, req: ApiRequest, definitionToken: string): string {
-  if (!ctx.acl) return definitionToken;
-  const presented = requestToken(req.query, req.headers);
-  return presented !== "" ? presented : definitionToken;
-}
-
 const serviceRegister: Handler = async (ctx, req) => {
   enterpriseParams(req);
   const body = objectBody(req, "structs.ServiceDefinition");
@@ -123,7 +113,8 @@ const serviceRegister: Handler = async (ctx, req) => {
   vetServiceRegister(requestAuthorizer(ctx, req), def, ctx.agent.localState.service(def.id || def.name));
   const raw = first(req.query, "replace-existing-checks");
   const replaceExistingChecks = has(req.query, "replace-existing-checks") && (raw === "" || raw === "true");
-  await ctx.agent.addService(def, { replaceExistingChecks, source: "api" }, registrationToken(ctx, req, def.token));
+  // The registration keeps the token it came with: anti-entropy syncs it under that token (agent/sync-token.ts).
+  await ctx.agent.addService(def, { replaceExistingChecks, source: "api" }, def.token || requestToken(req.query, req.headers));
   return empty();
 };
 
@@ -245,7 +236,7 @@ const checkRegister: Handler = async (ctx, req) => {
   validateCheckRegistration(def);
   const owner = def.serviceId ? ctx.agent.localState.service(def.serviceId) : undefined;
   vetCheckWrite(requestAuthorizer(ctx, req), ctx.settings.nodeName, def.serviceId ? (owner?.Service ?? def.serviceId) : undefined);
-  await ctx.agent.addCheck(def, "api", registrationToken(ctx, req, def.token));
+  await ctx.agent.addCheck(def, "api", def.token || requestToken(req.query, req.headers));
   return empty();
 };
 

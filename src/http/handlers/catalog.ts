@@ -4,7 +4,7 @@ import { catalogNodeSchema, catalogServiceNodeSchema, nodeServiceSchema } from "
 import type { FilterPredicate } from "../../filter/filter.ts";
 import type { ServiceInstance } from "../../state/catalog-tables.ts";
 import type { Handler, HttpContext, ApiRequest, Reply } from "../context.ts";
-import { decodeCatalogDeregistration, decodeCatalogRegistration } from "../decode/catalog-registration.ts";
+import { decodeCatalogDeregistration, decodeCatalogRegistration } from "../../decode/catalog-registration.ts";
 import { blockingRead, queryOptions, write } from "../read.ts";
 import { json } from "../reply.ts";
 import { catalogServiceNodeView, type CatalogServiceNodeJson } from "../views/catalog-service-node.ts";

@@ -3,7 +3,7 @@ import { errors } from "../../errors/catalog.ts";
 import type { ConfigEntryDeleteCommand, ConfigEntrySetCommand } from "../../fsm/command.ts";
 import type { ConfigEntry } from "../../model/config-entry.ts";
 import type { StateStore } from "../../state/store.ts";
-import { isObject, parseJsonBody } from "../body.ts";
+import { isObject, parseJsonBody } from "../../decode/json-body.ts";
 import type { Handler } from "../context.ts";
 import { first, parseUint64 } from "../query.ts";
 import { blockingRead, queryOptions, write } from "../read.ts";

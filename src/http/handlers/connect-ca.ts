@@ -2,7 +2,7 @@ import { errors } from "../../errors/catalog.ts";
 import type { CAConfiguration, CARoot } from "../../model/connect-ca.ts";
 import { CONNECT_DISABLED, ConnectCaError, type ConnectCa } from "../../server/connect-ca.ts";
 import { trustDomainOf } from "../../connect/spiffe.ts";
-import { isObject, parseJsonBody } from "../body.ts";
+import { isObject, parseJsonBody } from "../../decode/json-body.ts";
 import type { Handler, HttpContext } from "../context.ts";
 import { first } from "../query.ts";
 import { blockingRead, queryOptions } from "../read.ts";

@@ -3,7 +3,7 @@ import { WILDCARD } from "../../connect/intention-precedence.ts";
 import { allIntentions, decide, intentionOf, matchIntentions, sourcesOf, type Intention } from "../../connect/intentions.ts";
 import { errors } from "../../errors/catalog.ts";
 import type { ConfigEntry } from "../../model/config-entry.ts";
-import { isObject, parseJsonBody } from "../body.ts";
+import { isObject, parseJsonBody } from "../../decode/json-body.ts";
 import type { Handler, HttpContext } from "../context.ts";
 import { all, first } from "../query.ts";
 import { blockingRead, queryOptions, write } from "../read.ts";

@@ -3,7 +3,7 @@ import { formatGoDuration, parseDurationField } from "../../model/duration.ts";
 import { autopilotConfigFields, type AutopilotConfig, type AutopilotConfigFields } from "../../model/autopilot.ts";
 import type { AutopilotServerHealth, AutopilotState } from "../../server/autopilot-health.ts";
 import type { AutopilotSetConfigCommand } from "../../fsm/command.ts";
-import { isObject, parseJsonBody } from "../body.ts";
+import { isObject, parseJsonBody } from "../../decode/json-body.ts";
 import type { Handler, HttpContext } from "../context.ts";
 import { first, parseUint64 } from "../query.ts";
 import { queryOptions, write } from "../read.ts";

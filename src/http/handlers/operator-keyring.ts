@@ -1,7 +1,7 @@
 import type { KeyringPoolResponse } from "../../agent/keyring-query.ts";
 import { KeyringOp } from "../../agent/local-keyring.ts";
 import { errors } from "../../errors/catalog.ts";
-import { isObject, parseJsonBody, str } from "../body.ts";
+import { isObject, parseJsonBody, str } from "../../decode/json-body.ts";
 import type { ApiRequest, Handler, HttpContext } from "../context.ts";
 import { first, parseGoBool } from "../query.ts";
 import { empty, json } from "../reply.ts";

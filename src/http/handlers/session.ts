@@ -3,7 +3,7 @@ import type { SessionCreateCommand } from "../../fsm/command.ts";
 import { SERF_HEALTH_CHECK_ID } from "../../model/catalog.ts";
 import { formatGoDuration, parseGoDuration } from "../../model/duration.ts";
 import { SESSION_BEHAVIORS, type Session, type SessionBehavior } from "../../model/session.ts";
-import { isObject, parseJsonBody, str, type JsonObject } from "../body.ts";
+import { isObject, parseJsonBody, str, type JsonObject } from "../../decode/json-body.ts";
 import type { ApiRequest, Handler, HttpContext } from "../context.ts";
 import { blockingRead, queryOptions, write } from "../read.ts";
 import { json } from "../reply.ts";

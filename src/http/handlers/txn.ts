@@ -4,7 +4,7 @@ import type { CheckFields, NodeFields, ServiceFields, TxnOp } from "../../fsm/co
 import { isReadOnlyTxn, readTxn, type TxnOutcome, type TxnResult } from "../../fsm/txn.ts";
 import { isCheckStatus } from "../../model/catalog.ts";
 import { findJsonTooDeep, jsonTooDeepMessage } from "../../model/json-depth.ts";
-import { bool, field, int, isObject, obj, str, strList, strMap, type JsonObject } from "../body.ts";
+import { bool, field, int, isObject, obj, str, strList, strMap, type JsonObject } from "../../decode/json-body.ts";
 import type { Handler, HttpContext, HttpSettings } from "../context.ts";
 import { parseJsonWithBigInts } from "../json.ts";
 import { awaitLeaderUnlessStale, queryOptions } from "../read.ts";

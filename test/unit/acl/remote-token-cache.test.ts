@@ -1,7 +1,8 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { allowAllRules, denyAllRules, staticAuthorizer } from "../../../src/acl/authorizer.ts";
-import { RemoteTokenCache, type DownPolicy } from "../../../src/acl/remote-token-cache.ts";
+import type { AclDownPolicy } from "../../../src/acl/down-policy.ts";
+import { RemoteTokenCache } from "../../../src/acl/remote-token-cache.ts";
 import { authorizerForToken, RulesCache } from "../../../src/acl/resolve.ts";
 import { lookupOf, resolutionFromTables, type TokenResolutionReply } from "../../../src/acl/token-resolution.ts";
 import { ConsulError } from "../../../src/errors/catalog.ts";
@@ -17,7 +18,7 @@ const token: AclToken = {
 };
 const tables = { tokenBySecret: (s: string) => (s === "s1" ? token : undefined), policy: (id: string) => (id === "p1" ? policy : undefined), role: () => undefined };
 
-function harness(downPolicy: DownPolicy) {
+function harness(downPolicy: AclDownPolicy) {
   let now = 0;
   let serversUp = true;
   const fetched: string[] = [];

@@ -377,21 +377,81 @@ void test("config - validate checks files without starting anything", async () =
   });
 });
 
-void test("config - acl.enabled = true is refused until ACLs are enforced, naming the key and the file that set it", async () => {
+void test("config - the acl stanza is honoured: every key reaches the runtime config", async () => {
   const base = await file("base.json", JSON.stringify({ data_dir: dataDir, bind_addr: "127.0.0.1" }));
-  const acl = await file("acl-on.hcl", "acl { enabled = true }\n");
-  await rejectsWith(loadRuntimeConfig({ "config-file": [base, acl] }, io), (err) => {
-    assert.match(err.message, /^acl\.enabled = true \(set in .*acl-on\.hcl\) is not supported by Consulate yet: /);
-    assert.equal(err.source, acl);
-    assert.equal(err.key, "acl.enabled");
-  });
+  const acl = await file(
+    "acl-on.hcl",
+    'acl {\n  enabled = true\n  default_policy = "deny"\n  down_policy = "async-cache"\n  token_ttl = "45s"\n  policy_ttl = "1m"\n  role_ttl = "2m"\n  enable_token_persistence = true\n  enable_token_replication = true\n' +
+      '  tokens {\n    initial_management = "im"\n    agent = "ag"\n    agent_recovery = "ar"\n    default = "df"\n    dns = "dn"\n    config_file_service_registration = "cf"\n    replication = "rp"\n  }\n}\n',
+  );
+  const rt = await loadRuntimeConfig({ "config-file": [base, acl] }, io);
+  assert.equal(rt.aclEnabled, true);
+  assert.equal(rt.aclDefaultPolicy, "deny");
+  assert.equal(rt.aclDownPolicy, "async-cache");
+  assert.deepEqual([rt.aclTokenTtlMs, rt.aclPolicyTtlMs, rt.aclRoleTtlMs], [45_000, 60_000, 120_000]);
+  assert.equal(rt.aclEnableTokenPersistence, true);
+  assert.equal(rt.aclEnableTokenReplication, true);
+  assert.deepEqual(rt.aclTokens, { initialManagement: "im", agent: "ag", agentRecovery: "ar", default: "df", dns: "dn", configFileServiceRegistration: "cf", replication: "rp" });
   // A later source that turns it off again wins, as merging does for every scalar.
   const off = await file("acl-off.hcl", "acl { enabled = false }\n");
-  const rt = await loadRuntimeConfig({ "config-file": [base, acl, off] }, io);
-  assert.equal(rt.aclEnabled, false);
-  await rejectsWith(loadRuntimeConfig({ "config-file": [base], hcl: ['acl_datacenter = "dc1"'] }, io), (err) => {
-    assert.equal(err.key, "acl_datacenter");
+  assert.equal((await loadRuntimeConfig({ "config-file": [base, acl, off] }, io)).aclEnabled, false);
+  // Defaults: allow, extend-cache, 30s caches.
+  const plain = await loadRuntimeConfig({ "config-file": [base] }, io);
+  assert.deepEqual([plain.aclEnabled, plain.aclDefaultPolicy, plain.aclDownPolicy, plain.aclTokenTtlMs], [false, "allow", "extend-cache", 30_000]);
+});
+
+void test("config - legacy ACL names map to acl.* (the new name wins within a source, a legacy key beats a default) with Consul's warnings", async () => {
+  const base = await file("base.json", JSON.stringify({ data_dir: dataDir, bind_addr: "127.0.0.1" }));
+  const legacy = await file(
+    "acl-legacy.json",
+    JSON.stringify({
+      acl_datacenter: "DC1",
+      acl_default_policy: "deny",
+      acl_down_policy: "deny",
+      acl_ttl: "10s",
+      acl_master_token: "m",
+      acl_agent_token: "a",
+      acl_agent_master_token: "am",
+      acl_token: "t",
+      acl_replication_token: "r",
+      acl: { tokens: { master: "newer-m", agent_master: "newer-am" } },
+    }),
+  );
+  const rt = await loadRuntimeConfig({ "config-file": [base, legacy] }, io);
+  assert.equal(rt.aclEnabled, true, "acl_datacenter turns ACLs on");
+  assert.equal(rt.primaryDatacenter, "dc1");
+  assert.equal(rt.aclDefaultPolicy, "deny");
+  assert.equal(rt.aclDownPolicy, "deny");
+  assert.equal(rt.aclTokenTtlMs, 10_000);
+  assert.equal(rt.aclEnableTokenReplication, true, "acl_replication_token implies token replication");
+  assert.deepEqual(rt.aclTokens, { initialManagement: "newer-m", agent: "a", agentRecovery: "newer-am", default: "t", dns: "", configFileServiceRegistration: "", replication: "r" });
+  assert.ok(rt.warnings.includes("The 'acl_master_token' field is deprecated. Use the 'acl.tokens.initial_management' field instead."));
+  assert.ok(rt.warnings.includes("The 'acl.tokens.agent_master' field is deprecated. Use the 'acl.tokens.agent_recovery' field instead."));
+  assert.ok(rt.warnings.includes("The 'acl_datacenter' field is deprecated. Use the 'primary_datacenter' field instead."));
+  // A new-style key in a later source still overrides the legacy one.
+  const later = await file("acl-later.hcl", 'acl { default_policy = "allow" }\n');
+  assert.equal((await loadRuntimeConfig({ "config-file": [base, legacy, later] }, io)).aclDefaultPolicy, "allow");
+});
+
+void test("config - ACL keys with no effect are refused, naming the key as written and the file", async () => {
+  const base = await file("base.json", JSON.stringify({ data_dir: dataDir, bind_addr: "127.0.0.1" }));
+  await rejectsWith(loadRuntimeConfig({ "config-file": [base], hcl: ['acl_datacenter = "dc2"'] }, io), (err) => {
+    assert.equal(err.key, "acl.enabled");
     assert.equal(err.source, "flags-0.hcl");
+    assert.match(err.message, /^acl\.enabled \(written as acl_datacenter\) = true \(set in flags-0\.hcl\) is not supported by Consulate yet: ACLs in a secondary datacenter/);
+  });
+  await rejectsWith(loadRuntimeConfig({ "config-file": [base], hcl: ['primary_datacenter = "dc0"', "acl { enabled = true }"] }, io), (err) => {
+    assert.equal(err.key, "acl.enabled");
+  });
+  await rejectsWith(loadRuntimeConfig({ "config-file": [base], hcl: ["acl_enable_key_list_policy = true"] }, io), (err) => {
+    assert.match(err.message, /^acl\.enable_key_list_policy \(written as acl_enable_key_list_policy\) = true /);
+  });
+  await rejectsWith(loadRuntimeConfig({ "config-file": [base], hcl: ["acl { msp_disable_bootstrap = true }"] }, io), (err) => {
+    assert.equal(err.key, "acl.msp_disable_bootstrap");
+  });
+  await rejectsWith(loadRuntimeConfig({ "config-file": [base], hcl: ['acl { down_policy = "sometimes" }'] }, io), (err) => {
+    assert.equal(err.key, "acl.down_policy");
+    assert.match(err.message, /acl\.down_policy must be one of "extend-cache", "async-cache", "allow" or "deny", got "sometimes"/);
   });
 });
 

@@ -1,9 +1,9 @@
-import { errors } from "../../errors/catalog.ts";
-import type { CatalogDeregisterCommand, CatalogRegisterCommand, CheckFields, NodeFields, ServiceFields } from "../../fsm/command.ts";
-import { isCheckStatus, type ServiceAddress, type Weights } from "../../model/catalog.ts";
-import { formatGoDuration, parseDurationField } from "../../model/duration.ts";
-import { yieldToEventLoop } from "../../runtime/yield.ts";
-import { bool, field, int, isObject, obj, parseJsonBody, str, strList, strMap, type JsonObject } from "../body.ts";
+import { errors } from "../errors/catalog.ts";
+import type { CatalogDeregisterCommand, CatalogRegisterCommand, CheckFields, NodeFields, ServiceFields } from "../fsm/command.ts";
+import { isCheckStatus, type ServiceAddress, type Weights } from "../model/catalog.ts";
+import { formatGoDuration, parseDurationField } from "../model/duration.ts";
+import { yieldToEventLoop } from "../runtime/yield.ts";
+import { bool, field, int, isObject, obj, parseJsonBody, str, strList, strMap, type JsonObject } from "./json-body.ts";
 
 // Bodies of PUT /v1/catalog/register and /deregister (catalog.md §3, §4). Undecodable bodies
 // are 400 `Request decode failed: …`; rule violations are reported the way the server RPC
