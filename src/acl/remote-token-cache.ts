@@ -88,6 +88,11 @@ export class RemoteTokenCache {
     return entry ? this.#use(entry) : undefined;
   }
 
+  /** Whether any answer (however old) is cached for `secret`. */
+  hasAnswer(secret: string): boolean {
+    return this.#entries.has(secretCacheKey(secret));
+  }
+
   /** Asks a server (or shares a question already asked) and applies the down policy on failure. */
   resolve(secret: string): Promise<Authorizer> {
     const key = secretCacheKey(secret);

@@ -205,6 +205,21 @@ export class AclService {
     }
   }
 
+  /**
+   * Undefined when `dnsAuthorizer` can answer now; on a client agent that never resolved its
+   * DNS token yet, the first lookup to wait for (a DNS answer then never comes from "no answer yet").
+   */
+  dnsAuthorizerReady(): Promise<void> | undefined {
+    const remote = this.#remote;
+    if (!remote) return undefined;
+    const secret = this.effectiveSecret(this.agentTokens.get("dns"));
+    if (remote.hasAnswer(secret)) return undefined;
+    return remote.resolve(secret).then(
+      () => {},
+      () => {},
+    );
+  }
+
   /** PUT /v1/agent/token/default: requests without a token act as this one from now on. */
   setDefaultToken(secret: string): void {
     this.agentTokens.set("default", secret);

@@ -24,6 +24,8 @@ export interface DnsServerDeps {
   state: StateStore;
   /** With ACLs on: the DNS token's permissions, resolved per question. Encoded answers are then not cached. */
   authorizer?: () => Authorizer;
+  /** Undefined when `authorizer` can answer now; else a wait for its first resolution (never rejects). */
+  authorizerReady?: () => Promise<void> | undefined;
   settings: DnsSettings;
   logger: Logger;
   rng: Rng;
@@ -109,6 +111,13 @@ export class DnsRequestHandler {
       this.#logger.debug("rejected DNS request header", { bytes: message.length, rcode: verdict.rcode });
       return headerOnlyReply(message.readUInt16BE(0), message.readUInt16BE(2), verdict.rcode);
     }
+    // A client agent with ACLs asks a server about its DNS token once; until then queries wait.
+    const authorizerPending = this.#deps.authorizerReady?.();
+    if (authorizerPending) return authorizerPending.then(() => this.#answerMessage(message, transport));
+    return this.#answerMessage(message, transport);
+  }
+
+  #answerMessage(message: Buffer, transport: DnsTransport): Buffer | undefined | Promise<Buffer | undefined> {
     const simple = parseSimpleQuery(message);
     if (simple) {
       try {

@@ -353,7 +353,8 @@ async function startAgentParts(options: AgentRuntimeOptions, deps: StartDeps, pa
   if (options.dns && options.dns.port >= 0) {
     for (const host of options.dns.hosts) {
       const authorizer = acl ? () => acl.service.dnsAuthorizer() : undefined;
-      const dns = await startDnsServer({ state, settings: options.dns.settings, logger: logger.named("dns"), rng, clock, authorizer }, { host, port: options.dns.port });
+      const authorizerReady = acl ? () => acl.service.dnsAuthorizerReady() : undefined;
+      const dns = await startDnsServer({ state, settings: options.dns.settings, logger: logger.named("dns"), rng, clock, authorizer, authorizerReady }, { host, port: options.dns.port });
       dnsServers.push(dns);
       parts.add(() => dns.close());
     }

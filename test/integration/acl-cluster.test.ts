@@ -6,6 +6,7 @@ import { join } from "node:path";
 import { freePort, spawnAgent, type AgentProcess } from "../support/agent-process.ts";
 import { serverArgs, serverSpec, type ServerSpec } from "../support/server-cluster.ts";
 import { eventually, getJson } from "../support/eventually.ts";
+import { askUdp } from "./dns-support.ts";
 
 // ACLs across a cluster of real processes: three servers (default_policy deny, initial
 // management token) and two client agents. Client agents hold no ACL tables: requests they
@@ -22,6 +23,7 @@ interface ClientSpec {
   name: string;
   bind: string;
   httpPort: number;
+  dnsPort: number;
   serfPort: number;
   dataDir: string;
   configFile: string;
@@ -59,7 +61,7 @@ async function startClient(spec: ClientSpec): Promise<AgentProcess> {
     `-bind=${spec.bind}`,
     `-client=${spec.bind}`,
     `-http-port=${spec.httpPort}`,
-    "-dns-port=-1",
+    `-dns-port=${spec.dnsPort}`,
     `-serf-lan-port=${spec.serfPort}`,
     `-server-port=${await freePort()}`,
     ...servers.map((s) => `-retry-join=${s.bind}:${s.serfPort}`),
@@ -84,8 +86,9 @@ before(async () => {
   );
   for (const [i, bind] of ["127.0.0.1", "127.0.0.2", "127.0.0.3"].entries()) servers.push(await serverSpec(`acl-server-${i + 1}`, bind));
   const clientConfig = (agentToken: string, downPolicy: string) => ({
-    acl: { enabled: true, default_policy: "deny", down_policy: downPolicy, token_ttl: "1s", tokens: { agent: agentToken } },
+    acl: { enabled: true, default_policy: "deny", down_policy: downPolicy, token_ttl: "1s", tokens: { agent: agentToken, dns: agentToken } },
     node_meta: { rack: "r1" },
+    addresses: { dns: "127.0.0.1" },
     performance: { rpc_hold_timeout: "1s" },
   });
   for (const [name, bind, agentToken, downPolicy] of [
@@ -94,7 +97,7 @@ before(async () => {
   ] as const) {
     const configFile = join(workDir, `${name}.json`);
     await writeFile(configFile, JSON.stringify(clientConfig(agentToken, downPolicy)));
-    clients.push({ name, bind, httpPort: await freePort(), serfPort: await freePort(), dataDir: await mkdtemp(join(tmpdir(), `consulate-${name}-`)), configFile });
+    clients.push({ name, bind, httpPort: await freePort(), dnsPort: await freePort(), serfPort: await freePort(), dataDir: await mkdtemp(join(tmpdir(), `consulate-${name}-`)), configFile });
   }
 
   // -retry-join keeps trying, so the three may start together.
@@ -169,6 +172,11 @@ test("acl cluster - a client agent with only an agent token syncs its node; one 
     return node?.Node.Meta.rack === "r1";
   });
   assert.doesNotMatch(proc("acl-client-a").output(), /blocked by ACLs/);
+
+  // DNS on the client answers as its dns token, which it resolved through a server.
+  const a = clients[0];
+  const answer = await askUdp(a.dnsPort, "acl-client-a.node.consul", "A");
+  assert.deepEqual((answer.answers ?? []).map((r) => ("data" in r ? r.data : undefined)), [a.bind]);
 
   const b = proc("acl-client-b");
   await eventually("client-b's warning", async () => /\[WARN\] {2}agent: Node info update blocked by ACLs: .*accessorID=[0-9a-f-]{36}/.test(b.output()));
