@@ -9,8 +9,10 @@ import { timingSafeEqual } from "node:crypto";
 //             agent:* endpoints and read nodes, without asking the ACL tables (Consul's recovery)
 //   config_file_service_registration   what services and checks from config files sync under
 //             when they carry no token of their own (agent/sync-token.ts, Agent.serviceSyncToken)
-//   agent, replication   held and persisted; replication has nothing to do in the primary
-//             datacenter (the only one ACLs run in), the agent token is for anti-entropy
+//   agent     the agent's node-info writes and removals of its registrations (else the default
+//             token; agent/catalog-writes.ts, AclService.agentSecret)
+//   replication   held and persisted; it has nothing to do in the primary datacenter (the only
+//             one ACLs run in)
 
 export const AGENT_TOKEN_KINDS = ["default", "agent", "agent_recovery", "replication", "config_file_service_registration", "dns"] as const;
 export type AgentTokenKind = (typeof AGENT_TOKEN_KINDS)[number];
