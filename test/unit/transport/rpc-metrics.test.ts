@@ -41,7 +41,7 @@ test("rpc metrics - the server counts each request it runs; the client counts ea
   const srv = await startRpcServer({
     host: "127.0.0.1",
     port: 0,
-    handlers: new Map([[RpcMethod.Apply, () => ({ index: 7, result: { ok: true, value: null } })]]),
+    handlers: new Map([[RpcMethod.CatalogRegister, () => ({ index: 7, result: { ok: true, value: null } })]]),
     logger: silentLogger,
     maxConnections: 16,
     maxInFlightPerConnection: 64,
