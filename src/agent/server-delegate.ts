@@ -1,7 +1,7 @@
 import type { ApplyResult, Command } from "../fsm/command.ts";
 import { METRIC_NAMES, type Metrics } from "../runtime/metrics.ts";
 import type { StateMachine } from "../fsm/apply.ts";
-import type { RawApiResponse, RequestForwarder } from "../http/dispatch-request.ts";
+import type { RawApiRequest, RawApiResponse, RequestForwarder } from "../http/dispatch-request.ts";
 import type { Clock, TimerHandle } from "../runtime/clock.ts";
 import type { Logger } from "../runtime/logger.ts";
 import type { Rng } from "../runtime/rng.ts";
@@ -117,19 +117,26 @@ export class ServerDelegate implements Consensus {
 
   /** The HTTP policy of a client agent: agent-local endpoints here, everything else on a server. */
   forwarder(): RequestForwarder {
-    return async (req, { signal }) => {
-      if (isAgentLocalPath(req.path)) return undefined;
-      const raw = rawRequestOf(req);
-      const nodeName = this.#options.nodeName;
-      if (nodeName !== undefined && req.method === "PUT" && req.path === "/v1/session/create") raw.body = withDefaultNode(raw.body, nodeName);
-      const args: HttpForwardArgs = { req: raw, forwarded: false };
-      try {
-        const value = await this.#callAny(RpcMethod.HttpForward, args, { retryUnknownOutcome: req.method === "GET", signal: signal() });
-        return asRawResponse(value) satisfies RawApiResponse;
-      } catch (err) {
-        throw httpErrorOf(err);
-      }
+    return (req, { signal }) => {
+      if (isAgentLocalPath(req.path)) return Promise.resolve(undefined);
+      return this.send(rawRequestOf(req), signal());
     };
+  }
+
+  /**
+   * Runs a request on a server (HTTP.Forward), as the forwarder does for every request that is
+   * not agent-local; also how this agent reaches other datacenters (the request names `?dc=`).
+   */
+  async send(raw: RawApiRequest, signal?: AbortSignal): Promise<RawApiResponse> {
+    const nodeName = this.#options.nodeName;
+    if (nodeName !== undefined && raw.method === "PUT" && raw.path === "/v1/session/create") raw = { ...raw, body: withDefaultNode(raw.body, nodeName) };
+    const args: HttpForwardArgs = { req: raw, forwarded: false };
+    try {
+      const value = await this.#callAny(RpcMethod.HttpForward, args, { retryUnknownOutcome: raw.method === "GET", signal });
+      return asRawResponse(value);
+    } catch (err) {
+      throw httpErrorOf(err);
+    }
   }
 
   isLeader(): boolean {

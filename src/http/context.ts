@@ -13,6 +13,7 @@ import type { AutopilotDuty } from "../server/autopilot.ts";
 import type { LeafCache } from "../connect/leaf-cache.ts";
 import type { ConnectCa } from "../server/connect-ca.ts";
 import type { Consensus } from "../server/consensus.ts";
+import type { DatacenterRouter } from "../server/datacenter-router.ts";
 import type { RaftConsensus } from "../server/raft-consensus.ts";
 import type { SessionTtlDuty } from "../server/session-ttl-duty.ts";
 import type { EventBuffer } from "../state/event-buffer.ts";
@@ -78,6 +79,12 @@ export interface HttpContext {
   connectCa?: ConnectCa;
   /** This agent's Connect leaf certificates (set by the wiring once the dispatcher exists). */
   connectLeaves?: LeafCache;
+  /**
+   * How this agent reaches other datacenters: `forward(dc, rawRequest)` runs an API request in
+   * `dc` as if asked there (server: WAN RPC to one of its servers; client agent: through its
+   * server). Set by the wiring; absent in handler tests without a cluster.
+   */
+  datacenters?: DatacenterRouter;
   /** Runs an API request through this agent's own dispatcher (forwarded as any request would be); set by the wiring. */
   internalRequest?: (req: InternalApiRequest) => Promise<{ status: number; headers: Record<string, string>; body: string | Buffer }>;
 }

@@ -2,6 +2,7 @@ import { Agent, type AgentIdentity } from "../agent/agent.ts";
 import type { Membership } from "../agent/membership.ts";
 import { startMembership } from "../agent/membership-config.ts";
 import { startWanMembership } from "../agent/wan-membership.ts";
+import { WanFlood } from "../agent/wan-flood.ts";
 import { keyringOperatorFor } from "../agent/keyring-pools.ts";
 import { loadLanKeyring, loadWanKeyring } from "../agent/keyring-setup.ts";
 import { LocalKeyring } from "../agent/local-keyring.ts";
@@ -185,7 +186,7 @@ async function startAgentParts(options: AgentRuntimeOptions, deps: StartDeps, pa
   const serverConsensus: Consensus = raft ?? new LocalLog(fsm, { serverAddress });
   // Servers forward to the leader, client agents send everything to a server (cluster-rpc.ts).
   const raftConnections = raft && raft.raftAddress() === serverAddress ? (socket: Socket, head: Buffer) => raft.acceptConnection(socket, head) : undefined;
-  const cluster = await setUpClusterRpc({ rc, serverConsensus, fsm, clock, rng, logger, metrics, raftConnections, tls: serverPortTls, freePortFallback: options.freePortFallback === true });
+  const cluster = await setUpClusterRpc({ rc, serverConsensus, fsm, clock, rng, logger, metrics, raftConnections, tls: serverPortTls, freePortFallback: options.freePortFallback === true, datacenter: identity.datacenter });
   parts.add(() => cluster.stop());
   const consensus = cluster.consensus;
   const wheel = new TimerWheel(clock);
@@ -235,6 +236,11 @@ async function startAgentParts(options: AgentRuntimeOptions, deps: StartDeps, pa
     throw rc && isListenError(err) ? serfStartError(err, "WAN", true, gossipBindHost(rc.serfWanBindAddr, rc.advertiseAddrWan), rc.ports.serfWan) : err;
   });
   if (wanMembership) parts.add(() => wanMembership.stop());
+  cluster.setWanPool(wanMembership);
+  // Every server of this datacenter joins the WAN pool along with us (Consul's flood join).
+  const wanFlood = wanMembership ? new WanFlood({ lan: membership, wan: wanMembership, datacenter: identity.datacenter, clock, logger: logger.named("agent.server") }) : undefined;
+  wanFlood?.start();
+  parts.add(() => wanFlood?.stop());
   // A client agent learns its servers from gossip: alive role=consul members of its datacenter.
   const delegate = cluster.delegate;
   if (delegate) {
@@ -309,7 +315,7 @@ async function startAgentParts(options: AgentRuntimeOptions, deps: StartDeps, pa
     : undefined;
   // Registration syncs fall back to acl.tokens.config_file_service_registration / default (agent/sync-token.ts).
   if (acl) agent.syncTokens = acl.service.agentTokens;
-  const ctx: HttpContext = { settings: options.http, state, consensus, blocking, agent, clock, rng, logger, runtimeConfig, metrics, sessionTtl, autopilot, events, membership, wanMembership, raft, keyring, acl: acl?.service, logHub, connectCa };
+  const ctx: HttpContext = { settings: options.http, state, consensus, blocking, agent, clock, rng, logger, runtimeConfig, metrics, sessionTtl, autopilot, events, membership, wanMembership, raft, keyring, acl: acl?.service, logHub, connectCa, datacenters: cluster.datacenters };
   membership.onUserEvent((e) => deliverUserEvent(ctx, e));
   const dispatcher = new ApiDispatcher(ctx, cluster.forwarder);
   const connectLeaves = startConnectAgent(ctx, dispatcher, { clock, rng, logger: logger.named("agent.leaf-certs"), datacenter: identity.datacenter });
@@ -333,7 +339,10 @@ async function startAgentParts(options: AgentRuntimeOptions, deps: StartDeps, pa
   if (options.dns && options.dns.port >= 0) {
     for (const host of options.dns.hosts) {
       const authorizer = acl ? () => acl.service.dnsAuthorizer() : undefined;
-      const dns = await startDnsServer({ state, settings: options.dns.settings, logger: logger.named("dns"), rng, clock, authorizer }, { host, port: options.dns.port });
+      const dns = await startDnsServer(
+        { state, settings: options.dns.settings, logger: logger.named("dns"), rng, clock, authorizer, datacenters: cluster.datacenters },
+        { host, port: options.dns.port },
+      );
       dnsServers.push(dns);
       parts.add(() => dns.close());
     }
@@ -403,6 +412,7 @@ async function startAgentParts(options: AgentRuntimeOptions, deps: StartDeps, pa
       connectCa?.stop();
       connectLeaves.stop();
       discovery?.stop();
+      wanFlood?.stop();
       reconcile?.stop();
       autopilot?.stop();
       acl?.stop();

@@ -50,6 +50,7 @@ export const METRIC_NAMES = {
   rpcRequest: "consul.rpc.request",
   rpcQuery: "consul.rpc.query",
   clientRpc: "consul.client.rpc",
+  rpcCrossDc: "consul.rpc.cross-dc",
   autopilotHealthy: "consul.autopilot.healthy",
   autopilotFailureTolerance: "consul.autopilot.failure_tolerance",
   // Node's own: milliseconds callbacks waited for the event loop over the last interval.
