@@ -1,7 +1,7 @@
 import type { Clock, TimerHandle } from "../runtime/clock.ts";
 import type { Logger } from "../runtime/logger.ts";
 import type { Membership } from "./membership.ts";
-import { MEMBER_STATUS, type LocalMember } from "./self-info.ts";
+import { type LocalMember, MEMBER_STATUS } from "../model/members.ts";
 
 // Consul's serf flooder (agent/router/serf_flooder.go): each server keeps every alive server of
 // its own datacenter in its WAN pool by joining that server's `<lan ip>:<wan_join_port>` when

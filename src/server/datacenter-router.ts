@@ -4,9 +4,9 @@ import type { Logger } from "../runtime/logger.ts";
 import { METRIC_NAMES, type Metrics } from "../runtime/metrics.ts";
 import type { RpcPool } from "../transport/rpc-client.ts";
 import { RpcError, RpcErrorCode } from "../transport/rpc.ts";
-import { MEMBER_STATUS, type LocalMember } from "../agent/self-info.ts";
-import { datacentersByDistance } from "../agent/wan-datacenters.ts";
+import { datacentersByDistance } from "../model/datacenters-by-distance.ts";
 import { asRawResponse, httpErrorOf, rawRequestOf, RpcMethod, type HttpForwardArgs } from "./leader-forwarding.ts";
+import { type LocalMember, MEMBER_STATUS } from "../model/members.ts";
 
 // Cross-datacenter forwarding (Consul's forwardDC): a request for another datacenter travels
 // whole, as HTTP.Forward, to one server of that datacenter, found in this server's WAN pool
