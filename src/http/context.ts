@@ -5,6 +5,7 @@ import type { AclService } from "../acl/service.ts";
 import type { Agent } from "../agent/agent.ts";
 import type { KeyringOperator } from "../agent/keyring-query.ts";
 import type { Membership } from "../agent/membership.ts";
+import type { RemoteExecutor } from "../agent/remote-exec.ts";
 import type { Clock } from "../runtime/clock.ts";
 import type { Logger } from "../runtime/logger.ts";
 import type { Metrics } from "../runtime/metrics.ts";
@@ -85,6 +86,8 @@ export interface HttpContext {
    * server). Set by the wiring; absent in handler tests without a cluster.
    */
   datacenters?: DatacenterRouter;
+  /** Runs `consul exec` jobs (`_rexec` events); absent while disable_remote_exec is true (the default). */
+  remoteExec?: RemoteExecutor;
   /** Runs an API request through this agent's own dispatcher (forwarded as any request would be); set by the wiring. */
   internalRequest?: (req: InternalApiRequest) => Promise<{ status: number; headers: Record<string, string>; body: string | Buffer }>;
 }

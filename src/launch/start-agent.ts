@@ -45,6 +45,7 @@ import { RpcMethod } from "../server/leader-forwarding.ts";
 import { startAclSystem, type AclWiringOptions } from "./acl-wiring.ts";
 import { gossipBindHost } from "../agent/membership-config.ts";
 import { startAgentMetrics } from "./agent-metrics.ts";
+import { startRemoteExec } from "./remote-exec-wiring.ts";
 import { goListenError, serfStartError, StartedParts } from "./start-errors.ts";
 import { ConnectCa } from "../server/connect-ca.ts";
 import { ConfigEntryBootstrap } from "../server/config-entry-bootstrap.ts";
@@ -320,6 +321,7 @@ async function startAgentParts(options: AgentRuntimeOptions, deps: StartDeps, pa
   const dispatcher = new ApiDispatcher(ctx, cluster.forwarder);
   const connectLeaves = startConnectAgent(ctx, dispatcher, { clock, rng, logger: logger.named("agent.leaf-certs"), datacenter: identity.datacenter });
   parts.add(() => connectLeaves.stop());
+  if (rc?.disableRemoteExec === false) ctx.remoteExec = startRemoteExec(ctx, acl?.service);
   const listenFailure = (host: string, port: number) => (err: unknown): never => {
     throw isListenError(err) ? new Error(goListenError(err, "tcp", host, port)) : err;
   };
