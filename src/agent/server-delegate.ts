@@ -72,6 +72,7 @@ const MIRRORED: ReadonlySet<Command["Type"]> = new Set(["catalog-register", "cat
 export class ServerDelegate implements Consensus {
   readonly #options: Required<Omit<ServerDelegateOptions, "pool" | "localFsm" | "clock" | "rng" | "logger" | "nodeName" | "metrics">> & ServerDelegateOptions;
   #servers: string[] = [];
+  #serverNames: ReadonlyMap<string, string> = new Map();
   /** Index into #servers of the server calls go to until one fails. */
   #current = 0;
   #leader = "";
@@ -84,8 +85,12 @@ export class ServerDelegate implements Consensus {
     this.#localIndex = options.localFsm.state.lastIndex;
   }
 
-  /** Replaces the servers to talk to ("host" or "host:port" of their server port). */
-  setServers(addresses: readonly string[]): void {
+  /**
+   * Replaces the servers to talk to ("host" or "host:port" of their server port); `names`
+   * (address → node name) labels consul.client.rpc.failed as Consul labels it.
+   */
+  setServers(addresses: readonly string[], names?: ReadonlyMap<string, string>): void {
+    if (names) this.#serverNames = names;
     const next = [...new Set(addresses.filter((a) => a !== ""))];
     const current = this.#servers[this.#current];
     this.#servers = next;
@@ -188,6 +193,8 @@ export class ServerDelegate implements Consensus {
         this.#options.metrics?.incrCounter(METRIC_NAMES.clientRpc);
         return { ok: true, value: await this.#options.pool.call(address, method, args, { timeoutMs: options.timeoutMs, signal: options.signal }) };
       } catch (err) {
+        // Consul counts every failed call to a server (client.go), retried or not.
+        this.#options.metrics?.incrCounter(METRIC_NAMES.clientRpcFailed, 1, { server: this.#serverNames.get(address) ?? address });
         if (!(err instanceof RpcError) || !this.#retryable(err, options.retryUnknownOutcome)) throw err;
         lastError = err;
         if (err.code === RpcErrorCode.Connection || err.code === RpcErrorCode.Timeout) {

@@ -179,6 +179,7 @@ async function startAgentParts(options: AgentRuntimeOptions, deps: StartDeps, pa
     : undefined;
   const metrics = new Metrics({ clock, prometheusRetentionMs: options.http.prometheusRetentionTimeMs, trackGc: true, trackEventLoopDelay: true });
   parts.add(() => metrics.close());
+  fsm.timeWith({ now: () => clock.monotonicMs(), applied: (series, ms) => metrics.addSample(series.name, ms, series.labels) });
   // TLS on the server port (tls.internal_rpc): shared by the RPC listener, the RPC pool and Raft.
   const serverPortTls = serverPortTlsFromConfig(rc);
   const raft =
@@ -245,8 +246,10 @@ async function startAgentParts(options: AgentRuntimeOptions, deps: StartDeps, pa
   // A client agent learns its servers from gossip: alive role=consul members of its datacenter.
   const delegate = cluster.delegate;
   if (delegate) {
-    delegate.setServers(membership.servers().map((s) => s.rpcAddr));
-    membership.onServersChanged((servers) => delegate.setServers(servers.map((s) => s.rpcAddr)));
+    const serversOf = (servers: readonly { rpcAddr: string; name: string }[]): void =>
+      delegate.setServers(servers.map((s) => s.rpcAddr), new Map(servers.map((s) => [s.rpcAddr, s.name])));
+    serversOf(membership.servers());
+    membership.onServersChanged(serversOf);
   }
   const discovery =
     raft && raftConnections && rc
