@@ -198,6 +198,8 @@ export function debugConfig(runtimeConfig: Record<string, unknown>): Record<stri
   }
   // Consul's own `debug` reads DebugConfig.EnableDebug to decide whether to profile.
   copy.EnableDebug = runtimeConfig.enableDebug === true;
+  // …and DebugConfig.ACLsEnabled: with ACLs, an operator:read token may profile too.
+  copy.ACLsEnabled = runtimeConfig.aclEnabled === true;
   return sanitizeConfig(copy) as Record<string, unknown>;
 }
 

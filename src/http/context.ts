@@ -7,6 +7,7 @@ import type { KeyringOperator } from "../agent/keyring-query.ts";
 import type { Membership } from "../agent/membership.ts";
 import type { RemoteExecutor } from "../agent/remote-exec.ts";
 import type { Clock } from "../runtime/clock.ts";
+import type { HeapSampler } from "../runtime/heap-profiler.ts";
 import type { Logger } from "../runtime/logger.ts";
 import type { Metrics } from "../runtime/metrics.ts";
 import type { Rng } from "../runtime/rng.ts";
@@ -86,6 +87,8 @@ export interface HttpContext {
    * server). Set by the wiring; absent in handler tests without a cluster.
    */
   datacenters?: DatacenterRouter;
+  /** Heap sampling since start (/debug/pprof/heap); present while profiling is allowed (enable_debug or ACLs). */
+  heapSampler?: HeapSampler;
   /** Runs `consul exec` jobs (`_rexec` events); absent while disable_remote_exec is true (the default). */
   remoteExec?: RemoteExecutor;
   /** Runs an API request through this agent's own dispatcher (forwarded as any request would be); set by the wiring. */

@@ -20,6 +20,7 @@ import { serverPortTlsFromConfig, serverPortTlsSettings } from "./server-port-tl
 import type { ServerPortDialer } from "../transport/server-port-tls.ts";
 import { systemClock, type Clock } from "../runtime/clock.ts";
 import { createLogger, LogHub, type Logger, type LogLevel } from "../runtime/logger.ts";
+import { startHeapSampling } from "../runtime/heap-profiler.ts";
 import { Metrics } from "../runtime/metrics.ts";
 import { systemRng, type Rng } from "../runtime/rng.ts";
 import { TimerWheel } from "../runtime/timer-wheel.ts";
@@ -325,6 +326,11 @@ async function startAgentParts(options: AgentRuntimeOptions, deps: StartDeps, pa
   const connectLeaves = startConnectAgent(ctx, dispatcher, { clock, rng, logger: logger.named("agent.leaf-certs"), datacenter: identity.datacenter });
   parts.add(() => connectLeaves.stop());
   if (rc?.disableRemoteExec === false) ctx.remoteExec = startRemoteExec(ctx, acl?.service);
+  if (options.http.enableDebug === true || acl) {
+    const sampler = await startHeapSampling();
+    ctx.heapSampler = sampler;
+    parts.add(() => sampler.stop());
+  }
   const listenFailure = (host: string, port: number) => (err: unknown): never => {
     throw isListenError(err) ? new Error(goListenError(err, "tcp", host, port)) : err;
   };
@@ -432,6 +438,7 @@ async function startAgentParts(options: AgentRuntimeOptions, deps: StartDeps, pa
       await raft?.close();
       wheel.stop();
       metrics.close();
+      await ctx.heapSampler?.stop();
     },
   };
 }
