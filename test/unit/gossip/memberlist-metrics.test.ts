@@ -44,7 +44,9 @@ test("memberlist metrics - probeNode timer, udp sent/received and tcp connect/ac
   assert.ok(probe.Max < config.probeIntervalMs * 10, "a probe lasts until its ack, not longer than its round");
   const udpSent = counter("consul.memberlist.udp.sent")!;
   assert.ok(udpSent.Sum > udpSent.Count, "udp.sent counts bytes, not packets");
-  assert.equal(counter("consul.memberlist.tcp.connect")?.Sum, 1, "the join dialled one stream");
+  // The join dialled a stream; a's first periodic push-pull (staggered at random within the
+  // 1 s interval) may have dialled another already.
+  assert.ok((counter("consul.memberlist.tcp.connect")?.Sum ?? 0) >= 1, "the join dialled a stream");
   assert.ok((counter("consul.memberlist.tcp.sent")?.Sum ?? 0) > 10, "the push-pull request's bytes");
   // b dials a for its own push-pull sooner or later (every pushPullInterval).
   await eventually("a stream accepted", async () => (counter("consul.memberlist.tcp.accept")?.Sum ?? 0) >= 1, 10_000);
