@@ -224,23 +224,28 @@ export class RemoteExecutor {
       let pending: Buffer[] = [];
       let pendingBytes = 0;
       let idle: TimerHandle | undefined;
-      const flush = (): void => {
+      /** Uploads every full 4 KiB chunk, and the remainder too when `all` (idle or exit). */
+      const flush = (all: boolean): void => {
         idle?.cancel();
         idle = undefined;
         if (pendingBytes === 0) return;
-        const all = Buffer.concat(pending, pendingBytes);
-        pending = [];
-        pendingBytes = 0;
-        for (let at = 0; at < all.length; at += OUTPUT_CHUNK_BYTES) upload(all.subarray(at, at + OUTPUT_CHUNK_BYTES));
+        const bytes = Buffer.concat(pending, pendingBytes);
+        let at = 0;
+        for (; bytes.length - at >= OUTPUT_CHUNK_BYTES; at += OUTPUT_CHUNK_BYTES) upload(bytes.subarray(at, at + OUTPUT_CHUNK_BYTES));
+        if (all && at < bytes.length) {
+          upload(bytes.subarray(at));
+          at = bytes.length;
+        }
+        pending = at < bytes.length ? [bytes.subarray(at)] : [];
+        pendingBytes = bytes.length - at;
       };
       const collect = (data: Buffer): void => {
         pending.push(data);
         pendingBytes += data.length;
-        if (pendingBytes >= OUTPUT_CHUNK_BYTES) flush();
-        else {
-          idle?.cancel();
-          idle = clock.setTimer(OUTPUT_IDLE_MS, flush);
-        }
+        if (pendingBytes >= OUTPUT_CHUNK_BYTES) flush(false);
+        // A quiet spell of 500 ms sends what is buffered (re-armed by each write, as Consul's).
+        idle?.cancel();
+        idle = pendingBytes > 0 ? clock.setTimer(OUTPUT_IDLE_MS, () => flush(true)) : undefined;
       };
       child.stdout.on("data", collect);
       child.stderr.on("data", collect);
@@ -254,7 +259,7 @@ export class RemoteExecutor {
         // "close": both pipes drained, so every byte of output was collected.
         child.once("close", (status) => resolve(status ?? -1));
       });
-      flush();
+      flush(true);
       heartbeat?.cancel();
       const allWritten = await uploads;
       return allWritten && !failed ? code : 255;
