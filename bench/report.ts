@@ -149,7 +149,14 @@ export function writeBenchmarksFile(path: string, rows: ResultRow[], run: RunInf
  * suite outside the default set (`--suites tls`) reports without overwriting the main table.
  * The section is appended when the file has none yet.
  */
-export function writeSuiteSection(path: string, suite: string, heading: string, rows: ResultRow[], run: RunInfo): void {
+export function writeSuiteSection(
+  path: string,
+  suite: string,
+  heading: string,
+  rows: ResultRow[],
+  run: RunInfo,
+  columns: readonly string[] = ["Case", "TLS", "Yardstick", "Ratio", "Target", "Result"],
+): void {
   const start = `<!-- bench:${suite}:start (written by \`npm run bench -- --suites ${suite}\`) -->`;
   const end = `<!-- bench:${suite}:end -->`;
   const machine = run.machine;
@@ -162,7 +169,7 @@ export function writeSuiteSection(path: string, suite: string, heading: string, 
       `(${machine.cores} cores: ${run.loadBefore > machine.cores ? "a busy machine, so single rounds are noisy; the ratios come from alternating rounds" : "a quiet machine"})`,
     "",
     // The yardstick is named in each row's cell (node:https, plaintext), not node:http.
-    markdownTable(rows, ["Case", "TLS", "Yardstick", "Ratio", "Target", "Result"]),
+    markdownTable(rows, columns),
     "",
     ...rows.map((r) => `- *${r.name}*: ${r.detail}`),
     "",

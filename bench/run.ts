@@ -16,18 +16,20 @@ import { runEtcdBench } from "./etcd.ts";
 import { runTlsBench } from "./tls.ts";
 import { runScaleBench, scaleClusterOptionsFromArgs, scaleOptionsFromArgs } from "./scale.ts";
 import { runScaleClusterBench } from "./scale-cluster.ts";
+import { runWanBench } from "./wan.ts";
 
 // `npm run bench`: every case measured against its bare yardstick in the same run (a bare
 // node:http server, a bare node:dgram DNS server, the disk's raw fsync rate), then printed and
 // written into BENCHMARKS.md.
-// Usage: tsx bench/run.ts [--suites http,dns,raft,checks,etcd,tls,scale] [--cpu-prof-dir <dir>]
+// Usage: tsx bench/run.ts [--suites http,dns,raft,checks,etcd,tls,scale,wan] [--cpu-prof-dir <dir>]
 //        [--scale-nodes N] [--scale-read-seconds S] [--scale-cluster-nodes N] [--scale-cluster-seconds S]
 // The etcd suite needs Debian's etcd-server (installed on demand when root), and the scale
 // suite takes minutes and ~1 GB, so they only run when asked for by name; so does the TLS
-// suite. TLS and scale results have their own sections in BENCHMARKS.md.
+// suite and the WAN suite (two federated datacenters). TLS, scale and WAN results have their own
+// sections in BENCHMARKS.md.
 
 const DEFAULT_SUITES = ["http", "dns", "raft", "checks"] as const;
-const ALL_SUITES = [...DEFAULT_SUITES, "etcd", "tls", "scale"] as const;
+const ALL_SUITES = [...DEFAULT_SUITES, "etcd", "tls", "scale", "wan"] as const;
 type Suite = (typeof ALL_SUITES)[number];
 
 function parseSuites(argv: string[]): Set<Suite> {
@@ -188,6 +190,11 @@ async function main(): Promise<void> {
     log("TLS: HTTPS KV GET vs node:https; 3-server durable PUT over internal-RPC TLS vs plaintext");
     tlsRows.push(...(await runTlsBench()));
   }
+  const wanRows: ResultRow[] = [];
+  if (suites.has("wan")) {
+    log("WAN: KV GET ?dc= through another datacenter's server vs the same GET asked locally");
+    wanRows.push(...(await runWanBench()));
+  }
   const scaleRows: ResultRow[] = [];
   if (suites.has("scale")) {
     scaleRows.push(...(await runScaleBench(scaleOptionsFromArgs(process.argv.slice(2)), log)));
@@ -201,12 +208,13 @@ async function main(): Promise<void> {
     }
   }
   const totalSeconds = (performance.now() - began) / 1000;
-  const all = [...rows, ...tlsRows, ...scaleRows];
+  const all = [...rows, ...tlsRows, ...wanRows, ...scaleRows];
   process.stdout.write(`\n${terminalTable(all)}\n\n${all.map((r) => `${r.name}: ${r.detail}`).join("\n")}\n`);
   const run = { machine, when: new Date(), totalSeconds, loadBefore, loadAfter: loadavg()[0] };
   // The main table is rewritten only by runs that measured some of it.
   if (rows.length > 0) writeBenchmarksFile(BENCHMARKS_FILE, rows, run);
   if (tlsRows.length > 0) writeSuiteSection(BENCHMARKS_FILE, "tls", "### TLS results (issue 14)", tlsRows, run);
+  if (wanRows.length > 0) writeSuiteSection(BENCHMARKS_FILE, "wan", "### WAN forwarding (issue 18)", wanRows, run, ["Case", "WAN", "Local", "Cost", "Target", "Result"]);
   if (scaleRows.length > 0) writeScaleSection(BENCHMARKS_FILE, scaleRows, run);
   removeBenchTempDir();
   const misses = all.filter((r) => !r.pass).length;

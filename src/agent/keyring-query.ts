@@ -2,7 +2,7 @@ import type { Logger } from "../runtime/logger.ts";
 import type { StreamExtension } from "../transport/gossip-runner.ts";
 import { isKeyringOp, type KeyringOp, type LocalKeyring, type NodeKeyResponse } from "./local-keyring.ts";
 import type { Membership } from "./membership.ts";
-import { MEMBER_STATUS } from "./self-info.ts";
+import { MEMBER_STATUS } from "../model/members.ts";
 
 // A keyring operation across one gossip pool (serf's key manager). serf broadcasts an internal
 // query and gathers the answers; our gossip core has user events but no query/response, so the

@@ -1,6 +1,6 @@
 import type { Logger } from "../runtime/logger.ts";
-import type { LocalMember } from "./self-info.ts";
-import { joinTarget, JoinFailedError, serverFromMember, type Membership, type MemberChange, type ReceivedUserEvent, type ServerMember } from "./membership.ts";
+import { joinTarget, JoinFailedError, serverFromMember, type Membership, type ReceivedUserEvent } from "./membership.ts";
+import type { LocalMember, MemberChange, ServerMember } from "../model/members.ts";
 
 // A pool of one without sockets, for agents wired without a runtime configuration (in-process
 // harnesses and embedders): the agent is its only member and user events loop back locally.

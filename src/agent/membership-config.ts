@@ -5,7 +5,8 @@ import { Keyring } from "../transport/gossip-crypto.ts";
 import type { AgentIdentity } from "./agent.ts";
 import { LoneMembership } from "./lone-membership.ts";
 import { GossipMembership, type GossipMembershipDeps, type GossipMembershipSettings, type Membership } from "./membership.ts";
-import { lanMember, readSelfConfig, type LocalMember } from "./self-info.ts";
+import { lanMember, readSelfConfig } from "./self-info.ts";
+import type { LocalMember } from "../model/members.ts";
 
 // From the resolved configuration to the LAN pool's settings: the serf tags this agent
 // announces (the same ones /v1/agent/self shows), the gossip timing profile, the keyring.

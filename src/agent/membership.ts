@@ -1,3 +1,4 @@
+import { MEMBER_STATUS, type LocalMember, type MemberChange, type ReconcileStatus, type ServerMember } from "../model/members.ts";
 import type { GossipConfig } from "../gossip/config.ts";
 import { memberlistMetrics } from "../gossip/memberlist-metrics.ts";
 import type { Metrics } from "../runtime/metrics.ts";
@@ -7,37 +8,10 @@ import type { Clock, TimerHandle } from "../runtime/clock.ts";
 import type { Logger } from "../runtime/logger.ts";
 import type { GossipVerify, Keyring } from "../transport/gossip-crypto.ts";
 import { GossipRunner, type StreamExtension } from "../transport/gossip-runner.ts";
-import { MEMBER_STATUS, type LocalMember } from "./self-info.ts";
 
 // The agent's LAN gossip pool (Consul's serf LAN): membership with Consul's serf statuses,
 // joins (explicit and -retry-join), graceful and forced leaves, user events, and the view of
 // which members are servers that the RPC client and Raft bootstrap follow.
-
-/** How a member looks to the leader's catalog reconciliation (serf's member event kinds). */
-export type ReconcileStatus = "alive" | "failed" | "left" | "reaped";
-
-export interface MemberChange {
-  name: string;
-  /** IP (or host) of the member's gossip endpoint, without the port. */
-  addr: string;
-  port: number;
-  tags: MemberTags;
-  status: ReconcileStatus;
-}
-
-/** A server seen in the LAN pool: what RPC routing and Raft bootstrap need. */
-export interface ServerMember {
-  name: string;
-  /** Node ID from the `id` tag. */
-  id: string;
-  /** "ip:port" of the server RPC endpoint (the member's IP and its `port` tag). */
-  rpcAddr: string;
-  /** The server's `-bootstrap-expect` (the `expect` tag), 0 when unset. */
-  expect: number;
-  /** The `bootstrap` tag: started with `-bootstrap`. */
-  bootstrap: boolean;
-  datacenter: string;
-}
 
 export interface ReceivedUserEvent {
   name: string;

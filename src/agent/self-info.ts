@@ -1,3 +1,4 @@
+import { MEMBER_STATUS, type LocalMember, type MemberStatus } from "../model/members.ts";
 import os from "node:os";
 import type { Coordinate } from "../model/catalog.ts";
 import type { Consensus } from "../server/consensus.ts";
@@ -24,10 +25,6 @@ export const BUILD_INFO = {
   fips: "",
 } as const;
 
-/** serf.MemberStatus */
-export const MEMBER_STATUS = { none: 0, alive: 1, leaving: 2, left: 3, failed: 4 } as const;
-export type MemberStatus = (typeof MEMBER_STATUS)[keyof typeof MEMBER_STATUS];
-
 /** memberlist protocol range and serf delegate protocol versions Consul runs with. */
 const PROTOCOL = { min: 1, max: 5, cur: 2 } as const;
 const DELEGATE = { min: 2, max: 5, cur: 4 } as const;
@@ -39,20 +36,6 @@ export const DEFAULT_SERF_WAN_PORT = 8302;
 
 /** A new serf coordinate: the origin of an 8-dimensional Vivaldi space. */
 export const ORIGIN_COORDINATE: Coordinate = { Vec: [0, 0, 0, 0, 0, 0, 0, 0], Error: 1.5, Adjustment: 0, Height: 1e-5 };
-
-export interface LocalMember {
-  name: string;
-  addr: string;
-  port: number;
-  tags: Record<string, string>;
-  status: MemberStatus;
-  protocolMin: number;
-  protocolMax: number;
-  protocolCur: number;
-  delegateMin: number;
-  delegateMax: number;
-  delegateCur: number;
-}
 
 /** The configuration facts /agent/self and the member tags need beyond the identity. */
 export interface SelfConfig {
@@ -215,6 +198,8 @@ export function debugConfig(runtimeConfig: Record<string, unknown>): Record<stri
   }
   // Consul's own `debug` reads DebugConfig.EnableDebug to decide whether to profile.
   copy.EnableDebug = runtimeConfig.enableDebug === true;
+  // …and DebugConfig.ACLsEnabled: with ACLs, an operator:read token may profile too.
+  copy.ACLsEnabled = runtimeConfig.aclEnabled === true;
   return sanitizeConfig(copy) as Record<string, unknown>;
 }
 

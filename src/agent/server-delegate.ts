@@ -4,7 +4,7 @@ import type { Command } from "../fsm/command.ts";
 import { requestToken } from "../http/query.ts";
 import { METRIC_NAMES, type Metrics } from "../runtime/metrics.ts";
 import type { StateMachine } from "../fsm/apply.ts";
-import type { RawApiResponse, RequestForwarder } from "../http/dispatch-request.ts";
+import type { RawApiRequest, RawApiResponse, RequestForwarder } from "../http/dispatch-request.ts";
 import type { Clock, TimerHandle } from "../runtime/clock.ts";
 import type { Logger } from "../runtime/logger.ts";
 import type { Rng } from "../runtime/rng.ts";
@@ -84,6 +84,7 @@ const MIRRORED: ReadonlySet<Command["Type"]> = new Set(["catalog-register", "cat
 export class ServerDelegate implements Consensus {
   readonly #options: Required<Omit<ServerDelegateOptions, "pool" | "localFsm" | "clock" | "rng" | "logger" | "nodeName" | "metrics">> & ServerDelegateOptions;
   #servers: string[] = [];
+  #serverNames: ReadonlyMap<string, string> = new Map();
   /** Index into #servers of the server calls go to until one fails. */
   #current = 0;
   #leader = "";
@@ -101,8 +102,12 @@ export class ServerDelegate implements Consensus {
     this.#localIndex = options.localFsm.state.lastIndex;
   }
 
-  /** Replaces the servers to talk to ("host" or "host:port" of their server port). */
-  setServers(addresses: readonly string[]): void {
+  /**
+   * Replaces the servers to talk to ("host" or "host:port" of their server port); `names`
+   * (address → node name) labels consul.client.rpc.failed as Consul labels it.
+   */
+  setServers(addresses: readonly string[], names?: ReadonlyMap<string, string>): void {
+    if (names) this.#serverNames = names;
     const next = [...new Set(addresses.filter((a) => a !== ""))];
     const current = this.#servers[this.#current];
     this.#servers = next;
@@ -159,21 +164,29 @@ export class ServerDelegate implements Consensus {
 
   /** The HTTP policy of a client agent: agent-local endpoints here, everything else on a server. */
   forwarder(): RequestForwarder {
-    return async (req, { signal }) => {
-      if (isAgentLocalPath(req.path)) return undefined;
+    return (req, { signal }) => {
+      if (isAgentLocalPath(req.path)) return Promise.resolve(undefined);
       const raw = rawRequestOf(req);
-      const nodeName = this.#options.nodeName;
-      if (nodeName !== undefined && req.method === "PUT" && req.path === "/v1/session/create") raw.body = withDefaultNode(raw.body, nodeName);
       const fallbackToken = this.tokenForUntokenedRequests;
       if (fallbackToken && requestToken(req.query, req.headers) === "") raw.headers = { ...raw.headers, "x-consul-token": fallbackToken() };
-      const args: HttpForwardArgs = { req: raw, forwarded: false };
-      try {
-        const value = await this.#callAny(RpcMethod.HttpForward, args, { retryUnknownOutcome: req.method === "GET", signal: signal() });
-        return asRawResponse(value) satisfies RawApiResponse;
-      } catch (err) {
-        throw httpErrorOf(err);
-      }
+      return this.send(raw, signal());
     };
+  }
+
+  /**
+   * Runs a request on a server (HTTP.Forward), as the forwarder does for every request that is
+   * not agent-local; also how this agent reaches other datacenters (the request names `?dc=`).
+   */
+  async send(raw: RawApiRequest, signal?: AbortSignal): Promise<RawApiResponse> {
+    const nodeName = this.#options.nodeName;
+    if (nodeName !== undefined && raw.method === "PUT" && raw.path === "/v1/session/create") raw = { ...raw, body: withDefaultNode(raw.body, nodeName) };
+    const args: HttpForwardArgs = { req: raw, forwarded: false };
+    try {
+      const value = await this.#callAny(RpcMethod.HttpForward, args, { retryUnknownOutcome: raw.method === "GET", signal });
+      return asRawResponse(value);
+    } catch (err) {
+      throw httpErrorOf(err);
+    }
   }
 
   isLeader(): boolean {
@@ -225,6 +238,8 @@ export class ServerDelegate implements Consensus {
         this.#options.metrics?.incrCounter(METRIC_NAMES.clientRpc);
         return { ok: true, value: await this.#options.pool.call(address, method, args, { timeoutMs: options.timeoutMs, signal: options.signal }) };
       } catch (err) {
+        // Consul counts every failed call to a server (client.go), retried or not.
+        this.#options.metrics?.incrCounter(METRIC_NAMES.clientRpcFailed, 1, { server: this.#serverNames.get(address) ?? address });
         if (!(err instanceof RpcError) || !this.#retryable(err, options.retryUnknownOutcome)) throw err;
         lastError = err;
         if (err.code === RpcErrorCode.Connection || err.code === RpcErrorCode.Timeout) {

@@ -7,6 +7,7 @@ import { configEntryCommands } from "./config-entry.ts";
 import { connectCommands } from "./connect.ts";
 import { intentionCommands } from "./intention.ts";
 import { eventCommand } from "./event.ts";
+import { execCommand } from "./exec.ts";
 import type { CommandDefinition } from "./command-definition.ts";
 import { infoCommand } from "./info.ts";
 import { keygenCommand } from "./keygen.ts";
@@ -44,6 +45,7 @@ export const COMMANDS: Readonly<Record<string, CommandDefinition>> = {
   ...configEntryCommands,
   ...connectCommands,
   event: eventCommand,
+  exec: execCommand,
   info: infoCommand,
   ...intentionCommands,
   keygen: keygenCommand,

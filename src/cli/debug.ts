@@ -1,8 +1,11 @@
 // `consul debug`: captures what an operator needs to diagnose an agent into one archive —
 // agent self, host, members (once), metrics every -interval, the logs (at DEBUG, through
 // /v1/agent/monitor) and, when the agent has enable_debug, one CPU profile spanning the whole
-// -duration (/debug/pprof/profile), as Consul 1.20 does. Consul's profile.prof is Go pprof;
-// the agent here answers a V8 profile, stored as profile.cpuprofile (Chrome DevTools opens it).
+// -duration (/debug/pprof/profile), one execution trace over the first interval (trace.json)
+// and, each interval, a heap profile and an async-resource dump in a directory named for the
+// moment, as Consul 1.20 does. Consul's files are Go pprof (profile.prof, trace.out, heap.prof,
+// goroutine.prof); the agent here answers V8/Node formats, stored as profile.cpuprofile,
+// trace.json (Perfetto), <time>/heap.heapprofile (Chrome DevTools) and <time>/goroutine.json.
 import { Writable } from "node:stream";
 import { formatGoDuration } from "../model/duration.ts";
 import { writeDebugArchive, type DebugFile } from "../storage/debug-archive.ts";
@@ -12,7 +15,7 @@ import { helpFor, parseCommandLine } from "./command-definition.ts";
 import type { CommandIO } from "./command-io.ts";
 import { printLine } from "./command-io.ts";
 import { boolFlag, durationFlag, repeatableFlag, stringFlag } from "./go-flags.ts";
-import { connectOrReport, errorMessage, HTTP_CLIENT_FLAGS, RequestAbortedError } from "./http-client.ts";
+import { connectOrReport, errorMessage, HTTP_CLIENT_FLAGS, RequestAbortedError, type ConsulHttpClient } from "./http-client.ts";
 import { withProcessShutdown } from "./shutdown-signal.ts";
 
 const MIN_INTERVAL_MS = 5_000;
@@ -34,6 +37,27 @@ Usage: consulate debug [options]
   information about the agent, cluster, and environment to an archive
   written to the current directory.
 `;
+
+/** Consul's interval directory name: RFC 3339 in UTC with the colons made hyphens. */
+function intervalDirName(at: Date): string {
+  return `${at.toISOString().slice(0, 19).replace(/:/g, "-")}Z`;
+}
+
+async function captureSnapshots(client: ConsulHttpClient, at: Date, signal: AbortSignal, io: CommandIO): Promise<DebugFile[]> {
+  const dir = intervalDirName(at);
+  const out: DebugFile[] = [];
+  for (const [path, name, what] of [
+    ["/debug/pprof/heap", "heap.heapprofile", "heap"],
+    ["/debug/pprof/goroutine", "goroutine.json", "goroutine"],
+  ] as const) {
+    try {
+      out.push({ name: `${dir}/${name}`, data: (await client.sendOK({ method: "GET", path, signal })).body });
+    } catch (err) {
+      if (!(err instanceof RequestAbortedError)) printLine(io.stderr, `Error capturing ${what} profile: ${errorMessage(err)}`);
+    }
+  }
+  return out;
+}
 
 async function runDebug(args: string[], io: CommandIO, shutdown: AbortSignal): Promise<number> {
   const parsed = parseCommandLine(FLAGS, HELP, args, io);
@@ -64,14 +88,16 @@ async function runDebug(args: string[], io: CommandIO, shutdown: AbortSignal): P
   const name = f.output !== "" ? f.output.replace(/\.tar\.gz$/, "") : `consul-debug-${Math.floor(startedMs / 1000)}`;
   const files: DebugFile[] = [];
   const json = (value: unknown): Buffer => Buffer.from(JSON.stringify(value, null, "\t"));
-  let self: { Config?: { Version?: string }; DebugConfig?: { EnableDebug?: boolean } };
+  let self: { Config?: { Version?: string }; DebugConfig?: { EnableDebug?: boolean; ACLsEnabled?: boolean } };
   try {
     self = (await client.getJSON("/v1/agent/self")) as typeof self;
   } catch (err) {
     printLine(io.stderr, `Error querying target agent: ${errorMessage(err)}. Verify connectivity and agent address.`);
     return 1;
   }
-  if (self.DebugConfig?.EnableDebug !== true && targets.includes("pprof")) {
+  // As Consul: profiles need enable_debug, or ACLs (then the token's operator:read decides).
+  const aclsEnabled = self.DebugConfig?.ACLsEnabled === true;
+  if (self.DebugConfig?.EnableDebug !== true && !aclsEnabled && targets.includes("pprof")) {
     targets = targets.filter((t) => t !== "pprof");
     printLine(io.stderr, "[WARN] Unable to capture pprof. Set enable_debug to true on target agent to enable profiling.");
   }
@@ -125,11 +151,26 @@ async function runDebug(args: string[], io: CommandIO, shutdown: AbortSignal): P
           if (!(err instanceof RequestAbortedError)) printLine(io.stderr, `Error capturing pprof: ${errorMessage(err)}`);
         })
     : Promise.resolve();
+  // One execution trace spanning the first interval, as Consul's trace.out.
+  let trace: Buffer | undefined;
+  const traceCapture = targets.includes("pprof")
+    ? client
+        .sendOK({ method: "GET", path: "/debug/pprof/trace", query: { seconds: String(Math.max(1, Math.floor(f.interval / 1000))) }, signal: stop.signal })
+        .then((res) => {
+          trace = res.body;
+        })
+        .catch((err: unknown) => {
+          if (!(err instanceof RequestAbortedError)) printLine(io.stderr, `Error capturing trace: ${errorMessage(err)}`);
+        })
+    : Promise.resolve();
   const metrics: string[] = [];
   try {
     for (let i = 0; !stop.signal.aborted && Date.now() - startedMs < f.duration; i++) {
       printLine(io.stdout, `==> Beginning capture interval ${new Date().toISOString()} (${i})`);
       if (targets.includes("metrics")) metrics.push(JSON.stringify(await client.getJSON("/v1/agent/metrics")));
+      // Heap and "goroutine" (async resources) snapshots each interval, in a directory named
+      // for the moment as Consul names it (2006-01-02T15-04-05Z).
+      if (targets.includes("pprof")) files.push(...(await captureSnapshots(client, new Date(), stop.signal, io)));
       await sleep(Math.min(f.interval, f.duration - (Date.now() - startedMs)), stop.signal);
     }
   } catch (err) {
@@ -138,10 +179,12 @@ async function runDebug(args: string[], io: CommandIO, shutdown: AbortSignal): P
     shutdown.removeEventListener("abort", onShutdown);
     // The profile ends on its own at -duration; only an interrupt cuts it short (and loses it).
     await profileCapture;
+    await traceCapture;
     stop.abort();
     await logCapture;
   }
   if (cpuProfile) files.push({ name: "profile.cpuprofile", data: cpuProfile });
+  if (trace) files.push({ name: "trace.json", data: trace });
   if (targets.includes("metrics")) files.push({ name: "metrics.json", data: Buffer.from(metrics.join("\n") + "\n") });
   if (targets.includes("logs")) files.push({ name: "consul.log", data: Buffer.from(logs) });
   files.push({ name: "index.json", data: json({ Version: 2, AgentVersion: self.Config?.Version ?? "", Interval: formatGoDuration(f.interval), Duration: formatGoDuration(f.duration), Targets: targets }) });

@@ -103,7 +103,6 @@ export const REFUSALS: readonly Refusal[] = [
   { key: "raft_snapshot_interval", refuses: differsFrom("30s"), why: "snapshots are taken when raft_snapshot_threshold entries accumulate, not on a timer" },
   ...rules(["raft_boltdb", "raft_logstore"], nonEmpty, "Raft's log lives in Consulate's own write-ahead log; BoltDB and WAL tuning do not apply"),
   { key: "rejoin_after_leave", refuses: isTrue, why: "rejoining the cluster after a graceful leave is not implemented" },
-  { key: "disable_remote_exec", refuses: isFalse, why: "remote execution (consul exec) is not implemented" },
   { key: "disable_host_node_id", refuses: isFalse, why: "node IDs are never derived from host information" },
   { key: "auto_reload_config", refuses: isTrue, why: "config files are not watched; use consulate reload or SIGHUP" },
   { key: "experiments", refuses: nonEmpty, why: "no experiments are available" },

@@ -12,7 +12,9 @@ import { compressNames } from "./name-compression.ts";
 import { forwardToRecursors, type Exchange } from "./recursor.ts";
 import { buildReply, rcodeReply, type DnsTransport } from "./reply.ts";
 import type { Rcode } from "./records.ts";
-import { ResolverCache, resolveQuestion, type Resolution } from "./resolver.ts";
+import { ResolverCache, resolveQuestion, type Remote, type Resolution } from "./resolver.ts";
+import { fetchRemoteCatalog, RemoteCatalogView, RemoteLookupError } from "./remote-catalog.ts";
+import type { DatacenterRouter } from "../server/datacenter-router.ts";
 import type { Authorizer } from "../acl/authorizer.ts";
 import { SourceRateLimiter } from "./source-rate-limit.ts";
 import { decodeMessage, encodeMessage, headerOnlyReply, screenHeader } from "./wire.ts";
@@ -32,6 +34,8 @@ export interface DnsServerDeps {
   clock?: Clock;
   /** Upstream exchange; tests replace it. */
   exchange?: Exchange;
+  /** Reaches other datacenters for `<name>.service.<dc>` / `<name>.node.<dc>`; absent: such names are NXDOMAIN. */
+  datacenters?: DatacenterRouter;
   /** Encoded-answer cache tuning; tests shrink it. */
   answerCache?: EncodedAnswerCacheLimits;
 }
@@ -167,6 +171,7 @@ export class DnsRequestHandler {
     const req = simpleQueryPacket(q);
     const question: Question = { name: q.name, type: q.type, class: "IN" };
     const result = this.#resolve(question);
+    if (result.kind === "remote") return this.#answerRemote(req, question, result, transport);
     if (result.kind !== "answer") return this.#forward(req, result.fallback, raw, transport);
     const reply = this.#encode(buildReply(req, question, result, { transport, settings: this.settings, authoritative: true }).packet);
     if (result.cacheableService !== undefined && !this.#deps.authorizer) this.#answers.offer(key, this.#stampOf(result.cacheableService), reply);
@@ -183,6 +188,7 @@ export class DnsRequestHandler {
         nowMs: this.#clock.now(),
         cache: this.#cache,
         authz: this.#deps.authorizer?.(),
+        remoteDatacenters: this.#deps.datacenters !== undefined,
       },
     );
   }
@@ -195,7 +201,35 @@ export class DnsRequestHandler {
     if (result.kind === "answer") {
       return this.#encode(buildReply(req, question, result, { transport, settings: this.settings, authoritative: true }).packet);
     }
+    if (result.kind === "remote") return this.#answerRemote(req, question, result, transport);
     return this.#forward(req, result.fallback, raw, transport);
+  }
+
+  /**
+   * A name of another datacenter: its rows come from there (spec multi-dc §4), then the
+   * resolver answers over them with that datacenter's name in the records. Unknown datacenter:
+   * NXDOMAIN; unreachable or failing: SERVFAIL.
+   */
+  async #answerRemote(req: Packet, question: Question, remote: Remote, transport: DnsTransport): Promise<Buffer | undefined> {
+    const router = this.#deps.datacenters;
+    if (!router) return this.#safeRcode(req, "SERVFAIL", false);
+    const settings = { ...this.settings, datacenter: remote.datacenter };
+    let view: RemoteCatalogView;
+    try {
+      view = await fetchRemoteCatalog(router, remote.datacenter, remote.lookup, settings.allowStale);
+    } catch (err) {
+      if (!(err instanceof RemoteLookupError) || !err.noPath) {
+        this.#logger.warn("rpc error", { datacenter: remote.datacenter, error: err instanceof Error ? err.message : String(err) });
+        return this.#safeRcode(req, "SERVFAIL", false);
+      }
+      view = RemoteCatalogView.ofNode(undefined);
+    }
+    const result = resolveQuestion(
+      { name: question.name, type: question.type },
+      { state: { catalog: view, lastIndex: 0 }, settings, random: () => this.#deps.rng.float(), nowMs: this.#clock.now() },
+    );
+    if (result.kind !== "answer") return this.#safeRcode(req, "SERVFAIL", false);
+    return this.#encode(buildReply(req, question, result, { transport, settings, authoritative: true }).packet);
   }
 
   #forward(req: Packet, fallback: Rcode, raw: Buffer, transport: DnsTransport): Buffer | Promise<Buffer | undefined> {

@@ -12,7 +12,7 @@ export interface Upstream {
 }
 
 export interface DnsSettings {
-  /** Local datacenter: the only one this agent can answer for until WAN federation lands. */
+  /** The datacenter records are named for: this agent's, or the remote one of a `.<dc>.consul` answer. */
   datacenter: string;
   /** e.g. "consul" — lower case, no trailing dot. */
   domain: string;

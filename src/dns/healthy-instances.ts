@@ -13,7 +13,7 @@ export interface HealthyInstance {
   status: "passing" | "warning";
 }
 
-export function filterHealthy(catalog: CatalogTables, instances: readonly ServiceInstance[], onlyPassing: boolean): HealthyInstance[] {
+export function filterHealthy(catalog: Pick<CatalogTables, "instanceChecks">, instances: readonly ServiceInstance[], onlyPassing: boolean): HealthyInstance[] {
   const out: HealthyInstance[] = [];
   for (const { node, service } of instances) {
     const status = dnsVisibleStatus(catalog.instanceChecks(node.Node, service.ID), onlyPassing);
@@ -29,7 +29,7 @@ function hasTag(service: NodeService, tag: string): boolean {
 }
 
 /** Instances of a service name, with an optional (lower-case) tag filter. */
-export function serviceInstances(catalog: CatalogTables, name: string, tag: string | undefined): ServiceInstance[] {
+export function serviceInstances(catalog: Pick<CatalogTables, "serviceInstances">, name: string, tag: string | undefined): ServiceInstance[] {
   const all = catalog.serviceInstances(name);
   return tag === undefined ? all : all.filter((i) => hasTag(i.service, tag));
 }

@@ -1,7 +1,7 @@
 import type { Answer } from "dns-packet";
 import type { Node, NodeService } from "../model/catalog.ts";
 import type { ServiceInstance } from "../state/catalog-tables.ts";
-import type { StateStore } from "../state/store.ts";
+import type { DnsCatalog, RemoteLookup } from "./remote-catalog.ts";
 import type { Authorizer } from "../acl/authorizer.ts";
 import type { DnsSettings } from "./dns-settings.ts";
 import { filterHealthy, serviceInstances, shuffleInPlace, type HealthyInstance } from "./healthy-instances.ts";
@@ -32,8 +32,19 @@ export interface DnsQuestion {
   type: string;
 }
 
+/** The state the resolver reads: the store (its catalog tables), or a view of another datacenter's rows. */
+export interface DnsState {
+  catalog: DnsCatalog;
+  lastIndex: number;
+}
+
 export interface ResolverContext {
-  state: StateStore;
+  state: DnsState;
+  /**
+   * Names of other datacenters are answered there (service and node lookups): the resolver
+   * returns a `remote` resolution and the server fetches the rows. Without it they are NXDOMAIN.
+   */
+  remoteDatacenters?: boolean;
   settings: DnsSettings;
   /** Uniform in [0, 1), for shuffling. */
   random: () => number;
@@ -120,7 +131,14 @@ export interface Forward {
   fallback: Rcode;
 }
 
-export type Resolution = Answered | Forward;
+/** A name of another datacenter: fetch `lookup` from `datacenter`, then resolve again over those rows. */
+export interface Remote {
+  kind: "remote";
+  datacenter: string;
+  lookup: RemoteLookup;
+}
+
+export type Resolution = Answered | Forward | Remote;
 
 /** Internal CNAME targets inside the zone are followed at most this deep. */
 const MAX_CNAME_DEPTH = 3;
@@ -170,7 +188,9 @@ class Lookup {
     this.depth = depth;
   }
 
-  dispatch(p: ParsedQueryName): Answered {
+  dispatch(p: ParsedQueryName): Answered | Remote {
+    const remote = this.remoteLookup(p);
+    if (remote) return remote;
     if (!this.localityIsLocal(p.kind, p.locality)) return this.nxdomain();
     switch (p.kind) {
       case "service":
@@ -189,6 +209,23 @@ class Lookup {
       case "query":
         return this.nxdomain();
     }
+  }
+
+  /**
+   * `<svc>.service.<dc>` and `<node>.node.<dc>` of another datacenter (no peer, partition or
+   * namespace other than the default). `<q>.query.<dc>` belongs to prepared queries: hook it here.
+   */
+  remoteLookup(p: ParsedQueryName): Remote | undefined {
+    const l = p.locality;
+    if (!this.ctx.remoteDatacenters || l.datacenter === undefined || l.datacenter === this.settings.datacenter.toLowerCase()) return undefined;
+    if (l.peer !== undefined || l.samenessGroup !== undefined) return undefined;
+    if ((l.namespace !== undefined && l.namespace !== "default") || (l.partition !== undefined && l.partition !== "default")) return undefined;
+    if (p.kind === "service") {
+      const name = serviceQueryOf(p.parts).name;
+      return name === "" ? undefined : { kind: "remote", datacenter: l.datacenter, lookup: { kind: "service", name } };
+    }
+    if (p.kind === "node") return { kind: "remote", datacenter: l.datacenter, lookup: { kind: "node", name: p.parts.join(".") } };
+    return undefined;
   }
 
   localityIsLocal(kind: ParsedQueryName["kind"], l: Locality): boolean {
@@ -258,16 +295,7 @@ class Lookup {
   // ---- service-like lookups
 
   service(parts: string[]): Answered {
-    let name: string;
-    let tag: string | undefined;
-    if (parts.length === 2 && parts[0].startsWith("_") && parts[1].startsWith("_")) {
-      // RFC 2782: _<service>._<tag>; the protocol label `tcp` means no tag filter.
-      name = parts[0].slice(1);
-      tag = parts[1] === "_tcp" ? undefined : parts[1].slice(1);
-    } else {
-      name = parts[parts.length - 1];
-      tag = parts.length > 1 ? parts.slice(0, -1).join(".") : undefined;
-    }
+    const { name, tag } = serviceQueryOf(parts);
     if (name === "") return this.nxdomain();
     return this.serviceLike("service", name, tag, () => serviceInstances(this.ctx.state.catalog, name, tag));
   }
@@ -423,6 +451,15 @@ class Lookup {
     }
     return answer("NOERROR");
   }
+}
+
+/** The service name and tag filter of a `.service` name's labels (`[tag.]name`, or RFC 2782 `_name._tag`). */
+function serviceQueryOf(parts: string[]): { name: string; tag: string | undefined } {
+  if (parts.length === 2 && parts[0].startsWith("_") && parts[1].startsWith("_")) {
+    // RFC 2782: _<service>._<tag>; the protocol label `tcp` means no tag filter.
+    return { name: parts[0].slice(1), tag: parts[1] === "_tcp" ? undefined : parts[1].slice(1) };
+  }
+  return { name: parts[parts.length - 1], tag: parts.length > 1 ? parts.slice(0, -1).join(".") : undefined };
 }
 
 function srvWeight(service: NodeService, status: HealthyInstance["status"]): number {

@@ -93,6 +93,8 @@ export const errors = {
   bodyReadTimeout: (limitMs: number) =>
     new ConsulError("RequestTimeout", `Request body not received within ${limitMs / 1000}s`, { headers: { Connection: "close" } }),
   noPathToDatacenter: () => new ConsulError("NoPathToDatacenter", "No path to datacenter"),
+  /** Consul's structs.ErrDCNotAvailable: the WAN pool knows the datacenter but none of its servers is alive. */
+  remoteDcUnreachable: () => new ConsulError("NoPathToDatacenter", "Remote DC has no server currently reachable"),
   noLeader: () => new ConsulError("NoLeader", "No cluster leader"),
   invalidSession: (id: string) => new ConsulError("InvalidSession", `invalid session "${id}"`),
   missingSession: () => new ConsulError("InvalidSession", "missing session"),

@@ -2,6 +2,7 @@ import type { StateStore } from "../state/store.ts";
 import { applyAcl } from "./acl.ts";
 import { applyAutopilotSetConfig } from "./autopilot.ts";
 import { applyCatalogDeregister, applyCatalogRegister } from "./catalog.ts";
+import { applySeries, type ApplyTimer } from "./apply-timer.ts";
 import type { ApplyResult, Command } from "./command.ts";
 import { applyConnectCaSerial, applyConnectCaSet } from "./connect-ca.ts";
 import { applyConfigEntryDelete, applyConfigEntrySet } from "./config-entry.ts";
@@ -17,13 +18,30 @@ import { applyTxn } from "./txn.ts";
 export class StateMachine {
   readonly state: StateStore;
 
+  #timer: ApplyTimer | undefined;
+
   constructor(state: StateStore) {
     this.state = state;
+  }
+
+  /** Times every apply from now on under Consul's per-command series (consul.fsm.*). */
+  timeWith(timer: ApplyTimer): void {
+    this.#timer = timer;
   }
 
   apply(index: number, cmd: Command): ApplyResult {
     if (index <= this.state.lastIndex) throw new Error(`fsm: index ${index} applied after ${this.state.lastIndex}`);
     this.state.lastIndex = index;
+    const timer = this.#timer;
+    if (!timer) return this.#apply(index, cmd);
+    const started = timer.now();
+    const result = this.#apply(index, cmd);
+    const series = applySeries(cmd);
+    if (series) timer.applied(series, timer.now() - started);
+    return result;
+  }
+
+  #apply(index: number, cmd: Command): ApplyResult {
     switch (cmd.Type) {
       case "kv-set":
         return applyKvSet(this.state, index, cmd);

@@ -1,12 +1,12 @@
-import { METRIC_NAMES, type Metrics } from "../runtime/metrics.ts";
+import { gossipPoolLabels, METRIC_NAMES, type Metrics } from "../runtime/metrics.ts";
 import type { GossipObserver } from "./observer.ts";
 
 // memberlist's own series under Consul's names (consul.memberlist.*), labelled network=lan|wan
-// as Consul labels its serf and memberlist metrics. Handles are built once per pool, so
+// and segment="" as Consul 1.20 labels its serf and memberlist metrics. Handles are built once per pool, so
 // recording on the packet path is a clock read and a few adds.
 
 export function memberlistMetrics(metrics: Metrics, network: "lan" | "wan"): GossipObserver {
-  const labels = { network };
+  const labels = gossipPoolLabels(network);
   const probe = metrics.sample(METRIC_NAMES.memberlistProbeNode, labels);
   const udpSent = metrics.counter(METRIC_NAMES.memberlistUdpSent, labels);
   const udpReceived = metrics.counter(METRIC_NAMES.memberlistUdpReceived, labels);

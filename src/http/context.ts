@@ -5,7 +5,9 @@ import type { AclService } from "../acl/service.ts";
 import type { Agent } from "../agent/agent.ts";
 import type { KeyringOperator } from "../agent/keyring-query.ts";
 import type { Membership } from "../agent/membership.ts";
+import type { RemoteExecutor } from "../agent/remote-exec.ts";
 import type { Clock } from "../runtime/clock.ts";
+import type { HeapSampler } from "../runtime/heap-profiler.ts";
 import type { Logger } from "../runtime/logger.ts";
 import type { Metrics } from "../runtime/metrics.ts";
 import type { Rng } from "../runtime/rng.ts";
@@ -13,6 +15,7 @@ import type { AutopilotDuty } from "../server/autopilot.ts";
 import type { LeafCache } from "../connect/leaf-cache.ts";
 import type { ConnectCa } from "../server/connect-ca.ts";
 import type { Consensus } from "../server/consensus.ts";
+import type { DatacenterRouter } from "../server/datacenter-router.ts";
 import type { RaftConsensus } from "../server/raft-consensus.ts";
 import type { SessionTtlDuty } from "../server/session-ttl-duty.ts";
 import type { EventBuffer } from "../state/event-buffer.ts";
@@ -78,6 +81,16 @@ export interface HttpContext {
   connectCa?: ConnectCa;
   /** This agent's Connect leaf certificates (set by the wiring once the dispatcher exists). */
   connectLeaves?: LeafCache;
+  /**
+   * How this agent reaches other datacenters: `forward(dc, rawRequest)` runs an API request in
+   * `dc` as if asked there (server: WAN RPC to one of its servers; client agent: through its
+   * server). Set by the wiring; absent in handler tests without a cluster.
+   */
+  datacenters?: DatacenterRouter;
+  /** Heap sampling since start (/debug/pprof/heap); present while profiling is allowed (enable_debug or ACLs). */
+  heapSampler?: HeapSampler;
+  /** Runs `consul exec` jobs (`_rexec` events); absent while disable_remote_exec is true (the default). */
+  remoteExec?: RemoteExecutor;
   /** Runs an API request through this agent's own dispatcher (forwarded as any request would be); set by the wiring. */
   internalRequest?: (req: InternalApiRequest) => Promise<{ status: number; headers: Record<string, string>; body: string | Buffer }>;
 }

@@ -63,13 +63,15 @@ export interface DispatchOptions {
   signal?: () => AbortSignal;
   /** The request was already passed on by another agent: answer here, never pass it on again. */
   forwarded?: boolean;
+  /** The request came from a server of another datacenter: it may not be sent on to a third one. */
+  fromOtherDatacenter?: boolean;
 }
 
 /**
  * Decides whether a request is answered by another agent (client agent → server, follower →
  * leader) and does so; undefined means "answer here". Set by the wiring; absent in dev mode.
  */
-export type RequestForwarder = (req: ApiRequest, options: { signal: () => AbortSignal }) => Promise<RawApiResponse | undefined>;
+export type RequestForwarder = (req: ApiRequest, options: { signal: () => AbortSignal; fromOtherDatacenter?: boolean }) => Promise<RawApiResponse | undefined>;
 
 export interface CompiledRoute {
   route: Route;
@@ -228,11 +230,11 @@ export class ApiDispatcher {
       if (this.forwarder && !options.forwarded) {
         // A forwarded request travels as one RPC message, so a body the forwarder would pass on
         // (everything off the leader; rawRequestOf copies only `body`) is read whole here first.
-        if (apiReq.bodyStream && !ctx.consensus.isLeader()) {
+        if (apiReq.bodyStream && (!ctx.consensus.isLeader() || (typeof query.dc === "string" && query.dc !== ""))) {
           apiReq.body = await readWhole(apiReq.bodyStream, compiled);
           apiReq.bodyStream = undefined;
         }
-        const passedOn = await this.forwarder(apiReq, { signal: options.signal ?? NO_SIGNAL });
+        const passedOn = await this.forwarder(apiReq, { signal: options.signal ?? NO_SIGNAL, fromOtherDatacenter: options.fromOtherDatacenter });
         if (passedOn) return passedOn;
       }
       const tokenResolution = prepareRequestAuthorizer(ctx, apiReq);

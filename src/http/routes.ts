@@ -54,6 +54,9 @@ export const routes: readonly Route[] = [
   { path: "/v1/agent/metrics/stream", methods: { GET: ms.metricsStream } },
   // Go pprof's path, outside /v1 as in Consul (a V8 CPU profile here; see debug-pprof.ts).
   { path: "/debug/pprof/profile", methods: { GET: pprof.profile } },
+  { path: "/debug/pprof/heap", methods: { GET: pprof.heap } },
+  { path: "/debug/pprof/goroutine", methods: { GET: pprof.goroutine } },
+  { path: "/debug/pprof/trace", methods: { GET: pprof.trace } },
   { path: "/v1/agent/reload", methods: { PUT: a.reload } },
   { path: "/v1/agent/maintenance", methods: { PUT: a.maintenance } },
   { path: "/v1/agent/join/", methods: { PUT: a.join } },

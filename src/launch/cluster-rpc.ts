@@ -12,6 +12,7 @@ import type { Consensus } from "../server/consensus.ts";
 import { followerRequestForwarder, LeaderForwardingConsensus } from "../server/leader-forwarding.ts";
 import { DEFAULT_RPC_HOLD_TIMEOUT_MS, type LeaderHold } from "../server/leader-wait.ts";
 import { serverRpcHandlers } from "../server/rpc-endpoints.ts";
+import { datacenterRequestForwarder, ViaServerDatacenterRouter, WanDatacenterRouter, type DatacenterRouter, type WanMembersView } from "../server/datacenter-router.ts";
 import { RpcPool } from "../transport/rpc-client.ts";
 import type { Socket } from "node:net";
 import { RAFT_PROTOCOL_BYTE } from "../transport/rpc.ts";
@@ -40,6 +41,8 @@ export interface ClusterRpcDeps {
   tls?: ServerPortTls;
   /** Embedded dev agents only: a taken RPC port leaves the server without a listener instead of failing the start. */
   freePortFallback?: boolean;
+  /** This agent's datacenter: `?dc=` naming another one is routed through `datacenters`. */
+  datacenter: string;
 }
 
 /** What the server RPC methods read besides the route table. */
@@ -53,6 +56,10 @@ export interface ClusterRpc {
   /** What the agent and the HTTP handlers propose through. */
   consensus: Consensus;
   forwarder: RequestForwarder | undefined;
+  /** How this agent reaches other datacenters (servers: over their WAN pool; clients: through a server). */
+  datacenters: DatacenterRouter;
+  /** Servers: the WAN pool the router reads, once it is started (absent with serf_wan = -1). */
+  setWanPool(wan: WanMembersView | undefined): void;
   pool: RpcPool;
   /** Client agents only; gossip feeds its server list (`setServers`) from members with role=consul. */
   delegate: ServerDelegate | undefined;
@@ -72,10 +79,15 @@ export async function setUpClusterRpc(deps: ClusterRpcDeps): Promise<ClusterRpc>
   if (isClient) {
     const delegate = new ServerDelegate({ pool, localFsm: deps.fsm, clock, rng, logger, nodeName: rc.nodeName, holdTimeoutMs: hold.holdTimeoutMs, metrics: deps.metrics });
     await delegate.start();
+    const datacenters = new ViaServerDatacenterRouter(deps.datacenter, (req, options) => delegate.send(req, options.signal));
+    const toServer = delegate.forwarder();
     return {
       role: "client",
       consensus: delegate,
-      forwarder: delegate.forwarder(),
+      // Agent-local paths that take ?dc= (event fire) leave the agent only for another datacenter.
+      forwarder: datacenterRequestForwarder(datacenters, toServer),
+      datacenters,
+      setWanPool: () => {},
       pool,
       delegate,
       listen: () => Promise.resolve(),
@@ -89,11 +101,24 @@ export async function setUpClusterRpc(deps: ClusterRpcDeps): Promise<ClusterRpc>
 
   const consensus = new LeaderForwardingConsensus(deps.serverConsensus, pool, { hold });
   let listener: RunningRpcServer | undefined;
+  let wanPool: WanMembersView | undefined;
+  const datacenters = new WanDatacenterRouter({
+    localDatacenter: deps.datacenter,
+    wan: { members: () => wanPool?.members() ?? [] },
+    pool,
+    logger: deps.logger.named("agent.server.rpc"),
+    metrics: deps.metrics,
+  });
+  // A dev server is a lone voter: it always leads, so requests never need to leave it.
+  const toLeader = rc?.dev === true ? undefined : followerRequestForwarder(deps.serverConsensus, pool, hold);
   return {
     role: "server",
     consensus,
-    // A dev server is a lone voter: it always leads, so requests never need to leave it.
-    forwarder: rc?.dev === true ? undefined : followerRequestForwarder(deps.serverConsensus, pool, hold),
+    forwarder: datacenterRequestForwarder(datacenters, toLeader),
+    datacenters,
+    setWanPool: (wan) => {
+      wanPool = wan;
+    },
     pool,
     delegate: undefined,
     async listen(dispatcher, access) {

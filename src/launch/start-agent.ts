@@ -2,6 +2,7 @@ import { Agent, type AgentIdentity } from "../agent/agent.ts";
 import type { Membership } from "../agent/membership.ts";
 import { startMembership } from "../agent/membership-config.ts";
 import { startWanMembership } from "../agent/wan-membership.ts";
+import { WanFlood } from "../agent/wan-flood.ts";
 import { keyringOperatorFor } from "../agent/keyring-pools.ts";
 import { loadLanKeyring, loadWanKeyring } from "../agent/keyring-setup.ts";
 import { LocalKeyring } from "../agent/local-keyring.ts";
@@ -19,6 +20,7 @@ import { serverPortTlsFromConfig, serverPortTlsSettings } from "./server-port-tl
 import type { ServerPortDialer } from "../transport/server-port-tls.ts";
 import { systemClock, type Clock } from "../runtime/clock.ts";
 import { createLogger, LogHub, type Logger, type LogLevel } from "../runtime/logger.ts";
+import { startHeapSampling } from "../runtime/heap-profiler.ts";
 import { Metrics } from "../runtime/metrics.ts";
 import { systemRng, type Rng } from "../runtime/rng.ts";
 import { TimerWheel } from "../runtime/timer-wheel.ts";
@@ -45,6 +47,7 @@ import { startAclSystem, type AclWiringOptions } from "./acl-wiring.ts";
 import { clientCatalogWrites, serverCatalogWrites } from "../agent/catalog-writes.ts";
 import { gossipBindHost } from "../agent/membership-config.ts";
 import { startAgentMetrics } from "./agent-metrics.ts";
+import { startRemoteExec } from "./remote-exec-wiring.ts";
 import { goListenError, serfStartError, StartedParts } from "./start-errors.ts";
 import { ConnectCa } from "../server/connect-ca.ts";
 import { ConfigEntryBootstrap } from "../server/config-entry-bootstrap.ts";
@@ -178,6 +181,7 @@ async function startAgentParts(options: AgentRuntimeOptions, deps: StartDeps, pa
     : undefined;
   const metrics = new Metrics({ clock, prometheusRetentionMs: options.http.prometheusRetentionTimeMs, trackGc: true, trackEventLoopDelay: true });
   parts.add(() => metrics.close());
+  fsm.timeWith({ now: () => clock.monotonicMs(), applied: (series, ms) => metrics.addSample(series.name, ms, series.labels) });
   // TLS on the server port (tls.internal_rpc): shared by the RPC listener, the RPC pool and Raft.
   const serverPortTls = serverPortTlsFromConfig(rc);
   const raft =
@@ -186,7 +190,7 @@ async function startAgentParts(options: AgentRuntimeOptions, deps: StartDeps, pa
   const serverConsensus: Consensus = raft ?? new LocalLog(fsm, { serverAddress });
   // Servers forward to the leader, client agents send everything to a server (cluster-rpc.ts).
   const raftConnections = raft && raft.raftAddress() === serverAddress ? (socket: Socket, head: Buffer) => raft.acceptConnection(socket, head) : undefined;
-  const cluster = await setUpClusterRpc({ rc, serverConsensus, fsm, clock, rng, logger, metrics, raftConnections, tls: serverPortTls, freePortFallback: options.freePortFallback === true });
+  const cluster = await setUpClusterRpc({ rc, serverConsensus, fsm, clock, rng, logger, metrics, raftConnections, tls: serverPortTls, freePortFallback: options.freePortFallback === true, datacenter: identity.datacenter });
   parts.add(() => cluster.stop());
   const consensus = cluster.consensus;
   const wheel = new TimerWheel(clock);
@@ -261,10 +265,17 @@ async function startAgentParts(options: AgentRuntimeOptions, deps: StartDeps, pa
     throw rc && isListenError(err) ? serfStartError(err, "WAN", true, gossipBindHost(rc.serfWanBindAddr, rc.advertiseAddrWan), rc.ports.serfWan) : err;
   });
   if (wanMembership) parts.add(() => wanMembership.stop());
+  cluster.setWanPool(wanMembership);
+  // Every server of this datacenter joins the WAN pool along with us (Consul's flood join).
+  const wanFlood = wanMembership ? new WanFlood({ lan: membership, wan: wanMembership, datacenter: identity.datacenter, clock, logger: logger.named("agent.server") }) : undefined;
+  wanFlood?.start();
+  parts.add(() => wanFlood?.stop());
   // A client agent learns its servers from gossip: alive role=consul members of its datacenter.
   if (delegate) {
-    delegate.setServers(membership.servers().map((s) => s.rpcAddr));
-    membership.onServersChanged((servers) => delegate.setServers(servers.map((s) => s.rpcAddr)));
+    const serversOf = (servers: readonly { rpcAddr: string; name: string }[]): void =>
+      delegate.setServers(servers.map((s) => s.rpcAddr), new Map(servers.map((s) => [s.rpcAddr, s.name])));
+    serversOf(membership.servers());
+    membership.onServersChanged(serversOf);
   }
   const discovery =
     raft && raftConnections && rc
@@ -329,11 +340,17 @@ async function startAgentParts(options: AgentRuntimeOptions, deps: StartDeps, pa
   const runtimeConfig: Record<string, unknown> = { ...visibleConfig };
   const events = new EventBuffer();
   const keyring = keyringOperatorFor(identity, lanKeyring, membership, wanMembership, wanKeyring, logger);
-  const ctx: HttpContext = { settings: options.http, state, consensus, blocking, agent, clock, rng, logger, runtimeConfig, metrics, sessionTtl, autopilot, events, membership, wanMembership, raft, keyring, acl: acl?.service, logHub, connectCa };
+  const ctx: HttpContext = { settings: options.http, state, consensus, blocking, agent, clock, rng, logger, runtimeConfig, metrics, sessionTtl, autopilot, events, membership, wanMembership, raft, keyring, acl: acl?.service, logHub, connectCa, datacenters: cluster.datacenters };
   membership.onUserEvent((e) => deliverUserEvent(ctx, e));
   const dispatcher = new ApiDispatcher(ctx, cluster.forwarder);
   const connectLeaves = startConnectAgent(ctx, dispatcher, { clock, rng, logger: logger.named("agent.leaf-certs"), datacenter: identity.datacenter });
   parts.add(() => connectLeaves.stop());
+  if (rc?.disableRemoteExec === false) ctx.remoteExec = startRemoteExec(ctx, acl?.service);
+  if (options.http.enableDebug === true || acl) {
+    const sampler = await startHeapSampling();
+    ctx.heapSampler = sampler;
+    parts.add(() => sampler.stop());
+  }
   const listenFailure = (host: string, port: number) => (err: unknown): never => {
     throw isListenError(err) ? new Error(goListenError(err, "tcp", host, port)) : err;
   };
@@ -354,7 +371,10 @@ async function startAgentParts(options: AgentRuntimeOptions, deps: StartDeps, pa
     for (const host of options.dns.hosts) {
       const authorizer = acl ? () => acl.service.dnsAuthorizer() : undefined;
       const authorizerReady = acl ? () => acl.service.dnsAuthorizerReady() : undefined;
-      const dns = await startDnsServer({ state, settings: options.dns.settings, logger: logger.named("dns"), rng, clock, authorizer, authorizerReady }, { host, port: options.dns.port });
+      const dns = await startDnsServer(
+        { state, settings: options.dns.settings, logger: logger.named("dns"), rng, clock, authorizer, authorizerReady, datacenters: cluster.datacenters },
+        { host, port: options.dns.port },
+      );
       dnsServers.push(dns);
       parts.add(() => dns.close());
     }
@@ -424,6 +444,7 @@ async function startAgentParts(options: AgentRuntimeOptions, deps: StartDeps, pa
       connectCa?.stop();
       connectLeaves.stop();
       discovery?.stop();
+      wanFlood?.stop();
       reconcile?.stop();
       autopilot?.stop();
       acl?.stop();
@@ -438,6 +459,7 @@ async function startAgentParts(options: AgentRuntimeOptions, deps: StartDeps, pa
       await raft?.close();
       wheel.stop();
       metrics.close();
+      await ctx.heapSampler?.stop();
     },
   };
 }

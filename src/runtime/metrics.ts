@@ -13,6 +13,14 @@ import { EventLoopDelayMonitor } from "./event-loop-delay.ts";
 
 export type MetricLabels = Readonly<Record<string, string>>;
 
+/**
+ * The labels Consul 1.20 (CE) puts on every serf and memberlist series of a gossip pool
+ * (addSerfMetricsLabels): the network, and the network segment, always "" outside Enterprise.
+ */
+export function gossipPoolLabels(network: "lan" | "wan"): MetricLabels {
+  return { network, segment: "" };
+}
+
 /** Names Consul emits that other modules record here (consul.* prefix included). */
 export const METRIC_NAMES = {
   kvsApply: "consul.kvs.apply",
@@ -50,6 +58,9 @@ export const METRIC_NAMES = {
   rpcRequest: "consul.rpc.request",
   rpcQuery: "consul.rpc.query",
   clientRpc: "consul.client.rpc",
+  rpcCrossDc: "consul.rpc.cross-dc",
+  clientRpcFailed: "consul.client.rpc.failed",
+  rpcRequestError: "consul.rpc.request_error",
   autopilotHealthy: "consul.autopilot.healthy",
   autopilotFailureTolerance: "consul.autopilot.failure_tolerance",
   // Node's own: milliseconds callbacks waited for the event loop over the last interval.

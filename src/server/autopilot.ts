@@ -1,4 +1,3 @@
-import { MEMBER_STATUS, type LocalMember } from "../agent/self-info.ts";
 import type { AutopilotConfig, AutopilotConfigFields } from "../model/autopilot.ts";
 import type { Clock, TimerHandle } from "../runtime/clock.ts";
 import type { Logger } from "../runtime/logger.ts";
@@ -7,6 +6,7 @@ import { computeAutopilotState, type AutopilotNodeStatus, type AutopilotServerIn
 import { deadServerRemovals, stablePromotions } from "./autopilot-reconcile.ts";
 import type { Consensus } from "./consensus.ts";
 import type { RaftPeer, RaftPeerProgress } from "./raft-consensus.ts";
+import { type LocalMember, MEMBER_STATUS } from "../model/members.ts";
 
 // The autopilot duty (Consul's autopilot, run by raft-autopilot on the leader). Every server
 // judges health every healthIntervalMs from what it knows (a follower knows only gossip and

@@ -48,6 +48,8 @@ export interface ApplyReply {
 export interface HttpForwardArgs {
   req: RawApiRequest;
   forwarded: boolean;
+  /** Sent by a server of another datacenter (datacenter-router.ts): never sent on to a third one. */
+  fromOtherDatacenter?: boolean;
 }
 
 export interface PingReply {

@@ -1,6 +1,4 @@
 import { isIP } from "node:net";
-import type { MemberChange, ReconcileStatus } from "../agent/membership.ts";
-import { MEMBER_STATUS, type LocalMember } from "../agent/self-info.ts";
 import type { CatalogDeregisterCommand, CatalogRegisterCommand, NodeFields, ServiceFields } from "../fsm/command.ts";
 import { consulServiceRow, serfHealthCheck } from "../model/member-rows.ts";
 import { SERF_HEALTH_CHECK_ID, type HealthCheck, type Node, type NodeService } from "../model/catalog.ts";
@@ -8,6 +6,7 @@ import type { Clock, TimerHandle } from "../runtime/clock.ts";
 import type { Logger } from "../runtime/logger.ts";
 import { METRIC_NAMES, type Metrics } from "../runtime/metrics.ts";
 import type { Consensus } from "./consensus.ts";
+import { type LocalMember, MEMBER_STATUS, type MemberChange, type ReconcileStatus } from "../model/members.ts";
 
 // The leader duty that mirrors the gossip pool into the catalog (Consul's reconcileMember):
 // an alive member is registered with a passing serfHealth (servers also with the `consul`

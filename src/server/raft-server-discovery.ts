@@ -1,9 +1,8 @@
-import type { MemberChange, ServerMember } from "../agent/membership.ts";
-import type { LocalMember } from "../agent/self-info.ts";
 import type { Clock, TimerHandle } from "../runtime/clock.ts";
 import type { Logger } from "../runtime/logger.ts";
 import { memberChangeOf } from "./leader-reconcile.ts";
 import type { RaftPeer } from "./raft-consensus.ts";
+import type { LocalMember, MemberChange, ServerMember } from "../model/members.ts";
 
 // How gossip shapes the Raft cluster of a server (Consul's maybeBootstrap + the leader's
 // joinConsulServer/removeConsulServer):

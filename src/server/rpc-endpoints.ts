@@ -70,6 +70,7 @@ function forwardArgs(args: unknown): HttpForwardArgs {
       remoteAddress: typeof r.remoteAddress === "string" ? r.remoteAddress : "",
     },
     forwarded: a.forwarded === true,
+    fromOtherDatacenter: (a as { fromOtherDatacenter?: unknown }).fromOtherDatacenter === true,
   };
 }
 
@@ -108,7 +109,7 @@ export function serverRpcHandlers(deps: RpcEndpointDeps): Map<string, RpcHandler
     return acl.tokenResolution(secret);
   });
   handlers.set(RpcMethod.HttpForward, async (args, call) => {
-    const { req, forwarded } = forwardArgs(args);
+    const { req, forwarded, fromOtherDatacenter } = forwardArgs(args);
     if (forwarded && needsLeader(req) && !consensus.isLeader()) {
       // Sent here as the leader's, but this server no longer leads (or its lease ran out, as
       // after a pause): answering from its state could be stale. Nothing ran, so the sender
@@ -117,7 +118,7 @@ export function serverRpcHandlers(deps: RpcEndpointDeps): Map<string, RpcHandler
       throw new RpcError(RpcErrorCode.NotLeader, leader === "" ? "No cluster leader" : `not the leader (leader is ${leader})`, leader);
     }
     try {
-      return await dispatcher.dispatch(req, { forwarded, signal: () => call.signal });
+      return await dispatcher.dispatch(req, { forwarded, fromOtherDatacenter, signal: () => call.signal });
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err);
       logger.error("rpc: forwarded request failed", { path: req.path, error: message });

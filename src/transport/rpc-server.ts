@@ -55,6 +55,7 @@ export async function startRpcServer(options: RpcServerOptions): Promise<Running
   const handedOver = new Set<Socket>();
   const log = options.logger;
   const rpcRequests = options.metrics?.counter(METRIC_NAMES.rpcRequest);
+  const rpcRequestErrors = options.metrics?.counter(METRIC_NAMES.rpcRequestError);
 
   const tls = options.tls;
   /** `insideTls`: the connection already went through the RPCTLS handshake. */
@@ -91,6 +92,8 @@ export async function startRpcServer(options: RpcServerOptions): Promise<Running
             if (inFlight.get(id) === controller && !controller.signal.aborted) send({ t: "res", id, r });
           },
           (err: unknown) => {
+            // Consul's rpc.request_error: the server answered a request with an error.
+            rpcRequestErrors?.inc();
             if (inFlight.get(id) === controller && !controller.signal.aborted) send({ t: "res", id, e: errorBody(err) });
           },
         )

@@ -1,5 +1,7 @@
 // `consulate debug`: one archive with agent self, host, members, metrics per interval and the
-// logs over the duration, and the CPU profile when the agent has enable_debug (-dev sets it).
+// logs over the duration, and — when the agent has enable_debug (-dev sets it) — the CPU
+// profile over the duration, a trace over the first interval, heap and async-resource
+// snapshots each interval.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync, spawn } from "node:child_process";
@@ -43,8 +45,17 @@ void test("debug - captures agent, host, members, metrics, logs and a CPU profil
   const { code, out } = await run;
   assert.equal(code, 0, out);
   assert.match(out, /==> Starting debugger and capturing static information\.\.\.\n {5}Agent Version: '1\.20\.0'\n {10}Interval: '5s'\n {10}Duration: '5s'/);
-  const listing = execFileSync("tar", ["-tzf", `${output}.tar.gz`]).toString().trim().split("\n").sort();
-  assert.deepEqual(listing, ["capture/agent.json", "capture/consul.log", "capture/host.json", "capture/index.json", "capture/members.json", "capture/metrics.json", "capture/profile.cpuprofile"]);
+  const all = execFileSync("tar", ["-tzf", `${output}.tar.gz`]).toString().trim().split("\n").sort();
+  // Heap and async-resource snapshots each interval, under Consul's interval directory name.
+  const snapshots = all.filter((f) => /^capture\/\d{4}-\d{2}-\d{2}T\d{2}-\d{2}-\d{2}Z\//.test(f));
+  assert.ok(snapshots.length >= 2, all.join(", "));
+  assert.deepEqual([...new Set(snapshots.map((f) => f.split("/")[2]))].sort(), ["goroutine.json", "heap.heapprofile"]);
+  const listing = all.filter((f) => !snapshots.includes(f));
+  assert.deepEqual(listing, ["capture/agent.json", "capture/consul.log", "capture/host.json", "capture/index.json", "capture/members.json", "capture/metrics.json", "capture/profile.cpuprofile", "capture/trace.json"]);
+  const heap = JSON.parse(execFileSync("tar", ["-xzOf", `${output}.tar.gz`, snapshots.find((f) => f.endsWith("heap.heapprofile")) ?? ""]).toString()) as { head: unknown };
+  assert.ok(heap.head);
+  const trace = JSON.parse(execFileSync("tar", ["-xzOf", `${output}.tar.gz`, "capture/trace.json"], { maxBuffer: 512 * 1024 * 1024 }).toString()) as { traceEvents: unknown[] };
+  assert.ok(trace.traceEvents.length > 0);
   const profile = JSON.parse(execFileSync("tar", ["-xzOf", `${output}.tar.gz`, "capture/profile.cpuprofile"]).toString()) as { nodes: unknown[]; startTime: number; endTime: number };
   assert.ok(profile.nodes.length > 0);
   assert.ok(profile.endTime - profile.startTime >= 4_000_000, "one profile spans the whole 5s duration (V8 times in µs)");

@@ -1,14 +1,4 @@
-import {
-  agentStats,
-  BUILD_INFO,
-  debugConfig,
-  hostInfo,
-  lanMember,
-  ORIGIN_COORDINATE,
-  readSelfConfig,
-  type LocalMember,
-  type LocalStateCounts,
-} from "../../agent/self-info.ts";
+import { agentStats, BUILD_INFO, debugConfig, hostInfo, lanMember, ORIGIN_COORDINATE, readSelfConfig, type LocalStateCounts } from "../../agent/self-info.ts";
 import { JoinFailedError } from "../../agent/membership.ts";
 import { WAN_FEDERATION_DISABLED } from "../../agent/wan-membership.ts";
 import { errors } from "../../errors/catalog.ts";
@@ -21,6 +11,7 @@ import { agentSelfView } from "../views/agent-self.ts";
 import { memberView } from "../views/member.ts";
 import { requestAuthorizer } from "../request-authorizer.ts";
 import { agentToken } from "./acl-agent-token.ts";
+import type { LocalMember } from "../../model/members.ts";
 
 // Agent operations: spec/agent.md §1–§6 and §10 (node maintenance). These answer from the
 // local agent and its gossip pool, not from Raft: no X-Consul-Index or consistency headers.

@@ -1,4 +1,4 @@
-import { datacentersByDistance } from "../../agent/wan-datacenters.ts";
+import { datacentersByDistance } from "../../model/datacenters-by-distance.ts";
 import { errors } from "../../errors/catalog.ts";
 import { catalogNodeSchema, catalogServiceNodeSchema, nodeServiceSchema } from "../../filter/endpoint-schemas.ts";
 import type { FilterPredicate } from "../../filter/filter.ts";

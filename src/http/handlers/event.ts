@@ -1,3 +1,4 @@
+import { REMOTE_EXEC_EVENT } from "../../agent/remote-exec.ts";
 import { errors } from "../../errors/catalog.ts";
 import { parseGoDuration } from "../../model/duration.ts";
 import { eventListIndex, type UserEvent } from "../../state/event-buffer.ts";
@@ -122,6 +123,12 @@ export function deliverUserEvent(ctx: HttpContext, received: { name: string; pay
   const service = safeFilter(event.ServiceFilter);
   const tag = safeFilter(event.TagFilter);
   if (!matchesThisAgent(ctx, node, service, tag)) return;
+  // `consul exec` jobs are run (or refused) here and never listed, as Consul's ingestUserEvent does.
+  if (event.Name === REMOTE_EXEC_EVENT) {
+    if (ctx.remoteExec) ctx.remoteExec.handle(event.ID, event.Payload);
+    else ctx.logger.named("agent").info("ignoring remote exec event, disabled.", { event_name: event.Name, event_id: event.ID });
+    return;
+  }
   ctx.events.add(event);
 }
 

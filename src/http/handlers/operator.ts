@@ -1,10 +1,10 @@
-import type { LocalMember } from "../../agent/self-info.ts";
 import { errors } from "../../errors/catalog.ts";
 import { isNotLeaderError } from "../../server/raft-consensus.ts";
 import type { ApiRequest, Handler, HttpContext } from "../context.ts";
 import { awaitLeaderUnlessStale, queryOptions } from "../read.ts";
 import { empty, json } from "../reply.ts";
 import { requestAuthorizer } from "../request-authorizer.ts";
+import type { LocalMember } from "../../model/members.ts";
 
 // /v1/operator/raft/*: spec/operator-snapshot-query.md §1. The server's view of the Raft
 // configuration; followers pass these requests to the leader (leader-forwarding.ts) unless

@@ -1,5 +1,4 @@
-import type { LocalMember } from "../../agent/self-info.ts";
-
+import type { LocalMember } from "../../model/members.ts";
 /** serf.Member as Consul encodes it (GET /v1/agent/members items, `Member` of /v1/agent/self). */
 export interface MemberView {
   Name: string;

@@ -1,11 +1,11 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { GossipMembership, JoinFailedError, type GossipMembershipSettings, type MemberChange, type ServerMember } from "../../../src/agent/membership.ts";
-import { MEMBER_STATUS } from "../../../src/agent/self-info.ts";
+import { GossipMembership, JoinFailedError, type GossipMembershipSettings } from "../../../src/agent/membership.ts";
 import { DEFAULT_LOCAL_CONFIG, gossipConfig } from "../../../src/gossip/config.ts";
 import { silentLogger } from "../../../src/runtime/logger.ts";
 import { systemClock } from "../../../src/runtime/clock.ts";
 import { freePort } from "../../support/agent-process.ts";
+import { MEMBER_STATUS, type MemberChange, type ServerMember } from "../../../src/model/members.ts";
 
 const FAST = gossipConfig({ probeIntervalMs: 100, probeTimeoutMs: 50, gossipIntervalMs: 20, suspicionMult: 1 }, DEFAULT_LOCAL_CONFIG);
 const PROTOCOL = { protocolMin: 1, protocolMax: 5, protocolCur: 2, delegateMin: 2, delegateMax: 5, delegateCur: 4 };

@@ -1,10 +1,11 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { agentStats, MEMBER_STATUS, readSelfConfig } from "../../../src/agent/self-info.ts";
+import { agentStats, readSelfConfig } from "../../../src/agent/self-info.ts";
 import type { AgentIdentity } from "../../../src/agent/agent.ts";
 import { LocalLog } from "../../../src/server/consensus.ts";
 import { StateMachine } from "../../../src/fsm/apply.ts";
 import { StateStore } from "../../../src/state/store.ts";
+import { MEMBER_STATUS } from "../../../src/model/members.ts";
 
 const client: AgentIdentity = {
   nodeName: "c1",

@@ -2,7 +2,6 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import type { AgentIdentity } from "../../../src/agent/agent.ts";
 import { GossipMembership, JoinFailedError } from "../../../src/agent/membership.ts";
-import { MEMBER_STATUS } from "../../../src/agent/self-info.ts";
 import { startWanMembership, wanMembershipSettings } from "../../../src/agent/wan-membership.ts";
 import { gossipMembershipSettings } from "../../../src/agent/membership-config.ts";
 import type { AgentFlagValues } from "../../../src/config/agent-flags.ts";
@@ -12,6 +11,7 @@ import { DEFAULT_LOCAL_CONFIG, DEFAULT_WAN_CONFIG } from "../../../src/gossip/co
 import { agentOptionsFromConfig } from "../../../src/launch/from-config.ts";
 import { systemClock } from "../../../src/runtime/clock.ts";
 import { silentLogger } from "../../../src/runtime/logger.ts";
+import { MEMBER_STATUS } from "../../../src/model/members.ts";
 
 const io: LoadOptions = {
   hostname: () => "host",

@@ -1,6 +1,5 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { MEMBER_STATUS, type LocalMember, type MemberStatus } from "../../../src/agent/self-info.ts";
 import { StateMachine } from "../../../src/fsm/apply.ts";
 import type { ApplyResult, Command } from "../../../src/fsm/command.ts";
 import { DEFAULT_AUTOPILOT_CONFIG } from "../../../src/model/autopilot.ts";
@@ -9,6 +8,7 @@ import { silentLogger } from "../../../src/runtime/logger.ts";
 import { AutopilotDuty, type AutopilotRaft } from "../../../src/server/autopilot.ts";
 import type { RaftPeer, RaftPeerProgress } from "../../../src/server/raft-consensus.ts";
 import { StateStore } from "../../../src/state/store.ts";
+import { type LocalMember, MEMBER_STATUS, type MemberStatus } from "../../../src/model/members.ts";
 
 /** A clock the test moves by hand; timers fire in order as it passes them. */
 class ManualClock implements Clock {

@@ -26,7 +26,7 @@ after(async () => {
   await Promise.all(runners.map((r) => r.shutdown()));
 });
 
-test("memberlist metrics - probeNode timer, udp sent/received and tcp connect/accept/sent bytes, labelled network=lan", { timeout: 20_000 }, async () => {
+test("memberlist metrics - probeNode timer, udp sent/received and tcp connect/accept/sent bytes, labelled network=lan and segment=\"\" as Consul 1.20 CE labels them", { timeout: 20_000 }, async () => {
   const metrics = new Metrics({ clock: systemClock, prometheusRetentionMs: 0 });
   const a = await GossipRunner.start({ name: "mm-a", bindHost: "127.0.0.1", port: 0, config, tags: { role: "node", dc: "dc1" }, observer: memberlistMetrics(metrics, "lan") });
   runners.push(a);
@@ -40,11 +40,13 @@ test("memberlist metrics - probeNode timer, udp sent/received and tcp connect/ac
     return (probe?.Count ?? 0) >= 2 && (counter("consul.memberlist.udp.received")?.Sum ?? 0) > 0;
   }, 10_000);
   const probe = view().Samples.find((s) => s.Name === "consul.memberlist.probeNode")!;
-  assert.deepEqual(probe.Labels, { network: "lan" });
+  assert.deepEqual(probe.Labels, { network: "lan", segment: "" });
   assert.ok(probe.Max < config.probeIntervalMs * 10, "a probe lasts until its ack, not longer than its round");
   const udpSent = counter("consul.memberlist.udp.sent")!;
   assert.ok(udpSent.Sum > udpSent.Count, "udp.sent counts bytes, not packets");
-  assert.equal(counter("consul.memberlist.tcp.connect")?.Sum, 1, "the join dialled one stream");
+  // The join dialled a stream; a's first periodic push-pull (staggered at random within the
+  // 1 s interval) may have dialled another already.
+  assert.ok((counter("consul.memberlist.tcp.connect")?.Sum ?? 0) >= 1, "the join dialled a stream");
   assert.ok((counter("consul.memberlist.tcp.sent")?.Sum ?? 0) > 10, "the push-pull request's bytes");
   // b dials a for its own push-pull sooner or later (every pushPullInterval).
   await eventually("a stream accepted", async () => (counter("consul.memberlist.tcp.accept")?.Sum ?? 0) >= 1, 10_000);

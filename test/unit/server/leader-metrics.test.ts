@@ -2,8 +2,6 @@
 // (consul.leader.barrier) and is timed as a whole (consul.leader.reconcile).
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import type { MemberChange } from "../../../src/agent/membership.ts";
-import { MEMBER_STATUS, type LocalMember } from "../../../src/agent/self-info.ts";
 import { StateMachine } from "../../../src/fsm/apply.ts";
 import type { ApplyResult, Command } from "../../../src/fsm/command.ts";
 import { systemClock } from "../../../src/runtime/clock.ts";
@@ -11,6 +9,7 @@ import { silentLogger } from "../../../src/runtime/logger.ts";
 import { Metrics } from "../../../src/runtime/metrics.ts";
 import { LeaderReconcile } from "../../../src/server/leader-reconcile.ts";
 import { StateStore } from "../../../src/state/store.ts";
+import { type LocalMember, MEMBER_STATUS, type MemberChange } from "../../../src/model/members.ts";
 
 const clientTags = { role: "node", dc: "dc1", id: "aaaaaaaa-0000-0000-0000-000000000001", segment: "" };
 const member = (name: string): LocalMember => ({

@@ -1,7 +1,5 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import type { MemberChange } from "../../../src/agent/membership.ts";
-import { MEMBER_STATUS, type LocalMember } from "../../../src/agent/self-info.ts";
 import { StateMachine } from "../../../src/fsm/apply.ts";
 import type { ApplyResult, Command } from "../../../src/fsm/command.ts";
 import { silentLogger } from "../../../src/runtime/logger.ts";
@@ -9,6 +7,7 @@ import { systemClock } from "../../../src/runtime/clock.ts";
 import type { Consensus } from "../../../src/server/consensus.ts";
 import { LeaderReconcile, reconcileCommand, SERF_CHECK_FAILED_OUTPUT } from "../../../src/server/leader-reconcile.ts";
 import { StateStore } from "../../../src/state/store.ts";
+import { type LocalMember, MEMBER_STATUS, type MemberChange } from "../../../src/model/members.ts";
 
 /** A consensus whose leadership the test flips, applying proposals to a real state machine. */
 class FakeConsensus implements Pick<Consensus, "propose" | "isLeader"> {

@@ -1,12 +1,11 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import type { MemberChange, ServerMember } from "../../../src/agent/membership.ts";
-import { MEMBER_STATUS, type LocalMember } from "../../../src/agent/self-info.ts";
 import { systemClock } from "../../../src/runtime/clock.ts";
 import { silentLogger } from "../../../src/runtime/logger.ts";
 import type { RaftPeer } from "../../../src/server/raft-consensus.ts";
 import { bootstrapVoters, RaftServerDiscovery, type DiscoveryRaft } from "../../../src/server/raft-server-discovery.ts";
 import { raftTicksFor } from "../../../src/server/raft-timing.ts";
+import { type LocalMember, MEMBER_STATUS, type MemberChange, type ServerMember } from "../../../src/model/members.ts";
 
 class FakeRaft implements DiscoveryRaft {
   readonly nodeId: string;

@@ -41,7 +41,15 @@ test("rpc metrics - the server counts each request it runs; the client counts ea
   const srv = await startRpcServer({
     host: "127.0.0.1",
     port: 0,
-    handlers: new Map([[RpcMethod.CatalogRegister, () => ({ index: 7, result: { ok: true, value: null } })]]),
+    handlers: new Map([
+      [RpcMethod.CatalogRegister, () => ({ index: 7, result: { ok: true, value: null } })],
+      [
+        RpcMethod.Peers,
+        () => {
+          throw new Error("peers unavailable");
+        },
+      ],
+    ]),
     logger: silentLogger,
     maxConnections: 16,
     maxInFlightPerConnection: 64,
@@ -62,6 +70,34 @@ test("rpc metrics - the server counts each request it runs; the client counts ea
   await delegate.propose(register);
   assert.equal(counterSum(serverMetrics, "consul.rpc.request"), 2);
   assert.equal(counterSum(clientMetrics, "consul.client.rpc"), 3, "the dead server's try, then two on the live one");
+  // consul.client.rpc.failed: the try on the dead server, labelled with the server (its node
+  // name when gossip named it, as Consul's server label; the address otherwise).
+  const failed = clientMetrics.summary().Counters.filter((c) => c.Name === "consul.client.rpc.failed");
+  assert.deepEqual(
+    failed.map((c) => [c.Labels, c.Sum]),
+    [[{ server: dead }, 1]],
+  );
+  assert.equal(counterSum(serverMetrics, "consul.rpc.request_error"), 0);
+  // consul.rpc.request_error: a request the server answered with an error.
+  await assert.rejects(pool.call(`127.0.0.1:${srv.address.port}`, RpcMethod.Peers, {}), /peers unavailable/);
+  assert.equal(counterSum(serverMetrics, "consul.rpc.request"), 3);
+  assert.equal(counterSum(serverMetrics, "consul.rpc.request_error"), 1);
+});
+
+test("rpc metrics - consul.client.rpc.failed names the server by its node name once gossip gave it", async (t) => {
+  const metrics = new Metrics({ clock: systemClock, prometheusRetentionMs: 0 });
+  const pool = new RpcPool({ clock, rng: seededRng(1), reconnectBaseMs: 10, reconnectMaxMs: 20 });
+  const delegate = new ServerDelegate({ pool, localFsm: new StateMachine(new StateStore()), clock, rng: seededRng(2), logger: silentLogger, holdTimeoutMs: 300, metrics });
+  t.after(() => {
+    delegate.stop();
+    pool.close();
+  });
+  const dead = `127.0.0.1:${await freePort()}`;
+  delegate.setServers([dead], new Map([[dead, "server-1"]]));
+  await assert.rejects(delegate.propose(register));
+  const failed = metrics.summary().Counters.find((c) => c.Name === "consul.client.rpc.failed");
+  assert.deepEqual(failed?.Labels, { server: "server-1" });
+  assert.ok((failed?.Sum ?? 0) >= 1);
 });
 
 test("rpc metrics - consul.rpc.query counts every read a server runs, blocking or not", async () => {

@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { datacentersByDistance, type WanMemberView } from "../../../src/agent/wan-datacenters.ts";
-import { MEMBER_STATUS } from "../../../src/agent/self-info.ts";
+import { datacentersByDistance, type WanMemberView } from "../../../src/model/datacenters-by-distance.ts";
+import { MEMBER_STATUS } from "../../../src/model/members.ts";
 
 function server(name: string, dc: string, status: WanMemberView["status"] = MEMBER_STATUS.alive): WanMemberView {
   return { name: `${name}.${dc}`, status, tags: { role: "consul", dc } };

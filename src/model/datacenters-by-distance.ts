@@ -1,4 +1,4 @@
-import { MEMBER_STATUS, type LocalMember } from "./self-info.ts";
+import { MEMBER_STATUS, type LocalMember } from "./members.ts";
 
 // Which datacenters a server knows, nearest first (Consul's Router.GetDatacentersByDistance):
 // every server in the WAN pool that has not left counts for its `dc` tag; the local
