@@ -2,6 +2,7 @@ import { createHash } from "node:crypto";
 import { aclNotFound } from "../errors/permission-denied.ts";
 import { aclTokenExpired } from "../model/acl.ts";
 import type { Authorizer } from "./authorizer.ts";
+import { ANONYMOUS_TOKEN_SECRET } from "./builtin.ts";
 import type { AclDownPolicy } from "./down-policy.ts";
 import type { TokenResolution, TokenResolutionReply } from "./token-resolution.ts";
 
@@ -135,7 +136,9 @@ export class RemoteTokenCache {
     const entry: Entry = reply.found
       ? { authz: this.#deps.compile(reply), expirationTime: reply.token.ExpirationTime, fetchedAt: this.#deps.nowMs() }
       : { authz: undefined, expirationTime: undefined, fetchedAt: this.#deps.nowMs() };
-    this.#put(key, entry);
+    // The anonymous token exists once a new cluster's leader has set up ACLs: a client that
+    // asked a moment too early must not keep "not found" for a whole TTL.
+    if (reply.found || secret !== ANONYMOUS_TOKEN_SECRET) this.#put(key, entry);
     return this.#use(entry);
   }
 

@@ -1,4 +1,4 @@
-import { ANONYMOUS_TOKEN_SECRET } from "../acl/builtin.ts";
+import { ANONYMOUS_TOKEN_ACCESSOR_ID, ANONYMOUS_TOKEN_SECRET } from "../acl/builtin.ts";
 import { vetCatalogDeregister, vetCatalogRegister } from "../acl/catalog-write-acl.ts";
 import type { AclService } from "../acl/service.ts";
 import { ConsulError } from "../errors/catalog.ts";
@@ -56,7 +56,8 @@ export function isAclRefusal(err: unknown): err is ConsulError {
   return err instanceof ConsulError && (err.code === "PermissionDenied" || err.code === "AclNotFound");
 }
 
-/** The AccessorID a refusal names, for the warning (never the secret). */
+/** The AccessorID a refusal names, for the warning (never the secret); Consul's alias for the anonymous token. */
 export function refusedAccessor(err: ConsulError): string {
-  return /AccessorID '([^']*)'/.exec(err.message)?.[1] ?? "";
+  const accessor = /AccessorID '([^']*)'/.exec(err.message)?.[1] ?? "";
+  return accessor === ANONYMOUS_TOKEN_ACCESSOR_ID ? "anonymous token" : accessor;
 }

@@ -73,6 +73,8 @@ test("remote token cache: an unknown secret is 403 ACL not found, cached like an
   await Promise.all([assert.rejects(h.cache.resolve("bogus"), isNotFound), assert.rejects(h.cache.resolve("bogus"), isNotFound)]);
   assert.deepEqual(h.fetched, ["bogus"]);
   assert.throws(() => h.cache.cached("bogus"), isNotFound);
+  await assert.rejects(h.cache.resolve("anonymous"), isNotFound);
+  assert.equal(h.cache.cached("anonymous"), undefined, "a missing anonymous token (ACLs still being set up) is asked again");
 });
 
 test("remote token cache: down_policy extend-cache keeps using a cached answer however old; uncached secrets get the down authorizer", async () => {
