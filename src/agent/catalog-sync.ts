@@ -67,7 +67,9 @@ export class CatalogSync implements SyncTarget {
     for (const [id, entry] of local.serviceEntries()) {
       const remote = remoteServices.get(id);
       if (entry.deleted) {
+        // Still there (a removal blocked by ACLs counted as synced): try again.
         if (!remote) local.pruneService(id, entry.revision);
+        else local.setServiceInSync(id, false);
         continue;
       }
       if (!remote) {
@@ -86,6 +88,7 @@ export class CatalogSync implements SyncTarget {
       const remote = remoteChecks.get(id);
       if (entry.deleted) {
         if (!remote) local.pruneCheck(id, entry.revision);
+        else local.setCheckInSync(id, false);
         continue;
       }
       local.setCheckInSync(id, remote !== undefined && sameRow(this.#catalogCheck(entry.check), withoutIndexes(remote)));

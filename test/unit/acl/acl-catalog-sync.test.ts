@@ -77,6 +77,16 @@ test("anti-entropy with ACLs: tokens per write, refusals logged as Consul's warn
     // Removal goes with the agent token (node:write on its node), whatever the service's token.
     await agent.removeService("web-1");
     assert.equal(state.catalog.getService("node-a", "web-1"), undefined);
+
+    // A removal blocked by ACLs is tried again by the next full sync.
+    await agent.addService(service({ Name: "web", ID: "web-2", Port: 81 }), { replaceExistingChecks: false, source: "api" }, "web-secret");
+    agentTokens.set("agent", "weak-secret");
+    await agent.removeService("web-2");
+    assert.match(log, /\[WARN\] {2}agent: Service deregistration blocked by ACLs: service=web-2 accessorID=weak-acc\n/);
+    assert.equal(state.catalog.getService("node-a", "web-2")?.Service, "web");
+    agentTokens.set("agent", "agent-secret");
+    assert.equal(await agent.syncFull(), true);
+    assert.equal(state.catalog.getService("node-a", "web-2"), undefined);
     assert.doesNotMatch(log, /weak-secret|web-secret|agent-secret/, "secrets are never logged");
   } finally {
     await agent.stop();
