@@ -70,9 +70,11 @@ test("npm consul - acl.bootstrap once, a policy and token, and the token used th
   await api("/v1/acl/policy", root.SecretID, { Name: "web", Rules: 'key_prefix "web/" { policy = "write" }\nservice "web" { policy = "write" }\nnode_prefix "" { policy = "read" }' });
   const token = (await api("/v1/acl/token", root.SecretID, { Description: "web app", Policies: [{ Name: "web" }] })) as unknown as { SecretID: string };
 
-  // Per call: the client sends the token as X-Consul-Token.
-  assert.equal(await anonymous.kv.set({ key: "web/config", value: "v1", token: token.SecretID }), true);
-  assert.equal((await anonymous.kv.get({ key: "web/config", token: token.SecretID }))?.Value, "v1");
+  // Per call: the client sends the `token` option (missing from its typings) as X-Consul-Token.
+  const setWithToken = { key: "web/config", value: "v1", token: token.SecretID };
+  const getWithToken = { key: "web/config", token: token.SecretID };
+  assert.equal(await anonymous.kv.set(setWithToken), true);
+  assert.equal((await anonymous.kv.get(getWithToken))?.Value, "v1");
   await assert.rejects(anonymous.kv.set("web/config", "nope"), forbidden);
 
   // As the client's default token.
