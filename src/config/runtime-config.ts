@@ -655,6 +655,10 @@ export function buildRuntimeConfig(merged: RawConfig, opts: BuildOptions): Runti
     throw invalid("-recover-truncated-log applies only to a server with a data_dir (it recovers the Raft log there)", "recover-truncated-log");
   }
   if (rt.bootstrap && !rt.server) throw invalid("'bootstrap = true' requires 'server = true'", "bootstrap");
+  // Never accepted without effect: -dev has no data dir unless one is given.
+  if (rt.aclEnabled && rt.aclEnableTokenPersistence && rt.dataDir === "") {
+    throw invalid("acl.enable_token_persistence needs a data_dir to save the agent tokens in (-dev has none unless -data-dir is given)", "acl.enable_token_persistence");
+  }
   // -dev turns the UI on by itself, so only an operator's own enabled + dir is a conflict.
   if (!dev && c.bool("ui_config.enabled", c.bool("ui")) && rt.uiDir !== "") {
     throw invalid(

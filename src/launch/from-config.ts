@@ -65,7 +65,7 @@ export function aclOptionsFromConfig(rc: RuntimeConfig): AclWiringOptions {
       dns: t.dns,
     },
     enableTokenPersistence: rc.aclEnableTokenPersistence,
-    // -dev keeps nothing on disk: no bootstrap reset file, no persisted tokens.
-    dataDir: rc.inMemory ? undefined : rc.dataDir,
+    // Where acl-bootstrap-reset and acl-tokens.json live; -dev has one only when -data-dir is given.
+    dataDir: rc.dataDir !== "" ? rc.dataDir : undefined,
   };
 }

@@ -449,6 +449,10 @@ void test("config - ACL keys with no effect are refused, naming the key as writt
   await rejectsWith(loadRuntimeConfig({ "config-file": [base], hcl: ["acl { msp_disable_bootstrap = true }"] }, io), (err) => {
     assert.equal(err.key, "acl.msp_disable_bootstrap");
   });
+  await rejectsWith(loadRuntimeConfig({ dev: true, hcl: ["acl {\n enabled = true\n enable_token_persistence = true\n}"] }, io), (err) => {
+    assert.equal(err.key, "acl.enable_token_persistence");
+    assert.match(err.message, /needs a data_dir/);
+  });
   await rejectsWith(loadRuntimeConfig({ "config-file": [base], hcl: ['acl { down_policy = "sometimes" }'] }, io), (err) => {
     assert.equal(err.key, "acl.down_policy");
     assert.match(err.message, /acl\.down_policy must be one of "extend-cache", "async-cache", "allow" or "deny", got "sometimes"/);
