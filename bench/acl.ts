@@ -6,6 +6,7 @@ import { removeBenchTempDir } from "./child-process.ts";
 import { count, ms, percent, reqPerSec } from "./format.ts";
 import { httpCall } from "./http-call.ts";
 import { LoadGenerator, type LoadJob, type LoadOutcome } from "./load.ts";
+import { readCpuTicks } from "./proc-stats.ts";
 import { terminalTable, type ResultRow } from "./report.ts";
 import { withServer, type ServerUnderTest } from "./servers.ts";
 
@@ -14,6 +15,9 @@ import { withServer, type ServerUnderTest } from "./servers.ts";
 // rules, one with ACLs off. Both get the identical request (GET /v1/kv/bench/key?token=…; the
 // agent without ACLs ignores the token), in alternating rounds so drift on the machine hits
 // both alike; each side is credited with its best round. Short by design (≈ 20 s).
+// Throughput on a shared, busy machine swings by a factor of several between rounds, so the
+// row also gives what the load cannot bend: each agent's own CPU time (/proc) per request over
+// all its rounds, and their ratio — the cost of ACL enforcement itself.
 
 export const ACL_GET_TARGET_RATIO = 0.9;
 export const ACL_GET_TITLE = "A1. KV GET one small key with a 20-rule token (default deny) vs ACLs off";
@@ -55,13 +59,31 @@ async function waitForRoot(server: ServerUnderTest): Promise<void> {
   }
 }
 
-async function alternate(load: LoadGenerator, ours: LoadJob, yardstick: LoadJob): Promise<{ ours: LoadOutcome[]; yardstick: LoadOutcome[] }> {
+interface Rounds {
+  ours: LoadOutcome[];
+  yardstick: LoadOutcome[];
+  /** Clock ticks of CPU each agent spent during its own rounds. */
+  oursTicks: number;
+  yardstickTicks: number;
+}
+
+async function timed(load: LoadGenerator, job: LoadJob, pid: number): Promise<{ outcome: LoadOutcome; ticks: number }> {
+  const before = readCpuTicks(pid);
+  const outcome = await load.run(job);
+  return { outcome, ticks: readCpuTicks(pid) - before };
+}
+
+async function alternate(load: LoadGenerator, ours: LoadJob, oursPid: number, yardstick: LoadJob, yardstickPid: number): Promise<Rounds> {
   await load.run({ ...yardstick, durationSeconds: WARMUP_SECONDS });
   await load.run({ ...ours, durationSeconds: WARMUP_SECONDS });
-  const result = { ours: [] as LoadOutcome[], yardstick: [] as LoadOutcome[] };
+  const result: Rounds = { ours: [], yardstick: [], oursTicks: 0, yardstickTicks: 0 };
   for (let i = 0; i < ROUNDS; i++) {
-    result.yardstick.push(await load.run(yardstick));
-    result.ours.push(await load.run(ours));
+    const off = await timed(load, yardstick, yardstickPid);
+    result.yardstick.push(off.outcome);
+    result.yardstickTicks += off.ticks;
+    const on = await timed(load, ours, oursPid);
+    result.ours.push(on.outcome);
+    result.oursTicks += on.ticks;
     log(`round ${i + 1}/${ROUNDS}: ${reqPerSec(result.ours[i].requestsPerSecond)} vs ${reqPerSec(result.yardstick[i].requestsPerSecond)}`);
   }
   return result;
@@ -87,7 +109,7 @@ export async function runAclBench(): Promise<ResultRow[]> {
           if (denied.status !== 403) throw new Error(`an anonymous read was not refused: ${denied.status}`);
           const job = (server: ServerUnderTest): LoadJob => ({ url: `${server.base}/v1/kv/bench/key?token=${token}`, method: "GET", connections: CONNECTIONS, durationSeconds: ROUND_SECONDS });
           log(ACL_GET_TITLE);
-          const rounds = await alternate(load, job(secured), job(open));
+          const rounds = await alternate(load, job(secured), secured.proc.pid, job(open), open.proc.pid);
           return row(rounds);
         }),
       ),
@@ -101,13 +123,20 @@ export async function runAclBench(): Promise<ResultRow[]> {
   }
 }
 
-function row(rounds: { ours: LoadOutcome[]; yardstick: LoadOutcome[] }): ResultRow {
+/** Clock ticks per second of /proc/<pid>/stat (USER_HZ; 100 on Linux everywhere that matters). */
+const TICKS_PER_SECOND = 100;
+
+function row(rounds: Rounds): ResultRow {
   const best = (o: LoadOutcome[]): number => Math.max(...o.map((x) => x.requestsPerSecond));
   const ours = best(rounds.ours);
   const off = best(rounds.yardstick);
   const ratio = off > 0 ? ours / off : 0;
   const faults = rounds.ours.reduce((n, o) => n + o.non2xx + o.errors + o.timeouts, 0);
   const p99 = (o: LoadOutcome[]): string => o.map((x) => ms(x.latencyP99Ms)).join("/");
+  const completed = (o: LoadOutcome[]): number => o.reduce((n, x) => n + x.completed, 0);
+  const cpuUs = (ticks: number, o: LoadOutcome[]): number => (ticks / TICKS_PER_SECOND) * 1e6 / Math.max(1, completed(o));
+  const cpuOn = cpuUs(rounds.oursTicks, rounds.ours);
+  const cpuOff = cpuUs(rounds.yardstickTicks, rounds.yardstick);
   return {
     name: ACL_GET_TITLE,
     agent: reqPerSec(ours),
@@ -116,6 +145,7 @@ function row(rounds: { ours: LoadOutcome[]; yardstick: LoadOutcome[] }): ResultR
     target: `≥ ${ACL_GET_TARGET_RATIO * 100} %`,
     pass: faults === 0 && ratio >= ACL_GET_TARGET_RATIO,
     detail:
+      `agent CPU per request ${cpuOn.toFixed(0)} µs with ACLs vs ${cpuOff.toFixed(0)} µs off (${percent(cpuOff / cpuOn)} of the work per request); ` +
       `best of ${ROUNDS} alternating rounds, c=${CONNECTIONS}; per-round ratios ${rounds.ours.map((o, i) => percent(o.requestsPerSecond / rounds.yardstick[i].requestsPerSecond)).join(", ")}; ` +
       `p99 per round ACLs ${p99(rounds.ours)}, off ${p99(rounds.yardstick)}; ${count(rounds.ours.reduce((n, o) => n + o.completed, 0))} requests, ${count(faults)} non-2xx/errors/timeouts`,
   };
