@@ -21,6 +21,8 @@ export interface AclSettings {
   defaultPolicy: "allow" | "deny";
   /** Reported in expanded token reads; servers answer themselves, so it changes no decision here. */
   downPolicy: string;
+  /** acl.enable_key_list_policy: recursive KV reads also need key:list on the prefix (Consul's KVS.List). */
+  enableKeyListPolicy?: boolean;
   /** acl.tokens.default at start: used for requests that carry no token (agentTokens holds the live value). */
   defaultToken: string;
   /** This agent's node name: what the agent recovery token may manage. */

@@ -99,6 +99,8 @@ export interface RuntimeConfig {
   aclPolicyTtlMs: number;
   aclRoleTtlMs: number;
   aclEnableTokenPersistence: boolean;
+  /** acl.enable_key_list_policy: recursive KV reads (?recurse, ?keys) also need key:list on the prefix. */
+  aclEnableKeyListPolicy: boolean;
   /** acl.enable_token_replication: only secondary datacenters replicate, and ACLs run only in the primary (config/unsupported.ts). */
   aclEnableTokenReplication: boolean;
   aclTokens: {
@@ -534,6 +536,7 @@ export function buildRuntimeConfig(merged: RawConfig, opts: BuildOptions): Runti
     aclRoleTtlMs: c.ms("acl.role_ttl"),
     aclEnableTokenPersistence: c.bool("acl.enable_token_persistence"),
     aclEnableTokenReplication: c.bool("acl.enable_token_replication"),
+    aclEnableKeyListPolicy: c.bool("acl.enable_key_list_policy"),
     aclTokens: {
       initialManagement: c.str("acl.tokens.initial_management"),
       agent: c.str("acl.tokens.agent"),

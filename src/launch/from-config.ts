@@ -55,6 +55,7 @@ export function aclOptionsFromConfig(rc: RuntimeConfig): AclWiringOptions {
     tokenTtlMs: rc.aclTokenTtlMs,
     policyTtlMs: rc.aclPolicyTtlMs,
     roleTtlMs: rc.aclRoleTtlMs,
+    enableKeyListPolicy: rc.aclEnableKeyListPolicy,
     initialManagement: t.initialManagement,
     defaultToken: t.default,
     agentTokens: {
