@@ -351,7 +351,9 @@ async function startAgentParts(options: AgentRuntimeOptions, deps: StartDeps, pa
     for (const host of options.dns.hosts) {
       const authorizer = acl ? () => acl.service.dnsAuthorizer() : undefined;
       const dns = await startDnsServer(
-        { state, settings: options.dns.settings, logger: logger.named("dns"), rng, clock, authorizer, datacenters: cluster.datacenters },
+        // With ACLs on, names in other datacenters are not looked up there: ACLs run only in this
+        // (primary) datacenter, and another would answer without checking the dns token.
+        { state, settings: options.dns.settings, logger: logger.named("dns"), rng, clock, authorizer, datacenters: acl ? undefined : cluster.datacenters },
         { host, port: options.dns.port },
       );
       dnsServers.push(dns);
