@@ -1,8 +1,9 @@
 import { aclNotFound } from "../errors/permission-denied.ts";
-import { aclTokenExpired } from "../model/acl.ts";
+import { aclTokenExpired, type AclToken } from "../model/acl.ts";
 import type { Clock } from "../runtime/clock.ts";
 import type { Rng } from "../runtime/rng.ts";
 import type { AclTables } from "../state/acl-tables.ts";
+import { aclSecretDigest } from "../state/acl-token-table.ts";
 import type { AclBootstrapResetFile } from "../storage/acl-bootstrap-reset.ts";
 import { AgentTokens, type AgentTokenKind, type AgentTokenValues } from "./agent-tokens.ts";
 import { Authorizer, denyAllRules, staticAuthorizer } from "./authorizer.ts";
@@ -29,6 +30,8 @@ export interface AclSettings {
   defaultPolicy: "allow" | "deny";
   /** What a client agent does when no server answers (remote-token-cache.ts); servers answer themselves. */
   downPolicy: string;
+  /** acl.enable_key_list_policy: recursive KV reads also need key:list on the prefix (Consul's KVS.List). */
+  enableKeyListPolicy?: boolean;
   /** acl.tokens.default at start: used for requests that carry no token (agentTokens holds the live value). */
   defaultToken: string;
   /** This agent's node name: what the agent recovery token may manage. */
@@ -52,11 +55,13 @@ export class AclService {
   readonly #rng: Rng;
   readonly #cache = new RulesCache();
   /**
-   * Compiled authorizers by AccessorID, valid while no ACL table changed since: a request then
-   * costs one secret lookup and no rule merging. Any ACL write (rare) invalidates them all.
+   * Resolutions by the SHA-256 digest of the presented secret (the key the state's secret index
+   * uses, so no secret is compared byte by byte): the token and its compiled authorizer, valid
+   * while no ACL table changed since. A request then costs one digest and one cache hit — no
+   * state read, no rule merging. Any ACL write (rare) invalidates them all.
    */
-  readonly #compiled = new Map<string, Authorizer>();
-  #compiledAt = "";
+  readonly #resolved = new Map<string, { token: AclToken; authz: Authorizer }>();
+  #resolvedAt = { tokens: -1, policies: -1, roles: -1 };
   /** Absent without a data dir: bootstrap can then never be reset. */
   readonly bootstrapReset: AclBootstrapResetFile | undefined;
   /** The agent's own tokens (default, agent, agent_recovery, replication, …). */
@@ -116,21 +121,25 @@ export class AclService {
   /** The authorizer for exactly this secret (no default-token fallback: RPC callers already applied theirs). */
   resolveSecret(secret: string): Authorizer {
     if (this.#remote) return this.#remote.cached(secret) ?? UNRESOLVED;
-    const token = this.#tables.tokens.getBySecret(secret);
-    if (!token || aclTokenExpired(token, this.#clock.now())) throw aclNotFound();
-    const version = `${this.#tables.tokens.tableIndex}/${this.#tables.policies.tableIndex}/${this.#tables.roles.tableIndex}`;
-    if (version !== this.#compiledAt) {
-      this.#compiled.clear();
-      this.#compiledAt = version;
+    const tables = this.#tables;
+    const at = this.#resolvedAt;
+    if (tables.tokens.tableIndex !== at.tokens || tables.policies.tableIndex !== at.policies || tables.roles.tableIndex !== at.roles) {
+      this.#resolved.clear();
+      this.#resolvedAt = { tokens: tables.tokens.tableIndex, policies: tables.policies.tableIndex, roles: tables.roles.tableIndex };
     }
-    let authz = this.#compiled.get(token.AccessorID);
-    if (!authz) {
-      const lookup = { policy: (id: string) => this.#tables.policies.get(id), role: (id: string) => this.#tables.roles.get(id) };
-      authz = authorizerForToken(token, lookup, this.settings, this.#cache);
-      if (this.#compiled.size >= MAX_COMPILED) this.#compiled.clear();
-      this.#compiled.set(token.AccessorID, authz);
+    const digest = aclSecretDigest(secret);
+    let hit = this.#resolved.get(digest);
+    if (!hit) {
+      const token = tables.tokens.getBySecretDigest(digest);
+      if (!token) throw aclNotFound();
+      const lookup = { policy: (id: string) => tables.policies.get(id), role: (id: string) => tables.roles.get(id) };
+      hit = { token, authz: authorizerForToken(token, lookup, this.settings, this.#cache) };
+      if (this.#resolved.size >= MAX_COMPILED) this.#resolved.clear();
+      this.#resolved.set(digest, hit);
     }
-    return authz;
+    // Expiry is checked on every hit: an expired token stops resolving at once, before the reaper deletes it.
+    if (aclTokenExpired(hit.token, this.#clock.now())) throw aclNotFound();
+    return hit.authz;
   }
 
   /**

@@ -99,6 +99,8 @@ export interface RuntimeConfig {
   aclPolicyTtlMs: number;
   aclRoleTtlMs: number;
   aclEnableTokenPersistence: boolean;
+  /** acl.enable_key_list_policy: recursive KV reads (?recurse, ?keys) also need key:list on the prefix. */
+  aclEnableKeyListPolicy: boolean;
   /** acl.enable_token_replication: only secondary datacenters replicate, and ACLs run only in the primary (config/unsupported.ts). */
   aclEnableTokenReplication: boolean;
   aclTokens: {
@@ -534,6 +536,7 @@ export function buildRuntimeConfig(merged: RawConfig, opts: BuildOptions): Runti
     aclRoleTtlMs: c.ms("acl.role_ttl"),
     aclEnableTokenPersistence: c.bool("acl.enable_token_persistence"),
     aclEnableTokenReplication: c.bool("acl.enable_token_replication"),
+    aclEnableKeyListPolicy: c.bool("acl.enable_key_list_policy"),
     aclTokens: {
       initialManagement: c.str("acl.tokens.initial_management"),
       agent: c.str("acl.tokens.agent"),
@@ -655,6 +658,10 @@ export function buildRuntimeConfig(merged: RawConfig, opts: BuildOptions): Runti
     throw invalid("-recover-truncated-log applies only to a server with a data_dir (it recovers the Raft log there)", "recover-truncated-log");
   }
   if (rt.bootstrap && !rt.server) throw invalid("'bootstrap = true' requires 'server = true'", "bootstrap");
+  // Never accepted without effect: -dev has no data dir unless one is given.
+  if (rt.aclEnabled && rt.aclEnableTokenPersistence && rt.dataDir === "") {
+    throw invalid("acl.enable_token_persistence needs a data_dir to save the agent tokens in (-dev has none unless -data-dir is given)", "acl.enable_token_persistence");
+  }
   // -dev turns the UI on by itself, so only an operator's own enabled + dir is a conflict.
   if (!dev && c.bool("ui_config.enabled", c.bool("ui")) && rt.uiDir !== "") {
     throw invalid(

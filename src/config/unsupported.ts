@@ -86,11 +86,6 @@ export const REFUSALS: readonly Refusal[] = [
     refuses: (v, merged) => v === true && secondaryDatacenter(merged),
     why: "ACLs in a secondary datacenter resolve tokens from the primary and replicate them, which is not implemented; enable ACLs only where primary_datacenter equals datacenter",
   },
-  {
-    key: "acl.enable_key_list_policy",
-    refuses: isTrue,
-    why: "recursive KV reads are filtered per key by key:read but do not also require key:list on the prefix",
-  },
   { key: "acl.msp_disable_bootstrap", refuses: isTrue, why: "managed service provider tokens are not implemented (an HCP feature)" },
   { key: "acl.tokens.managed_service_provider", refuses: nonEmpty, why: "managed service provider tokens are not implemented (an HCP feature)" },
 

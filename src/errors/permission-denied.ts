@@ -2,7 +2,8 @@ import { ConsulError } from "./catalog.ts";
 
 // The ACL refusal every enforcement point raises (Consul's acl.PermissionDeniedError): 403
 // with `Permission denied: token with AccessorID '<id>' lacks permission '<resource>:<level>'
-// on "<name>"`. Clients match on the status and the `Permission denied` prefix.
+// on "<name>"` (for the anonymous token: `anonymous token lacks …`, plus a sentence saying it was
+// used because the request named none). Clients match on the status and the `Permission denied` prefix.
 
 /** Resources as Consul names them in messages (note: intentions are `intention`). */
 export type AclResourceName =
@@ -40,11 +41,17 @@ export class PermissionDeniedError extends ConsulError {
   }
 }
 
+/** The built-in anonymous token's AccessorID (acl/builtin.ts; repeated here, errors/ sits below acl/). */
+const ANONYMOUS_ACCESSOR_ID = "00000000-0000-0000-0000-000000000002";
+
 function permissionDeniedMessage(accessorId: string, resource: string, level: string, name: string): string {
-  const who = accessorId === "" ? "provided token" : `token with AccessorID '${accessorId}'`;
+  // Consul (acl/errors.go) names the anonymous token as such and says why it was used.
+  const anonymous = accessorId === ANONYMOUS_ACCESSOR_ID;
+  const who = accessorId === "" ? "provided token" : anonymous ? "anonymous token" : `token with AccessorID '${accessorId}'`;
   // Consul quotes the name without escaping it (ResourceDescriptor.ToString).
   const on = name === "" ? "" : ` on "${name}"`;
-  return `Permission denied: ${who} lacks permission '${resource}:${level}'${on}`;
+  const why = anonymous ? ". The anonymous token is used implicitly when a request does not specify a token." : "";
+  return `Permission denied: ${who} lacks permission '${resource}:${level}'${on}${why}`;
 }
 
 /** 403 `ACL not found`: a request presented a secret no token has (never treated as anonymous). */

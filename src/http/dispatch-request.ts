@@ -8,6 +8,7 @@ import type { QueryParams } from "./query.ts";
 import { prepareRequestAuthorizer } from "./request-authorizer.ts";
 import { DEFAULT_MAX_REQUEST_BODY_BYTES, defaultBodyTooLarge } from "./request-body-limit.ts";
 import { routes, type Method, type Route } from "./routes.ts";
+import { requestedDatacenter } from "../server/datacenter-router.ts";
 
 // Runs one API request through the route table without a socket: the HTTP listener feeds it
 // from node:http, and the server's HTTP.Forward RPC feeds it requests that client agents and
@@ -227,6 +228,14 @@ export class ApiDispatcher {
     };
     let reply: Reply;
     try {
+      // ACLs run only in the primary datacenter (a secondary cannot enable them), so another
+      // datacenter would answer without checking the token: refuse rather than proxy past the gate.
+      if (ctx.acl) {
+        const dc = requestedDatacenter(apiReq);
+        if (dc !== "" && dc.toLowerCase() !== ctx.settings.datacenter.toLowerCase()) {
+          throw errors.permissionDenied(`ACLs are enforced only in datacenter ${JSON.stringify(ctx.settings.datacenter)}; requests for datacenter ${JSON.stringify(dc)} are not forwarded while ACLs are enabled`);
+        }
+      }
       if (this.forwarder && !options.forwarded) {
         // A forwarded request travels as one RPC message, so a body the forwarder would pass on
         // (everything off the leader; rawRequestOf copies only `body`) is read whole here first.

@@ -29,6 +29,8 @@ export interface AclWiringOptions {
   tokenTtlMs?: number;
   policyTtlMs?: number;
   roleTtlMs?: number;
+  /** acl.enable_key_list_policy: ?recurse and ?keys KV reads need key:list on the prefix. */
+  enableKeyListPolicy?: boolean;
   /** acl.tokens.initial_management */
   initialManagement?: string;
   /** acl.tokens.default */
@@ -110,6 +112,7 @@ export async function startAclSystem(
     datacenter: deps.datacenter,
     defaultPolicy: options.defaultPolicy,
     downPolicy: options.downPolicy ?? "extend-cache",
+    enableKeyListPolicy: options.enableKeyListPolicy === true,
     defaultToken: options.defaultToken ?? "",
     nodeName: deps.nodeName,
     minExpirationTtlMs: DEFAULT_MIN_EXPIRATION_TTL_MS,

@@ -55,6 +55,7 @@ export function aclOptionsFromConfig(rc: RuntimeConfig): AclWiringOptions {
     tokenTtlMs: rc.aclTokenTtlMs,
     policyTtlMs: rc.aclPolicyTtlMs,
     roleTtlMs: rc.aclRoleTtlMs,
+    enableKeyListPolicy: rc.aclEnableKeyListPolicy,
     initialManagement: t.initialManagement,
     defaultToken: t.default,
     agentTokens: {
@@ -65,7 +66,7 @@ export function aclOptionsFromConfig(rc: RuntimeConfig): AclWiringOptions {
       dns: t.dns,
     },
     enableTokenPersistence: rc.aclEnableTokenPersistence,
-    // -dev keeps nothing on disk: no bootstrap reset file, no persisted tokens.
-    dataDir: rc.inMemory ? undefined : rc.dataDir,
+    // Where acl-bootstrap-reset and acl-tokens.json live; -dev has one only when -data-dir is given.
+    dataDir: rc.dataDir !== "" ? rc.dataDir : undefined,
   };
 }

@@ -372,7 +372,9 @@ async function startAgentParts(options: AgentRuntimeOptions, deps: StartDeps, pa
       const authorizer = acl ? () => acl.service.dnsAuthorizer() : undefined;
       const authorizerReady = acl ? () => acl.service.dnsAuthorizerReady() : undefined;
       const dns = await startDnsServer(
-        { state, settings: options.dns.settings, logger: logger.named("dns"), rng, clock, authorizer, authorizerReady, datacenters: cluster.datacenters },
+        // With ACLs on, names in other datacenters are not looked up there: ACLs run only in this
+        // (primary) datacenter, and another would answer without checking the dns token.
+        { state, settings: options.dns.settings, logger: logger.named("dns"), rng, clock, authorizer, authorizerReady, datacenters: acl ? undefined : cluster.datacenters },
         { host, port: options.dns.port },
       );
       dnsServers.push(dns);

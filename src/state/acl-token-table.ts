@@ -1,4 +1,4 @@
-import { createHash } from "node:crypto";
+import { hash } from "node:crypto";
 import { aclTokenExpired, type AclToken, type AclTokenFields } from "../model/acl.ts";
 import type { WatchHub, WatchSet } from "./watch.ts";
 
@@ -10,9 +10,11 @@ export const ACL_TOKENS_TOPIC = "acl-tokens";
 
 const byAccessor = (a: AclToken, b: AclToken): number => (a.AccessorID < b.AccessorID ? -1 : a.AccessorID > b.AccessorID ? 1 : 0);
 
-function secretKey(secret: string): string {
-  return createHash("sha256").update(secret).digest("base64");
+/** The secret index's key (crypto.hash: a third of createHash's cost, and it runs on every request). */
+export function aclSecretDigest(secret: string): string {
+  return hash("sha256", secret, "base64");
 }
+const secretKey = aclSecretDigest;
 
 export interface TokenListFilter {
   policy?: string;
@@ -41,8 +43,13 @@ export class AclTokenTable {
   }
 
   getBySecret(secret: string, ws?: WatchSet): AclToken | undefined {
+    return this.getBySecretDigest(secretKey(secret), ws);
+  }
+
+  /** As getBySecret, for a caller that already holds aclSecretDigest(secret). */
+  getBySecretDigest(digest: string, ws?: WatchSet): AclToken | undefined {
     ws?.add(ACL_TOKENS_TOPIC);
-    const accessor = this.#bySecret.get(secretKey(secret));
+    const accessor = this.#bySecret.get(digest);
     return accessor === undefined ? undefined : this.#rows.get(accessor);
   }
 

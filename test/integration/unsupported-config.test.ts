@@ -24,13 +24,13 @@ function run(args: string[]): Promise<{ code: number | null; out: string }> {
 
 const dir = mkdtempSync(join(tmpdir(), "consulate-unsupported-"));
 
-test("agent: an ACL key with no effect (acl.enable_key_list_policy) refuses to start, naming the key and the file; nothing listens", async () => {
+test("agent: an ACL key with no effect (acl.msp_disable_bootstrap) refuses to start, naming the key and the file; nothing listens", async () => {
   const file = join(dir, "acl.hcl");
-  writeFileSync(file, 'acl {\n  enabled = true\n  default_policy = "deny"\n  enable_key_list_policy = true\n}\n');
+  writeFileSync(file, 'acl {\n  enabled = true\n  default_policy = "deny"\n  msp_disable_bootstrap = true\n}\n');
   const httpPort = await freePort();
   const { code, out } = await run(["agent", "-dev", `-http-port=${httpPort}`, "-dns-port=-1", `-config-file=${file}`]);
   assert.equal(code, 1);
-  assert.match(out, /acl\.enable_key_list_policy = true \(set in [^)]*acl\.hcl\) is not supported by Consulate yet: /);
+  assert.match(out, /acl\.msp_disable_bootstrap = true \(set in [^)]*acl\.hcl\) is not supported by Consulate yet: /);
   assert.doesNotMatch(out, /Consul agent running/);
   await assert.rejects(fetch(`http://127.0.0.1:${httpPort}/v1/status/leader`));
 });

@@ -1,6 +1,7 @@
 import { Readable } from "node:stream";
 import type { TimerHandle } from "../../runtime/clock.ts";
 import type { Handler } from "../context.ts";
+import { requestAuthorizer } from "../request-authorizer.ts";
 
 // GET /v1/agent/metrics/stream: as go-metrics' InmemSink.Stream, one JSON summary (the shape of
 // /v1/agent/metrics) each time a metrics interval ends, newline-delimited, until the client
@@ -9,7 +10,9 @@ import type { Handler } from "../context.ts";
 /** Past the boundary, so the interval that just ended is the one summarised. */
 const BOUNDARY_SLACK_MS = 5;
 
-const metricsStream: Handler = (ctx) => {
+const metricsStream: Handler = (ctx, req) => {
+  // As /v1/agent/metrics: agent:read on this agent.
+  requestAuthorizer(ctx, req).require("agent:read", ctx.agent.identity.nodeName);
   const intervalMs = ctx.metrics.intervalMs;
   let timer: TimerHandle | undefined;
   const body = new Readable({

@@ -3,6 +3,7 @@ import { errors } from "../../errors/catalog.ts";
 import { parseLogLevel } from "../../runtime/logger.ts";
 import type { Handler } from "../context.ts";
 import { first } from "../query.ts";
+import { requestAuthorizer } from "../request-authorizer.ts";
 
 // GET /v1/agent/monitor: the agent's log lines as they are written, at the requested level
 // (?loglevel, default INFO, independent of the agent's own) and format (?logjson), until the
@@ -13,6 +14,8 @@ import { first } from "../query.ts";
 const MAX_BUFFERED_BYTES = 512 * 1024;
 
 const monitor: Handler = (ctx, req) => {
+  // Consul checks agent:read before it looks at the request (AgentMonitor).
+  requestAuthorizer(ctx, req).require("agent:read", ctx.agent.identity.nodeName);
   const raw = first(req.query, "loglevel") ?? "INFO";
   const level = parseLogLevel(raw);
   if (level === undefined) throw errors.badRequest(`Unknown log level: ${raw}`);

@@ -219,6 +219,8 @@ const nodeServices: Handler = (ctx, req) =>
 const gatewayServices: Handler = (ctx, req) => {
   const opts = queryOptions(ctx, req);
   if (req.suffix === "") throw errors.badRequest("Missing gateway name");
+  // Consul's Catalog.GatewayServices: service:read on the gateway, refused (not filtered) without it.
+  requestAuthorizer(ctx, req).require("service:read", req.suffix);
   return emptyGatewayRead(ctx, req, opts, []);
 };
 

@@ -9,7 +9,7 @@ import { all, first } from "../query.ts";
 import { blockingRead, queryOptions, write } from "../read.ts";
 import { json } from "../reply.ts";
 import { protocolContext } from "./config-entries.ts";
-import { requestAuthorizer } from "../request-authorizer.ts";
+import { filteredHeaders, requestAuthorizer } from "../request-authorizer.ts";
 
 // /v1/connect/intentions*: spec/connect.md §6.5. Every endpoint is a view over (or an edit of)
 // the `service-intentions` config entries; the legacy API's IDs live in the sources' LegacyID.
@@ -118,7 +118,10 @@ const list: Handler = async (ctx, req) => {
     req,
     opts,
     (ws) => ({ index: intentionsIndex(ctx), value: allIntentions(table.list(SERVICE_INTENTIONS, ws)) }),
-    (v) => json(v.filter((i) => authz.allowed("intention:read", i.DestinationName))),
+    (v) => {
+      const kept = v.filter((i) => authz.allowed("intention:read", i.DestinationName));
+      return json(kept, 200, filteredHeaders(authz, kept.length < v.length));
+    },
   );
 };
 
@@ -245,7 +248,10 @@ const match: Handler = async (ctx, req) => {
   if (by !== "source" && by !== "destination") throw errors.badRequest("'by' parameter must be one of 'source' or 'destination'");
   const names = all(req.query, "name");
   if (names.length === 0) throw errors.badRequest("required query parameter 'name' not set");
+  // Consul's Intention.Match: intentions:read on every name asked about, else a plain
+  // "Permission denied" for the whole request; what matches a readable name is then shown whole.
   const authz = requestAuthorizer(ctx, req);
+  if (names.some((n) => !authz.allowed("intention:read", n))) throw errors.permissionDenied();
   const table = ctx.state.configEntries;
   return blockingRead(
     ctx,
@@ -254,7 +260,7 @@ const match: Handler = async (ctx, req) => {
     (ws) => {
       const entries = table.list(SERVICE_INTENTIONS, ws);
       const out: Record<string, Intention[]> = {};
-      for (const n of names) out[n] = matchIntentions(entries, by, n).filter((i) => authz.allowed("intention:read", i.DestinationName));
+      for (const n of names) out[n] = matchIntentions(entries, by, n);
       return { index: intentionsIndex(ctx), value: out };
     },
     (v) => json(v),

@@ -25,6 +25,9 @@ const get: Handler = async (ctx, req) => {
   const authz = requestAuthorizer(ctx, req);
 
   // Lists are filtered key by key (key:read), never refused; a single key needs key:read.
+  // With acl.enable_key_list_policy a list first needs key:list on the prefix, else Consul's
+  // plain "Permission denied" (KVS.List / KVS.ListKeys).
+  if ((keysMode || recurse) && ctx.acl?.settings.enableKeyListPolicy === true && !authz.allowed("key:list", key)) throw errors.permissionDenied();
   if (keysMode) {
     const separator = first(q, "separator") ?? first(q, "seperator") ?? "";
     return blockingRead(

@@ -104,7 +104,7 @@ test("unknown tokens are 403 ACL not found; anonymous under deny may not read AC
   assert.equal(unknown.text, "ACL not found");
   const anon = await call(agent.base, "GET", "/v1/acl/policies");
   assert.equal(anon.status, 403);
-  assert.equal(anon.text, "Permission denied: token with AccessorID '00000000-0000-0000-0000-000000000002' lacks permission 'acl:read'");
+  assert.equal(anon.text, "Permission denied: anonymous token lacks permission 'acl:read'. The anonymous token is used implicitly when a request does not specify a token.");
   // the three ways to present a token
   for (const options of [{ token: ROOT }, { headers: { Authorization: `Bearer ${ROOT}` } }]) {
     assert.equal((await call(agent.base, "GET", "/v1/acl/policies", options)).status, 200);

@@ -62,7 +62,7 @@ test("single keys: read and write need key:read / key:write on the key", async (
 
   const anon = await call("GET", "/v1/kv/app/a");
   assert.equal(anon.status, 403);
-  assert.equal(anon.text, `Permission denied: token with AccessorID '00000000-0000-0000-0000-000000000002' lacks permission 'key:read' on "app/a"`);
+  assert.equal(anon.text, `Permission denied: anonymous token lacks permission 'key:read' on "app/a". The anonymous token is used implicitly when a request does not specify a token.`);
   const unknown = await call("GET", "/v1/kv/app/a", "5e4d3c2b-1a09-4876-9543-210fedcba987");
   assert.equal(unknown.status, 403);
   assert.equal(unknown.text, "ACL not found");

@@ -45,3 +45,33 @@ test("resolution: default token, anonymous, unknown and expired secrets, compile
   clock.advance(6 * 60_000);
   assert.throws(() => service.resolve("s2"), { message: "ACL not found" });
 });
+
+test("a resolved secret is a cache hit: no token lookup in the state until an ACL table changes", () => {
+  const clock = manualClock(Date.parse("2026-01-01T00:00:00Z"));
+  const state = new StateStore();
+  const fsm = new StateMachine(state);
+  let i = 0;
+  const apply = (cmd: Parameters<StateMachine["apply"]>[1]) => assert.equal(fsm.apply(++i, cmd).ok, true);
+  apply({ Type: "acl-token-set", Token: tokenFields("t1", "s1", { ExpirationTime: "2026-01-01T00:05:00Z" }) });
+  let lookups = 0;
+  const tokens = state.acl.tokens;
+  const counted = new Proxy(tokens, {
+    get(target, prop) {
+      if (prop === "getBySecretDigest" || prop === "getBySecret") lookups++;
+      const value: unknown = Reflect.get(target, prop, target);
+      return typeof value === "function" ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+    },
+  });
+  const tables = new Proxy(state.acl, { get: (target, prop) => (prop === "tokens" ? counted : Reflect.get(target, prop, target)) });
+  const settings = { datacenter: "dc1", defaultPolicy: "deny" as const, downPolicy: "extend-cache", defaultToken: "", minExpirationTtlMs: 60_000, maxExpirationTtlMs: 86_400_000 };
+  const service = new AclService({ tables, clock, rng: seededRng(1), settings });
+  const first = service.resolve("s1");
+  assert.equal(lookups, 1);
+  for (let n = 0; n < 100; n++) assert.equal(service.resolve("s1"), first);
+  assert.equal(lookups, 1, "100 more requests, no state read");
+  apply({ Type: "acl-token-set", Token: tokenFields("t9", "s9") });
+  service.resolve("s1");
+  assert.equal(lookups, 2, "an ACL write invalidates the cache");
+  clock.advance(6 * 60_000);
+  assert.throws(() => service.resolve("s1"), { message: "ACL not found" }, "expiry is checked on every hit");
+});

@@ -443,11 +443,14 @@ void test("config - ACL keys with no effect are refused, naming the key as writt
   await rejectsWith(loadRuntimeConfig({ "config-file": [base], hcl: ['primary_datacenter = "dc0"', "acl { enabled = true }"] }, io), (err) => {
     assert.equal(err.key, "acl.enabled");
   });
-  await rejectsWith(loadRuntimeConfig({ "config-file": [base], hcl: ["acl_enable_key_list_policy = true"] }, io), (err) => {
-    assert.match(err.message, /^acl\.enable_key_list_policy \(written as acl_enable_key_list_policy\) = true /);
-  });
+  // Honoured (recursive KV reads need key:list), under its legacy name too.
+  assert.equal((await loadRuntimeConfig({ "config-file": [base], hcl: ["acl_enable_key_list_policy = true"] }, io)).aclEnableKeyListPolicy, true);
   await rejectsWith(loadRuntimeConfig({ "config-file": [base], hcl: ["acl { msp_disable_bootstrap = true }"] }, io), (err) => {
     assert.equal(err.key, "acl.msp_disable_bootstrap");
+  });
+  await rejectsWith(loadRuntimeConfig({ dev: true, hcl: ["acl {\n enabled = true\n enable_token_persistence = true\n}"] }, io), (err) => {
+    assert.equal(err.key, "acl.enable_token_persistence");
+    assert.match(err.message, /needs a data_dir/);
   });
   await rejectsWith(loadRuntimeConfig({ "config-file": [base], hcl: ['acl { down_policy = "sometimes" }'] }, io), (err) => {
     assert.equal(err.key, "acl.down_policy");
