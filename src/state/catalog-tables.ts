@@ -2,6 +2,7 @@ import type { CheckStatus, HealthCheck, Node, NodeService } from "../model/catal
 import { ownString, rowWithIndexes } from "./row-copy.ts";
 import { sameRow } from "./rows-equal.ts";
 import { Topics, type WatchHub, type WatchSet } from "./watch.ts";
+import { runWhole, type SlicedWork } from "../runtime/sliced-work.ts";
 
 /** The catalog's contents as plain data (Map entries as pairs, keyed by lower-cased node name). */
 export interface CatalogDump {
@@ -39,6 +40,14 @@ const byNodeThenId = (a: ServiceInstance, b: ServiceInstance): number =>
  * Nodes, services and checks. Node and service names are case-insensitive (lower-cased keys),
  * service and check IDs are case-sensitive, as in Consul's schema.
  */
+/** What upsertChecks stores for one call: built by prepareCheckRows, possibly over several turns. */
+export interface PreparedCheckRows {
+  index: number;
+  nodeName: string;
+  /** Per check, in order: its new row, or undefined where the stored row is the same. */
+  rows: readonly (HealthCheck | undefined)[];
+}
+
 export class CatalogTables {
   readonly #hub: WatchHub;
   readonly #nodes = new Map<string, Node>();
@@ -339,8 +348,37 @@ export class CatalogTables {
    * built once and the indexes and watches are touched once for the batch, where upsertCheck
    * per row would touch every service of the node per node-level check.
    */
-  upsertChecks(index: number, nodeName: string, checks: readonly Omit<HealthCheck, "CreateIndex" | "ModifyIndex">[]): void {
+  /**
+   * The rows upsertChecks stores for `checks` (undefined where the stored row is the same),
+   * built without changing anything, pausing every few dozen checks: the expensive part of a
+   * registration carrying thousands of checks. Valid while the table is unchanged.
+   */
+  *prepareCheckRows(index: number, nodeName: string, checks: readonly Omit<HealthCheck, "CreateIndex" | "ModifyIndex">[]): SlicedWork<PreparedCheckRows> {
+    const stored = this.#checks.get(nodeName.toLowerCase());
+    // A CheckID given twice compares with its earlier row, as storing one by one would.
+    const earlier = new Map<string, HealthCheck>();
+    const rows: (HealthCheck | undefined)[] = [];
+    for (let i = 0; i < checks.length; i++) {
+      const check = checks[i];
+      const prev = earlier.get(check.CheckID) ?? stored?.get(check.CheckID);
+      if (prev && sameRow(prev, check)) rows.push(undefined);
+      else {
+        const row = rowWithIndexes(check, prev?.CreateIndex ?? index, index);
+        earlier.set(row.CheckID, row);
+        rows.push(row);
+      }
+      if (i % 64 === 63) yield;
+    }
+    return { index, nodeName, rows };
+  }
+
+  /**
+   * Stores `checks` for a node at `index`, from rows prepareCheckRows built for exactly these
+   * arguments in this state (built now when none are given).
+   */
+  upsertChecks(index: number, nodeName: string, checks: readonly Omit<HealthCheck, "CreateIndex" | "ModifyIndex">[], prepared?: PreparedCheckRows): void {
     if (checks.length === 0) return;
+    const { rows } = prepared !== undefined && prepared.index === index && prepared.nodeName === nodeName && prepared.rows.length === checks.length ? prepared : runWhole(this.prepareCheckRows(index, nodeName, checks));
     const key = ownString(nodeName.toLowerCase());
     let m = this.#checks.get(key);
     if (!m) {
@@ -350,10 +388,11 @@ export class CatalogTables {
     const touchedServiceIds = new Set<string>();
     let nodeLevel = false;
     let changed = false;
-    for (const check of checks) {
+    for (let i = 0; i < checks.length; i++) {
+      const row = rows[i];
+      if (row === undefined) continue;
+      const check = checks[i];
       const prev = m.get(check.CheckID);
-      if (prev && sameRow(prev, check)) continue;
-      const row = rowWithIndexes(check, prev?.CreateIndex ?? index, index);
       m.set(row.CheckID, row);
       changed = true;
       if (check.ServiceID === "" || prev?.ServiceID === "") nodeLevel = true;
