@@ -5,6 +5,7 @@ import { applyCatalogDeregister, applyCatalogRegister, prepareCatalogRegister } 
 import type { PreparedCatalogRegister } from "./catalog.ts";
 import { applySeries, type ApplyTimer } from "./apply-timer.ts";
 import type { SlicedWork } from "../runtime/sliced-work.ts";
+import { prepareRestore, type PreparedRestore } from "../state/snapshot.ts";
 import type { ApplyResult, Command } from "./command.ts";
 import { applyConnectCaSerial, applyConnectCaSet } from "./connect-ca.ts";
 import { applyConfigEntryDelete, applyConfigEntrySet } from "./config-entry.ts";
@@ -20,6 +21,8 @@ import { applyTxn } from "./txn.ts";
 export interface PreparedApply {
   stateIndex: number;
   catalogRegister?: PreparedCatalogRegister;
+  /** snapshot-restore: the operator's snapshot, read ahead. */
+  snapshot?: PreparedRestore;
 }
 
 /**
@@ -50,6 +53,16 @@ export class StateMachine {
     if (cmd.Type === "catalog-register") {
       const catalogRegister = yield* prepareCatalogRegister(this.state, index, cmd);
       return catalogRegister === undefined ? undefined : { stateIndex, catalogRegister };
+    }
+    if (cmd.Type === "snapshot-restore") {
+      // Unreadable: apply reads it again and answers the error.
+      let snapshot: PreparedRestore;
+      try {
+        snapshot = yield* prepareRestore(cmd.Data);
+      } catch {
+        return undefined;
+      }
+      return { stateIndex, snapshot };
     }
     return undefined;
   }
@@ -88,7 +101,7 @@ export class StateMachine {
       case "txn":
         return applyTxn(this.state, index, cmd);
       case "snapshot-restore":
-        return applySnapshotRestore(this.state, index, cmd);
+        return applySnapshotRestore(this.state, index, cmd, ahead?.snapshot);
       case "autopilot-set-config":
         return applyAutopilotSetConfig(this.state, index, cmd);
       case "acl-bootstrap":

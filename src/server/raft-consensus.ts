@@ -12,7 +12,7 @@ import type { Metrics } from "../runtime/metrics.ts";
 import { RaftMetrics } from "./raft-metrics.ts";
 import type { Rng } from "../runtime/rng.ts";
 import { systemRng } from "../runtime/rng.ts";
-import { restoreState, serializeState } from "../state/snapshot.ts";
+import { prepareRestore, restorePrepared, restoreState, serializeState, serializeStateSlices } from "../state/snapshot.ts";
 import { DiskStorage } from "../storage/disk-storage.ts";
 import type { PeerAddress } from "../transport/raft-transport.ts";
 import type { Consensus } from "./consensus.ts";
@@ -293,7 +293,9 @@ export class RaftConsensus implements Consensus {
           : applyCommand,
         prepare: (entry) => applier.prepare(entry),
         capture: () => serializeState(fsm.state),
+        captureSliced: () => runSliced(serializeStateSlices(fsm.state)),
         restore: (data) => restoreState(fsm.state, data),
+        restoreSliced: async (data) => restorePrepared(fsm.state, await runSliced(prepareRestore(data))),
       },
       snapshots: o.snapshots,
       onSoftState: (ss) => {

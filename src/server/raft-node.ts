@@ -38,8 +38,18 @@ export interface RaftStateMachine {
   prepare?(entry: Entry): Promise<void> | undefined;
   /** The state as of the last applied entry, as bytes. */
   capture(): Uint8Array;
+  /**
+   * capture() over several turns of the event loop, for a large state: the driver applies
+   * nothing until it settles, and the bytes are the state as of the call.
+   */
+  captureSliced?(): Promise<Uint8Array>;
   /** Replaces the state with a snapshot's (startup, or one installed from the leader). */
   restore(data: Uint8Array): void;
+  /**
+   * restore() with the costly reading done over several turns first (the state changes only
+   * at the end, at once); the driver applies nothing until it settles.
+   */
+  restoreSliced?(data: Uint8Array): Promise<void>;
 }
 
 export interface RaftSnapshotPolicy {
@@ -713,7 +723,8 @@ export class RaftNode {
         // A snapshot replaces the state: whatever is still being prepared against the old one
         // (only entries below it: it starts no earlier) is applied first.
         await this.#appliedAll();
-        this.#installSnapshot(rd.snapshot);
+        await this.#installSnapshot(rd.snapshot);
+        if (this.#closed) return;
       }
       for (let i = early; i < rd.committedEntries.length; i++) this.#applyCommitted(rd.committedEntries[i]);
       // The core counts this Ready's entries applied at advance(); with a large one still
@@ -795,8 +806,9 @@ export class RaftNode {
     if (this.#applyFailure !== undefined) throw this.#applyFailure.err;
   }
 
-  #installSnapshot(snap: Snapshot): void {
-    this.#machine.restore(snap.data);
+  async #installSnapshot(snap: Snapshot): Promise<void> {
+    if (this.#machine.restoreSliced) await this.#machine.restoreSliced(snap.data);
+    else this.#machine.restore(snap.data);
     this.#applied = snap.metadata.index;
     this.#snapshotIndex = snap.metadata.index;
     // Entries the old state had applied are gone: their proposers cannot learn the outcome here.
@@ -852,7 +864,7 @@ export class RaftNode {
   async #snapshot(): Promise<void> {
     const { trailingLogs } = this.#options.snapshots;
     const index = this.#applied;
-    const data = this.#machine.capture();
+    const data = this.#machine.captureSliced ? await this.#machine.captureSliced() : this.#machine.capture();
     await this.#storage.createSnapshot(index, this.#node.raft.confState(), data);
     this.#snapshotIndex = index;
     const compactTo = index - trailingLogs;

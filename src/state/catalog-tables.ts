@@ -50,21 +50,21 @@ export interface PreparedCheckRows {
 
 export class CatalogTables {
   readonly #hub: WatchHub;
-  readonly #nodes = new Map<string, Node>();
-  readonly #services = new Map<string, Map<string, NodeService>>();
-  readonly #checks = new Map<string, Map<string, HealthCheck>>();
+  #nodes = new Map<string, Node>();
+  #services = new Map<string, Map<string, NodeService>>();
+  #checks = new Map<string, Map<string, HealthCheck>>();
   /** lower(service name) → set of lower(node) + "\0" + service ID */
-  readonly #byName = new Map<string, Set<string>>();
-  readonly #nameIndex = new Map<string, number>();
+  #byName = new Map<string, Set<string>>();
+  #nameIndex = new Map<string, number>();
   /** lower(node) → service ID → that instance's checks, sorted; dropped when the node's checks change. */
-  readonly #instanceChecks = new Map<string, Map<string, readonly HealthCheck[]>>();
+  #instanceChecks = new Map<string, Map<string, readonly HealthCheck[]>>();
   /** lower(service name) → its instances in answer order; dropped when membership changes. */
-  readonly #orderByName = new Map<string, InstanceRef[]>();
+  #orderByName = new Map<string, InstanceRef[]>();
   /**
    * service name (as registered, case kept) → instance and tag counts, maintained by every
    * service write so /v1/catalog/services costs O(services), not O(instances).
    */
-  readonly #summaries = new Map<string, ServiceSummary>();
+  #summaries = new Map<string, ServiceSummary>();
   nodesIndex = 0;
   servicesIndex = 0;
   checksIndex = 0;
@@ -442,8 +442,20 @@ export class CatalogTables {
 
   /** Replaces the contents with a snapshot's (the caller wakes watchers). */
   load(dump: CatalogDump): void {
+    runWhole(this.loadSlices(dump));
+  }
+
+  /**
+   * load() as work that pauses every few hundred rows. Only for tables nobody reads yet (a
+   * restore stages a fresh CatalogTables this way, then the live one adopts it at once).
+   */
+  *loadSlices(dump: CatalogDump): SlicedWork<void> {
     this.clear();
-    for (const n of dump.nodes) this.#nodes.set(n.Node.toLowerCase(), n);
+    let n = 0;
+    for (const node of dump.nodes) {
+      this.#nodes.set(node.Node.toLowerCase(), node);
+      if (++n % 512 === 0) yield;
+    }
     for (const [nodeKey, rows] of dump.services) {
       const m = new Map<string, NodeService>();
       for (const s of rows) {
@@ -458,12 +470,53 @@ export class CatalogTables {
         refs.add(`${nodeKey}\0${s.ID}`);
       }
       this.#services.set(nodeKey, m);
+      n += rows.length;
+      if (n >= 512) {
+        n = 0;
+        yield;
+      }
     }
-    for (const [nodeKey, rows] of dump.checks) this.#checks.set(nodeKey, new Map(rows.map((c) => [c.CheckID, c])));
+    for (const [nodeKey, rows] of dump.checks) {
+      this.#checks.set(nodeKey, new Map(rows.map((c) => [c.CheckID, c])));
+      n += rows.length;
+      if (n >= 512) {
+        n = 0;
+        yield;
+      }
+    }
     for (const [name, idx] of dump.nameIndex) this.#nameIndex.set(name, idx);
     this.nodesIndex = dump.nodesIndex;
     this.servicesIndex = dump.servicesIndex;
     this.checksIndex = dump.checksIndex;
+  }
+
+  /**
+   * Takes over the rows and indexes of `staged` (loaded with loadSlices), in O(1): a restore
+   * replaces the whole catalog in one turn however large it is. `staged` is not used again.
+   */
+  adopt(staged: CatalogTables): void {
+    this.#nodes = staged.#nodes;
+    this.#services = staged.#services;
+    this.#checks = staged.#checks;
+    this.#byName = staged.#byName;
+    this.#nameIndex = staged.#nameIndex;
+    this.#instanceChecks = staged.#instanceChecks;
+    this.#orderByName = staged.#orderByName;
+    this.#summaries = staged.#summaries;
+    this.nodesIndex = staged.nodesIndex;
+    this.servicesIndex = staged.servicesIndex;
+    this.checksIndex = staged.checksIndex;
+    this.generation++;
+  }
+
+  /**
+   * Raises every table and per-name index to `index` (a snapshot restore changes everything)
+   * without rebuilding the rows, and starts a new generation as a load does.
+   */
+  raiseIndexes(index: number): void {
+    for (const name of this.#nameIndex.keys()) this.#nameIndex.set(name, index);
+    this.nodesIndex = this.servicesIndex = this.checksIndex = index;
+    this.generation++;
   }
 
   clear(): void {
