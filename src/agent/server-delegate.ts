@@ -7,6 +7,7 @@ import type { Logger } from "../runtime/logger.ts";
 import type { Rng } from "../runtime/rng.ts";
 import type { Consensus } from "../server/consensus.ts";
 import {
+  applyArgsFor,
   asApplyReply,
   asRawResponse,
   httpErrorOf,
@@ -114,7 +115,7 @@ export class ServerDelegate implements Consensus {
   }
 
   async propose(cmd: Command): Promise<{ index: number; result: ApplyResult }> {
-    const args: ApplyArgs = { cmd, forwarded: false };
+    const args: ApplyArgs = await applyArgsFor(cmd, false);
     const reply = asApplyReply(await this.#callAny(RpcMethod.Apply, args, { retryUnknownOutcome: true, timeoutMs: this.#options.applyTimeoutMs }));
     if (reply.result.ok && MIRRORED.has(cmd.Type)) this.#options.localFsm.apply(++this.#localIndex, cmd);
     return reply;

@@ -3,7 +3,7 @@ import type { Command } from "../fsm/command.ts";
 import type { ApiDispatcher, RawApiRequest } from "../http/dispatch-request.ts";
 import type { Logger } from "../runtime/logger.ts";
 import { RpcError, RpcErrorCode, type RpcHandler } from "../transport/rpc.ts";
-import { isServerLocalPath, RpcMethod, type ApplyArgs, type ApplyReply, type HttpForwardArgs, type LeaderForwardingConsensus, type PingReply } from "./leader-forwarding.ts";
+import { applyCommandOf, isServerLocalPath, RpcMethod, type ApplyArgs, type ApplyReply, type HttpForwardArgs, type LeaderForwardingConsensus, type PingReply } from "./leader-forwarding.ts";
 
 // The methods a server answers on its RPC port:
 //   Status.Ping    → { leader, server }: liveness and the leader this server knows.
@@ -20,6 +20,7 @@ export interface RpcEndpointDeps {
 
 function applyArgs(args: unknown): ApplyArgs {
   const a = args as Partial<ApplyArgs> | undefined;
+  if (a && a.data instanceof Uint8Array) return { data: a.data, forwarded: a.forwarded === true };
   if (!a || typeof a.cmd !== "object" || a.cmd === null || typeof (a.cmd as { Type?: unknown }).Type !== "string") {
     throw new RpcError(RpcErrorCode.Failed, "rpc: Raft.Apply needs a command");
   }
@@ -57,9 +58,10 @@ export function serverRpcHandlers(deps: RpcEndpointDeps): Map<string, RpcHandler
   const handlers = new Map<string, RpcHandler>();
   handlers.set(RpcMethod.Ping, (): PingReply => ({ leader: consensus.leaderAddress(), server: true }));
   handlers.set(RpcMethod.Peers, (): { peers: string[] } => ({ peers: consensus.peers() }));
-  handlers.set(RpcMethod.Apply, (args): Promise<ApplyReply> => {
-    const { cmd, forwarded } = applyArgs(args);
-    return forwarded ? consensus.proposeHere(cmd) : consensus.propose(cmd);
+  handlers.set(RpcMethod.Apply, async (args): Promise<ApplyReply> => {
+    const parsed = applyArgs(args);
+    const cmd = await applyCommandOf(parsed);
+    return parsed.forwarded ? consensus.proposeHere(cmd) : consensus.propose(cmd);
   });
   handlers.set(RpcMethod.HttpForward, async (args, call) => {
     const { req, forwarded, fromOtherDatacenter } = forwardArgs(args);
