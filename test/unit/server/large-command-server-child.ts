@@ -1,5 +1,6 @@
 import { readFileSync } from "node:fs";
 import { createInterface } from "node:readline";
+import { pathToFileURL } from "node:url";
 import type { CatalogRegisterCommand } from "../../../src/fsm/command.ts";
 import { startServer, type ServerSpec } from "./raft-consensus-harness.ts";
 
@@ -119,4 +120,5 @@ async function main(): Promise<void> {
   await server.consensus.close();
 }
 
-if (process.argv[2] !== undefined) await main();
+// Run as a program (the test spawns it), not when the test imports its helpers.
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) await main();
