@@ -10,6 +10,7 @@ import type { Logger } from "../runtime/logger.ts";
 import type { Rng } from "../runtime/rng.ts";
 import type { Consensus } from "../server/consensus.ts";
 import {
+  applyArgsFor,
   asApplyReply,
   asRawResponse,
   httpErrorOf,
@@ -142,7 +143,8 @@ export class ServerDelegate implements Consensus {
   async writeCatalog(cmd: Command, token: string): Promise<ApplyReply> {
     const method = cmd.Type === "catalog-register" ? RpcMethod.CatalogRegister : cmd.Type === "catalog-deregister" ? RpcMethod.CatalogDeregister : undefined;
     if (method === undefined) throw new Error(`a client agent writes only its own catalog rows, not ${cmd.Type}`);
-    const args: CatalogWriteArgs = { cmd, token };
+    const { cmd: small, data } = await applyArgsFor(cmd, false);
+    const args: CatalogWriteArgs = { cmd: small, data, token };
     let reply: ApplyReply;
     try {
       reply = asApplyReply(await this.#callAny(method, args, { retryUnknownOutcome: true, timeoutMs: this.#options.applyTimeoutMs }));

@@ -3,7 +3,7 @@ import type { CatalogDeregisterCommand, CatalogRegisterCommand, CheckFields, Nod
 import { isCheckStatus, type ServiceAddress, type Weights } from "../model/catalog.ts";
 import { formatGoDuration, parseDurationField } from "../model/duration.ts";
 import { yieldToEventLoop } from "../runtime/yield.ts";
-import { bool, field, int, isObject, obj, parseJsonBody, str, strList, strMap, type JsonObject } from "./json-body.ts";
+import { bool, field, int, isObject, obj, parseJsonBody, parseJsonBodyInTurns, str, strList, strMap, type JsonObject } from "./json-body.ts";
 
 // Bodies of PUT /v1/catalog/register and /deregister (catalog.md §3, §4). Undecodable bodies
 // are 400 `Request decode failed: …`; rule violations are reported the way the server RPC
@@ -19,7 +19,10 @@ const rejected = (msg: string): Error => errors.internal(msg);
 const CHECKS_PER_SLICE = 256;
 
 function rootObject(body: Buffer | undefined, goType: string): JsonObject {
-  const root = parseJsonBody(body);
+  return asRootObject(parseJsonBody(body), goType);
+}
+
+function asRootObject(root: unknown, goType: string): JsonObject {
   if (!isObject(root)) {
     const kind = root === null ? "null" : Array.isArray(root) ? "array" : typeof root;
     throw errors.decodeFailed(`json: cannot unmarshal ${kind} into Go value of type ${goType}`);
@@ -212,7 +215,8 @@ function checkList(o: JsonObject): JsonObject[] {
 }
 
 export async function decodeCatalogRegistration(body: Buffer | undefined, agentDc: string): Promise<CatalogRegisterCommand> {
-  const o = rootObject(body, "structs.RegisterRequest");
+  // A registration may be large (thousands of checks): parsed over several turns.
+  const o = asRootObject(await parseJsonBodyInTurns(body), "structs.RegisterRequest");
   checkDatacenter(o, agentDc);
   const nodeName = str(o, "Node");
   const id = str(o, "ID");

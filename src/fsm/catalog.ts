@@ -1,10 +1,25 @@
 import type { StateStore } from "../state/store.ts";
-import type { ApplyResult, CatalogDeregisterCommand, CatalogRegisterCommand } from "./command.ts";
+import type { PreparedCheckRows } from "../state/catalog-tables.ts";
+import type { SlicedWork } from "../runtime/sliced-work.ts";
+import type { ApplyResult, CatalogDeregisterCommand, CatalogRegisterCommand, CheckFields } from "./command.ts";
 import { invalidateSessionsOnNode } from "./session.ts";
 
 const done: ApplyResult = { ok: true, value: true };
 
-export function applyCatalogRegister(state: StateStore, index: number, cmd: CatalogRegisterCommand): ApplyResult {
+/** Registrations with at least this many checks build their check rows ahead, in slices. */
+export const PREPARE_MIN_CHECKS = 256;
+
+/**
+ * A registration's check rows, built ahead (prepareCatalogRegister) against the state as of
+ * `stateIndex`, for the service as the command names it.
+ */
+export interface PreparedCatalogRegister {
+  stateIndex: number;
+  checks: CheckFields[];
+  rows: PreparedCheckRows;
+}
+
+export function applyCatalogRegister(state: StateStore, index: number, cmd: CatalogRegisterCommand, prepared?: PreparedCatalogRegister): ApplyResult {
   const cat = state.catalog;
   const existing = cat.getNode(cmd.Node.Node);
   if (!existing || !cmd.SkipNodeUpdate) {
@@ -21,17 +36,46 @@ export function applyCatalogRegister(state: StateStore, index: number, cmd: Cata
     }
   }
   if (cmd.Service) cat.upsertService(index, nodeName, cmd.Service);
-  // One batch for all checks: a registration may carry thousands (issue 12 item 6).
-  cat.upsertChecks(
-    index,
-    nodeName,
-    cmd.Checks.map((check) => {
-      const svc = check.ServiceID ? cat.getService(nodeName, check.ServiceID) : undefined;
-      return { ...check, Node: nodeName, ServiceName: svc?.Service ?? "", ServiceTags: svc ? [...svc.Tags] : [] };
-    }),
-  );
+  // One batch for all checks: a registration may carry thousands (issue 12 item 6). Rows built
+  // ahead count only if the service they name is stored as the command gave it.
+  const ahead = prepared !== undefined && serviceStoredAsGiven(state, nodeName, cmd) ? prepared : undefined;
+  const checks = ahead?.checks ?? cmd.Checks.map((check) => checkFields(state, nodeName, check, undefined));
+  cat.upsertChecks(index, nodeName, checks, ahead?.rows);
   invalidateSessionsOnNode(state, index, cmd.NowMs ?? 0, nodeName);
   return done;
+}
+
+/**
+ * The costly part of a registration with many checks, done before its turn to apply without
+ * changing the state: each check's fields and stored row. Read against the state as apply will
+ * find it (the Raft host applies nothing else meanwhile); undefined for small registrations.
+ */
+export function* prepareCatalogRegister(state: StateStore, index: number, cmd: CatalogRegisterCommand): SlicedWork<PreparedCatalogRegister | undefined> {
+  if (cmd.Checks.length < PREPARE_MIN_CHECKS) return undefined;
+  const stateIndex = state.lastIndex;
+  const nodeName = state.catalog.getNode(cmd.Node.Node)?.Node ?? cmd.Node.Node;
+  const checks: CheckFields[] = [];
+  for (let i = 0; i < cmd.Checks.length; i++) {
+    // The command's own service is what apply stores before the checks.
+    checks.push(checkFields(state, nodeName, cmd.Checks[i], cmd.Service));
+    if (i % 256 === 255) yield;
+  }
+  const rows = yield* state.catalog.prepareCheckRows(index, nodeName, checks);
+  return { stateIndex, checks, rows };
+}
+
+function checkFields(state: StateStore, nodeName: string, check: CheckFields, ownService: CatalogRegisterCommand["Service"]): CheckFields {
+  const svc = !check.ServiceID ? undefined : ownService !== undefined && ownService.ID === check.ServiceID ? ownService : state.catalog.getService(nodeName, check.ServiceID);
+  return { ...check, Node: nodeName, ServiceName: svc?.Service ?? "", ServiceTags: svc ? [...svc.Tags] : [] };
+}
+
+/** Whether the command's service (if any) is stored with the name and tags it gave. */
+function serviceStoredAsGiven(state: StateStore, nodeName: string, cmd: CatalogRegisterCommand): boolean {
+  if (!cmd.Service) return true;
+  const stored = state.catalog.getService(nodeName, cmd.Service.ID);
+  const given: unknown = cmd.Service.Tags;
+  if (!stored || stored.Service !== cmd.Service.Service || !Array.isArray(given) || stored.Tags.length !== given.length) return false;
+  return stored.Tags.every((tag, i) => tag === given[i]);
 }
 
 export function applyCatalogDeregister(state: StateStore, index: number, cmd: CatalogDeregisterCommand): ApplyResult {

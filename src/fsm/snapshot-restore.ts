@@ -1,4 +1,4 @@
-import { restoreState } from "../state/snapshot.ts";
+import { restorePrepared, restoreState, type PreparedRestore } from "../state/snapshot.ts";
 import type { StateStore } from "../state/store.ts";
 import type { ApplyResult, SnapshotRestoreCommand } from "./command.ts";
 
@@ -9,9 +9,10 @@ import type { ApplyResult, SnapshotRestoreCommand } from "./command.ts";
  * of waiting out their timeout on indexes the snapshot rolled back. Rows keep the indexes
  * they were saved with, as Consul's restore does (CAS clients see the saved ModifyIndex).
  */
-export function applySnapshotRestore(state: StateStore, index: number, cmd: SnapshotRestoreCommand): ApplyResult {
+export function applySnapshotRestore(state: StateStore, index: number, cmd: SnapshotRestoreCommand, prepared?: PreparedRestore): ApplyResult {
   try {
-    restoreState(state, cmd.Data);
+    if (prepared !== undefined) restorePrepared(state, prepared);
+    else restoreState(state, cmd.Data);
   } catch (err) {
     return { ok: false, error: err instanceof Error ? err.message : String(err) };
   }
@@ -21,14 +22,7 @@ export function applySnapshotRestore(state: StateStore, index: number, cmd: Snap
   state.coordinates.tableIndex = index;
   state.autopilot.tableIndex = index;
   state.acl.touchAll(index);
-  const catalog = state.catalog.dump();
-  state.catalog.load({
-    ...catalog,
-    nameIndex: catalog.nameIndex.map(([name]) => [name, index]),
-    nodesIndex: index,
-    servicesIndex: index,
-    checksIndex: index,
-  });
+  state.catalog.raiseIndexes(index);
   state.hub.notifyAll();
   return { ok: true, value: true };
 }

@@ -7,6 +7,8 @@ import { RpcError, RpcErrorCode } from "../transport/rpc.ts";
 import { systemClock } from "../runtime/clock.ts";
 import { systemRng } from "../runtime/rng.ts";
 import type { Consensus } from "./consensus.ts";
+import { runSliced } from "../runtime/sliced-work.ts";
+import { decodeCommandSlices, encodeCommandSlices, isWideCommand } from "./command-codec.ts";
 import { DEFAULT_RPC_HOLD_TIMEOUT_MS, holdUntilLeader, type HoldAttempt, type LeaderHold } from "./leader-wait.ts";
 
 // Followers pass work to the leader, one hop: writes as Raft.Apply (the command), HTTP reads
@@ -30,14 +32,45 @@ export const RpcMethod = {
 
 /** Catalog.Register / Catalog.Deregister: the command and the secret it is made with ("" = anonymous). */
 export interface CatalogWriteArgs {
-  cmd: Command;
+  /** The command, or for a wide one its bytes (`data`), as in ApplyArgs. */
+  cmd?: Command;
+  data?: Uint8Array;
   token: string;
 }
 
 export interface ApplyArgs {
-  cmd: Command;
+  /** The command, for the usual small one; msgpack'd with the RPC frame. */
+  cmd?: Command;
+  /**
+   * A wide command (command-codec.ts isWideCommand) as its encoded bytes instead: encoded in
+   * slices here, decoded in slices by the receiver, so neither end holds its event loop for
+   * the whole command while the RPC frame is written or read.
+   */
+  data?: Uint8Array;
   /** Sent by a follower to the leader: the receiver must not forward again. */
   forwarded: boolean;
+}
+
+/** Raft.Apply's arguments for `cmd`. */
+export async function applyArgsFor(cmd: Command, forwarded: boolean): Promise<ApplyArgs> {
+  if (!isWideCommand(cmd)) return { cmd, forwarded };
+  return { data: await runSliced(encodeCommandSlices(cmd)), forwarded };
+}
+
+/** The command Raft.Apply's arguments carry, however they carry it. */
+export async function applyCommandOf(args: ApplyArgs): Promise<Command> {
+  if (args.cmd !== undefined) return args.cmd;
+  if (args.data === undefined) throw new RpcError(RpcErrorCode.Failed, "rpc: Raft.Apply needs a command");
+  let cmd: unknown;
+  try {
+    cmd = await runSliced(decodeCommandSlices(args.data));
+  } catch {
+    cmd = undefined;
+  }
+  if (typeof cmd !== "object" || cmd === null || typeof (cmd as { Type?: unknown }).Type !== "string") {
+    throw new RpcError(RpcErrorCode.Failed, "rpc: Raft.Apply needs a command");
+  }
+  return cmd as Command;
 }
 
 export interface ApplyReply {
@@ -176,7 +209,7 @@ export class LeaderForwardingConsensus implements Consensus {
     if (this.#inner.isLeader()) return { ok: true, value: await this.#proposeAsLeader(cmd) };
     const leader = this.#inner.leaderAddress();
     if (leader === "") return { ok: false, error: new RpcError(RpcErrorCode.NoLeader, "No cluster leader") };
-    const args: ApplyArgs = { cmd, forwarded: true };
+    const args = await applyArgsFor(cmd, true);
     try {
       return { ok: true, value: asApplyReply(await this.#pool.call(leader, RpcMethod.Apply, args, { timeoutMs: this.#applyTimeoutMs })) };
     } catch (err) {

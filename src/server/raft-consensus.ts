@@ -1,5 +1,4 @@
-import { Packr } from "msgpackr";
-import type { StateMachine } from "../fsm/apply.ts";
+import type { PreparedApply, StateMachine } from "../fsm/apply.ts";
 import type { ApplyResult, Command } from "../fsm/command.ts";
 import { ConfChangeType } from "../raft/confchange.ts";
 import type { Entry } from "../raft/messages.ts";
@@ -13,7 +12,7 @@ import type { Metrics } from "../runtime/metrics.ts";
 import { RaftMetrics } from "./raft-metrics.ts";
 import type { Rng } from "../runtime/rng.ts";
 import { systemRng } from "../runtime/rng.ts";
-import { restoreState, serializeState } from "../state/snapshot.ts";
+import { prepareRestore, restorePrepared, restoreState, serializeState, serializeStateSlices } from "../state/snapshot.ts";
 import { DiskStorage } from "../storage/disk-storage.ts";
 import type { PeerAddress } from "../transport/raft-transport.ts";
 import type { Consensus } from "./consensus.ts";
@@ -23,7 +22,8 @@ import type { RaftHostStorage } from "./raft-storage.ts";
 import { InMemoryRaftStorage } from "./raft-storage.ts";
 import type { ServerPortDialer } from "../transport/server-port-tls.ts";
 import { RAFT_PROTOCOL_BYTE } from "../transport/rpc.ts";
-import { yieldToEventLoop } from "../runtime/yield.ts";
+import { runSliced, runWhole } from "../runtime/sliced-work.ts";
+import { decodeCommand, decodeCommandSlices, encodeCommand, encodeCommandSlices, isWideCommand } from "./command-codec.ts";
 import type { Socket } from "node:net";
 
 // Consensus over the Raft node driver: commands travel as msgpack entry data (Buffers and
@@ -117,51 +117,63 @@ export interface RaftConsensusOptions {
 
 export const defaultRaftConsensusTiming = { tickMs: 100, electionTick: 10, heartbeatTick: 1 } as const;
 
-const packr = new Packr({ useRecords: false, int64AsType: "bigint" });
-
-export function encodeCommand(cmd: Command): Uint8Array {
-  return packr.pack(cmd);
-}
-
-export function decodeCommand(data: Uint8Array): Command {
-  // msgpackr hands back byte fields in the class of its input; the state machine stores KV
-  // values as Buffers, so read through a Buffer view whatever the log or transport gave us.
-  const bytes = Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
-  return packr.unpack(bytes) as Command;
-}
+export { decodeCommand, encodeCommand } from "./command-codec.ts";
 
 /**
- * Entries at least this large are decoded again by their proposer in a turn of their own before
- * they are proposed, so the turn that applies them on commit does not also decode them (issue
- * 12 item 6: at the 512 KiB body cap, decode and apply together held the loop for tens of ms).
+ * Entries at least this large are decoded, and their apply prepared, in slices that yield to
+ * the event loop before their turn to apply, on every server (issue 12 item 6: at the 512 KiB
+ * body cap, decode and apply together held the loop for tens of ms). One rule for every
+ * server, so each reads a given entry the same way.
  */
 export const PREDECODE_MIN_BYTES = 64 * 1024;
 
-/**
- * Commands this server decoded ahead from the entry bytes it proposed. Decoded from those very
- * bytes, applying one is exactly applying the entry: the proposer's own object is not used,
- * since msgpack does not round-trip every value (lone surrogates, -0, Uint8Array) and the
- * leader must not diverge from its followers. Keyed weakly: an entry a new leader overwrites
- * goes with its bytes.
- */
-class PredecodedCommands {
-  readonly #byData = new WeakMap<Uint8Array, Command>();
+/** Decodes entry bytes: large ones through the sliced reader (run whole here), as prepare does. */
+function decodeEntry(data: Uint8Array): Command {
+  return data.byteLength >= PREDECODE_MIN_BYTES ? runWhole(decodeCommandSlices(data)) : decodeCommand(data);
+}
 
-  /** Decodes `data` now, for take(); a failure is left to apply, which reports it as usual. */
-  decodeAhead(data: Uint8Array): void {
-    try {
-      this.#byData.set(data, decodeCommand(data));
-    } catch {
-      // apply decodes again and fails there.
-    }
+/**
+ * The Raft host's prepare/apply pair for the FSM. A large entry is decoded and prepared in
+ * slices (RaftNode calls prepare, awaits it, then apply for the same entry, applying nothing
+ * else in between); everything else is decoded and applied in apply's turn.
+ */
+class EntryApplier {
+  readonly #fsm: StateMachine;
+  /** The one entry prepared ahead, waiting for its apply. */
+  #ready: { data: Uint8Array; cmd: Command; prepared: PreparedApply | undefined } | undefined;
+
+  constructor(fsm: StateMachine) {
+    this.#fsm = fsm;
   }
 
-  /** The command for an entry being applied: decoded ahead if it was, else now. Once only. */
-  take(data: Uint8Array): Command {
-    const ready = this.#byData.get(data);
-    if (ready === undefined) return decodeCommand(data);
-    this.#byData.delete(data);
-    return ready;
+  prepare(entry: Entry): Promise<void> | undefined {
+    if (entry.data.byteLength < PREDECODE_MIN_BYTES) return undefined;
+    return this.#prepareSliced(entry);
+  }
+
+  async #prepareSliced(entry: Entry): Promise<void> {
+    this.#ready = undefined;
+    let cmd: Command;
+    try {
+      cmd = await runSliced(decodeCommandSlices(entry.data));
+    } catch {
+      // apply decodes again and reports it.
+      return;
+    }
+    let prepared: PreparedApply | undefined;
+    try {
+      prepared = await runSliced(this.#fsm.prepare(entry.index, cmd));
+    } catch {
+      prepared = undefined;
+    }
+    this.#ready = { data: entry.data, cmd, prepared };
+  }
+
+  apply(entry: Entry): ApplyResult {
+    const ready = this.#ready;
+    this.#ready = undefined;
+    if (ready !== undefined && ready.data === entry.data) return this.#fsm.apply(entry.index, ready.cmd, ready.prepared);
+    return this.#fsm.apply(entry.index, decodeEntry(entry.data));
   }
 }
 
@@ -209,8 +221,7 @@ export class RaftConsensus implements Consensus {
   readonly #readTimeoutMs: number;
   readonly #logger: Logger | undefined;
   readonly #metrics: RaftMetrics | undefined;
-  readonly #predecoded: PredecodedCommands;
-  /** Settles when the last large proposal still being decoded ahead has gone to Raft. */
+  /** Settles when the last wide proposal still being encoded has gone to Raft. */
   #queueAhead: Promise<void> | undefined;
   #wasLeader = false;
   readonly #raftHost: string;
@@ -219,9 +230,8 @@ export class RaftConsensus implements Consensus {
   readonly #tickMs: number;
   readonly #electionMs: number;
 
-  private constructor(node: RaftNode, options: RaftConsensusOptions, directory: Map<number, RaftPeer>, metrics: RaftMetrics | undefined, predecoded: PredecodedCommands) {
+  private constructor(node: RaftNode, options: RaftConsensusOptions, directory: Map<number, RaftPeer>, metrics: RaftMetrics | undefined) {
     this.#node = node;
-    this.#predecoded = predecoded;
     this.#metrics = metrics;
     this.nodeId = options.nodeId;
     this.raftId = raftIdFromNodeId(options.nodeId);
@@ -263,8 +273,8 @@ export class RaftConsensus implements Consensus {
     // Leadership changes are reported from the driver, which exists before its consensus.
     const bound: { consensus?: RaftConsensus } = {};
     const metrics = o.metrics ? new RaftMetrics(o.metrics, o.clock) : undefined;
-    const predecoded = new PredecodedCommands();
-    const applyCommand = (entry: Entry): ApplyResult => fsm.apply(entry.index, predecoded.take(entry.data));
+    const applier = new EntryApplier(fsm);
+    const applyCommand = (entry: Entry): ApplyResult => applier.apply(entry);
     const node = await RaftNode.start({
       id: selfId,
       storage,
@@ -281,8 +291,11 @@ export class RaftConsensus implements Consensus {
               return result;
             }
           : applyCommand,
+        prepare: (entry) => applier.prepare(entry),
         capture: () => serializeState(fsm.state),
+        captureSliced: () => runSliced(serializeStateSlices(fsm.state)),
         restore: (data) => restoreState(fsm.state, data),
+        restoreSliced: async (data) => restorePrepared(fsm.state, await runSliced(prepareRestore(data))),
       },
       snapshots: o.snapshots,
       onSoftState: (ss) => {
@@ -296,7 +309,7 @@ export class RaftConsensus implements Consensus {
       clock: o.clock,
       rng: o.rng,
     });
-    const consensus = new RaftConsensus(node, o, directory, metrics, predecoded);
+    const consensus = new RaftConsensus(node, o, directory, metrics);
     bound.consensus = consensus;
     directory.set(selfId, { id: o.nodeId, address: o.serverAddress, raftAddress: consensus.raftAddress() });
     if (o.selfElect) await consensus.#electSelf();
@@ -306,13 +319,20 @@ export class RaftConsensus implements Consensus {
   // ---- Consensus ----
 
   propose(cmd: Command): Promise<{ index: number; result: ApplyResult }> {
-    let data: Uint8Array;
-    try {
-      data = encodeCommand(cmd);
-    } catch (err) {
-      return Promise.reject(err instanceof Error ? err : new Error(String(err)));
+    let applied: Promise<{ index: number; result: ApplyResult }>;
+    if (isWideCommand(cmd)) {
+      applied = this.#proposeInOrder(() => runSliced(encodeCommandSlices(cmd)));
+    } else {
+      let data: Uint8Array;
+      try {
+        data = encodeCommand(cmd);
+      } catch (err) {
+        return Promise.reject(err instanceof Error ? err : new Error(String(err)));
+      }
+      // No async wrapper on the usual path: every extra await on the write path is another
+      // promise and microtask.
+      applied = this.#queueAhead === undefined ? (this.#node.propose(data) as Promise<{ index: number; result: ApplyResult }>) : this.#proposeInOrder(() => Promise.resolve(data));
     }
-    const applied = this.#proposeInOrder(data);
     const metrics = this.#metrics;
     if (!metrics) {
       return applied.catch((err: unknown) => {
@@ -332,22 +352,15 @@ export class RaftConsensus implements Consensus {
   }
 
   /**
-   * Hands `data` to Raft. A large entry is first decoded ahead, after a yield (encode took this
-   * turn); proposals made meanwhile queue behind it, so entries keep the order they were
-   * proposed in. Everything else goes at once: no async wrapper, since every extra await on the
-   * write path is another promise and microtask. Applied's result is what the state machine's
-   * apply returned: an ApplyResult.
+   * Hands the encoded command to Raft after every proposal still being encoded ahead of it: a
+   * wide command is encoded in slices over several turns, and proposals made meanwhile queue
+   * behind it, so entries keep the order they were proposed in. Applied's result is what the
+   * state machine's apply returned: an ApplyResult.
    */
-  #proposeInOrder(data: Uint8Array): Promise<{ index: number; result: ApplyResult }> {
-    const large = data.byteLength >= PREDECODE_MIN_BYTES;
-    const ahead = this.#queueAhead;
-    if (!large && ahead === undefined) return this.#node.propose(data) as Promise<{ index: number; result: ApplyResult }>;
-    const proposed = (ahead ?? Promise.resolve()).then(async () => {
-      if (large) {
-        await yieldToEventLoop();
-        this.#predecoded.decodeAhead(data);
-        await yieldToEventLoop();
-      }
+  #proposeInOrder(encode: () => Promise<Uint8Array>): Promise<{ index: number; result: ApplyResult }> {
+    const ahead = this.#queueAhead ?? Promise.resolve();
+    const proposed = ahead.then(async () => {
+      const data = await encode();
       return { applied: this.#node.propose(data) as Promise<{ index: number; result: ApplyResult }> };
     });
     const settled = proposed.then(

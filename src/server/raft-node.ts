@@ -27,10 +27,29 @@ import type { Socket } from "node:net";
 export interface RaftStateMachine {
   /** Applies one committed normal entry (log order); the value resolves the proposal's promise. */
   apply(entry: Entry): unknown;
+  /**
+   * Work for a large entry that may run before its apply, in slices with turns of the event
+   * loop between them (decoding, building rows): a promise that settles when apply(entry) may
+   * run, or undefined when the entry applies at once. Called in log order, each right after
+   * the previous entry was applied, so preparation may read the state as apply will find it:
+   * nothing else changes it meanwhile. It must not change the state itself, and must settle
+   * (a failure is apply's to report).
+   */
+  prepare?(entry: Entry): Promise<void> | undefined;
   /** The state as of the last applied entry, as bytes. */
   capture(): Uint8Array;
+  /**
+   * capture() over several turns of the event loop, for a large state: the driver applies
+   * nothing until it settles, and the bytes are the state as of the call.
+   */
+  captureSliced?(): Promise<Uint8Array>;
   /** Replaces the state with a snapshot's (startup, or one installed from the leader). */
   restore(data: Uint8Array): void;
+  /**
+   * restore() with the costly reading done over several turns first (the state changes only
+   * at the end, at once); the driver applies nothing until it settles.
+   */
+  restoreSliced?(data: Uint8Array): Promise<void>;
 }
 
 export interface RaftSnapshotPolicy {
@@ -173,6 +192,16 @@ export class RaftNode {
   #staleSinceMs = -1;
   #resyncing = false;
   #idle: (() => void)[] = [];
+  /**
+   * Committed entries waiting behind one whose preparation is running (log order). While
+   * #applying is set, every entry goes through here; otherwise an entry with nothing to
+   * prepare applies at once, as before.
+   */
+  #applyQueue: Entry[] = [];
+  /** Settles when the queue is empty again. */
+  #applying: Promise<void> | undefined;
+  /** What an apply in the queue threw: the node fails with it at the next #appliedAll. */
+  #applyFailure: { err: unknown } | undefined;
 
   private constructor(node: RawNode, options: RaftNodeOptions, machine: RaftStateMachine) {
     this.id = options.id;
@@ -528,6 +557,7 @@ export class RaftNode {
     this.#ticker?.cancel();
     await this.#transport?.close();
     while (this.#running) await new Promise((r) => setImmediate(r));
+    while (this.#applying !== undefined) await this.#applying;
     this.#failPending(new Error("raft node: closed"));
     for (const read of this.#reads.values()) {
       read.timer.cancel();
@@ -680,7 +710,7 @@ export class RaftNode {
       // The write runs on the thread pool; apply what is durable here already meanwhile.
       const early = durableCommittedCount(rd);
       try {
-        for (let i = 0; i < early; i++) this.#applyEntry(rd.committedEntries[i]);
+        for (let i = 0; i < early; i++) this.#applyCommitted(rd.committedEntries[i]);
       } catch (err) {
         await written.catch(() => undefined);
         throw err;
@@ -689,8 +719,19 @@ export class RaftNode {
       if (writeStartedMs >= 0) this.#options.onLogWritten?.(this.#clock.monotonicMs() - writeStartedMs, this.#node.raft.state === StateType.Leader);
       if (this.#closed) return;
       if (!rd.sendBeforePersist) this.#transport?.send(rd.messages);
-      if (rd.snapshot && !isEmptySnapshot(rd.snapshot)) this.#installSnapshot(rd.snapshot);
-      for (let i = early; i < rd.committedEntries.length; i++) this.#applyEntry(rd.committedEntries[i]);
+      if (rd.snapshot && !isEmptySnapshot(rd.snapshot)) {
+        // A snapshot replaces the state: whatever is still being prepared against the old one
+        // (only entries below it: it starts no earlier) is applied first.
+        await this.#appliedAll();
+        await this.#installSnapshot(rd.snapshot);
+        if (this.#closed) return;
+      }
+      for (let i = early; i < rd.committedEntries.length; i++) this.#applyCommitted(rd.committedEntries[i]);
+      // The core counts this Ready's entries applied at advance(); with a large one still
+      // being prepared they are not yet, so the next Ready waits (ticks and messages are
+      // stepped meanwhile, and requests are served between the slices).
+      await this.#appliedAll();
+      if (this.#closed) return;
       for (const rs of rd.readStates) this.#readConfirmed(new TextDecoder().decode(rs.requestCtx), rs.index);
       this.#releaseReads();
       if (rd.softState) {
@@ -708,12 +749,66 @@ export class RaftNode {
   #applyDurableCommitted(): void {
     const entries = this.#node.takeDurableCommitted();
     if (entries.length === 0) return;
-    for (const entry of entries) this.#applyEntry(entry);
+    for (const entry of entries) this.#applyCommitted(entry);
     this.#releaseReads();
   }
 
-  #installSnapshot(snap: Snapshot): void {
-    this.#machine.restore(snap.data);
+  /**
+   * Applies a committed entry in log order: at once when nothing is queued and the state
+   * machine has nothing to prepare for it, else after the entries before it and its own
+   * preparation (#pumpApplies).
+   */
+  #applyCommitted(entry: Entry): void {
+    // An earlier apply threw: nothing after it applies (the node is failing).
+    if (this.#applyFailure !== undefined) return;
+    if (this.#applying !== undefined) {
+      this.#applyQueue.push(entry);
+      return;
+    }
+    const prepared = this.#prepare(entry);
+    if (prepared === undefined) {
+      this.#applyEntry(entry);
+      return;
+    }
+    this.#applying = this.#pumpApplies(entry, prepared);
+  }
+
+  #prepare(entry: Entry): Promise<void> | undefined {
+    if (entry.type !== EntryType.Normal || entry.data.byteLength === 0) return undefined;
+    return this.#machine.prepare?.(entry);
+  }
+
+  async #pumpApplies(first: Entry, prepared: Promise<void>): Promise<void> {
+    try {
+      await prepared;
+      this.#applyEntry(first);
+      this.#releaseReads();
+      for (;;) {
+        const entry = this.#applyQueue.shift();
+        if (entry === undefined) break;
+        const next = this.#prepare(entry);
+        if (next !== undefined) await next;
+        this.#applyEntry(entry);
+        this.#releaseReads();
+      }
+    } catch (err) {
+      // Entries after it must not apply: the drain loop fails the node with this.
+      this.#applyFailure ??= { err };
+    } finally {
+      this.#applyQueue = [];
+      this.#applying = undefined;
+    }
+  }
+
+  /** Resolves once every committed entry handed over so far is applied; throws what an apply threw. */
+  async #appliedAll(): Promise<void> {
+    while (this.#applying !== undefined) await this.#applying;
+    if (this.#applyFailure !== undefined) throw this.#applyFailure.err;
+  }
+
+  async #installSnapshot(snap: Snapshot): Promise<void> {
+    if (this.#machine.restoreSliced) await this.#machine.restoreSliced(snap.data);
+    else this.#machine.restore(snap.data);
     this.#applied = snap.metadata.index;
     this.#snapshotIndex = snap.metadata.index;
     // Entries the old state had applied are gone: their proposers cannot learn the outcome here.
@@ -769,7 +864,7 @@ export class RaftNode {
   async #snapshot(): Promise<void> {
     const { trailingLogs } = this.#options.snapshots;
     const index = this.#applied;
-    const data = this.#machine.capture();
+    const data = this.#machine.captureSliced ? await this.#machine.captureSliced() : this.#machine.capture();
     await this.#storage.createSnapshot(index, this.#node.raft.confState(), data);
     this.#snapshotIndex = index;
     const compactTo = index - trailingLogs;

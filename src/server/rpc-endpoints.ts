@@ -8,7 +8,7 @@ import type { Command } from "../fsm/command.ts";
 import type { ApiDispatcher, RawApiRequest } from "../http/dispatch-request.ts";
 import type { Logger } from "../runtime/logger.ts";
 import { RpcError, RpcErrorCode, type RpcHandler } from "../transport/rpc.ts";
-import { isServerLocalPath, RpcMethod, type ApplyArgs, type CatalogWriteArgs, type ApplyReply, type HttpForwardArgs, type LeaderForwardingConsensus, type PingReply } from "./leader-forwarding.ts";
+import { applyCommandOf, isServerLocalPath, RpcMethod, type ApplyArgs, type CatalogWriteArgs, type ApplyReply, type HttpForwardArgs, type LeaderForwardingConsensus, type PingReply } from "./leader-forwarding.ts";
 
 // The methods a server answers on its RPC port:
 //   Status.Ping    → { leader, server }: liveness and the leader this server knows.
@@ -33,12 +33,15 @@ export interface RpcEndpointDeps {
   acl?: AclService;
 }
 
-function catalogWriteArgs(args: unknown, type: "catalog-register" | "catalog-deregister"): CatalogWriteArgs {
+async function catalogWriteArgs(args: unknown, type: "catalog-register" | "catalog-deregister"): Promise<{ cmd: Command; token: string }> {
   const a = args as Partial<CatalogWriteArgs> | undefined;
-  if (!a || typeof a.cmd !== "object" || a.cmd === null || (a.cmd as { Type?: unknown }).Type !== type) {
+  const token = typeof a?.token === "string" ? a.token : "";
+  // A wide registration arrives as bytes encoded in slices (applyArgsFor), decoded in slices here.
+  const cmd: unknown = a?.data instanceof Uint8Array ? await applyCommandOf({ data: a.data, forwarded: false }).catch(() => undefined) : a?.cmd;
+  if (typeof cmd !== "object" || cmd === null || (cmd as { Type?: unknown }).Type !== type) {
     throw new RpcError(RpcErrorCode.Failed, `rpc: needs a ${type} command`);
   }
-  return { cmd: a.cmd as Command, token: typeof a.token === "string" ? a.token : "" };
+  return { cmd: cmd as Command, token };
 }
 
 /** The authorizer for an RPC's secret: exactly that token ("" is anonymous), resolved from this server's tables. */
@@ -49,6 +52,7 @@ async function rpcAuthorizer(acl: AclService, token: string): Promise<Authorizer
 
 function applyArgs(args: unknown): ApplyArgs {
   const a = args as Partial<ApplyArgs> | undefined;
+  if (a && a.data instanceof Uint8Array) return { data: a.data, forwarded: a.forwarded === true };
   if (!a || typeof a.cmd !== "object" || a.cmd === null || typeof (a.cmd as { Type?: unknown }).Type !== "string") {
     throw new RpcError(RpcErrorCode.Failed, "rpc: Raft.Apply needs a command");
   }
@@ -86,13 +90,13 @@ export function serverRpcHandlers(deps: RpcEndpointDeps): Map<string, RpcHandler
   const handlers = new Map<string, RpcHandler>();
   handlers.set(RpcMethod.Ping, (): PingReply => ({ leader: consensus.leaderAddress(), server: true }));
   handlers.set(RpcMethod.Peers, (): { peers: string[] } => ({ peers: consensus.peers() }));
-  handlers.set(RpcMethod.Apply, (args): Promise<ApplyReply> => {
-    const { cmd, forwarded } = applyArgs(args);
-    if (!forwarded) throw new RpcError(RpcErrorCode.Failed, "rpc: Raft.Apply is for servers forwarding to the leader");
-    return consensus.proposeHere(cmd);
+  handlers.set(RpcMethod.Apply, async (args): Promise<ApplyReply> => {
+    const parsed = applyArgs(args);
+    if (!parsed.forwarded) throw new RpcError(RpcErrorCode.Failed, "rpc: Raft.Apply is for servers forwarding to the leader");
+    return consensus.proposeHere(await applyCommandOf(parsed));
   });
   const catalogWrite = async (args: unknown, type: "catalog-register" | "catalog-deregister"): Promise<ApplyReply> => {
-    const { cmd } = catalogWriteArgs(args, type);
+    const { cmd } = await catalogWriteArgs(args, type);
     if (acl) {
       const authz = await rpcAuthorizer(acl, (args as CatalogWriteArgs).token);
       if (cmd.Type === "catalog-register") vetCatalogRegister(authz, catalog, cmd);

@@ -2,6 +2,7 @@ import type { CheckStatus, HealthCheck, Node, NodeService } from "../model/catal
 import { ownString, rowWithIndexes } from "./row-copy.ts";
 import { sameRow } from "./rows-equal.ts";
 import { Topics, type WatchHub, type WatchSet } from "./watch.ts";
+import { runWhole, type SlicedWork } from "../runtime/sliced-work.ts";
 
 /** The catalog's contents as plain data (Map entries as pairs, keyed by lower-cased node name). */
 export interface CatalogDump {
@@ -39,23 +40,31 @@ const byNodeThenId = (a: ServiceInstance, b: ServiceInstance): number =>
  * Nodes, services and checks. Node and service names are case-insensitive (lower-cased keys),
  * service and check IDs are case-sensitive, as in Consul's schema.
  */
+/** What upsertChecks stores for one call: built by prepareCheckRows, possibly over several turns. */
+export interface PreparedCheckRows {
+  index: number;
+  nodeName: string;
+  /** Per check, in order: its new row, or undefined where the stored row is the same. */
+  rows: readonly (HealthCheck | undefined)[];
+}
+
 export class CatalogTables {
   readonly #hub: WatchHub;
-  readonly #nodes = new Map<string, Node>();
-  readonly #services = new Map<string, Map<string, NodeService>>();
-  readonly #checks = new Map<string, Map<string, HealthCheck>>();
+  #nodes = new Map<string, Node>();
+  #services = new Map<string, Map<string, NodeService>>();
+  #checks = new Map<string, Map<string, HealthCheck>>();
   /** lower(service name) → set of lower(node) + "\0" + service ID */
-  readonly #byName = new Map<string, Set<string>>();
-  readonly #nameIndex = new Map<string, number>();
+  #byName = new Map<string, Set<string>>();
+  #nameIndex = new Map<string, number>();
   /** lower(node) → service ID → that instance's checks, sorted; dropped when the node's checks change. */
-  readonly #instanceChecks = new Map<string, Map<string, readonly HealthCheck[]>>();
+  #instanceChecks = new Map<string, Map<string, readonly HealthCheck[]>>();
   /** lower(service name) → its instances in answer order; dropped when membership changes. */
-  readonly #orderByName = new Map<string, InstanceRef[]>();
+  #orderByName = new Map<string, InstanceRef[]>();
   /**
    * service name (as registered, case kept) → instance and tag counts, maintained by every
    * service write so /v1/catalog/services costs O(services), not O(instances).
    */
-  readonly #summaries = new Map<string, ServiceSummary>();
+  #summaries = new Map<string, ServiceSummary>();
   nodesIndex = 0;
   servicesIndex = 0;
   checksIndex = 0;
@@ -339,8 +348,37 @@ export class CatalogTables {
    * built once and the indexes and watches are touched once for the batch, where upsertCheck
    * per row would touch every service of the node per node-level check.
    */
-  upsertChecks(index: number, nodeName: string, checks: readonly Omit<HealthCheck, "CreateIndex" | "ModifyIndex">[]): void {
+  /**
+   * The rows upsertChecks stores for `checks` (undefined where the stored row is the same),
+   * built without changing anything, pausing every few dozen checks: the expensive part of a
+   * registration carrying thousands of checks. Valid while the table is unchanged.
+   */
+  *prepareCheckRows(index: number, nodeName: string, checks: readonly Omit<HealthCheck, "CreateIndex" | "ModifyIndex">[]): SlicedWork<PreparedCheckRows> {
+    const stored = this.#checks.get(nodeName.toLowerCase());
+    // A CheckID given twice compares with its earlier row, as storing one by one would.
+    const earlier = new Map<string, HealthCheck>();
+    const rows: (HealthCheck | undefined)[] = [];
+    for (let i = 0; i < checks.length; i++) {
+      const check = checks[i];
+      const prev = earlier.get(check.CheckID) ?? stored?.get(check.CheckID);
+      if (prev && sameRow(prev, check)) rows.push(undefined);
+      else {
+        const row = rowWithIndexes(check, prev?.CreateIndex ?? index, index);
+        earlier.set(row.CheckID, row);
+        rows.push(row);
+      }
+      if (i % 64 === 63) yield;
+    }
+    return { index, nodeName, rows };
+  }
+
+  /**
+   * Stores `checks` for a node at `index`, from rows prepareCheckRows built for exactly these
+   * arguments in this state (built now when none are given).
+   */
+  upsertChecks(index: number, nodeName: string, checks: readonly Omit<HealthCheck, "CreateIndex" | "ModifyIndex">[], prepared?: PreparedCheckRows): void {
     if (checks.length === 0) return;
+    const { rows } = prepared !== undefined && prepared.index === index && prepared.nodeName === nodeName && prepared.rows.length === checks.length ? prepared : runWhole(this.prepareCheckRows(index, nodeName, checks));
     const key = ownString(nodeName.toLowerCase());
     let m = this.#checks.get(key);
     if (!m) {
@@ -350,10 +388,11 @@ export class CatalogTables {
     const touchedServiceIds = new Set<string>();
     let nodeLevel = false;
     let changed = false;
-    for (const check of checks) {
+    for (let i = 0; i < checks.length; i++) {
+      const row = rows[i];
+      if (row === undefined) continue;
+      const check = checks[i];
       const prev = m.get(check.CheckID);
-      if (prev && sameRow(prev, check)) continue;
-      const row = rowWithIndexes(check, prev?.CreateIndex ?? index, index);
       m.set(row.CheckID, row);
       changed = true;
       if (check.ServiceID === "" || prev?.ServiceID === "") nodeLevel = true;
@@ -403,8 +442,20 @@ export class CatalogTables {
 
   /** Replaces the contents with a snapshot's (the caller wakes watchers). */
   load(dump: CatalogDump): void {
+    runWhole(this.loadSlices(dump));
+  }
+
+  /**
+   * load() as work that pauses every few hundred rows. Only for tables nobody reads yet (a
+   * restore stages a fresh CatalogTables this way, then the live one adopts it at once).
+   */
+  *loadSlices(dump: CatalogDump): SlicedWork<void> {
     this.clear();
-    for (const n of dump.nodes) this.#nodes.set(n.Node.toLowerCase(), n);
+    let n = 0;
+    for (const node of dump.nodes) {
+      this.#nodes.set(node.Node.toLowerCase(), node);
+      if (++n % 512 === 0) yield;
+    }
     for (const [nodeKey, rows] of dump.services) {
       const m = new Map<string, NodeService>();
       for (const s of rows) {
@@ -419,12 +470,53 @@ export class CatalogTables {
         refs.add(`${nodeKey}\0${s.ID}`);
       }
       this.#services.set(nodeKey, m);
+      n += rows.length;
+      if (n >= 512) {
+        n = 0;
+        yield;
+      }
     }
-    for (const [nodeKey, rows] of dump.checks) this.#checks.set(nodeKey, new Map(rows.map((c) => [c.CheckID, c])));
+    for (const [nodeKey, rows] of dump.checks) {
+      this.#checks.set(nodeKey, new Map(rows.map((c) => [c.CheckID, c])));
+      n += rows.length;
+      if (n >= 512) {
+        n = 0;
+        yield;
+      }
+    }
     for (const [name, idx] of dump.nameIndex) this.#nameIndex.set(name, idx);
     this.nodesIndex = dump.nodesIndex;
     this.servicesIndex = dump.servicesIndex;
     this.checksIndex = dump.checksIndex;
+  }
+
+  /**
+   * Takes over the rows and indexes of `staged` (loaded with loadSlices), in O(1): a restore
+   * replaces the whole catalog in one turn however large it is. `staged` is not used again.
+   */
+  adopt(staged: CatalogTables): void {
+    this.#nodes = staged.#nodes;
+    this.#services = staged.#services;
+    this.#checks = staged.#checks;
+    this.#byName = staged.#byName;
+    this.#nameIndex = staged.#nameIndex;
+    this.#instanceChecks = staged.#instanceChecks;
+    this.#orderByName = staged.#orderByName;
+    this.#summaries = staged.#summaries;
+    this.nodesIndex = staged.nodesIndex;
+    this.servicesIndex = staged.servicesIndex;
+    this.checksIndex = staged.checksIndex;
+    this.generation++;
+  }
+
+  /**
+   * Raises every table and per-name index to `index` (a snapshot restore changes everything)
+   * without rebuilding the rows, and starts a new generation as a load does.
+   */
+  raiseIndexes(index: number): void {
+    for (const name of this.#nameIndex.keys()) this.#nameIndex.set(name, index);
+    this.nodesIndex = this.servicesIndex = this.checksIndex = index;
+    this.generation++;
   }
 
   clear(): void {

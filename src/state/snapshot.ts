@@ -6,8 +6,11 @@ import type { AclDump } from "./acl-tables.ts";
 import type { AutopilotDump } from "./autopilot-table.ts";
 import type { ConnectCaDump } from "./connect-ca-table.ts";
 import type { ConfigEntriesDump } from "./config-entries-table.ts";
-import type { CatalogDump } from "./catalog-tables.ts";
+import { CatalogTables, type CatalogDump } from "./catalog-tables.ts";
+import { WatchHub } from "./watch.ts";
 import type { StateStore } from "./store.ts";
+import type { SlicedWork } from "../runtime/sliced-work.ts";
+import { packSlices, unpackSlices } from "./msgpack-slices.ts";
 
 // The whole replicated state as one msgpack document: what a Raft snapshot carries and what
 // `/v1/snapshot` will archive as state.bin. Rows travel as stored (Buffers stay binary, 64-bit
@@ -36,9 +39,30 @@ export interface StateSnapshotDocument {
   ConfigEntries?: ConfigEntriesDump;
 }
 
+/**
+ * Containers of a snapshot document walked by the sliced reader and writer: the document, its
+ * tables, and their row lists (read in batches of rows; a node's services are one element).
+ */
+const SNAPSHOT_WALK_DEPTH = 2;
+
 /** Serializes every table of the store (call between two applies: the result is consistent). */
 export function serializeState(state: StateStore): Uint8Array {
-  const doc: StateSnapshotDocument = {
+  return packr.pack(stateDocument(state));
+}
+
+/**
+ * serializeState's bytes, written in slices: the tables are listed at once (consistent as of
+ * the call), then encoded over several turns. Rows are never changed in place, so applies in
+ * between cannot alter what is being written.
+ */
+export function* serializeStateSlices(state: StateStore): SlicedWork<Uint8Array> {
+  const doc = stateDocument(state);
+  yield;
+  return yield* packSlices(packr, doc, SNAPSHOT_WALK_DEPTH);
+}
+
+function stateDocument(state: StateStore): StateSnapshotDocument {
+  return {
     Version: STATE_SNAPSHOT_VERSION,
     LastIndex: state.lastIndex,
     Kv: state.kv.dump(),
@@ -50,7 +74,6 @@ export function serializeState(state: StateStore): Uint8Array {
     ConnectCa: state.connectCa.dump(),
     ConfigEntries: state.configEntries.dump(),
   };
-  return packr.pack(doc);
 }
 
 /**
@@ -59,10 +82,37 @@ export function serializeState(state: StateStore): Uint8Array {
  * leaving the store untouched.
  */
 export function restoreState(state: StateStore, data: Uint8Array): void {
-  const doc = decodeDocument(data);
+  restoreDocument(state, decodeDocument(data));
+}
+
+/** A snapshot read ahead of its restore: the document, and its catalog already built aside. */
+export interface PreparedRestore {
+  doc: StateSnapshotDocument;
+  catalog: CatalogTables;
+}
+
+/**
+ * The costly part of restoreState as work that pauses between batches of rows: decoding the
+ * document and building its catalog (the largest table) in tables nobody reads yet.
+ * restorePrepared then replaces the state in one turn.
+ */
+export function* prepareRestore(data: Uint8Array): SlicedWork<PreparedRestore> {
+  const doc = yield* decodeDocumentSlices(data);
+  const catalog = new CatalogTables(new WatchHub());
+  yield* catalog.loadSlices(doc.Catalog);
+  return { doc, catalog };
+}
+
+/** restoreState for a snapshot prepareRestore read (use it once). */
+export function restorePrepared(state: StateStore, prepared: PreparedRestore): void {
+  restoreDocument(state, prepared.doc, prepared.catalog);
+}
+
+function restoreDocument(state: StateStore, doc: StateSnapshotDocument, stagedCatalog?: CatalogTables): void {
   state.reset();
   state.kv.load(doc.Kv);
-  state.catalog.load(doc.Catalog);
+  if (stagedCatalog) state.catalog.adopt(stagedCatalog);
+  else state.catalog.load(doc.Catalog);
   state.sessions.load(doc.Sessions);
   state.coordinates.load(doc.Coordinates);
   if (doc.Autopilot) state.autopilot.load(doc.Autopilot);
@@ -75,7 +125,20 @@ export function restoreState(state: StateStore, data: Uint8Array): void {
 }
 
 export function decodeDocument(data: Uint8Array): StateSnapshotDocument {
-  const raw: unknown = packr.unpack(data);
+  return checkedDocument(packr.unpack(asBuffer(data)));
+}
+
+/** decodeDocument in slices: pauses between batches of rows. */
+export function* decodeDocumentSlices(data: Uint8Array): SlicedWork<StateSnapshotDocument> {
+  return checkedDocument(yield* unpackSlices(packr, asBuffer(data), SNAPSHOT_WALK_DEPTH));
+}
+
+/** Byte fields (KV values) come back as Buffers, as the tables store them, whatever held the bytes. */
+function asBuffer(data: Uint8Array): Buffer {
+  return Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+}
+
+function checkedDocument(raw: unknown): StateSnapshotDocument {
   if (typeof raw !== "object" || raw === null) throw new Error("state snapshot: not a msgpack map");
   const doc = raw as Partial<StateSnapshotDocument>;
   if (doc.Version !== STATE_SNAPSHOT_VERSION) throw new Error(`state snapshot: unsupported version ${String(doc.Version)}`);

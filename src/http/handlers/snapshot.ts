@@ -1,7 +1,8 @@
 import { Packr } from "msgpackr";
 import { ConsulError, errors } from "../../errors/catalog.ts";
 import { MAX_ENTRY_DATA_BYTES } from "../../raft/messages.ts";
-import { restoreState, serializeState } from "../../state/snapshot.ts";
+import { prepareRestore, restorePrepared, serializeStateSlices } from "../../state/snapshot.ts";
+import { runSliced } from "../../runtime/sliced-work.ts";
 import { StateStore } from "../../state/store.ts";
 import {
   readSnapshotArchiveStream,
@@ -16,7 +17,8 @@ import { text } from "../reply.ts";
 import { requestAuthorizer } from "../request-authorizer.ts";
 
 // /v1/snapshot: spec/operator-snapshot-query.md §4. Save archives the whole state as it is
-// between two applies (serialization is synchronous, so no write interleaves) and streams the
+// between two applies (the tables are listed in one turn and rows are never changed in place,
+// so the slices that encode them afterwards see no later write) and streams the
 // archive out as it is compressed; restore reads the archive as it arrives (gunzip, tar and
 // SHA-256 incrementally), then replaces the state through consensus so every server applies
 // it at the same index. Nothing is proposed unless the whole archive verified.
@@ -36,8 +38,9 @@ const save: Handler = async (ctx, req) => {
   const opts = queryOptions(ctx, req);
   // Held through an election like every other read; "No cluster leader" once the hold is over.
   await awaitLeaderUnlessStale(ctx, opts);
-  const state = serializeState(ctx.state);
+  // The tables are listed in this turn (the state as of `index`), then encoded in slices.
   const index = ctx.state.lastIndex;
+  const state = await runSliced(serializeStateSlices(ctx.state));
   return {
     kind: "stream",
     status: 200,
@@ -58,7 +61,7 @@ const restore: Handler = async (ctx, req) => {
   try {
     state = (await readSnapshotArchiveStream(source, { maxArchiveBytes: SNAPSHOT_ARCHIVE_MAX_BYTES, maxStateBytes: MAX_RESTORE_STATE_BYTES })).state;
     // Decode into a scratch store first: a state.bin we cannot read never enters the log.
-    restoreState(new StateStore(), state);
+    restorePrepared(new StateStore(), await runSliced(prepareRestore(state)));
   } catch (err) {
     if (err instanceof ConsulError) throw err;
     if (err instanceof SnapshotTooLargeError) {

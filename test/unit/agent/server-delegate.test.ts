@@ -67,7 +67,7 @@ test("server delegate - a catalog write moves on from an unreachable server, car
   assert.deepEqual(reply, { index: 41, result: { ok: true, value: null } });
   assert.equal(applied.length, 1);
   assert.equal(applied[0].token, "agent-secret", "the server decides with the agent's token");
-  assert.equal(applied[0].cmd.Type, "catalog-register");
+  assert.equal(applied[0].cmd?.Type, "catalog-register");
   assert.equal(store.catalog.getNode("client-1")?.Address, "127.0.0.1", "the client's own rows are kept locally");
 
   await d.start();

@@ -9,6 +9,7 @@ import { silentLogger } from "../../../src/runtime/logger.ts";
 import { seededRng } from "../../../src/runtime/rng.ts";
 import { LocalLog, type Consensus } from "../../../src/server/consensus.ts";
 import {
+  applyCommandOf,
   followerRequestForwarder,
   LeaderForwardingConsensus,
   RpcMethod,
@@ -61,9 +62,9 @@ test("forwarding - a follower's proposal runs on the leader, one hop, and comes 
   const leader = new LeaderForwardingConsensus(new LocalLog(new StateMachine(leaderState), { serverAddress: "leader" }), new RpcPool({ clock: systemClock, rng: seededRng(1) }));
   const seen: ApplyArgs[] = [];
   const srv = await leaderServer({
-    [RpcMethod.Apply]: (args) => {
+    [RpcMethod.Apply]: async (args) => {
       seen.push(args as ApplyArgs);
-      return leader.proposeHere((args as ApplyArgs).cmd);
+      return leader.proposeHere(await applyCommandOf(args as ApplyArgs));
     },
   });
   const pool = new RpcPool({ clock: systemClock, rng: seededRng(2) });
@@ -79,6 +80,15 @@ test("forwarding - a follower's proposal runs on the leader, one hop, and comes 
   assert.equal(seen.length, 1);
   assert.equal(seen[0].forwarded, true, "the leader is told not to forward again");
   assert.equal((seen[0].cmd as KvSetCommand).Flags, 0n, "bigint fields survive msgpack");
+
+  // A wide command travels as its encoded bytes (encoded and decoded in slices at either end).
+  const checks = Array.from({ length: 2000 }, (_, i) => ({ Node: "wide", CheckID: `c${i}`, Name: `c${i}`, Status: "passing" as const, Notes: "", Output: "", ServiceID: "", ServiceName: "", ServiceTags: [], Type: "", Definition: {}, Interval: "", Timeout: "", ExposedPort: 0 }));
+  const wide: Command = { Type: "catalog-register", Node: { ID: "", Node: "wide", Address: "10.0.0.9", Datacenter: "dc1", TaggedAddresses: {}, Meta: {} }, SkipNodeUpdate: false, Checks: checks, NowMs: 1 };
+  const second = await follower.propose(wide);
+  assert.deepEqual(second.result, { ok: true, value: true });
+  assert.equal(seen[1].cmd, undefined);
+  assert.ok(seen[1].data instanceof Uint8Array);
+  assert.equal(leaderState.catalog.nodeChecks("wide").length, 2000);
 });
 
 test("forwarding - a forwarded proposal reaching a non-leader fails as not-leader instead of hopping again", async () => {

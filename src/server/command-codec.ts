@@ -1,0 +1,52 @@
+import { Packr } from "msgpackr";
+import type { Command } from "../fsm/command.ts";
+import type { SlicedWork } from "../runtime/sliced-work.ts";
+import { countWalkedElements, packSlices, unpackSlices } from "../state/msgpack-slices.ts";
+
+// Commands travel as msgpack (Buffers and bigints included). Small commands, the common case,
+// are packed and unpacked in one call. Wide ones (a register with thousands of checks, a txn
+// with many ops) cost several milliseconds each way, so they can also be written and read as
+// SlicedWork (state/msgpack-slices.ts), pausing between batches of elements; the bytes are
+// the same either way.
+
+const packr = new Packr({ useRecords: false, int64AsType: "bigint" });
+
+/**
+ * Containers this deep (the command is depth 0) are walked: a map key by key, an array in
+ * batches of elements. Depth 1 covers Checks, Ops, Coordinates, Node and Service.
+ */
+const WALK_DEPTH = 1;
+
+/** Commands with at least this many elements in their walked containers encode in slices. */
+export const WIDE_COMMAND_ELEMENTS = 256;
+
+export function encodeCommand(cmd: Command): Uint8Array {
+  return packr.pack(cmd);
+}
+
+export function decodeCommand(data: Uint8Array): Command {
+  return packr.unpack(asBuffer(data)) as Command;
+}
+
+/** Whether a command is wide enough to be worth encoding in slices (a few property reads for the usual one). */
+export function isWideCommand(cmd: Command): boolean {
+  return countWalkedElements(cmd, WALK_DEPTH, WIDE_COMMAND_ELEMENTS) >= WIDE_COMMAND_ELEMENTS;
+}
+
+/** Encodes `cmd` to the very bytes encodeCommand writes, pausing between batches of elements. */
+export function encodeCommandSlices(cmd: Command): SlicedWork<Uint8Array> {
+  return packSlices(packr, cmd, WALK_DEPTH);
+}
+
+/** Decodes entry bytes to what decodeCommand returns, pausing between batches of elements. */
+export function* decodeCommandSlices(data: Uint8Array): SlicedWork<Command> {
+  return (yield* unpackSlices(packr, asBuffer(data), WALK_DEPTH)) as Command;
+}
+
+/**
+ * msgpackr hands back byte fields in the class of its input; the state machine stores KV
+ * values as Buffers, so read through a Buffer view whatever the log or transport gave us.
+ */
+function asBuffer(data: Uint8Array): Buffer {
+  return Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+}

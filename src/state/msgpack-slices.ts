@@ -1,0 +1,193 @@
+import type { Packr } from "msgpackr";
+import type { SlicedWork } from "../runtime/sliced-work.ts";
+
+// msgpack written and read as SlicedWork (runtime/sliced-work.ts): the outer containers of a
+// document (maps key by key, arrays in batches of elements, down to a given depth) are walked
+// here and every value below them is packed or unpacked by msgpackr, so the work may pause
+// between pieces. Both directions produce and read plain msgpack — the very bytes one pack()
+// call writes with msgpackr's default object writer — so which path wrote a document never
+// matters to its reader. Used for wide Raft commands and for whole-state snapshots.
+
+/** Array elements are packed and unpacked about this many bytes at a time, between pauses. */
+const BATCH_BYTES = 32 * 1024;
+
+/**
+ * The keys and elements of `value`'s containers down to `walkDepth`, counted up to `limit`
+ * (then it stops): a few property reads for a small document.
+ */
+export function countWalkedElements(value: unknown, walkDepth: number, limit: number, depth = 0): number {
+  if (depth > walkDepth || !isWalkable(value)) return 0;
+  if (Array.isArray(value)) return value.length;
+  let n = 0;
+  for (const key in value) {
+    if (!Object.hasOwn(value, key)) continue;
+    n += 1 + countWalkedElements(value[key], walkDepth, limit - n - 1, depth + 1);
+    if (n >= limit) return n;
+  }
+  return n;
+}
+
+/** A plain object or array: msgpackr writes these as maps and arrays, everything else its own way. */
+function isWalkable(value: unknown): value is Record<string, unknown> | unknown[] {
+  if (typeof value !== "object" || value === null) return false;
+  const proto = Object.getPrototypeOf(value) as unknown;
+  return proto === Object.prototype || proto === Array.prototype;
+}
+
+/**
+ * Encodes `value` to the bytes packr.pack(value) writes, pausing between batches of elements
+ * of its containers down to `walkDepth` (0: the value itself).
+ */
+export function* packSlices(packr: Packr, value: unknown, walkDepth: number): SlicedWork<Buffer> {
+  const parts: Uint8Array[] = [];
+  yield* encodeValue(packr, value, 0, walkDepth, parts);
+  return Buffer.concat(parts);
+}
+
+function* encodeValue(packr: Packr, value: unknown, depth: number, walkDepth: number, parts: Uint8Array[]): SlicedWork<void> {
+  if (depth > walkDepth || !isWalkable(value)) {
+    // A slice of msgpackr's shared target: the next pack() writes after it, never over it.
+    parts.push(packr.pack(value));
+    return;
+  }
+  if (Array.isArray(value)) {
+    yield* encodeElements(packr, value, parts);
+    return;
+  }
+  // As msgpackr's default object writer: map16 always, own enumerable keys in for-in order.
+  const keys: string[] = [];
+  for (const key in value) if (Object.hasOwn(value, key)) keys.push(key);
+  if (keys.length > 0xffff) {
+    parts.push(packr.pack(value));
+    return;
+  }
+  parts.push(Uint8Array.of(0xde, keys.length >> 8, keys.length & 0xff));
+  for (const key of keys) {
+    parts.push(packr.pack(key));
+    yield* encodeValue(packr, value[key], depth + 1, walkDepth, parts);
+  }
+}
+
+/** An array packed in batches (one pack() per element would cost more than the work), each batch's own header cut off. */
+function* encodeElements(packr: Packr, array: readonly unknown[], parts: Uint8Array[]): SlicedWork<void> {
+  parts.push(arrayHeader(array.length));
+  let batch = 64;
+  for (let i = 0; i < array.length; ) {
+    const n = Math.min(batch, array.length - i);
+    const packed = packr.pack(array.slice(i, i + n));
+    parts.push(packed.subarray(arrayHeader(n).length));
+    i += n;
+    // Aim the next batch at BATCH_BYTES by what this one weighed.
+    batch = Math.max(1, Math.min(4096, Math.round((n * BATCH_BYTES) / Math.max(1, packed.length))));
+    yield;
+  }
+}
+
+function arrayHeader(length: number): Uint8Array {
+  if (length < 0x10) return Uint8Array.of(0x90 | length);
+  if (length < 0x10000) return Uint8Array.of(0xdc, length >> 8, length & 0xff);
+  const header = Buffer.alloc(5);
+  header[0] = 0xdd;
+  header.writeUInt32BE(length, 1);
+  return header;
+}
+
+/**
+ * Decodes `bytes` to what packr.unpack(bytes) returns, pausing between batches of elements.
+ * Map and array headers down to `walkDepth` are read here, every value below them by msgpackr,
+ * so each piece decodes exactly as it does inside one unpack() call. Maps become plain objects
+ * with string keys (msgpackr's mapsAsObjects); a map with other keys is refused.
+ */
+export function* unpackSlices(packr: Packr, bytes: Buffer, walkDepth: number): SlicedWork<unknown> {
+  const reader = new SliceReader(packr, bytes, walkDepth);
+  const value = yield* reader.value(0);
+  if (reader.position !== bytes.length) throw new Error("Data read, but end of buffer not reached");
+  return value;
+}
+
+class SliceReader {
+  readonly #packr: Packr;
+  readonly bytes: Buffer;
+  readonly #walkDepth: number;
+  position = 0;
+
+  constructor(packr: Packr, bytes: Buffer, walkDepth: number) {
+    this.#packr = packr;
+    this.bytes = bytes;
+    this.#walkDepth = walkDepth;
+  }
+
+  *value(depth: number): SlicedWork<unknown> {
+    const header = depth <= this.#walkDepth ? this.#containerHeader() : undefined;
+    if (header === undefined) return this.#values(1)[0];
+    if (header.kind === "array") {
+      const out: unknown[] = [];
+      while (out.length < header.length) {
+        for (const element of this.#values(header.length - out.length)) out.push(element);
+        yield;
+      }
+      return out;
+    }
+    const out: Record<string, unknown> = {};
+    for (let i = 0; i < header.length; i++) {
+      const read = this.#values(1)[0];
+      if (typeof read !== "string") throw new Error("msgpack: a map key that is not a string");
+      let key: string = read;
+      // As msgpackr's mapsAsObjects reader does.
+      if (key === "__proto__") key = "__proto_";
+      out[key] = yield* this.value(depth + 1);
+    }
+    return out;
+  }
+
+  /** Reads a map or array header at the current position; undefined (nothing read) for anything else. */
+  #containerHeader(): { kind: "map" | "array"; length: number } | undefined {
+    const b = this.bytes;
+    const at = this.position;
+    if (at >= b.length) throw new Error("Unexpected end of MessagePack data");
+    const token = b[at];
+    let header: { kind: "map" | "array"; length: number; size: number } | undefined;
+    if (token >= 0x80 && token <= 0x8f) header = { kind: "map", length: token & 0x0f, size: 1 };
+    else if (token >= 0x90 && token <= 0x9f) header = { kind: "array", length: token & 0x0f, size: 1 };
+    else if (token === 0xdc || token === 0xde) header = { kind: token === 0xdc ? "array" : "map", length: this.#uint(at + 1, 2), size: 3 };
+    else if (token === 0xdd || token === 0xdf) header = { kind: token === 0xdd ? "array" : "map", length: this.#uint(at + 1, 4), size: 5 };
+    if (header === undefined) return undefined;
+    this.position = at + header.size;
+    return header;
+  }
+
+  #uint(at: number, width: 2 | 4): number {
+    if (at + width > this.bytes.length) throw new Error("Unexpected end of MessagePack data");
+    return width === 2 ? this.bytes.readUInt16BE(at) : this.bytes.readUInt32BE(at);
+  }
+
+  /**
+   * Up to `max` whole msgpack values from the current position, by one msgpackr call that
+   * stops after about BATCH_BYTES. The call sees a window of the bytes, not all that remain:
+   * msgpackr's native string extractor scans to the end of what it is given, which over the
+   * whole document would cost every batch the entire rest. A value that does not fit the window
+   * is read again through a window twice as large.
+   */
+  #values(max: number): unknown[] {
+    const remaining = this.bytes.length - this.position;
+    if (remaining <= 0) throw new Error("Unexpected end of MessagePack data");
+    for (let window = BATCH_BYTES + BATCH_BYTES / 4; ; window *= 2) {
+      const whole = window >= remaining;
+      const source = this.bytes.subarray(this.position, whole ? this.bytes.length : this.position + window);
+      const out: unknown[] = [];
+      let end = 0;
+      try {
+        this.#packr.unpackMultiple(source, (value: unknown, _start?: number, stop = 0) => {
+          out.push(value);
+          end = stop;
+          return out.length < max && stop < BATCH_BYTES;
+        });
+      } catch (err) {
+        if (whole) throw err;
+        continue;
+      }
+      this.position += end;
+      return out;
+    }
+  }
+}

@@ -1,0 +1,44 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { parseJsonBody, parseJsonBodyInTurns } from "../../../src/decode/json-body.ts";
+
+// A large body is parsed over several turns (issue 12 item 6) and must decode and fail exactly
+// as the one-turn parse does.
+
+const large = (inner: string): Buffer => Buffer.from(`{"Pad":"${"x".repeat(70_000)}","Value":${inner}}`);
+
+async function outcome(parse: () => unknown): Promise<unknown> {
+  try {
+    return { value: await parse() };
+  } catch (err) {
+    return { error: err instanceof Error ? err.message : String(err) };
+  }
+}
+
+test("json body in turns - large and small bodies decode and fail exactly as parseJsonBody", async () => {
+  const bodies: (Buffer | undefined)[] = [
+    undefined,
+    Buffer.from(""),
+    Buffer.from("  "),
+    Buffer.from('{"a":1}'),
+    large('{"b":[1,2,3]}'),
+    large("[1,2"),
+    large(`${"[".repeat(600)}${"]".repeat(600)}`),
+    Buffer.from(" ".repeat(70_000)),
+  ];
+  for (const body of bodies) {
+    for (const optional of [false, true]) {
+      const inTurns = await outcome(() => parseJsonBodyInTurns(body, { optional }));
+      const whole = await outcome(() => parseJsonBody(body, { optional }));
+      assert.deepEqual(inTurns, whole, `body of ${body?.length ?? "no"} bytes, optional=${optional}`);
+    }
+  }
+});
+
+test("json body in turns - a large body yields to the event loop before it is parsed", async () => {
+  let ranBetween = false;
+  setImmediate(() => (ranBetween = true));
+  const parsed = (await parseJsonBodyInTurns(large("7"))) as { Value: number };
+  assert.equal(parsed.Value, 7);
+  assert.equal(ranBetween, true);
+});
