@@ -5,6 +5,10 @@
 import tls from "node:tls";
 import { secureContextOptions, type MeshTlsContext } from "./tls-material.ts";
 
+// A burst of new connections (a client pool opening hundreds at once) must queue in the
+// kernel rather than be dropped and retried a second later; Node's default is 511.
+const LISTEN_BACKLOG = 4096;
+
 export interface MtlsListenerOptions {
   host: string;
   port: number;
@@ -53,7 +57,7 @@ export class MtlsListener {
   listen(): Promise<{ host: string; port: number }> {
     return new Promise((resolve, reject) => {
       this.#server.once("error", reject);
-      this.#server.listen(this.#opts.port, this.#opts.host, () => {
+      this.#server.listen({ port: this.#opts.port, host: this.#opts.host, backlog: LISTEN_BACKLOG }, () => {
         this.#server.off("error", reject);
         const addr = this.#server.address();
         resolve({ host: this.#opts.host, port: typeof addr === "object" && addr ? addr.port : this.#opts.port });

@@ -2,6 +2,10 @@
 // each accepted connection is paused until the caller has dialled the other end.
 import net from "node:net";
 
+// A burst of new connections (a client pool opening hundreds at once) must queue in the
+// kernel rather than be dropped and retried a second later; Node's default is 511.
+const LISTEN_BACKLOG = 4096;
+
 export class TcpListener {
   readonly #server: net.Server;
   readonly #host: string;
@@ -19,7 +23,7 @@ export class TcpListener {
   listen(): Promise<{ host: string; port: number }> {
     return new Promise((resolve, reject) => {
       this.#server.once("error", reject);
-      this.#server.listen(this.#port, this.#host, () => {
+      this.#server.listen({ port: this.#port, host: this.#host, backlog: LISTEN_BACKLOG }, () => {
         this.#server.off("error", reject);
         const addr = this.#server.address();
         resolve({ host: this.#host, port: typeof addr === "object" && addr ? addr.port : this.#port });
