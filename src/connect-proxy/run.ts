@@ -73,7 +73,6 @@ export async function runProxy(opts: RunProxyOptions): Promise<number> {
   let watch: BlockingWatch<ProxyRegistration> | undefined;
   try {
     await proxy.apply(config);
-    log.info("proxy started", { service: config.service, identity: svc.uri });
 
     if (opts.source.kind === "flags" && opts.source.register) {
       registration = { id: opts.source.register.id, heartbeat: undefined };
@@ -89,6 +88,7 @@ export async function runProxy(opts: RunProxyOptions): Promise<number> {
       beat();
       log.info("proxy registered", { id: registration.id });
     }
+    log.info("proxy started", { service: config.service, identity: svc.uri });
 
     if (proxyId !== "") {
       watch = new BlockingWatch<ProxyRegistration>({
