@@ -103,6 +103,16 @@ describe("connect proxy", () => {
     for (let i = 0; i < 20; i++) assert.equal(await exchange(upstreamPort, `n${i}`), `db:n${i}`);
   });
 
+  test("the sidecar follows its registration: a moved upstream listener moves without a restart", async () => {
+    const moved = await freePort();
+    const webApp = await startTagApp("web2");
+    apps.push(webApp);
+    const sidecarPort = (((await (await fetch(`${agent.base}/v1/agent/service/web-sidecar-proxy`)).json()) as { Port: number }).Port);
+    await registerWithSidecar(agent.base, { name: "web", appPort: webApp.port, sidecarPort, upstreams: [{ DestinationName: "db", LocalBindPort: moved }] });
+    await eventually("the upstream on its new port", async () => (await exchange(moved, "moved")) === "db:moved", 10_000, 100);
+    await eventually("the old upstream port closed", async () => (await exchange(upstreamPort, "old")) === null, 5000, 100);
+  });
+
   test("SIGTERM stops the proxy with exit code 0 after draining", async () => {
     const p = proxies[0];
     p.child.kill("SIGTERM");
