@@ -76,6 +76,8 @@ export class ConnectService {
   readonly #peers = new PeerIdentityCache();
   readonly #upstreams = new Map<string, UpstreamInstances>();
   readonly #agents = new Set<https.Agent>();
+  /** fetch()'s pooled agents, one per destination and datacenter. */
+  readonly #fetchAgents = new Map<string, https.Agent>();
   readonly #rotationListeners = new Set<(ctx: MeshTlsContext) => void>();
   #leaf: LeafBody | undefined;
   #roots: RootsBody | undefined;
@@ -337,7 +339,6 @@ export class ConnectService {
     return meshFetch(url, init, (destination, datacenter) => this.#agentFor(destination, datacenter));
   }
 
-  readonly #fetchAgents = new Map<string, https.Agent>();
   #agentFor(destination: string, datacenter: string): https.Agent {
     const key = `${destination}\u0000${datacenter}`;
     let agent = this.#fetchAgents.get(key);
