@@ -42,9 +42,6 @@ Usage: consulate connect proxy [options]
   The token may be passed via the CLI or the CONSUL_HTTP_TOKEN environment
   variable.
 
-  Consul can automatically start and manage this proxy by specifying the
-  "proxy" configuration within your service definition.
-
   The example below shows how to start a local proxy for establishing outbound
   connections to "db" representing the frontend service. Once running, any
   process that creates a TCP connection to the specified port (8181) will
