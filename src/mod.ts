@@ -59,3 +59,7 @@ export async function startDevAgent(options: DevAgentOptions = {}): Promise<DevA
 }
 
 export type { RuntimeConfig } from "./config/runtime-config.ts";
+
+// The Connect-native SDK (spec/connect.md §9).
+export { connect, ConnectService, ConnectError } from "./connect-native/connect.ts";
+export type { ConnectServiceOptions, DialOptions, MeshFetchInit, AuthorizeDecision, ConnectErrorCode } from "./connect-native/connect.ts";

@@ -5,6 +5,7 @@ import { helpFor, parseCommandLine } from "./command-definition.ts";
 import type { CommandIO } from "./command-io.ts";
 import { printLine } from "./command-io.ts";
 import { stringFlag } from "./go-flags.ts";
+import { connectProxyCommand } from "./connect-proxy.ts";
 import { connectOrReport, errorMessage, HTTP_CLIENT_FLAGS, HTTP_SERVER_FLAGS } from "./http-client.ts";
 
 const HTTP_FLAGS = { ...HTTP_CLIENT_FLAGS, ...HTTP_SERVER_FLAGS } as const;
@@ -103,5 +104,6 @@ export const connectCommands: Readonly<Record<string, CommandDefinition>> = {
   connect: { synopsis: "Interact with Consul Service Mesh", help: helpFor(CONNECT_HELP, undefined) },
   "connect ca": { synopsis: "Interact with the Consul Connect Certificate Authority (CA)", help: helpFor(CA_HELP, undefined) },
   "connect ca get-config": { synopsis: "Display the current Connect Certificate Authority (CA) configuration", help: helpFor(GET_HELP, HTTP_FLAGS), run: runGetConfig },
+  "connect proxy": connectProxyCommand,
   "connect ca set-config": { synopsis: "Modify the current Connect CA configuration", help: helpFor(SET_HELP, SET_FLAGS), run: runSetConfig },
 };

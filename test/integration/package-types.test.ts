@@ -19,7 +19,7 @@ function run(cmd: string, args: string[], cwd: string): Promise<{ code: number; 
   });
 }
 
-void test("package types - a consumer's strict tsc compiles `import { startDevAgent } from \"consulate\"`", async () => {
+void test("package types - a consumer's strict tsc compiles `import { startDevAgent, connect } from \"consulate\"`", async () => {
   const consumer = mkdtempSync(join(tmpdir(), "consulate-consumer-"));
   const pkg = join(consumer, "node_modules", "consulate");
   mkdirSync(pkg, { recursive: true });
@@ -53,6 +53,17 @@ void test("package types - a consumer's strict tsc compiles `import { startDevAg
       "const options: DevAgentOptions = { httpPort: 0, dnsPort: -1 };",
       "export const started: Promise<DevAgent> = startDevAgent(options);",
       'export type Datacenter = RuntimeConfig["datacenter"];',
+      'import { connect, ConnectError, type ConnectService, type ConnectServiceOptions } from "consulate";',
+      'import type { TLSSocket, TlsOptions } from "node:tls";',
+      'const meshOptions: ConnectServiceOptions = { agent: "http://127.0.0.1:8500", token: "" };',
+      "export async function mesh(): Promise<TLSSocket> {",
+      '  const svc: ConnectService = await connect.service("db", meshOptions);',
+      "  const opts: TlsOptions = svc.tlsServerOptions();",
+      "  void opts;",
+      '  const res: Response = await svc.fetch("https://web.service.consul/");',
+      "  void res;",
+      '  try { return await svc.dial("web"); } catch (err) { if (err instanceof ConnectError && err.code === "NoHealthyInstances") throw err; throw err; } finally { svc.close(); }',
+      "}",
       "",
     ].join("\n"),
   );

@@ -1,0 +1,366 @@
+// A Connect service identity held by a Node process: the Connect-native SDK (spec/connect.md
+// §9) and the engine of the built-in proxy. It keeps the service's leaf certificate and the CA
+// roots fresh through blocking queries, builds one TLS context per generation of that
+// material, authorises inbound connections against intentions (via the agent, cached), and
+// dials healthy instances of other services with mutual TLS and a SPIFFE ID check.
+import https from "node:https";
+import type { Server as TlsServer, TLSSocket, TlsOptions, PeerCertificate } from "node:tls";
+import type { Duplex } from "node:stream";
+import { AgentClient, errorText } from "../connect/mesh/agent-client.ts";
+import { AuthorizeCache, type AuthorizeDecision } from "../connect/mesh/authorize-cache.ts";
+import { BlockingWatch } from "../connect/mesh/blocking-watch.ts";
+import { consulSerial, PeerIdentityCache } from "../connect/mesh/peer-identity.ts";
+import { instanceKey, UpstreamInstances, type MeshInstance } from "../connect/mesh/upstream-instances.ts";
+import { parseServiceUri } from "../connect/spiffe.ts";
+import { ConnectError } from "../errors/connect-errors.ts";
+import { systemClock, type Clock } from "../runtime/clock.ts";
+import { silentLogger, type Logger } from "../runtime/logger.ts";
+import { systemRng, type Rng } from "../runtime/rng.ts";
+import { dialMtls } from "../transport/mesh/mtls-dial.ts";
+import { buildTlsContext, secureContextOptions, type MeshTlsContext } from "../transport/mesh/tls-material.ts";
+import { meshFetch, type MeshFetchInit } from "./mesh-fetch.ts";
+
+export interface ConnectServiceOptions {
+  /** The local agent's HTTP address; default CONSUL_HTTP_ADDR, else http://127.0.0.1:8500. */
+  agent?: string;
+  /** ACL token (needs service:write on the service); default CONSUL_HTTP_TOKEN. */
+  token?: string;
+  /** How long `connect.service()` waits for the first leaf and roots (default 30 s). */
+  timeoutMs?: number;
+  /** Bound on TCP connect + TLS handshake per instance when dialling (default 10 s). */
+  connectTimeoutMs?: number;
+}
+
+export interface DialOptions {
+  /** Datacenter of the destination (default: the agent's). */
+  datacenter?: string;
+  /** Overrides ConnectServiceOptions.connectTimeoutMs for this dial. */
+  connectTimeoutMs?: number;
+}
+
+/** Internals the built-in proxy passes; not part of the SDK's surface. */
+export interface ConnectServiceInternals {
+  logger?: Logger;
+  clock?: Clock;
+  rng?: Rng;
+}
+
+interface LeafBody {
+  CertPEM: string;
+  PrivateKeyPEM: string;
+  ServiceURI: string;
+  SerialNumber: string;
+}
+
+interface RootsBody {
+  TrustDomain: string;
+  ActiveRootID: string;
+  Roots: { RootCert: string; IntermediateCerts: string[] | null }[] | null;
+}
+
+/** How many distinct instances one dial tries before giving up. */
+const MAX_DIAL_ATTEMPTS = 5;
+
+export class ConnectService {
+  /** The service name this process speaks for (its leaf certificate's identity). */
+  readonly name: string;
+  readonly #client: AgentClient;
+  readonly #clock: Clock;
+  readonly #rng: Rng;
+  readonly #log: Logger;
+  readonly #connectTimeoutMs: number;
+  readonly #leafWatch: BlockingWatch<LeafBody>;
+  readonly #rootsWatch: BlockingWatch<RootsBody>;
+  #intentionsWatch: BlockingWatch<unknown> | undefined;
+  readonly #authz: AuthorizeCache;
+  readonly #peers = new PeerIdentityCache();
+  readonly #upstreams = new Map<string, UpstreamInstances>();
+  readonly #agents = new Set<https.Agent>();
+  /** fetch()'s pooled agents, one per destination and datacenter. */
+  readonly #fetchAgents = new Map<string, https.Agent>();
+  readonly #rotationListeners = new Set<(ctx: MeshTlsContext) => void>();
+  #leaf: LeafBody | undefined;
+  #roots: RootsBody | undefined;
+  #context: MeshTlsContext | undefined;
+  #generation = 0;
+  #closed = false;
+
+  private constructor(name: string, options: ConnectServiceOptions, internals: ConnectServiceInternals) {
+    this.name = name;
+    this.#client = new AgentClient(options.agent ?? process.env.CONSUL_HTTP_ADDR ?? "", options.token ?? process.env.CONSUL_HTTP_TOKEN ?? "");
+    this.#clock = internals.clock ?? systemClock;
+    this.#rng = internals.rng ?? systemRng;
+    this.#log = internals.logger ?? silentLogger;
+    this.#connectTimeoutMs = options.connectTimeoutMs ?? 10_000;
+    this.#authz = new AuthorizeCache(this.#client, name, this.#clock);
+    const warn = (what: string) => (err: unknown): void => {
+      if (!this.#closed) this.#log.warn(`${what} failed, retrying`, { service: name, error: errorText(err) });
+    };
+    this.#leafWatch = new BlockingWatch<LeafBody>({
+      client: this.#client,
+      path: `/v1/agent/connect/ca/leaf/${encodeURIComponent(name)}`,
+      clock: this.#clock,
+      onChange: (leaf) => {
+        this.#leaf = leaf;
+        this.#rebuild();
+      },
+      onError: warn("leaf certificate watch"),
+    });
+    this.#rootsWatch = new BlockingWatch<RootsBody>({
+      client: this.#client,
+      path: "/v1/agent/connect/ca/roots",
+      clock: this.#clock,
+      onChange: (roots) => {
+        this.#roots = roots;
+        this.#authz.invalidate();
+        this.#rebuild();
+      },
+      onError: warn("CA roots watch"),
+    });
+  }
+
+  /** Resolves once the service's leaf and the roots are loaded. */
+  static async create(name: string, options: ConnectServiceOptions = {}, internals: ConnectServiceInternals = {}): Promise<ConnectService> {
+    if (typeof name !== "string" || name === "") throw new ConnectError("BadDestination", "a service name is required");
+    const svc = new ConnectService(name, options, internals);
+    const timeoutMs = options.timeoutMs ?? 30_000;
+    let timer: { cancel(): void } | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = svc.#clock.setTimer(timeoutMs, () => reject(new ConnectError("AgentError", `timed out after ${timeoutMs} ms loading the leaf certificate and CA roots of "${name}" from ${svc.#client.base}`)));
+    });
+    try {
+      await Promise.race([Promise.all([svc.#leafWatch.ready, svc.#rootsWatch.ready]), timeout]);
+    } catch (err) {
+      svc.close();
+      throw err;
+    } finally {
+      timer?.cancel();
+    }
+    return svc;
+  }
+
+  #rebuild(): void {
+    const leaf = this.#leaf;
+    const roots = this.#roots;
+    if (!leaf || !roots || this.#closed) return;
+    const caPems: string[] = [];
+    for (const r of roots.Roots ?? []) {
+      caPems.push(r.RootCert);
+      for (const i of r.IntermediateCerts ?? []) caPems.push(i);
+    }
+    try {
+      this.#context = buildTlsContext({ generation: ++this.#generation, keyPem: leaf.PrivateKeyPEM, certPem: leaf.CertPEM, caPems });
+    } catch (err) {
+      this.#log.error("cannot build a TLS context from the leaf and roots", { service: this.name, error: errorText(err) });
+      return;
+    }
+    this.#log.debug("TLS material updated", { service: this.name, generation: this.#generation, serial: leaf.SerialNumber });
+    for (const l of this.#rotationListeners) l(this.#context);
+  }
+
+  /** The current generation of TLS material (for the built-in proxy's listeners). */
+  get tlsContext(): MeshTlsContext {
+    if (!this.#context) throw new ConnectError("Closed", "the service has no TLS material yet");
+    return this.#context;
+  }
+
+  /** The SPIFFE ID of this service's current leaf. */
+  get uri(): string {
+    return this.#leaf?.ServiceURI ?? "";
+  }
+
+  get #datacenter(): string {
+    return parseServiceUri(this.uri)?.datacenter ?? "";
+  }
+
+  /** Calls `listener` with each new generation of TLS material; returns an unsubscribe function. */
+  onRotate(listener: (ctx: MeshTlsContext) => void): () => void {
+    this.#rotationListeners.add(listener);
+    return () => this.#rotationListeners.delete(listener);
+  }
+
+  /**
+   * Options for tls.createServer / https.createServer: present the leaf, require a client
+   * certificate verified against the roots. Pass the server to serve() as well, so that every
+   * connection is authorised against intentions and rotated material reaches new connections.
+   */
+  tlsServerOptions(): TlsOptions {
+    return {
+      ...secureContextOptions(this.tlsContext),
+      requestCert: true,
+      rejectUnauthorized: true,
+      // Clients that send SNI (ours do) get the current generation even before serve() swaps it.
+      SNICallback: (_servername, cb) => cb(null, this.tlsContext.secureContext),
+    };
+  }
+
+  /**
+   * Attaches a server made with tlsServerOptions(): rotated leaf and roots become its context
+   * for new connections, and a connection reaches the server's listeners (an https handler
+   * included) only once intentions allow its client; a denied one is closed.
+   */
+  serve<S extends TlsServer>(server: S): S {
+    const unsubscribe = this.onRotate((ctx) => server.setSecureContext(secureContextOptions(ctx)));
+    server.once("close", unsubscribe);
+    const emit = server.emit.bind(server) as (event: string | symbol, ...args: unknown[]) => boolean;
+    // 'secureConnection' is where tls and https servers hand out a verified socket; holding
+    // the event back until the decision keeps every listener, whenever registered, behind it.
+    server.emit = ((event: string | symbol, ...args: unknown[]): boolean => {
+      if (event !== "secureConnection") return emit(event, ...args);
+      const socket = args[0] as TLSSocket;
+      this.authorizeSocket(socket).then(
+        (d) => {
+          if (socket.destroyed) return;
+          if (d.authorized) emit(event, ...args);
+          else {
+            this.#log.debug("connection refused", { service: this.name, reason: d.reason });
+            socket.destroy();
+          }
+        },
+        () => socket.destroy(),
+      );
+      return true;
+    }) as S["emit"];
+    return server;
+  }
+
+  /** Asks intentions whether the client of an established mTLS connection may talk to this service. */
+  async authorizeSocket(socket: TLSSocket): Promise<AuthorizeDecision> {
+    const cert = socket.getPeerX509Certificate();
+    if (!cert || !socket.authorized) return { authorized: false, reason: "no verified client certificate" };
+    const id = this.#peers.identify(cert.fingerprint256, cert.raw);
+    if (!id.service) return { authorized: false, reason: `client certificate URI ${JSON.stringify(id.uri)} is not a Connect service identity` };
+    this.#watchIntentions();
+    return this.#authz.authorize(id.uri, consulSerial(cert.serialNumber));
+  }
+
+  /** Follows this service's intentions so a change drops cached decisions at once. */
+  #watchIntentions(): void {
+    if (this.#intentionsWatch || this.#closed) return;
+    this.#intentionsWatch = new BlockingWatch<unknown>({
+      client: this.#client,
+      path: "/v1/connect/intentions/match",
+      query: { by: "destination", name: this.name },
+      clock: this.#clock,
+      onChange: () => this.#authz.invalidate(),
+      // Without intentions:read the 1 s decision lifetime still bounds staleness.
+      onError: (err) => this.#log.debug("intentions watch failed", { service: this.name, error: errorText(err) }),
+    });
+  }
+
+  #instances(destination: string, datacenter: string): UpstreamInstances {
+    const key = `${destination}\u0000${datacenter}`;
+    let inst = this.#upstreams.get(key);
+    if (!inst) {
+      inst = new UpstreamInstances({
+        client: this.#client,
+        destination,
+        datacenter: datacenter === "" ? undefined : datacenter,
+        clock: this.#clock,
+        rng: this.#rng,
+        onError: (err) => this.#log.warn("health watch failed, retrying", { destination, error: errorText(err) }),
+      });
+      this.#upstreams.set(key, inst);
+    }
+    return inst;
+  }
+
+  /** Checks that a server certificate names `destination` in our trust domain and the instance's datacenter. */
+  #verifyServer(destination: string, instance: MeshInstance, cert: PeerCertificate): Error | undefined {
+    const id = this.#peers.identify(cert.fingerprint256, cert.raw);
+    const want = `service "${destination}" in datacenter "${instance.datacenter}" of trust domain "${this.#roots?.TrustDomain ?? ""}"`;
+    const svc = id.service;
+    if (
+      !svc ||
+      svc.service.toLowerCase() !== destination.toLowerCase() ||
+      svc.trustDomain !== (this.#roots?.TrustDomain ?? "").toLowerCase() ||
+      svc.namespace !== "default" ||
+      (instance.datacenter !== "" && svc.datacenter !== instance.datacenter)
+    ) {
+      return new ConnectError("IdentityMismatch", `${instance.host}:${instance.port} presented ${JSON.stringify(id.uri)}, want ${want}`);
+    }
+    return undefined;
+  }
+
+  /** Dials a healthy instance of `destination` with mTLS; a failed instance makes way for another. */
+  async dial(destination: string, options: DialOptions = {}): Promise<TLSSocket> {
+    if (this.#closed) throw new ConnectError("Closed", "the service is closed");
+    if (typeof destination !== "string" || destination === "") throw new ConnectError("BadDestination", "a destination service name is required");
+    const dc = options.datacenter ?? "";
+    const instances = this.#instances(destination, dc);
+    await instances.ready();
+    const tried = new Set<string>();
+    const failures: string[] = [];
+    for (let attempt = 0; attempt < MAX_DIAL_ATTEMPTS; attempt++) {
+      const instance = instances.pick(tried);
+      if (!instance) break;
+      tried.add(instanceKey(instance));
+      const ctx = this.tlsContext;
+      try {
+        return await dialMtls({
+          host: instance.host,
+          port: instance.port,
+          secureContext: ctx.secureContext,
+          servername: this.#roots ? `${destination}.default.${instance.datacenter || this.#datacenter}.internal.${this.#roots.TrustDomain}` : undefined,
+          verifyPeer: (cert) => this.#verifyServer(destination, instance, cert),
+          timeoutMs: options.connectTimeoutMs ?? this.#connectTimeoutMs,
+        });
+      } catch (err) {
+        failures.push(`${instanceKey(instance)}: ${errorText(err)}`);
+        this.#log.debug("dial failed, trying another instance", { destination, instance: instanceKey(instance), error: errorText(err) });
+      }
+    }
+    if (tried.size === 0) throw new ConnectError("NoHealthyInstances", `no healthy instances of "${destination}"`);
+    throw new ConnectError("DialFailed", `dialing "${destination}" failed: ${failures.join("; ")}`);
+  }
+
+  /** An https.Agent whose connections go to healthy instances of `destination` over mTLS (kept alive). */
+  httpsAgent(destination: string, options: DialOptions = {}): https.Agent {
+    const dial = (): Promise<TLSSocket> => this.dial(destination, options);
+    class MeshAgent extends https.Agent {
+      override createConnection(_opts: https.RequestOptions, callback?: (err: Error | null, stream: Duplex) => void): Duplex | null | undefined {
+        dial().then(
+          (socket) => callback?.(null, socket),
+          (err: Error) => callback?.(err, undefined as unknown as Duplex),
+        );
+        return undefined;
+      }
+    }
+    const agent = new MeshAgent({ keepAlive: true });
+    this.#agents.add(agent);
+    return agent;
+  }
+
+  /**
+   * fetch() for mesh destinations: the URL's host names the service, as
+   * "https://web.service.consul/path" (or "<svc>.service.<dc>.consul", "<svc>.connect.consul").
+   */
+  fetch(url: string | URL, init: MeshFetchInit = {}): Promise<Response> {
+    return meshFetch(url, init, (destination, datacenter) => this.#agentFor(destination, datacenter));
+  }
+
+  #agentFor(destination: string, datacenter: string): https.Agent {
+    const key = `${destination}\u0000${datacenter}`;
+    let agent = this.#fetchAgents.get(key);
+    if (!agent) {
+      agent = this.httpsAgent(destination, datacenter === "" ? {} : { datacenter });
+      this.#fetchAgents.set(key, agent);
+    }
+    return agent;
+  }
+
+  /** Stops every watch and closes pooled client connections. Servers passed to serve() stay the caller's. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#leafWatch.stop();
+    this.#rootsWatch.stop();
+    this.#intentionsWatch?.stop();
+    for (const u of this.#upstreams.values()) u.stop();
+    this.#upstreams.clear();
+    for (const a of this.#agents) a.destroy();
+    this.#agents.clear();
+    this.#fetchAgents.clear();
+    this.#rotationListeners.clear();
+  }
+}

@@ -1,0 +1,179 @@
+// The built-in proxy's running part: a public mTLS listener relaying allowed clients to the
+// local application, and one TCP listener per upstream relaying to healthy instances of the
+// destination. apply() moves it to a new configuration (the registration changed) touching only
+// what changed; stop() stops accepting and drains open connections.
+import type { Socket } from "node:net";
+import type { TLSSocket } from "node:tls";
+import type { ConnectService } from "../connect-native/service.ts";
+import { errorText } from "../connect/mesh/agent-client.ts";
+import type { Clock } from "../runtime/clock.ts";
+import type { Logger } from "../runtime/logger.ts";
+import { MtlsListener } from "../transport/mesh/mtls-listener.ts";
+import { RelaySet } from "../transport/mesh/relay.ts";
+import { dialTcp, TcpListener } from "../transport/mesh/tcp-listener.ts";
+import type { ProxyConfig, PublicListenerConfig, UpstreamConfig } from "./proxy-config.ts";
+
+interface RunningPublic {
+  config: PublicListenerConfig;
+  listener: MtlsListener;
+  unsubscribe: () => void;
+}
+
+interface RunningUpstream {
+  config: UpstreamConfig;
+  listener: TcpListener;
+}
+
+function upstreamKey(u: UpstreamConfig): string {
+  return `${u.localBindAddress}:${u.localBindPort}`;
+}
+
+function sameUpstream(a: UpstreamConfig, b: UpstreamConfig): boolean {
+  return a.destinationName === b.destinationName && a.datacenter === b.datacenter && a.connectTimeoutMs === b.connectTimeoutMs;
+}
+
+export class ConnectProxy {
+  readonly #svc: ConnectService;
+  readonly #log: Logger;
+  readonly #clock: Clock;
+  readonly #relays = new RelaySet();
+  #public: RunningPublic | undefined;
+  readonly #upstreams = new Map<string, RunningUpstream>();
+  /** The local application's address; read per connection so a registration change applies at once. */
+  #local = { host: "127.0.0.1", port: 0, timeoutMs: 1000 };
+  #stopped = false;
+
+  constructor(svc: ConnectService, logger: Logger, clock: Clock) {
+    this.#svc = svc;
+    this.#log = logger;
+    this.#clock = clock;
+  }
+
+  get openConnections(): number {
+    return this.#relays.size;
+  }
+
+  /** Brings listeners in line with `config`; a listener that fails to bind rejects (the rest stay). */
+  async apply(config: ProxyConfig): Promise<void> {
+    if (this.#stopped) return;
+    if (config.service !== this.#svc.name) {
+      this.#log.error("the registration now names another service; keeping the old identity", { have: this.#svc.name, registration: config.service });
+    }
+    const errors: string[] = [];
+    try {
+      await this.#applyPublic(config.publicListener);
+    } catch (err) {
+      errors.push(errorText(err));
+    }
+    const wanted = new Map(config.upstreams.map((u) => [upstreamKey(u), u]));
+    for (const [key, running] of this.#upstreams) {
+      const next = wanted.get(key);
+      if (next && sameUpstream(next, running.config)) continue;
+      this.#upstreams.delete(key);
+      await running.listener.close();
+      this.#log.info("upstream listener stopped", { destination: running.config.destinationName, bind: key });
+    }
+    for (const [key, u] of wanted) {
+      if (this.#upstreams.has(key)) continue;
+      const listener = new TcpListener(u.localBindAddress, u.localBindPort, (socket) => this.#onUpstreamConnection(u, socket));
+      try {
+        await listener.listen();
+        this.#upstreams.set(key, { config: u, listener });
+        this.#log.info("upstream listener started", { destination: u.destinationName, bind: key });
+      } catch (err) {
+        errors.push(`upstream ${u.destinationName} on ${key}: ${errorText(err)}`);
+      }
+    }
+    if (errors.length > 0) throw new Error(errors.join("; "));
+  }
+
+  async #applyPublic(config: PublicListenerConfig | undefined): Promise<void> {
+    if (config) this.#local = { host: config.localServiceAddress, port: config.localServicePort, timeoutMs: config.localConnectTimeoutMs };
+    const current = this.#public;
+    if (current && config && current.config.bindAddress === config.bindAddress && current.config.bindPort === config.bindPort && current.config.handshakeTimeoutMs === config.handshakeTimeoutMs) {
+      current.config = config;
+      return;
+    }
+    if (current) {
+      this.#public = undefined;
+      current.unsubscribe();
+      await current.listener.close();
+      this.#log.info("public listener stopped", { bind: `${current.config.bindAddress}:${current.config.bindPort}` });
+    }
+    if (!config) return;
+    const listener = new MtlsListener({
+      host: config.bindAddress,
+      port: config.bindPort,
+      context: this.#svc.tlsContext,
+      handshakeTimeoutMs: config.handshakeTimeoutMs,
+      admit: (socket) => this.#admit(socket),
+      onAdmitted: (socket) => this.#toLocalApp(socket),
+      onHandshakeError: (err) => this.#log.debug("inbound TLS handshake failed", { error: err.message }),
+    });
+    await listener.listen();
+    const unsubscribe = this.#svc.onRotate((ctx) => listener.rotate(ctx));
+    // Material may have rotated between reading the context and subscribing.
+    listener.rotate(this.#svc.tlsContext);
+    this.#public = { config, listener, unsubscribe };
+    this.#log.info("public listener started", { bind: `${config.bindAddress}:${config.bindPort}`, local: `${config.localServiceAddress}:${config.localServicePort}` });
+  }
+
+  async #admit(socket: TLSSocket): Promise<boolean> {
+    const decision = await this.#svc.authorizeSocket(socket);
+    if (!decision.authorized) this.#log.debug("inbound connection refused", { reason: decision.reason, remote: socket.remoteAddress });
+    return decision.authorized;
+  }
+
+  #toLocalApp(socket: TLSSocket): void {
+    socket.pause();
+    const { host, port, timeoutMs } = this.#local;
+    dialTcp(host, port, timeoutMs).then(
+      (local) => {
+        if (socket.destroyed || this.#stopped) {
+          local.destroy();
+          socket.destroy();
+          return;
+        }
+        this.#relays.relay(socket, local);
+      },
+      (err: unknown) => {
+        this.#log.warn("cannot reach the local application", { local: `${host}:${port}`, error: errorText(err) });
+        socket.destroy();
+      },
+    );
+  }
+
+  #onUpstreamConnection(u: UpstreamConfig, socket: Socket): void {
+    this.#svc.dial(u.destinationName, { datacenter: u.datacenter === "" ? undefined : u.datacenter, connectTimeoutMs: u.connectTimeoutMs }).then(
+      (remote) => {
+        if (socket.destroyed || this.#stopped) {
+          remote.destroy();
+          socket.destroy();
+          return;
+        }
+        this.#relays.relay(socket, remote);
+        socket.resume();
+      },
+      (err: unknown) => {
+        this.#log.warn("upstream dial failed", { destination: u.destinationName, error: errorText(err) });
+        socket.destroy();
+      },
+    );
+  }
+
+  /** Stops accepting everywhere, then waits up to `drainMs` for open connections to finish. */
+  async stop(drainMs: number): Promise<void> {
+    if (this.#stopped) return;
+    this.#stopped = true;
+    const closing: Promise<void>[] = [];
+    if (this.#public) {
+      this.#public.unsubscribe();
+      closing.push(this.#public.listener.close());
+    }
+    for (const u of this.#upstreams.values()) closing.push(u.listener.close());
+    this.#upstreams.clear();
+    this.#public = undefined;
+    await Promise.all(closing);
+    await this.#relays.drain(drainMs, (ms, fn) => this.#clock.setTimer(ms, fn));
+  }
+}
