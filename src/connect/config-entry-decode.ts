@@ -1,12 +1,14 @@
 import type { ConfigEntryFields } from "../model/config-entry.ts";
 import { intentionPrecedence, WILDCARD } from "./intention-precedence.ts";
+import { ConfigEntryError, decodeFields } from "./config-entry-shape.ts";
+import { EXPORTED_SERVICES, INGRESS_GATEWAY, KIND_FIELDS, MESH, PROXY_DEFAULTS_FIELDS, SERVICE_DEFAULTS_FIELDS, SERVICE_RESOLVER, SERVICE_ROUTER, SERVICE_SPLITTER, TERMINATING_GATEWAY, validateKind } from "./config-entry-kinds.ts";
 
 // Decoding and validation of config entries written through /v1/config (Consul's
 // DecodeConfigEntry + Validate). Keys match case-insensitively and in snake_case, as Consul's
 // decoder does; fields a kind has but this agent does not act on are refused by name rather
 // than stored and ignored.
 
-export class ConfigEntryError extends Error {}
+export { ConfigEntryError };
 
 export const SERVICE_INTENTIONS = "service-intentions";
 export const SERVICE_DEFAULTS = "service-defaults";
@@ -14,25 +16,20 @@ export const PROXY_DEFAULTS = "proxy-defaults";
 
 /** Consul's kinds that are not (yet) stored here; writing one says so instead of pretending. */
 const KNOWN_UNSUPPORTED = new Set([
-  "mesh",
-  "service-router",
-  "service-splitter",
-  "service-resolver",
-  "ingress-gateway",
-  "terminating-gateway",
   "api-gateway",
   "bound-api-gateway",
   "inline-certificate",
   "http-route",
   "tcp-route",
-  "exported-services",
   "sameness-group",
   "jwt-provider",
   "control-plane-request-limit",
   "file-system-certificate",
 ]);
 
-export const SUPPORTED_KINDS = [SERVICE_INTENTIONS, SERVICE_DEFAULTS, PROXY_DEFAULTS] as const;
+export const SUPPORTED_KINDS = [
+  SERVICE_INTENTIONS, SERVICE_DEFAULTS, PROXY_DEFAULTS, MESH, SERVICE_RESOLVER, SERVICE_SPLITTER, SERVICE_ROUTER, INGRESS_GATEWAY, TERMINATING_GATEWAY, EXPORTED_SERVICES,
+] as const;
 
 type Raw = Record<string, unknown>;
 
@@ -81,11 +78,7 @@ function checkDefaultScope(o: Raw, where: string): void {
   }
 }
 
-const TOP_KEYS: Record<string, readonly string[]> = {
-  [SERVICE_INTENTIONS]: ["Kind", "Name", "Namespace", "Partition", "Meta", "Sources", "CreateIndex", "ModifyIndex"],
-  [SERVICE_DEFAULTS]: ["Kind", "Name", "Namespace", "Partition", "Meta", "Protocol", "CreateIndex", "ModifyIndex"],
-  [PROXY_DEFAULTS]: ["Kind", "Name", "Namespace", "Partition", "Meta", "Config", "CreateIndex", "ModifyIndex"],
-};
+const INTENTION_KEYS = ["Kind", "Name", "Namespace", "Partition", "Meta", "Sources", "CreateIndex", "ModifyIndex"];
 
 /** The kind of a raw entry, refusing unknown ones with Consul's message. */
 export function kindOf(raw: Raw): string {
@@ -104,44 +97,74 @@ export function checkKind(kind: string): void {
 export interface DecodeContext {
   /** The protocol a destination service speaks (service-defaults, then proxy-defaults, then tcp). */
   protocolOf(service: string): string;
+  /** Whether the mesh entry sets AllowEnablingPermissiveMutualTLS (absent: false). */
+  allowsPermissiveMutualTLS?(): boolean;
+}
+
+const MUTUAL_TLS_MODES = ["", "strict", "permissive"];
+const PROXY_MODES = ["", "direct", "transparent"];
+const MESH_GATEWAY_MODES = ["", "none", "local", "remote"];
+
+/** Checks shared by service-defaults and proxy-defaults (Consul's validation of their common fields). */
+function checkProxyFields(o: Record<string, unknown>, ctx: DecodeContext): void {
+  const mode = typeof o.Mode === "string" ? o.Mode : "";
+  if (!PROXY_MODES.includes(mode)) throw new ConfigEntryError(`invalid proxy mode: ${JSON.stringify(mode)}`);
+  const mtls = typeof o.MutualTLSMode === "string" ? o.MutualTLSMode : "";
+  if (!MUTUAL_TLS_MODES.includes(mtls)) throw new ConfigEntryError(`Invalid MutualTLSMode ${JSON.stringify(mtls)}. Must be one of "", "strict", or "permissive".`);
+  if (mtls === "permissive" && !(ctx.allowsPermissiveMutualTLS?.() ?? false)) {
+    throw new ConfigEntryError(`MutualTLSMode=permissive is insecure. Set AllowEnablingPermissiveMutualTLS=true in the "mesh" config entry to allow this change.`);
+  }
+  const mg = (o.MeshGateway as Record<string, unknown> | undefined)?.Mode;
+  if (typeof mg === "string" && !MESH_GATEWAY_MODES.includes(mg)) throw new ConfigEntryError(`Invalid Mode field for MeshGateway: ${JSON.stringify(mg)}`);
 }
 
 /** Decodes and validates an entry; the result is what is stored (Precedence filled in, Sources sorted). */
 export function decodeConfigEntry(raw: Raw, ctx: DecodeContext): ConfigEntryFields {
   const kind = kindOf(raw);
-  const o = fields(raw, TOP_KEYS[kind], "");
+  if (kind !== SERVICE_INTENTIONS) return decodeShaped(kind, raw, ctx);
+  const o = fields(raw, INTENTION_KEYS, "");
   const name = str(o, "Name", "");
   checkDefaultScope(o, "");
   const meta = strMap(o, "Meta", "");
-  const base: ConfigEntryFields = { Kind: kind, Name: name };
-  switch (kind) {
-    case SERVICE_INTENTIONS: {
-      if (name === "") throw new ConfigEntryError("Name is required");
-      checkWildcard(name, "Name");
-      const sources = decodeSources(o.Sources, name, ctx);
-      return { ...base, Sources: sources, ...(meta ? { Meta: meta } : {}) };
+  if (name === "") throw new ConfigEntryError("Name is required");
+  checkWildcard(name, "Name");
+  const sources = decodeSources(o.Sources, name, ctx);
+  return { Kind: kind, Name: name, Sources: sources, ...(meta ? { Meta: meta } : {}) };
+}
+
+/** Kinds decoded from their field shapes (config-entry-kinds.ts), then validated. */
+function decodeShaped(kind: string, raw: Raw, ctx: DecodeContext): ConfigEntryFields {
+  const shape = kind === SERVICE_DEFAULTS ? SERVICE_DEFAULTS_FIELDS : kind === PROXY_DEFAULTS ? PROXY_DEFAULTS_FIELDS : KIND_FIELDS[kind];
+  const o = decodeFields(raw, shape, "");
+  delete o.CreateIndex;
+  delete o.ModifyIndex;
+  o.Kind = kind;
+  checkDefaultScope(o, "");
+  delete o.Namespace;
+  delete o.Partition;
+  if (kind === MESH && (o.Name === undefined || o.Name === "")) o.Name = "mesh";
+  if (kind === EXPORTED_SERVICES && (o.Name === undefined || o.Name === "")) o.Name = "default";
+  const name = typeof o.Name === "string" ? o.Name : "";
+  if (kind === SERVICE_DEFAULTS) {
+    if (name === "") throw new ConfigEntryError("Name is required");
+    if (name === WILDCARD) throw new ConfigEntryError("service-defaults name must not be a wildcard");
+    if (typeof o.Protocol === "string") o.Protocol = o.Protocol.toLowerCase();
+    checkProtocol(typeof o.Protocol === "string" ? o.Protocol : "", "Protocol");
+    checkProxyFields(o, ctx);
+  } else if (kind === PROXY_DEFAULTS) {
+    if (name !== "global") throw new ConfigEntryError(`invalid name ("${name}"), only "global" is supported`);
+    const config = (o.Config ?? {}) as Raw;
+    if (config.protocol !== undefined) {
+      if (typeof config.protocol !== "string") throw new ConfigEntryError("Config.protocol must be a string");
+      config.protocol = config.protocol.toLowerCase();
+      checkProtocol(config.protocol as string, "Config.protocol");
     }
-    case SERVICE_DEFAULTS: {
-      if (name === "") throw new ConfigEntryError("Name is required");
-      if (name === WILDCARD) throw new ConfigEntryError("service-defaults name must not be a wildcard");
-      const protocol = str(o, "Protocol", "").toLowerCase();
-      checkProtocol(protocol, "Protocol");
-      return { ...base, Protocol: protocol, ...(meta ? { Meta: meta } : {}) };
-    }
-    default: {
-      // proxy-defaults
-      if (name !== "global") throw new ConfigEntryError(`invalid name ("${name}"), only "global" is supported`);
-      const config = o.Config ?? {};
-      if (!isObj(config)) throw new ConfigEntryError("Config must be an object");
-      for (const k of Object.keys(config)) if (k !== "protocol") throw new ConfigEntryError(`Config: key "${k}" is not supported by this agent yet (only "protocol")`);
-      if (config.protocol !== undefined) {
-        if (typeof config.protocol !== "string") throw new ConfigEntryError("Config.protocol must be a string");
-        checkProtocol(config.protocol.toLowerCase(), "Config.protocol");
-      }
-      const out: Raw = typeof config.protocol === "string" ? { protocol: config.protocol.toLowerCase() } : {};
-      return { ...base, Config: out, ...(meta ? { Meta: meta } : {}) };
-    }
+    o.Config = config;
+    checkProxyFields(o, ctx);
+  } else {
+    validateKind(kind, o);
   }
+  return { ...o, Kind: kind, Name: name };
 }
 
 function checkProtocol(p: string, where: string): void {
@@ -284,10 +307,15 @@ export function protocolsDeclaredBy(entries: readonly ConfigEntryFields[], fallb
       if (typeof config?.protocol === "string" && config.protocol !== "") return config.protocol;
       return fallback.protocolOf(service);
     },
+    allowsPermissiveMutualTLS(): boolean {
+      const mesh = entries.find((e) => e.Kind === MESH);
+      if (mesh) return mesh.AllowEnablingPermissiveMutualTLS === true;
+      return fallback.allowsPermissiveMutualTLS?.() ?? false;
+    },
   };
 }
 
-const KIND_ORDER = [PROXY_DEFAULTS, SERVICE_DEFAULTS];
+const KIND_ORDER = [MESH, PROXY_DEFAULTS, SERVICE_DEFAULTS];
 /** Fields that are lists even with one element (Consul's PatchSliceOfMaps skip list, for these kinds). */
 const LIST_FIELDS = new Set(["sources", "permissions", "header"]);
 

@@ -1,6 +1,7 @@
 import type { Answer } from "dns-packet";
 import type { Node, NodeService } from "../model/catalog.ts";
 import type { ServiceInstance } from "../state/catalog-tables.ts";
+import { ingressGatewayInstances, type IngressState } from "../connect/gateway-read.ts";
 import type { DnsCatalog, RemoteLookup } from "./remote-catalog.ts";
 import type { Authorizer } from "../acl/authorizer.ts";
 import type { DnsSettings } from "./dns-settings.ts";
@@ -36,6 +37,8 @@ export interface DnsQuestion {
 export interface DnsState {
   catalog: DnsCatalog;
   lastIndex: number;
+  /** Gateway config entries, for `<svc>.ingress.<domain>`; absent (a remote view): no ingress answers. */
+  configEntries?: IngressState["configEntries"];
 }
 
 export interface ResolverContext {
@@ -203,9 +206,14 @@ class Lookup {
         return this.addr(p.parts);
       case "virtual":
         return p.parts.length === 1 ? this.virtual(p.parts[0], p.locality) : this.nxdomain();
-      // Ingress gateways need config entries and .query names need prepared queries; until
-      // those exist nothing can match, which Consul answers as an unknown name.
-      case "ingress":
+      case "ingress": {
+        const entries = this.ctx.state.configEntries;
+        if (p.parts.length !== 1 || !entries) return this.nxdomain();
+        const state = { catalog: this.ctx.state.catalog, configEntries: entries };
+        return this.serviceLike("ingress", p.parts[0], undefined, () => ingressGatewayInstances(state, p.parts[0]));
+      }
+      // .query names need prepared queries; until those exist nothing can match, which Consul
+      // answers as an unknown name.
       case "query":
         return this.nxdomain();
     }

@@ -178,6 +178,24 @@ export const memberSchema: FilterSchema = Field.struct({
   DelegateCur: Field.uint,
 });
 
+/** Intention (`/v1/connect/intentions?filter=`; spec/connect.md §6.5). */
+export const intentionSchema: FilterSchema = Field.struct({
+  ID: Field.string,
+  Description: Field.string,
+  SourcePeer: Field.string,
+  SourceSamenessGroup: Field.string,
+  SourceNS: Field.string,
+  SourceName: Field.string,
+  SourcePartition: Field.string,
+  DestinationNS: Field.string,
+  DestinationName: Field.string,
+  DestinationPartition: Field.string,
+  SourceType: Field.string,
+  Action: Field.string,
+  Meta: Field.map(Field.string),
+  Precedence: Field.int,
+});
+
 /** Every ready-made schema by the endpoint item it describes. */
 export const endpointSchemas = {
   agentService: agentServiceSchema,

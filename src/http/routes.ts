@@ -18,6 +18,7 @@ import { agentConnectHandlers as agentConnect } from "./handlers/agent-connect.t
 import { connectCaHandlers as connectCa } from "./handlers/connect-ca.ts";
 import { connectIntentionHandlers as ixn } from "./handlers/connect-intentions.ts";
 import { configEntryHandlers as config } from "./handlers/config-entries.ts";
+import { discoveryChainHandlers as chain } from "./handlers/discovery-chain.ts";
 import { SNAPSHOT_ARCHIVE_MAX_BYTES, snapshotHandlers as snap } from "./handlers/snapshot.ts";
 import { uiHandlers as ui } from "./handlers/ui.ts";
 import { aclHandlers as acl } from "./handlers/acl.ts";
@@ -141,6 +142,7 @@ export const routes: readonly Route[] = [
   { path: "/v1/connect/intentions/", methods: { GET: ixn.byId, PUT: ixn.byId, DELETE: ixn.byId } },
   { path: "/v1/config", methods: { PUT: config.apply } },
   { path: "/v1/config/", methods: { GET: config.get, DELETE: config.remove } },
+  { path: "/v1/discovery-chain/", methods: { GET: chain.chain, POST: chain.chain } },
   /** Consulate-internal: the leader signs an agent's CSR (Consul's ConnectCA.Sign RPC). */
   { path: "/v1/internal/consulate/connect-ca/sign", methods: { POST: connectCa.sign } },
   { path: "/v1/snapshot", methods: { GET: snap.save, PUT: snap.restore }, streamedBodyLimit: SNAPSHOT_ARCHIVE_MAX_BYTES },

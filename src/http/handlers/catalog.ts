@@ -10,7 +10,8 @@ import { json } from "../reply.ts";
 import { catalogServiceNodeView, type CatalogServiceNodeJson } from "../views/catalog-service-node.ts";
 import { nodeView, type NodeJson } from "../views/node.ts";
 import { nodeServiceView, type NodeServiceJson } from "../views/node-service.ts";
-import { emptyGatewayRead } from "./empty-gateway-read.ts";
+import { gatewayIndex, gatewayEntries, typicalServiceNames } from "../../connect/gateway-read.ts";
+import { gatewayServicesOf } from "../../connect/gateway-services.ts";
 import { clusterPeerRead, namesClusterPeer } from "./peer-scope.ts";
 import { nearNode, nodeHasMeta, requestedTags, requestFilter, requireName, selectInstances, sortByNear } from "./catalog-query.ts";
 import { instanceListRead, instancesOfName, type InstanceListEndpoint, type InstanceListRequest } from "./instance-list-read.ts";
@@ -219,9 +220,22 @@ const nodeServices: Handler = (ctx, req) =>
 const gatewayServices: Handler = (ctx, req) => {
   const opts = queryOptions(ctx, req);
   if (req.suffix === "") throw errors.badRequest("Missing gateway name");
+  const gateway = req.suffix;
   // Consul's Catalog.GatewayServices: service:read on the gateway, refused (not filtered) without it.
-  requestAuthorizer(ctx, req).require("service:read", req.suffix);
-  return emptyGatewayRead(ctx, req, opts, []);
+  const authz = requestAuthorizer(ctx, req);
+  authz.require("service:read", gateway);
+  return blockingRead(
+    ctx,
+    req,
+    opts,
+    (ws) => {
+      const entries = gatewayEntries(ctx.state, ws);
+      const value = gatewayServicesOf(gateway, entries, () => typicalServiceNames(ctx.state, ws));
+      return { index: gatewayIndex(ctx.state, ws), value };
+    },
+    // Each linked service needs service:read too.
+    (value) => json(value.filter((g) => authz.allowed("service:read", g.Service.Name))),
+  );
 };
 
 function byteOrder(a: string, b: string): number {

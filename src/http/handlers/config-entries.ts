@@ -1,10 +1,13 @@
+import { EXPORTED_SERVICES, INGRESS_GATEWAY, MESH, SERVICE_RESOLVER, SERVICE_ROUTER, SERVICE_SPLITTER, TERMINATING_GATEWAY } from "../../connect/config-entry-kinds.ts";
 import { checkKind, ConfigEntryError, decodeConfigEntry, PROXY_DEFAULTS, SERVICE_DEFAULTS, type DecodeContext } from "../../connect/config-entry-decode.ts";
 import { errors } from "../../errors/catalog.ts";
 import type { ConfigEntryDeleteCommand, ConfigEntrySetCommand } from "../../fsm/command.ts";
 import type { ConfigEntry } from "../../model/config-entry.ts";
 import type { StateStore } from "../../state/store.ts";
 import { isObject, parseJsonBody } from "../../decode/json-body.ts";
-import type { Handler } from "../context.ts";
+import type { Handler, HttpContext } from "../context.ts";
+import { ChainGraphError, validateServiceGraph, type GraphEntries } from "../../connect/discovery-chain.ts";
+import type { ConfigEntryFields } from "../../model/config-entry.ts";
 import { first, parseUint64 } from "../query.ts";
 import { blockingRead, queryOptions, write } from "../read.ts";
 import { json } from "../reply.ts";
@@ -14,14 +17,20 @@ import type { Authorizer } from "../../acl/authorizer.ts";
 /** Consul's per-kind CanRead: intentions need intention:read, service-defaults service:read; proxy-defaults is readable by all. */
 function canRead(authz: Authorizer, kind: string, name: string): boolean {
   if (kind === "service-intentions") return authz.allowed("intention:read", name);
-  if (kind === SERVICE_DEFAULTS) return authz.allowed("service:read", name);
+  if (SERVICE_SCOPED.has(kind)) return authz.allowed("service:read", name);
+  if (kind === EXPORTED_SERVICES) return authz.allowed("mesh:read");
   return true;
 }
+
+/** Kinds read with service:read on their name (Consul's canReadDiscoveryChain, gateways, service-defaults). */
+const SERVICE_SCOPED = new Set([SERVICE_DEFAULTS, SERVICE_RESOLVER, SERVICE_SPLITTER, SERVICE_ROUTER, INGRESS_GATEWAY, TERMINATING_GATEWAY]);
+/** Kinds written with service:write on their name; the rest need mesh:write. */
+const SERVICE_WRITTEN = new Set([SERVICE_DEFAULTS, SERVICE_RESOLVER, SERVICE_SPLITTER, SERVICE_ROUTER]);
 
 /** Consul's per-kind CanWrite: intention:write, service:write, or mesh:write for proxy-defaults. */
 function requireWrite(authz: Authorizer, kind: string, name: string): void {
   if (kind === "service-intentions") authz.require("intention:write", name);
-  else if (kind === SERVICE_DEFAULTS) authz.require("service:write", name);
+  else if (SERVICE_WRITTEN.has(kind)) authz.require("service:write", name);
   else authz.require("mesh:write");
 }
 
@@ -39,6 +48,9 @@ export function protocolContext(state: StateStore): DecodeContext {
       if (typeof config?.protocol === "string" && config.protocol !== "") return config.protocol;
       return "tcp";
     },
+    allowsPermissiveMutualTLS(): boolean {
+      return state.configEntries.get(MESH, "mesh")?.AllowEnablingPermissiveMutualTLS === true;
+    },
   };
 }
 
@@ -54,6 +66,38 @@ function decodeFailed(err: unknown): never {
   throw err;
 }
 
+/** Kinds whose change can break a discovery chain or an ingress listener's protocol. */
+const GRAPH_KINDS = new Set([SERVICE_DEFAULTS, PROXY_DEFAULTS, SERVICE_RESOLVER, SERVICE_SPLITTER, SERVICE_ROUTER, INGRESS_GATEWAY]);
+
+/** The stored entries as they would be after writing `put` (or deleting `drop`). */
+export function graphEntries(state: StateStore, change: { put?: ConfigEntryFields; drop?: { kind: string; name: string } }): GraphEntries {
+  const replaced = (kind: string, name: string): boolean =>
+    (change.put?.Kind === kind && change.put.Name === name) || (change.drop?.kind === kind && change.drop.name === name);
+  return {
+    get(kind, name) {
+      if (change.put?.Kind === kind && change.put.Name === name) return change.put;
+      if (replaced(kind, name)) return undefined;
+      return state.configEntries.get(kind, name);
+    },
+    list(kind) {
+      const rows: Record<string, unknown>[] = state.configEntries.list(kind).filter((e) => !replaced(e.Kind, e.Name));
+      if (change.put?.Kind === kind) rows.push(change.put);
+      return rows;
+    },
+  };
+}
+
+/** Refuses a change that leaves an invalid service graph, with Consul's 500 and message. */
+function checkGraph(ctx: HttpContext, kind: string, change: Parameters<typeof graphEntries>[1]): void {
+  if (!GRAPH_KINDS.has(kind)) return;
+  try {
+    validateServiceGraph(graphEntries(ctx.state, change), ctx.settings.datacenter);
+  } catch (err) {
+    if (err instanceof ChainGraphError) throw errors.internal(err.message);
+    throw err;
+  }
+}
+
 const apply: Handler = async (ctx, req) => {
   queryOptions(ctx, req);
   const body = parseJsonBody(req.body);
@@ -65,6 +109,7 @@ const apply: Handler = async (ctx, req) => {
     decodeFailed(err);
   }
   requireWrite(requestAuthorizer(ctx, req), entry.Kind, entry.Name);
+  checkGraph(ctx, entry.Kind, { put: entry });
   const cas = casParam(first(req.query, "cas"));
   const cmd: ConfigEntrySetCommand = cas === undefined ? { Type: "config-entry-set", Op: "upsert", Entry: entry } : { Type: "config-entry-set", Op: "cas", CasIndex: cas, Entry: entry };
   return json((await write(ctx, cmd)) === true);
@@ -99,7 +144,7 @@ const get: Handler = async (ctx, req) => {
       opts,
       (ws) => ({ index: table.kindIndex(kind), value: table.get(kind, name, ws) }),
       (entry: ConfigEntry | undefined) => {
-        if (!canRead(requestAuthorizer(ctx, req), kind, name)) requestAuthorizer(ctx, req).require(kind === SERVICE_DEFAULTS ? "service:read" : "intention:read", name);
+        if (!canRead(requestAuthorizer(ctx, req), kind, name)) requestAuthorizer(ctx, req).require(kind === "service-intentions" ? "intention:read" : kind === EXPORTED_SERVICES ? "mesh:read" : "service:read", name);
         if (!entry) throw errors.notFound(`Config entry not found for ${JSON.stringify(kind)} / ${JSON.stringify(name)}`);
         return json(entry);
       },
@@ -128,6 +173,7 @@ const remove: Handler = async (ctx, req) => {
     throw err;
   }
   requireWrite(requestAuthorizer(ctx, req), kind, name);
+  checkGraph(ctx, kind, { drop: { kind, name } });
   const cas = casParam(first(req.query, "cas"));
   const cmd: ConfigEntryDeleteCommand = cas === undefined ? { Type: "config-entry-delete", Op: "delete", Kind: kind, Name: name } : { Type: "config-entry-delete", Op: "cas", Kind: kind, Name: name, CasIndex: cas };
   const deleted = await write(ctx, cmd);

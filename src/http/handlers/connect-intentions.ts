@@ -10,6 +10,8 @@ import { blockingRead, queryOptions, write } from "../read.ts";
 import { json } from "../reply.ts";
 import { protocolContext } from "./config-entries.ts";
 import { filteredHeaders, requestAuthorizer } from "../request-authorizer.ts";
+import { intentionSchema } from "../../filter/endpoint-schemas.ts";
+import { requestFilter } from "./catalog-query.ts";
 
 // /v1/connect/intentions*: spec/connect.md §6.5. Every endpoint is a view over (or an edit of)
 // the `service-intentions` config entries; the legacy API's IDs live in the sources' LegacyID.
@@ -110,7 +112,7 @@ function intentionsIndex(ctx: HttpContext): number {
 
 const list: Handler = async (ctx, req) => {
   const opts = queryOptions(ctx, req);
-  if (first(req.query, "filter")) throw errors.badRequest("filter is not supported on /v1/connect/intentions by this agent yet");
+  const filter = requestFilter(opts.filter, intentionSchema);
   const table = ctx.state.configEntries;
   const authz = requestAuthorizer(ctx, req);
   return blockingRead(
@@ -119,8 +121,9 @@ const list: Handler = async (ctx, req) => {
     opts,
     (ws) => ({ index: intentionsIndex(ctx), value: allIntentions(table.list(SERVICE_INTENTIONS, ws)) }),
     (v) => {
+      // ACL filtering first (it sets X-Consul-Results-Filtered-By-ACLs), then ?filter.
       const kept = v.filter((i) => authz.allowed("intention:read", i.DestinationName));
-      return json(kept, 200, filteredHeaders(authz, kept.length < v.length));
+      return json(filter ? kept.filter(filter) : kept, 200, filteredHeaders(authz, kept.length < v.length));
     },
   );
 };
@@ -193,14 +196,28 @@ const byId: Handler = async (ctx, req) => {
   return json(true);
 };
 
+/**
+ * `name`, `namespace/name` or `partition/namespace/name` (Consul's parseIntentionStringComponent);
+ * `peer:<peer>/…` names a cluster peer. Namespace and partition must be `default` here (CE).
+ */
+function exactComponent(input: string, field: string): string {
+  const parts = input.split("/");
+  if (parts.length > 3) throw errors.badRequest("input can contain at most two '/'");
+  if (parts[0].startsWith("peer:") && parts.length > 1) throw errors.badRequest(`${field}: peers are not supported by this agent yet`);
+  const name = parts[parts.length - 1];
+  if (parts.length >= 2) checkNamespace(parts[parts.length - 2], field === "SourceName" ? "SourceNS" : "DestinationNS");
+  if (parts.length === 3 && parts[0] !== "" && parts[0] !== "default") {
+    throw errors.badRequest(`${field === "SourceName" ? "SourcePartition" : "DestinationPartition"}: Partitions are a Consul Enterprise feature`);
+  }
+  return checkName(name, field);
+}
+
 function exactNames(req: Parameters<Handler>[1]): { source: string; destination: string } {
   const source = first(req.query, "source") ?? "";
   const destination = first(req.query, "destination") ?? "";
   if (source === "") throw errors.badRequest("required query parameter 'source' not set");
   if (destination === "") throw errors.badRequest("required query parameter 'destination' not set");
-  checkName(source, "SourceName");
-  checkName(destination, "DestinationName");
-  return { source, destination };
+  return { source: exactComponent(source, "SourceName"), destination: exactComponent(destination, "DestinationName") };
 }
 
 const exact: Handler = async (ctx, req) => {

@@ -12,7 +12,7 @@ import { json } from "../reply.ts";
 import { allPassing } from "../../model/health-status.ts";
 import { healthCheckView, type HealthCheckJson } from "../views/health-check.ts";
 import { healthEntryView, type HealthEntryJson } from "../views/health-entry.ts";
-import { emptyGatewayRead } from "./empty-gateway-read.ts";
+import { gatewayIndex, ingressGatewayInstances } from "../../connect/gateway-read.ts";
 import { clusterPeerRead, namesClusterPeer } from "./peer-scope.ts";
 import {
   nearNode,
@@ -162,12 +162,21 @@ const service: Handler = (ctx, req) => serviceEntries(ctx, req, serviceEntriesOf
 
 const connect: Handler = (ctx, req) => serviceEntries(ctx, req, connectEntries);
 
-const ingress: Handler = (ctx, req) => {
-  const opts = queryOptions(ctx, req);
-  requireName(req.suffix, "service");
-  passingOnly(req.query);
-  requestFilter(opts.filter, healthServiceEntrySchema);
-  return emptyGatewayRead(ctx, req, opts, []);
+/** Instances of the ingress gateways exposing the service (Consul's CheckIngressServiceNodes). */
+const ingressEntries: InstanceListEndpoint<ServiceEntriesRequest, HealthEntryJson> = {
+  memos: new WeakMap(),
+  index: (r, ws) => {
+    const state = r.ctx.state;
+    const instances = ingressGatewayInstances(state, r.name, ws);
+    r.connectInstances = instances;
+    state.catalog.watchTable("nodes", ws);
+    let index = Math.max(gatewayIndex(state, ws), state.catalog.nodesIndex);
+    for (const i of instances) index = Math.max(index, state.catalog.serviceNameIndex(i.service.Service, ws));
+    return index;
+  },
+  build: (r) => entryViews(r, r.connectInstances ?? []),
 };
+
+const ingress: Handler = (ctx, req) => serviceEntries(ctx, req, ingressEntries);
 
 export const healthHandlers = { node, checks, service, connect, ingress, state } satisfies Record<string, Handler>;
