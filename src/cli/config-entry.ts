@@ -73,7 +73,9 @@ function kindAndName(entry: Record<string, unknown>): { kind: string; name: stri
     const found = Object.entries(entry).find(([key]) => key.toLowerCase() === k);
     return typeof found?.[1] === "string" ? found[1] : "";
   };
-  return { kind: get("kind"), name: get("name") };
+  const kind = get("kind");
+  // A mesh entry's name is always "mesh" (Consul's MeshConfigEntry.GetName).
+  return { kind, name: kind === "mesh" ? "mesh" : get("name") };
 }
 
 async function runWrite(args: string[], io: CommandIO): Promise<number> {

@@ -88,6 +88,8 @@ export function decodeShape(value: unknown, shape: Shape, where: string): unknow
     return out.length === 0 ? undefined : out;
   }
   if ("map" in shape) {
+    // An HCL block (`Config { … }`) arrives as a one-element list.
+    if (Array.isArray(value) && value.length === 1 && isObj(value[0])) value = value[0];
     if (!isObj(value)) throw new ConfigEntryError(`${where}: expected a map, got ${JSON.stringify(value)}`);
     const out: Raw = {};
     for (const [k, v] of Object.entries(value)) out[k] = decodeShape(v, shape.map, `${where}[${JSON.stringify(k)}]`) ?? emptyOf(shape.map);
