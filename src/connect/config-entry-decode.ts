@@ -143,6 +143,11 @@ function decodeShaped(kind: string, raw: Raw, ctx: DecodeContext): ConfigEntryFi
   delete o.Namespace;
   delete o.Partition;
   if (kind === MESH && (o.Name === undefined || o.Name === "")) o.Name = "mesh";
+  // Consul's mesh entry always carries these (no omitempty), so clients read them back.
+  if (kind === MESH) {
+    o.TransparentProxy = { MeshDestinationsOnly: false, ...(o.TransparentProxy as Raw | undefined) };
+    if (o.HTTP !== undefined) o.HTTP = { SanitizeXForwardedClientCert: false, ...(o.HTTP as Raw) };
+  }
   if (kind === EXPORTED_SERVICES && (o.Name === undefined || o.Name === "")) o.Name = "default";
   const name = typeof o.Name === "string" ? o.Name : "";
   if (kind === SERVICE_DEFAULTS) {

@@ -118,10 +118,10 @@ function validateTls(t: Raw | undefined, where: string): void {
   if (!t) return;
   const min = s(t, "TLSMinVersion");
   const max = s(t, "TLSMaxVersion");
-  if (min !== "" && !TLS_VERSIONS.includes(min)) fail(`${where}TLSMinVersion: no matching TLS version found for ${min}`);
-  if (max !== "" && !TLS_VERSIONS.includes(max)) fail(`${where}TLSMaxVersion: no matching TLS version found for ${max}`);
+  if (min !== "" && !TLS_VERSIONS.includes(min)) fail(`${where}no matching TLS version found for ${min}`);
+  if (max !== "" && !TLS_VERSIONS.includes(max)) fail(`${where}no matching TLS version found for ${max}`);
   if (min !== "" && max !== "" && min !== "TLS_AUTO" && max !== "TLS_AUTO" && TLS_VERSIONS.indexOf(min) > TLS_VERSIONS.indexOf(max)) {
-    fail(`${where}TLSMinVersion (${min}) must be less than or equal to TLSMaxVersion (${max})`);
+    fail(`${where}configuring max version ${max} less than the configured min version ${min} is invalid`);
   }
   if (strs(t, "CipherSuites").length > 0 && min === "TLSv1_3") {
     fail(`${where}configuring CipherSuites is only applicable to connections negotiated with TLS 1.2 or earlier, TLSMinVersion is set to ${min}`);
@@ -338,9 +338,12 @@ function validateMesh(e: Raw): void {
   validateTls(sub(tls, "Outgoing"), "error in outgoing TLS configuration: ");
   const norm = sub(sub(sub(e, "HTTP"), "Incoming"), "RequestNormalization");
   const escaped = s(norm, "PathWithEscapedSlashesAction");
-  if (escaped !== "" && !["DEFAULT", "KEEP_UNCHANGED", "REJECT_REQUEST", "UNESCAPE_AND_REDIRECT", "UNESCAPE_AND_FORWARD"].includes(escaped)) fail(`no matching PathWithEscapedSlashesAction: ${escaped}`);
+  const prefix = "error in HTTP incoming request normalization configuration: ";
+  const actions = ["IMPLEMENTATION_SPECIFIC_DEFAULT", "KEEP_UNCHANGED", "REJECT_REQUEST", "UNESCAPE_AND_REDIRECT", "UNESCAPE_AND_FORWARD"];
+  if (escaped !== "" && !actions.includes(escaped)) fail(`${prefix}no matching PathWithEscapedSlashesAction value found for ${escaped}, please specify one of [${actions.join(", ")}]`);
   const underscores = s(norm, "HeadersWithUnderscoresAction");
-  if (underscores !== "" && !["ALLOW", "REJECT_REQUEST", "DROP_HEADER"].includes(underscores)) fail(`no matching HeadersWithUnderscoresAction: ${underscores}`);
+  const underscoreActions = ["ALLOW", "REJECT_REQUEST", "DROP_HEADER"];
+  if (underscores !== "" && !underscoreActions.includes(underscores)) fail(`${prefix}no matching HeadersWithUnderscoresAction value found for ${underscores}, please specify one of [${underscoreActions.join(", ")}]`);
 }
 
 /** Validates a decoded entry of one of this module's kinds (Name is set). */
