@@ -17,6 +17,8 @@ export interface GatewayService {
   KeyFile?: string;
   SNI?: string;
   FromWildcard?: boolean;
+  /** "service" for a service in the catalog, "destination" for a service-defaults Destination, absent when neither is known. */
+  ServiceKind?: "service" | "destination";
   CreateIndex: number;
   ModifyIndex: number;
 }
@@ -29,6 +31,12 @@ export interface GatewayEntries {
 /** The services gateway `gateway` links to, by service name; `typical` lists the catalog's typical service names. */
 export function gatewayServicesOf(gateway: string, entries: GatewayEntries, typical: () => string[]): GatewayService[] {
   const out = new Map<string, GatewayService>();
+  let known: Set<string> | undefined;
+  const serviceKind = (name: string): Pick<GatewayService, "ServiceKind"> => {
+    if (entries.get("service-defaults", name)?.Destination !== undefined) return { ServiceKind: "destination" };
+    known ??= new Set(typical());
+    return known.has(name) ? { ServiceKind: "service" } : {};
+  };
   const ingress = entries.get(INGRESS_GATEWAY, gateway);
   if (ingress) {
     for (const listener of arr(ingress, "Listeners")) {
@@ -42,7 +50,7 @@ export function gatewayServicesOf(gateway: string, entries: GatewayEntries, typi
           const key = `${INGRESS_GATEWAY}\u0000${name}`;
           // An explicit service wins over the wildcard (Consul keeps the explicit mapping).
           if (out.has(key) && s(svc, "Name") === "*") continue;
-          out.set(key, { ...base, Service: { Name: name }, ...(s(svc, "Name") === "*" ? { FromWildcard: true } : {}), CreateIndex: ingress.CreateIndex, ModifyIndex: ingress.ModifyIndex });
+          out.set(key, { ...base, Service: { Name: name }, ...(s(svc, "Name") === "*" ? { FromWildcard: true } : {}), ...serviceKind(name), CreateIndex: ingress.CreateIndex, ModifyIndex: ingress.ModifyIndex });
         }
       }
     }
@@ -63,6 +71,7 @@ export function gatewayServicesOf(gateway: string, entries: GatewayEntries, typi
           GatewayKind: TERMINATING_GATEWAY,
           ...tls,
           ...(wildcard ? { FromWildcard: true } : {}),
+          ...serviceKind(name),
           CreateIndex: terminating.CreateIndex,
           ModifyIndex: terminating.ModifyIndex,
         });

@@ -122,12 +122,15 @@ describe("gateway, discovery-chain and mesh config entries (dev agent)", () => {
     const gs = await call("GET", "/v1/catalog/gateway-services/ing");
     const entry = (await call("GET", "/v1/config/ingress-gateway/ing")).body as { CreateIndex: number; ModifyIndex: number };
     assert.deepEqual(gs.body, [
-      { Gateway: { Name: "ing" }, Service: { Name: "shop" }, GatewayKind: "ingress-gateway", Port: 9000, Protocol: "http", Hosts: ["shop.example.com"], CreateIndex: entry.CreateIndex, ModifyIndex: entry.ModifyIndex },
+      { Gateway: { Name: "ing" }, Service: { Name: "shop" }, GatewayKind: "ingress-gateway", Port: 9000, Protocol: "http", Hosts: ["shop.example.com"], ServiceKind: "service", CreateIndex: entry.CreateIndex, ModifyIndex: entry.ModifyIndex },
     ]);
 
     assert.equal((await put({ Kind: "terminating-gateway", Name: "term", Services: [{ Name: "*" }, { Name: "legacy", CAFile: "/ca.pem", SNI: "legacy.internal" }] })).status, 200);
     const term = (await call("GET", "/v1/catalog/gateway-services/term")).body as Record<string, unknown>[];
-    assert.deepEqual(term.map((g) => [(g.Service as { Name: string }).Name, g.FromWildcard ?? false, g.CAFile ?? "", g.SNI ?? ""]), [["legacy", false, "/ca.pem", "legacy.internal"], ["shop", true, "", ""]]);
+    assert.deepEqual(
+      term.map((g) => [(g.Service as { Name: string }).Name, g.FromWildcard ?? false, g.CAFile ?? "", g.SNI ?? "", g.ServiceKind ?? ""]),
+      [["legacy", false, "/ca.pem", "legacy.internal", ""], ["shop", true, "", "", "service"]],
+    );
 
     const port = agent.dnsPort as number;
     const a = await askUdp(port, "shop.ingress.consul", "A");
