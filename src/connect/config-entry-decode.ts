@@ -148,13 +148,13 @@ function decodeShaped(kind: string, raw: Raw, ctx: DecodeContext): ConfigEntryFi
     o.TransparentProxy = { MeshDestinationsOnly: false, ...(o.TransparentProxy as Raw | undefined) };
     if (o.HTTP !== undefined) o.HTTP = { SanitizeXForwardedClientCert: false, ...(o.HTTP as Raw) };
   }
-  if (kind === EXPORTED_SERVICES && (o.Name === undefined || o.Name === "")) o.Name = "default";
   const name = typeof o.Name === "string" ? o.Name : "";
   if (kind === SERVICE_DEFAULTS) {
     if (name === "") throw new ConfigEntryError("Name is required");
     if (name === WILDCARD) throw new ConfigEntryError("service-defaults name must not be a wildcard");
     if (typeof o.Protocol === "string") o.Protocol = o.Protocol.toLowerCase();
     checkProtocol(typeof o.Protocol === "string" ? o.Protocol : "", "Protocol");
+    if (o.RateLimits !== undefined) throw new ConfigEntryError("invalid rate_limits config. Rate limiting is a consul enterprise feature");
     checkProxyFields(o, ctx);
   } else if (kind === PROXY_DEFAULTS) {
     if (name !== "global") throw new ConfigEntryError(`invalid name ("${name}"), only "global" is supported`);

@@ -319,13 +319,14 @@ function validateTerminating(e: Raw): void {
 function validateExported(e: Raw): void {
   if (s(e, "Name") !== "default") fail(`exported-services Name must be "default"`);
   arr(e, "Services").forEach((svc, i) => {
-    if (s(svc, "Name") === "") fail(`Services[${i}]: service name cannot be empty`);
+    if (s(svc, "Name") === "") fail("service name cannot be empty");
     const consumers = arr(svc, "Consumers");
-    if (consumers.length === 0) fail(`Services[${i}]: must have at least one consumer`);
+    if (consumers.length === 0) fail(`service ${JSON.stringify(s(svc, "Name"))} must have at least one consumer`);
     consumers.forEach((c, j) => {
       const set = ["Partition", "Peer", "SamenessGroup"].filter((k) => s(c, k) !== "");
       if (set.length > 1) fail(`Services[${i}].Consumers[${j}]: must define at most one of Peer, Partition, or SamenessGroup`);
       if (set.length === 0) fail(`Services[${i}].Consumers[${j}]: must define one of Peer, Partition, or SamenessGroup`);
+      if (s(c, "Partition") === "*") fail("exporting to all partitions (wildcard) is not yet supported");
       if (s(c, "Partition") !== "" && s(c, "Partition") !== "default") fail(`Services[${i}].Consumers[${j}]: Partitions are a Consul Enterprise feature`);
     });
   });

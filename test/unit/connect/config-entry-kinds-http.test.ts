@@ -44,7 +44,8 @@ describe("gateway, discovery-chain and mesh config entries (dev agent)", () => {
       [{ Kind: "ingress-gateway", Name: "ing", Listeners: [{ Port: 8080, Protocol: "tcp", Services: [{ Name: "a" }, { Name: "b" }] }] }, 400, "Request decoding failed: Multiple services per listener are only supported for protocol = 'http' (listener on port 8080)"],
       [{ Kind: "ingress-gateway", Name: "ing", Listeners: [{ Port: 8080, Protocol: "tcp", Services: [{ Name: "*" }] }] }, 400, "Request decoding failed: Wildcard service name is only valid for protocol = 'http' (listener on port 8080)"],
       [{ Kind: "mesh", TLS: { Incoming: { TLSMinVersion: "TLSv9" } } }, 400, "Request decoding failed: error in incoming TLS configuration: no matching TLS version found for TLSv9"],
-      [{ Kind: "exported-services", Name: "default", Services: [{ Name: "web" }] }, 400, "Request decoding failed: Services[0]: must have at least one consumer"],
+      [{ Kind: "exported-services", Name: "default", Services: [{ Name: "web" }] }, 400, `Request decoding failed: service "web" must have at least one consumer`],
+      [{ Kind: "exported-services", Services: [] }, 400, `Request decoding failed: exported-services Name must be "default"`],
       // Graph errors are Consul's 500.
       [{ Kind: "service-splitter", Name: "web", Splits: [{ Weight: 100 }] }, 500, `discovery chain "web" uses a protocol "tcp" that does not permit advanced routing or splitting behavior`],
       [{ Kind: "service-defaults", Name: "web", MutualTLSMode: "permissive" }, 400, `Request decoding failed: MutualTLSMode=permissive is insecure. Set AllowEnablingPermissiveMutualTLS=true in the "mesh" config entry to allow this change.`],
