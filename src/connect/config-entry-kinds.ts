@@ -273,29 +273,44 @@ const GATEWAY_PROTOCOLS = ["tcp", "http", "http2", "grpc"];
 function validateIngress(e: Raw): void {
   validateTls(sub(e, "TLS"), "TLS.");
   const ports = new Set<number>();
+  const tlsEnabled = b(sub(e, "TLS"), "Enabled");
   for (const listener of arr(e, "Listeners")) {
     const port = n(listener, "Port");
-    const protocol = s(listener, "Protocol") || "tcp";
+    // Consul's Normalize: an empty protocol is tcp, protocols are lower case.
+    const protocol = (s(listener, "Protocol") || "tcp").toLowerCase();
+    listener.Protocol = protocol;
     if (ports.has(port)) fail(`port ${port} declared on two listeners`);
     ports.add(port);
-    if (!GATEWAY_PROTOCOLS.includes(protocol)) fail(`protocol must be 'tcp', 'http', 'grpc' or 'http2'. '${protocol}' is an unsupported protocol`);
-    validateTls(sub(listener, "TLS"), `Listeners[port ${port}].TLS.`);
+    if (!GATEWAY_PROTOCOLS.includes(protocol)) fail(`protocol must be 'tcp', 'http', 'http2', or 'grpc'. '${protocol}' is an unsupported protocol`);
     const services = arr(listener, "Services");
     if (services.length === 0) fail(`No service declared for listener with port ${port}`);
-    if (protocol === "tcp" && services.length > 1) fail(`Multiple services per listener are only supported for protocol = 'http' (listener on port ${port})`);
+    if (!["http", "http2", "grpc"].includes(protocol) && services.length > 1) {
+      fail(`Multiple services per listener are only supported for L7 protocols, 'http', 'grpc' and 'http2' (listener on port ${port})`);
+    }
+    validateTls(sub(listener, "TLS"), "");
     const names = new Set<string>();
+    const hosts = new Set<string>();
     for (const svc of services) {
       const name = s(svc, "Name");
-      if (name === "") fail(`Service name cannot be blank (listener on port ${port})`);
-      if (s(svc, "Namespace") === "*") fail(`Wildcard namespace is not supported for ingress services (listener on port ${port})`);
-      if (name === "*" && protocol !== "http" && protocol !== "http2" && protocol !== "grpc") fail(`Wildcard service name is only valid for protocol = 'http' (listener on port ${port})`);
-      if (name === "*" && strs(svc, "Hosts").length > 0) fail(`Associating hosts to a wildcard service is not supported (listener on port ${port})`);
-      if (protocol === "tcp" && strs(svc, "Hosts").length > 0) fail(`Associating hosts to a service is not supported for the tcp protocol (listener on port ${port})`);
-      for (const host of strs(svc, "Hosts")) {
-        if (host.includes("*") && !host.startsWith("*.") && host !== "*") fail(`Host '${host}' is not valid, a wildcard specifier is only allowed as the leftmost label`);
+      if (protocol === "tcp") {
+        if (name === "*") fail(`Wildcard service name is only valid for protocol = 'http' (listener on port ${port})`);
+        if (strs(svc, "Hosts").length > 0) fail(`Associating hosts to a service is not supported for the ${protocol} protocol (listener on port ${port})`);
       }
+      if (name === "") fail(`Service name cannot be blank (listener on port ${port})`);
+      if (name === "*" && strs(svc, "Hosts").length > 0) fail(`Associating hosts to a wildcard service is not supported (listener on port ${port})`);
+      if (s(svc, "Namespace") === "*") fail(`Wildcard namespace is not supported for ingress services (listener on port ${port})`);
       if (names.has(name)) fail(`Service ${name} cannot be added multiple times (listener on port ${port})`);
       names.add(name);
+      for (const host of strs(svc, "Hosts")) {
+        if (hosts.has(host)) fail(`Hosts must be unique within a specific listener (listener on port ${port})`);
+        hosts.add(host);
+        if (host === "*") {
+          if (tlsEnabled) fail("Host '*' is not allowed when TLS is enabled, all hosts must be valid DNS records to add as a DNSSAN");
+          continue;
+        }
+        if (!/^[A-Za-z0-9*_-]+(\.[A-Za-z0-9*_-]+)*\.?$/.test(host) || host.length > 255) fail(`Host ${JSON.stringify(host)} must be a valid DNS hostname`);
+        if (host.replace(/^\*\./, "").includes("*")) fail(`Host ${JSON.stringify(host)} is not valid, a wildcard specifier is only allowed as the leftmost label`);
+      }
     }
   }
 }
@@ -306,13 +321,13 @@ function validateTerminating(e: Raw): void {
     const name = s(svc, "Name");
     if (name === "") fail("Service name cannot be blank.");
     if (s(svc, "Namespace") === "*") fail("Wildcard namespace is not supported for terminating gateway services");
-    if (seen.has(name)) fail(`Service ${JSON.stringify(`default/default/${name}`)} was specified more than once within a namespace`);
+    if (seen.has(name)) fail(`Service ${JSON.stringify(name)} was specified more than once within a namespace`);
     seen.add(name);
     const ca = s(svc, "CAFile");
     const cert = s(svc, "CertFile");
     const key = s(svc, "KeyFile");
-    if ((cert !== "" && key === "") || (key !== "" && cert === "")) fail(`Service ${JSON.stringify(name)} must have a CertFile and KeyFile specified for TLS origination`);
-    if (ca === "" && (cert !== "" || key !== "")) fail(`Service ${JSON.stringify(name)} must have a CAFile specified for TLS origination`);
+    // Only a CAFile is one-way TLS; a client certificate needs all three.
+    if ((cert !== "" || key !== "") && !(ca !== "" && cert !== "" && key !== "")) fail(`Service ${JSON.stringify(name)} must have a CertFile, CAFile, and KeyFile specified for TLS origination`);
   }
 }
 
