@@ -169,7 +169,9 @@ function decodeShaped(kind: string, raw: Raw, ctx: DecodeContext): ConfigEntryFi
   } else {
     validateKind(kind, o);
   }
-  return { ...o, Kind: kind, Name: name };
+  // Consul's JSON puts Meta after a kind's own fields.
+  const { Meta: meta, ...fieldsOnly } = o;
+  return { ...fieldsOnly, Kind: kind, Name: name, ...(meta === undefined ? {} : { Meta: meta }) };
 }
 
 function checkProtocol(p: string, where: string): void {

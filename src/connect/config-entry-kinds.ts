@@ -225,13 +225,19 @@ function validateSplitter(e: Raw): void {
   for (const split of splits) {
     const svc = s(split, "Service") || s(e, "Name");
     const key = `${svc}\u0000${s(split, "ServiceSubset")}`;
-    if (seen.has(key)) fail(`split destination occurs more than once: service=${JSON.stringify(svc)}, subset=${JSON.stringify(s(split, "ServiceSubset"))}`);
+    if (seen.has(key)) fail(`split destination occurs more than once: service=${JSON.stringify(svc)}, subset=${JSON.stringify(s(split, "ServiceSubset"))}, namespace="", partition=""`);
     seen.add(key);
-    sumScaled += Math.round(n(split, "Weight") * 100);
+    // Consul's Normalize: weights are kept to 0.01 and always present.
+    const scaled = Math.round(n(split, "Weight") * 100);
+    sumScaled += scaled;
+    const { Weight: _weight, ...rest } = split;
+    for (const k of Object.keys(split)) delete split[k];
+    Object.assign(split, { Weight: scaled / 100 }, rest);
   }
   if (sumScaled !== 10000) fail(`the sum of all split weights must be 100, not ${(sumScaled / 100).toFixed(6)}`);
 }
 
+const RETRY_ON = new Set(["5xx", "gateway-error", "reset", "connect-failure", "envoy-ratelimited", "retriable-4xx", "refused-stream", "cancelled", "deadline-exceeded", "internal", "resource-exhausted", "unavailable"]);
 const METHODS = new Set(["GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH"]);
 
 function validateRouter(e: Raw): void {
@@ -246,12 +252,12 @@ function validateRouter(e: Raw): void {
       arr(http, "Header").forEach((h, j) => {
         if (s(h, "Name") === "") fail(`${p} Header[${j}] missing required Name field`);
         const set = ["Present", "Exact", "Prefix", "Suffix", "Contains", "Regex"].filter((k) => (k === "Present" ? b(h, k) : s(h, k) !== ""));
-        if (set.length > 1) fail(`${p} Header[${j}] should only contain one of Present, Exact, Prefix, Suffix, Contains, or Regex`);
+        if (set.length !== 1) fail(`${p} Header[${j}] should only contain one of Present, Exact, Prefix, Suffix, or Regex`);
       });
       arr(http, "QueryParam").forEach((q, j) => {
         if (s(q, "Name") === "") fail(`${p} QueryParam[${j}] missing required Name field`);
         const set = ["Present", "Exact", "Regex"].filter((k) => (k === "Present" ? b(q, k) : s(q, k) !== ""));
-        if (set.length > 1) fail(`${p} QueryParam[${j}] should only contain one of Present, Exact, or Regex`);
+        if (set.length !== 1) fail(`${p} QueryParam[${j}] should only contain one of Present, Exact, or Regex`);
       });
       const seen = new Set<string>();
       for (const m of strs(http, "Methods")) {
@@ -262,9 +268,9 @@ function validateRouter(e: Raw): void {
     }
     const dest = sub(route, "Destination");
     if (dest && s(dest, "PrefixRewrite") !== "" && s(http, "PathPrefix") === "" && s(http, "PathExact") === "") {
-      fail(`${p} Destination.PrefixRewrite requires that either PathPrefix or PathExact be configured on this route`);
+      fail(`${p} cannot make use of PrefixRewrite without configuring either PathExact or PathPrefix`);
     }
-    if (dest && (durMs(dest, "RequestTimeout") < 0 || durMs(dest, "IdleTimeout") < 0)) fail(`${p} Destination timeouts must be >= 0`);
+    for (const r of strs(dest, "RetryOn")) if (!RETRY_ON.has(r)) fail(`${p} contains an invalid retry condition: ${JSON.stringify(r)}`);
   });
 }
 

@@ -123,7 +123,10 @@ export function decodeFields(raw: Raw, fields: Readonly<Record<string, Shape>>, 
     const decoded = decodeShape(v, fields[name], `${prefix}${name}`);
     if (!isEmpty(decoded) || (decoded !== undefined && fields[name] === "any")) out[name] = decoded;
   }
-  return out;
+  // Consul's JSON lists fields in struct order, whatever order the body used.
+  const ordered: Raw = {};
+  for (const k of Object.keys(fields)) if (Object.hasOwn(out, k)) ordered[k] = out[k];
+  return ordered;
 }
 
 // Small typed readers over a decoded object.
