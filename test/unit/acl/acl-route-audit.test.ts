@@ -143,6 +143,8 @@ const AUDIT: Record<string, Expectation> = {
   "PUT /v1/config": denied("service:write", "/v1/config", { Kind: "service-defaults", Name: "hidden-svc", Protocol: "http" }),
   "GET /v1/config/": denied("service:read", "/v1/config/service-defaults/hidden-svc"),
   "DELETE /v1/config/": denied("service:write", "/v1/config/service-defaults/hidden-svc"),
+  "GET /v1/discovery-chain/": denied("service:read", "/v1/discovery-chain/hidden-svc"),
+  "POST /v1/discovery-chain/": denied("service:read", "/v1/discovery-chain/hidden-svc", {}),
   "POST /v1/internal/consulate/connect-ca/sign": denied("service:write", "/v1/internal/consulate/connect-ca/sign", { CSR: "{csr}" }),
   "GET /v1/snapshot": denied("acl:write", "/v1/snapshot"),
   "PUT /v1/snapshot": denied("acl:write", "/v1/snapshot", "not-a-snapshot"),
