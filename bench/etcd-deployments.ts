@@ -45,6 +45,8 @@ export interface Deployment {
   members: ClusterMember[];
   /** Index into `members` of the leader at start. */
   leaderAt: number;
+  /** Each member's HTTP API (http://host:port), in `members` order. */
+  bases: string[];
   stop(): Promise<void>;
 }
 
@@ -188,6 +190,7 @@ export async function startEtcd(etcd: string, members: readonly string[], dataRo
         kill: () => killOutright(proc),
       })),
       leaderAt,
+      bases: specs.map((_, at) => baseOf(at)),
       stop,
     };
   } catch (err) {
@@ -197,7 +200,7 @@ export async function startEtcd(etcd: string, members: readonly string[], dataRo
 }
 
 /** `extraArgs`: more agent flags for every server (the TLS suite adds its internal_rpc config). */
-export async function startConsulate(binds: readonly string[], dataRoot: string, extraArgs: readonly string[] = []): Promise<Deployment> {
+export async function startConsulate(binds: readonly string[], dataRoot: string, extraArgs: readonly string[] = [], nodeFlags: readonly string[] = []): Promise<Deployment> {
   const specs: { name: string; bind: string; httpPort: number; serverPort: number; serfPort: number; dataDir: string }[] = [];
   for (const [i, bind] of binds.entries()) {
     specs.push({ name: `server-${i + 1}`, bind, httpPort: await freePort(), serverPort: await freePort(), serfPort: await freePort(), dataDir: join(dataRoot, `consulate-${i + 1}`) });
@@ -224,7 +227,7 @@ export async function startConsulate(binds: readonly string[], dataRoot: string,
         "-log-level=warn",
         ...extraArgs,
       ],
-      { label: `consulate-${s.name}` },
+      { label: `consulate-${s.name}`, nodeFlags: [...nodeFlags] },
     ),
   );
   const stop = async (): Promise<void> => {
@@ -253,6 +256,7 @@ export async function startConsulate(binds: readonly string[], dataRoot: string,
         kill: () => killOutright(proc),
       })),
       leaderAt,
+      bases: specs.map((_, at) => baseOf(at)),
       stop,
     };
   } catch (err) {

@@ -19,11 +19,12 @@ import { runMeshBench } from "./mesh.ts";
 import { runScaleBench, scaleClusterOptionsFromArgs, scaleOptionsFromArgs } from "./scale.ts";
 import { runScaleClusterBench } from "./scale-cluster.ts";
 import { runWanBench } from "./wan.ts";
+import { runConnectBench } from "./connect.ts";
 
 // `npm run bench`: every case measured against its bare yardstick in the same run (a bare
 // node:http server, a bare node:dgram DNS server, the disk's raw fsync rate), then printed and
 // written into BENCHMARKS.md.
-// Usage: tsx bench/run.ts [--suites http,dns,raft,checks,etcd,tls,scale,wan,acl,mesh] [--cpu-prof-dir <dir>]
+// Usage: tsx bench/run.ts [--suites http,dns,raft,checks,etcd,tls,scale,wan,acl,mesh,connect] [--cpu-prof-dir <dir>]
 //        [--scale-nodes N] [--scale-read-seconds S] [--scale-cluster-nodes N] [--scale-cluster-seconds S]
 // The etcd suite needs Debian's etcd-server (installed on demand when root), and the scale
 // suite takes minutes and ~1 GB, so they only run when asked for by name; so does the TLS
@@ -31,7 +32,7 @@ import { runWanBench } from "./wan.ts";
 // sections in BENCHMARKS.md.
 
 const DEFAULT_SUITES = ["http", "dns", "raft", "checks"] as const;
-const ALL_SUITES = [...DEFAULT_SUITES, "etcd", "tls", "scale", "wan", "acl", "mesh"] as const;
+const ALL_SUITES = [...DEFAULT_SUITES, "etcd", "tls", "scale", "wan", "acl", "mesh", "connect"] as const;
 type Suite = (typeof ALL_SUITES)[number];
 
 function parseSuites(argv: string[]): Set<Suite> {
@@ -207,6 +208,11 @@ async function main(): Promise<void> {
     log("mesh: two connect proxies vs two node:net relays (throughput, latency, 1,000 connections, set-up rate)");
     meshRows.push(...(await runMeshBench()));
   }
+  const connectRows: ResultRow[] = [];
+  if (suites.has("connect")) {
+    log("Connect: leaf issuance through a follower of 3 servers; authorize vs KV GET");
+    connectRows.push(...(await runConnectBench(agentLaunch.nodeFlags)));
+  }
   const scaleRows: ResultRow[] = [];
   if (suites.has("scale")) {
     scaleRows.push(...(await runScaleBench(scaleOptionsFromArgs(process.argv.slice(2)), log)));
@@ -220,7 +226,7 @@ async function main(): Promise<void> {
     }
   }
   const totalSeconds = (performance.now() - began) / 1000;
-  const all = [...rows, ...tlsRows, ...wanRows, ...aclRows, ...meshRows, ...scaleRows];
+  const all = [...rows, ...tlsRows, ...wanRows, ...aclRows, ...meshRows, ...connectRows, ...scaleRows];
   process.stdout.write(`\n${terminalTable(all)}\n\n${all.map((r) => `${r.name}: ${r.detail}`).join("\n")}\n`);
   const run = { machine, when: new Date(), totalSeconds, loadBefore, loadAfter: loadavg()[0] };
   // The main table is rewritten only by runs that measured some of it.
@@ -229,6 +235,7 @@ async function main(): Promise<void> {
   if (wanRows.length > 0) writeSuiteSection(BENCHMARKS_FILE, "wan", "### WAN forwarding (issue 18)", wanRows, run, ["Case", "WAN", "Local", "Cost", "Target", "Result"]);
   if (aclRows.length > 0) writeSuiteSection(BENCHMARKS_FILE, "acl", "### ACL results (issue 13)", aclRows, run, ["Case", "ACLs on", "Yardstick", "Ratio", "Target", "Result"]);
   if (meshRows.length > 0) writeSuiteSection(BENCHMARKS_FILE, "mesh", "### Connect data plane results (issue 16)", meshRows, run, ["Case", "Sidecars", "Yardstick", "Ratio", "Target", "Result"]);
+  if (connectRows.length > 0) writeSuiteSection(BENCHMARKS_FILE, "connect", "### Connect control plane (issue 15)", connectRows, run, ["Case", "Consulate", "Yardstick", "Ratio", "Target", "Result"]);
   if (scaleRows.length > 0) writeScaleSection(BENCHMARKS_FILE, scaleRows, run);
   removeBenchTempDir();
   const misses = all.filter((r) => !r.pass).length;

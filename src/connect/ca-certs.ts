@@ -1,8 +1,8 @@
-import { createHash, X509Certificate, createPublicKey } from "node:crypto";
+import { createHash, createPrivateKey, createPublicKey, sign, verify, X509Certificate, type KeyObject } from "node:crypto";
 import { colonHex, serialHex } from "./hex.ts";
 import { keyIdOf, type SigningKey } from "./keys.ts";
 import { signingUri } from "./spiffe.ts";
-import { x509 } from "./x509.ts";
+import { asn1, asn1Csr, asn1Pkcs9, asn1X509, x509 } from "./x509.ts";
 
 // Certificates of the built-in CA: the self-signed root, the cross-signature a new root gets
 // from the old one on rotation, and leaf certificates signed from an agent's CSR. All through
@@ -111,50 +111,114 @@ export function rootCertInfo(pem: string): RootCertInfo {
 
 export class CsrError extends Error {}
 
-/** The single URI SAN of a CSR (Consul's CSRs carry exactly one), after checking its self-signature. */
-export async function csrUri(csrPem: string): Promise<{ csr: x509.Pkcs10CertificateRequest; uri: string }> {
-  let csr: x509.Pkcs10CertificateRequest;
+/** What signing needs of a CSR: its public key (as parsed and as DER) and its single URI SAN. */
+export interface ParsedCsr {
+  publicKeyInfo: asn1X509.SubjectPublicKeyInfo;
+  publicKeyDer: Buffer;
+  uri: string;
+}
+
+// node:crypto's digest name per CSR/certificate signature algorithm (what Go's x509 verifies).
+const SIGNATURE_HASHES: Record<string, string> = {
+  "1.2.840.10045.4.3.2": "sha256",
+  "1.2.840.10045.4.3.3": "sha384",
+  "1.2.840.10045.4.3.4": "sha512",
+  "1.2.840.113549.1.1.11": "sha256",
+  "1.2.840.113549.1.1.12": "sha384",
+  "1.2.840.113549.1.1.13": "sha512",
+};
+
+/**
+ * The single URI SAN of a CSR (Consul's CSRs carry exactly one), after checking its
+ * self-signature. Decoded through the ASN.1 schemas and verified with node:crypto: this runs
+ * once per leaf on the leader, and @peculiar/x509's CSR object costs several times as much.
+ */
+export function csrUri(csrPem: string): ParsedCsr {
+  let req: asn1Csr.CertificationRequest;
   try {
-    csr = new x509.Pkcs10CertificateRequest(csrPem);
+    const der = x509.PemConverter.decodeFirst(csrPem);
+    req = asn1.AsnConvert.parse(der, asn1Csr.CertificationRequest);
   } catch (err) {
     throw new CsrError(`error parsing CSR: ${err instanceof Error ? err.message : String(err)}`);
   }
-  if (!(await csr.verify())) throw new CsrError("CSR signature is invalid");
-  const san = csr.extensions.find((e): e is x509.SubjectAlternativeNameExtension => e instanceof x509.SubjectAlternativeNameExtension);
-  const uris = san?.names.items.filter((n) => n.type === "url").map((n) => n.value) ?? [];
+  const info = req.certificationRequestInfo;
+  const publicKeyDer = Buffer.from(asn1.AsnConvert.serialize(info.subjectPKInfo));
+  const hash = SIGNATURE_HASHES[req.signatureAlgorithm.algorithm];
+  const signed = req.certificationRequestInfoRaw;
+  let valid = false;
+  if (hash !== undefined && signed !== undefined) {
+    try {
+      const key = createPublicKey({ key: publicKeyDer, format: "der", type: "spki" });
+      valid = verify(hash, Buffer.from(signed), { key, dsaEncoding: "der" }, Buffer.from(req.signature));
+    } catch {
+      valid = false;
+    }
+  }
+  if (!valid) throw new CsrError("CSR signature is invalid");
+  const uris: string[] = [];
+  try {
+    for (const attr of info.attributes ?? []) {
+      if (attr.type !== asn1Pkcs9.id_pkcs9_at_extensionRequest) continue;
+      for (const value of attr.values) {
+        for (const ext of asn1.AsnConvert.parse(value, asn1Pkcs9.ExtensionRequest)) {
+          if (ext.extnID !== asn1X509.id_ce_subjectAltName) continue;
+          for (const name of asn1.AsnConvert.parse(ext.extnValue, asn1X509.SubjectAlternativeName)) {
+            if (name.uniformResourceIdentifier !== undefined) uris.push(name.uniformResourceIdentifier);
+          }
+        }
+      }
+    }
+  } catch (err) {
+    throw new CsrError(`error parsing CSR: ${err instanceof Error ? err.message : String(err)}`);
+  }
   if (uris.length !== 1) throw new CsrError("CSR SAN contains an invalid number of URIs");
-  return { csr, uri: uris[0] };
+  return { publicKeyInfo: info.subjectPKInfo, publicKeyDer, uri: uris[0] };
 }
 
-// Parsing a certificate and encoding an extension are pure-JS ASN.1 work (~2 ms each on this
-// machine), so what every leaf shares is built once: the issuer's name per CA certificate, and
-// the constant extensions (plus the AKI per CA key).
-const issuerNames = new Map<string, x509.Name>();
-const authorityKeyIds = new Map<string, x509.AuthorityKeyIdentifierExtension>();
-let leafConstantExtensions: x509.Extension[] | undefined;
+// Parsing a certificate and encoding an extension are pure-JS ASN.1 work, so what every leaf
+// shares is built once: the issuer's name per CA certificate, the CA key as a KeyObject and
+// its AKI and signature algorithm, and the constant extensions.
+const issuerNames = new Map<string, asn1X509.Name>();
+interface CaSigner {
+  key: KeyObject;
+  hash: string;
+  algorithm: asn1X509.AlgorithmIdentifier;
+  authorityKeyId: asn1X509.Extension;
+}
+const caSigners = new Map<string, CaSigner>();
+let leafConstantExtensions: asn1X509.Extension[] | undefined;
 
-function issuerNameOf(caCertPem: string): x509.Name {
+function issuerNameOf(caCertPem: string): asn1X509.Name {
   let name = issuerNames.get(caCertPem);
   if (!name) {
     if (issuerNames.size > 16) issuerNames.clear();
-    name = new x509.X509Certificate(caCertPem).subjectName;
+    name = asn1.AsnConvert.parse(x509.PemConverter.decodeFirst(caCertPem), asn1X509.Certificate).tbsCertificate.subject;
     issuerNames.set(caCertPem, name);
   }
   return name;
 }
 
-function authorityKeyIdOf(key: SigningKey): x509.AuthorityKeyIdentifierExtension {
-  const id = key.keyId.toString("hex");
-  let ext = authorityKeyIds.get(id);
-  if (!ext) {
-    if (authorityKeyIds.size > 16) authorityKeyIds.clear();
-    ext = new x509.AuthorityKeyIdentifierExtension(id);
-    authorityKeyIds.set(id, ext);
-  }
-  return ext;
+function toAsnExtension(ext: x509.Extension): asn1X509.Extension {
+  return asn1.AsnConvert.parse(ext.rawData, asn1X509.Extension);
 }
 
-function leafConstants(): x509.Extension[] {
+function caSignerOf(key: SigningKey): CaSigner {
+  let signer = caSigners.get(key.pem);
+  if (!signer) {
+    if (caSigners.size > 16) caSigners.clear();
+    const hash = key.type === "ec" ? (key.bits === 384 ? "sha384" : key.bits === 521 ? "sha512" : "sha256") : "sha256";
+    signer = {
+      key: createPrivateKey(key.pem),
+      hash,
+      algorithm: new x509.AlgorithmProvider().toAsnAlgorithm(key.algorithm),
+      authorityKeyId: toAsnExtension(new x509.AuthorityKeyIdentifierExtension(hex(key.keyId))),
+    };
+    caSigners.set(key.pem, signer);
+  }
+  return signer;
+}
+
+function leafConstants(): asn1X509.Extension[] {
   leafConstantExtensions ??= [
     new x509.BasicConstraintsExtension(false, undefined, true),
     new x509.KeyUsagesExtension(
@@ -162,13 +226,23 @@ function leafConstants(): x509.Extension[] {
       true,
     ),
     new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.clientAuth, x509.ExtendedKeyUsage.serverAuth]),
-  ];
+  ].map(toAsnExtension);
   return leafConstantExtensions;
 }
 
+/** A one-attribute name, `CN=<commonName>`, encoded as @peculiar/x509 encodes it. */
+export function commonNameOf(commonName: string): asn1X509.Name {
+  return asn1.AsnConvert.parse(new x509.Name([{ CN: [commonName] }]).toArrayBuffer(), asn1X509.Name);
+}
+
+/** A serial number as a positive DER INTEGER's content octets. */
+function serialOctets(serial: number): ArrayBuffer {
+  const bytes = Buffer.from(serialHex(serial), "hex");
+  return new Uint8Array(bytes[0] > 0x7f ? [0, ...bytes] : bytes).buffer;
+}
+
 export interface LeafSignParams {
-  csr: x509.Pkcs10CertificateRequest;
-  uri: string;
+  csr: ParsedCsr;
   commonName: string;
   caKey: SigningKey;
   caCertPem: string;
@@ -178,26 +252,32 @@ export interface LeafSignParams {
 }
 
 /** Signs a service leaf: not a CA, server + client auth, the CSR's URI SAN, valid now − 1 min … now + TTL. */
-export async function signLeaf(p: LeafSignParams): Promise<{ pem: string; notBeforeMs: number; notAfterMs: number }> {
+export function signLeaf(p: LeafSignParams): { pem: string; notBeforeMs: number; notAfterMs: number } {
   const notBeforeMs = p.nowMs - BACKDATE_MS;
   const notAfterMs = p.nowMs + p.ttlMs;
-  const leafKeyId = keyIdOf(createPublicKey({ key: Buffer.from(p.csr.publicKey.rawData), format: "der", type: "spki" }));
-  const cert = await x509.X509CertificateGenerator.create({
-    serialNumber: serialHex(p.serial),
-    subject: `CN=${p.commonName}`,
+  const signer = caSignerOf(p.caKey);
+  const leafKeyId = createHash("sha256").update(p.csr.publicKeyDer).digest();
+  const extension = (extnID: string, value: unknown): asn1X509.Extension =>
+    new asn1X509.Extension({ extnID, critical: false, extnValue: new asn1.OctetString(asn1.AsnConvert.serialize(value)) });
+  const tbs = new asn1X509.TBSCertificate({
+    version: asn1X509.Version.v3,
+    serialNumber: serialOctets(p.serial),
+    signature: signer.algorithm,
     issuer: issuerNameOf(p.caCertPem),
-    notBefore: new Date(notBeforeMs),
-    notAfter: new Date(notAfterMs),
-    publicKey: p.csr.publicKey,
-    signingKey: p.caKey.privateKey,
-    signingAlgorithm: p.caKey.algorithm,
-    extensions: [
+    validity: new asn1X509.Validity({ notBefore: new Date(notBeforeMs), notAfter: new Date(notAfterMs) }),
+    subject: commonNameOf(p.commonName),
+    subjectPublicKeyInfo: p.csr.publicKeyInfo,
+    extensions: new asn1X509.Extensions([
       ...leafConstants(),
-      new x509.SubjectAlternativeNameExtension([{ type: "url", value: p.uri }]),
-      new x509.SubjectKeyIdentifierExtension(leafKeyId.toString("hex")),
-      authorityKeyIdOf(p.caKey),
-    ],
+      extension(asn1X509.id_ce_subjectAltName, new asn1X509.SubjectAlternativeName([new asn1X509.GeneralName({ uniformResourceIdentifier: p.csr.uri })])),
+      extension(asn1X509.id_ce_subjectKeyIdentifier, new asn1X509.SubjectKeyIdentifier(new Uint8Array(leafKeyId).buffer)),
+      signer.authorityKeyId,
+    ]),
   });
+  const tbsDer = asn1.AsnConvert.serialize(tbs);
+  const signature = sign(signer.hash, Buffer.from(tbsDer), { key: signer.key, dsaEncoding: "der" });
+  const cert = new asn1X509.Certificate({ tbsCertificate: tbs, signatureAlgorithm: signer.algorithm, signatureValue: new Uint8Array(signature).buffer });
+  const pem = x509.PemConverter.encode(asn1.AsnConvert.serialize(cert), "CERTIFICATE");
   // Whole seconds, as the Go side prints and parses them.
-  return { pem: cert.toString("pem") + "\n", notBeforeMs: Math.floor(notBeforeMs / 1000) * 1000, notAfterMs: Math.floor(notAfterMs / 1000) * 1000 };
+  return { pem: pem + "\n", notBeforeMs: Math.floor(notBeforeMs / 1000) * 1000, notAfterMs: Math.floor(notAfterMs / 1000) * 1000 };
 }

@@ -1,22 +1,42 @@
-import { generateKeyPair as generateKeyPairCb } from "node:crypto";
-import { promisify } from "node:util";
-import { importUncached } from "./keys.ts";
-import { x509 } from "./x509.ts";
+import { KeyObject, sign, webcrypto } from "node:crypto";
+import { asn1, asn1Csr, asn1Pkcs9, asn1X509, x509 } from "./x509.ts";
 
 // What an agent does before asking a server for a leaf: a fresh ECDSA P-256 key (kept on the
 // agent, served as "EC PRIVATE KEY" PEM) and a CSR carrying the service's SPIFFE ID.
+// Per leaf this is on the issuance hot path, so it avoids what costs milliseconds here:
+// OpenSSL 3's PEM/DER decoders (createPrivateKey, WebCrypto importKey) and @peculiar/x509's
+// generator, which re-parses everything it builds. The key comes from WebCrypto (an in-memory
+// key, exported without decoding), the CSR is encoded through the ASN.1 schemas and signed
+// with node:crypto (DER ECDSA signature, as the CSR carries it).
 
-const generateKeyPair = promisify(generateKeyPairCb);
+const ECDSA_SHA256 = { name: "ECDSA", hash: "SHA-256" };
+let signatureAlgorithm: asn1X509.AlgorithmIdentifier | undefined;
+
+function csrSubject(commonName: string): asn1X509.Name {
+  return asn1.AsnConvert.parse(new x509.Name([{ CN: [commonName] }]).toArrayBuffer(), asn1X509.Name);
+}
 
 export async function createLeafKeyAndCsr(uri: string, commonName: string): Promise<{ privateKeyPem: string; csrPem: string }> {
-  const { privateKey } = await generateKeyPair("ec", { namedCurve: "P-256" });
+  const pair = await webcrypto.subtle.generateKey({ name: "ECDSA", namedCurve: "P-256" }, true, ["sign", "verify"]);
+  const privateKey = KeyObject.from(pair.privateKey);
   const privateKeyPem = privateKey.export({ type: "sec1", format: "pem" }).toString();
-  const key = await importUncached(privateKeyPem);
-  const csr = await x509.Pkcs10CertificateRequestGenerator.create({
-    name: `CN=${commonName}`,
-    keys: { privateKey: key.privateKey, publicKey: key.publicKey },
-    signingAlgorithm: key.algorithm,
-    extensions: [new x509.SubjectAlternativeNameExtension([{ type: "url", value: uri }])],
+  const spki = KeyObject.from(pair.publicKey).export({ type: "spki", format: "der" });
+  const san = new asn1X509.Extension({
+    extnID: asn1X509.id_ce_subjectAltName,
+    critical: false,
+    extnValue: new asn1.OctetString(asn1.AsnConvert.serialize(new asn1X509.SubjectAlternativeName([new asn1X509.GeneralName({ uniformResourceIdentifier: uri })]))),
   });
-  return { privateKeyPem, csrPem: csr.toString("pem") };
+  const info = new asn1Csr.CertificationRequestInfo({
+    version: 0,
+    subject: csrSubject(commonName),
+    subjectPKInfo: asn1.AsnConvert.parse(spki, asn1X509.SubjectPublicKeyInfo),
+    attributes: new asn1Csr.Attributes([
+      new asn1X509.Attribute({ type: asn1Pkcs9.id_pkcs9_at_extensionRequest, values: [asn1.AsnConvert.serialize(new asn1Pkcs9.ExtensionRequest([san]))] }),
+    ]),
+  });
+  const tbs = Buffer.from(asn1.AsnConvert.serialize(info));
+  const signature = sign("sha256", tbs, { key: privateKey, dsaEncoding: "der" });
+  signatureAlgorithm ??= new x509.AlgorithmProvider().toAsnAlgorithm(ECDSA_SHA256);
+  const csr = new asn1Csr.CertificationRequest({ certificationRequestInfo: info, signatureAlgorithm, signature: new Uint8Array(signature).buffer });
+  return { privateKeyPem, csrPem: x509.PemConverter.encode(asn1.AsnConvert.serialize(csr), "CERTIFICATE REQUEST") };
 }

@@ -255,7 +255,7 @@ export class ConnectCa {
     try {
       let parsed;
       try {
-        parsed = await csrUri(csrPem);
+        parsed = csrUri(csrPem);
       } catch (err) {
         if (err instanceof CsrError) throw new ConnectCaError(err.message, 400);
         throw err;
@@ -272,7 +272,7 @@ export class ConnectCa {
       const active = this.#d.state.connectCa.activeRoot();
       if (!active) throw new ConnectCaError("internal error: no active CA root");
       const caKey = await importSigningKey(active.SigningKey);
-      const leaf = await signLeaf({ csr: parsed.csr, uri: parsed.uri, commonName: id.service, caKey, caCertPem: active.RootCert, serial, nowMs: this.#d.clock.now(), ttlMs: settings.leafCertTtlMs });
+      const leaf = signLeaf({ csr: parsed, commonName: id.service, caKey, caCertPem: active.RootCert, serial, nowMs: this.#d.clock.now(), ttlMs: settings.leafCertTtlMs });
       const chain = leaf.pem + (active.IntermediateCerts ?? []).map((p) => (p.endsWith("\n") ? p : `${p}\n`)).join("");
       return {
         SerialNumber: serialColonHex(serial),
