@@ -1,4 +1,4 @@
-import { createHash, createPrivateKey, createPublicKey, sign, verify, X509Certificate, type KeyObject } from "node:crypto";
+import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, sign, verify, X509Certificate, type KeyObject } from "node:crypto";
 import { colonHex, serialHex } from "./hex.ts";
 import { keyIdOf, type SigningKey } from "./keys.ts";
 import { signingUri } from "./spiffe.ts";
@@ -111,6 +111,8 @@ export function rootCertInfo(pem: string): RootCertInfo {
 
 export class CsrError extends Error {}
 
+const COMMON_NAME_OID = "2.5.4.3";
+
 /** What signing needs of a CSR: its public key (as parsed and as DER) and its single URI SAN. */
 export interface ParsedCsr {
   publicKeyInfo: asn1X509.SubjectPublicKeyInfo;
@@ -127,6 +129,39 @@ const SIGNATURE_HASHES: Record<string, string> = {
   "1.2.840.113549.1.1.12": "sha384",
   "1.2.840.113549.1.1.13": "sha512",
 };
+
+/**
+ * P-256's SubjectPublicKeyInfo algorithm identifier, taken once from a key node:crypto encoded
+ * (never spelled out by hand): agents build their CSR's public key from it and the key's point,
+ * and the leader recognises such keys by it.
+ */
+let p256Algorithm: { asn: asn1X509.AlgorithmIdentifier; der: Buffer } | undefined;
+function p256AlgorithmIdentifier(): { asn: asn1X509.AlgorithmIdentifier; der: Buffer } {
+  if (!p256Algorithm) {
+    const spki = generateKeyPairSync("ec", { namedCurve: "P-256" }).publicKey.export({ type: "spki", format: "der" });
+    const asn = asn1.AsnConvert.parse(spki, asn1X509.SubjectPublicKeyInfo).algorithm;
+    p256Algorithm = { asn, der: Buffer.from(asn1.AsnConvert.serialize(asn)) };
+  }
+  return p256Algorithm;
+}
+
+/** A P-256 public key as a CSR carries it, from the uncompressed point (0x04 ‖ X ‖ Y). */
+export function p256PublicKeyInfo(point: Uint8Array): asn1X509.SubjectPublicKeyInfo {
+  return new asn1X509.SubjectPublicKeyInfo({ algorithm: p256AlgorithmIdentifier().asn, subjectPublicKey: new Uint8Array(point).buffer });
+}
+
+/**
+ * The CSR's key for verifying: a P-256 key through JWK (its coordinates), which node:crypto
+ * imports at a fraction of the cost of OpenSSL 3's DER decoder; anything else from the DER.
+ */
+function publicKeyOf(info: asn1X509.SubjectPublicKeyInfo, der: Buffer): KeyObject {
+  const point = new Uint8Array(info.subjectPublicKey);
+  if (point.length === 65 && point[0] === 4 && Buffer.from(asn1.AsnConvert.serialize(info.algorithm)).equals(p256AlgorithmIdentifier().der)) {
+    const coordinate = (from: number): string => Buffer.from(point.subarray(from, from + 32)).toString("base64url");
+    return createPublicKey({ key: { kty: "EC", crv: "P-256", x: coordinate(1), y: coordinate(33) }, format: "jwk" });
+  }
+  return createPublicKey({ key: der, format: "der", type: "spki" });
+}
 
 /**
  * The single URI SAN of a CSR (Consul's CSRs carry exactly one), after checking its
@@ -148,7 +183,7 @@ export function csrUri(csrPem: string): ParsedCsr {
   let valid = false;
   if (hash !== undefined && signed !== undefined) {
     try {
-      const key = createPublicKey({ key: publicKeyDer, format: "der", type: "spki" });
+      const key = publicKeyOf(info.subjectPKInfo, publicKeyDer);
       valid = verify(hash, Buffer.from(signed), { key, dsaEncoding: "der" }, Buffer.from(req.signature));
     } catch {
       valid = false;
@@ -230,9 +265,15 @@ function leafConstants(): asn1X509.Extension[] {
   return leafConstantExtensions;
 }
 
-/** A one-attribute name, `CN=<commonName>`, encoded as @peculiar/x509 encodes it. */
+/**
+ * A one-attribute name, `CN=<commonName>`, with the string type @peculiar/x509 would choose
+ * (PrintableString when it can, else UTF8String), built as schema objects (no encode/parse).
+ */
 export function commonNameOf(commonName: string): asn1X509.Name {
-  return asn1.AsnConvert.parse(new x509.Name([{ CN: [commonName] }]).toArrayBuffer(), asn1X509.Name);
+  const attr = new asn1X509.AttributeTypeAndValue({ type: COMMON_NAME_OID });
+  if (x509.Name.isPrintableString(commonName)) attr.value.printableString = commonName;
+  else attr.value.utf8String = commonName;
+  return new asn1X509.Name([new asn1X509.RelativeDistinguishedName([attr])]);
 }
 
 /** A serial number as a positive DER INTEGER's content octets. */

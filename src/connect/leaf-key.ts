@@ -1,4 +1,5 @@
 import { KeyObject, sign, webcrypto } from "node:crypto";
+import { commonNameOf, p256PublicKeyInfo } from "./ca-certs.ts";
 import { asn1, asn1Csr, asn1Pkcs9, asn1X509, x509 } from "./x509.ts";
 
 // What an agent does before asking a server for a leaf: a fresh ECDSA P-256 key (kept on the
@@ -12,15 +13,12 @@ import { asn1, asn1Csr, asn1Pkcs9, asn1X509, x509 } from "./x509.ts";
 const ECDSA_SHA256 = { name: "ECDSA", hash: "SHA-256" };
 let signatureAlgorithm: asn1X509.AlgorithmIdentifier | undefined;
 
-function csrSubject(commonName: string): asn1X509.Name {
-  return asn1.AsnConvert.parse(new x509.Name([{ CN: [commonName] }]).toArrayBuffer(), asn1X509.Name);
-}
-
 export async function createLeafKeyAndCsr(uri: string, commonName: string): Promise<{ privateKeyPem: string; csrPem: string }> {
   const pair = await webcrypto.subtle.generateKey({ name: "ECDSA", namedCurve: "P-256" }, true, ["sign", "verify"]);
   const privateKey = KeyObject.from(pair.privateKey);
   const privateKeyPem = privateKey.export({ type: "sec1", format: "pem" }).toString();
-  const spki = KeyObject.from(pair.publicKey).export({ type: "spki", format: "der" });
+  const { x, y } = KeyObject.from(pair.publicKey).export({ format: "jwk" });
+  const point = Buffer.concat([Buffer.from([4]), Buffer.from(x ?? "", "base64url"), Buffer.from(y ?? "", "base64url")]);
   const san = new asn1X509.Extension({
     extnID: asn1X509.id_ce_subjectAltName,
     critical: false,
@@ -28,8 +26,8 @@ export async function createLeafKeyAndCsr(uri: string, commonName: string): Prom
   });
   const info = new asn1Csr.CertificationRequestInfo({
     version: 0,
-    subject: csrSubject(commonName),
-    subjectPKInfo: asn1.AsnConvert.parse(spki, asn1X509.SubjectPublicKeyInfo),
+    subject: commonNameOf(commonName),
+    subjectPKInfo: p256PublicKeyInfo(point),
     attributes: new asn1Csr.Attributes([
       new asn1X509.Attribute({ type: asn1Pkcs9.id_pkcs9_at_extensionRequest, values: [asn1.AsnConvert.serialize(new asn1Pkcs9.ExtensionRequest([san]))] }),
     ]),
