@@ -47,6 +47,8 @@ export interface Deployment {
   leaderAt: number;
   /** Each member's HTTP API (http://host:port), in `members` order. */
   bases: string[];
+  /** Each member's process id, in `members` order. */
+  pids: number[];
   stop(): Promise<void>;
 }
 
@@ -191,6 +193,7 @@ export async function startEtcd(etcd: string, members: readonly string[], dataRo
       })),
       leaderAt,
       bases: specs.map((_, at) => baseOf(at)),
+      pids: procs.map((p) => p.pid),
       stop,
     };
   } catch (err) {
@@ -257,6 +260,7 @@ export async function startConsulate(binds: readonly string[], dataRoot: string,
       })),
       leaderAt,
       bases: specs.map((_, at) => baseOf(at)),
+      pids: procs.map((p) => p.pid),
       stop,
     };
   } catch (err) {
