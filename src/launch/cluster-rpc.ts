@@ -102,9 +102,16 @@ export async function setUpClusterRpc(deps: ClusterRpcDeps): Promise<ClusterRpc>
   const consensus = new LeaderForwardingConsensus(deps.serverConsensus, pool, { hold });
   let listener: RunningRpcServer | undefined;
   let wanPool: WanMembersView | undefined;
+  const memberChangeListeners = new Set<() => void>();
   const datacenters = new WanDatacenterRouter({
     localDatacenter: deps.datacenter,
-    wan: { members: () => wanPool?.members() ?? [] },
+    wan: {
+      members: () => wanPool?.members() ?? [],
+      onMemberChange: (listener) => {
+        memberChangeListeners.add(listener);
+        return () => memberChangeListeners.delete(listener);
+      },
+    },
     pool,
     logger: deps.logger.named("agent.server.rpc"),
     metrics: deps.metrics,
@@ -118,6 +125,9 @@ export async function setUpClusterRpc(deps: ClusterRpcDeps): Promise<ClusterRpc>
     datacenters,
     setWanPool: (wan) => {
       wanPool = wan;
+      const changed = (): void => memberChangeListeners.forEach((l) => l());
+      changed();
+      wan?.onMemberChange?.(changed);
     },
     pool,
     delegate: undefined,

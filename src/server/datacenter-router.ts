@@ -42,6 +42,8 @@ export interface DatacenterRouter {
 /** The WAN pool as the router reads it. */
 export interface WanMembersView {
   members(): LocalMember[];
+  /** Status changes (join, failed, left…): the router's per-datacenter lists are rebuilt after one. */
+  onMemberChange?(listener: () => void): () => void;
 }
 
 export interface WanRouterDeps {
@@ -59,10 +61,13 @@ export class WanDatacenterRouter implements DatacenterRouter {
   /** Per datacenter, servers that recently failed (moved to the back of its list). */
   readonly #failedAt = new Map<string, number>();
   #failures = 0;
+  /** Alive servers per datacenter (lower-cased name; [] = known, none alive), until the pool changes. */
+  #serversByDc: Map<string, string[]> | undefined;
 
   constructor(deps: WanRouterDeps) {
     this.#deps = deps;
     this.localDatacenter = deps.localDatacenter;
+    deps.wan?.onMemberChange?.(() => (this.#serversByDc = undefined));
   }
 
   isLocal(dc: string): boolean {
@@ -80,13 +85,29 @@ export class WanDatacenterRouter implements DatacenterRouter {
    */
   serversOf(dc: string): string[] | undefined {
     // Datacenter names compare without case, as DNS labels arrive lower-cased.
-    const wanted = dc.toLowerCase();
-    const members = (this.#deps.wan?.members() ?? []).filter((m) => m.tags.role === "consul" && m.tags.dc?.toLowerCase() === wanted && m.status !== MEMBER_STATUS.left);
-    if (members.length === 0) return undefined;
-    const usable = members.filter((m) => m.status === MEMBER_STATUS.alive);
-    const addrs = usable.map(rpcAddressOf).filter((a): a is string => a !== undefined);
+    const addrs = this.#serverLists().get(dc.toLowerCase());
+    if (addrs === undefined) return undefined;
+    if (this.#failedAt.size === 0) return addrs;
     const failedAt = (a: string): number => this.#failedAt.get(a) ?? 0;
-    return addrs.sort((a, b) => failedAt(a) - failedAt(b) || (a < b ? -1 : a > b ? 1 : 0));
+    return [...addrs].sort((a, b) => failedAt(a) - failedAt(b) || (a < b ? -1 : a > b ? 1 : 0));
+  }
+
+  /** Per datacenter, its alive servers' RPC addresses by name; a datacenter whose servers all failed maps to []. */
+  #serverLists(): Map<string, string[]> {
+    // Without change notifications the pool is read on every request.
+    if (this.#serversByDc && this.#deps.wan?.onMemberChange) return this.#serversByDc;
+    const lists = new Map<string, string[]>();
+    for (const m of this.#deps.wan?.members() ?? []) {
+      const dc = m.tags.dc?.toLowerCase();
+      if (m.tags.role !== "consul" || dc === undefined || m.status === MEMBER_STATUS.left) continue;
+      const list = lists.get(dc) ?? [];
+      const addr = m.status === MEMBER_STATUS.alive ? rpcAddressOf(m) : undefined;
+      if (addr !== undefined) list.push(addr);
+      lists.set(dc, list);
+    }
+    for (const list of lists.values()) list.sort();
+    this.#serversByDc = lists;
+    return lists;
   }
 
   async forward(dc: string, req: RawApiRequest, options: ForwardOptions = {}): Promise<RawApiResponse> {

@@ -3,6 +3,7 @@ import { plainDialer, tlsFailureReason, type ServerPortDialer } from "./server-p
 import type { Clock, TimerHandle } from "../runtime/clock.ts";
 import type { Rng } from "../runtime/rng.ts";
 import { encodeFrame, FrameDecoder } from "./frame.ts";
+import { TurnBatchedWriter } from "./turn-batched-writer.ts";
 import { reconnectDelayMs } from "./raft-transport.ts";
 import { parseHostPort, RPC_PROTOCOL_BYTE, RpcError, RpcErrorCode, type RpcErrorBody, type RpcFrame } from "./rpc.ts";
 
@@ -60,6 +61,7 @@ interface Queued {
 
 class RpcConnection {
   readonly #socket: Socket;
+  readonly #writer: TurnBatchedWriter;
   readonly #options: RpcPoolOptions;
   readonly #address: string;
   readonly #pending = new Map<number, Pending>();
@@ -79,6 +81,7 @@ class RpcConnection {
     this.#socket = dialed.socket;
     this.#socket.setNoDelay(true);
     this.#socket.write(Buffer.of(RPC_PROTOCOL_BYTE));
+    this.#writer = new TurnBatchedWriter(this.#socket);
     this.#connectTimer = options.clock.setTimer(options.connectTimeoutMs, () => {
       if (!this.#connected) this.#fail(`rpc: connecting to ${address} timed out`);
     });
@@ -148,7 +151,7 @@ class RpcConnection {
     const giveUp = (err: RpcError): void => {
       if (!this.#pending.has(id)) return;
       this.#settle(id);
-      if (!this.#closed) this.#socket.write(encodeFrame({ t: "cancel", id } satisfies RpcFrame));
+      if (!this.#closed) this.#writer.write(encodeFrame({ t: "cancel", id } satisfies RpcFrame));
       reject(err);
     };
     const onAbort = (): void => giveUp(new RpcError(RpcErrorCode.Cancelled, "rpc: call cancelled"));
@@ -164,7 +167,7 @@ class RpcConnection {
         options.signal?.removeEventListener("abort", onAbort);
       },
     });
-    this.#socket.write(encodeFrame({ t: "req", id, m: method, a: args } satisfies RpcFrame));
+    this.#writer.write(encodeFrame({ t: "req", id, m: method, a: args } satisfies RpcFrame));
   }
 
   /** Forgets a call and lets the next queued one start. */

@@ -1,6 +1,7 @@
 import { createServer, type Server, type Socket } from "node:net";
 import { METRIC_NAMES, type Metrics } from "../runtime/metrics.ts";
 import type { Logger } from "../runtime/logger.ts";
+import { TurnBatchedWriter } from "./turn-batched-writer.ts";
 import { encodeFrame, FrameDecoder } from "./frame.ts";
 import { RPC_TLS_BYTE, type ServerPortTls } from "./server-port-tls.ts";
 import { RPC_PROTOCOL_BYTE, RpcError, RpcErrorCode, type RpcErrorBody, type RpcFrame, type RpcHandler } from "./rpc.ts";
@@ -72,8 +73,9 @@ export async function startRpcServer(options: RpcServerOptions): Promise<Running
     const inFlight = new Map<number, AbortController>();
     let greeted = false;
 
+    const writer = new TurnBatchedWriter(socket);
     const send = (frame: RpcFrame): void => {
-      if (!socket.destroyed) socket.write(encodeFrame(frame));
+      if (!socket.destroyed) writer.write(encodeFrame(frame));
     };
 
     const run = (id: number, method: string, args: unknown): void => {
