@@ -102,6 +102,7 @@ export async function setUpClusterRpc(deps: ClusterRpcDeps): Promise<ClusterRpc>
   const consensus = new LeaderForwardingConsensus(deps.serverConsensus, pool, { hold });
   let listener: RunningRpcServer | undefined;
   let wanPool: WanMembersView | undefined;
+  const remotePools = new Map<string, RpcPool>();
   const memberChangeListeners = new Set<() => void>();
   const datacenters = new WanDatacenterRouter({
     localDatacenter: deps.datacenter,
@@ -112,7 +113,18 @@ export async function setUpClusterRpc(deps: ClusterRpcDeps): Promise<ClusterRpc>
         return () => memberChangeListeners.delete(listener);
       },
     },
-    pool,
+    poolFor: (dc) => {
+      // With verify_server_hostname each datacenter's servers carry their own name, so each
+      // datacenter gets connections of its own; otherwise the one pool serves them all.
+      const tls = deps.tls;
+      if (!tls || rc?.tls.internalRpc.verifyServerHostname !== true) return pool;
+      let remote = remotePools.get(dc);
+      if (!remote) {
+        remote = new RpcPool({ clock, rng, defaultPort: serverPort, dial: tls.dialerForDatacenter(dc, rc.domain.replace(/\.$/, "")) });
+        remotePools.set(dc, remote);
+      }
+      return remote;
+    },
     logger: deps.logger.named("agent.server.rpc"),
     metrics: deps.metrics,
   });
@@ -154,6 +166,7 @@ export async function setUpClusterRpc(deps: ClusterRpcDeps): Promise<ClusterRpc>
     },
     async stop() {
       pool.close();
+      for (const remote of remotePools.values()) remote.close();
       await listener?.close();
     },
   };

@@ -49,7 +49,8 @@ export interface WanMembersView {
 export interface WanRouterDeps {
   localDatacenter: string;
   wan: WanMembersView | undefined;
-  pool: RpcPool;
+  /** The connections to one datacenter's servers (TLS: each datacenter has its own server name). */
+  poolFor: (datacenter: string) => RpcPool;
   logger: Logger;
   metrics?: Metrics;
 }
@@ -124,7 +125,7 @@ export class WanDatacenterRouter implements DatacenterRouter {
     for (const server of servers) {
       if (options.signal?.aborted) throw httpErrorOf(new RpcError(RpcErrorCode.Cancelled, "rpc: call cancelled"));
       try {
-        const reply = asRawResponse(await this.#deps.pool.call(server, RpcMethod.HttpForward, args, { signal: options.signal }));
+        const reply = asRawResponse(await this.#deps.poolFor(dc.toLowerCase()).call(server, RpcMethod.HttpForward, args, { signal: options.signal }));
         this.#failedAt.delete(server);
         return reply;
       } catch (err) {

@@ -203,12 +203,21 @@ export class ServerPortTls {
   }
 
   /** Outgoing connections: TLS when verify_outgoing, else plain. */
-  readonly dial: ServerPortDialer = (host, port) => {
+  readonly dial: ServerPortDialer = (host, port) => this.#dial(host, port, this.#settings.serverName);
+
+  /**
+   * Outgoing connections to servers of another datacenter: with verify_server_hostname their
+   * certificate must name `server.<that dc>.<domain>` (Consul's per-datacenter server name).
+   */
+  dialerForDatacenter(datacenter: string, domain: string): ServerPortDialer {
+    return (host, port) => this.#dial(host, port, this.#settings.serverName === undefined ? undefined : `server.${datacenter}.${domain}`);
+  }
+
+  #dial(host: string, port: number, name: string | undefined): DialedSocket {
     if (!this.#settings.verifyOutgoing) return plainDialer(host, port);
     const raw = createConnection({ host, port });
     raw.setNoDelay(true);
     raw.write(Buffer.of(RPC_TLS_BYTE));
-    const name = this.#settings.serverName;
     const secure = tlsConnect({
       socket: streamOver(raw, Buffer.alloc(0)),
       secureContext: this.#context,
@@ -218,5 +227,5 @@ export class ServerPortTls {
     // Errors on the raw connection (refused, reset) surface on the TLS socket the caller holds.
     raw.on("error", (err) => secure.destroy(err));
     return { socket: secure, readyEvent: "secureConnect" };
-  };
+  }
 }

@@ -14,7 +14,7 @@ export interface Pki {
   caPem: string;
   caKeyPem: string;
   /** Writes the CA to dir and issues one certificate of `kind`, returning the four paths. */
-  issue(kind: CertKind, name: string, options?: { days?: number; now?: Date; dnsNames?: string[] }): Promise<PkiFiles>;
+  issue(kind: CertKind, name: string, options?: { days?: number; now?: Date; dnsNames?: string[]; datacenter?: string }): Promise<PkiFiles>;
 }
 
 export async function makePki(dir: string, label: string, options: { caDays?: number } = {}): Promise<Pki> {
@@ -31,7 +31,7 @@ export async function makePki(dir: string, label: string, options: { caDays?: nu
         kind,
         caPem: ca.certPem,
         caKeyPem: ca.keyPem,
-        datacenter: "dc1",
+        datacenter: opts.datacenter ?? "dc1",
         domain: "consul",
         days: opts.days ?? 30,
         now: opts.now ?? new Date(),

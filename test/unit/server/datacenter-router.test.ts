@@ -57,7 +57,7 @@ async function remoteServer(label: string, seen: HttpForwardArgs[]): Promise<Run
 const kvGet: RawApiRequest = { method: "GET", path: "/v1/kv/a", rawQuery: "dc=dc2&stale", headers: {}, body: undefined, remoteAddress: "127.0.0.1" };
 
 function router(members: LocalMember[], pool: RpcPool): WanDatacenterRouter {
-  return new WanDatacenterRouter({ localDatacenter: "dc1", wan: { members: () => members }, pool, logger: silentLogger });
+  return new WanDatacenterRouter({ localDatacenter: "dc1", wan: { members: () => members }, poolFor: () => pool, logger: silentLogger });
 }
 
 test("datacenter router - a request for another datacenter reaches one of its alive servers as HTTP.Forward, marked as from another datacenter", async (t) => {
@@ -126,7 +126,7 @@ test("datacenter router - the per-DC lists are rebuilt when the WAN pool reports
         return () => {};
       },
     },
-    pool,
+    poolFor: () => pool,
     logger: silentLogger,
   });
   assert.deepEqual(r.serversOf("dc2"), ["127.0.0.1:7000"]);
