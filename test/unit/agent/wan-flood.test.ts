@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { MEMBER_STATUS, type LocalMember, type MemberStatus } from "../../../src/agent/self-info.ts";
+import { MEMBER_STATUS, type LocalMember, type MemberStatus } from "../../../src/model/members.ts";
 import { WanFlood } from "../../../src/agent/wan-flood.ts";
 import { silentLogger } from "../../../src/runtime/logger.ts";
 import { manualClock } from "./fake-clock.ts";

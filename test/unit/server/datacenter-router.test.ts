@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { ConsulError } from "../../../src/errors/catalog.ts";
 import type { ApiRequest } from "../../../src/http/context.ts";
 import type { RawApiRequest, RawApiResponse } from "../../../src/http/dispatch-request.ts";
-import { MEMBER_STATUS, type LocalMember, type MemberStatus } from "../../../src/agent/self-info.ts";
+import { MEMBER_STATUS, type LocalMember, type MemberStatus } from "../../../src/model/members.ts";
 import { systemClock } from "../../../src/runtime/clock.ts";
 import { silentLogger } from "../../../src/runtime/logger.ts";
 import { seededRng } from "../../../src/runtime/rng.ts";
