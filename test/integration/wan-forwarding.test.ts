@@ -32,7 +32,7 @@ test("wan forwarding - three datacenters: members -wan, ?dc= reads and writes, b
     await Promise.all([s1, c1, s2, s3].map((s) => rm(s.dataDir, { recursive: true, force: true })));
   });
   const start = async (s: DcAgentSpec, args: string[]): Promise<AgentProcess> => {
-    const p = await spawnAgent(args, { httpPort: s.httpPort, timeoutMs: 20_000 });
+    const p = await spawnAgent(args, { httpPort: s.httpPort, timeoutMs: 40_000 });
     procs.push(p);
     return p;
   };

@@ -35,7 +35,7 @@ test("wan leader change - a 3-server dc and a 1-server dc stay federated through
     await Promise.all([...a, b1].map((s) => rm(s.dataDir, { recursive: true, force: true })));
   });
   const start = async (s: DcAgentSpec, args: string[]): Promise<AgentProcess> => {
-    const p = await spawnAgent(args, { httpPort: s.httpPort, timeoutMs: 20_000 });
+    const p = await spawnAgent(args, { httpPort: s.httpPort, timeoutMs: 40_000 });
     procs.set(s.name, p);
     return p;
   };

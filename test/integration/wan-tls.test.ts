@@ -34,7 +34,7 @@ test("wan tls - with verify_server_hostname, ?dc= reaches the other datacenter's
   const start = async (s: DcAgentSpec, wanJoin: DcAgentSpec[]): Promise<AgentProcess> => {
     const config = join(dir, `${s.name}.hcl`);
     await writeFile(config, tlsHcl(await pki.issue("server", s.name, { datacenter: s.dc })));
-    const p = await spawnAgent([...dcServerArgs(s, 1, [], wanJoin), `-config-file=${config}`], { httpPort: s.httpPort, timeoutMs: 20_000 });
+    const p = await spawnAgent([...dcServerArgs(s, 1, [], wanJoin), `-config-file=${config}`], { httpPort: s.httpPort, timeoutMs: 40_000 });
     procs.push(p);
     return p;
   };
