@@ -216,7 +216,7 @@ export class DnsRequestHandler {
     const settings = { ...this.settings, datacenter: remote.datacenter };
     let view: RemoteCatalogView;
     try {
-      view = await fetchRemoteCatalog(router, remote.datacenter, remote.lookup, settings.allowStale);
+      view = await fetchRemoteCatalog(router, remote.datacenter, remote.lookup, settings);
     } catch (err) {
       if (!(err instanceof RemoteLookupError) || !err.noPath) {
         this.#logger.warn("rpc error", { datacenter: remote.datacenter, error: err instanceof Error ? err.message : String(err) });

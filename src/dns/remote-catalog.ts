@@ -79,22 +79,34 @@ export class RemoteCatalogView implements DnsCatalog {
   }
 }
 
-/** Fetches the rows a remote question needs from datacenter `dc`. */
-export async function fetchRemoteCatalog(router: DatacenterRouter, dc: string, lookup: RemoteLookup, allowStale: boolean): Promise<RemoteCatalogView> {
+/**
+ * Fetches the rows a remote question needs from datacenter `dc`: `?stale` with
+ * dns_config.allow_stale, asked again without it when the answering server's last contact with
+ * its leader is past dns_config.max_stale (as Consul's DNS does).
+ */
+export async function fetchRemoteCatalog(
+  router: DatacenterRouter,
+  dc: string,
+  lookup: RemoteLookup,
+  stale: { allowStale: boolean; maxStaleMs: number },
+): Promise<RemoteCatalogView> {
   const path = lookup.kind === "service" ? `/v1/health/service/${encodeURIComponent(lookup.name)}` : `/v1/catalog/node/${encodeURIComponent(lookup.name)}`;
-  const params = new URLSearchParams({ dc });
-  if (allowStale) params.set("stale", "");
-  const req: RawApiRequest = { method: "GET", path, rawQuery: params.toString(), headers: {}, body: undefined, remoteAddress: "" };
-  let status: number;
-  let text: string;
-  try {
-    const res = await router.forward(dc, req);
-    status = res.status;
-    text = typeof res.body === "string" ? res.body : res.body.toString("utf8");
-  } catch (err) {
-    const message = err instanceof Error ? err.message : String(err);
-    throw new RemoteLookupError(message, message === "No path to datacenter");
-  }
+  const ask = async (allowStale: boolean): Promise<{ status: number; text: string; lastContactMs: number }> => {
+    const params = new URLSearchParams({ dc });
+    if (allowStale) params.set("stale", "");
+    const req: RawApiRequest = { method: "GET", path, rawQuery: params.toString(), headers: {}, body: undefined, remoteAddress: "" };
+    try {
+      const res = await router.forward(dc, req);
+      const text = typeof res.body === "string" ? res.body : res.body.toString("utf8");
+      return { status: res.status, text, lastContactMs: Number(res.headers["X-Consul-LastContact"] ?? 0) || 0 };
+    } catch (err) {
+      const message = err instanceof Error ? err.message : String(err);
+      throw new RemoteLookupError(message, message === "No path to datacenter");
+    }
+  };
+  let answer = await ask(stale.allowStale);
+  if (stale.allowStale && answer.status === 200 && answer.lastContactMs > stale.maxStaleMs) answer = await ask(false);
+  const { status, text } = answer;
   if (status !== 200) throw new RemoteLookupError(`${status} ${text}`, text.trim() === "No path to datacenter");
   const parsed = JSON.parse(text) as unknown;
   if (lookup.kind === "service") return RemoteCatalogView.ofHealthEntries(Array.isArray(parsed) ? (parsed as HealthEntry[]) : []);

@@ -34,7 +34,13 @@ function fakeRouter(asked: RawApiRequest[]): DatacenterRouter {
     isLocal: (dc) => dc === "" || dc.toLowerCase() === "dc1",
     forward(dc: string, req: RawApiRequest): Promise<RawApiResponse> {
       asked.push(req);
-      if (dc === "dc2" && req.path === "/v1/health/service/web") return Promise.resolve({ status: 200, headers: {}, body: JSON.stringify(dc2Web) });
+      if (dc === "dc2" && req.path === "/v1/health/service/web") return Promise.resolve({ status: 200, headers: { "X-Consul-LastContact": "0" }, body: JSON.stringify(dc2Web) });
+      // A server that lost touch with its leader 90 s ago: fine while ?stale, too old for max_stale 60s.
+      if (dc === "dc2" && req.path === "/v1/health/service/lagging") {
+        const stale = new URLSearchParams(req.rawQuery).has("stale");
+        const body = stale ? "[]" : JSON.stringify(dc2Web.slice(0, 1).map((e) => ({ ...e, Service: { ...e.Service, Service: "lagging" } })));
+        return Promise.resolve({ status: 200, headers: { "X-Consul-LastContact": stale ? "90000" : "0" }, body });
+      }
       if (dc === "dc2" && req.path === "/v1/catalog/node/far") return Promise.resolve({ status: 200, headers: {}, body: JSON.stringify({ Node: dc2Web[0].Node, Services: {} }) });
       if (dc === "dc2") return Promise.resolve({ status: 200, headers: {}, body: req.path.startsWith("/v1/health/") ? "[]" : "null" });
       if (dc === "dc3") return Promise.reject(errors.remoteDcUnreachable());
@@ -67,6 +73,12 @@ test("dns remote datacenter - service and node names of another datacenter are a
   const node = await ask(h, "far.node.dc2.consul");
   assert.deepEqual(node.answers?.map((r) => ("data" in r ? r.data : undefined)), ["10.2.0.7"]);
   assert.equal((await ask(h, "ghost.node.dc2.consul")).rcode, "NXDOMAIN");
+
+  // An answer older than max_stale is asked again without ?stale (the leader's is fresh).
+  const before = asked.length;
+  const lagging = new DnsRequestHandler({ state: f.state, settings: dnsSettings({ maxStaleMs: 60_000 }), logger: silentLogger, rng: seededRng(1), clock: fixedClock, datacenters: fakeRouter(asked) });
+  assert.deepEqual((await ask(lagging, "lagging.service.dc2.consul")).answers?.map((r) => ("data" in r ? r.data : undefined)), ["10.2.0.7"]);
+  assert.deepEqual(asked.slice(before).map((r) => r.rawQuery), ["dc=dc2&stale=", "dc=dc2"]);
 
   // This datacenter's own name stays local.
   const local = await ask(h, "web.service.dc1.consul");
