@@ -7,6 +7,9 @@
 //   M3. 1,000 connections open at once through the pair, 3 exchanges each: errors, proxy RSS.
 //   M4. New connections per second through the pair (TCP accept, mTLS handshake between the
 //       sidecars, authorisation, dial of the app, one exchange, close).
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { setTimeout as sleep } from "node:timers/promises";
 import { nextMessage, spawnNode, type SpawnedProcess } from "./child-process.ts";
@@ -68,6 +71,7 @@ async function runJob(worker: SpawnedProcess, job: MeshJob, timeoutMs = 60_000):
 
 export async function runMeshBench(): Promise<ResultRow[]> {
   const procs: SpawnedProcess[] = [];
+  let pki: string | undefined;
   try {
     const httpPort = await freePort();
     const base = `http://127.0.0.1:${httpPort}`;
@@ -93,10 +97,26 @@ export async function runMeshBench(): Promise<ResultRow[]> {
     procs.push(dbProxy, webProxy);
     await until("db's sidecar passing", async () => ((await (await fetch(`${base}/v1/health/connect/db?passing=1`)).json()) as unknown[]).length === 1);
 
+    // The bare mTLS pair: the sidecars' own leaves and roots, node:tls and a splice, nothing else.
+    pki = mkdtempSync(join(tmpdir(), "mesh-bench-"));
+    const leafOf = async (svc: string): Promise<{ CertPEM: string; PrivateKeyPEM: string }> => (await (await fetch(`${base}/v1/agent/connect/ca/leaf/${svc}`)).json()) as { CertPEM: string; PrivateKeyPEM: string };
+    for (const svc of ["db", "web"]) {
+      const leaf = await leafOf(svc);
+      writeFileSync(join(pki, `${svc}.pem`), leaf.CertPEM);
+      writeFileSync(join(pki, `${svc}.key`), leaf.PrivateKeyPEM);
+    }
+    const roots = (await (await fetch(`${base}/v1/agent/connect/ca/roots`)).json()) as { Roots: { RootCert: string }[] };
+    writeFileSync(join(pki, "roots.pem"), roots.Roots.map((r) => r.RootCert).join("\n"));
+    const [tlsIn, tlsOut] = [await freePort(), await freePort()];
+    const tlsInProc = spawnNode(FIXTURE, ["tls-in", String(tlsIn), String(appPort), pki], { label: "tls-in", viaTsx: true, raiseFdLimit: true });
+    const tlsOutProc = spawnNode(FIXTURE, ["tls-out", String(tlsOut), String(tlsIn), pki], { label: "tls-out", viaTsx: true, raiseFdLimit: true });
+    procs.push(tlsInProc, tlsOutProc);
+
     const worker = spawnNode(WORKER, [], { label: "mesh-load", viaTsx: true, ipc: true, raiseFdLimit: true, nodeFlags: ["--max-old-space-size=1024"] });
     procs.push(worker);
     await nextMessage(worker, (m): m is { ready: true } => typeof m === "object" && m !== null && "ready" in m, 20_000);
     await until("a round trip through the sidecars", async () => (await runJob(worker, { kind: "pingpong", port: upstream, connections: 1, seconds: 0.2, size: 16 })).completed > 0);
+    await until("a round trip through the bare mTLS pair", async () => (await runJob(worker, { kind: "pingpong", port: tlsOut, connections: 1, seconds: 0.2, size: 16 })).completed > 0);
 
     // Warm-up (JIT, TLS session set-up) for both paths.
     await runJob(worker, { kind: "pingpong", port: upstream, connections: CONNECTIONS, seconds: 1, size: 1024 });
@@ -138,6 +158,9 @@ export async function runMeshBench(): Promise<ResultRow[]> {
     ticks = cpuOf(relayProcs);
     const relayConnect = await runJob(worker, { kind: "connect", port: relayA, connections: CONNECT_LOOPS, seconds: CONNECT_SECONDS });
     const relayCpuMsPerConn = ((cpuOf(relayProcs) - ticks) * 10) / Math.max(1, relayConnect.completed);
+    ticks = cpuOf([tlsInProc, tlsOutProc]);
+    const bareTlsConnect = await runJob(worker, { kind: "connect", port: tlsOut, connections: CONNECT_LOOPS, seconds: CONNECT_SECONDS });
+    const bareTlsCpuMsPerConn = ((cpuOf([tlsInProc, tlsOutProc]) - ticks) * 10) / Math.max(1, bareTlsConnect.completed);
 
     log(`M3: ${HOLD_CONNECTIONS} connections held open through the sidecars`);
     await waitUntilIdle(dbProxy.pid, 300, 10_000);
@@ -192,10 +215,11 @@ export async function runMeshBench(): Promise<ResultRow[]> {
         ratio: percent(meshConnect.perSecond / relayConnect.perSecond),
         target: `≥ ${count(MESH_CONNECT_TARGET_PER_SECOND)}/s`,
         pass: meshConnect.perSecond >= MESH_CONNECT_TARGET_PER_SECOND && meshConnect.errors === 0,
-        detail: `${CONNECT_LOOPS} loops; set-up + one exchange p50 ${ms(meshConnect.p50Ms)}, p99 ${ms(meshConnect.p99Ms)}; CPU per connection, both proxies together ${meshCpuMsPerConn.toFixed(2)} ms (both relays ${relayCpuMsPerConn.toFixed(2)} ms); errors ${meshConnect.errors} (relays ${relayConnect.errors})`,
+        detail: `${CONNECT_LOOPS} loops; set-up + one exchange p50 ${ms(meshConnect.p50Ms)}, p99 ${ms(meshConnect.p99Ms)}; CPU per connection, both proxies together ${meshCpuMsPerConn.toFixed(2)} ms (both relays ${relayCpuMsPerConn.toFixed(2)} ms); errors ${meshConnect.errors} (relays ${relayConnect.errors}); bare node:tls mTLS pair with the same leaves (session resumption, no authorise, no discovery) ${rate(bareTlsConnect.perSecond)}, ${bareTlsCpuMsPerConn.toFixed(2)} ms CPU per connection, errors ${bareTlsConnect.errors}`,
       },
     ];
   } finally {
     await Promise.all(procs.reverse().map((p) => p.stop()));
+    if (pki) rmSync(pki, { recursive: true, force: true });
   }
 }

@@ -43,6 +43,12 @@ export interface ConnectServiceInternals {
   logger?: Logger;
   clock?: Clock;
   rng?: Rng;
+  /**
+   * Resume TLS sessions when dialling an instance again. The built-in proxy turns this on: it
+   * only splices bytes. The SDK leaves it off because a resumed client socket has no peer
+   * certificate to show (getPeerX509Certificate() is undefined on it in Node 20).
+   */
+  resumeTlsSessions?: boolean;
 }
 
 interface LeafBody {
@@ -60,6 +66,9 @@ interface RootsBody {
 
 /** How many distinct instances one dial tries before giving up. */
 const MAX_DIAL_ATTEMPTS = 5;
+
+/** Bound on remembered TLS sessions (one per destination instance). */
+const SESSION_CACHE_LIMIT = 1024;
 
 export class ConnectService {
   /** The service name this process speaks for (its leaf certificate's identity). */
@@ -79,6 +88,14 @@ export class ConnectService {
   /** fetch()'s pooled agents, one per destination and datacenter. */
   readonly #fetchAgents = new Map<string, https.Agent>();
   readonly #rotationListeners = new Set<(ctx: MeshTlsContext) => void>();
+  /**
+   * The latest TLS session ticket per destination instance, so the next dial resumes instead of
+   * repeating the certificate exchange (signatures and chain checks are most of a handshake's
+   * CPU). Only sessions of the current generation are kept: a new leaf or new roots empties
+   * it, so a resumed connection never carries an identity or trust we have since dropped.
+   */
+  readonly #sessions = new Map<string, Buffer>();
+  readonly #resumeSessions: boolean;
   #leaf: LeafBody | undefined;
   #roots: RootsBody | undefined;
   #context: MeshTlsContext | undefined;
@@ -91,6 +108,7 @@ export class ConnectService {
     this.#clock = internals.clock ?? systemClock;
     this.#rng = internals.rng ?? systemRng;
     this.#log = internals.logger ?? silentLogger;
+    this.#resumeSessions = internals.resumeTlsSessions === true;
     this.#connectTimeoutMs = options.connectTimeoutMs ?? 10_000;
     this.#authz = new AuthorizeCache(this.#client, name, this.#clock);
     const warn = (what: string) => (err: unknown): void => {
@@ -150,6 +168,7 @@ export class ConnectService {
     }
     try {
       this.#context = buildTlsContext({ generation: ++this.#generation, keyPem: leaf.PrivateKeyPEM, certPem: leaf.CertPEM, caPems });
+      this.#sessions.clear();
     } catch (err) {
       this.#log.error("cannot build a TLS context from the leaf and roots", { service: this.name, error: errorText(err) });
       return;
@@ -296,11 +315,16 @@ export class ConnectService {
       if (!instance) break;
       tried.add(instanceKey(instance));
       const ctx = this.tlsContext;
+      // The destination is part of the key: a session proves the identity checked when it was
+      // made, so it must only stand in for the same check.
+      const sessionKey = `${destination}\u0000${instanceKey(instance)}`;
       try {
         return await dialMtls({
           host: instance.host,
           port: instance.port,
           secureContext: ctx.secureContext,
+          session: this.#resumeSessions ? this.#sessions.get(sessionKey) : undefined,
+          onSession: this.#resumeSessions ? (session) => this.#rememberSession(ctx.generation, sessionKey, session) : undefined,
           servername: this.#roots ? `${destination}.default.${instance.datacenter || this.#datacenter}.internal.${this.#roots.TrustDomain}` : undefined,
           verifyPeer: (cert) => this.#verifyServer(destination, instance, cert),
           timeoutMs: options.connectTimeoutMs ?? this.#connectTimeoutMs,
@@ -312,6 +336,15 @@ export class ConnectService {
     }
     if (tried.size === 0) throw new ConnectError("NoHealthyInstances", `no healthy instances of "${destination}"`);
     throw new ConnectError("DialFailed", `dialing "${destination}" failed: ${failures.join("; ")}`);
+  }
+
+  #rememberSession(generation: number, key: string, session: Buffer): void {
+    if (generation !== this.#generation || this.#closed) return;
+    if (!this.#sessions.has(key) && this.#sessions.size >= SESSION_CACHE_LIMIT) {
+      const oldest = this.#sessions.keys().next().value;
+      if (oldest !== undefined) this.#sessions.delete(oldest);
+    }
+    this.#sessions.set(key, session);
   }
 
   /** An https.Agent whose connections go to healthy instances of `destination` over mTLS (kept alive). */
@@ -362,5 +395,6 @@ export class ConnectService {
     this.#agents.clear();
     this.#fetchAgents.clear();
     this.#rotationListeners.clear();
+    this.#sessions.clear();
   }
 }

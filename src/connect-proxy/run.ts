@@ -67,7 +67,7 @@ export async function runProxy(opts: RunProxyOptions): Promise<number> {
     config = configFromRegistration(reg);
   }
 
-  const svc = await ConnectService.create(config.service, { agent: opts.agent, token: opts.token }, { logger: log, clock });
+  const svc = await ConnectService.create(config.service, { agent: opts.agent, token: opts.token }, { logger: log, clock, resumeTlsSessions: true });
   const proxy = new ConnectProxy(svc, log, clock);
   let registration: { id: string; heartbeat: TimerHandle | undefined } | undefined;
   let watch: BlockingWatch<ProxyRegistration> | undefined;

@@ -7,6 +7,7 @@ import https from "node:https";
 import tls from "node:tls";
 import { X509Certificate } from "node:crypto";
 import { connect, type ConnectService } from "../../src/mod.ts";
+import { ConnectService as ConnectServiceImpl } from "../../src/connect-native/service.ts";
 import { freePort, spawnDevAgent, type AgentProcess } from "../support/agent-process.ts";
 import { eventually } from "../support/eventually.ts";
 import { exchange, openConversation, passingConnect, putJson, registerWithSidecar, spawnProxy, startTagApp, type ProxyProcess } from "../support/connect-mesh.ts";
@@ -90,6 +91,42 @@ describe("connect-native SDK", () => {
     socket.destroy();
     assert.equal(answer, "db:q");
     await assert.rejects(cli.dial("nothing-here"), { name: "ConnectError", code: "NoHealthyInstances" });
+  });
+
+  test("with resumeTlsSessions (the proxy's setting) a second dial resumes, and intentions still decide each resumed connection", async () => {
+    const cli = await ConnectServiceImpl.create("cli3", { agent: agent.base }, { resumeTlsSessions: true });
+    services.push(cli);
+    await eventually("db in health/connect", async () => (await passingConnect(agent.base, "db")) === 1);
+    const ask = async (): Promise<{ reused: boolean; answer: string | null }> => {
+      const socket = await cli.dial("db");
+      const answer = await new Promise<string | null>((resolve) => {
+        socket.once("data", (d) => resolve(d.toString()));
+        // dial() sockets allow half-open: a refused connection shows as the server's FIN.
+        socket.once("end", () => resolve(null));
+        socket.once("close", () => resolve(null));
+        socket.once("error", () => resolve(null));
+        socket.setTimeout(3000, () => resolve(null));
+        socket.write("r");
+      });
+      const reused = socket.isSessionReused();
+      // A resumed session's server was identified when the session was made (same destination).
+      if (!reused) assert.match(socket.getPeerX509Certificate()?.subjectAltName ?? "", /\/svc\/db$/);
+      socket.destroy();
+      return { reused, answer };
+    };
+    assert.deepEqual(await ask(), { reused: false, answer: "db:r" });
+    // The ticket of the first connection arrives after its handshake; the next dial uses it.
+    await eventually("a resumed connection", async () => {
+      const r = await ask();
+      return r.reused && r.answer === "db:r";
+    });
+    await putJson(agent.base, "/v1/connect/intentions/exact?source=cli3&destination=db", { Action: "deny" });
+    await eventually("a resumed connection refused by a deny", async () => {
+      const r = await ask();
+      return r.reused && r.answer === null;
+    }, 5000, 50);
+    await putJson(agent.base, "/v1/connect/intentions/exact?source=cli3&destination=db", { Action: "allow" });
+    await eventually("admitted again", async () => (await ask()).answer === "db:r", 5000, 50);
   });
 
   test("fetch() and httpsAgent() speak HTTPS to a Connect-native service", async () => {

@@ -13,6 +13,11 @@ export interface MtlsDialOptions {
   /** Returns an Error when the server's (chain-verified) certificate is not the expected identity. */
   verifyPeer: (cert: PeerCertificate) => Error | undefined;
   timeoutMs: number;
+  /** A TLS session from an earlier connection to the same server, to resume (skips the
+   * certificate exchange: the server already verified us, and we it, when it was made). */
+  session?: Buffer;
+  /** Receives session tickets the server sends, for a later dial to resume. */
+  onSession?: (session: Buffer) => void;
 }
 
 export function dialMtls(opts: MtlsDialOptions): Promise<tls.TLSSocket> {
@@ -25,11 +30,14 @@ export function dialMtls(opts: MtlsDialOptions): Promise<tls.TLSSocket> {
       rejectUnauthorized: true,
       allowHalfOpen: true,
       checkServerIdentity: (_host, cert) => opts.verifyPeer(cert),
+      session: opts.session,
     };
     // allowHalfOpen (missing from @types/node's ConnectionOptions, honoured by tls.connect)
     // lets a client's FIN through while the server still answers.
     const socket = tls.connect(options);
     socket.setNoDelay(true);
+    const onSession = opts.onSession;
+    if (onSession) socket.on("session", (session: Buffer) => onSession(session));
     // The socket's idle timer bounds connect + handshake (no bytes move while stuck).
     socket.setTimeout(opts.timeoutMs);
     const onTimeout = (): void => void socket.destroy(new Error(`dial tcp ${opts.host}:${opts.port}: i/o timeout after ${opts.timeoutMs} ms`));
