@@ -2,6 +2,9 @@ import { MEMBER_STATUS, type LocalMember, type MemberChange, type ReconcileStatu
 import type { GossipConfig } from "../gossip/config.ts";
 import { memberlistMetrics } from "../gossip/memberlist-metrics.ts";
 import type { Metrics } from "../runtime/metrics.ts";
+import type { Coordinate } from "../model/catalog.ts";
+import { CoordinateTracker } from "../gossip/coordinate-tracker.ts";
+import { systemRng } from "../runtime/rng.ts";
 import type { Member, MemberTags } from "../gossip/member-state.ts";
 import type { GossipEvent } from "../gossip/swim.ts";
 import type { Clock, TimerHandle } from "../runtime/clock.ts";
@@ -51,6 +54,10 @@ export interface Membership {
   /** Broadcasts a user event to every member, this one included (delivered through onUserEvent). */
   fireUserEvent(name: string, payload: Uint8Array): void;
   onUserEvent(listener: (event: ReceivedUserEvent) => void): () => void;
+  /** This agent's Vivaldi coordinate in this pool; absent for a pool of one. */
+  coordinate?(): Coordinate;
+  /** The last coordinate a member of this pool sent us (serf's cache); absent for a pool of one. */
+  memberCoordinate?(name: string): Coordinate | undefined;
   stop(): Promise<void>;
 }
 
@@ -162,6 +169,7 @@ type RetryJoinPhase = "idle" | "joining" | "waiting" | "joined" | "exhausted" | 
 
 export class GossipMembership implements Membership {
   readonly #runner: GossipRunner;
+  readonly #coordinates: CoordinateTracker;
   readonly #settings: GossipMembershipSettings;
   readonly #deps: GossipMembershipDeps;
   readonly #logger: Logger;
@@ -176,8 +184,9 @@ export class GossipMembership implements Membership {
   #left = false;
   #stopped = false;
 
-  private constructor(runner: GossipRunner, settings: GossipMembershipSettings, deps: GossipMembershipDeps) {
+  private constructor(runner: GossipRunner, coordinates: CoordinateTracker, settings: GossipMembershipSettings, deps: GossipMembershipDeps) {
     this.#runner = runner;
+    this.#coordinates = coordinates;
     this.#settings = settings;
     this.#deps = deps;
     this.#logger = deps.logger.named(serfLoggerName(settings.pool));
@@ -189,7 +198,8 @@ export class GossipMembership implements Membership {
   static async start(settings: GossipMembershipSettings, deps: GossipMembershipDeps): Promise<GossipMembership> {
     const logger = deps.logger.named(serfLoggerName(settings.pool));
     const observer = deps.metrics ? memberlistMetrics(deps.metrics, settings.pool === "WAN" ? "wan" : "lan") : undefined;
-    const options = { name: settings.nodeName, bindHost: settings.host, config: settings.gossip, tags: settings.tags, keyring: settings.keyring, gossipVerify: settings.gossipVerify, clock: deps.clock, observer };
+    const coordinates = new CoordinateTracker(settings.nodeName, systemRng);
+    const options = { name: settings.nodeName, bindHost: settings.host, config: settings.gossip, tags: settings.tags, keyring: settings.keyring, gossipVerify: settings.gossipVerify, clock: deps.clock, observer, ping: coordinates };
     let runner: GossipRunner;
     try {
       runner = await GossipRunner.start({ ...options, port: settings.port });
@@ -198,7 +208,7 @@ export class GossipMembership implements Membership {
       runner = await GossipRunner.start({ ...options, port: 0 });
       logger.warn(`serf ${settings.pool ?? "LAN"} port in use, gossiping on a free port instead`, { wanted: settings.port, addr: runner.addr });
     }
-    const membership = new GossipMembership(runner, settings, deps);
+    const membership = new GossipMembership(runner, coordinates, settings, deps);
     membership.#startRetryJoin();
     return membership;
   }
@@ -288,6 +298,14 @@ export class GossipMembership implements Membership {
     return this.#eventListeners.add(listener);
   }
 
+  coordinate(): Coordinate {
+    return this.#coordinates.coordinate;
+  }
+
+  memberCoordinate(name: string): Coordinate | undefined {
+    return this.#coordinates.cached(name);
+  }
+
   /** Request/reply streams of layers above gossip (keyring queries) on this pool's port: see GossipRunner.handleStreamKind. */
   handleStreams(kind: number, handler: StreamExtension): void {
     this.#runner.handleStreamKind(kind, handler);
@@ -338,6 +356,7 @@ export class GossipMembership implements Membership {
     else if (status === "failed") this.#logger.info("EventMemberFailed", { member: m.name, addr: m.addr });
     else if (status === "left") this.#logger.info(event.type === "leave" && event.forced ? "EventMemberLeave (forced)" : "EventMemberLeave", { member: m.name, addr: m.addr });
     else if (status === "reaped") this.#logger.info("EventMemberReap", { member: m.name, addr: m.addr });
+    if (status === "left" || status === "reaped") this.#coordinates.forget(m.name);
     this.#changeListeners.emit({ ...this.#change(m), status }, this.#logger);
     this.#notifyServersIfChanged();
   }

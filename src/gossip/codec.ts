@@ -42,6 +42,7 @@ function fieldsOf(msg: GossipMessage): unknown[] {
     case MessageKind.indirectPing:
       return [msg.seq, msg.target, msg.targetAddr, msg.wantNack, msg.sourceName, msg.sourceAddr];
     case MessageKind.ack:
+      return msg.payload && msg.payload.length > 0 ? [msg.seq, msg.payload] : [msg.seq];
     case MessageKind.nack:
       return [msg.seq];
     case MessageKind.suspect:
@@ -132,8 +133,10 @@ export function decodeMessage(bytes: Uint8Array): GossipMessage {
         sourceName: f.str(),
         sourceAddr: f.str(),
       };
-    case MessageKind.ack:
-      return { kind: MessageKind.ack, seq: f.uint() };
+    case MessageKind.ack: {
+      const seq = f.uint();
+      return fields.length > 1 ? { kind: MessageKind.ack, seq, payload: f.bytes() } : { kind: MessageKind.ack, seq };
+    }
     case MessageKind.nack:
       return { kind: MessageKind.nack, seq: f.uint() };
     case MessageKind.suspect:

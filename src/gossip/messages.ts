@@ -41,6 +41,8 @@ export interface IndirectPingMessage {
 export interface AckMessage {
   readonly kind: typeof MessageKind.ack;
   readonly seq: number;
+  /** memberlist's ack payload: what the pinged node's ping delegate attached (serf: its coordinate). */
+  readonly payload?: Uint8Array;
 }
 
 export interface NackMessage {

@@ -9,6 +9,7 @@ import { isDeadOrLeft, MemberStatus, sameTags } from "./member-state.ts";
 import type { Member, MemberTags } from "./member-state.ts";
 import { MessageKind, WireStatus } from "./messages.ts";
 import type {
+  AckMessage,
   AliveMessage,
   DeadMessage,
   GossipMessage,
@@ -80,6 +81,16 @@ export interface InitialMember {
   readonly incarnation: number;
 }
 
+/**
+ * memberlist's PingDelegate: what rides on our acks, and what a finished direct probe measured
+ * (serf feeds its Vivaldi coordinate from it). Called synchronously; must not throw.
+ */
+export interface PingDelegate {
+  ackPayload(): Uint8Array | undefined;
+  /** A direct ping to `member` was acked after `rttMs`, carrying the peer's ack payload. */
+  pingComplete(member: string, rttMs: number, payload: Uint8Array | undefined): void;
+}
+
 export interface SwimOptions {
   readonly name: string;
   readonly addr: string;
@@ -96,6 +107,8 @@ export interface SwimOptions {
   readonly initialMembers?: readonly InitialMember[];
   /** Told of finished probes (metrics); absent: nobody listens. */
   readonly observer?: Pick<GossipObserver, "probeFinished">;
+  /** Ack payloads and direct-probe RTTs (network coordinates); absent: acks carry nothing. */
+  readonly ping?: PingDelegate;
 }
 
 export interface SwimStats {
@@ -189,6 +202,7 @@ export class Swim {
   readonly #packetLimit: number;
   #probe: Probe | undefined;
   readonly #observer: Pick<GossipObserver, "probeFinished"> | undefined;
+  readonly #ping: PingDelegate | undefined;
   #seq = 0;
   #streamId = 0;
   #nextProbeMs: number;
@@ -210,6 +224,7 @@ export class Swim {
   constructor(options: SwimOptions) {
     this.name = options.name;
     this.#observer = options.observer;
+    this.#ping = options.ping;
     this.config = options.config;
     this.#rng = options.rng;
     const tags = options.tags ?? {};
@@ -422,7 +437,7 @@ export class Swim {
     }
     if (msg.kind === MessageKind.ping) {
       if (msg.target !== "" && msg.target !== this.name) return undefined;
-      return encodeMessage({ kind: MessageKind.ack, seq: msg.seq });
+      return encodeMessage(this.#ack(msg.seq));
     }
     if (msg.kind === MessageKind.pushPull) {
       const reply = encodeMessage(this.#localState(false));
@@ -552,6 +567,11 @@ export class Swim {
     this.#suspectNode({ kind: MessageKind.suspect, incarnation: target.incarnation, name: target.name, from: this.name }, nowMs);
   }
 
+  #ack(seq: number): AckMessage {
+    const payload = this.#ping?.ackPayload();
+    return payload ? { kind: MessageKind.ack, seq, payload } : { kind: MessageKind.ack, seq };
+  }
+
   #finishProbe(_ok: boolean, awarenessDelta: number, nowMs: number): void {
     if (this.#probe) this.#observer?.probeFinished(nowMs - this.#probe.startedMs);
     this.#probe = undefined;
@@ -565,7 +585,7 @@ export class Swim {
     switch (msg.kind) {
       case MessageKind.ping:
         if (msg.target !== "" && msg.target !== this.name) return;
-        this.#send(msg.sourceAddr || fromAddr, [encodeMessage({ kind: MessageKind.ack, seq: msg.seq })]);
+        this.#send(msg.sourceAddr || fromAddr, [encodeMessage(this.#ack(msg.seq))]);
         return;
       case MessageKind.indirectPing: {
         const seq = ++this.#seq;
@@ -581,7 +601,11 @@ export class Swim {
           return;
         }
         const probe = this.#probe;
-        if (probe && probe.seq === msg.seq) this.#finishProbe(true, probe.indirectSent ? 0 : -1, nowMs);
+        if (probe && probe.seq === msg.seq) {
+          // Only a direct answer measures the round trip to the target (memberlist probeNode).
+          if (!probe.indirectSent) this.#ping?.pingComplete(probe.target.name, nowMs - probe.startedMs, msg.payload);
+          this.#finishProbe(true, probe.indirectSent ? 0 : -1, nowMs);
+        }
         return;
       }
       case MessageKind.nack:

@@ -7,7 +7,7 @@ import type { GossipConfig } from "../gossip/config.ts";
 import { DEFAULT_LAN_CONFIG } from "../gossip/config.ts";
 import type { Member, MemberTags } from "../gossip/member-state.ts";
 import { Swim } from "../gossip/swim.ts";
-import type { GossipEvent } from "../gossip/swim.ts";
+import type { GossipEvent, PingDelegate } from "../gossip/swim.ts";
 import { ENCRYPTION_OVERHEAD_BYTES, GossipEncryption } from "./gossip-crypto.ts";
 import type { GossipVerify, Keyring } from "./gossip-crypto.ts";
 import { listenGossipTcp } from "./gossip-tcp.ts";
@@ -34,6 +34,8 @@ export interface GossipRunnerOptions {
   readonly rng?: Rng;
   /** Told of probes, datagrams and streams as they happen (memberlist's metrics). */
   readonly observer?: GossipObserver;
+  /** Ack payloads and probe RTTs (serf's network coordinates). */
+  readonly ping?: PingDelegate;
 }
 
 export type GossipListener = (event: GossipEvent) => void;
@@ -95,6 +97,7 @@ export class GossipRunner {
         nowMs: clock.monotonicMs(),
         packetOverheadBytes: options.keyring ? ENCRYPTION_OVERHEAD_BYTES : 0,
         observer: options.observer,
+        ping: options.ping,
       });
       runner = new GossipRunner(swim, addr, udp, tcp, clock);
       runner.#flush();
