@@ -41,6 +41,8 @@ export const DEFAULT_CONFIG: RawConfig = {
   disable_host_node_id: true,
   disable_remote_exec: true,
   disable_coordinates: false,
+  sync_coordinate_interval_min: "15s",
+  sync_coordinate_rate_target: 64,
   disable_update_check: false,
   enable_central_service_config: true,
   enable_debug: false,

@@ -130,6 +130,9 @@ export interface RuntimeConfig {
   reconnectTimeoutMs: number;
   reconnectTimeoutWanMs: number;
   disableCoordinates: boolean;
+  /** How often an agent sends its LAN coordinate: max(this, members / rate target) (Consul's sendCoordinate). */
+  syncCoordinateIntervalMinMs: number;
+  syncCoordinateRateTarget: number;
   blockEndpoints: string[];
   responseHeaders: Record<string, string>;
   allowWriteHttpFrom: string[];
@@ -568,6 +571,8 @@ export function buildRuntimeConfig(merged: RawConfig, opts: BuildOptions): Runti
     reconnectTimeoutMs: reconnect("reconnect_timeout"),
     reconnectTimeoutWanMs: reconnect("reconnect_timeout_wan"),
     disableCoordinates: c.bool("disable_coordinates"),
+    syncCoordinateIntervalMinMs: c.ms("sync_coordinate_interval_min"),
+    syncCoordinateRateTarget: c.num("sync_coordinate_rate_target", 64),
     blockEndpoints: c.strList("http_config.block_endpoints"),
     responseHeaders: c.strMap("http_config.response_headers"),
     allowWriteHttpFrom: c.strList("http_config.allow_write_http_from"),

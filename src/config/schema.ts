@@ -188,6 +188,8 @@ export const CONFIG_SCHEMA: ObjectNode = obj({
   disable_host_node_id: bool,
   disable_remote_exec: bool,
   disable_coordinates: bool,
+  sync_coordinate_interval_min: dur,
+  sync_coordinate_rate_target: float,
   disable_anonymous_signature: bool,
   leave_on_terminate: bool,
   skip_leave_on_interrupt: bool,

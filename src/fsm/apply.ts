@@ -9,7 +9,9 @@ import { prepareRestore, type PreparedRestore } from "../state/snapshot.ts";
 import type { ApplyResult, Command } from "./command.ts";
 import { applyConnectCaSerial, applyConnectCaSet } from "./connect-ca.ts";
 import { applyConfigEntryDelete, applyConfigEntrySet } from "./config-entry.ts";
+import { applyCoordinateUpdate } from "./coordinate.ts";
 import { applyKvDelete, applyKvSet } from "./kv.ts";
+import { applyPreparedQueryDelete, applyPreparedQuerySet } from "./prepared-query.ts";
 import { applySnapshotRestore } from "./snapshot-restore.ts";
 import { applySessionCreate, applySessionDestroy } from "./session.ts";
 import { applyTxn } from "./txn.ts";
@@ -96,8 +98,11 @@ export class StateMachine {
       case "session-destroy":
         return applySessionDestroy(this.state, index, cmd);
       case "coordinate-update":
-        for (const c of cmd.Coordinates) this.state.coordinates.put(index, c);
-        return { ok: true, value: true };
+        return applyCoordinateUpdate(this.state, index, cmd);
+      case "prepared-query-set":
+        return applyPreparedQuerySet(this.state, index, cmd);
+      case "prepared-query-delete":
+        return applyPreparedQueryDelete(this.state, index, cmd);
       case "txn":
         return applyTxn(this.state, index, cmd);
       case "snapshot-restore":

@@ -1,3 +1,4 @@
+import type { PreparedQuery } from "../model/prepared-query.ts";
 import type { AclPolicyFields, AclRoleFields, AclTokenFields } from "../model/acl.ts";
 import type { AutopilotConfigFields } from "../model/autopilot.ts";
 import type { CAConfigurationFields, CARootFields } from "../model/connect-ca.ts";
@@ -72,6 +73,17 @@ export interface SessionDestroyCommand {
 export interface CoordinateUpdateCommand {
   Type: "coordinate-update";
   Coordinates: NodeCoordinate[];
+}
+
+/** Create or update (Consul's PreparedQueryRequest ops create/update); the ID is chosen before proposing. */
+export interface PreparedQuerySetCommand {
+  Type: "prepared-query-set";
+  Query: Omit<PreparedQuery, "CreateIndex" | "ModifyIndex">;
+}
+
+export interface PreparedQueryDeleteCommand {
+  Type: "prepared-query-delete";
+  ID: string;
 }
 
 export type TxnKvVerb =
@@ -274,7 +286,9 @@ export type Command =
   | ConnectCaSetCommand
   | ConnectCaSerialCommand
   | ConfigEntrySetCommand
-  | ConfigEntryDeleteCommand;
+  | ConfigEntryDeleteCommand
+  | PreparedQuerySetCommand
+  | PreparedQueryDeleteCommand;
 
 export type CommandType = Command["Type"];
 

@@ -43,6 +43,8 @@ export function applySessionDestroy(state: StateStore, index: number, cmd: Sessi
 export function invalidateSession(state: StateStore, index: number, nowMs: number, id: string): boolean {
   const session = state.sessions.delete(index, id);
   if (!session) return false;
+  // A query bound to the session goes with it (Consul's deleteSessionTxn).
+  for (const q of state.preparedQueries.bySession(session.ID)) state.preparedQueries.delete(index, q.ID);
   const delayMs = Math.min(session.LockDelay / 1e6, MAX_LOCK_DELAY_MS);
   const held = [...state.kv.entries()].filter((e) => e.Session === session.ID);
   for (const entry of held) {

@@ -227,6 +227,7 @@ export class TxnView {
           break;
         case "session-delete":
           state.sessions.delete(index, e.id);
+          for (const q of state.preparedQueries.bySession(e.id)) state.preparedQueries.delete(index, q.ID);
           break;
         case "node-put":
           state.catalog.upsertNode(index, { ...e.node, Node: state.catalog.getNode(e.node.Node)?.Node ?? e.node.Node });

@@ -14,6 +14,8 @@ import type { Rng } from "../runtime/rng.ts";
 import type { AutopilotDuty } from "../server/autopilot.ts";
 import type { LeafCache } from "../connect/leaf-cache.ts";
 import type { ConnectCa } from "../server/connect-ca.ts";
+import type { CoordinateBatcher } from "../server/coordinate-batcher.ts";
+import type { RemoteQueryExecutor } from "../server/prepared-query-execute.ts";
 import type { Consensus } from "../server/consensus.ts";
 import type { DatacenterRouter } from "../server/datacenter-router.ts";
 import type { RaftConsensus } from "../server/raft-consensus.ts";
@@ -91,6 +93,10 @@ export interface HttpContext {
   heapSampler?: HeapSampler;
   /** Runs `consul exec` jobs (`_rexec` events); absent while disable_remote_exec is true (the default). */
   remoteExec?: RemoteExecutor;
+  /** The leader's queue of agents' coordinate updates (Coordinate.Update batching); absent on client agents. */
+  coordinateUpdates?: CoordinateBatcher;
+  /** Cross-datacenter execution for prepared-query failover; absent until the WAN layer provides it. */
+  preparedQueryRemote?: RemoteQueryExecutor;
   /** Runs an API request through this agent's own dispatcher (forwarded as any request would be); set by the wiring. */
   internalRequest?: (req: InternalApiRequest) => Promise<{ status: number; headers: Record<string, string>; body: string | Buffer }>;
 }

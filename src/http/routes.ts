@@ -23,6 +23,8 @@ import { SNAPSHOT_ARCHIVE_MAX_BYTES, snapshotHandlers as snap } from "./handlers
 import { uiHandlers as ui } from "./handlers/ui.ts";
 import { aclHandlers as acl } from "./handlers/acl.ts";
 import { debugPprofHandlers as pprof } from "./handlers/debug-pprof.ts";
+import { coordinateHandlers as coord } from "./handlers/coordinate.ts";
+import { EXECUTE_REMOTE_PATH, preparedQueryHandlers as pq } from "./handlers/prepared-query.ts";
 
 // Every /v1 path, its methods and handler, in one table (after Consul's http_register.go).
 // A path ending in "/" is a prefix route: the rest of the path, percent-decoded, is the
@@ -116,6 +118,18 @@ export const routes: readonly Route[] = [
 
   // txn: spec/txn.md
   { path: "/v1/txn", methods: { PUT: txn.txn }, bodyLimit: txnMaxBytes, bodyTooLarge: txnTooLarge },
+
+  // coordinates: spec/status-event-coordinate.md §3, multi-dc.md §5
+  { path: "/v1/coordinate/datacenters", methods: { GET: coord.datacenters } },
+  { path: "/v1/coordinate/nodes", methods: { GET: coord.nodes } },
+  { path: "/v1/coordinate/node/", methods: { GET: coord.node } },
+  { path: "/v1/coordinate/update", methods: { PUT: coord.update } },
+
+  // prepared queries: spec/operator-snapshot-query.md §5, multi-dc.md §6
+  { path: "/v1/query", methods: { GET: pq.list, POST: pq.create } },
+  { path: "/v1/query/", methods: { GET: pq.specificGet, PUT: pq.specificPut, DELETE: pq.specificDelete } },
+  /** Consulate-internal: a failing-over datacenter runs a rendered query here (Consul's PreparedQuery.ExecuteRemote RPC). */
+  { path: EXECUTE_REMOTE_PATH, methods: { POST: pq.executeRemote } },
 
   // event: spec/status-event-coordinate.md §2
   { path: "/v1/event/fire/", methods: { PUT: ev.fire } },

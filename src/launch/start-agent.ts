@@ -1,6 +1,7 @@
 import { Agent, type AgentIdentity } from "../agent/agent.ts";
 import type { Membership } from "../agent/membership.ts";
 import { startMembership } from "../agent/membership-config.ts";
+import { startCoordinates } from "./coordinate-wiring.ts";
 import { startWanMembership } from "../agent/wan-membership.ts";
 import { WanFlood } from "../agent/wan-flood.ts";
 import { keyringOperatorFor } from "../agent/keyring-pools.ts";
@@ -351,6 +352,8 @@ async function startAgentParts(options: AgentRuntimeOptions, deps: StartDeps, pa
     ctx.heapSampler = sampler;
     parts.add(() => sampler.stop());
   }
+  const stopCoordinates = startCoordinates(ctx, dispatcher, rc, { clock, rng, logger, nodeName: identity.nodeName, server: identity.server });
+  parts.add(stopCoordinates);
   const listenFailure = (host: string, port: number) => (err: unknown): never => {
     throw isListenError(err) ? new Error(goListenError(err, "tcp", host, port)) : err;
   };
@@ -445,6 +448,7 @@ async function startAgentParts(options: AgentRuntimeOptions, deps: StartDeps, pa
       entryBootstrap?.stop();
       connectCa?.stop();
       connectLeaves.stop();
+      stopCoordinates();
       discovery?.stop();
       wanFlood?.stop();
       reconcile?.stop();

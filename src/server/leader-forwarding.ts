@@ -103,7 +103,7 @@ export function isAgentLocalPath(path: string): boolean {
  * comes from its own WAN pool (Consul's Catalog.ListDatacenters needs no leader).
  */
 export function isServerLocalPath(path: string): boolean {
-  return isAgentLocalPath(path) || path.startsWith("/v1/status/") || path === "/v1/catalog/datacenters";
+  return isAgentLocalPath(path) || path.startsWith("/v1/status/") || path === "/v1/catalog/datacenters" || path === "/v1/coordinate/datacenters";
 }
 
 /** `?stale` reads may be answered by any server, unless `max_stale` says we are too far behind. */

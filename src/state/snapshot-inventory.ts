@@ -31,6 +31,7 @@ export function snapshotRecords(state: Uint8Array): SnapshotRecord[] {
   for (const tombstone of doc.Kv.tombstones) out.push({ type: "Tombstone", size: sizeOf(tombstone) });
   for (const session of doc.Sessions.rows) out.push({ type: "Session", size: sizeOf(session) });
   for (const coord of doc.Coordinates.rows) out.push({ type: "CoordinateBatchUpdate", size: sizeOf(coord) });
+  for (const q of doc.PreparedQueries?.rows ?? []) out.push({ type: "PreparedQuery", size: sizeOf(q) });
   if (doc.Autopilot?.row) out.push({ type: "Autopilot", size: sizeOf(doc.Autopilot.row) });
   return out;
 }

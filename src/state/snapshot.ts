@@ -1,3 +1,4 @@
+import type { PreparedQuery } from "../model/prepared-query.ts";
 import { Packr } from "msgpackr";
 import type { NodeCoordinate } from "../model/catalog.ts";
 import type { KVEntry } from "../model/kv.ts";
@@ -37,6 +38,8 @@ export interface StateSnapshotDocument {
   ConnectCa?: ConnectCaDump;
   /** Absent in snapshots taken before config entries. */
   ConfigEntries?: ConfigEntriesDump;
+  /** Absent in snapshots taken before prepared queries. */
+  PreparedQueries?: { rows: PreparedQuery[]; tableIndex: number };
 }
 
 /**
@@ -73,6 +76,7 @@ function stateDocument(state: StateStore): StateSnapshotDocument {
     Acl: state.acl.dump(),
     ConnectCa: state.connectCa.dump(),
     ConfigEntries: state.configEntries.dump(),
+    PreparedQueries: state.preparedQueries.dump(),
   };
 }
 
@@ -119,6 +123,7 @@ function restoreDocument(state: StateStore, doc: StateSnapshotDocument, stagedCa
   if (doc.Acl) state.acl.load(doc.Acl);
   if (doc.ConnectCa) state.connectCa.load(doc.ConnectCa);
   if (doc.ConfigEntries) state.configEntries.load(doc.ConfigEntries);
+  state.preparedQueries.load(doc.PreparedQueries);
   state.lastIndex = doc.LastIndex;
   // reset() already woke everyone once; wake again for waiters that re-subscribed in between.
   state.hub.notifyAll();

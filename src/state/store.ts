@@ -5,6 +5,7 @@ import { ConnectCaTable } from "./connect-ca-table.ts";
 import { ConfigEntriesTable } from "./config-entries-table.ts";
 import { CoordinateTable } from "./coordinate-table.ts";
 import { KvTable } from "./kv-table.ts";
+import { PreparedQueryTable } from "./prepared-query-table.ts";
 import { SessionTable } from "./session-table.ts";
 import { WatchHub } from "./watch.ts";
 
@@ -22,6 +23,7 @@ export class StateStore {
   readonly acl = new AclTables(this.hub);
   readonly connectCa = new ConnectCaTable(this.hub);
   readonly configEntries = new ConfigEntriesTable(this.hub);
+  readonly preparedQueries = new PreparedQueryTable(this.hub);
   /** Index of the last applied command. */
   lastIndex = 0;
 
@@ -35,6 +37,7 @@ export class StateStore {
     this.acl.clear();
     this.connectCa.clear();
     this.configEntries.clear();
+    this.preparedQueries.clear();
     this.lastIndex = 0;
     this.hub.notifyAll();
   }

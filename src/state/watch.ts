@@ -67,6 +67,7 @@ export const Topics = {
   node: (name: string) => `node/${name.toLowerCase()}`,
   sessions: "sessions",
   coordinates: "coordinates",
+  preparedQueries: "prepared-queries",
   autopilot: "autopilot",
   connectCaRoots: "connect-ca-roots",
   connectCaConfig: "connect-ca-config",

@@ -47,7 +47,7 @@ const self: Handler = (ctx, req) => {
         BuildDate: BUILD_INFO.buildDate,
       },
       DebugConfig: debugConfig(ctx.runtimeConfig),
-      Coord: cfg.disableCoordinates ? null : (ownCoordinate?.Coord ?? ORIGIN_COORDINATE),
+      Coord: cfg.disableCoordinates ? null : (ctx.membership.coordinate?.() ?? ownCoordinate?.Coord ?? ORIGIN_COORDINATE),
       Member: memberView(ctx.membership.members().find((m) => m.name === identity.nodeName) ?? lanMember(identity, cfg)),
       Stats: agentStats(identity, {
         consensus: ctx.consensus,

@@ -1,4 +1,5 @@
 import { datacentersByDistance } from "../../model/datacenters-by-distance.ts";
+import { wanRttEstimate } from "../../agent/wan-rtt.ts";
 import { errors } from "../../errors/catalog.ts";
 import { catalogNodeSchema, catalogServiceNodeSchema, nodeServiceSchema } from "../../filter/endpoint-schemas.ts";
 import type { FilterPredicate } from "../../filter/filter.ts";
@@ -41,7 +42,7 @@ const deregister: Handler = async (ctx, req) => {
 // The datacenters this server's WAN pool knows, nearest first (needs no leader); without a
 // WAN pool only our own.
 const datacenters: Handler = (ctx) =>
-  json(ctx.wanMembership ? datacentersByDistance(ctx.wanMembership.members(), ctx.settings.datacenter) : [ctx.settings.datacenter]);
+  json(ctx.wanMembership ? datacentersByDistance(ctx.wanMembership.members(), ctx.settings.datacenter, wanRttEstimate(ctx.wanMembership)) : [ctx.settings.datacenter]);
 
 const nodes: Handler = (ctx, req) => {
   const opts = queryOptions(ctx, req);
