@@ -1,6 +1,7 @@
 import { CoordinateSync } from "../agent/coordinate-sync.ts";
 import type { RuntimeConfig } from "../config/runtime-config.ts";
-import { INTERNAL_TIMINGS } from "../config/defaults.ts";
+// Without a runtime configuration (agents built in-process by tests) the -dev timing applies.
+import { DEV_INTERNAL_TIMINGS } from "../config/defaults.ts";
 import type { HttpContext } from "../http/context.ts";
 import type { ApiDispatcher } from "../http/dispatch-request.ts";
 import type { Clock } from "../runtime/clock.ts";
@@ -23,7 +24,7 @@ export function startCoordinates(
 ): () => void {
   if (rc?.disableCoordinates === true) return () => {};
   const batcher = deps.server
-    ? new CoordinateBatcher(ctx.consensus, deps.clock, deps.logger.named("agent.server.coordinate"), rc?.coordinateUpdatePeriodMs ?? INTERNAL_TIMINGS.coordinateUpdatePeriodMs)
+    ? new CoordinateBatcher(ctx.consensus, deps.clock, deps.logger.named("agent.server.coordinate"), rc?.coordinateUpdatePeriodMs ?? DEV_INTERNAL_TIMINGS.coordinateUpdatePeriodMs)
     : undefined;
   ctx.coordinateUpdates = batcher;
   const membership = ctx.membership;

@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { DEFAULT_LAN_CONFIG } from "../../../src/gossip/config.ts";
-import { crashScenario, lossScenario, partitionScenario, slowMembersScenario, swimDetectionBoundMs } from "./scenarios.ts";
+import { coordinateScenario, crashScenario, lossScenario, partitionScenario, slowMembersScenario, swimDetectionBoundMs } from "./scenarios.ts";
 import type { ScenarioResult } from "./scenarios.ts";
 
 // A quick slice of the gossip simulator for `npm test`: the same scenarios as
@@ -34,4 +34,10 @@ test("gossip sim - a healed partition merges back", () => {
 
 test("gossip sim - a seed replays exactly", () => {
   assert.deepEqual(lossScenario(15, 100, { lossRate: 0.1, durationMs: 15_000, tcpFallbackProbe: false }), lossScenario(15, 100, { lossRate: 0.1, durationMs: 15_000, tcpFallbackProbe: false }));
+});
+
+test("gossip sim - Vivaldi estimates every pair's RTT within 2x of the truth after three minutes of probing", () => {
+  const r = coordinateScenario(16, 30, 180_000);
+  assertPassed(r);
+  assert.equal(r.metrics.pairs, 435);
 });

@@ -1,4 +1,4 @@
-import { crashScenario, lossScenario, partitionScenario, scalingScenario, slowMembersScenario } from "./scenarios.ts";
+import { coordinateScenario, crashScenario, lossScenario, partitionScenario, scalingScenario, slowMembersScenario } from "./scenarios.ts";
 import type { ScenarioResult } from "./scenarios.ts";
 
 // One seed = the full gossip suite: 1,000-member crash detection (+ restart, graceful leave
@@ -24,6 +24,7 @@ export function gossipScenarios(seed: number, size: SuiteSize = FULL_SIZE): Scen
     () => slowMembersScenario(seed, size.small, Math.max(2, Math.floor(size.small / 50))),
     () => partitionScenario(seed, size.small),
     () => scalingScenario(seed, Math.floor(size.small / 2), size.large),
+    () => coordinateScenario(seed, Math.max(30, Math.floor(size.small / 4)), 180_000),
   ];
 }
 

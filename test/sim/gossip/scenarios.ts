@@ -3,6 +3,8 @@ import type { GossipConfig } from "../../../src/gossip/config.ts";
 import { MemberStatus } from "../../../src/gossip/member-state.ts";
 import { retransmitLimit, suspicionTimeoutMs } from "../../../src/gossip/scaling.ts";
 import { GossipSimulator, memberName } from "./simulator.ts";
+import { estimatedRtt } from "../../../src/gossip/vivaldi.ts";
+import { seededRng } from "../../../src/runtime/rng.ts";
 import type { NetworkConditions } from "./simulator.ts";
 
 // Seeded scenarios for the gossip core. Each returns measurements and the list of broken
@@ -261,4 +263,52 @@ export function scalingScenario(seed: number, small: number, large: number): Sce
   const ratio = b / a;
   if (ratio > 1.5) failures.push(`per-member UDP traffic grew ${ratio.toFixed(2)}× from n=${small} to n=${large}`);
   return { name: `scaling n=${small}→${large}`, failures, metrics: { smallBytesPerMemberPerSec: Math.round(a), largeBytesPerMemberPerSec: Math.round(b), ratio: Number(ratio.toFixed(3)) } };
+}
+
+/**
+ * Network coordinates (issue 18): members sit in a plane of three "regions" plus an access-link
+ * delay each; one-way delay between two members is half their distance plus both access links.
+ * After `durationMs` of probing, every pair's Vivaldi estimate must be within 2× of the true RTT
+ * (the simulator's base delay and mean jitter included).
+ */
+export function coordinateScenario(seed: number, n: number, durationMs: number): ScenarioResult {
+  const network: NetworkConditions = { baseDelayMs: 0.5, jitterMs: 1, lossRate: 0 };
+  // Positions in ms of one-way delay; regions ~20 and ~60 ms apart.
+  const place = seededPlacement(seed, n);
+  const oneWay = (a: number, b: number): number => Math.hypot(place[a].x - place[b].x, place[a].y - place[b].y) + place[a].access + place[b].access;
+  const sim = new GossipSimulator({ seed, members: n, config: DEFAULT_LAN_CONFIG, network: { ...network, pairDelayMs: oneWay }, joiners: 0, coordinates: true });
+  sim.runUntil(durationMs);
+  const failures: string[] = [];
+  let worst = 1;
+  let within = 0;
+  let pairs = 0;
+  for (let i = 0; i < n; i++) {
+    const ci = sim.members[i].coordinates?.coordinate;
+    for (let j = i + 1; j < n; j++) {
+      const cj = sim.members[j].coordinates?.coordinate;
+      if (!ci || !cj) continue;
+      const truthMs = 2 * (oneWay(i, j) + network.baseDelayMs + network.jitterMs / 2);
+      const estimateMs = estimatedRtt(ci, cj) * 1000;
+      const ratio = Math.max(estimateMs / truthMs, truthMs / estimateMs);
+      worst = Math.max(worst, ratio);
+      pairs++;
+      if (ratio <= 2) within++;
+    }
+  }
+  const metrics = { pairs, withinTwoX: within, worstRatio: worst };
+  if (pairs === 0 || within < pairs) failures.push(`${pairs - within}/${pairs} pairs estimated outside 2× of the true RTT (worst ${worst.toFixed(2)}×)`);
+  return { name: `coordinates n=${n}`, failures, metrics };
+}
+
+function seededPlacement(seed: number, n: number): { x: number; y: number; access: number }[] {
+  const rng = seededRng(seed ^ 0x5eed);
+  const regions = [
+    { x: 0, y: 0 },
+    { x: 20, y: 0 },
+    { x: 10, y: 60 },
+  ];
+  return Array.from({ length: n }, (_, i) => {
+    const r = regions[i % regions.length];
+    return { x: r.x + (rng.float() - 0.5) * 4, y: r.y + (rng.float() - 0.5) * 4, access: 0.5 + rng.float() * 2 };
+  });
 }

@@ -3,6 +3,7 @@ import { seededRng } from "../../../src/runtime/rng.ts";
 import type { Rng } from "../../../src/runtime/rng.ts";
 import type { GossipConfig } from "../../../src/gossip/config.ts";
 import { MemberStatus } from "../../../src/gossip/member-state.ts";
+import { CoordinateTracker } from "../../../src/gossip/coordinate-tracker.ts";
 import { Swim } from "../../../src/gossip/swim.ts";
 import type { GossipEvent, InitialMember } from "../../../src/gossip/swim.ts";
 import { EventHeap } from "./event-heap.ts";
@@ -17,6 +18,8 @@ export interface NetworkConditions {
   jitterMs: number;
   /** Probability that a UDP datagram is lost (TCP streams are reliable but can be cut). */
   lossRate: number;
+  /** Extra one-way delay between two members (a network with geography); absent: none. */
+  pairDelayMs?: (from: number, to: number) => number;
 }
 
 interface SimMember {
@@ -24,6 +27,8 @@ interface SimMember {
   readonly name: string;
   readonly addr: string;
   swim: Swim;
+  /** Present when the simulation runs network coordinates. */
+  coordinates?: CoordinateTracker;
   up: boolean;
   /** Extra processing lag of a CPU-starved member, 0 for a healthy one. */
   lagMs: number;
@@ -55,6 +60,8 @@ export interface SimulatorOptions {
   network: NetworkConditions;
   /** The first `members - joiners` start with each other in their lists (a converged cluster). */
   joiners: number;
+  /** Run serf's Vivaldi coordinates on every member (acks carry coordinates). */
+  coordinates?: boolean;
 }
 
 export class GossipSimulator {
@@ -62,6 +69,7 @@ export class GossipSimulator {
   readonly config: GossipConfig;
   readonly network: NetworkConditions;
   readonly members: SimMember[] = [];
+  readonly #coordinates: boolean;
   readonly #byAddr = new Map<string, number>();
   readonly #heap = new EventHeap<SimEvent>();
   #order = 0;
@@ -77,6 +85,7 @@ export class GossipSimulator {
     this.rng = seededRng(options.seed);
     this.config = options.config;
     this.network = { ...options.network };
+    this.#coordinates = options.coordinates === true;
     this.#group = new Int32Array(options.members);
     const initial: InitialMember[] = [];
     for (let i = 0; i < options.members; i++) {
@@ -213,7 +222,9 @@ export class GossipSimulator {
   }
 
   #newSwim(m: SimMember, initial: InitialMember[]): Swim {
+    m.coordinates = this.#coordinates ? new CoordinateTracker(m.name, seededRng(Math.floor(this.rng.float() * 2 ** 32))) : undefined;
     return new Swim({
+      ping: m.coordinates,
       name: m.name,
       addr: m.addr,
       tags: { role: "node", dc: "dc1" },
@@ -229,8 +240,9 @@ export class GossipSimulator {
     this.#heap.push(e);
   }
 
-  #delay(): number {
-    return this.network.baseDelayMs + this.rng.float() * this.network.jitterMs;
+  #delay(from?: number, to?: number): number {
+    const extra = from !== undefined && to !== undefined && this.network.pairDelayMs ? this.network.pairDelayMs(from, to) : 0;
+    return this.network.baseDelayMs + this.rng.float() * this.network.jitterMs + extra;
   }
 
   #process(e: SimEvent): void {
@@ -265,7 +277,7 @@ export class GossipSimulator {
           this.#flush(to);
         }
         // A crashed process refuses at once; a partitioned host fails only at the TCP timeout.
-        const back = reachable ? this.#delay() + to.lagMs : this.config.tcpTimeoutMs;
+        const back = reachable ? this.#delay(e.to, e.from) + to.lagMs : this.config.tcpTimeoutMs;
         this.#push({ atMs: this.#nowMs + back, order: 0, kind: "streamReply", to: e.from, life: e.fromLife, id: e.id, bytes: reply });
         return;
       }
@@ -293,13 +305,13 @@ export class GossipSimulator {
         continue;
       }
       const lag = this.members[to].lagMs + m.lagMs;
-      this.#push({ atMs: this.#nowMs + this.#delay() + lag, order: 0, kind: "packet", to, fromAddr: m.addr, bytes: p.bytes });
+      this.#push({ atMs: this.#nowMs + this.#delay(m.index, to) + lag, order: 0, kind: "packet", to, fromAddr: m.addr, bytes: p.bytes });
     }
     for (const s of out.streams) {
       m.streamBytesSent += s.bytes.length;
       const to = this.#byAddr.get(s.to);
       assert(to !== undefined, `stream to unknown address ${s.to}`);
-      this.#push({ atMs: this.#nowMs + this.#delay() + m.lagMs, order: 0, kind: "streamRequest", from: m.index, fromLife: m.life, to, id: s.id, bytes: s.bytes });
+      this.#push({ atMs: this.#nowMs + this.#delay(m.index, to) + m.lagMs, order: 0, kind: "streamRequest", from: m.index, fromLife: m.life, to, id: s.id, bytes: s.bytes });
     }
     // Invariant: a member never believes itself anything but alive unless it is leaving.
     const self = m.swim.localMember;
