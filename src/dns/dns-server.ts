@@ -12,7 +12,7 @@ import { compressNames } from "./name-compression.ts";
 import { forwardToRecursors, type Exchange } from "./recursor.ts";
 import { buildReply, rcodeReply, type DnsTransport } from "./reply.ts";
 import type { Rcode } from "./records.ts";
-import { ResolverCache, resolveQuestion, type Remote, type Resolution } from "./resolver.ts";
+import { ResolverCache, resolveQuestion, type Deferred, type Remote, type Resolution, type ResolverContext } from "./resolver.ts";
 import { fetchRemoteCatalog, RemoteCatalogView, RemoteLookupError } from "./remote-catalog.ts";
 import type { DatacenterRouter } from "../server/datacenter-router.ts";
 import type { Authorizer } from "../acl/authorizer.ts";
@@ -36,6 +36,8 @@ export interface DnsServerDeps {
   exchange?: Exchange;
   /** Reaches other datacenters for `<name>.service.<dc>` / `<name>.node.<dc>`; absent: such names are NXDOMAIN. */
   datacenters?: DatacenterRouter;
+  /** Runs prepared queries for `.query` names (through the agent's dispatcher); absent: none exist. */
+  executeQuery?: ResolverContext["executeQuery"];
   /** Encoded-answer cache tuning; tests shrink it. */
   answerCache?: EncodedAnswerCacheLimits;
 }
@@ -172,6 +174,7 @@ export class DnsRequestHandler {
     const question: Question = { name: q.name, type: q.type, class: "IN" };
     const result = this.#resolve(question);
     if (result.kind === "remote") return this.#answerRemote(req, question, result, transport);
+    if (result.kind === "deferred") return this.#deferred(req, question, result, transport);
     if (result.kind !== "answer") return this.#forward(req, result.fallback, raw, transport);
     const reply = this.#encode(buildReply(req, question, result, { transport, settings: this.settings, authoritative: true }).packet);
     if (result.cacheableService !== undefined && !this.#deps.authorizer) this.#answers.offer(key, this.#stampOf(result.cacheableService), reply);
@@ -189,6 +192,7 @@ export class DnsRequestHandler {
         cache: this.#cache,
         authz: this.#deps.authorizer?.(),
         remoteDatacenters: this.#deps.datacenters !== undefined,
+        executeQuery: this.#deps.executeQuery,
       },
     );
   }
@@ -202,6 +206,7 @@ export class DnsRequestHandler {
       return this.#encode(buildReply(req, question, result, { transport, settings: this.settings, authoritative: true }).packet);
     }
     if (result.kind === "remote") return this.#answerRemote(req, question, result, transport);
+    if (result.kind === "deferred") return this.#deferred(req, question, result, transport);
     return this.#forward(req, result.fallback, raw, transport);
   }
 
@@ -230,6 +235,14 @@ export class DnsRequestHandler {
     );
     if (result.kind !== "answer") return this.#safeRcode(req, "SERVFAIL", false);
     return this.#encode(buildReply(req, question, result, { transport, settings, authoritative: true }).packet);
+  }
+
+  /** An answer computed elsewhere first (prepared queries); never cached here. */
+  #deferred(req: Packet, question: Question, result: Deferred, transport: DnsTransport): Promise<Buffer | undefined> {
+    return result.answer.then(
+      (answered) => this.#encode(buildReply(req, question, answered, { transport, settings: this.settings, authoritative: true }).packet),
+      (err: unknown) => this.#failed(req, err),
+    );
   }
 
   #forward(req: Packet, fallback: Rcode, raw: Buffer, transport: DnsTransport): Buffer | Promise<Buffer | undefined> {

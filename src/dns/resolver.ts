@@ -1,5 +1,7 @@
 import type { Answer } from "dns-packet";
-import type { Node, NodeService } from "../model/catalog.ts";
+import type { HealthCheck, Node, NodeService } from "../model/catalog.ts";
+import { parseGoDuration } from "../model/duration.ts";
+import { dnsVisibleStatus } from "../model/health-status.ts";
 import type { ServiceInstance } from "../state/catalog-tables.ts";
 import { ingressGatewayInstances, type IngressState } from "../connect/gateway-read.ts";
 import type { DnsCatalog, RemoteLookup } from "./remote-catalog.ts";
@@ -59,7 +61,18 @@ export interface ResolverContext {
    * service:read and node:read; what it may not see does not exist (spec/acl.md §8).
    */
   authz?: Authorizer;
+  /**
+   * Runs a prepared query the way GET /v1/query/<name>/execute[?dc=] does (through the agent's
+   * own dispatcher: forwarded to a server, failover included); absent: `.query` names do not exist.
+   */
+  executeQuery?: (name: string, datacenter: string | undefined) => Promise<QueryExecution>;
 }
+
+/** A prepared query's answer as DNS needs it, or why there is none. */
+export type QueryExecution =
+  | { status: "ok"; service: string; ttl: string; datacenter: string; nodes: { node: Node; service: NodeService; checks: readonly HealthCheck[] }[] }
+  | { status: "not-found" }
+  | { status: "error"; message: string };
 
 /** Instances the DNS token may see (all of them without ACLs). */
 function visibleInstances(ctx: ResolverContext, instances: ServiceInstance[]): ServiceInstance[] {
@@ -141,7 +154,13 @@ export interface Remote {
   lookup: RemoteLookup;
 }
 
-export type Resolution = Answered | Forward | Remote;
+/** An answer that needs a round trip first (prepared queries run on a server). */
+export interface Deferred {
+  kind: "deferred";
+  answer: Promise<Answered>;
+}
+
+export type Resolution = Answered | Forward | Remote | Deferred;
 
 /** Internal CNAME targets inside the zone are followed at most this deep. */
 const MAX_CNAME_DEPTH = 3;
@@ -191,7 +210,8 @@ class Lookup {
     this.depth = depth;
   }
 
-  dispatch(p: ParsedQueryName): Answered | Remote {
+  dispatch(p: ParsedQueryName): Answered | Remote | Deferred {
+    if (p.kind === "query") return this.preparedQuery(p.parts, p.locality);
     const remote = this.remoteLookup(p);
     if (remote) return remote;
     if (!this.localityIsLocal(p.kind, p.locality)) return this.nxdomain();
@@ -212,8 +232,7 @@ class Lookup {
         const state = { catalog: this.ctx.state.catalog, configEntries: entries };
         return this.serviceLike("ingress", p.parts[0], undefined, () => ingressGatewayInstances(state, p.parts[0]));
       }
-      // .query names need prepared queries; until those exist nothing can match, which Consul
-      // answers as an unknown name.
+      // .query names are answered by preparedQuery before this switch.
       case "query":
         return this.nxdomain();
     }
@@ -221,7 +240,7 @@ class Lookup {
 
   /**
    * `<svc>.service.<dc>` and `<node>.node.<dc>` of another datacenter (no peer, partition or
-   * namespace other than the default). `<q>.query.<dc>` belongs to prepared queries: hook it here.
+   * namespace other than the default). `<q>.query.<dc>` is preparedQuery's.
    */
   remoteLookup(p: ParsedQueryName): Remote | undefined {
     const l = p.locality;
@@ -234,6 +253,43 @@ class Lookup {
     }
     if (p.kind === "node") return { kind: "remote", datacenter: l.datacenter, lookup: { kind: "node", name: p.parts.join(".") } };
     return undefined;
+  }
+
+  /**
+   * `<name>.query[.<dc>].<domain>` and `_<name>._<proto>.query…` (spec/dns.md, multi-dc.md §6):
+   * executed on a server (with failover), answered like a service with the query's DNS TTL and
+   * node names in the datacenter that answered. Nothing found or unknown query: NXDOMAIN.
+   */
+  preparedQuery(parts: string[], locality: Locality): Answered | Deferred {
+    const run = this.ctx.executeQuery;
+    if (!run || locality.peer !== undefined || locality.samenessGroup !== undefined) return this.nxdomain();
+    if ((locality.namespace ?? "default") !== "default" || (locality.partition ?? "default") !== "default") return this.nxdomain();
+    const name = parts.length === 2 && parts[0].startsWith("_") && parts[1].startsWith("_") ? parts[0].slice(1) : parts.join(".");
+    const dc = locality.datacenter !== undefined && locality.datacenter !== this.settings.datacenter.toLowerCase() ? locality.datacenter : undefined;
+    const answer = run(name, dc).then((r): Answered => {
+      if (r.status === "not-found") return this.nxdomain();
+      if (r.status === "error") return { kind: "answer", rcode: "SERVFAIL", answers: [], authorities: [], additionals: [] };
+      const healthy: HealthyInstance[] = [];
+      for (const n of r.nodes) {
+        const status = dnsVisibleStatus(n.checks, false);
+        if (status !== undefined) healthy.push({ node: n.node, service: n.service, status });
+      }
+      if (healthy.length === 0) return this.nxdomain();
+      let ttlMs = serviceTtlMs(this.settings.serviceTtlMs, r.service);
+      if (r.ttl !== "") {
+        try {
+          ttlMs = parseGoDuration(r.ttl);
+        } catch {
+          ttlMs = 0;
+        }
+      }
+      // Records name nodes in the datacenter that answered (a failover answer is remote).
+      const lookup = r.datacenter === this.settings.datacenter ? this : new Lookup(this.q, this.domain, { ...this.ctx, settings: { ...this.settings, datacenter: r.datacenter } }, this.depth);
+      const ttl = ttlSeconds(ttlMs);
+      if (this.q.type === "SRV") return lookup.srvAnswer(lookup.srvMaterial(healthy, ttl), ttl);
+      return lookup.addressAnswer(healthy, ttl);
+    });
+    return { kind: "deferred", answer };
   }
 
   localityIsLocal(kind: ParsedQueryName["kind"], l: Locality): boolean {

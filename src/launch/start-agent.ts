@@ -1,6 +1,7 @@
 import { Agent, type AgentIdentity } from "../agent/agent.ts";
 import type { Membership } from "../agent/membership.ts";
 import { startMembership } from "../agent/membership-config.ts";
+import { dnsQueryExecutor } from "./dns-query-wiring.ts";
 import { startCoordinates } from "./coordinate-wiring.ts";
 import { startWanMembership } from "../agent/wan-membership.ts";
 import { WanFlood } from "../agent/wan-flood.ts";
@@ -374,10 +375,11 @@ async function startAgentParts(options: AgentRuntimeOptions, deps: StartDeps, pa
     for (const host of options.dns.hosts) {
       const authorizer = acl ? () => acl.service.dnsAuthorizer() : undefined;
       const authorizerReady = acl ? () => acl.service.dnsAuthorizerReady() : undefined;
+      const executeQuery = dnsQueryExecutor(dispatcher, () => acl?.service.agentTokens.get("dns") ?? "");
       const dns = await startDnsServer(
         // With ACLs on, names in other datacenters are not looked up there: ACLs run only in this
         // (primary) datacenter, and another would answer without checking the dns token.
-        { state, settings: options.dns.settings, logger: logger.named("dns"), rng, clock, authorizer, authorizerReady, datacenters: acl ? undefined : cluster.datacenters },
+        { state, settings: options.dns.settings, logger: logger.named("dns"), rng, clock, authorizer, authorizerReady, datacenters: acl ? undefined : cluster.datacenters, executeQuery },
         { host, port: options.dns.port },
       );
       dnsServers.push(dns);

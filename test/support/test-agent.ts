@@ -11,7 +11,7 @@ export interface TestAgent {
 /** An in-process agent on a free port with quiet logs, for handler-level tests. */
 export async function startTestAgent(
   overrides: Partial<AgentRuntimeOptions["http"]> = {},
-  extra: { identity?: Partial<AgentRuntimeOptions["identity"]>; consensus?: AgentRuntimeOptions["consensus"]; acl?: AgentRuntimeOptions["acl"] } = {},
+  extra: { identity?: Partial<AgentRuntimeOptions["identity"]>; consensus?: AgentRuntimeOptions["consensus"]; acl?: AgentRuntimeOptions["acl"]; dns?: AgentRuntimeOptions["dns"] } = {},
 ): Promise<TestAgent> {
   const running = await startAgent(
     {
@@ -44,6 +44,7 @@ export async function startTestAgent(
       logJson: false,
       consensus: extra.consensus,
       acl: extra.acl,
+      dns: extra.dns,
     },
     { logger: silentLogger },
   );

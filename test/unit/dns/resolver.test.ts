@@ -231,7 +231,7 @@ test("dns - <service>.virtual answers the virtual IP; without one, empty NOERROR
   assert.deepEqual(answered(resolve("web.virtual.consul", "A")), { kind: "answer", rcode: "NOERROR", answers: [], authorities: [], additionals: [] });
 });
 
-test("dns - .query and .ingress names are NXDOMAIN with SOA (no prepared queries or ingress config entries yet)", () => {
+test("dns - .query names without a query executor and .ingress names (no ingress config entries yet) are NXDOMAIN with SOA", () => {
   nxdomain(resolve("anything.query.consul", "A"));
   nxdomain(resolve("web.ingress.consul", "A"));
 });
