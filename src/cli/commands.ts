@@ -17,6 +17,7 @@ import { lockCommand } from "./lock.ts";
 import { maintCommand } from "./maint.ts";
 import { membersCommand } from "./members.ts";
 import { operatorCommands } from "./operator.ts";
+import { rttCommand } from "./rtt.ts";
 import { snapshotCommands } from "./snapshot.ts";
 import { servicesCommands } from "./services.ts";
 import { tlsCommands } from "./tls.ts";
@@ -57,6 +58,7 @@ export const COMMANDS: Readonly<Record<string, CommandDefinition>> = {
   members: membersCommand,
   monitor: monitorCommand,
   ...operatorCommands,
+  rtt: rttCommand,
   ...snapshotCommands,
   ...servicesCommands,
   ...tlsCommands,
