@@ -1,0 +1,99 @@
+import { after, before, test } from "node:test";
+import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { CONSULATE_BIN, freePort, spawnAgent, spawnDevAgent, type AgentProcess } from "../support/agent-process.ts";
+import { eventually } from "../support/eventually.ts";
+
+// Network coordinates end to end, as processes on loopback: gossip probes move each agent's
+// Vivaldi coordinate, agents send theirs to the server (batched through Raft), and the
+// coordinate endpoints, ?near and `consulate rtt` read them.
+
+const run = promisify(execFile);
+const FAST_SYNC = '-hcl=sync_coordinate_interval_min = "500ms"';
+
+let server: AgentProcess;
+let client: AgentProcess;
+let dataDir: string;
+
+interface Entry {
+  Node: string;
+  Segment: string;
+  Coord: { Vec: number[]; Error: number; Adjustment: number; Height: number };
+}
+
+async function getJson<T>(agent: AgentProcess, path: string): Promise<{ status: number; body: T }> {
+  const res = await fetch(agent.base + path);
+  const text = await res.text();
+  return { status: res.status, body: (text === "" ? undefined : JSON.parse(text)) as T };
+}
+
+before(async () => {
+  const serfPort = await freePort();
+  server = await spawnDevAgent(["-node=srv", `-serf-lan-port=${serfPort}`, FAST_SYNC]);
+  const httpPort = await freePort();
+  dataDir = await mkdtemp(join(tmpdir(), "consulate-coord-"));
+  client = await spawnAgent(
+    ["-node=cli1", `-data-dir=${dataDir}`, "-bind=127.0.0.1", "-client=127.0.0.1", `-http-port=${httpPort}`, "-dns-port=-1", `-serf-lan-port=${await freePort()}`, `-retry-join=127.0.0.1:${serfPort}`, FAST_SYNC],
+    { httpPort, timeoutMs: 20_000, ready: async (base) => (await fetch(`${base}/v1/agent/self`)).status === 200 },
+  );
+});
+
+after(async () => {
+  await client?.kill();
+  await server?.kill();
+  if (dataDir) await rm(dataDir, { recursive: true, force: true });
+});
+
+test("coordinates - both agents' LAN coordinates reach the catalog, moved off the origin by probes", { timeout: 30_000 }, async () => {
+  await eventually(
+    "coordinates of srv and cli1 in /v1/coordinate/nodes",
+    async () => {
+      const { body } = await getJson<Entry[]>(server, "/v1/coordinate/nodes");
+      return body.length === 2 && body.every((e) => e.Coord.Error < 1.5);
+    },
+    20_000,
+  );
+  const { body: nodes } = await getJson<Entry[]>(client, "/v1/coordinate/nodes");
+  assert.deepEqual(nodes.map((e) => e.Node), ["cli1", "srv"]);
+  assert.deepEqual(Object.keys(nodes[0]), ["Node", "Segment", "Coord"]);
+  assert.equal(nodes[0].Coord.Vec.length, 8);
+  const one = await getJson<Entry[]>(client, "/v1/coordinate/node/cli1");
+  assert.equal(one.status, 200);
+  assert.equal(one.body[0].Node, "cli1");
+  const none = await fetch(`${client.base}/v1/coordinate/node/nobody`);
+  assert.equal(none.status, 404);
+  assert.equal(await none.text(), "");
+  assert.ok(Number(none.headers.get("x-consul-index")) > 0);
+});
+
+test("coordinates - ?near=<node> puts that node first; consulate rtt prints the estimate", { timeout: 30_000 }, async () => {
+  const { body } = await getJson<{ Node: string }[]>(server, "/v1/catalog/nodes?near=cli1");
+  assert.equal(body[0].Node, "cli1");
+  const { stdout } = await run(process.execPath, [CONSULATE_BIN, "rtt", `-http-addr=${client.base}`, "srv"]);
+  assert.match(stdout, /^Estimated srv <-> cli1 rtt: \d+\.\d{3} ms \(using LAN coordinates\)\n$/);
+});
+
+test("coordinates - the server's WAN coordinate is listed per datacenter", async () => {
+  await eventually("own WAN coordinate listed", async () => (await getJson<{ Coordinates: Entry[] }[]>(server, "/v1/coordinate/datacenters")).body.length === 1, 10_000);
+  const { body } = await getJson<{ Datacenter: string; AreaID: string; Coordinates: Entry[] }[]>(server, "/v1/coordinate/datacenters");
+  assert.equal(body[0].Datacenter, "dc1");
+  assert.equal(body[0].AreaID, "wan");
+  assert.deepEqual(body[0].Coordinates.map((c) => c.Node), ["srv"]);
+});
+
+test("coordinates - PUT /v1/coordinate/update refuses what Consul refuses", async () => {
+  const put = async (body: string): Promise<[number, string]> => {
+    const res = await fetch(`${client.base}/v1/coordinate/update`, { method: "PUT", body });
+    return [res.status, await res.text()];
+  };
+  assert.deepEqual(await put(JSON.stringify({ Node: "cli1", Coord: { Vec: [0, 0], Error: 1, Adjustment: 0, Height: 0.001 } })), [500, "incompatible coordinate"]);
+  const [status, text] = await put("{");
+  assert.equal(status, 400);
+  assert.match(text, /^Request decode failed: /);
+  const fine = await put(JSON.stringify({ Node: "cli1", Coord: { Vec: [0, 0, 0, 0, 0, 0, 0, 0], Error: 1, Adjustment: 0, Height: 0.001 } }));
+  assert.deepEqual(fine, [200, ""]);
+});
