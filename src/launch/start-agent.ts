@@ -2,6 +2,8 @@ import { Agent, type AgentIdentity } from "../agent/agent.ts";
 import type { Membership } from "../agent/membership.ts";
 import { startMembership } from "../agent/membership-config.ts";
 import { dnsQueryExecutor } from "./dns-query-wiring.ts";
+import type { RemoteQueryExecutor } from "../server/prepared-query-execute.ts";
+import { wanRemoteQueryExecutor } from "./prepared-query-remote.ts";
 import { startCoordinates } from "./coordinate-wiring.ts";
 import { startWanMembership } from "../agent/wan-membership.ts";
 import { WanFlood } from "../agent/wan-flood.ts";
@@ -93,6 +95,11 @@ export interface AgentRuntimeOptions {
    * the start instead, as Consul does.
    */
   freePortFallback?: boolean;
+  /**
+   * Prepared-query failover across datacenters (tests and embedding; the WAN layer's forwarding
+   * provides it otherwise). Absent and without cross-DC forwarding: no failover.
+   */
+  preparedQueryRemote?: RemoteQueryExecutor;
 }
 
 export interface RunningAgent {
@@ -343,6 +350,10 @@ async function startAgentParts(options: AgentRuntimeOptions, deps: StartDeps, pa
   const events = new EventBuffer();
   const keyring = keyringOperatorFor(identity, lanKeyring, membership, wanMembership, wanKeyring, logger);
   const ctx: HttpContext = { settings: options.http, state, consensus, blocking, agent, clock, rng, logger, runtimeConfig, metrics, sessionTtl, autopilot, events, membership, wanMembership, raft, keyring, acl: acl?.service, logHub, connectCa, datacenters: cluster.datacenters };
+  // Prepared-query failover reaches other datacenters through the WAN router (servers run queries).
+  const router = cluster.datacenters;
+  ctx.preparedQueryRemote =
+    options.preparedQueryRemote ?? (router && identity.server ? wanRemoteQueryExecutor(wanMembership, identity.datacenter, (dc, req) => router.forward(dc, req)) : undefined);
   membership.onUserEvent((e) => deliverUserEvent(ctx, e));
   const dispatcher = new ApiDispatcher(ctx, cluster.forwarder);
   const connectLeaves = startConnectAgent(ctx, dispatcher, { clock, rng, logger: logger.named("agent.leaf-certs"), datacenter: identity.datacenter });

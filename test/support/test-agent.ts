@@ -11,14 +11,14 @@ export interface TestAgent {
 /** An in-process agent on a free port with quiet logs, for handler-level tests. */
 export async function startTestAgent(
   overrides: Partial<AgentRuntimeOptions["http"]> = {},
-  extra: { identity?: Partial<AgentRuntimeOptions["identity"]>; consensus?: AgentRuntimeOptions["consensus"]; acl?: AgentRuntimeOptions["acl"]; dns?: AgentRuntimeOptions["dns"] } = {},
+  extra: { identity?: Partial<AgentRuntimeOptions["identity"]>; consensus?: AgentRuntimeOptions["consensus"]; acl?: AgentRuntimeOptions["acl"]; dns?: AgentRuntimeOptions["dns"]; preparedQueryRemote?: AgentRuntimeOptions["preparedQueryRemote"] } = {},
 ): Promise<TestAgent> {
   const running = await startAgent(
     {
       identity: {
         nodeName: "test-node",
         nodeId: "11111111-2222-3333-4444-555555555555",
-        datacenter: "dc1",
+        datacenter: overrides.datacenter ?? "dc1",
         server: true,
         advertiseAddr: "127.0.0.1",
         serverPort: 8300,
@@ -45,6 +45,7 @@ export async function startTestAgent(
       consensus: extra.consensus,
       acl: extra.acl,
       dns: extra.dns,
+      preparedQueryRemote: extra.preparedQueryRemote,
     },
     { logger: silentLogger },
   );
