@@ -16,7 +16,7 @@ let nearest = ["dc2", "dc3"];
 async function send(dc: string, req: RawApiRequest): Promise<RawApiResponse> {
   const target = agents.get(dc);
   if (!target || down.has(dc)) throw new Error(`rpc error: no path to datacenter ${dc}`);
-  const res = await fetch(`${target.base}${req.path}`, { method: req.method, body: req.body, headers: req.headers as Record<string, string> });
+  const res = await fetch(`${target.base}${req.path}`, { method: req.method, body: req.body ? new Uint8Array(req.body) : undefined, headers: req.headers as Record<string, string> });
   return { status: res.status, headers: {}, body: await res.text() };
 }
 
