@@ -8,6 +8,7 @@ import { count, mb, median, ms, times } from "./format.ts";
 import { megabytes, readRssBytes } from "./proc-stats.ts";
 import { describeMachine, terminalTable, writeBenchmarksFile, writeScaleSection, writeSuiteSection, type ResultRow } from "./report.ts";
 import { withServer, type LaunchOptions, type ServerKind } from "./servers.ts";
+import { runPreparedQueryBench } from "./prepared-query.ts";
 import { measureThroughput, throughputRows } from "./throughput.ts";
 import { runChecksBench } from "./checks.ts";
 import { runDnsBench } from "./dns.ts";
@@ -32,7 +33,7 @@ import { runConnectBench } from "./connect.ts";
 // sections in BENCHMARKS.md.
 
 const DEFAULT_SUITES = ["http", "dns", "raft", "checks"] as const;
-const ALL_SUITES = [...DEFAULT_SUITES, "etcd", "tls", "scale", "wan", "acl", "mesh", "connect"] as const;
+const ALL_SUITES = [...DEFAULT_SUITES, "etcd", "tls", "scale", "wan", "acl", "mesh", "connect", "query"] as const;
 type Suite = (typeof ALL_SUITES)[number];
 
 function parseSuites(argv: string[]): Set<Suite> {
@@ -213,6 +214,11 @@ async function main(): Promise<void> {
     log("Connect: leaf issuance through a follower of 3 servers; authorize vs KV GET");
     connectRows.push(...(await runConnectBench(agentLaunch.nodeFlags)));
   }
+  const queryRows: ResultRow[] = [];
+  if (suites.has("query")) {
+    log("prepared queries: execute against the equivalent health read, same agent");
+    queryRows.push(...(await runPreparedQueryBench(agentLaunch)));
+  }
   const scaleRows: ResultRow[] = [];
   if (suites.has("scale")) {
     scaleRows.push(...(await runScaleBench(scaleOptionsFromArgs(process.argv.slice(2)), log)));
@@ -226,7 +232,7 @@ async function main(): Promise<void> {
     }
   }
   const totalSeconds = (performance.now() - began) / 1000;
-  const all = [...rows, ...tlsRows, ...wanRows, ...aclRows, ...meshRows, ...connectRows, ...scaleRows];
+  const all = [...rows, ...tlsRows, ...wanRows, ...aclRows, ...meshRows, ...connectRows, ...queryRows, ...scaleRows];
   process.stdout.write(`\n${terminalTable(all)}\n\n${all.map((r) => `${r.name}: ${r.detail}`).join("\n")}\n`);
   const run = { machine, when: new Date(), totalSeconds, loadBefore, loadAfter: loadavg()[0] };
   // The main table is rewritten only by runs that measured some of it.
@@ -236,6 +242,7 @@ async function main(): Promise<void> {
   if (aclRows.length > 0) writeSuiteSection(BENCHMARKS_FILE, "acl", "### ACL results (issue 13)", aclRows, run, ["Case", "ACLs on", "Yardstick", "Ratio", "Target", "Result"]);
   if (meshRows.length > 0) writeSuiteSection(BENCHMARKS_FILE, "mesh", "### Connect data plane results (issue 16)", meshRows, run, ["Case", "Sidecars", "Yardstick", "Ratio", "Target", "Result"]);
   if (connectRows.length > 0) writeSuiteSection(BENCHMARKS_FILE, "connect", "### Connect control plane (issue 15)", connectRows, run, ["Case", "Consulate", "Yardstick", "Ratio", "Target", "Result"]);
+  if (queryRows.length > 0) writeSuiteSection(BENCHMARKS_FILE, "query", "### Prepared query results (issue 18)", queryRows, run, ["Case", "Execute", "health/service?passing", "Ratio", "Target", "Result"]);
   if (scaleRows.length > 0) writeScaleSection(BENCHMARKS_FILE, scaleRows, run);
   removeBenchTempDir();
   const misses = all.filter((r) => !r.pass).length;

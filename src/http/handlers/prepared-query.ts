@@ -19,7 +19,8 @@ import { requestToken } from "../query.ts";
 import { awaitLeaderUnlessStale, blockingRead, metaHeaders, queryOptions, write } from "../read.ts";
 import { empty, json } from "../reply.ts";
 import { filteredHeaders, requestAuthorizer } from "../request-authorizer.ts";
-import { healthEntryView } from "../views/health-entry.ts";
+import { encodeExecuteAnswer } from "../views/prepared-query-answer.ts";
+import { wantsPretty } from "./catalog-query.ts";
 
 // /v1/query: spec/operator-snapshot-query.md §5 and multi-dc.md §6 (Consul's
 // agent/prepared_query_endpoint.go over agent/consul/prepared_query_endpoint.go). Writes run on
@@ -236,9 +237,9 @@ const execute = async (ctx: HttpContext, req: ApiRequest, idOrName: string): Pro
 };
 
 function executeReply(ctx: HttpContext, req: ApiRequest, opts: QueryOptions, result: ExecuteResult): Reply {
-  const value = {
+  const fields = {
     Service: result.Service,
-    Nodes: result.Nodes.map((n) => healthEntryView(n.Node, n.Service, n.Checks)),
+    Nodes: null,
     DNS: { TTL: result.DNS.TTL },
     Datacenter: result.Datacenter,
     PeerName: "",
@@ -246,7 +247,8 @@ function executeReply(ctx: HttpContext, req: ApiRequest, opts: QueryOptions, res
     ...queryMetaFields(ctx, opts, result.FilteredByAcls),
   };
   const headers = { ...metaHeaders(ctx, opts, 0), ...filteredHeaders(requestAuthorizer(ctx, req), result.FilteredByAcls) };
-  return json(value, 200, headers);
+  const encoded = encodeExecuteAnswer(fields, result.Nodes, wantsPretty(ctx, req.query));
+  return { kind: "json", status: 200, value: undefined, encoded, headers };
 }
 
 const explain = async (ctx: HttpContext, req: ApiRequest, idOrName: string): Promise<Reply> => {

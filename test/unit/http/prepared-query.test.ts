@@ -195,3 +195,15 @@ test("query - ?near sorts by coordinates and puts the source node first", async 
     assert.deepEqual(fromN2.Nodes.map((n) => n.Node.Node), ["pq-n2", "pq-n1", "pq-n1"]);
   }
 });
+
+test("query - execute answers are encoded as the whole object would be, compact and pretty", async () => {
+  await ok("POST", "/v1/query", { Name: "enc-q", Service: { Service: "db" } });
+  for (const suffix of ["", "?pretty"]) {
+    const a = await call("GET", `/v1/query/enc-q/execute${suffix}`);
+    assert.equal(a.status, 200);
+    const parsed = JSON.parse(a.text) as ExecuteAnswer;
+    assert.equal(parsed.Nodes.length, 3);
+    const expected = suffix === "" ? JSON.stringify(parsed) : `${JSON.stringify(parsed, null, 4)}\n`;
+    assert.equal(a.text, expected);
+  }
+});
