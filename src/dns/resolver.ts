@@ -233,8 +233,6 @@ class Lookup {
         return this.serviceLike("ingress", p.parts[0], undefined, () => ingressGatewayInstances(state, p.parts[0]));
       }
       // .query names are answered by preparedQuery before this switch.
-      case "query":
-        return this.nxdomain();
     }
   }
 
