@@ -57,10 +57,19 @@ test("wan forwarding - three datacenters: members -wan, ?dc= reads and writes, b
   }
   // The client agent learns the datacenters from its server (local one first).
   await eventually("c1 lists three datacenters", async () => (await getJson<string[]>(`${pc.base}/v1/catalog/datacenters`)).length === 3, 15_000);
-  assert.deepEqual(await getJson<string[]>(`${pc.base}/v1/catalog/datacenters`), ["dc1", "dc2", "dc3"]);
-  assert.deepEqual(await getJson<string[]>(`${p3.base}/v1/catalog/datacenters`), ["dc3", "dc1", "dc2"]);
+  // Own datacenter first, the others by estimated WAN RTT (their order depends on coordinates).
+  const fromClient = await getJson<string[]>(`${pc.base}/v1/catalog/datacenters`);
+  assert.equal(fromClient[0], "dc1");
+  assert.deepEqual([...fromClient].sort(), ["dc1", "dc2", "dc3"]);
+  const fromDc3 = await getJson<string[]>(`${p3.base}/v1/catalog/datacenters`);
+  assert.equal(fromDc3[0], "dc3");
+  assert.deepEqual([...fromDc3].sort(), ["dc1", "dc2", "dc3"]);
   const dcs = await runCli(c1.httpPort, ["catalog", "datacenters"]);
-  assert.deepEqual(dcs, { code: 0, out: "dc1\ndc2\ndc3\n", err: "" });
+  // The asked server's own datacenter first, the others by estimated WAN RTT (coordinates).
+  assert.equal(dcs.code, 0, dcs.err);
+  const listed = dcs.out.trim().split("\n");
+  assert.equal(listed[0], "dc1");
+  assert.deepEqual([...listed].sort(), ["dc1", "dc2", "dc3"]);
   // Each server must have a leader before writes land there.
   for (const p of [p1, p2, p3]) await eventually(`${p.base} has a leader`, async () => (await getJson<string>(`${p.base}/v1/status/leader`)) !== "", 15_000);
 
