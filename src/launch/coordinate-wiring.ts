@@ -41,11 +41,13 @@ export function startCoordinates(
       coordinate: () => membership.coordinate?.(),
       memberCount: () => membership.members().length,
       send: async (body) => {
+        const token = ctx.acl?.agentSecret() ?? "";
         const answer = await dispatcher.dispatch({
           method: "PUT",
           path: "/v1/coordinate/update",
           rawQuery: "",
-          headers: { "content-type": "application/json" },
+          // Like Consul's sendCoordinate: the agent token (else default); without ACLs none is needed.
+          headers: { "content-type": "application/json", ...(token !== "" ? { "x-consul-token": token } : {}) },
           body,
           remoteAddress: "127.0.0.1",
         });

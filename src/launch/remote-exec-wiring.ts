@@ -12,7 +12,7 @@ export function startRemoteExec(ctx: HttpContext, acl: AclService | undefined): 
     clock: ctx.clock,
     logger: ctx.logger.named("agent"),
     request,
-    agentToken: () => acl?.agentTokens.get("agent") || acl?.agentTokens.get("default") || "",
+    agentToken: () => acl?.agentSecret() ?? "",
     shell: process.env.SHELL || "/bin/sh",
   });
 }
