@@ -24,7 +24,7 @@ export function formatAgentBanner(rc: RuntimeConfig, versions: { consul: string;
     ],
     ["Cluster Addr", `${rc.advertiseAddr} (LAN: ${rc.ports.serfLan}, WAN: ${rc.ports.serfWan})`],
     ["Gossip Encryption", String(rc.encryptKey !== "")],
-    ["Auto-Encrypt-TLS", "false"],
+    ["Auto-Encrypt-TLS", String(rc.autoEncrypt.tls || rc.autoEncrypt.allowTls)],
     ["ACL Enabled", String(rc.aclEnabled)],
     // License reporting is an Enterprise feature; Community Edition always prints false.
     ["Reporting Enabled", "false"],

@@ -276,9 +276,21 @@ export async function loadRuntimeConfig(flags: AgentFlagValues, options: LoadOpt
     listFilesRecursive,
     now: options.now ?? (() => new Date(systemClock.now())),
   };
-  rt.httpsTls = await loadTlsMaterial(rt.tls.https, "tls.https", tlsIo);
-  rt.internalRpcTls = await loadTlsMaterial(rt.tls.internalRpc, "tls.internal_rpc", tlsIo);
-  if (rt.ports.https > 0 && rt.httpsTls?.cert === undefined) {
+  const autoCert = rt.autoEncrypt.tls;
+  rt.httpsTls = await loadTlsMaterial(rt.tls.https, "tls.https", tlsIo, autoCert);
+  rt.internalRpcTls = await loadTlsMaterial(rt.tls.internalRpc, "tls.internal_rpc", tlsIo, autoCert);
+  if (autoCert && (rt.internalRpcTls === undefined || rt.internalRpcTls.ca.length === 0)) {
+    throw new ConfigError("auto_encrypt.tls needs a CA (tls.defaults.ca_file or ca_path, or tls.internal_rpc's) to verify the servers' certificate before asking for its own", {
+      key: "auto_encrypt.tls",
+    });
+  }
+  if (rt.autoEncrypt.allowTls && rt.internalRpcTls?.cert === undefined) {
+    throw new ConfigError("auto_encrypt.allow_tls needs TLS on the server port: set cert_file and key_file (tls.defaults or tls.internal_rpc) and a ca_file", {
+      key: "auto_encrypt.allow_tls",
+    });
+  }
+  // A client with auto_encrypt.tls serves HTTPS with the certificate the servers give it.
+  if (rt.ports.https > 0 && rt.httpsTls?.cert === undefined && !autoCert) {
     throw new ConfigError("ports.https is set but no cert_file and key_file are configured for HTTPS (tls.https or tls.defaults)", { key: "ports.https" });
   }
   return rt;

@@ -113,6 +113,8 @@ export interface RuntimeConfig {
     dns: string;
   };
   connectEnabled: boolean;
+  /** auto_encrypt: clients ask a server for their RPC certificate; servers with allowTls sign them. */
+  autoEncrypt: { tls: boolean; allowTls: boolean; dnsSan: string[]; ipSan: string[] };
   connectCaProvider: string;
   connectCaConfig: Record<string, unknown>;
   peeringEnabled: boolean;
@@ -549,7 +551,18 @@ export function buildRuntimeConfig(merged: RawConfig, opts: BuildOptions): Runti
       configFileServiceRegistration: c.str("acl.tokens.config_file_service_registration"),
       dns: c.str("acl.tokens.dns"),
     },
-    connectEnabled: c.bool("connect.enabled"),
+    // auto_encrypt.allow_tls turns Connect on: its CA is what signs the agents' certificates.
+    connectEnabled: c.bool("connect.enabled") || c.bool("auto_encrypt.allow_tls"),
+    autoEncrypt: {
+      tls: c.bool("auto_encrypt.tls"),
+      allowTls: c.bool("auto_encrypt.allow_tls"),
+      dnsSan: c.strList("auto_encrypt.dns_san"),
+      ipSan: c.strList("auto_encrypt.ip_san").filter((ip) => {
+        if (isIP(ip) !== 0) return true;
+        warnings.push(`Cannot parse ip "${ip}" from AutoEncrypt.IPSAN`);
+        return false;
+      }),
+    },
     connectCaProvider: c.str("connect.ca_provider", "consul"),
     connectCaConfig: c.map("connect.ca_config"),
     peeringEnabled: c.bool("peering.enabled"),
@@ -702,6 +715,8 @@ export function buildRuntimeConfig(merged: RawConfig, opts: BuildOptions): Runti
     const problem = encryptKeyProblem(rt.encryptKey);
     if (problem !== undefined) throw invalid(`encrypt has invalid key: ${problem}`, "encrypt");
   }
+  if (rt.server && rt.autoEncrypt.tls) throw invalid("auto_encrypt.tls can only be used on a client.", "auto_encrypt.tls");
+  if (!rt.server && rt.autoEncrypt.allowTls) throw invalid("auto_encrypt.allow_tls can only be used on a server.", "auto_encrypt.allow_tls");
   if (collected.length > 0) throw invalid(formatMultiError(collected));
 
   // ---- derived
@@ -716,6 +731,11 @@ export function buildRuntimeConfig(merged: RawConfig, opts: BuildOptions): Runti
     );
   }
   if (rt.server && bootstrap && bootstrapExpect === 0) warnings.push("bootstrap = true: do not enable unless necessary");
+  if (rt.autoEncrypt.allowTls && !rt.tls.internalRpc.verifyIncoming) {
+    warnings.push(
+      "if auto_encrypt.allow_tls is turned on, tls.internal_rpc.verify_incoming should be enabled (either explicitly or via tls.defaults.verify_incoming). It is necessary to turn it off during a migration to TLS, but it should definitely be turned on afterwards.",
+    );
+  }
   rt.bootstrap = bootstrap;
   rt.bootstrapExpect = bootstrapExpect;
   rt.selfElect = rt.server && (dev || bootstrap);

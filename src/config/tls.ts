@@ -241,7 +241,7 @@ async function readNamed(io: TlsFileIo, path: string, key: string, prefix: strin
  * not parse or has expired, or a key that does not match it stops start-up naming the file.
  * `stanza` is the config path prefix used in errors (tls.https).
  */
-export async function loadTlsMaterial(settings: TlsStanzaSettings, stanza: string, io: TlsFileIo): Promise<TlsMaterial | undefined> {
+export async function loadTlsMaterial(settings: TlsStanzaSettings, stanza: string, io: TlsFileIo, autoCert = false): Promise<TlsMaterial | undefined> {
   const now = io.now();
   const ca: string[] = [];
   if (settings.caFile !== "") {
@@ -284,7 +284,8 @@ export async function loadTlsMaterial(settings: TlsStanzaSettings, stanza: strin
   if (settings.verifyIncoming && ca.length === 0) {
     throw new ConfigError("VerifyIncoming set but no CA certificates were provided", { key: `${stanza}.verify_incoming` });
   }
-  if (settings.verifyIncoming && settings.certFile === "") {
+  // With auto_encrypt.tls the certificate comes from the servers at start (launch/auto-encrypt.ts).
+  if (settings.verifyIncoming && settings.certFile === "" && !autoCert) {
     throw new ConfigError("VerifyIncoming requires either a Cert and Key pair in the configuration file, or auto_encrypt/auto_config be enabled", {
       key: `${stanza}.verify_incoming`,
     });

@@ -148,8 +148,15 @@ export const REFUSALS: readonly Refusal[] = [
   ...rules(["tls.grpc.verify_incoming", "tls.grpc.use_auto_cert"], isTrue, NO_GRPC_TLS),
   { key: "server_name", refuses: nonEmpty, why: NO_SERVER_NAME },
   { key: "enable_agent_tls_for_checks", refuses: isTrue, why: "HTTP and gRPC checks do not present the agent's certificate" },
-  ...rules(["auto_encrypt.tls", "auto_encrypt.allow_tls"], isTrue, "auto_encrypt is not implemented yet: servers do not hand client agents certificates from the Connect CA"),
-  ...rules(["auto_encrypt.dns_san", "auto_encrypt.ip_san"], nonEmpty, "auto_encrypt is not implemented yet: servers do not hand client agents certificates from the Connect CA"),
+  // auto_encrypt.tls / allow_tls are honoured (launch/auto-encrypt.ts); the extra SANs only go
+  // into the certificate a client asks for, so without auto_encrypt.tls they would do nothing.
+  ...["auto_encrypt.dns_san", "auto_encrypt.ip_san"].map(
+    (key): Refusal => ({
+      key,
+      refuses: (v, merged) => nonEmpty(v) && !(isPlainObject(merged.auto_encrypt) && merged.auto_encrypt.tls === true),
+      why: "extra SANs are only requested by a client agent with auto_encrypt.tls = true; set that or remove the key",
+    }),
+  ),
   { key: "auto_config.enabled", refuses: isTrue, why: "auto_config needs the Connect CA and JWT authorization, which are not implemented yet" },
 
   // ---- performance and limits

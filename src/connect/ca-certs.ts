@@ -118,6 +118,9 @@ export interface ParsedCsr {
   publicKeyInfo: asn1X509.SubjectPublicKeyInfo;
   publicKeyDer: Buffer;
   uri: string;
+  /** DNS and IP SANs it asks for (agent certificates: localhost, 127.0.0.1, auto_encrypt.dns_san…). */
+  dnsNames: string[];
+  ipAddresses: string[];
 }
 
 // node:crypto's digest name per CSR/certificate signature algorithm (what Go's x509 verifies).
@@ -191,6 +194,9 @@ export function csrUri(csrPem: string): ParsedCsr {
   }
   if (!valid) throw new CsrError("CSR signature is invalid");
   const uris: string[] = [];
+  const dnsNames: string[] = [];
+  const ipAddresses: string[] = [];
+  let emails = 0;
   try {
     for (const attr of info.attributes ?? []) {
       if (attr.type !== asn1Pkcs9.id_pkcs9_at_extensionRequest) continue;
@@ -199,6 +205,9 @@ export function csrUri(csrPem: string): ParsedCsr {
           if (ext.extnID !== asn1X509.id_ce_subjectAltName) continue;
           for (const name of asn1.AsnConvert.parse(ext.extnValue, asn1X509.SubjectAlternativeName)) {
             if (name.uniformResourceIdentifier !== undefined) uris.push(name.uniformResourceIdentifier);
+            if (name.dNSName !== undefined) dnsNames.push(name.dNSName);
+            if (name.iPAddress !== undefined) ipAddresses.push(name.iPAddress);
+            if (name.rfc822Name !== undefined) emails++;
           }
         }
       }
@@ -206,8 +215,9 @@ export function csrUri(csrPem: string): ParsedCsr {
   } catch (err) {
     throw new CsrError(`error parsing CSR: ${err instanceof Error ? err.message : String(err)}`);
   }
-  if (uris.length !== 1) throw new CsrError("CSR SAN contains an invalid number of URIs");
-  return { publicKeyInfo: info.subjectPKInfo, publicKeyDer, uri: uris[0] };
+  if (uris.length !== 1) throw new CsrError(`CSR SAN contains an invalid number of URIs: ${uris.length}`);
+  if (emails > 0) throw new CsrError("CSR SAN does not allow specifying email addresses");
+  return { publicKeyInfo: info.subjectPKInfo, publicKeyDer, uri: uris[0], dnsNames, ipAddresses };
 }
 
 // Parsing a certificate and encoding an extension are pure-JS ASN.1 work, so what every leaf
@@ -284,12 +294,17 @@ function serialOctets(serial: number): ArrayBuffer {
 
 export interface LeafSignParams {
   csr: ParsedCsr;
+  /** The URI SAN to issue, when not the CSR's own (an agent's CSR names a placeholder trust domain). */
+  uri?: string;
   commonName: string;
   caKey: SigningKey;
   caCertPem: string;
   serial: number;
   nowMs: number;
   ttlMs: number;
+  /** DNS and IP SANs the CSR asked for (agent certificates: localhost, 127.0.0.1, auto_encrypt.dns_san…). */
+  dnsNames?: readonly string[];
+  ipAddresses?: readonly string[];
 }
 
 /** Signs a service leaf: not a CA, server + client auth, the CSR's URI SAN, valid now − 1 min … now + TTL. */
@@ -310,7 +325,14 @@ export function signLeaf(p: LeafSignParams): { pem: string; notBeforeMs: number;
     subjectPublicKeyInfo: p.csr.publicKeyInfo,
     extensions: new asn1X509.Extensions([
       ...leafConstants(),
-      extension(asn1X509.id_ce_subjectAltName, new asn1X509.SubjectAlternativeName([new asn1X509.GeneralName({ uniformResourceIdentifier: p.csr.uri })])),
+      extension(
+        asn1X509.id_ce_subjectAltName,
+        new asn1X509.SubjectAlternativeName([
+          new asn1X509.GeneralName({ uniformResourceIdentifier: p.uri ?? p.csr.uri }),
+          ...(p.dnsNames ?? []).map((dNSName) => new asn1X509.GeneralName({ dNSName })),
+          ...(p.ipAddresses ?? []).map((iPAddress) => new asn1X509.GeneralName({ iPAddress })),
+        ]),
+      ),
       extension(asn1X509.id_ce_subjectKeyIdentifier, new asn1X509.SubjectKeyIdentifier(new Uint8Array(leafKeyId).buffer)),
       signer.authorityKeyId,
     ]),

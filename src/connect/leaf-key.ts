@@ -13,16 +13,26 @@ import { asn1, asn1Csr, asn1Pkcs9, asn1X509, x509 } from "./x509.ts";
 const ECDSA_SHA256 = { name: "ECDSA", hash: "SHA-256" };
 let signatureAlgorithm: asn1X509.AlgorithmIdentifier | undefined;
 
-export async function createLeafKeyAndCsr(uri: string, commonName: string): Promise<{ privateKeyPem: string; csrPem: string }> {
+export async function createLeafKeyAndCsr(
+  uri: string,
+  commonName: string,
+  extra: { dnsNames?: readonly string[]; ipAddresses?: readonly string[] } = {},
+): Promise<{ privateKeyPem: string; csrPem: string }> {
   const pair = await webcrypto.subtle.generateKey({ name: "ECDSA", namedCurve: "P-256" }, true, ["sign", "verify"]);
   const privateKey = KeyObject.from(pair.privateKey);
   const privateKeyPem = privateKey.export({ type: "sec1", format: "pem" }).toString();
   const { x, y } = KeyObject.from(pair.publicKey).export({ format: "jwk" });
   const point = Buffer.concat([Buffer.from([4]), Buffer.from(x ?? "", "base64url"), Buffer.from(y ?? "", "base64url")]);
+  // auto_encrypt's agent certificates also ask for DNS and IP names (localhost, 127.0.0.1, dns_san…).
+  const names = [
+    new asn1X509.GeneralName({ uniformResourceIdentifier: uri }),
+    ...(extra.dnsNames ?? []).map((dNSName) => new asn1X509.GeneralName({ dNSName })),
+    ...(extra.ipAddresses ?? []).map((iPAddress) => new asn1X509.GeneralName({ iPAddress })),
+  ];
   const san = new asn1X509.Extension({
     extnID: asn1X509.id_ce_subjectAltName,
     critical: false,
-    extnValue: new asn1.OctetString(asn1.AsnConvert.serialize(new asn1X509.SubjectAlternativeName([new asn1X509.GeneralName({ uniformResourceIdentifier: uri })]))),
+    extnValue: new asn1.OctetString(asn1.AsnConvert.serialize(new asn1X509.SubjectAlternativeName(names))),
   });
   const info = new asn1Csr.CertificationRequestInfo({
     version: 0,

@@ -39,3 +39,31 @@ export function parseServiceUri(raw: string): ServiceIdentity | undefined {
   const dec = (s: string): string => decodeURIComponent(s);
   return { trustDomain: url.hostname.toLowerCase(), partition: dec(m[1] ?? "default"), namespace: dec(m[2]), datacenter: dec(m[3]), service: dec(m[4]) };
 }
+
+/** A client agent's identity in its auto_encrypt certificate (OSS: default partition). */
+export interface AgentIdentity {
+  trustDomain: string;
+  datacenter: string;
+  agent: string;
+}
+
+/** `spiffe://<trust-domain>/agent/client/dc/<dc>/id/<node>`. */
+export function agentUri(id: AgentIdentity): string {
+  return `spiffe://${id.trustDomain}/agent/client/dc/${encodeURIComponent(id.datacenter)}/id/${encodeURIComponent(id.agent)}`;
+}
+
+const AGENT_PATH = /^\/agent\/client\/dc\/([^/]+)\/id\/([^/]+)$/;
+
+/** Parses an agent SPIFFE ID; undefined for anything else. */
+export function parseAgentUri(raw: string): AgentIdentity | undefined {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    return undefined;
+  }
+  if (url.protocol !== "spiffe:" || url.hostname === "" || url.search !== "" || url.hash !== "") return undefined;
+  const m = AGENT_PATH.exec(url.pathname);
+  if (!m) return undefined;
+  return { trustDomain: url.hostname.toLowerCase(), datacenter: decodeURIComponent(m[1]), agent: decodeURIComponent(m[2]) };
+}

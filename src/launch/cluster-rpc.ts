@@ -13,6 +13,7 @@ import { followerRequestForwarder, LeaderForwardingConsensus } from "../server/l
 import { DEFAULT_RPC_HOLD_TIMEOUT_MS, type LeaderHold } from "../server/leader-wait.ts";
 import { serverRpcHandlers } from "../server/rpc-endpoints.ts";
 import { datacenterRequestForwarder, ViaServerDatacenterRouter, WanDatacenterRouter, type DatacenterRouter, type WanMembersView } from "../server/datacenter-router.ts";
+import { AUTO_ENCRYPT_SIGN, autoEncryptSignHandler } from "../server/auto-encrypt-endpoint.ts";
 import { RpcPool } from "../transport/rpc-client.ts";
 import type { Socket } from "node:net";
 import { RAFT_PROTOCOL_BYTE } from "../transport/rpc.ts";
@@ -146,11 +147,24 @@ export async function setUpClusterRpc(deps: ClusterRpcDeps): Promise<ClusterRpc>
     async listen(dispatcher, access) {
       if (!rc || rc.ports.server < 0) return;
       const host = rc.bindAddr;
+      const handlers = serverRpcHandlers({ consensus, dispatcher, logger, catalog: access.catalog, acl: access.acl });
+      // Answered on every server (with Consul's error unless auto_encrypt.allow_tls), and the
+      // only call a connection without a client certificate (RPCTLSInsecure) may make.
+      const autoEncryptSign = autoEncryptSignHandler({
+        dispatcher,
+        datacenter: rc.datacenter,
+        connectEnabled: rc.connectEnabled,
+        allowTls: rc.autoEncrypt.allowTls,
+        manualCaPems: () => deps.tls?.manualCaPems ?? [],
+        verifyServerHostname: () => deps.tls?.verifiesServerHostname ?? false,
+      });
+      handlers.set(AUTO_ENCRYPT_SIGN, autoEncryptSign);
       try {
         listener = await startRpcServer({
           host,
           port: rc.ports.server,
-          handlers: serverRpcHandlers({ consensus, dispatcher, logger, catalog: access.catalog, acl: access.acl }),
+          handlers,
+          insecureHandlers: new Map([[AUTO_ENCRYPT_SIGN, autoEncryptSign]]),
           logger,
           metrics: deps.metrics,
           ...defaultRpcServerLimits,

@@ -37,7 +37,10 @@ export function agentOptionsFromConfig(rc: RuntimeConfig): AgentRuntimeOptions {
     https:
       rc.ports.https > 0 && rc.httpsTls?.cert !== undefined
         ? { host: rc.listenAddrs.https[0] ?? rc.clientAddrs[0] ?? "127.0.0.1", port: rc.ports.https, tls: httpsServerOptions(rc.httpsTls, rc.httpsHandshakeTimeoutMs) }
-        : undefined,
+        : rc.ports.https > 0 && rc.autoEncrypt.tls
+          ? // The certificate comes from the servers at start (auto-encrypt.ts).
+            { host: rc.listenAddrs.https[0] ?? rc.clientAddrs[0] ?? "127.0.0.1", port: rc.ports.https, tls: {}, autoCert: true }
+          : undefined,
     dns: { hosts: rc.listenAddrs.dns.length > 0 ? rc.listenAddrs.dns : rc.clientAddrs, port: rc.ports.dns > 0 ? rc.ports.dns : -1, settings: dnsSettingsFromConfig(rc) },
     logLevel: rc.logLevel,
     logJson: rc.logJson,

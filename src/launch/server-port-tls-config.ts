@@ -7,12 +7,14 @@ import { ServerPortTls, type ServerPortTlsSettings } from "../transport/server-p
 export function serverPortTlsSettings(rc: RuntimeConfig): ServerPortTlsSettings | undefined {
   const m = rc.internalRpcTls;
   const t = rc.tls.internalRpc;
-  if (m === undefined || (m.cert === undefined && !t.verifyOutgoing)) return undefined;
+  // auto_encrypt.tls: outgoing RPC is always TLS (first without, then with the issued certificate).
+  const verifyOutgoing = t.verifyOutgoing || rc.autoEncrypt.tls;
+  if (m === undefined || (m.cert === undefined && !verifyOutgoing)) return undefined;
   const domain = rc.domain.replace(/\.$/, "");
   return {
     material: { ca: m.ca, cert: m.cert, key: m.key, minVersion: m.minVersion, ciphers: m.ciphers },
     verifyIncoming: t.verifyIncoming,
-    verifyOutgoing: t.verifyOutgoing,
+    verifyOutgoing,
     serverName: t.verifyServerHostname ? `server.${rc.datacenter}.${domain}` : undefined,
   };
 }

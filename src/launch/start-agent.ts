@@ -56,6 +56,8 @@ import { goListenError, serfStartError, StartedParts } from "./start-errors.ts";
 import { ConnectCa } from "../server/connect-ca.ts";
 import { ConfigEntryBootstrap } from "../server/config-entry-bootstrap.ts";
 import { startConnectAgent } from "./connect-wiring.ts";
+import { AutoEncryptClient } from "./auto-encrypt.ts";
+import { followConnectRoots } from "../server/connect-roots-trust.ts";
 
 // The production wiring, in one file: runtime → state → fsm → consensus → agent → http.
 // Tests and the simulator wire fakes through the same seams (clock, rng, logger).
@@ -70,7 +72,7 @@ export interface AgentRuntimeOptions {
   /** The plain HTTP port; < 0 disables plain HTTP (then `https` must be given). */
   httpPort: number;
   /** The HTTPS API beside (or instead of) plain HTTP. */
-  https?: { host: string; port: number; tls: HttpsServerOptions };
+  https?: { host: string; port: number; tls: HttpsServerOptions; /** auto_encrypt.tls: serve the certificate the servers issue. */ autoCert?: boolean };
   logLevel: LogLevel;
   logJson: boolean;
   /** The DNS interface; absent or port < 0 disables it (port 0 picks a free port). */
@@ -193,6 +195,13 @@ async function startAgentParts(options: AgentRuntimeOptions, deps: StartDeps, pa
   fsm.timeWith({ now: () => clock.monotonicMs(), applied: (series, ms) => metrics.addSample(series.name, ms, series.labels) });
   // TLS on the server port (tls.internal_rpc): shared by the RPC listener, the RPC pool and Raft.
   const serverPortTls = serverPortTlsFromConfig(rc);
+  // auto_encrypt.tls: a client agent gets its RPC certificate from a server before anything else.
+  const autoEncrypt =
+    rc && rc.autoEncrypt.tls && serverPortTls ? new AutoEncryptClient({ rc, tls: serverPortTls, clock, rng, logger: logger.named("auto_config") }) : undefined;
+  if (autoEncrypt) {
+    parts.add(() => autoEncrypt.stop());
+    await autoEncrypt.fetchInitial();
+  }
   const raft =
     consensusKind(options) === "raft" ? await startRaft(options, nodeId, serverAddress, fsm, { clock, rng, logger, metrics, dial: serverPortTls?.dial }) : undefined;
   if (raft) parts.add(() => raft.close());
@@ -286,6 +295,12 @@ async function startAgentParts(options: AgentRuntimeOptions, deps: StartDeps, pa
     serversOf(membership.servers());
     membership.onServersChanged(serversOf);
   }
+  autoEncrypt?.startRenewal(cluster.pool, () => membership.servers().map((s) => s.rpcAddr));
+  // auto_encrypt.allow_tls: RPC client certificates from the Connect CA are accepted.
+  if (rc?.autoEncrypt.allowTls && serverPortTls) {
+    const stopTrust = followConnectRoots(state, (pems) => serverPortTls.setConnectRoots(pems));
+    parts.add(stopTrust);
+  }
   const discovery =
     raft && raftConnections && rc
       ? new RaftServerDiscovery({
@@ -374,10 +389,16 @@ async function startAgentParts(options: AgentRuntimeOptions, deps: StartDeps, pa
       ? await startHttpServer(ctx, { host: options.httpHost, port: options.httpPort, dispatcher, ui }).catch(listenFailure(options.httpHost, options.httpPort))
       : undefined;
   if (plain) parts.add(() => plain.close());
+  const httpsTls =
+    options.https?.autoCert === true && autoEncrypt ? httpsServerOptions(autoEncrypt.httpsMaterial(rc?.httpsTls), rc?.httpsHandshakeTimeoutMs ?? 0) : options.https?.tls;
   const https = options.https
-    ? await startHttpServer(ctx, { host: options.https.host, port: options.https.port, dispatcher, tls: options.https.tls, ui }).catch(listenFailure(options.https.host, options.https.port))
+    ? await startHttpServer(ctx, { host: options.https.host, port: options.https.port, dispatcher, tls: httpsTls, ui }).catch(listenFailure(options.https.host, options.https.port))
     : undefined;
   if (https) parts.add(() => https.close());
+  if (https?.reloadTls && options.https?.autoCert === true && autoEncrypt) {
+    const reloadTls = https.reloadTls;
+    autoEncrypt.onCertificate(() => reloadTls(httpsServerOptions(autoEncrypt.httpsMaterial(rc?.httpsTls), rc?.httpsHandshakeTimeoutMs ?? 0)));
+  }
   const http = plain ?? https;
   if (http === undefined) throw new Error("neither the HTTP nor the HTTPS API is enabled");
   await cluster.listen(dispatcher, { catalog: state.catalog, acl: acl?.service });
@@ -420,7 +441,8 @@ async function startAgentParts(options: AgentRuntimeOptions, deps: StartDeps, pa
       // Renewed certificates: new handshakes use them, open connections (blocking queries) keep theirs.
       if (https?.reloadTls && next.httpsTls?.cert !== undefined) https.reloadTls(httpsServerOptions(next.httpsTls, next.httpsHandshakeTimeoutMs));
       const nextPortTls = serverPortTlsSettings(next);
-      if (serverPortTls && nextPortTls) serverPortTls.update(nextPortTls);
+      if (autoEncrypt && nextPortTls) autoEncrypt.setBase(nextPortTls);
+      else if (serverPortTls && nextPortTls) serverPortTls.update(nextPortTls);
       logger.named("agent").info("Reloaded configuration");
     },
   };

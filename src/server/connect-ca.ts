@@ -3,7 +3,7 @@ import { CaConfigError, defaultRawConfig, normalizeRawConfig, parseCaConfig, typ
 import { createRootCert, crossSignRoot, csrUri, CsrError, rootCertInfo, signLeaf } from "../connect/ca-certs.ts";
 import { serialColonHex } from "../connect/hex.ts";
 import { generatePrivateKeyPem, importSigningKey, keyIdOf } from "../connect/keys.ts";
-import { parseServiceUri, serviceUri, signingUri, trustDomainOf } from "../connect/spiffe.ts";
+import { agentUri, parseAgentUri, parseServiceUri, serviceUri, signingUri, trustDomainOf } from "../connect/spiffe.ts";
 import type { Command } from "../fsm/command.ts";
 import type { CAConfiguration, CARootFields } from "../model/connect-ca.ts";
 import type { Clock, TimerHandle } from "../runtime/clock.ts";
@@ -33,6 +33,9 @@ export interface SignedLeaf {
   CertPEM: string;
   Service: string;
   ServiceURI: string;
+  /** Agent certificates (auto_encrypt): the node name and its SPIFFE ID; absent for services. */
+  Agent?: string;
+  AgentURI?: string;
   ValidAfter: string;
   ValidBefore: string;
   Namespace: string;
@@ -248,8 +251,11 @@ export class ConnectCa {
     return () => {};
   }
 
-  /** Signs an agent's CSR for a service with the active root (the leader's job). */
-  async sign(csrPem: string, authorize: (service: string) => void = () => {}): Promise<SignedLeaf> {
+  /**
+   * Signs a CSR with the active root (the leader's job): a service's leaf (the caller needs
+   * service:write), or a client agent's auto_encrypt certificate (node:write on its node name).
+   */
+  async sign(csrPem: string, authorize: (kind: "service" | "node", name: string) => void = () => {}): Promise<SignedLeaf> {
     const { config, settings } = this.#current();
     const release = this.#admit(settings);
     try {
@@ -260,13 +266,15 @@ export class ConnectCa {
         if (err instanceof CsrError) throw new ConnectCaError(err.message, 400);
         throw err;
       }
-      const id = parseServiceUri(parsed.uri);
-      if (!id) throw new ConnectCaError("SPIFFE ID in CSR must be a service or agent ID", 400);
       const trustDomain = trustDomainOf(config.ClusterID);
+      const agent = parseAgentUri(parsed.uri);
+      if (agent) return await this.#signAgent(parsed, agent.datacenter, agent.agent, trustDomain, settings, authorize);
+      const id = parseServiceUri(parsed.uri);
+      if (!id) throw new ConnectCaError("SPIFFE ID in CSR must be a service, mesh-gateway, or agent ID", 400);
       if (id.trustDomain !== trustDomain) throw new ConnectCaError(`SPIFFE ID in CSR from a different trust domain: ${id.trustDomain}, we are ${trustDomain}`, 400);
       if (id.datacenter !== this.#d.datacenter) throw new ConnectCaError(`SPIFFE ID in CSR from a different datacenter: ${id.datacenter}, we are ${this.#d.datacenter}`, 400);
       if (id.namespace !== "default" || id.partition !== "default") throw new ConnectCaError("Namespaces and partitions are a Consul Enterprise feature", 400);
-      authorize(id.service);
+      authorize("service", id.service);
       const { serial, index } = await this.#nextSerial();
       // Read after the serial's commit: a rotation committed meanwhile is the root that signs.
       const active = this.#d.state.connectCa.activeRoot();
@@ -289,6 +297,54 @@ export class ConnectCa {
     } finally {
       release();
     }
+  }
+
+  /**
+   * An agent certificate: the CSR was made before the agent knew the trust domain (it asks
+   * with a placeholder), so the URI is rewritten to ours, as Consul does. The CSR's DNS and IP
+   * SANs (localhost, 127.0.0.1, auto_encrypt.dns_san/ip_san) are kept.
+   */
+  async #signAgent(
+    parsed: ReturnType<typeof csrUri>,
+    datacenter: string,
+    node: string,
+    trustDomain: string,
+    settings: ConsulCaSettings,
+    authorize: (kind: "service" | "node", name: string) => void,
+  ): Promise<SignedLeaf> {
+    authorize("node", node);
+    const uri = agentUri({ trustDomain, datacenter, agent: node });
+    const { serial, index } = await this.#nextSerial();
+    const active = this.#d.state.connectCa.activeRoot();
+    if (!active) throw new ConnectCaError("internal error: no active CA root");
+    const caKey = await importSigningKey(active.SigningKey);
+    const leaf = signLeaf({
+      csr: parsed,
+      uri,
+      commonName: node,
+      caKey,
+      caCertPem: active.RootCert,
+      serial,
+      nowMs: this.#d.clock.now(),
+      ttlMs: settings.leafCertTtlMs,
+      dnsNames: parsed.dnsNames,
+      ipAddresses: parsed.ipAddresses,
+    });
+    const chain = leaf.pem + (active.IntermediateCerts ?? []).map((p) => (p.endsWith("\n") ? p : `${p}\n`)).join("");
+    return {
+      SerialNumber: serialColonHex(serial),
+      CertPEM: chain,
+      Service: "",
+      ServiceURI: "",
+      Agent: node,
+      AgentURI: uri,
+      ValidAfter: rfc3339(leaf.notBeforeMs),
+      ValidBefore: rfc3339(leaf.notAfterMs),
+      Namespace: "",
+      RootID: active.ID,
+      CreateIndex: index,
+      ModifyIndex: index,
+    };
   }
 }
 

@@ -3,7 +3,7 @@ import { METRIC_NAMES, type Metrics } from "../runtime/metrics.ts";
 import type { Logger } from "../runtime/logger.ts";
 import { TurnBatchedWriter } from "./turn-batched-writer.ts";
 import { encodeFrame, FrameDecoder } from "./frame.ts";
-import { RPC_TLS_BYTE, type ServerPortTls } from "./server-port-tls.ts";
+import { RPC_TLS_BYTE, RPC_TLS_INSECURE_BYTE, type ServerPortTls } from "./server-port-tls.ts";
 import { RPC_PROTOCOL_BYTE, RpcError, RpcErrorCode, type RpcErrorBody, type RpcFrame, type RpcHandler } from "./rpc.ts";
 
 // The listening side of the RPC mux. Each request runs as soon as it arrives (calls on one
@@ -26,6 +26,11 @@ export interface RpcServerOptions {
   protocols?: ReadonlyMap<number, (socket: Socket, head: Buffer) => void>;
   /** TLS on this port (RPCTLS byte, verify_incoming); absent: plaintext only. */
   tls?: ServerPortTls;
+  /**
+   * What a connection opened with RPCTLSInsecure (TLS, no client certificate) may call:
+   * auto_encrypt's AutoEncrypt.Sign only. Absent: such connections are refused.
+   */
+  insecureHandlers?: ReadonlyMap<string, RpcHandler>;
   /** consul.rpc.request: one per request this server runs (Consul counts each served RPC). */
   metrics?: Metrics;
 }
@@ -59,8 +64,12 @@ export async function startRpcServer(options: RpcServerOptions): Promise<Running
   const rpcRequestErrors = options.metrics?.counter(METRIC_NAMES.rpcRequestError);
 
   const tls = options.tls;
-  /** `insideTls`: the connection already went through the RPCTLS handshake. */
-  const serve = (socket: Socket, insideTls = false): void => {
+  /**
+   * `insideTls`: the connection already went through a TLS handshake; `insecure`: one without
+   * a client certificate (RPCTLSInsecure), which may only make the auto_encrypt call.
+   */
+  const serve = (socket: Socket, insideTls = false, insecure = false): void => {
+    const handlers = insecure ? (options.insecureHandlers ?? new Map<string, RpcHandler>()) : options.handlers;
     if (sockets.size >= options.maxConnections) {
       log.warn("rpc: connection limit reached, refusing", { remote: socket.remoteAddress ?? "" });
       socket.destroy();
@@ -79,7 +88,7 @@ export async function startRpcServer(options: RpcServerOptions): Promise<Running
     };
 
     const run = (id: number, method: string, args: unknown): void => {
-      const handler = options.handlers.get(method);
+      const handler = handlers.get(method);
       if (!handler) return send({ t: "res", id, e: { code: RpcErrorCode.UnknownMethod, message: `rpc: can't find method ${method}` } });
       if (inFlight.size >= options.maxInFlightPerConnection) {
         return send({ t: "res", id, e: { code: RpcErrorCode.Busy, message: "rpc: too many requests in flight" } });
@@ -126,7 +135,24 @@ export async function startRpcServer(options: RpcServerOptions): Promise<Running
           );
           return;
         }
-        if (insideTls && chunk[0] === RPC_TLS_BYTE) {
+        if (chunk[0] === RPC_TLS_INSECURE_BYTE && tls !== undefined && tls.accepts && !insideTls && options.insecureHandlers !== undefined) {
+          handOver();
+          socket.pause();
+          tls.accept(
+            socket,
+            chunk.subarray(1),
+            (secure) => serve(secure, true, true),
+            (reason) => log.warn(`rpc: failed to read byte: ${reason}`, { conn: "from=" + remoteAddress }),
+            true,
+          );
+          return;
+        }
+        if (insecure && chunk[0] !== RPC_PROTOCOL_BYTE) {
+          log.warn("rpc: insecure TLS connection may only carry the auto_encrypt RPC, closing", { conn: "from=" + remoteAddress, byte: chunk[0] });
+          socket.destroy();
+          return;
+        }
+        if (insideTls && (chunk[0] === RPC_TLS_BYTE || chunk[0] === RPC_TLS_INSECURE_BYTE)) {
           log.error("rpc: TLS connection attempting to establish inner TLS connection", { conn: "from=" + remoteAddress });
           socket.destroy();
           return;

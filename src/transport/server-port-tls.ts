@@ -15,6 +15,11 @@ import { systemClock, type Clock } from "../runtime/clock.ts";
 import { connect as tlsConnect, createSecureContext, TLSSocket, type SecureContext } from "node:tls";
 
 export const RPC_TLS_BYTE = 3;
+/**
+ * Consul's RPCTLSInsecure: TLS in which the server asks for no client certificate. Only a
+ * client agent without a certificate yet uses it, and only for AutoEncrypt.Sign.
+ */
+export const RPC_TLS_INSECURE_BYTE = 7;
 
 export interface ServerPortTlsMaterial {
   ca: string[];
@@ -103,6 +108,8 @@ export class ServerPortTls {
   #context: SecureContext;
   /** The CA certificates client certificates are checked against (agent CAs are roots). */
   #cas: X509Certificate[];
+  /** With auto_encrypt.allow_tls: the Connect CA roots, which sign the client agents' certificates. */
+  #connectRoots: X509Certificate[] = [];
 
   readonly #clock: Clock;
 
@@ -133,6 +140,24 @@ export class ServerPortTls {
     this.#settings = settings;
   }
 
+  /** Servers with auto_encrypt.allow_tls: client certificates from these roots are accepted too. */
+  setConnectRoots(pems: readonly string[]): void {
+    this.#connectRoots = ServerPortTls.#parseCas({ ca: [...pems], minVersion: "TLSv1.2" });
+  }
+
+  get settings(): ServerPortTlsSettings {
+    return this.#settings;
+  }
+
+  /** The configured CA certificates (PEM), as auto_encrypt hands them to client agents. */
+  get manualCaPems(): string[] {
+    return [...this.#settings.material.ca];
+  }
+
+  get verifiesServerHostname(): boolean {
+    return this.#settings.serverName !== undefined;
+  }
+
   get verifyIncoming(): boolean {
     return this.#settings.verifyIncoming;
   }
@@ -146,8 +171,8 @@ export class ServerPortTls {
    * Runs the server side of the handshake on a connection whose RPCTLS byte was read; calls
    * `onSecure` with the TLS socket, or `onFailure` with the reason the handshake failed.
    */
-  accept(socket: Socket, head: Buffer, onSecure: (secure: TLSSocket) => void, onFailure: (reason: string) => void): void {
-    const verify = this.#settings.verifyIncoming;
+  accept(socket: Socket, head: Buffer, onSecure: (secure: TLSSocket) => void, onFailure: (reason: string) => void, insecure = false): void {
+    const verify = this.#settings.verifyIncoming && !insecure;
     const secure = new TLSSocket(streamOver(socket, head), { isServer: true, secureContext: this.#context, requestCert: verify, rejectUnauthorized: verify });
     let settled = false;
     secure.once("secure", () => {
@@ -183,7 +208,7 @@ export class ServerPortTls {
     if (peer === undefined) return "tls: client didn't provide a certificate";
     const now = this.#clock.now();
     if (Date.parse(peer.validTo) < now || Date.parse(peer.validFrom) > now) return "tls: failed to verify certificate: x509: certificate has expired or is not yet valid";
-    const signed = this.#cas.some((ca) => peer.checkIssued(ca) && peer.verify(ca.publicKey));
+    const signed = [...this.#cas, ...this.#connectRoots].some((ca) => peer.checkIssued(ca) && peer.verify(ca.publicKey));
     return signed ? undefined : "tls: failed to verify certificate: x509: certificate signed by unknown authority";
   }
 
@@ -215,9 +240,19 @@ export class ServerPortTls {
 
   #dial(host: string, port: number, name: string | undefined): DialedSocket {
     if (!this.#settings.verifyOutgoing) return plainDialer(host, port);
+    return this.#dialTls(host, port, RPC_TLS_BYTE, name);
+  }
+
+  /**
+   * auto_encrypt's first call: TLS without a client certificate (RPCTLSInsecure). The server's
+   * certificate is still checked against the configured CA (and name).
+   */
+  readonly dialInsecure: ServerPortDialer = (host, port) => this.#dialTls(host, port, RPC_TLS_INSECURE_BYTE, this.#settings.serverName);
+
+  #dialTls(host: string, port: number, byte: number, name: string | undefined): DialedSocket {
     const raw = createConnection({ host, port });
     raw.setNoDelay(true);
-    raw.write(Buffer.of(RPC_TLS_BYTE));
+    raw.write(Buffer.of(byte));
     const secure = tlsConnect({
       socket: streamOver(raw, Buffer.alloc(0)),
       secureContext: this.#context,

@@ -149,9 +149,9 @@ const sign: Handler = async (ctx, req) => {
   const body = parseJsonBody(req.body);
   if (!isObject(body) || typeof body.CSR !== "string") throw errors.decodeFailed("CSR must be a string");
   try {
-    // Consul's ConnectCA.Sign: the caller needs service:write on the CSR's service.
+    // Consul's ConnectCA.Sign: service:write on the CSR's service, node:write for an agent's certificate.
     const authz = requestAuthorizer(ctx, req);
-    return json(await ca.sign(body.CSR, (service) => authz.require("service:write", service)));
+    return json(await ca.sign(body.CSR, (kind, name) => authz.require(kind === "node" ? "node:write" : "service:write", name)));
   } catch (err) {
     throw caErrorToHttp(err);
   }

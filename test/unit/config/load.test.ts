@@ -256,7 +256,7 @@ void test("config - keys this build would not honour are refused, each naming th
     [`ports { grpc = 8502 }`, "ports.grpc = 8502"],
     [`tls {\n  grpc { verify_incoming = true }\n}`, "tls.grpc.verify_incoming = true"],
     [`server_name = "node1.example"`, `server_name = "node1.example"`],
-    [`auto_encrypt { tls = true }`, "auto_encrypt.tls = true"],
+    [`auto_encrypt { dns_san = ["a.example"] }`, `auto_encrypt.dns_san = ["a.example"]`],
     [`ui_config { metrics_provider = "prometheus" }`, `ui_config.metrics_provider = "prometheus"`],
     [`max_query_time = "30s"`, `max_query_time = "30s"`],
     [`limits { rpc_rate = 100 }`, "limits.rpc_rate = 100"],
