@@ -85,33 +85,57 @@ export function parseLogLevel(raw: string): LogLevel | undefined {
   return (LOG_LEVELS as readonly string[]).includes(l) ? (l as LogLevel) : undefined;
 }
 
-export function createLogger(options: LoggerOptions, module = ""): Logger {
-  const min = LOG_LEVELS.indexOf(options.level);
-  const now = options.now ?? (() => new Date());
-  const hub = options.hub;
-  const formatText = (ts: string, level: LogLevel, msg: string, fields?: Record<string, unknown>): string => {
-    let line = `${ts} ${LEVEL_TAG[level]}${module ? module + ": " : ""}${msg}`;
-    if (fields) {
-      const parts = Object.entries(fields).map(([k, v]) => `${k}=${typeof v === "string" && !/\s/.test(v) ? v : JSON.stringify(v)}`);
-      if (parts.length) line += `: ${parts.join(" ")}`;
+const LEVEL_INDEX: Record<LogLevel, number> = { trace: 0, debug: 1, info: 2, warn: 3, error: 4 };
+const WHITESPACE = /\s/;
+
+/** `: k=v k2="v 2"` (strings bare unless they hold whitespace, anything else as JSON), or "". */
+function formatFields(fields: Record<string, unknown> | undefined): string {
+  let out = "";
+  // A plain loop: at DEBUG (-dev) every request writes a line, so no per-field arrays.
+  for (const k in fields) {
+    const v = fields[k];
+    out += `${out === "" ? ": " : " "}${k}=${typeof v === "string" && !WHITESPACE.test(v) ? v : String(JSON.stringify(v))}`;
+  }
+  return out;
+}
+
+/** ISO timestamps, formatted once per millisecond rather than once per line. */
+function cachedIsoClock(): () => string {
+  let lastMs = Number.NaN;
+  let lastIso = "";
+  return () => {
+    const ms = Date.now();
+    if (ms !== lastMs) {
+      lastMs = ms;
+      lastIso = new Date(ms).toISOString();
     }
-    return line + "\n";
+    return lastIso;
   };
+}
+
+export function createLogger(options: LoggerOptions, module = ""): Logger {
+  const min = LEVEL_INDEX[options.level];
+  const injected = options.now;
+  const timestamp = injected ? () => injected().toISOString() : cachedIsoClock();
+  const hub = options.hub;
+  const prefix = module ? module + ": " : "";
+  const formatText = (ts: string, level: LogLevel, msg: string, fields?: Record<string, unknown>): string =>
+    `${ts} ${LEVEL_TAG[level]}${prefix}${msg}${formatFields(fields)}\n`;
   const formatJson = (ts: string, level: LogLevel, msg: string, fields?: Record<string, unknown>): string => {
     const obj: Record<string, unknown> = { "@level": level, "@message": msg, "@module": module, "@timestamp": ts, ...fields };
     return JSON.stringify(obj) + "\n";
   };
   const emit = (level: LogLevel, msg: string, fields?: Record<string, unknown>): void => {
-    const index = LOG_LEVELS.indexOf(level);
+    const index = LEVEL_INDEX[level];
     const toHub = hub !== undefined && index >= hub.min;
     if (index < min && !toHub) return;
-    const ts = now().toISOString();
+    const ts = timestamp();
     if (index >= min) options.write(options.json ? formatJson(ts, level, msg, fields) : formatText(ts, level, msg, fields));
     if (toHub) hub.publish(index, () => ({ text: formatText(ts, level, msg, fields), json: formatJson(ts, level, msg, fields) }));
   };
   return {
     named: (m) => createLogger(options, module ? `${module}.${m}` : m),
-    enabled: (level) => LOG_LEVELS.indexOf(level) >= Math.min(min, hub?.min ?? Number.POSITIVE_INFINITY),
+    enabled: (level) => LEVEL_INDEX[level] >= Math.min(min, hub?.min ?? Number.POSITIVE_INFINITY),
     trace: (m, f) => emit("trace", m, f),
     debug: (m, f) => emit("debug", m, f),
     info: (m, f) => emit("info", m, f),
