@@ -13,6 +13,7 @@ import { createLeafKeyAndCsr } from "../connect/leaf-key.ts";
 import { agentUri } from "../connect/spiffe.ts";
 import type { Clock, TimerHandle } from "../runtime/clock.ts";
 import type { Logger } from "../runtime/logger.ts";
+import { holdProcessOpen } from "../runtime/process-hold.ts";
 import type { Rng } from "../runtime/rng.ts";
 import { AUTO_ENCRYPT_SIGN, type AutoEncryptSignArgs, type AutoEncryptSignReply } from "../server/auto-encrypt-endpoint.ts";
 import { RpcPool } from "../transport/rpc-client.ts";
@@ -24,8 +25,9 @@ const UNKNOWN_TRUST_DOMAIN = "unknown.consul";
 const DEFAULT_DNS_SANS = ["localhost"];
 const DEFAULT_IP_SANS = ["127.0.0.1", "::1"];
 const CALL_TIMEOUT_MS = 30_000;
-const RETRY_MIN_MS = 1000;
-const RETRY_MAX_MS = 60_000;
+// Between rounds over the join hosts: from half a second, growing by half each round, to 30 s.
+const RETRY_MIN_MS = 500;
+const RETRY_MAX_MS = 30_000;
 
 export interface AutoEncryptDeps {
   rc: RuntimeConfig;
@@ -109,6 +111,8 @@ export class AutoEncryptClient {
     if (addresses.length === 0) throw new Error("auto_encrypt.tls needs retry_join (or start_join) addresses: they are the servers asked for the agent's certificate");
     const log = this.#d.logger;
     const pool = new RpcPool({ clock: this.#d.clock, rng: this.#d.rng, defaultPort: this.#d.rc.ports.server, dial: this.#d.tls.dialInsecure, reconnectBaseMs: 0, reconnectMaxMs: 0 });
+    // Nothing listens yet, and clock timers do not keep the process alive between rounds.
+    const release = holdProcessOpen();
     try {
       for (let round = 0; ; round++) {
         const { args, keyPem } = await this.#request();
@@ -127,12 +131,13 @@ export class AutoEncryptClient {
         await this.#sleep(this.#backoffMs(round));
       }
     } finally {
+      release();
       pool.close();
     }
   }
 
   #backoffMs(attempt: number): number {
-    const base = Math.min(RETRY_MAX_MS, RETRY_MIN_MS * 2 ** Math.min(attempt, 16));
+    const base = Math.min(RETRY_MAX_MS, RETRY_MIN_MS * 1.5 ** Math.min(attempt, 20));
     return base / 2 + this.#d.rng.float() * (base / 2);
   }
 
