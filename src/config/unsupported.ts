@@ -157,7 +157,18 @@ export const REFUSALS: readonly Refusal[] = [
       why: "extra SANs are only requested by a client agent with auto_encrypt.tls = true; set that or remove the key",
     }),
   ),
-  { key: "auto_config.enabled", refuses: isTrue, why: "auto_config needs the Connect CA and JWT authorization, which are not implemented yet" },
+  // auto_config (JWT-authorized AutoConfig.InitialConfiguration) is not built; its whole stanza
+  // is opaque to the schema, so every key that would ask for it is refused here.
+  ...rules(
+    ["auto_config.enabled", "auto_config.authorization.enabled"],
+    isTrue,
+    "auto_config (JWT-authorized AutoConfig.InitialConfiguration) is not implemented; client agents can get their TLS certificates with auto_encrypt instead",
+  ),
+  ...rules(
+    ["auto_config.intro_token", "auto_config.intro_token_file", "auto_config.server_addresses", "auto_config.dns_san", "auto_config.ip_san", "auto_config.authorization.static"],
+    nonEmpty,
+    "auto_config (JWT-authorized AutoConfig.InitialConfiguration) is not implemented; client agents can get their TLS certificates with auto_encrypt instead",
+  ),
 
   // ---- performance and limits
   { key: "performance.leave_drain_time", refuses: differsFrom("5s"), why: "the drain time after a leave is fixed" },

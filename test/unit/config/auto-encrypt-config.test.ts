@@ -61,3 +61,9 @@ void test("auto_encrypt config - a client needs a CA, may set verify_incoming an
 void test("auto_encrypt config - extra SANs without auto_encrypt.tls would do nothing, so they are refused naming the key", async () => {
   await refused(`auto_encrypt { dns_san = ["a.example"] }\n`, /auto_encrypt\.dns_san/);
 });
+
+void test("auto_encrypt config - auto_config is still refused, its server-side authorizer too, pointing at auto_encrypt", async () => {
+  await refused(`auto_config { enabled = true }\n`, /^auto_config\.enabled = true .*not supported by Consulate yet: .*auto_encrypt instead/);
+  await refused(`server = true\n${serverTls()}auto_config {\n  authorization {\n    enabled = true\n  }\n}\n`, /^auto_config\.authorization\.enabled = true /);
+  await refused(`auto_config { intro_token = "x" }\n`, /^auto_config\.intro_token = "x" /);
+});
