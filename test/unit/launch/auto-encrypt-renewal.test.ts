@@ -46,10 +46,10 @@ test("auto_encrypt client - first certificate over RPCTLSInsecure, renewed over 
     (insecure: boolean): RpcHandler =>
     async (raw) => {
       const args = raw as AutoEncryptSignArgs;
-      const parsed = await csrUri(args.CSR);
+      const parsed = csrUri(args.CSR);
       calls.push({ insecure, uri: parsed.uri, dnsNames: parsed.dnsNames, ipAddresses: parsed.ipAddresses });
       const uri = parsed.uri.replace("spiffe://unknown.consul/", `spiffe://${TRUST_DOMAIN}/`);
-      const leaf = await signLeaf({ csr: parsed.csr, uri, commonName: "c1", caKey, caCertPem: caPem, serial: serial++, nowMs: Date.now(), ttlMs: 2000, dnsNames: parsed.dnsNames, ipAddresses: parsed.ipAddresses });
+      const leaf = signLeaf({ csr: parsed, uri, commonName: "c1", caKey, caCertPem: caPem, serial: serial++, nowMs: Date.now(), ttlMs: 2000, dnsNames: parsed.dnsNames, ipAddresses: parsed.ipAddresses });
       return {
         IssuedCert: { CertPEM: leaf.pem, ValidBefore: new Date(leaf.notAfterMs).toISOString(), Agent: "c1", AgentURI: uri },
         ConnectCARoots: { ActiveRootID: "r", TrustDomain: TRUST_DOMAIN, Roots: [{ ID: "r", RootCert: caPem, Active: true }] },
