@@ -146,6 +146,24 @@ const AUDIT: Record<string, Expectation> = {
   "GET /v1/discovery-chain/": denied("service:read", "/v1/discovery-chain/hidden-svc"),
   "POST /v1/discovery-chain/": denied("service:read", "/v1/discovery-chain/hidden-svc", {}),
   "POST /v1/internal/consulate/connect-ca/sign": denied("service:write", "/v1/internal/consulate/connect-ca/sign", { CSR: "{csr}" }),
+  // ---- network coordinates
+  "GET /v1/coordinate/datacenters": publicRoute("/v1/coordinate/datacenters", "Consul's Coordinate.ListDatacenters checks no ACL"),
+  "GET /v1/coordinate/nodes": filtered("/v1/coordinate/nodes", false),
+  "GET /v1/coordinate/node/": denied("node:read", "/v1/coordinate/node/hidden-node"),
+  "PUT /v1/coordinate/update": denied("node:write", "/v1/coordinate/update", { Node: "hidden-node", Segment: "", Coord: { Vec: [0, 0, 0, 0, 0, 0, 0, 0], Error: 1.5, Adjustment: 0, Height: 1e-5 } }),
+
+  // ---- prepared queries (Consul's PreparedQuery endpoints answer a plain "Permission denied")
+  "GET /v1/query": filtered("/v1/query"),
+  "POST /v1/query": { kind: "denied", permission: "query:write", sample: { path: "/v1/query", body: { Name: "hidden-new-query", Service: { Service: "web" } } }, text: "Permission denied" },
+  "GET /v1/query/": { kind: "denied", permission: "query:read", sample: { path: "/v1/query/{query}" }, text: "Permission denied" },
+  "PUT /v1/query/": { kind: "denied", permission: "query:write", sample: { path: "/v1/query/{query}", body: { Name: "hidden-query", Service: { Service: "hidden-svc" } } }, text: "Permission denied" },
+  "DELETE /v1/query/": { kind: "denied", permission: "query:write", sample: { path: "/v1/query/{query}" }, text: "Permission denied" },
+  "POST /v1/internal/consulate/query/execute-remote": publicRoute(
+    "/v1/internal/consulate/query/execute-remote",
+    "a failing-over datacenter runs the rendered query with the token it carries; the answer is filtered by that token's service:read/node:read as /execute is",
+    { Query: { Name: "web", Service: { Service: "web" } } },
+  ),
+
   "GET /v1/snapshot": denied("acl:write", "/v1/snapshot"),
   "PUT /v1/snapshot": denied("acl:write", "/v1/snapshot", "not-a-snapshot"),
 
@@ -224,6 +242,7 @@ before(async () => {
   await asRoot("PUT", "/v1/connect/intentions/exact?source=web&destination=hidden-svc", { Action: "allow" });
   ids.intention = (JSON.parse(await asRoot("POST", "/v1/connect/intentions", { SourceName: "web2", DestinationName: "hidden-svc", Action: "allow" })) as { ID: string }).ID;
   await asRoot("PUT", "/v1/config", { Kind: "service-defaults", Name: "hidden-svc", Protocol: "http" });
+  ids.query = (JSON.parse(await asRoot("POST", "/v1/query", { Name: "hidden-query", Service: { Service: "hidden-svc" } })) as { ID: string }).ID;
   ids.role = (JSON.parse(await asRoot("PUT", "/v1/acl/role", { Name: "hidden-role" })) as { ID: string }).ID;
   await eventually("the Connect CA", async () => (await call("GET", "/v1/connect/ca/roots", ROOT)).text.includes("TrustDomain"));
   const trustDomain = (JSON.parse(await asRoot("GET", "/v1/connect/ca/roots")) as { TrustDomain: string }).TrustDomain;
