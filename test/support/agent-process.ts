@@ -18,15 +18,21 @@ export async function freePort(): Promise<number> {
   }
 }
 
+/**
+ * A port below Linux's ephemeral range (32768–60999): a port the OS picked for us there could be
+ * taken by any outgoing connection's local end between the probe and the agent's bind, which
+ * happened under a full test run. Random picks here only collide with another test process's
+ * pick, which the bind probe catches while it is listening.
+ */
+const LOW_PORT_MIN = 10_000;
+const LOW_PORT_MAX = 32_000;
+
 function probeFreePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
+  const port = LOW_PORT_MIN + Math.floor(Math.random() * (LOW_PORT_MAX - LOW_PORT_MIN));
+  return new Promise((resolve) => {
     const srv = createServer();
-    srv.once("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const addr = srv.address();
-      const port = typeof addr === "object" && addr ? addr.port : 0;
-      srv.close(() => resolve(port));
-    });
+    srv.once("error", () => resolve(probeFreePort()));
+    srv.listen(port, "127.0.0.1", () => srv.close(() => resolve(port)));
   });
 }
 
