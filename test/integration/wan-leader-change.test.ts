@@ -78,7 +78,9 @@ test("wan leader change - a 3-server dc and a 1-server dc stay federated through
   const down = await fetch(`${base(survivors[0])}/v1/kv/k?dc=dc2`);
   assert.equal(down.status, 500);
   assert.equal(await down.text(), "Remote DC has no server currently reachable");
-  await start(b1, b1Args);
+  // It rejoins through a dc1 server that is still up: its first join target may be the killed
+  // leader, and finding a failed member again is left to serf's reconnect loop (30 s).
+  await start(b1, dcServerArgs(b1, 1, [], survivors));
   await eventually("dc2 has a leader again", async () => (await leaderOf(b1)) !== "", 20_000);
   for (const s of [...survivors, b1]) await eventually(`${s.name} sees b1.dc2 alive again`, () => seesAlive(s, ["b1.dc2", ...survivors.map((o) => `${o.name}.dc1`)]), 20_000);
   await eventually("dc1 reads dc2 again", async () => (await kvGet(base(survivors[1]), "k", "dc2")) === "two", 20_000);
