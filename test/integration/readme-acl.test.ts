@@ -5,68 +5,23 @@
 // directory are changed.
 import { after, test } from "node:test";
 import assert from "node:assert/strict";
-import { spawn, type ChildProcess } from "node:child_process";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { CONSULATE_BIN } from "../support/agent-process.ts";
+import { randomLoopbackNet, readmeShellBlock, ReadmeScript } from "../support/readme-script.ts";
 
-const README = new URL("../../README.md", import.meta.url);
-
-function readmeAclScript(): string {
-  const readme = readFileSync(README, "utf8");
-  const section = readme.indexOf("## Securing an agent");
-  assert.ok(section >= 0, "README has a '## Securing an agent' section");
-  const match = /```sh\n([\s\S]*?)```/.exec(readme.slice(section));
-  assert.ok(match, "the Securing an agent section has a sh block");
-  return match[1];
-}
-
-let script: ChildProcess | undefined;
-const dir = mkdtempSync(join(tmpdir(), "consulate-readme-acl-"));
-
-after(() => {
-  // The agent runs in the background of the script's process group: end the whole group.
-  if (script?.pid !== undefined) {
-    try {
-      process.kill(-script.pid, "SIGKILL");
-    } catch {
-      // already gone
-    }
-  }
-  rmSync(dir, { recursive: true, force: true });
-});
+const script = new ReadmeScript("consulate-readme-acl-");
+after(() => script.stop());
 
 test("the README's ACL walk-through works when pasted into a shell", { timeout: 60_000 }, async () => {
-  const original = readmeAclScript();
+  const original = readmeShellBlock("## Securing an agent");
   assert.match(original, /default_policy = "deny"/);
   assert.match(original, /consulate acl bootstrap/);
   assert.match(original, /consulate acl policy create/);
   assert.match(original, /consulate acl token create/);
 
-  const addr = `127.${100 + Math.floor(Math.random() * 150)}.${1 + Math.floor(Math.random() * 250)}.${2 + Math.floor(Math.random() * 250)}`;
-  const body = original.replaceAll("127.0.0.1", addr).replaceAll("/tmp/consulate-acl", join(dir, "acl"));
-  const binDir = join(dir, "bin");
-  mkdirSync(binDir);
-  symlinkSync(CONSULATE_BIN, join(binDir, "consulate"));
+  const addr = `${randomLoopbackNet()}${2 + Math.floor(Math.random() * 250)}`;
+  const body = original.replaceAll("127.0.0.1", addr).replaceAll("/tmp/consulate-acl", join(script.dir, "acl"));
 
-  // The agent keeps running after the block; the script ends once its last command has answered.
-  script = spawn("bash", ["-e", "-c", body], {
-    detached: true,
-    stdio: ["ignore", "pipe", "pipe"],
-    env: { ...process.env, PATH: `${binDir}:${process.env.PATH ?? ""}`, CONSUL_HTTP_TOKEN: "", CONSUL_HTTP_ADDR: "" },
-  });
-  let out = "";
-  script.stdout?.on("data", (d: Buffer) => (out += d.toString()));
-  script.stderr?.on("data", (d: Buffer) => (out += d.toString()));
-  const child = script;
-  const code = await new Promise<number | null>((resolve) => {
-    const timer = setTimeout(() => resolve(-1), 45_000);
-    child.once("exit", (c) => {
-      clearTimeout(timer);
-      resolve(c);
-    });
-  });
+  const { code, out } = await script.run(body, { timeoutMs: 45_000, env: { CONSUL_HTTP_TOKEN: "", CONSUL_HTTP_ADDR: "" } });
   assert.equal(code, 0, `script failed (${code}):\n${out.slice(-4000)}`);
 
   assert.match(out, /ACL Enabled: true/);
