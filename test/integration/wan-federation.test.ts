@@ -1,10 +1,10 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { CONSULATE_BIN, freePort, spawnAgent, type AgentProcess } from "../support/agent-process.ts";
+import { freePort, spawnAgent, type AgentProcess } from "../support/agent-process.ts";
+import { runCli } from "../support/wan-cluster.ts";
 import { eventually, getJson } from "../support/eventually.ts";
 
 // Two datacenters federated over the WAN pool, started the way Consul users start them:
@@ -70,24 +70,6 @@ function serverArgs(s: ServerSpec, extra: string[]): string[] {
   ];
 }
 
-function cli(httpPort: number, args: string[]): Promise<{ code: number | null; out: string; err: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [CONSULATE_BIN, ...args], {
-      env: { ...process.env, CONSUL_HTTP_ADDR: `127.0.0.1:${httpPort}` },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let out = "";
-    let err = "";
-    child.stdout.on("data", (d: Buffer) => (out += d.toString()));
-    child.stderr.on("data", (d: Buffer) => (err += d.toString()));
-    const timer = setTimeout(() => child.kill("SIGKILL"), 15_000);
-    child.on("exit", (code) => {
-      clearTimeout(timer);
-      resolve({ code, out, err });
-    });
-  });
-}
-
 const wanMembers = (p: AgentProcess): Promise<WanMember[]> => getJson<WanMember[]>(`${p.base}/v1/agent/members?wan=1`);
 
 function statusOf(members: readonly WanMember[], name: string): number | undefined {
@@ -140,7 +122,7 @@ test("wan - servers of dc1 and dc2 federate over the WAN pool: members -wan, cat
   const lan = await getJson<WanMember[]>(`${p1.base}/v1/agent/members`);
   assert.deepEqual(lan.map((m) => m.Name).sort(), ["s1", "s2"]);
 
-  const listed = await cli(s1.httpPort, ["members", "-wan"]);
+  const listed = await runCli(s1.httpPort, ["members", "-wan"]);
   assert.equal(listed.code, 0, listed.err);
   const rows = listed.out.trim().split("\n").slice(1);
   assert.deepEqual(
@@ -152,7 +134,7 @@ test("wan - servers of dc1 and dc2 federate over the WAN pool: members -wan, cat
     ],
   );
   // Joining an address already in the pool is fine (`consulate join -wan` → ?wan=1).
-  assert.deepEqual(await cli(s3.httpPort, ["join", "-wan", s1WanAddr]), { code: 0, out: "Successfully joined cluster by contacting 1 nodes.\n", err: "" });
+  assert.deepEqual(await runCli(s3.httpPort, ["join", "-wan", s1WanAddr]), { code: 0, out: "Successfully joined cluster by contacting 1 nodes.\n", err: "" });
 
   // Local datacenter first (distance 0), then the others (no coordinates: by name).
   assert.deepEqual(await getJson<string[]>(`${p1.base}/v1/catalog/datacenters`), ["dc1", "dc2"]);
@@ -160,7 +142,7 @@ test("wan - servers of dc1 and dc2 federate over the WAN pool: members -wan, cat
 
   await p3.kill("SIGKILL");
   await eventually("s3.dc2 failed in s1's and s2's WAN lists", async () => (await Promise.all([p1, p2].map(wanMembers))).every((m) => statusOf(m, "s3.dc2") === 4), 15_000);
-  const failed = await cli(s1.httpPort, ["members", "-wan", "-status=failed"]);
+  const failed = await runCli(s1.httpPort, ["members", "-wan", "-status=failed"]);
   assert.equal(failed.code, 0, failed.err);
   assert.match(failed.out, /^s3\.dc2\s+127\.0\.0\.3:\d+\s+failed\s+server\s/m);
   // A failed server still counts for its datacenter (only left ones are skipped).
