@@ -214,7 +214,7 @@ const GO_OS: Record<string, string> = { win32: "windows" };
 const GO_ARCH: Record<string, string> = { x64: "amd64", ia32: "386" };
 
 function raftStats(identity: AgentIdentity, consensus: Consensus): Record<string, string> {
-  const applied = String(consensus.appliedIndex());
+  const applied = consensus.appliedIndex();
   const leader = consensus.isLeader();
   const lastContactMs = consensus.lastContactMs();
   const peers = consensus.peers();
@@ -222,15 +222,25 @@ function raftStats(identity: AgentIdentity, consensus: Consensus): Record<string
   const configuration = peers
     .map((address) => `{Suffrage:Voter ID:${address === self ? identity.nodeId : address} Address:${address}}`)
     .join(" ");
+  // The dev-mode local log has no terms: its one "leader" term is reported as 1, its log is
+  // exactly what it applied, and it never snapshots.
+  const log = consensus.logStatus?.() ?? {
+    term: 1,
+    commitIndex: applied,
+    lastLogIndex: applied,
+    lastLogTerm: applied > 0 ? 1 : 0,
+    snapshotIndex: 0,
+    snapshotTerm: 0,
+  };
   return {
-    applied_index: applied,
-    commit_index: applied,
-    fsm_pending: "0",
+    applied_index: String(applied),
+    commit_index: String(log.commitIndex),
+    fsm_pending: String(Math.max(0, log.commitIndex - applied)),
     last_contact: leader ? "0" : consensus.leaderAddress() === "" ? "never" : `${lastContactMs}ms`,
-    last_log_index: applied,
-    last_log_term: leader ? "1" : "0",
-    last_snapshot_index: "0",
-    last_snapshot_term: "0",
+    last_log_index: String(log.lastLogIndex),
+    last_log_term: String(log.lastLogTerm),
+    last_snapshot_index: String(log.snapshotIndex),
+    last_snapshot_term: String(log.snapshotTerm),
     latest_configuration: `[${configuration}]`,
     latest_configuration_index: "0",
     num_peers: String(Math.max(0, peers.length - 1)),
@@ -240,7 +250,7 @@ function raftStats(identity: AgentIdentity, consensus: Consensus): Record<string
     snapshot_version_max: "1",
     snapshot_version_min: "0",
     state: leader ? "Leader" : consensus.leaderAddress() === "" ? "Candidate" : "Follower",
-    term: leader ? "1" : "0",
+    term: String(log.term),
   };
 }
 

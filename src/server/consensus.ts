@@ -1,5 +1,6 @@
 import type { ApplyResult, Command } from "../fsm/command.ts";
 import type { StateMachine } from "../fsm/apply.ts";
+import type { RaftLogStatus } from "./raft-node.ts";
 
 /**
  * What the layers above need from replication. Raft implements it later; `LocalLog` is the
@@ -24,6 +25,8 @@ export interface Consensus {
   readBarrier(): Promise<void>;
   /** Calls `cb(isLeader)` whenever this server gains or loses leadership; returns an unsubscribe. */
   onLeadershipChange(cb: (isLeader: boolean) => void): () => void;
+  /** Raft's term and log position; absent where no Raft runs (the dev-mode local log). */
+  logStatus?(): RaftLogStatus | undefined;
 }
 
 export class LocalLog implements Consensus {

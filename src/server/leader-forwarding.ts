@@ -1,5 +1,6 @@
 import { errors } from "../errors/catalog.ts";
 import type { ApplyResult, Command } from "../fsm/command.ts";
+import type { RaftLogStatus } from "./raft-node.ts";
 import type { ApiRequest } from "../http/context.ts";
 import type { RawApiRequest, RawApiResponse, RequestForwarder } from "../http/dispatch-request.ts";
 import type { RpcPool } from "../transport/rpc-client.ts";
@@ -252,6 +253,9 @@ export class LeaderForwardingConsensus implements Consensus {
   }
   appliedIndex(): number {
     return this.#inner.appliedIndex();
+  }
+  logStatus(): RaftLogStatus | undefined {
+    return this.#inner.logStatus?.();
   }
   readBarrier(): Promise<void> {
     return this.#inner.readBarrier();

@@ -17,7 +17,7 @@ import { DiskStorage } from "../storage/disk-storage.ts";
 import type { PeerAddress } from "../transport/raft-transport.ts";
 import type { Consensus } from "./consensus.ts";
 import { NotLeaderError as RaftNotLeaderError, RaftNode } from "./raft-node.ts";
-import type { RaftSnapshotPolicy } from "./raft-node.ts";
+import type { RaftLogStatus, RaftSnapshotPolicy } from "./raft-node.ts";
 import type { RaftHostStorage } from "./raft-storage.ts";
 import { InMemoryRaftStorage } from "./raft-storage.ts";
 import type { ServerPortDialer } from "../transport/server-port-tls.ts";
@@ -399,6 +399,10 @@ export class RaftConsensus implements Consensus {
   /** The current Raft term. */
   term(): number {
     return this.#node.term();
+  }
+
+  logStatus(): RaftLogStatus {
+    return this.#node.logStatus();
   }
 
   /** Node id of the leader, "" when none is known. */

@@ -146,6 +146,15 @@ interface PendingRead {
 /** Tick times kept for dating heartbeat acknowledgements; older ones count as too old. */
 const TICK_HISTORY = 256;
 
+export interface RaftLogStatus {
+  term: number;
+  commitIndex: number;
+  lastLogIndex: number;
+  lastLogTerm: number;
+  snapshotIndex: number;
+  snapshotTerm: number;
+}
+
 export class RaftNode {
   readonly id: number;
   readonly #node: RawNode;
@@ -314,6 +323,26 @@ export class RaftNode {
   /** Index of the newest snapshot (entries up to it may be compacted away). */
   snapshotIndex(): number {
     return this.#snapshotIndex;
+  }
+
+  /** The log's position, as `consul info` and /v1/agent/self's raft stats report it. */
+  logStatus(): RaftLogStatus {
+    const log = this.#node.raft.raftLog;
+    const lastLogIndex = log.lastIndex();
+    let lastLogTerm = 0;
+    try {
+      lastLogTerm = log.term(lastLogIndex);
+    } catch {
+      // Compacted away with no snapshot covering it: nothing truthful to report.
+    }
+    return {
+      term: this.#node.raft.term,
+      commitIndex: log.committed,
+      lastLogIndex,
+      lastLogTerm,
+      snapshotIndex: this.#snapshotIndex,
+      snapshotTerm: this.#storage.snapshot().metadata.term,
+    };
   }
 
   /**
