@@ -84,6 +84,10 @@ export function defaultRules(defaultPolicy: "allow" | "deny"): StaticRules {
 
 /** The authorizer for `token`: its effective rules first, then the default policy. */
 export function authorizerForToken(token: AclToken, lookup: AclObjectLookup, settings: ResolveSettings, cache: RulesCache): Authorizer {
-  const rules = effectiveRuleTexts(token, lookup, settings.datacenter).map((t) => cache.get(t));
-  return new Authorizer(token.AccessorID, [new PolicyAuthorizer(rules)], defaultRules(settings.defaultPolicy));
+  return compileAuthorizer(token.AccessorID, effectiveRuleTexts(token, lookup, settings.datacenter), settings, cache);
+}
+
+/** The authorizer for rule texts a token resolved to (effectiveRuleTexts), onto the default policy. */
+export function compileAuthorizer(accessorId: string, texts: readonly string[], settings: ResolveSettings, cache: RulesCache): Authorizer {
+  return new Authorizer(accessorId, [new PolicyAuthorizer(texts.map((t) => cache.get(t)))], defaultRules(settings.defaultPolicy));
 }

@@ -1,9 +1,8 @@
 import { aclNotFound } from "../errors/permission-denied.ts";
-import { aclTokenExpired, type AclToken } from "../model/acl.ts";
+import { aclTokenExpiresAtMs, type AclToken } from "../model/acl.ts";
 import type { Clock } from "../runtime/clock.ts";
 import type { Rng } from "../runtime/rng.ts";
 import type { AclTables } from "../state/acl-tables.ts";
-import { aclSecretDigest } from "../state/acl-token-table.ts";
 import type { AclBootstrapResetFile } from "../storage/acl-bootstrap-reset.ts";
 import { AgentTokens, type AgentTokenKind, type AgentTokenValues } from "./agent-tokens.ts";
 import { Authorizer, denyAllRules, staticAuthorizer } from "./authorizer.ts";
@@ -11,7 +10,7 @@ import { ANONYMOUS_TOKEN_SECRET } from "./builtin.ts";
 import type { WriterContext } from "./object-writers.ts";
 import { PolicyAuthorizer } from "./policy-authorizer.ts";
 import type { RemoteTokenCache } from "./remote-token-cache.ts";
-import { authorizerForToken, RulesCache } from "./resolve.ts";
+import { authorizerForToken, compileAuthorizer, effectiveRuleTexts, RulesCache } from "./resolve.ts";
 import { lookupOf, resolutionFromTables, type TokenResolution, type TokenResolutionReply } from "./token-resolution.ts";
 
 // The ACL system of one agent with ACLs enabled: token resolution (the one place a request's
@@ -44,9 +43,27 @@ export const DEFAULT_MIN_EXPIRATION_TTL_MS = 60_000;
 const DENY_EVERYTHING = staticAuthorizer(denyAllRules);
 /** A client agent asked for a secret it never fetched (every request path fetches first): nothing is allowed. */
 const UNRESOLVED = staticAuthorizer(denyAllRules);
-/** Bound on cached authorizers (one per token in use). */
-const MAX_COMPILED = 16_384;
+/** Bound on cached resolutions (one per token in use). */
+const MAX_RESOLVED = 16_384;
 export const DEFAULT_MAX_EXPIRATION_TTL_MS = 24 * 3_600_000;
+
+interface Resolution {
+  token: AclToken;
+  /** The rule texts the authorizer was compiled from (effectiveRuleTexts). */
+  texts: readonly string[];
+  authz: Authorizer;
+  /** When the token stops resolving (Infinity: never). */
+  expiresAtMs: number;
+  /** The cache generation this entry was last confirmed in. */
+  generation: number;
+}
+
+function sameTexts(a: readonly string[], b: readonly string[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
 
 export class AclService {
   readonly settings: AclSettings;
@@ -55,13 +72,19 @@ export class AclService {
   readonly #rng: Rng;
   readonly #cache = new RulesCache();
   /**
-   * Resolutions by the SHA-256 digest of the presented secret (the key the state's secret index
-   * uses, so no secret is compared byte by byte): the token and its compiled authorizer, valid
-   * while no ACL table changed since. A request then costs one digest and one cache hit — no
-   * state read, no rule merging. Any ACL write (rare) invalidates them all.
+   * Resolutions by the presented secret: the token, its compiled authorizer and the rule texts
+   * it was compiled from. A request costs one map lookup — no digest, no state read, no rule
+   * merging. The lookup is a hash-table probe, as Consul's own token cache is keyed by secret:
+   * the stored secret's bytes are compared only once the string hashes agree, so timing tells
+   * a caller nothing about how close a guess came. Bounded (oldest out first).
    */
-  readonly #resolved = new Map<string, { token: AclToken; authz: Authorizer }>();
-  #resolvedAt = { tokens: -1, policies: -1, roles: -1 };
+  readonly #resolved = new Map<string, Resolution>();
+  /** The ACL tables' indexes when every entry of #resolved was last known to be current. */
+  #tokensAt = -1;
+  #policiesAt = -1;
+  #rolesAt = -1;
+  /** Bumped whenever those indexes move; an entry of an older generation is re-checked before use. */
+  #generation = 0;
   /** Absent without a data dir: bootstrap can then never be reset. */
   readonly bootstrapReset: AclBootstrapResetFile | undefined;
   /** The agent's own tokens (default, agent, agent_recovery, replication, …). */
@@ -111,7 +134,7 @@ export class AclService {
   /**
    * The authorizer for a request's secret ("" when it carried none). A secret no live token
    * has is 403 `ACL not found`, never anonymous: an expired token is as unknown as a typo.
-   * On a client agent this answers from the cache only: `resolvePending` fetches first.
+   * On a client agent this answers from the cache only: `resolveRequest` fetches first.
    */
   resolve(presented: string): Authorizer {
     if (this.agentTokens.isAgentRecovery(presented)) return this.#agentRecovery();
@@ -121,36 +144,72 @@ export class AclService {
   /** The authorizer for exactly this secret (no default-token fallback: RPC callers already applied theirs). */
   resolveSecret(secret: string): Authorizer {
     if (this.#remote) return this.#remote.cached(secret) ?? UNRESOLVED;
-    const tables = this.#tables;
-    const at = this.#resolvedAt;
-    if (tables.tokens.tableIndex !== at.tokens || tables.policies.tableIndex !== at.policies || tables.roles.tableIndex !== at.roles) {
-      this.#resolved.clear();
-      this.#resolvedAt = { tokens: tables.tokens.tableIndex, policies: tables.policies.tableIndex, roles: tables.roles.tableIndex };
-    }
-    const digest = aclSecretDigest(secret);
-    let hit = this.#resolved.get(digest);
-    if (!hit) {
-      const token = tables.tokens.getBySecretDigest(digest);
-      if (!token) throw aclNotFound();
-      const lookup = { policy: (id: string) => tables.policies.get(id), role: (id: string) => tables.roles.get(id) };
-      hit = { token, authz: authorizerForToken(token, lookup, this.settings, this.#cache) };
-      if (this.#resolved.size >= MAX_COMPILED) this.#resolved.clear();
-      this.#resolved.set(digest, hit);
-    }
+    const generation = this.#currentGeneration();
+    let hit = this.#resolved.get(secret);
+    if (hit === undefined || hit.generation !== generation) hit = this.#revalidate(secret, hit);
     // Expiry is checked on every hit: an expired token stops resolving at once, before the reaper deletes it.
-    if (aclTokenExpired(hit.token, this.#clock.now())) throw aclNotFound();
+    if (hit.expiresAtMs < this.#clock.now()) throw aclNotFound();
     return hit.authz;
   }
 
   /**
-   * Undefined when `resolve(presented)` can answer from memory now (the hot path on a leader);
-   * otherwise the resolution to wait for: a client agent asks a server (or uses its cache),
-   * a follower that does not know the secret first catches up with the leader, so a token
-   * created a moment ago on another server works here at once.
+   * Moves on to a new generation when an ACL table changed since the last look: entries of an
+   * older generation are then re-checked on their next use instead of being thrown away, so a
+   * token write elsewhere does not cost every other token a recompilation.
    */
-  resolvePending(presented: string): Promise<Authorizer> | undefined {
-    if (this.agentTokens.isAgentRecovery(presented)) return undefined;
-    return this.resolveSecretPending(this.effectiveSecret(presented));
+  #currentGeneration(): number {
+    const tables = this.#tables;
+    if (tables.tokens.tableIndex !== this.#tokensAt || tables.policies.tableIndex !== this.#policiesAt || tables.roles.tableIndex !== this.#rolesAt) {
+      this.#tokensAt = tables.tokens.tableIndex;
+      this.#policiesAt = tables.policies.tableIndex;
+      this.#rolesAt = tables.roles.tableIndex;
+      this.#generation++;
+    }
+    return this.#generation;
+  }
+
+  /**
+   * Reads the secret's token from the state and keeps the compiled authorizer of `previous`
+   * when neither the token row nor the rule texts it resolves to changed; compiles otherwise.
+   */
+  #revalidate(secret: string, previous: Resolution | undefined): Resolution {
+    const tables = this.#tables;
+    const token = tables.tokens.getBySecret(secret);
+    if (!token) {
+      if (previous !== undefined) this.#resolved.delete(secret);
+      throw aclNotFound();
+    }
+    const lookup = { policy: (id: string) => tables.policies.get(id), role: (id: string) => tables.roles.get(id) };
+    const texts = effectiveRuleTexts(token, lookup, this.settings.datacenter);
+    if (previous !== undefined && previous.token === token && sameTexts(previous.texts, texts)) {
+      previous.generation = this.#generation;
+      return previous;
+    }
+    const fresh: Resolution = {
+      token,
+      texts,
+      authz: compileAuthorizer(token.AccessorID, texts, this.settings, this.#cache),
+      expiresAtMs: aclTokenExpiresAtMs(token), // once, not an ExpirationTime parse per request
+      generation: this.#generation,
+    };
+    if (previous === undefined && this.#resolved.size >= MAX_RESOLVED) this.#resolved.delete(this.#resolved.keys().next().value as string);
+    this.#resolved.set(secret, fresh);
+    return fresh;
+  }
+
+  /**
+   * A request's authorizer: at once when memory can answer (the hot path on a leader, and a
+   * client agent's cache hit; an unknown secret then throws `ACL not found` at once), else the
+   * resolution to wait for: a client agent asks a server, a follower that does not know the
+   * secret first catches up with the leader, so a token created a moment ago on another server
+   * works here at once. One call per request: the secret is looked up once.
+   */
+  resolveRequest(presented: string): Authorizer | Promise<Authorizer> {
+    if (this.agentTokens.isAgentRecovery(presented)) return this.#agentRecovery();
+    const secret = this.effectiveSecret(presented);
+    const remote = this.#remote;
+    if (remote) return remote.cached(secret) ?? remote.resolve(secret);
+    return this.resolveSecretPending(secret) ?? this.resolveSecret(secret);
   }
 
   resolveSecretPending(secret: string): Promise<Authorizer> | undefined {
@@ -165,7 +224,7 @@ export class AclService {
       return remote.resolve(secret);
     }
     const leadership = this.#leadership;
-    if (!leadership || leadership.isLeader() || this.#tables.tokens.getBySecret(secret)) return undefined;
+    if (!leadership || leadership.isLeader() || this.#resolved.has(secret) || this.#tables.tokens.getBySecret(secret)) return undefined;
     const again = (): Authorizer => this.resolveSecret(secret);
     return leadership.readBarrier().then(again, again);
   }

@@ -2,6 +2,7 @@ import type { IncomingHttpHeaders } from "node:http";
 import type { LogHub } from "../runtime/logger.ts";
 import type { Readable } from "node:stream";
 import type { AclService } from "../acl/service.ts";
+import type { Authorizer } from "../acl/authorizer.ts";
 import type { Agent } from "../agent/agent.ts";
 import type { KeyringOperator } from "../agent/keyring-query.ts";
 import type { Membership } from "../agent/membership.ts";
@@ -131,6 +132,11 @@ export interface ApiRequest {
    * first use. A blocking query gives up its wait on it.
    */
   signal?: () => AbortSignal;
+  /**
+   * What the request's token resolved to (or the refusal it met): set once by
+   * http/request-authorizer.ts, the enforcement seam, and read only through it.
+   */
+  authorization?: { authz: Authorizer } | { error: unknown };
 }
 
 export type Reply =

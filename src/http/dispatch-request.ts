@@ -225,6 +225,7 @@ export class ApiDispatcher {
       bodyStream: raw.bodyStream,
       remoteAddress: raw.remoteAddress,
       signal: options.signal,
+      authorization: undefined,
     };
     let reply: Reply;
     try {

@@ -76,7 +76,12 @@ export type AclRoleFields = Omit<AclRole, "CreateIndex" | "ModifyIndex">;
 
 /** Whether a token has expired at `nowMs` (a token without ExpirationTime never does). */
 export function aclTokenExpired(token: Pick<AclToken, "ExpirationTime">, nowMs: number): boolean {
-  if (token.ExpirationTime === undefined) return false;
+  return aclTokenExpiresAtMs(token) < nowMs;
+}
+
+/** When a token stops resolving (Infinity: it never expires). */
+export function aclTokenExpiresAtMs(token: Pick<AclToken, "ExpirationTime">): number {
+  if (token.ExpirationTime === undefined) return Infinity;
   const at = Date.parse(token.ExpirationTime);
-  return Number.isFinite(at) && at < nowMs;
+  return Number.isFinite(at) ? at : Infinity;
 }
