@@ -258,6 +258,19 @@ export class AclService {
   }
 
   /**
+   * The AccessorID `token` (a secret; "" = anonymous) resolves to, for warnings about the
+   * agent's own refused writes (Consul's aclAccessorID): "" when it resolves to nothing.
+   */
+  async accessorIdOf(token: string): Promise<string> {
+    const secret = token === "" ? ANONYMOUS_TOKEN_SECRET : token;
+    try {
+      return ((await this.resolveSecretPending(secret)) ?? this.resolveSecret(secret)).accessorId;
+    } catch {
+      return "";
+    }
+  }
+
+  /**
    * What DNS answers with: the agent's dns token, else its default token, else anonymous. A
    * token that does not resolve sees nothing rather than everything.
    */

@@ -27,7 +27,7 @@ import type { PersistedCheck, PersistedService, RegistrationStore } from "../sto
 import { restoredServiceRow } from "./restored-registration.ts";
 import { AntiEntropy, DEFAULT_ANTI_ENTROPY_SETTINGS, type AntiEntropySettings } from "./anti-entropy.ts";
 import { CatalogSync } from "./catalog-sync.ts";
-import { isAclRefusal, refusedAccessor, unauthenticatedCatalogWrites, type CatalogWrites } from "./catalog-writes.ts";
+import { isAclRefusal, unauthenticatedCatalogWrites, type CatalogWrites } from "./catalog-writes.ts";
 import { decodeCheckDefinition } from "./check-definition.ts";
 import { LocalState, type RegistrationMeta, type RegistrationSource } from "./local-state.ts";
 import { nodeMaintenanceCheck, serviceMaintenanceCheck, serviceMaintenanceCheckId } from "./maintenance.ts";
@@ -784,12 +784,13 @@ export class Agent {
     };
     cmd.NowMs = this.clock.now();
     let result;
+    const token = this.#catalogWrites.agentToken();
     try {
-      ({ result } = await this.#catalogWrites.write(cmd, this.#catalogWrites.agentToken()));
+      ({ result } = await this.#catalogWrites.write(cmd, token));
     } catch (err) {
       // As Consul: the agent carries on; a full sync tries again (with whatever token it has then).
       if (!isAclRefusal(err)) throw err;
-      this.logger.warn("Node info update blocked by ACLs", { node: id.nodeName, accessorID: refusedAccessor(err) });
+      this.logger.warn("Node info update blocked by ACLs", { node: id.nodeName, accessorID: await this.#catalogWrites.accessorOf(token) });
       return;
     }
     if (!result.ok) throw new Error(`agent: failed to register node: ${result.error}`);

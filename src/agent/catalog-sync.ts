@@ -4,7 +4,7 @@ import type { Logger } from "../runtime/logger.ts";
 import type { CatalogTables } from "../state/catalog-tables.ts";
 import { sameRow } from "../state/rows-equal.ts";
 import type { SyncTarget } from "./anti-entropy.ts";
-import { isAclRefusal, refusedAccessor, type CatalogWrites } from "./catalog-writes.ts";
+import { isAclRefusal, type CatalogWrites } from "./catalog-writes.ts";
 import type { SyncTokenEntry } from "./sync-token.ts";
 import type { LocalState } from "./local-state.ts";
 
@@ -210,7 +210,7 @@ export class CatalogSync implements SyncTarget {
       ({ result } = await this.#deps.writes.write(cmd, token));
     } catch (err) {
       if (!isAclRefusal(err)) throw err;
-      this.#deps.logger.warn(`${what} blocked by ACLs`, { ...subject, accessorID: refusedAccessor(err) });
+      this.#deps.logger.warn(`${what} blocked by ACLs`, { ...subject, accessorID: await this.#deps.writes.accessorOf(token) });
       return true;
     }
     if (!result.ok) throw new Error(result.error);

@@ -1,4 +1,4 @@
-import { ANONYMOUS_TOKEN_ACCESSOR_ID, ANONYMOUS_TOKEN_SECRET } from "../acl/builtin.ts";
+import { ANONYMOUS_TOKEN_SECRET } from "../acl/builtin.ts";
 import { vetCatalogDeregister, vetCatalogRegister } from "../acl/catalog-write-acl.ts";
 import type { AclService } from "../acl/service.ts";
 import { ConsulError } from "../errors/catalog.ts";
@@ -22,11 +22,16 @@ export interface CatalogWrites {
   write(cmd: Command, token: string): Promise<ApplyReply>;
   /** The token for node info and removals (Consul's AgentToken(): agent, else default). */
   agentToken(): string;
+  /**
+   * The AccessorID of a token this agent wrote with, for the "blocked by ACLs" warnings
+   * (Consul's aclAccessorID): "" when it does not resolve. Never the secret.
+   */
+  accessorOf(token: string): Promise<string>;
 }
 
 /** ACLs off: every write is proposed as is, with no token. */
 export function unauthenticatedCatalogWrites(consensus: Consensus): CatalogWrites {
-  return { write: (cmd) => consensus.propose(cmd), agentToken: () => "" };
+  return { write: (cmd) => consensus.propose(cmd), agentToken: () => "", accessorOf: () => Promise.resolve("") };
 }
 
 /** A server's agent: vetted against this server's own tables (servers decide), then proposed. */
@@ -40,6 +45,7 @@ export function serverCatalogWrites(consensus: Consensus, catalog: CatalogTables
       return consensus.propose(cmd);
     },
     agentToken: () => acl.agentSecret(),
+    accessorOf: (token) => acl.accessorIdOf(token),
   };
 }
 
@@ -48,16 +54,11 @@ export function clientCatalogWrites(send: (cmd: Command, token: string) => Promi
   return {
     write: send,
     agentToken: () => acl?.agentSecret() ?? "",
+    accessorOf: (token) => acl?.accessorIdOf(token) ?? Promise.resolve(""),
   };
 }
 
 /** A write the servers refused for its token (Consul's IsErrPermissionDenied / IsErrNotFound on ACLs). */
 export function isAclRefusal(err: unknown): err is ConsulError {
   return err instanceof ConsulError && (err.code === "PermissionDenied" || err.code === "AclNotFound");
-}
-
-/** The AccessorID a refusal names, for the warning (never the secret); Consul's alias for the anonymous token. */
-export function refusedAccessor(err: ConsulError): string {
-  const accessor = /AccessorID '([^']*)'/.exec(err.message)?.[1] ?? "";
-  return accessor === ANONYMOUS_TOKEN_ACCESSOR_ID ? "anonymous token" : accessor;
 }

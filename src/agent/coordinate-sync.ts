@@ -22,8 +22,12 @@ export interface CoordinateSyncDeps {
   /** This agent's LAN coordinate; undefined while it has none (a pool of one). */
   coordinate: () => Coordinate | undefined;
   memberCount: () => number;
-  /** PUT /v1/coordinate/update through this agent's own dispatcher; resolves with the status and body. */
-  send: (body: Buffer) => Promise<{ status: number; body: string }>;
+  /**
+   * PUT /v1/coordinate/update through this agent's own dispatcher with its agent token;
+   * resolves with the status, the body and, when refused (403), the AccessorID of the token
+   * it carried ("" when that does not resolve) for the warning.
+   */
+  send: (body: Buffer) => Promise<{ status: number; body: string; accessorID?: string }>;
 }
 
 /** lib.RateScaledInterval: max(min, n / rate seconds). */
@@ -70,7 +74,7 @@ export class CoordinateSync {
     const body = Buffer.from(JSON.stringify({ Node: this.#settings.nodeName, Segment: "", Coord: coord }));
     try {
       const answer = await this.#deps.send(body);
-      if (answer.status === 403) this.#deps.logger.warn("Coordinate update blocked by ACLs");
+      if (answer.status === 403) this.#deps.logger.warn("Coordinate update blocked by ACLs", { accessorID: answer.accessorID ?? "" });
       else if (answer.status !== 200) this.#deps.logger.error("Coordinate update error", { error: answer.body });
     } catch (e) {
       this.#deps.logger.error("Coordinate update error", { error: e instanceof Error ? e.message : String(e) });

@@ -51,7 +51,9 @@ export function startCoordinates(
           body,
           remoteAddress: "127.0.0.1",
         });
-        return { status: answer.status, body: Buffer.isBuffer(answer.body) ? answer.body.toString() : answer.body };
+        const text = Buffer.isBuffer(answer.body) ? answer.body.toString() : answer.body;
+        if (answer.status !== 403 || !ctx.acl) return { status: answer.status, body: text };
+        return { status: answer.status, body: text, accessorID: await ctx.acl.accessorIdOf(token) };
       },
     },
   );

@@ -30,6 +30,8 @@ interface ClientSpec {
 }
 
 const servers: ServerSpec[] = [];
+/** AccessorID of client-b's agent token (known once it is made). */
+let agentBAccessor = "";
 const clients: ClientSpec[] = [];
 const running = new Map<string, AgentProcess>();
 let workDir = "";
@@ -90,6 +92,8 @@ before(async () => {
     node_meta: { rack: "r1" },
     addresses: { dns: "127.0.0.1" },
     performance: { rpc_hold_timeout: "1s" },
+    // Coordinates every 0.5–1 s instead of 15–30 s, so the coordinate test is quick.
+    sync_coordinate_interval_min: "500ms",
   });
   for (const [name, bind, agentToken, downPolicy] of [
     ["acl-client-a", "127.0.0.4", AGENT_A, "extend-cache"],
@@ -115,6 +119,7 @@ before(async () => {
   for (const [SecretID, Name] of [[AGENT_A, "client-a-agent"], [AGENT_B, "nodes-read"]]) {
     const made = await call(s1, "PUT", "/v1/acl/token", { token: MANAGEMENT, body: { SecretID, Policies: [{ Name }] } });
     assert.equal(made.status, 200, made.text);
+    if (SecretID === AGENT_B) agentBAccessor = (JSON.parse(made.text) as { AccessorID: string }).AccessorID;
   }
   await Promise.all(clients.map(startClient));
 });
@@ -179,7 +184,18 @@ test("acl cluster - a client agent with only an agent token syncs its node; one 
   assert.deepEqual((answer.answers ?? []).map((r) => ("data" in r ? r.data : undefined)), [a.bind]);
 
   const b = proc("acl-client-b");
-  await eventually("client-b's warning", async () => /\[WARN\] {2}agent: Node info update blocked by ACLs: .*accessorID=[0-9a-f-]{36}/.test(b.output()));
+  await eventually("client-b's warning", async () => b.output().includes(`[WARN]  agent: Node info update blocked by ACLs: node=acl-client-b accessorID=${agentBAccessor}\n`));
+  assert.doesNotMatch(b.output(), new RegExp(AGENT_B), "the secret is never logged");
+  assert.equal(b.child.exitCode, null, "still running");
+  assert.equal((await call(b, "GET", "/v1/agent/self", { token: MANAGEMENT })).status, 200);
+});
+
+test("acl cluster - coordinate updates carry the agent token: client-a's (node:write) lands on the servers; client-b's is refused with Consul's warning and the agent keeps running", async () => {
+  const s1 = proc(servers[0].name);
+  await eventually("client-a's coordinate on the servers", async () => (await call(s1, "GET", "/v1/coordinate/node/acl-client-a", { token: MANAGEMENT })).status === 200, 30_000);
+  const b = proc("acl-client-b");
+  await eventually("client-b's coordinate warning", async () => b.output().includes(`[WARN]  agent: Coordinate update blocked by ACLs: accessorID=${agentBAccessor}\n`), 30_000);
+  assert.equal((await call(s1, "GET", "/v1/coordinate/node/acl-client-b", { token: MANAGEMENT })).status, 404, "client-b's coordinate never landed");
   assert.doesNotMatch(b.output(), new RegExp(AGENT_B), "the secret is never logged");
   assert.equal(b.child.exitCode, null, "still running");
   assert.equal((await call(b, "GET", "/v1/agent/self", { token: MANAGEMENT })).status, 200);

@@ -26,8 +26,8 @@ function tokenFields(accessor: string, secret: string, policy?: string): AclToke
   };
 }
 
-test("anti-entropy with ACLs: tokens per write, refusals logged as Consul's warnings and not retried in a loop", async () => {
-  const clock = manualClock(Date.parse("2026-06-01T00:00:00Z"));
+/** A server's agent (writes vetted against its own tables) holding `agentTokens`, logging into `out.log`. */
+function serverAgent(clock: ReturnType<typeof manualClock>, agentTokens: AgentTokens, out: { log: string }) {
   const state = new StateStore();
   const fsm = new StateMachine(state);
   let i = 0;
@@ -39,7 +39,6 @@ test("anti-entropy with ACLs: tokens per write, refusals logged as Consul's warn
   apply({ Type: "acl-token-set", Token: tokenFields("web-acc", "web-secret", "p-web") });
   apply({ Type: "acl-token-set", Token: tokenFields("weak-acc", "weak-secret") });
   const consensus = new LocalLog(fsm, { serverAddress: "127.0.0.1:8300" });
-  const agentTokens = new AgentTokens({ agent: "agent-secret" });
   const acl = new AclService({
     tables: state.acl,
     clock,
@@ -47,17 +46,36 @@ test("anti-entropy with ACLs: tokens per write, refusals logged as Consul's warn
     agentTokens,
     settings: { datacenter: "dc1", defaultPolicy: "deny", downPolicy: "extend-cache", defaultToken: "", minExpirationTtlMs: 60_000, maxExpirationTtlMs: 86_400_000 },
   });
-  let log = "";
   const agent = new Agent({
     identity: { nodeName: "node-a", nodeId: "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee", datacenter: "dc1", server: false, advertiseAddr: "127.0.0.9", serverPort: 8300, serfLanPort: 8301, nodeMeta: { rack: "r1" }, version: "1.20.0" },
     consensus,
     state,
     clock,
     rng: seededRng(7),
-    logger: createLogger({ level: "info", json: false, write: (l) => (log += l) }),
+    logger: createLogger({ level: "info", json: false, write: (l) => (out.log += l) }),
     catalogWrites: serverCatalogWrites(consensus, state.catalog, acl),
   });
   agent.syncTokens = agentTokens;
+  return { state, consensus, agent };
+}
+
+test("node info without an agent token: refused for the anonymous token, warned with its AccessorID as Consul does, the agent runs on", async () => {
+  const out = { log: "" };
+  const { state, agent } = serverAgent(manualClock(Date.parse("2026-06-01T00:00:00Z")), new AgentTokens({}), out);
+  try {
+    await agent.start();
+    assert.equal(state.catalog.getNode("node-a")?.Meta?.rack, undefined, "node info not written");
+    assert.match(out.log, /\[WARN\] {2}agent: Node info update blocked by ACLs: node=node-a accessorID=00000000-0000-0000-0000-000000000002\n/);
+  } finally {
+    await agent.stop();
+  }
+});
+
+test("anti-entropy with ACLs: tokens per write, refusals logged as Consul's warnings and not retried in a loop", async () => {
+  const clock = manualClock(Date.parse("2026-06-01T00:00:00Z"));
+  const agentTokens = new AgentTokens({ agent: "agent-secret" });
+  const out = { log: "" };
+  const { state, consensus, agent } = serverAgent(clock, agentTokens, out);
   try {
     await agent.start();
     assert.equal(state.catalog.getNode("node-a")?.Meta?.rack, "r1", "node info written with the agent token");
@@ -69,10 +87,10 @@ test("anti-entropy with ACLs: tokens per write, refusals logged as Consul's warn
     const applied = consensus.appliedIndex();
     assert.equal(await agent.addService(service({ Name: "db", ID: "db-1", Port: 5432 }), { replaceExistingChecks: false, source: "api" }, "weak-secret").then(() => agent.syncChanges()), true);
     assert.equal(state.catalog.getService("node-a", "db-1"), undefined);
-    assert.match(log, /\[WARN\] {2}agent: Service registration blocked by ACLs: service=db-1 accessorID=weak-acc\n/);
+    assert.match(out.log, /\[WARN\] {2}agent: Service registration blocked by ACLs: service=db-1 accessorID=weak-acc\n/);
     assert.equal(consensus.appliedIndex(), applied, "nothing written");
     assert.equal(await agent.syncChanges(), true, "marked in sync: not retried until the next full sync");
-    assert.equal(log.match(/blocked by ACLs/g)?.length, 1);
+    assert.equal(out.log.match(/blocked by ACLs/g)?.length, 1);
 
     // Removal goes with the agent token (node:write on its node), whatever the service's token.
     await agent.removeService("web-1");
@@ -82,12 +100,12 @@ test("anti-entropy with ACLs: tokens per write, refusals logged as Consul's warn
     await agent.addService(service({ Name: "web", ID: "web-2", Port: 81 }), { replaceExistingChecks: false, source: "api" }, "web-secret");
     agentTokens.set("agent", "weak-secret");
     await agent.removeService("web-2");
-    assert.match(log, /\[WARN\] {2}agent: Service deregistration blocked by ACLs: service=web-2 accessorID=weak-acc\n/);
+    assert.match(out.log, /\[WARN\] {2}agent: Service deregistration blocked by ACLs: service=web-2 accessorID=weak-acc\n/);
     assert.equal(state.catalog.getService("node-a", "web-2")?.Service, "web");
     agentTokens.set("agent", "agent-secret");
     assert.equal(await agent.syncFull(), true);
     assert.equal(state.catalog.getService("node-a", "web-2"), undefined);
-    assert.doesNotMatch(log, /weak-secret|web-secret|agent-secret/, "secrets are never logged");
+    assert.doesNotMatch(out.log, /weak-secret|web-secret|agent-secret/, "secrets are never logged");
   } finally {
     await agent.stop();
   }
