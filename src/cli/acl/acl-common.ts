@@ -1,10 +1,11 @@
 // What every `acl` subcommand shares: the output flags, `@file`/`-` data arguments, ID
-// prefixes resolved through the list endpoints, identity arguments, and the JSON calls
+// prefixes resolved through the list endpoints, the link and identity arguments of roles and
+// tokens (and how an update merges them), and the JSON calls
 // (a 404 on a read is "not found", as consul's api package treats it).
 import { readFile } from "node:fs/promises";
 import type { CommandIO } from "../command-io.ts";
 import { printLine, readAll } from "../command-io.ts";
-import { boolFlag, stringFlag } from "../go-flags.ts";
+import { boolFlag, repeatableFlag, stringFlag } from "../go-flags.ts";
 import { errorMessage, HTTP_CLIENT_FLAGS, HTTP_SERVER_FLAGS, parseJSONBody, UnexpectedStatusError, type ConsulHttpClient } from "../http-client.ts";
 import { outputFormat, type OutputFormat } from "./acl-format.ts";
 
@@ -95,6 +96,71 @@ export function nodeIdentities(values: readonly string[]): Json[] {
     if (parts.length !== 2) throw new Error(`Malformed -node-identity argument: ${JSON.stringify(raw)}`);
     return { NodeName: parts[0], Datacenter: parts[1] };
   });
+}
+
+/**
+ * The flags that link a role or token to policies and identities (tokens also take roles),
+ * worded for `owner` as consul's are.
+ */
+export function linkFlags(owner: "role" | "token") {
+  return {
+    "policy-id": repeatableFlag(`ID of a policy to use for this ${owner}. May be specified multiple times`),
+    "policy-name": repeatableFlag(`Name of a policy to use for this ${owner}. May be specified multiple times`),
+    "service-identity": repeatableFlag(`Name of a service identity to use for this ${owner}. May be specified multiple times. Format is the SERVICENAME or SERVICENAME:DATACENTER1,DATACENTER2,...`),
+    "node-identity": repeatableFlag(`Name of a node identity to use for this ${owner}. May be specified multiple times. Format is NODENAME:DATACENTER`),
+  } as const;
+}
+
+/** Links to policies or roles: by name as given, by ID from a unique prefix (consul's "Error resolving … ID"). */
+export async function objectLinks(client: ConsulHttpClient, kind: "policy" | "role", names: readonly string[], ids: readonly string[]): Promise<Json[]> {
+  const links: Json[] = names.map((Name) => ({ Name }));
+  for (const partial of ids) {
+    try {
+      links.push({ ID: await idFromPartial(client, kind, partial) });
+    } catch (err) {
+      throw new Error(`Error resolving ${kind} ID ${partial}: ${errorMessage(err)}`, { cause: err });
+    }
+  }
+  return links;
+}
+
+/** A list field of a fetched object (absent or null: empty). */
+export function listField(value: unknown): Json[] {
+  return Array.isArray(value) ? (value as Json[]) : [];
+}
+
+/** Service identities merged as consul's update does: one per service name, the new one replacing the old. */
+export function mergeServiceIdentities(current: unknown, added: readonly Json[]): Json[] {
+  const merged = listField(current);
+  for (const id of added) {
+    const at = merged.findIndex((e) => e.ServiceName === id.ServiceName);
+    if (at === -1) merged.push(id);
+    else merged[at] = id;
+  }
+  return merged;
+}
+
+/** Node identities merged as consul's update does: a node and datacenter pair appears once. */
+export function mergeNodeIdentities(current: unknown, added: readonly Json[]): Json[] {
+  const merged = listField(current);
+  for (const id of added) if (!merged.some((e) => e.NodeName === id.NodeName && e.Datacenter === id.Datacenter)) merged.push(id);
+  return merged;
+}
+
+/**
+ * The last step of every create and update: PUT the object, print it in the chosen format
+ * (0), or print `failure: <error>` (1).
+ */
+export async function putAndPrint(io: CommandIO, client: ConsulHttpClient, path: string, body: Json, failure: string, render: (saved: Json) => string): Promise<number> {
+  let saved: Json;
+  try {
+    saved = await putJSON(client, path, body);
+  } catch (err) {
+    printLine(io.stderr, `${failure}: ${errorMessage(err)}`);
+    return 1;
+  }
+  printOutput(io, render(saved));
+  return 0;
 }
 
 /** Prints a formatted object as consul's Ui.Info does (one trailing newline added). */

@@ -6,7 +6,7 @@ import type { CommandIO } from "../command-io.ts";
 import { printLine } from "../command-io.ts";
 import { boolFlag, repeatableFlag, stringFlag } from "../go-flags.ts";
 import { connectOrReport, errorMessage, escapePath } from "../http-client.ts";
-import { ACL_HTTP_FLAGS, formatOrReport, idFromPartial, loadDataSource, OUTPUT_FLAGS, printOutput, putJSON, readObject, type Json } from "./acl-common.ts";
+import { ACL_HTTP_FLAGS, formatOrReport, idFromPartial, loadDataSource, OUTPUT_FLAGS, printOutput, putAndPrint, readObject, type Json } from "./acl-common.ts";
 import { deleteFlags, idFlags, LIST_FLAGS, runDeleteNamed, runListNamed } from "./acl-named-objects.ts";
 import { formatPolicy, formatPolicyList } from "./acl-format.ts";
 
@@ -60,15 +60,8 @@ async function runCreate(args: string[], io: CommandIO): Promise<number> {
   }
   const client = await connectOrReport(f, io);
   if (!client) return 1;
-  let created: Json;
-  try {
-    created = await putJSON(client, "/v1/acl/policy", { Name: f.name, Description: f.description, Datacenters: f["valid-datacenter"], Rules: rules });
-  } catch (err) {
-    printLine(io.stderr, `Failed to create new policy: ${errorMessage(err)}`);
-    return 1;
-  }
-  printOutput(io, formatPolicy(created, format, f.meta));
-  return 0;
+  const policy = { Name: f.name, Description: f.description, Datacenters: f["valid-datacenter"], Rules: rules };
+  return putAndPrint(io, client, "/v1/acl/policy", policy, "Failed to create new policy", (saved) => formatPolicy(saved, format, f.meta));
 }
 
 // read
@@ -212,15 +205,7 @@ async function runUpdate(args: string[], io: CommandIO): Promise<number> {
     if (f["valid-datacenter"].length > 0) policy.Datacenters = f["valid-datacenter"];
     if (f.rules !== "") policy.Rules = rules;
   }
-  let updated: Json;
-  try {
-    updated = await putJSON(client, `/v1/acl/policy/${escapePath(id)}`, policy);
-  } catch (err) {
-    printLine(io.stderr, `Error updating policy ${JSON.stringify(id)}: ${errorMessage(err)}`);
-    return 1;
-  }
-  printOutput(io, formatPolicy(updated, format, f.meta));
-  return 0;
+  return putAndPrint(io, client, `/v1/acl/policy/${escapePath(id)}`, policy, `Error updating policy ${JSON.stringify(id)}`, (saved) => formatPolicy(saved, format, f.meta));
 }
 
 // delete

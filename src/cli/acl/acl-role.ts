@@ -4,35 +4,18 @@ import type { CommandDefinition } from "../command-definition.ts";
 import { helpFor, parseCommandLine } from "../command-definition.ts";
 import type { CommandIO } from "../command-io.ts";
 import { printLine } from "../command-io.ts";
-import { boolFlag, repeatableFlag, stringFlag } from "../go-flags.ts";
-import { connectOrReport, errorMessage, escapePath, type ConsulHttpClient } from "../http-client.ts";
+import { boolFlag, stringFlag } from "../go-flags.ts";
+import { connectOrReport, errorMessage, escapePath } from "../http-client.ts";
 import {
-  ACL_HTTP_FLAGS, formatOrReport, idFromPartial, nodeIdentities, OUTPUT_FLAGS, printOutput, putJSON, readObject,
-  serviceIdentities, type Json,
+  ACL_HTTP_FLAGS, formatOrReport, idFromPartial, linkFlags, listField, mergeNodeIdentities, mergeServiceIdentities, nodeIdentities, objectLinks,
+  OUTPUT_FLAGS, printOutput, putAndPrint, readObject, serviceIdentities, type Json,
 } from "./acl-common.ts";
 import { deleteFlags, idFlags, LIST_FLAGS, runDeleteNamed, runListNamed } from "./acl-named-objects.ts";
 import { formatRole, formatRoleList } from "./acl-format.ts";
 
 const ID_FLAGS = idFlags("role");
 
-const LINK_FLAGS = {
-  "policy-id": repeatableFlag("ID of a policy to use for this role. May be specified multiple times"),
-  "policy-name": repeatableFlag("Name of a policy to use for this role. May be specified multiple times"),
-  "service-identity": repeatableFlag("Name of a service identity to use for this role. May be specified multiple times. Format is the SERVICENAME or SERVICENAME:DATACENTER1,DATACENTER2,..."),
-  "node-identity": repeatableFlag("Name of a node identity to use for this role. May be specified multiple times. Format is NODENAME:DATACENTER"),
-} as const;
-
-async function policyLinks(client: ConsulHttpClient, names: string[], ids: string[]): Promise<Json[]> {
-  const links: Json[] = names.map((Name) => ({ Name }));
-  for (const partial of ids) {
-    try {
-      links.push({ ID: await idFromPartial(client, "policy", partial) });
-    } catch (err) {
-      throw new Error(`Error resolving policy ID ${partial}: ${errorMessage(err)}`, { cause: err });
-    }
-  }
-  return links;
-}
+const LINK_FLAGS = linkFlags("role");
 
 // create
 
@@ -78,20 +61,12 @@ async function runCreate(args: string[], io: CommandIO): Promise<number> {
   try {
     role.ServiceIdentities = serviceIdentities(f["service-identity"]);
     role.NodeIdentities = nodeIdentities(f["node-identity"]);
-    role.Policies = await policyLinks(client, f["policy-name"], f["policy-id"]);
+    role.Policies = await objectLinks(client, "policy", f["policy-name"], f["policy-id"]);
   } catch (err) {
     printLine(io.stderr, errorMessage(err));
     return 1;
   }
-  let created: Json;
-  try {
-    created = await putJSON(client, "/v1/acl/role", role);
-  } catch (err) {
-    printLine(io.stderr, `Failed to create new role: ${errorMessage(err)}`);
-    return 1;
-  }
-  printOutput(io, formatRole(created, format, f.meta));
-  return 0;
+  return putAndPrint(io, client, "/v1/acl/role", role, "Failed to create new role", (saved) => formatRole(saved, format, f.meta));
 }
 
 // read
@@ -182,10 +157,6 @@ Usage: consulate acl role update [options]
                                     -service-identity "web"
 `;
 
-function items(value: unknown): Json[] {
-  return Array.isArray(value) ? (value as Json[]) : [];
-}
-
 async function runUpdate(args: string[], io: CommandIO): Promise<number> {
   const parsed = parseCommandLine(UPDATE_FLAGS, UPDATE_HELP, args, io);
   if (typeof parsed === "number") return parsed;
@@ -207,7 +178,7 @@ async function runUpdate(args: string[], io: CommandIO): Promise<number> {
   }
   let role: Json;
   try {
-    const policies = await policyLinks(client, f["policy-name"], f["policy-id"]);
+    const policies = await objectLinks(client, "policy", f["policy-name"], f["policy-id"]);
     const services = serviceIdentities(f["service-identity"]);
     const nodes = nodeIdentities(f["node-identity"]);
     if (f["no-merge"]) {
@@ -224,37 +195,19 @@ async function runUpdate(args: string[], io: CommandIO): Promise<number> {
       role = { ...current };
       if (f.name !== "") role.Name = f.name;
       if (f.description !== "") role.Description = f.description;
-      const mergedPolicies = items(role.Policies);
+      const mergedPolicies = listField(role.Policies);
       for (const link of policies) {
         if (!mergedPolicies.some((p) => (link.ID !== undefined && p.ID === link.ID) || (link.Name !== undefined && p.Name === link.Name))) mergedPolicies.push(link);
       }
       role.Policies = mergedPolicies;
-      const mergedServices = items(role.ServiceIdentities);
-      for (const svc of services) {
-        const at = mergedServices.findIndex((e) => e.ServiceName === svc.ServiceName);
-        if (at === -1) mergedServices.push(svc);
-        else mergedServices[at] = svc;
-      }
-      role.ServiceIdentities = mergedServices;
-      const mergedNodes = items(role.NodeIdentities);
-      for (const node of nodes) {
-        if (!mergedNodes.some((e) => e.NodeName === node.NodeName && e.Datacenter === node.Datacenter)) mergedNodes.push(node);
-      }
-      role.NodeIdentities = mergedNodes;
+      role.ServiceIdentities = mergeServiceIdentities(role.ServiceIdentities, services);
+      role.NodeIdentities = mergeNodeIdentities(role.NodeIdentities, nodes);
     }
   } catch (err) {
     printLine(io.stderr, errorMessage(err));
     return 1;
   }
-  let updated: Json;
-  try {
-    updated = await putJSON(client, `/v1/acl/role/${escapePath(id)}`, role);
-  } catch (err) {
-    printLine(io.stderr, `Failed to update role ${id}: ${errorMessage(err)}`);
-    return 1;
-  }
-  printOutput(io, formatRole(updated, format, f.meta));
-  return 0;
+  return putAndPrint(io, client, `/v1/acl/role/${escapePath(id)}`, role, `Failed to update role ${id}`, (saved) => formatRole(saved, format, f.meta));
 }
 
 // delete

@@ -7,8 +7,8 @@ import { printLine } from "../command-io.ts";
 import { boolFlag, durationFlag, repeatableFlag, stringFlag } from "../go-flags.ts";
 import { connectOrReport, errorMessage, escapePath } from "../http-client.ts";
 import {
-  ACL_HTTP_FLAGS, deleteObject, formatOrReport, idFromPartial, listObjects, nodeIdentities, OUTPUT_FLAGS, printOutput, putJSON,
-  readObject, serviceIdentities, type Json,
+  ACL_HTTP_FLAGS, deleteObject, formatOrReport, idFromPartial, linkFlags, listField, listObjects, mergeNodeIdentities, mergeServiceIdentities,
+  nodeIdentities, objectLinks, OUTPUT_FLAGS, printOutput, putAndPrint, putJSON, readObject, serviceIdentities, type Json,
 } from "./acl-common.ts";
 import { formatToken, formatTokenExpanded, formatTokenList } from "./acl-format.ts";
 
@@ -18,12 +18,9 @@ const ACCESSOR_FLAGS = {
 } as const;
 
 const LINK_FLAGS = {
-  "policy-id": repeatableFlag("ID of a policy to use for this token. May be specified multiple times"),
-  "policy-name": repeatableFlag("Name of a policy to use for this token. May be specified multiple times"),
+  ...linkFlags("token"),
   "role-id": repeatableFlag("ID of a role to use for this token. May be specified multiple times"),
   "role-name": repeatableFlag("Name of a role to use for this token. May be specified multiple times"),
-  "service-identity": repeatableFlag("Name of a service identity to use for this token. May be specified multiple times. Format is the SERVICENAME or SERVICENAME:DATACENTER1,DATACENTER2,..."),
-  "node-identity": repeatableFlag("Name of a node identity to use for this token. May be specified multiple times. Format is NODENAME:DATACENTER"),
 } as const;
 
 /** The accessor a command names (-accessor-id, or the deprecated -id with consul's warning). */
@@ -35,30 +32,6 @@ function accessorArgument(values: { "accessor-id": string; id: string }, io: Com
   }
   printLine(io.stderr, missing);
   return undefined;
-}
-
-async function policyLinks(client: Parameters<typeof idFromPartial>[0], names: string[], ids: string[]): Promise<Json[]> {
-  const links: Json[] = names.map((Name) => ({ Name }));
-  for (const partial of ids) {
-    try {
-      links.push({ ID: await idFromPartial(client, "policy", partial) });
-    } catch (err) {
-      throw new Error(`Error resolving policy ID ${partial}: ${errorMessage(err)}`, { cause: err });
-    }
-  }
-  return links;
-}
-
-async function roleLinks(client: Parameters<typeof idFromPartial>[0], names: string[], ids: string[]): Promise<Json[]> {
-  const links: Json[] = names.map((Name) => ({ Name }));
-  for (const partial of ids) {
-    try {
-      links.push({ ID: await idFromPartial(client, "role", partial) });
-    } catch (err) {
-      throw new Error(`Error resolving role ID ${partial}: ${errorMessage(err)}`, { cause: err });
-    }
-  }
-  return links;
 }
 
 // create
@@ -112,21 +85,13 @@ async function runCreate(args: string[], io: CommandIO): Promise<number> {
   try {
     token.ServiceIdentities = serviceIdentities(f["service-identity"]);
     token.NodeIdentities = nodeIdentities(f["node-identity"]);
-    token.Policies = await policyLinks(client, f["policy-name"], f["policy-id"]);
-    token.Roles = await roleLinks(client, f["role-name"], f["role-id"]);
+    token.Policies = await objectLinks(client, "policy", f["policy-name"], f["policy-id"]);
+    token.Roles = await objectLinks(client, "role", f["role-name"], f["role-id"]);
   } catch (err) {
     printLine(io.stderr, errorMessage(err));
     return 1;
   }
-  let created: Json;
-  try {
-    created = await putJSON(client, "/v1/acl/token", token);
-  } catch (err) {
-    printLine(io.stderr, `Failed to create new token: ${errorMessage(err)}`);
-    return 1;
-  }
-  printOutput(io, formatToken(created, format, f.meta));
-  return 0;
+  return putAndPrint(io, client, "/v1/acl/token", token, "Failed to create new token", (saved) => formatToken(saved, format, f.meta));
 }
 
 // read
@@ -235,10 +200,6 @@ Usage: consulate acl token update [options]
                                      -role-name "db-updater"
 `;
 
-function links(value: unknown): Json[] {
-  return Array.isArray(value) ? (value as Json[]) : [];
-}
-
 async function runUpdate(args: string[], io: CommandIO): Promise<number> {
   const parsed = parseCommandLine(UPDATE_FLAGS, UPDATE_HELP, args, io);
   if (typeof parsed === "number") return parsed;
@@ -284,45 +245,23 @@ async function runUpdate(args: string[], io: CommandIO): Promise<number> {
   try {
     const replacePolicies = f["policy-id"].length > 0 || f["policy-name"].length > 0;
     const newPolicies = replacePolicies
-      ? await policyLinks(client, f["policy-name"], f["policy-id"])
-      : await policyLinks(client, f["append-policy-name"], f["append-policy-id"]);
-    token.Policies = replacePolicies ? newPolicies : [...links(token.Policies), ...newPolicies];
+      ? await objectLinks(client, "policy", f["policy-name"], f["policy-id"])
+      : await objectLinks(client, "policy", f["append-policy-name"], f["append-policy-id"]);
+    token.Policies = replacePolicies ? newPolicies : [...listField(token.Policies), ...newPolicies];
     const replaceRoles = f["role-id"].length > 0 || f["role-name"].length > 0;
-    const newRoles = replaceRoles ? await roleLinks(client, f["role-name"], f["role-id"]) : await roleLinks(client, f["append-role-name"], f["append-role-id"]);
-    token.Roles = replaceRoles ? newRoles : [...links(token.Roles), ...newRoles];
-    if (f["append-service-identity"].length > 0) {
-      const merged = links(token.ServiceIdentities);
-      for (const id of serviceIdentities(f["append-service-identity"])) {
-        const at = merged.findIndex((e) => e.ServiceName === id.ServiceName);
-        if (at === -1) merged.push(id);
-        else merged[at] = id;
-      }
-      token.ServiceIdentities = merged;
-    } else {
-      token.ServiceIdentities = serviceIdentities(f["service-identity"]);
-    }
-    if (f["append-node-identity"].length > 0) {
-      const merged = links(token.NodeIdentities);
-      for (const id of nodeIdentities(f["append-node-identity"])) {
-        if (!merged.some((e) => e.NodeName === id.NodeName && e.Datacenter === id.Datacenter)) merged.push(id);
-      }
-      token.NodeIdentities = merged;
-    } else {
-      token.NodeIdentities = nodeIdentities(f["node-identity"]);
-    }
+    const newRoles = replaceRoles ? await objectLinks(client, "role", f["role-name"], f["role-id"]) : await objectLinks(client, "role", f["append-role-name"], f["append-role-id"]);
+    token.Roles = replaceRoles ? newRoles : [...listField(token.Roles), ...newRoles];
+    token.ServiceIdentities =
+      f["append-service-identity"].length > 0
+        ? mergeServiceIdentities(token.ServiceIdentities, serviceIdentities(f["append-service-identity"]))
+        : serviceIdentities(f["service-identity"]);
+    token.NodeIdentities =
+      f["append-node-identity"].length > 0 ? mergeNodeIdentities(token.NodeIdentities, nodeIdentities(f["append-node-identity"])) : nodeIdentities(f["node-identity"]);
   } catch (err) {
     printLine(io.stderr, errorMessage(err));
     return 1;
   }
-  let updated: Json;
-  try {
-    updated = await putJSON(client, `/v1/acl/token/${escapePath(accessor)}`, token);
-  } catch (err) {
-    printLine(io.stderr, `Failed to update token ${accessor}: ${errorMessage(err)}`);
-    return 1;
-  }
-  printOutput(io, formatToken(updated, format, f.meta));
-  return 0;
+  return putAndPrint(io, client, `/v1/acl/token/${escapePath(accessor)}`, token, `Failed to update token ${accessor}`, (saved) => formatToken(saved, format, f.meta));
 }
 
 // delete

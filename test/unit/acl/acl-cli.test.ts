@@ -126,8 +126,9 @@ test("acl CLI: bootstrap → policy → role → token → set-agent-token, with
   assert.equal(expandedPretty.code, 0, expandedPretty.err);
   assert.match(expandedPretty.out, new RegExp(`^AccessorID: {7}${accessor}\\n`));
   assert.match(expandedPretty.out, /\nRoles:\n {3}[0-9a-f-]{36} - app\n/);
-  const appended = await runCli(["acl", "token", "update", "-accessor-id", accessor, "-append-policy-name", "global-management", "-description", "upgraded"], { address, env });
+  const appended = await runCli(["acl", "token", "update", "-accessor-id", accessor, "-append-policy-name", "global-management", "-description", "upgraded", "-append-node-identity", "n1:dc1", "-append-node-identity", "n3:dc1"], { address, env });
   assert.equal(appended.code, 0, appended.err);
+  assert.match(appended.out, /\nNode Identities:\n {3}n1 \(Datacenter: dc1\)\n {3}n3 \(Datacenter: dc1\)\n/, "appended: n1 kept once, n3 added");
   assert.match(appended.out, /\nDescription: {6}upgraded\n/);
   assert.match(appended.out, /\nPolicies:\n {3}00000000-0000-0000-0000-000000000001 - global-management\nRoles:\n/);
   const conflicting = await runCli(["acl", "token", "update", "-accessor-id", accessor, "-policy-name", "a", "-append-policy-name", "b"], { address, env });
