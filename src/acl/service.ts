@@ -76,7 +76,10 @@ export class AclService {
    * it was compiled from. A request costs one map lookup — no digest, no state read, no rule
    * merging. The lookup is a hash-table probe, as Consul's own token cache is keyed by secret:
    * the stored secret's bytes are compared only once the string hashes agree, so timing tells
-   * a caller nothing about how close a guess came. Bounded (oldest out first).
+   * a caller nothing about how close a guess came. Only secrets that resolved are kept (an
+   * unknown one throws), so the keys are live tokens' secrets, which the state holds anyway —
+   * unlike a client agent's cache, which also remembers "not found" and so keys by digest
+   * (remote-token-cache.ts). Bounded (oldest out first).
    */
   readonly #resolved = new Map<string, Resolution>();
   /** The ACL tables' indexes when every entry of #resolved was last known to be current. */
