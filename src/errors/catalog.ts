@@ -99,6 +99,8 @@ export const errors = {
   invalidSession: (id: string) => new ConsulError("InvalidSession", `invalid session "${id}"`),
   missingSession: () => new ConsulError("InvalidSession", "missing session"),
   internal: (msg: string) => new ConsulError("Internal", msg),
+  /** Consul's ConfigEntryGraphError, refused by the state machine: a 500 with its message. */
+  configEntryGraph: (msg: string) => new ConsulError("Internal", msg),
   rateLimited: (msg: string) => new ConsulError("TooManyRequests", msg),
   unknownServiceId: (id: string) =>
     new ConsulError("NotFound", `Unknown service ID "${id}". Ensure that the service ID is passed, not the service name.`),

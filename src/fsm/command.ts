@@ -292,5 +292,12 @@ export type Command =
 
 export type CommandType = Command["Type"];
 
-/** What apply returns: a value for the caller, or an error message the RPC layer reports as 500. */
-export type ApplyResult = { ok: true; value: unknown } | { ok: false; error: string };
+/**
+ * Why apply refused a command, where the HTTP layer answers it other than as a plain internal
+ * error: "config-entry-graph" is Consul's ConfigEntryGraphError (the entry would break a
+ * discovery chain or an ingress listener's protocol).
+ */
+export type ApplyErrorCode = "config-entry-graph";
+
+/** What apply returns: a value for the caller, or an error message (500 unless `code` says otherwise). */
+export type ApplyResult = { ok: true; value: unknown } | { ok: false; error: string; code?: ApplyErrorCode };

@@ -111,6 +111,6 @@ export async function write(ctx: HttpContext, cmd: Command): Promise<unknown> {
   const startedMs = ctx.clock.monotonicMs();
   const { result } = await ctx.consensus.propose(cmd);
   if (metric !== undefined) ctx.metrics.measureSince(metric, startedMs);
-  if (!result.ok) throw errors.internal(result.error);
+  if (!result.ok) throw result.code === "config-entry-graph" ? errors.configEntryGraph(result.error) : errors.internal(result.error);
   return result.value;
 }

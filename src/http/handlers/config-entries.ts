@@ -5,9 +5,7 @@ import type { ConfigEntryDeleteCommand, ConfigEntrySetCommand } from "../../fsm/
 import type { ConfigEntry } from "../../model/config-entry.ts";
 import type { StateStore } from "../../state/store.ts";
 import { isObject, parseJsonBody } from "../../decode/json-body.ts";
-import type { Handler, HttpContext } from "../context.ts";
-import { ChainGraphError, validateServiceGraph, type GraphEntries } from "../../connect/discovery-chain.ts";
-import type { ConfigEntryFields } from "../../model/config-entry.ts";
+import type { Handler } from "../context.ts";
 import { first, parseUint64 } from "../query.ts";
 import { blockingRead, queryOptions, write } from "../read.ts";
 import { json } from "../reply.ts";
@@ -35,7 +33,8 @@ function requireWrite(authz: Authorizer, kind: string, name: string): void {
 }
 
 // /v1/config: config entries (spec/connect.md; Consul's agent/config_endpoint.go). Writes run
-// on the leader (they are forwarded like every write), validated against the stored entries.
+// on the leader (they are forwarded like every write); the state machine checks the service graph
+// when it applies them (fsm/config-entry.ts), so a refused write is a typed apply error here.
 
 /** What an L7 intention's destination speaks: its service-defaults, else proxy-defaults, else tcp. */
 export function protocolContext(state: StateStore): DecodeContext {
@@ -66,38 +65,6 @@ function decodeFailed(err: unknown): never {
   throw err;
 }
 
-/** Kinds whose change can break a discovery chain or an ingress listener's protocol. */
-const GRAPH_KINDS = new Set([SERVICE_DEFAULTS, PROXY_DEFAULTS, SERVICE_RESOLVER, SERVICE_SPLITTER, SERVICE_ROUTER, INGRESS_GATEWAY]);
-
-/** The stored entries as they would be after writing `put` (or deleting `drop`). */
-export function graphEntries(state: StateStore, change: { put?: ConfigEntryFields; drop?: { kind: string; name: string } }): GraphEntries {
-  const replaced = (kind: string, name: string): boolean =>
-    (change.put?.Kind === kind && change.put.Name === name) || (change.drop?.kind === kind && change.drop.name === name);
-  return {
-    get(kind, name) {
-      if (change.put?.Kind === kind && change.put.Name === name) return change.put;
-      if (replaced(kind, name)) return undefined;
-      return state.configEntries.get(kind, name);
-    },
-    list(kind) {
-      const rows: Record<string, unknown>[] = state.configEntries.list(kind).filter((e) => !replaced(e.Kind, e.Name));
-      if (change.put?.Kind === kind) rows.push(change.put);
-      return rows;
-    },
-  };
-}
-
-/** Refuses a change that leaves an invalid service graph, with Consul's 500 and message. */
-function checkGraph(ctx: HttpContext, kind: string, change: Parameters<typeof graphEntries>[1]): void {
-  if (!GRAPH_KINDS.has(kind)) return;
-  try {
-    validateServiceGraph(graphEntries(ctx.state, change), ctx.settings.datacenter);
-  } catch (err) {
-    if (err instanceof ChainGraphError) throw errors.internal(err.message);
-    throw err;
-  }
-}
-
 const apply: Handler = async (ctx, req) => {
   queryOptions(ctx, req);
   const body = parseJsonBody(req.body);
@@ -109,7 +76,6 @@ const apply: Handler = async (ctx, req) => {
     decodeFailed(err);
   }
   requireWrite(requestAuthorizer(ctx, req), entry.Kind, entry.Name);
-  checkGraph(ctx, entry.Kind, { put: entry });
   const cas = casParam(first(req.query, "cas"));
   const cmd: ConfigEntrySetCommand = cas === undefined ? { Type: "config-entry-set", Op: "upsert", Entry: entry } : { Type: "config-entry-set", Op: "cas", CasIndex: cas, Entry: entry };
   return json((await write(ctx, cmd)) === true);
@@ -173,7 +139,6 @@ const remove: Handler = async (ctx, req) => {
     throw err;
   }
   requireWrite(requestAuthorizer(ctx, req), kind, name);
-  checkGraph(ctx, kind, { drop: { kind, name } });
   const cas = casParam(first(req.query, "cas"));
   const cmd: ConfigEntryDeleteCommand = cas === undefined ? { Type: "config-entry-delete", Op: "delete", Kind: kind, Name: name } : { Type: "config-entry-delete", Op: "cas", Kind: kind, Name: name, CasIndex: cas };
   const deleted = await write(ctx, cmd);
