@@ -38,8 +38,12 @@ export interface LeafCacheDeps {
   rng: Rng;
   logger: Logger;
   datacenter: string;
-  /** Asks a server to sign (client agent → server → leader); the token is the caller's. */
-  sign(csrPem: string, token: string): Promise<SignedLeafReply>;
+  /**
+   * Asks a server to sign (client agent → server → leader); the token is the caller's. The
+   * leaf's ModifyIndex will exceed afterIndex (the service's previous leaf's), so blocking
+   * readers at the old index see the new one.
+   */
+  sign(csrPem: string, token: string, afterIndex: number): Promise<SignedLeafReply>;
   /** Reads the roots, blocking while their index is still `minIndex` (0: at once). */
   roots(minIndex: number, waitMs: number): Promise<RootsSummary>;
 }
@@ -139,7 +143,7 @@ export class LeafCache {
     const roots = this.#roots ?? (this.#roots = await this.#d.roots(0, 0));
     const uri = serviceUri({ trustDomain: roots.trustDomain, namespace: "default", datacenter: this.#d.datacenter, service: entry.service });
     const { privateKeyPem, csrPem } = await createLeafKeyAndCsr(uri, entry.service);
-    const signed = await this.#d.sign(csrPem, entry.token);
+    const signed = await this.#d.sign(csrPem, entry.token, entry.leaf?.ModifyIndex ?? 0);
     const leaf: CachedLeaf = { ...signed, PrivateKeyPEM: privateKeyPem };
     entry.leaf = leaf;
     this.#scheduleRenewal(entry, leaf);

@@ -120,7 +120,7 @@ export class StateMachine {
       case "connect-ca-set":
         return applyConnectCaSet(this.state, index, cmd);
       case "connect-ca-serial":
-        return applyConnectCaSerial(this.state);
+        return applyConnectCaSerial(this.state, cmd);
       case "config-entry-set":
         return applyConfigEntrySet(this.state, index, cmd);
       case "config-entry-delete":

@@ -246,9 +246,14 @@ export interface ConnectCaSetCommand {
   Roots?: CARootFields[];
 }
 
-/** Takes the next certificate serial number (applies to it): every issued certificate has its own. */
+/**
+ * Reserves the next `Count` certificate serial numbers (1 when absent) and applies to the first:
+ * every issued certificate has its own. The leader reserves a block and hands its numbers out
+ * itself, so a leaf costs no Raft write of its own (server/connect-ca.ts).
+ */
 export interface ConnectCaSerialCommand {
   Type: "connect-ca-serial";
+  Count?: number;
 }
 
 /**

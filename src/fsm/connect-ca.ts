@@ -1,5 +1,5 @@
 import type { StateStore } from "../state/store.ts";
-import type { ApplyResult, ConnectCaSetCommand } from "./command.ts";
+import type { ApplyResult, ConnectCaSerialCommand, ConnectCaSetCommand } from "./command.ts";
 
 /** Writes the CA configuration (and roots) when the command's condition holds (see ConnectCaSetCommand). */
 export function applyConnectCaSet(state: StateStore, index: number, cmd: ConnectCaSetCommand): ApplyResult {
@@ -12,6 +12,8 @@ export function applyConnectCaSet(state: StateStore, index: number, cmd: Connect
   return { ok: true, value: true };
 }
 
-export function applyConnectCaSerial(state: StateStore): ApplyResult {
-  return { ok: true, value: state.connectCa.nextSerial() };
+export function applyConnectCaSerial(state: StateStore, cmd: ConnectCaSerialCommand): ApplyResult {
+  const count = cmd.Count ?? 1;
+  if (!Number.isSafeInteger(count) || count < 1) return { ok: false, error: `invalid serial number count ${String(count)}` };
+  return { ok: true, value: state.connectCa.reserveSerials(count) };
 }

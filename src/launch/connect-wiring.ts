@@ -29,8 +29,9 @@ export function startConnectAgent(ctx: HttpContext, dispatcher: ApiDispatcher, d
   const failed = (status: number, body: string | Buffer): ConsulError => new ConsulError(STATUS_CODES[status] ?? "Internal", bodyText(body));
   const leaves = new LeafCache({
     ...deps,
-    async sign(csrPem: string, token: string): Promise<SignedLeafReply> {
-      const answer = await internalRequest({ method: "POST", path: "/v1/internal/consulate/connect-ca/sign", rawQuery: "", body: Buffer.from(JSON.stringify({ CSR: csrPem })), token });
+    async sign(csrPem: string, token: string, afterIndex: number): Promise<SignedLeafReply> {
+      const body = JSON.stringify(afterIndex > 0 ? { CSR: csrPem, AfterIndex: afterIndex } : { CSR: csrPem });
+      const answer = await internalRequest({ method: "POST", path: "/v1/internal/consulate/connect-ca/sign", rawQuery: "", body: Buffer.from(body), token });
       if (answer.status !== 200) throw failed(answer.status, answer.body);
       return JSON.parse(bodyText(answer.body)) as SignedLeafReply;
     },

@@ -15,7 +15,11 @@ import type { Consensus } from "./consensus.ts";
 // The built-in CA on a server (provider "consul"): the leader initialises it once (cluster ID,
 // root key and self-signed root, all Raft state), rotates the root when the configuration asks
 // for another key (the new root cross-signed by the old one), and signs leaf CSRs with the
-// active root's key, each leaf taking its serial number from Raft.
+// active root's key. Serial numbers come from Raft in blocks: the leader reserves
+// SERIAL_BLOCK of them with one write and hands them out itself, so a leaf costs no Raft write
+// (Consul writes one per leaf). A reserved number is never handed out twice: a block lives
+// only in the memory of the server that reserved it, and a new leader (or a restarted one)
+// reserves past every block already committed.
 
 export const CONNECT_DISABLED = "Connect must be enabled in order to use this endpoint";
 
@@ -55,9 +59,13 @@ export interface ConnectCaDeps {
   enabled: boolean;
   /** connect.ca_provider and connect.ca_config of the agent configuration: the initial CA configuration. */
   seed: { provider: string; config: Record<string, unknown> };
+  /** Serial numbers reserved per Raft write (SERIAL_BLOCK unless a test wants smaller blocks). */
+  serialBlock?: number;
 }
 
 const ROOT_NAME = "Consul CA Primary Cert";
+/** Serial numbers reserved per Raft write (at 500 leaves/s, two writes a second). */
+export const SERIAL_BLOCK = 256;
 const ALPHANUM = "abcdefghijklmnopqrstuvwxyz0123456789";
 
 export function rfc3339(ms: number): string {
@@ -73,6 +81,9 @@ export class ConnectCa {
   #tokens = 0;
   #tokensAtMs = 0;
   #inFlight = 0;
+  /** The serial numbers this leader reserved and has not handed out yet: [next, end). */
+  #serials: { next: number; end: number } | undefined;
+  #reserving: Promise<void> | undefined;
 
   /** Refuses (at start) a CA configuration the agent could never honour: another provider, unknown or invalid keys. */
   constructor(deps: ConnectCaDeps) {
@@ -101,6 +112,8 @@ export class ConnectCa {
 
   /** A new leader initialises the CA when none is stored yet (retrying until it sticks or leadership ends). */
   leadershipChanged(): void {
+    // Unused numbers of a block are simply skipped: a new term starts with a fresh block.
+    this.#serials = undefined;
     if (!this.#d.enabled || this.#stopped || !this.#d.consensus.isLeader() || this.#initializing) return;
     if (this.#d.state.connectCa.config() !== undefined) return;
     this.#initializing = this.#initialize().then(
@@ -121,9 +134,34 @@ export class ConnectCa {
     return { index, value: result.value };
   }
 
-  async #nextSerial(): Promise<{ serial: number; index: number }> {
-    const { index, value } = await this.#propose({ Type: "connect-ca-serial" });
-    return { serial: value as number, index };
+  /**
+   * The next serial number, and the Raft index a certificate signed now reports: the last
+   * applied index, at least that of the block's reservation. Leaves signed between two Raft
+   * writes share it (Consul gives each its own write); a re-issued leaf must still pass its
+   * predecessor's index (`afterIndex`) for blocking readers, so when nothing was written since,
+   * the next block is reserved now. Concurrent callers that find the block used up share one
+   * reservation.
+   */
+  async #nextSerial(afterIndex = 0): Promise<{ serial: number; index: number }> {
+    // One reservation is enough to pass any index this cluster gave out; a bogus afterIndex must not loop.
+    let reserved = false;
+    for (;;) {
+      const block = this.#serials;
+      const index = this.#d.consensus.appliedIndex();
+      if (block !== undefined && block.next < block.end && (index > afterIndex || reserved)) return { serial: block.next++, index };
+      this.#reserving ??= this.#reserveSerials().finally(() => {
+        this.#reserving = undefined;
+      });
+      await this.#reserving;
+      reserved = true;
+    }
+  }
+
+  async #reserveSerials(): Promise<void> {
+    const count = this.#d.serialBlock ?? SERIAL_BLOCK;
+    const { value } = await this.#propose({ Type: "connect-ca-serial", Count: count });
+    const first = value as number;
+    this.#serials = { next: first, end: first + count };
   }
 
   async #initialize(): Promise<void> {
@@ -255,7 +293,7 @@ export class ConnectCa {
    * Signs a CSR with the active root (the leader's job): a service's leaf (the caller needs
    * service:write), or a client agent's auto_encrypt certificate (node:write on its node name).
    */
-  async sign(csrPem: string, authorize: (kind: "service" | "node", name: string) => void = () => {}): Promise<SignedLeaf> {
+  async sign(csrPem: string, authorize: (kind: "service" | "node", name: string) => void = () => {}, afterIndex = 0): Promise<SignedLeaf> {
     const { config, settings } = this.#current();
     const release = this.#admit(settings);
     try {
@@ -268,14 +306,14 @@ export class ConnectCa {
       }
       const trustDomain = trustDomainOf(config.ClusterID);
       const agent = parseAgentUri(parsed.uri);
-      if (agent) return await this.#signAgent(parsed, agent.datacenter, agent.agent, trustDomain, settings, authorize);
+      if (agent) return await this.#signAgent(parsed, agent.datacenter, agent.agent, trustDomain, settings, authorize, afterIndex);
       const id = parseServiceUri(parsed.uri);
       if (!id) throw new ConnectCaError("SPIFFE ID in CSR must be a service, mesh-gateway, or agent ID", 400);
       if (id.trustDomain !== trustDomain) throw new ConnectCaError(`SPIFFE ID in CSR from a different trust domain: ${id.trustDomain}, we are ${trustDomain}`, 400);
       if (id.datacenter !== this.#d.datacenter) throw new ConnectCaError(`SPIFFE ID in CSR from a different datacenter: ${id.datacenter}, we are ${this.#d.datacenter}`, 400);
       if (id.namespace !== "default" || id.partition !== "default") throw new ConnectCaError("Namespaces and partitions are a Consul Enterprise feature", 400);
       authorize("service", id.service);
-      const { serial, index } = await this.#nextSerial();
+      const { serial, index } = await this.#nextSerial(afterIndex);
       // Read after the serial's commit: a rotation committed meanwhile is the root that signs.
       const active = this.#d.state.connectCa.activeRoot();
       if (!active) throw new ConnectCaError("internal error: no active CA root");
@@ -311,10 +349,11 @@ export class ConnectCa {
     trustDomain: string,
     settings: ConsulCaSettings,
     authorize: (kind: "service" | "node", name: string) => void,
+    afterIndex: number,
   ): Promise<SignedLeaf> {
     authorize("node", node);
     const uri = agentUri({ trustDomain, datacenter, agent: node });
-    const { serial, index } = await this.#nextSerial();
+    const { serial, index } = await this.#nextSerial(afterIndex);
     const active = this.#d.state.connectCa.activeRoot();
     if (!active) throw new ConnectCaError("internal error: no active CA root");
     const caKey = await importSigningKey(active.SigningKey);

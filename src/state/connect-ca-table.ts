@@ -57,8 +57,11 @@ export class ConnectCaTable {
     this.#hub.notify(Topics.connectCaRoots);
   }
 
-  nextSerial(): number {
-    return ++this.#serial;
+  /** Takes the next `count` serial numbers; returns the first (the counter is the last one taken). */
+  reserveSerials(count: number): number {
+    const first = this.#serial + 1;
+    this.#serial += count;
+    return first;
   }
 
   dump(): ConnectCaDump {

@@ -102,6 +102,9 @@ test("connect cluster - a client agent's leaf is signed by the leader and renews
   assert.equal(put.status, 200, await put.text());
   const renewed = (await (await waiting).json()) as Leaf;
   assert.notEqual(renewed.SerialNumber, leaf.SerialNumber);
+  // The new leader reserved its own block of serial numbers, past every block the old one held.
+  const serial = (l: Leaf): number => Number.parseInt(l.SerialNumber.replaceAll(":", ""), 16);
+  assert.ok(serial(renewed) > Math.max(serial(leaf), serial(followerLeaf)), `${renewed.SerialNumber} after ${leaf.SerialNumber}, ${followerLeaf.SerialNumber}`);
   const after = await getJson<Roots>(`${client.base}/v1/agent/connect/ca/roots`);
   assert.notEqual(after.ActiveRootID, roots.ActiveRootID);
   const active = after.Roots.find((r) => r.Active);

@@ -148,10 +148,12 @@ const sign: Handler = async (ctx, req) => {
   const ca = caOf(ctx);
   const body = parseJsonBody(req.body);
   if (!isObject(body) || typeof body.CSR !== "string") throw errors.decodeFailed("CSR must be a string");
+  const afterIndex = body.AfterIndex ?? 0;
+  if (typeof afterIndex !== "number" || !Number.isSafeInteger(afterIndex) || afterIndex < 0) throw errors.decodeFailed("AfterIndex must be a non-negative integer");
   try {
     // Consul's ConnectCA.Sign: service:write on the CSR's service, node:write for an agent's certificate.
     const authz = requestAuthorizer(ctx, req);
-    return json(await ca.sign(body.CSR, (kind, name) => authz.require(kind === "node" ? "node:write" : "service:write", name)));
+    return json(await ca.sign(body.CSR, (kind, name) => authz.require(kind === "node" ? "node:write" : "service:write", name), afterIndex));
   } catch (err) {
     throw caErrorToHttp(err);
   }
