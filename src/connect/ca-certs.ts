@@ -2,7 +2,7 @@ import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, sig
 import { colonHex, serialHex } from "./hex.ts";
 import { keyIdOf, type SigningKey } from "./keys.ts";
 import { signingUri } from "./spiffe.ts";
-import { asn1, asn1Csr, asn1Pkcs9, asn1X509, x509 } from "./x509.ts";
+import { asn1, asn1Csr, asn1Pkcs9, asn1X509, derOf, preEncoded, x509 } from "./x509.ts";
 
 // Certificates of the built-in CA: the self-signed root, the cross-signature a new root gets
 // from the old one on rotation, and leaf certificates signed from an agent's CSR. All through
@@ -157,9 +157,15 @@ export function p256PublicKeyInfo(point: Uint8Array): asn1X509.SubjectPublicKeyI
  * The CSR's key for verifying: a P-256 key through JWK (its coordinates), which node:crypto
  * imports at a fraction of the cost of OpenSSL 3's DER decoder; anything else from the DER.
  */
+function isP256(algorithm: asn1X509.AlgorithmIdentifier): boolean {
+  const p256 = p256AlgorithmIdentifier().asn;
+  const params = algorithm.parameters;
+  return algorithm.algorithm === p256.algorithm && params instanceof ArrayBuffer && p256.parameters instanceof ArrayBuffer && Buffer.from(params).equals(Buffer.from(p256.parameters));
+}
+
 function publicKeyOf(info: asn1X509.SubjectPublicKeyInfo, der: Buffer): KeyObject {
   const point = new Uint8Array(info.subjectPublicKey);
-  if (point.length === 65 && point[0] === 4 && Buffer.from(asn1.AsnConvert.serialize(info.algorithm)).equals(p256AlgorithmIdentifier().der)) {
+  if (point.length === 65 && point[0] === 4 && isP256(info.algorithm)) {
     const coordinate = (from: number): string => Buffer.from(point.subarray(from, from + 32)).toString("base64url");
     return createPublicKey({ key: { kty: "EC", crv: "P-256", x: coordinate(1), y: coordinate(33) }, format: "jwk" });
   }
@@ -221,8 +227,9 @@ export function csrUri(csrPem: string): ParsedCsr {
 }
 
 // Parsing a certificate and encoding an extension are pure-JS ASN.1 work, so what every leaf
-// shares is built once: the issuer's name per CA certificate, the CA key as a KeyObject and
-// its AKI and signature algorithm, and the constant extensions.
+// shares is encoded once and embedded as DER (x509.ts preEncoded): the issuer's name per CA
+// certificate, the CA key as a KeyObject with its signature algorithm and AKI, and the
+// constant extensions.
 const issuerNames = new Map<string, asn1X509.Name>();
 interface CaSigner {
   key: KeyObject;
@@ -237,14 +244,15 @@ function issuerNameOf(caCertPem: string): asn1X509.Name {
   let name = issuerNames.get(caCertPem);
   if (!name) {
     if (issuerNames.size > 16) issuerNames.clear();
-    name = asn1.AsnConvert.parse(x509.PemConverter.decodeFirst(caCertPem), asn1X509.Certificate).tbsCertificate.subject;
+    const subject = asn1.AsnConvert.parse(x509.PemConverter.decodeFirst(caCertPem), asn1X509.Certificate).tbsCertificate.subject;
+    name = preEncoded<asn1X509.Name>(derOf(subject));
     issuerNames.set(caCertPem, name);
   }
   return name;
 }
 
-function toAsnExtension(ext: x509.Extension): asn1X509.Extension {
-  return asn1.AsnConvert.parse(ext.rawData, asn1X509.Extension);
+function encodedExtension(ext: x509.Extension): asn1X509.Extension {
+  return preEncoded<asn1X509.Extension>(ext.rawData);
 }
 
 function caSignerOf(key: SigningKey): CaSigner {
@@ -255,8 +263,8 @@ function caSignerOf(key: SigningKey): CaSigner {
     signer = {
       key: createPrivateKey(key.pem),
       hash,
-      algorithm: new x509.AlgorithmProvider().toAsnAlgorithm(key.algorithm),
-      authorityKeyId: toAsnExtension(new x509.AuthorityKeyIdentifierExtension(hex(key.keyId))),
+      algorithm: preEncoded<asn1X509.AlgorithmIdentifier>(derOf(new x509.AlgorithmProvider().toAsnAlgorithm(key.algorithm))),
+      authorityKeyId: encodedExtension(new x509.AuthorityKeyIdentifierExtension(hex(key.keyId))),
     };
     caSigners.set(key.pem, signer);
   }
@@ -271,7 +279,7 @@ function leafConstants(): asn1X509.Extension[] {
       true,
     ),
     new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.clientAuth, x509.ExtendedKeyUsage.serverAuth]),
-  ].map(toAsnExtension);
+  ].map(encodedExtension);
   return leafConstantExtensions;
 }
 
@@ -322,7 +330,8 @@ export function signLeaf(p: LeafSignParams): { pem: string; notBeforeMs: number;
     issuer: issuerNameOf(p.caCertPem),
     validity: new asn1X509.Validity({ notBefore: new Date(notBeforeMs), notAfter: new Date(notAfterMs) }),
     subject: commonNameOf(p.commonName),
-    subjectPublicKeyInfo: p.csr.publicKeyInfo,
+    // The DER the CSR's key was hashed from (for the key ID) is the DER the certificate carries.
+    subjectPublicKeyInfo: preEncoded<asn1X509.SubjectPublicKeyInfo>(p.csr.publicKeyDer),
     extensions: new asn1X509.Extensions([
       ...leafConstants(),
       extension(
@@ -339,7 +348,12 @@ export function signLeaf(p: LeafSignParams): { pem: string; notBeforeMs: number;
   });
   const tbsDer = asn1.AsnConvert.serialize(tbs);
   const signature = sign(signer.hash, Buffer.from(tbsDer), { key: signer.key, dsaEncoding: "der" });
-  const cert = new asn1X509.Certificate({ tbsCertificate: tbs, signatureAlgorithm: signer.algorithm, signatureValue: new Uint8Array(signature).buffer });
+  // The certificate embeds the TBS as the DER just signed, not encoded again.
+  const cert = new asn1X509.Certificate({
+    tbsCertificate: preEncoded<asn1X509.TBSCertificate>(tbsDer),
+    signatureAlgorithm: signer.algorithm,
+    signatureValue: new Uint8Array(signature).buffer,
+  });
   const pem = x509.PemConverter.encode(asn1.AsnConvert.serialize(cert), "CERTIFICATE");
   // Whole seconds, as the Go side prints and parses them.
   return { pem: pem + "\n", notBeforeMs: Math.floor(notBeforeMs / 1000) * 1000, notAfterMs: Math.floor(notAfterMs / 1000) * 1000 };

@@ -1,15 +1,19 @@
-import { KeyObject, sign, webcrypto } from "node:crypto";
+import { generateKeyPair as generateKeyPairCb, sign } from "node:crypto";
+import { promisify } from "node:util";
 import { commonNameOf, p256PublicKeyInfo } from "./ca-certs.ts";
-import { asn1, asn1Csr, asn1Pkcs9, asn1X509, x509 } from "./x509.ts";
+import { asn1, asn1Csr, asn1Pkcs9, asn1X509, derOf, preEncoded, x509 } from "./x509.ts";
 
 // What an agent does before asking a server for a leaf: a fresh ECDSA P-256 key (kept on the
 // agent, served as "EC PRIVATE KEY" PEM) and a CSR carrying the service's SPIFFE ID.
 // Per leaf this is on the issuance hot path, so it avoids what costs milliseconds here:
 // OpenSSL 3's PEM/DER decoders (createPrivateKey, WebCrypto importKey) and @peculiar/x509's
-// generator, which re-parses everything it builds. The key comes from WebCrypto (an in-memory
-// key, exported without decoding), the CSR is encoded through the ASN.1 schemas and signed
-// with node:crypto (DER ECDSA signature, as the CSR carries it).
+// generator, which re-parses everything it builds. The key comes from node:crypto's async
+// generateKeyPair (made on the thread pool, off the event loop; a third of WebCrypto's CPU)
+// and is exported without decoding; the CSR is encoded through the ASN.1 schemas once (the
+// request embeds its signed part as the DER that was signed) and signed with node:crypto
+// (DER ECDSA signature, as the CSR carries it).
 
+const generateKeyPair = promisify(generateKeyPairCb);
 const ECDSA_SHA256 = { name: "ECDSA", hash: "SHA-256" };
 let signatureAlgorithm: asn1X509.AlgorithmIdentifier | undefined;
 
@@ -18,10 +22,9 @@ export async function createLeafKeyAndCsr(
   commonName: string,
   extra: { dnsNames?: readonly string[]; ipAddresses?: readonly string[] } = {},
 ): Promise<{ privateKeyPem: string; csrPem: string }> {
-  const pair = await webcrypto.subtle.generateKey({ name: "ECDSA", namedCurve: "P-256" }, true, ["sign", "verify"]);
-  const privateKey = KeyObject.from(pair.privateKey);
+  const { privateKey, publicKey } = await generateKeyPair("ec", { namedCurve: "P-256" });
   const privateKeyPem = privateKey.export({ type: "sec1", format: "pem" }).toString();
-  const { x, y } = KeyObject.from(pair.publicKey).export({ format: "jwk" });
+  const { x, y } = publicKey.export({ format: "jwk" });
   const point = Buffer.concat([Buffer.from([4]), Buffer.from(x ?? "", "base64url"), Buffer.from(y ?? "", "base64url")]);
   // auto_encrypt's agent certificates also ask for DNS and IP names (localhost, 127.0.0.1, dns_san…).
   const names = [
@@ -44,7 +47,11 @@ export async function createLeafKeyAndCsr(
   });
   const tbs = Buffer.from(asn1.AsnConvert.serialize(info));
   const signature = sign("sha256", tbs, { key: privateKey, dsaEncoding: "der" });
-  signatureAlgorithm ??= new x509.AlgorithmProvider().toAsnAlgorithm(ECDSA_SHA256);
-  const csr = new asn1Csr.CertificationRequest({ certificationRequestInfo: info, signatureAlgorithm, signature: new Uint8Array(signature).buffer });
+  signatureAlgorithm ??= preEncoded<asn1X509.AlgorithmIdentifier>(derOf(new x509.AlgorithmProvider().toAsnAlgorithm(ECDSA_SHA256)));
+  const csr = new asn1Csr.CertificationRequest({
+    certificationRequestInfo: preEncoded<asn1Csr.CertificationRequestInfo>(tbs),
+    signatureAlgorithm,
+    signature: new Uint8Array(signature).buffer,
+  });
   return { privateKeyPem, csrPem: x509.PemConverter.encode(asn1.AsnConvert.serialize(csr), "CERTIFICATE REQUEST") };
 }
