@@ -319,6 +319,15 @@ void test("config - HCL syntax errors name the file", async () => {
   });
 });
 
+void test("config - an HCL1 nested block inside a list's object is refused with the HCL2 spelling to use", async () => {
+  const hcl = `config_entries {\n  bootstrap = [\n    {\n      Kind = "proxy-defaults"\n      Name = "global"\n      Config {\n        protocol = "http"\n      }\n    }\n  ]\n}\n`;
+  const path = await file("nested-block.hcl", hcl);
+  await rejectsWith(loadRuntimeConfig({ "config-file": [path], dev: true }, io), (err) => {
+    assert.ok(err.message.startsWith(`failed to parse ${path}: `), err.message);
+    assert.ok(err.message.endsWith("(inside an object in a list, HCL2 needs an equals sign: write `Config = { ... }`; the HCL1 nested-block form `Config { ... }` is not supported there)"), err.message);
+  });
+});
+
 void test("config - non-dev without data_dir fails like Consul", async () => {
   await rejectsWith(loadRuntimeConfig({}, io), (err) => {
     assert.equal(err.message, "data_dir cannot be empty");
