@@ -314,7 +314,7 @@ export class ConnectCa {
       if (id.namespace !== "default" || id.partition !== "default") throw new ConnectCaError("Namespaces and partitions are a Consul Enterprise feature", 400);
       authorize("service", id.service);
       const { serial, index } = await this.#nextSerial(afterIndex);
-      // Read after the serial's commit: a rotation committed meanwhile is the root that signs.
+      // Read after taking the serial (which may have waited for a reservation): a rotation applied meanwhile is the root that signs.
       const active = this.#d.state.connectCa.activeRoot();
       if (!active) throw new ConnectCaError("internal error: no active CA root");
       const caKey = await importSigningKey(active.SigningKey);
