@@ -76,11 +76,13 @@ export async function runMeshBench(): Promise<ResultRow[]> {
     const httpPort = await freePort();
     const base = `http://127.0.0.1:${httpPort}`;
     const agentArgs = ["agent", "-dev", `-http-port=${httpPort}`, "-dns-port=-1", `-serf-lan-port=${await freePort()}`, `-serf-wan-port=${await freePort()}`, `-server-port=${await freePort()}`, "-log-level=warn"];
-    procs.push(spawnNode(BIN, agentArgs, { label: "mesh-agent" }));
+    const agentProc = spawnNode(BIN, agentArgs, { label: "mesh-agent" });
+    procs.push(agentProc);
     await until("the agent", async () => (await fetch(`${base}/v1/status/leader`)).status === 200);
 
     const appPort = await freePort();
-    procs.push(spawnNode(FIXTURE, ["echo", String(appPort)], { label: "mesh-echo", viaTsx: true, raiseFdLimit: true }));
+    const echoProc = spawnNode(FIXTURE, ["echo", String(appPort)], { label: "mesh-echo", viaTsx: true, raiseFdLimit: true });
+    procs.push(echoProc);
     const [dbSidecar, webSidecar, upstream, relayA, relayB] = [await freePort(), await freePort(), await freePort(), await freePort(), await freePort()];
     procs.push(spawnNode(FIXTURE, ["relay", String(relayB), String(appPort)], { label: "relay-b", viaTsx: true, raiseFdLimit: true }));
     procs.push(spawnNode(FIXTURE, ["relay", String(relayA), String(relayB)], { label: "relay-a", viaTsx: true, raiseFdLimit: true }));
@@ -152,9 +154,15 @@ export async function runMeshBench(): Promise<ResultRow[]> {
     // the CPU time says what a connection costs.
     const cpuOf = (ps: SpawnedProcess[]): number => ps.reduce((sum, p) => sum + readCpuTicks(p.pid), 0);
     const relayProcs = procs.filter((p) => p.child.spawnargs.includes("relay"));
+    // Each process on the path separately: where a connection's CPU goes.
+    const path = { client: worker, web: webProxy, db: dbProxy, agent: agentProc, app: echoProc };
+    const before = Object.fromEntries(Object.entries(path).map(([k, p]) => [k, readCpuTicks(p.pid)]));
     let ticks = cpuOf([dbProxy, webProxy]);
     const meshConnect = await runJob(worker, { kind: "connect", port: upstream, connections: CONNECT_LOOPS, seconds: CONNECT_SECONDS });
     const meshCpuMsPerConn = ((cpuOf([dbProxy, webProxy]) - ticks) * 10) / Math.max(1, meshConnect.completed);
+    const perProcessUs = Object.entries(path)
+      .map(([k, p]) => `${k} ${Math.round(((readCpuTicks(p.pid) - before[k]) * 10_000) / Math.max(1, meshConnect.completed))} µs`)
+      .join(", ");
     ticks = cpuOf(relayProcs);
     const relayConnect = await runJob(worker, { kind: "connect", port: relayA, connections: CONNECT_LOOPS, seconds: CONNECT_SECONDS });
     const relayCpuMsPerConn = ((cpuOf(relayProcs) - ticks) * 10) / Math.max(1, relayConnect.completed);
@@ -215,7 +223,7 @@ export async function runMeshBench(): Promise<ResultRow[]> {
         ratio: percent(meshConnect.perSecond / relayConnect.perSecond),
         target: `≥ ${count(MESH_CONNECT_TARGET_PER_SECOND)}/s`,
         pass: meshConnect.perSecond >= MESH_CONNECT_TARGET_PER_SECOND && meshConnect.errors === 0,
-        detail: `${CONNECT_LOOPS} loops; set-up + one exchange p50 ${ms(meshConnect.p50Ms)}, p99 ${ms(meshConnect.p99Ms)}; CPU per connection, both proxies together ${meshCpuMsPerConn.toFixed(2)} ms (both relays ${relayCpuMsPerConn.toFixed(2)} ms); errors ${meshConnect.errors} (relays ${relayConnect.errors}); bare node:tls mTLS pair with the same leaves (session resumption, no authorise, no discovery) ${rate(bareTlsConnect.perSecond)}, ${bareTlsCpuMsPerConn.toFixed(2)} ms CPU per connection, errors ${bareTlsConnect.errors}`,
+        detail: `${CONNECT_LOOPS} loops; set-up + one exchange p50 ${ms(meshConnect.p50Ms)}, p99 ${ms(meshConnect.p99Ms)}; CPU per connection, both proxies together ${meshCpuMsPerConn.toFixed(2)} ms (per process: ${perProcessUs}; both relays ${relayCpuMsPerConn.toFixed(2)} ms); errors ${meshConnect.errors} (relays ${relayConnect.errors}); bare node:tls mTLS pair with the same leaves (session resumption, no authorise, no discovery) ${rate(bareTlsConnect.perSecond)}, ${bareTlsCpuMsPerConn.toFixed(2)} ms CPU per connection, errors ${bareTlsConnect.errors}`,
       },
     ];
   } finally {

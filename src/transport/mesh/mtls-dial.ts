@@ -20,6 +20,9 @@ export interface MtlsDialOptions {
   onSession?: (session: Buffer) => void;
 }
 
+/** TLSSocket.setSession: present on Node's TLSSocket since early versions but left out of the docs and @types/node. */
+type ResumableSocket = tls.TLSSocket & { setSession?: (session: Buffer) => void };
+
 export function dialMtls(opts: MtlsDialOptions): Promise<tls.TLSSocket> {
   return new Promise((resolve, reject) => {
     const options: tls.ConnectionOptions & { allowHalfOpen: boolean } = {
@@ -30,11 +33,17 @@ export function dialMtls(opts: MtlsDialOptions): Promise<tls.TLSSocket> {
       rejectUnauthorized: true,
       allowHalfOpen: true,
       checkServerIdentity: (_host, cert) => opts.verifyPeer(cert),
-      session: opts.session,
     };
+    const canSetLater = typeof (tls.TLSSocket.prototype as ResumableSocket).setSession === "function";
+    if (!canSetLater) options.session = opts.session;
     // allowHalfOpen (missing from @types/node's ConnectionOptions, honoured by tls.connect)
     // lets a client's FIN through while the server still answers.
-    const socket = tls.connect(options);
+    const socket: ResumableSocket = tls.connect(options);
+    // Set here rather than as the `session` option: Node 20's tls.connect decodes an option
+    // session twice (in the socket's init and again after it), and decoding one means parsing
+    // the peer certificate it holds, which OpenSSL 3.0 makes the dearest step of a resumption.
+    // The handshake starts once TCP connects, so the session is in place for the ClientHello.
+    if (canSetLater && opts.session) socket.setSession?.(opts.session);
     socket.setNoDelay(true);
     const onSession = opts.onSession;
     if (onSession) socket.on("session", (session: Buffer) => onSession(session));
