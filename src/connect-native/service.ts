@@ -10,6 +10,7 @@ import { AgentClient, errorText } from "../connect/mesh/agent-client.ts";
 import { AuthorizeCache, type AuthorizeDecision } from "../connect/mesh/authorize-cache.ts";
 import { BlockingWatch } from "../connect/mesh/blocking-watch.ts";
 import { consulSerial, PeerIdentityCache } from "../connect/mesh/peer-identity.ts";
+import { QueryInstances } from "../connect/mesh/query-instances.ts";
 import { instanceKey, UpstreamInstances, type MeshInstance } from "../connect/mesh/upstream-instances.ts";
 import { parseServiceUri } from "../connect/spiffe.ts";
 import { ConnectError } from "../errors/connect-errors.ts";
@@ -36,6 +37,12 @@ export interface DialOptions {
   datacenter?: string;
   /** Overrides ConnectServiceOptions.connectTimeoutMs for this dial. */
   connectTimeoutMs?: number;
+  /**
+   * The destination names a prepared query rather than a service (Consul's
+   * `destination_type = "prepared_query"`): instances come from executing it with connect=true
+   * (answers reused for up to 1 s), and each must present the identity of the service it answered for.
+   */
+  preparedQuery?: boolean;
 }
 
 /** Internals the built-in proxy passes; not part of the SDK's surface. */
@@ -84,6 +91,7 @@ export class ConnectService {
   readonly #authz: AuthorizeCache;
   readonly #peers = new PeerIdentityCache();
   readonly #upstreams = new Map<string, UpstreamInstances>();
+  readonly #queries = new Map<string, QueryInstances>();
   readonly #agents = new Set<https.Agent>();
   /** fetch()'s pooled agents, one per destination and datacenter. */
   readonly #fetchAgents = new Map<string, https.Agent>();
@@ -284,6 +292,16 @@ export class ConnectService {
     return inst;
   }
 
+  #queryInstances(query: string, datacenter: string): QueryInstances {
+    const key = `${query}\u0000${datacenter}`;
+    let inst = this.#queries.get(key);
+    if (!inst) {
+      inst = new QueryInstances({ client: this.#client, query, datacenter, clock: this.#clock, rng: this.#rng });
+      this.#queries.set(key, inst);
+    }
+    return inst;
+  }
+
   /** Checks that a server certificate names `destination` in our trust domain and the instance's datacenter. */
   #verifyServer(destination: string, instance: MeshInstance, cert: PeerCertificate): Error | undefined {
     const id = this.#peers.identify(cert.fingerprint256, cert.raw);
@@ -306,7 +324,7 @@ export class ConnectService {
     if (this.#closed) throw new ConnectError("Closed", "the service is closed");
     if (typeof destination !== "string" || destination === "") throw new ConnectError("BadDestination", "a destination service name is required");
     const dc = options.datacenter ?? "";
-    const instances = this.#instances(destination, dc);
+    const instances = options.preparedQuery === true ? this.#queryInstances(destination, dc) : this.#instances(destination, dc);
     await instances.ready();
     const tried = new Set<string>();
     const failures: string[] = [];
@@ -315,9 +333,10 @@ export class ConnectService {
       if (!instance) break;
       tried.add(instanceKey(instance));
       const ctx = this.tlsContext;
-      // The destination is part of the key: a session proves the identity checked when it was
-      // made, so it must only stand in for the same check.
-      const sessionKey = `${destination}\u0000${instanceKey(instance)}`;
+      const service = instance.service ?? destination;
+      // The expected service is part of the key: a session proves the identity checked when it
+      // was made, so it must only stand in for the same check.
+      const sessionKey = `${service}\u0000${instanceKey(instance)}`;
       try {
         return await dialMtls({
           host: instance.host,
@@ -325,8 +344,8 @@ export class ConnectService {
           secureContext: ctx.secureContext,
           session: this.#resumeSessions ? this.#sessions.get(sessionKey) : undefined,
           onSession: this.#resumeSessions ? (session) => this.#rememberSession(ctx.generation, sessionKey, session) : undefined,
-          servername: this.#roots ? `${destination}.default.${instance.datacenter || this.#datacenter}.internal.${this.#roots.TrustDomain}` : undefined,
-          verifyPeer: (cert) => this.#verifyServer(destination, instance, cert),
+          servername: this.#roots ? `${service}.default.${instance.datacenter || this.#datacenter}.internal.${this.#roots.TrustDomain}` : undefined,
+          verifyPeer: (cert) => this.#verifyServer(service, instance, cert),
           timeoutMs: options.connectTimeoutMs ?? this.#connectTimeoutMs,
         });
       } catch (err) {
@@ -334,7 +353,7 @@ export class ConnectService {
         this.#log.debug("dial failed, trying another instance", { destination, instance: instanceKey(instance), error: errorText(err) });
       }
     }
-    if (tried.size === 0) throw new ConnectError("NoHealthyInstances", `no healthy instances of "${destination}"`);
+    if (tried.size === 0) throw new ConnectError("NoHealthyInstances", `no healthy instances of ${options.preparedQuery === true ? "prepared query " : ""}"${destination}"`);
     throw new ConnectError("DialFailed", `dialing "${destination}" failed: ${failures.join("; ")}`);
   }
 
@@ -391,6 +410,8 @@ export class ConnectService {
     this.#intentionsWatch?.stop();
     for (const u of this.#upstreams.values()) u.stop();
     this.#upstreams.clear();
+    for (const q of this.#queries.values()) q.stop();
+    this.#queries.clear();
     for (const a of this.#agents) a.destroy();
     this.#agents.clear();
     this.#fetchAgents.clear();

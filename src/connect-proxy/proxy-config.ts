@@ -1,6 +1,7 @@
 // What the built-in proxy runs (spec/connect.md §8): read from a `connect-proxy` registration
 // (Proxy.* and the opaque Proxy.Config map) or from command-line flags. Parts we cannot honour
-// (prepared-query or peer upstreams, unix sockets) are reported by name, never ignored.
+// (peer upstreams, unix sockets, destination types other than service and prepared query) are
+// reported by name, never ignored.
 
 export interface PublicListenerConfig {
   bindAddress: string;
@@ -11,7 +12,11 @@ export interface PublicListenerConfig {
   handshakeTimeoutMs: number;
 }
 
+export type UpstreamDestinationType = "service" | "prepared_query";
+
 export interface UpstreamConfig {
+  /** "prepared_query": destinationName names a query, executed with connect=true to find instances. */
+  destinationType: UpstreamDestinationType;
   destinationName: string;
   datacenter: string;
   localBindAddress: string;
@@ -112,12 +117,13 @@ export function configFromRegistration(reg: ProxyRegistration): ProxyConfig {
 
 function upstreamFromRegistration(u: UpstreamBody, where: string): UpstreamConfig {
   const type = u.DestinationType || "service";
-  if (type !== "service") throw new ProxyConfigError(`${where}: DestinationType "${type}" is not supported by the built-in proxy (only "service")`);
+  if (type !== "service" && type !== "prepared_query") throw new ProxyConfigError(`${where}: DestinationType "${type}" is not supported by the built-in proxy (only "service" and "prepared_query")`);
   if (u.DestinationPeer) throw new ProxyConfigError(`${where}: DestinationPeer is not supported (cluster peering is not built)`);
   if (u.LocalBindSocketPath) throw new ProxyConfigError(`${where}: LocalBindSocketPath is not supported by the built-in proxy`);
   if (!u.DestinationName) throw new ProxyConfigError(`${where}: DestinationName is required`);
   if (!u.LocalBindPort || u.LocalBindPort <= 0) throw new ProxyConfigError(`${where}: LocalBindPort is required`);
   return {
+    destinationType: type,
     destinationName: u.DestinationName,
     datacenter: u.Datacenter ?? "",
     localBindAddress: u.LocalBindAddress || "127.0.0.1",
@@ -132,5 +138,5 @@ export function upstreamFromFlag(raw: string): UpstreamConfig {
   const name = at > 0 ? raw.slice(0, at) : "";
   const port = at > 0 ? Number(raw.slice(at + 1)) : Number.NaN;
   if (name === "" || !Number.isInteger(port) || port < 1 || port > 65535) throw new ProxyConfigError(`-upstream: "${raw}" must be <service>:<port>`);
-  return { destinationName: name, datacenter: "", localBindAddress: "127.0.0.1", localBindPort: port, connectTimeoutMs: 10_000 };
+  return { destinationType: "service", destinationName: name, datacenter: "", localBindAddress: "127.0.0.1", localBindPort: port, connectTimeoutMs: 10_000 };
 }

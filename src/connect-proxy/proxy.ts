@@ -29,7 +29,7 @@ function upstreamKey(u: UpstreamConfig): string {
 }
 
 function sameUpstream(a: UpstreamConfig, b: UpstreamConfig): boolean {
-  return a.destinationName === b.destinationName && a.datacenter === b.datacenter && a.connectTimeoutMs === b.connectTimeoutMs;
+  return a.destinationType === b.destinationType && a.destinationName === b.destinationName && a.datacenter === b.datacenter && a.connectTimeoutMs === b.connectTimeoutMs;
 }
 
 export class ConnectProxy {
@@ -144,7 +144,8 @@ export class ConnectProxy {
   }
 
   #onUpstreamConnection(u: UpstreamConfig, socket: Socket): void {
-    this.#svc.dial(u.destinationName, { datacenter: u.datacenter === "" ? undefined : u.datacenter, connectTimeoutMs: u.connectTimeoutMs }).then(
+    const options = { datacenter: u.datacenter === "" ? undefined : u.datacenter, connectTimeoutMs: u.connectTimeoutMs, preparedQuery: u.destinationType === "prepared_query" };
+    this.#svc.dial(u.destinationName, options).then(
       (remote) => {
         if (socket.destroyed || this.#stopped) {
           remote.destroy();

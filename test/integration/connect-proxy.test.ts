@@ -18,6 +18,7 @@ describe("connect proxy", () => {
   const proxies: ProxyProcess[] = [];
   const apps: { close(): Promise<void> }[] = [];
   let upstreamPort = 0;
+  let queryUpstreamPort = 0;
   let dbSidecarPort = 0;
   const dir = mkdtempSync(join(tmpdir(), "consulate-mesh-"));
 
@@ -28,8 +29,17 @@ describe("connect proxy", () => {
     apps.push(db, web);
     dbSidecarPort = await freePort();
     upstreamPort = await freePort();
+    queryUpstreamPort = await freePort();
     await registerWithSidecar(agent.base, { name: "db", appPort: db.port, sidecarPort: dbSidecarPort });
-    await registerWithSidecar(agent.base, { name: "web", appPort: web.port, sidecarPort: await freePort(), upstreams: [{ DestinationName: "db", LocalBindPort: upstreamPort }] });
+    await registerWithSidecar(agent.base, {
+      name: "web",
+      appPort: web.port,
+      sidecarPort: await freePort(),
+      upstreams: [
+        { DestinationName: "db", LocalBindPort: upstreamPort },
+        { DestinationType: "prepared_query", DestinationName: "db-query", LocalBindPort: queryUpstreamPort },
+      ],
+    });
     proxies.push(...(await Promise.all([spawnProxy(agent.base, ["-sidecar-for=db"]), spawnProxy(agent.base, ["-sidecar-for=web"])])));
   });
 
@@ -43,6 +53,15 @@ describe("connect proxy", () => {
   test("an app behind a sidecar answers through another sidecar's upstream, and the sidecar's check passes once it listens", async () => {
     await eventually("db's sidecar passing in health/connect", async () => (await passingConnect(agent.base, "db")) === 1);
     assert.equal(await exchange(upstreamPort, "ping"), "db:ping");
+  });
+
+  test("a prepared-query upstream finds the sidecar the query answers and checks it speaks for db", async () => {
+    await eventually("db's sidecar passing in health/connect", async () => (await passingConnect(agent.base, "db")) === 1);
+    // No such query yet: the connection is refused rather than sent anywhere.
+    assert.equal(await exchange(queryUpstreamPort, "early"), null);
+    const res = await fetch(`${agent.base}/v1/query`, { method: "POST", body: JSON.stringify({ Name: "db-query", Service: { Service: "db" } }) });
+    assert.equal(res.status, 200, await res.text());
+    await eventually("an answer through the query's instance", async () => (await exchange(queryUpstreamPort, "pq")) === "db:pq", 5000, 100);
   });
 
   test("a deny intention refuses new connections within 1 s; allow restores them", async () => {

@@ -118,7 +118,7 @@ export async function putJson(base: string, path: string, body: unknown): Promis
 }
 
 /** Registers `name` (port `appPort`) with a sidecar on `sidecarPort` whose TCP check runs every second. */
-export async function registerWithSidecar(base: string, opts: { id?: string; name: string; appPort: number; sidecarPort: number; upstreams?: { DestinationName: string; LocalBindPort: number }[] }): Promise<void> {
+export async function registerWithSidecar(base: string, opts: { id?: string; name: string; appPort: number; sidecarPort: number; upstreams?: { DestinationType?: string; DestinationName: string; LocalBindPort: number }[] }): Promise<void> {
   const id = opts.id ?? opts.name;
   await putJson(base, "/v1/agent/service/register", {
     ID: id,

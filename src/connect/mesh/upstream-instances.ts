@@ -13,6 +13,8 @@ export interface MeshInstance {
   datacenter: string;
   node: string;
   serviceId: string;
+  /** The service its certificate must name when that is not the destination dialled (a prepared query's answer). */
+  service?: string;
 }
 
 interface HealthEntry {

@@ -24,7 +24,7 @@ test("a sidecar registration becomes a public listener on its port and one upstr
   const c = configFromRegistration(sidecar);
   assert.equal(c.service, "web");
   assert.deepEqual(c.publicListener, { bindAddress: "0.0.0.0", bindPort: 21000, localServiceAddress: "127.0.0.1", localServicePort: 8080, localConnectTimeoutMs: 1000, handshakeTimeoutMs: 10_000 });
-  assert.deepEqual(c.upstreams, [{ destinationName: "db", datacenter: "", localBindAddress: "127.0.0.1", localBindPort: 9191, connectTimeoutMs: 10_000 }]);
+  assert.deepEqual(c.upstreams, [{ destinationType: "service", destinationName: "db", datacenter: "", localBindAddress: "127.0.0.1", localBindPort: 9191, connectTimeoutMs: 10_000 }]);
 });
 
 test("Proxy.Config keys override the defaults", () => {
@@ -37,12 +37,13 @@ test("Proxy.Config keys override the defaults", () => {
     },
   });
   assert.deepEqual(c.publicListener, { bindAddress: "127.0.0.2", bindPort: 22000, localServiceAddress: "127.0.0.3", localServicePort: 9000, localConnectTimeoutMs: 250, handshakeTimeoutMs: 500 });
-  assert.deepEqual(c.upstreams[0], { destinationName: "db", datacenter: "dc2", localBindAddress: "127.0.0.4", localBindPort: 9191, connectTimeoutMs: 300 });
+  assert.deepEqual(c.upstreams[0], { destinationType: "service", destinationName: "db", datacenter: "dc2", localBindAddress: "127.0.0.4", localBindPort: 9191, connectTimeoutMs: 300 });
 });
 
 test("what the built-in proxy cannot honour is refused by name", () => {
   const withUpstream = (u: Record<string, unknown>) => ({ ...sidecar, Proxy: { ...sidecar.Proxy, Upstreams: [{ DestinationName: "db", LocalBindPort: 9191, ...u }] } });
-  assert.throws(() => configFromRegistration(withUpstream({ DestinationType: "prepared_query" })), (e: Error) => e instanceof ProxyConfigError && /DestinationType "prepared_query"/.test(e.message));
+  assert.equal(configFromRegistration(withUpstream({ DestinationType: "prepared_query" })).upstreams[0].destinationType, "prepared_query");
+  assert.throws(() => configFromRegistration(withUpstream({ DestinationType: "peer" })), (e: Error) => e instanceof ProxyConfigError && /Upstreams\[0\]: DestinationType "peer" is not supported/.test(e.message));
   assert.throws(() => configFromRegistration(withUpstream({ DestinationPeer: "other" })), /DestinationPeer/);
   assert.throws(() => configFromRegistration(withUpstream({ LocalBindSocketPath: "/tmp/s" })), /LocalBindSocketPath/);
   assert.throws(() => configFromRegistration(withUpstream({ LocalBindPort: 0 })), /LocalBindPort is required/);
@@ -51,7 +52,7 @@ test("what the built-in proxy cannot honour is refused by name", () => {
 });
 
 test("-upstream name:port and host:port parsing", () => {
-  assert.deepEqual(upstreamFromFlag("db:8181"), { destinationName: "db", datacenter: "", localBindAddress: "127.0.0.1", localBindPort: 8181, connectTimeoutMs: 10_000 });
+  assert.deepEqual(upstreamFromFlag("db:8181"), { destinationType: "service", destinationName: "db", datacenter: "", localBindAddress: "127.0.0.1", localBindPort: 8181, connectTimeoutMs: 10_000 });
   assert.throws(() => upstreamFromFlag("db"), /must be <service>:<port>/);
   assert.throws(() => upstreamFromFlag("db:70000"), /must be <service>:<port>/);
   assert.deepEqual(splitHostPort("[::1]:80", "x"), { host: "::1", port: 80 });
