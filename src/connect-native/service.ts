@@ -18,6 +18,7 @@ import { systemClock, type Clock } from "../runtime/clock.ts";
 import { silentLogger, type Logger } from "../runtime/logger.ts";
 import { systemRng, type Rng } from "../runtime/rng.ts";
 import { dialMtls } from "../transport/mesh/mtls-dial.ts";
+import { STREAM_REUSE_SNI_PREFIX } from "../transport/mesh/stream-reuse.ts";
 import { buildTlsContext, secureContextOptions, type MeshTlsContext } from "../transport/mesh/tls-material.ts";
 import { meshFetch, type MeshFetchInit } from "./mesh-fetch.ts";
 
@@ -74,6 +75,10 @@ interface RootsBody {
 /** How many distinct instances one dial tries before giving up. */
 const MAX_DIAL_ATTEMPTS = 5;
 
+/** Idle kept connections per destination instance (stream reuse), and how long one waits. */
+const KEPT_PER_INSTANCE = 64;
+const KEPT_IDLE_MS = 10_000;
+
 /** Bound on remembered TLS sessions (one per destination instance). */
 const SESSION_CACHE_LIMIT = 1024;
 
@@ -104,6 +109,8 @@ export class ConnectService {
    */
   readonly #sessions = new Map<string, Buffer>();
   readonly #resumeSessions: boolean;
+  /** Idle connections to stream-reuse instances, per instance; emptied when our material changes. */
+  readonly #kept = new Map<string, TLSSocket[]>();
   #leaf: LeafBody | undefined;
   #roots: RootsBody | undefined;
   #context: MeshTlsContext | undefined;
@@ -177,6 +184,7 @@ export class ConnectService {
     try {
       this.#context = buildTlsContext({ generation: ++this.#generation, keyPem: leaf.PrivateKeyPEM, certPem: leaf.CertPEM, caPems });
       this.#sessions.clear();
+      this.#dropKept();
     } catch (err) {
       this.#log.error("cannot build a TLS context from the leaf and roots", { service: this.name, error: errorText(err) });
       return;
@@ -321,6 +329,21 @@ export class ConnectService {
 
   /** Dials a healthy instance of `destination` with mTLS; a failed instance makes way for another. */
   async dial(destination: string, options: DialOptions = {}): Promise<TLSSocket> {
+    return (await this.#dial(destination, options, false)).socket;
+  }
+
+  /**
+   * The built-in proxy's dial: like dial(), but an instance whose registration advertises stream
+   * reuse (a Consulate sidecar) is reached over a kept connection when one is idle (unless
+   * `fresh`: the retry of a stream whose kept connection turned out dead). With
+   * `release` set, the socket carries framed streams (transport/mesh/stream-reuse.ts) and must
+   * be handed back with release(reusable) when the stream is over.
+   */
+  async dialForRelay(destination: string, options: DialOptions & { fresh?: boolean } = {}): Promise<{ socket: TLSSocket; release?: (reusable: boolean) => void }> {
+    return this.#dial(destination, options, true);
+  }
+
+  async #dial(destination: string, options: DialOptions & { fresh?: boolean }, relay: boolean): Promise<{ socket: TLSSocket; release?: (reusable: boolean) => void }> {
     if (this.#closed) throw new ConnectError("Closed", "the service is closed");
     if (typeof destination !== "string" || destination === "") throw new ConnectError("BadDestination", "a destination service name is required");
     const dc = options.datacenter ?? "";
@@ -334,20 +357,37 @@ export class ConnectService {
       tried.add(instanceKey(instance));
       const ctx = this.tlsContext;
       const service = instance.service ?? destination;
+      const reuse = relay && instance.streamReuse === true;
       // The expected service is part of the key: a session proves the identity checked when it
-      // was made, so it must only stand in for the same check.
-      const sessionKey = `${service}\u0000${instanceKey(instance)}`;
+      // was made, so it must only stand in for the same check. Reuse asks with another SNI, so
+      // its sessions (bound to the SNI) and kept connections are keyed apart.
+      const key = `${reuse ? "r" : "p"}\u0000${service}\u0000${instanceKey(instance)}`;
+      if (reuse && options.fresh !== true) {
+        const kept = this.#takeKept(key);
+        if (kept) return { socket: kept, release: (ok) => this.#keep(ctx.generation, key, kept, ok) };
+      }
+      const sni = this.#roots ? `${service}.default.${instance.datacenter || this.#datacenter}.internal.${this.#roots.TrustDomain}` : undefined;
       try {
-        return await dialMtls({
+        const socket = await dialMtls({
           host: instance.host,
           port: instance.port,
           secureContext: ctx.secureContext,
-          session: this.#resumeSessions ? this.#sessions.get(sessionKey) : undefined,
-          onSession: this.#resumeSessions ? (session) => this.#rememberSession(ctx.generation, sessionKey, session) : undefined,
-          servername: this.#roots ? `${service}.default.${instance.datacenter || this.#datacenter}.internal.${this.#roots.TrustDomain}` : undefined,
+          session: this.#resumeSessions ? this.#sessions.get(key) : undefined,
+          onSession: this.#resumeSessions ? (session) => this.#rememberSession(ctx.generation, key, session) : undefined,
+          servername: reuse && sni ? `${STREAM_REUSE_SNI_PREFIX}${sni}` : sni,
           verifyPeer: (cert) => this.#verifyServer(service, instance, cert),
           timeoutMs: options.connectTimeoutMs ?? this.#connectTimeoutMs,
         });
+        if (!reuse) return { socket };
+        socket.on("error", () => socket.destroy());
+        // Only an idle kept connection has its timer set; a closed one leaves the idle list.
+        socket.on("timeout", () => socket.destroy());
+        socket.once("close", () => {
+          const idle = this.#kept.get(key);
+          const at = idle ? idle.indexOf(socket) : -1;
+          if (idle && at >= 0) idle.splice(at, 1);
+        });
+        return { socket, release: (ok) => this.#keep(ctx.generation, key, socket, ok) };
       } catch (err) {
         failures.push(`${instanceKey(instance)}: ${errorText(err)}`);
         this.#log.debug("dial failed, trying another instance", { destination, instance: instanceKey(instance), error: errorText(err) });
@@ -355,6 +395,39 @@ export class ConnectService {
     }
     if (tried.size === 0) throw new ConnectError("NoHealthyInstances", `no healthy instances of ${options.preparedQuery === true ? "prepared query " : ""}"${destination}"`);
     throw new ConnectError("DialFailed", `dialing "${destination}" failed: ${failures.join("; ")}`);
+  }
+
+  /** An idle kept connection for `key` that is still open, or undefined. */
+  #takeKept(key: string): TLSSocket | undefined {
+    const idle = this.#kept.get(key);
+    while (idle && idle.length > 0) {
+      const socket = idle.pop();
+      if (socket && !socket.destroyed && socket.readable && socket.writable && socket.readableLength === 0) {
+        socket.setTimeout(0);
+        return socket;
+      }
+      socket?.destroy();
+    }
+    return undefined;
+  }
+
+  /** Takes a connection back after a stream: kept while our material is unchanged, up to a bound, for a while. */
+  #keep(generation: number, key: string, socket: TLSSocket, reusable: boolean): void {
+    if (!reusable || socket.destroyed) return void socket.destroy();
+    if (this.#closed || generation !== this.#generation) return void socket.destroy();
+    let idle = this.#kept.get(key);
+    if (!idle) {
+      idle = [];
+      this.#kept.set(key, idle);
+    }
+    if (idle.length >= KEPT_PER_INSTANCE) return void socket.destroy();
+    idle.push(socket);
+    socket.setTimeout(KEPT_IDLE_MS);
+  }
+
+  #dropKept(): void {
+    for (const idle of this.#kept.values()) for (const socket of idle.splice(0)) socket.destroy();
+    this.#kept.clear();
   }
 
   #rememberSession(generation: number, key: string, session: Buffer): void {
@@ -417,5 +490,6 @@ export class ConnectService {
     this.#fetchAgents.clear();
     this.#rotationListeners.clear();
     this.#sessions.clear();
+    this.#dropKept();
   }
 }

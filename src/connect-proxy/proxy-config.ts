@@ -3,6 +3,8 @@
 // (peer upstreams, unix sockets, destination types other than service and prepared query) are
 // reported by name, never ignored.
 
+import { STREAM_REUSE_CONFIG_KEY } from "../connect/mesh/upstream-instances.ts";
+
 export interface PublicListenerConfig {
   bindAddress: string;
   bindPort: number;
@@ -94,6 +96,8 @@ export function configFromRegistration(reg: ProxyRegistration): ProxyConfig {
   if (service === "") throw new ProxyConfigError(`${where} has no Proxy.DestinationServiceName`);
   if (p.LocalServiceSocketPath) throw new ProxyConfigError(`${where}: Proxy.LocalServiceSocketPath is not supported by the built-in proxy`);
   const config = p.Config ?? {};
+  const reuse = config[STREAM_REUSE_CONFIG_KEY];
+  if (reuse !== undefined && reuse !== null && typeof reuse !== "boolean") throw new ProxyConfigError(`${where}: ${STREAM_REUSE_CONFIG_KEY} must be true or false, got ${JSON.stringify(reuse)}`);
   let localHost = p.LocalServiceAddress || "127.0.0.1";
   let localPort = p.LocalServicePort ?? 0;
   const localOverride = stringKey(config, "local_service_address", where);

@@ -10,6 +10,7 @@ import type { Clock } from "../runtime/clock.ts";
 import type { Logger } from "../runtime/logger.ts";
 import { MtlsListener } from "../transport/mesh/mtls-listener.ts";
 import { RelaySet } from "../transport/mesh/relay.ts";
+import { relayStreamOverConnection, serveStreams, STREAM_REUSE_SNI_PREFIX } from "../transport/mesh/stream-reuse.ts";
 import { dialTcp, TcpListener } from "../transport/mesh/tcp-listener.ts";
 import type { ProxyConfig, PublicListenerConfig, UpstreamConfig } from "./proxy-config.ts";
 
@@ -32,6 +33,9 @@ function sameUpstream(a: UpstreamConfig, b: UpstreamConfig): boolean {
   return a.destinationType === b.destinationType && a.destinationName === b.destinationName && a.datacenter === b.datacenter && a.connectTimeoutMs === b.connectTimeoutMs;
 }
 
+/** How long an inbound framed connection may sit between streams (the dialler gives up first, at 10 s). */
+const FRAMED_IDLE_MS = 60_000;
+
 export class ConnectProxy {
   readonly #svc: ConnectService;
   readonly #log: Logger;
@@ -42,6 +46,8 @@ export class ConnectProxy {
   /** The local application's address; read per connection so a registration change applies at once. */
   #local = { host: "127.0.0.1", port: 0, timeoutMs: 1000 };
   #stopped = false;
+  /** Inbound connections carrying framed streams: closed on stop once their streams drained. */
+  readonly #framed = new Set<TLSSocket>();
 
   constructor(svc: ConnectService, logger: Logger, clock: Clock) {
     this.#svc = svc;
@@ -107,7 +113,7 @@ export class ConnectProxy {
       context: this.#svc.tlsContext,
       handshakeTimeoutMs: config.handshakeTimeoutMs,
       admit: (socket) => this.#admit(socket),
-      onAdmitted: (socket) => this.#toLocalApp(socket),
+      onAdmitted: (socket) => (typeof socket.servername === "string" && socket.servername.startsWith(STREAM_REUSE_SNI_PREFIX) ? this.#serveStreams(socket) : this.#toLocalApp(socket)),
       onHandshakeError: (err) => this.#log.debug("inbound TLS handshake failed", { error: err.message }),
     });
     await listener.listen();
@@ -122,6 +128,26 @@ export class ConnectProxy {
     const decision = await this.#svc.authorizeSocket(socket);
     if (!decision.authorized) this.#log.debug("inbound connection refused", { reason: decision.reason, remote: socket.remoteAddress });
     return decision.authorized;
+  }
+
+  /** A Consulate sidecar asked for stream reuse: every stream is authorised (from the cache) before the app is dialled. */
+  #serveStreams(socket: TLSSocket): void {
+    this.#framed.add(socket);
+    socket.once("close", () => this.#framed.delete(socket));
+    serveStreams(socket, {
+      idleTimeoutMs: FRAMED_IDLE_MS,
+      track: () => this.#relays.hold(() => socket.destroy()),
+      open: async () => {
+        if (this.#stopped || !(await this.#admit(socket))) return undefined;
+        const { host, port, timeoutMs } = this.#local;
+        try {
+          return await dialTcp(host, port, timeoutMs);
+        } catch (err) {
+          this.#log.warn("cannot reach the local application", { local: `${host}:${port}`, error: errorText(err) });
+          return undefined;
+        }
+      },
+    });
   }
 
   #toLocalApp(socket: TLSSocket): void {
@@ -143,13 +169,27 @@ export class ConnectProxy {
     );
   }
 
-  #onUpstreamConnection(u: UpstreamConfig, socket: Socket): void {
-    const options = { datacenter: u.datacenter === "" ? undefined : u.datacenter, connectTimeoutMs: u.connectTimeoutMs, preparedQuery: u.destinationType === "prepared_query" };
-    this.#svc.dial(u.destinationName, options).then(
-      (remote) => {
+  #onUpstreamConnection(u: UpstreamConfig, socket: Socket, fresh = false): void {
+    const options = { datacenter: u.datacenter === "" ? undefined : u.datacenter, connectTimeoutMs: u.connectTimeoutMs, preparedQuery: u.destinationType === "prepared_query", fresh };
+    this.#svc.dialForRelay(u.destinationName, options).then(
+      ({ socket: remote, release }) => {
         if (socket.destroyed || this.#stopped) {
           remote.destroy();
           socket.destroy();
+          return;
+        }
+        if (release) {
+          const done = this.#relays.hold(() => {
+            socket.destroy();
+            remote.destroy();
+          });
+          relayStreamOverConnection(socket, remote, (outcome) => {
+            release(outcome === "reusable" && !this.#stopped);
+            done();
+            // A kept connection that died unnoticed took nothing from the app: dial afresh once.
+            if (outcome === "lost" && !fresh && !socket.destroyed && !this.#stopped) this.#onUpstreamConnection(u, socket, true);
+            else if (outcome === "lost") socket.destroy();
+          });
           return;
         }
         this.#relays.relay(socket, remote);
@@ -176,5 +216,7 @@ export class ConnectProxy {
     this.#public = undefined;
     await Promise.all(closing);
     await this.#relays.drain(drainMs, (ms, fn) => this.#clock.setTimer(ms, fn));
+    for (const socket of this.#framed) socket.destroy();
+    this.#framed.clear();
   }
 }

@@ -5,13 +5,24 @@
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import tls from "node:tls";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { freePort, spawnDevAgent, type AgentProcess } from "../support/agent-process.ts";
 import { eventually } from "../support/eventually.ts";
 import { makePki } from "../support/tls-pki.ts";
-import { exchange, passingConnect, putJson, registerWithSidecar, spawnProxy, startTagApp, type ProxyProcess } from "../support/connect-mesh.ts";
+import { exchange, openConversation, passingConnect, putJson, registerWithSidecar, spawnProxy, startTagApp, type ProxyProcess } from "../support/connect-mesh.ts";
+
+/** Remote ends ("addr:port", hex) of established TCP connections accepted on `port`, from /proc/net/tcp. */
+function peersOf(port: number): string[] {
+  const hexPort = port.toString(16).toUpperCase().padStart(4, "0");
+  return readFileSync("/proc/net/tcp", "utf8")
+    .split("\n")
+    .slice(1)
+    .map((line) => line.trim().split(/\s+/))
+    .filter((f) => f.length > 3 && f[1].endsWith(`:${hexPort}`) && f[3] === "01")
+    .map((f) => f[2]);
+}
 
 describe("connect proxy", () => {
   let agent: AgentProcess;
@@ -30,7 +41,9 @@ describe("connect proxy", () => {
     dbSidecarPort = await freePort();
     upstreamPort = await freePort();
     queryUpstreamPort = await freePort();
-    await registerWithSidecar(agent.base, { name: "db", appPort: db.port, sidecarPort: dbSidecarPort });
+    // db's sidecar advertises stream reuse, so web's sidecar carries connections to it over kept
+    // mTLS connections: every test below runs through that path (the SDK tests cover plain mTLS).
+    await registerWithSidecar(agent.base, { name: "db", appPort: db.port, sidecarPort: dbSidecarPort, streamReuse: true });
     await registerWithSidecar(agent.base, {
       name: "web",
       appPort: web.port,
@@ -53,6 +66,19 @@ describe("connect proxy", () => {
   test("an app behind a sidecar answers through another sidecar's upstream, and the sidecar's check passes once it listens", async () => {
     await eventually("db's sidecar passing in health/connect", async () => (await passingConnect(agent.base, "db")) === 1);
     assert.equal(await exchange(upstreamPort, "ping"), "db:ping");
+  });
+
+  test("with stream reuse advertised, sequential connections share one kept mTLS connection", async () => {
+    await eventually("db's sidecar passing in health/connect", async () => (await passingConnect(agent.base, "db")) === 1);
+    // Each plain connection would reach db's sidecar from a new port; kept ones come back from the same few.
+    const seen = new Set<string>();
+    for (let i = 0; i < 10; i++) {
+      const conversation = await openConversation(upstreamPort);
+      assert.equal(await conversation.send(`s${i}`), `db:s${i}`);
+      for (const peer of peersOf(dbSidecarPort)) seen.add(peer);
+      conversation.close();
+    }
+    assert.ok(seen.size >= 1 && seen.size <= 3, `10 sequential connections reached db's sidecar from ${seen.size} connections`);
   });
 
   test("a prepared-query upstream finds the sidecar the query answers and checks it speaks for db", async () => {
@@ -96,7 +122,6 @@ describe("connect proxy", () => {
     assert.match(await attempt({}), /^refused/);
     const foreign = await makePki(dir, "foreign");
     const files = await foreign.issue("client", "web");
-    const { readFileSync } = await import("node:fs");
     assert.match(await attempt({ cert: readFileSync(files.cert), key: readFileSync(files.key) }), /^refused/);
     // A leaf of this cluster gets through the same listener.
     const leaf = (await (await fetch(`${agent.base}/v1/agent/connect/ca/leaf/web`)).json()) as { CertPEM: string; PrivateKeyPEM: string };
@@ -107,7 +132,7 @@ describe("connect proxy", () => {
     const db2 = await startTagApp("db2");
     apps.push(db2);
     const port2 = await freePort();
-    await registerWithSidecar(agent.base, { id: "db2", name: "db", appPort: db2.port, sidecarPort: port2 });
+    await registerWithSidecar(agent.base, { id: "db2", name: "db", appPort: db2.port, sidecarPort: port2, streamReuse: true });
     const proxy2 = await spawnProxy(agent.base, ["-sidecar-for=db2"]);
     proxies.push(proxy2);
     await eventually("two passing db instances", async () => (await passingConnect(agent.base, "db")) === 2);

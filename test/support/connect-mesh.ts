@@ -118,7 +118,7 @@ export async function putJson(base: string, path: string, body: unknown): Promis
 }
 
 /** Registers `name` (port `appPort`) with a sidecar on `sidecarPort` whose TCP check runs every second. */
-export async function registerWithSidecar(base: string, opts: { id?: string; name: string; appPort: number; sidecarPort: number; upstreams?: { DestinationType?: string; DestinationName: string; LocalBindPort: number }[] }): Promise<void> {
+export async function registerWithSidecar(base: string, opts: { id?: string; name: string; appPort: number; sidecarPort: number; upstreams?: { DestinationType?: string; DestinationName: string; LocalBindPort: number }[]; streamReuse?: boolean }): Promise<void> {
   const id = opts.id ?? opts.name;
   await putJson(base, "/v1/agent/service/register", {
     ID: id,
@@ -127,7 +127,7 @@ export async function registerWithSidecar(base: string, opts: { id?: string; nam
     Connect: {
       SidecarService: {
         Port: opts.sidecarPort,
-        Proxy: { Config: { bind_address: "127.0.0.1" }, Upstreams: opts.upstreams ?? [] },
+        Proxy: { Config: { bind_address: "127.0.0.1", ...(opts.streamReuse ? { consulate_stream_reuse: true } : {}) }, Upstreams: opts.upstreams ?? [] },
         Checks: [{ Name: "Connect Sidecar Listening", TCP: `127.0.0.1:${opts.sidecarPort}`, Interval: "1s" }],
       },
     },

@@ -15,11 +15,16 @@ export interface MeshInstance {
   serviceId: string;
   /** The service its certificate must name when that is not the destination dialled (a prepared query's answer). */
   service?: string;
+  /** Its registration advertises stream reuse (a Consulate sidecar with Proxy.Config.consulate_stream_reuse). */
+  streamReuse?: boolean;
 }
+
+/** The Proxy.Config key with which a sidecar registration advertises stream reuse. */
+export const STREAM_REUSE_CONFIG_KEY = "consulate_stream_reuse";
 
 interface HealthEntry {
   Node?: { Node?: string; Address?: string; Datacenter?: string };
-  Service?: { ID?: string; Address?: string; Port?: number };
+  Service?: { ID?: string; Address?: string; Port?: number; Proxy?: { Config?: Record<string, unknown> | null } };
 }
 
 export function instancesOf(entries: readonly HealthEntry[] | null, fallbackDatacenter: string): MeshInstance[] {
@@ -28,7 +33,9 @@ export function instancesOf(entries: readonly HealthEntry[] | null, fallbackData
     const host = e.Service?.Address || e.Node?.Address || "";
     const port = e.Service?.Port ?? 0;
     if (host === "" || port <= 0) continue;
-    out.push({ host, port, datacenter: e.Node?.Datacenter || fallbackDatacenter, node: e.Node?.Node ?? "", serviceId: e.Service?.ID ?? "" });
+    const instance: MeshInstance = { host, port, datacenter: e.Node?.Datacenter || fallbackDatacenter, node: e.Node?.Node ?? "", serviceId: e.Service?.ID ?? "" };
+    if (e.Service?.Proxy?.Config?.[STREAM_REUSE_CONFIG_KEY] === true) instance.streamReuse = true;
+    out.push(instance);
   }
   return out;
 }

@@ -2,10 +2,13 @@
 // the other may still answer), and tracks open relays so a listener can drain them.
 import type { Socket } from "node:net";
 
-type Pair = readonly [Socket, Socket];
+/** Something open that a drain waits for and may have to cut. */
+interface Open {
+  destroy(): void;
+}
 
 export class RelaySet {
-  readonly #open = new Set<Pair>();
+  readonly #open = new Set<Open>();
   #drained: (() => void) | undefined;
 
   get size(): number {
@@ -17,7 +20,12 @@ export class RelaySet {
   relay(a: Socket, b: Socket): void {
     a.setNoDelay(true);
     b.setNoDelay(true);
-    const pair: Pair = [a, b];
+    const pair: Open = {
+      destroy: () => {
+        a.destroy();
+        b.destroy();
+      },
+    };
     this.#open.add(pair);
     let closed = 0;
     const onClose = (other: Socket) => (): void => {
@@ -59,10 +67,17 @@ export class RelaySet {
     });
   }
 
+  /** Counts something else as open (a framed stream) until the returned function is called. */
+  hold(destroy: () => void): () => void {
+    const entry: Open = { destroy };
+    this.#open.add(entry);
+    return () => {
+      if (!this.#open.delete(entry)) return;
+      if (this.#open.size === 0) this.#drained?.();
+    };
+  }
+
   destroyAll(): void {
-    for (const [a, b] of [...this.#open]) {
-      a.destroy();
-      b.destroy();
-    }
+    for (const entry of [...this.#open]) entry.destroy();
   }
 }
