@@ -5,8 +5,10 @@
 //   M1. 1 KiB request / 1 KiB answer on 64 connections: round trips per second.
 //   M2. The same exchange on one connection: p99 latency the two sidecars add over the relays.
 //   M3. 1,000 connections open at once through the pair, 3 exchanges each: errors, proxy RSS.
-//   M4. New connections per second through the pair (TCP accept, mTLS handshake between the
-//       sidecars, authorisation, dial of the app, one exchange, close).
+//   M4. New connections per second through the pair (TCP accept, a stream on a kept mTLS
+//       connection between the sidecars, authorisation, dial of the app, one exchange, close);
+//       the same through a sidecar without stream reuse (a TLS handshake per connection) and
+//       through a bare node:tls pair are reported beside it.
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -86,18 +88,33 @@ export async function runMeshBench(): Promise<ResultRow[]> {
     const [dbSidecar, webSidecar, upstream, relayA, relayB] = [await freePort(), await freePort(), await freePort(), await freePort(), await freePort()];
     procs.push(spawnNode(FIXTURE, ["relay", String(relayB), String(appPort)], { label: "relay-b", viaTsx: true, raiseFdLimit: true }));
     procs.push(spawnNode(FIXTURE, ["relay", String(relayA), String(relayB)], { label: "relay-a", viaTsx: true, raiseFdLimit: true }));
-    const sidecar = (port: number, upstreams: unknown[]) => ({
+    const sidecar = (port: number, upstreams: unknown[], streamReuse = false) => ({
       Port: port,
-      Proxy: { Config: { bind_address: "127.0.0.1" }, Upstreams: upstreams },
+      Proxy: { Config: { bind_address: "127.0.0.1", consulate_stream_reuse: streamReuse }, Upstreams: upstreams },
       Checks: [{ Name: "Connect Sidecar Listening", TCP: `127.0.0.1:${port}`, Interval: "1s" }],
     });
-    await put(base, "/v1/agent/service/register", { Name: "db", Port: appPort, Connect: { SidecarService: sidecar(dbSidecar, []) } });
-    await put(base, "/v1/agent/service/register", { Name: "web", Port: await freePort(), Connect: { SidecarService: sidecar(webSidecar, [{ DestinationName: "db", LocalBindPort: upstream }]) } });
+    // db's sidecar advertises stream reuse (the fast path measured by M1–M4); dbplain is the
+    // same app behind a sidecar that does not, so M4 also shows a TLS handshake per connection.
+    const [dbPlainSidecar, upstreamPlain] = [await freePort(), await freePort()];
+    await put(base, "/v1/agent/service/register", { Name: "db", Port: appPort, Connect: { SidecarService: sidecar(dbSidecar, [], true) } });
+    await put(base, "/v1/agent/service/register", { Name: "dbplain", Port: appPort, Connect: { SidecarService: sidecar(dbPlainSidecar, []) } });
+    await put(base, "/v1/agent/service/register", {
+      Name: "web",
+      Port: await freePort(),
+      Connect: {
+        SidecarService: sidecar(webSidecar, [
+          { DestinationName: "db", LocalBindPort: upstream },
+          { DestinationName: "dbplain", LocalBindPort: upstreamPlain },
+        ]),
+      },
+    });
     await put(base, "/v1/connect/intentions/exact?source=web&destination=db", { Action: "allow" });
+    await put(base, "/v1/connect/intentions/exact?source=web&destination=dbplain", { Action: "allow" });
     const dbProxy = spawnNode(BIN, ["connect", "proxy", "-sidecar-for=db", `-http-addr=${base}`, "-log-level=warn"], { label: "proxy-db", raiseFdLimit: true });
+    const dbPlainProxy = spawnNode(BIN, ["connect", "proxy", "-sidecar-for=dbplain", `-http-addr=${base}`, "-log-level=warn"], { label: "proxy-dbplain", raiseFdLimit: true });
     const webProxy = spawnNode(BIN, ["connect", "proxy", "-sidecar-for=web", `-http-addr=${base}`, "-log-level=warn"], { label: "proxy-web", raiseFdLimit: true });
-    procs.push(dbProxy, webProxy);
-    await until("db's sidecar passing", async () => ((await (await fetch(`${base}/v1/health/connect/db?passing=1`)).json()) as unknown[]).length === 1);
+    procs.push(dbProxy, dbPlainProxy, webProxy);
+    for (const svc of ["db", "dbplain"]) await until(`${svc}'s sidecar passing`, async () => ((await (await fetch(`${base}/v1/health/connect/${svc}?passing=1`)).json()) as unknown[]).length === 1);
 
     // The bare mTLS pair: the sidecars' own leaves and roots, node:tls and a splice, nothing else.
     pki = mkdtempSync(join(tmpdir(), "mesh-bench-"));
@@ -118,6 +135,7 @@ export async function runMeshBench(): Promise<ResultRow[]> {
     procs.push(worker);
     await nextMessage(worker, (m): m is { ready: true } => typeof m === "object" && m !== null && "ready" in m, 20_000);
     await until("a round trip through the sidecars", async () => (await runJob(worker, { kind: "pingpong", port: upstream, connections: 1, seconds: 0.2, size: 16 })).completed > 0);
+    await until("a round trip through the plain sidecars", async () => (await runJob(worker, { kind: "pingpong", port: upstreamPlain, connections: 1, seconds: 0.2, size: 16 })).completed > 0);
     await until("a round trip through the bare mTLS pair", async () => (await runJob(worker, { kind: "pingpong", port: tlsOut, connections: 1, seconds: 0.2, size: 16 })).completed > 0);
 
     // Warm-up (JIT, TLS session set-up) for both paths.
@@ -163,6 +181,9 @@ export async function runMeshBench(): Promise<ResultRow[]> {
     const perProcessUs = Object.entries(path)
       .map(([k, p]) => `${k} ${Math.round(((readCpuTicks(p.pid) - before[k]) * 10_000) / Math.max(1, meshConnect.completed))} µs`)
       .join(", ");
+    ticks = cpuOf([dbPlainProxy, webProxy]);
+    const plainConnect = await runJob(worker, { kind: "connect", port: upstreamPlain, connections: CONNECT_LOOPS, seconds: CONNECT_SECONDS });
+    const plainCpuMsPerConn = ((cpuOf([dbPlainProxy, webProxy]) - ticks) * 10) / Math.max(1, plainConnect.completed);
     ticks = cpuOf(relayProcs);
     const relayConnect = await runJob(worker, { kind: "connect", port: relayA, connections: CONNECT_LOOPS, seconds: CONNECT_SECONDS });
     const relayCpuMsPerConn = ((cpuOf(relayProcs) - ticks) * 10) / Math.max(1, relayConnect.completed);
@@ -217,13 +238,13 @@ export async function runMeshBench(): Promise<ResultRow[]> {
         detail: `${count(holding)} held open, ${count(hold.completed)} exchanges of 1 KiB; proxy RSS db ${mb(rssDb)}, web ${mb(rssWeb)} while held (the two together ${mb(rssBefore)} before)`,
       },
       {
-        name: "M4. connection set-up through the pair (mTLS handshake + authorise + dial)",
+        name: "M4. connection set-up through the pair (stream reuse, authorise + dial per connection)",
         agent: rate(meshConnect.perSecond),
         bare: `${rate(relayConnect.perSecond)} (relays)`,
         ratio: percent(meshConnect.perSecond / relayConnect.perSecond),
         target: `≥ ${count(MESH_CONNECT_TARGET_PER_SECOND)}/s`,
         pass: meshConnect.perSecond >= MESH_CONNECT_TARGET_PER_SECOND && meshConnect.errors === 0,
-        detail: `${CONNECT_LOOPS} loops; set-up + one exchange p50 ${ms(meshConnect.p50Ms)}, p99 ${ms(meshConnect.p99Ms)}; CPU per connection, both proxies together ${meshCpuMsPerConn.toFixed(2)} ms (per process: ${perProcessUs}; both relays ${relayCpuMsPerConn.toFixed(2)} ms); errors ${meshConnect.errors} (relays ${relayConnect.errors}); bare node:tls mTLS pair with the same leaves (session resumption, no authorise, no discovery) ${rate(bareTlsConnect.perSecond)}, ${bareTlsCpuMsPerConn.toFixed(2)} ms CPU per connection, errors ${bareTlsConnect.errors}`,
+        detail: `${CONNECT_LOOPS} loops; set-up + one exchange p50 ${ms(meshConnect.p50Ms)}, p99 ${ms(meshConnect.p99Ms)}; CPU per connection, both proxies together ${meshCpuMsPerConn.toFixed(2)} ms (per process: ${perProcessUs}; both relays ${relayCpuMsPerConn.toFixed(2)} ms); errors ${meshConnect.errors} (relays ${relayConnect.errors}); the same through a sidecar without stream reuse (an mTLS handshake per connection, resumed) ${rate(plainConnect.perSecond)}, ${plainCpuMsPerConn.toFixed(2)} ms CPU per connection for both proxies, errors ${plainConnect.errors}; bare node:tls mTLS pair with the same leaves (session resumption, no authorise, no discovery) ${rate(bareTlsConnect.perSecond)}, ${bareTlsCpuMsPerConn.toFixed(2)} ms CPU per connection, errors ${bareTlsConnect.errors}`,
       },
     ];
   } finally {
