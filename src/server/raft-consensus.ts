@@ -303,6 +303,10 @@ export class RaftConsensus implements Consensus {
         if (bound.consensus) bound.consensus.#softStateChanged(ss);
       },
       onLogWritten: metrics ? (ms, leading) => metrics.logWritten(ms, leading) : undefined,
+      onSnapshotInstalled: ({ index, term, bytes, durationMs }) => {
+        metrics?.snapshotInstalled(durationMs);
+        o.logger?.info("Installed remote snapshot", { index, term, bytes, duration_ms: Math.round(durationMs) });
+      },
       tickMs: o.tickMs,
       electionTick: o.electionTick,
       heartbeatTick: o.heartbeatTick,

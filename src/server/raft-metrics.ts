@@ -13,6 +13,7 @@ export const RAFT_METRIC_NAMES = {
   fsmApply: "consul.raft.fsm.apply",
   leaderDispatchLog: "consul.raft.leader.dispatchLog",
   followerStoreLogs: "consul.raft.rpc.appendEntries.storeLogs",
+  followerInstallSnapshot: "consul.raft.rpc.installSnapshot",
   stateLeader: "consul.raft.state.leader",
   stateCandidate: "consul.raft.state.candidate",
   stateFollower: "consul.raft.state.follower",
@@ -25,6 +26,7 @@ export class RaftMetrics {
   readonly #fsmApply: SampleHandle;
   readonly #dispatchLog: SampleHandle;
   readonly #storeLogs: SampleHandle;
+  readonly #installSnapshot: SampleHandle;
   readonly #states: ReadonlyMap<StateType, CounterHandle>;
 
   constructor(metrics: Metrics, clock: Clock) {
@@ -34,6 +36,7 @@ export class RaftMetrics {
     this.#fsmApply = metrics.sample(RAFT_METRIC_NAMES.fsmApply);
     this.#dispatchLog = metrics.sample(RAFT_METRIC_NAMES.leaderDispatchLog);
     this.#storeLogs = metrics.sample(RAFT_METRIC_NAMES.followerStoreLogs);
+    this.#installSnapshot = metrics.sample(RAFT_METRIC_NAMES.followerInstallSnapshot);
     this.#states = new Map([
       [StateType.Leader, metrics.counter(RAFT_METRIC_NAMES.stateLeader)],
       [StateType.Candidate, metrics.counter(RAFT_METRIC_NAMES.stateCandidate)],
@@ -62,6 +65,11 @@ export class RaftMetrics {
 
   logWritten(durationMs: number, leading: boolean): void {
     (leading ? this.#dispatchLog : this.#storeLogs).observe(durationMs);
+  }
+
+  /** A follower installed a snapshot from the leader; `durationMs` covers persisting and restoring it. */
+  snapshotInstalled(durationMs: number): void {
+    this.#installSnapshot.observe(durationMs);
   }
 
   roleChanged(state: StateType): void {

@@ -82,6 +82,11 @@ export interface RaftNodeOptions {
   snapshots: RaftSnapshotPolicy;
   /** Leadership or the known leader changed. */
   onSoftState?: (ss: SoftState) => void;
+  /**
+   * A snapshot from the leader replaced this node's state (InstallSnapshot): its last index
+   * and term, size, and how long persisting and restoring it took.
+   */
+  onSnapshotInstalled?: (installed: { index: number; term: number; bytes: number; durationMs: number }) => void;
   /** A Ready's entries reached the disk, `durationMs` after the write began (for metrics). */
   onLogWritten?: (durationMs: number, leading: boolean) => void;
   tickMs: number;
@@ -734,7 +739,8 @@ export class RaftNode {
       if (!this.#node.hasReady()) return;
       const rd = this.#node.ready();
       if (rd.sendBeforePersist) this.#transport?.send(rd.messages);
-      const writeStartedMs = rd.entries.length > 0 ? this.#clock.monotonicMs() : -1;
+      const installing = rd.snapshot !== undefined && !isEmptySnapshot(rd.snapshot);
+      const writeStartedMs = rd.entries.length > 0 || installing ? this.#clock.monotonicMs() : -1;
       const written = this.#storage.persist({ hardState: rd.hardState, entries: rd.entries, snapshot: rd.snapshot });
       // The write runs on the thread pool; apply what is durable here already meanwhile.
       const early = durableCommittedCount(rd);
@@ -745,7 +751,7 @@ export class RaftNode {
         throw err;
       }
       await written;
-      if (writeStartedMs >= 0) this.#options.onLogWritten?.(this.#clock.monotonicMs() - writeStartedMs, this.#node.raft.state === StateType.Leader);
+      if (rd.entries.length > 0) this.#options.onLogWritten?.(this.#clock.monotonicMs() - writeStartedMs, this.#node.raft.state === StateType.Leader);
       if (this.#closed) return;
       if (!rd.sendBeforePersist) this.#transport?.send(rd.messages);
       if (rd.snapshot && !isEmptySnapshot(rd.snapshot)) {
@@ -754,6 +760,8 @@ export class RaftNode {
         await this.#appliedAll();
         await this.#installSnapshot(rd.snapshot);
         if (this.#closed) return;
+        const { index, term } = rd.snapshot.metadata;
+        this.#options.onSnapshotInstalled?.({ index, term, bytes: rd.snapshot.data.byteLength, durationMs: this.#clock.monotonicMs() - writeStartedMs });
       }
       for (let i = early; i < rd.committedEntries.length; i++) this.#applyCommitted(rd.committedEntries[i]);
       // The core counts this Ready's entries applied at advance(); with a large one still
