@@ -564,6 +564,17 @@ export class Raft {
   }
 
   handleHeartbeat(m: Message): void {
+    const last = this.raftLog.lastIndex();
+    if (m.commit > last) {
+      // The leader sends at most what we acknowledged, so we lost entries we had made durable:
+      // this server was restarted with an empty (or older) data dir. etcd stops here; Consul's
+      // raft lets such a server rejoin under its old id and catch up, and so do we: commit what
+      // we hold and tell the leader where our log ends (a rejecting heartbeat answer, still an
+      // acknowledgement of its leadership) so it replicates, or sends a snapshot, from there.
+      this.raftLog.commitTo(last);
+      this.send(message({ to: m.from, type: MessageType.HeartbeatResp, index: m.index, context: m.context, reject: true, rejectHint: last }));
+      return;
+    }
     this.raftLog.commitTo(m.commit);
     this.send(message({ to: m.from, type: MessageType.HeartbeatResp, index: m.index, context: m.context }));
   }
@@ -789,6 +800,12 @@ function stepLeader(r: Raft, m: Message): StepError | undefined {
       pr.recentActive = true;
       pr.msgAppFlowPaused = false;
       if (m.index > pr.leaseAckTick) pr.leaseAckTick = m.index;
+      if (m.reject && m.rejectHint < pr.match && pr.state !== ProgressState.Snapshot) {
+        // The follower lost entries it had acknowledged (see handleHeartbeat): its log ends at
+        // the hint. Probe from there; entries already compacted away go as a snapshot.
+        pr.match = m.rejectHint;
+        pr.becomeProbe();
+      }
       // A stalled pipeline (lost MsgApps) frees one slot per heartbeat to probe again.
       if (pr.state === ProgressState.Replicate && pr.inflights.full()) pr.inflights.freeFirstOne();
       if (pr.match < r.raftLog.lastIndex() || pr.state === ProgressState.Probe) r.sendAppend(m.from);

@@ -7,6 +7,7 @@ import { MessageType, message } from "../../src/raft/messages.ts";
 import { ProgressState } from "../../src/raft/progress.ts";
 import { StateType, StepError } from "../../src/raft/raft.ts";
 import { ReadOnlyOption } from "../../src/raft/read-only.ts";
+import { MemoryStorage } from "../../src/raft/storage.ts";
 import { TestCluster } from "./harness.ts";
 
 const enc = (s: string): Uint8Array => new TextEncoder().encode(s);
@@ -202,6 +203,32 @@ test("snapshots (§7) - a follower behind the leader's compacted log receives In
   c.stabilize();
   assert.equal(c.node(1).raw.status().progress.get(3)?.state, ProgressState.Replicate);
   assert.deepEqual(c.appliedData(3), ["after"]);
+});
+
+test("snapshots - a follower restarted with an empty log under its old id is told apart by its heartbeat answer and gets a snapshot; no election", () => {
+  const c = new TestCluster([1, 2, 3], { preVote: true, checkQuorum: true });
+  c.elect(1);
+  for (let i = 0; i < 10; i++) c.propose(1, `v${i}`);
+  c.stabilize();
+  const leader = c.node(1);
+  const term = leader.raw.raft.term;
+  const applied = leader.raw.raft.raftLog.applied;
+  leader.storage.createSnapshot(applied, leader.raw.raft.confState(), enc("state"));
+  leader.storage.compact(applied);
+  // Node 3 loses its disk: same id, nothing stored (no log, no term, no configuration).
+  c.addNode(3, new MemoryStorage());
+  c.traceEnabled = true;
+  c.tick(1, 1);
+  c.stabilize();
+  assert.equal(c.trace.filter((l) => l.includes(MessageType.Snap)).length, 1, "one snapshot sent");
+  assert.equal(c.node(3).storage.snapshot().metadata.index, applied);
+  c.node(1).raw.reportSnapshot(3, false);
+  c.propose(1, "after");
+  c.stabilize();
+  assert.deepEqual(c.appliedData(3), ["after"]);
+  assert.equal(c.node(1).raw.status().progress.get(3)?.state, ProgressState.Replicate);
+  assert.deepEqual([1, 2, 3].map((id) => c.node(id).raw.raft.term), [term, term, term], "nobody ran an election");
+  assert.deepEqual(c.leaders(), [1]);
 });
 
 test("membership (§4.1 of the thesis) - a learner receives the log but neither votes nor counts toward commit", () => {
