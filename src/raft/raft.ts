@@ -112,6 +112,12 @@ export class Raft {
   /** Only one conf change may be pending: its index (it must be applied before the next). */
   pendingConfIndex = 0;
   uncommittedSize = 0;
+  /**
+   * A leader's heartbeat showed this node lost entries it had acknowledged (handleHeartbeat):
+   * it grants no vote until its log reaches this index again. Otherwise, should the leader
+   * fail before it catches up, its vote could elect a candidate missing committed entries.
+   */
+  votesWithheldBelow = 0;
   readOnly: ReadOnly;
   electionElapsed = 0;
   heartbeatElapsed = 0;
@@ -481,7 +487,8 @@ export class Raft {
           (this.vote === NONE && this.lead === NONE) ||
           (m.type === MessageType.PreVote && m.term > this.term);
         // §5.4.1: grant only to a candidate whose log is at least as up-to-date as ours.
-        if (canVote && this.raftLog.isUpToDate(m.index, m.logTerm)) {
+        const logIntact = this.raftLog.lastIndex() >= this.votesWithheldBelow;
+        if (canVote && logIntact && this.raftLog.isUpToDate(m.index, m.logTerm)) {
           this.send(message({ to: m.from, term: m.term, type: voteResponseType(m.type) }));
           if (m.type === MessageType.Vote) {
             this.electionElapsed = 0;
@@ -572,6 +579,7 @@ export class Raft {
       // we hold and tell the leader where our log ends (a rejecting heartbeat answer, still an
       // acknowledgement of its leadership) so it replicates, or sends a snapshot, from there.
       this.raftLog.commitTo(last);
+      this.votesWithheldBelow = Math.max(this.votesWithheldBelow, m.commit);
       this.send(message({ to: m.from, type: MessageType.HeartbeatResp, index: m.index, context: m.context, reject: true, rejectHint: last }));
       return;
     }

@@ -231,6 +231,23 @@ test("snapshots - a follower restarted with an empty log under its old id is tol
   assert.deepEqual(c.leaders(), [1]);
 });
 
+test("snapshots - a follower that lost its log grants no vote until it holds the entries the leader said it had", () => {
+  const c = new TestCluster([1, 2, 3]);
+  c.elect(1);
+  for (let i = 0; i < 5; i++) c.propose(1, `v${i}`);
+  c.stabilize();
+  const committed = c.node(1).raw.raft.raftLog.committed;
+  c.addNode(3, new MemoryStorage());
+  // Only a heartbeat reaches node 3, nothing else from the leader yet.
+  c.node(1).raw.raft.bcastHeartbeat();
+  for (const m of c.processReady(1)) if (m.to === 3) c.node(3).raw.step(m);
+  assert.equal(c.node(3).raw.raft.votesWithheldBelow, committed);
+  const term = c.node(1).raw.raft.term;
+  c.node(3).raw.step(message({ type: MessageType.Vote, from: 2, to: 3, term: term + 1, index: 0, logTerm: 0 }));
+  const answer = c.processReady(3).find((m) => m.type === MessageType.VoteResp);
+  assert.equal(answer?.reject, true, "an empty log must not help elect a candidate that may lack committed entries");
+});
+
 test("membership (§4.1 of the thesis) - a learner receives the log but neither votes nor counts toward commit", () => {
   const c = new TestCluster([1, 2, 3]);
   c.elect(1);
