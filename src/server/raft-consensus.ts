@@ -488,6 +488,16 @@ export class RaftConsensus implements Consensus {
     return cs.voters.includes(id) || cs.learners.includes(id);
   }
 
+  /** Node id of the voter or learner known at server address `address`, "" when none is. */
+  memberAt(address: string): string {
+    const cs = this.#node.confState();
+    for (const id of [...cs.voters, ...cs.learners]) {
+      const peer = id === this.raftId ? { id: this.nodeId, address: this.#serverAddress } : this.#directory.get(id);
+      if (peer && peer.address === address) return peer.id;
+    }
+    return "";
+  }
+
   /** Voters and learners in the applied configuration, with what is known of their addresses. */
   configuration(): { voters: RaftPeer[]; learners: RaftPeer[] } {
     const cs = this.#node.confState();

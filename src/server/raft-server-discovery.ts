@@ -13,8 +13,9 @@ import type { LocalMember, MemberChange, ServerMember } from "../model/members.t
 //     the same expect are alive, asks each of them for its Raft peers, and when none has any
 //     bootstraps with the N lowest node ids (every server computes the same set; a server
 //     outside it waits to be added by the leader);
-//   - the leader adds alive servers missing from the configuration and removes servers that
-//     left gracefully. Failed servers stay voters (autopilot's dead-server cleanup decides).
+//   - the leader adds alive servers missing from the configuration (first removing a member of
+//     another id on the same address: the same server restarted with a new id) and removes
+//     servers that left gracefully. Failed servers stay voters (autopilot's dead-server cleanup decides).
 // One pass runs at a time; changes and a periodic timer queue another.
 
 /** What the duty needs of the server's Raft consensus (RaftConsensus). */
@@ -23,6 +24,8 @@ export interface DiscoveryRaft {
   isLeader(): boolean;
   isFresh(): boolean;
   hasMember(nodeId: string): boolean;
+  /** Node id of the member whose server address is `address` ("" when none is known there). */
+  memberAt(address: string): string;
   setPeerAddress(peer: RaftPeer): void;
   bootstrapIfFresh(servers: readonly RaftPeer[]): Promise<boolean>;
   addPeer(peer: RaftPeer): Promise<void>;
@@ -187,6 +190,20 @@ export class RaftServerDiscovery {
     const { raft, membership, logger } = this.#deps;
     for (const s of servers) {
       if (s.id === raft.nodeId || raft.hasMember(s.id)) continue;
+      // A server restarted with a new id (its data dir wiped) on its old address: the old id
+      // goes first, as Consul's joinConsulServer does, so the configuration never counts
+      // both, one of which can never answer again (with 3 servers, 4 voters need 3 for quorum).
+      const stale = raft.memberAt(s.rpcAddr);
+      if (stale !== "" && stale !== s.id && stale !== raft.nodeId) {
+        try {
+          await raft.removePeer(stale);
+          logger.info("removed server with duplicate address", { address: s.rpcAddr });
+        } catch (err) {
+          logger.warn("failed to remove server with duplicate address", { address: s.rpcAddr, error: err instanceof Error ? err.message : String(err) });
+          return;
+        }
+        if (!raft.isLeader()) return;
+      }
       try {
         await raft.addPeer(peerOf(s));
         logger.info("added server to the Raft configuration", { server: s.name, address: s.rpcAddr });

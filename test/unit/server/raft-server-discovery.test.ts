@@ -28,6 +28,12 @@ class FakeRaft implements DiscoveryRaft {
   hasMember(nodeId: string): boolean {
     return this.config.has(nodeId);
   }
+  memberAt(address: string): string {
+    for (const id of this.config) if (this.memberAddresses.get(id) === address) return id;
+    return "";
+  }
+  /** Server address of each configured member, as the real directory remembers it. */
+  readonly memberAddresses = new Map<string, string>();
   setPeerAddress(peer: RaftPeer): void {
     this.addresses.set(peer.id, peer.raftAddress);
   }
@@ -171,6 +177,22 @@ test("raft membership - the leader adds alive servers missing from the configura
   pool.list = [member("s1", "a", MEMBER_STATUS.alive), member("s2", "b", MEMBER_STATUS.failed), member("s4", "d", MEMBER_STATUS.alive)];
   await pass(discovery);
   assert.deepEqual(raft.removed, ["c"]);
+});
+
+test("raft membership - a server back on its old address under a new id (data dir wiped) replaces the old id: removed first, then added", async (t) => {
+  const { raft, pool, discovery } = rig("a");
+  raft.fresh = false;
+  raft.leader = true;
+  for (const id of ["a", "b", "c"]) raft.config.add(id);
+  raft.memberAddresses.set("a", "10.0.0.1:8300").set("b", "10.0.0.2:8300").set("c", "10.0.0.3:8300");
+  discovery.start();
+  t.after(() => discovery.stop());
+  pool.servers = [server("s1", "a"), server("s2", "b"), server("s3", "c2")];
+  pool.list = [member("s1", "a", MEMBER_STATUS.alive), member("s2", "b", MEMBER_STATUS.alive), member("s3", "c2", MEMBER_STATUS.alive)];
+  await pass(discovery);
+  assert.deepEqual(raft.removed, ["c"]);
+  assert.deepEqual(raft.added, ["c2"]);
+  assert.deepEqual([...raft.config].sort(), ["a", "b", "c2"]);
 });
 
 test("raft timing - Consul's default raft_multiplier 5 gives a 1 s election timeout in 100 ms ticks with a heartbeat every tick", () => {
