@@ -1,5 +1,5 @@
 import { spawn, spawnSync } from "node:child_process";
-import { closeSync, openSync, readFileSync } from "node:fs";
+import { closeSync, mkdirSync, openSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
@@ -37,6 +37,11 @@ export interface ClusterMember {
   write(sequence: number): BenchRequest;
   /** SIGKILL, no grace; resolves once the process is gone. */
   kill(): Promise<void>;
+  /**
+   * Consulate only: SIGKILL, wipe the data dir, start again on the same address under the same
+   * node id (as after a disk replacement); resolves once the new process answers HTTP.
+   */
+  restartEmpty?(): Promise<void>;
 }
 
 export interface Deployment {
@@ -209,7 +214,7 @@ export async function startConsulate(binds: readonly string[], dataRoot: string,
     specs.push({ name: `server-${i + 1}`, bind, httpPort: await freePort(), serverPort: await freePort(), serfPort: await freePort(), dataDir: join(dataRoot, `consulate-${i + 1}`) });
   }
   const clustered = specs.length > 1;
-  const procs = specs.map((s) =>
+  const spawnServer = (s: (typeof specs)[number], more: readonly string[] = []): SpawnedProcess =>
     spawnNode(
       CONSULATE_BIN,
       [
@@ -229,10 +234,11 @@ export async function startConsulate(binds: readonly string[], dataRoot: string,
         "-serf-wan-port=-1",
         "-log-level=warn",
         ...extraArgs,
+        ...more,
       ],
       { label: `consulate-${s.name}`, nodeFlags: [...nodeFlags] },
-    ),
-  );
+    );
+  const procs = specs.map((s) => spawnServer(s));
   const stop = async (): Promise<void> => {
     await Promise.all(procs.map((p) => p.stop()));
   };
@@ -254,9 +260,18 @@ export async function startConsulate(binds: readonly string[], dataRoot: string,
     return {
       put,
       reads: { lease: { url: keyUrl, method: "GET" }, quorum: { url: `${keyUrl}?consistent`, method: "GET" } },
-      members: procs.map((proc, at) => ({
+      members: procs.map((_, at) => ({
         write: (sequence) => ({ url: `${baseOf(at)}/v1/kv/bench/failover/${sequence}`, method: "PUT", body: VALUE }),
-        kill: () => killOutright(proc),
+        kill: () => killOutright(procs[at]),
+        restartEmpty: async () => {
+          const spec = specs[at];
+          const nodeId = readFileSync(join(spec.dataDir, "node-id"), "utf8").trim();
+          await killOutright(procs[at]);
+          rmSync(spec.dataDir, { recursive: true, force: true });
+          mkdirSync(spec.dataDir, { recursive: true });
+          procs[at] = spawnServer(spec, [`-node-id=${nodeId}`]);
+          await eventually(`${spec.name} answering after its restart`, async () => ((await httpCall(`${baseOf(at)}/v1/agent/self`, "GET", undefined, 2000)).status === 200 ? true : undefined), [procs[at]]);
+        },
       })),
       leaderAt,
       bases: specs.map((_, at) => baseOf(at)),

@@ -25,7 +25,7 @@ import { runConnectBench } from "./connect.ts";
 // `npm run bench`: every case measured against its bare yardstick in the same run (a bare
 // node:http server, a bare node:dgram DNS server, the disk's raw fsync rate), then printed and
 // written into BENCHMARKS.md.
-// Usage: tsx bench/run.ts [--suites http,dns,raft,checks,etcd,tls,scale,wan,acl,mesh,connect] [--cpu-prof-dir <dir>]
+// Usage: tsx bench/run.ts [--suites http,dns,raft,checks,etcd,tls,scale,scale-cluster,wan,acl,mesh,connect] [--cpu-prof-dir <dir>]
 //        [--scale-nodes N] [--scale-read-seconds S] [--scale-cluster-nodes N] [--scale-cluster-seconds S]
 // The etcd suite needs Debian's etcd-server (installed on demand when root), and the scale
 // suite takes minutes and ~1 GB, so they only run when asked for by name; so does the TLS
@@ -33,7 +33,7 @@ import { runConnectBench } from "./connect.ts";
 // sections in BENCHMARKS.md.
 
 const DEFAULT_SUITES = ["http", "dns", "raft", "checks"] as const;
-const ALL_SUITES = [...DEFAULT_SUITES, "etcd", "tls", "scale", "wan", "acl", "mesh", "connect", "query"] as const;
+const ALL_SUITES = [...DEFAULT_SUITES, "etcd", "tls", "scale", "scale-cluster", "wan", "acl", "mesh", "connect", "query"] as const;
 type Suite = (typeof ALL_SUITES)[number];
 
 function parseSuites(argv: string[]): Set<Suite> {
@@ -231,8 +231,18 @@ async function main(): Promise<void> {
       scaleRows.push({ name: "C. cluster case", agent: "failed", bare: "—", ratio: "—", target: "completes", pass: false, detail: message });
     }
   }
+  // The cluster case alone (it is also part of "scale"), with its own section.
+  const clusterRows: ResultRow[] = [];
+  if (suites.has("scale-cluster") && !suites.has("scale")) {
+    try {
+      clusterRows.push(...(await runScaleClusterBench(scaleClusterOptionsFromArgs(process.argv.slice(2)), log)));
+    } catch (err) {
+      const message = err instanceof Error ? err.message : String(err);
+      clusterRows.push({ name: "C. cluster case", agent: "failed", bare: "—", ratio: "—", target: "completes", pass: false, detail: message });
+    }
+  }
   const totalSeconds = (performance.now() - began) / 1000;
-  const all = [...rows, ...tlsRows, ...wanRows, ...aclRows, ...meshRows, ...connectRows, ...queryRows, ...scaleRows];
+  const all = [...rows, ...tlsRows, ...wanRows, ...aclRows, ...meshRows, ...connectRows, ...queryRows, ...scaleRows, ...clusterRows];
   process.stdout.write(`\n${terminalTable(all)}\n\n${all.map((r) => `${r.name}: ${r.detail}`).join("\n")}\n`);
   const run = { machine, when: new Date(), totalSeconds, loadBefore, loadAfter: loadavg()[0] };
   // The main table is rewritten only by runs that measured some of it.
@@ -244,6 +254,7 @@ async function main(): Promise<void> {
   if (connectRows.length > 0) writeSuiteSection(BENCHMARKS_FILE, "connect", "### Connect control plane (issue 15)", connectRows, run, ["Case", "Consulate", "Yardstick", "Ratio", "Target", "Result"]);
   if (queryRows.length > 0) writeSuiteSection(BENCHMARKS_FILE, "query", "### Prepared query results (issue 18)", queryRows, run, ["Case", "Execute", "health/service?passing", "Ratio", "Target", "Result"]);
   if (scaleRows.length > 0) writeScaleSection(BENCHMARKS_FILE, scaleRows, run);
+  if (clusterRows.length > 0) writeSuiteSection(BENCHMARKS_FILE, "scale-cluster", "### Scale: the cluster case alone (issue 17)", clusterRows, run, ["Case", "Consulate", "Yardstick", "Ratio", "Target", "Result"]);
   removeBenchTempDir();
   const misses = all.filter((r) => !r.pass).length;
   process.stdout.write(`\n${all.length - misses}/${all.length} targets met in ${totalSeconds.toFixed(0)} s; BENCHMARKS.md updated.\n`);
