@@ -39,10 +39,14 @@ test("follower catch-up - a follower restarted with an empty data dir installs t
   const writeFailures: string[] = [];
   const writer = (async () => {
     for (let i = 0; writing; i++) {
-      const res = await fetch(`${leader.proc.base}/v1/kv/catch-up/${i % 20}`, { method: "PUT", body: `v${i}`, signal: AbortSignal.timeout(10_000) });
-      const body = await res.text();
-      if (res.status === 200) acknowledged++;
-      else writeFailures.push(`${res.status} ${body}`);
+      try {
+        const res = await fetch(`${leader.proc.base}/v1/kv/catch-up/${i % 20}`, { method: "PUT", body: `v${i}`, signal: AbortSignal.timeout(10_000) });
+        const body = await res.text();
+        if (res.status === 200) acknowledged++;
+        else writeFailures.push(`${res.status} ${body}`);
+      } catch (err) {
+        writeFailures.push(err instanceof Error ? err.message : String(err));
+      }
     }
   })();
 

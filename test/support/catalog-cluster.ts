@@ -127,11 +127,12 @@ export async function registerCatalog(base: string, o: { nodes: number; services
   const worker = async (): Promise<void> => {
     while (next < o.nodes) {
       const first = next;
-      next = Math.min(o.nodes, next + perTxn);
+      const end = Math.min(o.nodes, first + perTxn);
+      next = end;
       const ops: object[] = [];
-      for (let n = first; n < next; n++) ops.push(...nodeOps(n, o.servicesPerNode));
+      for (let n = first; n < end; n++) ops.push(...nodeOps(n, o.servicesPerNode));
       const res = await call(agent, `${base}/v1/txn`, "PUT", JSON.stringify(ops));
-      if (res.status !== 200) throw new Error(`catalog txn for nodes ${first}..${next - 1}: ${res.status} ${res.text}`);
+      if (res.status !== 200) throw new Error(`catalog txn for nodes ${first}..${end - 1}: ${res.status} ${res.text}`);
     }
   };
   try {
