@@ -20,8 +20,9 @@ const SNAPSHOTS = ["-hcl", "raft_snapshot_threshold = 16", "-hcl", "raft_trailin
 test("follower catch-up - a follower restarted with an empty data dir installs the leader's snapshot; term, leader and writes are undisturbed", { timeout: 120_000 }, async (t) => {
   const cluster = await startCatalogCluster("catchup", SNAPSHOTS);
   t.after(() => cluster.stop());
+  await registerCatalog(cluster.leaderServer().proc.base, { nodes: NODES, servicesPerNode: SERVICES_PER_NODE, concurrency: 4 });
+  await cluster.agreedLeader();
   const leader = cluster.leaderServer();
-  await registerCatalog(leader.proc.base, { nodes: NODES, servicesPerNode: SERVICES_PER_NODE, concurrency: 4 });
   const leaderBefore = await raftFiguresOf(leader.proc.base);
   assert.ok(leaderBefore.lastSnapshotIndex > 8, `the leader took a snapshot (at ${leaderBefore.lastSnapshotIndex})`);
 

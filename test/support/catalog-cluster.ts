@@ -15,8 +15,10 @@ export interface ClusterServer {
 
 export interface CatalogCluster {
   servers: ClusterServer[];
-  /** Server RPC address ("ip:port") of the leader all three agreed on. */
+  /** Server RPC address ("ip:port") of the leader all three agreed on (at start, or at the last agreedLeader()). */
   leader: string;
+  /** Waits until every server names the same leader and records it as `leader`. */
+  agreedLeader(): Promise<string>;
   leaderServer(): ClusterServer;
   followers(): ClusterServer[];
   /** Kills every process and removes every data dir. */
@@ -51,22 +53,38 @@ export async function startCatalogCluster(prefix: string, extraArgs: readonly st
     throw err;
   }
   servers.sort((a, b) => a.spec.name.localeCompare(b.spec.name));
-  let leader = "";
-  await eventually(
-    "one leader agreed by all three servers",
-    async () => {
-      const seen = await Promise.all(servers.map((s) => leaderSeenBy(s.proc.base)));
-      leader = seen[0];
-      return leader !== "" && seen.every((l) => l === leader);
+  const cluster: CatalogCluster = {
+    servers,
+    leader: "",
+    async agreedLeader() {
+      let leader = "";
+      await eventually(
+        "one leader agreed by all three servers",
+        async () => {
+          const seen = await Promise.all(servers.map((s) => leaderSeenBy(s.proc.base)));
+          leader = seen[0];
+          return leader !== "" && seen.every((l) => l === leader);
+        },
+        30_000,
+      );
+      cluster.leader = leader;
+      return leader;
     },
-    30_000,
-  );
-  const leaderServer = (): ClusterServer => {
-    const found = servers.find((s) => rpcAddressOf(s.spec) === leader);
-    if (!found) throw new Error(`the leader ${leader} is none of the servers`);
-    return found;
+    leaderServer() {
+      const found = servers.find((s) => rpcAddressOf(s.spec) === cluster.leader);
+      if (!found) throw new Error(`the leader ${cluster.leader} is none of the servers`);
+      return found;
+    },
+    followers: () => servers.filter((s) => s !== cluster.leaderServer()),
+    stop,
   };
-  return { servers, leader, leaderServer, followers: () => servers.filter((s) => s !== leaderServer()), stop };
+  try {
+    await cluster.agreedLeader();
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+  return cluster;
 }
 
 /** The raft block of /v1/agent/self, as numbers where hashicorp/raft reports numbers. */
@@ -101,6 +119,8 @@ function call(agent: HttpAgent, url: string, method: string, body?: string): Pro
   });
 }
 
+const TXN_ATTEMPTS = 5;
+
 export const serviceName = (service: number): string => `svc-${service}`;
 const nodeName = (node: number): string => `node-${node}`;
 
@@ -131,8 +151,15 @@ export async function registerCatalog(base: string, o: { nodes: number; services
       next = end;
       const ops: object[] = [];
       for (let n = first; n < end; n++) ops.push(...nodeOps(n, o.servicesPerNode));
-      const res = await call(agent, `${base}/v1/txn`, "PUT", JSON.stringify(ops));
-      if (res.status !== 200) throw new Error(`catalog txn for nodes ${first}..${end - 1}: ${res.status} ${res.text}`);
+      const body = JSON.stringify(ops);
+      // A bulk client retries what a leader change refused (500 "leadership lost", "No
+      // cluster leader"); setting a node, service or check again is harmless.
+      for (let attempt = 1; ; attempt++) {
+        const res = await call(agent, `${base}/v1/txn`, "PUT", body);
+        if (res.status === 200) break;
+        if (res.status < 500 || attempt === TXN_ATTEMPTS) throw new Error(`catalog txn for nodes ${first}..${end - 1}: ${res.status} ${res.text}`);
+        await new Promise((r) => setTimeout(r, 500));
+      }
     }
   };
   try {
