@@ -235,7 +235,7 @@ async function main(): Promise<void> {
   const clusterRows: ResultRow[] = [];
   if (suites.has("scale-cluster") && !suites.has("scale")) {
     try {
-      clusterRows.push(...(await runScaleClusterBench(scaleClusterOptionsFromArgs(process.argv.slice(2)), log)));
+      clusterRows.push(...(await runScaleClusterBench(scaleClusterOptionsFromArgs(process.argv.slice(2)), log, agentLaunch.nodeFlags)));
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err);
       clusterRows.push({ name: "C. cluster case", agent: "failed", bare: "—", ratio: "—", target: "completes", pass: false, detail: message });

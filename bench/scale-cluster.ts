@@ -255,14 +255,15 @@ async function catchUpBySnapshot(cluster: Deployment, bases: string[], leaderNam
   };
 }
 
-export async function runScaleClusterBench(options: Partial<ScaleClusterOptions> = {}, log: (m: string) => void = () => {}): Promise<ResultRow[]> {
+/** `nodeFlags`: Node flags for the servers (`--cpu-prof-dir` profiles them; a profile is written when a server stops). */
+export async function runScaleClusterBench(options: Partial<ScaleClusterOptions> = {}, log: (m: string) => void = () => {}, nodeFlags: readonly string[] = []): Promise<ResultRow[]> {
   const o = { ...DEFAULT_SCALE_CLUSTER, ...options };
   const instances = o.nodes * o.servicesPerNode;
   const dataRoot = mkdtempSync(join(tmpdir(), "consulate-bench-scale-"));
   const worker = spawnNode(WORKER, [], { label: "scale-cluster-client", ipc: true, viaTsx: true });
   try {
     log("scale cluster: starting 3 durable servers");
-    const cluster = await startConsulate(CLUSTER_BINDS, dataRoot);
+    const cluster = await startConsulate(CLUSTER_BINDS, dataRoot, [], nodeFlags);
     try {
       const leaderBase = new URL(cluster.put.url).origin;
       const bases = cluster.members.map((m) => new URL(m.write(0).url).origin);
