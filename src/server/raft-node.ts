@@ -39,8 +39,9 @@ export interface RaftStateMachine {
   /** The state as of the last applied entry, as bytes. */
   capture(): Uint8Array;
   /**
-   * capture() over several turns of the event loop, for a large state: the driver applies
-   * nothing until it settles, and the bytes are the state as of the call.
+   * capture() over several turns of the event loop, for a large state. The driver goes on
+   * stepping, sending and applying meanwhile, so the bytes must be the state as of the call:
+   * what to write is listed before the call returns, and later applies must not change it.
    */
   captureSliced?(): Promise<Uint8Array>;
   /** Replaces the state with a snapshot's (startup, or one installed from the leader). */
@@ -151,6 +152,13 @@ interface PendingRead {
 /** Tick times kept for dating heartbeat acknowledgements; older ones count as too old. */
 const TICK_HISTORY = 256;
 
+/** A snapshot of the state as of `index`, captured while the log moves on. */
+interface SnapshotCapture {
+  index: number;
+  confState: ConfState;
+  outcome: { data: Uint8Array } | { err: unknown } | undefined;
+}
+
 export interface RaftLogStatus {
   term: number;
   commitIndex: number;
@@ -182,6 +190,12 @@ export class RaftNode {
   #failure: unknown = undefined;
   #applied: number;
   #snapshotIndex: number;
+  /**
+   * A snapshot being captured while the log moves on (hashicorp/raft takes the FSM's snapshot
+   * aside too): capturing a large state takes seconds, and a Ready loop waiting for it would
+   * send no heartbeats and lose the leadership.
+   */
+  #capture: SnapshotCapture | undefined;
   #lastLeaderContactMs = -1;
   /** Monotonic time of the last message from each peer (the leader's view of its followers' contact). */
   readonly #peerHeardMs = new Map<number, number>();
@@ -717,7 +731,7 @@ export class RaftNode {
       () => {
         this.#running = false;
         // Something stepped after the last hasReady() check but before #running dropped.
-        if (!this.#closed && (this.#node.hasReady() || this.#queuedProposals.length > 0)) this.#kick();
+        if (!this.#closed && (this.#node.hasReady() || this.#queuedProposals.length > 0 || this.#capture?.outcome !== undefined)) this.#kick();
         else for (const done of this.#idle.splice(0)) done();
       },
       (err: unknown) => {
@@ -735,6 +749,7 @@ export class RaftNode {
   async #drain(): Promise<void> {
     for (;;) {
       if (this.#closed) return;
+      if (this.#capture?.outcome !== undefined) await this.#storeCapture(this.#capture);
       this.#proposeQueued();
       if (!this.#node.hasReady()) return;
       const rd = this.#node.ready();
@@ -779,7 +794,7 @@ export class RaftNode {
       }
       this.#node.advance();
       if (rd.softState) this.#options.onSoftState?.(rd.softState);
-      if (this.#snapshotDue()) await this.#snapshot();
+      if (this.#snapshotDue()) this.#startCapture();
     }
   }
 
@@ -895,16 +910,46 @@ export class RaftNode {
   /** Checked without an await so a Ready that needs no snapshot costs no extra microtask. */
   #snapshotDue(): boolean {
     const { threshold } = this.#options.snapshots;
-    return threshold > 0 && this.#applied - this.#snapshotIndex >= threshold;
+    return threshold > 0 && this.#capture === undefined && this.#applied - this.#snapshotIndex >= threshold;
   }
 
-  async #snapshot(): Promise<void> {
-    const { trailingLogs } = this.#options.snapshots;
-    const index = this.#applied;
-    const data = this.#machine.captureSliced ? await this.#machine.captureSliced() : this.#machine.capture();
-    await this.#storage.createSnapshot(index, this.#node.raft.confState(), data);
-    this.#snapshotIndex = index;
-    const compactTo = index - trailingLogs;
+  /**
+   * Starts capturing the state as of the last applied entry (every apply has completed here)
+   * and returns at once; the Ready loop stores it once it is captured (#storeCapture).
+   */
+  #startCapture(): void {
+    const capture: SnapshotCapture = { index: this.#applied, confState: this.#node.raft.confState(), outcome: undefined };
+    this.#capture = capture;
+    let captured: Promise<Uint8Array>;
+    try {
+      captured = this.#machine.captureSliced ? this.#machine.captureSliced() : Promise.resolve(this.#machine.capture());
+    } catch (err) {
+      captured = Promise.reject(err as Error);
+    }
+    captured.then(
+      (data) => {
+        capture.outcome = { data };
+        this.#kick();
+      },
+      (err: unknown) => {
+        capture.outcome = { err };
+        this.#kick();
+      },
+    );
+  }
+
+  /** Writes a captured snapshot and compacts the log behind it (from the Ready loop, between writes). */
+  async #storeCapture(capture: SnapshotCapture): Promise<void> {
+    this.#capture = undefined;
+    const outcome = capture.outcome;
+    if (outcome === undefined) return;
+    // A failed capture stops this node, as a failed write does: its state can't be trusted.
+    if ("err" in outcome) throw outcome.err;
+    // A snapshot installed from the leader meanwhile is newer: this one is of a replaced state.
+    if (capture.index <= this.#snapshotIndex) return;
+    await this.#storage.createSnapshot(capture.index, capture.confState, outcome.data);
+    this.#snapshotIndex = capture.index;
+    const compactTo = capture.index - this.#options.snapshots.trailingLogs;
     if (compactTo >= this.#storage.firstIndex()) await this.#storage.compact(compactTo);
   }
 }
