@@ -1,7 +1,7 @@
 import { Packr } from "msgpackr";
 import type { Command } from "../fsm/command.ts";
 import type { SlicedWork } from "../runtime/sliced-work.ts";
-import { countWalkedElements, packSlices, unpackSlices } from "../state/msgpack-slices.ts";
+import { countWalkedElements, LARGE_BINARY_BYTES, packSlices, unpackSlices } from "../state/msgpack-slices.ts";
 
 // Commands travel as msgpack (Buffers and bigints included). Small commands, the common case,
 // are packed and unpacked in one call. Wide ones (a register with thousands of checks, a txn
@@ -28,8 +28,12 @@ export function decodeCommand(data: Uint8Array): Command {
   return packr.unpack(asBuffer(data)) as Command;
 }
 
-/** Whether a command is wide enough to be worth encoding in slices (a few property reads for the usual one). */
+/**
+ * Whether a command is wide enough to be worth encoding in slices (a few property reads for the
+ * usual one): many elements, or a large byte string (a snapshot restore's state).
+ */
 export function isWideCommand(cmd: Command): boolean {
+  if (cmd.Type === "snapshot-restore" && cmd.Data.byteLength >= LARGE_BINARY_BYTES) return true;
   return countWalkedElements(cmd, WALK_DEPTH, WIDE_COMMAND_ELEMENTS) >= WIDE_COMMAND_ELEMENTS;
 }
 

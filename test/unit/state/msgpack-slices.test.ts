@@ -21,6 +21,8 @@ function documents(): unknown[] {
     { __proto__: null, plain: true },
     { Big: "x".repeat(200_000), Many: Array.from({ length: 70_000 }, (_, i) => i), Map: Object.fromEntries(Array.from({ length: 300 }, (_, i) => [`k${i}`, { i }])) },
     [null, true, false, 1.5, -1, 2 ** 40, "s", Buffer.from([1, 2, 3]), new Uint8Array([4, 5])],
+    // Byte strings past LARGE_BINARY_BYTES are written by the slicer itself and joined in pieces.
+    { Type: "snapshot-restore", Data: Buffer.alloc(9 * 1024 * 1024 + 3, 5), Tail: new Uint8Array(1024 * 1024).fill(9), After: "x" },
   ];
 }
 
@@ -48,7 +50,9 @@ test("msgpack slices - commands: wide ones are told apart cheaply and round-trip
   assert.equal(isWideCommand(small), false);
   const wide = { Type: "txn", Ops: Array.from({ length: 300 }, (_, i) => ({ Kind: "kv", Verb: "set", Key: `k${i}`, Value: Buffer.from("v"), Flags: 0n })) } as unknown as Command;
   assert.equal(isWideCommand(wide), true);
-  for (const cmd of [small, wide]) {
+  const restore: Command = { Type: "snapshot-restore", Data: Buffer.alloc(2 * 1024 * 1024, 1) };
+  assert.equal(isWideCommand(restore), true);
+  for (const cmd of [small, wide, restore]) {
     const bytes = encodeCommand(cmd);
     assert.equal(Buffer.compare(Buffer.from(runWhole(encodeCommandSlices(cmd))), Buffer.from(bytes)), 0);
     // Entry bytes may arrive as a plain Uint8Array (log, transport): byte fields still come back as Buffers.
