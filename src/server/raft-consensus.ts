@@ -297,7 +297,8 @@ export class RaftConsensus implements Consensus {
         restore: (data) => restoreState(fsm.state, data),
         restoreSliced: async (data) => restorePrepared(fsm.state, await runSliced(prepareRestore(data))),
       },
-      snapshots: o.snapshots,
+      // A lone voter in memory talks to nobody and reloads nothing: its snapshots only compact the log.
+      snapshots: o.storage.kind === "memory" && o.raftBind === undefined && o.overServerPort !== true ? { ...o.snapshots, captureState: false } : o.snapshots,
       onSoftState: (ss) => {
         metrics?.roleChanged(ss.raftState);
         if (bound.consensus) bound.consensus.#softStateChanged(ss);

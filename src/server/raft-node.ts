@@ -57,6 +57,13 @@ export interface RaftSnapshotPolicy {
   threshold: number;
   /** Entries kept in the log behind a snapshot, so slow followers catch up without one. */
   trailingLogs: number;
+  /**
+   * false: snapshots carry no state and serve only to compact the log. For a lone voter in
+   * memory without a transport (-dev): it never sends a snapshot to a follower nor reloads one
+   * at start, so capturing the whole state every `threshold` entries is work nobody reads (at
+   * 170,000 instances, ~20 µs of CPU per registration on average).
+   */
+  captureState?: boolean;
 }
 
 export interface RaftNodeOptions {
@@ -235,6 +242,7 @@ export class RaftNode {
     options: Pick<RaftNodeOptions, "id" | "storage" | "members"> & Partial<RaftNodeOptions>,
   ): Promise<RaftNode> {
     const o: RaftNodeOptions = { clock: systemClock, rng: systemRng, raft: {}, apply: () => undefined, ...defaultRaftNodeOptions, ...options };
+    if (o.snapshots.captureState === false && o.listen) throw new Error("raft node: snapshots without state are only for a node without a transport");
     const machine: RaftStateMachine = o.stateMachine ?? { apply: o.apply, capture: () => new Uint8Array(0), restore: () => {} };
     const snap = o.storage.snapshot();
     if (!isEmptySnapshot(snap)) machine.restore(snap.data);
@@ -901,7 +909,8 @@ export class RaftNode {
   async #snapshot(): Promise<void> {
     const { trailingLogs } = this.#options.snapshots;
     const index = this.#applied;
-    const data = this.#machine.captureSliced ? await this.#machine.captureSliced() : this.#machine.capture();
+    const data =
+      this.#options.snapshots.captureState === false ? new Uint8Array(0) : this.#machine.captureSliced ? await this.#machine.captureSliced() : this.#machine.capture();
     await this.#storage.createSnapshot(index, this.#node.raft.confState(), data);
     this.#snapshotIndex = index;
     const compactTo = index - trailingLogs;
