@@ -23,7 +23,7 @@ test("raft lone in-memory voter - compacts its log at the threshold without capt
     snapshots: { threshold: 8, trailingLogs: 2 },
   });
   try {
-    const serialize = state.kv.dump.bind(capture.kv);
+    const serialize = state.kv.dump.bind(state.kv);
     state.kv.dump = () => {
       captures++;
       return serialize();
