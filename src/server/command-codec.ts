@@ -47,6 +47,57 @@ export function* decodeCommandSlices(data: Uint8Array): SlicedWork<Command> {
   return (yield* unpackSlices(packr, asBuffer(data), WALK_DEPTH)) as Command;
 }
 
+/** UTF-8 of U+FFFD, what a lone surrogate in a long string becomes. */
+const REPLACEMENT_CHARACTER = Buffer.from([0xef, 0xbf, 0xbd]);
+/** Lead byte of U+D000-U+DFFF: a lone surrogate in a short string is written as ED A0-BF xx. */
+const SURROGATE_LEAD_BYTE = 0xed;
+
+/**
+ * Whether decodeCommand(bytes), bytes being encodeCommand(cmd), would give back a value
+ * indistinguishable from `cmd`, judged conservatively: only plain objects, arrays, strings,
+ * finite numbers other than -0 (written as the integer 0), booleans, null and undefined; no key
+ * "__proto__" (read back as "__proto_"); no string with a lone surrogate (read back as U+FFFD),
+ * which the bytes show — along with some valid characters (U+D000-U+D7FF, U+FFFD itself), for
+ * which this answers false too. Bigints and byte strings are refused: how they come back
+ * depends on their size and on the reader. A few µs for a catalog registration, against ~10 µs
+ * to decode it.
+ */
+export function decodesToItself(cmd: Command, bytes: Uint8Array): boolean {
+  const b = asBuffer(bytes);
+  if (b.includes(SURROGATE_LEAD_BYTE) || b.includes(REPLACEMENT_CHARACTER)) return false;
+  return plainValue(cmd, 0);
+}
+
+function plainValue(value: unknown, depth: number): boolean {
+  switch (typeof value) {
+    case "string":
+    case "boolean":
+    case "undefined":
+      return true;
+    case "number":
+      return Number.isFinite(value) && !Object.is(value, -0);
+    case "object": {
+      if (value === null) return true;
+      if (depth > 64) return false;
+      const proto = Object.getPrototypeOf(value) as unknown;
+      if (proto === Array.prototype) {
+        const list = value as unknown[];
+        for (let i = 0; i < list.length; i++) if (!(i in list) || !plainValue(list[i], depth + 1)) return false;
+        return true;
+      }
+      if (proto !== Object.prototype) return false;
+      const record = value as Record<string, unknown>;
+      for (const key in record) {
+        if (!Object.hasOwn(record, key)) continue;
+        if (key === "__proto__" || !plainValue(record[key], depth + 1)) return false;
+      }
+      return true;
+    }
+    default:
+      return false;
+  }
+}
+
 /**
  * msgpackr hands back byte fields in the class of its input; the state machine stores KV
  * values as Buffers, so read through a Buffer view whatever the log or transport gave us.

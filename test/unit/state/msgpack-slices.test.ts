@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { Packr } from "msgpackr";
 import { runWhole } from "../../../src/runtime/sliced-work.ts";
 import { packSlices, unpackSlices } from "../../../src/state/msgpack-slices.ts";
-import { decodeCommand, decodeCommandSlices, encodeCommand, encodeCommandSlices, isWideCommand } from "../../../src/server/command-codec.ts";
+import { decodeCommand, decodeCommandSlices, decodesToItself, encodeCommand, encodeCommandSlices, isWideCommand } from "../../../src/server/command-codec.ts";
 import type { Command } from "../../../src/fsm/command.ts";
 
 // The sliced reader and writer must be indistinguishable from one msgpackr call: every server
@@ -60,5 +60,24 @@ test("msgpack slices - commands: wide ones are told apart cheaply and round-trip
     const decoded = runWhole(decodeCommandSlices(view));
     assert.deepEqual(decoded, decodeCommand(view));
     if (decoded.Type === "kv-set") assert.ok(Buffer.isBuffer(decoded.Value));
+  }
+});
+
+test("command codec - decodesToItself answers true only for commands that decode to an equal value", () => {
+  const base = { Type: "session-create", Session: { ID: "x", Name: "n", Checks: ["a"], TTL: "10s", Behavior: "release", LockDelay: 15, Extra: { Deep: [1.5, null, true, undefined] } } };
+  const cases: [unknown, boolean][] = [
+    [base, true],
+    [{ ...base, Name: "lone \ud800" }, false],
+    [{ ...base, Name: "x".repeat(300) + "\udc00" }, false],
+    [{ ...base, Port: -0 }, false],
+    [JSON.parse('{"Type":"session-create","__proto__":{"a":1}}'), false],
+    [{ ...base, Flags: 1n }, false],
+    [{ ...base, Value: Buffer.from("v") }, false],
+    [{ ...base, When: new Date(0) }, false],
+  ];
+  for (const [cmd, expected] of cases) {
+    const bytes = encodeCommand(cmd as Command);
+    assert.equal(decodesToItself(cmd as Command, bytes), expected, JSON.stringify(cmd, (_k, v: unknown) => (typeof v === "bigint" ? String(v) : v)));
+    if (expected) assert.deepStrictEqual(decodeCommand(bytes), cmd);
   }
 });
