@@ -23,7 +23,7 @@ import { InMemoryRaftStorage } from "./raft-storage.ts";
 import type { ServerPortDialer } from "../transport/server-port-tls.ts";
 import { RAFT_PROTOCOL_BYTE } from "../transport/rpc.ts";
 import { runSliced, runWhole } from "../runtime/sliced-work.ts";
-import { decodeCommand, decodeCommandSlices, decodesToItself, encodeCommand, encodeCommandSlices, isWideCommand } from "./command-codec.ts";
+import { decodeCommand, decodeCommandSlices, decodedCopy, encodeCommand, encodeCommandSlices, isWideCommand } from "./command-codec.ts";
 import type { Socket } from "node:net";
 
 // Consensus over the Raft node driver: commands travel as msgpack entry data (Buffers and
@@ -143,8 +143,8 @@ class EntryApplier {
   #ready: { data: Uint8Array; cmd: Command; prepared: PreparedApply | undefined } | undefined;
   /**
    * A lone voter's proposals (-dev) by their entry bytes: no follower decodes those bytes and
-   * no log is replayed, so the command applies as proposed when decoding the bytes would give
-   * the very same value (decodesToItself), instead of paying a msgpack decode per write.
+   * no log is replayed, so what applies is a copy of the proposed command when it equals what
+   * decoding the bytes would give (decodedCopy), instead of a msgpack decode per write.
    */
   readonly #proposed: WeakMap<Uint8Array, Command> | undefined;
 
@@ -153,9 +153,11 @@ class EntryApplier {
     this.#proposed = loneVoter ? new WeakMap() : undefined;
   }
 
-  /** Remembers `cmd` as the value of its entry bytes `data`, when it decodes to itself (lone voter only). */
+  /** Remembers the value of the entry bytes `data` as a copy of `cmd`, when one can stand for it (lone voter only). */
   proposing(cmd: Command, data: Uint8Array): void {
-    if (this.#proposed && decodesToItself(cmd, data)) this.#proposed.set(data, cmd);
+    if (!this.#proposed) return;
+    const copy = decodedCopy(cmd, data);
+    if (copy !== undefined) this.#proposed.set(data, copy);
   }
 
   prepare(entry: Entry): Promise<void> | undefined {

@@ -69,13 +69,15 @@ function registration(node: string, serviceName: string, port: number): Command 
   };
 }
 
-test("raft lone in-memory voter - applies the proposed command itself only when decoding would give the same value", async () => {
+test("raft lone in-memory voter - applies a copy of the proposed command only when decoding would give the same value", async () => {
   const fsm = new RecordingMachine(new StateStore());
   const consensus = await RaftConsensus.start({ nodeId: "5d0c7c1e-2f5a-4b8e-9a51-3c2d1e0f9a8b", serverAddress: "127.0.0.1:8300", storage: { kind: "memory" }, fsm, bootstrap: true, selfElect: true });
   try {
     const plain = registration("n1", "web", 80);
     await consensus.propose(plain);
-    assert.equal(fsm.applied.at(-1), plain);
+    // Not decoded (msgpack reads a fresh object too), but a private copy all the same.
+    assert.deepStrictEqual(fsm.applied.at(-1), plain);
+    assert.notEqual(fsm.applied.at(-1), plain);
     // A lone surrogate comes back from msgpack as U+FFFD, -0 as 0: the entry is decoded, as everywhere else.
     const surrogate = registration("n2", "web\ud800", 80);
     await consensus.propose(surrogate);

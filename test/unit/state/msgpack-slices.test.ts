@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { Packr } from "msgpackr";
 import { runWhole } from "../../../src/runtime/sliced-work.ts";
 import { packSlices, unpackSlices } from "../../../src/state/msgpack-slices.ts";
-import { decodeCommand, decodeCommandSlices, decodesToItself, encodeCommand, encodeCommandSlices, isWideCommand } from "../../../src/server/command-codec.ts";
+import { decodeCommand, decodeCommandSlices, decodedCopy, encodeCommand, encodeCommandSlices, isWideCommand } from "../../../src/server/command-codec.ts";
 import type { Command } from "../../../src/fsm/command.ts";
 
 // The sliced reader and writer must be indistinguishable from one msgpackr call: every server
@@ -63,7 +63,7 @@ test("msgpack slices - commands: wide ones are told apart cheaply and round-trip
   }
 });
 
-test("command codec - decodesToItself answers true only for commands that decode to an equal value", () => {
+test("command codec - decodedCopy stands for the decoded value only when it is equal, and shares nothing with the command", () => {
   const base = { Type: "session-create", Session: { ID: "x", Name: "n", Checks: ["a"], TTL: "10s", Behavior: "release", LockDelay: 15, Extra: { Deep: [1.5, null, true, undefined] } } };
   const cases: [unknown, boolean][] = [
     [base, true],
@@ -77,7 +77,11 @@ test("command codec - decodesToItself answers true only for commands that decode
   ];
   for (const [cmd, expected] of cases) {
     const bytes = encodeCommand(cmd as Command);
-    assert.equal(decodesToItself(cmd as Command, bytes), expected, JSON.stringify(cmd, (_k, v: unknown) => (typeof v === "bigint" ? String(v) : v)));
-    if (expected) assert.deepStrictEqual(decodeCommand(bytes), cmd);
+    const copy = decodedCopy(cmd as Command, bytes);
+    assert.equal(copy !== undefined, expected, JSON.stringify(cmd, (_k, v: unknown) => (typeof v === "bigint" ? String(v) : v)));
+    if (!expected) continue;
+    assert.deepStrictEqual(copy, decodeCommand(bytes));
+    assert.notEqual(copy, cmd);
+    assert.notEqual((copy as typeof base).Session.Extra, base.Session.Extra);
   }
 });
