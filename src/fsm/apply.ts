@@ -15,6 +15,7 @@ import { applyPreparedQueryDelete, applyPreparedQuerySet } from "./prepared-quer
 import { applySnapshotRestore } from "./snapshot-restore.ts";
 import { applySessionCreate, applySessionDestroy } from "./session.ts";
 import { applyTxn } from "./txn.ts";
+import { RestoreReadAhead } from "./restore-read-ahead.ts";
 
 /**
  * Work for one command done ahead of its apply (StateMachine.prepare): valid only for the state
@@ -33,6 +34,8 @@ export interface PreparedApply {
  */
 export class StateMachine {
   readonly state: StateStore;
+  /** Operator restores the handler already read, offered to this server's preparation. */
+  readonly restoreReadAhead = new RestoreReadAhead();
 
   #timer: ApplyTimer | undefined;
 
@@ -60,7 +63,7 @@ export class StateMachine {
       // Unreadable: apply reads it again and answers the error.
       let snapshot: PreparedRestore;
       try {
-        snapshot = yield* prepareRestore(cmd.Data);
+        snapshot = (yield* this.restoreReadAhead.take(cmd.Data)) ?? (yield* prepareRestore(cmd.Data));
       } catch {
         return undefined;
       }

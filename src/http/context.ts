@@ -1,3 +1,4 @@
+import type { RestoreReadAhead } from "../fsm/restore-read-ahead.ts";
 import type { IncomingHttpHeaders } from "node:http";
 import type { LogHub } from "../runtime/logger.ts";
 import type { Readable } from "node:stream";
@@ -54,6 +55,8 @@ export interface HttpContext {
   settings: HttpSettings;
   state: StateStore;
   consensus: Consensus;
+  /** Where a snapshot restore offers the state it read to this server's apply (absent: it reads it again). */
+  restoreReadAhead?: RestoreReadAhead;
   blocking: BlockingEngine;
   agent: Agent;
   clock: Clock;

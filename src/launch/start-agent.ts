@@ -364,7 +364,7 @@ async function startAgentParts(options: AgentRuntimeOptions, deps: StartDeps, pa
   const runtimeConfig: Record<string, unknown> = { ...visibleConfig };
   const events = new EventBuffer();
   const keyring = keyringOperatorFor(identity, lanKeyring, membership, wanMembership, wanKeyring, logger);
-  const ctx: HttpContext = { settings: options.http, state, consensus, blocking, agent, clock, rng, logger, runtimeConfig, metrics, sessionTtl, autopilot, events, membership, wanMembership, raft, keyring, acl: acl?.service, logHub, connectCa, datacenters: cluster.datacenters };
+  const ctx: HttpContext = { settings: options.http, state, consensus, restoreReadAhead: fsm.restoreReadAhead, blocking, agent, clock, rng, logger, runtimeConfig, metrics, sessionTtl, autopilot, events, membership, wanMembership, raft, keyring, acl: acl?.service, logHub, connectCa, datacenters: cluster.datacenters };
   // Prepared-query failover reaches other datacenters through the WAN router (servers run queries).
   const router = cluster.datacenters;
   ctx.preparedQueryRemote =

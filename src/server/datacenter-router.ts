@@ -186,6 +186,8 @@ function ignoresDatacenter(path: string): boolean {
   return path === "/v1/catalog/datacenters" || path === "/v1/coordinate/datacenters";
 }
 
+const BACKSLASH = 0x5c;
+
 /** Catalog writes name their datacenter in the body (RegisterRequest.Datacenter), not in `?dc=`. */
 const DATACENTER_IN_BODY = new Set(["/v1/catalog/register", "/v1/catalog/deregister"]);
 
@@ -201,6 +203,9 @@ export function requestedDatacenter(req: DatacenterOfRequest): string {
   const q = req.query.dc;
   const fromQuery = Array.isArray(q) ? (q[0] ?? "") : (q ?? "");
   if (fromQuery !== "" || !DATACENTER_IN_BODY.has(req.path) || req.body === undefined) return fromQuery;
+  // Every catalog write passes here: parse its body a second time only if a "Datacenter" key
+  // can be in it (a key spelled with escapes needs a backslash).
+  if (!req.body.includes("Datacenter") && !req.body.includes(BACKSLASH)) return "";
   try {
     const parsed = JSON.parse(req.body.toString("utf8")) as unknown;
     const dc = typeof parsed === "object" && parsed !== null ? (parsed as { Datacenter?: unknown }).Datacenter : undefined;

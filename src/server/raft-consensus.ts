@@ -23,7 +23,7 @@ import { InMemoryRaftStorage } from "./raft-storage.ts";
 import type { ServerPortDialer } from "../transport/server-port-tls.ts";
 import { RAFT_PROTOCOL_BYTE } from "../transport/rpc.ts";
 import { runSliced, runWhole } from "../runtime/sliced-work.ts";
-import { decodeCommand, decodeCommandSlices, encodeCommand, encodeCommandSlices, isWideCommand } from "./command-codec.ts";
+import { decodeCommand, decodeCommandSlices, decodedCopy, encodeCommand, encodeCommandSlices, isWideCommand } from "./command-codec.ts";
 import type { Socket } from "node:net";
 
 // Consensus over the Raft node driver: commands travel as msgpack entry data (Buffers and
@@ -141,9 +141,23 @@ class EntryApplier {
   readonly #fsm: StateMachine;
   /** The one entry prepared ahead, waiting for its apply. */
   #ready: { data: Uint8Array; cmd: Command; prepared: PreparedApply | undefined } | undefined;
+  /**
+   * A lone voter's proposals (-dev) by their entry bytes: no follower decodes those bytes and
+   * no log is replayed, so what applies is a copy of the proposed command when it equals what
+   * decoding the bytes would give (decodedCopy), instead of a msgpack decode per write.
+   */
+  readonly #proposed: WeakMap<Uint8Array, Command> | undefined;
 
-  constructor(fsm: StateMachine) {
+  constructor(fsm: StateMachine, loneVoter: boolean) {
     this.#fsm = fsm;
+    this.#proposed = loneVoter ? new WeakMap() : undefined;
+  }
+
+  /** Remembers the value of the entry bytes `data` as a copy of `cmd`, when one can stand for it (lone voter only). */
+  proposing(cmd: Command, data: Uint8Array): void {
+    if (!this.#proposed) return;
+    const copy = decodedCopy(cmd, data);
+    if (copy !== undefined) this.#proposed.set(data, copy);
   }
 
   prepare(entry: Entry): Promise<void> | undefined {
@@ -173,6 +187,11 @@ class EntryApplier {
     const ready = this.#ready;
     this.#ready = undefined;
     if (ready !== undefined && ready.data === entry.data) return this.#fsm.apply(entry.index, ready.cmd, ready.prepared);
+    const proposed = this.#proposed?.get(entry.data);
+    if (proposed !== undefined) {
+      this.#proposed?.delete(entry.data);
+      return this.#fsm.apply(entry.index, proposed);
+    }
     return this.#fsm.apply(entry.index, decodeEntry(entry.data));
   }
 }
@@ -214,6 +233,7 @@ export class RaftConsensus implements Consensus {
   readonly nodeId: string;
   readonly raftId: number;
   readonly #node: RaftNode;
+  readonly #applier: EntryApplier;
   readonly #fsm: StateMachine;
   readonly #serverAddress: string;
   readonly #directory: Map<number, RaftPeer>;
@@ -230,8 +250,9 @@ export class RaftConsensus implements Consensus {
   readonly #tickMs: number;
   readonly #electionMs: number;
 
-  private constructor(node: RaftNode, options: RaftConsensusOptions, directory: Map<number, RaftPeer>, metrics: RaftMetrics | undefined) {
+  private constructor(node: RaftNode, options: RaftConsensusOptions, directory: Map<number, RaftPeer>, metrics: RaftMetrics | undefined, applier: EntryApplier) {
     this.#node = node;
+    this.#applier = applier;
     this.#metrics = metrics;
     this.nodeId = options.nodeId;
     this.raftId = raftIdFromNodeId(options.nodeId);
@@ -273,7 +294,9 @@ export class RaftConsensus implements Consensus {
     // Leadership changes are reported from the driver, which exists before its consensus.
     const bound: { consensus?: RaftConsensus } = {};
     const metrics = o.metrics ? new RaftMetrics(o.metrics, o.clock) : undefined;
-    const applier = new EntryApplier(fsm);
+    // A lone voter in memory talks to nobody and reloads nothing (-dev).
+    const loneVoter = o.storage.kind === "memory" && o.raftBind === undefined && o.overServerPort !== true;
+    const applier = new EntryApplier(fsm, loneVoter);
     const applyCommand = (entry: Entry): ApplyResult => applier.apply(entry);
     const node = await RaftNode.start({
       id: selfId,
@@ -297,7 +320,8 @@ export class RaftConsensus implements Consensus {
         restore: (data) => restoreState(fsm.state, data),
         restoreSliced: async (data) => restorePrepared(fsm.state, await runSliced(prepareRestore(data))),
       },
-      snapshots: o.snapshots,
+      // Its snapshots only compact the log.
+      snapshots: loneVoter ? { ...o.snapshots, captureState: false } : o.snapshots,
       onSoftState: (ss) => {
         metrics?.roleChanged(ss.raftState);
         if (bound.consensus) bound.consensus.#softStateChanged(ss);
@@ -313,7 +337,7 @@ export class RaftConsensus implements Consensus {
       clock: o.clock,
       rng: o.rng,
     });
-    const consensus = new RaftConsensus(node, o, directory, metrics);
+    const consensus = new RaftConsensus(node, o, directory, metrics, applier);
     bound.consensus = consensus;
     directory.set(selfId, { id: o.nodeId, address: o.serverAddress, raftAddress: consensus.raftAddress() });
     if (o.selfElect) await consensus.#electSelf();
@@ -333,6 +357,7 @@ export class RaftConsensus implements Consensus {
       } catch (err) {
         return Promise.reject(err instanceof Error ? err : new Error(String(err)));
       }
+      this.#applier.proposing(cmd, data);
       // No async wrapper on the usual path: every extra await on the write path is another
       // promise and microtask.
       applied = this.#queueAhead === undefined ? (this.#node.propose(data) as Promise<{ index: number; result: ApplyResult }>) : this.#proposeInOrder(() => Promise.resolve(data));

@@ -58,6 +58,13 @@ export interface RaftSnapshotPolicy {
   threshold: number;
   /** Entries kept in the log behind a snapshot, so slow followers catch up without one. */
   trailingLogs: number;
+  /**
+   * false: snapshots carry no state and serve only to compact the log. For a lone voter in
+   * memory without a transport (-dev): it never sends a snapshot to a follower nor reloads one
+   * at start, so capturing the whole state every `threshold` entries is work nobody reads (at
+   * 170,000 instances, ~20 µs of CPU per registration on average).
+   */
+  captureState?: boolean;
 }
 
 export interface RaftNodeOptions {
@@ -249,6 +256,7 @@ export class RaftNode {
     options: Pick<RaftNodeOptions, "id" | "storage" | "members"> & Partial<RaftNodeOptions>,
   ): Promise<RaftNode> {
     const o: RaftNodeOptions = { clock: systemClock, rng: systemRng, raft: {}, apply: () => undefined, ...defaultRaftNodeOptions, ...options };
+    if (o.snapshots.captureState === false && o.listen) throw new Error("raft node: snapshots without state are only for a node without a transport");
     const machine: RaftStateMachine = o.stateMachine ?? { apply: o.apply, capture: () => new Uint8Array(0), restore: () => {} };
     const snap = o.storage.snapshot();
     if (!isEmptySnapshot(snap)) machine.restore(snap.data);
@@ -922,7 +930,8 @@ export class RaftNode {
     this.#capture = capture;
     let captured: Promise<Uint8Array>;
     try {
-      captured = this.#machine.captureSliced ? this.#machine.captureSliced() : Promise.resolve(this.#machine.capture());
+      if (this.#options.snapshots.captureState === false) captured = Promise.resolve(new Uint8Array(0));
+      else captured = this.#machine.captureSliced ? this.#machine.captureSliced() : Promise.resolve(this.#machine.capture());
     } catch (err) {
       captured = Promise.reject(err as Error);
     }

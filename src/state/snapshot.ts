@@ -9,7 +9,7 @@ import type { ConnectCaDump } from "./connect-ca-table.ts";
 import type { ConfigEntriesDump } from "./config-entries-table.ts";
 import { CatalogTables, type CatalogDump } from "./catalog-tables.ts";
 import { WatchHub } from "./watch.ts";
-import type { StateStore } from "./store.ts";
+import { StateStore } from "./store.ts";
 import type { SlicedWork } from "../runtime/sliced-work.ts";
 import { packSlices, unpackSlices } from "./msgpack-slices.ts";
 
@@ -105,6 +105,14 @@ export function* prepareRestore(data: Uint8Array): SlicedWork<PreparedRestore> {
   const catalog = new CatalogTables(new WatchHub());
   yield* catalog.loadSlices(doc.Catalog);
   return { doc, catalog };
+}
+
+/**
+ * Throws what restorePrepared would throw for `prepared`, without using it up: the tables other
+ * than the catalog (which prepareRestore already built) are loaded into a scratch store.
+ */
+export function checkPreparedRestore(prepared: PreparedRestore): void {
+  restoreDocument(new StateStore(), prepared.doc, new CatalogTables(new WatchHub()));
 }
 
 /** restoreState for a snapshot prepareRestore read (use it once). */

@@ -1,9 +1,8 @@
 import { Packr } from "msgpackr";
 import { ConsulError, errors } from "../../errors/catalog.ts";
 import { MAX_ENTRY_DATA_BYTES } from "../../raft/messages.ts";
-import { prepareRestore, restorePrepared, serializeStateSlices } from "../../state/snapshot.ts";
+import { checkPreparedRestore, prepareRestore, serializeStateSlices, type PreparedRestore } from "../../state/snapshot.ts";
 import { runSliced } from "../../runtime/sliced-work.ts";
-import { StateStore } from "../../state/store.ts";
 import {
   readSnapshotArchiveStream,
   snapshotArchiveStream,
@@ -58,10 +57,12 @@ const restore: Handler = async (ctx, req) => {
     ? (req.bodyStream.iterator({ destroyOnReturn: false }) as AsyncIterable<Buffer>)
     : [req.body ?? Buffer.alloc(0)];
   let state: Uint8Array;
+  let prepared: PreparedRestore;
   try {
     state = (await readSnapshotArchiveStream(source, { maxArchiveBytes: SNAPSHOT_ARCHIVE_MAX_BYTES, maxStateBytes: MAX_RESTORE_STATE_BYTES })).state;
-    // Decode into a scratch store first: a state.bin we cannot read never enters the log.
-    restorePrepared(new StateStore(), await runSliced(prepareRestore(state)));
+    // Read it first: a state.bin we cannot read never enters the log.
+    prepared = await runSliced(prepareRestore(state));
+    checkPreparedRestore(prepared);
   } catch (err) {
     if (err instanceof ConsulError) throw err;
     if (err instanceof SnapshotTooLargeError) {
@@ -71,7 +72,16 @@ const restore: Handler = async (ctx, req) => {
     if (err instanceof SnapshotArchiveError) throw errors.internal(err.message);
     throw errors.internal(`failed to restore snapshot: ${err instanceof Error ? err.message : String(err)}`);
   }
-  const { index, result } = await ctx.consensus.propose({ Type: "snapshot-restore", Data: Buffer.from(state.buffer, state.byteOffset, state.byteLength) });
+  const data = Buffer.from(state.buffer, state.byteOffset, state.byteLength);
+  // This server's apply takes what was just read instead of reading the entry's copy again.
+  const withdraw = ctx.restoreReadAhead?.offer(data, prepared);
+  let outcome: Awaited<ReturnType<typeof ctx.consensus.propose>>;
+  try {
+    outcome = await ctx.consensus.propose({ Type: "snapshot-restore", Data: data });
+  } finally {
+    withdraw?.();
+  }
+  const { index, result } = outcome;
   if (!result.ok) throw errors.internal(result.error);
   // hashicorp/raft's wording for a user restore; an operator sees when the state was replaced.
   ctx.logger.named("raft").info("restored user snapshot", { index, bytes: state.byteLength });

@@ -150,6 +150,9 @@ test("datacenter router - which datacenter a request names: ?dc=, a catalog writ
   assert.equal(requestedDatacenter(apiRequest("PUT", "/v1/catalog/register", {}, '{"Datacenter":"dc3","Node":"n"}')), "dc3");
   assert.equal(requestedDatacenter(apiRequest("PUT", "/v1/catalog/register", { dc: "dc2" }, '{"Datacenter":"dc3"}')), "dc2");
   assert.equal(requestedDatacenter(apiRequest("PUT", "/v1/catalog/register", {}, "not json")), "");
+  assert.equal(requestedDatacenter(apiRequest("PUT", "/v1/catalog/register", {}, '{"Node":"n","Address":"a"}')), "");
+  // A key written with escapes is the same key (the quick byte check must not skip it).
+  assert.equal(requestedDatacenter(apiRequest("PUT", "/v1/catalog/register", {}, '{"D\\u0061tacenter":"dc4"}')), "dc4");
   assert.equal(requestedDatacenter(apiRequest("PUT", "/v1/event/fire/x", { dc: "dc2" })), "dc2");
   for (const path of ["/v1/agent/self", "/v1/catalog/datacenters", "/v1/coordinate/datacenters", "/v1/event/list", "/v1/operator/keyring"]) {
     assert.equal(requestedDatacenter(apiRequest("GET", path, { dc: "dc2" })), "", path);

@@ -6,7 +6,8 @@ import { BlockingEngine } from "../../../src/http/blocking.ts";
 import { systemClock } from "../../../src/runtime/clock.ts";
 import { seededRng } from "../../../src/runtime/rng.ts";
 import { TimerWheel } from "../../../src/runtime/timer-wheel.ts";
-import { serializeState } from "../../../src/state/snapshot.ts";
+import { prepareRestore, serializeState } from "../../../src/state/snapshot.ts";
+import { runWhole } from "../../../src/runtime/sliced-work.ts";
 import { StateStore } from "../../../src/state/store.ts";
 
 function machine() {
@@ -77,4 +78,28 @@ test("snapshot-restore command - wakes a blocking list query waiting past the sa
   } finally {
     wheel.stop();
   }
+});
+
+test("snapshot-restore command - preparation takes the restore handler's read-ahead only for the very same bytes, once", () => {
+  const m = machine();
+  m.set("a", "saved");
+  const saved = Buffer.from(serializeState(m.state));
+  m.set("a", "later");
+  const readAhead = runWhole(prepareRestore(saved));
+  const withdraw = m.fsm.restoreReadAhead.offer(saved, readAhead);
+  const changed = Buffer.from(saved);
+  changed[changed.length - 1] ^= 1;
+  assert.equal(runWhole(m.fsm.restoreReadAhead.take(changed)), undefined);
+  assert.equal(runWhole(m.fsm.restoreReadAhead.take(saved.subarray(1))), undefined);
+  // The entry's copy of the bytes, not the offered buffer itself.
+  const cmd: Command = { Type: "snapshot-restore", Data: Buffer.from(saved) };
+  const prepared = runWhole(m.fsm.prepare(m.index() + 1, cmd));
+  assert.equal(prepared?.snapshot, readAhead);
+  assert.equal(m.fsm.restoreReadAhead.size, 0);
+  withdraw();
+  assert.deepEqual(m.fsm.apply(m.index() + 1, cmd, prepared), { ok: true, value: true });
+  assert.equal(m.state.kv.get("a")?.Value.toString(), "saved");
+  // Withdrawn offers are never taken.
+  m.fsm.restoreReadAhead.offer(saved, runWhole(prepareRestore(saved)))();
+  assert.notEqual(runWhole(m.fsm.prepare(m.index() + 2, cmd))?.snapshot, readAhead);
 });

@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { Packr } from "msgpackr";
 import { runWhole } from "../../../src/runtime/sliced-work.ts";
 import { packSlices, unpackSlices } from "../../../src/state/msgpack-slices.ts";
-import { decodeCommand, decodeCommandSlices, encodeCommand, encodeCommandSlices, isWideCommand } from "../../../src/server/command-codec.ts";
+import { decodeCommand, decodeCommandSlices, decodedCopy, encodeCommand, encodeCommandSlices, isWideCommand } from "../../../src/server/command-codec.ts";
 import type { Command } from "../../../src/fsm/command.ts";
 
 // The sliced reader and writer must be indistinguishable from one msgpackr call: every server
@@ -21,6 +21,8 @@ function documents(): unknown[] {
     { __proto__: null, plain: true },
     { Big: "x".repeat(200_000), Many: Array.from({ length: 70_000 }, (_, i) => i), Map: Object.fromEntries(Array.from({ length: 300 }, (_, i) => [`k${i}`, { i }])) },
     [null, true, false, 1.5, -1, 2 ** 40, "s", Buffer.from([1, 2, 3]), new Uint8Array([4, 5])],
+    // Byte strings past LARGE_BINARY_BYTES are written by the slicer itself and joined in pieces.
+    { Type: "snapshot-restore", Data: Buffer.alloc(9 * 1024 * 1024 + 3, 5), Tail: new Uint8Array(1024 * 1024).fill(9), After: "x" },
   ];
 }
 
@@ -48,7 +50,9 @@ test("msgpack slices - commands: wide ones are told apart cheaply and round-trip
   assert.equal(isWideCommand(small), false);
   const wide = { Type: "txn", Ops: Array.from({ length: 300 }, (_, i) => ({ Kind: "kv", Verb: "set", Key: `k${i}`, Value: Buffer.from("v"), Flags: 0n })) } as unknown as Command;
   assert.equal(isWideCommand(wide), true);
-  for (const cmd of [small, wide]) {
+  const restore: Command = { Type: "snapshot-restore", Data: Buffer.alloc(2 * 1024 * 1024, 1) };
+  assert.equal(isWideCommand(restore), true);
+  for (const cmd of [small, wide, restore]) {
     const bytes = encodeCommand(cmd);
     assert.equal(Buffer.compare(Buffer.from(runWhole(encodeCommandSlices(cmd))), Buffer.from(bytes)), 0);
     // Entry bytes may arrive as a plain Uint8Array (log, transport): byte fields still come back as Buffers.
@@ -56,5 +60,28 @@ test("msgpack slices - commands: wide ones are told apart cheaply and round-trip
     const decoded = runWhole(decodeCommandSlices(view));
     assert.deepEqual(decoded, decodeCommand(view));
     if (decoded.Type === "kv-set") assert.ok(Buffer.isBuffer(decoded.Value));
+  }
+});
+
+test("command codec - decodedCopy stands for the decoded value only when it is equal, and shares nothing with the command", () => {
+  const base = { Type: "session-create", Session: { ID: "x", Name: "n", Checks: ["a"], TTL: "10s", Behavior: "release", LockDelay: 15, Extra: { Deep: [1.5, null, true, undefined] } } };
+  const cases: [unknown, boolean][] = [
+    [base, true],
+    [{ ...base, Name: "lone \ud800" }, false],
+    [{ ...base, Name: "x".repeat(300) + "\udc00" }, false],
+    [{ ...base, Port: -0 }, false],
+    [JSON.parse('{"Type":"session-create","__proto__":{"a":1}}'), false],
+    [{ ...base, Flags: 1n }, false],
+    [{ ...base, Value: Buffer.from("v") }, false],
+    [{ ...base, When: new Date(0) }, false],
+  ];
+  for (const [cmd, expected] of cases) {
+    const bytes = encodeCommand(cmd as Command);
+    const copy = decodedCopy(cmd as Command, bytes);
+    assert.equal(copy !== undefined, expected, JSON.stringify(cmd, (_k, v: unknown) => (typeof v === "bigint" ? String(v) : v)));
+    if (!expected) continue;
+    assert.deepStrictEqual(copy, decodeCommand(bytes));
+    assert.notEqual(copy, cmd);
+    assert.notEqual((copy as typeof base).Session.Extra, base.Session.Extra);
   }
 });

@@ -1,0 +1,93 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { StateMachine, type PreparedApply } from "../../../src/fsm/apply.ts";
+import type { ApplyResult, Command } from "../../../src/fsm/command.ts";
+import { RaftConsensus } from "../../../src/server/raft-consensus.ts";
+import { RaftNode } from "../../../src/server/raft-node.ts";
+import { InMemoryRaftStorage } from "../../../src/server/raft-storage.ts";
+import { StateStore } from "../../../src/state/store.ts";
+
+// -dev's Raft (one voter, in memory, no transport): nothing ever reads its snapshots or decodes
+// its entries but itself, so it compacts without capturing the state and applies a command as
+// proposed when decoding its bytes would give the very same value.
+
+test("raft lone in-memory voter - compacts its log at the threshold without capturing the state", async () => {
+  const fsm = new StateMachine(new StateStore());
+  let captures = 0;
+  const state = fsm.state;
+  const consensus = await RaftConsensus.start({
+    nodeId: "0b5b1a37-7a0e-4c43-9d2e-8c4f6c1d2e3f",
+    serverAddress: "127.0.0.1:8300",
+    storage: { kind: "memory" },
+    fsm,
+    bootstrap: true,
+    selfElect: true,
+    snapshots: { threshold: 8, trailingLogs: 2 },
+  });
+  try {
+    const serialize = state.kv.dump.bind(state.kv);
+    state.kv.dump = () => {
+      captures++;
+      return serialize();
+    };
+    for (let i = 0; i < 30; i++) {
+      const { result } = await consensus.propose({ Type: "kv-set", Op: "set", Key: `k${i}`, Value: Buffer.from("v"), Flags: 0n, NowMs: 1 });
+      assert.deepEqual(result, { ok: true, value: true });
+    }
+    await consensus.node.idle();
+    assert.ok(consensus.node.snapshotIndex() >= 24, `snapshot at ${consensus.node.snapshotIndex()}`);
+    assert.equal(captures, 0);
+    assert.equal(fsm.state.kv.list("").length, 30);
+  } finally {
+    await consensus.close();
+  }
+});
+
+test("raft node - snapshots without state are refused for a node with a transport", async () => {
+  await assert.rejects(
+    RaftNode.start({ id: 1, storage: new InMemoryRaftStorage(), members: new Map([[1, { host: "127.0.0.1", port: 0 }]]), listen: true, snapshots: { threshold: 8, trailingLogs: 2, captureState: false } }),
+    /only for a node without a transport/,
+  );
+});
+
+class RecordingMachine extends StateMachine {
+  readonly applied: Command[] = [];
+  override apply(index: number, cmd: Command, prepared?: PreparedApply): ApplyResult {
+    this.applied.push(cmd);
+    return super.apply(index, cmd, prepared);
+  }
+}
+
+function registration(node: string, serviceName: string, port: number): Command {
+  return {
+    Type: "catalog-register",
+    Node: { ID: "", Node: node, Address: "10.0.0.1", Datacenter: "dc1", TaggedAddresses: null, Meta: { rack: "r1" } },
+    SkipNodeUpdate: false,
+    Service: { ID: "s", Service: serviceName, Tags: ["a"], Address: "", Meta: null, Port: port, Weights: { Passing: 1, Warning: 1 }, EnableTagOverride: false, Proxy: { MeshGateway: {}, Expose: {} }, Connect: {}, PeerName: "" },
+    Checks: [],
+    NowMs: 1,
+  };
+}
+
+test("raft lone in-memory voter - applies a copy of the proposed command only when decoding would give the same value", async () => {
+  const fsm = new RecordingMachine(new StateStore());
+  const consensus = await RaftConsensus.start({ nodeId: "5d0c7c1e-2f5a-4b8e-9a51-3c2d1e0f9a8b", serverAddress: "127.0.0.1:8300", storage: { kind: "memory" }, fsm, bootstrap: true, selfElect: true });
+  try {
+    const plain = registration("n1", "web", 80);
+    await consensus.propose(plain);
+    // Not decoded (msgpack reads a fresh object too), but a private copy all the same.
+    assert.deepStrictEqual(fsm.applied.at(-1), plain);
+    assert.notEqual(fsm.applied.at(-1), plain);
+    // A lone surrogate comes back from msgpack as U+FFFD, -0 as 0: the entry is decoded, as everywhere else.
+    const surrogate = registration("n2", "web\ud800", 80);
+    await consensus.propose(surrogate);
+    assert.notEqual(fsm.applied.at(-1), surrogate);
+    assert.equal(fsm.state.catalog.getService("n2", "s")?.Service, "web\ufffd");
+    const negativeZero = registration("n3", "web", -0);
+    await consensus.propose(negativeZero);
+    assert.notEqual(fsm.applied.at(-1), negativeZero);
+    assert.ok(Object.is(fsm.state.catalog.getService("n3", "s")?.Port, 0));
+  } finally {
+    await consensus.close();
+  }
+});
