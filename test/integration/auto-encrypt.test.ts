@@ -91,6 +91,8 @@ before(async () => {
   );
   const leader = await agreedLeader();
   follower = servers.find((s) => s !== leader) as ServerSpec;
+  // The leader sets up the Connect CA after its election; until then signing answers "CA provider is nil".
+  await eventually("the Connect CA to have an active root", async () => (await fetch(api(follower, "/v1/connect/ca/roots"))).status === 200 && (await rootsOf(follower)).Roots.some((r) => r.Active), 30_000);
   const caOnly = tlsHcl({ ca: serverFiles.ca, defaults: { verifyOutgoing: true } });
   const autoHcl = `${tlsHcl({ ca: serverFiles.ca, defaults: { verifyOutgoing: true }, https: { verifyIncoming: true } })}auto_encrypt {\n  tls = true\n  dns_san = ["ae-c1.example.test"]\n  ip_san = ["127.0.0.55"]\n}\n`;
   const [autoClient, bareClient] = await Promise.all([

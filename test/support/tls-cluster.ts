@@ -95,7 +95,7 @@ export async function startClientAgent(o: ClientAgentOptions): Promise<ClientAge
   ];
   const proc = await spawnAgent(args, {
     httpPort,
-    timeoutMs: 20_000,
+    timeoutMs: 30_000,
     ready:
       o.ready === "registered"
         ? async (base) => (await (await fetch(`${base}/v1/catalog/node/${o.name}`)).json()) !== null
