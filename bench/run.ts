@@ -192,7 +192,7 @@ async function main(): Promise<void> {
   const tlsRows: ResultRow[] = [];
   if (suites.has("tls")) {
     log("TLS: HTTPS KV GET vs node:https; 3-server durable PUT over internal-RPC TLS vs plaintext");
-    tlsRows.push(...(await runTlsBench()));
+    tlsRows.push(...(await runTlsBench(agentLaunch)));
   }
   const wanRows: ResultRow[] = [];
   if (suites.has("wan")) {

@@ -5,11 +5,12 @@ import { fileURLToPath } from "node:url";
 import { generateCa, generateCert } from "../src/cli/tls-certs.ts";
 import { benchTempDir, removeBenchTempDir } from "./child-process.ts";
 import { startConsulate, type Deployment } from "./etcd-deployments.ts";
-import { count, ms, percent, reqPerSec } from "./format.ts";
+import { count, median, ms, percent, reqPerSec } from "./format.ts";
 import { httpCall } from "./http-call.ts";
 import { LoadGenerator, type LoadJob, type LoadOutcome } from "./load.ts";
+import { readCpuTicks } from "./proc-stats.ts";
 import { terminalTable, type ResultRow } from "./report.ts";
-import { withServer } from "./servers.ts";
+import { withServer, type LaunchOptions } from "./servers.ts";
 
 // Issue 14: what TLS costs, each case against its own plaintext or bare yardstick in the same
 // run, rounds alternating between the two so drift on the machine hits both alike, each side
@@ -72,18 +73,43 @@ const best = (outcomes: LoadOutcome[]): number => Math.max(...outcomes.map((o) =
 interface Rounds {
   ours: LoadOutcome[];
   yardstick: LoadOutcome[];
+  /** Server CPU (user + system) per answered request in each round, µs; when the pids were given. */
+  oursCpuUs: number[];
+  yardstickCpuUs: number[];
 }
 
-async function alternate(load: LoadGenerator, ours: LoadJob, yardstick: LoadJob, rounds: number): Promise<Rounds> {
+/** Kernel clock ticks per second (USER_HZ), the unit of /proc/<pid>/stat's CPU times. */
+const TICKS_PER_SECOND = 100;
+
+async function measured(load: LoadGenerator, job: LoadJob, pid: number | undefined, cpuUs: number[]): Promise<LoadOutcome> {
+  const before = pid === undefined ? 0 : readCpuTicks(pid);
+  const outcome = await load.run(job);
+  if (pid !== undefined && outcome.completed > 0) cpuUs.push(((readCpuTicks(pid) - before) * (1e6 / TICKS_PER_SECOND)) / outcome.completed);
+  return outcome;
+}
+
+/**
+ * Warm-up, then rounds alternating between the yardstick and ours. With the servers' pids, each
+ * round also records the server's CPU time per answered request: on a shared machine a round's
+ * rate mostly says how much CPU the server was given, its CPU per request what it did with it.
+ */
+async function alternate(load: LoadGenerator, ours: LoadJob, yardstick: LoadJob, rounds: number, pids: { ours?: number; yardstick?: number } = {}): Promise<Rounds> {
   await load.run({ ...yardstick, durationSeconds: WARMUP_SECONDS });
   await load.run({ ...ours, durationSeconds: WARMUP_SECONDS });
-  const result: Rounds = { ours: [], yardstick: [] };
+  const result: Rounds = { ours: [], yardstick: [], oursCpuUs: [], yardstickCpuUs: [] };
   for (let i = 0; i < rounds; i++) {
-    result.yardstick.push(await load.run(yardstick));
-    result.ours.push(await load.run(ours));
+    result.yardstick.push(await measured(load, yardstick, pids.yardstick, result.yardstickCpuUs));
+    result.ours.push(await measured(load, ours, pids.ours, result.oursCpuUs));
     log(`round ${i + 1}/${rounds}: ${reqPerSec(result.ours[i].requestsPerSecond)} vs ${reqPerSec(result.yardstick[i].requestsPerSecond)}`);
   }
   return result;
+}
+
+function cpuDetail(rounds: Rounds, yardstickLabel: string): string {
+  if (rounds.oursCpuUs.length === 0 || rounds.yardstickCpuUs.length === 0) return "";
+  const us = (xs: number[]): string => `${Math.round(median(xs))} µs (least ${Math.round(Math.min(...xs))})`;
+  const ratio = Math.min(...rounds.yardstickCpuUs) / Math.min(...rounds.oursCpuUs);
+  return `; server CPU per request, median of rounds: ours ${us(rounds.oursCpuUs)}, ${yardstickLabel} ${us(rounds.yardstickCpuUs)} — ${yardstickLabel}'s least ÷ ours ${percent(ratio)}`;
 }
 
 function row(name: string, rounds: Rounds, yardstickLabel: string, target: number): ResultRow {
@@ -100,27 +126,29 @@ function row(name: string, rounds: Rounds, yardstickLabel: string, target: numbe
     target: `≥ ${target * 100} %`,
     pass: faults === 0 && ratio >= target,
     detail:
-      `best of ${rounds.ours.length} alternating rounds; per-round ratios ${rounds.ours.map((o, i) => percent(o.requestsPerSecond / rounds.yardstick[i].requestsPerSecond)).join(", ")}; ` +
+      `best of ${rounds.ours.length} alternating rounds; per-round ratios ${rounds.ours.map((o, i) => (rounds.yardstick[i].requestsPerSecond > 0 ? percent(o.requestsPerSecond / rounds.yardstick[i].requestsPerSecond) : "— (yardstick starved)")).join(", ")}; ` +
       `p99 per round ours ${p(rounds.ours, (o) => o.latencyP99Ms)}, ${yardstickLabel} ${p(rounds.yardstick, (o) => o.latencyP99Ms)}; ` +
-      `${count(rounds.ours.reduce((n, o) => n + o.completed, 0))} requests, ${count(faults)} non-2xx/errors/timeouts`,
+      `${count(rounds.ours.reduce((n, o) => n + o.completed, 0))} requests, ${count(faults)} non-2xx/errors/timeouts` +
+      cpuDetail(rounds, yardstickLabel),
   };
 }
 
-async function httpsGetCase(load: LoadGenerator, certs: CertFiles): Promise<ResultRow> {
+async function httpsGetCase(load: LoadGenerator, certs: CertFiles, agentLaunch: LaunchOptions): Promise<ResultRow> {
   const https = { certFile: certs.certFile, keyFile: certs.keyFile };
-  return withServer("agent", { https }, (agent) =>
+  return withServer("agent", { ...agentLaunch, https }, (agent) =>
     withServer("bare", { https }, async (bare) => {
       const put = await httpCall(`${agent.base}/v1/kv/bench/key`, "PUT", "value");
       if (put.status !== 200) throw new Error(`seeding bench/key answered ${put.status}: ${put.body}`);
       if (agent.httpsBase === undefined || bare.httpsBase === undefined) throw new Error("a server started without HTTPS");
       const job = (base: string): LoadJob => ({ url: `${base}/v1/kv/bench/key`, method: "GET", connections: GET_CONNECTIONS, durationSeconds: GET_ROUND_SECONDS });
       log(HTTPS_GET_TITLE);
-      return row(HTTPS_GET_TITLE, await alternate(load, job(agent.httpsBase), job(bare.httpsBase), GET_ROUNDS), "node:https", HTTPS_GET_TARGET_RATIO);
+      const rounds = await alternate(load, job(agent.httpsBase), job(bare.httpsBase), GET_ROUNDS, { ours: agent.proc.pid, yardstick: bare.proc.pid });
+      return row(HTTPS_GET_TITLE, rounds, "node:https", HTTPS_GET_TARGET_RATIO);
     }),
   );
 }
 
-async function clusterPutCase(load: LoadGenerator, certs: CertFiles): Promise<ResultRow> {
+async function clusterPutCase(load: LoadGenerator, certs: CertFiles, nodeFlags: string[]): Promise<ResultRow> {
   const config = join(benchTempDir(), "internal-rpc-tls.hcl");
   writeFileSync(
     config,
@@ -131,10 +159,10 @@ async function clusterPutCase(load: LoadGenerator, certs: CertFiles): Promise<Re
   const started: Deployment[] = [];
   try {
     log("3 servers over internal-RPC TLS: starting");
-    const tls = await startConsulate(CLUSTER_BINDS, roots[0], [`-config-file=${config}`]);
+    const tls = await startConsulate(CLUSTER_BINDS, roots[0], [`-config-file=${config}`], nodeFlags);
     started.push(tls);
     log("3 servers in plaintext: starting");
-    const plain = await startConsulate(CLUSTER_BINDS, roots[1]);
+    const plain = await startConsulate(CLUSTER_BINDS, roots[1], [], nodeFlags);
     started.push(plain);
     const job = (d: Deployment): LoadJob => ({ ...d.put, connections: PUT_CONNECTIONS, durationSeconds: PUT_ROUND_SECONDS });
     log(CLUSTER_PUT_TITLE);
@@ -150,14 +178,14 @@ function missRow(name: string, err: unknown): ResultRow {
   return { name, agent: "—", bare: "—", ratio: "—", target: "—", pass: false, detail: `failed: ${message}` };
 }
 
-/** Issue 14's two TLS cases (`npm run bench -- --suites tls`). */
-export async function runTlsBench(): Promise<ResultRow[]> {
+/** Issue 14's two TLS cases (`npm run bench -- --suites tls`); `agentLaunch` carries --cpu-prof-dir's flags. */
+export async function runTlsBench(agentLaunch: LaunchOptions = {}): Promise<ResultRow[]> {
   const certs = await makeCertificates(benchTempDir());
   const load = new LoadGenerator();
   try {
     const rows: ResultRow[] = [];
-    rows.push(await httpsGetCase(load, certs).catch((err: unknown) => missRow(HTTPS_GET_TITLE, err)));
-    rows.push(await clusterPutCase(load, certs).catch((err: unknown) => missRow(CLUSTER_PUT_TITLE, err)));
+    rows.push(await httpsGetCase(load, certs, agentLaunch).catch((err: unknown) => missRow(HTTPS_GET_TITLE, err)));
+    rows.push(await clusterPutCase(load, certs, agentLaunch.nodeFlags ?? []).catch((err: unknown) => missRow(CLUSTER_PUT_TITLE, err)));
     return rows;
   } finally {
     await load.stop();

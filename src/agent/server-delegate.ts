@@ -167,7 +167,7 @@ export class ServerDelegate implements Consensus {
   /** The HTTP policy of a client agent: agent-local endpoints here, everything else on a server. */
   forwarder(): RequestForwarder {
     return (req, { signal }) => {
-      if (isAgentLocalPath(req.path)) return Promise.resolve(undefined);
+      if (isAgentLocalPath(req.path)) return undefined;
       const raw = rawRequestOf(req);
       const fallbackToken = this.tokenForUntokenedRequests;
       if (fallbackToken && requestToken(req.query, req.headers) === "") raw.headers = { ...raw.headers, "x-consul-token": fallbackToken() };

@@ -26,6 +26,12 @@ export interface QueryResult<T> {
 
 export type QueryFn<T> = (ws: WatchSet) => { index: number; value: T };
 
+/** The watch set of an evaluation nobody will wait on: records nothing. */
+class UnwatchedSet extends WatchSet {
+  override add(): void {}
+}
+const UNWATCHED: WatchSet = new UnwatchedSet();
+
 interface Waiter<T> {
   minIndex: number;
   resolve: (r: QueryResult<T>) => void;
@@ -75,7 +81,7 @@ export class BlockingEngine {
    * settles with the current result, which nobody reads.
    */
   async run<T>(key: string, minIndex: number, waitMs: number, query: QueryFn<T>, signal?: AbortSignal): Promise<QueryResult<T>> {
-    if (minIndex <= 0) return this.#evaluate(key, query).result;
+    if (minIndex <= 0) return this.current(key, query);
     const group = this.#groups.get(key) as Group<T> | undefined;
     if (group) {
       if (group.last.index > minIndex) return group.last;
@@ -92,6 +98,15 @@ export class BlockingEngine {
     this.#groups.set(key, fresh as Group<unknown>);
     this.#subscribe(key, fresh, ws);
     return this.#wait(key, fresh, minIndex, waitMs, signal);
+  }
+
+  /**
+   * The answer of a query that does not wait (no index): evaluated now, nothing subscribed, so
+   * the topics it reads are not even recorded. Its index still never goes backwards.
+   */
+  current<T>(key: string, query: QueryFn<T>): QueryResult<T> {
+    const raw = query(UNWATCHED);
+    return { index: this.#monotonicIndex(key, raw.index), value: raw.value };
   }
 
   #wait<T>(key: string, group: Group<T>, minIndex: number, waitMs: number, signal: AbortSignal | undefined): Promise<QueryResult<T>> {
@@ -156,11 +171,16 @@ export class BlockingEngine {
   #evaluate<T>(key: string, query: QueryFn<T>): { result: QueryResult<T>; ws: WatchSet } {
     const ws = new WatchSet();
     const raw = query(ws);
-    let index = raw.index > 0 ? raw.index : 1;
+    return { result: { index: this.#monotonicIndex(key, raw.index), value: raw.value }, ws };
+  }
+
+  /** Never 0, never below what this key answered before. */
+  #monotonicIndex(key: string, rawIndex: number): number {
+    const index = rawIndex > 0 ? rawIndex : 1;
     const prev = this.#highWater.get(key) ?? 0;
-    if (index < prev) index = prev;
-    else if (index > prev && this.#highWater.size < 100_000) this.#highWater.set(key, index);
-    return { result: { index, value: raw.value }, ws };
+    if (index < prev) return prev;
+    if (index > prev && this.#highWater.size < 100_000) this.#highWater.set(key, index);
+    return index;
   }
 
   /** After a snapshot restore, indexes may legitimately restart. */

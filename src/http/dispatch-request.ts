@@ -2,7 +2,7 @@ import type { IncomingHttpHeaders } from "node:http";
 import { parse as parseQueryString } from "node:querystring";
 import type { Readable } from "node:stream";
 import { ConsulError, errors } from "../errors/catalog.ts";
-import type { ApiRequest, HttpContext, Reply } from "./context.ts";
+import type { ApiRequest, Handler, HttpContext, Reply } from "./context.ts";
 import { encodeJson } from "./json.ts";
 import type { QueryParams } from "./query.ts";
 import { prepareRequestAuthorizer } from "./request-authorizer.ts";
@@ -70,9 +70,13 @@ export interface DispatchOptions {
 
 /**
  * Decides whether a request is answered by another agent (client agent → server, follower →
- * leader) and does so; undefined means "answer here". Set by the wiring; absent in dev mode.
+ * leader) and does so; undefined (or a promise of it) means "answer here". Deciding "here" at once,
+ * without a promise, keeps the common request free of an extra turn. Set by the wiring.
  */
-export type RequestForwarder = (req: ApiRequest, options: { signal: () => AbortSignal; fromOtherDatacenter?: boolean }) => Promise<RawApiResponse | undefined>;
+export type RequestForwarder = (
+  req: ApiRequest,
+  options: { signal: () => AbortSignal; fromOtherDatacenter?: boolean },
+) => Promise<RawApiResponse | undefined> | undefined;
 
 export interface CompiledRoute {
   route: Route;
@@ -83,24 +87,46 @@ export interface CompiledRoute {
   timing: { done(method: string, startedMs: number): void };
 }
 
-/** Exact paths in a map; prefix routes longest first, so /v1/agent/service/register wins over /v1/agent/service/. */
+/**
+ * Exact paths in a map; prefix routes longest first, so /v1/agent/service/register wins over
+ * /v1/agent/service/. Prefix routes are bucketed by their first segment after /v1/ ("/v1/kv/"),
+ * so a request compares against its own family only, not every prefix route.
+ */
 class Router {
   readonly #exact = new Map<string, CompiledRoute>();
-  readonly #prefixes: CompiledRoute[] = [];
+  readonly #families = new Map<string, CompiledRoute[]>();
+  /** Prefix routes without a whole first segment (none today), checked after the family. */
+  readonly #unfamilied: CompiledRoute[] = [];
 
   add(c: CompiledRoute): void {
-    if (c.route.path.endsWith("/")) {
-      this.#prefixes.push(c);
-      this.#prefixes.sort((a, b) => b.route.path.length - a.route.path.length);
-    } else this.#exact.set(c.route.path, c);
+    const path = c.route.path;
+    if (!path.endsWith("/")) {
+      this.#exact.set(path, c);
+      return;
+    }
+    const family = familyOf(path);
+    let list = family === undefined ? this.#unfamilied : this.#families.get(family);
+    if (!list) this.#families.set(family as string, (list = []));
+    list.push(c);
+    list.sort((a, b) => b.route.path.length - a.route.path.length);
   }
 
   match(path: string): CompiledRoute | undefined {
     const exact = this.#exact.get(path);
     if (exact) return exact;
-    for (const c of this.#prefixes) if (path.startsWith(c.route.path)) return c;
+    const family = familyOf(path);
+    const list = family === undefined ? undefined : this.#families.get(family);
+    if (list) for (const c of list) if (path.startsWith(c.route.path)) return c;
+    for (const c of this.#unfamilied) if (path.startsWith(c.route.path)) return c;
     return undefined;
   }
+}
+
+/** "/v1/kv/" of "/v1/kv/a/b": the path up to the end of its first segment after /v1/. */
+function familyOf(path: string): string | undefined {
+  if (!path.startsWith("/v1/")) return undefined;
+  const end = path.indexOf("/", 4);
+  return end < 0 ? undefined : path.slice(0, end + 1);
 }
 
 const NO_SIGNAL = (): AbortSignal => new AbortController().signal;
@@ -139,13 +165,25 @@ export class ApiDispatcher {
     return collectResponse(await this.dispatchMatched(compiled, req, options));
   }
 
-  async dispatchMatched(compiled: CompiledRoute, req: RawApiRequest, options: DispatchOptions = {}): Promise<ApiResponse> {
+  /**
+   * Runs a matched request. The answer comes back directly when nothing on the way had to wait
+   * (a read answered from memory), else as a promise: every await costs a turn of the
+   * microtask queue and a promise, which a small read would otherwise pay several times.
+   */
+  dispatchMatched(compiled: CompiledRoute, req: RawApiRequest, options: DispatchOptions = {}): ApiResponse | Promise<ApiResponse> {
     const started = this.#ctx.clock.monotonicMs();
+    let outcome: ApiResponse | Promise<ApiResponse>;
     try {
-      return await this.#run(compiled, req, options);
-    } finally {
+      outcome = this.#run(compiled, req, options);
+    } catch (err) {
       compiled.timing.done(req.method, started);
+      throw err;
     }
+    if (!(outcome instanceof Promise)) {
+      compiled.timing.done(req.method, started);
+      return outcome;
+    }
+    return outcome.finally(() => compiled.timing.done(req.method, started));
   }
 
   notFound(rawPath: string): RawApiResponse {
@@ -192,7 +230,7 @@ export class ApiDispatcher {
     }
   }
 
-  async #run(compiled: CompiledRoute, raw: RawApiRequest, options: DispatchOptions): Promise<ApiResponse> {
+  #run(compiled: CompiledRoute, raw: RawApiRequest, options: DispatchOptions): ApiResponse | Promise<ApiResponse> {
     const ctx = this.#ctx;
     const { route } = compiled;
     const method = raw.method;
@@ -227,7 +265,7 @@ export class ApiDispatcher {
       signal: options.signal,
       authorization: undefined,
     };
-    let reply: Reply;
+    const pretty = ctx.settings.devMode || query.pretty !== undefined;
     try {
       // ACLs run only in the primary datacenter (a secondary cannot enable them), so another
       // datacenter would answer without checking the token: refuse rather than proxy past the gate.
@@ -237,24 +275,56 @@ export class ApiDispatcher {
           throw errors.permissionDenied(`ACLs are enforced only in datacenter ${JSON.stringify(ctx.settings.datacenter)}; requests for datacenter ${JSON.stringify(dc)} are not forwarded while ACLs are enabled`);
         }
       }
-      if (this.forwarder && !options.forwarded) {
+      const forwarder = this.forwarder;
+      if (forwarder && !options.forwarded) {
         // A forwarded request travels as one RPC message, so a body the forwarder would pass on
         // (everything off the leader; rawRequestOf copies only `body`) is read whole here first.
         if (apiReq.bodyStream && (!ctx.consensus.isLeader() || (typeof query.dc === "string" && query.dc !== ""))) {
-          apiReq.body = await readWhole(apiReq.bodyStream, compiled);
-          apiReq.bodyStream = undefined;
+          return this.#readThenForward(forwarder, compiled, apiReq, handler, pretty, options);
         }
-        const passedOn = await this.forwarder(apiReq, { signal: options.signal ?? NO_SIGNAL, fromOtherDatacenter: options.fromOtherDatacenter });
-        if (passedOn) return passedOn;
+        const passedOn = forwarder(apiReq, { signal: options.signal ?? NO_SIGNAL, fromOtherDatacenter: options.fromOtherDatacenter });
+        if (passedOn) return passedOn.then((answer) => answer ?? this.#answer(apiReq, handler, pretty), (err: unknown) => this.#failed(err));
       }
-      const tokenResolution = prepareRequestAuthorizer(ctx, apiReq);
-      if (tokenResolution) await tokenResolution;
-      reply = await handler(ctx, apiReq);
     } catch (err) {
-      if (err instanceof ConsulError) return this.errorResponse(err);
-      throw err;
+      return this.#failed(err);
     }
-    return this.replyResponse(reply, ctx.settings.devMode || query.pretty !== undefined);
+    return this.#answer(apiReq, handler, pretty);
+  }
+
+  async #readThenForward(forwarder: RequestForwarder, compiled: CompiledRoute, apiReq: ApiRequest, handler: Handler, pretty: boolean, options: DispatchOptions): Promise<ApiResponse> {
+    try {
+      apiReq.body = await readWhole(apiReq.bodyStream as Readable, compiled);
+      apiReq.bodyStream = undefined;
+      const passedOn = await forwarder(apiReq, { signal: options.signal ?? NO_SIGNAL, fromOtherDatacenter: options.fromOtherDatacenter });
+      if (passedOn) return passedOn;
+    } catch (err) {
+      return this.#failed(err);
+    }
+    return this.#answer(apiReq, handler, pretty);
+  }
+
+  /** Resolves the request's token (when that needs a server) and runs the handler. */
+  #answer(apiReq: ApiRequest, handler: Handler, pretty: boolean): ApiResponse | Promise<ApiResponse> {
+    const tokenResolution = prepareRequestAuthorizer(this.#ctx, apiReq);
+    if (tokenResolution) return tokenResolution.then(() => this.#handle(apiReq, handler, pretty));
+    return this.#handle(apiReq, handler, pretty);
+  }
+
+  #handle(apiReq: ApiRequest, handler: Handler, pretty: boolean): ApiResponse | Promise<ApiResponse> {
+    let reply: Reply | Promise<Reply>;
+    try {
+      reply = handler(this.#ctx, apiReq);
+    } catch (err) {
+      return this.#failed(err);
+    }
+    if (reply instanceof Promise) return reply.then((r) => this.replyResponse(r, pretty), (err: unknown) => this.#failed(err));
+    return this.replyResponse(reply, pretty);
+  }
+
+  /** A ConsulError becomes its answer; anything else is the listener's 500. */
+  #failed(err: unknown): RawApiResponse {
+    if (err instanceof ConsulError) return this.errorResponse(err);
+    throw err;
   }
 }
 

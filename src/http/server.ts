@@ -107,22 +107,38 @@ function buildServer(
 ): Server | HttpsServer {
   const bodyTimeoutMs = ctx.settings.bodyReadTimeoutMs ?? DEFAULT_BODY_READ_TIMEOUT_MS;
   const httpLog = ctx.logger.named("agent.http");
+  const timing: BodyTiming = { clock: ctx.clock, bodyTimeoutMs };
+  const failed = (req: IncomingMessage, res: ServerResponse, err: unknown): void => {
+    ctx.logger.error("http: request failed", { url: redactToken(req.url ?? ""), error: err instanceof Error ? err.message : String(err) });
+    if (!res.headersSent) finish(res, dispatcher.errorResponse(errors.internal(err instanceof Error ? err.message : String(err))));
+    else res.destroy();
+  };
+  // Consul's debug line for every request (its latency as a Go duration).
+  const finished = (req: IncomingMessage, startedMs: number): void => {
+    const from = `${req.socket.remoteAddress ?? ""}:${req.socket.remotePort ?? 0}`;
+    httpLog.debug("Request finished", { method: req.method ?? "", url: redactToken(req.url ?? ""), from, latency: `${ctx.clock.now() - startedMs}ms` });
+  };
   const listener = (req: IncomingMessage, res: ServerResponse): void => {
     const traced = httpLog.enabled?.("debug") ?? true;
     const startedMs = traced ? ctx.clock.now() : 0;
-    handle(dispatcher, req, res, { clock: ctx.clock, bodyTimeoutMs }, ui)
-      .then(() => {
-        // Consul's debug line for every request (its latency as a Go duration).
-        if (traced) {
-          const from = `${req.socket.remoteAddress ?? ""}:${req.socket.remotePort ?? 0}`;
-          httpLog.debug("Request finished", { method: req.method ?? "", url: redactToken(req.url ?? ""), from, latency: `${ctx.clock.now() - startedMs}ms` });
-        }
-      })
-      .catch((err: unknown) => {
-        ctx.logger.error("http: request failed", { url: redactToken(req.url ?? ""), error: err instanceof Error ? err.message : String(err) });
-        if (!res.headersSent) finish(res, dispatcher.errorResponse(errors.internal(err instanceof Error ? err.message : String(err))));
-        else res.destroy();
-      });
+    let pending: Promise<void> | undefined;
+    try {
+      pending = handle(dispatcher, req, res, timing, ui);
+    } catch (err) {
+      failed(req, res, err);
+      return;
+    }
+    // Most requests are answered before handle returns; only those that waited get callbacks.
+    if (pending === undefined) {
+      if (traced) finished(req, startedMs);
+      return;
+    }
+    pending.then(
+      () => {
+        if (traced) finished(req, startedMs);
+      },
+      (err: unknown) => failed(req, res, err),
+    );
   };
   const base = { keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS, requestTimeout: STREAMED_BODY_TIMEOUT_MS };
   const server = tls === undefined ? createServer(base, listener) : createHttpsServer({ ...tls, ...base }, listener);
@@ -165,7 +181,11 @@ interface BodyTiming {
   bodyTimeoutMs: number;
 }
 
-async function handle(dispatcher: ApiDispatcher, req: IncomingMessage, res: ServerResponse, timing: BodyTiming, ui: UiSite | undefined): Promise<void> {
+/**
+ * Answers one request; undefined once it is answered, a promise while a body is read or the
+ * answer is waited for (a blocking query, a forwarded call).
+ */
+function handle(dispatcher: ApiDispatcher, req: IncomingMessage, res: ServerResponse, timing: BodyTiming, ui: UiSite | undefined): Promise<void> | undefined {
   const url = req.url ?? "/";
   const qAt = url.indexOf("?");
   const path = qAt < 0 ? url : url.slice(0, qAt);
@@ -174,20 +194,48 @@ async function handle(dispatcher: ApiDispatcher, req: IncomingMessage, res: Serv
   if (!compiled) {
     req.resume();
     const page = ui && !path.startsWith("/v1/") ? ui.answer(req.method ?? "GET", path, req.headers["accept-encoding"]) : undefined;
-    return finish(res, page ?? dispatcher.notFound(path));
+    finish(res, page ?? dispatcher.notFound(path));
+    return undefined;
   }
   // Routes that stream their body (snapshot restore) get the request itself, unread.
   const streamed = compiled.route.streamedBodyLimit !== undefined;
   const declared = Number(req.headers["content-length"] ?? -1);
-  if (streamed && declared > compiled.bodyLimit) {
+  if (streamed) {
+    if (declared > compiled.bodyLimit) {
+      req.resume();
+      finish(res, dispatcher.errorResponse(compiled.tooLarge(declared, true)));
+      return undefined;
+    }
+    return answer(dispatcher, compiled, req, res, path, rawQuery, undefined);
+  }
+  if (declared > compiled.bodyLimit) {
     req.resume();
-    return finish(res, dispatcher.errorResponse(compiled.tooLarge(declared, true)));
+    finish(res, dispatcher.errorResponse(compiled.tooLarge(declared, true)));
+    return undefined;
   }
-  const body = streamed ? undefined : await readBody(req, compiled, timing);
-  if (body instanceof ConsulError) {
-    if (!res.destroyed) finish(res, dispatcher.errorResponse(body));
-    return;
+  if (declared === 0 || (declared < 0 && req.headers["transfer-encoding"] === undefined)) {
+    req.resume();
+    return answer(dispatcher, compiled, req, res, path, rawQuery, undefined);
   }
+  return readBody(req, compiled, timing).then((body) => {
+    if (body instanceof ConsulError) {
+      if (!res.destroyed) finish(res, dispatcher.errorResponse(body));
+      return;
+    }
+    return answer(dispatcher, compiled, req, res, path, rawQuery, body);
+  });
+}
+
+function answer(
+  dispatcher: ApiDispatcher,
+  compiled: CompiledRoute,
+  req: IncomingMessage,
+  res: ServerResponse,
+  path: string,
+  rawQuery: string,
+  body: Buffer | undefined,
+): Promise<void> | undefined {
+  const streamed = compiled.route.streamedBodyLimit !== undefined;
   // Made only when needed (a forwarded call, a blocking query that waits): aborts when the
   // client goes away unanswered, which frees whatever the request holds.
   let controller: AbortController | undefined;
@@ -201,11 +249,17 @@ async function handle(dispatcher: ApiDispatcher, req: IncomingMessage, res: Serv
     return controller.signal;
   };
   const method = req.method ?? "GET";
-  const response = await dispatcher.dispatchMatched(
+  const response = dispatcher.dispatchMatched(
     compiled,
     { method, path, rawQuery, headers: req.headers, body, bodyStream: streamed ? req : undefined, remoteAddress: req.socket.remoteAddress ?? "" },
     { signal },
   );
+  if (response instanceof Promise) return response.then((r) => deliver(req, res, r, streamed));
+  deliver(req, res, response, streamed);
+  return undefined;
+}
+
+function deliver(req: IncomingMessage, res: ServerResponse, response: ApiResponse, streamed: boolean): void {
   if (!res.destroyed) finish(res, response);
   else if (isStreamed(response)) response.stream.destroy();
   // A handler that stopped reading early (a refused archive) leaves the rest on the wire: drain
@@ -214,20 +268,12 @@ async function handle(dispatcher: ApiDispatcher, req: IncomingMessage, res: Serv
 }
 
 /**
- * Reads the body up to `limit` bytes; a larger one is refused before or while reading (413), one
- * that has not arrived within the timeout is refused (408, connection closed).
+ * Reads a body (one declared within the limit, or chunked) up to `limit` bytes; a larger one is
+ * refused while reading (413), one that has not arrived within the timeout is refused (408,
+ * connection closed).
  */
-function readBody(req: IncomingMessage, compiled: CompiledRoute, timing: BodyTiming): Promise<Buffer | undefined | ConsulError> {
+function readBody(req: IncomingMessage, compiled: CompiledRoute, timing: BodyTiming): Promise<Buffer | ConsulError> {
   const limit = compiled.bodyLimit;
-  const declared = Number(req.headers["content-length"] ?? -1);
-  if (declared > limit) {
-    req.resume();
-    return Promise.resolve(compiled.tooLarge(declared, true));
-  }
-  if (declared === 0 || (declared < 0 && req.headers["transfer-encoding"] === undefined)) {
-    req.resume();
-    return Promise.resolve(undefined);
-  }
   return new Promise((resolve) => {
     const chunks: Buffer[] = [];
     let size = 0;

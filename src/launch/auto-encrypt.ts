@@ -5,10 +5,13 @@
 // a certificate from the Connect CA, the Connect roots and the servers' CA — becomes its
 // client certificate for RPC (and its HTTPS certificate when no cert_file is set). Start-up
 // waits for it, as Consul's does. The certificate is renewed between 60 % and 90 % of its
-// lifetime over the ordinary (now mutual) TLS connection.
+// lifetime over the ordinary (now mutual) TLS connection. Between renewals it follows the
+// Connect CA roots with a blocking query (Consul's auto_encrypt client watches ConnectCA.Roots),
+// so a new root is trusted as soon as the servers publish it, not only at the next renewal.
 
 import type { RuntimeConfig } from "../config/runtime-config.ts";
 import type { TlsMaterial } from "../config/tls.ts";
+import type { ApiDispatcher } from "../http/dispatch-request.ts";
 import { createLeafKeyAndCsr } from "../connect/leaf-key.ts";
 import { agentUri } from "../connect/spiffe.ts";
 import type { Clock, TimerHandle } from "../runtime/clock.ts";
@@ -47,6 +50,18 @@ export interface AutoCertificate {
   validBeforeMs: number;
 }
 
+/** One answer of the Connect CA roots watch: the roots' PEMs at a Raft index. */
+export interface RootsAnswer {
+  index: number;
+  rootPems: string[];
+}
+
+/**
+ * Asks a server for the roots, blocking while they are unchanged since `index` (0: at once);
+ * rejects when no answer came (no server, a refusal).
+ */
+export type RootsSource = (index: number, signal: AbortSignal) => Promise<RootsAnswer>;
+
 export class AutoEncryptClient {
   readonly #d: AutoEncryptDeps;
   /** The configured server-port settings; the issued certificate is laid over them. */
@@ -59,6 +74,8 @@ export class AutoEncryptClient {
   #waitTimer: TimerHandle | undefined;
   #wake: (() => void) | undefined;
   #stopped = false;
+  /** Aborts the roots watch's pending query on stop. */
+  readonly #watchAbort = new AbortController();
   readonly #listeners: ((cert: AutoCertificate) => void)[] = [];
 
   constructor(deps: AutoEncryptDeps) {
@@ -70,7 +87,7 @@ export class AutoEncryptClient {
     return this.#current;
   }
 
-  /** Called with every new certificate (HTTPS swaps its context). */
+  /** Called with every new certificate or trusted root set (HTTPS swaps its context). */
   onCertificate(listener: (cert: AutoCertificate) => void): void {
     this.#listeners.push(listener);
   }
@@ -250,10 +267,74 @@ export class AutoEncryptClient {
     throw last;
   }
 
+  /**
+   * Follows the roots until stopped: every answer whose roots differ from those trusted now
+   * becomes the trusted set (server-port TLS at once, HTTPS through the certificate listeners).
+   */
+  watchRoots(source: RootsSource): void {
+    void this.#watchRoots(source);
+  }
+
+  async #watchRoots(source: RootsSource): Promise<void> {
+    let index = 0;
+    let failures = 0;
+    while (!this.#stopped) {
+      try {
+        const answer = await source(index, this.#watchAbort.signal);
+        failures = 0;
+        // An index that went backwards (a restore, another cluster) restarts the watch at once.
+        index = answer.index < index ? 0 : answer.index;
+        this.#trustRoots(answer.rootPems);
+      } catch (err) {
+        if (this.#stopped) return;
+        this.#d.logger.warn("auto_encrypt: watching the Connect CA roots failed; retrying", { error: err instanceof Error ? err.message : String(err) });
+        await this.#pause(this.#backoffMs(failures++));
+      }
+    }
+  }
+
+  #trustRoots(rootPems: string[]): void {
+    const cert = this.#current;
+    if (!cert || rootPems.length === 0) return;
+    const known = new Set(cert.connectRoots);
+    if (rootPems.length === known.size && rootPems.every((pem) => known.has(pem))) return;
+    this.#current = { ...cert, connectRoots: rootPems };
+    this.#apply();
+    this.#d.logger.info("auto_encrypt: updated the trusted Connect CA roots", { roots: rootPems.length });
+    for (const l of this.#listeners) l(this.#current);
+  }
+
+  /** A wait of the roots watch between failed attempts; stop ends it early. */
+  #pause(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = this.#d.clock.setTimer(ms, resolve);
+      this.#watchAbort.signal.addEventListener("abort", () => {
+        timer.cancel();
+        resolve();
+      }, { once: true });
+    });
+  }
+
   stop(): void {
     this.#stopped = true;
+    this.#watchAbort.abort();
     this.#renewTimer?.cancel();
     this.#waitTimer?.cancel();
     this.#wake?.();
   }
+}
+
+/** The roots watch's source on a client agent: the roots endpoint, which it forwards to a server. */
+export function rootsThroughDispatcher(dispatcher: Pick<ApiDispatcher, "dispatch">): RootsSource {
+  return async (index, signal) => {
+    const answer = await dispatcher.dispatch(
+      { method: "GET", path: "/v1/connect/ca/roots", rawQuery: index > 0 ? `index=${index}` : "", headers: {}, body: undefined, remoteAddress: "" },
+      { signal: () => signal },
+    );
+    const text = Buffer.isBuffer(answer.body) ? answer.body.toString() : answer.body;
+    if (answer.status !== 200) throw new Error(`roots query answered ${answer.status}: ${text.trim()}`);
+    const body = JSON.parse(text) as { Roots?: { RootCert?: unknown }[] | null };
+    const rootPems = (body.Roots ?? []).map((r) => r.RootCert).filter((pem): pem is string => typeof pem === "string" && pem !== "");
+    return { index: Number(answer.headers["X-Consul-Index"] ?? 0) || 0, rootPems };
+  };
 }

@@ -56,7 +56,7 @@ import { goListenError, serfStartError, StartedParts } from "./start-errors.ts";
 import { ConnectCa } from "../server/connect-ca.ts";
 import { ConfigEntryBootstrap } from "../server/config-entry-bootstrap.ts";
 import { startConnectAgent } from "./connect-wiring.ts";
-import { AutoEncryptClient } from "./auto-encrypt.ts";
+import { AutoEncryptClient, rootsThroughDispatcher } from "./auto-encrypt.ts";
 import { followConnectRoots } from "../server/connect-roots-trust.ts";
 
 // The production wiring, in one file: runtime → state → fsm → consensus → agent → http.
@@ -402,6 +402,8 @@ async function startAgentParts(options: AgentRuntimeOptions, deps: StartDeps, pa
   const http = plain ?? https;
   if (http === undefined) throw new Error("neither the HTTP nor the HTTPS API is enabled");
   await cluster.listen(dispatcher, { catalog: state.catalog, acl: acl?.service });
+  // Client agents only: a server trusts the Connect roots through its own state.
+  if (autoEncrypt && !identity.server) autoEncrypt.watchRoots(rootsThroughDispatcher(dispatcher));
   const dnsServers: RunningDnsServer[] = [];
   if (options.dns && options.dns.port >= 0) {
     for (const host of options.dns.hosts) {

@@ -223,7 +223,7 @@ export function requestedDatacenter(req: DatacenterOfRequest): string {
 export function datacenterRequestForwarder(router: DatacenterRouter, local: RequestForwarder | undefined): RequestForwarder {
   return (req, options) => {
     const dc = requestedDatacenter(req);
-    if (dc === "" || router.isLocal(dc)) return local ? local(req, options) : Promise.resolve(undefined);
+    if (dc === "" || router.isLocal(dc)) return local ? local(req, options) : undefined;
     // One WAN hop only: a server never passes another datacenter's request on to a third.
     if (options.fromOtherDatacenter) return Promise.reject(errors.noPathToDatacenter());
     return router.forward(dc, rawRequestOf(req), { signal: options.signal() });

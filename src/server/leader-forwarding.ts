@@ -272,7 +272,7 @@ export class LeaderForwardingConsensus implements Consensus {
  * rpc_hold_timeout); when this server wins the election meanwhile it answers itself.
  */
 export function followerRequestForwarder(consensus: Consensus, pool: RpcPool, hold: LeaderHold = SYSTEM_HOLD): RequestForwarder {
-  return async (req, { signal }) => {
+  return (req, { signal }) => {
     if (consensus.isLeader() || isServerLocalPath(req.path) || isStaleRead(req, consensus.lastContactMs())) return undefined;
     const args: HttpForwardArgs = { req: rawRequestOf(req), forwarded: true };
     const isRead = req.method === "GET" || req.method === "HEAD";

@@ -117,6 +117,8 @@ export const defaultRaftNodeOptions = {
 } as const;
 
 /** Refused because this server does not lead; `leader` is the leader's Raft id (0 when unknown). */
+const newestFirst = (a: number, b: number): number => b - a;
+
 export class NotLeaderError extends Error {
   readonly code = "not-leader";
   readonly leader: number;
@@ -208,6 +210,8 @@ export class RaftNode {
   readonly #peerHeardMs = new Map<number, number>();
   /** Monotonic time this node last became leader (-1 when it does not lead). */
   #leaderSinceMs = -1;
+  /** quorumContactAgeMs's working list, reused across calls. */
+  readonly #ackScratch: number[] = [];
   /**
    * Monotonic time of each recent tick, by the core's tick count. Heartbeats carry the tick
    * they were sent at and followers echo it (the core keeps the newest per peer as
@@ -380,15 +384,18 @@ export class RaftNode {
     const raft = this.#node.raft;
     if (raft.state !== StateType.Leader) return 0;
     const now = this.#clock.monotonicMs();
-    const acked: number[] = [];
+    // Asked several times per API request (known leader, last contact): no array per call.
+    const acked = this.#ackScratch;
+    acked.length = 0;
     for (const [id, pr] of raft.prs) {
       if (pr.isLearner) continue;
       // Votes of a fresh election count as acknowledgements at the takeover.
       acked.push(id === this.id ? now : Math.max(this.#tickAtMs.get(pr.leaseAckTick) ?? -1, this.#leaderSinceMs));
     }
     if (acked.length === 0) return 0;
+    if (acked.length === 1) return Math.max(0, now - acked[0]);
     // Newest first: the (n/2+1)-th newest is the time by which a majority had answered.
-    acked.sort((a, b) => b - a);
+    acked.sort(newestFirst);
     return Math.max(0, now - acked[Math.floor(acked.length / 2)]);
   }
 

@@ -5,96 +5,47 @@
 // log and the server's say why.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { freePort, spawnAgent, type AgentProcess } from "../support/agent-process.ts";
+import type { AgentProcess } from "../support/agent-process.ts";
 import { eventually } from "../support/eventually.ts";
-import { serverArgs, serverSpec, type ServerSpec } from "../support/server-cluster.ts";
+import { serverSpec, type ServerSpec } from "../support/server-cluster.ts";
+import { startClientAgent, startServer, tlsHcl, writeConfig, type ClientAgent } from "../support/tls-cluster.ts";
 import { makePki, type PkiFiles } from "../support/tls-pki.ts";
 
 let dir: string;
 const procs: AgentProcess[] = [];
-let servers: ServerSpec[] = [];
+let s1: ServerSpec;
 let server: AgentProcess;
-let good: { proc: AgentProcess; base: string };
-let stranger: { proc: AgentProcess; base: string };
+let good: ClientAgent;
+let stranger: ClientAgent;
 
-/** Fast elections and joins: every agent starts at once, so early join attempts may miss. */
-const FAST = 'retry_interval = "300ms"\nperformance {\n  raft_multiplier = 1\n  rpc_hold_timeout = "1s"\n}';
-
-function tlsConfig(name: string, files: PkiFiles): string {
-  const path = join(dir, `${name}.hcl`);
-  writeFileSync(
-    path,
-    `tls {\n  defaults {\n    ca_file = "${files.ca}"\n    cert_file = "${files.cert}"\n    key_file = "${files.key}"\n  }\n  internal_rpc {\n    verify_incoming = true\n    verify_outgoing = true\n    verify_server_hostname = true\n  }\n}\n`,
-  );
-  return path;
-}
-
-async function clientAgent(name: string, bind: string, files: PkiFiles, ready: boolean): Promise<{ proc: AgentProcess; base: string }> {
-  const httpPort = await freePort();
-  const args = [
-    `-node=${name}`,
-    `-data-dir=${mkdtempSync(join(tmpdir(), `consulate-${name}-`))}`,
-    `-bind=${bind}`,
-    "-client=127.0.0.1",
-    `-http-port=${httpPort}`,
-    "-dns-port=-1",
-    `-serf-lan-port=${await freePort()}`,
-    `-server-port=${servers[0].serverPort}`,
-    `-retry-join=${servers[0].bind}:${servers[0].serfPort}`,
-    `-config-file=${tlsConfig(name, files)}`,
-    `-hcl=${FAST}`,
-  ];
-  const proc = await spawnAgent(args, {
-    httpPort,
-    timeoutMs: 20_000,
-    // The good client is ready once a server answers through it; the stranger once it serves HTTP.
-    ready: ready
-      ? async (base) => (await (await fetch(`${base}/v1/catalog/node/${name}`)).json()) !== null
-      : async (base) => (await fetch(`${base}/v1/agent/self`)).status === 200,
-  });
-  procs.push(proc);
-  return { proc, base: `http://127.0.0.1:${httpPort}` };
-}
+const VERIFY_ALL = { verifyIncoming: true, verifyOutgoing: true, verifyServerHostname: true };
+const config = (name: string, files: PkiFiles): string => writeConfig(dir, name, tlsHcl({ ca: files.ca, cert: files.cert, key: files.key, internalRpc: VERIFY_ALL }));
 
 before(async () => {
   dir = mkdtempSync(join(tmpdir(), "consulate-rpc-tls-"));
   const pki = await makePki(dir, "cluster");
-  servers = [await serverSpec("tls-s1", "127.0.0.1")];
-  const serverFiles = [await pki.issue("server", "server-0")];
+  s1 = await serverSpec("tls-s1", "127.0.0.1");
+  const serverFiles = await pki.issue("server", "server-0");
   const clientFiles = await pki.issue("client", "client");
   const strangerFiles = await (await makePki(dir, "other")).issue("client", "client");
-  // All four start at once (start-up dominates this file's time); joins retry quickly.
-  const startServers = Promise.all(
-    servers.map((s, i) =>
-      spawnAgent([...serverArgs(s, 1, []), `-config-file=${tlsConfig(s.name, serverFiles[i])}`, `-hcl=${FAST}`], {
-        httpPort: s.httpPort,
-        timeoutMs: 20_000,
-        ready: async (base) => (await (await fetch(`${base}/v1/status/leader`)).json()) !== "",
-      }).then((p) => {
-        procs.push(p);
-        server = p;
-        return p;
-      }),
-    ),
-  );
-  [, good, stranger] = await Promise.all([
-    startServers,
-    clientAgent("tls-c1", "127.0.0.3", clientFiles, true),
-    clientAgent("tls-c2", "127.0.0.4", strangerFiles, false),
+  // All three start at once (start-up dominates this file's time); joins retry quickly.
+  [server, good, stranger] = await Promise.all([
+    startServer(s1, 1, [], config(s1.name, serverFiles), procs),
+    startClientAgent({ name: "tls-c1", bind: "127.0.0.3", join: s1, configFile: config("tls-c1", clientFiles), ready: "registered", dir, procs }),
+    startClientAgent({ name: "tls-c2", bind: "127.0.0.4", join: s1, configFile: config("tls-c2", strangerFiles), ready: "serving", dir, procs }),
   ]);
 });
 
 after(async () => {
   await Promise.all(procs.map((p) => p.kill()));
   rmSync(dir, { recursive: true, force: true });
-  for (const s of servers) rmSync(s.dataDir, { recursive: true, force: true });
+  rmSync(s1.dataDir, { recursive: true, force: true });
 });
 
 test("rpc tls cluster: a client agent with a certificate from the CA writes and reads through the server over TLS RPC", async () => {
-  const [s1] = servers;
   const viaClient = await fetch(`${good.base}/v1/kv/tls-client`, { method: "PUT", body: "from-c1" });
   assert.equal(await viaClient.text(), "true");
   const res = await fetch(`http://127.0.0.1:${s1.httpPort}/v1/kv/tls-client?raw`);
@@ -118,6 +69,6 @@ test("rpc tls cluster: a client agent with a certificate from another CA cannot 
   );
   await eventually("the server's log to name the refused handshake", () => Promise.resolve(/rpc: failed to read byte: /.test(server.output())));
   // Nothing the stranger sent was written.
-  const read = await fetch(`http://127.0.0.1:${servers[0].httpPort}/v1/kv/tls-stranger`);
+  const read = await fetch(`http://127.0.0.1:${s1.httpPort}/v1/kv/tls-stranger`);
   assert.equal(read.status, 404);
 });

@@ -151,7 +151,7 @@ const connectServiceNodes: InstanceListEndpoint<ServiceNodesRequest, CatalogServ
   build: (r, ws) => serviceNodeViews(r, r.ctx.state.catalog.connectInstances(r.name, ws)),
 };
 
-function serviceNodes(ctx: HttpContext, req: ApiRequest, endpoint: InstanceListEndpoint<ServiceNodesRequest, CatalogServiceNodeJson>): Promise<Reply> {
+function serviceNodes(ctx: HttpContext, req: ApiRequest, endpoint: InstanceListEndpoint<ServiceNodesRequest, CatalogServiceNodeJson>): Reply | Promise<Reply> {
   const opts = queryOptions(ctx, req);
   const name = requireName(req.suffix, "service");
   const tags = requestedTags(req.query);
@@ -173,7 +173,7 @@ function nodeRead<T>(
   req: ApiRequest,
   shape: (node: NodeJson, services: NodeServiceJson[]) => T,
   missing: () => T,
-): Promise<Reply> {
+): Reply | Promise<Reply> {
   const opts = queryOptions(ctx, req);
   const name = requireName(req.suffix, "node");
   const filter = requestFilter(opts.filter, nodeServiceSchema);

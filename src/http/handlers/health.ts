@@ -52,7 +52,7 @@ function checkViews(ctx: HttpContext, opts: QueryOptions, checks: HealthCheck[],
  * A blocking read of a check list; `?filter` is compiled first so a bad one is a 400 before any
  * wait. Checks the token may not see are left out (node:read, and service:read for service checks).
  */
-function checkListRead(ctx: HttpContext, req: ApiRequest, opts: QueryOptions, list: QueryFn<HealthCheckJson[]>): Promise<Reply> {
+function checkListRead(ctx: HttpContext, req: ApiRequest, opts: QueryOptions, list: QueryFn<HealthCheckJson[]>): Reply | Promise<Reply> {
   requestFilter(opts.filter, healthCheckSchema);
   if (namesClusterPeer(req)) return clusterPeerRead(ctx, req, opts, "checks", []);
   const authz = requestAuthorizer(ctx, req);
@@ -147,7 +147,7 @@ const connectEntries: InstanceListEndpoint<ServiceEntriesRequest, HealthEntryJso
   build: (r) => entryViews(r, r.connectInstances ?? []),
 };
 
-function serviceEntries(ctx: HttpContext, req: ApiRequest, endpoint: InstanceListEndpoint<ServiceEntriesRequest, HealthEntryJson>): Promise<Reply> {
+function serviceEntries(ctx: HttpContext, req: ApiRequest, endpoint: InstanceListEndpoint<ServiceEntriesRequest, HealthEntryJson>): Reply | Promise<Reply> {
   const opts = queryOptions(ctx, req);
   const name = requireName(req.suffix, "service");
   const passing = passingOnly(req.query);

@@ -116,7 +116,7 @@ export function instanceListRead<R extends InstanceListRequest, T>(
   endpoint: InstanceListEndpoint<R, T>,
   variant: string,
   visible?: (authz: Authorizer, item: T) => boolean,
-): Promise<Reply> {
+): Reply | Promise<Reply> {
   const { ctx, req, opts, source } = r;
   if (endpoint.materialised && (!ctx.acl || visible) && source === "" && opts.filter.trim() === "") return materialisedRead(r, endpoint, endpoint.materialised, variant);
   const cat = ctx.state.catalog;

@@ -3,7 +3,9 @@ import type { ApiRequest, Handler, Reply } from "../context.ts";
 import { first, has, parseUint64 } from "../query.ts";
 import { blockingRead, queryOptions, write } from "../read.ts";
 import { json, text } from "../reply.ts";
-import { kvEntryView } from "../views/kv-entry.ts";
+import { encodeKvEntries } from "../views/kv-entry.ts";
+import type { KVEntry } from "../../model/kv.ts";
+import { wantsPretty } from "./catalog-query.ts";
 import type { KvSetOp } from "../../fsm/command.ts";
 import { filteredHeaders, requestAuthorizer } from "../request-authorizer.ts";
 
@@ -14,7 +16,8 @@ function checkKey(key: string, listing: boolean): void {
   if (key === "" && !listing) throw errors.missingKey();
 }
 
-const get: Handler = async (ctx, req) => {
+// Not async: a read answered from memory goes back without a promise (see blockingRead).
+const get: Handler = (ctx, req) => {
   const key = req.suffix;
   const q = req.query;
   const keysMode = has(q, "keys");
@@ -57,7 +60,7 @@ const get: Handler = async (ctx, req) => {
       },
       ({ entries, removed }) => {
         const headers = filteredHeaders(authz, removed);
-        return entries.length === 0 ? { kind: "empty", status: 404, headers } : json(entries.map(kvEntryView), 200, headers);
+        return entries.length === 0 ? { kind: "empty", status: 404, headers } : entriesReply(entries, wantsPretty(ctx, q), headers);
       },
     );
   }
@@ -81,10 +84,14 @@ const get: Handler = async (ctx, req) => {
           "Content-Security-Policy": "sandbox",
         });
       }
-      return json([kvEntryView(e)]);
+      return entriesReply([e], wantsPretty(ctx, q));
     },
   );
 };
+
+function entriesReply(entries: KVEntry[], pretty: boolean, headers?: Record<string, string>): Reply {
+  return { kind: "json", status: 200, value: entries, encoded: encodeKvEntries(entries, pretty), headers };
+}
 
 /** Re-encodes the query with keys sorted, as Go's url.Values.Encode does, for the conflict message. */
 function encodeSortedQuery(req: ApiRequest): string {

@@ -18,7 +18,7 @@ export function namesClusterPeer(req: ApiRequest): boolean {
 }
 
 /** The empty answer for a peer's rows, blocking on the table a local answer would watch. */
-export function clusterPeerRead(ctx: HttpContext, req: ApiRequest, opts: QueryOptions, table: CatalogTable, empty: unknown): Promise<Reply> {
+export function clusterPeerRead(ctx: HttpContext, req: ApiRequest, opts: QueryOptions, table: CatalogTable, empty: unknown): Reply | Promise<Reply> {
   const cat = ctx.state.catalog;
   return blockingRead(
     ctx,

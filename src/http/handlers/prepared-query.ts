@@ -153,7 +153,7 @@ const list: Handler = (ctx, req) => {
   );
 };
 
-const get = (ctx: HttpContext, req: ApiRequest, id: string): Promise<Reply> => {
+const get = (ctx: HttpContext, req: ApiRequest, id: string): Reply | Promise<Reply> => {
   const opts = queryOptions(ctx, req);
   const authz = requestAuthorizer(ctx, req);
   return blockingRead(

@@ -1,6 +1,8 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { encodeJson, parseJsonWithBigInts } from "../../../src/http/json.ts";
+import { encodeKvEntries, kvEntryView } from "../../../src/http/views/kv-entry.ts";
+import type { KVEntry } from "../../../src/model/kv.ts";
 
 test("json - uint64 flags above 2^53 are emitted as exact bare numbers (http-core §3)", () => {
   assert.equal(encodeJson({ Flags: 16210313421097356768n }, false), '{"Flags":16210313421097356768}');
@@ -31,4 +33,19 @@ test("json - large integers are found past escaped quotes, and text around them 
   ]);
   // Without a long literal nothing is revived: a string that merely starts like the marker stays a string.
   assert.deepEqual(parseJsonWithBigInts('{"S": "\\u0000u64:5", "N": 12}'), { S: "\u0000u64:5", N: 12 });
+});
+
+test("json - KV entries written field by field match the generic encoding of their views, compact and pretty", () => {
+  const entry = (over: Partial<KVEntry>): KVEntry => ({ Key: "a/b", Value: Buffer.from("value"), Flags: 0n, LockIndex: 0, CreateIndex: 7, ModifyIndex: 9, ...over }) as KVEntry;
+  const cases: KVEntry[][] = [
+    [],
+    [entry({})],
+    [entry({ Value: Buffer.alloc(0), Key: 'quote " slash \\ tab \t é ☃ \u0001' })],
+    [entry({ Session: "3f1c-lock", LockIndex: 2, Flags: 16210313421097356768n }), entry({ Key: "a/c", Flags: 42n, Value: Buffer.from([0, 255, 1]) })],
+  ];
+  for (const entries of cases) {
+    for (const pretty of [false, true]) {
+      assert.equal(encodeKvEntries(entries, pretty), encodeJson(entries.map(kvEntryView), pretty), `${entries.length} entries, pretty ${pretty}`);
+    }
+  }
 });

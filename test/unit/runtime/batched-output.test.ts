@@ -1,28 +1,40 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { setImmediate as nextTurn } from "node:timers/promises";
+import { setImmediate as nextTurn, setTimeout as sleep } from "node:timers/promises";
 import { batchedOutput } from "../../../src/runtime/batched-output.ts";
 
-test("batched output - lines of one event-loop turn go out in one write, in order", async () => {
+test("batched output - lines of several event-loop turns go out together, in order, within milliseconds", async () => {
   const writes: string[] = [];
   const out = batchedOutput((chunk) => writes.push(chunk));
   out.write("a\n");
   out.write("b\n");
-  out.write("c\n");
-  assert.deepEqual(writes, [], "nothing is written before the turn ends");
   await nextTurn();
+  out.write("c\n");
+  assert.deepEqual(writes, [], "nothing is written at once");
+  // Bounded, generous wait: the lines are due after a few milliseconds.
+  for (let i = 0; i < 200 && writes.length === 0; i++) await sleep(5);
   assert.deepEqual(writes, ["a\nb\nc\n"]);
   out.write("d\n");
-  await nextTurn();
+  for (let i = 0; i < 200 && writes.length === 1; i++) await sleep(5);
   assert.deepEqual(writes, ["a\nb\nc\n", "d\n"]);
 });
 
-test("batched output - flush writes what is pending at once, and the later turn writes nothing twice", async () => {
+test("batched output - a chunk's worth of pending lines is written at once", () => {
+  const writes: string[] = [];
+  const out = batchedOutput((chunk) => writes.push(chunk));
+  const line = `${"x".repeat(1023)}\n`;
+  for (let i = 0; i < 64; i++) out.write(line);
+  assert.equal(writes.length, 1);
+  assert.equal(writes[0].length, 64 * 1024);
+  out.flush();
+});
+
+test("batched output - flush writes what is pending at once, and the timer writes nothing twice", async () => {
   const writes: string[] = [];
   const out = batchedOutput((chunk) => writes.push(chunk));
   out.write("x\n");
   out.flush();
   assert.deepEqual(writes, ["x\n"]);
-  await nextTurn();
+  await sleep(50);
   assert.deepEqual(writes, ["x\n"]);
 });

@@ -180,7 +180,7 @@ test("datacenter router - the HTTP forwarder: local names follow the local polic
   assert.equal(remote?.body, "remote");
   assert.equal(sent[0].dc, "dc2");
   assert.match(sent[0].req.rawQuery, /index=7/);
-  await assert.rejects(forwarder(apiRequest("GET", "/v1/kv/c", { dc: "dc3" }), { signal, fromOtherDatacenter: true }), /No path to datacenter/);
+  await assert.rejects(Promise.resolve(forwarder(apiRequest("GET", "/v1/kv/c", { dc: "dc3" }), { signal, fromOtherDatacenter: true })), /No path to datacenter/);
   // Without a local policy (a lone dev server) a local request is answered here.
   assert.equal(await datacenterRequestForwarder(r, undefined)(apiRequest("GET", "/v1/kv/a", {}), { signal }), undefined);
 });

@@ -141,7 +141,7 @@ test("forwarding - a follower answers stale reads and agent endpoints itself and
 
 test("forwarding - without a known leader and no hold a follower answers 500 No cluster leader at once", async () => {
   const forward = followerRequestForwarder(followerConsensus(""), new RpcPool({ clock: systemClock, rng: seededRng(6) }), noHold);
-  await assert.rejects(forward(apiRequest("GET", "/v1/kv/x"), { signal: () => new AbortController().signal }), (err: unknown) => {
+  await assert.rejects(Promise.resolve(forward(apiRequest("GET", "/v1/kv/x"), { signal: () => new AbortController().signal })), (err: unknown) => {
     const e = err as { statusCode?: number; message?: string };
     return e.statusCode === 500 && e.message === "No cluster leader";
   });

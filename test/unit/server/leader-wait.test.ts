@@ -262,8 +262,8 @@ test("leader wait - a follower answers ?stale reads itself without holding, and 
 
   assert.equal(await forward(apiRequest("GET", "/v1/kv/k", { stale: "" }), { signal }), undefined, "stale: answered here, no clock advance needed");
 
-  const write = track(forward(apiRequest("PUT", "/v1/kv/k"), { signal }));
-  const read = track(forward(apiRequest("GET", "/v1/kv/k"), { signal }));
+  const write = track(Promise.resolve(forward(apiRequest("PUT", "/v1/kv/k"), { signal })));
+  const read = track(Promise.resolve(forward(apiRequest("GET", "/v1/kv/k"), { signal })));
   await advance(clock, 4000);
   assert.equal(write.state, "pending");
   assert.equal(read.state, "pending", "default-consistency reads are held too");
@@ -275,7 +275,7 @@ test("leader wait - a follower answers ?stale reads itself without holding, and 
   assert.equal(read.state, "resolved");
 
   const lonely = followerRequestForwarder(new SteeredConsensus(), pool, hold(clock));
-  const refused = track(lonely(apiRequest("PUT", "/v1/kv/k"), { signal }));
+  const refused = track(Promise.resolve(lonely(apiRequest("PUT", "/v1/kv/k"), { signal })));
   await advance(clock, HOLD_MS - 100);
   assert.equal(refused.state, "pending");
   await advance(clock, 200);
@@ -297,7 +297,7 @@ test("leader wait - a write to a leader that refuses connections is retried; one
 
   // The old leader is gone (nothing listens): nothing was sent, so the write waits for the new one.
   consensus.leader = `127.0.0.1:${await freePort()}`;
-  const write = track(forward(apiRequest("PUT", "/v1/kv/k"), { signal }));
+  const write = track(Promise.resolve(forward(apiRequest("PUT", "/v1/kv/k"), { signal })));
   for (let i = 0; i < 20; i++) await settle();
   assert.equal(write.state, "pending", "held after connection refused");
   const newLeader = await rpcServer({ [RpcMethod.HttpForward]: (): RawApiResponse => ({ status: 200, headers: {}, body: "true" }) });
@@ -317,7 +317,7 @@ test("leader wait - a write to a leader that refuses connections is retried; one
     },
   });
   consensus.leader = `127.0.0.1:${dying.address.port}`;
-  const cut = track(forward(apiRequest("PUT", "/v1/kv/k"), { signal }));
+  const cut = track(Promise.resolve(forward(apiRequest("PUT", "/v1/kv/k"), { signal })));
   for (let i = 0; i < 50 && received === 0; i++) await settle();
   assert.equal(received, 1);
   await dying.close();
