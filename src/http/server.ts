@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { createServer as createHttpsServer, type Server as HttpsServer, type ServerOptions as HttpsServerOptions } from "node:https";
 import type { Server as NetServer, Socket } from "node:net";
-import { pipeline } from "node:stream";
+import type { Readable } from "node:stream";
 import { ConsulError, errors, TOO_MANY_CONNECTIONS_MESSAGE } from "../errors/catalog.ts";
 import type { Clock } from "../runtime/clock.ts";
 import { ClientConnectionLimit } from "./client-connection-limit.ts";
@@ -276,11 +276,24 @@ function finish(res: ServerResponse, response: ApiResponse): void {
     }
     // Headers go out now: a long-lived stream (monitor) may not write for a while.
     res.flushHeaders();
-    pipeline(response.stream, res, () => undefined);
+    sendStream(response.stream, res);
     return;
   }
   const { headers, body } = response;
   headers["Content-Length"] = String(typeof body === "string" ? Buffer.byteLength(body) : body.length);
   res.writeHead(response.status, headers);
   res.end(body);
+}
+
+/**
+ * Pipes a body into the response with backpressure; a body that fails cuts the connection, a
+ * client that goes away stops the body. Not stream.pipeline: it makes an AbortController per
+ * call and aborts it when done, building a DOMException with a stack trace for every big answer.
+ */
+function sendStream(body: Readable, res: ServerResponse): void {
+  body.once("error", () => res.destroy());
+  res.once("close", () => {
+    if (!body.destroyed) body.destroy();
+  });
+  body.pipe(res);
 }

@@ -90,4 +90,9 @@ test("materialised lists - a cold answer encoded in slices equals the one encode
   assert.ok(Buffer.byteLength(cold) > 1 << 20, `${Buffer.byteLength(cold)} bytes: big enough to be sent in pieces`);
   assert.equal(cold, concurrent);
   assert.equal(cold, await body(`/v1/health/service/big?pretty&filter=${KEEP_ALL_HEALTH}`));
+  // A repeat at the same index writes the pieces kept from the first answer.
+  assert.equal(cold, await body("/v1/health/service/big?pretty"));
+  const compact = await body("/v1/health/service/big");
+  assert.equal(compact, JSON.stringify(JSON.parse(cold)));
+  assert.equal(compact, await body("/v1/health/service/big"));
 });
