@@ -12,7 +12,7 @@ import type { SlicedWork } from "./sliced-work.ts";
 // budget of bulk work, however many heavy readers there are.
 
 /** How long bulk work may hold one turn of the event loop. */
-export const TURN_BUDGET_MS = 2;
+export const TURN_BUDGET_MS = 1;
 /** How long one step of sliced work runs before the next task gets its turn. */
 const STEP_MS = 0.5;
 

@@ -82,6 +82,12 @@ export function instancesOfName<R extends InstanceListRequest, T>(
  * phase held it for tens of milliseconds.
  */
 const PIECE_BYTES = 256 * 1024;
+/**
+ * Answers up to this size are written at once, in the poll phase; bigger ones wait for a step
+ * of the scheduler (eight readers each writing a 200 KB answer in one poll phase were most of a
+ * loaded leader's turn, ahead of the Raft acknowledgements that arrived in the same phase).
+ */
+const DIRECT_BYTES = 64 * 1024;
 /** The pieces of memoised answers, one store per spelling. */
 const retainedPretty = new RetainedPieces();
 const retainedCompact = new RetainedPieces();
@@ -90,7 +96,8 @@ function listReply(cache: InstanceFragments, entry: MemoEntry<InstanceFragment[]
   const length = pretty ? (entry.prettyLength ??= encodedListLength(cache, entry.items, true)) : (entry.compactLength ??= encodedListLength(cache, entry.items, false));
   if (length <= PIECE_BYTES) {
     const encoded = pretty ? (entry.pretty ??= assembleList(cache, entry.items, true)) : (entry.compact ??= assembleList(cache, entry.items, false));
-    return { kind: "json", status: 200, value: null, encoded, headers };
+    if (length <= DIRECT_BYTES) return { kind: "json", status: 200, value: null, encoded, headers };
+    return { kind: "stream", status: 200, contentType: "application/json", body: scheduledBody([encoded][Symbol.iterator]()), headers: { ...headers, "Content-Length": String(length) } };
   }
   // Same bytes and length as the one-piece answer; pieces are put together as the socket
   // drains, and entries are immutable once encoded, so a later write cannot change them. A
