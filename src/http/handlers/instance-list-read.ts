@@ -192,10 +192,20 @@ async function materialisedRead<R extends InstanceListRequest, T>(
   const versionNow = (): string => memoVersion(cat.serviceNameIndex(r.name));
   const startVersion = versionNow();
   if (!memo.get(memoKey, startVersion)) {
-    const entries = await requestWork.runSliced(gatherEntries(r, spec, cache, pretty));
+    // Readers arriving while a gather for the same answer and index runs wait for that one:
+    // after a write, eight heavy readers would otherwise each walk the 10,000 instances.
+    const inFlight = gathersFor(cache);
+    const gatherKey = `${memoKey}\u0000${startVersion}\u0000${pretty ? "pretty" : "compact"}`;
+    let gathering = inFlight.get(gatherKey);
+    if (!gathering) {
+      gathering = requestWork.runSliced(gatherEntries(r, spec, cache, pretty)).finally(() => inFlight.delete(gatherKey));
+      inFlight.set(gatherKey, gathering);
+    }
+    const entries = await gathering;
     // Unchanged meanwhile (any write touching these rows moves the name's index): the blocking
     // read below finds the answer ready; otherwise it gathers again, re-encoding what changed.
-    if (versionNow() === startVersion) memo.set(memoKey, startVersion, entries);
+    // (Set once: a second reader of the same gather keeps the first one's entry and pieces.)
+    if (versionNow() === startVersion && !memo.get(memoKey, startVersion)) memo.set(memoKey, startVersion, entries);
   }
   return blockingRead(
     ctx,
@@ -218,6 +228,18 @@ async function materialisedRead<R extends InstanceListRequest, T>(
       return listReply(cache, seen.entry, pretty, seen.entry === entry, seen.headers);
     },
   );
+}
+
+/** Gathers in progress per entry cache, by answer, index and spelling. */
+const gathers = new WeakMap<InstanceFragments, Map<string, Promise<InstanceFragment[]>>>();
+
+function gathersFor(cache: InstanceFragments): Map<string, Promise<InstanceFragment[]>> {
+  let m = gathers.get(cache);
+  if (!m) {
+    m = new Map();
+    gathers.set(cache, m);
+  }
+  return m;
 }
 
 /**
