@@ -221,11 +221,11 @@ async function main(): Promise<void> {
   }
   const scaleRows: ResultRow[] = [];
   if (suites.has("scale")) {
-    scaleRows.push(...(await runScaleBench(scaleOptionsFromArgs(process.argv.slice(2)), log)));
+    scaleRows.push(...(await runScaleBench(scaleOptionsFromArgs(process.argv.slice(2)), log, agentLaunch.nodeFlags)));
     // A cluster that falls over (a lost leader refusing registrations) is a result, not a
     // reason to lose the single-agent rows measured before it.
     try {
-      scaleRows.push(...(await runScaleClusterBench(scaleClusterOptionsFromArgs(process.argv.slice(2)), log)));
+      scaleRows.push(...(await runScaleClusterBench(scaleClusterOptionsFromArgs(process.argv.slice(2)), log, agentLaunch.nodeFlags)));
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err);
       scaleRows.push({ name: "C. cluster case", agent: "failed", bare: "—", ratio: "—", target: "completes", pass: false, detail: message });

@@ -224,14 +224,14 @@ async function snapshotRoundTrip(base: string): Promise<{ saveMs: number; restor
   return { saveMs, restoreMs: performance.now() - restoreStarted, bytes: archive.length };
 }
 
-export async function runScaleBench(options: Partial<ScaleBenchOptions> = {}, log: (m: string) => void = () => {}): Promise<ResultRow[]> {
+export async function runScaleBench(options: Partial<ScaleBenchOptions> = {}, log: (m: string) => void = () => {}, nodeFlags: string[] = []): Promise<ResultRow[]> {
   const o = { ...DEFAULT_SCALE_BENCH, ...options };
   const instances = o.nodes * o.servicesPerNode;
   // 1,000 watchers come from one address: Consul's per-client connection limit (200) is lifted
   // for this agent, as an operator serving that many watchers from one host would.
   const config = join(benchTempDir(), "scale-agent.json");
   writeFileSync(config, JSON.stringify({ limits: { http_max_conns_per_client: 0 } }));
-  const agent = await launch("agent", { raiseFdLimit: true, agentArgs: ["-config-file", config] });
+  const agent = await launch("agent", { raiseFdLimit: true, agentArgs: ["-config-file", config], nodeFlags });
   const worker = spawnNode(WORKER, [], { label: "scale-client", ipc: true, viaTsx: true });
   const pid = agent.proc.pid;
   try {
@@ -260,7 +260,9 @@ export async function runScaleBench(options: Partial<ScaleBenchOptions> = {}, lo
     const servicesMedian = median(servicesReads);
 
     log(`scale: ${o.heavyClients} clients loop on the heaviest reads for ${o.readSeconds} s`);
+    const loadedTicksBefore = readCpuTicks(pid);
     const loaded = await loadedReads(agent.base, worker, o);
+    const loadedCpuSeconds = (readCpuTicks(pid) - loadedTicksBefore) / CLOCK_TICKS_PER_SECOND;
     const idleP99 = percentile(loaded.smallIdle, 99);
     const loadedP99 = percentile(loaded.smallLoaded, 99);
     const heavySorted = [...loaded.heavy.latenciesMs].sort((a, b) => a - b);
@@ -325,7 +327,8 @@ export async function runScaleBench(options: Partial<ScaleBenchOptions> = {}, lo
           `consul.runtime.event_loop_delay_* over the last whole 10 s interval of the phase: p50 ${loaded.loopDelay.p50.toFixed(1)} ms, max ${loaded.loopDelay.max.toFixed(1)} ms; ` +
           `heavy reads (catalog/services, health/service/svc-0, catalog/service/svc-1 in turn): ${count(loaded.heavy.requests)} in ${o.readSeconds} s, ` +
           `p50 ${percentile(heavySorted, 50).toFixed(0)} ms, p99 ${percentile(heavySorted, 99).toFixed(0)} ms, ${mb(loaded.heavy.bytes)} received, ${loaded.heavy.failures} failures${loaded.heavy.firstFailure ? ` (${loaded.heavy.firstFailure})` : ""}; ` +
-          `${loaded.writes} svc-0 writes meanwhile (one every ${WRITE_EVERY_MS} ms)`,
+          `${loaded.writes} svc-0 writes meanwhile (one every ${WRITE_EVERY_MS} ms); ` +
+          `agent CPU ${loadedCpuSeconds.toFixed(1)} s over the phase, ${((1000 * loadedCpuSeconds) / megabytes(loaded.heavy.bytes)).toFixed(2)} ms per MB sent`,
       },
       {
         name: "S6. small-read p99 meanwhile",

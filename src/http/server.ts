@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { createServer as createHttpsServer, type Server as HttpsServer, type ServerOptions as HttpsServerOptions } from "node:https";
 import type { Server as NetServer, Socket } from "node:net";
-import { pipeline } from "node:stream";
+import type { Readable } from "node:stream";
 import { ConsulError, errors, TOO_MANY_CONNECTIONS_MESSAGE } from "../errors/catalog.ts";
 import type { Clock } from "../runtime/clock.ts";
 import { ClientConnectionLimit } from "./client-connection-limit.ts";
@@ -320,13 +320,28 @@ function finish(res: ServerResponse, response: ApiResponse): void {
       res.end();
       return;
     }
-    // Headers go out now: a long-lived stream (monitor) may not write for a while.
-    res.flushHeaders();
-    pipeline(response.stream, res, () => undefined);
+    // Headers go out now when the length is unknown: a long-lived stream (monitor) may not
+    // write for a while. A body of known length is on its way; its headers go with its first
+    // piece (one write and one wake-up of the client fewer per answer).
+    if (response.headers["Content-Length"] === undefined) res.flushHeaders();
+    sendStream(response.stream, res);
     return;
   }
   const { headers, body } = response;
   headers["Content-Length"] = String(typeof body === "string" ? Buffer.byteLength(body) : body.length);
   res.writeHead(response.status, headers);
   res.end(body);
+}
+
+/**
+ * Pipes a body into the response with backpressure; a body that fails cuts the connection, a
+ * client that goes away stops the body. Not stream.pipeline: it makes an AbortController per
+ * call and aborts it when done, building a DOMException with a stack trace for every big answer.
+ */
+function sendStream(body: Readable, res: ServerResponse): void {
+  body.once("error", () => res.destroy());
+  res.once("close", () => {
+    if (!body.destroyed) body.destroy();
+  });
+  body.pipe(res);
 }

@@ -1,5 +1,5 @@
-import { Readable } from "node:stream";
-import { yieldToEventLoop } from "../../runtime/yield.ts";
+import { requestWork } from "../../runtime/cooperative-scheduler.ts";
+import type { SlicedWork } from "../../runtime/sliced-work.ts";
 import type { ServiceInstance } from "../../state/catalog-tables.ts";
 import type { WatchSet } from "../../state/watch.ts";
 import type { ApiRequest, HttpContext, Reply } from "../context.ts";
@@ -12,6 +12,8 @@ import { filteredHeaders, requestAuthorizer } from "../request-authorizer.ts";
 import { json } from "../reply.ts";
 import { keepVisible } from "./acl-catalog-filter.ts";
 import { assembleList, encodedListLength, InstanceFragments, listPieces, type EntryRenderer, type InstanceFragment } from "../views/instance-fragments.ts";
+import { RetainedPieces } from "../views/retained-pieces.ts";
+import { scheduledBody } from "../scheduled-body.ts";
 
 // The reads that list one service's instances (/catalog/service, /catalog/connect,
 // /health/service, /health/connect) are the API's hot path: watchers and scrapers repeat the
@@ -74,21 +76,37 @@ export function instancesOfName<R extends InstanceListRequest, T>(
 }
 
 /**
- * Answers above this size are handed to the socket in pieces with backpressure: one write of
- * a 15 MB answer keeps the loop in the kernel copy for several milliseconds.
+ * Answers above one piece are handed to the socket in pieces through the request-work
+ * scheduler (http/scheduled-body.ts): one write of a 1 MB answer on loopback holds the loop
+ * for the kernel's copy and the receiver's wake-up, and eight readers doing that in one poll
+ * phase held it for tens of milliseconds.
  */
-const STREAM_ABOVE_BYTES = 1 << 20;
-const STREAM_PIECE_BYTES = 256 * 1024;
+const PIECE_BYTES = 256 * 1024;
+/**
+ * Answers up to this size are written at once, in the poll phase; bigger ones wait for a step
+ * of the scheduler (eight readers each writing a 200 KB answer in one poll phase were most of a
+ * loaded leader's turn, ahead of the Raft acknowledgements that arrived in the same phase).
+ */
+const DIRECT_BYTES = 64 * 1024;
+/** The pieces of memoised answers, one store per spelling. */
+const retainedPretty = new RetainedPieces();
+const retainedCompact = new RetainedPieces();
 
-function listReply(cache: InstanceFragments, entry: MemoEntry<InstanceFragment[]>, pretty: boolean, headers?: Record<string, string>): Reply {
-  const length = encodedListLength(cache, entry.items, pretty);
-  if (length <= STREAM_ABOVE_BYTES) {
+function listReply(cache: InstanceFragments, entry: MemoEntry<InstanceFragment[]>, pretty: boolean, memoised: boolean, headers?: Record<string, string>): Reply {
+  const length = pretty ? (entry.prettyLength ??= encodedListLength(cache, entry.items, true)) : (entry.compactLength ??= encodedListLength(cache, entry.items, false));
+  if (length <= PIECE_BYTES) {
     const encoded = pretty ? (entry.pretty ??= assembleList(cache, entry.items, true)) : (entry.compact ??= assembleList(cache, entry.items, false));
-    return { kind: "json", status: 200, value: null, encoded, headers };
+    if (length <= DIRECT_BYTES) return { kind: "json", status: 200, value: null, encoded, headers };
+    return { kind: "stream", status: 200, contentType: "application/json", body: scheduledBody([encoded][Symbol.iterator]()), headers: { ...headers, "Content-Length": String(length) } };
   }
   // Same bytes and length as the one-piece answer; pieces are put together as the socket
-  // drains, and entries are immutable once encoded, so a later write cannot change them.
-  const body = Readable.from(listPieces(cache, entry.items, pretty, STREAM_PIECE_BYTES), { objectMode: false });
+  // drains, and entries are immutable once encoded, so a later write cannot change them. A
+  // memoised answer keeps its pieces (bounded over all answers) for the next reader.
+  const retained = pretty ? retainedPretty : retainedCompact;
+  const kept = memoised ? retained.get(entry) : undefined;
+  const body = kept
+    ? scheduledBody(kept[Symbol.iterator]())
+    : scheduledBody(listPieces(cache, entry.items, pretty, PIECE_BYTES), memoised ? (pieces) => retained.put(entry, pieces) : undefined);
   return { kind: "stream", status: 200, contentType: "application/json", body, headers: { ...headers, "Content-Length": String(length) } };
 }
 
@@ -103,9 +121,6 @@ function visibleEntries(ctx: HttpContext, req: ApiRequest, entry: MemoEntry<Inst
   if (kept.length === entry.items.length) return { entry };
   return { entry: { version: entry.version, items: kept }, headers: filteredHeaders(authz, true) };
 }
-
-/** Longest stretch the first encoding of a big service holds the event loop before yielding. */
-const ENCODE_SLICE_MS = 8;
 
 /**
  * Runs the blocking read for `r`. `variant` carries the endpoint's own answer-shaping
@@ -177,10 +192,20 @@ async function materialisedRead<R extends InstanceListRequest, T>(
   const versionNow = (): string => memoVersion(cat.serviceNameIndex(r.name));
   const startVersion = versionNow();
   if (!memo.get(memoKey, startVersion)) {
-    const entries = await gatherEntries(r, spec, cache, pretty);
+    // Readers arriving while a gather for the same answer and index runs wait for that one:
+    // after a write, eight heavy readers would otherwise each walk the 10,000 instances.
+    const inFlight = gathersFor(cache);
+    const gatherKey = `${memoKey}\u0000${startVersion}\u0000${pretty ? "pretty" : "compact"}`;
+    let gathering = inFlight.get(gatherKey);
+    if (!gathering) {
+      gathering = requestWork.runSliced(gatherEntries(r, spec, cache, pretty)).finally(() => inFlight.delete(gatherKey));
+      inFlight.set(gatherKey, gathering);
+    }
+    const entries = await gathering;
     // Unchanged meanwhile (any write touching these rows moves the name's index): the blocking
     // read below finds the answer ready; otherwise it gathers again, re-encoding what changed.
-    if (versionNow() === startVersion) memo.set(memoKey, startVersion, entries);
+    // (Set once: a second reader of the same gather keeps the first one's entry and pieces.)
+    if (versionNow() === startVersion && !memo.get(memoKey, startVersion)) memo.set(memoKey, startVersion, entries);
   }
   return blockingRead(
     ctx,
@@ -200,25 +225,35 @@ async function materialisedRead<R extends InstanceListRequest, T>(
     },
     (entry) => {
       const seen = visibleEntries(ctx, req, entry);
-      return listReply(cache, seen.entry, pretty, seen.headers);
+      return listReply(cache, seen.entry, pretty, seen.entry === entry, seen.headers);
     },
   );
 }
 
-/** The entries of the answer, encoding missing ones in slices that yield to the event loop. */
-async function gatherEntries<R extends InstanceListRequest>(r: R, spec: MaterialisedList<R>, cache: InstanceFragments, pretty: boolean): Promise<InstanceFragment[]> {
+/** Gathers in progress per entry cache, by answer, index and spelling. */
+const gathers = new WeakMap<InstanceFragments, Map<string, Promise<InstanceFragment[]>>>();
+
+function gathersFor(cache: InstanceFragments): Map<string, Promise<InstanceFragment[]>> {
+  let m = gathers.get(cache);
+  if (!m) {
+    m = new Map();
+    gathers.set(cache, m);
+  }
+  return m;
+}
+
+/**
+ * The entries of the answer, encoding missing ones; pauses every few entries so the
+ * request-work scheduler can spread a cold 10,000-instance service over many turns.
+ */
+function* gatherEntries<R extends InstanceListRequest>(r: R, spec: MaterialisedList<R>, cache: InstanceFragments, pretty: boolean): SlicedWork<InstanceFragment[]> {
   const { ctx, opts } = r;
   const cat = ctx.state.catalog;
-  const clock = ctx.clock;
   const instances = selectInstances(cat.serviceInstances(r.name), r.tags, opts.nodeMeta);
   const entries: InstanceFragment[] = [];
-  let sliceStart = clock.monotonicMs();
   for (let i = 0; i < instances.length; i++) {
-    if ((i & 63) === 63 && clock.monotonicMs() - sliceStart > ENCODE_SLICE_MS) {
-      await yieldToEventLoop();
-      sliceStart = clock.monotonicMs();
-    }
-    // Rows read before a yield may have been replaced since; the caller then discards the list.
+    if ((i & 7) === 7) yield;
+    // Rows read before a pause may have been replaced since; the caller then discards the list.
     const { node, service } = instances[i];
     const entry = cache.fragment(node, service, spec.withChecks ? cat.instanceChecks(node.Node, service.ID) : undefined);
     if (!spec.keep(r, entry)) continue;

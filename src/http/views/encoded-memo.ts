@@ -8,6 +8,9 @@ export interface MemoEntry<T> {
   readonly items: T;
   compact?: Buffer;
   pretty?: Buffer;
+  /** Byte length of each spelling, once known (list answers sent in pieces). */
+  compactLength?: number;
+  prettyLength?: number;
 }
 
 /** Most distinct queries remembered per table set; past it the memo starts over. */

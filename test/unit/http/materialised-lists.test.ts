@@ -82,6 +82,7 @@ test("materialised lists - a cold answer encoded in slices equals the one encode
   const writes: Promise<void>[] = [];
   for (let i = 0; i < instances; i++) {
     writes.push(register({ Node: `big-${i}`, Address: "10.1.0.1", Service: { ID: "big", Service: "big" }, Check: { CheckID: "service:big", Name: "c", Status: "passing", ServiceID: "big" } }));
+    if (i < 100) writes.push(register({ Node: `big-${i}`, Address: "10.1.0.1", Service: { ID: "mid", Service: "mid" } }));
     if (writes.length >= 64) await Promise.all(writes.splice(0));
   }
   await Promise.all(writes);
@@ -90,4 +91,13 @@ test("materialised lists - a cold answer encoded in slices equals the one encode
   assert.ok(Buffer.byteLength(cold) > 1 << 20, `${Buffer.byteLength(cold)} bytes: big enough to be sent in pieces`);
   assert.equal(cold, concurrent);
   assert.equal(cold, await body(`/v1/health/service/big?pretty&filter=${KEEP_ALL_HEALTH}`));
+  // A repeat at the same index writes the pieces kept from the first answer.
+  assert.equal(cold, await body("/v1/health/service/big?pretty"));
+  const compact = await body("/v1/health/service/big");
+  assert.equal(compact, JSON.stringify(JSON.parse(cold)));
+  assert.equal(compact, await body("/v1/health/service/big"));
+  // Between the direct size and one piece: written whole, but on the scheduler.
+  const mid = await body("/v1/health/service/mid?pretty");
+  assert.ok(Buffer.byteLength(mid) > 64 * 1024 && Buffer.byteLength(mid) < 256 * 1024, `${Buffer.byteLength(mid)} bytes`);
+  assert.equal(mid, await body(`/v1/health/service/mid?pretty&filter=${KEEP_ALL_HEALTH}`));
 });
