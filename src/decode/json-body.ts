@@ -1,6 +1,8 @@
 import { errors } from "../errors/catalog.ts";
 import { parseDurationField } from "../model/duration.ts";
-import { findJsonTooDeep, jsonTooDeepMessage } from "../model/json-depth.ts";
+import { findJsonTooDeep, jsonTooDeepMessage, MAX_JSON_NESTING_DEPTH } from "../model/json-depth.ts";
+import { runSliced } from "../runtime/sliced-work.ts";
+import { parseJsonInSlices } from "./json-in-slices.ts";
 import { yieldToEventLoop } from "../runtime/yield.ts";
 
 // Request bodies are decoded like Go's encoding/json: an exact key match wins, otherwise a
@@ -19,17 +21,20 @@ const LARGE_BODY_BYTES = 64 * 1024;
 
 /**
  * parseJsonBody for a body that may be large (a registration with thousands of checks): the
- * depth scan and the parse each run in a turn of their own, apart from the turn the body
- * arrived in (issue 12 item 6: at the 512 KiB cap they are ~1 and ~4 ms on an idle machine,
- * one turn of ~10 ms together with the last body chunk). Small bodies decode at once.
+ * depth check and the parse run in slices of a few ms (json-in-slices.ts), apart from the turn
+ * the body arrived in (issue 12 item 6: whole, they are ~1 and ~4 ms at the 512 KiB cap on an
+ * idle machine, ~10 ms under load). Small bodies decode at once. Text the sliced parse refuses
+ * is decoded whole for the error message (which stops where the text goes wrong).
  */
 export async function parseJsonBodyInTurns(body: Buffer | undefined, options: { optional?: boolean } = {}): Promise<unknown> {
   if (body === undefined || body.length < LARGE_BODY_BYTES) return parseJsonBody(body, options);
   await yieldToEventLoop();
-  const text = checkedText(body, options);
-  if (text === undefined) return undefined;
-  await yieldToEventLoop();
-  return parseText(text);
+  const text = body.toString("utf8");
+  if (text.trim() !== "") {
+    const sliced = await runSliced(parseJsonInSlices(text, { maxDepth: MAX_JSON_NESTING_DEPTH }));
+    if (!sliced.failed) return sliced.value;
+  }
+  return parseJsonBody(body, options);
 }
 
 /** The body as text, refused when empty (unless optional: undefined) or nested too deep. */
