@@ -61,7 +61,7 @@ export function* prepareCatalogRegister(state: StateStore, index: number, cmd: C
     if (i % 256 === 255) yield;
   }
   const rows = yield* state.catalog.prepareCheckRows(index, nodeName, checks);
-  return { stateIndex, checks, rows };
+  return { stateIndex, checks, rows: yield* state.catalog.withCheckTable(rows, checks) };
 }
 
 function checkFields(state: StateStore, nodeName: string, check: CheckFields, ownService: CatalogRegisterCommand["Service"]): CheckFields {

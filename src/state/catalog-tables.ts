@@ -46,6 +46,12 @@ export interface PreparedCheckRows {
   nodeName: string;
   /** Per check, in order: its new row, or undefined where the stored row is the same. */
   rows: readonly (HealthCheck | undefined)[];
+  /**
+   * The node's whole check table after the write, built aside (withCheckTable) so the apply
+   * swaps it in at once rather than storing thousands of rows in its own turn; readers see the
+   * old table or the new one, never half of it. Same contents and order as storing row by row.
+   */
+  table?: { rows: Map<string, HealthCheck>; changed: boolean; touchedServiceIds: readonly string[]; nodeLevel: boolean };
 }
 
 export class CatalogTables {
@@ -373,12 +379,46 @@ export class CatalogTables {
   }
 
   /**
+   * `prepared` with the node's whole check table after the write, built from the stored one
+   * without changing it, pausing every few hundred rows. Valid while the table is unchanged.
+   */
+  *withCheckTable(prepared: PreparedCheckRows, checks: readonly Omit<HealthCheck, "CreateIndex" | "ModifyIndex">[]): SlicedWork<PreparedCheckRows> {
+    const stored = this.#checks.get(prepared.nodeName.toLowerCase());
+    const rows = new Map<string, HealthCheck>();
+    let n = 0;
+    for (const [id, row] of stored ?? []) {
+      rows.set(id, row);
+      if (++n % 512 === 0) yield;
+    }
+    const touchedServiceIds = new Set<string>();
+    let nodeLevel = false;
+    let changed = false;
+    for (let i = 0; i < checks.length; i++) {
+      const row = prepared.rows[i];
+      if (row === undefined) continue;
+      changed = true;
+      const prev = rows.get(row.CheckID);
+      rows.set(row.CheckID, row);
+      if (checks[i].ServiceID === "" || prev?.ServiceID === "") nodeLevel = true;
+      if (checks[i].ServiceID) touchedServiceIds.add(checks[i].ServiceID);
+      if (prev?.ServiceID) touchedServiceIds.add(prev.ServiceID);
+      if (++n % 512 === 0) yield;
+    }
+    return { ...prepared, table: { rows, changed, touchedServiceIds: [...touchedServiceIds], nodeLevel } };
+  }
+
+  /**
    * Stores `checks` for a node at `index`, from rows prepareCheckRows built for exactly these
    * arguments in this state (built now when none are given).
    */
   upsertChecks(index: number, nodeName: string, checks: readonly Omit<HealthCheck, "CreateIndex" | "ModifyIndex">[], prepared?: PreparedCheckRows): void {
     if (checks.length === 0) return;
-    const { rows } = prepared !== undefined && prepared.index === index && prepared.nodeName === nodeName && prepared.rows.length === checks.length ? prepared : runWhole(this.prepareCheckRows(index, nodeName, checks));
+    const valid = prepared !== undefined && prepared.index === index && prepared.nodeName === nodeName && prepared.rows.length === checks.length ? prepared : undefined;
+    if (valid?.table) {
+      this.#swapCheckTable(index, nodeName, valid.table);
+      return;
+    }
+    const { rows } = valid ?? runWhole(this.prepareCheckRows(index, nodeName, checks));
     const key = ownString(nodeName.toLowerCase());
     let m = this.#checks.get(key);
     if (!m) {
@@ -405,6 +445,23 @@ export class CatalogTables {
     const svcs = this.#services.get(key);
     if (nodeLevel) for (const s of svcs?.values() ?? []) this.#touchServiceName(index, s.Service.toLowerCase());
     for (const id of touchedServiceIds) {
+      const s = svcs?.get(id);
+      if (s) this.#touchServiceName(index, s.Service.toLowerCase());
+    }
+    this.#hub.notify(Topics.checks);
+    this.#hub.notify(Topics.node(key));
+  }
+
+  /** upsertChecks' end for a table built aside: one swap, then the same index and watch touches. */
+  #swapCheckTable(index: number, nodeName: string, table: NonNullable<PreparedCheckRows["table"]>): void {
+    if (!table.changed) return;
+    const key = ownString(nodeName.toLowerCase());
+    this.#checks.set(key, table.rows);
+    this.#instanceChecks.delete(key);
+    this.checksIndex = Math.max(this.checksIndex, index);
+    const svcs = this.#services.get(key);
+    if (table.nodeLevel) for (const s of svcs?.values() ?? []) this.#touchServiceName(index, s.Service.toLowerCase());
+    for (const id of table.touchedServiceIds) {
       const s = svcs?.get(id);
       if (s) this.#touchServiceName(index, s.Service.toLowerCase());
     }
