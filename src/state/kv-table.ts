@@ -1,15 +1,22 @@
 import type { KVEntry } from "../model/kv.ts";
+import { runWhole, type SlicedWork } from "../runtime/sliced-work.ts";
 import { SortedKeys } from "./sorted-keys.ts";
 import { Topics, type WatchHub, type WatchSet } from "./watch.ts";
+
+export interface KvDump {
+  rows: KVEntry[];
+  tombstones: [string, number][];
+  tableIndex: number;
+}
 
 /**
  * The KV table. Deletions leave tombstones (key → delete index) so a prefix listing's index
  * never goes backwards when its newest key is removed.
  */
 export class KvTable {
-  readonly #rows = new Map<string, KVEntry>();
-  readonly #order = new SortedKeys();
-  readonly #tombstones = new Map<string, number>();
+  #rows = new Map<string, KVEntry>();
+  #order = new SortedKeys();
+  #tombstones = new Map<string, number>();
   readonly #hub: WatchHub;
   /** Highest index of any KV write, including deletions. */
   tableIndex = 0;
@@ -94,25 +101,47 @@ export class KvTable {
   }
 
   /** Every row and tombstone, for a snapshot (rows in key order). */
-  dump(): { rows: KVEntry[]; tombstones: [string, number][]; tableIndex: number } {
+  dump(): KvDump {
     return { rows: [...this.entries()], tombstones: [...this.#tombstones], tableIndex: this.tableIndex };
   }
 
   /** Replaces the contents with a snapshot's (after clear(); the caller wakes watchers). */
-  load(dump: { rows: KVEntry[]; tombstones: [string, number][]; tableIndex: number }): void {
+  load(dump: KvDump): void {
+    runWhole(this.loadSlices(dump));
+  }
+
+  /**
+   * load() as work that pauses every few hundred rows. Only for a table nobody reads yet (a
+   * restore stages a fresh KvTable this way, then the live one adopts it at once).
+   */
+  *loadSlices(dump: KvDump): SlicedWork<void> {
     this.clear();
+    let n = 0;
     for (const row of dump.rows) {
       this.#rows.set(row.Key, row);
       this.#order.insert(row.Key);
+      if (++n % 512 === 0) yield;
     }
-    for (const [k, idx] of dump.tombstones) this.#tombstones.set(k, idx);
+    for (const [k, idx] of dump.tombstones) {
+      this.#tombstones.set(k, idx);
+      if (++n % 512 === 0) yield;
+    }
     this.tableIndex = dump.tableIndex;
   }
 
+  /** Takes over the rows of `staged` (loaded with loadSlices) in O(1); `staged` is not used again. */
+  adopt(staged: KvTable): void {
+    this.#rows = staged.#rows;
+    this.#order = staged.#order;
+    this.#tombstones = staged.#tombstones;
+    this.tableIndex = staged.tableIndex;
+  }
+
+  /** Empties the table at once, however large (fresh containers; iterations under way keep the old ones). */
   clear(): void {
-    for (const k of [...this.#order.withPrefix("")]) this.#order.delete(k);
-    this.#rows.clear();
-    this.#tombstones.clear();
+    this.#rows = new Map();
+    this.#order = new SortedKeys();
+    this.#tombstones = new Map();
     this.tableIndex = 0;
   }
 

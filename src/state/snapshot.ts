@@ -8,6 +8,7 @@ import type { AutopilotDump } from "./autopilot-table.ts";
 import type { ConnectCaDump } from "./connect-ca-table.ts";
 import type { ConfigEntriesDump } from "./config-entries-table.ts";
 import { CatalogTables, type CatalogDump } from "./catalog-tables.ts";
+import { KvTable } from "./kv-table.ts";
 import { WatchHub } from "./watch.ts";
 import { StateStore } from "./store.ts";
 import type { SlicedWork } from "../runtime/sliced-work.ts";
@@ -93,6 +94,7 @@ export function restoreState(state: StateStore, data: Uint8Array): void {
 export interface PreparedRestore {
   doc: StateSnapshotDocument;
   catalog: CatalogTables;
+  kv: KvTable;
 }
 
 /**
@@ -104,7 +106,9 @@ export function* prepareRestore(data: Uint8Array): SlicedWork<PreparedRestore> {
   const doc = yield* decodeDocumentSlices(data);
   const catalog = new CatalogTables(new WatchHub());
   yield* catalog.loadSlices(doc.Catalog);
-  return { doc, catalog };
+  const kv = new KvTable(new WatchHub());
+  yield* kv.loadSlices(doc.Kv);
+  return { doc, catalog, kv };
 }
 
 /**
@@ -117,12 +121,14 @@ export function checkPreparedRestore(prepared: PreparedRestore): void {
 
 /** restoreState for a snapshot prepareRestore read (use it once). */
 export function restorePrepared(state: StateStore, prepared: PreparedRestore): void {
-  restoreDocument(state, prepared.doc, prepared.catalog);
+  restoreDocument(state, prepared.doc, prepared);
 }
 
-function restoreDocument(state: StateStore, doc: StateSnapshotDocument, stagedCatalog?: CatalogTables): void {
+function restoreDocument(state: StateStore, doc: StateSnapshotDocument, staged?: { catalog: CatalogTables; kv: KvTable }): void {
   state.reset();
-  state.kv.load(doc.Kv);
+  const stagedCatalog = staged?.catalog;
+  if (staged) state.kv.adopt(staged.kv);
+  else state.kv.load(doc.Kv);
   if (stagedCatalog) state.catalog.adopt(stagedCatalog);
   else state.catalog.load(doc.Catalog);
   state.sessions.load(doc.Sessions);
