@@ -9,6 +9,7 @@ import type { Clock, TimerHandle } from "../runtime/clock.ts";
 import type { Logger } from "../runtime/logger.ts";
 import type { Rng } from "../runtime/rng.ts";
 import type { Consensus } from "../server/consensus.ts";
+import { InOrderApplier } from "../server/in-order-apply.ts";
 import {
   applyArgsFor,
   asApplyReply,
@@ -89,7 +90,8 @@ export class ServerDelegate implements Consensus {
   /** Index into #servers of the server calls go to until one fails. */
   #current = 0;
   #leader = "";
-  #localIndex: number;
+  /** This agent's own catalog rows, mirrored locally once a server accepted them. */
+  readonly #mirror: InOrderApplier;
   #pingTimer: TimerHandle | undefined;
   #stopped = false;
   /**
@@ -100,7 +102,7 @@ export class ServerDelegate implements Consensus {
 
   constructor(options: ServerDelegateOptions) {
     this.#options = { holdTimeoutMs: DEFAULT_RPC_HOLD_TIMEOUT_MS, applyTimeoutMs: 30_000, pingIntervalMs: 10_000, ...options };
-    this.#localIndex = options.localFsm.state.lastIndex;
+    this.#mirror = new InOrderApplier(options.localFsm);
   }
 
   /**
@@ -151,7 +153,8 @@ export class ServerDelegate implements Consensus {
     } catch (err) {
       throw aclErrorOf(err);
     }
-    if (reply.result.ok && MIRRORED.has(cmd.Type)) this.#options.localFsm.apply(++this.#localIndex, cmd);
+    // A registration with thousands of checks is mirrored in slices, as servers apply it.
+    if (reply.result.ok && MIRRORED.has(cmd.Type)) await this.#mirror.apply(cmd);
     return reply;
   }
 
@@ -208,7 +211,7 @@ export class ServerDelegate implements Consensus {
   }
 
   appliedIndex(): number {
-    return this.#localIndex;
+    return this.#mirror.lastIndex();
   }
 
   readBarrier(): Promise<void> {

@@ -1,6 +1,7 @@
 import type { ApplyResult, Command } from "../fsm/command.ts";
 import type { StateMachine } from "../fsm/apply.ts";
 import type { RaftLogStatus } from "./raft-node.ts";
+import { InOrderApplier } from "./in-order-apply.ts";
 
 /**
  * What the layers above need from replication. Raft implements it later; `LocalLog` is the
@@ -30,19 +31,17 @@ export interface Consensus {
 }
 
 export class LocalLog implements Consensus {
-  readonly #fsm: StateMachine;
+  readonly #applier: InOrderApplier;
   readonly #address: string;
-  #index: number;
 
   constructor(fsm: StateMachine, options: { serverAddress: string }) {
-    this.#fsm = fsm;
+    this.#applier = new InOrderApplier(fsm);
     this.#address = options.serverAddress;
-    this.#index = fsm.state.lastIndex;
   }
 
+  /** Applies in proposal order; a large registration or restore is prepared in slices first. */
   propose(cmd: Command): Promise<{ index: number; result: ApplyResult }> {
-    const index = ++this.#index;
-    return Promise.resolve({ index, result: this.#fsm.apply(index, cmd) });
+    return Promise.resolve(this.#applier.apply(cmd));
   }
 
   isLeader(): boolean {
@@ -62,7 +61,7 @@ export class LocalLog implements Consensus {
   }
 
   appliedIndex(): number {
-    return this.#index;
+    return this.#applier.lastIndex();
   }
 
   readBarrier(): Promise<void> {
