@@ -267,14 +267,30 @@ export class ApiDispatcher {
     };
     const pretty = ctx.settings.devMode || query.pretty !== undefined;
     try {
-      // ACLs run only in the primary datacenter (a secondary cannot enable them), so another
-      // datacenter would answer without checking the token: refuse rather than proxy past the gate.
       if (ctx.acl) {
         const dc = requestedDatacenter(apiReq);
-        if (dc !== "" && dc.toLowerCase() !== ctx.settings.datacenter.toLowerCase()) {
-          throw errors.permissionDenied(`ACLs are enforced only in datacenter ${JSON.stringify(ctx.settings.datacenter)}; requests for datacenter ${JSON.stringify(dc)} are not forwarded while ACLs are enabled`);
+        // A large catalog body is read for its Datacenter in slices: decide once it is read.
+        if (typeof dc !== "string") {
+          return dc.then(
+            (named) => {
+              refuseOtherDatacenterUnderAcl(ctx.settings.datacenter, named);
+              return this.#forwardOrAnswer(apiReq, compiled, handler, pretty, options);
+            },
+            (err: unknown) => this.#failed(err),
+          );
         }
+        refuseOtherDatacenterUnderAcl(ctx.settings.datacenter, dc);
       }
+    } catch (err) {
+      return this.#failed(err);
+    }
+    return this.#forwardOrAnswer(apiReq, compiled, handler, pretty, options);
+  }
+
+  #forwardOrAnswer(apiReq: ApiRequest, compiled: CompiledRoute, handler: Handler, pretty: boolean, options: DispatchOptions): ApiResponse | Promise<ApiResponse> {
+    const ctx = this.#ctx;
+    const query = apiReq.query;
+    try {
       const forwarder = this.forwarder;
       if (forwarder && !options.forwarded) {
         // A forwarded request travels as one RPC message, so a body the forwarder would pass on
@@ -338,4 +354,14 @@ async function readWhole(stream: Readable, compiled: CompiledRoute): Promise<Buf
     chunks.push(chunk);
   }
   return Buffer.concat(chunks, size);
+}
+
+/**
+ * ACLs run only in the primary datacenter (a secondary cannot enable them), so another
+ * datacenter would answer without checking the token: refuse rather than proxy past the gate.
+ */
+function refuseOtherDatacenterUnderAcl(own: string, requested: string): void {
+  if (requested !== "" && requested.toLowerCase() !== own.toLowerCase()) {
+    throw errors.permissionDenied(`ACLs are enforced only in datacenter ${JSON.stringify(own)}; requests for datacenter ${JSON.stringify(requested)} are not forwarded while ACLs are enabled`);
+  }
 }

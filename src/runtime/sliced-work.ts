@@ -8,7 +8,7 @@
 export type SlicedWork<T> = Generator<void, T, void>;
 
 /** How long one slice runs before the event loop gets a turn. */
-export const DEFAULT_SLICE_MS = 4;
+export const DEFAULT_SLICE_MS = 2;
 
 /** Runs the work to completion now, in this turn. */
 export function runWhole<T>(work: SlicedWork<T>): T {

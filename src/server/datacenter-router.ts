@@ -5,6 +5,9 @@ import { METRIC_NAMES, type Metrics } from "../runtime/metrics.ts";
 import type { RpcPool } from "../transport/rpc-client.ts";
 import { RpcError, RpcErrorCode } from "../transport/rpc.ts";
 import { datacentersByDistance } from "../model/datacenters-by-distance.ts";
+import { MAX_JSON_NESTING_DEPTH } from "../model/json-depth.ts";
+import { parseJsonInSlices } from "../decode/json-in-slices.ts";
+import { runSliced } from "../runtime/sliced-work.ts";
 import { asRawResponse, httpErrorOf, rawRequestOf, RpcMethod, type HttpForwardArgs } from "./leader-forwarding.ts";
 import { type LocalMember, MEMBER_STATUS } from "../model/members.ts";
 
@@ -197,8 +200,15 @@ export interface DatacenterOfRequest {
   body: Buffer | undefined;
 }
 
-/** The datacenter a request names (`?dc=`, or the body's Datacenter on catalog writes); "" = this one. */
-export function requestedDatacenter(req: DatacenterOfRequest): string {
+/** Catalog bodies at least this large are read for their Datacenter in slices. */
+const LARGE_BODY_BYTES = 64 * 1024;
+
+/**
+ * The datacenter a request names (`?dc=`, or the body's Datacenter on catalog writes); "" = this
+ * one. A promise when it has to read a large body: a registration at the body cap takes
+ * several ms to parse, which is done in slices (issue 12 item 6).
+ */
+export function requestedDatacenter(req: DatacenterOfRequest): string | Promise<string> {
   if (ignoresDatacenter(req.path)) return "";
   const q = req.query.dc;
   const fromQuery = Array.isArray(q) ? (q[0] ?? "") : (q ?? "");
@@ -206,13 +216,28 @@ export function requestedDatacenter(req: DatacenterOfRequest): string {
   // Every catalog write passes here: parse its body a second time only if a "Datacenter" key
   // can be in it (a key spelled with escapes needs a backslash).
   if (!req.body.includes("Datacenter") && !req.body.includes(BACKSLASH)) return "";
+  if (req.body.length >= LARGE_BODY_BYTES) return datacenterOfLargeBody(req.body);
+  return datacenterOfBody(req.body.toString("utf8"));
+}
+
+async function datacenterOfLargeBody(body: Buffer): Promise<string> {
+  const text = body.toString("utf8");
+  const sliced = await runSliced(parseJsonInSlices(text, { maxDepth: MAX_JSON_NESTING_DEPTH }));
+  // Text the sliced parse refuses (invalid, or nested past the bound) is read as before.
+  return sliced.failed ? datacenterOfBody(text) : datacenterOf(sliced.value);
+}
+
+function datacenterOfBody(text: string): string {
   try {
-    const parsed = JSON.parse(req.body.toString("utf8")) as unknown;
-    const dc = typeof parsed === "object" && parsed !== null ? (parsed as { Datacenter?: unknown }).Datacenter : undefined;
-    return typeof dc === "string" ? dc : "";
+    return datacenterOf(JSON.parse(text));
   } catch {
     return ""; // the handler answers the decode error
   }
+}
+
+function datacenterOf(parsed: unknown): string {
+  const dc = typeof parsed === "object" && parsed !== null ? (parsed as { Datacenter?: unknown }).Datacenter : undefined;
+  return typeof dc === "string" ? dc : "";
 }
 
 /**
@@ -221,11 +246,14 @@ export function requestedDatacenter(req: DatacenterOfRequest): string {
  * follows `local` (follower → leader, client → server), or is answered here without one.
  */
 export function datacenterRequestForwarder(router: DatacenterRouter, local: RequestForwarder | undefined): RequestForwarder {
-  return (req, options) => {
-    const dc = requestedDatacenter(req);
+  const forwardTo = (dc: string, ...[req, options]: Parameters<RequestForwarder>): ReturnType<RequestForwarder> => {
     if (dc === "" || router.isLocal(dc)) return local ? local(req, options) : undefined;
     // One WAN hop only: a server never passes another datacenter's request on to a third.
     if (options.fromOtherDatacenter) return Promise.reject(errors.noPathToDatacenter());
     return router.forward(dc, rawRequestOf(req), { signal: options.signal() });
+  };
+  return (req, options) => {
+    const dc = requestedDatacenter(req);
+    return typeof dc === "string" ? forwardTo(dc, req, options) : dc.then((named) => forwardTo(named, req, options));
   };
 }

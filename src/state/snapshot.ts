@@ -116,7 +116,7 @@ export function* prepareRestore(data: Uint8Array): SlicedWork<PreparedRestore> {
  * than the catalog (which prepareRestore already built) are loaded into a scratch store.
  */
 export function checkPreparedRestore(prepared: PreparedRestore): void {
-  restoreDocument(new StateStore(), prepared.doc, new CatalogTables(new WatchHub()));
+  restoreDocument(new StateStore(), prepared.doc, { catalog: new CatalogTables(new WatchHub()), kv: new KvTable(new WatchHub()) });
 }
 
 /** restoreState for a snapshot prepareRestore read (use it once). */
