@@ -1,7 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { parseJsonInSlices, type SlicedJsonOptions } from "../../../src/decode/json-in-slices.ts";
-import { runWhole } from "../../../src/runtime/sliced-work.ts";
 import { parseJsonWithBigInts } from "../../../src/http/json.ts";
 
 // The sliced parse must give JSON.parse's value for every text JSON.parse accepts, refuse every
