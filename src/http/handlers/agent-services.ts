@@ -6,7 +6,7 @@ import { agentCheckSchema, agentServiceSchema } from "../../filter/endpoint-sche
 import { compileFilter, FilterError, type FilterPredicate, type FilterSchema } from "../../filter/filter.ts";
 import type { CheckFields, ServiceFields } from "../../fsm/command.ts";
 import { isCheckStatus, type CheckStatus } from "../../model/catalog.ts";
-import { isObject, parseJsonBody, str, type JsonObject } from "../../decode/json-body.ts";
+import { isObject, parseJsonBodyInTurns, str, type JsonObject } from "../../decode/json-body.ts";
 import type { ApiRequest, Handler, HttpContext, Reply } from "../context.ts";
 import { checkEnterpriseParams, first, has, parseGoBool, requestToken } from "../query.ts";
 import { queryOptions } from "../read.ts";
@@ -25,8 +25,9 @@ function enterpriseParams(req: ApiRequest): void {
   checkEnterpriseParams(req.query, req.headers);
 }
 
-function objectBody(req: ApiRequest, goType: string): JsonObject {
-  const body = parseJsonBody(req.body);
+/** The body as an object; one near the 512 KiB cap is parsed in slices (issue 12 item 6). */
+async function objectBody(req: ApiRequest, goType: string): Promise<JsonObject> {
+  const body = await parseJsonBodyInTurns(req.body);
   if (!isObject(body)) {
     const kind = Array.isArray(body) ? "array" : body === null ? "null" : typeof body;
     throw errors.decodeFailed(`json: cannot unmarshal ${kind} into Go value of type ${goType}`);
@@ -106,7 +107,7 @@ const service: Handler = async (ctx, req) => {
 
 const serviceRegister: Handler = async (ctx, req) => {
   enterpriseParams(req);
-  const body = objectBody(req, "structs.ServiceDefinition");
+  const body = await objectBody(req, "structs.ServiceDefinition");
   refuseUnknownKeys(body, SERVICE_REGISTRATION_SHAPE);
   const def = decodeServiceDefinition(body);
   validateServiceDefinition(def);
@@ -230,7 +231,7 @@ const checks: Handler = (ctx, req) => {
 
 const checkRegister: Handler = async (ctx, req) => {
   enterpriseParams(req);
-  const body = objectBody(req, "structs.CheckDefinition");
+  const body = await objectBody(req, "structs.CheckDefinition");
   refuseUnknownKeys(body, CHECK_REGISTRATION_SHAPE);
   const def = decodeCheckDefinition(body);
   validateCheckRegistration(def);
@@ -264,7 +265,7 @@ function ttlHandler(status: CheckStatus): Handler {
 }
 
 const checkUpdate: Handler = async (ctx, req) => {
-  const body = objectBody(req, "agent.checkUpdate");
+  const body = await objectBody(req, "agent.checkUpdate");
   refuseUnknownKeys(body, CHECK_UPDATE_SHAPE);
   const status = str(body, "Status");
   if (!isCheckStatus(status)) throw errors.badRequest(`Invalid check status: '${status}'`);
