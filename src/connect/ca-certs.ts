@@ -2,6 +2,7 @@ import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, sig
 import { colonHex, serialHex } from "./hex.ts";
 import { keyIdOf, type SigningKey } from "./keys.ts";
 import { signingUri } from "./spiffe.ts";
+import * as asn1js from "asn1js";
 import { asn1, asn1Csr, asn1Pkcs9, asn1X509, derOf, preEncoded, x509 } from "./x509.ts";
 
 // Certificates of the built-in CA: the self-signed root, the cross-signature a new root gets
@@ -138,19 +139,22 @@ const SIGNATURE_HASHES: Record<string, string> = {
  * (never spelled out by hand): agents build their CSR's public key from it and the key's point,
  * and the leader recognises such keys by it.
  */
-let p256Algorithm: { asn: asn1X509.AlgorithmIdentifier; der: Buffer } | undefined;
-function p256AlgorithmIdentifier(): { asn: asn1X509.AlgorithmIdentifier; der: Buffer } {
+let p256Algorithm: { asn: asn1X509.AlgorithmIdentifier; encoded: asn1X509.AlgorithmIdentifier } | undefined;
+function p256AlgorithmIdentifier(): { asn: asn1X509.AlgorithmIdentifier; encoded: asn1X509.AlgorithmIdentifier } {
   if (!p256Algorithm) {
     const spki = generateKeyPairSync("ec", { namedCurve: "P-256" }).publicKey.export({ type: "spki", format: "der" });
     const asn = asn1.AsnConvert.parse(spki, asn1X509.SubjectPublicKeyInfo).algorithm;
-    p256Algorithm = { asn, der: Buffer.from(asn1.AsnConvert.serialize(asn)) };
+    p256Algorithm = { asn, encoded: preEncoded<asn1X509.AlgorithmIdentifier>(derOf(asn)) };
   }
   return p256Algorithm;
 }
 
-/** A P-256 public key as a CSR carries it, from the uncompressed point (0x04 ‖ X ‖ Y). */
+/**
+ * A P-256 public key as a CSR carries it, from the uncompressed point (0x04 ‖ X ‖ Y); the
+ * algorithm identifier (two OIDs, the costly part to encode) is embedded as its DER.
+ */
 export function p256PublicKeyInfo(point: Uint8Array): asn1X509.SubjectPublicKeyInfo {
-  return new asn1X509.SubjectPublicKeyInfo({ algorithm: p256AlgorithmIdentifier().asn, subjectPublicKey: new Uint8Array(point).buffer });
+  return new asn1X509.SubjectPublicKeyInfo({ algorithm: p256AlgorithmIdentifier().encoded, subjectPublicKey: new Uint8Array(point).buffer });
 }
 
 /**
@@ -173,20 +177,44 @@ function publicKeyOf(info: asn1X509.SubjectPublicKeyInfo, der: Buffer): KeyObjec
 }
 
 /**
+ * asn1js by default also tries to decode the content of every OCTET and BIT STRING as BER (the
+ * SAN inside its extension, the key's point, the signature): a third of a CSR's decoding, and
+ * none of it is read; the schemas take those strings as bytes and what is needed (the SAN) is
+ * parsed with its own schema.
+ */
+const FLAT = { parseEmbedded: false };
+
+/**
+ * The DER of a CSR's subjectPublicKeyInfo as decoded: the third element of the request info
+ * (version, subject, subjectPKInfo, attributes), a position the schema has just validated.
+ */
+function subjectPublicKeyDerOf(request: asn1js.AsnType): Buffer {
+  const info = request instanceof asn1js.Sequence ? request.valueBlock.value[0] : undefined;
+  const spki = info instanceof asn1js.Sequence ? info.valueBlock.value[2] : undefined;
+  if (!(spki instanceof asn1js.Sequence)) throw new Error("CSR has no subject public key");
+  return Buffer.from(spki.valueBeforeDecodeView);
+}
+
+/**
  * The single URI SAN of a CSR (Consul's CSRs carry exactly one), after checking its
  * self-signature. Decoded through the ASN.1 schemas and verified with node:crypto: this runs
  * once per leaf on the leader, and @peculiar/x509's CSR object costs several times as much.
  */
 export function csrUri(csrPem: string): ParsedCsr {
   let req: asn1Csr.CertificationRequest;
+  let publicKeyDer: Buffer;
   try {
     const der = x509.PemConverter.decodeFirst(csrPem);
-    req = asn1.AsnConvert.parse(der, asn1Csr.CertificationRequest);
+    // Decoded once: the schema reads asn1js's tree, and the key's DER (hashed for the key ID,
+    // embedded in the leaf) is the slice asn1js decoded it from, not an encoding of it again.
+    const tree = asn1js.fromBER(der, FLAT);
+    if (tree.offset === -1) throw new Error(tree.result.error);
+    req = asn1.AsnParser.fromASN<asn1Csr.CertificationRequest>(tree.result, asn1Csr.CertificationRequest);
+    publicKeyDer = subjectPublicKeyDerOf(tree.result);
   } catch (err) {
     throw new CsrError(`error parsing CSR: ${err instanceof Error ? err.message : String(err)}`);
   }
   const info = req.certificationRequestInfo;
-  const publicKeyDer = Buffer.from(asn1.AsnConvert.serialize(info.subjectPKInfo));
   const hash = SIGNATURE_HASHES[req.signatureAlgorithm.algorithm];
   const signed = req.certificationRequestInfoRaw;
   let valid = false;
@@ -207,9 +235,9 @@ export function csrUri(csrPem: string): ParsedCsr {
     for (const attr of info.attributes ?? []) {
       if (attr.type !== asn1Pkcs9.id_pkcs9_at_extensionRequest) continue;
       for (const value of attr.values) {
-        for (const ext of asn1.AsnConvert.parse(value, asn1Pkcs9.ExtensionRequest)) {
+        for (const ext of asn1.AsnConvert.parse(value, asn1Pkcs9.ExtensionRequest, { berOptions: FLAT })) {
           if (ext.extnID !== asn1X509.id_ce_subjectAltName) continue;
-          for (const name of asn1.AsnConvert.parse(ext.extnValue, asn1X509.SubjectAlternativeName)) {
+          for (const name of asn1.AsnConvert.parse(ext.extnValue, asn1X509.SubjectAlternativeName, { berOptions: FLAT })) {
             if (name.uniformResourceIdentifier !== undefined) uris.push(name.uniformResourceIdentifier);
             if (name.dNSName !== undefined) dnsNames.push(name.dNSName);
             if (name.iPAddress !== undefined) ipAddresses.push(name.iPAddress);

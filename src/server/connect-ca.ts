@@ -211,11 +211,19 @@ export class ConnectCa {
     };
   }
 
+  // Parsed once per stored configuration row (every write stores a new row), not per leaf.
+  readonly #settings = new WeakMap<CAConfiguration, ConsulCaSettings>();
+
   #current(): { config: CAConfiguration; settings: ConsulCaSettings } {
     if (!this.#d.enabled) throw new ConnectCaError(CONNECT_DISABLED);
     const config = this.#d.state.connectCa.config();
     if (!config) throw new ConnectCaError("internal error: CA provider is nil");
-    return { config, settings: parseCaConfig(config.Config) };
+    let settings = this.#settings.get(config);
+    if (!settings) {
+      settings = parseCaConfig(config.Config);
+      this.#settings.set(config, settings);
+    }
+    return { config, settings };
   }
 
   /**
