@@ -1,4 +1,5 @@
 import type { SlicedWork } from "../runtime/sliced-work.ts";
+import { QUOTE, BACKSLASH, OPEN_OBJECT, CLOSE_OBJECT, OPEN_ARRAY, CLOSE_ARRAY, COMMA, COLON, ZERO, NINE } from "../model/json-chars.ts";
 
 // JSON.parse of a large body over several turns (issue 12 item 6): one JSON.parse of a 512 KiB
 // body holds the event loop 3–12 ms, and a streaming tokenizer written in JavaScript costs
@@ -22,17 +23,6 @@ const LEAF_CHARS = 8 * 1024;
 const SCAN_CHARS_PER_PAUSE = 64 * 1024;
 /** Characters parsed between pauses. */
 const PARSE_CHARS_PER_PAUSE = 16 * 1024;
-
-const QUOTE = 0x22;
-const BACKSLASH = 0x5c;
-const OPEN_OBJECT = 0x7b;
-const CLOSE_OBJECT = 0x7d;
-const OPEN_ARRAY = 0x5b;
-const CLOSE_ARRAY = 0x5d;
-const COMMA = 0x2c;
-const COLON = 0x3a;
-const ZERO = 0x30;
-const NINE = 0x39;
 
 /** A digit run at least this long may be an integer past 2^53 (see SlicedJsonOptions.parseLongIntegers). */
 const LONG_INTEGER_DIGITS = 16;

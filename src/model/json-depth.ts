@@ -1,3 +1,5 @@
+import { QUOTE, BACKSLASH, OPEN_OBJECT, CLOSE_OBJECT, OPEN_ARRAY, CLOSE_ARRAY } from "./json-chars.ts";
+
 /**
  * How deep JSON documents may nest (objects and arrays). Go's decoder, and so Consul, stops at
  * 10,000; our own recursive code cannot go that far: msgpackr (Raft entries, snapshots) and
@@ -14,13 +16,6 @@ export interface JsonTooDeep {
   char: "{" | "[";
   offset: number;
 }
-
-const QUOTE = 0x22;
-const BACKSLASH = 0x5c;
-const OPEN_OBJECT = 0x7b;
-const CLOSE_OBJECT = 0x7d;
-const OPEN_ARRAY = 0x5b;
-const CLOSE_ARRAY = 0x5d;
 
 /**
  * Finds the first bracket nested deeper than `limit` in JSON text, without building anything

@@ -6,7 +6,7 @@
 import type { Clock } from "../../runtime/clock.ts";
 import type { Rng } from "../../runtime/rng.ts";
 import type { AgentClient } from "./agent-client.ts";
-import { instanceKey, type MeshInstance } from "./upstream-instances.ts";
+import { pickInstance, type MeshInstance } from "./upstream-instances.ts";
 
 interface QueryEntry {
   Node?: { Node?: string; Address?: string; Datacenter?: string };
@@ -82,9 +82,7 @@ export class QueryInstances {
 
   /** A uniformly random instance not in `exclude` (keyed by host:port); undefined when none is left. */
   pick(exclude: ReadonlySet<string>): MeshInstance | undefined {
-    const left = this.#instances.filter((i) => !exclude.has(instanceKey(i)));
-    if (left.length === 0) return undefined;
-    return left[Math.floor(this.#rng.float() * left.length)];
+    return pickInstance(this.#instances, exclude, this.#rng);
   }
 
   stop(): void {

@@ -71,14 +71,19 @@ export class UpstreamInstances {
 
   /** A uniformly random instance not in `exclude` (keyed by host:port); undefined when none is left. */
   pick(exclude: ReadonlySet<string>): MeshInstance | undefined {
-    const left = this.#instances.filter((i) => !exclude.has(instanceKey(i)));
-    if (left.length === 0) return undefined;
-    return left[Math.floor(this.#rng.float() * left.length)];
+    return pickInstance(this.#instances, exclude, this.#rng);
   }
 
   stop(): void {
     this.#watch.stop();
   }
+}
+
+/** A uniformly random one of `instances` not in `exclude` (keyed by host:port); undefined when none is left. */
+export function pickInstance(instances: readonly MeshInstance[], exclude: ReadonlySet<string>, rng: Rng): MeshInstance | undefined {
+  const left = instances.filter((i) => !exclude.has(instanceKey(i)));
+  if (left.length === 0) return undefined;
+  return left[Math.floor(rng.float() * left.length)];
 }
 
 export function instanceKey(i: MeshInstance): string {
