@@ -1,29 +1,13 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { startDevAgent, type DevAgent } from "../../../src/mod.ts";
+import { callAgent, type Reply } from "../../support/http-reply.ts";
 import { askUdp, dataOf } from "../../integration/dns-support.ts";
-
-interface Reply {
-  status: number;
-  body: unknown;
-  text: string;
-  index: number;
-}
 
 // The config-entry half of issue 15 against a dev agent's real HTTP and DNS sockets.
 describe("gateway, discovery-chain and mesh config entries (dev agent)", () => {
   let agent: DevAgent;
-  const call = async (method: string, path: string, body?: unknown): Promise<Reply> => {
-    const res = await fetch(`${agent.httpAddress}${path}`, { method, body: body === undefined ? undefined : JSON.stringify(body) });
-    const text = await res.text();
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(text);
-    } catch {
-      parsed = undefined;
-    }
-    return { status: res.status, body: parsed, text, index: Number(res.headers.get("x-consul-index")) };
-  };
+  const call = (method: string, path: string, body?: unknown): Promise<Reply> => callAgent(agent.httpAddress, method, path, body);
   const put = (entry: Record<string, unknown>, query = ""): Promise<Reply> => call("PUT", `/v1/config${query}`, entry);
 
   before(async () => {

@@ -1,27 +1,11 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { startDevAgent, type DevAgent } from "../../../src/mod.ts";
-
-interface Reply {
-  status: number;
-  body: unknown;
-  text: string;
-  index: number;
-}
+import { callAgent, type Reply } from "../../support/http-reply.ts";
 
 describe("config entries, intentions and authorize over HTTP (dev agent)", () => {
   let agent: DevAgent;
-  const call = async (method: string, path: string, body?: unknown): Promise<Reply> => {
-    const res = await fetch(`${agent.httpAddress}${path}`, { method, body: body === undefined ? undefined : JSON.stringify(body) });
-    const text = await res.text();
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(text);
-    } catch {
-      parsed = undefined;
-    }
-    return { status: res.status, body: parsed, text, index: Number(res.headers.get("x-consul-index")) };
-  };
+  const call = (method: string, path: string, body?: unknown): Promise<Reply> => callAgent(agent.httpAddress, method, path, body);
   const authorize = async (target: string, source: string): Promise<{ Authorized: boolean; Reason: string }> => {
     const r = await call("POST", "/v1/agent/connect/authorize", { Target: target, ClientCertURI: `spiffe://11111111-2222-3333-4444-555555555555.consul/ns/default/dc/dc1/svc/${source}` });
     assert.equal(r.status, 200, r.text);
