@@ -27,6 +27,15 @@ const SERVICE_PATH = /^(?:\/ap\/([^/]+))?\/ns\/([^/]+)\/dc\/([^/]+)\/svc\/([^/]+
 
 /** Parses a service SPIFFE ID; undefined for anything else (agent IDs, bad schemes, extra segments). */
 export function parseServiceUri(raw: string): ServiceIdentity | undefined {
+  const parsed = matchSpiffe(raw, SERVICE_PATH);
+  if (!parsed) return undefined;
+  const { trustDomain, m } = parsed;
+  const dec = (s: string): string => decodeURIComponent(s);
+  return { trustDomain, partition: dec(m[1] ?? "default"), namespace: dec(m[2]), datacenter: dec(m[3]), service: dec(m[4]) };
+}
+
+/** A spiffe:// URI (with a trust domain, no query or fragment) whose path matches `path`. */
+function matchSpiffe(raw: string, path: RegExp): { trustDomain: string; m: RegExpExecArray } | undefined {
   let url: URL;
   try {
     url = new URL(raw);
@@ -34,10 +43,8 @@ export function parseServiceUri(raw: string): ServiceIdentity | undefined {
     return undefined;
   }
   if (url.protocol !== "spiffe:" || url.hostname === "" || url.search !== "" || url.hash !== "") return undefined;
-  const m = SERVICE_PATH.exec(url.pathname);
-  if (!m) return undefined;
-  const dec = (s: string): string => decodeURIComponent(s);
-  return { trustDomain: url.hostname.toLowerCase(), partition: dec(m[1] ?? "default"), namespace: dec(m[2]), datacenter: dec(m[3]), service: dec(m[4]) };
+  const m = path.exec(url.pathname);
+  return m ? { trustDomain: url.hostname.toLowerCase(), m } : undefined;
 }
 
 /** A client agent's identity in its auto_encrypt certificate (OSS: default partition). */
@@ -56,14 +63,8 @@ const AGENT_PATH = /^\/agent\/client\/dc\/([^/]+)\/id\/([^/]+)$/;
 
 /** Parses an agent SPIFFE ID; undefined for anything else. */
 export function parseAgentUri(raw: string): AgentIdentity | undefined {
-  let url: URL;
-  try {
-    url = new URL(raw);
-  } catch {
-    return undefined;
-  }
-  if (url.protocol !== "spiffe:" || url.hostname === "" || url.search !== "" || url.hash !== "") return undefined;
-  const m = AGENT_PATH.exec(url.pathname);
-  if (!m) return undefined;
-  return { trustDomain: url.hostname.toLowerCase(), datacenter: decodeURIComponent(m[1]), agent: decodeURIComponent(m[2]) };
+  const parsed = matchSpiffe(raw, AGENT_PATH);
+  if (!parsed) return undefined;
+  const { trustDomain, m } = parsed;
+  return { trustDomain, datacenter: decodeURIComponent(m[1]), agent: decodeURIComponent(m[2]) };
 }

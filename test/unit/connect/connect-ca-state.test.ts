@@ -5,7 +5,7 @@ import type { CARootFields } from "../../../src/model/connect-ca.ts";
 import { restoreState, serializeState } from "../../../src/state/snapshot.ts";
 import { StateStore } from "../../../src/state/store.ts";
 import { WatchSet } from "../../../src/state/watch.ts";
-import { parseServiceUri, serviceUri } from "../../../src/connect/spiffe.ts";
+import { agentUri, parseAgentUri, parseServiceUri, serviceUri } from "../../../src/connect/spiffe.ts";
 import { serialColonHex } from "../../../src/connect/hex.ts";
 import { parseCaConfig } from "../../../src/connect/ca-config.ts";
 
@@ -72,6 +72,10 @@ describe("SPIFFE IDs and encodings", () => {
     assert.equal(parseServiceUri("spiffe://td.consul/ap/p1/ns/default/dc/dc1/svc/web")?.partition, "p1");
     assert.equal(parseServiceUri("https://td.consul/ns/default/dc/dc1/svc/web"), undefined);
     assert.equal(parseServiceUri("spiffe://td.consul/agent/client/dc/dc1/id/x"), undefined);
+    const agent = { trustDomain: "td.consul", datacenter: "dc1", agent: "node a" };
+    assert.deepEqual(parseAgentUri(agentUri(agent)), agent);
+    assert.equal(parseAgentUri("spiffe://td.consul/ns/default/dc/dc1/svc/web"), undefined);
+    assert.equal(parseAgentUri("spiffe://td.consul/agent/client/dc/dc1/id/x?q=1"), undefined);
     assert.equal(parseServiceUri("spiffe://td.consul/ns/default/dc/dc1/svc/web/extra"), undefined);
     assert.equal(parseServiceUri("not a uri"), undefined);
   });
