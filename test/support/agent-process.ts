@@ -1,5 +1,8 @@
 import { spawn, type ChildProcess } from "node:child_process";
+import { closeSync, mkdirSync, openSync, statSync, utimesSync } from "node:fs";
 import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 
 export const CONSULATE_BIN = fileURLToPath(new URL("../../bin/consulate.js", import.meta.url));
@@ -11,9 +14,36 @@ const handedOut = new Set<number>();
 export async function freePort(): Promise<number> {
   for (;;) {
     const port = await probeFreePort();
-    if (!handedOut.has(port)) {
+    if (!handedOut.has(port) && claimAcrossProcesses(port)) {
       handedOut.add(port);
       return port;
+    }
+  }
+}
+
+/**
+ * Test files run two at a time in separate processes, and a probed port stays unbound until
+ * the agent binds it: both processes could hand out the same port in that window (a full CI
+ * run once failed an agent's DNS bind with EADDRINUSE that way). A claim is a file created
+ * with O_EXCL, so only one process gets a port; claims older than CLAIM_TTL_MS are stale.
+ */
+const CLAIM_DIR = join(tmpdir(), "consulate-test-ports");
+const CLAIM_TTL_MS = 10 * 60_000;
+
+function claimAcrossProcesses(port: number): boolean {
+  mkdirSync(CLAIM_DIR, { recursive: true });
+  const path = join(CLAIM_DIR, String(port));
+  try {
+    closeSync(openSync(path, "wx"));
+    return true;
+  } catch {
+    try {
+      if (Date.now() - statSync(path).mtimeMs < CLAIM_TTL_MS) return false;
+      const now = new Date();
+      utimesSync(path, now, now);
+      return true;
+    } catch {
+      return false;
     }
   }
 }
