@@ -37,21 +37,20 @@ after(async () => {
   for (const c of lone) await c.close();
 });
 
+/** A lone in-memory voter that leads at once, closed in teardown. */
+async function startLoneServer(nodeId: string): Promise<{ state: StateStore; consensus: RaftConsensus }> {
+  const state = new StateStore();
+  const consensus = await RaftConsensus.start({ nodeId, serverAddress: "127.0.0.1:8300", storage: { kind: "memory" }, fsm: new StateMachine(state), bootstrap: true, selfElect: true });
+  lone.push(consensus);
+  return { state, consensus };
+}
+
 function heldFor(who: string, stall: { cpuMs: number; wallMs: number }): string {
   return `${who}: the event loop was held for ${stall.cpuMs.toFixed(1)} ms of CPU in one stretch (${stall.wallMs.toFixed(1)} ms wall); bound ${MAX_STALL_MS} ms`;
 }
 
 test("large commands - a lone server encodes, decodes and applies them without holding its loop", async () => {
-  const state = new StateStore();
-  const consensus = await RaftConsensus.start({
-    nodeId: "abcdef01-2345-4678-9abc-def0123456aa",
-    serverAddress: "127.0.0.1:8300",
-    storage: { kind: "memory" },
-    fsm: new StateMachine(state),
-    bootstrap: true,
-    selfElect: true,
-  });
-  lone.push(consensus);
+  const { state, consensus } = await startLoneServer("abcdef01-2345-4678-9abc-def0123456aa");
   // The second registers the same checks again: nothing changes, every row compares equal.
   const commands = [wideRegister("wide-1", CHECKS_PER_COMMAND), wideRegister("wide-1", CHECKS_PER_COMMAND)];
   await new Promise((r) => setTimeout(r, 20));
@@ -95,16 +94,7 @@ function catalogSnapshot(nodes: number, servicesPerNode: number, kvRows: number)
 }
 
 test("large commands - an operator snapshot of 20,000 instances and 20,000 keys is restored without holding the loop", async () => {
-  const state = new StateStore();
-  const consensus = await RaftConsensus.start({
-    nodeId: "abcdef01-2345-4678-9abc-def0123456ab",
-    serverAddress: "127.0.0.1:8300",
-    storage: { kind: "memory" },
-    fsm: new StateMachine(state),
-    bootstrap: true,
-    selfElect: true,
-  });
-  lone.push(consensus);
+  const { state, consensus } = await startLoneServer("abcdef01-2345-4678-9abc-def0123456ab");
   const data = catalogSnapshot(2_000, 10, 20_000);
   await new Promise((r) => setTimeout(r, 20));
   const probe = new StallProbe();
