@@ -17,6 +17,7 @@ import { fetchRemoteCatalog, RemoteCatalogView, RemoteLookupError } from "./remo
 import type { DatacenterRouter } from "../server/datacenter-router.ts";
 import type { Authorizer } from "../acl/authorizer.ts";
 import { SourceRateLimiter } from "./source-rate-limit.ts";
+import { clientSubnetAddress, plainAddress } from "./query-source.ts";
 import { decodeMessage, encodeMessage, headerOnlyReply, screenHeader } from "./wire.ts";
 
 // The DNS request pipeline: bytes in → decode → validate → resolve (or forward) → reply bytes.
@@ -119,15 +120,15 @@ export class DnsRequestHandler {
     }
     // A client agent with ACLs asks a server about its DNS token once; until then queries wait.
     const authorizerPending = this.#deps.authorizerReady?.();
-    if (authorizerPending) return authorizerPending.then(() => this.#answerMessage(message, transport));
-    return this.#answerMessage(message, transport);
+    if (authorizerPending) return authorizerPending.then(() => this.#answerMessage(message, transport, source));
+    return this.#answerMessage(message, transport, source);
   }
 
-  #answerMessage(message: Buffer, transport: DnsTransport): Buffer | undefined | Promise<Buffer | undefined> {
+  #answerMessage(message: Buffer, transport: DnsTransport, source: string | undefined): Buffer | undefined | Promise<Buffer | undefined> {
     const simple = parseSimpleQuery(message);
     if (simple) {
       try {
-        return this.#answerSimple(simple, message, transport);
+        return this.#answerSimple(simple, message, transport, plainAddress(source));
       } catch (err) {
         return this.#failed(simpleQueryPacket(simple), err);
       }
@@ -140,7 +141,7 @@ export class DnsRequestHandler {
     }
     const req = decoded.packet;
     try {
-      return this.#answer(req, message, transport);
+      return this.#answer(req, message, transport, clientSubnetAddress(req) ?? plainAddress(source));
     } catch (err) {
       return this.#failed(req, err);
     }
@@ -166,13 +167,13 @@ export class DnsRequestHandler {
    * The hot path: a plain question answered from the encoded-answer cache when the service it
    * names has not changed, else resolved as usual and, when cacheable, remembered.
    */
-  #answerSimple(q: SimpleQuery, raw: Buffer, transport: DnsTransport): Buffer | undefined | Promise<Buffer | undefined> {
+  #answerSimple(q: SimpleQuery, raw: Buffer, transport: DnsTransport, sourceIp: string): Buffer | undefined | Promise<Buffer | undefined> {
     const key = `${transport}|${q.flags & RD}|${q.udpPayloadSize ?? ""}|${raw.toString("latin1", q.questionStart, q.questionEnd)}`;
     const hit = this.#deps.authorizer ? undefined : this.#answers.take(key, q.id, this.#stampOf);
     if (hit) return hit;
     const req = simpleQueryPacket(q);
     const question: Question = { name: q.name, type: q.type, class: "IN" };
-    const result = this.#resolve(question);
+    const result = this.#resolve(question, sourceIp);
     if (result.kind === "remote") return this.#answerRemote(req, question, result, transport);
     if (result.kind === "deferred") return this.#deferred(req, question, result, transport);
     if (result.kind !== "answer") return this.#forward(req, result.fallback, raw, transport);
@@ -181,7 +182,8 @@ export class DnsRequestHandler {
     return reply;
   }
 
-  #resolve(question: Question): Resolution {
+  /** `sourceIp`: the asker's address (its EDNS client subnet when sent), for prepared queries' `near=_ip`. */
+  #resolve(question: Question, sourceIp: string): Resolution {
     return resolveQuestion(
       { name: question.name, type: question.type },
       {
@@ -193,15 +195,16 @@ export class DnsRequestHandler {
         authz: this.#deps.authorizer?.(),
         remoteDatacenters: this.#deps.datacenters !== undefined,
         executeQuery: this.#deps.executeQuery,
+        sourceIp,
       },
     );
   }
 
-  #answer(req: Packet, raw: Buffer, transport: DnsTransport): Buffer | undefined | Promise<Buffer | undefined> {
+  #answer(req: Packet, raw: Buffer, transport: DnsTransport, sourceIp: string): Buffer | undefined | Promise<Buffer | undefined> {
     // screenHeader has checked the opcode and that there is exactly one question.
     const question: Question | undefined = req.questions?.[0];
     if (question === undefined) return this.#safeRcode(req, "FORMERR", false);
-    const result = this.#resolve(question);
+    const result = this.#resolve(question, sourceIp);
     if (result.kind === "answer") {
       return this.#encode(buildReply(req, question, result, { transport, settings: this.settings, authoritative: true }).packet);
     }

@@ -65,7 +65,9 @@ export interface ResolverContext {
    * Runs a prepared query the way GET /v1/query/<name>/execute[?dc=] does (through the agent's
    * own dispatcher: forwarded to a server, failover included); absent: `.query` names do not exist.
    */
-  executeQuery?: (name: string, datacenter: string | undefined) => Promise<QueryExecution>;
+  executeQuery?: (name: string, datacenter: string | undefined, sourceIp: string) => Promise<QueryExecution>;
+  /** The asker's IP (its EDNS client subnet when it sent one), a prepared query's `near=_ip` source; "" unknown. */
+  sourceIp?: string;
 }
 
 /** A prepared query's answer as DNS needs it, or why there is none. */
@@ -264,7 +266,7 @@ class Lookup {
     if ((locality.namespace ?? "default") !== "default" || (locality.partition ?? "default") !== "default") return this.nxdomain();
     const name = parts.length === 2 && parts[0].startsWith("_") && parts[1].startsWith("_") ? parts[0].slice(1) : parts.join(".");
     const dc = locality.datacenter !== undefined && locality.datacenter !== this.settings.datacenter.toLowerCase() ? locality.datacenter : undefined;
-    const answer = run(name, dc).then((r): Answered => {
+    const answer = run(name, dc, this.ctx.sourceIp ?? "").then((r): Answered => {
       if (r.status === "not-found") return this.nxdomain();
       if (r.status === "error") return { kind: "answer", rcode: "SERVFAIL", answers: [], authorities: [], additionals: [] };
       const healthy: HealthyInstance[] = [];

@@ -130,6 +130,8 @@ export interface ApiRequest {
    */
   bodyStream?: Readable;
   remoteAddress: string;
+  /** The node of the agent that first took the request (RawApiRequest.agentNode), never "". */
+  agentNode: string;
   /**
    * Aborted when whoever asked went away (HTTP client hung up, RPC call cancelled); made on
    * first use. A blocking query gives up its wait on it.

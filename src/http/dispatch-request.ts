@@ -30,6 +30,12 @@ export interface RawApiRequest {
   /** The unread body on a route with Route.streamedBodyLimit (listener only; never sent over RPC). */
   bodyStream?: Readable;
   remoteAddress: string;
+  /**
+   * The node of the agent whose HTTP or DNS interface first took the request (Consul's
+   * `Agent` query source, what `near=_agent` names); set by that agent and carried when the
+   * request is forwarded, so a server sorts relative to the client agent, not to itself.
+   */
+  agentNode?: string;
 }
 
 export interface RawApiResponse {
@@ -262,6 +268,7 @@ export class ApiDispatcher {
       body: raw.body,
       bodyStream: raw.bodyStream,
       remoteAddress: raw.remoteAddress,
+      agentNode: raw.agentNode ?? ctx.settings.nodeName,
       signal: options.signal,
       authorization: undefined,
     };

@@ -15,7 +15,7 @@ interface ExecuteJson {
 }
 
 export function dnsQueryExecutor(dispatcher: ApiDispatcher, dnsToken: () => string): NonNullable<ResolverContext["executeQuery"]> {
-  return async (name, datacenter): Promise<QueryExecution> => {
+  return async (name, datacenter, sourceIp): Promise<QueryExecution> => {
     const token = dnsToken();
     const answer = await dispatcher.dispatch({
       method: "GET",
@@ -23,7 +23,9 @@ export function dnsQueryExecutor(dispatcher: ApiDispatcher, dnsToken: () => stri
       rawQuery: datacenter ? `dc=${encodeURIComponent(datacenter)}` : "",
       headers: token ? { "x-consul-token": token } : {},
       body: undefined,
-      remoteAddress: "127.0.0.1",
+      // Consul's DNS server passes the asker as the query's source (near=_ip sorts from it)
+      // and itself as the agent (near=_agent); the dispatcher stamps this agent's node.
+      remoteAddress: sourceIp,
     });
     const text = Buffer.isBuffer(answer.body) ? answer.body.toString() : answer.body;
     if (answer.status === 404) return { status: "not-found" };

@@ -128,7 +128,7 @@ const HOP_BY_HOP = new Set(["connection", "keep-alive", "transfer-encoding", "co
 export function rawRequestOf(req: ApiRequest): RawApiRequest {
   const headers: RawApiRequest["headers"] = {};
   for (const [k, v] of Object.entries(req.headers)) if (v !== undefined && !HOP_BY_HOP.has(k)) headers[k] = v;
-  return { method: req.method, path: req.path, rawQuery: req.rawQuery, headers, body: req.body, remoteAddress: req.remoteAddress };
+  return { method: req.method, path: req.path, rawQuery: req.rawQuery, headers, body: req.body, remoteAddress: req.remoteAddress, agentNode: req.agentNode };
 }
 
 export function asRawResponse(value: unknown): RawApiResponse {

@@ -72,6 +72,7 @@ function forwardArgs(args: unknown): HttpForwardArgs {
       headers: typeof r.headers === "object" && r.headers !== null ? r.headers : {},
       body,
       remoteAddress: typeof r.remoteAddress === "string" ? r.remoteAddress : "",
+      agentNode: typeof r.agentNode === "string" && r.agentNode !== "" ? r.agentNode : undefined,
     },
     forwarded: a.forwarded === true,
     fromOtherDatacenter: (a as { fromOtherDatacenter?: unknown }).fromOtherDatacenter === true,

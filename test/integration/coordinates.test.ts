@@ -77,6 +77,15 @@ test("coordinates - ?near=<node> puts that node first; consulate rtt prints the 
   assert.match(stdout, /^Estimated srv <-> cli1 rtt: \d+\.\d{3} ms \(using LAN coordinates\)\n$/);
 });
 
+test("coordinates - ?near=_agent names the agent that took the request, also when a client agent forwards it", { timeout: 30_000 }, async () => {
+  // The client answers catalog reads through the server (HTTP.Forward); Consul's client agent
+  // resolves _agent to its own node before the RPC, so the server must sort from cli1, not srv.
+  const atClient = await getJson<{ Node: string }[]>(client, "/v1/catalog/nodes?near=_agent");
+  assert.equal(atClient.body[0].Node, "cli1");
+  const atServer = await getJson<{ Node: string }[]>(server, "/v1/catalog/nodes?near=_agent");
+  assert.equal(atServer.body[0].Node, "srv");
+});
+
 test("coordinates - the server's WAN coordinate is listed per datacenter", async () => {
   await eventually("own WAN coordinate listed", async () => (await getJson<{ Coordinates: Entry[] }[]>(server, "/v1/coordinate/datacenters")).body.length === 1, 10_000);
   const { body } = await getJson<{ Datacenter: string; AreaID: string; Coordinates: Entry[] }[]>(server, "/v1/coordinate/datacenters");

@@ -2,7 +2,7 @@ import { errors } from "../../errors/catalog.ts";
 import { compileFilter, FilterError, type FilterPredicate, type FilterSchema } from "../../filter/filter.ts";
 import type { Node, NodeCoordinate } from "../../model/catalog.ts";
 import type { ServiceInstance } from "../../state/catalog-tables.ts";
-import type { HttpContext } from "../context.ts";
+import type { ApiRequest, HttpContext } from "../context.ts";
 import { all, first, parseGoBool, type QueryParams } from "../query.ts";
 
 // Request parameters shared by the catalog and health read endpoints (http-core.md §4, §5,
@@ -92,9 +92,9 @@ function schemaId(schema: FilterSchema): number {
   return id;
 }
 
-/** `?near=_agent` names the serving agent's own node. */
-export function nearNode(ctx: HttpContext, near: string): string {
-  return near === "_agent" ? ctx.settings.nodeName : near;
+/** `?near=_agent` names the node of the agent that took the request (a client agent's, when it forwarded it). */
+export function nearNode(req: ApiRequest, near: string): string {
+  return near === "_agent" ? req.agentNode : near;
 }
 
 /**

@@ -49,7 +49,7 @@ const nodes: Handler = (ctx, req) => {
   const filter = requestFilter(opts.filter, catalogNodeSchema);
   if (namesClusterPeer(req)) return clusterPeerRead(ctx, req, opts, "nodes", []);
   const cat = ctx.state.catalog;
-  const source = nearNode(ctx, opts.near);
+  const source = nearNode(req, opts.near);
   const authz = requestAuthorizer(ctx, req);
   return blockingRead(
     ctx,
@@ -157,7 +157,7 @@ function serviceNodes(ctx: HttpContext, req: ApiRequest, endpoint: InstanceListE
   const tags = requestedTags(req.query);
   const filter = requestFilter(opts.filter, catalogServiceNodeSchema);
   if (namesClusterPeer(req)) return clusterPeerRead(ctx, req, opts, "services", []);
-  return instanceListRead({ ctx, req, opts, name, tags, source: nearNode(ctx, opts.near), filter }, endpoint, "", canSeeServiceNode);
+  return instanceListRead({ ctx, req, opts, name, tags, source: nearNode(req, opts.near), filter }, endpoint, "", canSeeServiceNode);
 }
 
 const service: Handler = (ctx, req) => serviceNodes(ctx, req, serviceNodesOfName);

@@ -31,7 +31,7 @@ import { canSeeCheck, canSeeHealthEntry, keepVisible } from "./acl-catalog-filte
 // /v1/health/*: spec/health.md.
 
 /** Renders a check list after `?node-meta`, `?filter` and `?near` (health.md §4.1, 4.2, 4.6). */
-function checkViews(ctx: HttpContext, opts: QueryOptions, checks: HealthCheck[], ws: WatchSet): HealthCheckJson[] {
+function checkViews(ctx: HttpContext, req: ApiRequest, opts: QueryOptions, checks: HealthCheck[], ws: WatchSet): HealthCheckJson[] {
   const cat = ctx.state.catalog;
   let kept = checks;
   if (opts.nodeMeta.length > 0) {
@@ -43,7 +43,7 @@ function checkViews(ctx: HttpContext, opts: QueryOptions, checks: HealthCheck[],
   let views = kept.map(healthCheckView);
   const filter = requestFilter(opts.filter, healthCheckSchema);
   if (filter) views = views.filter(filter);
-  const source = nearNode(ctx, opts.near);
+  const source = nearNode(req, opts.near);
   if (source) views = sortByNear(views, (c) => c.Node, source, (n) => ctx.state.coordinates.get(n, ws));
   return views;
 }
@@ -74,7 +74,7 @@ const node: Handler = (ctx, req) => {
   const cat = ctx.state.catalog;
   // Near does not apply to one node's checks upstream.
   const local: QueryOptions = { ...opts, near: "", nodeMeta: [] };
-  return checkListRead(ctx, req, opts, (ws) => ({ index: cat.checksIndex, value: checkViews(ctx, local, cat.nodeChecks(name, ws), ws) }));
+  return checkListRead(ctx, req, opts, (ws) => ({ index: cat.checksIndex, value: checkViews(ctx, req, local, cat.nodeChecks(name, ws), ws) }));
 };
 
 const checks: Handler = (ctx, req) => {
@@ -83,7 +83,7 @@ const checks: Handler = (ctx, req) => {
   const cat = ctx.state.catalog;
   return checkListRead(ctx, req, opts, (ws) => {
     const index = cat.serviceNameIndex(name, ws);
-    return { index, value: checkViews(ctx, opts, cat.checksOfServiceName(name, ws), ws) };
+    return { index, value: checkViews(ctx, req, opts, cat.checksOfServiceName(name, ws), ws) };
   });
 };
 
@@ -98,7 +98,7 @@ const state: Handler = (ctx, req) => {
       cat.watchTable("checks", ws);
       return { index: cat.checksIndex, value: [] };
     }
-    return { index: cat.checksIndex, value: checkViews(ctx, opts, cat.checksInState(wanted, ws), ws) };
+    return { index: cat.checksIndex, value: checkViews(ctx, req, opts, cat.checksInState(wanted, ws), ws) };
   });
 };
 
@@ -154,7 +154,7 @@ function serviceEntries(ctx: HttpContext, req: ApiRequest, endpoint: InstanceLis
   const tags = requestedTags(req.query);
   const filter = requestFilter(opts.filter, healthServiceEntrySchema);
   if (namesClusterPeer(req)) return clusterPeerRead(ctx, req, opts, "services", []);
-  const r: ServiceEntriesRequest = { ctx, req, opts, name, tags, source: nearNode(ctx, opts.near), passing, filter };
+  const r: ServiceEntriesRequest = { ctx, req, opts, name, tags, source: nearNode(req, opts.near), passing, filter };
   return instanceListRead(r, endpoint, passing ? "p" : "", canSeeHealthEntry);
 }
 

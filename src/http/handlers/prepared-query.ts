@@ -226,7 +226,7 @@ const execute = async (ctx: HttpContext, req: ApiRequest, idOrName: string): Pro
       limit,
       connect,
       near: opts.near,
-      agentNode: ctx.settings.nodeName,
+      agentNode: req.agentNode,
       sourceIp: sourceIp(req),
     });
   } catch (e) {

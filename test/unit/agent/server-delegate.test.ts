@@ -42,7 +42,7 @@ const register: Command = {
 };
 
 function apiRequest(method: string, path: string): ApiRequest {
-  return { method, path, suffix: "", query: {}, rawQuery: "", headers: {}, body: undefined, remoteAddress: "127.0.0.1" };
+  return { method, path, suffix: "", query: {}, rawQuery: "", headers: {}, body: undefined, remoteAddress: "127.0.0.1", agentNode: "node1" };
 }
 
 test("server delegate - a catalog write moves on from an unreachable server, carries its token as Catalog.Register, and is mirrored locally", async (t) => {

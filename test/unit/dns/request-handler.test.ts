@@ -137,3 +137,25 @@ test("dns server - PTR without recursors is SERVFAIL", async () => {
   const ptr = encode({ type: "query", id: 8, questions: [{ name: "9.9.9.9.in-addr.arpa", type: "PTR" }] });
   assert.equal(decode((await ask(handler(), ptr))!).rcode, "SERVFAIL");
 });
+
+test("dns server - a .query name runs the prepared query with the asker's address, its EDNS client subnet first (near=_ip)", async () => {
+  const f = new CatalogFixture().register({ node: "n1", nodeAddress: "10.0.0.1", service: serviceFields("web1", "web") });
+  const sources: string[] = [];
+  const h = new DnsRequestHandler({
+    state: f.state,
+    settings: dnsSettings({}),
+    logger: silentLogger,
+    rng: seededRng(1),
+    clock: fixedClock,
+    executeQuery: (_name, _dc, sourceIp) => {
+      sources.push(sourceIp);
+      return Promise.resolve({ status: "not-found" });
+    },
+  });
+  await h.handle(query("q.query.consul"), "udp", "127.0.0.9");
+  await h.handle(query("q.query.consul"), "tcp", "::ffff:127.0.0.10");
+  const ecs = { type: "OPT" as const, name: ".", udpPayloadSize: 4096, extendedRcode: 0, ednsVersion: 0, flags: 0, flag_do: false, options: [{ code: 8 as const, family: 1, sourcePrefixLength: 24, scopePrefixLength: 0, ip: "10.20.30.0" }] };
+  await h.handle(query("q.query.consul", "A", { additionals: [ecs] }), "udp", "127.0.0.9");
+  await h.handle(query("q.query.consul"), "udp");
+  assert.deepEqual(sources, ["127.0.0.9", "127.0.0.10", "10.20.30.0", ""]);
+});

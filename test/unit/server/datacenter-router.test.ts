@@ -141,7 +141,7 @@ test("datacenter router - the per-DC lists are rebuilt when the WAN pool reports
 });
 
 function apiRequest(method: string, path: string, query: Record<string, string>, body?: string): ApiRequest {
-  return { method, path, suffix: "", query, rawQuery: new URLSearchParams(query).toString(), headers: {}, body: body === undefined ? undefined : Buffer.from(body), remoteAddress: "" };
+  return { method, path, suffix: "", query, rawQuery: new URLSearchParams(query).toString(), headers: {}, body: body === undefined ? undefined : Buffer.from(body), remoteAddress: "", agentNode: "node1" };
 }
 
 test("datacenter router - which datacenter a request names: ?dc=, a catalog write's body, never on agent-local paths", () => {

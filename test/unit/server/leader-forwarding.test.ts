@@ -43,7 +43,7 @@ const kvSet = (key: string): Command => ({ Type: "kv-set", Op: "set", Key: key, 
 
 function apiRequest(method: string, path: string, query: Record<string, string> = {}): ApiRequest {
   const rawQuery = new URLSearchParams(query).toString();
-  return { method, path, suffix: "", query, rawQuery, headers: { "x-test": "1", connection: "keep-alive" }, body: undefined, remoteAddress: "127.0.0.1" };
+  return { method, path, suffix: "", query, rawQuery, headers: { "x-test": "1", connection: "keep-alive" }, body: undefined, remoteAddress: "127.0.0.1", agentNode: "node1" };
 }
 
 async function leaderServer(handlers: Record<string, RpcHandler>): Promise<RunningRpcServer> {

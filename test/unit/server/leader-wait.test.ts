@@ -90,7 +90,7 @@ async function advance(clock: ManualClock, ms: number, stepMs = 50): Promise<voi
 
 function apiRequest(method: string, path: string, query: Record<string, string> = {}): ApiRequest {
   const rawQuery = new URLSearchParams(query).toString();
-  return { method, path, suffix: "", query, rawQuery, headers: {}, body: undefined, remoteAddress: "127.0.0.1" };
+  return { method, path, suffix: "", query, rawQuery, headers: {}, body: undefined, remoteAddress: "127.0.0.1", agentNode: "node1" };
 }
 
 async function rpcServer(handlers: Record<string, RpcHandler>): Promise<RunningRpcServer> {
