@@ -167,42 +167,6 @@ export function wanMember(identity: AgentIdentity, cfg: SelfConfig): LocalMember
   return member(`${identity.nodeName}.${identity.datacenter}`, cfg.advertiseAddrWan, cfg.serfWanPort, serverTags(identity, cfg));
 }
 
-const SECRET_KEY = /token|encrypt|secret|password|private_?key|initialmanagement|recovery/i;
-
-/** A copy of the configuration with secrets replaced by "hidden", as Consul's Sanitized() does. */
-export function sanitizeConfig(value: unknown, key = ""): unknown {
-  if (typeof value === "string") return value !== "" && SECRET_KEY.test(key) ? "hidden" : value;
-  if (Array.isArray(value)) return value.map((v) => sanitizeConfig(v, key));
-  if (typeof value === "object" && value !== null) {
-    const out: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(value)) out[k] = sanitizeConfig(v, SECRET_KEY.test(key) ? key : k);
-    return out;
-  }
-  return value;
-}
-
-/**
- * /v1/agent/self's DebugConfig: the sanitized configuration, with every client listener that
- * is not open reported as Consul reports a disabled one (port -1, no addresses).
- */
-export function debugConfig(runtimeConfig: Record<string, unknown>): Record<string, unknown> {
-  const copy: Record<string, unknown> = { ...runtimeConfig };
-  const ports = objectAt(runtimeConfig, "ports");
-  if (Object.keys(ports).length > 0) {
-    const open = openClientPorts(configuredClientPorts(runtimeConfig));
-    copy.ports = { ...ports, https: open.https, grpc: open.grpc, grpcTls: open.grpcTls };
-    const listenAddrs = objectAt(runtimeConfig, "listenAddrs");
-    if (Object.keys(listenAddrs).length > 0) {
-      copy.listenAddrs = { ...listenAddrs, ...(open.https > 0 ? {} : { https: [] }), ...(open.grpc > 0 || open.grpcTls > 0 ? {} : { grpc: [] }) };
-    }
-  }
-  // Consul's own `debug` reads DebugConfig.EnableDebug to decide whether to profile.
-  copy.EnableDebug = runtimeConfig.enableDebug === true;
-  // …and DebugConfig.ACLsEnabled: with ACLs, an operator:read token may profile too.
-  copy.ACLsEnabled = runtimeConfig.aclEnabled === true;
-  return sanitizeConfig(copy) as Record<string, unknown>;
-}
-
 export interface LocalStateCounts {
   services: number;
   checks: number;

@@ -76,9 +76,14 @@ test("acl.enabled from a config file: deny by default, the initial management to
   // /v1/agent/self tells the truth: the agent's own gossip tag and its configuration.
   const agentSelf = JSON.parse((await call(agent, "GET", "/v1/agent/self", "root")).text) as { Member: { Tags: Record<string, string> }; DebugConfig: Record<string, unknown> };
   assert.equal(agentSelf.Member.Tags.acls, "1");
-  assert.equal(agentSelf.DebugConfig.aclEnabled, true);
-  assert.equal(agentSelf.DebugConfig.aclDefaultPolicy, "deny");
-  assert.deepEqual(Object.values(agentSelf.DebugConfig.aclTokens as Record<string, string>).filter((v) => v !== "" && v !== "hidden"), [], "no secret shows");
+  assert.equal(agentSelf.DebugConfig.ACLsEnabled, true);
+  assert.equal((agentSelf.DebugConfig.ACLResolverSettings as Record<string, unknown>).ACLDefaultPolicy, "deny");
+  assert.equal(agentSelf.DebugConfig.ACLInitialManagementToken, "hidden");
+  assert.deepEqual(
+    Object.entries(agentSelf.DebugConfig.ACLTokens as Record<string, unknown>).filter(([k, v]) => k.endsWith("Token") && v !== "hidden"),
+    [],
+    "no secret shows",
+  );
 });
 
 test("acl.tokens.dns from the config: DNS answers as that token (and sees nothing while it does not exist)", async () => {

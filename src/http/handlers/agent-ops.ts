@@ -1,4 +1,5 @@
-import { agentStats, BUILD_INFO, debugConfig, hostInfo, lanMember, ORIGIN_COORDINATE, readSelfConfig, type LocalStateCounts } from "../../agent/self-info.ts";
+import { debugConfig } from "../../agent/debug-config.ts";
+import { agentStats, BUILD_INFO, hostInfo, lanMember, ORIGIN_COORDINATE, readSelfConfig, type LocalStateCounts } from "../../agent/self-info.ts";
 import { JoinFailedError } from "../../agent/membership.ts";
 import { WAN_FEDERATION_DISABLED } from "../../agent/wan-membership.ts";
 import { errors } from "../../errors/catalog.ts";

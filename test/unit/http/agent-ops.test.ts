@@ -19,8 +19,8 @@ async function getJson(path: string): Promise<Record<string, unknown>> {
 test("agent/self has no xDS section while no gRPC (xDS) server runs", async () => {
   const self = await getJson("/v1/agent/self");
   assert.equal("xDS" in self, false);
-  const debug = self.DebugConfig as { ports?: Record<string, number> };
-  if (debug.ports) for (const p of ["https", "grpc", "grpcTls"]) assert.ok(!(debug.ports[p] > 0), `DebugConfig.ports.${p} is not advertised`);
+  const debug = self.DebugConfig as Record<string, unknown>;
+  for (const p of ["GRPCPort", "GRPCTLSPort"]) assert.ok(!(((debug[p] as number | undefined) ?? -1) > 0), `DebugConfig.${p} is not advertised`);
   const tags = (self.Member as { Tags: Record<string, string> }).Tags;
   assert.equal(tags.grpc_port, undefined);
   assert.equal(tags.grpc_tls_port, undefined);
