@@ -28,17 +28,19 @@ export function helpFor(text: string, flags: FlagTable | undefined): () => strin
 
 /**
  * Parses the command's flags. On `-h` prints help and yields exit code 0; on a bad flag prints
- * the Go error line and the usage to stderr and yields 1.
+ * the Go error line and the usage to stderr and yields 1. `usageFlags` are the flags the usage
+ * lists, when some accepted ones (deprecated) stay out of it as in consul.
  */
 export function parseCommandLine<T extends FlagTable>(
   flags: T,
   helpText: string,
   args: readonly string[],
   io: CommandIO,
+  usageFlags: FlagTable = flags,
 ): ParsedCommandLine<T> | number {
   const result = parseGoFlags(flags, args);
   if (result.ok) return result;
-  const usage = renderUsage(helpText, flags, HTTP_FLAG_NAMES);
+  const usage = renderUsage(helpText, usageFlags, HTTP_FLAG_NAMES);
   if (result.help) {
     printLine(io.stdout, usage);
     return 0;

@@ -4,8 +4,8 @@ import type { CommandDefinition } from "../command-definition.ts";
 import { helpFor, parseCommandLine } from "../command-definition.ts";
 import type { CommandIO } from "../command-io.ts";
 import { printLine } from "../command-io.ts";
-import { boolFlag, durationFlag, repeatableFlag, stringFlag } from "../go-flags.ts";
-import { connectOrReport, errorMessage, escapePath } from "../http-client.ts";
+import { boolFlag, durationFlag, repeatableFlag, stringFlag, type FlagValues } from "../go-flags.ts";
+import { connectOrReport, errorMessage, escapePath, type ConsulHttpClient } from "../http-client.ts";
 import {
   ACL_HTTP_FLAGS, deleteObject, formatOrReport, idFromPartial, linkFlags, listField, listObjects, mergeNodeIdentities, mergeServiceIdentities,
   nodeIdentities, objectLinks, OUTPUT_FLAGS, printOutput, putAndPrint, putJSON, readObject, serviceIdentities, type Json,
@@ -172,12 +172,16 @@ async function runRead(args: string[], io: CommandIO): Promise<number> {
 
 // update
 
-const UPDATE_FLAGS = {
+const UPDATE_VISIBLE_FLAGS = {
   ...OUTPUT_FLAGS,
   ...ACCESSOR_FLAGS,
   description: stringFlag("A description of the token"),
   ...LINK_FLAGS,
-  "append-policy-id": repeatableFlag("ID of a policy to add to this token. The token retains existing policies. May be specified multiple times"),
+  "policy-id": repeatableFlag("ID of a policy to use for this token. Overwrites existing policies. May be specified multiple times"),
+  "policy-name": repeatableFlag("Name of a policy to use for this token. Overwrites existing policies. May be specified multiple times"),
+  "role-id": repeatableFlag("ID of a role to use for this token. Overwrites existing roles. May be specified multiple times"),
+  "role-name": repeatableFlag("Name of a role to use for this token. Overwrites existing roles. May be specified multiple times"),
+  "append-policy-id": repeatableFlag("ID of a policy to use for this token. The token retains existing policies. May be specified multiple times"),
   "append-policy-name": repeatableFlag("Name of a policy to add to this token. The token retains existing policies. May be specified multiple times"),
   "append-role-id": repeatableFlag("ID of a role to add to this token. The token retains existing roles. May be specified multiple times"),
   "append-role-name": repeatableFlag("Name of a role to add to this token. The token retains existing roles. May be specified multiple times"),
@@ -186,11 +190,24 @@ const UPDATE_FLAGS = {
   ...ACL_HTTP_FLAGS,
 } as const;
 
+/** Consul still accepts its pre-append flags, registered after the help is built so they stay out of it. */
+const UPDATE_FLAGS = {
+  ...UPDATE_VISIBLE_FLAGS,
+  "merge-policies": boolFlag("DEPRECATED. Use -append-policy-id or -append-policy-name instead."),
+  "merge-roles": boolFlag("DEPRECATED. Use -append-role-id or -append-role-name instead."),
+  "merge-service-identities": boolFlag("DEPRECATED. Use -append-service-identity instead."),
+  "merge-node-identities": boolFlag("DEPRECATED. Use -append-node-identity instead."),
+} as const;
+
 const UPDATE_HELP = `
 Usage: consulate acl token update [options]
 
     This command will update a token. Some parts such as marking the token local
     cannot be changed.
+
+    Update a token description and take the policies from the existing token:
+
+        $ consulate acl token update -accessor-id abcd -description "replication" -merge-policies
 
     Update all editable fields of the token:
 
@@ -200,28 +217,53 @@ Usage: consulate acl token update [options]
                                      -role-name "db-updater"
 `;
 
+type UpdateValues = FlagValues<typeof UPDATE_FLAGS>;
+
+/** A link the token already has (by ID, or by Name for links given by name). */
+const hasLink = (links: readonly Json[], key: "ID" | "Name", value: string): boolean => links.some((l) => l[key] === value);
+
+/**
+ * The token's policies or roles after an update, as consul's CLI computes them. -policy-*
+ * replaces the links, -append-policy-* adds to them, neither keeps them; the deprecated
+ * -merge-policies adds the -policy-* ones not already linked (and ignores -append-*).
+ */
+async function updatedLinks(client: ConsulHttpClient, kind: "policy" | "role", current: unknown, f: UpdateValues, io: CommandIO): Promise<Json[] | undefined> {
+  const names = kind === "policy" ? f["policy-name"] : f["role-name"];
+  const ids = kind === "policy" ? f["policy-id"] : f["role-id"];
+  const plural = kind === "policy" ? "policies" : "roles";
+  const existing = listField(current);
+  if (kind === "policy" ? f["merge-policies"] : f["merge-roles"]) {
+    printLine(io.stderr, `merge-${plural} is deprecated and will be removed in a future Consul version. Use \`append-${kind}-name\` or \`append-${kind}-id\` instead.`);
+    const merged = [...existing];
+    for (const Name of names) if (!hasLink(merged, "Name", Name)) merged.push({ Name });
+    for (const partial of ids) {
+      const [link] = await objectLinks(client, kind, [], [partial]);
+      const id = String(link.ID);
+      // consul 1.20 links a merged role ID by Name (a quirk of its CLI; the server then looks it up by name).
+      if (!hasLink(merged, "ID", id)) merged.push(kind === "policy" ? { ID: id } : { Name: id });
+    }
+    return merged;
+  }
+  const appendNames = kind === "policy" ? f["append-policy-name"] : f["append-role-name"];
+  const appendIds = kind === "policy" ? f["append-policy-id"] : f["append-role-id"];
+  const replace = names.length > 0 || ids.length > 0;
+  if (replace && (appendNames.length > 0 || appendIds.length > 0)) {
+    printLine(
+      io.stderr,
+      `Cannot combine the use of ${kind}-id/${kind}-name flags with append- variants. To set or overwrite existing ${plural}, use -${kind}-id or -${kind}-name. To append to existing ${plural}, use -append-${kind}-id or -append-${kind}-name.`,
+    );
+    return undefined;
+  }
+  const added = replace ? await objectLinks(client, kind, names, ids) : await objectLinks(client, kind, appendNames, appendIds);
+  return replace ? added : [...existing, ...added];
+}
+
 async function runUpdate(args: string[], io: CommandIO): Promise<number> {
-  const parsed = parseCommandLine(UPDATE_FLAGS, UPDATE_HELP, args, io);
+  const parsed = parseCommandLine(UPDATE_FLAGS, UPDATE_HELP, args, io, UPDATE_VISIBLE_FLAGS);
   if (typeof parsed === "number") return parsed;
   const f = parsed.values;
   const named = accessorArgument(f, io, "Cannot update a token without specifying the -accessor-id parameter");
   if (named === undefined) return 1;
-  if (f["service-identity"].length > 0 && f["append-service-identity"].length > 0) {
-    printLine(io.stderr, "Cannot combine the use of service-identity flag with append-service-identity. To set or overwrite existing service identities, use -service-identity. To append to existing service identities, use -append-service-identity.");
-    return 1;
-  }
-  if (f["node-identity"].length > 0 && f["append-node-identity"].length > 0) {
-    printLine(io.stderr, "Cannot combine the use of node-identity flag with append-node-identity. To set or overwrite existing node identities, use -node-identity. To append to existing node identities, use -append-node-identity.");
-    return 1;
-  }
-  if ((f["policy-id"].length > 0 || f["policy-name"].length > 0) && (f["append-policy-id"].length > 0 || f["append-policy-name"].length > 0)) {
-    printLine(io.stderr, "Cannot combine the use of policy-id/policy-name flags with append- variants. To set or overwrite existing policies, use -policy-id or -policy-name. To append to existing policies, use -append-policy-id or -append-policy-name.");
-    return 1;
-  }
-  if ((f["role-id"].length > 0 || f["role-name"].length > 0) && (f["append-role-id"].length > 0 || f["append-role-name"].length > 0)) {
-    printLine(io.stderr, "Cannot combine the use of role-id/role-name flags with append- variants. To set or overwrite existing roles, use -role-id or -role-name. To append to existing roles, use -append-role-id or -append-role-name.");
-    return 1;
-  }
   const format = formatOrReport(f.format, io);
   if (!format) return 1;
   const client = await connectOrReport(f, io);
@@ -242,21 +284,30 @@ async function runUpdate(args: string[], io: CommandIO): Promise<number> {
     return 1;
   }
   if (f.description !== "") token.Description = f.description;
+  // The checks and the order of consul's: identities are parsed first, then policies, roles.
+  const appendServices = f["append-service-identity"].length > 0;
+  if (f["service-identity"].length > 0 && appendServices) {
+    printLine(io.stderr, "Cannot combine the use of service-identity flag with append-service-identity. To set or overwrite existing service identities, use -service-identity. To append to existing service identities, use -append-service-identity.");
+    return 1;
+  }
+  const appendNodes = f["append-node-identity"].length > 0;
   try {
-    const replacePolicies = f["policy-id"].length > 0 || f["policy-name"].length > 0;
-    const newPolicies = replacePolicies
-      ? await objectLinks(client, "policy", f["policy-name"], f["policy-id"])
-      : await objectLinks(client, "policy", f["append-policy-name"], f["append-policy-id"]);
-    token.Policies = replacePolicies ? newPolicies : [...listField(token.Policies), ...newPolicies];
-    const replaceRoles = f["role-id"].length > 0 || f["role-name"].length > 0;
-    const newRoles = replaceRoles ? await objectLinks(client, "role", f["role-name"], f["role-id"]) : await objectLinks(client, "role", f["append-role-name"], f["append-role-id"]);
-    token.Roles = replaceRoles ? newRoles : [...listField(token.Roles), ...newRoles];
-    token.ServiceIdentities =
-      f["append-service-identity"].length > 0
-        ? mergeServiceIdentities(token.ServiceIdentities, serviceIdentities(f["append-service-identity"]))
-        : serviceIdentities(f["service-identity"]);
-    token.NodeIdentities =
-      f["append-node-identity"].length > 0 ? mergeNodeIdentities(token.NodeIdentities, nodeIdentities(f["append-node-identity"])) : nodeIdentities(f["node-identity"]);
+    const services = serviceIdentities(appendServices ? f["append-service-identity"] : f["service-identity"]);
+    if (f["node-identity"].length > 0 && appendNodes) {
+      printLine(io.stderr, "Cannot combine the use of node-identity flag with append-node-identity. To set or overwrite existing node identities, use -node-identity. To append to existing node identities, use -append-node-identity.");
+      return 1;
+    }
+    const nodes = nodeIdentities(appendNodes ? f["append-node-identity"] : f["node-identity"]);
+    const policies = await updatedLinks(client, "policy", token.Policies, f, io);
+    if (policies === undefined) return 1;
+    token.Policies = policies;
+    const roles = await updatedLinks(client, "role", token.Roles, f, io);
+    if (roles === undefined) return 1;
+    token.Roles = roles;
+    // Without -service-identity or -append-service-identity consul's update clears them (as it
+    // does node identities): only the merge forms keep what the token had.
+    token.ServiceIdentities = f["merge-service-identities"] || appendServices ? mergeServiceIdentities(token.ServiceIdentities, services) : services;
+    token.NodeIdentities = f["merge-node-identities"] || appendNodes ? mergeNodeIdentities(token.NodeIdentities, nodes) : nodes;
   } catch (err) {
     printLine(io.stderr, errorMessage(err));
     return 1;
@@ -393,7 +444,7 @@ export const aclTokenCommands: Readonly<Record<string, CommandDefinition>> = {
   },
   "acl token create": { synopsis: "Create an ACL token", help: helpFor(CREATE_HELP, CREATE_FLAGS), run: runCreate },
   "acl token read": { synopsis: "Read an ACL token", help: helpFor(READ_HELP, READ_FLAGS), run: runRead },
-  "acl token update": { synopsis: "Update an ACL token", help: helpFor(UPDATE_HELP, UPDATE_FLAGS), run: runUpdate },
+  "acl token update": { synopsis: "Update an ACL token", help: helpFor(UPDATE_HELP, UPDATE_VISIBLE_FLAGS), run: runUpdate },
   "acl token delete": { synopsis: "Delete an ACL token", help: helpFor(DELETE_HELP, DELETE_FLAGS), run: runDelete },
   "acl token list": { synopsis: "List ACL tokens", help: helpFor(LIST_HELP, LIST_FLAGS), run: runList },
   "acl token clone": { synopsis: "Clone an ACL token", help: helpFor(CLONE_HELP, CLONE_FLAGS), run: runClone },

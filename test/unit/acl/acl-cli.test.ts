@@ -135,6 +135,30 @@ test("acl CLI: bootstrap → policy → role → token → set-agent-token, with
   assert.equal(conflicting.code, 1);
   assert.match(conflicting.err, /^Cannot combine the use of policy-id\/policy-name flags with append- variants\./);
 
+  // consul 1.20's deprecated -merge-* flags: -policy-* links not yet there are added (with a
+  // warning), -node-identity ones merged into what the token has.
+  type TokenJson = { Policies?: { Name: string }[]; Roles?: { Name: string }[]; NodeIdentities?: { NodeName: string }[] };
+  const merged = await runCli(
+    ["acl", "token", "update", "-accessor-id", accessor, "-merge-policies", "-policy-name", "global-management", "-policy-name", "app-writer", "-merge-node-identities", "-node-identity", "n5:dc1", "-format=json"],
+    { address, env },
+  );
+  assert.equal(merged.code, 0, merged.err);
+  assert.equal(merged.err, "merge-policies is deprecated and will be removed in a future Consul version. Use `append-policy-name` or `append-policy-id` instead.\n");
+  const mergedJson = JSON.parse(merged.out) as TokenJson;
+  assert.deepEqual(mergedJson.Policies?.map((p) => p.Name), ["global-management", "app-writer"], "global-management kept once, app-writer added");
+  assert.deepEqual(mergedJson.NodeIdentities?.map((n) => n.NodeName), ["n1", "n3", "n5"]);
+  // Without any link flag: policies and roles stay, identities are cleared (consul's update sets
+  // them from the -service-identity/-node-identity flags unless appending or merging).
+  const plain = await runCli(["acl", "token", "update", "-accessor-id", accessor, "-description", "kept", "-format=json"], { address, env });
+  assert.equal(plain.code, 0, plain.err);
+  const plainJson = JSON.parse(plain.out) as TokenJson;
+  assert.deepEqual(plainJson.Policies?.map((p) => p.Name), ["global-management", "app-writer"]);
+  assert.deepEqual(plainJson.Roles?.map((r) => r.Name), ["app"]);
+  assert.deepEqual(plainJson.NodeIdentities ?? [], []);
+  const updateHelp = await runCli(["acl", "token", "update", "-h"], { address });
+  assert.doesNotMatch(updateHelp.out, /^ {2}-merge-/m, "the deprecated flags stay out of the help, as in consul");
+  assert.match(updateHelp.out, /-policy-id=<value>\n\s+ID of a policy to use for this token\. Overwrites existing policies\./);
+
   const clone = await runCli(["acl", "token", "clone", "-accessor-id", accessor, "-description", "copy"], { address, env });
   assert.equal(clone.code, 0, clone.err);
   const cloneAccessor = field(clone.out, "AccessorID");
