@@ -194,7 +194,7 @@ function handle(dispatcher: ApiDispatcher, req: IncomingMessage, res: ServerResp
   if (!compiled) {
     req.resume();
     const page = ui && !path.startsWith("/v1/") ? ui.answer(req.method ?? "GET", path, req.headers["accept-encoding"]) : undefined;
-    finish(res, page ?? dispatcher.notFound(path));
+    finish(res, page ?? dispatcher.notFound(path), false);
     return undefined;
   }
   // Routes that stream their body (snapshot restore) get the request itself, unread.
@@ -311,8 +311,13 @@ function readBody(req: IncomingMessage, compiled: CompiledRoute, timing: BodyTim
  * Writes status, headers with an exact Content-Length (no chunking, as Consul answers) and body.
  * A streamed body goes out chunked, piped with backpressure; if it fails midway the connection
  * is cut, so the client sees a truncated answer rather than a complete-looking one.
+ *
+ * Every answer of a route says `Vary: Accept-Encoding`: Consul registers each endpoint behind
+ * gziphandler, which adds it to every response whatever the request asked (the UI and the
+ * not-found page are outside it, as Consul's are).
  */
-function finish(res: ServerResponse, response: ApiResponse): void {
+function finish(res: ServerResponse, response: ApiResponse, routed = true): void {
+  if (routed) response.headers.Vary = "Accept-Encoding";
   if (isStreamed(response)) {
     res.writeHead(response.status, response.headers);
     if (res.req.method === "HEAD") {
