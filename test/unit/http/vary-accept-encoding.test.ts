@@ -34,7 +34,7 @@ function get(path: string, headers: Record<string, string> = {}, method = "GET")
 }
 
 test("API answers say Vary: Accept-Encoding with or without Accept-Encoding, errors included", async () => {
-  for (const headers of [{}, { "Accept-Encoding": "identity" }]) {
+  for (const headers of [{}, { "Accept-Encoding": "identity" }] as Record<string, string>[]) {
     const self = await get("/v1/agent/self", headers);
     assert.equal(self.status, 200);
     assert.equal(self.headers.vary, "Accept-Encoding");
