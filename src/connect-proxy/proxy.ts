@@ -10,7 +10,7 @@ import type { Clock } from "../runtime/clock.ts";
 import type { Logger } from "../runtime/logger.ts";
 import { MtlsListener } from "../transport/mesh/mtls-listener.ts";
 import { RelaySet } from "../transport/mesh/relay.ts";
-import { relayStreamOverConnection, serveStreams, STREAM_REUSE_SNI_PREFIX } from "../transport/mesh/stream-reuse.ts";
+import { relayStreamOverConnection, serveStreams, STREAM_REUSE_SNI_PREFIX, type StreamServer } from "../transport/mesh/stream-reuse.ts";
 import { dialTcp, TcpListener } from "../transport/mesh/tcp-listener.ts";
 import type { ProxyConfig, PublicListenerConfig, UpstreamConfig } from "./proxy-config.ts";
 
@@ -46,8 +46,11 @@ export class ConnectProxy {
   /** The local application's address; read per connection so a registration change applies at once. */
   #local = { host: "127.0.0.1", port: 0, timeoutMs: 1000 };
   #stopped = false;
-  /** Inbound connections carrying framed streams: closed on stop once their streams drained. */
-  readonly #framed = new Set<TLSSocket>();
+  /**
+   * Inbound connections carrying framed streams: closed on stop once their streams drained, and
+   * retired when our leaf or roots change (they were admitted under the old material).
+   */
+  readonly #framed = new Map<TLSSocket, StreamServer>();
 
   constructor(svc: ConnectService, logger: Logger, clock: Clock) {
     this.#svc = svc;
@@ -117,7 +120,13 @@ export class ConnectProxy {
       onHandshakeError: (err) => this.#log.debug("inbound TLS handshake failed", { error: err.message }),
     });
     await listener.listen();
-    const unsubscribe = this.#svc.onRotate((ctx) => listener.rotate(ctx));
+    const unsubscribe = this.#svc.onRotate((ctx) => {
+      listener.rotate(ctx);
+      // The dialler drops its kept connections when its own material changes; ours changing
+      // must end them too, or a connection made under the old leaf and trust would carry new
+      // streams indefinitely. Streams in flight finish first.
+      for (const framed of this.#framed.values()) framed.retire();
+    });
     // Material may have rotated between reading the context and subscribing.
     listener.rotate(this.#svc.tlsContext);
     this.#public = { config, listener, unsubscribe };
@@ -132,9 +141,8 @@ export class ConnectProxy {
 
   /** A Consulate sidecar asked for stream reuse: every stream is authorised (from the cache) before the app is dialled. */
   #serveStreams(socket: TLSSocket): void {
-    this.#framed.add(socket);
     socket.once("close", () => this.#framed.delete(socket));
-    serveStreams(socket, {
+    const server = serveStreams(socket, {
       idleTimeoutMs: FRAMED_IDLE_MS,
       track: () => this.#relays.hold(() => socket.destroy()),
       open: async () => {
@@ -148,6 +156,7 @@ export class ConnectProxy {
         }
       },
     });
+    if (!socket.destroyed) this.#framed.set(socket, server);
   }
 
   #toLocalApp(socket: TLSSocket): void {
@@ -216,7 +225,7 @@ export class ConnectProxy {
     this.#public = undefined;
     await Promise.all(closing);
     await this.#relays.drain(drainMs, (ms, fn) => this.#clock.setTimer(ms, fn));
-    for (const socket of this.#framed) socket.destroy();
+    for (const socket of this.#framed.keys()) socket.destroy();
     this.#framed.clear();
   }
 }

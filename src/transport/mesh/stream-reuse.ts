@@ -166,8 +166,18 @@ export interface StreamServerHooks {
   idleTimeoutMs: number;
 }
 
+/** The listener side's hold on one connection serving framed streams. */
+export interface StreamServer {
+  /**
+   * Takes the connection out of service: closed now when idle, else once the stream in flight
+   * has ended (both directions) instead of waiting for the next one. A dialler whose next OPEN
+   * meets the closed connection has lost nothing and dials afresh.
+   */
+  retire(): void;
+}
+
 /** Listener side: serves framed streams on an admitted connection until either side closes it. */
-export function serveStreams(conn: TLSSocket, hooks: StreamServerHooks): void {
+export function serveStreams(conn: TLSSocket, hooks: StreamServerHooks): StreamServer {
   interface Stream {
     app: Socket | undefined;
     detach: () => void;
@@ -178,6 +188,12 @@ export function serveStreams(conn: TLSSocket, hooks: StreamServerHooks): void {
   }
   const reader = new FrameReader();
   let stream: Stream | undefined;
+  let retired = false;
+  /** Ends an idle retired connection: no RESET, which a dialler could read as its next stream's answer. */
+  const close = (): void => {
+    conn.end();
+    conn.destroySoon();
+  };
   const abort = (): void => {
     if (!conn.destroyed && conn.writable) conn.write(RESET_FRAME);
     conn.destroy();
@@ -194,7 +210,8 @@ export function serveStreams(conn: TLSSocket, hooks: StreamServerHooks): void {
     stream = undefined;
     s.detach();
     s.release();
-    conn.setTimeout(hooks.idleTimeoutMs);
+    if (retired) close();
+    else conn.setTimeout(hooks.idleTimeoutMs);
   };
   const attach = (s: Stream, app: Socket): void => {
     const onData = forward(app, conn);
@@ -219,6 +236,8 @@ export function serveStreams(conn: TLSSocket, hooks: StreamServerHooks): void {
   const onFrame = (type: number, payload: Buffer): void => {
     if (type === OPEN) {
       if (stream) return abort();
+      // Retired while this OPEN was on its way: unanswered, so the dialler dials afresh.
+      if (retired) return void conn.destroy();
       conn.setTimeout(0);
       const s: Stream = { app: undefined, detach: () => undefined, queued: [], gotFin: false, sentFin: false, release: hooks.track() };
       stream = s;
@@ -267,4 +286,11 @@ export function serveStreams(conn: TLSSocket, hooks: StreamServerHooks): void {
     if (stream) abort();
   });
   conn.setTimeout(hooks.idleTimeoutMs);
+  return {
+    retire: () => {
+      if (retired) return;
+      retired = true;
+      if (!stream) close();
+    },
+  };
 }
