@@ -116,7 +116,8 @@ export class ConnectProxy {
       context: this.#svc.tlsContext,
       handshakeTimeoutMs: config.handshakeTimeoutMs,
       admit: (socket) => this.#admit(socket),
-      onAdmitted: (socket) => (typeof socket.servername === "string" && socket.servername.startsWith(STREAM_REUSE_SNI_PREFIX) ? this.#serveStreams(socket) : this.#toLocalApp(socket)),
+      onAdmitted: (socket, generation) =>
+        typeof socket.servername === "string" && socket.servername.startsWith(STREAM_REUSE_SNI_PREFIX) ? this.#serveStreams(socket, generation) : this.#toLocalApp(socket),
       onHandshakeError: (err) => this.#log.debug("inbound TLS handshake failed", { error: err.message }),
     });
     await listener.listen();
@@ -140,7 +141,7 @@ export class ConnectProxy {
   }
 
   /** A Consulate sidecar asked for stream reuse: every stream is authorised (from the cache) before the app is dialled. */
-  #serveStreams(socket: TLSSocket): void {
+  #serveStreams(socket: TLSSocket, generation: number): void {
     socket.once("close", () => this.#framed.delete(socket));
     const server = serveStreams(socket, {
       idleTimeoutMs: FRAMED_IDLE_MS,
@@ -156,7 +157,10 @@ export class ConnectProxy {
         }
       },
     });
-    if (!socket.destroyed) this.#framed.set(socket, server);
+    if (socket.destroyed) return;
+    this.#framed.set(socket, server);
+    // Made under material that rotated away while it was being admitted: no stream for it.
+    if (generation !== this.#svc.tlsContext.generation) server.retire();
   }
 
   #toLocalApp(socket: TLSSocket): void {

@@ -16,8 +16,11 @@ export interface MtlsListenerOptions {
   handshakeTimeoutMs: number;
   /** Decides whether an established (chain-verified) connection may proceed. */
   admit: (socket: tls.TLSSocket) => Promise<boolean>;
-  /** Receives admitted connections; refused ones are destroyed. */
-  onAdmitted: (socket: tls.TLSSocket) => void;
+  /**
+   * Receives admitted connections with the generation of material current when their
+   * handshake completed (admission may outlast a rotation); refused ones are destroyed.
+   */
+  onAdmitted: (socket: tls.TLSSocket, generation: number) => void;
   /** A handshake failed (no or untrusted client certificate, timeout…). */
   onHandshakeError?: (err: Error) => void;
 }
@@ -44,10 +47,11 @@ export class MtlsListener {
 
   #onSecure(socket: tls.TLSSocket): void {
     socket.on("error", () => socket.destroy());
+    const generation = this.#generation;
     this.#opts.admit(socket).then(
       (ok) => {
         if (socket.destroyed) return;
-        if (ok) this.#opts.onAdmitted(socket);
+        if (ok) this.#opts.onAdmitted(socket, generation);
         else socket.destroy();
       },
       () => socket.destroy(),
