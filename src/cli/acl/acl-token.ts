@@ -239,8 +239,9 @@ async function updatedLinks(client: ConsulHttpClient, kind: "policy" | "role", c
     for (const partial of ids) {
       const [link] = await objectLinks(client, kind, [], [partial]);
       const id = String(link.ID);
-      // consul 1.20 links a merged role ID by Name (a quirk of its CLI; the server then looks it up by name).
-      if (!hasLink(merged, "ID", id)) merged.push(kind === "policy" ? { ID: id } : { Name: id });
+      // consul 1.20's CLI links a merged role ID as {Name: id}, which the server then fails to
+      // find by name; the flag names an ID, so it is linked by ID here.
+      if (!hasLink(merged, "ID", id)) merged.push({ ID: id });
     }
     return merged;
   }

@@ -155,6 +155,14 @@ test("acl CLI: bootstrap → policy → role → token → set-agent-token, with
   assert.deepEqual(plainJson.Policies?.map((p) => p.Name), ["global-management", "app-writer"]);
   assert.deepEqual(plainJson.Roles?.map((r) => r.Name), ["app"]);
   assert.deepEqual(plainJson.NodeIdentities ?? [], []);
+  // -merge-roles with -role-id links the role by its ID (consul 1.20's CLI sends the ID as a
+  // Name, which the server cannot find; we keep the flag's meaning).
+  const ops = await runCli(["acl", "role", "create", "-name", "ops", "-policy-name", "app-writer", "-format=json"], { address, env });
+  assert.equal(ops.code, 0, ops.err);
+  const opsId = (JSON.parse(ops.out) as { ID: string }).ID;
+  const mergedRole = await runCli(["acl", "token", "update", "-accessor-id", accessor, "-merge-roles", "-role-id", opsId.slice(0, 8), "-format=json"], { address, env });
+  assert.equal(mergedRole.code, 0, mergedRole.err);
+  assert.deepEqual((JSON.parse(mergedRole.out) as TokenJson).Roles?.map((r) => r.Name), ["app", "ops"]);
   const updateHelp = await runCli(["acl", "token", "update", "-h"], { address });
   assert.doesNotMatch(updateHelp.out, /^ {2}-merge-/m, "the deprecated flags stay out of the help, as in consul");
   assert.match(updateHelp.out, /-policy-id=<value>\n\s+ID of a policy to use for this token\. Overwrites existing policies\./);
