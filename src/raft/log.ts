@@ -82,6 +82,13 @@ export class RaftLog {
   committed: number;
   /** Highest index the host has applied to its state machine. */
   applied: number;
+  /**
+   * Highest index handed to the host for applying (≥ applied), etcd's `applying`: a host that
+   * applies asynchronously (a large entry prepared over many turns) goes on taking Readys
+   * meanwhile, and those must not hand the same entries out again, while `applied` (which
+   * elections and conf changes consult) stays at what the state machine really holds.
+   */
+  applying: number;
   readonly maxApplyingSize: number;
 
   constructor(storage: Storage, maxApplyingSize = Number.MAX_SAFE_INTEGER) {
@@ -92,6 +99,7 @@ export class RaftLog {
     this.unstable = new Unstable(last + 1);
     this.committed = first - 1;
     this.applied = first - 1;
+    this.applying = first - 1;
   }
 
   toString(): string {
@@ -145,13 +153,13 @@ export class RaftLog {
   }
 
   hasNextCommittedEnts(): boolean {
-    const off = Math.max(this.applied + 1, this.firstIndex());
+    const off = Math.max(this.applying + 1, this.firstIndex());
     return this.committed + 1 > off;
   }
 
-  /** Committed entries not yet applied, bounded by maxApplyingSize. */
+  /** Committed entries not yet handed out for applying, bounded by maxApplyingSize. */
   nextCommittedEnts(): Entry[] {
-    const off = Math.max(this.applied + 1, this.firstIndex());
+    const off = Math.max(this.applying + 1, this.firstIndex());
     if (this.committed + 1 > off) return this.slice(off, this.committed + 1, this.maxApplyingSize);
     return [];
   }
@@ -183,6 +191,13 @@ export class RaftLog {
       throw new Error(`applied(${i}) is out of range [prevApplied(${this.applied}), committed(${this.committed})]`);
     }
     this.applied = i;
+    if (this.applying < i) this.applying = i;
+  }
+
+  /** Entries through `i` were handed to the host for applying. */
+  acceptApplying(i: number): void {
+    if (i > this.committed) throw new Error(`applying(${i}) is beyond committed(${this.committed})`);
+    if (this.applying < i) this.applying = i;
   }
 
   stableTo(i: number, t: number): void {

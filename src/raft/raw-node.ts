@@ -227,6 +227,10 @@ export class RawNode {
     if (!hardStateEqual(hs, this.prevHardState)) rd.hardState = hs;
     const snap = r.raftLog.unstable.snapshot;
     if (snap && !isEmptySnapshot(snap)) rd.snapshot = snap;
+    // Handed out now: the next Ready starts after them even if the host applies them later.
+    if (rd.snapshot) r.raftLog.acceptApplying(rd.snapshot.metadata.index);
+    const lastCommitted = rd.committedEntries[rd.committedEntries.length - 1];
+    if (lastCommitted) r.raftLog.acceptApplying(lastCommitted.index);
     rd.mustSync =
       rd.entries.length > 0 ||
       (rd.hardState !== undefined && (rd.hardState.term !== this.prevHardState.term || rd.hardState.vote !== this.prevHardState.vote));
@@ -256,18 +260,24 @@ export class RawNode {
     const lastOfReady = rd.committedEntries.length > 0 ? rd.committedEntries[rd.committedEntries.length - 1].index : 0;
     if (lastOfReady >= firstNew) return [];
     const log = this.raft.raftLog;
-    const from = Math.max(log.applied, lastOfReady, this.handedOutTo) + 1;
+    const from = Math.max(log.applying, lastOfReady, this.handedOutTo) + 1;
     const to = Math.min(log.committed, firstNew - 1);
     if (to < from || from < log.firstIndex()) return [];
     const ents = log.slice(from, to + 1, Infinity);
     if (ents.length === 0) return ents;
     this.handedOutTo = ents[ents.length - 1].index;
+    log.acceptApplying(this.handedOutTo);
     if (this.raft.state === StateType.Leader) this.raft.reduceUncommittedSize(ents);
     return ents;
   }
 
-  /** Acknowledges that the last Ready was carried out: its entries are stable and its committed entries applied. */
-  advance(): void {
+  /**
+   * Acknowledges that the last Ready was carried out: its entries are stable and its committed
+   * entries applied — or, when `appliedThrough` is given, applied only that far: a host that
+   * applies asynchronously goes on with the next Ready while the rest are still being applied,
+   * and reports their progress with appliedTo(). Entries handed out are never handed out again.
+   */
+  advance(appliedThrough?: number): void {
     const rd = this.outstanding;
     if (!rd) throw new Error("advance() without a Ready");
     this.outstanding = undefined;
@@ -275,13 +285,23 @@ export class RawNode {
     const lastCommitted = rd.committedEntries[rd.committedEntries.length - 1];
     const handedOutTo = this.handedOutTo;
     this.handedOutTo = 0;
-    if (handedOutTo > 0) log.appliedTo(Math.max(handedOutTo, lastCommitted?.index ?? 0));
+    if (appliedThrough !== undefined) this.appliedTo(appliedThrough);
+    else if (handedOutTo > 0) log.appliedTo(Math.max(handedOutTo, lastCommitted?.index ?? 0));
     else if (lastCommitted) log.appliedTo(lastCommitted.index);
     else if (rd.snapshot && rd.snapshot.metadata.index > log.applied) log.applied = rd.snapshot.metadata.index;
     const lastEntry = rd.entries[rd.entries.length - 1];
     if (lastEntry) log.stableTo(lastEntry.index, lastEntry.term);
     if (rd.snapshot) log.stableSnapTo(rd.snapshot.metadata.index);
     if (this.raft.state === StateType.Leader) this.raft.reduceUncommittedSize(rd.committedEntries);
+  }
+
+  /**
+   * The host's state machine now holds everything through `index` (a snapshot's index counts):
+   * for a host applying asynchronously, between Readys or during one.
+   */
+  appliedTo(index: number): void {
+    const log = this.raft.raftLog;
+    if (index > log.applied) log.appliedTo(Math.min(index, log.committed));
   }
 
   status(): Status {

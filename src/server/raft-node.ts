@@ -161,6 +161,12 @@ interface PendingRead {
 /** Tick times kept for dating heartbeat acknowledgements; older ones count as too old. */
 const TICK_HISTORY = 256;
 
+/**
+ * What the apply pipeline carries out in log order: a committed entry (prepared first when the
+ * state machine asks), or a snapshot from the leader that replaces the state.
+ */
+type ApplyItem = { kind: "entry"; entry: Entry } | { kind: "snapshot"; snapshot: Snapshot; writeStartedMs: number };
+
 /** A snapshot of the state as of `index`, captured while the log moves on. */
 interface SnapshotCapture {
   index: number;
@@ -232,15 +238,19 @@ export class RaftNode {
   #resyncing = false;
   #idle: (() => void)[] = [];
   /**
-   * Committed entries waiting behind one whose preparation is running (log order). While
-   * #applying is set, every entry goes through here; otherwise an entry with nothing to
-   * prepare applies at once, as before.
+   * Committed entries (and installed snapshots) waiting behind one whose preparation or
+   * restore is running, in log order. While #applying is set, everything goes through here;
+   * otherwise an entry with nothing to prepare applies at once. The Ready loop does not wait
+   * for this queue: heartbeats, votes and acknowledgements go on while a large entry is
+   * prepared; only applies (and what waits for them: proposals' answers, reads) wait.
    */
-  #applyQueue: Entry[] = [];
+  #applyQueue: ApplyItem[] = [];
   /** Settles when the queue is empty again. */
   #applying: Promise<void> | undefined;
-  /** What an apply in the queue threw: the node fails with it at the next #appliedAll. */
+  /** What an apply in the queue threw: the Ready loop fails the node with it. */
   #applyFailure: { err: unknown } | undefined;
+  /** Highest index handed to the apply pipeline (its entries apply, in order, whatever happens to leadership). */
+  #handedOut = 0;
 
   private constructor(node: RawNode, options: RaftNodeOptions, machine: RaftStateMachine) {
     this.id = options.id;
@@ -610,7 +620,7 @@ export class RaftNode {
 
   /** Resolves once no Ready is pending or being carried out. */
   idle(): Promise<void> {
-    if (!this.#running && (this.#closed || this.#failure !== undefined || !this.#node.hasReady())) return Promise.resolve();
+    if (!this.#running && this.#applying === undefined && (this.#closed || this.#failure !== undefined || !this.#node.hasReady())) return Promise.resolve();
     return new Promise((resolve) => this.#idle.push(resolve));
   }
 
@@ -640,10 +650,17 @@ export class RaftNode {
     return promise;
   }
 
-  /** Proposals whose outcome this node can no longer learn (it stopped leading, or closed). */
-  #failPending(err: Error): void {
-    for (const p of this.#pending.values()) p.reject(err);
-    this.#pending.clear();
+  /**
+   * Proposals whose outcome this node can no longer learn (it stopped leading, or closed). On
+   * a step-down, those already handed to the apply pipeline are committed and will apply
+   * here, answering their proposers then (`uncommittedOnly`).
+   */
+  #failPending(err: Error, uncommittedOnly = false): void {
+    for (const [index, p] of this.#pending) {
+      if (uncommittedOnly && index <= this.#handedOut) continue;
+      p.reject(err);
+      this.#pending.delete(index);
+    }
     for (const p of this.#queuedProposals.splice(0)) p.reject(err);
   }
 
@@ -746,8 +763,8 @@ export class RaftNode {
       () => {
         this.#running = false;
         // Something stepped after the last hasReady() check but before #running dropped.
-        if (!this.#closed && (this.#node.hasReady() || this.#queuedProposals.length > 0 || this.#capture?.outcome !== undefined)) this.#kick();
-        else for (const done of this.#idle.splice(0)) done();
+        if (!this.#closed && (this.#node.hasReady() || this.#queuedProposals.length > 0 || this.#capture?.outcome !== undefined || this.#applyFailure !== undefined)) this.#kick();
+        else if (this.#applying === undefined) for (const done of this.#idle.splice(0)) done();
       },
       (err: unknown) => {
         // A failed fsync leaves the disk state unknown: stop taking part rather than guess.
@@ -764,6 +781,7 @@ export class RaftNode {
   async #drain(): Promise<void> {
     for (;;) {
       if (this.#closed) return;
+      if (this.#applyFailure !== undefined) throw this.#applyFailure.err;
       if (this.#capture?.outcome !== undefined) await this.#storeCapture(this.#capture);
       this.#proposeQueued();
       if (!this.#node.hasReady()) return;
@@ -785,29 +803,25 @@ export class RaftNode {
       if (this.#closed) return;
       if (!rd.sendBeforePersist) this.#transport?.send(rd.messages);
       if (rd.snapshot && !isEmptySnapshot(rd.snapshot)) {
-        // A snapshot replaces the state: whatever is still being prepared against the old one
-        // (only entries below it: it starts no earlier) is applied first.
-        await this.#appliedAll();
-        await this.#installSnapshot(rd.snapshot);
-        if (this.#closed) return;
-        const { index, term } = rd.snapshot.metadata;
-        this.#options.onSnapshotInstalled?.({ index, term, bytes: rd.snapshot.data.byteLength, durationMs: this.#clock.monotonicMs() - writeStartedMs });
+        // The log now starts after it. The state is replaced in the apply pipeline, after
+        // whatever is still being prepared against the old one (only entries below it).
+        this.#snapshotIndex = rd.snapshot.metadata.index;
+        this.#rejectReplacedProposals(rd.snapshot.metadata.index);
+        this.#enqueueApply({ kind: "snapshot", snapshot: rd.snapshot, writeStartedMs });
       }
       for (let i = early; i < rd.committedEntries.length; i++) this.#applyCommitted(rd.committedEntries[i]);
-      // The core counts this Ready's entries applied at advance(); with a large one still
-      // being prepared they are not yet, so the next Ready waits (ticks and messages are
-      // stepped meanwhile, and requests are served between the slices).
-      await this.#appliedAll();
-      if (this.#closed) return;
+      // No wait for the applies: with a large entry still being prepared, the next Ready
+      // (heartbeats, acknowledgements, votes, new appends) goes on meanwhile; the core counts
+      // as applied only what is (advance(applied), then appliedTo from the pipeline).
       for (const rs of rd.readStates) this.#readConfirmed(new TextDecoder().decode(rs.requestCtx), rs.index);
       this.#releaseReads();
       if (rd.softState) {
-        if (rd.softState.raftState !== StateType.Leader) this.#failPending(new NotLeaderError(rd.softState.lead));
+        if (rd.softState.raftState !== StateType.Leader) this.#failPending(new NotLeaderError(rd.softState.lead), true);
         if (rd.softState.lead !== NONE && rd.softState.lead !== this.id) this.#lastLeaderContactMs = this.#clock.monotonicMs();
         if (rd.softState.raftState !== StateType.Leader) this.#leaderSinceMs = -1;
         else if (this.#leaderSinceMs < 0) this.#leaderSinceMs = this.#clock.monotonicMs();
       }
-      this.#node.advance();
+      this.#node.advance(this.#applied);
       if (rd.softState) this.#options.onSoftState?.(rd.softState);
       if (this.#snapshotDue()) this.#startCapture();
     }
@@ -822,14 +836,15 @@ export class RaftNode {
 
   /**
    * Applies a committed entry in log order: at once when nothing is queued and the state
-   * machine has nothing to prepare for it, else after the entries before it and its own
+   * machine has nothing to prepare for it, else after the items before it and its own
    * preparation (#pumpApplies).
    */
   #applyCommitted(entry: Entry): void {
     // An earlier apply threw: nothing after it applies (the node is failing).
     if (this.#applyFailure !== undefined) return;
+    this.#handedOut = entry.index;
     if (this.#applying !== undefined) {
-      this.#applyQueue.push(entry);
+      this.#applyQueue.push({ kind: "entry", entry });
       return;
     }
     const prepared = this.#prepare(entry);
@@ -837,7 +852,14 @@ export class RaftNode {
       this.#applyEntry(entry);
       return;
     }
-    this.#applying = this.#pumpApplies(entry, prepared);
+    this.#applying = this.#pumpApplies({ kind: "entry", entry }, prepared);
+  }
+
+  #enqueueApply(item: ApplyItem): void {
+    if (this.#applyFailure !== undefined) return;
+    if (item.kind === "snapshot") this.#handedOut = Math.max(this.#handedOut, item.snapshot.metadata.index);
+    if (this.#applying !== undefined) this.#applyQueue.push(item);
+    else this.#applying = this.#pumpApplies(item, undefined);
   }
 
   #prepare(entry: Entry): Promise<void> | undefined {
@@ -845,42 +867,52 @@ export class RaftNode {
     return this.#machine.prepare?.(entry);
   }
 
-  async #pumpApplies(first: Entry, prepared: Promise<void>): Promise<void> {
+  /** Carries out the apply queue, `first` (its preparation already started) first. */
+  async #pumpApplies(first: ApplyItem, firstPrepared: Promise<void> | undefined): Promise<void> {
     try {
-      await prepared;
-      this.#applyEntry(first);
-      this.#releaseReads();
-      for (;;) {
-        const entry = this.#applyQueue.shift();
-        if (entry === undefined) break;
-        const next = this.#prepare(entry);
-        if (next !== undefined) await next;
-        this.#applyEntry(entry);
+      let item: ApplyItem | undefined = first;
+      let prepared = firstPrepared;
+      while (item !== undefined && !this.#closed) {
+        if (item.kind === "snapshot") {
+          await this.#installSnapshot(item.snapshot);
+          const { index, term } = item.snapshot.metadata;
+          this.#options.onSnapshotInstalled?.({ index, term, bytes: item.snapshot.data.byteLength, durationMs: this.#clock.monotonicMs() - item.writeStartedMs });
+        } else {
+          if (prepared !== undefined) await prepared;
+          if (this.#closed) break;
+          const confChange = item.entry.type === EntryType.ConfChange;
+          this.#applyEntry(item.entry);
+          // A membership change may have messages to send (a new peer to catch up).
+          if (confChange) this.#kick();
+        }
+        this.#node.appliedTo(this.#applied);
         this.#releaseReads();
+        item = this.#applyQueue.shift();
+        prepared = item?.kind === "entry" ? this.#prepare(item.entry) : undefined;
       }
     } catch (err) {
-      // Entries after it must not apply: the drain loop fails the node with this.
+      // Entries after it must not apply: the Ready loop fails the node with this.
       this.#applyFailure ??= { err };
     } finally {
       this.#applyQueue = [];
       this.#applying = undefined;
     }
-  }
-
-  /** Resolves once every committed entry handed over so far is applied; throws what an apply threw. */
-  async #appliedAll(): Promise<void> {
-    while (this.#applying !== undefined) await this.#applying;
-    if (this.#applyFailure !== undefined) throw this.#applyFailure.err;
+    if (this.#closed) return;
+    if (this.#applyFailure === undefined && this.#snapshotDue()) this.#startCapture();
+    // Wakes the Ready loop: to fail the node, or to let idle() waiters go.
+    this.#kick();
   }
 
   async #installSnapshot(snap: Snapshot): Promise<void> {
     if (this.#machine.restoreSliced) await this.#machine.restoreSliced(snap.data);
     else this.#machine.restore(snap.data);
     this.#applied = snap.metadata.index;
-    this.#snapshotIndex = snap.metadata.index;
-    // Entries the old state had applied are gone: their proposers cannot learn the outcome here.
+  }
+
+  /** Entries the old state had applied are gone: their proposers cannot learn the outcome here. */
+  #rejectReplacedProposals(snapshotIndex: number): void {
     for (const [index, p] of this.#pending) {
-      if (index > snap.metadata.index) continue;
+      if (index > snapshotIndex) continue;
       p.reject(new Error(`raft: proposal at index ${index} was replaced by a snapshot`));
       this.#pending.delete(index);
     }
@@ -925,7 +957,9 @@ export class RaftNode {
   /** Checked without an await so a Ready that needs no snapshot costs no extra microtask. */
   #snapshotDue(): boolean {
     const { threshold } = this.#options.snapshots;
-    return threshold > 0 && this.#capture === undefined && this.#applied - this.#snapshotIndex >= threshold;
+    // Not while the pipeline is busy: the core's configuration may be a newer snapshot's than
+    // the state's (an install in progress), and the capture would pair them wrongly.
+    return threshold > 0 && this.#capture === undefined && this.#applying === undefined && this.#applied - this.#snapshotIndex >= threshold;
   }
 
   /**

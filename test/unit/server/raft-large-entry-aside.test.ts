@@ -1,0 +1,125 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { RaftNode, type RaftStateMachine } from "../../../src/server/raft-node.ts";
+import { InMemoryRaftStorage } from "../../../src/server/raft-storage.ts";
+import type { Entry } from "../../../src/raft/messages.ts";
+import { freePort } from "../../support/agent-process.ts";
+
+// A large entry is prepared (decoded, its rows built) over many turns before it applies
+// (issue 12 item 6). The Ready loop must not wait for that: a leader that did sent no
+// heartbeats and a follower that did acknowledged nothing until its preparation ended, the
+// same stall as a snapshot capture in the loop. Applies still keep log order: what commits
+// after the large entry applies after it, everywhere.
+
+const PREPARE_MS = 2_500; // five election timeouts of this cluster
+const LARGE = 0xff;
+
+void test("raft node - a large entry is prepared aside: heartbeats and acknowledgements go on, later entries commit meanwhile and apply after it", async () => {
+  const ids = [1, 2, 3];
+  const members = new Map<number, { host: string; port: number }>();
+  for (const id of ids) members.set(id, { host: "127.0.0.1", port: await freePort() });
+  const appliedOrder = new Map<number, number[]>();
+  const preparing = new Set<number>();
+  const nodes: RaftNode[] = [];
+  try {
+    for (const id of ids) {
+      const order: number[] = [];
+      appliedOrder.set(id, order);
+      const machine: RaftStateMachine = {
+        apply: (entry: Entry) => {
+          order.push(entry.index);
+        },
+        prepare: (entry: Entry) => {
+          if (entry.data[0] !== LARGE) return undefined;
+          preparing.add(id);
+          return new Promise((resolve) =>
+            setTimeout(() => {
+              preparing.delete(id);
+              resolve();
+            }, PREPARE_MS),
+          );
+        },
+        capture: () => new Uint8Array(0),
+        restore: () => undefined,
+      };
+      nodes.push(
+        await RaftNode.start({
+          id,
+          storage: new InMemoryRaftStorage(),
+          members,
+          bootstrapVoters: ids,
+          stateMachine: machine,
+          snapshots: { threshold: 0, trailingLogs: 0 },
+          tickMs: 50,
+          electionTick: 10,
+          heartbeatTick: 1,
+        }),
+      );
+    }
+    nodes[0].campaign();
+    const deadline = Date.now() + 10_000;
+    while (!nodes.some((n) => n.isLeader())) {
+      assert.ok(Date.now() < deadline, "no leader elected");
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    const leader = nodes.find((n) => n.isLeader())!;
+    const leaderId = ids[nodes.indexOf(leader)];
+    const followers = nodes.filter((n) => n !== leader);
+    const term = leader.term();
+    await leader.propose(Uint8Array.of(1));
+
+    // Every server prepares the large entry for PREPARE_MS; its proposer waits for its apply.
+    const large = leader.propose(Uint8Array.of(LARGE));
+    // Awaited below; a rejection meanwhile must fail the assertions, not the process.
+    large.catch(() => undefined);
+    const until = Date.now() + 5_000;
+    while (preparing.size < ids.length) {
+      assert.ok(Date.now() < until, `only ${preparing.size} servers started preparing`);
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    const largeIndex = leader.logStatus().lastLogIndex;
+    const after = leader.propose(Uint8Array.of(2));
+    const afterIndex = leader.logStatus().lastLogIndex;
+    let afterSettled = false;
+    after.then(
+      () => (afterSettled = true),
+      () => (afterSettled = true),
+    );
+
+    const preparedAt = Date.now();
+    let worstAck = 0;
+    let worstHeartbeat = 0;
+    let committedMeanwhile = false;
+    while (preparing.has(leaderId) && Date.now() - preparedAt < PREPARE_MS) {
+      for (const [, p] of leader.progress()) worstAck = Math.max(worstAck, p.lastContactMs);
+      for (const f of followers) worstHeartbeat = Math.max(worstHeartbeat, f.lastContactMs());
+      if (leader.logStatus().commitIndex >= afterIndex) committedMeanwhile = true;
+      assert.equal(afterSettled, false, "a later entry applied before the large one");
+      await new Promise((r) => setTimeout(r, 25));
+    }
+    // Before: the preparing leader's loop sent nothing, and the followers' answered nothing,
+    // for the whole preparation (their contact ages reached PREPARE_MS).
+    assert.ok(worstHeartbeat < PREPARE_MS / 2, `followers went ${worstHeartbeat} ms without hearing from the leader`);
+    assert.ok(worstAck < PREPARE_MS / 2, `the leader went ${worstAck} ms without an answer from a follower`);
+    assert.ok(committedMeanwhile, "the entry after the large one was not committed while it was being prepared");
+
+    const applied = await large;
+    assert.equal(applied.index, largeIndex);
+    assert.equal((await after).index, afterIndex);
+    assert.equal(leader.term(), term, "no election during the preparation");
+    assert.ok(leader.isLeader());
+    for (const n of nodes) assert.equal(n.term(), term);
+    const settle = Date.now() + 10_000;
+    while (!nodes.every((n) => n.appliedIndex() >= afterIndex)) {
+      assert.ok(Date.now() < settle, "not every server applied the later entry");
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    for (const id of ids) {
+      const order = appliedOrder.get(id)!;
+      assert.deepEqual(order, [...order].sort((a, b) => a - b), `server ${id} applied out of log order`);
+      assert.ok(order.indexOf(largeIndex) >= 0 && order.indexOf(largeIndex) < order.indexOf(afterIndex), `server ${id}: ${order.join(",")}`);
+    }
+  } finally {
+    await Promise.all(nodes.map((n) => n.close()));
+  }
+});
