@@ -4,6 +4,7 @@ import { isEmptySnapshot } from "../raft/messages.ts";
 import { MemoryBackedStorage, MemoryStorage } from "../raft/storage.ts";
 import type { Clock, TimerHandle } from "../runtime/clock.ts";
 import type { Logger } from "../runtime/logger.ts";
+import { runSliced } from "../runtime/sliced-work.ts";
 import type { FileSystem } from "./file-system.ts";
 import { nodeFileSystem } from "./file-system.ts";
 import { SnapshotStore } from "./snapshot-store.ts";
@@ -11,6 +12,7 @@ import { StableStore } from "./stable-store.ts";
 import { DiskErrorCode, DiskStorageError } from "./storage-errors.ts";
 import type { WalOptions, WalStats } from "./wal.ts";
 import { WriteAheadLog } from "./wal.ts";
+import { LARGE_RECORD_DATA_BYTES, precomputeRecordChecksums } from "./wal-record.ts";
 
 // Raft's durable storage in a data directory:
 //   <dir>/wal/        segmented write-ahead log of entries (+ commit index records)
@@ -222,6 +224,9 @@ export class DiskStorage extends MemoryBackedStorage {
     // instead of costing a write per acknowledgement round. close() records the last one.
     const commit = hs?.commit ?? this.#hardState.commit;
     if (entries.length > 0) {
+      // A large entry's checksum (~0.5 ms per MB) is computed over several turns first, so
+      // the Raft host goes on stepping meanwhile; the Ready loop awaits this persist anyway.
+      if (entries.some((e) => e.data.byteLength >= LARGE_RECORD_DATA_BYTES)) await runSliced(precomputeRecordChecksums(entries));
       const commitAhead = commit > this.#walCommit;
       await this.#wal.append(entries, { commit: commitAhead ? commit : undefined, sync: true });
       if (commitAhead) this.#walCommit = commit;

@@ -2,7 +2,7 @@ import { join } from "node:path";
 import type { Entry } from "../raft/messages.ts";
 import type { FileSystem, WritableFile } from "./file-system.ts";
 import { DiskErrorCode, DiskStorageError } from "./storage-errors.ts";
-import { encodeRecords, scanRecords } from "./wal-record.ts";
+import { encodeRecordChunks, scanRecords } from "./wal-record.ts";
 
 // A segmented write-ahead log of Raft entries. Segments are files named
 // `<seq>-<first index>.wal` (16 hex digits each); only the newest one is written. Entries are
@@ -47,8 +47,9 @@ interface Segment {
 type Op =
   | {
       kind: "append";
-      /** The records of `entries` back to back, then a commit record if one was asked for. */
-      records: Uint8Array;
+      /** The records of `entries` back to back, then a commit record if one was asked for (pieces of one write). */
+      records: Uint8Array[];
+      recordBytes: number;
       /** Size of each entry's record, for the per-entry offsets. */
       entryBytes: readonly number[];
       entries: readonly Entry[];
@@ -195,11 +196,11 @@ export class WriteAheadLog {
    * `sync: false` it resolves once written, and the data becomes durable with the next fsync.
    */
   append(entries: readonly Entry[], options: { commit?: number; sync?: boolean } = {}): Promise<void> {
-    const { bytes: records, entryBytes } = encodeRecords(entries, options.commit);
+    const { chunks: records, byteLength: recordBytes, entryBytes } = encodeRecordChunks(entries, options.commit);
     this.stats.appendCalls++;
     const sync = options.sync ?? true;
     return new Promise((resolve, reject) => {
-      this.#enqueue({ kind: "append", records, entryBytes, entries, sync, resolve, reject });
+      this.#enqueue({ kind: "append", records, recordBytes, entryBytes, entries, sync, resolve, reject });
     });
   }
 
@@ -331,8 +332,8 @@ export class WriteAheadLog {
         this.#entryOffset.push(at);
         at += op.entryBytes[i];
       }
-      offset += op.records.byteLength;
-      chunks.push(op.records);
+      offset += op.recordBytes;
+      for (const chunk of op.records) chunks.push(chunk);
     }
     if (batch.some((op) => op.sync) && !this.#unsynced) {
       // Nothing older is waiting for an fsync, so one durable write covers the whole batch.

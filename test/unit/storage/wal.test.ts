@@ -7,7 +7,7 @@ import type { Entry } from "../../../src/raft/messages.ts";
 import { EntryType } from "../../../src/raft/messages.ts";
 import { DiskErrorCode, isDiskStorageError } from "../../../src/storage/storage-errors.ts";
 import { WriteAheadLog } from "../../../src/storage/wal.ts";
-import { encodeRecords, scanRecords } from "../../../src/storage/wal-record.ts";
+import { encodeRecordChunks, encodeRecords, precomputeRecordChecksums, scanRecords } from "../../../src/storage/wal-record.ts";
 import { crc32 } from "node:zlib";
 import { pack } from "msgpackr";
 import { nodeFileSystem } from "../../../src/storage/file-system.ts";
@@ -194,4 +194,32 @@ test("wal - records of the first (msgpack) format still decode, beside binary on
       { kind: "commit", commit: 10 },
     ],
   );
+});
+
+test("wal - a large entry is written from its own bytes, between small ones, with the checksum computed whole or ahead in steps alike", async () => {
+  const big = new Uint8Array(3 * 1024 * 1024 + 5);
+  for (let i = 0; i < big.byteLength; i += 997) big[i] = i & 0xff;
+  const batch: Entry[] = [...entries(1, 2), { term: 1, index: 3, type: EntryType.Normal, data: big }, ...entries(4, 5)];
+  const whole = encodeRecords(batch, 5).bytes;
+  // What a single buffer held before: the same records, byte for byte.
+  const ahead = batch.map((e) => ({ ...e }));
+  const steps = precomputeRecordChecksums(ahead);
+  let yields = 0;
+  while (steps.next().done !== true) yields++;
+  assert.ok(yields >= 3, `checksummed in ${yields} steps`);
+  const pieces = encodeRecordChunks(ahead, 5);
+  assert.ok(pieces.chunks.includes(ahead[2].data), "the large entry's data is a chunk of its own, not a copy");
+  assert.deepEqual(Buffer.concat(pieces.chunks), Buffer.from(whole));
+  const scan = scanRecords(whole);
+  assert.equal(scan.badOffset, undefined);
+  assert.deepEqual(
+    scan.records.map((r) => r.record),
+    [...batch.map((entry) => ({ kind: "entry", entry })), { kind: "commit", commit: 5 }],
+  );
+  const fs = new MemoryFileSystem();
+  const { wal } = await WriteAheadLog.open(fs, DIR);
+  await wal.append(ahead, { commit: 5 });
+  await wal.close();
+  const { recovered } = await WriteAheadLog.open(fs, DIR);
+  assert.deepEqual(recovered.entries, batch);
 });
