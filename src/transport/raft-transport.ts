@@ -7,8 +7,8 @@ import type { Clock, TimerHandle } from "../runtime/clock.ts";
 import { systemClock } from "../runtime/clock.ts";
 import type { Rng } from "../runtime/rng.ts";
 import { systemRng } from "../runtime/rng.ts";
-import { FrameSplitter } from "./frame.ts";
-import { decodeRaftFrame, encodeMessageFrame, encodeSnapshotChunkFrame, type RaftFrame } from "./raft-wire.ts";
+import { FrameSplitter, LARGE_FRAME_BYTES } from "./frame.ts";
+import { decodeRaftFrame, encodeMessageFramePieces, encodeSnapshotChunkFrame, type RaftFrame } from "./raft-wire.ts";
 
 // Raft messages between servers over TCP. One outbound connection per peer carries everything
 // we send it; what peers send us arrives on their own outbound connections to our listener.
@@ -298,7 +298,8 @@ export class RaftTransport {
     while (writable && peer.queueHead < peer.queue.length) {
       const item = peer.queue[peer.queueHead];
       if (item.kind === "message") {
-        writable = socket.write(encodeMessageFrame(item.m));
+        // Usually one piece; a large entry's data goes as its own (no copy), in the same corked write.
+        for (const piece of encodeMessageFramePieces(item.m)) writable = socket.write(piece);
         this.stats.sent++;
         peer.queueHead++;
         continue;
@@ -350,8 +351,11 @@ export class RaftTransport {
     const onData = (chunk: Buffer): void => {
       let frames: RaftFrame[];
       try {
-        // One copy per read: decoded entries point into it, and socket chunks are reused.
-        frames = splitter.push(chunk).map((payload) => decodeRaftFrame(Uint8Array.prototype.slice.call(payload)));
+        // Decoded entries point into the payload, and socket chunks are reused: a small frame is
+        // copied out; a large one was assembled in a buffer of its own as it arrived.
+        frames = splitter
+          .push(chunk)
+          .map((payload) => decodeRaftFrame(payload.byteLength >= LARGE_FRAME_BYTES ? new Uint8Array(payload.buffer, payload.byteOffset, payload.byteLength) : Uint8Array.prototype.slice.call(payload)));
       } catch {
         socket.destroy();
         return;

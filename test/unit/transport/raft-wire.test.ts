@@ -3,7 +3,7 @@ import { test } from "node:test";
 import { unpack } from "msgpackr";
 import { EntryType, MessageType, message, type Message } from "../../../src/raft/messages.ts";
 import { FRAME_HEADER_BYTES } from "../../../src/transport/frame.ts";
-import { RaftWireError, decodeRaftFrame, encodeMessageFrame, encodeSnapshotChunkFrame } from "../../../src/transport/raft-wire.ts";
+import { LARGE_ENTRY_PIECE_BYTES, RaftWireError, decodeRaftFrame, encodeMessageFrame, encodeMessageFramePieces, encodeSnapshotChunkFrame } from "../../../src/transport/raft-wire.ts";
 
 function payloadOf(frame: Buffer): Uint8Array {
   assert.equal(frame.readUInt32BE(0), frame.byteLength - FRAME_HEADER_BYTES, "the header names the payload length");
@@ -100,4 +100,25 @@ test("frames are plain msgpack: a generic decoder reads the documented arrays", 
   assert.deepEqual([reject, to, from, term, logTerm, index, commit, rejectHint, context, snapshot], [false, 3, 1, 7, 6, 41, 40, 0, null, null]);
   assert.equal(typeof type, "number");
   assert.deepEqual(entries, [[7, 42, 0, Buffer.from([1, 2, 3])]]);
+});
+
+test("a large entry's data goes out as a piece of its own, not copied, and the pieces are the whole frame's bytes", () => {
+  const big = new Uint8Array(LARGE_ENTRY_PIECE_BYTES + 3).fill(7);
+  const m = message({
+    type: MessageType.App,
+    to: 2,
+    from: 1,
+    term: 3,
+    entries: [
+      { term: 3, index: 5, type: EntryType.Normal, data: new Uint8Array([1]) },
+      { term: 3, index: 6, type: EntryType.Normal, data: big },
+      { term: 3, index: 7, type: EntryType.Normal, data: new Uint8Array([2, 3]) },
+    ],
+  });
+  const pieces = encodeMessageFramePieces(m);
+  assert.equal(pieces.length, 3);
+  assert.equal(pieces[1].buffer, big.buffer, "the entry's own memory");
+  assert.deepEqual(Buffer.concat(pieces), encodeMessageFrame(m));
+  assert.deepEqual(Buffer.concat(encodeMessageFramePieces({ ...m, entries: [m.entries[1]] })), encodeMessageFrame({ ...m, entries: [m.entries[1]] }));
+  assert.deepEqual(encodeMessageFramePieces({ ...m, entries: [m.entries[0]] }), [encodeMessageFrame({ ...m, entries: [m.entries[0]] })]);
 });
