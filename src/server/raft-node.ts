@@ -806,7 +806,7 @@ export class RaftNode {
         // The log now starts after it. The state is replaced in the apply pipeline, after
         // whatever is still being prepared against the old one (only entries below it).
         this.#snapshotIndex = rd.snapshot.metadata.index;
-        this.#rejectReplacedProposals(rd.snapshot.metadata.index);
+        this.#rejectReplacedProposals(this.#handedOut, rd.snapshot.metadata.index);
         this.#enqueueApply({ kind: "snapshot", snapshot: rd.snapshot, writeStartedMs });
       }
       for (let i = early; i < rd.committedEntries.length; i++) this.#applyCommitted(rd.committedEntries[i]);
@@ -909,10 +909,13 @@ export class RaftNode {
     this.#applied = snap.metadata.index;
   }
 
-  /** Entries the old state had applied are gone: their proposers cannot learn the outcome here. */
-  #rejectReplacedProposals(snapshotIndex: number): void {
+  /**
+   * Entries up to the snapshot that the old state did not apply are gone: their proposers
+   * cannot learn the outcome here. Those handed to the apply pipeline still apply first.
+   */
+  #rejectReplacedProposals(handedOut: number, snapshotIndex: number): void {
     for (const [index, p] of this.#pending) {
-      if (index > snapshotIndex) continue;
+      if (index <= handedOut || index > snapshotIndex) continue;
       p.reject(new Error(`raft: proposal at index ${index} was replaced by a snapshot`));
       this.#pending.delete(index);
     }
