@@ -123,3 +123,88 @@ void test("raft node - a large entry is prepared aside: heartbeats and acknowled
     await Promise.all(nodes.map((n) => n.close()));
   }
 });
+
+void test("raft node - a snapshot from the leader is restored aside: the follower acknowledges heartbeats meanwhile", async () => {
+  const ids = [1, 2, 3];
+  const members = new Map<number, { host: string; port: number }>();
+  for (const id of ids) members.set(id, { host: "127.0.0.1", port: await freePort() });
+  let restoring = false;
+  let restored = 0;
+  const machineOf = (slowRestore: boolean): RaftStateMachine => {
+    let applied = 0;
+    return {
+      apply: () => {
+        applied += 1;
+      },
+      capture: () => Uint8Array.of(applied & 0xff),
+      restore: () => undefined,
+      restoreSliced: slowRestore
+        ? () => {
+            restoring = true;
+            return new Promise((resolve) =>
+              setTimeout(() => {
+                restoring = false;
+                restored += 1;
+                resolve();
+              }, PREPARE_MS),
+            );
+          }
+        : undefined,
+    };
+  };
+  const start = (id: number, slowRestore: boolean): Promise<RaftNode> =>
+    RaftNode.start({
+      id,
+      storage: new InMemoryRaftStorage(),
+      members,
+      bootstrapVoters: ids,
+      stateMachine: machineOf(slowRestore),
+      snapshots: { threshold: 4, trailingLogs: 1 },
+      tickMs: 50,
+      electionTick: 10,
+      heartbeatTick: 1,
+    });
+  const nodes: RaftNode[] = [];
+  try {
+    nodes.push(await start(1, false), await start(2, false));
+    nodes[0].campaign();
+    const deadline = Date.now() + 10_000;
+    while (!nodes.some((n) => n.isLeader())) {
+      assert.ok(Date.now() < deadline, "no leader elected");
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    const leader = nodes.find((n) => n.isLeader())!;
+    const term = leader.term();
+    // Server 3 never ran: the log it needs is compacted away, so it catches up by snapshot.
+    for (let i = 0; i < 12; i++) await leader.propose(Uint8Array.of(i));
+    const compacted = Date.now() + 10_000;
+    while (leader.snapshotIndex() === 0) {
+      assert.ok(Date.now() < compacted, "the leader took no snapshot");
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    nodes.push(await start(3, true));
+    const began = Date.now() + 10_000;
+    while (!restoring) {
+      assert.ok(Date.now() < began, "server 3 never started restoring a snapshot");
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    const restoreStarted = Date.now();
+    let worstAck = 0;
+    while (restoring && Date.now() - restoreStarted < PREPARE_MS) {
+      await new Promise((r) => setTimeout(r, 25));
+      // Counted from when the restore began: the answers before it do not count.
+      if (Date.now() - restoreStarted > 500) worstAck = Math.max(worstAck, leader.progress().get(3)?.lastContactMs ?? Infinity);
+    }
+    // Before: the follower's Ready loop waited for the restore and answered nothing.
+    assert.ok(worstAck < PREPARE_MS / 2, `the leader went ${worstAck} ms without an answer from the restoring follower`);
+    const done = Date.now() + 10_000;
+    while (restored === 0 || nodes[2].appliedIndex() < leader.appliedIndex()) {
+      assert.ok(Date.now() < done, "server 3 did not catch up after its restore");
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    assert.equal(leader.term(), term);
+    assert.ok(leader.isLeader());
+  } finally {
+    await Promise.all(nodes.map((n) => n.close()));
+  }
+});
