@@ -55,7 +55,7 @@ function sealRecord(view: DataView, at: number, bodyBytes: number, crc: number):
 export const LARGE_RECORD_DATA_BYTES = 64 * 1024;
 
 /** Checksums of large entries' bodies, computed ahead in slices (precomputeRecordChecksums). */
-const bodyChecksums = new WeakMap<Entry, number>();
+const bodyChecksums = new WeakMap<Entry, { term: number; index: number; type: EntryType; data: Uint8Array; crc: number }>();
 /** Bytes checksummed per step of the sliced computation (~0.5 ms of crc32). */
 const CHECKSUM_STEP_BYTES = 1024 * 1024;
 
@@ -77,13 +77,14 @@ export function* precomputeRecordChecksums(entries: readonly Entry[]): Generator
       crc = crc32(e.data.subarray(at, at + CHECKSUM_STEP_BYTES), crc);
       yield;
     }
-    bodyChecksums.set(e, crc);
+    bodyChecksums.set(e, { term: e.term, index: e.index, type: e.type, data: e.data, crc });
   }
 }
 
 function largeBodyChecksum(e: Entry): number {
   const known = bodyChecksums.get(e);
-  if (known !== undefined) return known;
+  // Entries are not changed once stored; checked anyway, since a stale checksum would corrupt the log.
+  if (known !== undefined && known.term === e.term && known.index === e.index && known.type === e.type && known.data === e.data) return known.crc;
   return crc32(e.data, entryHeaderChecksum(e));
 }
 
