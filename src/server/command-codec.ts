@@ -96,9 +96,19 @@ interface ByteBudget {
   left: number;
 }
 
+/** Strings up to this long are scanned by hand: cheaper than a RegExp call on short ones. */
+const SHORT_STRING = 64;
+
 function admits(text: string, budget: ByteBudget): boolean {
-  budget.left -= 3 * text.length + HEADER_BYTES;
-  return budget.left >= 0 && !SURROGATE.test(text);
+  const n = text.length;
+  budget.left -= 3 * n + HEADER_BYTES;
+  if (budget.left < 0) return false;
+  if (n > SHORT_STRING) return !SURROGATE.test(text);
+  for (let i = 0; i < n; i++) {
+    const c = text.charCodeAt(i);
+    if (c >= 0xd800 && c <= 0xdfff) return false;
+  }
+  return true;
 }
 
 function plainCopy(value: unknown, depth: number, budget?: ByteBudget): unknown {
@@ -131,8 +141,10 @@ function plainCopy(value: unknown, depth: number, budget?: ByteBudget): unknown 
       if (proto !== Object.prototype) return NOT_PLAIN;
       const record = value as Record<string, unknown>;
       const out: Record<string, unknown> = {};
-      for (const key in record) {
-        if (!Object.hasOwn(record, key)) continue;
+      // Own enumerable string keys, as for-in with hasOwn gave, from V8's enum cache.
+      const keys = Object.keys(record);
+      for (let k = 0; k < keys.length; k++) {
+        const key = keys[k];
         if (key === "__proto__" || (budget !== undefined && !admits(key, budget))) return NOT_PLAIN;
         const v = plainCopy(record[key], depth + 1, budget);
         if (v === NOT_PLAIN) return NOT_PLAIN;
