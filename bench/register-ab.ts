@@ -11,7 +11,11 @@ import { instanceRegistration } from "./scale-jobs.ts";
 // agent's /proc CPU ticks per registration are printed. Rounds alternate the bundles so a
 // shared machine's load falls on both alike.
 //
-//   npx tsx bench/register-ab.ts <count> <rounds> <bundle.mjs>...
+//   npx tsx bench/register-ab.ts <count> <rounds> <bundle.mjs>... [-- <agent args>]
+//
+// Profiling one round: PROF_DIR=<dir> (--cpu-prof; the agent is stopped with SIGINT so the
+// profile is written), PERF_OUT=<file> (`perf record -g` of the agent while it registers; pair
+// with AGENT_NODE_FLAGS="--perf-basic-prof" for JS names), AGENT_NODE_FLAGS=<node flags>.
 
 const CLOCK_TICKS_PER_SECOND = 100;
 
