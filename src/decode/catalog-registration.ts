@@ -3,7 +3,7 @@ import type { CatalogDeregisterCommand, CatalogRegisterCommand, CheckFields, Nod
 import { isCheckStatus, type ServiceAddress, type Weights } from "../model/catalog.ts";
 import { formatGoDuration, parseDurationField } from "../model/duration.ts";
 import { yieldToEventLoop } from "../runtime/yield.ts";
-import { bool, field, int, isObject, obj, parseJsonBody, parseJsonBodyInTurns, str, strList, strMap, type JsonObject } from "./json-body.ts";
+import { bool, field, int, isLargeJsonBody, isObject, obj, parseJsonBody, parseJsonBodyInTurns, str, strList, strMap, type JsonObject } from "./json-body.ts";
 
 // Bodies of PUT /v1/catalog/register and /deregister (catalog.md §3, §4). Undecodable bodies
 // are 400 `Request decode failed: …`; rule violations are reported the way the server RPC
@@ -214,9 +214,18 @@ function checkList(o: JsonObject): JsonObject[] {
   return out;
 }
 
-export async function decodeCatalogRegistration(body: Buffer | undefined, agentDc: string): Promise<CatalogRegisterCommand> {
+/**
+ * A registration body as a command: decoded in this turn when it is small (the usual one — no
+ * promise, no turn of the microtask queue), over several turns when the body is large or
+ * carries many checks.
+ */
+export function decodeCatalogRegistration(body: Buffer | undefined, agentDc: string): CatalogRegisterCommand | Promise<CatalogRegisterCommand> {
   // A registration may be large (thousands of checks): parsed over several turns.
-  const o = asRootObject(await parseJsonBodyInTurns(body), "structs.RegisterRequest");
+  if (isLargeJsonBody(body)) return parseJsonBodyInTurns(body).then((root) => registrationOf(asRootObject(root, "structs.RegisterRequest"), agentDc));
+  return registrationOf(rootObject(body, "structs.RegisterRequest"), agentDc);
+}
+
+function registrationOf(o: JsonObject, agentDc: string): CatalogRegisterCommand | Promise<CatalogRegisterCommand> {
   checkDatacenter(o, agentDc);
   const nodeName = str(o, "Node");
   const id = str(o, "ID");
@@ -243,21 +252,20 @@ export async function decodeCatalogRegistration(body: Buffer | undefined, agentD
     TaggedAddresses: tagged ?? null,
     Meta: meta ?? null,
   };
-  const cmd: CatalogRegisterCommand = {
-    Type: "catalog-register",
-    Node: node,
-    SkipNodeUpdate: skipNodeUpdate,
-    Checks: await decodeChecks(checkBodies, nodeName),
+  const withChecks = (checks: CheckFields[]): CatalogRegisterCommand => {
+    const cmd: CatalogRegisterCommand = { Type: "catalog-register", Node: node, SkipNodeUpdate: skipNodeUpdate, Checks: checks };
+    if (serviceBody) {
+      const service = decodeService(serviceBody);
+      // A service object without a name or ID registers nothing, as upstream.
+      if (service.ID !== "") cmd.Service = service;
+    }
+    return cmd;
   };
-  if (serviceBody) {
-    const service = decodeService(serviceBody);
-    // A service object without a name or ID registers nothing, as upstream.
-    if (service.ID !== "") cmd.Service = service;
-  }
-  return cmd;
+  if (checkBodies.length > CHECKS_PER_SLICE) return decodeChecksInSlices(checkBodies, nodeName).then(withChecks);
+  return withChecks(checkBodies.map((c) => decodeCheck(c, nodeName)));
 }
 
-async function decodeChecks(bodies: JsonObject[], nodeName: string): Promise<CheckFields[]> {
+async function decodeChecksInSlices(bodies: JsonObject[], nodeName: string): Promise<CheckFields[]> {
   const out: CheckFields[] = [];
   for (let i = 0; i < bodies.length; i++) {
     if (i > 0 && i % CHECKS_PER_SLICE === 0) await yieldToEventLoop();

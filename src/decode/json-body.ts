@@ -19,6 +19,11 @@ export function parseJsonBody(body: Buffer | undefined, options: { optional?: bo
 /** Bodies at least this large are decoded over several turns by parseJsonBodyInTurns. */
 const LARGE_BODY_BYTES = 64 * 1024;
 
+/** Whether parseJsonBodyInTurns would take more than this turn over the body. */
+export function isLargeJsonBody(body: Buffer | undefined): body is Buffer {
+  return body !== undefined && body.length >= LARGE_BODY_BYTES;
+}
+
 /**
  * parseJsonBody for a body that may be large (a registration with thousands of checks): the
  * depth check and the parse run in slices of a few ms (json-in-slices.ts), apart from the turn
@@ -27,7 +32,7 @@ const LARGE_BODY_BYTES = 64 * 1024;
  * is decoded whole for the error message (which stops where the text goes wrong).
  */
 export async function parseJsonBodyInTurns(body: Buffer | undefined, options: { optional?: boolean } = {}): Promise<unknown> {
-  if (body === undefined || body.length < LARGE_BODY_BYTES) return parseJsonBody(body, options);
+  if (!isLargeJsonBody(body)) return parseJsonBody(body, options);
   await yieldToEventLoop();
   const text = body.toString("utf8");
   if (text.trim() !== "") {

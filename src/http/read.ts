@@ -128,11 +128,13 @@ const WRITE_METRIC: Partial<Record<Command["Type"], string>> = {
   "catalog-deregister": METRIC_NAMES.catalogDeregister,
 };
 
-export async function write(ctx: HttpContext, cmd: Command): Promise<unknown> {
+export function write(ctx: HttpContext, cmd: Command): Promise<unknown> {
   const metric = WRITE_METRIC[cmd.Type];
   const startedMs = ctx.clock.monotonicMs();
-  const { result } = await ctx.consensus.propose(cmd);
-  if (metric !== undefined) ctx.metrics.measureSince(metric, startedMs);
-  if (!result.ok) throw result.code === "config-entry-graph" ? errors.configEntryGraph(result.error) : errors.internal(result.error);
-  return result.value;
+  // A then, not an async function: one promise fewer on every write.
+  return ctx.consensus.propose(cmd).then(({ result }) => {
+    if (metric !== undefined) ctx.metrics.measureSince(metric, startedMs);
+    if (!result.ok) throw result.code === "config-entry-graph" ? errors.configEntryGraph(result.error) : errors.internal(result.error);
+    return result.value;
+  });
 }

@@ -3,7 +3,7 @@ import { createServer as createHttpsServer, type Server as HttpsServer, type Ser
 import type { Server as NetServer, Socket } from "node:net";
 import type { Readable } from "node:stream";
 import { ConsulError, errors, TOO_MANY_CONNECTIONS_MESSAGE } from "../errors/catalog.ts";
-import type { Clock } from "../runtime/clock.ts";
+import type { Clock, TimerHandle } from "../runtime/clock.ts";
 import { ClientConnectionLimit } from "./client-connection-limit.ts";
 import type { HttpContext } from "./context.ts";
 import { ApiDispatcher, isStreamed, type ApiResponse, type CompiledRoute } from "./dispatch-request.ts";
@@ -278,14 +278,20 @@ function readBody(req: IncomingMessage, compiled: CompiledRoute, timing: BodyTim
     const chunks: Buffer[] = [];
     let size = 0;
     let settled = false;
+    let deadline: TimerHandle | undefined;
     const settle = (outcome: Buffer | ConsulError): void => {
       if (settled) return;
       settled = true;
-      deadline.cancel();
+      deadline?.cancel();
       chunks.length = 0;
       resolve(outcome);
     };
-    const deadline = timing.clock.setTimer(timing.bodyTimeoutMs, () => settle(errors.bodyReadTimeout(timing.bodyTimeoutMs)));
+    // The usual small body came in the same read as its headers: by the time this turn's
+    // microtasks run, the parser has seen all of it, and there is nothing to time (a timer set
+    // and cancelled per request). Otherwise the clock starts now, a few µs after the headers.
+    queueMicrotask(() => {
+      if (!settled && !req.complete) deadline = timing.clock.setTimer(timing.bodyTimeoutMs, () => settle(errors.bodyReadTimeout(timing.bodyTimeoutMs)));
+    });
     req.on("data", (chunk: Buffer) => {
       if (settled) return;
       size += chunk.length;

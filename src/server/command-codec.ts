@@ -71,26 +71,68 @@ export function decodedCopy(cmd: Command, bytes: Uint8Array): Command | undefine
   return copy === NOT_PLAIN ? undefined : (copy as Command);
 }
 
-const NOT_PLAIN: unique symbol = Symbol("not plain");
+/**
+ * What decodeCommand(encodeCommand(cmd)) would return, found without encoding at all, for a
+ * proposer that needs no bytes (a lone voter in memory: nobody else reads its log). The rules
+ * of decodedCopy, with the strings judged themselves instead of through the bytes: none may
+ * hold a surrogate code unit (a lone one comes back as U+FFFD; pairs are refused too, to keep
+ * it simple). And the bytes it stands for must stay under `maxBytes` (counted from above:
+ * three per code unit, nine per scalar, five per header) — a larger entry is decoded and
+ * prepared in slices, which needs its bytes. Undefined otherwise.
+ */
+export function localCopy(cmd: Command, maxBytes: number): Command | undefined {
+  const copy = plainCopy(cmd, 0, { left: maxBytes });
+  return copy === NOT_PLAIN ? undefined : (copy as Command);
+}
 
-function plainCopy(value: unknown, depth: number): unknown {
+const NOT_PLAIN: unique symbol = Symbol("not plain");
+const SURROGATE = /[\ud800-\udfff]/;
+/** At most what msgpack spends on a string's, map's or array's header, and on any scalar. */
+const HEADER_BYTES = 5;
+const SCALAR_BYTES = 9;
+
+/** Bytes still allowed for a copy that stands for bytes never written (localCopy). */
+interface ByteBudget {
+  left: number;
+}
+
+/** Strings up to this long are scanned by hand: cheaper than a RegExp call on short ones. */
+const SHORT_STRING = 64;
+
+function admits(text: string, budget: ByteBudget): boolean {
+  const n = text.length;
+  budget.left -= 3 * n + HEADER_BYTES;
+  if (budget.left < 0) return false;
+  if (n > SHORT_STRING) return !SURROGATE.test(text);
+  for (let i = 0; i < n; i++) {
+    const c = text.charCodeAt(i);
+    if (c >= 0xd800 && c <= 0xdfff) return false;
+  }
+  return true;
+}
+
+function plainCopy(value: unknown, depth: number, budget?: ByteBudget): unknown {
   switch (typeof value) {
     case "string":
+      return budget === undefined || admits(value, budget) ? value : NOT_PLAIN;
     case "boolean":
     case "undefined":
+      if (budget !== undefined && (budget.left -= SCALAR_BYTES) < 0) return NOT_PLAIN;
       return value;
     case "number":
+      if (budget !== undefined && (budget.left -= SCALAR_BYTES) < 0) return NOT_PLAIN;
       return Number.isFinite(value) && !Object.is(value, -0) ? value : NOT_PLAIN;
     case "object": {
-      if (value === null) return null;
+      if (value === null) return budget !== undefined && (budget.left -= SCALAR_BYTES) < 0 ? NOT_PLAIN : null;
       if (depth > 64) return NOT_PLAIN;
+      if (budget !== undefined && (budget.left -= HEADER_BYTES) < 0) return NOT_PLAIN;
       const proto = Object.getPrototypeOf(value) as unknown;
       if (proto === Array.prototype) {
         const list = value as unknown[];
         const out: unknown[] = new Array<unknown>(list.length);
         for (let i = 0; i < list.length; i++) {
           if (!(i in list)) return NOT_PLAIN;
-          const v = plainCopy(list[i], depth + 1);
+          const v = plainCopy(list[i], depth + 1, budget);
           if (v === NOT_PLAIN) return NOT_PLAIN;
           out[i] = v;
         }
@@ -99,10 +141,12 @@ function plainCopy(value: unknown, depth: number): unknown {
       if (proto !== Object.prototype) return NOT_PLAIN;
       const record = value as Record<string, unknown>;
       const out: Record<string, unknown> = {};
-      for (const key in record) {
-        if (!Object.hasOwn(record, key)) continue;
-        if (key === "__proto__") return NOT_PLAIN;
-        const v = plainCopy(record[key], depth + 1);
+      // Own enumerable string keys, as for-in with hasOwn gave, from V8's enum cache.
+      const keys = Object.keys(record);
+      for (let k = 0; k < keys.length; k++) {
+        const key = keys[k];
+        if (key === "__proto__" || (budget !== undefined && !admits(key, budget))) return NOT_PLAIN;
+        const v = plainCopy(record[key], depth + 1, budget);
         if (v === NOT_PLAIN) return NOT_PLAIN;
         out[key] = v;
       }

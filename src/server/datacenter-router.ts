@@ -190,6 +190,8 @@ function ignoresDatacenter(path: string): boolean {
 }
 
 const BACKSLASH = 0x5c;
+/** As bytes once: Buffer.includes converts a string argument to a new Buffer on every call. */
+const DATACENTER_KEY = Buffer.from("Datacenter");
 
 /** Catalog writes name their datacenter in the body (RegisterRequest.Datacenter), not in `?dc=`. */
 const DATACENTER_IN_BODY = new Set(["/v1/catalog/register", "/v1/catalog/deregister"]);
@@ -215,7 +217,7 @@ export function requestedDatacenter(req: DatacenterOfRequest): string | Promise<
   if (fromQuery !== "" || !DATACENTER_IN_BODY.has(req.path) || req.body === undefined) return fromQuery;
   // Every catalog write passes here: parse its body a second time only if a "Datacenter" key
   // can be in it (a key spelled with escapes needs a backslash).
-  if (!req.body.includes("Datacenter") && !req.body.includes(BACKSLASH)) return "";
+  if (!req.body.includes(DATACENTER_KEY) && !req.body.includes(BACKSLASH)) return "";
   if (req.body.length >= LARGE_BODY_BYTES) return datacenterOfLargeBody(req.body);
   return datacenterOfBody(req.body.toString("utf8"));
 }

@@ -5,6 +5,7 @@ import type { ApplyResult, Command } from "../../../src/fsm/command.ts";
 import { RaftConsensus } from "../../../src/server/raft-consensus.ts";
 import { RaftNode } from "../../../src/server/raft-node.ts";
 import { InMemoryRaftStorage } from "../../../src/server/raft-storage.ts";
+import type { PersistBatch } from "../../../src/storage/disk-storage.ts";
 import { StateStore } from "../../../src/state/store.ts";
 
 // -dev's Raft (one voter, in memory, no transport): nothing ever reads its snapshots or decodes
@@ -89,5 +90,73 @@ test("raft lone in-memory voter - applies a copy of the proposed command only wh
     assert.ok(Object.is(fsm.state.catalog.getService("n3", "s")?.Port, 0));
   } finally {
     await consensus.close();
+  }
+});
+
+/** Counts the entries of every log write (one per Ready that carried entries). */
+class CountingStorage extends InMemoryRaftStorage {
+  readonly appends: number[] = [];
+  override persist(batch: PersistBatch): Promise<void> {
+    if (batch.entries.length > 0) this.appends.push(batch.entries.length);
+    return super.persist(batch);
+  }
+}
+
+test("raft node - proposals after the first of an event-loop turn go as one batch, each at its own index", async () => {
+  const storage = new CountingStorage();
+  const applied: { index: number; data: number }[] = [];
+  const node = await RaftNode.start({
+    id: 1,
+    storage,
+    members: new Map(),
+    listen: false,
+    bootstrapVoters: [1],
+    apply: (entry) => {
+      applied.push({ index: entry.index, data: entry.data[0] });
+      return entry.data[0];
+    },
+  });
+  try {
+    node.campaign();
+    const deadline = Date.now() + 10_000;
+    while (!node.isLeader()) {
+      assert.ok(Date.now() < deadline, "no leader elected");
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    await node.idle();
+    storage.appends.length = 0;
+    // Three proposals from three callbacks of one check phase, each finishing its microtasks
+    // before the next runs: as requests read from three sockets in one poll phase are.
+    const outcomes = await new Promise<{ index: number; result: unknown }[]>((resolve, reject) => {
+      const proposals: Promise<{ index: number; result: unknown }>[] = [];
+      for (let i = 1; i <= 3; i++) {
+        setImmediate(() => {
+          proposals.push(node.propose(Uint8Array.of(i)));
+          if (i === 3) Promise.all(proposals).then(resolve, reject);
+        });
+      }
+    });
+    // The first went alone and at once; the other two waited for the turn's end, together.
+    assert.deepEqual(storage.appends, [1, 2]);
+    const first = outcomes[0].index;
+    assert.deepEqual(
+      outcomes.map((o) => [o.index, o.result]),
+      [
+        [first, 1],
+        [first + 1, 2],
+        [first + 2, 3],
+      ],
+    );
+    assert.deepEqual(applied.slice(-3), [
+      { index: first, data: 1 },
+      { index: first + 1, data: 2 },
+      { index: first + 2, data: 3 },
+    ]);
+    // A proposal in a later turn goes at once again.
+    const later = await node.propose(Uint8Array.of(4));
+    assert.equal(later.index, first + 3);
+    assert.deepEqual(storage.appends, [1, 2, 1]);
+  } finally {
+    await node.close();
   }
 });

@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { Packr } from "msgpackr";
 import { runWhole } from "../../../src/runtime/sliced-work.ts";
 import { packSlices, unpackSlices } from "../../../src/state/msgpack-slices.ts";
-import { decodeCommand, decodeCommandSlices, decodedCopy, encodeCommand, encodeCommandSlices, isWideCommand } from "../../../src/server/command-codec.ts";
+import { decodeCommand, decodeCommandSlices, decodedCopy, encodeCommand, encodeCommandSlices, isWideCommand, localCopy } from "../../../src/server/command-codec.ts";
 import type { Command } from "../../../src/fsm/command.ts";
 
 // The sliced reader and writer must be indistinguishable from one msgpackr call: every server
@@ -80,6 +80,39 @@ test("command codec - decodedCopy stands for the decoded value only when it is e
     const copy = decodedCopy(cmd as Command, bytes);
     assert.equal(copy !== undefined, expected, JSON.stringify(cmd, (_k, v: unknown) => (typeof v === "bigint" ? String(v) : v)));
     if (!expected) continue;
+    assert.deepStrictEqual(copy, decodeCommand(bytes));
+    assert.notEqual(copy, cmd);
+    assert.notEqual((copy as typeof base).Session.Extra, base.Session.Extra);
+  }
+});
+
+test("command codec - localCopy stands for the decoded value without encoding, only when equal and within its byte bound", () => {
+  const base = { Type: "session-create", Session: { ID: "x", Name: "n", Checks: ["a"], TTL: "10s", Behavior: "release", LockDelay: 15, Extra: { Deep: [1.5, null, true, undefined] } } };
+  const bound = 64 * 1024;
+  const cases: [unknown, boolean][] = [
+    [base, true],
+    [{ ...base, Name: "caf\u00e9 \ufffd \ud7ff" }, true],
+    [{ ...base, Name: "lone \ud800" }, false],
+    [{ ...base, Name: "pair \ud83d\ude00" }, false],
+    [{ ...base, Meta: { ["key \udc00"]: "v" } }, false],
+    [{ ...base, Name: "x".repeat(300) + "\udc00" }, false],
+    [{ ...base, Port: -0 }, false],
+    [JSON.parse('{"Type":"session-create","__proto__":{"a":1}}'), false],
+    [{ ...base, Flags: 1n }, false],
+    [{ ...base, Value: Buffer.from("v") }, false],
+    [{ ...base, When: new Date(0) }, false],
+    // Bytes past the bound would be decoded in slices: those need writing.
+    [{ ...base, Output: "o".repeat(bound / 3) }, false],
+    [{ ...base, Many: Array.from({ length: bound / 9 }, (_, i) => i) }, false],
+    [{ ...base, Output: "o".repeat(bound / 4) }, true],
+  ];
+  for (const [cmd, expected] of cases) {
+    const copy = localCopy(cmd as Command, bound);
+    const label = JSON.stringify(cmd, (_k, v: unknown) => (typeof v === "bigint" ? String(v) : v)).slice(0, 120);
+    assert.equal(copy !== undefined, expected, label);
+    if (!expected) continue;
+    const bytes = encodeCommand(cmd as Command);
+    assert.ok(bytes.byteLength < bound, label);
     assert.deepStrictEqual(copy, decodeCommand(bytes));
     assert.notEqual(copy, cmd);
     assert.notEqual((copy as typeof base).Session.Extra, base.Session.Extra);
