@@ -11,31 +11,50 @@ import { yieldToEventLoop } from "../runtime/yield.ts";
 
 export type JsonObject = Record<string, unknown>;
 
-export function parseJsonBody(body: Buffer | undefined, options: { optional?: boolean } = {}): unknown {
+/**
+ * The whole, one-turn parse behind parseJsonBodyInTurns (and what its tests compare against).
+ * Request handlers do not call it: every JSON request body goes through parseJsonBodyInTurns,
+ * the one seam that decides whether a body is parsed now or over several turns.
+ */
+export function parseJsonBodyWhole(body: Buffer | undefined, options: { optional?: boolean } = {}): unknown {
   const text = checkedText(body, options);
   return text === undefined ? undefined : parseText(text);
 }
 
 /** Bodies at least this large are decoded over several turns by parseJsonBodyInTurns. */
-const LARGE_BODY_BYTES = 64 * 1024;
+export const LARGE_BODY_BYTES = 64 * 1024;
 
 /**
- * parseJsonBody for a body that may be large (a registration with thousands of checks): the
- * depth check and the parse run in slices of a few ms (json-in-slices.ts), apart from the turn
- * the body arrived in (issue 12 item 6: whole, they are ~1 and ~4 ms at the 512 KiB cap on an
- * idle machine, ~10 ms under load). Small bodies decode at once. Text the sliced parse refuses
- * is decoded whole for the error message (which stops where the text goes wrong).
+ * Decodes a JSON request body: the one seam every endpoint taking a JSON body goes through
+ * (issue 12 item 6). A body under LARGE_BODY_BYTES is parsed at once, in this turn (the usual
+ * case; a few µs). A larger one (a registration with thousands of checks, a config entry or
+ * ACL policy near the 512 KiB cap) gets its depth check and parse in slices of a few ms
+ * (json-in-slices.ts), apart from the turn the body arrived in: whole, they are ~1 and ~4 ms
+ * at the cap on an idle machine, ~10 ms under load. Text the sliced parse refuses is decoded
+ * whole for the error message (which stops where the text goes wrong).
  */
 export async function parseJsonBodyInTurns(body: Buffer | undefined, options: { optional?: boolean } = {}): Promise<unknown> {
-  if (body === undefined || body.length < LARGE_BODY_BYTES) return parseJsonBody(body, options);
+  if (body === undefined || body.length < LARGE_BODY_BYTES) return parseJsonBodyWhole(body, options);
+  if (parsedLargeBodies.has(body)) return parsedLargeBodies.get(body);
   await yieldToEventLoop();
   const text = body.toString("utf8");
   if (text.trim() !== "") {
     const sliced = await runSliced(parseJsonInSlices(text, { maxDepth: MAX_JSON_NESTING_DEPTH }));
-    if (!sliced.failed) return sliced.value;
+    if (!sliced.failed) {
+      parsedLargeBodies.set(body, sliced.value);
+      return sliced.value;
+    }
   }
-  return parseJsonBody(body, options);
+  return parseJsonBodyWhole(body, options);
 }
+
+/**
+ * Large bodies already parsed, by the very Buffer they came in: a catalog write's body is read
+ * for its Datacenter by the request router and then decoded by the handler, and parsing 512 KiB
+ * twice doubled the CPU and the garbage. Readers only read the value (decoders copy what they
+ * keep); an entry goes with its request's Buffer.
+ */
+const parsedLargeBodies = new WeakMap<Buffer, unknown>();
 
 /** The body as text, refused when empty (unless optional: undefined) or nested too deep. */
 function checkedText(body: Buffer | undefined, options: { optional?: boolean }): string | undefined {
