@@ -33,15 +33,15 @@ export const LARGE_BODY_BYTES = 64 * 1024;
  * at the cap on an idle machine, ~10 ms under load. Text the sliced parse refuses is decoded
  * whole for the error message (which stops where the text goes wrong).
  */
-export async function parseJsonBodyInTurns(body: Buffer | undefined, options: { optional?: boolean } = {}): Promise<unknown> {
+export async function parseJsonBodyInTurns(body: Buffer | undefined, options: { optional?: boolean; keepForHandler?: boolean } = {}): Promise<unknown> {
   if (body === undefined || body.length < LARGE_BODY_BYTES) return parseJsonBodyWhole(body, options);
-  if (parsedLargeBodies.has(body)) return parsedLargeBodies.get(body);
+  if (parsedLargeBodies.has(body)) return takeParsed(body);
   await yieldToEventLoop();
   const text = body.toString("utf8");
   if (text.trim() !== "") {
     const sliced = await runSliced(parseJsonInSlices(text, { maxDepth: MAX_JSON_NESTING_DEPTH }));
     if (!sliced.failed) {
-      parsedLargeBodies.set(body, sliced.value);
+      if (options.keepForHandler === true) parsedLargeBodies.set(body, sliced.value);
       return sliced.value;
     }
   }
@@ -49,12 +49,21 @@ export async function parseJsonBodyInTurns(body: Buffer | undefined, options: { 
 }
 
 /**
- * Large bodies already parsed, by the very Buffer they came in: a catalog write's body is read
- * for its Datacenter by the request router and then decoded by the handler, and parsing 512 KiB
- * twice doubled the CPU and the garbage. Readers only read the value (decoders copy what they
- * keep); an entry goes with its request's Buffer.
+ * Large bodies already parsed (with keepForHandler), by the very Buffer they came in: a catalog
+ * write's body is read for its Datacenter by the request router and then decoded by the
+ * handler, and parsing 512 KiB twice doubled the CPU and the garbage. The handler's read takes
+ * the value out: the request's
+ * Buffer lives until it is answered (after the Raft round trip), and the parsed tree held that
+ * long would survive into the old generation instead of dying young. Readers only read the
+ * value (decoders copy what they keep).
  */
 const parsedLargeBodies = new WeakMap<Buffer, unknown>();
+
+function takeParsed(body: Buffer): unknown {
+  const value = parsedLargeBodies.get(body);
+  parsedLargeBodies.delete(body);
+  return value;
+}
 
 /** The body as text, refused when empty (unless optional: undefined) or nested too deep. */
 function checkedText(body: Buffer | undefined, options: { optional?: boolean }): string | undefined {

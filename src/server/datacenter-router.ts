@@ -220,7 +220,7 @@ export function requestedDatacenter(req: DatacenterOfRequest): string | Promise<
  * handler's own decode of the same body, so a catalog write at the cap is parsed once, not twice.
  */
 function datacenterOfLargeBody(body: Buffer): Promise<string> {
-  return parseJsonBodyInTurns(body).then(datacenterOf, () => ""); // the handler answers the decode error
+  return parseJsonBodyInTurns(body, { keepForHandler: true }).then(datacenterOf, () => ""); // the handler answers the decode error
 }
 
 function datacenterOfBody(text: string): string {

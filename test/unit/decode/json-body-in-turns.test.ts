@@ -42,3 +42,17 @@ test("json body in turns - a large body yields to the event loop before it is pa
   assert.equal(parsed.Value, 7);
   assert.equal(ranBetween, true);
 });
+
+test("json body in turns - a body kept for its handler is parsed once, and handed over once", async () => {
+  const body = large('{"b":[1,2,3]}');
+  const first = await parseJsonBodyInTurns(body, { keepForHandler: true });
+  const handlers = await parseJsonBodyInTurns(body);
+  assert.equal(handlers, first);
+  // Taken out: nothing keeps the parsed tree alive for as long as the request's Buffer.
+  const again = await parseJsonBodyInTurns(body);
+  assert.notEqual(again, first);
+  assert.deepEqual(again, first);
+  // Without keepForHandler nothing is kept.
+  const other = large("[4]");
+  assert.notEqual(await parseJsonBodyInTurns(other), await parseJsonBodyInTurns(other));
+});
