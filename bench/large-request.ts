@@ -149,12 +149,12 @@ function row(name: string, longest: Longest, idle: Longest, detail: string): Res
   };
 }
 
-export async function runLargeRequestBench(nodeFlags: string[] = [], restoreNodes = 3000): Promise<ResultRow[]> {
+export async function runLargeRequestBench(nodeFlags: string[] = [], restoreNodes = 3000, agentArgs: string[] = []): Promise<ResultRow[]> {
   const turnLog = join(benchTempDir(), "large-request-turns.jsonl");
   rmSync(turnLog, { force: true });
   process.env.CONSULATE_TURN_LOG = turnLog;
   try {
-    return await withServer("agent", { nodeFlags: [...nodeFlags, "--import", TRACKER], agentArgs: ["-log-level", "warn"] }, async (server) => {
+    return await withServer("agent", { nodeFlags: [...nodeFlags, "--import", TRACKER], agentArgs: ["-log-level", "warn", ...agentArgs] }, async (server) => {
       const rows: ResultRow[] = [];
       // Warm up every path measured below, so compilation is not what is measured.
       await call(server, "PUT", "/v1/catalog/register", registration("warm", 500));
