@@ -142,7 +142,7 @@ function row(name: string, longest: Longest, idle: Longest, detail: string): Res
     name,
     agent: `${longest.cpuMs.toFixed(1)} ms CPU`,
     bare: `${idle.cpuMs.toFixed(1)} ms CPU idle`,
-    ratio: `${(longest.cpuMs - idle.cpuMs).toFixed(1)} ms more`,
+    ratio: `${longest.cpuMs >= idle.cpuMs ? "+" : "−"}${Math.abs(longest.cpuMs - idle.cpuMs).toFixed(1)} ms`,
     target: `≤ ${LARGE_REQUEST_TARGET_MS} ms CPU`,
     pass: longest.cpuMs <= LARGE_REQUEST_TARGET_MS,
     detail: `longest turn ${longest.cpuMs.toFixed(1)} ms CPU / ${longest.wallMs.toFixed(1)} ms wall, longest GC pause ${longest.gcMs.toFixed(1)} ms (idle: ${idle.cpuMs.toFixed(1)} ms CPU / ${idle.wallMs.toFixed(1)} ms wall, GC ${idle.gcMs.toFixed(1)} ms); ${detail}`,
