@@ -21,11 +21,12 @@ import { runScaleBench, scaleClusterOptionsFromArgs, scaleOptionsFromArgs } from
 import { runScaleClusterBench } from "./scale-cluster.ts";
 import { runWanBench } from "./wan.ts";
 import { runConnectBench } from "./connect.ts";
+import { runLargeRequestBench } from "./large-request.ts";
 
 // `npm run bench`: every case measured against its bare yardstick in the same run (a bare
 // node:http server, a bare node:dgram DNS server, the disk's raw fsync rate), then printed and
 // written into BENCHMARKS.md.
-// Usage: tsx bench/run.ts [--suites http,dns,raft,checks,etcd,tls,scale,scale-cluster,wan,acl,mesh,connect] [--cpu-prof-dir <dir>]
+// Usage: tsx bench/run.ts [--suites http,dns,raft,checks,etcd,tls,scale,scale-cluster,wan,acl,mesh,connect,large-request] [--cpu-prof-dir <dir>]
 //        [--scale-nodes N] [--scale-read-seconds S] [--scale-cluster-nodes N] [--scale-cluster-seconds S]
 // The etcd suite needs Debian's etcd-server (installed on demand when root), and the scale
 // suite takes minutes and ~1 GB, so they only run when asked for by name; so does the TLS
@@ -33,7 +34,7 @@ import { runConnectBench } from "./connect.ts";
 // sections in BENCHMARKS.md.
 
 const DEFAULT_SUITES = ["http", "dns", "raft", "checks"] as const;
-const ALL_SUITES = [...DEFAULT_SUITES, "etcd", "tls", "scale", "scale-cluster", "wan", "acl", "mesh", "connect", "query"] as const;
+const ALL_SUITES = [...DEFAULT_SUITES, "etcd", "tls", "scale", "scale-cluster", "wan", "acl", "mesh", "connect", "query", "large-request"] as const;
 type Suite = (typeof ALL_SUITES)[number];
 
 function parseSuites(argv: string[]): Set<Suite> {
@@ -219,6 +220,11 @@ async function main(): Promise<void> {
     log("prepared queries: execute against the equivalent health read, same agent");
     queryRows.push(...(await runPreparedQueryBench(agentLaunch)));
   }
+  const largeRows: ResultRow[] = [];
+  if (suites.has("large-request")) {
+    log("large requests: the longest event-loop turn of a -dev agent taking bodies at and over the caps, and a restore");
+    largeRows.push(...(await runLargeRequestBench(agentLaunch.nodeFlags)));
+  }
   const scaleRows: ResultRow[] = [];
   if (suites.has("scale")) {
     scaleRows.push(...(await runScaleBench(scaleOptionsFromArgs(process.argv.slice(2)), log, agentLaunch.nodeFlags)));
@@ -242,7 +248,7 @@ async function main(): Promise<void> {
     }
   }
   const totalSeconds = (performance.now() - began) / 1000;
-  const all = [...rows, ...tlsRows, ...wanRows, ...aclRows, ...meshRows, ...connectRows, ...queryRows, ...scaleRows, ...clusterRows];
+  const all = [...rows, ...tlsRows, ...wanRows, ...aclRows, ...meshRows, ...connectRows, ...queryRows, ...largeRows, ...scaleRows, ...clusterRows];
   process.stdout.write(`\n${terminalTable(all)}\n\n${all.map((r) => `${r.name}: ${r.detail}`).join("\n")}\n`);
   const run = { machine, when: new Date(), totalSeconds, loadBefore, loadAfter: loadavg()[0] };
   // The main table is rewritten only by runs that measured some of it.
@@ -253,6 +259,7 @@ async function main(): Promise<void> {
   if (meshRows.length > 0) writeSuiteSection(BENCHMARKS_FILE, "mesh", "### Connect data plane results (issue 16)", meshRows, run, ["Case", "Sidecars", "Yardstick", "Ratio", "Target", "Result"]);
   if (connectRows.length > 0) writeSuiteSection(BENCHMARKS_FILE, "connect", "### Connect control plane (issue 15)", connectRows, run, ["Case", "Consulate", "Yardstick", "Ratio", "Target", "Result"]);
   if (queryRows.length > 0) writeSuiteSection(BENCHMARKS_FILE, "query", "### Prepared query results (issue 18)", queryRows, run, ["Case", "Execute", "health/service?passing", "Ratio", "Target", "Result"]);
+  if (largeRows.length > 0) writeSuiteSection(BENCHMARKS_FILE, "large-request", "### Large requests: the longest event-loop turn (issue 12 item 6)", largeRows, run, ["Case", "Longest turn", "Idle", "Difference", "Target", "Result"]);
   if (scaleRows.length > 0) writeScaleSection(BENCHMARKS_FILE, scaleRows, run);
   if (clusterRows.length > 0) writeSuiteSection(BENCHMARKS_FILE, "scale-cluster", "### Scale: the cluster case alone (issue 17)", clusterRows, run, ["Case", "Consulate", "Yardstick", "Ratio", "Target", "Result"]);
   removeBenchTempDir();

@@ -3,7 +3,7 @@ import type { CatalogDeregisterCommand, CatalogRegisterCommand, CheckFields, Nod
 import { isCheckStatus, type ServiceAddress, type Weights } from "../model/catalog.ts";
 import { formatGoDuration, parseDurationField } from "../model/duration.ts";
 import { yieldToEventLoop } from "../runtime/yield.ts";
-import { bool, field, int, isLargeJsonBody, isObject, obj, parseJsonBody, parseJsonBodyInTurns, str, strList, strMap, type JsonObject } from "./json-body.ts";
+import { bool, field, int, isLargeJsonBody, isObject, obj, parseJsonBodyInTurns, parseJsonBodyWhole, str, strList, strMap, type JsonObject } from "./json-body.ts";
 
 // Bodies of PUT /v1/catalog/register and /deregister (catalog.md §3, §4). Undecodable bodies
 // are 400 `Request decode failed: …`; rule violations are reported the way the server RPC
@@ -18,8 +18,9 @@ const rejected = (msg: string): Error => errors.internal(msg);
 /** Checks decoded per turn of the event loop: a registration may carry thousands. */
 const CHECKS_PER_SLICE = 256;
 
+/** A small body's root object, parsed in this turn (see decodeCatalogRegistration). */
 function rootObject(body: Buffer | undefined, goType: string): JsonObject {
-  return asRootObject(parseJsonBody(body), goType);
+  return asRootObject(parseJsonBodyWhole(body), goType);
 }
 
 function asRootObject(root: unknown, goType: string): JsonObject {
@@ -274,8 +275,8 @@ async function decodeChecksInSlices(bodies: JsonObject[], nodeName: string): Pro
   return out;
 }
 
-export function decodeCatalogDeregistration(body: Buffer | undefined, agentDc: string): CatalogDeregisterCommand {
-  const o = rootObject(body, "structs.DeregisterRequest");
+export async function decodeCatalogDeregistration(body: Buffer | undefined, agentDc: string): Promise<CatalogDeregisterCommand> {
+  const o = asRootObject(await parseJsonBodyInTurns(body), "structs.DeregisterRequest");
   checkDatacenter(o, agentDc);
   const node = str(o, "Node");
   if (node === "") throw rejected("Must provide node");

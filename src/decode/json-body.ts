@@ -11,13 +11,20 @@ import { yieldToEventLoop } from "../runtime/yield.ts";
 
 export type JsonObject = Record<string, unknown>;
 
-export function parseJsonBody(body: Buffer | undefined, options: { optional?: boolean } = {}): unknown {
+/**
+ * The whole, one-turn parse behind parseJsonBodyInTurns (and what its tests compare against).
+ * Request handlers do not call it: every JSON request body goes through parseJsonBodyInTurns,
+ * the one seam that decides whether a body is parsed now or over several turns. The one
+ * exception is the catalog registration hot path, which calls it only for a body
+ * isLargeJsonBody calls small, to skip the promise (decodeCatalogRegistration).
+ */
+export function parseJsonBodyWhole(body: Buffer | undefined, options: { optional?: boolean } = {}): unknown {
   const text = checkedText(body, options);
   return text === undefined ? undefined : parseText(text);
 }
 
 /** Bodies at least this large are decoded over several turns by parseJsonBodyInTurns. */
-const LARGE_BODY_BYTES = 64 * 1024;
+export const LARGE_BODY_BYTES = 64 * 1024;
 
 /** Whether parseJsonBodyInTurns would take more than this turn over the body. */
 export function isLargeJsonBody(body: Buffer | undefined): body is Buffer {
@@ -25,21 +32,44 @@ export function isLargeJsonBody(body: Buffer | undefined): body is Buffer {
 }
 
 /**
- * parseJsonBody for a body that may be large (a registration with thousands of checks): the
- * depth check and the parse run in slices of a few ms (json-in-slices.ts), apart from the turn
- * the body arrived in (issue 12 item 6: whole, they are ~1 and ~4 ms at the 512 KiB cap on an
- * idle machine, ~10 ms under load). Small bodies decode at once. Text the sliced parse refuses
- * is decoded whole for the error message (which stops where the text goes wrong).
+ * Decodes a JSON request body: the one seam every endpoint taking a JSON body goes through
+ * (issue 12 item 6). A body under LARGE_BODY_BYTES is parsed at once, in this turn (the usual
+ * case; a few µs). A larger one (a registration with thousands of checks, a config entry or
+ * ACL policy near the 512 KiB cap) gets its depth check and parse in slices of a few ms
+ * (json-in-slices.ts), apart from the turn the body arrived in: whole, they are ~1 and ~4 ms
+ * at the cap on an idle machine, ~10 ms under load. Text the sliced parse refuses is decoded
+ * whole for the error message (which stops where the text goes wrong).
  */
-export async function parseJsonBodyInTurns(body: Buffer | undefined, options: { optional?: boolean } = {}): Promise<unknown> {
-  if (!isLargeJsonBody(body)) return parseJsonBody(body, options);
+export async function parseJsonBodyInTurns(body: Buffer | undefined, options: { optional?: boolean; keepForHandler?: boolean } = {}): Promise<unknown> {
+  if (!isLargeJsonBody(body)) return parseJsonBodyWhole(body, options);
+  if (parsedLargeBodies.has(body)) return takeParsed(body);
   await yieldToEventLoop();
   const text = body.toString("utf8");
   if (text.trim() !== "") {
     const sliced = await runSliced(parseJsonInSlices(text, { maxDepth: MAX_JSON_NESTING_DEPTH }));
-    if (!sliced.failed) return sliced.value;
+    if (!sliced.failed) {
+      if (options.keepForHandler === true) parsedLargeBodies.set(body, sliced.value);
+      return sliced.value;
+    }
   }
-  return parseJsonBody(body, options);
+  return parseJsonBodyWhole(body, options);
+}
+
+/**
+ * Large bodies already parsed (with keepForHandler), by the very Buffer they came in: a catalog
+ * write's body is read for its Datacenter by the request router and then decoded by the
+ * handler, and parsing 512 KiB twice doubled the CPU and the garbage. The handler's read takes
+ * the value out: the request's
+ * Buffer lives until it is answered (after the Raft round trip), and the parsed tree held that
+ * long would survive into the old generation instead of dying young. Readers only read the
+ * value (decoders copy what they keep).
+ */
+const parsedLargeBodies = new WeakMap<Buffer, unknown>();
+
+function takeParsed(body: Buffer): unknown {
+  const value = parsedLargeBodies.get(body);
+  parsedLargeBodies.delete(body);
+  return value;
 }
 
 /** The body as text, refused when empty (unless optional: undefined) or nested too deep. */

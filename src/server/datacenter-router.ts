@@ -5,9 +5,7 @@ import { METRIC_NAMES, type Metrics } from "../runtime/metrics.ts";
 import type { RpcPool } from "../transport/rpc-client.ts";
 import { RpcError, RpcErrorCode } from "../transport/rpc.ts";
 import { datacentersByDistance } from "../model/datacenters-by-distance.ts";
-import { MAX_JSON_NESTING_DEPTH } from "../model/json-depth.ts";
-import { parseJsonInSlices } from "../decode/json-in-slices.ts";
-import { runSliced } from "../runtime/sliced-work.ts";
+import { LARGE_BODY_BYTES, parseJsonBodyInTurns } from "../decode/json-body.ts";
 import { asRawResponse, httpErrorOf, rawRequestOf, RpcMethod, type HttpForwardArgs } from "./leader-forwarding.ts";
 import { type LocalMember, MEMBER_STATUS } from "../model/members.ts";
 
@@ -202,9 +200,6 @@ export interface DatacenterOfRequest {
   body: Buffer | undefined;
 }
 
-/** Catalog bodies at least this large are read for their Datacenter in slices. */
-const LARGE_BODY_BYTES = 64 * 1024;
-
 /**
  * The datacenter a request names (`?dc=`, or the body's Datacenter on catalog writes); "" = this
  * one. A promise when it has to read a large body: a registration at the body cap takes
@@ -222,11 +217,12 @@ export function requestedDatacenter(req: DatacenterOfRequest): string | Promise<
   return datacenterOfBody(req.body.toString("utf8"));
 }
 
-async function datacenterOfLargeBody(body: Buffer): Promise<string> {
-  const text = body.toString("utf8");
-  const sliced = await runSliced(parseJsonInSlices(text, { maxDepth: MAX_JSON_NESTING_DEPTH }));
-  // Text the sliced parse refuses (invalid, or nested past the bound) is read as before.
-  return sliced.failed ? datacenterOfBody(text) : datacenterOf(sliced.value);
+/**
+ * A large body is parsed by the JSON body seam, in slices; the seam keeps the value for the
+ * handler's own decode of the same body, so a catalog write at the cap is parsed once, not twice.
+ */
+function datacenterOfLargeBody(body: Buffer): Promise<string> {
+  return parseJsonBodyInTurns(body, { keepForHandler: true }).then(datacenterOf, () => ""); // the handler answers the decode error
 }
 
 function datacenterOfBody(text: string): string {

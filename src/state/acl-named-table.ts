@@ -1,4 +1,6 @@
 import type { WatchHub, WatchSet } from "./watch.ts";
+import { ROWS_PER_PAUSE } from "./restore-pace.ts";
+import { runWhole, type SlicedWork } from "../runtime/sliced-work.ts";
 
 // ACL policies and roles: rows with a unique ID and a unique, case-insensitive Name (Consul's
 // memdb name index lower-cases). Lists come back ordered by ID, as Consul's id index does.
@@ -20,8 +22,8 @@ export interface NamedTableDump<T> {
 export class AclNamedTable<T extends NamedRow> {
   readonly #hub: WatchHub;
   readonly #topic: string;
-  readonly #rows = new Map<string, T>();
-  readonly #byName = new Map<string, string>();
+  #rows = new Map<string, T>();
+  #byName = new Map<string, string>();
   tableIndex = 0;
 
   constructor(hub: WatchHub, topic: string) {
@@ -74,12 +76,29 @@ export class AclNamedTable<T extends NamedRow> {
   }
 
   load(dump: NamedTableDump<T>): void {
+    runWhole(this.loadSlices(dump));
+  }
+
+  /**
+   * load() as work that pauses every ROWS_PER_PAUSE rows, for a table nobody reads yet: a
+   * snapshot restore stages every table this way, then the live one adopts it at once.
+   */
+  *loadSlices(dump: NamedTableDump<T>): SlicedWork<void> {
     this.clear();
+    let n = 0;
     for (const row of dump.rows) {
       this.#rows.set(row.ID, row);
       this.#byName.set(row.Name.toLowerCase(), row.ID);
+      if (++n % ROWS_PER_PAUSE === 0) yield;
     }
     this.tableIndex = dump.tableIndex;
+  }
+
+  /** Takes over the rows of `staged` (loaded with loadSlices) in O(1); `staged` is not used again. */
+  adopt(staged: AclNamedTable<T>): void {
+    this.#rows = staged.#rows;
+    this.#byName = staged.#byName;
+    this.tableIndex = staged.tableIndex;
   }
 
   clear(): void {

@@ -2,6 +2,7 @@ import type { AclPolicy, AclRole, AclToken } from "../model/acl.ts";
 import { AclNamedTable, type NamedTableDump } from "./acl-named-table.ts";
 import { AclTokenTable } from "./acl-token-table.ts";
 import type { WatchHub, WatchSet } from "./watch.ts";
+import { runWhole, type SlicedWork } from "../runtime/sliced-work.ts";
 
 // Every ACL table of the replicated state (Consul's acl-tokens, acl-policies, acl-roles and
 // the bootstrap row), with one dump for snapshots.
@@ -58,10 +59,23 @@ export class AclTables {
   }
 
   load(dump: AclDump): void {
-    this.tokens.load(dump.Tokens);
-    this.policies.load(dump.Policies);
-    this.roles.load(dump.Roles);
+    runWhole(this.loadSlices(dump));
+  }
+
+  /** load() in slices, for tables nobody reads yet (a restore's staged store). */
+  *loadSlices(dump: AclDump): SlicedWork<void> {
+    yield* this.tokens.loadSlices(dump.Tokens);
+    yield* this.policies.loadSlices(dump.Policies);
+    yield* this.roles.loadSlices(dump.Roles);
     this.#bootstrap = { ...dump.Bootstrap };
+  }
+
+  /** Takes over the rows of `staged` (loaded with loadSlices) in O(1); `staged` is not used again. */
+  adopt(staged: AclTables): void {
+    this.tokens.adopt(staged.tokens);
+    this.policies.adopt(staged.policies);
+    this.roles.adopt(staged.roles);
+    this.#bootstrap = staged.#bootstrap;
   }
 
   /** Raises every table index to `index` (an operator snapshot restore changed them all). */

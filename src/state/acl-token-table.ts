@@ -1,6 +1,8 @@
 import { hash } from "node:crypto";
 import { aclTokenExpired, type AclToken, type AclTokenFields } from "../model/acl.ts";
 import type { WatchHub, WatchSet } from "./watch.ts";
+import { ROWS_PER_PAUSE } from "./restore-pace.ts";
+import { runWhole, type SlicedWork } from "../runtime/sliced-work.ts";
 
 // ACL tokens by AccessorID, with a secret index. The secret index is keyed by the SHA-256 of
 // the SecretID, so finding a token never compares a presented secret with stored ones byte by
@@ -25,8 +27,8 @@ export interface TokenListFilter {
 
 export class AclTokenTable {
   readonly #hub: WatchHub;
-  readonly #rows = new Map<string, AclToken>();
-  readonly #bySecret = new Map<string, string>();
+  #rows = new Map<string, AclToken>();
+  #bySecret = new Map<string, string>();
   tableIndex = 0;
 
   constructor(hub: WatchHub) {
@@ -100,12 +102,29 @@ export class AclTokenTable {
   }
 
   load(dump: { rows: AclToken[]; tableIndex: number }): void {
+    runWhole(this.loadSlices(dump));
+  }
+
+  /**
+   * load() as work that pauses every ROWS_PER_PAUSE rows, for a table nobody reads yet: a
+   * snapshot restore stages every table this way, then the live one adopts it at once.
+   */
+  *loadSlices(dump: { rows: AclToken[]; tableIndex: number }): SlicedWork<void> {
     this.clear();
+    let n = 0;
     for (const row of dump.rows) {
       this.#rows.set(row.AccessorID, row);
       this.#bySecret.set(secretKey(row.SecretID), row.AccessorID);
+      if (++n % ROWS_PER_PAUSE === 0) yield;
     }
     this.tableIndex = dump.tableIndex;
+  }
+
+  /** Takes over the rows of `staged` (loaded with loadSlices) in O(1); `staged` is not used again. */
+  adopt(staged: AclTokenTable): void {
+    this.#rows = staged.#rows;
+    this.#bySecret = staged.#bySecret;
+    this.tableIndex = staged.tableIndex;
   }
 
   clear(): void {

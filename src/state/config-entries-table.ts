@@ -1,5 +1,7 @@
 import type { ConfigEntry, ConfigEntryFields } from "../model/config-entry.ts";
 import { Topics, type WatchHub, type WatchSet } from "./watch.ts";
+import { ROWS_PER_PAUSE } from "./restore-pace.ts";
+import { runWhole, type SlicedWork } from "../runtime/sliced-work.ts";
 
 // Config entries (service-intentions, service-defaults, proxy-defaults, …), one row per
 // (kind, name). Watches are per kind: intentions readers wake on intention changes only.
@@ -16,8 +18,8 @@ function keyOf(kind: string, name: string): string {
 
 export class ConfigEntriesTable {
   readonly #hub: WatchHub;
-  readonly #rows = new Map<string, ConfigEntry>();
-  readonly #kindIndex = new Map<string, number>();
+  #rows = new Map<string, ConfigEntry>();
+  #kindIndex = new Map<string, number>();
   tableIndex = 0;
 
   constructor(hub: WatchHub) {
@@ -67,10 +69,29 @@ export class ConfigEntriesTable {
   }
 
   load(d: ConfigEntriesDump): void {
+    runWhole(this.loadSlices(d));
+  }
+
+  /**
+   * load() as work that pauses every ROWS_PER_PAUSE / 8 rows (each is cloned), for a table nobody reads yet: a
+   * snapshot restore stages every table this way, then the live one adopts it at once.
+   */
+  *loadSlices(d: ConfigEntriesDump): SlicedWork<void> {
     this.clear();
-    for (const r of d.rows) this.#rows.set(keyOf(r.Kind, r.Name), structuredClone(r));
+    let n = 0;
+    for (const r of d.rows) {
+      this.#rows.set(keyOf(r.Kind, r.Name), structuredClone(r));
+      if (++n % (ROWS_PER_PAUSE / 8) === 0) yield;
+    }
     for (const [k, v] of d.kindIndexes) this.#kindIndex.set(k, v);
     this.tableIndex = d.tableIndex;
+  }
+
+  /** Takes over the rows of `staged` (loaded with loadSlices) in O(1); `staged` is not used again. */
+  adopt(staged: ConfigEntriesTable): void {
+    this.#rows = staged.#rows;
+    this.#kindIndex = staged.#kindIndex;
+    this.tableIndex = staged.tableIndex;
   }
 
   clear(): void {

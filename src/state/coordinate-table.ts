@@ -1,9 +1,11 @@
 import type { NodeCoordinate } from "../model/catalog.ts";
 import { Topics, type WatchHub, type WatchSet } from "./watch.ts";
+import { ROWS_PER_PAUSE } from "./restore-pace.ts";
+import { runWhole, type SlicedWork } from "../runtime/sliced-work.ts";
 
 export class CoordinateTable {
   readonly #hub: WatchHub;
-  readonly #rows = new Map<string, NodeCoordinate>();
+  #rows = new Map<string, NodeCoordinate>();
   tableIndex = 0;
 
   constructor(hub: WatchHub) {
@@ -39,9 +41,27 @@ export class CoordinateTable {
 
   /** Replaces the contents with a snapshot's (the caller wakes watchers). */
   load(dump: { rows: NodeCoordinate[]; tableIndex: number }): void {
+    runWhole(this.loadSlices(dump));
+  }
+
+  /**
+   * load() as work that pauses every ROWS_PER_PAUSE rows, for a table nobody reads yet: a
+   * snapshot restore stages every table this way, then the live one adopts it at once.
+   */
+  *loadSlices(dump: { rows: NodeCoordinate[]; tableIndex: number }): SlicedWork<void> {
     this.clear();
-    for (const c of dump.rows) this.#rows.set(c.Node.toLowerCase(), c);
+    let n = 0;
+    for (const c of dump.rows) {
+      this.#rows.set(c.Node.toLowerCase(), c);
+      if (++n % ROWS_PER_PAUSE === 0) yield;
+    }
     this.tableIndex = dump.tableIndex;
+  }
+
+  /** Takes over the rows of `staged` (loaded with loadSlices) in O(1); `staged` is not used again. */
+  adopt(staged: CoordinateTable): void {
+    this.#rows = staged.#rows;
+    this.tableIndex = staged.tableIndex;
   }
 
   clear(): void {

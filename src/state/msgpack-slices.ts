@@ -161,20 +161,27 @@ class SliceReader {
     this.#walkDepth = walkDepth;
   }
 
-  *value(depth: number): SlicedWork<unknown> {
-    const header = depth <= this.#walkDepth ? this.#containerHeader() : undefined;
-    if (header === undefined) return this.#values(1)[0];
+  /** The value at the current position; containers down to the walk depth (or `walk`) are walked. */
+  *value(depth: number, walk = depth <= this.#walkDepth): SlicedWork<unknown> {
+    const header = walk ? this.#containerHeader() : undefined;
+    if (header === undefined) return this.#oneValue();
     if (header.kind === "array") {
       const out: unknown[] = [];
       while (out.length < header.length) {
-        for (const element of this.#values(header.length - out.length)) out.push(element);
+        const batch = this.#values(header.length - out.length);
+        if (batch !== undefined) for (const element of batch) out.push(element);
+        // One element larger than a batch (a node's thousands of checks in a catalog dump is
+        // one [node, rows] pair): an array is walked too, so it pauses between its elements
+        // instead of being read in one call; anything else is read whole.
+        else if (this.#atArray()) out.push(yield* this.value(depth + 1, true));
+        else out.push(this.#oneValue());
         yield;
       }
       return out;
     }
     const out: Record<string, unknown> = {};
     for (let i = 0; i < header.length; i++) {
-      const read = this.#values(1)[0];
+      const read = this.#oneValue();
       if (typeof read !== "string") throw new Error("msgpack: a map key that is not a string");
       let key: string = read;
       // As msgpackr's mapsAsObjects reader does.
@@ -205,14 +212,46 @@ class SliceReader {
     return width === 2 ? this.bytes.readUInt16BE(at) : this.bytes.readUInt32BE(at);
   }
 
+  #atArray(): boolean {
+    const token = this.bytes[this.position];
+    return (token >= 0x90 && token <= 0x9f) || token === 0xdc || token === 0xdd;
+  }
+
   /**
    * Up to `max` whole msgpack values from the current position, by one msgpackr call that
    * stops after about BATCH_BYTES. The call sees a window of the bytes, not all that remain:
    * msgpackr's native string extractor scans to the end of what it is given, which over the
-   * whole document would cost every batch the entire rest. A value that does not fit the window
-   * is read again through a window twice as large.
+   * whole document would cost every batch the entire rest. The values read before one that
+   * runs past the window are kept (msgpackr hands each over as it completes); undefined when
+   * the first value alone runs past it.
    */
-  #values(max: number): unknown[] {
+  #values(max: number): unknown[] | undefined {
+    const remaining = this.bytes.length - this.position;
+    if (remaining <= 0) throw new Error("Unexpected end of MessagePack data");
+    const window = BATCH_BYTES + BATCH_BYTES / 4;
+    const whole = window >= remaining;
+    const source = this.bytes.subarray(this.position, whole ? this.bytes.length : this.position + window);
+    const out: unknown[] = [];
+    let end = 0;
+    try {
+      this.#packr.unpackMultiple(source, (value: unknown, _start?: number, stop = 0) => {
+        out.push(value);
+        end = stop;
+        return out.length < max && stop < BATCH_BYTES;
+      });
+    } catch (err) {
+      if (whole) throw err;
+      if (out.length === 0) return undefined;
+    }
+    this.position += end;
+    return out;
+  }
+
+  /**
+   * One whole value, however large: read through a window of the bytes, twice as large each
+   * time the value runs past it.
+   */
+  #oneValue(): unknown {
     const remaining = this.bytes.length - this.position;
     if (remaining <= 0) throw new Error("Unexpected end of MessagePack data");
     for (let window = BATCH_BYTES + BATCH_BYTES / 4; ; window *= 2) {
@@ -224,14 +263,14 @@ class SliceReader {
         this.#packr.unpackMultiple(source, (value: unknown, _start?: number, stop = 0) => {
           out.push(value);
           end = stop;
-          return out.length < max && stop < BATCH_BYTES;
+          return false;
         });
       } catch (err) {
         if (whole) throw err;
         continue;
       }
       this.position += end;
-      return out;
+      return out[0];
     }
   }
 }

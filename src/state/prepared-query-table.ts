@@ -1,6 +1,8 @@
 import { isTemplate, looksLikeUuid, type PreparedQuery } from "../model/prepared-query.ts";
 import { CompiledTemplate, type RenderSource } from "./prepared-query-template.ts";
 import { Topics, type WatchHub, type WatchSet } from "./watch.ts";
+import { ROWS_PER_PAUSE } from "./restore-pace.ts";
+import { runWhole, type SlicedWork } from "../runtime/sliced-work.ts";
 
 // Prepared queries (Consul's prepared-queries table): by ID, by lower-cased name (unique), by
 // template prefix (longest prefix wins, "" the catch-all) and by session (a session's end
@@ -15,8 +17,8 @@ const byId = (a: PreparedQuery, b: PreparedQuery): number => (a.ID < b.ID ? -1 :
 
 export class PreparedQueryTable {
   readonly #hub: WatchHub;
-  readonly #rows = new Map<string, Row>();
-  readonly #byName = new Map<string, string>();
+  #rows = new Map<string, Row>();
+  #byName = new Map<string, string>();
   tableIndex = 0;
 
   constructor(hub: WatchHub) {
@@ -103,14 +105,31 @@ export class PreparedQueryTable {
 
   /** Replaces the contents with a snapshot's (the caller wakes watchers); templates are compiled again. */
   load(dump: { rows: PreparedQuery[]; tableIndex: number } | undefined): void {
+    runWhole(this.loadSlices(dump));
+  }
+
+  /**
+   * load() as work that pauses every ROWS_PER_PAUSE / 8 rows (templates compile), for a table nobody reads yet: a
+   * snapshot restore stages every table this way, then the live one adopts it at once.
+   */
+  *loadSlices(dump: { rows: PreparedQuery[]; tableIndex: number } | undefined): SlicedWork<void> {
     this.clear();
     if (!dump) return;
+    let n = 0;
     for (const q of dump.rows) {
       const key = q.ID.toLowerCase();
       this.#rows.set(key, { query: q, template: isTemplate(q) ? new CompiledTemplate(q) : undefined });
       if (q.Name !== "") this.#byName.set(q.Name.toLowerCase(), key);
+      if (++n % (ROWS_PER_PAUSE / 8) === 0) yield;
     }
     this.tableIndex = dump.tableIndex;
+  }
+
+  /** Takes over the rows of `staged` (loaded with loadSlices) in O(1); `staged` is not used again. */
+  adopt(staged: PreparedQueryTable): void {
+    this.#rows = staged.#rows;
+    this.#byName = staged.#byName;
+    this.tableIndex = staged.tableIndex;
   }
 
   clear(): void {

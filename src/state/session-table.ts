@@ -1,5 +1,7 @@
 import type { Session } from "../model/session.ts";
 import { Topics, type WatchHub, type WatchSet } from "./watch.ts";
+import { ROWS_PER_PAUSE } from "./restore-pace.ts";
+import { runWhole, type SlicedWork } from "../runtime/sliced-work.ts";
 
 const byId = (a: Session, b: Session): number => (a.ID < b.ID ? -1 : a.ID > b.ID ? 1 : 0);
 
@@ -10,10 +12,10 @@ const byId = (a: Session, b: Session): number => (a.ID < b.ID ? -1 : a.ID > b.ID
  */
 export class SessionTable {
   readonly #hub: WatchHub;
-  readonly #rows = new Map<string, Session>();
+  #rows = new Map<string, Session>();
   /** lower(node name) → session IDs, so catalog changes find a node's sessions at once. */
-  readonly #byNode = new Map<string, Set<string>>();
-  readonly #lockDelays = new Map<string, number>();
+  #byNode = new Map<string, Set<string>>();
+  #lockDelays = new Map<string, number>();
   #sweepLockDelaysAt = 64;
   tableIndex = 0;
 
@@ -96,8 +98,18 @@ export class SessionTable {
 
   /** Replaces the contents with a snapshot's (the caller wakes watchers). */
   load(dump: { rows: Session[]; lockDelays: [string, number][]; tableIndex: number }): void {
+    runWhole(this.loadSlices(dump));
+  }
+
+  /**
+   * load() as work that pauses every ROWS_PER_PAUSE rows, for a table nobody reads yet: a
+   * snapshot restore stages every table this way, then the live one adopts it at once.
+   */
+  *loadSlices(dump: { rows: Session[]; lockDelays: [string, number][]; tableIndex: number }): SlicedWork<void> {
     this.clear();
+    let n = 0;
     for (const s of dump.rows) {
+      if (++n % ROWS_PER_PAUSE === 0) yield;
       this.#rows.set(s.ID, s);
       const nodeKey = s.Node.toLowerCase();
       let ids = this.#byNode.get(nodeKey);
@@ -110,6 +122,15 @@ export class SessionTable {
     for (const [k, until] of dump.lockDelays) this.#lockDelays.set(k, until);
     this.#sweepLockDelaysAt = Math.max(64, this.#lockDelays.size * 2);
     this.tableIndex = dump.tableIndex;
+  }
+
+  /** Takes over the rows of `staged` (loaded with loadSlices) in O(1); `staged` is not used again. */
+  adopt(staged: SessionTable): void {
+    this.#rows = staged.#rows;
+    this.#byNode = staged.#byNode;
+    this.#lockDelays = staged.#lockDelays;
+    this.#sweepLockDelaysAt = staged.#sweepLockDelaysAt;
+    this.tableIndex = staged.tableIndex;
   }
 
   clear(): void {

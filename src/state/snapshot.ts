@@ -7,9 +7,7 @@ import type { AclDump } from "./acl-tables.ts";
 import type { AutopilotDump } from "./autopilot-table.ts";
 import type { ConnectCaDump } from "./connect-ca-table.ts";
 import type { ConfigEntriesDump } from "./config-entries-table.ts";
-import { CatalogTables, type CatalogDump } from "./catalog-tables.ts";
-import { KvTable } from "./kv-table.ts";
-import { WatchHub } from "./watch.ts";
+import type { CatalogDump } from "./catalog-tables.ts";
 import { StateStore } from "./store.ts";
 import type { SlicedWork } from "../runtime/sliced-work.ts";
 import { packSlices, unpackSlices } from "./msgpack-slices.ts";
@@ -90,47 +88,60 @@ export function restoreState(state: StateStore, data: Uint8Array): void {
   restoreDocument(state, decodeDocument(data));
 }
 
-/** A snapshot read ahead of its restore: the document, and its catalog already built aside. */
+/**
+ * A snapshot read ahead of its restore: every table already loaded into a store nobody reads
+ * (its own watch hub, no watchers), for the live store to adopt.
+ */
 export interface PreparedRestore {
-  doc: StateSnapshotDocument;
-  catalog: CatalogTables;
-  kv: KvTable;
+  staged: StateStore;
+  lastIndex: number;
 }
 
 /**
  * The costly part of restoreState as work that pauses between batches of rows: decoding the
- * document and building its catalog (the largest table) in tables nobody reads yet.
- * restorePrepared then replaces the state in one turn.
+ * document and loading every table into a staged store, a few hundred rows per step (issue 12
+ * item 6: sessions, ACLs, config entries... were loaded in the restore's own turn, tens of ms
+ * for tens of thousands of rows). restorePrepared then swaps them in, O(1) per table. Throws
+ * what restoreState would throw for an unreadable document, before anything changed.
  */
 export function* prepareRestore(data: Uint8Array): SlicedWork<PreparedRestore> {
   const doc = yield* decodeDocumentSlices(data);
-  const catalog = new CatalogTables(new WatchHub());
-  yield* catalog.loadSlices(doc.Catalog);
-  const kv = new KvTable(new WatchHub());
-  yield* kv.loadSlices(doc.Kv);
-  return { doc, catalog, kv };
+  const staged = new StateStore();
+  yield* staged.catalog.loadSlices(doc.Catalog);
+  yield* staged.kv.loadSlices(doc.Kv);
+  yield* staged.sessions.loadSlices(doc.Sessions);
+  yield* staged.coordinates.loadSlices(doc.Coordinates);
+  if (doc.Acl) yield* staged.acl.loadSlices(doc.Acl);
+  if (doc.ConfigEntries) yield* staged.configEntries.loadSlices(doc.ConfigEntries);
+  yield* staged.preparedQueries.loadSlices(doc.PreparedQueries);
+  // One row and a few roots: loaded whole.
+  if (doc.Autopilot) staged.autopilot.load(doc.Autopilot);
+  if (doc.ConnectCa) staged.connectCa.load(doc.ConnectCa);
+  return { staged, lastIndex: doc.LastIndex };
 }
 
-/**
- * Throws what restorePrepared would throw for `prepared`, without using it up: the tables other
- * than the catalog (which prepareRestore already built) are loaded into a scratch store.
- */
-export function checkPreparedRestore(prepared: PreparedRestore): void {
-  restoreDocument(new StateStore(), prepared.doc, { catalog: new CatalogTables(new WatchHub()), kv: new KvTable(new WatchHub()) });
-}
-
-/** restoreState for a snapshot prepareRestore read (use it once). */
+/** restoreState for a snapshot prepareRestore read (use it once): every table is swapped in. */
 export function restorePrepared(state: StateStore, prepared: PreparedRestore): void {
-  restoreDocument(state, prepared.doc, prepared);
+  const { staged } = prepared;
+  state.reset();
+  state.kv.adopt(staged.kv);
+  state.catalog.adopt(staged.catalog);
+  state.sessions.adopt(staged.sessions);
+  state.coordinates.adopt(staged.coordinates);
+  state.acl.adopt(staged.acl);
+  state.configEntries.adopt(staged.configEntries);
+  state.preparedQueries.adopt(staged.preparedQueries);
+  state.autopilot.load(staged.autopilot.dump());
+  state.connectCa.load(staged.connectCa.dump());
+  state.lastIndex = prepared.lastIndex;
+  // reset() already woke everyone once; wake again for waiters that re-subscribed in between.
+  state.hub.notifyAll();
 }
 
-function restoreDocument(state: StateStore, doc: StateSnapshotDocument, staged?: { catalog: CatalogTables; kv: KvTable }): void {
+function restoreDocument(state: StateStore, doc: StateSnapshotDocument): void {
   state.reset();
-  const stagedCatalog = staged?.catalog;
-  if (staged) state.kv.adopt(staged.kv);
-  else state.kv.load(doc.Kv);
-  if (stagedCatalog) state.catalog.adopt(stagedCatalog);
-  else state.catalog.load(doc.Catalog);
+  state.kv.load(doc.Kv);
+  state.catalog.load(doc.Catalog);
   state.sessions.load(doc.Sessions);
   state.coordinates.load(doc.Coordinates);
   if (doc.Autopilot) state.autopilot.load(doc.Autopilot);

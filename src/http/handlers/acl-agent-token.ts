@@ -1,6 +1,6 @@
 import { agentTokenKindForEndpoint } from "../../acl/agent-tokens.ts";
 import { ConsulError, errors } from "../../errors/catalog.ts";
-import { isObject, str } from "../../decode/json-body.ts";
+import { isObject, parseJsonBodyInTurns, str } from "../../decode/json-body.ts";
 import type { Handler } from "../context.ts";
 import { requestAuthorizer } from "../request-authorizer.ts";
 import { empty } from "../reply.ts";
@@ -15,14 +15,8 @@ export const agentToken: Handler = async (ctx, req) => {
   if (!ctx.acl) throw errors.aclDisabled();
   requestAuthorizer(ctx, req).require("acl:write");
   let token = "";
-  const text = req.body && req.body.length > 0 ? req.body.toString("utf8") : "";
-  if (text.trim() !== "") {
-    let raw: unknown;
-    try {
-      raw = JSON.parse(text) as unknown;
-    } catch (e) {
-      throw new ConsulError("BadRequest", `Request decode failed: ${e instanceof Error ? e.message : String(e)}`);
-    }
+  const raw = await parseJsonBodyInTurns(req.body, { optional: true });
+  if (raw !== undefined) {
     if (!isObject(raw)) throw new ConsulError("BadRequest", "Request decode failed: json: cannot unmarshal non-object into Go value of type api.AgentToken");
     token = str(raw, "Token");
   }

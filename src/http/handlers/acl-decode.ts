@@ -2,7 +2,7 @@ import type { AclLink, AclNodeIdentity, AclServiceIdentity, AclTemplatedPolicy }
 import type { PolicyInput, RoleInput, TokenInput } from "../../acl/object-writers.ts";
 import { ConsulError } from "../../errors/catalog.ts";
 import { parseDurationField } from "../../model/duration.ts";
-import { bool, field, isObject, list, str, strList, type JsonObject } from "../../decode/json-body.ts";
+import { bool, field, isObject, list, parseJsonBodyInTurns, str, strList, type JsonObject } from "../../decode/json-body.ts";
 
 // Request bodies of the ACL endpoints, decoded like Go's encoding/json (case-insensitive keys).
 // A body that does not decode is 400 with Consul's `<Kind> decoding failed: …` prefix.
@@ -22,18 +22,16 @@ function withKind<T>(kind: Kind, fn: () => T): T {
   }
 }
 
-export function parseBody(kind: Kind, body: Buffer | undefined, optional = false): JsonObject {
-  const text = body && body.length > 0 ? body.toString("utf8") : "";
-  if (text.trim() === "") {
-    if (optional) return {};
-    throw decodeFailed(kind, "EOF");
-  }
+/** The body through the one JSON body seam (sliced when large), with the ACL endpoints' error prefix. */
+export async function parseBody(kind: Kind, body: Buffer | undefined, optional = false): Promise<JsonObject> {
   let raw: unknown;
   try {
-    raw = JSON.parse(text) as unknown;
-  } catch (e) {
-    throw decodeFailed(kind, e instanceof Error ? e.message : String(e));
+    raw = await parseJsonBodyInTurns(body, { optional });
+  } catch (err) {
+    if (err instanceof ConsulError && err.code === "DecodeFailed") throw decodeFailed(kind, err.message.replace(/^Request decode failed: /, ""));
+    throw err;
   }
+  if (raw === undefined) return {};
   if (!isObject(raw)) throw decodeFailed(kind, "json: cannot unmarshal non-object into Go value");
   return raw;
 }

@@ -52,7 +52,7 @@ const bootstrap: Handler = async (ctx, req) => {
   if (req.body && req.body.length > 0) {
     let body;
     try {
-      body = parseBody("Token", req.body, true);
+      body = await parseBody("Token", req.body, true);
       bootstrapSecret = str(body, "BootstrapSecret");
     } catch (err) {
       const detail = err instanceof Error ? err.message.replace(/^Token decoding failed: /, "") : String(err);
@@ -135,7 +135,7 @@ const tokenList: Handler = async (ctx, req) => {
 const tokenCreate: Handler = async (ctx, req) => {
   const acl = aclOf(ctx);
   caller(acl, req).require("acl:write");
-  const input = decodeToken(parseBody("Token", req.body));
+  const input = decodeToken(await parseBody("Token", req.body));
   const token = buildNewToken(acl.writer(), input);
   const stored = (await propose(ctx, { Type: "acl-token-set", Token: token })) as AclToken;
   return json(tokenView(tables(ctx), stored, true));
@@ -179,7 +179,7 @@ const tokenPut: Handler = async (ctx, req) => {
   const acl = aclOf(ctx);
   if (req.suffix.endsWith("/clone")) return tokenClone(ctx, req, acl, req.suffix.slice(0, -"/clone".length));
   caller(acl, req).require("acl:write");
-  const input = decodeToken(parseBody("Token", req.body));
+  const input = decodeToken(await parseBody("Token", req.body));
   if (input.AccessorID === "") input.AccessorID = req.suffix;
   if (input.AccessorID !== req.suffix) throw errors.badRequest("Token Accessor ID in URL and payload do not match");
   const token = buildTokenUpdate(acl.writer(), input);
@@ -188,7 +188,7 @@ const tokenPut: Handler = async (ctx, req) => {
 };
 
 async function tokenClone(ctx: HttpContext, req: ApiRequest, acl: AclService, accessorId: string) {
-  const body = parseBody("Token", req.body, true);
+  const body = await parseBody("Token", req.body, true);
   const description = decodeToken(body).Description;
   caller(acl, req).require("acl:write");
   const token = buildTokenClone(acl.writer(), accessorId, description === "" ? undefined : description);
@@ -226,7 +226,7 @@ function policyRead(ctx: HttpContext, req: ApiRequest, find: (ws: Parameters<Acl
 const policyCreate: Handler = async (ctx, req) => {
   const acl = aclOf(ctx);
   caller(acl, req).require("acl:write");
-  const input = decodePolicy(parseBody("Policy", req.body));
+  const input = decodePolicy(await parseBody("Policy", req.body));
   if (input.ID !== "") throw errors.badRequest("Cannot specify the ID when creating a new policy");
   const policy = buildPolicy(acl.writer(), input);
   return json(policyView((await propose(ctx, { Type: "acl-policy-set", Policy: policy })) as AclPolicy));
@@ -244,7 +244,7 @@ const policyById: Handler = async (ctx, req) => {
     await propose(ctx, { Type: "acl-policy-delete", IDs: [id] });
     return json(true);
   }
-  const input = decodePolicy(parseBody("Policy", req.body));
+  const input = decodePolicy(await parseBody("Policy", req.body));
   if (input.ID !== "" && input.ID !== id) throw errors.badRequest("Policy ID in URL and payload do not match");
   input.ID = id;
   const policy = buildPolicy(acl.writer(), input);
@@ -282,7 +282,7 @@ function roleRead(ctx: HttpContext, req: ApiRequest, find: (ws: Parameters<AclTa
 const roleCreate: Handler = async (ctx, req) => {
   const acl = aclOf(ctx);
   caller(acl, req).require("acl:write");
-  const input = decodeRole(parseBody("Role", req.body));
+  const input = decodeRole(await parseBody("Role", req.body));
   if (input.ID !== "") throw errors.badRequest("Cannot specify the ID when creating a new role");
   const role = buildRole(acl.writer(), input);
   return json(roleView(tables(ctx), (await propose(ctx, { Type: "acl-role-set", Role: role })) as AclRole));
@@ -299,7 +299,7 @@ const roleById: Handler = async (ctx, req) => {
     await propose(ctx, { Type: "acl-role-delete", IDs: [id] });
     return json(true);
   }
-  const input = decodeRole(parseBody("Role", req.body));
+  const input = decodeRole(await parseBody("Role", req.body));
   if (input.ID !== "" && input.ID !== id) throw errors.badRequest("Role ID in URL and payload do not match");
   input.ID = id;
   const role = buildRole(acl.writer(), input);

@@ -4,7 +4,7 @@ import type { Handler, HttpContext } from "../context.ts";
 import { requestToken } from "../query.ts";
 import { queryOptions } from "../read.ts";
 import { json } from "../reply.ts";
-import { isObject, parseJsonBody } from "../../decode/json-body.ts";
+import { isObject, parseJsonBodyInTurns } from "../../decode/json-body.ts";
 import { SERVICE_INTENTIONS } from "../../connect/config-entry-decode.ts";
 import { decide, matchIntentions, type Intention } from "../../connect/intentions.ts";
 import { parseServiceUri } from "../../connect/spiffe.ts";
@@ -77,7 +77,7 @@ async function destinationIntentions(ctx: HttpContext, target: string, token: st
  */
 const authorize: Handler = async (ctx, req) => {
   const opts = queryOptions(ctx, req);
-  const body = parseJsonBody(req.body);
+  const body = await parseJsonBodyInTurns(req.body);
   if (!isObject(body)) throw errors.badRequest("Invalid request");
   const target = typeof body.Target === "string" ? body.Target : "";
   if (target === "") throw errors.badRequest("Target service must be specified");

@@ -40,7 +40,7 @@ function registerDecoded(ctx: HttpContext, req: ApiRequest, cmd: CatalogRegister
 const registered = (): Reply => json(true);
 
 const deregister: Handler = async (ctx, req) => {
-  const cmd = decodeCatalogDeregistration(req.body, ctx.settings.datacenter);
+  const cmd = await decodeCatalogDeregistration(req.body, ctx.settings.datacenter);
   if (ctx.acl) vetCatalogDeregister(requestAuthorizer(ctx, req), ctx.state.catalog, cmd);
   cmd.NowMs = ctx.clock.now();
   await write(ctx, cmd);

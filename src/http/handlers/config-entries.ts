@@ -4,7 +4,7 @@ import { errors } from "../../errors/catalog.ts";
 import type { ConfigEntryDeleteCommand, ConfigEntrySetCommand } from "../../fsm/command.ts";
 import type { ConfigEntry } from "../../model/config-entry.ts";
 import type { StateStore } from "../../state/store.ts";
-import { isObject, parseJsonBody } from "../../decode/json-body.ts";
+import { isObject, parseJsonBodyInTurns } from "../../decode/json-body.ts";
 import type { Handler } from "../context.ts";
 import { first, parseUint64 } from "../query.ts";
 import { blockingRead, queryOptions, write } from "../read.ts";
@@ -67,7 +67,7 @@ function decodeFailed(err: unknown): never {
 
 const apply: Handler = async (ctx, req) => {
   queryOptions(ctx, req);
-  const body = parseJsonBody(req.body);
+  const body = await parseJsonBodyInTurns(req.body);
   if (!isObject(body)) throw errors.badRequest("Request decoding failed: body is not a JSON object");
   let entry;
   try {

@@ -2,7 +2,7 @@ import { errors } from "../../errors/catalog.ts";
 import type { CAConfiguration, CARoot } from "../../model/connect-ca.ts";
 import { CONNECT_DISABLED, ConnectCaError, type ConnectCa } from "../../server/connect-ca.ts";
 import { trustDomainOf } from "../../connect/spiffe.ts";
-import { isObject, parseJsonBody } from "../../decode/json-body.ts";
+import { isObject, parseJsonBodyInTurns } from "../../decode/json-body.ts";
 import type { Handler, HttpContext } from "../context.ts";
 import { first } from "../query.ts";
 import { blockingRead, queryOptions } from "../read.ts";
@@ -119,7 +119,7 @@ const setConfiguration: Handler = async (ctx, req) => {
   const ca = caOf(ctx);
   requestAuthorizer(ctx, req).require("operator:write");
   queryOptions(ctx, req);
-  const body = parseJsonBody(req.body);
+  const body = await parseJsonBodyInTurns(req.body);
   if (!isObject(body)) throw errors.decodeFailed("body is not a JSON object");
   const provider = body.Provider ?? "";
   if (typeof provider !== "string") throw errors.decodeFailed("Provider must be a string");
@@ -146,7 +146,7 @@ const setConfiguration: Handler = async (ctx, req) => {
  */
 const sign: Handler = async (ctx, req) => {
   const ca = caOf(ctx);
-  const body = parseJsonBody(req.body);
+  const body = await parseJsonBodyInTurns(req.body);
   if (!isObject(body) || typeof body.CSR !== "string") throw errors.decodeFailed("CSR must be a string");
   const afterIndex = body.AfterIndex ?? 0;
   if (typeof afterIndex !== "number" || !Number.isSafeInteger(afterIndex) || afterIndex < 0) throw errors.decodeFailed("AfterIndex must be a non-negative integer");

@@ -3,7 +3,7 @@ import { WILDCARD } from "../../connect/intention-precedence.ts";
 import { allIntentions, decide, intentionOf, matchIntentions, sourcesOf, type Intention } from "../../connect/intentions.ts";
 import { errors } from "../../errors/catalog.ts";
 import type { ConfigEntry } from "../../model/config-entry.ts";
-import { isObject, parseJsonBody } from "../../decode/json-body.ts";
+import { isObject, parseJsonBodyInTurns } from "../../decode/json-body.ts";
 import type { Handler, HttpContext } from "../context.ts";
 import { all, first } from "../query.ts";
 import { blockingRead, queryOptions, write } from "../read.ts";
@@ -130,7 +130,7 @@ const list: Handler = async (ctx, req) => {
 
 const create: Handler = async (ctx, req) => {
   queryOptions(ctx, req);
-  const body = parseJsonBody(req.body);
+  const body = await parseJsonBodyInTurns(req.body);
   if (!isObject(body)) throw errors.badRequest("Request decode failed: body is not a JSON object");
   if (typeof body.ID === "string" && body.ID !== "") throw errors.badRequest("ID must be empty");
   const { source, destination } = sourceFromBody(body, true);
@@ -174,7 +174,7 @@ const byId: Handler = async (ctx, req) => {
   }
   // PUT: update in place, or move to another (source, destination) pair.
   if (!hit) throw errors.notFound(NOT_FOUND);
-  const body = parseJsonBody(req.body);
+  const body = await parseJsonBodyInTurns(req.body);
   if (!isObject(body)) throw errors.badRequest("Request decode failed: body is not a JSON object");
   const { source, destination } = sourceFromBody(body, true);
   requestAuthorizer(ctx, req).require("intention:write", destination as string);
@@ -246,7 +246,7 @@ const exact: Handler = async (ctx, req) => {
     await editSource(ctx, destination, source, () => undefined);
     return json(true);
   }
-  const body = parseJsonBody(req.body);
+  const body = await parseJsonBodyInTurns(req.body);
   if (!isObject(body)) throw errors.badRequest("Request decode failed: body is not a JSON object");
   const { source: fields } = sourceFromBody(body, false);
   await editSource(ctx, destination, source, (existing) => {

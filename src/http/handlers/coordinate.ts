@@ -2,7 +2,7 @@ import { errors } from "../../errors/catalog.ts";
 import { isCompatible, isValidCoordinate, newCoordinate } from "../../gossip/vivaldi.ts";
 import type { Coordinate, NodeCoordinate } from "../../model/catalog.ts";
 import { MEMBER_STATUS } from "../../model/members.ts";
-import { isObject, parseJsonBody, type JsonObject } from "../../decode/json-body.ts";
+import { isObject, parseJsonBodyInTurns, type JsonObject } from "../../decode/json-body.ts";
 import type { Handler, HttpContext } from "../context.ts";
 import { blockingRead, queryOptions, write } from "../read.ts";
 import { empty, json } from "../reply.ts";
@@ -131,7 +131,7 @@ function decodeUpdate(raw: unknown): NodeCoordinate {
 
 const update: Handler = async (ctx, req) => {
   queryOptions(ctx, req);
-  const entry = decodeUpdate(parseJsonBody(req.body));
+  const entry = decodeUpdate(await parseJsonBodyInTurns(req.body));
   if (!isValidCoordinate(entry.Coord)) throw errors.internal("invalid coordinate");
   if (!isCompatible(entry.Coord, newCoordinate())) throw errors.internal("incompatible coordinate");
   requestAuthorizer(ctx, req).require("node:write", entry.Node);

@@ -1,6 +1,6 @@
 import { ChainGraphError, compileDiscoveryChain, type CompiledChain } from "../../connect/discovery-chain.ts";
 import { trustDomainOf } from "../../connect/spiffe.ts";
-import { isObject, parseJsonBody } from "../../decode/json-body.ts";
+import { isObject, parseJsonBodyInTurns } from "../../decode/json-body.ts";
 import { errors } from "../../errors/catalog.ts";
 import { parseDurationField } from "../../model/duration.ts";
 import type { Handler } from "../context.ts";
@@ -21,9 +21,9 @@ interface Overrides {
   overrideMeshGatewayMode?: string;
 }
 
-function overridesOf(body: Buffer | undefined): Overrides {
+async function overridesOf(body: Buffer | undefined): Promise<Overrides> {
   if (!body || body.length === 0) return {};
-  const raw = parseJsonBody(body);
+  const raw = await parseJsonBodyInTurns(body);
   if (!isObject(raw)) throw errors.badRequest("Request decoding failed: body is not a JSON object");
   const out: Overrides = {};
   for (const [k, v] of Object.entries(raw)) {
@@ -54,7 +54,7 @@ const chain: Handler = async (ctx, req) => {
   const opts = queryOptions(ctx, req);
   const name = req.suffix;
   if (name === "") throw errors.badRequest("Missing chain name");
-  const overrides = req.method === "POST" ? overridesOf(req.body) : {};
+  const overrides = req.method === "POST" ? await overridesOf(req.body) : {};
   const datacenter = first(req.query, "compile-dc") || ctx.settings.datacenter;
   requestAuthorizer(ctx, req).require("service:read", name);
   const table = ctx.state.configEntries;

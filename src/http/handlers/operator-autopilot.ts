@@ -3,7 +3,7 @@ import { formatGoDuration, parseDurationField } from "../../model/duration.ts";
 import { autopilotConfigFields, type AutopilotConfig, type AutopilotConfigFields } from "../../model/autopilot.ts";
 import type { AutopilotServerHealth, AutopilotState } from "../../server/autopilot-health.ts";
 import type { AutopilotSetConfigCommand } from "../../fsm/command.ts";
-import { isObject, parseJsonBody } from "../../decode/json-body.ts";
+import { isObject, parseJsonBodyInTurns } from "../../decode/json-body.ts";
 import type { Handler, HttpContext } from "../context.ts";
 import { first, parseUint64 } from "../query.ts";
 import { queryOptions, write } from "../read.ts";
@@ -80,7 +80,7 @@ function decodeConfiguration(body: unknown, base: AutopilotConfigFields): Autopi
 const setConfiguration: Handler = async (ctx, req) => {
   requestAuthorizer(ctx, req).require("operator:write");
   queryOptions(ctx, req);
-  const config = decodeConfiguration(parseJsonBody(req.body), autopilotOf(ctx).configuration());
+  const config = decodeConfiguration(await parseJsonBodyInTurns(req.body), autopilotOf(ctx).configuration());
   const cmd: AutopilotSetConfigCommand = { Type: "autopilot-set-config", Op: "set", Config: config };
   const cas = first(req.query, "cas");
   if (cas !== undefined) {

@@ -1,7 +1,7 @@
 import type { KeyringPoolResponse } from "../../agent/keyring-query.ts";
 import { KeyringOp } from "../../agent/local-keyring.ts";
 import { errors } from "../../errors/catalog.ts";
-import { isObject, parseJsonBody, str } from "../../decode/json-body.ts";
+import { isObject, parseJsonBodyInTurns, str } from "../../decode/json-body.ts";
 import type { ApiRequest, Handler, HttpContext } from "../context.ts";
 import { first, parseGoBool } from "../query.ts";
 import { empty, json } from "../reply.ts";
@@ -17,10 +17,10 @@ interface KeyringArgs {
   localOnly: boolean;
 }
 
-function parseArgs(req: ApiRequest): KeyringArgs {
+async function parseArgs(req: ApiRequest): Promise<KeyringArgs> {
   let key = "";
   if (req.method !== "GET") {
-    const body = parseJsonBody(req.body, { optional: true });
+    const body = await parseJsonBodyInTurns(req.body, { optional: true });
     if (body !== undefined) {
       if (!isObject(body)) throw errors.decodeFailed("json: cannot unmarshal non-object into Go value of type agent.keyringArgs");
       key = str(body, "Key");
@@ -68,7 +68,7 @@ function poolView(r: KeyringPoolResponse): Record<string, unknown> {
 
 async function operate(ctx: HttpContext, req: ApiRequest, op: KeyringOp): Promise<KeyringPoolResponse[]> {
   requestAuthorizer(ctx, req).require(op === KeyringOp.list ? "keyring:read" : "keyring:write");
-  const { key, localOnly } = parseArgs(req);
+  const { key, localOnly } = await parseArgs(req);
   if (!ctx.agent.identity.server || !ctx.keyring) throw errors.internal("keyring operations must run against a server node");
   const responses = await ctx.keyring.operate(op, key, { localOnly });
   const failure = keyringErrorText(responses);

@@ -11,7 +11,7 @@ import {
   type ExecuteResult,
 } from "../../server/prepared-query-execute.ts";
 import { QueryResolveError } from "../../state/prepared-query-table.ts";
-import { isObject, parseJsonBody } from "../../decode/json-body.ts";
+import { isObject, parseJsonBodyInTurns } from "../../decode/json-body.ts";
 import type { ApiRequest, Handler, HttpContext, Reply } from "../context.ts";
 import { decodePreparedQuery, type PreparedQueryBody } from "../../decode/prepared-query.ts";
 import type { QueryOptions } from "../query.ts";
@@ -83,8 +83,8 @@ function queryMetaFields(ctx: HttpContext, opts: QueryOptions, removed: boolean)
   };
 }
 
-function decodeBody(req: ApiRequest): PreparedQueryBody {
-  return decodePreparedQuery(parseJsonBody(req.body, { optional: true }));
+async function decodeBody(req: ApiRequest): Promise<PreparedQueryBody> {
+  return decodePreparedQuery(await parseJsonBodyInTurns(req.body, { optional: true }));
 }
 
 function requireWrite(ctx: HttpContext, req: ApiRequest, q: Pick<PreparedQuery, "Name" | "Template">): void {
@@ -103,7 +103,7 @@ function validated(q: PreparedQueryBody): PreparedQueryBody {
 }
 
 const create: Handler = async (ctx, req) => {
-  const body = decodeBody(req);
+  const body = await decodeBody(req);
   if (body.ID !== "") throw errors.internal("ID must be empty when creating a new prepared query");
   let id = ctx.rng.uuid();
   while (ctx.state.preparedQueries.get(id)) id = ctx.rng.uuid();
@@ -122,7 +122,7 @@ function existingForChange(ctx: HttpContext, req: ApiRequest, id: string): Prepa
 }
 
 const update = async (ctx: HttpContext, req: ApiRequest, id: string): Promise<Reply> => {
-  const body = req.body && req.body.length > 0 ? decodeBody(req) : decodePreparedQuery({});
+  const body = req.body && req.body.length > 0 ? await decodeBody(req) : decodePreparedQuery({});
   // The ID comes from the URL, not the body.
   const q = { ...body, ID: id };
   requireWrite(ctx, req, q);
@@ -283,9 +283,9 @@ function specific(method: "GET" | "PUT" | "DELETE"): Handler {
  * Internal (no Consul counterpart; Consul uses its PreparedQuery.ExecuteRemote RPC): another
  * datacenter's server sends a rendered query here when it fails over; answered like execute.
  */
-const executeRemote: Handler = (ctx, req) => {
+const executeRemote: Handler = async (ctx, req) => {
   const opts = queryOptions(ctx, req);
-  const raw = parseJsonBody(req.body);
+  const raw = await parseJsonBodyInTurns(req.body);
   if (!isObject(raw)) throw errors.decodeFailed("json: cannot unmarshal into Go value of type structs.PreparedQueryExecuteRemoteRequest");
   const query = raw.Query;
   if (!isObject(query)) throw errors.decodeFailed("missing Query");

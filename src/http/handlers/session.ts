@@ -3,7 +3,7 @@ import type { SessionCreateCommand } from "../../fsm/command.ts";
 import { SERF_HEALTH_CHECK_ID } from "../../model/catalog.ts";
 import { formatGoDuration, parseGoDuration } from "../../model/duration.ts";
 import { SESSION_BEHAVIORS, type Session, type SessionBehavior } from "../../model/session.ts";
-import { isObject, parseJsonBody, str, type JsonObject } from "../../decode/json-body.ts";
+import { isObject, parseJsonBodyInTurns, str, type JsonObject } from "../../decode/json-body.ts";
 import type { ApiRequest, Handler, HttpContext } from "../context.ts";
 import { blockingRead, queryOptions, write } from "../read.ts";
 import { json } from "../reply.ts";
@@ -114,8 +114,8 @@ function validateTtl(ttl: string): void {
   }
 }
 
-export function decodeSessionCreate(ctx: HttpContext, body: Buffer | undefined): SessionCreateCommand["Session"] {
-  const raw = parseJsonBody(body, { optional: true });
+export async function decodeSessionCreate(ctx: HttpContext, body: Buffer | undefined): Promise<SessionCreateCommand["Session"]> {
+  const raw = await parseJsonBodyInTurns(body, { optional: true });
   if (raw !== undefined && !isObject(raw)) {
     throw errors.decodeFailed(`json: cannot unmarshal ${Array.isArray(raw) ? "array" : typeof raw} into Go value of type structs.Session`);
   }
@@ -140,7 +140,7 @@ export function decodeSessionCreate(ctx: HttpContext, body: Buffer | undefined):
 
 const create: Handler = async (ctx, req) => {
   queryOptions(ctx, req);
-  const session = decodeSessionCreate(ctx, req.body);
+  const session = await decodeSessionCreate(ctx, req.body);
   requestAuthorizer(ctx, req).require("session:write", session.Node);
   let id = ctx.rng.uuid();
   while (ctx.state.sessions.get(id)) id = ctx.rng.uuid();

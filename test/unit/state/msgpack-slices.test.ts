@@ -118,3 +118,22 @@ test("command codec - localCopy stands for the decoded value without encoding, o
     assert.notEqual((copy as typeof base).Session.Extra, base.Session.Extra);
   }
 });
+
+test("msgpack slices - an element larger than a batch is walked when it is an array, pausing inside it", () => {
+  // A catalog dump's checks: one [node, rows] pair per node, one node with thousands of checks
+  // (the largest registration the body cap admits). The pair was read by one msgpackr call,
+  // through windows doubled and re-read until it fit: ~90 ms in one turn for 6,700 checks.
+  const rows = Array.from({ length: 6_700 }, (_, i) => ({ CheckID: `check-${i}`, Name: `check ${i}`, Status: "passing", Output: "ok", Flags: BigInt(i) << 40n, Body: Buffer.from([i & 255]) }));
+  const doc = { Catalog: { checks: [["small", rows.slice(0, 2)], ["big", rows], ["after", [{ x: -0 }]]], index: 9 }, Big: "y".repeat(100_000), Tail: [Array.from({ length: 40_000 }, (_, i) => i)] };
+  const bytes = packr.pack(doc);
+  const reading = unpackSlices(packr, bytes, 2);
+  let pauses = 0;
+  let step = reading.next();
+  while (step.done !== true) {
+    pauses++;
+    step = reading.next();
+  }
+  assert.deepEqual(step.value, packr.unpack(bytes));
+  // ~1 MB of rows in batches of ~32 KiB: dozens of pauses inside the one pair.
+  assert.ok(pauses >= 20, `${pauses} pauses`);
+});
