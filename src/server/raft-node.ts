@@ -7,6 +7,7 @@ import { StateType } from "../raft/raft.ts";
 import { RawNode, durableCommittedCount } from "../raft/raw-node.ts";
 import type { Clock, TimerHandle } from "../runtime/clock.ts";
 import { systemClock } from "../runtime/clock.ts";
+import { requestWork } from "../runtime/cooperative-scheduler.ts";
 import type { Rng } from "../runtime/rng.ts";
 import { systemRng } from "../runtime/rng.ts";
 import type { PeerAddress } from "../transport/raft-transport.ts";
@@ -484,6 +485,10 @@ export class RaftNode {
     // batch — nothing proposed then could leave before the next Ready anyway, and a batch is
     // one MsgApp per peer instead of one per proposal.
     const applied = new Promise<Applied>((resolve, reject) => this.#queuedProposals.push({ data, resolve, reject }));
+    // Until it is applied, bulk request work (big answers streaming out) yields after every
+    // step: the round's acknowledgements and log write are handled as soon as they land.
+    const release = requestWork.urgent();
+    applied.then(release, release);
     this.#kick();
     return applied;
   }
