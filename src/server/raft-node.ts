@@ -159,6 +159,14 @@ interface PendingRead {
   timer: TimerHandle;
 }
 
+/**
+ * How long a new commit index may wait to ride on the next MsgApp before the followers nothing
+ * carried it to are sent it on its own (the core's deferCommitNotices). A writer at c=1 sends
+ * its next write within it, so each write costs each follower one message round, not two;
+ * followers' state (stale reads there) lags the leader's by at most this much more.
+ */
+const COMMIT_NOTICE_DELAY_MS = 5;
+
 /** Tick times kept for dating heartbeat acknowledgements; older ones count as too old. */
 const TICK_HISTORY = 256;
 
@@ -201,6 +209,8 @@ export class RaftNode {
   #nextReadBatch: { resolve: (index: number) => void; reject: (err: unknown) => void }[] = [];
   #readBatchInFlight = false;
   #ticker: TimerHandle | undefined;
+  /** Sends the commit notices still due (see COMMIT_NOTICE_DELAY_MS); set while armed. */
+  #commitNotice: TimerHandle | undefined;
   #running = false;
   #closed = false;
   #failure: unknown = undefined;
@@ -279,6 +289,7 @@ export class RaftNode {
     const node = new RawNode({
       preVote: true,
       checkQuorum: true,
+      deferCommitNotices: true,
       ...o.raft,
       id: o.id,
       storage: o.storage,
@@ -633,6 +644,7 @@ export class RaftNode {
     if (this.#closed) return;
     this.#closed = true;
     this.#ticker?.cancel();
+    this.#commitNotice?.cancel();
     await this.#transport?.close();
     while (this.#running) await new Promise((r) => setImmediate(r));
     while (this.#applying !== undefined) await this.#applying;
@@ -699,6 +711,14 @@ export class RaftNode {
       if (m.from === this.#node.raft.lead) this.#lastLeaderContactMs = now;
     }
     this.#resyncIfStale();
+    if (this.#node.raft.commitNoticeDue && this.#commitNotice === undefined) {
+      this.#commitNotice = this.#clock.setTimer(COMMIT_NOTICE_DELAY_MS, () => {
+        this.#commitNotice = undefined;
+        if (this.#closed) return;
+        this.#node.raft.sendCommitNotices();
+        this.#kick();
+      });
+    }
     // An acknowledgement that commits entries written earlier answers their proposers now,
     // not after the write of the Ready in flight (typically the next batch's fsync).
     if (this.#running) this.#applyDurableCommitted();
