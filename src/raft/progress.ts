@@ -22,6 +22,8 @@ export class Progress {
   msgAppFlowPaused = false;
   readonly inflights: Inflights;
   isLearner: boolean;
+  /** Highest commit index sent to this follower (in a MsgApp or heartbeat) by this leader. */
+  sentCommit = 0;
   /** Leader tick at which the last acknowledged heartbeat was sent (lease accounting). */
   leaseAckTick = Number.NEGATIVE_INFINITY;
 

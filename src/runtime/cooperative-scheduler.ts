@@ -9,7 +9,9 @@ import type { SlicedWork } from "./sliced-work.ts";
 // steps from its tasks in turn (round robin, so a 16 MB answer does not starve a 1 MB one) and
 // stops when the turn's budget is spent. Raft messages, gossip, timers and small requests are
 // handled in the poll and timer phases around it, so they never wait behind more than one
-// budget of bulk work, however many heavy readers there are.
+// budget of bulk work, however many heavy readers there are. While a write waits for its Raft
+// round (urgent()), a turn is a single step: the round's acknowledgements and log write land
+// in the poll phase, and each turn of bulk work they wait behind is time added to the write.
 
 /** How long bulk work may hold one turn of the event loop. */
 export const TURN_BUDGET_MS = 1;
@@ -31,6 +33,8 @@ export class CooperativeScheduler {
   #queue: CooperativeTask[] = [];
   #head = 0;
   #scheduled = false;
+  /** Open urgent() marks: while any is open, a turn takes one step only. */
+  #urgent = 0;
 
   constructor(budgetMs: number = TURN_BUDGET_MS) {
     this.#budgetMs = budgetMs;
@@ -39,6 +43,28 @@ export class CooperativeScheduler {
   /** Tasks waiting for a turn. */
   get pending(): number {
     return this.#queue.length - this.#head;
+  }
+
+  /** Urgent marks open now. */
+  get urgentMarks(): number {
+    return this.#urgent;
+  }
+
+  /**
+   * Marks work in flight that waits on I/O and must not wait behind bulk work (a write
+   * waiting for its Raft round: the followers' acknowledgements and its own log write land in
+   * the poll phase). Until the returned function is called, each turn takes a single step, so
+   * the loop is back in the poll phase after one piece of bulk work instead of a whole budget;
+   * bulk work still advances a step per turn, so readers slow down but never stop.
+   */
+  urgent(): () => void {
+    this.#urgent++;
+    let open = true;
+    return () => {
+      if (!open) return;
+      open = false;
+      this.#urgent--;
+    };
   }
 
   /** Queues a task; it runs in a later check phase, never in the caller's turn. */
@@ -86,7 +112,7 @@ export class CooperativeScheduler {
         outcome = "done";
       }
       if (outcome === "again") this.#queue.push(task);
-      if (performance.now() - started >= this.#budgetMs) break;
+      if (this.#urgent > 0 || performance.now() - started >= this.#budgetMs) break;
     }
     // Compact the consumed head now and then, so the array does not grow without bound.
     if (this.#head > 1024 || this.#head === this.#queue.length) {

@@ -7,6 +7,7 @@ import { StateType } from "../raft/raft.ts";
 import { RawNode, durableCommittedCount } from "../raft/raw-node.ts";
 import type { Clock, TimerHandle } from "../runtime/clock.ts";
 import { systemClock } from "../runtime/clock.ts";
+import { requestWork } from "../runtime/cooperative-scheduler.ts";
 import type { Rng } from "../runtime/rng.ts";
 import { systemRng } from "../runtime/rng.ts";
 import type { PeerAddress } from "../transport/raft-transport.ts";
@@ -158,6 +159,14 @@ interface PendingRead {
   timer: TimerHandle;
 }
 
+/**
+ * How long a new commit index may wait to ride on the next MsgApp before the followers nothing
+ * carried it to are sent it on its own (the core's deferCommitNotices). A writer at c=1 sends
+ * its next write within it, so each write costs each follower one message round, not two;
+ * followers' state (stale reads there) lags the leader's by at most this much more.
+ */
+const COMMIT_NOTICE_DELAY_MS = 5;
+
 /** Tick times kept for dating heartbeat acknowledgements; older ones count as too old. */
 const TICK_HISTORY = 256;
 
@@ -200,6 +209,8 @@ export class RaftNode {
   #nextReadBatch: { resolve: (index: number) => void; reject: (err: unknown) => void }[] = [];
   #readBatchInFlight = false;
   #ticker: TimerHandle | undefined;
+  /** Sends the commit notices still due (see COMMIT_NOTICE_DELAY_MS); set while armed. */
+  #commitNotice: TimerHandle | undefined;
   #running = false;
   /** A proposal was made this event-loop turn: later ones wait for the turn's end (propose). */
   #turnBatchOpen = false;
@@ -284,6 +295,7 @@ export class RaftNode {
     const node = new RawNode({
       preVote: true,
       checkQuorum: true,
+      deferCommitNotices: true,
       ...o.raft,
       id: o.id,
       storage: o.storage,
@@ -490,6 +502,10 @@ export class RaftNode {
     // batch — nothing proposed then could leave before the next Ready anyway, and a batch is
     // one MsgApp per peer instead of one per proposal.
     const applied = new Promise<Applied>((resolve, reject) => this.#queuedProposals.push({ data, resolve, reject }));
+    // Until it is applied, bulk request work (big answers streaming out) yields after every
+    // step: the round's acknowledgements and log write are handled as soon as they land.
+    const release = requestWork.urgent();
+    applied.then(release, release);
     if (this.#turnBatchOpen) return applied;
     // The first proposal of an event-loop turn goes at once (a lone writer waits for nothing);
     // the ones after it in the same turn — concurrent requests read from other sockets in the
@@ -643,6 +659,7 @@ export class RaftNode {
     if (this.#closed) return;
     this.#closed = true;
     this.#ticker?.cancel();
+    this.#commitNotice?.cancel();
     await this.#transport?.close();
     while (this.#running) await new Promise((r) => setImmediate(r));
     while (this.#applying !== undefined) await this.#applying;
@@ -709,6 +726,14 @@ export class RaftNode {
       if (m.from === this.#node.raft.lead) this.#lastLeaderContactMs = now;
     }
     this.#resyncIfStale();
+    if (this.#node.raft.commitNoticeDue && this.#commitNotice === undefined) {
+      this.#commitNotice = this.#clock.setTimer(COMMIT_NOTICE_DELAY_MS, () => {
+        this.#commitNotice = undefined;
+        if (this.#closed) return;
+        this.#node.raft.sendCommitNotices();
+        this.#kick();
+      });
+    }
     // An acknowledgement that commits entries written earlier answers their proposers now,
     // not after the write of the Ready in flight (typically the next batch's fsync).
     if (this.#running) this.#applyDurableCommitted();

@@ -64,3 +64,58 @@ test("cooperative scheduler - sliced work resolves with its result, a throw reje
   }
   await assert.rejects(scheduler.runSliced(broken()), /boom/);
 });
+
+/**
+ * Runs `steps` steps of ~stepMs on `scheduler` and records, per turn of the event loop, how
+ * many steps ran (an immediate queued after each turn's marks the turn's end).
+ */
+async function stepsPerTurn(scheduler: CooperativeScheduler, steps: number, stepMs: number): Promise<number[]> {
+  const turns: number[] = [0];
+  let running = true;
+  const observer = (): void => {
+    turns.push(0);
+    if (running) setImmediate(observer);
+  };
+  setImmediate(observer);
+  await new Promise<void>((resolve) => {
+    let left = steps;
+    scheduler.enqueue({
+      step: (): StepOutcome => {
+        turns[turns.length - 1]++;
+        spin(stepMs);
+        if (--left > 0) return "again";
+        resolve();
+        return "done";
+      },
+      fail: (err) => assert.fail(String(err)),
+    });
+  });
+  running = false;
+  return turns.filter((n) => n > 0);
+}
+
+test("cooperative scheduler - while urgent work is open, a turn takes one step; bulk work goes on and regains whole turns after", async () => {
+  // A budget far above a step: without the mark a turn takes many steps.
+  const scheduler = new CooperativeScheduler(20);
+  const whole = await stepsPerTurn(scheduler, 40, 0.05);
+  assert.ok(Math.max(...whole) >= 2, `a turn took several steps without urgent work (${whole.join(",")})`);
+
+  const release = scheduler.urgent();
+  const urgent = await stepsPerTurn(scheduler, 40, 0.05);
+  assert.deepEqual(
+    urgent,
+    urgent.map(() => 1),
+    "one step per turn while urgent work is open",
+  );
+  assert.equal(urgent.length, 40, "every step still ran");
+  const other = scheduler.urgent();
+  assert.equal(scheduler.urgentMarks, 2);
+  release();
+  release(); // releasing twice closes the mark once
+  assert.equal(scheduler.urgentMarks, 1);
+  other();
+  assert.equal(scheduler.urgentMarks, 0);
+
+  const after = await stepsPerTurn(scheduler, 40, 0.05);
+  assert.ok(Math.max(...after) >= 2, `whole turns again after the release (${after.join(",")})`);
+});
