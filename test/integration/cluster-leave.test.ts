@@ -23,6 +23,8 @@ interface AgentSpec {
   httpPort: number;
   serverPort: number;
   serfPort: number;
+  /** Servers' WAN pool port: claimed like the others, since the default 8302 on 127.0.0.1 races other test files. */
+  serfWanPort: number;
   dataDir: string;
 }
 
@@ -32,7 +34,7 @@ interface Member {
 }
 
 async function specFor(name: string, bind: string): Promise<AgentSpec> {
-  return { name, bind, httpPort: await freePort(), serverPort: await freePort(), serfPort: await freePort(), dataDir: await mkdtemp(join(tmpdir(), `consulate-leave-${name}-`)) };
+  return { name, bind, httpPort: await freePort(), serverPort: await freePort(), serfPort: await freePort(), serfWanPort: await freePort(), dataDir: await mkdtemp(join(tmpdir(), `consulate-leave-${name}-`)) };
 }
 
 function agentArgs(spec: AgentSpec): string[] {
@@ -85,7 +87,7 @@ test("cluster leave - `consulate leave` on a follower: it exits, peers list it l
   const retryJoin = specs.map((s) => `-retry-join=${s.bind}:${s.serfPort}`);
   await Promise.all(
     specs.map(async (s) => {
-      running.set(s.name, await spawnAgent(["-server", "-bootstrap-expect=3", ...agentArgs(s), ...retryJoin], { httpPort: s.httpPort, timeoutMs: 20_000 }));
+      running.set(s.name, await spawnAgent(["-server", "-bootstrap-expect=3", ...agentArgs(s), `-serf-wan-port=${s.serfWanPort}`, ...retryJoin], { httpPort: s.httpPort, timeoutMs: 20_000 }));
     }),
   );
   const agent = (name: string): AgentProcess => {
@@ -149,7 +151,7 @@ test("cluster leave - force-leave of a client killed with -9, issued on the othe
   specs.push(server, issuer, victim);
   running.set(
     server.name,
-    await spawnAgent(["-server", "-bootstrap-expect=1", ...agentArgs(server)], {
+    await spawnAgent(["-server", "-bootstrap-expect=1", ...agentArgs(server), `-serf-wan-port=${server.serfWanPort}`], {
       httpPort: server.httpPort,
       timeoutMs: 20_000,
       ready: async (base) => (await getJson<string>(`${base}/v1/status/leader`)) !== "",
