@@ -102,8 +102,8 @@ export function encodedListLength(cache: InstanceFragments, fragments: readonly 
  * answer is never copied in one go: byte for byte what encodeJson gives for the array of the
  * entries' values (pretty: 4-space indent and a trailing newline, as dev mode and ?pretty).
  * Entries an EntryWriter wrote in a row sit in one slab, each right after the separator
- * (views/json-bytes.ts), so such a run, with its leading separator, is passed on as one view
- * of the slab instead of being copied.
+ * (views/json-bytes.ts), so such a run, with its leading separator, is one part to copy (or,
+ * when a piece long, the piece itself) rather than two per entry.
  */
 export function* listPieces(cache: InstanceFragments, fragments: readonly InstanceFragment[], pretty: boolean, pieceBytes: number): Generator<Buffer> {
   if (fragments.length === 0) {
@@ -111,8 +111,10 @@ export function* listPieces(cache: InstanceFragments, fragments: readonly Instan
     return;
   }
   const sep = pretty ? SEP_PRETTY : SEP_COMPACT;
-  /** A run at least this long is a piece of its own rather than copied into one. */
-  const ownPiece = pieceBytes / 8;
+  // A run is copied into a piece like any entry unless it is a whole piece itself: smaller
+  // pieces (a 64 KiB slab each) meant 4× the socket round trips per answer, and a repeat of a
+  // memoised answer (which copies nothing either way) took longer on a busy machine.
+  const ownPiece = pieceBytes;
   let parts: Buffer[] = [pretty ? OPEN_PRETTY : OPEN_COMPACT];
   let size = parts[0].length;
   /** The pending run of slab entries: [runStart, runEnd) of `runSlab`, separators included. */

@@ -38,8 +38,8 @@ export function inSlab(b: Buffer): boolean {
  * its spelling (an entry never straddles two slabs: one that does not fit moves to a new slab
  * with its separator), and handed out as views of the slab: no copy and no allocation per
  * entry (a cold answer's 10,000 Buffers from the pool were a large share of its GC). A run of
- * entries written in a row is therefore one span of list text, sent as one view of the slab
- * (instance-fragments.ts: listPieces). A slab lives as long as any of its entries is cached.
+ * entries written in a row is therefore one span of list text, one part to copy into a socket
+ * piece (instance-fragments.ts: listPieces). A slab lives as long as any of its entries is cached.
  */
 export class JsonBytes {
   readonly #separator: Buffer;
