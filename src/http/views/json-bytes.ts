@@ -186,7 +186,10 @@ export class JsonBytes {
     const line = lineBytes(sp, depth + 1);
     const colon = sp.pretty ? PRETTY_COLON : COMPACT_COLON;
     let first = true;
-    for (const key of Object.keys(o)) {
+    // for-in walks own keys in the order Object.keys gives (integer keys first, then insertion
+    // order) without allocating their array; a plain object inherits nothing enumerable.
+    for (const key in o) {
+      if (!Object.hasOwn(o, key)) continue;
       const item = o[key];
       // Members JSON.stringify leaves out.
       if (item === undefined || typeof item === "function" || typeof item === "symbol") continue;
