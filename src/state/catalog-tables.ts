@@ -129,10 +129,15 @@ export class CatalogTables {
     if (!refs) return [];
     // The order only changes when instances join or leave the name, so it is kept between
     // reads: a 10,000-instance answer after an update is lookups, not a sort of strings.
-    let order = this.#orderByName.get(nameKey);
+    const order = this.#orderByName.get(nameKey);
     if (!order) {
-      order = this.#sortedRefs(refs);
-      this.#orderByName.set(nameKey, order);
+      // The sort already looked every row up (a cold 10,000-instance read did that twice).
+      const sorted = this.#sortedInstances(refs);
+      this.#orderByName.set(
+        nameKey,
+        sorted.map(({ nodeKey, serviceId }) => ({ nodeKey, serviceId })),
+      );
+      return sorted.map(({ node, service }) => ({ node, service }));
     }
     const out: ServiceInstance[] = new Array<ServiceInstance>(order.length);
     let n = 0;
@@ -145,7 +150,7 @@ export class CatalogTables {
     return out;
   }
 
-  #sortedRefs(refs: Set<string>): InstanceRef[] {
+  #sortedInstances(refs: Set<string>): (ServiceInstance & InstanceRef)[] {
     const found: (ServiceInstance & InstanceRef)[] = [];
     for (const ref of refs) {
       const sep = ref.indexOf("\0");
@@ -155,7 +160,7 @@ export class CatalogTables {
       const service = this.#services.get(nodeKey)?.get(serviceId);
       if (node && service) found.push({ node, service, nodeKey, serviceId });
     }
-    return found.sort(byNodeThenId).map(({ nodeKey, serviceId }) => ({ nodeKey, serviceId }));
+    return found.sort(byNodeThenId);
   }
 
   /**

@@ -11,7 +11,7 @@ import type { Authorizer } from "../../acl/authorizer.ts";
 import { filteredHeaders, requestAuthorizer } from "../request-authorizer.ts";
 import { json } from "../reply.ts";
 import { keepVisible } from "./acl-catalog-filter.ts";
-import { assembleList, encodedListLength, InstanceFragments, listPieces, type EntryRenderer, type InstanceFragment } from "../views/instance-fragments.ts";
+import { assembleList, encodedListLength, InstanceFragments, listPieces, type EntryRenderer, type EntryWriter, type InstanceFragment } from "../views/instance-fragments.ts";
 import { RetainedPieces } from "../views/retained-pieces.ts";
 import { scheduledBody } from "../scheduled-body.ts";
 
@@ -57,6 +57,8 @@ export interface MaterialisedList<R extends InstanceListRequest> {
   readonly caches: WeakMap<object, InstanceFragments>;
   readonly memos: WeakMap<object, EncodedMemo<InstanceFragment[]>>;
   readonly render: EntryRenderer;
+  /** Writes an entry's bytes without building its value, when the endpoint has such a writer. */
+  readonly write?: EntryWriter;
   /** Whether an entry includes the instance's checks (health answers). */
   readonly withChecks: boolean;
   keep(r: R, entry: InstanceFragment): boolean;
@@ -164,7 +166,7 @@ export function instanceListRead<R extends InstanceListRequest, T>(
 function fragmentsFor<R extends InstanceListRequest>(spec: MaterialisedList<R>, owner: object): InstanceFragments {
   let cache = spec.caches.get(owner);
   if (!cache) {
-    cache = new InstanceFragments(spec.render);
+    cache = new InstanceFragments(spec.render, spec.write);
     spec.caches.set(owner, cache);
   }
   return cache;

@@ -1,5 +1,6 @@
 import type { HealthCheck, Node, NodeService } from "../../model/catalog.ts";
 import { allPassing } from "../../model/health-status.ts";
+import { inSlab } from "./json-bytes.ts";
 
 // A materialised view of one service's list answers (health/service, catalog/service), kept
 // per instance: each instance's entry is encoded once and reused until one of the rows it was
@@ -24,12 +25,20 @@ export interface InstanceFragment {
 /** Builds the JSON value of one instance's entry. */
 export type EntryRenderer = (node: Node, service: NodeService, checks: readonly HealthCheck[] | undefined) => unknown;
 
+/**
+ * Writes an entry's bytes directly, exactly as encoding the renderer's value would (pretty: as
+ * an element of the answer's array, with its indent); undefined leaves it to the renderer.
+ */
+export type EntryWriter = (node: Node, service: NodeService, checks: readonly HealthCheck[] | undefined, pretty: boolean) => Buffer | undefined;
+
 export class InstanceFragments {
   readonly #byRow = new WeakMap<NodeService, InstanceFragment>();
   readonly #render: EntryRenderer;
+  readonly #write: EntryWriter | undefined;
 
-  constructor(render: EntryRenderer) {
+  constructor(render: EntryRenderer, write?: EntryWriter) {
     this.#render = render;
+    this.#write = write;
   }
 
   /** The entry for this instance if one was built from exactly these rows. */
@@ -49,6 +58,14 @@ export class InstanceFragments {
 
   /** The entry's bytes in one spelling, encoded on first use. */
   encoded(f: InstanceFragment, pretty: boolean): Buffer {
+    const cached = pretty ? f.pretty : f.compact;
+    if (cached) return cached;
+    const written = this.#write?.(f.node, f.service, f.checks, pretty);
+    if (written) {
+      if (pretty) f.pretty = written;
+      else f.compact = written;
+      return written;
+    }
     if (pretty) return (f.pretty ??= Buffer.from(prettyElement(this.#render(f.node, f.service, f.checks))));
     return (f.compact ??= Buffer.from(JSON.stringify(this.#render(f.node, f.service, f.checks))));
   }
@@ -84,6 +101,9 @@ export function encodedListLength(cache: InstanceFragments, fragments: readonly 
  * The list answer in pieces of about `pieceBytes`, produced as they are pulled, so a 16 MB
  * answer is never copied in one go: byte for byte what encodeJson gives for the array of the
  * entries' values (pretty: 4-space indent and a trailing newline, as dev mode and ?pretty).
+ * Entries an EntryWriter wrote in a row sit in one slab, each right after the separator
+ * (views/json-bytes.ts), so such a run, with its leading separator, is one part to copy (or,
+ * when a piece long, the piece itself) rather than two per entry.
  */
 export function* listPieces(cache: InstanceFragments, fragments: readonly InstanceFragment[], pretty: boolean, pieceBytes: number): Generator<Buffer> {
   if (fragments.length === 0) {
@@ -91,25 +111,57 @@ export function* listPieces(cache: InstanceFragments, fragments: readonly Instan
     return;
   }
   const sep = pretty ? SEP_PRETTY : SEP_COMPACT;
+  // A run is copied into a piece like any entry unless it is a whole piece itself: smaller
+  // pieces (a 64 KiB slab each) meant 4× the socket round trips per answer, and a repeat of a
+  // memoised answer (which copies nothing either way) took longer on a busy machine.
+  const ownPiece = pieceBytes;
   let parts: Buffer[] = [pretty ? OPEN_PRETTY : OPEN_COMPACT];
   let size = parts[0].length;
-  for (let i = 0; i < fragments.length; i++) {
-    if (i > 0) {
-      parts.push(sep);
-      size += sep.length;
+  /** The pending run of slab entries: [runStart, runEnd) of `runSlab`, separators included. */
+  let runSlab: ArrayBufferLike | undefined;
+  let runStart = 0;
+  let runEnd = 0;
+  function* passRun(): Generator<Buffer> {
+    if (!runSlab) return;
+    const run = Buffer.from(runSlab, runStart, runEnd - runStart);
+    runSlab = undefined;
+    if (run.length >= ownPiece) {
+      if (size > 0) yield parts.length === 1 ? parts[0] : Buffer.concat(parts, size);
+      parts = [];
+      size = 0;
+      yield run;
+    } else {
+      parts.push(run);
+      size += run.length;
     }
+  }
+  for (let i = 0; i < fragments.length; i++) {
     const bytes = cache.encoded(fragments[i], pretty);
-    parts.push(bytes);
-    size += bytes.length;
+    const end = bytes.byteOffset + bytes.length;
+    if (runSlab !== undefined && bytes.buffer === runSlab && bytes.byteOffset === runEnd + sep.length && runEnd - runStart < pieceBytes) {
+      runEnd = end;
+      continue;
+    }
+    yield* passRun();
+    if (inSlab(bytes)) {
+      runSlab = bytes.buffer;
+      runStart = i === 0 ? bytes.byteOffset : bytes.byteOffset - sep.length;
+      runEnd = end;
+    } else {
+      if (i > 0) parts.push(sep);
+      parts.push(bytes);
+      size += (i > 0 ? sep.length : 0) + bytes.length;
+    }
     if (size >= pieceBytes) {
       yield Buffer.concat(parts, size);
       parts = [];
       size = 0;
     }
   }
+  yield* passRun();
   const close = pretty ? CLOSE_PRETTY : CLOSE_COMPACT;
   parts.push(close);
-  yield Buffer.concat(parts, size + close.length);
+  yield parts.length === 1 ? close : Buffer.concat(parts, size + close.length);
 }
 
 /** The whole list answer in one buffer (see listPieces). */

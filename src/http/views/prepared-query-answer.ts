@@ -1,5 +1,6 @@
 import type { QueryResultNode } from "../../server/prepared-query-execute.ts";
 import { healthEntryView } from "./health-entry.ts";
+import { healthEntryElement } from "./health-entry-bytes.ts";
 import { InstanceFragments, type InstanceFragment } from "./instance-fragments.ts";
 
 // The body of an execute answer: Consul's PreparedQueryExecuteResponse (Service, Nodes, DNS,
@@ -8,7 +9,10 @@ import { InstanceFragments, type InstanceFragment } from "./instance-fragments.t
 // materialised entries as /v1/health/service), so an execute costs a filter, a shuffle and a
 // concatenation rather than encoding every entry again.
 
-const fragments = new InstanceFragments((node, service, checks) => healthEntryView(node, service, checks ?? []));
+const fragments = new InstanceFragments(
+  (node, service, checks) => healthEntryView(node, service, checks ?? []),
+  (node, service, checks, pretty) => healthEntryElement(node, service, checks ?? [], pretty),
+);
 /** Pretty entries re-indented one level deeper (they sit inside the answer object). */
 const nestedPretty = new WeakMap<InstanceFragment, Buffer>();
 const NODES_MARK = JSON.stringify("\u0000nodes\u0000");

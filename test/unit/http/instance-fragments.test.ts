@@ -3,6 +3,8 @@ import assert from "node:assert/strict";
 import type { HealthCheck, Node, NodeService } from "../../../src/model/catalog.ts";
 import { encodeJson } from "../../../src/http/json.ts";
 import { assembleList, encodedListLength, InstanceFragments, listPieces } from "../../../src/http/views/instance-fragments.ts";
+import { healthEntryView } from "../../../src/http/views/health-entry.ts";
+import { healthEntryElement } from "../../../src/http/views/health-entry-bytes.ts";
 
 // The per-instance view's bytes must be exactly what encoding the whole array gives, however
 // the answer is cut into pieces, and an entry must be rebuilt when one of its rows is replaced.
@@ -40,4 +42,40 @@ test("instance fragments - reused while the rows are the same objects, rebuilt w
   assert.notEqual(critical, first);
   assert.equal(critical.passing, false);
   assert.notEqual(cache.fragment(node("n1"), s, [check("critical")]), critical, "a replaced node row rebuilds the entry");
+});
+
+test("instance fragments - entries written in a row are taken from their slab as runs, any subset and order still exact", () => {
+  const viewOf = (n: Node, s: NodeService, checks: readonly HealthCheck[] | undefined): unknown => healthEntryView(n, s, checks ?? []);
+  const written = new InstanceFragments(viewOf, (n, s, checks, pretty) => healthEntryElement(n, s, checks ?? [], pretty));
+  const plain = new InstanceFragments(viewOf);
+  const checks = [check("passing")];
+  // ~1.7 KB pretty each: 200 of them fill several 64 KiB slabs.
+  const rows = Array.from({ length: 200 }, (_, i) => ({ n: node(`n${i}`), s: service(`web-${i}`, [`t${i}`]) }));
+  for (const pretty of [true, false]) {
+    const fragments = rows.map(({ n, s }) => written.fragment(n, s, checks));
+    const reference = rows.map(({ n, s }) => plain.fragment(n, s, checks));
+    for (const f of fragments) written.encoded(f, pretty);
+    const subsets = {
+      all: (i: number) => i,
+      every_other: (i: number) => (i % 2 === 0 ? i : -1),
+      reversed: (i: number) => rows.length - 1 - i,
+      one: (i: number) => (i === 7 ? i : -1),
+    };
+    for (const [name, pick] of Object.entries(subsets)) {
+      const chosen = rows.map((_, i) => pick(i)).filter((i) => i >= 0);
+      const expected = assembleList(plain, chosen.map((i) => reference[i]), pretty);
+      const mine = chosen.map((i) => fragments[i]);
+      for (const piece of [64, 4096, 256 * 1024, Number.POSITIVE_INFINITY]) {
+        const pieces = [...listPieces(written, mine, pretty, piece)];
+        assert.ok(Buffer.concat(pieces).equals(expected), `${name}, pieces of ${piece}, ${pretty ? "pretty" : "compact"}`);
+        // A run is cut at the piece size: no piece is much bigger than asked.
+        if (Number.isFinite(piece)) for (const p of pieces) assert.ok(p.length <= piece + 64 * 1024, `${name}: a ${p.length}-byte piece for ${piece}`);
+      }
+      assert.equal(encodedListLength(written, mine, pretty), expected.length);
+    }
+    // A run a whole piece long is that piece: a view of the slab, not a copy.
+    const slab = (pretty ? fragments[1].pretty : fragments[1].compact)?.buffer;
+    const views = [...listPieces(written, fragments, pretty, 4096)].filter((p) => p.buffer === slab);
+    assert.ok(views.length > 0, "some piece is a view of an entry's slab");
+  }
 });
