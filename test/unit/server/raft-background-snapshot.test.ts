@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { RaftNode, type RaftStateMachine } from "../../../src/server/raft-node.ts";
 import { InMemoryRaftStorage } from "../../../src/server/raft-storage.ts";
 import type { Entry } from "../../../src/raft/messages.ts";
-import { freePort } from "../../support/agent-process.ts";
+import { electLeader, loopbackMembers } from "../../support/raft-loopback.ts";
 
 // Capturing a large state takes seconds. The Ready loop must go on sending heartbeats and
 // committing writes meanwhile: a leader that waited for its capture lost the leadership
@@ -13,8 +13,7 @@ const CAPTURE_MS = 2_500; // five election timeouts of this cluster
 
 void test("raft node - a slow snapshot capture runs aside: the leader keeps its term and writes commit meanwhile", async () => {
   const ids = [1, 2, 3];
-  const members = new Map<number, { host: string; port: number }>();
-  for (const id of ids) members.set(id, { host: "127.0.0.1", port: await freePort() });
+  const members = await loopbackMembers(ids);
   const captures: { id: number; startedAt: number; applied: number }[] = [];
   const nodes: RaftNode[] = [];
   try {
@@ -46,13 +45,7 @@ void test("raft node - a slow snapshot capture runs aside: the leader keeps its 
         }),
       );
     }
-    nodes[0].campaign();
-    const deadline = Date.now() + 10_000;
-    while (!nodes.some((n) => n.isLeader())) {
-      assert.ok(Date.now() < deadline, "no leader elected");
-      await new Promise((r) => setTimeout(r, 20));
-    }
-    const leader = nodes.find((n) => n.isLeader())!;
+    const leader = await electLeader(nodes);
     const term = leader.term();
     // Enough writes to start a capture everywhere, then keep writing while they run.
     for (let i = 0; i < 10; i++) await leader.propose(Uint8Array.of(i));

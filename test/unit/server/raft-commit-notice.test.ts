@@ -2,7 +2,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { RaftNode } from "../../../src/server/raft-node.ts";
 import { InMemoryRaftStorage } from "../../../src/server/raft-storage.ts";
-import { freePort } from "../../support/agent-process.ts";
+import { electLeader, loopbackMembers } from "../../support/raft-loopback.ts";
 
 // Issue 17's cluster writer: each write used to cost the leader four messages to two
 // followers (the entry, then a bare MsgApp announcing its commit) and each follower two
@@ -11,8 +11,7 @@ import { freePort } from "../../support/agent-process.ts";
 
 void test("raft node - sequential writes cost the leader one MsgApp per follower each; a lone write's commit still reaches the followers at once", async () => {
   const ids = [1, 2, 3];
-  const members = new Map<number, { host: string; port: number }>();
-  for (const id of ids) members.set(id, { host: "127.0.0.1", port: await freePort() });
+  const members = await loopbackMembers(ids);
   const applied = new Map<number, number>(ids.map((id) => [id, 0]));
   const nodes: RaftNode[] = [];
   try {
@@ -31,13 +30,7 @@ void test("raft node - sequential writes cost the leader one MsgApp per follower
         }),
       );
     }
-    nodes[0].campaign();
-    const deadline = Date.now() + 20_000;
-    while (!nodes.some((n) => n.isLeader())) {
-      assert.ok(Date.now() < deadline, "no leader elected");
-      await new Promise((r) => setTimeout(r, 20));
-    }
-    const leader = nodes.find((n) => n.isLeader())!;
+    const leader = await electLeader(nodes, 20_000);
     await leader.propose(Uint8Array.of(0));
 
     const WRITES = 200;

@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { RaftNode, type RaftStateMachine } from "../../../src/server/raft-node.ts";
 import { InMemoryRaftStorage } from "../../../src/server/raft-storage.ts";
 import type { Entry } from "../../../src/raft/messages.ts";
-import { freePort } from "../../support/agent-process.ts";
+import { electLeader, loopbackMembers } from "../../support/raft-loopback.ts";
 
 // A large entry is prepared (decoded, its rows built) over many turns before it applies
 // (issue 12 item 6). The Ready loop must not wait for that: a leader that did sent no
@@ -16,8 +16,7 @@ const LARGE = 0xff;
 
 void test("raft node - a large entry is prepared aside: heartbeats and acknowledgements go on, later entries commit meanwhile and apply after it", async () => {
   const ids = [1, 2, 3];
-  const members = new Map<number, { host: string; port: number }>();
-  for (const id of ids) members.set(id, { host: "127.0.0.1", port: await freePort() });
+  const members = await loopbackMembers(ids);
   const appliedOrder = new Map<number, number[]>();
   const preparing = new Set<number>();
   const nodes: RaftNode[] = [];
@@ -56,13 +55,7 @@ void test("raft node - a large entry is prepared aside: heartbeats and acknowled
         }),
       );
     }
-    nodes[0].campaign();
-    const deadline = Date.now() + 10_000;
-    while (!nodes.some((n) => n.isLeader())) {
-      assert.ok(Date.now() < deadline, "no leader elected");
-      await new Promise((r) => setTimeout(r, 20));
-    }
-    const leader = nodes.find((n) => n.isLeader())!;
+    const leader = await electLeader(nodes);
     const leaderId = ids[nodes.indexOf(leader)];
     const followers = nodes.filter((n) => n !== leader);
     const term = leader.term();
@@ -126,8 +119,7 @@ void test("raft node - a large entry is prepared aside: heartbeats and acknowled
 
 void test("raft node - a snapshot from the leader is restored aside: the follower acknowledges heartbeats meanwhile", async () => {
   const ids = [1, 2, 3];
-  const members = new Map<number, { host: string; port: number }>();
-  for (const id of ids) members.set(id, { host: "127.0.0.1", port: await freePort() });
+  const members = await loopbackMembers(ids);
   let restoring = false;
   let restored = 0;
   const machineOf = (slowRestore: boolean): RaftStateMachine => {
@@ -167,13 +159,7 @@ void test("raft node - a snapshot from the leader is restored aside: the followe
   const nodes: RaftNode[] = [];
   try {
     nodes.push(await start(1, false), await start(2, false));
-    nodes[0].campaign();
-    const deadline = Date.now() + 10_000;
-    while (!nodes.some((n) => n.isLeader())) {
-      assert.ok(Date.now() < deadline, "no leader elected");
-      await new Promise((r) => setTimeout(r, 20));
-    }
-    const leader = nodes.find((n) => n.isLeader())!;
+    const leader = await electLeader(nodes);
     const term = leader.term();
     // Server 3 never ran: the log it needs is compacted away, so it catches up by snapshot.
     for (let i = 0; i < 12; i++) await leader.propose(Uint8Array.of(i));

@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { RaftNode } from "../../../src/server/raft-node.ts";
 import { InMemoryRaftStorage } from "../../../src/server/raft-storage.ts";
 import { requestWork, type StepOutcome } from "../../../src/runtime/cooperative-scheduler.ts";
-import { freePort } from "../../support/agent-process.ts";
+import { electLeader, loopbackMembers } from "../../support/raft-loopback.ts";
 
 // Issue 17's cluster writer: on a leader streaming big answers, a write waits for its Raft
 // round (the followers' acknowledgements, its own log write), which land in the poll phase.
@@ -18,21 +18,14 @@ function spin(ms: number): void {
 
 void test("raft node - while a write's round is in flight, bulk request work takes one step per turn of the event loop", async () => {
   const ids = [1, 2, 3];
-  const members = new Map<number, { host: string; port: number }>();
-  for (const id of ids) members.set(id, { host: "127.0.0.1", port: await freePort() });
+  const members = await loopbackMembers(ids);
   const nodes: RaftNode[] = [];
   let streaming = true;
   try {
     for (const id of ids) {
       nodes.push(await RaftNode.start({ id, storage: new InMemoryRaftStorage(), members, bootstrapVoters: ids, tickMs: 50, electionTick: 10, heartbeatTick: 1 }));
     }
-    nodes[0].campaign();
-    const deadline = Date.now() + 10_000;
-    while (!nodes.some((n) => n.isLeader())) {
-      assert.ok(Date.now() < deadline, "no leader elected");
-      await new Promise((r) => setTimeout(r, 20));
-    }
-    const leader = nodes.find((n) => n.isLeader())!;
+    const leader = await electLeader(nodes);
     await leader.propose(Uint8Array.of(0));
 
     // A heavy read streaming: steps far shorter than the turn budget, never finished.

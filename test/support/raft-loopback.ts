@@ -1,0 +1,27 @@
+import assert from "node:assert/strict";
+import type { RaftNode } from "../../src/server/raft-node.ts";
+import { freePort } from "./agent-process.ts";
+
+// The pieces every in-process RaftNode cluster test repeats: members at claimed loopback
+// ports, and an election started by the first node and waited for.
+
+export type RaftMembers = Map<number, { host: string; port: number }>;
+
+/** One claimed 127.0.0.1 port per id. */
+export async function loopbackMembers(ids: readonly number[]): Promise<RaftMembers> {
+  const members: RaftMembers = new Map();
+  for (const id of ids) members.set(id, { host: "127.0.0.1", port: await freePort() });
+  return members;
+}
+
+/** nodes[0] campaigns; resolves with the leader once one is elected (fails after `timeoutMs`). */
+export async function electLeader(nodes: readonly RaftNode[], timeoutMs = 10_000): Promise<RaftNode> {
+  nodes[0].campaign();
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const leader = nodes.find((n) => n.isLeader());
+    if (leader) return leader;
+    assert.ok(Date.now() < deadline, "no leader elected");
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
