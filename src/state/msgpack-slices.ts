@@ -226,25 +226,35 @@ class SliceReader {
    * the first value alone runs past it.
    */
   #values(max: number): unknown[] | undefined {
+    const read = this.#readWindow(BATCH_BYTES + BATCH_BYTES / 4, (count, stop) => count < max && stop < BATCH_BYTES);
+    if (read === undefined || read.values.length === 0) return undefined;
+    this.position += read.end;
+    return read.values;
+  }
+
+  /**
+   * The values msgpackr completes from `position` through the next `window` bytes, until
+   * `more(count, stop)` says stop; undefined when the window cut a value and none came whole
+   * before it. Past the window's end the whole rest is read, and a failure there is thrown.
+   */
+  #readWindow(window: number, more: (count: number, stop: number) => boolean): { values: unknown[]; end: number } | undefined {
     const remaining = this.bytes.length - this.position;
     if (remaining <= 0) throw new Error("Unexpected end of MessagePack data");
-    const window = BATCH_BYTES + BATCH_BYTES / 4;
     const whole = window >= remaining;
     const source = this.bytes.subarray(this.position, whole ? this.bytes.length : this.position + window);
-    const out: unknown[] = [];
+    const values: unknown[] = [];
     let end = 0;
     try {
       this.#packr.unpackMultiple(source, (value: unknown, _start?: number, stop = 0) => {
-        out.push(value);
+        values.push(value);
         end = stop;
-        return out.length < max && stop < BATCH_BYTES;
+        return more(values.length, stop);
       });
     } catch (err) {
       if (whole) throw err;
-      if (out.length === 0) return undefined;
+      if (values.length === 0) return undefined;
     }
-    this.position += end;
-    return out;
+    return { values, end };
   }
 
   /**
@@ -252,25 +262,11 @@ class SliceReader {
    * time the value runs past it.
    */
   #oneValue(): unknown {
-    const remaining = this.bytes.length - this.position;
-    if (remaining <= 0) throw new Error("Unexpected end of MessagePack data");
     for (let window = BATCH_BYTES + BATCH_BYTES / 4; ; window *= 2) {
-      const whole = window >= remaining;
-      const source = this.bytes.subarray(this.position, whole ? this.bytes.length : this.position + window);
-      const out: unknown[] = [];
-      let end = 0;
-      try {
-        this.#packr.unpackMultiple(source, (value: unknown, _start?: number, stop = 0) => {
-          out.push(value);
-          end = stop;
-          return false;
-        });
-      } catch (err) {
-        if (whole) throw err;
-        continue;
-      }
-      this.position += end;
-      return out[0];
+      const read = this.#readWindow(window, () => false);
+      if (read === undefined) continue;
+      this.position += read.end;
+      return read.values[0];
     }
   }
 }
