@@ -17,7 +17,8 @@ import { instanceRegistration } from "./scale-jobs.ts";
 //
 //   npx tsx bench/health-cold-ab.ts <old.mjs> <new.mjs> [nodes=10000] [services=4]
 //
-// PROF_DIR=<dir> profiles the second agent (--cpu-prof; stopped with SIGINT so it is written).
+// PROF_DIR=<dir> profiles the second agent (--cpu-prof; stopped with SIGINT so it is written);
+// NEW_NODE_FLAGS="--trace-gc …" adds node flags to the second agent (its stderr is passed on).
 
 const CLOCK_TICKS_PER_SECOND = 100;
 const REGISTER_CONCURRENCY = 32;
@@ -84,7 +85,7 @@ async function main(): Promise<void> {
   if (!oldBundle || !newBundle) throw new Error("usage: health-cold-ab.ts <old.mjs> <new.mjs> [nodes] [services]");
   const nodes = Number(nodesArg ?? 10_000);
   const services = Number(servicesArg ?? 4);
-  const prof = process.env.PROF_DIR ? ["--cpu-prof", "--cpu-prof-dir", process.env.PROF_DIR] : [];
+  const prof = [...(process.env.PROF_DIR ? ["--cpu-prof", "--cpu-prof-dir", process.env.PROF_DIR] : []), ...(process.env.NEW_NODE_FLAGS ?? "").split(" ").filter(Boolean)];
   const agents: Record<"old" | "new", RunningAgent | undefined> = { old: undefined, new: undefined };
   try {
     agents.old = await start(oldBundle, []);

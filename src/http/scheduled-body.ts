@@ -6,14 +6,16 @@ import { requestWork, type CooperativeTask, type StepOutcome } from "../runtime/
 // only when the socket has taken the previous one (the pipe asks for more after 'drain') and
 // the scheduler gives this answer a step. Eight clients pulling 16 MB answers therefore cost
 // the event loop at most one turn budget of piece writes per turn, not one piece per client.
+// A piece is a list of buffers (views of the entries' slabs, not a copy; views/instance-fragments.ts)
+// pushed together in one step.
 
 class ScheduledBody extends Readable implements CooperativeTask {
-  readonly #pieces: Iterator<Buffer>;
-  readonly #done: ((pieces: Buffer[]) => void) | undefined;
-  readonly #produced: Buffer[] | undefined;
+  readonly #pieces: Iterator<readonly Buffer[]>;
+  readonly #done: ((pieces: (readonly Buffer[])[]) => void) | undefined;
+  readonly #produced: (readonly Buffer[])[] | undefined;
   #queued = false;
 
-  constructor(pieces: Iterator<Buffer>, done: ((pieces: Buffer[]) => void) | undefined) {
+  constructor(pieces: Iterator<readonly Buffer[]>, done: ((pieces: (readonly Buffer[])[]) => void) | undefined) {
     super();
     this.#pieces = pieces;
     this.#done = done;
@@ -36,7 +38,7 @@ class ScheduledBody extends Readable implements CooperativeTask {
       return "done";
     }
     this.#produced?.push(next.value);
-    this.push(next.value);
+    for (const part of next.value) this.push(part);
     return "done";
   }
 
@@ -49,6 +51,6 @@ class ScheduledBody extends Readable implements CooperativeTask {
  * A body streaming `pieces` through the scheduler. `done`, when given, receives every piece
  * once the last one was produced (a body abandoned midway never calls it).
  */
-export function scheduledBody(pieces: Iterator<Buffer>, done?: (pieces: Buffer[]) => void): Readable {
+export function scheduledBody(pieces: Iterator<readonly Buffer[]>, done?: (pieces: (readonly Buffer[])[]) => void): Readable {
   return new ScheduledBody(pieces, done);
 }

@@ -99,7 +99,7 @@ function listReply(cache: InstanceFragments, entry: MemoEntry<InstanceFragment[]
   if (length <= PIECE_BYTES) {
     const encoded = pretty ? (entry.pretty ??= assembleList(cache, entry.items, true)) : (entry.compact ??= assembleList(cache, entry.items, false));
     if (length <= DIRECT_BYTES) return { kind: "json", status: 200, value: null, encoded, headers };
-    return { kind: "stream", status: 200, contentType: "application/json", body: scheduledBody([encoded][Symbol.iterator]()), headers: { ...headers, "Content-Length": String(length) } };
+    return { kind: "stream", status: 200, contentType: "application/json", body: scheduledBody([[encoded]][Symbol.iterator]()), headers: { ...headers, "Content-Length": String(length) } };
   }
   // Same bytes and length as the one-piece answer; pieces are put together as the socket
   // drains, and entries are immutable once encoded, so a later write cannot change them. A

@@ -101,39 +101,49 @@ export function encodedListLength(cache: InstanceFragments, fragments: readonly 
  * The list answer in pieces of about `pieceBytes`, produced as they are pulled, so a 16 MB
  * answer is never copied in one go: byte for byte what encodeJson gives for the array of the
  * entries' values (pretty: 4-space indent and a trailing newline, as dev mode and ?pretty).
- * Entries an EntryWriter wrote in a row sit in one slab, each right after the separator
- * (views/json-bytes.ts), so such a run, with its leading separator, is one part to copy (or,
- * when a piece long, the piece itself) rather than two per entry.
+ * A piece is a list of buffers written one after another. Entries an EntryWriter wrote in a
+ * row sit in one slab, each right after the separator (views/json-bytes.ts), so such a run,
+ * with its leading separator, is one buffer of the piece as it is, a view of the slab: a cold
+ * 16 MB answer copies nothing and allocates no 16 MB of pieces besides its slabs (that copy and
+ * its garbage were ~15 % of a cold read's main-thread time; issue 17, S4). Only the small
+ * parts between runs (brackets, separators, entries written by the renderer) are joined.
  */
-export function* listPieces(cache: InstanceFragments, fragments: readonly InstanceFragment[], pretty: boolean, pieceBytes: number): Generator<Buffer> {
+export function* listPieces(cache: InstanceFragments, fragments: readonly InstanceFragment[], pretty: boolean, pieceBytes: number): Generator<Buffer[]> {
   if (fragments.length === 0) {
-    yield pretty ? EMPTY_PRETTY : EMPTY_COMPACT;
+    yield [pretty ? EMPTY_PRETTY : EMPTY_COMPACT];
     return;
   }
   const sep = pretty ? SEP_PRETTY : SEP_COMPACT;
-  // A run is copied into a piece like any entry unless it is a whole piece itself: smaller
-  // pieces (a 64 KiB slab each) meant 4× the socket round trips per answer, and a repeat of a
-  // memoised answer (which copies nothing either way) took longer on a busy machine.
-  const ownPiece = pieceBytes;
-  let parts: Buffer[] = [pretty ? OPEN_PRETTY : OPEN_COMPACT];
-  let size = parts[0].length;
+  /** The piece being filled, and its bytes (joined loose parts and runs). */
+  let piece: Buffer[] = [];
+  let pieceSize = 0;
+  /** Parts outside slabs since the last run, joined into one buffer before the next run. */
+  let loose: Buffer[] = [pretty ? OPEN_PRETTY : OPEN_COMPACT];
+  let looseSize = loose[0].length;
   /** The pending run of slab entries: [runStart, runEnd) of `runSlab`, separators included. */
   let runSlab: ArrayBufferLike | undefined;
   let runStart = 0;
   let runEnd = 0;
-  function* passRun(): Generator<Buffer> {
+  function joinLoose(): void {
+    if (looseSize === 0) return;
+    piece.push(loose.length === 1 ? loose[0] : Buffer.concat(loose, looseSize));
+    pieceSize += looseSize;
+    loose = [];
+    looseSize = 0;
+  }
+  function passRun(): void {
     if (!runSlab) return;
-    const run = Buffer.from(runSlab, runStart, runEnd - runStart);
+    joinLoose();
+    piece.push(Buffer.from(runSlab, runStart, runEnd - runStart));
+    pieceSize += runEnd - runStart;
     runSlab = undefined;
-    if (run.length >= ownPiece) {
-      if (size > 0) yield parts.length === 1 ? parts[0] : Buffer.concat(parts, size);
-      parts = [];
-      size = 0;
-      yield run;
-    } else {
-      parts.push(run);
-      size += run.length;
-    }
+  }
+  function* full(): Generator<Buffer[]> {
+    if (pieceSize + looseSize < pieceBytes) return;
+    joinLoose();
+    yield piece;
+    piece = [];
+    pieceSize = 0;
   }
   for (let i = 0; i < fragments.length; i++) {
     const bytes = cache.encoded(fragments[i], pretty);
@@ -142,32 +152,30 @@ export function* listPieces(cache: InstanceFragments, fragments: readonly Instan
       runEnd = end;
       continue;
     }
-    yield* passRun();
+    passRun();
+    yield* full();
     if (inSlab(bytes)) {
       runSlab = bytes.buffer;
       runStart = i === 0 ? bytes.byteOffset : bytes.byteOffset - sep.length;
       runEnd = end;
     } else {
-      if (i > 0) parts.push(sep);
-      parts.push(bytes);
-      size += (i > 0 ? sep.length : 0) + bytes.length;
-    }
-    if (size >= pieceBytes) {
-      yield Buffer.concat(parts, size);
-      parts = [];
-      size = 0;
+      if (i > 0) loose.push(sep);
+      loose.push(bytes);
+      looseSize += (i > 0 ? sep.length : 0) + bytes.length;
+      yield* full();
     }
   }
-  yield* passRun();
-  const close = pretty ? CLOSE_PRETTY : CLOSE_COMPACT;
-  parts.push(close);
-  yield parts.length === 1 ? close : Buffer.concat(parts, size + close.length);
+  passRun();
+  loose.push(pretty ? CLOSE_PRETTY : CLOSE_COMPACT);
+  looseSize += loose[loose.length - 1].length;
+  joinLoose();
+  yield piece;
 }
 
 /** The whole list answer in one buffer (see listPieces). */
 export function assembleList(cache: InstanceFragments, fragments: readonly InstanceFragment[], pretty: boolean): Buffer {
-  const pieces = [...listPieces(cache, fragments, pretty, Number.POSITIVE_INFINITY)];
-  return pieces.length === 1 ? pieces[0] : Buffer.concat(pieces);
+  const parts = [...listPieces(cache, fragments, pretty, Number.POSITIVE_INFINITY)].flat();
+  return parts.length === 1 ? parts[0] : Buffer.concat(parts);
 }
 
 function sameRows(a: readonly HealthCheck[] | undefined, b: readonly HealthCheck[] | undefined): boolean {

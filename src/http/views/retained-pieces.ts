@@ -9,7 +9,7 @@
 const RETAINED_BYTES_MAX = 64 * 1024 * 1024;
 
 export class RetainedPieces {
-  readonly #held = new Map<object, { pieces: Buffer[]; bytes: number }>();
+  readonly #held = new Map<object, { pieces: (readonly Buffer[])[]; bytes: number }>();
   readonly #maxBytes: number;
   #bytes = 0;
 
@@ -17,13 +17,13 @@ export class RetainedPieces {
     this.#maxBytes = maxBytes;
   }
 
-  get(key: object): Buffer[] | undefined {
+  get(key: object): (readonly Buffer[])[] | undefined {
     return this.#held.get(key)?.pieces;
   }
 
-  put(key: object, pieces: Buffer[]): void {
+  put(key: object, pieces: (readonly Buffer[])[]): void {
     let bytes = 0;
-    for (const p of pieces) bytes += p.length;
+    for (const p of pieces) for (const part of p) bytes += part.length;
     // One answer may take at most half the budget, so two big services can alternate.
     if (bytes > this.#maxBytes / 2 || this.#held.has(key)) return;
     for (const [oldKey, old] of this.#held) {
