@@ -18,7 +18,8 @@ import { instanceRegistration } from "./scale-jobs.ts";
 //   npx tsx bench/health-cold-ab.ts <old.mjs> <new.mjs> [nodes=10000] [services=4]
 //
 // PROF_DIR=<dir> profiles the second agent (--cpu-prof; stopped with SIGINT so it is written);
-// NEW_NODE_FLAGS="--trace-gc …" adds node flags to the second agent (its stderr is passed on).
+// NEW_NODE_FLAGS="--max-semi-space-size=64 …" adds node flags to the second agent (e.g. to try V8
+// settings; its stdout is not kept, so --trace-gc output is lost).
 
 const CLOCK_TICKS_PER_SECOND = 100;
 const REGISTER_CONCURRENCY = 32;
