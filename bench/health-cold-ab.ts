@@ -17,6 +17,9 @@ import { instanceRegistration } from "./scale-jobs.ts";
 //
 //   npx tsx bench/health-cold-ab.ts <old.mjs> <new.mjs> [nodes=10000] [services=4]
 //
+// Copy each build's dist/ to a directory inside the worktree (e.g. .ab-old/): a bundle outside
+// it does not find node_modules (msgpackr and the rest are not bundled).
+//
 // PROF_DIR=<dir> profiles the second agent (--cpu-prof; stopped with SIGINT so it is written);
 // NEW_NODE_FLAGS="--max-semi-space-size=64 …" adds node flags to the second agent (e.g. to try V8
 // settings; its stdout is not kept, so --trace-gc output is lost).
