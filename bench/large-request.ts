@@ -27,7 +27,7 @@ function log(message: string): void {
   process.stderr.write(`[bench:large-request] ${message}\n`);
 }
 
-interface TurnRecord {
+export interface TurnRecord {
   at: number;
   wallMs?: number;
   cpuMs?: number;
@@ -36,7 +36,7 @@ interface TurnRecord {
   hr?: number;
 }
 
-interface Longest {
+export interface Longest {
   cpuMs: number;
   /** The main thread's own clock (schedstat, ±4 ms: scheduler ticks), never above wall time. */
   threadCpuMs: number;
@@ -79,7 +79,7 @@ function turnCpuMs(r: TurnRecord): number | undefined {
 }
 
 /** The longest turn and GC pause the agent recorded beginning between `from` and `to` (epoch ms). */
-function longestBetween(records: TurnRecord[], from: number, to: number): Longest {
+export function longestBetween(records: TurnRecord[], from: number, to: number): Longest {
   const out: Longest = { cpuMs: 0, threadCpuMs: 0, wallMs: 0, gcMs: 0 };
   for (const r of records) {
     const began = beganAt(r);
