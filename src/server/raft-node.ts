@@ -829,7 +829,13 @@ export class RaftNode {
       if (rd.sendBeforePersist) this.#transport?.send(rd.messages);
       const installing = rd.snapshot !== undefined && !isEmptySnapshot(rd.snapshot);
       const writeStartedMs = rd.entries.length > 0 || installing ? this.#clock.monotonicMs() : -1;
-      const written = this.#storage.persist({ hardState: rd.hardState, entries: rd.entries, snapshot: rd.snapshot });
+      // A follower does nothing else until its entries are durable (then it acknowledges), so a
+      // small write goes on this thread: ~0.2 ms blocked instead of a trip to the thread pool
+      // and back, two waits for a core when the machine is busy (a write at the leader waits
+      // for the first follower's acknowledgement). The leader's stay on the pool: its thread
+      // serves requests meanwhile, and blocking it measured worse for writes and reads alike.
+      const inline = this.#node.raft.state !== StateType.Leader;
+      const written = this.#storage.persist({ hardState: rd.hardState, entries: rd.entries, snapshot: rd.snapshot, inline });
       // The write runs on the thread pool; apply what is durable here already meanwhile.
       const early = durableCommittedCount(rd);
       try {

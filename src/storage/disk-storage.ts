@@ -57,6 +57,11 @@ export interface PersistBatch {
   hardState?: HardState;
   entries: readonly Entry[];
   snapshot?: Snapshot;
+  /**
+   * Write small entries on the calling thread (WriteAheadLog.append's `inline`): for a caller
+   * that only waits for the write, e.g. a follower that acknowledges once it is durable.
+   */
+  inline?: boolean;
 }
 
 export interface RecoveryReport {
@@ -228,7 +233,7 @@ export class DiskStorage extends MemoryBackedStorage {
       // the Raft host goes on stepping meanwhile; the Ready loop awaits this persist anyway.
       if (entries.some((e) => e.data.byteLength >= LARGE_RECORD_DATA_BYTES)) await runSliced(precomputeRecordChecksums(entries));
       const commitAhead = commit > this.#walCommit;
-      await this.#wal.append(entries, { commit: commitAhead ? commit : undefined, sync: true });
+      await this.#wal.append(entries, { commit: commitAhead ? commit : undefined, sync: true, inline: batch.inline });
       if (commitAhead) this.#walCommit = commit;
     }
     this.memory.append(entries);

@@ -1,4 +1,4 @@
-import { constants } from "node:fs";
+import { closeSync, constants, openSync, writevSync } from "node:fs";
 import { makeDirectory } from "./make-directory.ts";
 import { open, readdir, readFile, rename, unlink } from "node:fs/promises";
 import type { FileHandle } from "node:fs/promises";
@@ -17,6 +17,12 @@ export interface WritableFile {
    * (and the size) are durable when it resolves. One trip to the thread pool instead of two.
    */
   writeDurablyAt(chunks: readonly Uint8Array[], position: number): Promise<void>;
+  /**
+   * writeDurablyAt on the calling thread: blocks it for the write and the flush (~0.2 ms for
+   * a small record on the disk we measured) instead of two thread hand-offs (to the pool and
+   * back), each of which waits for a free core when the machine is busy.
+   */
+  writeDurablyAtNow(chunks: readonly Uint8Array[], position: number): void;
   truncate(length: number): Promise<void>;
   close(): Promise<void>;
 }
@@ -44,6 +50,8 @@ class NodeWritableFile implements WritableFile {
   readonly #path: string;
   /** The same file opened O_DSYNC (each write returns durable, as write + fdatasync), on first use. */
   #durable: Promise<FileHandle> | undefined;
+  /** The same again as a plain descriptor, for writeDurablyAtNow (opened on first use). */
+  #durableFd: number | undefined;
 
   constructor(handle: FileHandle, path: string) {
     this.#handle = handle;
@@ -59,6 +67,18 @@ class NodeWritableFile implements WritableFile {
     await writeAllAt(await this.#durable, chunks, position);
   }
 
+  writeDurablyAtNow(chunks: readonly Uint8Array[], position: number): void {
+    this.#durableFd ??= openSync(this.#path, constants.O_WRONLY | constants.O_DSYNC);
+    const fd = this.#durableFd;
+    let pending = chunks.filter((c) => c.byteLength > 0);
+    let at = position;
+    while (pending.length > 0) {
+      const written = writevSync(fd, pending, at);
+      at += written;
+      pending = dropWritten(pending, written);
+    }
+  }
+
   sync(): Promise<void> {
     return this.#handle.datasync();
   }
@@ -70,6 +90,9 @@ class NodeWritableFile implements WritableFile {
   async close(): Promise<void> {
     const durable = this.#durable;
     this.#durable = undefined;
+    const durableFd = this.#durableFd;
+    this.#durableFd = undefined;
+    if (durableFd !== undefined) closeSync(durableFd);
     if (durable) await (await durable).close();
     await this.#handle.close();
   }
@@ -81,14 +104,21 @@ async function writeAllAt(handle: FileHandle, chunks: readonly Uint8Array[], pos
   while (pending.length > 0) {
     const { bytesWritten } = await handle.writev(pending, at);
     at += bytesWritten;
-    // Short writes are rare on regular files but legal; resume where the kernel stopped.
-    let skip = bytesWritten;
-    while (pending.length > 0 && skip >= pending[0].byteLength) {
-      skip -= pending[0].byteLength;
-      pending = pending.slice(1);
-    }
-    if (skip > 0) pending = [pending[0].subarray(skip), ...pending.slice(1)];
+    pending = dropWritten(pending, bytesWritten);
   }
+}
+
+/** What is left of `pending` after the kernel wrote its first `written` bytes. */
+function dropWritten(pending: Uint8Array[], written: number): Uint8Array[] {
+  // Short writes are rare on regular files but legal; resume where the kernel stopped.
+  let skip = written;
+  let rest = pending;
+  while (rest.length > 0 && skip >= rest[0].byteLength) {
+    skip -= rest[0].byteLength;
+    rest = rest.slice(1);
+  }
+  if (skip > 0) rest = [rest[0].subarray(skip), ...rest.slice(1)];
+  return rest;
 }
 
 export const nodeFileSystem: FileSystem = {

@@ -32,8 +32,17 @@ export interface RecoveredLog {
   tornFile: string;
 }
 
+/**
+ * Largest batch an `inline` append writes on the calling thread. Small enough that the block
+ * is about one fsync (~0.2 ms measured here for a few hundred bytes); bigger batches keep
+ * going through the thread pool so the caller's thread is not held while they are copied.
+ */
+export const INLINE_WRITE_MAX_BYTES = 32 * 1024;
+
 export interface WalStats {
   fsyncs: number;
+  /** Batches written and made durable on the calling thread (`inline` appends). */
+  inlineBatches: number;
   batches: number;
   appendCalls: number;
 }
@@ -54,6 +63,7 @@ type Op =
       entryBytes: readonly number[];
       entries: readonly Entry[];
       sync: boolean;
+      inline: boolean;
       resolve: () => void;
       reject: (err: unknown) => void;
     }
@@ -86,7 +96,7 @@ export class WriteAheadLog {
   #draining = false;
   #failed: unknown = undefined;
   #closed = false;
-  readonly stats: WalStats = { fsyncs: 0, batches: 0, appendCalls: 0 };
+  readonly stats: WalStats = { fsyncs: 0, inlineBatches: 0, batches: 0, appendCalls: 0 };
 
   private constructor(fs: FileSystem, dir: string, options: WalOptions, segments: Segment[], firstIndex: number, lastIndex: number) {
     this.#fs = fs;
@@ -194,13 +204,17 @@ export class WriteAheadLog {
    * Appends entries (which must continue the log: first index = lastIndex + 1, or any index
    * when the log is empty) and optionally a commit index. Resolves after the fsync; with
    * `sync: false` it resolves once written, and the data becomes durable with the next fsync.
+   * `inline`: a small durable batch is written and flushed on the calling thread (blocking it
+   * for about one fsync) instead of on the thread pool, so the promise settles within the
+   * current turn — for a caller that has nothing else to do until the write is durable.
    */
-  append(entries: readonly Entry[], options: { commit?: number; sync?: boolean } = {}): Promise<void> {
+  append(entries: readonly Entry[], options: { commit?: number; sync?: boolean; inline?: boolean } = {}): Promise<void> {
     const { chunks: records, byteLength: recordBytes, entryBytes } = encodeRecordChunks(entries, options.commit);
     this.stats.appendCalls++;
     const sync = options.sync ?? true;
+    const inline = options.inline ?? false;
     return new Promise((resolve, reject) => {
-      this.#enqueue({ kind: "append", records, recordBytes, entryBytes, entries, sync, resolve, reject });
+      this.#enqueue({ kind: "append", records, recordBytes, entryBytes, entries, sync, inline, resolve, reject });
     });
   }
 
@@ -338,7 +352,12 @@ export class WriteAheadLog {
     if (batch.some((op) => op.sync) && !this.#unsynced) {
       // Nothing older is waiting for an fsync, so one durable write covers the whole batch.
       this.stats.fsyncs++;
-      await file.writeDurablyAt(chunks, this.#fileSize);
+      if (offset - this.#fileSize <= INLINE_WRITE_MAX_BYTES && batch.every((op) => op.inline)) {
+        this.stats.inlineBatches++;
+        file.writeDurablyAtNow(chunks, this.#fileSize);
+      } else {
+        await file.writeDurablyAt(chunks, this.#fileSize);
+      }
     } else {
       await file.writeAt(chunks, this.#fileSize);
       this.#unsynced = true;

@@ -15,6 +15,8 @@ export class MemoryFileSystem implements FileSystem {
   #durableNames = new Map<string, Inode>();
   readonly #dirs = new Set<string>();
   fsyncs = 0;
+  /** writeDurablyAtNow calls (writes made durable on the calling thread). */
+  inlineWrites = 0;
   dirSyncs = 0;
   /** Set to make the next file sync fail with EIO. */
   failNextSync = false;
@@ -42,7 +44,7 @@ export class MemoryFileSystem implements FileSystem {
     }
     if (options.truncate) inode.data = new Uint8Array(0);
     const node = inode;
-    const sync = async (): Promise<void> => {
+    const syncNow = (): void => {
       if (this.failNextSync) {
         this.failNextSync = false;
         throw Object.assign(new Error("EIO: i/o error, fsync"), { code: "EIO" });
@@ -50,22 +52,29 @@ export class MemoryFileSystem implements FileSystem {
       this.fsyncs++;
       node.durable = node.data.slice();
     };
+    const sync = async (): Promise<void> => syncNow();
+    const writeNow = (chunks: readonly Uint8Array[], position: number): void => {
+      const total = chunks.reduce((n, c) => n + c.byteLength, 0);
+      const next = new Uint8Array(Math.max(node.data.byteLength, position + total));
+      next.set(node.data);
+      let at = position;
+      for (const c of chunks) {
+        next.set(c, at);
+        at += c.byteLength;
+      }
+      node.data = next;
+    };
     const file: WritableFile = {
       writeDurablyAt: async (chunks, position) => {
         await file.writeAt(chunks, position);
         await sync();
       },
-      writeAt: async (chunks, position) => {
-        const total = chunks.reduce((n, c) => n + c.byteLength, 0);
-        const next = new Uint8Array(Math.max(node.data.byteLength, position + total));
-        next.set(node.data);
-        let at = position;
-        for (const c of chunks) {
-          next.set(c, at);
-          at += c.byteLength;
-        }
-        node.data = next;
+      writeDurablyAtNow: (chunks, position) => {
+        this.inlineWrites++;
+        writeNow(chunks, position);
+        syncNow();
       },
+      writeAt: async (chunks, position) => writeNow(chunks, position),
       sync,
       truncate: async (length) => {
         node.data = node.data.slice(0, length);
