@@ -117,9 +117,10 @@ export const defaultRaftNodeOptions = {
   snapshots: { threshold: 0, trailingLogs: 0 },
 } as const;
 
-/** Refused because this server does not lead; `leader` is the leader's Raft id (0 when unknown). */
+/** Sort order of indexes, newest first. */
 const newestFirst = (a: number, b: number): number => b - a;
 
+/** Refused because this server does not lead; `leader` is the leader's Raft id (0 when unknown). */
 export class NotLeaderError extends Error {
   readonly code = "not-leader";
   readonly leader: number;
