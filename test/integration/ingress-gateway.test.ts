@@ -3,6 +3,7 @@ import { after, before, test } from "node:test";
 import { freePort, spawnAgent, type AgentProcess } from "../support/agent-process.ts";
 import { eventually } from "../support/eventually.ts";
 import { askUdp, dataOf } from "./dns-support.ts";
+import { callAgent, type Reply } from "../support/http-reply.ts";
 
 // A real `consulate agent -dev` process: an ingress-gateway entry makes the gateway's
 // instances answer `<svc>.ingress.consul` and /v1/health/ingress/<svc>.
@@ -20,17 +21,7 @@ after(async () => {
   await agent.kill();
 });
 
-async function call(method: string, path: string, body?: unknown): Promise<{ status: number; body: unknown; text: string }> {
-  const res = await fetch(`${agent.base}${path}`, { method, body: body === undefined ? undefined : JSON.stringify(body) });
-  const text = await res.text();
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch {
-    parsed = undefined;
-  }
-  return { status: res.status, body: parsed, text };
-}
+const call = (method: string, path: string, body?: unknown): Promise<Reply> => callAgent(agent.base, method, path, body);
 
 test("ingress gateway entry → health/ingress and .ingress DNS (agent process)", async () => {
   const gw = await call("PUT", "/v1/agent/service/register", { Kind: "ingress-gateway", Name: "edge", Port: 21001, Address: "127.0.0.9" });
