@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import type { RaftNode } from "../../src/server/raft-node.ts";
+import { RaftNode, type RaftNodeOptions } from "../../src/server/raft-node.ts";
+import { InMemoryRaftStorage } from "../../src/server/raft-storage.ts";
 import { freePort } from "./agent-process.ts";
 
 // The pieces every in-process RaftNode cluster test repeats: members at claimed loopback
@@ -24,4 +25,12 @@ export async function electLeader(nodes: readonly RaftNode[], timeoutMs = 10_000
     assert.ok(Date.now() < deadline, "no leader elected");
     await new Promise((r) => setTimeout(r, 20));
   }
+}
+
+/**
+ * A voter among `members` with an in-memory log, at these tests' fast ticks (a 50 ms tick,
+ * election after 10, heartbeat every tick) unless `options` says otherwise.
+ */
+export function startInMemoryNode(id: number, members: RaftMembers, options: Partial<RaftNodeOptions> = {}): Promise<RaftNode> {
+  return RaftNode.start({ id, storage: new InMemoryRaftStorage(), members, bootstrapVoters: [...members.keys()], tickMs: 50, electionTick: 10, heartbeatTick: 1, ...options });
 }

@@ -1,9 +1,8 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { RaftNode, type RaftStateMachine } from "../../../src/server/raft-node.ts";
-import { InMemoryRaftStorage } from "../../../src/server/raft-storage.ts";
+import type { RaftNode, RaftStateMachine } from "../../../src/server/raft-node.ts";
 import type { Entry } from "../../../src/raft/messages.ts";
-import { electLeader, loopbackMembers } from "../../support/raft-loopback.ts";
+import { electLeader, loopbackMembers, startInMemoryNode } from "../../support/raft-loopback.ts";
 
 // Capturing a large state takes seconds. The Ready loop must go on sending heartbeats and
 // committing writes meanwhile: a leader that waited for its capture lost the leadership
@@ -32,16 +31,9 @@ void test("raft node - a slow snapshot capture runs aside: the leader keeps its 
         restore: () => undefined,
       };
       nodes.push(
-        await RaftNode.start({
-          id,
-          storage: new InMemoryRaftStorage(),
-          members,
-          bootstrapVoters: ids,
+        await startInMemoryNode(id, members, {
           stateMachine: machine,
           snapshots: { threshold: 8, trailingLogs: 2 },
-          tickMs: 50,
-          electionTick: 10,
-          heartbeatTick: 1,
         }),
       );
     }

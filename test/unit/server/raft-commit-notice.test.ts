@@ -1,8 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { RaftNode } from "../../../src/server/raft-node.ts";
-import { InMemoryRaftStorage } from "../../../src/server/raft-storage.ts";
-import { electLeader, loopbackMembers } from "../../support/raft-loopback.ts";
+import type { RaftNode } from "../../../src/server/raft-node.ts";
+import { electLeader, loopbackMembers, startInMemoryNode } from "../../support/raft-loopback.ts";
 
 // Issue 17's cluster writer: each write used to cost the leader four messages to two
 // followers (the entry, then a bare MsgApp announcing its commit) and each follower two
@@ -17,11 +16,7 @@ void test("raft node - sequential writes cost the leader one MsgApp per follower
   try {
     for (const id of ids) {
       nodes.push(
-        await RaftNode.start({
-          id,
-          storage: new InMemoryRaftStorage(),
-          members,
-          bootstrapVoters: ids,
+        await startInMemoryNode(id, members, {
           // Heartbeats every 2 s: a commit seen by a follower within the test came by MsgApp.
           tickMs: 200,
           electionTick: 20,

@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { RaftNode, type RaftStateMachine } from "../../../src/server/raft-node.ts";
 import { InMemoryRaftStorage } from "../../../src/server/raft-storage.ts";
 import type { Entry } from "../../../src/raft/messages.ts";
-import { electLeader, loopbackMembers } from "../../support/raft-loopback.ts";
+import { electLeader, loopbackMembers, startInMemoryNode } from "../../support/raft-loopback.ts";
 
 // A large entry is prepared (decoded, its rows built) over many turns before it applies
 // (issue 12 item 6). The Ready loop must not wait for that: a leader that did sent no
@@ -42,16 +42,9 @@ void test("raft node - a large entry is prepared aside: heartbeats and acknowled
         restore: () => undefined,
       };
       nodes.push(
-        await RaftNode.start({
-          id,
-          storage: new InMemoryRaftStorage(),
-          members,
-          bootstrapVoters: ids,
+        await startInMemoryNode(id, members, {
           stateMachine: machine,
           snapshots: { threshold: 0, trailingLogs: 0 },
-          tickMs: 50,
-          electionTick: 10,
-          heartbeatTick: 1,
         }),
       );
     }

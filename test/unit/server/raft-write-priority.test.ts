@@ -1,9 +1,8 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { RaftNode } from "../../../src/server/raft-node.ts";
-import { InMemoryRaftStorage } from "../../../src/server/raft-storage.ts";
+import type { RaftNode } from "../../../src/server/raft-node.ts";
 import { requestWork, type StepOutcome } from "../../../src/runtime/cooperative-scheduler.ts";
-import { electLeader, loopbackMembers } from "../../support/raft-loopback.ts";
+import { electLeader, loopbackMembers, startInMemoryNode } from "../../support/raft-loopback.ts";
 
 // Issue 17's cluster writer: on a leader streaming big answers, a write waits for its Raft
 // round (the followers' acknowledgements, its own log write), which land in the poll phase.
@@ -23,7 +22,7 @@ void test("raft node - while a write's round is in flight, bulk request work tak
   let streaming = true;
   try {
     for (const id of ids) {
-      nodes.push(await RaftNode.start({ id, storage: new InMemoryRaftStorage(), members, bootstrapVoters: ids, tickMs: 50, electionTick: 10, heartbeatTick: 1 }));
+      nodes.push(await startInMemoryNode(id, members));
     }
     const leader = await electLeader(nodes);
     await leader.propose(Uint8Array.of(0));
