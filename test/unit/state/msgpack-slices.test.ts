@@ -63,59 +63,56 @@ test("msgpack slices - commands: wide ones are told apart cheaply and round-trip
   }
 });
 
+// Commands a copy may or may not stand for, shared by decodedCopy and localCopy: a copy is
+// only right when decoding the encoded bytes would give an equal value.
+const COPY_BASE = { Type: "session-create", Session: { ID: "x", Name: "n", Checks: ["a"], TTL: "10s", Behavior: "release", LockDelay: 15, Extra: { Deep: [1.5, null, true, undefined] } } };
+const COPY_CASES: [unknown, boolean][] = [
+  [COPY_BASE, true],
+  [{ ...COPY_BASE, Name: "lone \ud800" }, false],
+  [{ ...COPY_BASE, Name: "x".repeat(300) + "\udc00" }, false],
+  [{ ...COPY_BASE, Port: -0 }, false],
+  [JSON.parse('{"Type":"session-create","__proto__":{"a":1}}'), false],
+  [{ ...COPY_BASE, Flags: 1n }, false],
+  [{ ...COPY_BASE, Value: Buffer.from("v") }, false],
+  [{ ...COPY_BASE, When: new Date(0) }, false],
+];
+const caseLabel = (cmd: unknown): string => JSON.stringify(cmd, (_k, v: unknown) => (typeof v === "bigint" ? String(v) : v)).slice(0, 120);
+
+/** The copy equals what a decode of the bytes gives and shares nothing with the command. */
+function assertStandsFor(copy: Command | undefined, cmd: unknown, bytes: Uint8Array): void {
+  assert.deepStrictEqual(copy, decodeCommand(bytes));
+  assert.notEqual(copy, cmd);
+  assert.notEqual((copy as typeof COPY_BASE).Session.Extra, COPY_BASE.Session.Extra);
+}
+
 test("command codec - decodedCopy stands for the decoded value only when it is equal, and shares nothing with the command", () => {
-  const base = { Type: "session-create", Session: { ID: "x", Name: "n", Checks: ["a"], TTL: "10s", Behavior: "release", LockDelay: 15, Extra: { Deep: [1.5, null, true, undefined] } } };
-  const cases: [unknown, boolean][] = [
-    [base, true],
-    [{ ...base, Name: "lone \ud800" }, false],
-    [{ ...base, Name: "x".repeat(300) + "\udc00" }, false],
-    [{ ...base, Port: -0 }, false],
-    [JSON.parse('{"Type":"session-create","__proto__":{"a":1}}'), false],
-    [{ ...base, Flags: 1n }, false],
-    [{ ...base, Value: Buffer.from("v") }, false],
-    [{ ...base, When: new Date(0) }, false],
-  ];
-  for (const [cmd, expected] of cases) {
+  for (const [cmd, expected] of COPY_CASES) {
     const bytes = encodeCommand(cmd as Command);
     const copy = decodedCopy(cmd as Command, bytes);
-    assert.equal(copy !== undefined, expected, JSON.stringify(cmd, (_k, v: unknown) => (typeof v === "bigint" ? String(v) : v)));
-    if (!expected) continue;
-    assert.deepStrictEqual(copy, decodeCommand(bytes));
-    assert.notEqual(copy, cmd);
-    assert.notEqual((copy as typeof base).Session.Extra, base.Session.Extra);
+    assert.equal(copy !== undefined, expected, caseLabel(cmd));
+    if (expected) assertStandsFor(copy, cmd, bytes);
   }
 });
 
 test("command codec - localCopy stands for the decoded value without encoding, only when equal and within its byte bound", () => {
-  const base = { Type: "session-create", Session: { ID: "x", Name: "n", Checks: ["a"], TTL: "10s", Behavior: "release", LockDelay: 15, Extra: { Deep: [1.5, null, true, undefined] } } };
   const bound = 64 * 1024;
   const cases: [unknown, boolean][] = [
-    [base, true],
-    [{ ...base, Name: "caf\u00e9 \ufffd \ud7ff" }, true],
-    [{ ...base, Name: "lone \ud800" }, false],
-    [{ ...base, Name: "pair \ud83d\ude00" }, false],
-    [{ ...base, Meta: { ["key \udc00"]: "v" } }, false],
-    [{ ...base, Name: "x".repeat(300) + "\udc00" }, false],
-    [{ ...base, Port: -0 }, false],
-    [JSON.parse('{"Type":"session-create","__proto__":{"a":1}}'), false],
-    [{ ...base, Flags: 1n }, false],
-    [{ ...base, Value: Buffer.from("v") }, false],
-    [{ ...base, When: new Date(0) }, false],
+    ...COPY_CASES,
+    [{ ...COPY_BASE, Name: "caf\u00e9 \ufffd \ud7ff" }, true],
+    [{ ...COPY_BASE, Name: "pair \ud83d\ude00" }, false],
+    [{ ...COPY_BASE, Meta: { ["key \udc00"]: "v" } }, false],
     // Bytes past the bound would be decoded in slices: those need writing.
-    [{ ...base, Output: "o".repeat(bound / 3) }, false],
-    [{ ...base, Many: Array.from({ length: bound / 9 }, (_, i) => i) }, false],
-    [{ ...base, Output: "o".repeat(bound / 4) }, true],
+    [{ ...COPY_BASE, Output: "o".repeat(bound / 3) }, false],
+    [{ ...COPY_BASE, Many: Array.from({ length: bound / 9 }, (_, i) => i) }, false],
+    [{ ...COPY_BASE, Output: "o".repeat(bound / 4) }, true],
   ];
   for (const [cmd, expected] of cases) {
     const copy = localCopy(cmd as Command, bound);
-    const label = JSON.stringify(cmd, (_k, v: unknown) => (typeof v === "bigint" ? String(v) : v)).slice(0, 120);
-    assert.equal(copy !== undefined, expected, label);
+    assert.equal(copy !== undefined, expected, caseLabel(cmd));
     if (!expected) continue;
     const bytes = encodeCommand(cmd as Command);
-    assert.ok(bytes.byteLength < bound, label);
-    assert.deepStrictEqual(copy, decodeCommand(bytes));
-    assert.notEqual(copy, cmd);
-    assert.notEqual((copy as typeof base).Session.Extra, base.Session.Extra);
+    assert.ok(bytes.byteLength < bound, caseLabel(cmd));
+    assertStandsFor(copy, cmd, bytes);
   }
 });
 
