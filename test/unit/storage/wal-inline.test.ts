@@ -40,8 +40,11 @@ test("wal inline - a small inline append on the real disk is acknowledged within
     await wal.append(entries(1, 1)); // creates the segment (a thread-pool write)
     for (let i = 2; i <= 20; i++) assert.equal(await settlesWithinTurn(wal.append(entries(i, i), { commit: i - 1, inline: true })), true, `append ${i}`);
     assert.equal(wal.stats.inlineBatches, 19);
-    // Not inline: the same small append goes through the thread pool, a later turn.
-    assert.equal(await settlesWithinTurn(wal.append(entries(21, 21))), false);
+    // Not inline: the same small append goes through the thread pool and is not counted as
+    // an inline batch. (Whether the pool's answer lands before the next check phase depends on
+    // the disk's speed, so the turn is not asserted here.)
+    await wal.append(entries(21, 21));
+    assert.equal(wal.stats.inlineBatches, 19);
     await wal.close();
     const { wal: again, recovered } = await WriteAheadLog.open(nodeFileSystem, dir);
     assert.deepEqual(indexes(recovered.entries), Array.from({ length: 21 }, (_, i) => i + 1));
