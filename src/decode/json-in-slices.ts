@@ -22,7 +22,7 @@ const LEAF_CHARS = 8 * 1024;
 /** Characters scanned between pauses. */
 const SCAN_CHARS_PER_PAUSE = 64 * 1024;
 /** Characters parsed between pauses. */
-const PARSE_CHARS_PER_PAUSE = 16 * 1024;
+export const PARSE_CHARS_PER_PAUSE = 16 * 1024;
 
 /** A digit run at least this long may be an integer past 2^53 (see SlicedJsonOptions.parseLongIntegers). */
 const LONG_INTEGER_DIGITS = 16;
