@@ -1,3 +1,5 @@
+import { realpathSync } from "node:fs";
+import { fileURLToPath } from "node:url";
 import { runGossipSeeds } from "../test/sim/gossip/run-seeds.ts";
 
 // `npm run sim -- gossip --seeds A..B` lands here (dispatched by scripts/sim.ts); also runnable
@@ -16,7 +18,9 @@ export function parseSeedRange(args: readonly string[]): { from: number; to: num
   return { from, to };
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) {
+// Compared as real paths: the URL form percent-encodes (a checkout path with a space) and the
+// module's URL is its real path (a symlinked checkout); either made a run silently do nothing.
+if (process.argv[1] !== undefined && realpathSync(process.argv[1]) === fileURLToPath(import.meta.url)) {
   const { from, to } = parseSeedRange(process.argv.slice(2));
   const ok = await runGossipSeeds(from, to);
   process.exitCode = ok ? 0 : 1;
