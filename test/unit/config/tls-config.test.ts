@@ -12,6 +12,8 @@ let dir: string;
 let good: PkiFiles;
 let other: PkiFiles;
 let expired: PkiFiles;
+/** A path as a regular expression matching it literally: TMPDIR may hold `+`, `(` or `.`. */
+const re = (path: string): string => path.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 const io: LoadOptions = { hostname: () => "h", randomUUID: () => "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee" };
 
 before(async () => {
@@ -99,21 +101,21 @@ void test("tls config - cipher suites and min version are checked with Consul's 
 
 void test("tls config - bad files stop start-up naming the file: missing, unreadable, not PEM, expired, key of another cert", async () => {
   const missing = join(dir, "nope.pem");
-  await refused(`tls {\n  https {\n    cert_file = "${missing}"\n    key_file = "${good.key}"\n  }\n}\n`, new RegExp(`^Failed to load cert/key pair: open ${missing}: no such file or directory$`));
-  await refused(`tls {\n  defaults { ca_file = "${missing}" }\n}\n`, new RegExp(`open ${missing}: no such file or directory`));
+  await refused(`tls {\n  https {\n    cert_file = "${missing}"\n    key_file = "${good.key}"\n  }\n}\n`, new RegExp(`^Failed to load cert/key pair: open ${re(missing)}: no such file or directory$`));
+  await refused(`tls {\n  defaults { ca_file = "${missing}" }\n}\n`, new RegExp(`open ${re(missing)}: no such file or directory`));
   const unreadable = join(dir, "unreadable.pem");
   writeFileSync(unreadable, "x");
   chmodSync(unreadable, 0o000);
   if (process.getuid?.() !== 0) {
-    await refused(`tls {\n  https {\n    cert_file = "${unreadable}"\n    key_file = "${good.key}"\n  }\n}\n`, new RegExp(`open ${unreadable}: permission denied`));
+    await refused(`tls {\n  https {\n    cert_file = "${unreadable}"\n    key_file = "${good.key}"\n  }\n}\n`, new RegExp(`open ${re(unreadable)}: permission denied`));
   }
   const notPem = join(dir, "not-pem.pem");
   writeFileSync(notPem, "hello");
-  await refused(`tls {\n  https {\n    cert_file = "${notPem}"\n    key_file = "${good.key}"\n  }\n}\n`, new RegExp(`failed to find any PEM data in certificate input \\(${notPem}\\)`));
-  await refused(`tls {\n  https {\n    cert_file = "${expired.cert}"\n    key_file = "${expired.key}"\n  }\n}\n`, new RegExp(`^Failed to load certificate ${expired.cert}: x509: certificate has expired`));
+  await refused(`tls {\n  https {\n    cert_file = "${notPem}"\n    key_file = "${good.key}"\n  }\n}\n`, new RegExp(`failed to find any PEM data in certificate input \\(${re(notPem)}\\)`));
+  await refused(`tls {\n  https {\n    cert_file = "${expired.cert}"\n    key_file = "${expired.key}"\n  }\n}\n`, new RegExp(`^Failed to load certificate ${re(expired.cert)}: x509: certificate has expired`));
   await refused(
     `tls {\n  https {\n    cert_file = "${good.cert}"\n    key_file = "${other.key}"\n  }\n}\n`,
-    new RegExp(`^Failed to load cert/key pair: tls: private key does not match public key \\(key_file ${other.key}, cert_file ${good.cert}\\)$`),
+    new RegExp(`^Failed to load cert/key pair: tls: private key does not match public key \\(key_file ${re(other.key)}, cert_file ${re(good.cert)}\\)$`),
   );
   const emptyDir = join(dir, "empty-ca-dir");
   mkdirSync(emptyDir, { recursive: true });
