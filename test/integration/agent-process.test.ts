@@ -5,6 +5,7 @@ import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { CONSULATE_BIN, spawnDevAgent, type AgentProcess } from "../support/agent-process.ts";
+import { eventually } from "../support/eventually.ts";
 
 const started: AgentProcess[] = [];
 after(async () => {
@@ -37,8 +38,9 @@ test("agent -dev prints consul's banner and 'Consul agent running!', then serves
   assert.match(out, / {15}Server: true \(Bootstrap: false\)/);
   assert.match(out, /Client Addr: \[127\.0\.0\.1\] \(HTTP: \d+,/);
   assert.match(out, /Cluster Addr: 127\.0\.0\.1 \(LAN: \d+, WAN: \d+\)/);
-  await new Promise((r) => setTimeout(r, 100));
-  assert.match(agent.output(), /\[INFO\] {2}agent: Consul agent running!/);
+  // The HTTP API answers before start-up ends (the cluster and DNS listeners open after it, then
+  // the pid file and this line, which goes out in a batch): waited for, not slept for.
+  await eventually("the running line", () => Promise.resolve(/\[INFO\] {2}agent: Consul agent running!/.test(agent.output())), 10_000, 20);
   assert.equal(readFileSync(pidFile, "utf8"), String(agent.child.pid));
 
   assert.match((await (await fetch(`${agent.base}/v1/status/leader`)).json()) as string, /^127\.0\.0\.1:\d+$/);
