@@ -3,6 +3,7 @@ import assert from "node:assert/strict";
 import type { Message } from "../../../src/raft/messages.ts";
 import { EntryType, MessageType, message } from "../../../src/raft/messages.ts";
 import { RaftTransport, reconnectDelayMs } from "../../../src/transport/raft-transport.ts";
+import { freePort } from "../../support/agent-process.ts";
 
 interface Inbox {
   messages: Message[];
@@ -96,9 +97,9 @@ test("raft transport - a large snapshot travels in chunks and is reassembled", a
 });
 
 test("raft transport - an unreachable peer is reported, then reconnects with backoff once it is up", async (t) => {
-  const probe = await RaftTransport.listen({ id: 2, host: "127.0.0.1", port: 0, onMessage: () => {} });
-  const port = probe.port;
-  await probe.close();
+  // A claimed port below the ephemeral range: a port the OS picked (port 0) and let go is free
+  // for any outgoing connection's local end until peer 2 binds it a moment later.
+  const port = await freePort();
   const unreachable: number[] = [];
   const a = await RaftTransport.listen({
     id: 1,
