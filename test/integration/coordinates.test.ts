@@ -70,20 +70,47 @@ test("coordinates - both agents' LAN coordinates reach the catalog, moved off th
   assert.ok(Number(none.headers.get("x-consul-index")) > 0);
 });
 
-test("coordinates - ?near=<node> puts that node first; consulate rtt prints the estimate", { timeout: 30_000 }, async () => {
-  const { body } = await getJson<{ Node: string }[]>(server, "/v1/catalog/nodes?near=cli1");
-  assert.equal(body[0].Node, "cli1");
+test("coordinates - consulate rtt prints the estimate", { timeout: 30_000 }, async () => {
   const { stdout } = await run(process.execPath, [CONSULATE_BIN, "rtt", `-http-addr=${client.base}`, "srv"]);
   assert.match(stdout, /^Estimated srv <-> cli1 rtt: \d+\.\d{3} ms \(using LAN coordinates\)\n$/);
 });
 
-test("coordinates - ?near=_agent names the agent that took the request, also when a client agent forwards it", { timeout: 30_000 }, async () => {
+test("coordinates - ?near=<node> puts that node first; ?near=_agent names the agent that took the request, also when a client agent forwards it", { timeout: 30_000 }, async () => {
   // The client answers catalog reads through the server (HTTP.Forward); Consul's client agent
   // resolves _agent to its own node before the RPC, so the server must sort from cli1, not srv.
-  const atClient = await getJson<{ Node: string }[]>(client, "/v1/catalog/nodes?near=_agent");
-  assert.equal(atClient.body[0].Node, "cli1");
-  const atServer = await getJson<{ Node: string }[]>(server, "/v1/catalog/nodes?near=_agent");
-  assert.equal(atServer.body[0].Node, "srv");
+  // Sorting by the probed coordinates does not always put a node first from itself (a distance
+  // adds both heights and adjustments: a full run once saw cli1 ahead of srv from srv), so the
+  // two coordinates are set far apart here. The agents' own syncs overwrite them now and then:
+  // an attempt counts only when they are still in place after the reads.
+  const far = (x: number) => ({ Vec: [x, 0, 0, 0, 0, 0, 0, 0], Error: 1.5, Adjustment: 0, Height: 0.00001 });
+  const placed = async (): Promise<boolean> => {
+    const { body } = await getJson<Entry[]>(server, "/v1/coordinate/nodes");
+    const x = new Map(body.map((e) => [e.Node, e.Coord.Vec[0]]));
+    return x.get("srv") === 0 && x.get("cli1") === 1;
+  };
+  const firstNode = async (agent: AgentProcess, near: string): Promise<string> => (await getJson<{ Node: string }[]>(agent, `/v1/catalog/nodes?near=${near}`)).body[0].Node;
+  let seen: { cli1AtServer: string; agentAtClient: string; agentAtServer: string } | undefined;
+  await eventually(
+    "_agent sorted with the set coordinates in place",
+    async () => {
+      for (const [node, x] of [["srv", 0], ["cli1", 1]] as const) {
+        const res = await fetch(`${server.base}/v1/coordinate/update`, { method: "PUT", body: JSON.stringify({ Node: node, Coord: far(x) }) });
+        assert.equal(res.status, 200, await res.text());
+      }
+      const deadline = Date.now() + 2000;
+      while (!(await placed())) {
+        if (Date.now() > deadline) return false;
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      const attempt = { cli1AtServer: await firstNode(server, "cli1"), agentAtClient: await firstNode(client, "_agent"), agentAtServer: await firstNode(server, "_agent") };
+      if (!(await placed())) return false;
+      seen = attempt;
+      return true;
+    },
+    25_000,
+    0,
+  );
+  assert.deepEqual(seen, { cli1AtServer: "cli1", agentAtClient: "cli1", agentAtServer: "srv" });
 });
 
 test("coordinates - the server's WAN coordinate is listed per datacenter", async () => {
