@@ -115,11 +115,14 @@ export class RawNode {
   private outstanding: Ready | undefined;
   /** Highest index handed out by takeDurableCommitted during the outstanding Ready (0: none). */
   private handedOutTo = 0;
+  /** The term the host has stored durably: loaded at start, or written by an advanced Ready. */
+  private durableTerm: number;
 
   constructor(config: RaftConfig) {
     this.raft = new Raft(config);
     this.prevSoftState = this.raft.softState();
     this.prevHardState = this.raft.hardState();
+    this.durableTerm = this.prevHardState.term;
   }
 
   /** Advances the logical clock by one tick; election and heartbeat timeouts are counted in ticks. */
@@ -272,6 +275,29 @@ export class RawNode {
   }
 
   /**
+   * A follower's answers to heartbeats, taken out of the next Ready for the host to send now,
+   * even while it writes the current Ready: an answer promises nothing about the log (only
+   * that this node follows the sender in that term), so it needs no write before it, as in
+   * etcd's asynchronous-write mode and hashicorp/raft's separate heartbeat path. Before, a
+   * heartbeat that arrived during a large write was answered only after the next Ready's
+   * write too, and a leader saw a follower that wrote one large entry as silent. Only answers
+   * in a term already durable here leave early (a term this node has not stored yet is
+   * written first, as every message of the Ready that changes it); rejecting answers (their
+   * hint is the log's end, which may not be durable) stay in the Ready.
+   */
+  takeHeartbeatResponses(): Message[] {
+    const r = this.raft;
+    let taken: Message[] | undefined;
+    for (const m of r.msgs) {
+      if (m.type === MessageType.HeartbeatResp && !m.reject && m.term === this.durableTerm) (taken ??= []).push(m);
+    }
+    if (taken === undefined) return [];
+    const early = new Set(taken);
+    r.msgs = r.msgs.filter((m) => !early.has(m));
+    return taken;
+  }
+
+  /**
    * Acknowledges that the last Ready was carried out: its entries are stable and its committed
    * entries applied — or, when `appliedThrough` is given, applied only that far: a host that
    * applies asynchronously goes on with the next Ready while the rest are still being applied,
@@ -292,6 +318,7 @@ export class RawNode {
     const lastEntry = rd.entries[rd.entries.length - 1];
     if (lastEntry) log.stableTo(lastEntry.index, lastEntry.term);
     if (rd.snapshot) log.stableSnapTo(rd.snapshot.metadata.index);
+    if (rd.hardState) this.durableTerm = rd.hardState.term;
     if (this.raft.state === StateType.Leader) this.raft.reduceUncommittedSize(rd.committedEntries);
   }
 

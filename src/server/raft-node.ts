@@ -1,7 +1,7 @@
 import type { ConfChange } from "../raft/confchange.ts";
 import { ConfChangeType, decodeConfChange, encodeConfChange } from "../raft/confchange.ts";
 import type { ConfState, Entry, Message, Snapshot } from "../raft/messages.ts";
-import { EntryType, NONE, isEmptySnapshot } from "../raft/messages.ts";
+import { EntryType, MessageType, NONE, isEmptySnapshot } from "../raft/messages.ts";
 import type { RaftConfig, SoftState } from "../raft/raft.ts";
 import { StateType } from "../raft/raft.ts";
 import { RawNode, durableCommittedCount } from "../raft/raw-node.ts";
@@ -738,7 +738,18 @@ export class RaftNode {
     // An acknowledgement that commits entries written earlier answers their proposers now,
     // not after the write of the Ready in flight (typically the next batch's fsync).
     if (this.#running) this.#applyDurableCommitted();
+    if (m.type === MessageType.Heartbeat) this.#sendHeartbeatResponses();
     this.#kick();
+  }
+
+  /**
+   * Answers to heartbeats leave at once, not behind the write in flight and the next Ready's
+   * (RawNode.takeHeartbeatResponses): a follower writing one large entry still answers its
+   * leader, as hashicorp/raft answers heartbeats on a path of their own.
+   */
+  #sendHeartbeatResponses(): void {
+    const responses = this.#node.takeHeartbeatResponses();
+    if (responses.length > 0) this.#transport?.send(responses);
   }
 
   /**
@@ -869,6 +880,8 @@ export class RaftNode {
         else if (this.#leaderSinceMs < 0) this.#leaderSinceMs = this.#clock.monotonicMs();
       }
       this.#node.advance(this.#applied);
+      // Answers to heartbeats stepped during the write, in the term it made durable.
+      this.#sendHeartbeatResponses();
       if (rd.softState) this.#options.onSoftState?.(rd.softState);
       if (this.#snapshotDue()) this.#startCapture();
     }

@@ -228,6 +228,8 @@ export class Cluster {
     const raw = node.raw;
     if (!raw) return;
     this.checker.observe(raw.raft);
+    // As the host does: answers to heartbeats leave at once, even while a write is in flight.
+    for (const m of raw.takeHeartbeatResponses()) this.send(m);
     if (node.pendingReady) {
       // As the host does: entries committed meanwhile that are durable here apply at once.
       for (const e of raw.takeDurableCommitted()) this.apply(node, e);
