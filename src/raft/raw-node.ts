@@ -232,8 +232,7 @@ export class RawNode {
     if (snap && !isEmptySnapshot(snap)) rd.snapshot = snap;
     // Handed out now: the next Ready starts after them even if the host applies them later.
     if (rd.snapshot) r.raftLog.acceptApplying(rd.snapshot.metadata.index);
-    const lastCommitted = rd.committedEntries[rd.committedEntries.length - 1];
-    if (lastCommitted) r.raftLog.acceptApplying(lastCommitted.index);
+    r.raftLog.handOut(rd.committedEntries);
     rd.mustSync =
       rd.entries.length > 0 ||
       (rd.hardState !== undefined && (rd.hardState.term !== this.prevHardState.term || rd.hardState.vote !== this.prevHardState.vote));
@@ -266,10 +265,10 @@ export class RawNode {
     const from = Math.max(log.applying, lastOfReady, this.handedOutTo) + 1;
     const to = Math.min(log.committed, firstNew - 1);
     if (to < from || from < log.firstIndex()) return [];
-    const ents = log.slice(from, to + 1, Infinity);
+    const ents = log.committedEntsFrom(from, to);
     if (ents.length === 0) return ents;
     this.handedOutTo = ents[ents.length - 1].index;
-    log.acceptApplying(this.handedOutTo);
+    log.handOut(ents);
     if (this.raft.state === StateType.Leader) this.raft.reduceUncommittedSize(ents);
     return ents;
   }
@@ -314,12 +313,20 @@ export class RawNode {
     if (appliedThrough !== undefined) this.appliedTo(appliedThrough);
     else if (handedOutTo > 0) log.appliedTo(Math.max(handedOutTo, lastCommitted?.index ?? 0));
     else if (lastCommitted) log.appliedTo(lastCommitted.index);
-    else if (rd.snapshot && rd.snapshot.metadata.index > log.applied) log.applied = rd.snapshot.metadata.index;
+    else if (rd.snapshot) log.appliedSnapshot(rd.snapshot.metadata.index);
     const lastEntry = rd.entries[rd.entries.length - 1];
     if (lastEntry) log.stableTo(lastEntry.index, lastEntry.term);
     if (rd.snapshot) log.stableSnapTo(rd.snapshot.metadata.index);
     if (rd.hardState) this.durableTerm = rd.hardState.term;
     if (this.raft.state === StateType.Leader) this.raft.reduceUncommittedSize(rd.committedEntries);
+  }
+
+  /**
+   * Whether committed entries wait to be handed out because those handed out and not yet
+   * applied use up RaftConfig.maxApplyingBytes (a host stops taking proposals meanwhile).
+   */
+  applyingPaused(): boolean {
+    return this.raft.raftLog.applyingPaused();
   }
 
   /**

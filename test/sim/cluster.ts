@@ -184,6 +184,8 @@ export class Cluster {
       maxSizePerMsg: this.params.maxSizePerMsg,
       maxInflightMsgs: this.params.maxInflightMsgs,
       maxInflightBytes: this.params.maxSizePerMsg * 4,
+      // Small, so committed entries are handed out over several Readys (the host's bound).
+      maxApplyingBytes: this.params.maxSizePerMsg * 2,
       checkQuorum: this.params.checkQuorum,
       preVote: this.params.preVote,
       readOnlyOption: this.params.readOnly,
