@@ -28,6 +28,8 @@ const JOIN_SLICE_BYTES = 1024 * 1024;
  * (then it stops): a few property reads for a small document.
  */
 export function countWalkedElements(value: unknown, walkDepth: number, limit: number, depth = 0): number {
+  // One level below the walk depth, a long array counts too: it is written in batches as well.
+  if (depth === walkDepth + 1 && isLongArray(value)) return value.length;
   if (depth > walkDepth || !isWalkable(value)) return 0;
   if (Array.isArray(value)) return value.length;
   let n = 0;
@@ -37,6 +39,17 @@ export function countWalkedElements(value: unknown, walkDepth: number, limit: nu
     if (n >= limit) return n;
   }
   return n;
+}
+
+/**
+ * Arrays this long are written in batches even below the walk depth (directly inside a walked
+ * map): a config entry's 12,000 intention sources lie at depth 2 of their command, and one
+ * pack() of them held the leader's loop for the whole list.
+ */
+const LONG_ARRAY_ELEMENTS = 256;
+
+function isLongArray(value: unknown): value is unknown[] {
+  return Array.isArray(value) && value.length >= LONG_ARRAY_ELEMENTS && isWalkable(value);
 }
 
 /** A plain object or array: msgpackr writes these as maps and arrays, everything else its own way. */
@@ -87,6 +100,10 @@ function* encodeValue(packr: Packr, value: unknown, depth: number, walkDepth: nu
     header[0] = 0xc6;
     header.writeUInt32BE(value.byteLength, 1);
     parts.push(header, value);
+    return;
+  }
+  if (depth === walkDepth + 1 && isLongArray(value)) {
+    yield* encodeElements(packr, value, parts);
     return;
   }
   if (depth > walkDepth || !isWalkable(value)) {

@@ -158,3 +158,21 @@ test("msgpack slices - an array larger than a batch below the walk depth is walk
   for (let s = smallReading.next(); s.done !== true; s = smallReading.next()) smallPauses++;
   assert.equal(smallPauses, 0);
 });
+
+test("msgpack slices - a long array one level below the walk depth makes a command wide and is written in batches", () => {
+  const sources = Array.from({ length: 3000 }, (_, i) => ({ Name: `src-${i}`, Action: "allow", Precedence: 9 }));
+  const cmd = { Type: "config-entry-set", Op: "upsert", Entry: { Kind: "service-intentions", Name: "db", Sources: sources } } as unknown as Command;
+  // Before: 7 walked elements (Type, Op, Entry and Entry's 4 keys), not wide.
+  assert.equal(isWideCommand(cmd), true);
+  const encoding = encodeCommandSlices(cmd);
+  let pauses = 0;
+  let step = encoding.next();
+  while (step.done !== true) {
+    pauses++;
+    step = encoding.next();
+  }
+  assert.equal(Buffer.compare(Buffer.from(step.value), Buffer.from(encodeCommand(cmd))), 0, "the very bytes of one pack()");
+  assert.ok(pauses >= 3, `${pauses} pauses`);
+  const few = { Type: "config-entry-set", Op: "upsert", Entry: { Kind: "service-intentions", Name: "db", Sources: sources.slice(0, 10) } } as unknown as Command;
+  assert.equal(isWideCommand(few), false);
+});
