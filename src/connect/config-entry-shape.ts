@@ -1,4 +1,5 @@
 import { formatGoDuration, parseGoDuration } from "../model/duration.ts";
+import { runWhole, type SlicedWork } from "../runtime/sliced-work.ts";
 
 // The shape of a config entry kind's fields, used to decode a body the way Consul's
 // DecodeConfigEntry does: keys match case-insensitively and in snake_case, unknown keys are
@@ -53,6 +54,15 @@ function asList(v: unknown): unknown[] | undefined {
  * dropped (returns undefined), as Consul's JSON leaves them out.
  */
 export function decodeShape(value: unknown, shape: Shape, where: string): unknown {
+  return runWhole(decodeShapeSteps(value, shape, where));
+}
+
+/**
+ * decodeShape as work that pauses after each element of a list or member of a map (issue 12
+ * item 6): a config entry near the body cap holds ~12,000 of them, a walk of tens of ms in one
+ * turn. The request handler runs it in slices; decodeShape runs the same steps whole.
+ */
+export function* decodeShapeSteps(value: unknown, shape: Shape, where: string): SlicedWork<unknown> {
   if (value === undefined || value === null) return undefined;
   if (shape === "any") return value;
   if (shape === "string") {
@@ -84,7 +94,11 @@ export function decodeShape(value: unknown, shape: Shape, where: string): unknow
   if ("list" in shape) {
     const items = asList(value);
     if (!items) throw new ConfigEntryError(`${where}: expected a list, got ${JSON.stringify(value)}`);
-    const out = items.map((x, i) => decodeShape(x, shape.list, `${where}[${i}]`) ?? emptyOf(shape.list));
+    const out: unknown[] = [];
+    for (let i = 0; i < items.length; i++) {
+      out.push((yield* decodeShapeSteps(items[i], shape.list, `${where}[${i}]`)) ?? emptyOf(shape.list));
+      yield;
+    }
     return out.length === 0 ? undefined : out;
   }
   if ("map" in shape) {
@@ -92,14 +106,17 @@ export function decodeShape(value: unknown, shape: Shape, where: string): unknow
     if (Array.isArray(value) && value.length === 1 && isObj(value[0])) value = value[0];
     if (!isObj(value)) throw new ConfigEntryError(`${where}: expected a map, got ${JSON.stringify(value)}`);
     const out: Raw = {};
-    for (const [k, v] of Object.entries(value)) out[k] = decodeShape(v, shape.map, `${where}[${JSON.stringify(k)}]`) ?? emptyOf(shape.map);
+    for (const [k, v] of Object.entries(value)) {
+      out[k] = (yield* decodeShapeSteps(v, shape.map, `${where}[${JSON.stringify(k)}]`)) ?? emptyOf(shape.map);
+      yield;
+    }
     return Object.keys(out).length === 0 ? undefined : out;
   }
   let source = value;
   // A block written twice in HCL arrives as a one-element list.
   if (Array.isArray(source) && source.length === 1 && isObj(source[0])) source = source[0];
   if (!isObj(source)) throw new ConfigEntryError(`${where}: expected an object, got ${JSON.stringify(value)}`);
-  const out = decodeFields(source, shape.obj, where === "" ? "" : `${where}.`);
+  const out = yield* decodeFieldsSteps(source, shape.obj, where === "" ? "" : `${where}.`);
   return Object.keys(out).length === 0 ? undefined : out;
 }
 
@@ -115,18 +132,40 @@ function emptyOf(shape: Shape): unknown {
 
 /** Decodes an object's fields, refusing unknown keys by name. `prefix` ends in "." (or is empty). */
 export function decodeFields(raw: Raw, fields: Readonly<Record<string, Shape>>, prefix: string): Raw {
-  const byCanon = new Map(Object.keys(fields).map((k) => [canon(k), k]));
+  return runWhole(decodeFieldsSteps(raw, fields, prefix));
+}
+
+/** decodeFields as work that pauses inside its large lists and maps (decodeShapeSteps). */
+export function* decodeFieldsSteps(raw: Raw, fields: Readonly<Record<string, Shape>>, prefix: string): SlicedWork<Raw> {
   const out: Raw = {};
   for (const [k, v] of Object.entries(raw)) {
-    const name = byCanon.get(canon(k));
-    if (!name) throw new ConfigEntryError(`${prefix}invalid config key "${k}"`);
-    const decoded = decodeShape(v, fields[name], `${prefix}${name}`);
+    const name = canonicalField(fields, k);
+    if (name === undefined) throw new ConfigEntryError(`${prefix}invalid config key "${k}"`);
+    const decoded = yield* decodeShapeSteps(v, fields[name], `${prefix}${name}`);
     if (!isEmpty(decoded) || (decoded !== undefined && fields[name] === "any")) out[name] = decoded;
   }
   // Consul's JSON lists fields in struct order, whatever order the body used.
   const ordered: Raw = {};
   for (const k of Object.keys(fields)) if (Object.hasOwn(out, k)) ordered[k] = out[k];
   return ordered;
+}
+
+/**
+ * Each shape's field names by canon(): built once per shape, not once per decoded object (a
+ * list of 12,000 objects built the map and canon()ed every field name 12,000 times, most of a
+ * large entry's decode).
+ */
+const canonicalNames = new WeakMap<object, Map<string, string>>();
+
+/** The field of `fields` that `key` names (exactly, in any case, or in snake_case), if any. */
+function canonicalField(fields: Readonly<Record<string, Shape>>, key: string): string | undefined {
+  if (Object.hasOwn(fields, key)) return key;
+  let names = canonicalNames.get(fields);
+  if (names === undefined) {
+    names = new Map(Object.keys(fields).map((k) => [canon(k), k]));
+    canonicalNames.set(fields, names);
+  }
+  return names.get(canon(key));
 }
 
 // Small typed readers over a decoded object.

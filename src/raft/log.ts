@@ -1,7 +1,7 @@
 // The Raft log as Raft sees it: stable entries in Storage followed by unstable entries (and
 // possibly an incoming snapshot) that the host has not persisted yet (etcd's log.go).
 import type { Entry, Snapshot } from "./messages.ts";
-import { limitSize } from "./messages.ts";
+import { entrySize, limitSize } from "./messages.ts";
 import type { Storage } from "./storage.ts";
 import { StorageError, StorageErrorCode, isStorageError } from "./storage.ts";
 
@@ -90,10 +90,19 @@ export class RaftLog {
    */
   applying: number;
   readonly maxApplyingSize: number;
+  /**
+   * Bytes of entries handed out and not yet applied beyond which no more are handed out
+   * (etcd's maxApplyingEntsSize): a host preparing a large entry aside queues what commits
+   * behind it, and that queue must not grow without bound under a stream of writes. At least
+   * one entry is always handed out when none is outstanding.
+   */
+  readonly maxApplyingBacklog: number;
+  readonly #backlog = new ApplyingBacklog();
 
-  constructor(storage: Storage, maxApplyingSize = Number.MAX_SAFE_INTEGER) {
+  constructor(storage: Storage, maxApplyingSize = Number.MAX_SAFE_INTEGER, maxApplyingBacklog = Number.MAX_SAFE_INTEGER) {
     this.storage = storage;
     this.maxApplyingSize = maxApplyingSize;
+    this.maxApplyingBacklog = maxApplyingBacklog;
     const first = storage.firstIndex();
     const last = storage.lastIndex();
     this.unstable = new Unstable(last + 1);
@@ -153,15 +162,43 @@ export class RaftLog {
   }
 
   hasNextCommittedEnts(): boolean {
+    if (this.applyingPaused()) return false;
     const off = Math.max(this.applying + 1, this.firstIndex());
     return this.committed + 1 > off;
   }
 
-  /** Committed entries not yet handed out for applying, bounded by maxApplyingSize. */
+  /**
+   * Committed entries not yet handed out for applying, bounded by maxApplyingSize and by what
+   * is left of maxApplyingBacklog (nothing while it is used up; see handOut).
+   */
   nextCommittedEnts(): Entry[] {
-    const off = Math.max(this.applying + 1, this.firstIndex());
-    if (this.committed + 1 > off) return this.slice(off, this.committed + 1, this.maxApplyingSize);
-    return [];
+    return this.committedEntsFrom(this.applying + 1, this.committed);
+  }
+
+  /** Committed entries in [from, through], as nextCommittedEnts bounds them. */
+  committedEntsFrom(from: number, through: number): Entry[] {
+    if (this.applyingPaused()) return [];
+    const off = Math.max(from, this.firstIndex());
+    if (Math.min(through, this.committed) < off) return [];
+    const budget = Math.min(this.maxApplyingSize, this.maxApplyingBacklog - this.#backlog.bytes);
+    return this.slice(off, Math.min(through, this.committed) + 1, budget);
+  }
+
+  /** Whether entries handed out and not yet applied use up maxApplyingBacklog. */
+  applyingPaused(): boolean {
+    return this.applying > this.applied && this.#backlog.bytes >= this.maxApplyingBacklog;
+  }
+
+  /** Bytes of entries handed out for applying and not yet applied. */
+  applyingBytes(): number {
+    return this.#backlog.bytes;
+  }
+
+  /** `ents` (committed, ascending, after those handed out before) were handed to the host for applying. */
+  handOut(ents: readonly Entry[]): void {
+    if (ents.length === 0) return;
+    for (const e of ents) if (e.index > this.applied) this.#backlog.add(e.index, entrySize(e));
+    this.acceptApplying(ents[ents.length - 1].index);
   }
 
   snapshot(): Snapshot {
@@ -192,6 +229,14 @@ export class RaftLog {
     }
     this.applied = i;
     if (this.applying < i) this.applying = i;
+    this.#backlog.appliedThrough(i);
+  }
+
+  /** The host installed a snapshot at `i`: its state holds everything through it. */
+  appliedSnapshot(i: number): void {
+    if (i <= this.applied) return;
+    this.applied = i;
+    this.#backlog.appliedThrough(i);
   }
 
   /** Entries through `i` were handed to the host for applying. */
@@ -300,4 +345,34 @@ export class RaftLog {
 
 export function isCompacted(err: unknown): boolean {
   return isStorageError(err, StorageErrorCode.Compacted);
+}
+
+/** Sizes of entries handed out for applying and not yet applied, by ascending index. */
+class ApplyingBacklog {
+  bytes = 0;
+  #indexes: number[] = [];
+  #sizes: number[] = [];
+  #head = 0;
+
+  add(index: number, size: number): void {
+    this.#indexes.push(index);
+    this.#sizes.push(size);
+    this.bytes += size;
+  }
+
+  appliedThrough(index: number): void {
+    while (this.#head < this.#indexes.length && this.#indexes[this.#head] <= index) {
+      this.bytes -= this.#sizes[this.#head];
+      this.#head++;
+    }
+    if (this.#head === this.#indexes.length) {
+      this.#indexes = [];
+      this.#sizes = [];
+      this.#head = 0;
+    } else if (this.#head > 1024) {
+      this.#indexes = this.#indexes.slice(this.#head);
+      this.#sizes = this.#sizes.slice(this.#head);
+      this.#head = 0;
+    }
+  }
 }

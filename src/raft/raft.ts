@@ -62,6 +62,12 @@ export interface RaftConfig {
   maxSizePerMsg?: number;
   /** Byte limit of committed entries in one Ready. Default unlimited. */
   maxCommittedSizePerReady?: number;
+  /**
+   * Byte limit of committed entries handed to the host and not yet applied (a host applying
+   * aside queues them behind a large entry being prepared); more are handed out as those
+   * apply. At least one entry is always handed out. Default unlimited.
+   */
+  maxApplyingBytes?: number;
   /** Byte limit of proposed but uncommitted entries at the leader; 0 = unlimited. */
   maxUncommittedEntriesSize?: number;
   /** MsgApp messages in flight per follower while replicating. Default 256. */
@@ -159,7 +165,7 @@ export class Raft {
     }
     this.id = c.id;
     this.rng = c.rng;
-    this.raftLog = new RaftLog(c.storage, c.maxCommittedSizePerReady ?? Number.MAX_SAFE_INTEGER);
+    this.raftLog = new RaftLog(c.storage, c.maxCommittedSizePerReady ?? Number.MAX_SAFE_INTEGER, c.maxApplyingBytes ?? Number.MAX_SAFE_INTEGER);
     this.maxMsgSize = c.maxSizePerMsg ?? 1024 * 1024;
     this.maxUncommittedSize = c.maxUncommittedEntriesSize ?? 0;
     this.maxInflightMsgs = c.maxInflightMsgs ?? 256;

@@ -115,11 +115,14 @@ export class RawNode {
   private outstanding: Ready | undefined;
   /** Highest index handed out by takeDurableCommitted during the outstanding Ready (0: none). */
   private handedOutTo = 0;
+  /** The term the host has stored durably: loaded at start, or written by an advanced Ready. */
+  private durableTerm: number;
 
   constructor(config: RaftConfig) {
     this.raft = new Raft(config);
     this.prevSoftState = this.raft.softState();
     this.prevHardState = this.raft.hardState();
+    this.durableTerm = this.prevHardState.term;
   }
 
   /** Advances the logical clock by one tick; election and heartbeat timeouts are counted in ticks. */
@@ -229,8 +232,7 @@ export class RawNode {
     if (snap && !isEmptySnapshot(snap)) rd.snapshot = snap;
     // Handed out now: the next Ready starts after them even if the host applies them later.
     if (rd.snapshot) r.raftLog.acceptApplying(rd.snapshot.metadata.index);
-    const lastCommitted = rd.committedEntries[rd.committedEntries.length - 1];
-    if (lastCommitted) r.raftLog.acceptApplying(lastCommitted.index);
+    r.raftLog.handOut(rd.committedEntries);
     rd.mustSync =
       rd.entries.length > 0 ||
       (rd.hardState !== undefined && (rd.hardState.term !== this.prevHardState.term || rd.hardState.vote !== this.prevHardState.vote));
@@ -263,12 +265,35 @@ export class RawNode {
     const from = Math.max(log.applying, lastOfReady, this.handedOutTo) + 1;
     const to = Math.min(log.committed, firstNew - 1);
     if (to < from || from < log.firstIndex()) return [];
-    const ents = log.slice(from, to + 1, Infinity);
+    const ents = log.committedEntsFrom(from, to);
     if (ents.length === 0) return ents;
     this.handedOutTo = ents[ents.length - 1].index;
-    log.acceptApplying(this.handedOutTo);
+    log.handOut(ents);
     if (this.raft.state === StateType.Leader) this.raft.reduceUncommittedSize(ents);
     return ents;
+  }
+
+  /**
+   * A follower's answers to heartbeats, taken out of the next Ready for the host to send now,
+   * even while it writes the current Ready: an answer promises nothing about the log (only
+   * that this node follows the sender in that term), so it needs no write before it, as in
+   * etcd's asynchronous-write mode and hashicorp/raft's separate heartbeat path. Before, a
+   * heartbeat that arrived during a large write was answered only after the next Ready's
+   * write too, and a leader saw a follower that wrote one large entry as silent. Only answers
+   * in a term already durable here leave early (a term this node has not stored yet is
+   * written first, as every message of the Ready that changes it); rejecting answers (their
+   * hint is the log's end, which may not be durable) stay in the Ready.
+   */
+  takeHeartbeatResponses(): Message[] {
+    const r = this.raft;
+    let taken: Message[] | undefined;
+    for (const m of r.msgs) {
+      if (m.type === MessageType.HeartbeatResp && !m.reject && m.term === this.durableTerm) (taken ??= []).push(m);
+    }
+    if (taken === undefined) return [];
+    const early = new Set(taken);
+    r.msgs = r.msgs.filter((m) => !early.has(m));
+    return taken;
   }
 
   /**
@@ -288,11 +313,20 @@ export class RawNode {
     if (appliedThrough !== undefined) this.appliedTo(appliedThrough);
     else if (handedOutTo > 0) log.appliedTo(Math.max(handedOutTo, lastCommitted?.index ?? 0));
     else if (lastCommitted) log.appliedTo(lastCommitted.index);
-    else if (rd.snapshot && rd.snapshot.metadata.index > log.applied) log.applied = rd.snapshot.metadata.index;
+    else if (rd.snapshot) log.appliedSnapshot(rd.snapshot.metadata.index);
     const lastEntry = rd.entries[rd.entries.length - 1];
     if (lastEntry) log.stableTo(lastEntry.index, lastEntry.term);
     if (rd.snapshot) log.stableSnapTo(rd.snapshot.metadata.index);
+    if (rd.hardState) this.durableTerm = rd.hardState.term;
     if (this.raft.state === StateType.Leader) this.raft.reduceUncommittedSize(rd.committedEntries);
+  }
+
+  /**
+   * Whether committed entries wait to be handed out because those handed out and not yet
+   * applied use up RaftConfig.maxApplyingBytes (a host stops taking proposals meanwhile).
+   */
+  applyingPaused(): boolean {
+    return this.raft.raftLog.applyingPaused();
   }
 
   /**

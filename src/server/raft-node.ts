@@ -1,7 +1,7 @@
 import type { ConfChange } from "../raft/confchange.ts";
 import { ConfChangeType, decodeConfChange, encodeConfChange } from "../raft/confchange.ts";
 import type { ConfState, Entry, Message, Snapshot } from "../raft/messages.ts";
-import { EntryType, NONE, isEmptySnapshot } from "../raft/messages.ts";
+import { EntryType, MessageType, NONE, isEmptySnapshot } from "../raft/messages.ts";
 import type { RaftConfig, SoftState } from "../raft/raft.ts";
 import { StateType } from "../raft/raft.ts";
 import { RawNode, durableCommittedCount } from "../raft/raw-node.ts";
@@ -168,6 +168,14 @@ interface PendingRead {
  */
 const COMMIT_NOTICE_DELAY_MS = 5;
 
+/**
+ * Committed entries handed to the apply pipeline and not yet applied, in bytes, before the core
+ * hands out no more and the leader takes no more proposals (RaftConfig.maxApplyingBytes): while
+ * a large entry is prepared, what commits behind it waits in the pipeline, and a stream of
+ * writes would grow it without bound. Eight body-cap (512 KiB) entries; one entry always goes.
+ */
+export const DEFAULT_MAX_APPLYING_BYTES = 4 * 1024 * 1024;
+
 /** Tick times kept for dating heartbeat acknowledgements; older ones count as too old. */
 const TICK_HISTORY = 256;
 
@@ -297,6 +305,7 @@ export class RaftNode {
       preVote: true,
       checkQuorum: true,
       deferCommitNotices: true,
+      maxApplyingBytes: DEFAULT_MAX_APPLYING_BYTES,
       ...o.raft,
       id: o.id,
       storage: o.storage,
@@ -524,6 +533,7 @@ export class RaftNode {
   #proposeQueued(): void {
     const queued = this.#queuedProposals;
     if (queued.length === 0) return;
+    if (this.#proposalsHeld()) return;
     this.#queuedProposals = [];
     if (!this.isLeader()) {
       const err = new NotLeaderError(this.leader());
@@ -541,6 +551,22 @@ export class RaftNode {
       const { resolve, reject } = queued[i];
       this.#pending.set(last - queued.length + 1 + i, { term, resolve, reject });
     }
+  }
+
+  /**
+   * A leader whose apply pipeline is full (RawNode.applyingPaused: a large entry is being
+   * prepared and what committed behind it fills the budget) keeps new proposals queued here,
+   * their proposers waiting, instead of growing the log it cannot apply yet; heartbeats, votes
+   * and acknowledgements go on. The pipeline's progress wakes the loop (#pumpApplies). A
+   * server that no longer leads still answers them at once (NotLeaderError).
+   */
+  #proposalsHeld(): boolean {
+    return this.isLeader() && this.#node.applyingPaused();
+  }
+
+  /** Proposals the next Ready would take (none while held: the pipeline's progress wakes the loop). */
+  #proposalsWaiting(): boolean {
+    return this.#queuedProposals.length > 0 && !this.#proposalsHeld();
   }
 
   /** Proposes a membership change (leader only); resolves once it is applied here. */
@@ -738,7 +764,18 @@ export class RaftNode {
     // An acknowledgement that commits entries written earlier answers their proposers now,
     // not after the write of the Ready in flight (typically the next batch's fsync).
     if (this.#running) this.#applyDurableCommitted();
+    if (m.type === MessageType.Heartbeat) this.#sendHeartbeatResponses();
     this.#kick();
+  }
+
+  /**
+   * Answers to heartbeats leave at once, not behind the write in flight and the next Ready's
+   * (RawNode.takeHeartbeatResponses): a follower writing one large entry still answers its
+   * leader, as hashicorp/raft answers heartbeats on a path of their own.
+   */
+  #sendHeartbeatResponses(): void {
+    const responses = this.#node.takeHeartbeatResponses();
+    if (responses.length > 0) this.#transport?.send(responses);
   }
 
   /**
@@ -804,7 +841,7 @@ export class RaftNode {
       () => {
         this.#running = false;
         // Something stepped after the last hasReady() check but before #running dropped.
-        if (!this.#closed && (this.#node.hasReady() || this.#queuedProposals.length > 0 || this.#capture?.outcome !== undefined || this.#applyFailure !== undefined)) this.#kick();
+        if (!this.#closed && (this.#node.hasReady() || this.#proposalsWaiting() || this.#capture?.outcome !== undefined || this.#applyFailure !== undefined)) this.#kick();
         else if (this.#applying === undefined) for (const done of this.#idle.splice(0)) done();
       },
       (err: unknown) => {
@@ -869,6 +906,8 @@ export class RaftNode {
         else if (this.#leaderSinceMs < 0) this.#leaderSinceMs = this.#clock.monotonicMs();
       }
       this.#node.advance(this.#applied);
+      // Answers to heartbeats stepped during the write, in the term it made durable.
+      this.#sendHeartbeatResponses();
       if (rd.softState) this.#options.onSoftState?.(rd.softState);
       if (this.#snapshotDue()) this.#startCapture();
     }
@@ -934,6 +973,8 @@ export class RaftNode {
         }
         this.#node.appliedTo(this.#applied);
         this.#releaseReads();
+        // Room in the pipeline again: committed entries and held proposals go on.
+        if (this.#node.hasReady() || this.#proposalsWaiting()) this.#kick();
         item = this.#applyQueue.shift();
         prepared = item?.kind === "entry" ? this.#prepare(item.entry) : undefined;
       }

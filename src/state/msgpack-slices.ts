@@ -28,6 +28,8 @@ const JOIN_SLICE_BYTES = 1024 * 1024;
  * (then it stops): a few property reads for a small document.
  */
 export function countWalkedElements(value: unknown, walkDepth: number, limit: number, depth = 0): number {
+  // One level below the walk depth, a long array counts too: it is written in batches as well.
+  if (depth === walkDepth + 1 && isLongArray(value)) return value.length;
   if (depth > walkDepth || !isWalkable(value)) return 0;
   if (Array.isArray(value)) return value.length;
   let n = 0;
@@ -37,6 +39,17 @@ export function countWalkedElements(value: unknown, walkDepth: number, limit: nu
     if (n >= limit) return n;
   }
   return n;
+}
+
+/**
+ * Arrays this long are written in batches even below the walk depth (directly inside a walked
+ * map): a config entry's 12,000 intention sources lie at depth 2 of their command, and one
+ * pack() of them held the leader's loop for the whole list.
+ */
+const LONG_ARRAY_ELEMENTS = 256;
+
+function isLongArray(value: unknown): value is unknown[] {
+  return Array.isArray(value) && value.length >= LONG_ARRAY_ELEMENTS && isWalkable(value);
 }
 
 /** A plain object or array: msgpackr writes these as maps and arrays, everything else its own way. */
@@ -87,6 +100,10 @@ function* encodeValue(packr: Packr, value: unknown, depth: number, walkDepth: nu
     header[0] = 0xc6;
     header.writeUInt32BE(value.byteLength, 1);
     parts.push(header, value);
+    return;
+  }
+  if (depth === walkDepth + 1 && isLongArray(value)) {
+    yield* encodeElements(packr, value, parts);
     return;
   }
   if (depth > walkDepth || !isWalkable(value)) {
@@ -164,7 +181,7 @@ class SliceReader {
   /** The value at the current position; containers down to the walk depth (or `walk`) are walked. */
   *value(depth: number, walk = depth <= this.#walkDepth): SlicedWork<unknown> {
     const header = walk ? this.#containerHeader() : undefined;
-    if (header === undefined) return this.#oneValue();
+    if (header === undefined) return walk ? this.#oneValue() : yield* this.#unwalkedValue(depth);
     if (header.kind === "array") {
       const out: unknown[] = [];
       while (out.length < header.length) {
@@ -173,8 +190,7 @@ class SliceReader {
         // One element larger than a batch (a node's thousands of checks in a catalog dump is
         // one [node, rows] pair): an array is walked too, so it pauses between its elements
         // instead of being read in one call; anything else is read whole.
-        else if (this.#atArray()) out.push(yield* this.value(depth + 1, true));
-        else out.push(this.#oneValue());
+        else out.push(yield* this.#unwalkedValue(depth + 1));
         yield;
       }
       return out;
@@ -189,6 +205,24 @@ class SliceReader {
       out[key] = yield* this.value(depth + 1);
     }
     return out;
+  }
+
+  /**
+   * A value below the walk depth: read by one msgpackr call when it fits a batch's window (the
+   * usual case, what #oneValue's first read is), walked when it is an array larger than that
+   * (a config entry's 12,000 intention sources or an ACL role's identities lie at depth 2 of
+   * their command, and were read in one call of tens of ms on every server), read whole
+   * otherwise. Maps are not walked here: a walked map must have string keys, and what lies
+   * below the walk depth was never held to that.
+   */
+  *#unwalkedValue(depth: number): SlicedWork<unknown> {
+    const read = this.#readWindow(BATCH_BYTES + BATCH_BYTES / 4, () => false);
+    if (read !== undefined) {
+      this.position += read.end;
+      return read.values[0];
+    }
+    if (this.#atArray()) return yield* this.value(depth, true);
+    return this.#oneValue();
   }
 
   /** Reads a map or array header at the current position; undefined (nothing read) for anything else. */

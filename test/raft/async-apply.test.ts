@@ -71,3 +71,41 @@ test("async apply - a conf change handed out but not yet applied blocks the next
   raw.appliedTo(handed[0]);
   assert.equal(raw.proposeConfChange({ type: ConfChangeType.AddLearnerNode, nodeId: 3 }), undefined);
 });
+
+test("async apply - committed entries wait to be handed out while those not yet applied fill maxApplyingBytes", () => {
+  const storage = newStorage([1]);
+  // Room for two 100-byte entries (116 bytes each as counted), not three.
+  const raw = new RawNode({ id: 1, storage, rng: seededRng(1), electionTick: 10, heartbeatTick: 1, applied: 1, maxApplyingBytes: 250 });
+  raw.campaign();
+  persistAll(raw, 1);
+  raw.appliedTo(raw.raft.raftLog.committed);
+  const before = raw.status().applied;
+  for (let i = 0; i < 5; i++) raw.propose(new Uint8Array(100).fill(i));
+  const handed = persistAll(raw, before);
+  // One entry past the budget at most: the third is handed out while 232 of 250 bytes are used.
+  assert.deepEqual(handed, [before + 1, before + 2, before + 3]);
+  assert.equal(raw.applyingPaused(), true);
+  assert.equal(raw.hasReady(), false, "the other two wait, committed");
+  assert.equal(raw.raft.raftLog.committed, before + 5);
+  raw.appliedTo(before + 1);
+  assert.deepEqual(persistAll(raw, before + 1), [before + 4], "one applied: room for one more");
+  raw.appliedTo(before + 4);
+  assert.equal(raw.applyingPaused(), false);
+  assert.deepEqual(persistAll(raw, before + 4), [before + 5]);
+  raw.appliedTo(before + 5);
+  assert.equal(raw.raft.raftLog.applyingBytes(), 0);
+});
+
+test("async apply - a single entry larger than maxApplyingBytes is still handed out", () => {
+  const storage = newStorage([1]);
+  const raw = new RawNode({ id: 1, storage, rng: seededRng(1), electionTick: 10, heartbeatTick: 1, applied: 1, maxApplyingBytes: 64 });
+  raw.campaign();
+  persistAll(raw, 1);
+  raw.appliedTo(raw.raft.raftLog.committed);
+  const before = raw.status().applied;
+  raw.propose(new Uint8Array(1000));
+  raw.propose(new Uint8Array(1000));
+  assert.deepEqual(persistAll(raw, before), [before + 1]);
+  raw.appliedTo(before + 1);
+  assert.deepEqual(persistAll(raw, before + 1), [before + 2]);
+});

@@ -184,6 +184,8 @@ export class Cluster {
       maxSizePerMsg: this.params.maxSizePerMsg,
       maxInflightMsgs: this.params.maxInflightMsgs,
       maxInflightBytes: this.params.maxSizePerMsg * 4,
+      // Small, so committed entries are handed out over several Readys (the host's bound).
+      maxApplyingBytes: this.params.maxSizePerMsg * 2,
       checkQuorum: this.params.checkQuorum,
       preVote: this.params.preVote,
       readOnlyOption: this.params.readOnly,
@@ -228,6 +230,8 @@ export class Cluster {
     const raw = node.raw;
     if (!raw) return;
     this.checker.observe(raw.raft);
+    // As the host does: answers to heartbeats leave at once, even while a write is in flight.
+    for (const m of raw.takeHeartbeatResponses()) this.send(m);
     if (node.pendingReady) {
       // As the host does: entries committed meanwhile that are durable here apply at once.
       for (const e of raw.takeDurableCommitted()) this.apply(node, e);

@@ -1,6 +1,7 @@
+import { runSliced } from "../../runtime/sliced-work.ts";
 import { decodeCheckDefinition } from "../../agent/check-definition.ts";
 import { CHECK_REGISTRATION_SHAPE, CHECK_UPDATE_SHAPE, refuseUnknownKeys, SERVICE_REGISTRATION_SHAPE } from "../../agent/registration-keys.ts";
-import { decodeServiceDefinition, validateCheckRegistration, validateServiceDefinition } from "../../agent/service-definition.ts";
+import { decodeServiceDefinitionSteps, validateCheckRegistration, validateServiceDefinition } from "../../agent/service-definition.ts";
 import { errors } from "../../errors/catalog.ts";
 import { agentCheckSchema, agentServiceSchema } from "../../filter/endpoint-schemas.ts";
 import { compileFilter, FilterError, type FilterPredicate, type FilterSchema } from "../../filter/filter.ts";
@@ -109,7 +110,8 @@ const serviceRegister: Handler = async (ctx, req) => {
   enterpriseParams(req);
   const body = await objectBody(req, "structs.ServiceDefinition");
   refuseUnknownKeys(body, SERVICE_REGISTRATION_SHAPE);
-  const def = decodeServiceDefinition(body);
+  // In slices: a body near the cap holds ~5,000 checks (issue 12 item 6).
+  const def = await runSliced(decodeServiceDefinitionSteps(body));
   validateServiceDefinition(def);
   vetServiceRegister(requestAuthorizer(ctx, req), def, ctx.agent.localState.service(def.id || def.name));
   const raw = first(req.query, "replace-existing-checks");

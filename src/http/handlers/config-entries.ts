@@ -1,5 +1,6 @@
+import { runSliced } from "../../runtime/sliced-work.ts";
 import { EXPORTED_SERVICES, INGRESS_GATEWAY, MESH, SERVICE_RESOLVER, SERVICE_ROUTER, SERVICE_SPLITTER, TERMINATING_GATEWAY } from "../../connect/config-entry-kinds.ts";
-import { checkKind, ConfigEntryError, decodeConfigEntry, PROXY_DEFAULTS, SERVICE_DEFAULTS, type DecodeContext } from "../../connect/config-entry-decode.ts";
+import { checkKind, ConfigEntryError, decodeConfigEntrySteps, PROXY_DEFAULTS, SERVICE_DEFAULTS, type DecodeContext } from "../../connect/config-entry-decode.ts";
 import { errors } from "../../errors/catalog.ts";
 import type { ConfigEntryDeleteCommand, ConfigEntrySetCommand } from "../../fsm/command.ts";
 import type { ConfigEntry } from "../../model/config-entry.ts";
@@ -71,7 +72,8 @@ const apply: Handler = async (ctx, req) => {
   if (!isObject(body)) throw errors.badRequest("Request decoding failed: body is not a JSON object");
   let entry;
   try {
-    entry = decodeConfigEntry(body, protocolContext(ctx.state));
+    // In slices: an entry near the body cap holds ~12,000 list elements (issue 12 item 6).
+    entry = await runSliced(decodeConfigEntrySteps(body, protocolContext(ctx.state)));
   } catch (err) {
     decodeFailed(err);
   }

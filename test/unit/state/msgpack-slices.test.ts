@@ -134,3 +134,45 @@ test("msgpack slices - an element larger than a batch is walked when it is an ar
   // ~1 MB of rows in batches of ~32 KiB: dozens of pauses inside the one pair.
   assert.ok(pauses >= 20, `${pauses} pauses`);
 });
+
+test("msgpack slices - an array larger than a batch below the walk depth is walked too, pausing inside it", () => {
+  // A config entry's intention sources (an ACL role's identities alike) lie at depth 2 of their
+  // command, below the commands' walk depth of 1: every server read all 12,000 in one call.
+  const sources = Array.from({ length: 12_000 }, (_, i) => ({ Name: `src-${i}`, Action: "allow", Precedence: 9, Type: "consul" }));
+  const cmd = { Type: "config-entry-set", Op: "upsert", Entry: { Kind: "service-intentions", Name: "db", Sources: sources, Meta: { small: "x" } } };
+  const bytes = packr.pack(cmd);
+  const reading = unpackSlices(packr, bytes, 1);
+  let pauses = 0;
+  let step = reading.next();
+  while (step.done !== true) {
+    pauses++;
+    step = reading.next();
+  }
+  assert.deepEqual(step.value, packr.unpack(bytes));
+  // ~700 KB of sources in batches of ~32 KiB. Before: 0 pauses (one call for the whole list).
+  assert.ok(pauses >= 15, `${pauses} pauses`);
+  // A small value below the walk depth is still one read: no pauses for a small command.
+  const small = packr.pack({ Type: "config-entry-set", Entry: { Kind: "service-intentions", Sources: sources.slice(0, 10) } });
+  const smallReading = unpackSlices(packr, small, 1);
+  let smallPauses = 0;
+  for (let s = smallReading.next(); s.done !== true; s = smallReading.next()) smallPauses++;
+  assert.equal(smallPauses, 0);
+});
+
+test("msgpack slices - a long array one level below the walk depth makes a command wide and is written in batches", () => {
+  const sources = Array.from({ length: 3000 }, (_, i) => ({ Name: `src-${i}`, Action: "allow", Precedence: 9 }));
+  const cmd = { Type: "config-entry-set", Op: "upsert", Entry: { Kind: "service-intentions", Name: "db", Sources: sources } } as unknown as Command;
+  // Before: 7 walked elements (Type, Op, Entry and Entry's 4 keys), not wide.
+  assert.equal(isWideCommand(cmd), true);
+  const encoding = encodeCommandSlices(cmd);
+  let pauses = 0;
+  let step = encoding.next();
+  while (step.done !== true) {
+    pauses++;
+    step = encoding.next();
+  }
+  assert.equal(Buffer.compare(Buffer.from(step.value), Buffer.from(encodeCommand(cmd))), 0, "the very bytes of one pack()");
+  assert.ok(pauses >= 3, `${pauses} pauses`);
+  const few = { Type: "config-entry-set", Op: "upsert", Entry: { Kind: "service-intentions", Name: "db", Sources: sources.slice(0, 10) } } as unknown as Command;
+  assert.equal(isWideCommand(few), false);
+});
