@@ -47,11 +47,20 @@ function turnBudgetStart(): number {
  * Runs the work in slices, yielding to the event loop (setImmediate: I/O and timers first)
  * whenever the turn's budget of about `sliceMs` is spent — the budget every runSliced in the
  * turn shares, so work started in a turn that already ran its share waits for the next one.
+ * A work resumed after yielding takes one step whatever is left of the budget, so works
+ * running side by side all go on (a long restore cannot hold back a WAL write's checksums):
+ * a turn runs the budget plus at most one step of each other work in progress.
  */
 export async function runSliced<T>(work: SlicedWork<T>, sliceMs: number = DEFAULT_SLICE_MS): Promise<T> {
+  let spent = performance.now() - turnBudgetStart() >= sliceMs;
   for (;;) {
-    if (performance.now() - turnBudgetStart() >= sliceMs) await new Promise<void>((resolve) => setImmediate(resolve));
+    if (spent) {
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      // Opens this turn's budget, if no work opened it yet, before the step taken regardless.
+      turnBudgetStart();
+    }
     const step = work.next();
     if (step.done === true) return step.value;
+    spent = performance.now() - turnBudgetStart() >= sliceMs;
   }
 }

@@ -68,3 +68,20 @@ test("sliced work - runWhole and runSliced give the same value and the same erro
   }
   await assert.rejects(runSliced(broken()), /boom/);
 });
+
+test("sliced work - works running side by side each take a step every turn: none waits for the other to finish", async () => {
+  const order: string[] = [];
+  const steps = (name: string): SlicedWork<void> =>
+    (function* (): SlicedWork<void> {
+      for (let i = 1; i <= 4; i++) {
+        order.push(`${name}${i}`);
+        // Each step alone spends the turn's budget.
+        yield* spinning(SLICE_MS + 1);
+        if (i < 4) yield;
+      }
+    })();
+  await Promise.all([runSliced(steps("a"), SLICE_MS), runSliced(steps("b"), SLICE_MS)]);
+  assert.ok(order.indexOf("b1") < order.indexOf("a4"), `order: ${order.join(", ")}`);
+  assert.ok(order.indexOf("a2") < order.indexOf("b4"), `order: ${order.join(", ")}`);
+  assert.equal(order.length, 8);
+});
