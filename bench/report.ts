@@ -156,6 +156,8 @@ export function writeSuiteSection(
   rows: ResultRow[],
   run: RunInfo,
   columns: readonly string[] = ["Case", "TLS", "Yardstick", "Ratio", "Target", "Result"],
+  /** What makes the figures comparable on a busy machine; most suites alternate rounds. */
+  busyMachineNote = "a busy machine, so single rounds are noisy; the ratios come from alternating rounds",
 ): void {
   const start = `<!-- bench:${suite}:start (written by \`npm run bench -- --suites ${suite}\`) -->`;
   const end = `<!-- bench:${suite}:end -->`;
@@ -166,7 +168,7 @@ export function writeSuiteSection(
     heading,
     "",
     `**Run:** ${run.when.toISOString()} — ${run.totalSeconds.toFixed(0)} s in total; 1-minute load average ${run.loadBefore.toFixed(2)} before, ${run.loadAfter.toFixed(2)} after ` +
-      `(${machine.cores} cores: ${run.loadBefore > machine.cores ? "a busy machine, so single rounds are noisy; the ratios come from alternating rounds" : "a quiet machine"})`,
+      `(${machine.cores} cores: ${run.loadBefore > machine.cores ? busyMachineNote : "a quiet machine"})`,
     "",
     // The yardstick is named in each row's cell (node:https, plaintext), not node:http.
     markdownTable(rows, columns),

@@ -10,12 +10,12 @@ const done: ApplyResult = { ok: true, value: true };
 export const PREPARE_MIN_CHECKS = 256;
 
 /**
- * A registration's check rows, built ahead (prepareCatalogRegister) against the state as of
- * `stateIndex`, for the service as the command names it.
+ * A registration's check rows and the node's whole check table, built ahead
+ * (prepareCatalogRegister) against the state as of `stateIndex`, for the service as the command
+ * names it.
  */
 export interface PreparedCatalogRegister {
   stateIndex: number;
-  checks: CheckFields[];
   rows: PreparedCheckRows;
 }
 
@@ -39,29 +39,31 @@ export function applyCatalogRegister(state: StateStore, index: number, cmd: Cata
   // One batch for all checks: a registration may carry thousands (issue 12 item 6). Rows built
   // ahead count only if the service they name is stored as the command gave it.
   const ahead = prepared !== undefined && serviceStoredAsGiven(state, nodeName, cmd) ? prepared : undefined;
-  const checks = ahead?.checks ?? cmd.Checks.map((check) => checkFields(state, nodeName, check, undefined));
-  cat.upsertChecks(index, nodeName, checks, ahead?.rows);
+  if (ahead === undefined || cmd.Checks.length === 0 || !cat.swapPreparedChecks(index, nodeName, ahead.rows)) {
+    cat.upsertChecks(
+      index,
+      nodeName,
+      cmd.Checks.map((check) => checkFields(state, nodeName, check, undefined)),
+    );
+  }
   invalidateSessionsOnNode(state, index, cmd.NowMs ?? 0, nodeName);
   return done;
 }
 
 /**
  * The costly part of a registration with many checks, done before its turn to apply without
- * changing the state: each check's fields and stored row. Read against the state as apply will
- * find it (the Raft host applies nothing else meanwhile); undefined for small registrations.
+ * changing the state: each check's stored row and the node's table with them. Read against the
+ * state as apply will find it (the Raft host applies nothing else meanwhile); undefined for
+ * small registrations. Each check's filled-in fields are made, turned into its row and dropped
+ * at once: kept for the apply, they were a second copy of every check surviving each scavenge.
  */
 export function* prepareCatalogRegister(state: StateStore, index: number, cmd: CatalogRegisterCommand): SlicedWork<PreparedCatalogRegister | undefined> {
   if (cmd.Checks.length < PREPARE_MIN_CHECKS) return undefined;
   const stateIndex = state.lastIndex;
   const nodeName = state.catalog.getNode(cmd.Node.Node)?.Node ?? cmd.Node.Node;
-  const checks: CheckFields[] = [];
-  for (let i = 0; i < cmd.Checks.length; i++) {
-    // The command's own service is what apply stores before the checks.
-    checks.push(checkFields(state, nodeName, cmd.Checks[i], cmd.Service));
-    if (i % 256 === 255) yield;
-  }
-  const rows = yield* state.catalog.prepareCheckRows(index, nodeName, checks);
-  return { stateIndex, checks, rows: yield* state.catalog.withCheckTable(rows, checks) };
+  // The command's own service is what apply stores before the checks.
+  const rows = yield* state.catalog.prepareCheckRowsOf(index, nodeName, cmd.Checks.length, (i) => checkFields(state, nodeName, cmd.Checks[i], cmd.Service));
+  return { stateIndex, rows: yield* state.catalog.withCheckTable(rows) };
 }
 
 function checkFields(state: StateStore, nodeName: string, check: CheckFields, ownService: CatalogRegisterCommand["Service"]): CheckFields {

@@ -65,10 +65,13 @@ const SURROGATE_LEAD_BYTE = 0xed;
  * to decode it.
  */
 export function decodedCopy(cmd: Command, bytes: Uint8Array): Command | undefined {
+  // The walk first: it gives up at the first byte string, before two scans of the whole entry
+  // (~0.4 ms for a 512 KiB txn of values, in the turn that proposes it).
+  const copy = plainCopy(cmd, 0);
+  if (copy === NOT_PLAIN) return undefined;
   const b = asBuffer(bytes);
   if (b.includes(SURROGATE_LEAD_BYTE) || b.includes(REPLACEMENT_CHARACTER)) return undefined;
-  const copy = plainCopy(cmd, 0);
-  return copy === NOT_PLAIN ? undefined : (copy as Command);
+  return copy as Command;
 }
 
 /**

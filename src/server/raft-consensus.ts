@@ -215,6 +215,17 @@ class EntryApplier {
   }
 }
 
+/**
+ * The sliced encoding of `cmd`, as a function made outside propose: a closure made inside it
+ * would put `cmd` in the context every closure of propose shares, and those waiting for the
+ * apply's result would keep the proposer's copy of a wide command (thousands of checks)
+ * alive through the Raft round and its apply, surviving every scavenge meanwhile (issue 12
+ * item 6). This one is dropped once the bytes are written.
+ */
+function encoderOf(cmd: Command): () => Promise<Uint8Array> {
+  return () => runSliced(encodeCommandSlices(cmd));
+}
+
 /** A stable non-zero Raft id for a node id: the first 52 bits of its hex digits (or a hash of other text). */
 export function raftIdFromNodeId(nodeId: string): number {
   const hex = nodeId.toLowerCase().replace(/[^0-9a-f]/g, "");
@@ -368,7 +379,7 @@ export class RaftConsensus implements Consensus {
   propose(cmd: Command): Promise<{ index: number; result: ApplyResult }> {
     let applied: Promise<{ index: number; result: ApplyResult }>;
     if (isWideCommand(cmd)) {
-      applied = this.#proposeInOrder(() => runSliced(encodeCommandSlices(cmd)));
+      applied = this.#proposeInOrder(encoderOf(cmd));
     } else {
       let data = this.#applier.localEntry(cmd);
       if (data === undefined) {

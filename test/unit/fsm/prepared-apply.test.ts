@@ -71,3 +71,15 @@ test("prepared apply - work prepared against another state is not used", () => {
   assert.equal(fsm.state.catalog.nodeChecks("n1").find((c) => c.CheckID === "c0")?.ModifyIndex, 2);
   assert.equal(fsm.state.catalog.nodeChecks("n1").find((c) => c.CheckID === "c0")?.CreateIndex, 1);
 });
+
+test("prepared apply - a prepared registration holds its rows and table, no second copy of its checks", () => {
+  const fsm = new StateMachine(new StateStore());
+  const cmd = register("n1", Array.from({ length: 300 }, (_, i) => check("n1", `c${i}`)));
+  const ahead = runWhole(fsm.prepare(1, cmd));
+  // Anything else kept here survives every scavenge until the apply (issue 12 item 6).
+  assert.deepEqual(Object.keys(ahead?.catalogRegister ?? {}).sort(), ["rows", "stateIndex"]);
+  assert.equal(ahead?.catalogRegister?.rows.rows.length, 300);
+  assert.equal(ahead?.catalogRegister?.rows.table?.rows.size, 300);
+  fsm.apply(1, cmd, ahead);
+  assert.equal(fsm.state.catalog.nodeChecks("n1").length, 300);
+});

@@ -176,3 +176,16 @@ test("msgpack slices - a long array one level below the walk depth makes a comma
   const few = { Type: "config-entry-set", Op: "upsert", Entry: { Kind: "service-intentions", Name: "db", Sources: sources.slice(0, 10) } } as unknown as Command;
   assert.equal(isWideCommand(few), false);
 });
+
+test("decodedCopy - a command holding byte strings is refused without scanning its entry's bytes", () => {
+  const cmd: Command = { Type: "txn", NowMs: 1, Ops: Array.from({ length: 8 }, (_, i) => ({ Kind: "kv", Verb: "set", Key: `k${i}`, Value: Buffer.alloc(6000, i), Flags: 0n, Index: 0, Session: "" })) };
+  const bytes = Buffer.from(encodeCommand(cmd));
+  let scans = 0;
+  // The scan for lone surrogates reads the whole entry: pointless when the walk gives up anyway.
+  bytes.includes = () => {
+    scans++;
+    return false;
+  };
+  assert.equal(decodedCopy(cmd, bytes), undefined);
+  assert.equal(scans, 0);
+});
