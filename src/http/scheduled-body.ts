@@ -7,7 +7,8 @@ import { requestWork, type CooperativeTask, type StepOutcome } from "../runtime/
 // the scheduler gives this answer a step. Eight clients pulling 16 MB answers therefore cost
 // the event loop at most one turn budget of piece writes per turn, not one piece per client.
 // A piece is a list of buffers (views of the entries' slabs, not a copy; views/instance-fragments.ts)
-// pushed together in one step.
+// pushed together in one step. An empty piece is a pause: the producer did a step's work
+// (encoding entries of a cold answer) and has nothing to send yet.
 
 class ScheduledBody extends Readable implements CooperativeTask {
   readonly #pieces: Iterator<readonly Buffer[]>;
@@ -29,9 +30,15 @@ class ScheduledBody extends Readable implements CooperativeTask {
   }
 
   step(): StepOutcome {
-    this.#queued = false;
-    if (this.destroyed) return "done";
+    if (this.destroyed) {
+      this.#queued = false;
+      return "done";
+    }
     const next = this.#pieces.next();
+    // An empty piece: work was done (entries encoded) but there is nothing to send yet; the
+    // next step continues it in a later round, without waiting for the socket to ask.
+    if (next.done !== true && next.value.length === 0) return "again";
+    this.#queued = false;
     if (next.done === true) {
       this.push(null);
       if (this.#produced) this.#done?.(this.#produced);
