@@ -16,8 +16,8 @@ class ScheduledBody extends Readable implements CooperativeTask {
   readonly #produced: (readonly Buffer[])[] | undefined;
   #queued = false;
 
-  constructor(pieces: Iterator<readonly Buffer[]>, done: ((pieces: (readonly Buffer[])[]) => void) | undefined) {
-    super();
+  constructor(pieces: Iterator<readonly Buffer[]>, done: ((pieces: (readonly Buffer[])[]) => void) | undefined, readAheadBytes: number | undefined) {
+    super(readAheadBytes === undefined ? undefined : { highWaterMark: readAheadBytes });
     this.#pieces = pieces;
     this.#done = done;
     this.#produced = done ? [] : undefined;
@@ -56,8 +56,11 @@ class ScheduledBody extends Readable implements CooperativeTask {
 
 /**
  * A body streaming `pieces` through the scheduler. `done`, when given, receives every piece
- * once the last one was produced (a body abandoned midway never calls it).
+ * once the last one was produced (a body abandoned midway never calls it). With
+ * `readAheadBytes`, pieces keep being produced while the socket has not yet taken the last
+ * one, until that many bytes wait: for pieces that are costly to produce (entries encoded as
+ * they are sent), so producing the next overlaps sending the last instead of following it.
  */
-export function scheduledBody(pieces: Iterator<readonly Buffer[]>, done?: (pieces: (readonly Buffer[])[]) => void): Readable {
-  return new ScheduledBody(pieces, done);
+export function scheduledBody(pieces: Iterator<readonly Buffer[]>, done?: (pieces: (readonly Buffer[])[]) => void, readAheadBytes?: number): Readable {
+  return new ScheduledBody(pieces, done, readAheadBytes);
 }

@@ -101,6 +101,11 @@ const retainedCompact = new RetainedPieces();
 const STREAM_UNENCODED_MIN = 64;
 /** Entries encoded per scheduler step of a streamed answer, as the cold gather did. */
 const ENCODE_PER_STEP = 8;
+/**
+ * Encoded bytes a streamed answer may hold ahead of its socket: the next pieces are encoded
+ * while the last ones are being sent (without it, encoding waited for each 'drain').
+ */
+const STREAM_READ_AHEAD_BYTES = 4 * PIECE_BYTES;
 
 function listReply(cache: InstanceFragments, entry: MemoEntry<InstanceFragment[]>, pretty: boolean, memoised: boolean, headers?: Record<string, string>): Reply {
   if ((pretty ? entry.prettyLength : entry.compactLength) === undefined && unencodedCount(entry.items, pretty) > STREAM_UNENCODED_MIN) {
@@ -111,7 +116,7 @@ function listReply(cache: InstanceFragments, entry: MemoEntry<InstanceFragment[]
     // entries are the gathered rows (immutable), so the bytes are those of the answer's index
     // whatever is written meanwhile. The next reader at this index gets the kept pieces.
     const retained = pretty ? retainedPretty : retainedCompact;
-    const body = scheduledBody(listPieces(cache, entry.items, pretty, PIECE_BYTES, ENCODE_PER_STEP), memoised ? (pieces) => retained.put(entry, pieces) : undefined);
+    const body = scheduledBody(listPieces(cache, entry.items, pretty, PIECE_BYTES, ENCODE_PER_STEP), memoised ? (pieces) => retained.put(entry, pieces) : undefined, STREAM_READ_AHEAD_BYTES);
     return { kind: "stream", status: 200, contentType: "application/json", body, headers };
   }
   const length = pretty ? (entry.prettyLength ??= encodedListLength(cache, entry.items, true)) : (entry.compactLength ??= encodedListLength(cache, entry.items, false));
