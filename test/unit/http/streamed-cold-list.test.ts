@@ -2,6 +2,7 @@ import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { Agent as HttpAgent, request, type IncomingHttpHeaders } from "node:http";
 import { connect } from "node:net";
+import { Writable } from "node:stream";
 import type { HealthCheck, Node, NodeService } from "../../../src/model/catalog.ts";
 import { encodeJson } from "../../../src/http/json.ts";
 import { InstanceFragments, listPieces } from "../../../src/http/views/instance-fragments.ts";
@@ -161,4 +162,28 @@ test("streamed cold list - pieces pulled while encoding equal the whole answer, 
   for (let i = 0; i < 20; i++) await turn();
   assert.equal(encodedEntries, atDrop, "no entry encoded after the body was dropped");
   assert.ok(atDrop < rows.length / 2, `${atDrop} of ${rows.length} entries encoded before the drop`);
+});
+
+test("streamed cold list - a body with read-ahead keeps producing while its socket is stalled, up to its bound", async () => {
+  const PIECE = 64 * 1024;
+  async function producedWhileStalled(readAheadBytes: number | undefined): Promise<number> {
+    let produced = 0;
+    function* pieces(): Generator<Buffer[]> {
+      for (let i = 0; i < 100; i++) {
+        produced++;
+        yield [Buffer.alloc(PIECE, 0x20)];
+      }
+    }
+    const body = scheduledBody(pieces(), undefined, readAheadBytes);
+    // A socket that takes one write and never drains.
+    const stalled = new Writable({ highWaterMark: 1, write: () => undefined });
+    body.pipe(stalled);
+    for (let i = 0; i < 30; i++) await turn();
+    body.destroy();
+    return produced;
+  }
+  const without = await producedWhileStalled(undefined);
+  const ahead = await producedWhileStalled(4 * PIECE);
+  assert.ok(without <= 2, `${without} pieces produced without read-ahead`);
+  assert.ok(ahead >= 5 && ahead <= 7, `${ahead} pieces produced with four pieces of read-ahead`);
 });
