@@ -11,7 +11,8 @@ import { instanceRegistration } from "./scale-jobs.ts";
 // (a copy of an older dist/consulate.mjs and the current one), get the same catalog (`nodes`
 // nodes × `services` services, one passing check each, as the scale suite registers). Then
 // every svc-k is read once on each agent, alternating which goes first: each read is a cold
-// `nodes`-instance answer on both. Printed per read: wall ms, the agent's main-thread CPU
+// `nodes`-instance answer on both. Printed per read: wall ms (and when the first body byte
+// came: how much of the wall the transfer after the encoding was), the agent's main-thread CPU
 // (/proc/<pid>/schedstat, ns) and all-thread CPU (/proc ticks, GC threads included). Wall
 // figures follow the machine's load; the CPU figures are the ones to compare.
 //
@@ -65,13 +66,17 @@ async function registerAll(base: string, nodes: number, services: number): Promi
   for (const c of connections) c.close();
 }
 
-function timedGet(agent: HttpAgent, url: string): Promise<{ ms: number; bytes: number }> {
+function timedGet(agent: HttpAgent, url: string): Promise<{ ms: number; firstByteMs: number; bytes: number }> {
   return new Promise((resolve, reject) => {
     const started = performance.now();
     request(url, { agent }, (res) => {
       let bytes = 0;
-      res.on("data", (c: Buffer) => (bytes += c.length));
-      res.once("end", () => resolve({ ms: performance.now() - started, bytes }));
+      let firstByteMs = 0;
+      res.on("data", (c: Buffer) => {
+        if (bytes === 0) firstByteMs = performance.now() - started;
+        bytes += c.length;
+      });
+      res.once("end", () => resolve({ ms: performance.now() - started, firstByteMs, bytes }));
       res.once("error", reject);
     })
       .once("error", reject)
@@ -104,6 +109,7 @@ async function main(): Promise<void> {
     }
     const main: Record<"old" | "new", number[]> = { old: [], new: [] };
     const all: Record<"old" | "new", number[]> = { old: [], new: [] };
+    const wall: Record<"old" | "new", number[]> = { old: [], new: [] };
     for (let s = 0; s < services; s++) {
       const order = s % 2 === 0 ? (["old", "new"] as const) : (["new", "old"] as const);
       const line: string[] = [];
@@ -115,12 +121,13 @@ async function main(): Promise<void> {
         const ticks = readCpuTicks(a.pid);
         const r = await timedGet(a.http, `${a.base}/v1/health/service/svc-${s}`);
         main[name].push((mainThreadNs(a.pid) - ns) / 1e6);
+        wall[name].push(r.ms);
         all[name].push(((readCpuTicks(a.pid) - ticks) * 1000) / CLOCK_TICKS_PER_SECOND);
-        line.push(`${name} ${r.ms.toFixed(0)} ms (main thread ${main[name].at(-1)?.toFixed(0)} ms, all threads ${all[name].at(-1)} ms, ${r.bytes} bytes)`);
+        line.push(`${name} ${r.ms.toFixed(0)} ms (first body byte at ${r.firstByteMs.toFixed(0)} ms, main thread ${main[name].at(-1)?.toFixed(0)} ms, all threads ${all[name].at(-1)} ms, ${r.bytes} bytes)`);
       }
       console.log(`svc-${s}: ${line.join(", ")}; load ${readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" ")}`);
     }
-    for (const name of ["old", "new"] as const) console.log(`${name}: median main thread ${median(main[name]).toFixed(0)} ms, all threads ${median(all[name])} ms per cold read`);
+    for (const name of ["old", "new"] as const) console.log(`${name}: median main thread ${median(main[name]).toFixed(0)} ms, all threads ${median(all[name])} ms, wall ${median(wall[name]).toFixed(0)} ms per cold read`);
   } finally {
     for (const a of Object.values(agents)) {
       a?.http.destroy();

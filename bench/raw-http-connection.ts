@@ -5,7 +5,8 @@ import { connect, type Socket } from "node:net";
 // client (ClientRequest, IncomingMessage, agent pool bookkeeping) cost the scale suite's
 // registration client ~85-145 µs per request, more than the bare server it talks to
 // (bench/bare-server.ts: ~45 µs), so the harness, not the agent, set much of the rate.
-// This costs ~30 µs. Answers must carry Content-Length (the agent's always do).
+// This costs ~30 µs. Answers carry a Content-Length or come chunked (the agent sends a cold
+// list answer while it encodes it, chunked).
 
 const HEADER_END = Buffer.from("\r\n\r\n");
 
@@ -23,8 +24,21 @@ const COUNTED_KEEP_BYTES = 512;
 interface CountedAnswer {
   status: number;
   kept: Buffer;
+  /** Most body bytes kept. */
+  keep: number;
   bytes: number;
   due: number;
+  /** Set for a chunked body: where its framing is. */
+  chunked?: ChunkedState;
+}
+
+interface ChunkedState {
+  /** The chunk-size line read so far (it may be split across reads). */
+  line: string;
+  /** Framing bytes to skip ("\r\n" after a chunk's data, or after the last chunk). */
+  skip: number;
+  /** Whether the zero-size chunk was seen: the body ends after its skip. */
+  last: boolean;
 }
 
 export class RawHttpConnection {
@@ -81,19 +95,24 @@ export class RawHttpConnection {
     const headerEnd = this.#buffered.indexOf(HEADER_END);
     if (headerEnd < 0) return;
     const head = this.#buffered.subarray(0, headerEnd).toString("latin1");
+    const status = Number(head.slice(9, 12));
     const length = /\r\ncontent-length:\s*(\d+)/i.exec(head);
-    if (!length) {
+    const chunked = /\r\ntransfer-encoding:\s*chunked/i.test(head);
+    if (!length && !chunked) {
       this.#socket.destroy(new Error(`answer without Content-Length: ${head.split("\r\n")[0]}`));
       return;
     }
-    const status = Number(head.slice(9, 12));
-    if (this.#waiting?.counted === true) {
+    if (this.#waiting?.counted === true || chunked) {
       const rest = this.#buffered.subarray(headerEnd + HEADER_END.length);
       this.#buffered = Buffer.alloc(0);
-      this.#counting = { status, kept: Buffer.alloc(0), bytes: Number(length[1]), due: Number(length[1]) };
-      this.#count(rest);
+      const keep = this.#waiting?.counted === true ? COUNTED_KEEP_BYTES : Number.POSITIVE_INFINITY;
+      this.#counting = length
+        ? { status, kept: Buffer.alloc(0), keep, bytes: Number(length[1]), due: Number(length[1]) }
+        : { status, kept: Buffer.alloc(0), keep, bytes: 0, due: 0, chunked: { line: "", skip: 0, last: false } };
+      if (rest.length > 0 || !chunked) this.#count(rest);
       return;
     }
+    if (!length) return;
     const end = headerEnd + HEADER_END.length + Number(length[1]);
     if (this.#buffered.length < end) return;
     const answer = { status, body: this.#buffered.subarray(headerEnd + HEADER_END.length, end), bytes: Number(length[1]) };
@@ -105,15 +124,69 @@ export class RawHttpConnection {
 
   #count(chunk: Buffer): void {
     const counting = this.#counting as CountedAnswer;
+    if (counting.chunked) {
+      this.#countChunked(counting, counting.chunked, chunk);
+      return;
+    }
     const taken = Math.min(chunk.length, counting.due);
-    if (counting.kept.length < COUNTED_KEEP_BYTES) counting.kept = Buffer.concat([counting.kept, chunk.subarray(0, Math.min(taken, COUNTED_KEEP_BYTES - counting.kept.length))]);
+    this.#keep(counting, chunk.subarray(0, taken));
     counting.due -= taken;
     if (counting.due > 0) return;
+    this.#finish(counting, chunk.subarray(taken));
+  }
+
+  #keep(counting: CountedAnswer, data: Buffer): void {
+    if (counting.kept.length < counting.keep) counting.kept = Buffer.concat([counting.kept, data.subarray(0, Math.min(data.length, counting.keep - counting.kept.length))]);
+  }
+
+  /** A chunked body: chunk-size lines, data, CRLFs, a zero-size chunk and the final CRLF (no trailers). */
+  #countChunked(counting: CountedAnswer, state: ChunkedState, chunk: Buffer): void {
+    let pos = 0;
+    while (pos < chunk.length) {
+      if (counting.due > 0) {
+        const taken = Math.min(chunk.length - pos, counting.due);
+        this.#keep(counting, chunk.subarray(pos, pos + taken));
+        counting.bytes += taken;
+        counting.due -= taken;
+        pos += taken;
+        if (counting.due === 0) state.skip = 2;
+        continue;
+      }
+      if (state.skip > 0) {
+        const skipped = Math.min(chunk.length - pos, state.skip);
+        state.skip -= skipped;
+        pos += skipped;
+        if (state.skip === 0 && state.last) {
+          this.#finish(counting, chunk.subarray(pos));
+          return;
+        }
+        continue;
+      }
+      const lineEnd = chunk.indexOf("\r\n", pos, "latin1");
+      if (lineEnd < 0) {
+        state.line += chunk.toString("latin1", pos);
+        return;
+      }
+      const size = parseInt(state.line + chunk.toString("latin1", pos, lineEnd), 16);
+      state.line = "";
+      pos = lineEnd + 2;
+      if (Number.isNaN(size)) {
+        this.#socket.destroy(new Error("bad chunk size"));
+        return;
+      }
+      if (size === 0) {
+        state.last = true;
+        state.skip = 2;
+      } else counting.due = size;
+    }
+  }
+
+  #finish(counting: CountedAnswer, rest: Buffer): void {
     this.#counting = undefined;
     const waiting = this.#waiting;
     this.#waiting = undefined;
     waiting?.resolve({ status: counting.status, body: counting.kept, bytes: counting.bytes });
     // Pipelining is not used: anything after the body would be the next answer's start.
-    if (taken < chunk.length) this.#received(chunk.subarray(taken));
+    if (rest.length > 0) this.#received(rest);
   }
 }

@@ -7,7 +7,8 @@ import { requestWork, type CooperativeTask, type StepOutcome } from "../runtime/
 // the scheduler gives this answer a step. Eight clients pulling 16 MB answers therefore cost
 // the event loop at most one turn budget of piece writes per turn, not one piece per client.
 // A piece is a list of buffers (views of the entries' slabs, not a copy; views/instance-fragments.ts)
-// pushed together in one step.
+// pushed together in one step. An empty piece is a pause: the producer did a step's work
+// (encoding entries of a cold answer) and has nothing to send yet.
 
 class ScheduledBody extends Readable implements CooperativeTask {
   readonly #pieces: Iterator<readonly Buffer[]>;
@@ -15,8 +16,8 @@ class ScheduledBody extends Readable implements CooperativeTask {
   readonly #produced: (readonly Buffer[])[] | undefined;
   #queued = false;
 
-  constructor(pieces: Iterator<readonly Buffer[]>, done: ((pieces: (readonly Buffer[])[]) => void) | undefined) {
-    super();
+  constructor(pieces: Iterator<readonly Buffer[]>, done: ((pieces: (readonly Buffer[])[]) => void) | undefined, readAheadBytes: number | undefined) {
+    super(readAheadBytes === undefined ? undefined : { highWaterMark: readAheadBytes });
     this.#pieces = pieces;
     this.#done = done;
     this.#produced = done ? [] : undefined;
@@ -29,9 +30,15 @@ class ScheduledBody extends Readable implements CooperativeTask {
   }
 
   step(): StepOutcome {
-    this.#queued = false;
-    if (this.destroyed) return "done";
+    if (this.destroyed) {
+      this.#queued = false;
+      return "done";
+    }
     const next = this.#pieces.next();
+    // An empty piece: work was done (entries encoded) but there is nothing to send yet; the
+    // next step continues it in a later round, without waiting for the socket to ask.
+    if (next.done !== true && next.value.length === 0) return "again";
+    this.#queued = false;
     if (next.done === true) {
       this.push(null);
       if (this.#produced) this.#done?.(this.#produced);
@@ -49,8 +56,11 @@ class ScheduledBody extends Readable implements CooperativeTask {
 
 /**
  * A body streaming `pieces` through the scheduler. `done`, when given, receives every piece
- * once the last one was produced (a body abandoned midway never calls it).
+ * once the last one was produced (a body abandoned midway never calls it). With
+ * `readAheadBytes`, pieces keep being produced while the socket has not yet taken the last
+ * one, until that many bytes wait: for pieces that are costly to produce (entries encoded as
+ * they are sent), so producing the next overlaps sending the last instead of following it.
  */
-export function scheduledBody(pieces: Iterator<readonly Buffer[]>, done?: (pieces: (readonly Buffer[])[]) => void): Readable {
-  return new ScheduledBody(pieces, done);
+export function scheduledBody(pieces: Iterator<readonly Buffer[]>, done?: (pieces: (readonly Buffer[])[]) => void, readAheadBytes?: number): Readable {
+  return new ScheduledBody(pieces, done, readAheadBytes);
 }

@@ -59,8 +59,12 @@ export class CatalogTables {
   #nodes = new Map<string, Node>();
   #services = new Map<string, Map<string, NodeService>>();
   #checks = new Map<string, Map<string, HealthCheck>>();
-  /** lower(service name) → set of lower(node) + "\0" + service ID */
-  #byName = new Map<string, Set<string>>();
+  /**
+   * lower(service name) → lower(node) + "\0" + service ID → that instance's reference. The
+   * reference is kept split (not only as the key string) so a cold answer's instance order
+   * needs no string splitting and no new references (issue 17, S4).
+   */
+  #byName = new Map<string, Map<string, InstanceRef>>();
   #nameIndex = new Map<string, number>();
   /** lower(node) → service ID → that instance's checks, sorted; dropped when the node's checks change. */
   #instanceChecks = new Map<string, Map<string, readonly HealthCheck[]>>();
@@ -133,11 +137,15 @@ export class CatalogTables {
     if (!order) {
       // The sort already looked every row up (a cold 10,000-instance read did that twice).
       const sorted = this.#sortedInstances(refs);
-      this.#orderByName.set(
-        nameKey,
-        sorted.map(({ nodeKey, serviceId }) => ({ nodeKey, serviceId })),
-      );
-      return sorted.map(({ node, service }) => ({ node, service }));
+      const order: InstanceRef[] = new Array<InstanceRef>(sorted.length);
+      const out: ServiceInstance[] = new Array<ServiceInstance>(sorted.length);
+      for (let i = 0; i < sorted.length; i++) {
+        const found = sorted[i];
+        order[i] = found.ref;
+        out[i] = { node: found.node, service: found.service };
+      }
+      this.#orderByName.set(nameKey, order);
+      return out;
     }
     const out: ServiceInstance[] = new Array<ServiceInstance>(order.length);
     let n = 0;
@@ -150,15 +158,12 @@ export class CatalogTables {
     return out;
   }
 
-  #sortedInstances(refs: Set<string>): (ServiceInstance & InstanceRef)[] {
-    const found: (ServiceInstance & InstanceRef)[] = [];
-    for (const ref of refs) {
-      const sep = ref.indexOf("\0");
-      const nodeKey = ref.slice(0, sep);
-      const serviceId = ref.slice(sep + 1);
-      const node = this.#nodes.get(nodeKey);
-      const service = this.#services.get(nodeKey)?.get(serviceId);
-      if (node && service) found.push({ node, service, nodeKey, serviceId });
+  #sortedInstances(refs: Map<string, InstanceRef>): (ServiceInstance & { ref: InstanceRef })[] {
+    const found: (ServiceInstance & { ref: InstanceRef })[] = [];
+    for (const ref of refs.values()) {
+      const node = this.#nodes.get(ref.nodeKey);
+      const service = this.#services.get(ref.nodeKey)?.get(ref.serviceId);
+      if (node && service) found.push({ node, service, ref });
     }
     return found.sort(byNodeThenId);
   }
@@ -308,12 +313,12 @@ export class CatalogTables {
     const nameKey = ownString(service.Service.toLowerCase());
     let refs = this.#byName.get(nameKey);
     if (!refs) {
-      refs = new Set();
+      refs = new Map();
       this.#byName.set(nameKey, refs);
     }
-    const ref = `${key}\0${service.ID}`;
+    const ref = `${key}\0${row.ID}`;
     if (!refs.has(ref)) {
-      refs.add(ref);
+      refs.set(ref, { nodeKey: key, serviceId: row.ID });
       this.#orderByName.delete(nameKey);
     }
     this.#touchServiceName(index, nameKey);
@@ -546,10 +551,10 @@ export class CatalogTables {
         const nameKey = s.Service.toLowerCase();
         let refs = this.#byName.get(nameKey);
         if (!refs) {
-          refs = new Set();
+          refs = new Map();
           this.#byName.set(nameKey, refs);
         }
-        refs.add(`${nodeKey}\0${s.ID}`);
+        refs.set(`${nodeKey}\0${s.ID}`, { nodeKey, serviceId: s.ID });
       }
       this.#services.set(nodeKey, m);
       n += rows.length;

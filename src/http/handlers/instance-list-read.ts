@@ -11,7 +11,7 @@ import type { Authorizer } from "../../acl/authorizer.ts";
 import { filteredHeaders, requestAuthorizer } from "../request-authorizer.ts";
 import { json } from "../reply.ts";
 import { keepVisible } from "./acl-catalog-filter.ts";
-import { assembleList, encodedListLength, InstanceFragments, listPieces, type EntryRenderer, type EntryWriter, type InstanceFragment } from "../views/instance-fragments.ts";
+import { assembleList, encodedListLength, InstanceFragments, listPieces, unencodedCount, type EntryRenderer, type EntryWriter, type InstanceFragment } from "../views/instance-fragments.ts";
 import { RetainedPieces } from "../views/retained-pieces.ts";
 import { scheduledBody } from "../scheduled-body.ts";
 
@@ -94,7 +94,31 @@ const DIRECT_BYTES = 64 * 1024;
 const retainedPretty = new RetainedPieces();
 const retainedCompact = new RetainedPieces();
 
+/**
+ * A list with more entries than this still to encode is sent while they are encoded, chunked
+ * (its length is not known before); fewer are encoded at once, in the answer's turn.
+ */
+const STREAM_UNENCODED_MIN = 64;
+/** Entries encoded per scheduler step of a streamed answer, as the cold gather did. */
+const ENCODE_PER_STEP = 8;
+/**
+ * Encoded bytes a streamed answer may hold ahead of its socket: the next pieces are encoded
+ * while the last ones are being sent (without it, encoding waited for each 'drain').
+ */
+const STREAM_READ_AHEAD_BYTES = 4 * PIECE_BYTES;
+
 function listReply(cache: InstanceFragments, entry: MemoEntry<InstanceFragment[]>, pretty: boolean, memoised: boolean, headers?: Record<string, string>): Reply {
+  if ((pretty ? entry.prettyLength : entry.compactLength) === undefined && unencodedCount(entry.items, pretty) > STREAM_UNENCODED_MIN) {
+    // A cold answer: its entries are encoded as the pieces are pulled, so the socket (the
+    // kernel's copy, the client's reads) works on the first pieces while later entries are
+    // still being encoded, instead of after all of them. Without a Content-Length Node frames
+    // it chunked, as Consul's Go server does for any answer bigger than its write buffer. The
+    // entries are the gathered rows (immutable), so the bytes are those of the answer's index
+    // whatever is written meanwhile. The next reader at this index gets the kept pieces.
+    const retained = pretty ? retainedPretty : retainedCompact;
+    const body = scheduledBody(listPieces(cache, entry.items, pretty, PIECE_BYTES, ENCODE_PER_STEP), memoised ? (pieces) => retained.put(entry, pieces) : undefined, STREAM_READ_AHEAD_BYTES);
+    return { kind: "stream", status: 200, contentType: "application/json", body, headers };
+  }
   const length = pretty ? (entry.prettyLength ??= encodedListLength(cache, entry.items, true)) : (entry.compactLength ??= encodedListLength(cache, entry.items, false));
   if (length <= PIECE_BYTES) {
     const encoded = pretty ? (entry.pretty ??= assembleList(cache, entry.items, true)) : (entry.compact ??= assembleList(cache, entry.items, false));
@@ -173,10 +197,11 @@ function fragmentsFor<R extends InstanceListRequest>(spec: MaterialisedList<R>, 
 }
 
 /**
- * The answer from the materialised view. Entries missing or stale are encoded first, in
- * slices that yield to the event loop (a cold 10,000-instance service must not stop Raft
- * heartbeats or other requests); the blocking read then only gathers entries, re-encoding
- * the few that changed in between, and concatenates their bytes once per index.
+ * The answer from the materialised view. The instances' entries (rows and check lists) are
+ * gathered first, in slices that yield to the event loop (a cold 10,000-instance service must
+ * not stop Raft heartbeats or other requests); the blocking read then finds them memoised. An
+ * answer with many entries not yet encoded encodes them while it is sent, also in slices
+ * (listReply); one with a few encodes those at once.
  */
 async function materialisedRead<R extends InstanceListRequest, T>(
   r: R,
@@ -197,10 +222,12 @@ async function materialisedRead<R extends InstanceListRequest, T>(
     // Readers arriving while a gather for the same answer and index runs wait for that one:
     // after a write, eight heavy readers would otherwise each walk the 10,000 instances.
     const inFlight = gathersFor(cache);
-    const gatherKey = `${memoKey}\u0000${startVersion}\u0000${pretty ? "pretty" : "compact"}`;
+    // Rows only: the entries are encoded while the answer streams (listReply), so both
+    // spellings share a gather.
+    const gatherKey = `${memoKey}\u0000${startVersion}`;
     let gathering = inFlight.get(gatherKey);
     if (!gathering) {
-      gathering = requestWork.runSliced(gatherEntries(r, spec, cache, pretty)).finally(() => inFlight.delete(gatherKey));
+      gathering = requestWork.runSliced(gatherEntries(r, spec, cache)).finally(() => inFlight.delete(gatherKey));
       inFlight.set(gatherKey, gathering);
     }
     const entries = await gathering;
@@ -245,10 +272,11 @@ function gathersFor(cache: InstanceFragments): Map<string, Promise<InstanceFragm
 }
 
 /**
- * The entries of the answer, encoding missing ones; pauses every few entries so the
- * request-work scheduler can spread a cold 10,000-instance service over many turns.
+ * The entries of the answer (rows and check lists, not yet encoded: the answer encodes them as
+ * it streams, listReply); pauses every few entries so the request-work scheduler can spread a
+ * cold 10,000-instance service over many turns.
  */
-function* gatherEntries<R extends InstanceListRequest>(r: R, spec: MaterialisedList<R>, cache: InstanceFragments, pretty: boolean): SlicedWork<InstanceFragment[]> {
+function* gatherEntries<R extends InstanceListRequest>(r: R, spec: MaterialisedList<R>, cache: InstanceFragments): SlicedWork<InstanceFragment[]> {
   const { ctx, opts } = r;
   const cat = ctx.state.catalog;
   const instances = selectInstances(cat.serviceInstances(r.name), r.tags, opts.nodeMeta);
@@ -259,7 +287,6 @@ function* gatherEntries<R extends InstanceListRequest>(r: R, spec: MaterialisedL
     const { node, service } = instances[i];
     const entry = cache.fragment(node, service, spec.withChecks ? cat.instanceChecks(node.Node, service.ID) : undefined);
     if (!spec.keep(r, entry)) continue;
-    cache.encoded(entry, pretty);
     entries.push(entry);
   }
   return entries;

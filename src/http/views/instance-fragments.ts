@@ -89,6 +89,13 @@ const SEP_COMPACT = Buffer.from(",");
 const EMPTY_PRETTY = Buffer.from("[]\n");
 const EMPTY_COMPACT = Buffer.from("[]");
 
+/** How many of these entries are not yet encoded in this spelling. */
+export function unencodedCount(fragments: readonly InstanceFragment[], pretty: boolean): number {
+  let n = 0;
+  for (const f of fragments) if ((pretty ? f.pretty : f.compact) === undefined) n++;
+  return n;
+}
+
 /** Bytes of the list answer for these entries (encoding any entry not yet encoded). */
 export function encodedListLength(cache: InstanceFragments, fragments: readonly InstanceFragment[], pretty: boolean): number {
   if (fragments.length === 0) return (pretty ? EMPTY_PRETTY : EMPTY_COMPACT).length;
@@ -107,8 +114,12 @@ export function encodedListLength(cache: InstanceFragments, fragments: readonly 
  * 16 MB answer copies nothing and allocates no 16 MB of pieces besides its slabs (that copy and
  * its garbage were ~15 % of a cold read's main-thread time; issue 17, S4). Only the small
  * parts between runs (brackets, separators, entries written by the renderer) are joined.
+ *
+ * With `pauseEvery`, entries not yet encoded are encoded here, as the pieces are pulled, and
+ * an empty piece is yielded after every `pauseEvery` of them: a point where the caller may
+ * stop for the turn with nothing to send yet (a cold answer streamed while it is encoded).
  */
-export function* listPieces(cache: InstanceFragments, fragments: readonly InstanceFragment[], pretty: boolean, pieceBytes: number): Generator<Buffer[]> {
+export function* listPieces(cache: InstanceFragments, fragments: readonly InstanceFragment[], pretty: boolean, pieceBytes: number, pauseEvery = 0): Generator<Buffer[]> {
   if (fragments.length === 0) {
     yield [pretty ? EMPTY_PRETTY : EMPTY_COMPACT];
     return;
@@ -145,8 +156,14 @@ export function* listPieces(cache: InstanceFragments, fragments: readonly Instan
     piece = [];
     pieceSize = 0;
   }
+  let encodedSincePause = 0;
   for (let i = 0; i < fragments.length; i++) {
-    const bytes = cache.encoded(fragments[i], pretty);
+    const f = fragments[i];
+    if (pauseEvery > 0 && (pretty ? f.pretty : f.compact) === undefined && ++encodedSincePause > pauseEvery) {
+      encodedSincePause = 1;
+      yield [];
+    }
+    const bytes = cache.encoded(f, pretty);
     const end = bytes.byteOffset + bytes.length;
     if (runSlab !== undefined && bytes.buffer === runSlab && bytes.byteOffset === runEnd + sep.length && runEnd - runStart < pieceBytes) {
       runEnd = end;

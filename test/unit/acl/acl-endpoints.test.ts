@@ -204,3 +204,23 @@ test("agent endpoints: agent read/write on this node, services and checks by wha
   assert.deepEqual(Object.keys(JSON.parse((await call("GET", "/v1/agent/checks", t.secret)).text) as object), ["api-ttl"]);
   assert.equal((await put("/v1/agent/service/deregister/api1")).status, 200);
 });
+
+test("a cold health answer sent while encoded (chunked) is filtered like any other, with the header", async () => {
+  const writes: Promise<unknown>[] = [];
+  for (let i = 0; i < 100; i++) {
+    const body = { Node: `wide-${i}`, Address: "10.3.0.1", Service: { Service: "wide", ID: "wide" }, Check: { CheckID: "wide-c", Name: "w", ServiceID: "wide", Status: "passing" } };
+    writes.push(call("PUT", "/v1/catalog/register", ROOT, JSON.stringify(body)).then((r) => assert.equal(r.text, "true")));
+  }
+  await Promise.all(writes);
+  const viewer = await tokenWith(`node_prefix "wide-" { policy = "read" }\nnode "wide-5" { policy = "deny" }\nservice "wide" { policy = "read" }`);
+  const seen = await call("GET", "/v1/health/service/wide", viewer.secret);
+  assert.equal(seen.status, 200);
+  assert.equal(seen.headers.get("transfer-encoding"), "chunked", "99 visible entries to encode: sent while encoded");
+  assert.equal(seen.headers.get("X-Consul-Results-Filtered-By-ACLs"), "true");
+  const names = (JSON.parse(seen.text) as { Node: { Node: string } }[]).map((e) => e.Node.Node);
+  assert.equal(names.length, 99);
+  assert.ok(!names.includes("wide-5"));
+  const all = await call("GET", "/v1/health/service/wide", ROOT);
+  assert.equal((JSON.parse(all.text) as unknown[]).length, 100);
+  assert.equal(all.headers.get("X-Consul-Results-Filtered-By-ACLs"), null);
+});

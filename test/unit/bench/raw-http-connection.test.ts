@@ -14,6 +14,12 @@ void test("raw HTTP connection - counted answers: exact byte counts across arbit
     Buffer.concat([Buffer.from(`HTTP/1.1 200 OK\r\nContent-Length: ${big.length}\r\n\r\n`), big]),
     Buffer.from("HTTP/1.1 404 Not Found\r\nContent-Length: 9\r\n\r\nnot found"),
     Buffer.from("HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"),
+    // Chunked (a cold list answer): chunk-size lines and CRLFs are framing, not body.
+    Buffer.concat([
+      Buffer.from("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"),
+      ...[1, 70_000, 5, 229_994].flatMap((n) => [Buffer.from(`${n.toString(16)}\r\n`), big.subarray(0, n), Buffer.from("\r\n")]),
+      Buffer.from("0\r\n\r\n"),
+    ]),
   ];
   const sockets: Socket[] = [];
   // Answers every request with the next canned answer, split into odd-sized writes.
@@ -40,10 +46,17 @@ void test("raw HTTP connection - counted answers: exact byte counts across arbit
       assert.equal(missing.body.toString(), "not found");
       const empty = await connection.request("GET", "/empty", "", true);
       assert.deepEqual([empty.status, empty.bytes], [200, 0]);
+      const chunked = await connection.request("GET", "/chunked", "", true);
+      assert.deepEqual([chunked.status, chunked.bytes], [200, big.length]);
+      assert.ok(chunked.body.length <= 512 && chunked.body.every((b) => b === 0x61), "only body bytes kept");
     }
     // Uncounted requests still return the whole body.
     const whole = await connection.request("GET", "/big");
     assert.equal(whole.body.length, big.length);
+    await connection.request("GET", "/missing");
+    await connection.request("GET", "/empty");
+    const wholeChunked = await connection.request("GET", "/chunked");
+    assert.ok(wholeChunked.body.equals(big), "an uncounted chunked answer returns its whole body");
   } finally {
     connection.close();
     for (const s of sockets) s.destroy();

@@ -101,3 +101,28 @@ test("catalog state - connect instances are proxies for the name and Connect-nat
     ["n", "p"],
   );
 });
+
+test("catalog state - a service's instance order follows joins, leaves, renames and a restore", () => {
+  const { cat } = fresh();
+  const ids = (name: string): string[] => cat.serviceInstances(name).map((i) => `${i.node.Node}/${i.service.ID}`);
+  let index = 1;
+  for (const n of ["c", "a", "B", "d"]) cat.upsertNode(index++, node(n));
+  cat.upsertService(index++, "d", service("w2", "web"));
+  cat.upsertService(index++, "a", service("w9", "web"));
+  cat.upsertService(index++, "a", service("w1", "Web"));
+  cat.upsertService(index++, "c", service("w1", "web"));
+  assert.deepEqual(ids("web"), ["a/w1", "a/w9", "c/w1", "d/w2"]);
+  // Kept between reads, and rebuilt on a join, a leave and a rename to another name.
+  assert.deepEqual(ids("WEB"), ["a/w1", "a/w9", "c/w1", "d/w2"]);
+  cat.upsertService(index++, "B", service("w5", "web"));
+  assert.deepEqual(ids("web"), ["B/w5", "a/w1", "a/w9", "c/w1", "d/w2"]);
+  cat.deleteService(index++, "a", "w9");
+  cat.upsertService(index++, "c", service("w1", "api"));
+  assert.deepEqual(ids("web"), ["B/w5", "a/w1", "d/w2"]);
+  assert.deepEqual(ids("api"), ["c/w1"]);
+  const restored = fresh().cat;
+  restored.load(cat.dump());
+  assert.deepEqual(restored.serviceInstances("web").map((i) => `${i.node.Node}/${i.service.ID}`), ["B/w5", "a/w1", "d/w2"]);
+  restored.deleteService(index++, "B", "w5");
+  assert.deepEqual(restored.serviceInstances("web").map((i) => `${i.node.Node}/${i.service.ID}`), ["a/w1", "d/w2"]);
+});
