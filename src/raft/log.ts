@@ -209,6 +209,11 @@ export class RaftLog {
     return this.unstable.maybeFirstIndex() ?? this.storage.firstIndex();
   }
 
+  /** Last index known written to stable storage here (entries after it are still being written). */
+  stableLastIndex(): number {
+    return Math.min(this.unstable.offset - 1, this.storage.lastIndex());
+  }
+
   lastIndex(): number {
     return this.unstable.maybeLastIndex() ?? this.storage.lastIndex();
   }

@@ -319,7 +319,9 @@ export class Raft {
     const last = this.raftLog.lastIndex();
     for (const [id, old] of this.prs) {
       const pr = new Progress(last + 1, new Inflights(this.maxInflightMsgs, this.maxInflightBytes), old.isLearner);
-      if (id === this.id) pr.match = last;
+      // Its own log counts only as far as it is durable (see ownLogDurable): entries still
+      // being written when it wins an election count once their write is reported.
+      if (id === this.id) pr.match = this.raftLog.stableLastIndex();
       this.prs.set(id, pr);
     }
     this.pendingConfIndex = 0;
@@ -330,17 +332,41 @@ export class Raft {
   }
 
   appendEntry(es: Entry[]): boolean {
-    let li = this.raftLog.lastIndex();
+    const li = this.raftLog.lastIndex();
     for (let i = 0; i < es.length; i++) {
       es[i] = { ...es[i], term: this.term, index: li + 1 + i };
     }
     if (!this.increaseUncommittedSize(es)) return false;
-    li = this.raftLog.append(es);
-    // The leader's own entries count toward the quorum: Ready persists them before any
-    // message that could lead another node to depend on them is sent.
-    this.prs.get(this.id)?.maybeUpdate(li);
-    this.maybeCommit();
+    this.raftLog.append(es);
+    // The leader's own entries count toward the quorum only once they are durable here
+    // (ownLogDurable, from RawNode.advance), as in etcd-io/raft, where the leader acknowledges
+    // its own append after the write. So "committed" always means durable on a majority, and
+    // the leader's write runs in parallel with the followers' instead of gating the commit:
+    // two followers' acknowledgements commit an entry the leader is still writing.
     return true;
+  }
+
+  /**
+   * The host's write of this node's log finished (RawNode.advance): as leader, its own entries
+   * through the stable index now count toward the quorum, as a follower's acknowledgement does.
+   */
+  ownLogDurable(): void {
+    if (this.state !== StateType.Leader) return;
+    const pr = this.prs.get(this.id);
+    if (!pr || !pr.maybeUpdate(this.raftLog.stableLastIndex())) return;
+    if (this.maybeCommit()) this.afterLeaderCommit();
+  }
+
+  /** A commit at the leader: pending reads may go, and the followers hear of it. */
+  afterLeaderCommit(): void {
+    this.releasePendingReadIndexMessages();
+    if (this.deferCommitNotices) {
+      this.commitNoticeDue = true;
+      // Entries not sent yet still go now; only the bare commit notice waits.
+      for (const id of this.prs.keys()) if (id !== this.id) this.maybeSendAppend(id, false);
+    } else {
+      this.bcastAppend();
+    }
   }
 
   tick(): void {
@@ -820,14 +846,7 @@ function stepLeader(r: Raft, m: Message): StepError | undefined {
             pr.inflights.freeLE(m.index);
           }
           if (r.maybeCommit()) {
-            r.releasePendingReadIndexMessages();
-            if (r.deferCommitNotices) {
-              r.commitNoticeDue = true;
-              // Entries not sent yet still go now; only the bare commit notice waits.
-              for (const id of r.prs.keys()) if (id !== r.id) r.maybeSendAppend(id, false);
-            } else {
-              r.bcastAppend();
-            }
+            r.afterLeaderCommit();
           } else if (oldPaused) {
             r.sendAppend(m.from);
           }

@@ -20,11 +20,11 @@ import type { ReadState } from "./read-only.ts";
  *     forgotten by a crash, which breaks election safety or loses committed entries.
  *  3. Send `messages`. (Messages to this node's own id never appear.) When
  *     `sendBeforePersist` is set they may leave before step 2 finishes, in parallel with it.
- *  4. Apply `committedEntries` to the state machine, in order, AFTER step 2: they may
- *     include entries that step 2 just persisted. Those below the first of `entries` (all of
- *     them when `entries` is empty) are durable here already and may be applied while step 2
- *     runs, unless `snapshot` is set (it must be installed first); see durableCommittedCount.
- *     Conf change entries are applied with RawNode.applyConfChange.
+ *  4. Apply `committedEntries` to the state machine, in order. They may be applied while
+ *     step 2 runs, unless `snapshot` is set (it must be installed first); see
+ *     durableCommittedCount. Conf change entries are applied with RawNode.applyConfChange.
+ *     A snapshot of the state may only be taken at an index this node has written (step 2
+ *     done): applied entries can run ahead of the local log.
  *  5. Serve `readStates`: each read may proceed once the state machine has applied its index.
  *  6. Call advance(). Do not call ready() again before that.
  *
@@ -42,9 +42,8 @@ export interface Ready {
   mustSync: boolean;
   /**
    * The leader may send this Ready's messages while it writes its own log (Raft thesis
-   * §10.2.1): its messages carry entries, not promises. Safe because the host finishes this
-   * Ready's write before taking the next Ready, and a commit index that counts the leader's
-   * unwritten entries can only leave in a later Ready; applies still wait for the write.
+   * §10.2.1): its messages carry entries, not promises, and its own entries count toward a
+   * commit only once advance() reports them written.
    * False whenever this Ready changes term or vote: a vote must be durable before it is cast.
    */
   sendBeforePersist: boolean;
@@ -52,16 +51,16 @@ export interface Ready {
 
 /**
  * How many of `rd.committedEntries` (from the start) the host may apply before this Ready's
- * write finishes: committed entries are durable on a quorum, and those below the first new
- * entry are durable here too, so applying them early cannot expose a write this node could
- * forget. It takes one fsync off every write's path (etcd applies the same way).
+ * write finishes: all of them unless a snapshot must be installed first. A committed entry is
+ * durable on a majority — every member, the leader included, counts an entry only once it
+ * is written (Raft.ownLogDurable) — so no crash can take it back, whether or not this node's
+ * own copy is on disk yet. etcd applies the same way: its raft hands out committed entries
+ * not yet stable here (sync mode's applyUnstableEntries) and its server applies them while
+ * the same Ready's entries are saved, waiting for that save only before a snapshot, whose
+ * index must not pass the local log (RaftNode's #snapshotDue does the same).
  */
 export function durableCommittedCount(rd: Ready): number {
-  if (rd.snapshot !== undefined) return 0;
-  const firstNew = rd.entries.length > 0 ? rd.entries[0].index : Infinity;
-  let n = 0;
-  while (n < rd.committedEntries.length && rd.committedEntries[n].index < firstNew) n++;
-  return n;
+  return rd.snapshot !== undefined ? 0 : rd.committedEntries.length;
 }
 
 /**
@@ -248,22 +247,21 @@ export class RawNode {
   }
 
   /**
-   * While the host carries out a Ready: entries committed since ready() that are durable here
-   * already, for the host to apply at once instead of after the write (they count as applied
-   * from now on). Durable here means below the outstanding Ready's first new entry — a leader
-   * counts its own unwritten entries toward commit, so those must wait for the write — and
-   * only once every committed entry of that Ready could be applied early too, to keep the
-   * apply order. Without a Ready outstanding this returns nothing: ready() hands them out.
+   * While the host carries out a Ready: entries committed since ready(), for the host to apply
+   * at once instead of after the write (they count as applied from now on). Committed means
+   * durable on a majority (see durableCommittedCount), so this includes entries the
+   * outstanding Ready is still writing here: a leader whose two followers wrote an entry
+   * answers its proposer without waiting for its own write. Not while a snapshot is being
+   * installed (the state must be replaced first). Without a Ready outstanding this returns
+   * nothing: ready() hands them out.
    */
   takeDurableCommitted(): Entry[] {
     const rd = this.outstanding;
     if (!rd || rd.snapshot !== undefined) return [];
-    const firstNew = rd.entries.length > 0 ? rd.entries[0].index : Infinity;
     const lastOfReady = rd.committedEntries.length > 0 ? rd.committedEntries[rd.committedEntries.length - 1].index : 0;
-    if (lastOfReady >= firstNew) return [];
     const log = this.raft.raftLog;
     const from = Math.max(log.applying, lastOfReady, this.handedOutTo) + 1;
-    const to = Math.min(log.committed, firstNew - 1);
+    const to = log.committed;
     if (to < from || from < log.firstIndex()) return [];
     const ents = log.committedEntsFrom(from, to);
     if (ents.length === 0) return ents;
@@ -318,6 +316,8 @@ export class RawNode {
     if (lastEntry) log.stableTo(lastEntry.index, lastEntry.term);
     if (rd.snapshot) log.stableSnapTo(rd.snapshot.metadata.index);
     if (rd.hardState) this.durableTerm = rd.hardState.term;
+    // A leader's own entries count toward a commit from now (the next Ready applies them).
+    this.raft.ownLogDurable();
     if (this.raft.state === StateType.Leader) this.raft.reduceUncommittedSize(rd.committedEntries);
   }
 

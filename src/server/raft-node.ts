@@ -753,19 +753,23 @@ export class RaftNode {
       if (m.from === this.#node.raft.lead) this.#lastLeaderContactMs = now;
     }
     this.#resyncIfStale();
-    if (this.#node.raft.commitNoticeDue && this.#commitNotice === undefined) {
-      this.#commitNotice = this.#clock.setTimer(COMMIT_NOTICE_DELAY_MS, () => {
-        this.#commitNotice = undefined;
-        if (this.#closed) return;
-        this.#node.raft.sendCommitNotices();
-        this.#kick();
-      });
-    }
-    // An acknowledgement that commits entries written earlier answers their proposers now,
-    // not after the write of the Ready in flight (typically the next batch's fsync).
+    this.#armCommitNotice();
+    // An acknowledgement that commits entries answers their proposers now, not after the
+    // write of the Ready in flight — the leader's own write of those very entries included.
     if (this.#running) this.#applyDurableCommitted();
     if (m.type === MessageType.Heartbeat) this.#sendHeartbeatResponses();
     this.#kick();
+  }
+
+  /** A commit (a follower's acknowledgement, or the leader's own write) owes followers a notice. */
+  #armCommitNotice(): void {
+    if (!this.#node.raft.commitNoticeDue || this.#commitNotice !== undefined) return;
+    this.#commitNotice = this.#clock.setTimer(COMMIT_NOTICE_DELAY_MS, () => {
+      this.#commitNotice = undefined;
+      if (this.#closed) return;
+      this.#node.raft.sendCommitNotices();
+      this.#kick();
+    });
   }
 
   /**
@@ -874,7 +878,8 @@ export class RaftNode {
       // serves requests meanwhile, and blocking it measured worse for writes and reads alike.
       const inline = this.#node.raft.state !== StateType.Leader;
       const written = this.#storage.persist({ hardState: rd.hardState, entries: rd.entries, snapshot: rd.snapshot, inline });
-      // The write runs on the thread pool; apply what is durable here already meanwhile.
+      // The write runs on the thread pool; apply what is committed meanwhile (durable on a
+      // majority, see durableCommittedCount).
       const early = durableCommittedCount(rd);
       try {
         for (let i = 0; i < early; i++) this.#applyCommitted(rd.committedEntries[i]);
@@ -908,6 +913,8 @@ export class RaftNode {
       this.#node.advance(this.#applied);
       // Answers to heartbeats stepped during the write, in the term it made durable.
       this.#sendHeartbeatResponses();
+      // The write may have committed the leader's own entries (it counts them once written).
+      this.#armCommitNotice();
       if (rd.softState) this.#options.onSoftState?.(rd.softState);
       if (this.#snapshotDue()) this.#startCapture();
     }
@@ -1050,7 +1057,16 @@ export class RaftNode {
     const { threshold } = this.#options.snapshots;
     // Not while the pipeline is busy: the core's configuration may be a newer snapshot's than
     // the state's (an install in progress), and the capture would pair them wrongly.
-    return threshold > 0 && this.#capture === undefined && this.#applying === undefined && this.#applied - this.#snapshotIndex >= threshold;
+    // Not past this node's written log either: committed entries apply while this node's own
+    // copy may still be being written (durableCommittedCount), and a snapshot beyond the local
+    // log could not be stored (etcd's server waits for the save before a snapshot likewise).
+    return (
+      threshold > 0 &&
+      this.#capture === undefined &&
+      this.#applying === undefined &&
+      this.#applied - this.#snapshotIndex >= threshold &&
+      this.#applied <= this.#storage.lastIndex()
+    );
   }
 
   /**

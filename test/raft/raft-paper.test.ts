@@ -14,6 +14,15 @@ function newRaft(id: number, voters: number[], opts: Partial<RaftConfig> = {}, s
   return new Raft({ id, electionTick: 10, heartbeatTick: 1, storage, rng: seededRng(id), ...opts });
 }
 
+/** The host finished writing the leader's log (as RawNode.advance reports it): its own entries count from now. */
+function writeOwnLog(r: Raft, storage: MemoryStorage): void {
+  const ents = r.raftLog.unstableEntries();
+  storage.append(ents);
+  const last = ents.at(-1);
+  if (last) r.raftLog.stableTo(last.index, last.term);
+  r.ownLogDurable();
+}
+
 function takeMsgs(r: Raft): Message[] {
   const m = r.msgs;
   r.msgs = [];
@@ -143,19 +152,29 @@ test("§5.3 'The leader appends the command to its log as a new entry, then issu
 });
 
 test("§5.3 'A log entry is committed once the leader that created the entry has replicated it on a majority of the servers'", () => {
-  for (const [size, acks, committed] of [
-    [3, [2], true],
-    [3, [], false],
-    [5, [2], false],
-    [5, [2, 3], true],
+  // "Replicated" means written: the leader's own copy counts only once its write is reported,
+  // so an entry it is still writing commits on the followers' copies alone or not at all.
+  for (const [size, acks, leaderWritten, committed] of [
+    [3, [2], true, true],
+    [3, [2], false, false],
+    [3, [2, 3], false, true],
+    [3, [], true, false],
+    [5, [2], true, false],
+    [5, [2, 3], true, true],
+    [5, [2, 3], false, false],
+    [5, [2, 3, 4], false, true],
   ] as const) {
-    const r = newRaft(1, Array.from({ length: size }, (_, i) => i + 1));
+    const voters = Array.from({ length: size }, (_, i) => i + 1);
+    const storage = newStorage(voters);
+    const r = newRaft(1, voters, {}, storage);
     r.becomeCandidate();
     r.becomeLeader();
+    writeOwnLog(r, storage);
     r.step(message({ type: MessageType.Prop, from: 1, entries: [entry(0, 0, "x")] }));
     const li = r.raftLog.lastIndex();
+    if (leaderWritten) writeOwnLog(r, storage);
     for (const id of acks) r.step(message({ type: MessageType.AppResp, from: id, to: 1, term: r.term, index: li }));
-    assert.equal(r.raftLog.committed === li, committed, `size ${size} acks ${acks}`);
+    assert.equal(r.raftLog.committed === li, committed, `size ${size} acks ${acks} leader written ${leaderWritten}`);
   }
 });
 
@@ -208,6 +227,7 @@ test("§5.4.2 'Raft never commits log entries from previous terms by counting re
   const r = newRaft(1, [1, 2, 3], {}, s);
   r.becomeCandidate();
   r.becomeLeader();
+  writeOwnLog(r, s);
   assert.equal(r.term, 3);
   // Node 2 acknowledges the term-2 entry only: a majority holds it, yet it is not committed.
   r.step(message({ type: MessageType.AppResp, from: 2, to: 1, term: 3, index: 2 }));
