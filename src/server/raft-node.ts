@@ -697,6 +697,7 @@ export class RaftNode {
     }
     this.#reads.clear();
     this.#readyReads = [];
+    this.#storage.noteCommit(this.#node.raft.raftLog.committed);
     await this.#storage.close();
     for (const done of this.#idle.splice(0)) done();
   }

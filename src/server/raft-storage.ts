@@ -13,6 +13,8 @@ export interface RaftHostStorage extends Storage {
   persist(batch: PersistBatch): Promise<void>;
   createSnapshot(index: number, confState: ConfState, data: Uint8Array): Promise<Snapshot>;
   compact(index: number): Promise<void>;
+  /** The core's commit index at close, when it moved after the last persisted Ready. */
+  noteCommit(commit: number): void;
   close(): Promise<void>;
   readonly walStats: Readonly<{ fsyncs: number }>;
 }
@@ -39,6 +41,10 @@ export class InMemoryRaftStorage extends MemoryBackedStorage implements RaftHost
   compact(index: number): Promise<void> {
     this.memory.compact(index);
     return Promise.resolve();
+  }
+
+  noteCommit(): void {
+    // Nothing survives the process: a restart starts empty.
   }
 
   close(): Promise<void> {

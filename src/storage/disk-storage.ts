@@ -308,6 +308,17 @@ export class DiskStorage extends MemoryBackedStorage {
     await this.#wal.compactTo(index);
   }
 
+  /**
+   * The commit index the core knows at close. Entries can commit after the last Ready was
+   * persisted (the leader applies what a majority of followers hold while its own write is in
+   * flight, and the next Ready never comes once the node is closing); recording it here lets a
+   * clean restart apply them at once. Only the commit moves: term and vote are the last ones
+   * made durable.
+   */
+  noteCommit(commit: number): void {
+    if (commit > this.#hardState.commit) this.#hardState = { ...this.#hardState, commit };
+  }
+
   async close(): Promise<void> {
     this.#closing = true;
     this.#checkpointTimer?.cancel();
@@ -317,9 +328,11 @@ export class DiskStorage extends MemoryBackedStorage {
       await this.#writeStable(() => this.#saveCommitCheckpoint()).catch(() => undefined);
     }
     // A clean shutdown keeps the commit index, so a restart applies every committed entry at once.
-    if (this.#hardState.commit > this.#walCommit) {
-      await this.#wal.append([], { commit: this.#hardState.commit, sync: true });
-      this.#walCommit = this.#hardState.commit;
+    // Never past the durable log: a commit record beyond it would read as lost entries.
+    const commit = this.#checkpointableCommit();
+    if (commit > this.#walCommit) {
+      await this.#wal.append([], { commit, sync: true });
+      this.#walCommit = commit;
     }
     await this.#wal.close();
   }

@@ -117,3 +117,23 @@ test("a term/vote save records only a commit index whose entries are already dur
   assert.equal((await new StableStore(fs, "/d").load()).commit, 4);
   await storage.close();
 });
+
+test("a commit learned after the last persisted Ready is recorded at close, never past the durable log", async () => {
+  const fs = new MemoryFileSystem();
+  const storage = await DiskStorage.open("/d", { fs, bootstrap });
+  // The leader's entries 1..6 are durable, but the Ready that carried commit 6 never came (the
+  // node closed first): the core's commit reaches the storage through noteCommit.
+  await storage.persist({ hardState: { term: 2, vote: 1, commit: 2 }, entries: entries(1, 6, 2) });
+  storage.noteCommit(6);
+  await storage.close();
+  const again = await DiskStorage.open("/d", { fs, bootstrap });
+  assert.equal(again.initialState().hardState.commit, 6, "a clean restart applies every committed entry at once");
+  // A commit beyond the durable log (the leader learned it while its own write was in flight)
+  // is recorded only as far as the log goes: recording more would read as lost entries.
+  again.noteCommit(9);
+  await again.close();
+  const third = await DiskStorage.open("/d", { fs, bootstrap });
+  assert.equal(third.initialState().hardState.commit, 6);
+  assert.equal(third.recovery.missingCommitted, undefined);
+  await third.close();
+});
