@@ -4,6 +4,13 @@
 // parser is HCL2: it rejects the HCL1 forms Consul's own docs use for rules (a one-line block
 // with several arguments: `service "web" { policy = "write" intentions = "read" }`), it is
 // asynchronous (a WebAssembly runtime), and rules are parsed on every server's token path.
+// Lexer and parser are generators that pause every TOKENS_PER_STEP tokens, so rules near the
+// body cap (tens of thousands of rules) parse in slices under runSliced (issue 12 item 6).
+
+import { runWhole, type SlicedWork } from "../runtime/sliced-work.ts";
+
+/** Tokens lexed, or consumed by the parser, between two pauses of the sliced parse. */
+export const TOKENS_PER_STEP = 1024;
 
 export interface Position {
   line: number;
@@ -60,12 +67,13 @@ class Lexer {
     this.#src = src;
   }
 
-  tokens(): Token[] {
+  *tokens(): SlicedWork<Token[]> {
     const out: Token[] = [];
     for (;;) {
       const t = this.#next();
       out.push(t);
       if (t.kind === "eof") return out;
+      if (out.length % TOKENS_PER_STEP === 0) yield;
     }
   }
 
@@ -186,6 +194,8 @@ class Parser {
   readonly #tokens: Token[];
   readonly #json: boolean;
   #i = 0;
+  /** Where the parse last paused: every loop over items pauses once TOKENS_PER_STEP went by. */
+  #pausedAt = 0;
 
   constructor(tokens: Token[], json: boolean) {
     this.#tokens = tokens;
@@ -200,14 +210,20 @@ class Parser {
     return this.#tokens[this.#i++];
   }
 
+  *#pause(): SlicedWork<void> {
+    if (this.#i - this.#pausedAt < TOKENS_PER_STEP) return;
+    this.#pausedAt = this.#i;
+    yield;
+  }
+
   /** The whole document: top-level items (HCL), or one object (JSON). */
-  document(): SyntaxItem[] {
+  *document(): SlicedWork<SyntaxItem[]> {
     let items: SyntaxItem[];
     if (this.#json) {
       const open = this.#take();
-      items = this.#jsonObject(open.pos).items;
+      items = (yield* this.#jsonObject(open.pos)).items;
     } else {
-      items = this.#hclItems(undefined);
+      items = yield* this.#hclItems(undefined);
     }
     const rest = this.#peek();
     if (rest.kind !== "eof") throw new RulesSyntaxError(rest.pos, `unexpected ${describe(rest)}`);
@@ -215,7 +231,7 @@ class Parser {
   }
 
   /** HCL object items up to `close` ("}" inside a block) or end of input (top level). */
-  #hclItems(close: "}" | undefined): SyntaxItem[] {
+  *#hclItems(close: "}" | undefined): SlicedWork<SyntaxItem[]> {
     const items: SyntaxItem[] = [];
     for (;;) {
       const t = this.#peek();
@@ -224,12 +240,13 @@ class Parser {
         if (close) throw new RulesSyntaxError(t.pos, `expected "}" before ${describe(t)}`);
         return items;
       }
-      items.push(this.#hclItem());
+      items.push(yield* this.#hclItem());
       if (this.#peek().kind === ",") this.#take();
+      yield* this.#pause();
     }
   }
 
-  #hclItem(): SyntaxItem {
+  *#hclItem(): SlicedWork<SyntaxItem> {
     const keys: SyntaxKey[] = [];
     for (;;) {
       const t = this.#peek();
@@ -242,11 +259,11 @@ class Parser {
       if (t.kind === "=") {
         if (keys.length > 1) throw new RulesSyntaxError(t.pos, `nested object expected: "{" got: "="`);
         this.#take();
-        return { keys, value: this.#hclValue(), assigned: true };
+        return { keys, value: yield* this.#hclValue(), assigned: true };
       }
       if (t.kind === "{") {
         this.#take();
-        const items = this.#hclItems("}");
+        const items = yield* this.#hclItems("}");
         this.#take();
         return { keys, value: { kind: "object", items, pos: t.pos }, assigned: false };
       }
@@ -255,7 +272,7 @@ class Parser {
     }
   }
 
-  #hclValue(): SyntaxValue {
+  *#hclValue(): SlicedWork<SyntaxValue> {
     const t = this.#take();
     switch (t.kind) {
       case "string":
@@ -266,7 +283,7 @@ class Parser {
         if (t.text === "true" || t.text === "false") return { kind: "bool", value: t.text === "true", pos: t.pos };
         throw new RulesSyntaxError(t.pos, `unknown token ${describe(t)}: values are quoted strings`);
       case "{": {
-        const items = this.#hclItems("}");
+        const items = yield* this.#hclItems("}");
         this.#take();
         return { kind: "object", items, pos: t.pos };
       }
@@ -274,9 +291,10 @@ class Parser {
         const values: SyntaxValue[] = [];
         while (this.#peek().kind !== "]") {
           if (this.#peek().kind === "eof") throw new RulesSyntaxError(this.#peek().pos, `expected "]" before end of rules`);
-          values.push(this.#hclValue());
+          values.push(yield* this.#hclValue());
           if (this.#peek().kind === ",") this.#take();
           else if (this.#peek().kind !== "]") throw new RulesSyntaxError(this.#peek().pos, `expected "," or "]", found ${describe(this.#peek())}`);
+          yield* this.#pause();
         }
         this.#take();
         return { kind: "list", values, pos: t.pos };
@@ -287,7 +305,7 @@ class Parser {
   }
 
   /** A JSON object whose "{" was already taken. */
-  #jsonObject(pos: Position): { kind: "object"; items: SyntaxItem[]; pos: Position } {
+  *#jsonObject(pos: Position): SlicedWork<{ kind: "object"; items: SyntaxItem[]; pos: Position }> {
     const items: SyntaxItem[] = [];
     if (this.#peek().kind === "}") {
       this.#take();
@@ -298,14 +316,15 @@ class Parser {
       if (key.kind !== "string") throw new RulesSyntaxError(key.pos, `expected a quoted object key, found ${describe(key)}`);
       const colon = this.#take();
       if (colon.kind !== ":") throw new RulesSyntaxError(colon.pos, `expected ":", found ${describe(colon)}`);
-      items.push({ keys: [{ text: key.text, pos: key.pos }], value: this.#jsonValue(), assigned: true });
+      items.push({ keys: [{ text: key.text, pos: key.pos }], value: yield* this.#jsonValue(), assigned: true });
       const sep = this.#take();
       if (sep.kind === "}") return { kind: "object", items, pos };
       if (sep.kind !== ",") throw new RulesSyntaxError(sep.pos, `expected "," or "}", found ${describe(sep)}`);
+      yield* this.#pause();
     }
   }
 
-  #jsonValue(): SyntaxValue {
+  *#jsonValue(): SlicedWork<SyntaxValue> {
     const t = this.#take();
     switch (t.kind) {
       case "string":
@@ -316,7 +335,7 @@ class Parser {
         if (t.text === "true" || t.text === "false") return { kind: "bool", value: t.text === "true", pos: t.pos };
         throw new RulesSyntaxError(t.pos, `unexpected ${describe(t)}`);
       case "{":
-        return this.#jsonObject(t.pos);
+        return yield* this.#jsonObject(t.pos);
       case "[": {
         const values: SyntaxValue[] = [];
         if (this.#peek().kind === "]") {
@@ -324,10 +343,11 @@ class Parser {
           return { kind: "list", values, pos: t.pos };
         }
         for (;;) {
-          values.push(this.#jsonValue());
+          values.push(yield* this.#jsonValue());
           const sep = this.#take();
           if (sep.kind === "]") return { kind: "list", values, pos: t.pos };
           if (sep.kind !== ",") throw new RulesSyntaxError(sep.pos, `expected "," or "]", found ${describe(sep)}`);
+          yield* this.#pause();
         }
       }
       default:
@@ -336,9 +356,14 @@ class Parser {
   }
 }
 
+/** Parses rules text (HCL or JSON) into items, pausing every TOKENS_PER_STEP tokens. */
+export function* parseRulesSyntaxSteps(text: string): SlicedWork<SyntaxItem[]> {
+  const tokens = yield* new Lexer(text).tokens();
+  const json = tokens[0].kind === "{";
+  return yield* new Parser(tokens, json).document();
+}
+
 /** Parses rules text (HCL or JSON) into items; throws RulesSyntaxError with the position. */
 export function parseRulesSyntax(text: string): SyntaxItem[] {
-  const tokens = new Lexer(text).tokens();
-  const json = tokens[0].kind === "{";
-  return new Parser(tokens, json).document();
+  return runWhole(parseRulesSyntaxSteps(text));
 }

@@ -1,4 +1,5 @@
-import { parseRulesSyntax, RulesSyntaxError, type SyntaxItem, type SyntaxValue } from "./rules-syntax.ts";
+import { runWhole, type SlicedWork } from "../runtime/sliced-work.ts";
+import { parseRulesSyntaxSteps, RulesSyntaxError, type SyntaxItem, type SyntaxValue } from "./rules-syntax.ts";
 
 // Policy rules: what one policy's `Rules` text grants (spec/acl.md §6). Parsing turns HCL or
 // JSON into PolicyRules and validates dispositions with Consul's messages (acl/policy.go);
@@ -81,19 +82,35 @@ function isValidLevel(level: string, allowList: boolean): boolean {
   return LEVELS.has(lower) && (allowList || lower !== "list");
 }
 
+/** Rules decoded, validated or normalized between two pauses of the sliced parse. */
+export const RULES_PER_STEP = 256;
+
+/** Counts rules handled since the last pause; `tick` pauses once RULES_PER_STEP went by. */
+class StepCounter {
+  #count = 0;
+  *tick(): SlicedWork<void> {
+    if (++this.#count < RULES_PER_STEP) return;
+    this.#count = 0;
+    yield;
+  }
+}
+
 /** After validation: levels compare lower-case, as Consul's AccessLevelFromString reads them. */
-function normalize(rules: PolicyRules): void {
+function* normalize(rules: PolicyRules, steps: StepCounter): SlicedWork<void> {
   for (const r of LABELLED_RESOURCES) {
-    for (const rule of [...rules.labelled[r].exact, ...rules.labelled[r].prefix]) {
-      rule.policy = rule.policy.toLowerCase();
-      rule.intentions = rule.intentions.toLowerCase();
+    for (const form of ["exact", "prefix"] as const) {
+      for (const rule of rules.labelled[r][form]) {
+        rule.policy = rule.policy.toLowerCase();
+        rule.intentions = rule.intentions.toLowerCase();
+        yield* steps.tick();
+      }
     }
   }
   for (const r of UNLABELLED_RESOURCES) rules.unlabelled[r] = rules.unlabelled[r].toLowerCase();
 }
 
 /** Consul's validation order and messages (acl/policy.go PolicyRules.Validate). */
-function validate(rules: PolicyRules): void {
+function* validate(rules: PolicyRules, steps: StepCounter): SlicedWork<void> {
   const acl = rules.unlabelled.acl;
   if (acl !== "" && !isValidLevel(acl, false)) throw new RulesError(`Invalid acl policy: ${goQuote(acl)}`);
   for (const resource of ["agent", "key", "node", "service", "session", "event", "query"] as const) {
@@ -105,6 +122,7 @@ function validate(rules: PolicyRules): void {
         if (resource === "service" && rule.intentions !== "" && !isValidLevel(rule.intentions, false)) {
           throw new RulesError(`Invalid ${word} intentions policy: ${goRule(resource, rule)}`);
         }
+        yield* steps.tick();
       }
     }
   }
@@ -167,7 +185,7 @@ function duplicateError(item: SyntaxItem, earlier: SyntaxItem): RulesError {
   );
 }
 
-function decodeLabelled(resource: LabelledResource, prefix: boolean, item: SyntaxItem, into: LabelledRule[]): void {
+function* decodeLabelled(resource: LabelledResource, prefix: boolean, item: SyntaxItem, into: LabelledRule[], steps: StepCounter): SlicedWork<void> {
   const word = prefix ? `${resource}_prefix` : resource;
   if (item.keys.length > 2) throw syntaxError(item.keys[2], `${word} takes one name, found a second label ${JSON.stringify(item.keys[2].text)}`);
   if (item.keys.length === 2) {
@@ -179,6 +197,7 @@ function decodeLabelled(resource: LabelledResource, prefix: boolean, item: Synta
     if (entry.keys.length !== 1) throw syntaxError(entry.keys[1], `${word} takes one name, found a second label ${JSON.stringify(entry.keys[1].text)}`);
     const name = entry.keys[0].text;
     into.push(decodeRuleBody(resource, word, name, objectItems(entry.value, `${word} ${JSON.stringify(name)}`)));
+    yield* steps.tick();
   }
 }
 
@@ -194,11 +213,17 @@ const UNLABELLED_WORDS = new Set<string>(UNLABELLED_RESOURCES);
  * disposition, and with the line and column for anything the parser or decoder refuses.
  */
 export function parseRules(text: string): PolicyRules {
+  return runWhole(parseRulesSteps(text));
+}
+
+/** parseRules as sliced work: pauses every TOKENS_PER_STEP tokens and RULES_PER_STEP rules. */
+export function* parseRulesSteps(text: string): SlicedWork<PolicyRules> {
   const rules = emptyRules();
   if (text.trim() === "") return rules;
+  const steps = new StepCounter();
   let items: SyntaxItem[];
   try {
-    items = parseRulesSyntax(text);
+    items = yield* parseRulesSyntaxSteps(text);
   } catch (err) {
     if (err instanceof RulesSyntaxError) throw new RulesError(`Failed to parse ACL rules: ${err.message}`);
     throw err;
@@ -209,7 +234,8 @@ export function parseRules(text: string): PolicyRules {
     const labelled = LABELLED_WORDS.get(word);
     if (labelled) {
       const { resource, prefix } = labelled;
-      decodeLabelled(resource, prefix, item, rules.labelled[resource][prefix ? "prefix" : "exact"]);
+      yield* decodeLabelled(resource, prefix, item, rules.labelled[resource][prefix ? "prefix" : "exact"], steps);
+      yield* steps.tick();
       continue;
     }
     if (UNLABELLED_WORDS.has(word)) {
@@ -225,7 +251,7 @@ export function parseRules(text: string): PolicyRules {
     }
     throw syntaxError(item.keys[0], `unknown rule ${JSON.stringify(item.keys[0].text)}`);
   }
-  validate(rules);
-  normalize(rules);
+  yield* validate(rules, steps);
+  yield* normalize(rules, steps);
   return rules;
 }

@@ -1,7 +1,7 @@
 import type { Authorizer } from "../../acl/authorizer.ts";
 import { BOOTSTRAP_TOKEN_DESCRIPTION, GLOBAL_MANAGEMENT_POLICY_ID, TEMPLATED_POLICIES } from "../../acl/builtin.ts";
 import {
-  buildNewToken, buildPolicy, buildRole, buildTokenClone, buildTokenUpdate, checkPolicyDeletable, checkTokenDeletable,
+  buildNewToken, buildPolicy, checkPolicyRules, buildRole, buildTokenClone, buildTokenUpdate, checkPolicyDeletable, checkTokenDeletable,
 } from "../../acl/object-writers.ts";
 import type { AclService } from "../../acl/service.ts";
 import { ConsulError, errors } from "../../errors/catalog.ts";
@@ -228,7 +228,8 @@ const policyCreate: Handler = async (ctx, req) => {
   caller(acl, req).require("acl:write");
   const input = decodePolicy(await parseBody("Policy", req.body));
   if (input.ID !== "") throw errors.badRequest("Cannot specify the ID when creating a new policy");
-  const policy = buildPolicy(acl.writer(), input);
+  const rules = await checkPolicyRules(input.Rules);
+  const policy = buildPolicy(acl.writer(), input, rules);
   return json(policyView((await propose(ctx, { Type: "acl-policy-set", Policy: policy })) as AclPolicy));
 };
 
@@ -247,7 +248,8 @@ const policyById: Handler = async (ctx, req) => {
   const input = decodePolicy(await parseBody("Policy", req.body));
   if (input.ID !== "" && input.ID !== id) throw errors.badRequest("Policy ID in URL and payload do not match");
   input.ID = id;
-  const policy = buildPolicy(acl.writer(), input);
+  const rules = await checkPolicyRules(input.Rules);
+  const policy = buildPolicy(acl.writer(), input, rules);
   return json(policyView((await propose(ctx, { Type: "acl-policy-set", Policy: policy })) as AclPolicy));
 };
 
