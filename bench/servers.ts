@@ -31,7 +31,8 @@ export interface LaunchOptions {
   agentArgs?: string[];
 }
 
-const CONSULATE_BIN = fileURLToPath(new URL("../bin/consulate.js", import.meta.url));
+// CONSULATE_BIN=<bundle.mjs> runs another build (a copy of an older dist/) for same-run A/B.
+const CONSULATE_BIN = process.env.CONSULATE_BIN ?? fileURLToPath(new URL("../bin/consulate.js", import.meta.url));
 const BARE_SERVER = fileURLToPath(new URL("./bare-server.ts", import.meta.url));
 const STARTUP_POLL_INTERVAL_MS = 2;
 const STARTUP_DEADLINE_MS = 20_000;
