@@ -1,4 +1,5 @@
 import { createHash } from "node:crypto";
+import { runWhole, type SlicedWork } from "../runtime/sliced-work.ts";
 import { RESERVED_ID_PREFIX } from "./builtin.ts";
 
 // IDs, times and content hashes of ACL objects, in the shapes Consul's JSON carries them.
@@ -31,8 +32,20 @@ export function formatGoTime(ms: number): string {
  * The content hash clients see as `Hash` (base64). Consul uses BLAKE2b-256 over the same
  * fields; only equality matters (replication skips unchanged objects), so SHA-256 serves.
  */
-export function contentHash(parts: readonly string[]): string {
+export function contentHash(parts: Iterable<string>): string {
+  return runWhole(contentHashSteps(parts, 0));
+}
+
+/** contentHash as sliced work, pausing every `partsPerStep` parts (never when 0). */
+export function* contentHashSteps(parts: Iterable<string>, partsPerStep: number): SlicedWork<string> {
   const h = createHash("sha256");
-  for (const p of parts) h.update(p).update("\0");
+  let sincePause = 0;
+  for (const p of parts) {
+    h.update(p).update("\0");
+    if (partsPerStep > 0 && ++sincePause >= partsPerStep) {
+      sincePause = 0;
+      yield;
+    }
+  }
   return h.digest("base64");
 }

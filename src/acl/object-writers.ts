@@ -7,8 +7,8 @@ import { aclWriteFailed, invalidAclRequest } from "./acl-request-error.ts";
 import {
   ANONYMOUS_TOKEN_ACCESSOR_ID, GLOBAL_MANAGEMENT_POLICY_ID, GLOBAL_READ_ONLY_POLICY_ID, isValidIdentityName, TEMPLATED_POLICIES,
 } from "./builtin.ts";
-import { contentHash, formatGoTime, isReservedId, isUuid, newObjectId } from "./object-ids.ts";
-import { runSliced } from "../runtime/sliced-work.ts";
+import { contentHash, contentHashSteps, formatGoTime, isReservedId, isUuid, newObjectId } from "./object-ids.ts";
+import { runSliced, runWhole, type SlicedWork } from "../runtime/sliced-work.ts";
 import { parseRulesSteps, RulesError } from "./rules.ts";
 
 // What the leader checks before proposing an ACL write, with Consul's texts (agent/consul/
@@ -43,7 +43,24 @@ export interface TokenInput {
 
 const fail = (message: string) => aclWriteFailed(message);
 
-function normalizePolicyLinks(tables: AclTables, links: readonly AclLink[]): AclLink[] {
+/**
+ * Links and identities checked, or hash parts hashed, between two pauses of a role or token
+ * write (issue 12 item 6: a role near the body cap holding ~15k service identities was one
+ * ~40 ms turn). The builders are sliced work; the sync forms run them whole.
+ */
+export const LINKS_PER_STEP = 256;
+
+/** Counts items since the last pause; `tick` pauses once LINKS_PER_STEP went by. */
+class Pace {
+  #count = 0;
+  *tick(): SlicedWork<void> {
+    if (++this.#count < LINKS_PER_STEP) return;
+    this.#count = 0;
+    yield;
+  }
+}
+
+function* normalizePolicyLinks(tables: AclTables, links: readonly AclLink[], pace: Pace): SlicedWork<AclLink[]> {
   const out: AclLink[] = [];
   const seen = new Set<string>();
   for (const link of links) {
@@ -59,11 +76,12 @@ function normalizePolicyLinks(tables: AclTables, links: readonly AclLink[]): Acl
       seen.add(id);
       out.push({ ID: id, Name: "" });
     }
+    yield* pace.tick();
   }
   return out;
 }
 
-function normalizeRoleLinks(tables: AclTables, links: readonly AclLink[]): AclLink[] {
+function* normalizeRoleLinks(tables: AclTables, links: readonly AclLink[], pace: Pace): SlicedWork<AclLink[]> {
   const out: AclLink[] = [];
   const seen = new Set<string>();
   for (const link of links) {
@@ -79,11 +97,12 @@ function normalizeRoleLinks(tables: AclTables, links: readonly AclLink[]): AclLi
       seen.add(id);
       out.push({ ID: id, Name: "" });
     }
+    yield* pace.tick();
   }
   return out;
 }
 
-function normalizeServiceIdentities(ids: readonly AclServiceIdentity[], owner: "token" | "role", local: boolean): AclServiceIdentity[] {
+function* normalizeServiceIdentities(ids: readonly AclServiceIdentity[], owner: "token" | "role", local: boolean, pace: Pace): SlicedWork<AclServiceIdentity[]> {
   const merged = new Map<string, Set<string>>();
   for (const id of ids) {
     if (id.ServiceName === "") throw fail(`Service identity is missing the service name field on this ${owner}`);
@@ -96,11 +115,17 @@ function normalizeServiceIdentities(ids: readonly AclServiceIdentity[], owner: "
     const dcs = merged.get(id.ServiceName) ?? new Set<string>();
     for (const dc of id.Datacenters ?? []) dcs.add(dc);
     merged.set(id.ServiceName, dcs);
+    yield* pace.tick();
   }
-  return [...merged].map(([ServiceName, dcs]) => (dcs.size > 0 ? { ServiceName, Datacenters: [...dcs].sort() } : { ServiceName }));
+  const out: AclServiceIdentity[] = [];
+  for (const [ServiceName, dcs] of merged) {
+    out.push(dcs.size > 0 ? { ServiceName, Datacenters: [...dcs].sort() } : { ServiceName });
+    yield* pace.tick();
+  }
+  return out;
 }
 
-function normalizeNodeIdentities(ids: readonly AclNodeIdentity[], owner: "token" | "role"): AclNodeIdentity[] {
+function* normalizeNodeIdentities(ids: readonly AclNodeIdentity[], owner: "token" | "role", pace: Pace): SlicedWork<AclNodeIdentity[]> {
   const out: AclNodeIdentity[] = [];
   const seen = new Set<string>();
   for (const id of ids) {
@@ -114,11 +139,12 @@ function normalizeNodeIdentities(ids: readonly AclNodeIdentity[], owner: "token"
       seen.add(key);
       out.push({ NodeName: id.NodeName, Datacenter: id.Datacenter });
     }
+    yield* pace.tick();
   }
   return out;
 }
 
-function normalizeTemplatedPolicies(tps: readonly AclTemplatedPolicy[]): AclTemplatedPolicy[] {
+function* normalizeTemplatedPolicies(tps: readonly AclTemplatedPolicy[], pace: Pace): SlicedWork<AclTemplatedPolicy[]> {
   const out: AclTemplatedPolicy[] = [];
   const seen = new Set<string>();
   for (const tp of tps) {
@@ -134,38 +160,52 @@ function normalizeTemplatedPolicies(tps: readonly AclTemplatedPolicy[]): AclTemp
       }
     }
     const key = def.needsName ? `${tp.TemplateName}\0${name}` : tp.TemplateName;
-    if (seen.has(key)) continue;
+    if (seen.has(key)) {
+      yield* pace.tick();
+      continue;
+    }
     seen.add(key);
     const normalized: AclTemplatedPolicy = { TemplateName: def.TemplateName, TemplateID: def.TemplateID };
     if (def.needsName) normalized.TemplateVariables = { Name: name };
     if (tp.Datacenters && tp.Datacenters.length > 0) normalized.Datacenters = [...tp.Datacenters];
     out.push(normalized);
+    yield* pace.tick();
   }
   return out;
 }
 
-function tokenHash(t: Omit<AclTokenFields, "Hash">): string {
-  return contentHash([
-    t.Description,
-    t.Local ? "local" : "global",
-    ...t.Policies.map((p) => p.ID),
-    ...t.Roles.map((r) => r.ID),
-    ...t.ServiceIdentities.flatMap((s) => [s.ServiceName, ...(s.Datacenters ?? [])]),
-    ...t.NodeIdentities.flatMap((n) => [n.NodeName, n.Datacenter]),
-    ...t.TemplatedPolicies.flatMap((tp) => [tp.TemplateName, tp.TemplateVariables?.Name ?? "", ...(tp.Datacenters ?? [])]),
-  ]);
+/** The parts a token's Hash covers, in order, produced lazily so hashing can pause. */
+function* tokenHashParts(t: Omit<AclTokenFields, "Hash">): Generator<string, void, void> {
+  yield t.Description;
+  yield t.Local ? "local" : "global";
+  for (const p of t.Policies) yield p.ID;
+  for (const r of t.Roles) yield r.ID;
+  for (const s of t.ServiceIdentities) {
+    yield s.ServiceName;
+    yield* s.Datacenters ?? [];
+  }
+  for (const n of t.NodeIdentities) {
+    yield n.NodeName;
+    yield n.Datacenter;
+  }
+  for (const tp of t.TemplatedPolicies) {
+    yield tp.TemplateName;
+    yield tp.TemplateVariables?.Name ?? "";
+    yield* tp.Datacenters ?? [];
+  }
 }
 
-function withLinks(w: WriterContext, input: TokenInput, base: Omit<AclTokenFields, "Hash" | "Policies" | "Roles" | "ServiceIdentities" | "NodeIdentities" | "TemplatedPolicies">): AclTokenFields {
+function* withLinks(w: WriterContext, input: TokenInput, base: Omit<AclTokenFields, "Hash" | "Policies" | "Roles" | "ServiceIdentities" | "NodeIdentities" | "TemplatedPolicies">): SlicedWork<AclTokenFields> {
+  const pace = new Pace();
   const fields: Omit<AclTokenFields, "Hash"> = {
     ...base,
-    Policies: normalizePolicyLinks(w.tables, input.Policies),
-    Roles: normalizeRoleLinks(w.tables, input.Roles),
-    ServiceIdentities: normalizeServiceIdentities(input.ServiceIdentities, "token", input.Local),
-    NodeIdentities: normalizeNodeIdentities(input.NodeIdentities, "token"),
-    TemplatedPolicies: normalizeTemplatedPolicies(input.TemplatedPolicies),
+    Policies: yield* normalizePolicyLinks(w.tables, input.Policies, pace),
+    Roles: yield* normalizeRoleLinks(w.tables, input.Roles, pace),
+    ServiceIdentities: yield* normalizeServiceIdentities(input.ServiceIdentities, "token", input.Local, pace),
+    NodeIdentities: yield* normalizeNodeIdentities(input.NodeIdentities, "token", pace),
+    TemplatedPolicies: yield* normalizeTemplatedPolicies(input.TemplatedPolicies, pace),
   };
-  return { ...fields, Hash: tokenHash(fields) };
+  return { ...fields, Hash: yield* contentHashSteps(tokenHashParts(fields), LINKS_PER_STEP) };
 }
 
 function parseExpiration(raw: string): number {
@@ -185,6 +225,11 @@ function checkNewTokenId(id: string, what: "AccessorID" | "SecretID"): void {
 
 /** A new token (PUT /v1/acl/token, clone, bootstrap): IDs generated or checked, expiration fixed. */
 export function buildNewToken(w: WriterContext, input: TokenInput): AclTokenFields {
+  return runWhole(buildNewTokenSteps(w, input));
+}
+
+/** buildNewToken as sliced work (pauses only in the links, after every ID and expiry check). */
+export function* buildNewTokenSteps(w: WriterContext, input: TokenInput): SlicedWork<AclTokenFields> {
   let accessor = input.AccessorID;
   if (accessor === "") accessor = newObjectId(w.uuid);
   else {
@@ -222,11 +267,16 @@ export function buildNewToken(w: WriterContext, input: TokenInput): AclTokenFiel
     CreateTime: formatGoTime(w.nowMs),
     ...(expiresAt !== undefined ? { ExpirationTime: formatGoTime(expiresAt) } : {}),
   };
-  return withLinks(w, input, base);
+  return yield* withLinks(w, input, base);
 }
 
 /** An update (PUT /v1/acl/token/:id): the IDs, locality, auth method and expiry stay. */
 export function buildTokenUpdate(w: WriterContext, input: TokenInput): AclTokenFields {
+  return runWhole(buildTokenUpdateSteps(w, input));
+}
+
+/** buildTokenUpdate as sliced work (pauses only in the links, after every other check). */
+export function* buildTokenUpdateSteps(w: WriterContext, input: TokenInput): SlicedWork<AclTokenFields> {
   if (!isUuid(input.AccessorID)) throw fail("AccessorID is not a valid UUID");
   const match = w.tables.tokens.get(input.AccessorID);
   if (!match || isExpired(match, w.nowMs)) throw fail(`Cannot find token "${input.AccessorID}"`);
@@ -247,7 +297,7 @@ export function buildTokenUpdate(w: WriterContext, input: TokenInput): AclTokenF
     ...(match.AuthMethod ? { AuthMethod: match.AuthMethod } : {}),
     ...(match.ExpirationTime !== undefined ? { ExpirationTime: match.ExpirationTime } : {}),
   };
-  return withLinks(w, input, base);
+  return yield* withLinks(w, input, base);
 }
 
 function isExpired(token: AclToken, nowMs: number): boolean {
@@ -256,10 +306,15 @@ function isExpired(token: AclToken, nowMs: number): boolean {
 
 /** A clone: the source's links and locality with new IDs; the description may be replaced. */
 export function buildTokenClone(w: WriterContext, sourceAccessor: string, description: string | undefined): AclTokenFields {
+  return runWhole(buildTokenCloneSteps(w, sourceAccessor, description));
+}
+
+/** buildTokenClone as sliced work. */
+export function* buildTokenCloneSteps(w: WriterContext, sourceAccessor: string, description: string | undefined): SlicedWork<AclTokenFields> {
   const src = w.tables.tokens.get(sourceAccessor);
   if (!src || isExpired(src, w.nowMs)) throw fail("Cannot find token to clone");
   if (src.AuthMethod) throw fail("Cannot clone a token created from an auth method");
-  return buildNewToken(w, {
+  return yield* buildNewTokenSteps(w, {
     AccessorID: "",
     SecretID: "",
     Description: description ?? src.Description,
@@ -355,6 +410,30 @@ export interface RoleInput {
 
 /** Create (ID "") or update a role, as ACL.RoleSet does. */
 export function buildRole(w: WriterContext, input: RoleInput): AclRoleFields {
+  return runWhole(buildRoleSteps(w, input));
+}
+
+/** The parts a role's Hash covers, in order, produced lazily so hashing can pause. */
+function* roleHashParts(r: Omit<AclRoleFields, "Hash">): Generator<string, void, void> {
+  yield r.Name;
+  yield r.Description;
+  for (const p of r.Policies) yield p.ID;
+  for (const s of r.ServiceIdentities) {
+    yield s.ServiceName;
+    yield* s.Datacenters ?? [];
+  }
+  for (const n of r.NodeIdentities) {
+    yield n.NodeName;
+    yield n.Datacenter;
+  }
+  for (const tp of r.TemplatedPolicies) {
+    yield tp.TemplateName;
+    yield tp.TemplateVariables?.Name ?? "";
+  }
+}
+
+/** buildRole as sliced work (pauses only in the links, after the name and ID checks). */
+export function* buildRoleSteps(w: WriterContext, input: RoleInput): SlicedWork<AclRoleFields> {
   if (input.Name === "") throw fail("Invalid Role: no Name is set");
   if (!ROLE_NAME.test(input.Name)) throw fail("Invalid Role: invalid Name. Only alphanumeric characters, '-' and '_' are allowed");
   const nameMatch = w.tables.roles.getByName(input.Name);
@@ -368,22 +447,15 @@ export function buildRole(w: WriterContext, input: RoleInput): AclRoleFields {
     if (!existing) throw fail(`cannot find role ${id}`);
     if (existing.Name !== input.Name && nameMatch) throw fail(`Invalid Role: A role with name "${input.Name}" already exists`);
   }
+  const pace = new Pace();
   const fields = {
     ID: id,
     Name: input.Name,
     Description: input.Description,
-    Policies: normalizePolicyLinks(w.tables, input.Policies),
-    ServiceIdentities: normalizeServiceIdentities(input.ServiceIdentities, "role", false),
-    NodeIdentities: normalizeNodeIdentities(input.NodeIdentities, "role"),
-    TemplatedPolicies: normalizeTemplatedPolicies(input.TemplatedPolicies),
+    Policies: yield* normalizePolicyLinks(w.tables, input.Policies, pace),
+    ServiceIdentities: yield* normalizeServiceIdentities(input.ServiceIdentities, "role", false, pace),
+    NodeIdentities: yield* normalizeNodeIdentities(input.NodeIdentities, "role", pace),
+    TemplatedPolicies: yield* normalizeTemplatedPolicies(input.TemplatedPolicies, pace),
   };
-  const hash = contentHash([
-    fields.Name,
-    fields.Description,
-    ...fields.Policies.map((p) => p.ID),
-    ...fields.ServiceIdentities.flatMap((s) => [s.ServiceName, ...(s.Datacenters ?? [])]),
-    ...fields.NodeIdentities.flatMap((n) => [n.NodeName, n.Datacenter]),
-    ...fields.TemplatedPolicies.flatMap((tp) => [tp.TemplateName, tp.TemplateVariables?.Name ?? ""]),
-  ]);
-  return { ...fields, Hash: hash };
+  return { ...fields, Hash: yield* contentHashSteps(roleHashParts(fields), LINKS_PER_STEP) };
 }

@@ -1,20 +1,21 @@
 import type { Authorizer } from "../../acl/authorizer.ts";
 import { BOOTSTRAP_TOKEN_DESCRIPTION, GLOBAL_MANAGEMENT_POLICY_ID, TEMPLATED_POLICIES } from "../../acl/builtin.ts";
 import {
-  buildNewToken, buildPolicy, checkPolicyRules, buildRole, buildTokenClone, buildTokenUpdate, checkPolicyDeletable, checkTokenDeletable,
+  buildNewToken, buildNewTokenSteps, buildPolicy, checkPolicyRules, buildRoleSteps, buildTokenCloneSteps, buildTokenUpdateSteps, checkPolicyDeletable, checkTokenDeletable,
 } from "../../acl/object-writers.ts";
 import type { AclService } from "../../acl/service.ts";
 import { ConsulError, errors } from "../../errors/catalog.ts";
 import { ACL_BOOTSTRAP_NOT_ALLOWED } from "../../fsm/acl.ts";
 import type { Command } from "../../fsm/command.ts";
 import type { AclPolicy, AclRole, AclToken } from "../../model/acl.ts";
+import { runSliced } from "../../runtime/sliced-work.ts";
 import type { AclTables } from "../../state/acl-tables.ts";
 import { str } from "../../decode/json-body.ts";
 import type { ApiRequest, Handler, HttpContext } from "../context.ts";
 import { first, has, requestToken } from "../query.ts";
 import { blockingRead, queryOptions } from "../read.ts";
 import { json } from "../reply.ts";
-import { decodePolicy, decodeRole, decodeToken, parseBody } from "./acl-decode.ts";
+import { decodePolicy, decodeRoleSteps, decodeTokenSteps, parseBody } from "./acl-decode.ts";
 import { expandedTokenView } from "./acl-expanded.ts";
 import { policyStubView, policyView, roleView, tokenView } from "./acl-views.ts";
 
@@ -135,8 +136,8 @@ const tokenList: Handler = async (ctx, req) => {
 const tokenCreate: Handler = async (ctx, req) => {
   const acl = aclOf(ctx);
   caller(acl, req).require("acl:write");
-  const input = decodeToken(await parseBody("Token", req.body));
-  const token = buildNewToken(acl.writer(), input);
+  const input = await runSliced(decodeTokenSteps(await parseBody("Token", req.body)));
+  const token = await runSliced(buildNewTokenSteps(acl.writer(), input));
   const stored = (await propose(ctx, { Type: "acl-token-set", Token: token })) as AclToken;
   return json(tokenView(tables(ctx), stored, true));
 };
@@ -179,19 +180,19 @@ const tokenPut: Handler = async (ctx, req) => {
   const acl = aclOf(ctx);
   if (req.suffix.endsWith("/clone")) return tokenClone(ctx, req, acl, req.suffix.slice(0, -"/clone".length));
   caller(acl, req).require("acl:write");
-  const input = decodeToken(await parseBody("Token", req.body));
+  const input = await runSliced(decodeTokenSteps(await parseBody("Token", req.body)));
   if (input.AccessorID === "") input.AccessorID = req.suffix;
   if (input.AccessorID !== req.suffix) throw errors.badRequest("Token Accessor ID in URL and payload do not match");
-  const token = buildTokenUpdate(acl.writer(), input);
+  const token = await runSliced(buildTokenUpdateSteps(acl.writer(), input));
   const stored = (await propose(ctx, { Type: "acl-token-set", Token: token })) as AclToken;
   return json(tokenView(tables(ctx), stored, true));
 };
 
 async function tokenClone(ctx: HttpContext, req: ApiRequest, acl: AclService, accessorId: string) {
   const body = await parseBody("Token", req.body, true);
-  const description = decodeToken(body).Description;
+  const description = (await runSliced(decodeTokenSteps(body))).Description;
   caller(acl, req).require("acl:write");
-  const token = buildTokenClone(acl.writer(), accessorId, description === "" ? undefined : description);
+  const token = await runSliced(buildTokenCloneSteps(acl.writer(), accessorId, description === "" ? undefined : description));
   const stored = (await propose(ctx, { Type: "acl-token-set", Token: token })) as AclToken;
   return json(tokenView(tables(ctx), stored, true));
 }
@@ -284,9 +285,9 @@ function roleRead(ctx: HttpContext, req: ApiRequest, find: (ws: Parameters<AclTa
 const roleCreate: Handler = async (ctx, req) => {
   const acl = aclOf(ctx);
   caller(acl, req).require("acl:write");
-  const input = decodeRole(await parseBody("Role", req.body));
+  const input = await runSliced(decodeRoleSteps(await parseBody("Role", req.body)));
   if (input.ID !== "") throw errors.badRequest("Cannot specify the ID when creating a new role");
-  const role = buildRole(acl.writer(), input);
+  const role = await runSliced(buildRoleSteps(acl.writer(), input));
   return json(roleView(tables(ctx), (await propose(ctx, { Type: "acl-role-set", Role: role })) as AclRole));
 };
 
@@ -301,10 +302,10 @@ const roleById: Handler = async (ctx, req) => {
     await propose(ctx, { Type: "acl-role-delete", IDs: [id] });
     return json(true);
   }
-  const input = decodeRole(await parseBody("Role", req.body));
+  const input = await runSliced(decodeRoleSteps(await parseBody("Role", req.body)));
   if (input.ID !== "" && input.ID !== id) throw errors.badRequest("Role ID in URL and payload do not match");
   input.ID = id;
-  const role = buildRole(acl.writer(), input);
+  const role = await runSliced(buildRoleSteps(acl.writer(), input));
   return json(roleView(tables(ctx), (await propose(ctx, { Type: "acl-role-set", Role: role })) as AclRole));
 };
 
