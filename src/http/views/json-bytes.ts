@@ -261,7 +261,7 @@ export class JsonBytes {
 }
 
 /** Constants up to this length are copied byte by byte (see `raw`). */
-const SHORT_RAW_BYTES = 48;
+const SHORT_RAW_BYTES = 16;
 const TRUE = Buffer.from("true");
 const FALSE = Buffer.from("false");
 const NULL = Buffer.from("null");
