@@ -10,7 +10,15 @@ import { requestWork, type CooperativeTask, type StepOutcome } from "../runtime/
 // pushed together in one step. An empty piece is a pause: the producer did a step's work
 // (encoding entries of a cold answer) and has nothing to send yet.
 
+/** Where the body is written, when it can hold writes back to send them in one go. */
+export interface CorkableSink {
+  cork(): void;
+  uncork(): void;
+}
+
 class ScheduledBody extends Readable implements CooperativeTask {
+  /** Set by writeCoalesced. */
+  sink: CorkableSink | undefined;
   readonly #pieces: Iterator<readonly Buffer[]>;
   readonly #done: ((pieces: (readonly Buffer[])[]) => void) | undefined;
   readonly #produced: (readonly Buffer[])[] | undefined;
@@ -45,7 +53,13 @@ class ScheduledBody extends Readable implements CooperativeTask {
       return "done";
     }
     this.#produced?.push(next.value);
+    // A flowing pipe writes each part as it is pushed, and a chunked response frames each
+    // write: corked, a piece's parts and their frames leave in one vectored write instead of
+    // one per part (issue 17, S4: the socket writes were ~6 % of a cold read).
+    const sink = this.sink;
+    sink?.cork();
     for (const part of next.value) this.push(part);
+    sink?.uncork();
     return "done";
   }
 
@@ -63,4 +77,12 @@ class ScheduledBody extends Readable implements CooperativeTask {
  */
 export function scheduledBody(pieces: Iterator<readonly Buffer[]>, done?: (pieces: (readonly Buffer[])[]) => void, readAheadBytes?: number): Readable {
   return new ScheduledBody(pieces, done, readAheadBytes);
+}
+
+/**
+ * Lets a body from scheduledBody hold `sink`'s writes while it pushes one piece's parts, so
+ * they are sent together; any other body is left as it is.
+ */
+export function writeCoalesced(body: Readable, sink: CorkableSink): void {
+  if (body instanceof ScheduledBody) body.sink = sink;
 }

@@ -9,6 +9,7 @@ import type { HttpContext } from "./context.ts";
 import { ApiDispatcher, isStreamed, type ApiResponse, type CompiledRoute } from "./dispatch-request.ts";
 import { tlsHandshakeReason } from "./tls-handshake-error.ts";
 import type { UiSite } from "./ui-site.ts";
+import { writeCoalesced } from "./scheduled-body.ts";
 
 // The HTTP listener, straight on node:http: dispatch-request.ts maps every /v1 path to its
 // handler through routes.ts, every error goes through the one catalog, bodies are raw buffers
@@ -351,6 +352,7 @@ function finish(res: ServerResponse, response: ApiResponse, routed = true): void
  */
 function sendStream(body: Readable, res: ServerResponse): void {
   body.once("error", () => res.destroy());
+  writeCoalesced(body, res);
   res.once("close", () => {
     if (!body.destroyed) body.destroy();
   });

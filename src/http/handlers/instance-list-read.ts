@@ -279,12 +279,18 @@ function gathersFor(cache: InstanceFragments): Map<string, Promise<InstanceFragm
 function* gatherEntries<R extends InstanceListRequest>(r: R, spec: MaterialisedList<R>, cache: InstanceFragments): SlicedWork<InstanceFragment[]> {
   const { ctx, opts } = r;
   const cat = ctx.state.catalog;
-  const instances = selectInstances(cat.serviceInstances(r.name), r.tags, opts.nodeMeta);
+  // A fresh array (serviceInstances builds one per call), so its slots can be let go.
+  const instances: (ServiceInstance | undefined)[] = selectInstances(cat.serviceInstances(r.name), r.tags, opts.nodeMeta);
   const entries: InstanceFragment[] = [];
   for (let i = 0; i < instances.length; i++) {
     if ((i & 7) === 7) yield;
     // Rows read before a pause may have been replaced since; the caller then discards the list.
-    const { node, service } = instances[i];
+    const instance = instances[i];
+    if (!instance) continue;
+    // Dropped once used: the gather spans many turns, and the pairs not yet reached would
+    // otherwise all be copied by every scavenge in between (issue 17, S4: survivors).
+    instances[i] = undefined;
+    const { node, service } = instance;
     const entry = cache.fragment(node, service, spec.withChecks ? cat.instanceChecks(node.Node, service.ID) : undefined);
     if (!spec.keep(r, entry)) continue;
     entries.push(entry);

@@ -1,6 +1,6 @@
 import type { HealthCheck, Node, NodeService } from "../../model/catalog.ts";
 import { JsonBytes } from "./json-bytes.ts";
-import { closeAt, COMPACT, listSeparator, memberKey, PRETTY, type JsonSpelling } from "./json-spelling.ts";
+import { closeAt, COMPACT, isPlainObject, listSeparator, memberKey, PRETTY, stringifiedAt, type JsonSpelling } from "./json-spelling.ts";
 import { weightsView } from "./node-service.ts";
 import { connectView, proxyView } from "./service-proxy.ts";
 
@@ -49,9 +49,8 @@ interface EntryBytes {
   >;
   readonly checksOpen: Buffer;
   readonly noChecks: Buffer;
-  /** Before the first check's Node value, and before each later one's. */
+  /** Before the first check's Node value. */
   readonly firstCheck: Buffer;
-  readonly nextCheck: Buffer;
   readonly check: Record<
     | "CheckID"
     | "Name"
@@ -70,8 +69,18 @@ interface EntryBytes {
     | "ModifyIndex",
     Buffer
   >;
-  readonly checkClose: Buffer;
-  readonly checksClose: Buffer;
+  /** A check's end and the next check's start up to its Node value; the last check's end and the list's. */
+  readonly checkThenNext: Buffer;
+  readonly lastCheckClose: Buffer;
+  /**
+   * Precomputed runs for the values nearly every row has (issue 17, S4: written member by
+   * member, each a key copy and a generic walk of a small object): a plain service's members
+   * from Weights up to PeerName's value, by EnableTagOverride; a check's empty Definition
+   * with the next key.
+   */
+  readonly plainServiceTail: Buffer;
+  readonly plainServiceTailOverride: Buffer;
+  readonly emptyDefinition: Buffer;
 }
 
 function members<K extends string>(sp: JsonSpelling, depth: number, names: readonly K[]): Record<K, Buffer> {
@@ -110,7 +119,6 @@ function entryBytes(sp: JsonSpelling): EntryBytes {
     checksOpen: Buffer.from(`${partClose},${memberKey(sp, PART_DEPTH, "Checks")}`),
     noChecks: Buffer.from(`[]${closeAt(sp, ENTRY_DEPTH, "}")}`),
     firstCheck: Buffer.from(`[${sp.lines[CHECK_DEPTH]}{${memberKey(sp, CHECK_FIELD_DEPTH, "Node")}`),
-    nextCheck: Buffer.from(`,${sp.lines[CHECK_DEPTH]}{${memberKey(sp, CHECK_FIELD_DEPTH, "Node")}`),
     check: members(sp, CHECK_FIELD_DEPTH, [
       "CheckID",
       "Name",
@@ -128,9 +136,50 @@ function entryBytes(sp: JsonSpelling): EntryBytes {
       "CreateIndex",
       "ModifyIndex",
     ] as const),
-    checkClose: Buffer.from(closeAt(sp, CHECK_DEPTH, "}")),
-    checksClose: Buffer.from(`${closeAt(sp, PART_DEPTH, "]")}${closeAt(sp, ENTRY_DEPTH, "}")}`),
+    checkThenNext: Buffer.from(`${closeAt(sp, CHECK_DEPTH, "}")},${sp.lines[CHECK_DEPTH]}{${memberKey(sp, CHECK_FIELD_DEPTH, "Node")}`),
+    lastCheckClose: Buffer.from(`${closeAt(sp, CHECK_DEPTH, "}")}${closeAt(sp, PART_DEPTH, "]")}${closeAt(sp, ENTRY_DEPTH, "}")}`),
+    plainServiceTail: Buffer.from(plainServiceTail(sp, false)),
+    plainServiceTailOverride: Buffer.from(plainServiceTail(sp, true)),
+    emptyDefinition: Buffer.from(`,${memberKey(sp, CHECK_FIELD_DEPTH, "Definition")}{},${memberKey(sp, CHECK_FIELD_DEPTH, "CreateIndex")}`),
   };
+}
+
+/** What the general path writes from `,"Weights": ` to `"PeerName": ` for a plain service. */
+function plainServiceTail(sp: JsonSpelling, enableTagOverride: boolean): string {
+  const member = (key: string, value: unknown): string => `,${memberKey(sp, FIELD_DEPTH, key)}${stringifiedAt(value, FIELD_DEPTH, sp)}`;
+  return `${member("Weights", weightsView(undefined))}${member("EnableTagOverride", enableTagOverride)}${member("Proxy", proxyView(undefined))}${member("Connect", connectView(undefined))},${memberKey(sp, FIELD_DEPTH, "PeerName")}`;
+}
+
+/** A plain object with no own enumerable members (JSON.stringify writes `{}`). */
+function isEmptyObject(v: unknown): boolean {
+  if (typeof v !== "object" || v === null || Array.isArray(v) || !isPlainObject(v)) return false;
+  for (const key in v) if (Object.hasOwn(v, key)) return false;
+  return true;
+}
+
+/** Whether these members, in this order, are exactly the object's own enumerable ones. */
+function hasExactly(o: Record<string, unknown>, first: string, second: string): boolean {
+  let i = 0;
+  for (const key in o) {
+    if (!Object.hasOwn(o, key)) continue;
+    if ((i === 0 && key !== first) || (i === 1 && key !== second) || i > 1) return false;
+    i++;
+  }
+  return i === 2;
+}
+
+/** Weights written as the default's bytes: absent, or {Passing: 1, Warning: 1} in that order. */
+function isDefaultWeights(w: unknown): boolean {
+  if (w === undefined) return true;
+  if (typeof w !== "object" || w === null || Array.isArray(w) || !isPlainObject(w)) return false;
+  return w.Passing === 1 && w.Warning === 1 && hasExactly(w, "Passing", "Warning");
+}
+
+/** A Proxy written as a non-proxy's: absent, or only empty MeshGateway and Expose, in that order. */
+function isPlainProxy(p: unknown): boolean {
+  if (p === undefined) return true;
+  if (typeof p !== "object" || p === null || Array.isArray(p) || !isPlainObject(p)) return false;
+  return isEmptyObject(p.MeshGateway) && isEmptyObject(p.Expose) && hasExactly(p, "MeshGateway", "Expose");
 }
 
 const PRETTY_BYTES = entryBytes(PRETTY);
@@ -192,6 +241,20 @@ function writeService(s: NodeService, t: EntryBytes): void {
     out.raw(k.SocketPath);
     out.value(s.SocketPath, FIELD_DEPTH, sp);
   }
+  if (isDefaultWeights(s.Weights) && typeof s.EnableTagOverride === "boolean" && isPlainProxy(s.Proxy) && (s.Connect === undefined || isEmptyObject(s.Connect))) {
+    out.raw(s.EnableTagOverride ? t.plainServiceTailOverride : t.plainServiceTail);
+  } else writeServiceExtras(s, t);
+  out.string(s.PeerName ?? "");
+  out.raw(k.CreateIndex);
+  out.number(s.CreateIndex);
+  out.raw(k.ModifyIndex);
+  out.number(s.ModifyIndex);
+}
+
+/** The members from Weights up to PeerName's value, one by one (a proxy, custom weights…). */
+function writeServiceExtras(s: NodeService, t: EntryBytes): void {
+  const k = t.service;
+  const sp = t.sp;
   out.raw(k.Weights);
   out.value(weightsView(s.Weights), FIELD_DEPTH, sp);
   out.raw(k.EnableTagOverride);
@@ -201,11 +264,6 @@ function writeService(s: NodeService, t: EntryBytes): void {
   out.raw(k.Connect);
   out.value(connectView(s.Connect), FIELD_DEPTH, sp);
   out.raw(k.PeerName);
-  out.string(s.PeerName ?? "");
-  out.raw(k.CreateIndex);
-  out.number(s.CreateIndex);
-  out.raw(k.ModifyIndex);
-  out.number(s.ModifyIndex);
 }
 
 function writeCheck(c: HealthCheck, t: EntryBytes): void {
@@ -235,13 +293,15 @@ function writeCheck(c: HealthCheck, t: EntryBytes): void {
   out.string(c.Timeout);
   out.raw(k.ExposedPort);
   out.number(c.ExposedPort);
-  out.raw(k.Definition);
-  out.value(c.Definition ?? {}, CHECK_FIELD_DEPTH, t.sp);
-  out.raw(k.CreateIndex);
+  if (c.Definition === undefined || isEmptyObject(c.Definition)) out.raw(t.emptyDefinition);
+  else {
+    out.raw(k.Definition);
+    out.value(c.Definition ?? {}, CHECK_FIELD_DEPTH, t.sp);
+    out.raw(k.CreateIndex);
+  }
   out.number(c.CreateIndex);
   out.raw(k.ModifyIndex);
   out.number(c.ModifyIndex);
-  out.raw(t.checkClose);
 }
 
 /**
@@ -258,11 +318,13 @@ export function healthEntryElement(node: Node, service: NodeService, checks: rea
   out.raw(t.checksOpen);
   if (checks.length === 0) out.raw(t.noChecks);
   else {
-    for (let i = 0; i < checks.length; i++) {
-      out.raw(i === 0 ? t.firstCheck : t.nextCheck);
+    out.raw(t.firstCheck);
+    writeCheck(checks[0], t);
+    for (let i = 1; i < checks.length; i++) {
+      out.raw(t.checkThenNext);
       writeCheck(checks[i], t);
     }
-    out.raw(t.checksClose);
+    out.raw(t.lastCheckClose);
   }
   return out.take();
 }

@@ -51,7 +51,10 @@ export class InstanceFragments {
   fragment(node: Node, service: NodeService, checks: readonly HealthCheck[] | undefined): InstanceFragment {
     const existing = this.current(node, service, checks);
     if (existing) return existing;
-    const f: InstanceFragment = { node, service, checks, passing: checks === undefined || allPassing(checks) };
+    // Both encodings' slots are in the literal: added later they would not fit the object
+    // and each fragment would get a second, out-of-object property store, one more object per
+    // instance surviving the cold read (issue 17, S4).
+    const f: InstanceFragment = { node, service, checks, passing: checks === undefined || allPassing(checks), compact: undefined, pretty: undefined };
     this.#byRow.set(service, f);
     return f;
   }

@@ -82,9 +82,18 @@ export class JsonBytes {
 
   /** Bytes known in advance (keys, brackets, indentation). */
   raw(bytes: Uint8Array): void {
-    this.#room(bytes.length);
-    this.#buf.set(bytes, this.#pos);
-    this.#pos += bytes.length;
+    const n = bytes.length;
+    this.#room(n);
+    const buf = this.#buf;
+    let p = this.#pos;
+    // A key or bracket is a few to ~30 bytes: copied byte by byte it costs less than the
+    // call into TypedArray.prototype.set (issue 17, S4: `raw` was ~8 % of a cold read).
+    if (n <= SHORT_RAW_BYTES) for (let i = 0; i < n; i++) buf[p++] = bytes[i];
+    else {
+      buf.set(bytes, p);
+      p += n;
+    }
+    this.#pos = p;
   }
 
   /** Text JSON.stringify produced (any characters). */
@@ -123,12 +132,29 @@ export class JsonBytes {
       this.offShape = true;
       return;
     }
+    if (v >= 0 && v <= 0x7fffffff && (v | 0) === v) return this.#smallInteger(v);
     const text = Number.isFinite(v) ? String(v) : "null";
     this.#room(text.length);
     const buf = this.#buf;
     let p = this.#pos;
     for (let i = 0; i < text.length; i++) buf[p++] = text.charCodeAt(i);
     this.#pos = p;
+  }
+
+  /** A non-negative 31-bit integer (indexes, ports) in decimal, without a string for it. */
+  #smallInteger(v: number): void {
+    let digits = 1;
+    for (let rest = v; rest >= 10; rest = (rest / 10) | 0) digits++;
+    this.#room(digits);
+    const buf = this.#buf;
+    let p = this.#pos + digits;
+    this.#pos = p;
+    let rest = v;
+    do {
+      const next = (rest / 10) | 0;
+      buf[--p] = 0x30 + rest - next * 10;
+      rest = next;
+    } while (rest > 0);
   }
 
   boolean(v: unknown): void {
@@ -234,6 +260,8 @@ export class JsonBytes {
   }
 }
 
+/** Constants up to this length are copied byte by byte (see `raw`). */
+const SHORT_RAW_BYTES = 16;
 const TRUE = Buffer.from("true");
 const FALSE = Buffer.from("false");
 const NULL = Buffer.from("null");

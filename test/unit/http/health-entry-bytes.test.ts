@@ -115,6 +115,31 @@ test("health entry bytes - empty and null maps and arrays, optional service fiel
   ]);
 });
 
+test("health entry bytes - precomputed runs hold only for the exact default shapes, numbers at integer edges", () => {
+  // The writer copies one precomputed run for a service whose Weights, Proxy and Connect are
+  // the defaults (and for an empty check Definition); anything near them must be written as is.
+  const near: Array<[string, Partial<NodeService>]> = [
+    ["EnableTagOverride true", { EnableTagOverride: true }],
+    ["weights reordered", { Weights: { Warning: 1, Passing: 1 } }],
+    ["weights with a third key", { Weights: { Passing: 1, Warning: 1, Extra: 2 } as unknown as NodeService["Weights"] }],
+    ["weights passing 2", { Weights: { Passing: 2, Warning: 1 } }],
+    ["proxy reordered", { Proxy: { Expose: {}, MeshGateway: {} } }],
+    ["proxy mesh gateway set", { Proxy: { MeshGateway: { Mode: "local" }, Expose: {} } }],
+    ["proxy with an undefined member", { Proxy: { MeshGateway: {}, Expose: {}, Upstreams: undefined } }],
+    ["proxy missing Expose", { Proxy: { MeshGateway: {} } }],
+    ["connect set", { Connect: { Native: false } }],
+    ["connect undefined", { Connect: undefined as unknown as NodeService["Connect"] }],
+    ["connect with an undefined member", { Connect: { Native: undefined } }],
+  ];
+  for (const [label, over] of near) assertSameBytes(label, node(), service(over), [check()]);
+  for (const definition of [null, {}, { HTTP: "" }, { a: undefined }, []]) {
+    assertSameBytes(`definition ${JSON.stringify(definition)}`, node(), service(), [check({ Definition: definition as unknown as HealthCheck["Definition"] }), check({ CheckID: "second" })]);
+  }
+  for (const n of [0, 1, 9, 10, 99, 100, 2 ** 31 - 1, 2 ** 31, 2 ** 32, -1, -0, 0.5, 1e-7, 123456789]) {
+    assertSameBytes(`number ${n}`, node({ CreateIndex: n }), service({ ModifyIndex: n, Port: n }), [check({ ExposedPort: n, CreateIndex: n })]);
+  }
+});
+
 test("health entry bytes - rows outside the views' shape are left to the view (undefined)", () => {
   assert.equal(healthEntryElement(node({ Address: undefined as unknown as string }), service(), [check()], true), undefined);
   assert.equal(healthEntryElement(node(), service({ Tags: ["a", 1 as unknown as string] }), [check()], false), undefined);

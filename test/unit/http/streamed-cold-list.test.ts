@@ -6,7 +6,7 @@ import { Writable } from "node:stream";
 import type { HealthCheck, Node, NodeService } from "../../../src/model/catalog.ts";
 import { encodeJson } from "../../../src/http/json.ts";
 import { InstanceFragments, listPieces } from "../../../src/http/views/instance-fragments.ts";
-import { scheduledBody } from "../../../src/http/scheduled-body.ts";
+import { scheduledBody, writeCoalesced } from "../../../src/http/scheduled-body.ts";
 import { startTestAgent, type TestAgent } from "../../support/test-agent.ts";
 
 // A cold list answer (issue 17, S4) is sent while its entries are encoded: chunked, since its
@@ -186,4 +186,25 @@ test("streamed cold list - a body with read-ahead keeps producing while its sock
   const ahead = await producedWhileStalled(4 * PIECE);
   assert.ok(without <= 2, `${without} pieces produced without read-ahead`);
   assert.ok(ahead >= 5 && ahead <= 7, `${ahead} pieces produced with four pieces of read-ahead`);
+});
+
+test("streamed cold list - a piece's parts reach a flowing sink corked, so they leave in one vectored write", async () => {
+  function* pieces(): Generator<Buffer[]> {
+    yield [Buffer.from("a"), Buffer.from("b"), Buffer.from("c")];
+    yield [Buffer.from("d"), Buffer.from("e")];
+  }
+  const body = scheduledBody(pieces());
+  /** What each call into the sink's socket side carried (as a net.Socket's writev). */
+  const writes: string[][] = [];
+  const sink = new Writable({
+    writev: (chunks, done) => {
+      writes.push(chunks.map(({ chunk }) => (chunk as Buffer).toString()));
+      done();
+    },
+  });
+  writeCoalesced(body, sink);
+  const finished = new Promise<void>((resolve) => sink.once("finish", () => resolve()));
+  body.pipe(sink);
+  await finished;
+  assert.deepEqual(writes, [["a", "b", "c"], ["d", "e"]]);
 });
