@@ -22,6 +22,7 @@ import { h2pingRunner } from "../checks/h2ping.ts";
 import { aliasRunner, type AliasTargets } from "../checks/alias.ts";
 import { CheckScheduler } from "../checks/scheduler.ts";
 import { TimerWheel } from "../runtime/timer-wheel.ts";
+import { DEFAULT_SLICE_MS, runSliced, type SlicedWork } from "../runtime/sliced-work.ts";
 import { WatchSet } from "../state/watch.ts";
 import type { PersistedCheck, PersistedService, RegistrationStore } from "../storage/agent-registrations.ts";
 import { restoredServiceRow } from "./restored-registration.ts";
@@ -107,6 +108,8 @@ export interface AgentDeps {
   sidecarPorts?: SidecarPortRange;
   /** How this agent's own catalog writes are made and with which tokens (default: proposed as is, ACLs off). */
   catalogWrites?: CatalogWrites;
+  /** Budget of one slice of a registration's check work (runtime/sliced-work.ts); tests pass 0 to pause at every step. */
+  registrationSliceMs?: number;
 }
 
 export interface AgentLifecycle {
@@ -119,6 +122,12 @@ export interface AddServiceOptions {
   replaceExistingChecks: boolean;
   source: Exclude<RegistrationSource, "internal">;
 }
+
+/**
+ * A registration's checks are built, and their runners started, this many per step: ~5,000
+ * checks fit in a body at the 512 KiB cap, ~110 ms in one turn (issue 12 item 6).
+ */
+export const REGISTRATION_CHECKS_PER_STEP = 64;
 
 const SCRIPTS_DISABLED_LOCAL =
   "Scripts are disabled on this agent; to enable, configure 'enable_script_checks' or 'enable_local_script_checks' to true";
@@ -150,6 +159,12 @@ export class Agent {
   /** Runs every interval-driven check of this agent. */
   readonly scheduler: CheckScheduler;
   readonly #running = new Map<string, RunningCheck>();
+  /**
+   * Checks registered and visible whose runner has not started yet (started in slices after
+   * the registration's commit), by ID: a TTL update for one starts it at once.
+   */
+  readonly #pendingRunners = new Map<string, CheckDefinition>();
+  readonly #registrationSliceMs: number;
   readonly #wheel: TimerWheel;
   readonly #ownsWheel: boolean;
   readonly #registrations: RegistrationStore | undefined;
@@ -187,6 +202,7 @@ export class Agent {
     this.localState = new LocalState(deps.identity.nodeName);
     this.#registrations = deps.registrations;
     this.#reaper = { ...DEFAULT_REAPER_SETTINGS, ...deps.reaper };
+    this.#registrationSliceMs = deps.registrationSliceMs ?? DEFAULT_SLICE_MS;
     this.sidecarPorts = deps.sidecarPorts ?? DEFAULT_SIDECAR_PORT_RANGE;
     this.#ownsWheel = deps.wheel === undefined;
     this.#wheel = deps.wheel ?? new TimerWheel(deps.clock);
@@ -240,6 +256,7 @@ export class Agent {
   async stop(): Promise<void> {
     for (const r of this.#running.values()) r.stop();
     this.#running.clear();
+    this.#pendingRunners.clear();
     this.scheduler.stopAll();
     this.#reapTimer?.cancel();
     this.#reapTimer = undefined;
@@ -290,28 +307,37 @@ export class Agent {
     await this.syncChanges();
   }
 
+  /**
+   * Consul registers a service and its checks under one lock. Here the check rows are built
+   * aside in slices (nothing visible changes), then filed with the service in one step
+   * (LocalState.putServiceWithChecks), then their runners start in slices.
+   */
   async #addServiceLocally(def: ServiceDefinition, options: AddServiceOptions, token: string): Promise<void> {
     const service = toServiceFields(def);
     const meta: RegistrationMeta = { token, source: options.source };
-    const existing = new Set(this.localState.checksForService(service.ID, false).map((c) => c.CheckID));
-    const many = def.checks.length > 1;
-    const checks = def.checks.map((d, i) => {
-      const checkId = d.id || (many ? `service:${service.ID}:${i + 1}` : `service:${service.ID}`);
-      const row = this.#checkRow({ ...d, serviceId: service.ID }, checkId, d.name || `Service '${service.Service}' check`, false);
-      return { row, definition: { ...d, id: checkId, serviceId: service.ID } };
-    });
+    const checks = await runSliced(this.#serviceCheckRows(def, service), this.#registrationSliceMs);
 
-    this.localState.setService(service, meta);
-    for (const { row, definition } of checks) this.#putCheck(row, definition, meta);
+    // The commit: everything below up to the runner start runs in one turn.
+    const kept = new Set<string>();
+    for (const c of checks) {
+      // Status and output are the current ones, read now: a check re-registered keeps them.
+      const prev = this.localState.check(c.row.CheckID);
+      c.row.Status = prev?.Status ?? initialStatus(c.definition);
+      c.row.Output = prev?.Output ?? "";
+      kept.add(c.row.CheckID);
+    }
     const dropped: string[] = [];
     if (options.replaceExistingChecks) {
-      const kept = new Set(checks.map((c) => c.row.CheckID));
-      for (const id of existing) {
-        if (kept.has(id)) continue;
-        this.#dropCheck(id);
-        dropped.push(id);
-      }
+      for (const c of this.localState.checksForService(service.ID, false)) if (!kept.has(c.CheckID)) dropped.push(c.CheckID);
     }
+    for (const id of dropped) this.#forgetCheck(id);
+    for (const { row, definition } of checks) {
+      this.#stopRunner(row.CheckID);
+      this.#pendingRunners.set(row.CheckID, definition);
+    }
+    this.localState.putServiceWithChecks(service, checks, dropped, meta);
+
+    await runSliced(this.#startPendingRunners(checks.map((c) => c.row.CheckID)), this.#registrationSliceMs);
     if (options.source === "api") {
       await this.#persist(async (store) => {
         await store.saveService(service.ID, this.#persistedService(service.ID));
@@ -319,6 +345,42 @@ export class Agent {
         for (const id of dropped) await store.removeCheck(id);
       });
     }
+  }
+
+  /** The rows a service registration's checks will have, built without changing anything visible. */
+  *#serviceCheckRows(def: ServiceDefinition, service: ServiceFields): SlicedWork<{ row: CheckFields; definition: CheckDefinition }[]> {
+    const many = def.checks.length > 1;
+    const out: { row: CheckFields; definition: CheckDefinition }[] = [];
+    for (let i = 0; i < def.checks.length; i++) {
+      const d = def.checks[i]!;
+      const checkId = d.id || (many ? `service:${service.ID}:${i + 1}` : `service:${service.ID}`);
+      const row = this.#checkRow({ ...d, serviceId: service.ID }, checkId, d.name || `Service '${service.Service}' check`, false);
+      // What LocalState.setCheck would add: the node and the service's name and tags.
+      row.Node = this.localState.nodeName;
+      row.ServiceName = service.Service;
+      row.ServiceTags = [...service.Tags];
+      out.push({ row, definition: { ...d, id: checkId, serviceId: service.ID } });
+      if ((i + 1) % REGISTRATION_CHECKS_PER_STEP === 0) yield;
+    }
+    return out;
+  }
+
+  /** Starts the runners of checks just committed, a batch per step (those since forgotten or started are skipped). */
+  *#startPendingRunners(checkIds: readonly string[]): SlicedWork<void> {
+    for (let i = 0; i < checkIds.length; i++) {
+      this.#startPendingRunner(checkIds[i]!);
+      if ((i + 1) % REGISTRATION_CHECKS_PER_STEP === 0) yield;
+    }
+  }
+
+  #startPendingRunner(checkId: string): void {
+    const definition = this.#pendingRunners.get(checkId);
+    if (definition === undefined) return;
+    this.#pendingRunners.delete(checkId);
+    const row = this.localState.check(checkId);
+    if (!row) return;
+    this.#trackCritical(checkId, row.Status);
+    this.#startRunner(checkId, definition);
   }
 
   /** Removes a service and its checks, and the sidecar registered with it; false when there is no such service. */
@@ -408,6 +470,7 @@ export class Agent {
    */
   async updateTtlCheck(checkId: string, status: CheckStatus, output: string): Promise<void> {
     if (!this.localState.check(checkId)) throw errors.unknownCheckId(checkId);
+    this.#startPendingRunner(checkId);
     const running = this.#running.get(checkId);
     if (!isExternallyUpdated(running)) throw errors.internal(`CheckID "${checkId}" does not have associated TTL`);
     running.setStatus(status, output);
@@ -580,16 +643,21 @@ export class Agent {
   }
 
   #putCheck(row: CheckFields, definition: CheckDefinition, meta: RegistrationMeta): void {
+    this.#pendingRunners.delete(row.CheckID);
     this.#stopRunner(row.CheckID);
     this.localState.setCheck(row, definition, meta);
     this.#trackCritical(row.CheckID, row.Status);
+    this.#startRunner(row.CheckID, definition);
+  }
+
+  #startRunner(checkId: string, definition: CheckDefinition): void {
     const kind = checkKind(definition);
     const runner = kind ? this.checkRunners.get(kind) : undefined;
     if (!runner) return; // registered, not executed: docker and os_service checks have no runner
     const agentMax = this.checkSettings.checkOutputMaxSize;
     const outputMaxSize = definition.outputMaxSize > 0 && definition.outputMaxSize < agentMax ? definition.outputMaxSize : agentMax;
     const ctx = { clock: this.clock, logger: this.logger, sink: this.#resultSink, outputMaxSize, scheduler: this.scheduler };
-    this.#running.set(row.CheckID, runner.start(row.CheckID, definition, ctx));
+    this.#running.set(checkId, runner.start(checkId, definition, ctx));
   }
 
   #dropCheck(checkId: string): void {
@@ -599,6 +667,7 @@ export class Agent {
 
   /** Stops a check's runner and drops the agent's bookkeeping about it. */
   #forgetCheck(checkId: string): void {
+    this.#pendingRunners.delete(checkId);
     this.#stopRunner(checkId);
     this.#criticalSinceMs.delete(checkId);
     this.#reportedChecks.delete(checkId);

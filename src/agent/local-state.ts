@@ -120,6 +120,26 @@ export class LocalState implements CheckStatusSink {
     this.#changed(service.ID);
   }
 
+  /**
+   * A service with its checks, and the removal of `droppedCheckIds`, in one step: Consul
+   * registers a service and its checks under one lock, so a reader sees all of them or none.
+   * The rows come built (Node, ServiceName and ServiceTags set) by the caller, which builds
+   * them aside in slices; this step only files them, a few map writes per check, and wakes
+   * watchers and the syncer once instead of once per check.
+   */
+  putServiceWithChecks(service: ServiceFields, checks: readonly { row: CheckFields; definition: CheckDefinition }[], droppedCheckIds: readonly string[], meta: RegistrationMeta): void {
+    this.#services.set(service.ID, { service, inSync: false, deleted: false, revision: ++this.#revision, ...meta });
+    this.#refreshCheckServiceFields(service);
+    for (const { row, definition } of checks) {
+      this.#checks.set(row.CheckID, { check: row, definition, inSync: false, deleted: false, revision: ++this.#revision, ...meta });
+    }
+    for (const id of droppedCheckIds) {
+      const e = this.#checks.get(id);
+      if (e && !e.deleted) Object.assign(e, { deleted: true, inSync: false, revision: ++this.#revision });
+    }
+    this.#changed(service.ID);
+  }
+
   /** Marks a service and its checks deleted; false when no such (live) service. */
   removeService(id: string): boolean {
     const e = this.#services.get(id);

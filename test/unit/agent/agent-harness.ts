@@ -29,6 +29,8 @@ export interface HarnessOptions {
   /** Seeds check staggering and sync jitter, which tests' clock steps are written against. */
   rngSeed?: number;
   sidecarPorts?: SidecarPortRange;
+  /** Slice budget of a registration's check work; 0 pauses at every step. */
+  registrationSliceMs?: number;
 }
 
 export async function startHarness(options: HarnessOptions = {}): Promise<AgentHarness> {
@@ -55,6 +57,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<AgentH
     checkSettings: options.checkSettings,
     registrations: options.registrations,
     sidecarPorts: options.sidecarPorts,
+    registrationSliceMs: options.registrationSliceMs,
   });
   await agent.start();
   await agent.syncChanges();
