@@ -30,7 +30,9 @@ const JOIN_SLICE_BYTES = 1024 * 1024;
 export function countWalkedElements(value: unknown, walkDepth: number, limit: number, depth = 0): number {
   // One level below the walk depth, a long array counts too: it is written in batches as well.
   if (depth === walkDepth + 1 && isLongArray(value)) return value.length;
-  if (depth > walkDepth || !isWalkable(value)) return 0;
+  // So does a long map below it (written in batches of entries): a proxy's Config.
+  if (depth > walkDepth) return holdsLongMap(value, depth) ? limit : 0;
+  if (!isWalkable(value)) return 0;
   if (Array.isArray(value)) return value.length;
   let n = 0;
   for (const key in value) {
@@ -47,6 +49,29 @@ export function countWalkedElements(value: unknown, walkDepth: number, limit: nu
  * pack() of them held the leader's loop for the whole list.
  */
 const LONG_ARRAY_ELEMENTS = 256;
+
+/**
+ * Maps this deep at most are looked into for a long map below the walk depth: a service's
+ * Proxy.Config lies at depth 3 of its register command, and a body at the cap makes it
+ * ~10,000 keys, one pack() of ~30 ms (issue 12 item 6).
+ */
+const NESTED_MAP_MAX_DEPTH = 4;
+
+/** A plain object with at least LONG_ARRAY_ELEMENTS own keys (counting stops there). */
+function isLongMap(value: unknown): boolean {
+  if (!isWalkable(value) || Array.isArray(value)) return false;
+  let n = 0;
+  for (const key in value as Record<string, unknown>) if (Object.hasOwn(value, key) && ++n >= LONG_ARRAY_ELEMENTS) return true;
+  return false;
+}
+
+/** Whether `value` (at `depth`) is or holds, through plain objects, a long map no deeper than NESTED_MAP_MAX_DEPTH. */
+function holdsLongMap(value: unknown, depth: number): boolean {
+  if (depth > NESTED_MAP_MAX_DEPTH || !isWalkable(value) || Array.isArray(value)) return false;
+  if (isLongMap(value)) return true;
+  for (const key in value) if (Object.hasOwn(value, key) && holdsLongMap(value[key], depth + 1)) return true;
+  return false;
+}
 
 function isLongArray(value: unknown): value is unknown[] {
   return Array.isArray(value) && value.length >= LONG_ARRAY_ELEMENTS && isWalkable(value);
@@ -106,7 +131,8 @@ function* encodeValue(packr: Packr, value: unknown, depth: number, walkDepth: nu
     yield* encodeElements(packr, value, parts);
     return;
   }
-  if (depth > walkDepth || !isWalkable(value)) {
+  const nested = depth > walkDepth && holdsLongMap(value, depth);
+  if ((depth > walkDepth && !nested) || !isWalkable(value)) {
     // A slice of msgpackr's shared target: the next pack() writes after it, never over it.
     parts.push(packr.pack(value));
     return;
@@ -123,9 +149,44 @@ function* encodeValue(packr: Packr, value: unknown, depth: number, walkDepth: nu
     return;
   }
   parts.push(Uint8Array.of(0xde, keys.length >> 8, keys.length & 0xff));
+  if (nested) {
+    yield* encodeEntries(packr, value, keys, depth, walkDepth, parts);
+    return;
+  }
   for (const key of keys) {
     parts.push(packr.pack(key));
     yield* encodeValue(packr, value[key], depth + 1, walkDepth, parts);
+  }
+}
+
+/**
+ * The entries of a long map below the walk depth, packed in batches as a map of a few of its
+ * entries with that map's header cut off; an entry that itself holds a long map (or whose key
+ * a plain object cannot hold as data, "__proto__") is written on its own.
+ */
+function* encodeEntries(packr: Packr, value: Record<string, unknown>, keys: readonly string[], depth: number, walkDepth: number, parts: Uint8Array[]): SlicedWork<void> {
+  let batch = 64;
+  for (let i = 0; i < keys.length; ) {
+    const key = keys[i]!;
+    if (key === "__proto__" || holdsLongMap(value[key], depth + 1)) {
+      parts.push(packr.pack(key));
+      yield* encodeValue(packr, value[key], depth + 1, walkDepth, parts);
+      i++;
+      continue;
+    }
+    const part: Record<string, unknown> = {};
+    let n = 0;
+    for (; n < batch && i + n < keys.length; n++) {
+      const k = keys[i + n]!;
+      if (k === "__proto__" || holdsLongMap(value[k], depth + 1)) break;
+      part[k] = value[k];
+    }
+    const packed = packr.pack(part);
+    // msgpackr writes every plain object's header as map16 (3 bytes).
+    parts.push(packed.subarray(3));
+    i += n;
+    batch = Math.max(1, Math.min(4096, Math.round((n * BATCH_BYTES) / Math.max(1, packed.length))));
+    yield;
   }
 }
 
@@ -222,7 +283,49 @@ class SliceReader {
       return read.values[0];
     }
     if (this.#atArray()) return yield* this.value(depth, true);
+    if (this.#atMap()) return yield* this.#largeMap(depth);
     return this.#oneValue();
+  }
+
+  /**
+   * A map below the walk depth larger than a batch (a proxy's Config of thousands of keys):
+   * its keys and values read a batch at a time, as one call reads them; a value larger than a
+   * batch is read by #unwalkedValue again. A key that is not a string (never written for a
+   * command, which holds plain objects) sends the whole map back to one msgpackr call, which
+   * reads such keys its own way.
+   */
+  *#largeMap(depth: number): SlicedWork<unknown> {
+    const start = this.position;
+    const header = this.#containerHeader();
+    if (header === undefined || header.kind !== "map") throw new Error("msgpack: expected a map");
+    const out: Record<string, unknown> = {};
+    let pending: string | undefined;
+    let done = 0;
+    const put = (item: unknown): boolean => {
+      if (pending === undefined) {
+        if (typeof item !== "string") return false;
+        // As msgpackr's mapsAsObjects reader does.
+        pending = item === "__proto__" ? "__proto_" : item;
+        return true;
+      }
+      out[pending] = item;
+      pending = undefined;
+      done++;
+      return true;
+    };
+    while (done < header.length) {
+      const left = 2 * (header.length - done) - (pending === undefined ? 0 : 1);
+      const batch = this.#values(left);
+      let ok = true;
+      if (batch !== undefined) for (const item of batch) ok &&= put(item);
+      else ok = pending !== undefined && put(yield* this.#unwalkedValue(depth + 1));
+      if (!ok) {
+        this.position = start;
+        return this.#oneValue();
+      }
+      yield;
+    }
+    return out;
   }
 
   /** Reads a map or array header at the current position; undefined (nothing read) for anything else. */
@@ -244,6 +347,11 @@ class SliceReader {
   #uint(at: number, width: 2 | 4): number {
     if (at + width > this.bytes.length) throw new Error("Unexpected end of MessagePack data");
     return width === 2 ? this.bytes.readUInt16BE(at) : this.bytes.readUInt32BE(at);
+  }
+
+  #atMap(): boolean {
+    const token = this.bytes[this.position];
+    return (token >= 0x80 && token <= 0x8f) || token === 0xde || token === 0xdf;
   }
 
   #atArray(): boolean {

@@ -11,6 +11,22 @@ import type { Command } from "../../../src/fsm/command.ts";
 
 const packr = new Packr({ useRecords: false, int64AsType: "bigint" });
 
+function bigConfig(n: number): Record<string, unknown> {
+  return Object.fromEntries(Array.from({ length: n }, (_, i) => [`key-${i}`, { nested: i, s: "x" }]));
+}
+
+function proxyRegister(n: number, extra: Record<string, unknown> = {}): Record<string, unknown> {
+  const Config = bigConfig(n);
+  for (const [k, v] of Object.entries(extra)) Object.defineProperty(Config, k, { value: v, enumerable: true, writable: true, configurable: true });
+  return { Type: "catalog-register", Node: { Node: "n" }, Service: { ID: "p", Service: "p", Kind: "connect-proxy", Proxy: { DestinationServiceName: "web", Config } } };
+}
+
+function steps(work: Generator<void, unknown, void>): number {
+  let n = 0;
+  while (work.next().done !== true) n++;
+  return n;
+}
+
 function documents(): unknown[] {
   const wide = Array.from({ length: 3000 }, (_, i) => ({ CheckID: `c-${i}`, Flags: BigInt(i) << 40n, Value: Buffer.from(`v${i}`), Skip: undefined, Neg: -0, Text: i % 7 === 0 ? "lone \ud800 surrogate" : "é ✓ 𝄞" }));
   return [
@@ -21,6 +37,10 @@ function documents(): unknown[] {
     { __proto__: null, plain: true },
     { Big: "x".repeat(200_000), Many: Array.from({ length: 70_000 }, (_, i) => i), Map: Object.fromEntries(Array.from({ length: 300 }, (_, i) => [`k${i}`, { i }])) },
     [null, true, false, 1.5, -1, 2 ** 40, "s", Buffer.from([1, 2, 3]), new Uint8Array([4, 5])],
+    // A long map below the walk depth (a proxy's Config), with entries written on their own.
+    proxyRegister(6000, { ["__proto__"]: "renamed", Inner: bigConfig(400), Huge: "y".repeat(60_000), Small: { a: 1 }, Flags: 1n << 62n, Gone: undefined }),
+    // A large map with keys that are not strings, below every walk depth tried: msgpackr reads it its own way, whole.
+    { Type: "x", Service: { Proxy: { Config: { Inner: new Map(Array.from({ length: 5000 }, (_, i) => [i, `v${i}`])) } } } },
     // Byte strings past LARGE_BINARY_BYTES are written by the slicer itself and joined in pieces.
     { Type: "snapshot-restore", Data: Buffer.alloc(9 * 1024 * 1024 + 3, 5), Tail: new Uint8Array(1024 * 1024).fill(9), After: "x" },
   ];
@@ -188,4 +208,14 @@ test("decodedCopy - a command holding byte strings is refused without scanning i
   };
   assert.equal(decodedCopy(cmd, bytes), undefined);
   assert.equal(scans, 0);
+});
+
+test("msgpack slices - a register whose Proxy.Config holds 10,000 keys is wide and encodes and decodes in steps", () => {
+  const cmd = proxyRegister(10_000) as unknown as Command;
+  assert.equal(isWideCommand(cmd), true);
+  const whole = encodeCommand(cmd);
+  // About 32 KiB per step: the ~300 KB of the config take at least 8 steps each way.
+  assert.ok(steps(encodeCommandSlices(cmd)) >= 8);
+  assert.ok(steps(decodeCommandSlices(whole)) >= 8);
+  assert.deepEqual(runWhole(decodeCommandSlices(whole)), decodeCommand(whole));
 });
