@@ -74,6 +74,19 @@ export const CASES: { name: string; method: string; path: (round: number) => str
     path: () => "/v1/agent/service/register",
     body: (r) => fill((n) => JSON.stringify({ Name: `checked-${r}`, Port: 22000 + r, Checks: range(n).map((i) => ({ CheckID: `c-${r}-${i}`, Name: `c ${i}`, TTL: "600s" })) })),
   },
+  // Reads of what the case above left: four services of ~5,000 checks each (CASES=many Checks picks all three).
+  {
+    name: "agent services list: after many Checks",
+    method: "GET",
+    path: () => "/v1/agent/services",
+    body: () => "",
+  },
+  {
+    name: "agent checks list: after many Checks",
+    method: "GET",
+    path: () => "/v1/agent/checks",
+    body: () => "",
+  },
   {
     name: "prepared query: many Tags",
     method: "POST",
@@ -89,7 +102,7 @@ export const CASES: { name: string; method: string; path: (round: number) => str
 ];
 
 async function call(server: ServerUnderTest, method: string, path: string, body: string): Promise<number> {
-  const res = await fetch(`${server.base}${path}`, { method, body, headers: { "X-Consul-Token": TOKEN } });
+  const res = await fetch(`${server.base}${path}`, { method, body: method === "GET" ? undefined : body, headers: { "X-Consul-Token": TOKEN } });
   const text = await res.text();
   if (res.status !== 200) process.stderr.write(`${method} ${path} answered ${res.status}: ${text.slice(0, 200)}\n`);
   return res.status;
