@@ -1,6 +1,7 @@
 import { runSliced } from "../../runtime/sliced-work.ts";
 import { encodedIdMapInSteps } from "./id-map-in-steps.ts";
 import { wantsPretty } from "./catalog-query.ts";
+import { scheduledBody } from "../scheduled-body.ts";
 import { decodeCheckDefinition } from "../../agent/check-definition.ts";
 import { CHECK_REGISTRATION_SHAPE, CHECK_UPDATE_SHAPE, refuseUnknownKeys, SERVICE_REGISTRATION_SHAPE } from "../../agent/registration-keys.ts";
 import { decodeServiceDefinitionSteps, validateCheckRegistration, validateServiceDefinition } from "../../agent/service-definition.ts";
@@ -243,8 +244,12 @@ const checks: Handler = async (ctx, req) => {
     }
   };
   // In steps: a registration at the body cap holds ~5,000 checks (issue 12 item 6).
-  const encoded = await runSliced(encodedIdMapInSteps(rows, (c) => c.CheckID, view, pretty));
-  return { kind: "json", status: 200, value: null, encoded };
+  const pieces = await runSliced(encodedIdMapInSteps(rows, (c) => c.CheckID, view, pretty));
+  if (pieces.length === 1) return { kind: "json", status: 200, value: null, encoded: pieces[0] };
+  // A large listing goes to the socket a piece per scheduler step, not in one write.
+  let length = 0;
+  for (const p of pieces) length += p.byteLength;
+  return { kind: "stream", status: 200, contentType: "application/json", body: scheduledBody(pieces.map((p) => [p])[Symbol.iterator]()), headers: { "Content-Length": String(length) } };
 };
 
 const checkRegister: Handler = async (ctx, req) => {

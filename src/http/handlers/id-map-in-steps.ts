@@ -23,24 +23,39 @@ function byObjectKeyOrder(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
+/** The text is handed on in UTF-8 pieces of about this many characters (a turn never converts all of it). */
+const PIECE_CHARS = 64 * 1024;
+
 /**
- * The JSON text of the object {id: view} over `items`, an item left out when `view` returns
- * undefined. The rows are the caller's snapshot (immutable rows), so the answer is of one moment.
+ * The JSON text of the object {id: view} over `items`, as UTF-8 pieces in order, an item left
+ * out when `view` returns undefined. The rows are the caller's snapshot (immutable rows), so
+ * the answer is of one moment.
  */
-export function* encodedIdMapInSteps<T>(items: readonly T[], idOf: (item: T) => string, view: (item: T) => unknown, pretty: boolean): SlicedWork<string> {
+export function* encodedIdMapInSteps<T>(items: readonly T[], idOf: (item: T) => string, view: (item: T) => unknown, pretty: boolean): SlicedWork<Buffer[]> {
   const sorted = items.map((item) => ({ id: idOf(item), item })).sort((a, b) => byObjectKeyOrder(a.id, b.id));
   yield;
-  const parts: string[] = [];
+  const pieces: Buffer[] = [];
+  let chunk: string[] = [];
+  let chunkChars = 0;
+  let entries = 0;
   for (let i = 0; i < sorted.length; i++) {
     const { id, item } = sorted[i]!;
     const v = view(item);
     if (v !== undefined) {
       const key = JSON.stringify(id);
-      if (pretty) parts.push(`    ${key}: ${encodeJson(v, true).slice(0, -1).replace(/\n/g, "\n    ")}`);
-      else parts.push(`${key}:${encodeJson(v, false)}`);
+      const text = pretty ? `${entries === 0 ? "{\n" : ",\n"}    ${key}: ${encodeJson(v, true).slice(0, -1).replace(/\n/g, "\n    ")}` : `${entries === 0 ? "{" : ","}${key}:${encodeJson(v, false)}`;
+      entries++;
+      chunk.push(text);
+      chunkChars += text.length;
+      if (chunkChars >= PIECE_CHARS) {
+        pieces.push(Buffer.from(chunk.join("")));
+        chunk = [];
+        chunkChars = 0;
+      }
     }
     if ((i + 1) % ENTRIES_PER_STEP === 0) yield;
   }
-  if (parts.length === 0) return pretty ? "{}\n" : "{}";
-  return pretty ? `{\n${parts.join(",\n")}\n}\n` : `{${parts.join(",")}}`;
+  chunk.push(entries === 0 ? (pretty ? "{}\n" : "{}") : pretty ? "\n}\n" : "}");
+  pieces.push(Buffer.from(chunk.join("")));
+  return pieces;
 }
