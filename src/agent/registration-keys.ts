@@ -1,5 +1,6 @@
 import { errors } from "../errors/catalog.ts";
 import { isObject, type JsonObject } from "../decode/json-body.ts";
+import { runWhole, type SlicedWork } from "../runtime/sliced-work.ts";
 
 // The field names a service or check registration may carry, and the unknown-field refusal of
 // the agent endpoints. Consul 1.20 decodes these bodies with encoding/json's
@@ -175,14 +176,20 @@ function resolve(of: ShapeOf): Exclude<ShapeOf, { lazy: () => ShapeOf }> {
   return "lazy" in of ? resolve(of.lazy()) : of;
 }
 
-function walk(value: unknown, of: ShapeOf): void {
+function* walk(value: unknown, of: ShapeOf): SlicedWork<void> {
   const s = resolve(of);
   if ("object" in s) {
-    if (isObject(value)) refuseUnknownKeys(value, s.object);
+    if (isObject(value)) yield* refuseUnknownKeysSteps(value, s.object);
   } else if ("list" in s) {
-    if (Array.isArray(value)) for (const item of value) if (isObject(item)) refuseUnknownKeys(item, s.list);
+    // A pause after each element: a registration at the body cap lists ~5,000 checks.
+    if (Array.isArray(value)) {
+      for (const item of value) {
+        if (isObject(item)) yield* refuseUnknownKeysSteps(item, s.list);
+        yield;
+      }
+    }
   } else if (isObject(value)) {
-    for (const item of Object.values(value)) if (isObject(item)) refuseUnknownKeys(item, s.map);
+    for (const item of Object.values(value)) if (isObject(item)) yield* refuseUnknownKeysSteps(item, s.map);
   }
 }
 
@@ -191,6 +198,11 @@ function walk(value: unknown, of: ShapeOf): void {
  * does not know. Type errors are left to the decoder.
  */
 export function refuseUnknownKeys(o: JsonObject, s: Shape): void {
+  runWhole(refuseUnknownKeysSteps(o, s));
+}
+
+/** refuseUnknownKeys as SlicedWork, pausing between the elements of lists (runtime/sliced-work.ts). */
+export function* refuseUnknownKeysSteps(o: JsonObject, s: Shape): SlicedWork<void> {
   for (const [key, value] of Object.entries(o)) {
     const folded = key.toLowerCase();
     if (!s.keys.has(folded)) {
@@ -198,6 +210,6 @@ export function refuseUnknownKeys(o: JsonObject, s: Shape): void {
       throw errors.decodeFailed(`json: unknown field ${JSON.stringify(key)}`);
     }
     const child = s.keys.get(folded);
-    if (child && value !== null) walk(value, child);
+    if (child && value !== null) yield* walk(value, child);
   }
 }

@@ -3,7 +3,7 @@ import { encodedIdMapInSteps } from "./id-map-in-steps.ts";
 import { wantsPretty } from "./catalog-query.ts";
 import { scheduledBody } from "../scheduled-body.ts";
 import { decodeCheckDefinition } from "../../agent/check-definition.ts";
-import { CHECK_REGISTRATION_SHAPE, CHECK_UPDATE_SHAPE, refuseUnknownKeys, SERVICE_REGISTRATION_SHAPE } from "../../agent/registration-keys.ts";
+import { CHECK_REGISTRATION_SHAPE, CHECK_UPDATE_SHAPE, refuseUnknownKeys, refuseUnknownKeysSteps, SERVICE_REGISTRATION_SHAPE } from "../../agent/registration-keys.ts";
 import { decodeServiceDefinitionSteps, validateCheckRegistration, validateServiceDefinition } from "../../agent/service-definition.ts";
 import { errors } from "../../errors/catalog.ts";
 import { agentCheckSchema, agentServiceSchema } from "../../filter/endpoint-schemas.ts";
@@ -112,8 +112,8 @@ const service: Handler = async (ctx, req) => {
 const serviceRegister: Handler = async (ctx, req) => {
   enterpriseParams(req);
   const body = await objectBody(req, "structs.ServiceDefinition");
-  refuseUnknownKeys(body, SERVICE_REGISTRATION_SHAPE);
   // In slices: a body near the cap holds ~5,000 checks (issue 12 item 6).
+  await runSliced(refuseUnknownKeysSteps(body, SERVICE_REGISTRATION_SHAPE));
   const def = await runSliced(decodeServiceDefinitionSteps(body));
   validateServiceDefinition(def);
   vetServiceRegister(requestAuthorizer(ctx, req), def, ctx.agent.localState.service(def.id || def.name));

@@ -2,6 +2,8 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { REGISTRATION_CHECKS_PER_STEP } from "../../../src/agent/agent.ts";
 import { LocalState } from "../../../src/agent/local-state.ts";
+import { refuseUnknownKeysSteps, SERVICE_REGISTRATION_SHAPE } from "../../../src/agent/registration-keys.ts";
+import { runWhole } from "../../../src/runtime/sliced-work.ts";
 import type { CheckFields } from "../../../src/fsm/command.ts";
 import { check, service, startHarness } from "./agent-harness.ts";
 
@@ -83,4 +85,15 @@ test("registration slices - LocalState files a service and its checks in one cha
   assert.equal(local.checksForService("web", false).length, 500);
   assert.equal(local.check("old"), undefined);
   assert.equal(local.checkEntryForSync("old")?.deleted, true);
+});
+
+test("registration slices - the unknown-key refusal pauses between checks and still names the first unknown key in document order", () => {
+  const body = manyChecks(500);
+  const work = refuseUnknownKeysSteps(body, SERVICE_REGISTRATION_SHAPE);
+  let steps = 0;
+  while (work.next().done !== true) steps++;
+  assert.ok(steps >= 500, `${steps} steps`);
+  const bad = { ...manyChecks(500), Zzz: 1 };
+  (bad.Checks as Record<string, unknown>[])[300]!.Bogus = true;
+  assert.throws(() => runWhole(refuseUnknownKeysSteps(bad, SERVICE_REGISTRATION_SHAPE)), /unknown field "Bogus"/);
 });
