@@ -7,6 +7,7 @@ import type { SyncTarget } from "./anti-entropy.ts";
 import { isAclRefusal, type CatalogWrites } from "./catalog-writes.ts";
 import type { SyncTokenEntry } from "./sync-token.ts";
 import type { LocalState } from "./local-state.ts";
+import { runSliced, type SlicedWork } from "../runtime/sliced-work.ts";
 
 // The two sync operations anti-entropy schedules (Consul's local.State SyncFull/SyncChanges).
 // The catalog is read in-process: on a server its own, on a client agent the rows it wrote.
@@ -138,7 +139,8 @@ export class CatalogSync implements SyncTarget {
       }
       // Checks ride along only when they sync with the same token, so none gains the service's rights (Consul).
       const token = this.#deps.syncToken(entry);
-      const checks = local.checkEntries().filter(([, c]) => !c.deleted && c.check.ServiceID === id && this.#deps.syncToken(c) === token);
+      // In steps: a registration at the body cap brings ~5,000 checks (issue 12 item 6).
+      const { checks, rows } = await runSliced(serviceChecksToSync(local, id, token, this.#deps.syncToken));
       await attempt(async () => {
         const blocked = await this.#write(
           {
@@ -146,14 +148,14 @@ export class CatalogSync implements SyncTarget {
             Node: this.#deps.nodeFields(),
             SkipNodeUpdate: true,
             Service: entry.service,
-            Checks: checks.map(([, c]) => this.#catalogCheck(c.check)),
+            Checks: rows,
           },
           token,
           "Service registration",
           { service: id },
         );
         local.setServiceInSync(id, true, revision);
-        for (const [cid, c] of checks) local.setCheckInSync(cid, true, c.revision);
+        for (const { id: cid, revision: r } of checks) local.setCheckInSync(cid, true, r);
         if (!blocked) this.#deps.logger.info("Synced service", { service: id });
       });
     }
@@ -194,8 +196,7 @@ export class CatalogSync implements SyncTarget {
 
   /** The row as the catalog stores it (apply fills node and service fields the same way). */
   #catalogCheck(check: CheckFields): CheckFields {
-    const svc = check.ServiceID ? this.#deps.local.service(check.ServiceID) : undefined;
-    return { ...check, Node: this.#deps.local.nodeName, ServiceName: svc?.Service ?? "", ServiceTags: svc ? [...svc.Tags] : [] };
+    return catalogCheckRow(this.#deps.local, check);
   }
 
   /**
@@ -216,4 +217,38 @@ export class CatalogSync implements SyncTarget {
     if (!result.ok) throw new Error(result.error);
     return false;
   }
+}
+
+/** The row as the catalog stores it (apply fills node and service fields the same way). */
+function catalogCheckRow(local: LocalState, check: CheckFields): CheckFields {
+  const svc = check.ServiceID ? local.service(check.ServiceID) : undefined;
+  return { ...check, Node: local.nodeName, ServiceName: svc?.Service ?? "", ServiceTags: svc ? [...svc.Tags] : [] };
+}
+
+/** Check entries looked at per step of serviceChecksToSync. */
+export const SYNC_CHECKS_PER_STEP = 256;
+
+/**
+ * A service's live checks that sync with its token, with their catalog rows and the revision
+ * each was read at (a check changed meanwhile has a newer one and is not marked synced),
+ * looked at a batch per step.
+ */
+export function* serviceChecksToSync(
+  local: LocalState,
+  serviceId: string,
+  token: string,
+  syncToken: (entry: SyncTokenEntry) => string,
+): SlicedWork<{ checks: { id: string; revision: number }[]; rows: CheckFields[] }> {
+  const entries = local.checkEntries();
+  const checks: { id: string; revision: number }[] = [];
+  const rows: CheckFields[] = [];
+  for (let i = 0; i < entries.length; i++) {
+    const [id, c] = entries[i]!;
+    if (!c.deleted && c.check.ServiceID === serviceId && syncToken(c) === token) {
+      checks.push({ id, revision: c.revision });
+      rows.push(catalogCheckRow(local, c.check));
+    }
+    if ((i + 1) % SYNC_CHECKS_PER_STEP === 0) yield;
+  }
+  return { checks, rows };
 }

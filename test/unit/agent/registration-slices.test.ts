@@ -4,6 +4,7 @@ import { REGISTRATION_CHECKS_PER_STEP } from "../../../src/agent/agent.ts";
 import { LocalState } from "../../../src/agent/local-state.ts";
 import { refuseUnknownKeysSteps, SERVICE_REGISTRATION_SHAPE } from "../../../src/agent/registration-keys.ts";
 import { runWhole } from "../../../src/runtime/sliced-work.ts";
+import { serviceChecksToSync, SYNC_CHECKS_PER_STEP } from "../../../src/agent/catalog-sync.ts";
 import type { CheckFields } from "../../../src/fsm/command.ts";
 import { check, service, startHarness } from "./agent-harness.ts";
 
@@ -93,7 +94,24 @@ test("registration slices - the unknown-key refusal pauses between checks and st
   let steps = 0;
   while (work.next().done !== true) steps++;
   assert.ok(steps >= 500, `${steps} steps`);
-  const bad = { ...manyChecks(500), Zzz: 1 };
+  const bad: Record<string, unknown> = { ...manyChecks(500), Zzz: 1 };
   (bad.Checks as Record<string, unknown>[])[300]!.Bogus = true;
   assert.throws(() => runWhole(refuseUnknownKeysSteps(bad, SERVICE_REGISTRATION_SHAPE)), /unknown field "Bogus"/);
+});
+
+test("registration slices - the catalog sync gathers a service's 1,000 checks in steps, with the revision each was read at", async () => {
+  const h = await startHarness();
+  await h.agent.addService(service(manyChecks(CHECKS)), { replaceExistingChecks: false, source: "api" });
+  const work = serviceChecksToSync(h.agent.localState, "big", "", () => "");
+  let steps = 0;
+  let step = work.next();
+  while (step.done !== true) {
+    steps++;
+    step = work.next();
+  }
+  assert.ok(steps >= Math.floor((CHECKS + 1) / SYNC_CHECKS_PER_STEP), `${steps} steps`);
+  assert.equal(step.value.rows.length, CHECKS);
+  assert.equal(step.value.rows[0]!.ServiceName, "big");
+  assert.equal(step.value.checks[0]!.revision, h.agent.localState.checkEntryForSync(step.value.checks[0]!.id)!.revision);
+  await h.agent.stop();
 });
