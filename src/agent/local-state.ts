@@ -130,8 +130,10 @@ export class LocalState implements CheckStatusSink {
   putServiceWithChecks(service: ServiceFields, checks: readonly { row: CheckFields; definition: CheckDefinition }[], droppedCheckIds: readonly string[], meta: RegistrationMeta): void {
     this.#services.set(service.ID, { service, inSync: false, deleted: false, revision: ++this.#revision, ...meta });
     this.#refreshCheckServiceFields(service);
+    const { token, source } = meta;
+    // Fields spelled out (no spread): this loop is the part of the registration that cannot pause.
     for (const { row, definition } of checks) {
-      this.#checks.set(row.CheckID, { check: row, definition, inSync: false, deleted: false, revision: ++this.#revision, ...meta });
+      this.#checks.set(row.CheckID, { check: row, definition, inSync: false, deleted: false, revision: ++this.#revision, token, source });
     }
     for (const id of droppedCheckIds) {
       const e = this.#checks.get(id);
