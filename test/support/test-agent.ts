@@ -1,3 +1,4 @@
+import assert from "node:assert/strict";
 import { startAgent, type AgentRuntimeOptions, type RunningAgent } from "../../src/launch/start-agent.ts";
 import { silentLogger } from "../../src/runtime/logger.ts";
 
@@ -50,4 +51,10 @@ export async function startTestAgent(
     { logger: silentLogger },
   );
   return { running, base: `http://127.0.0.1:${running.http.address.port}`, stop: () => running.stop() };
+}
+
+/** PUT /v1/catalog/register on `agent`, asserting the 200 (the body text is the failure message). */
+export async function registerInCatalog(agent: TestAgent, body: unknown): Promise<void> {
+  const res = await fetch(`${agent.base}/v1/catalog/register`, { method: "PUT", body: JSON.stringify(body) });
+  assert.equal(res.status, 200, await res.text());
 }

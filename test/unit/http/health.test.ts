@@ -1,6 +1,6 @@
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { startTestAgent, type TestAgent } from "../../support/test-agent.ts";
+import { registerInCatalog, startTestAgent, type TestAgent } from "../../support/test-agent.ts";
 
 let agent: TestAgent;
 before(async () => {
@@ -8,10 +8,7 @@ before(async () => {
 });
 after(() => agent.stop());
 
-async function register(body: unknown): Promise<void> {
-  const res = await fetch(`${agent.base}/v1/catalog/register`, { method: "PUT", body: JSON.stringify(body) });
-  assert.equal(res.status, 200, await res.text());
-}
+const register = (body: unknown): Promise<void> => registerInCatalog(agent, body);
 
 interface Answer {
   status: number;

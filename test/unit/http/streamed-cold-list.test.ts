@@ -7,7 +7,7 @@ import type { HealthCheck, Node, NodeService } from "../../../src/model/catalog.
 import { encodeJson } from "../../../src/http/json.ts";
 import { InstanceFragments, listPieces } from "../../../src/http/views/instance-fragments.ts";
 import { scheduledBody, writeCoalesced } from "../../../src/http/scheduled-body.ts";
-import { startTestAgent, type TestAgent } from "../../support/test-agent.ts";
+import { registerInCatalog, startTestAgent, type TestAgent } from "../../support/test-agent.ts";
 
 // A cold list answer (issue 17, S4) is sent while its entries are encoded: chunked, since its
 // length is not known before. Its bytes must be those of the general path, the framing must be
@@ -32,10 +32,7 @@ before(async () => {
 });
 after(() => agent.stop());
 
-async function register(body: unknown): Promise<void> {
-  const res = await fetch(`${agent.base}/v1/catalog/register`, { method: "PUT", body: JSON.stringify(body) });
-  assert.equal(res.status, 200, await res.text());
-}
+const register = (body: unknown): Promise<void> => registerInCatalog(agent, body);
 
 interface Answer {
   status: number;
