@@ -315,9 +315,11 @@ function readBody(req: IncomingMessage, compiled: CompiledRoute, timing: BodyTim
 }
 
 /**
- * Writes status, headers with an exact Content-Length (no chunking, as Consul answers) and body.
- * A streamed body goes out chunked, piped with backpressure; if it fails midway the connection
- * is cut, so the client sees a truncated answer rather than a complete-looking one.
+ * Writes status, headers and body. A whole body carries its exact Content-Length. A streamed
+ * body without a known length (a cold list encoded while it is sent, a monitor) goes out
+ * chunked, as Go's net/http sends any answer larger than its buffer; it is piped with
+ * backpressure, and if it fails midway the connection is cut, so the client sees a truncated
+ * answer rather than a complete-looking one.
  *
  * Every answer of a route says `Vary: Accept-Encoding`: Consul registers each endpoint behind
  * gziphandler, which adds it to every response whatever the request asked (the UI and the
