@@ -9,6 +9,21 @@ export interface TestAgent {
   stop(): Promise<void>;
 }
 
+/** The HTTP settings a test agent runs with: Consul's defaults (512 KiB KV values and txn bodies, default-allow ACLs). */
+export function testHttpSettings(nodeName: string): AgentRuntimeOptions["http"] {
+  return {
+    datacenter: "dc1",
+    nodeName,
+    devMode: false,
+    kvMaxValueSizeBytes: 524288,
+    txnMaxReqLenBytes: 524288,
+    aclDefaultPolicy: "allow",
+    prometheusRetentionTimeMs: 0,
+    discoveryMaxStaleMs: 0,
+    blockEndpoints: [],
+  };
+}
+
 /** An in-process agent on a free port with quiet logs, for handler-level tests. */
 export async function startTestAgent(
   overrides: Partial<AgentRuntimeOptions["http"]> = {},
@@ -27,18 +42,7 @@ export async function startTestAgent(
         nodeMeta: {},
         ...extra.identity,
       },
-      http: {
-        datacenter: "dc1",
-        nodeName: "test-node",
-        devMode: false,
-        kvMaxValueSizeBytes: 524288,
-        txnMaxReqLenBytes: 524288,
-        aclDefaultPolicy: "allow",
-        prometheusRetentionTimeMs: 0,
-        discoveryMaxStaleMs: 0,
-        blockEndpoints: [],
-        ...overrides,
-      },
+      http: { ...testHttpSettings("test-node"), ...overrides },
       httpHost: "127.0.0.1",
       httpPort: 0,
       logLevel: "error",

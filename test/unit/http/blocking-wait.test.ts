@@ -4,6 +4,7 @@ import { startAgent } from "../../../src/launch/start-agent.ts";
 import { silentLogger } from "../../../src/runtime/logger.ts";
 import { manualClock } from "../agent/fake-clock.ts";
 import { eventually } from "../../support/eventually.ts";
+import { testHttpSettings } from "../../support/test-agent.ts";
 
 // Issue 20: blocking queries at wait=1s answered after up to 1.23 s (a 100 ms timer tick rounded
 // every deadline up). Consul answers within wait + wait/16. The agent runs on a simulated clock,
@@ -14,7 +15,7 @@ test("a blocking query with wait=1s answers after 1 s and by 1 s + 1/16 s, over 
   const running = await startAgent(
     {
       identity: { nodeName: "wait-node", nodeId: "11111111-2222-3333-4444-555555555555", datacenter: "dc1", server: true, advertiseAddr: "127.0.0.1", serverPort: 8300, serfLanPort: 8301, nodeMeta: {} },
-      http: { datacenter: "dc1", nodeName: "wait-node", devMode: false, kvMaxValueSizeBytes: 524288, txnMaxReqLenBytes: 524288, aclDefaultPolicy: "allow", prometheusRetentionTimeMs: 0, discoveryMaxStaleMs: 0, blockEndpoints: [] },
+      http: testHttpSettings("wait-node"),
       httpHost: "127.0.0.1",
       httpPort: 0,
       logLevel: "error",

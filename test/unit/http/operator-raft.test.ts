@@ -3,6 +3,7 @@ import assert from "node:assert/strict";
 import { startAgent, type RunningAgent } from "../../../src/launch/start-agent.ts";
 import { silentLogger } from "../../../src/runtime/logger.ts";
 import { readSnapshotArchive } from "../../../src/storage/snapshot-archive.ts";
+import { testHttpSettings } from "../../support/test-agent.ts";
 
 // A lone in-memory Raft voter (what -dev runs): the operator endpoints read the Raft view.
 
@@ -14,17 +15,7 @@ before(async () => {
   running = await startAgent(
     {
       identity: { nodeName: "raft-node", nodeId: NODE_ID, datacenter: "dc1", server: true, advertiseAddr: "127.0.0.1", serverPort: 8300, serfLanPort: 8301, nodeMeta: {} },
-      http: {
-        datacenter: "dc1",
-        nodeName: "raft-node",
-        devMode: false,
-        kvMaxValueSizeBytes: 524288,
-        txnMaxReqLenBytes: 524288,
-        aclDefaultPolicy: "allow",
-        prometheusRetentionTimeMs: 0,
-        discoveryMaxStaleMs: 0,
-        blockEndpoints: [],
-      },
+      http: testHttpSettings("raft-node"),
       httpHost: "127.0.0.1",
       httpPort: 0,
       logLevel: "error",

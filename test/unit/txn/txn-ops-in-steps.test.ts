@@ -4,21 +4,12 @@ import type { TxnOp } from "../../../src/fsm/command.ts";
 import type { HttpSettings } from "../../../src/http/context.ts";
 import { TXN_OPS_PER_STEP, TXN_VALUE_CHARS_PER_STEP, txnOpsInSteps } from "../../../src/http/handlers/txn.ts";
 import { runWhole, type SlicedWork } from "../../../src/runtime/sliced-work.ts";
+import { testHttpSettings } from "../../support/test-agent.ts";
 
 // A txn body at its size cap is 512 KiB of base64 values, checked and decoded op by op: in
 // steps, so a turn of the event loop runs only as many as its budget allows (issue 12 item 6).
 
-const settings: HttpSettings = {
-  datacenter: "dc1",
-  nodeName: "n1",
-  devMode: false,
-  kvMaxValueSizeBytes: 524288,
-  txnMaxReqLenBytes: 524288,
-  aclDefaultPolicy: "allow",
-  prometheusRetentionTimeMs: 0,
-  discoveryMaxStaleMs: 0,
-  blockEndpoints: [],
-};
+const settings: HttpSettings = testHttpSettings("n1");
 
 /** How many steps (calls of next) the work took, and its result. */
 function steps(work: SlicedWork<TxnOp[]>): { steps: number; ops: TxnOp[] } {
