@@ -4,6 +4,7 @@ import { RaftNode, type RaftStateMachine } from "../../../src/server/raft-node.t
 import { InMemoryRaftStorage } from "../../../src/server/raft-storage.ts";
 import type { Entry } from "../../../src/raft/messages.ts";
 import { electLeader, loopbackMembers, startInMemoryNode } from "../../support/raft-loopback.ts";
+import { eventually } from "../../support/eventually.ts";
 
 // A large entry is prepared (decoded, its rows built) over many turns before it applies
 // (issue 12 item 6). The Ready loop must not wait for that: a leader that did sent no
@@ -58,11 +59,7 @@ void test("raft node - a large entry is prepared aside: heartbeats and acknowled
     const large = leader.propose(Uint8Array.of(LARGE));
     // Awaited below; a rejection meanwhile must fail the assertions, not the process.
     large.catch(() => undefined);
-    const until = Date.now() + 5_000;
-    while (preparing.size < ids.length) {
-      assert.ok(Date.now() < until, `only ${preparing.size} servers started preparing`);
-      await new Promise((r) => setTimeout(r, 10));
-    }
+    await eventually("every server to start preparing the large entry", () => Promise.resolve(preparing.size === ids.length), 5_000, 10);
     const largeIndex = leader.logStatus().lastLogIndex;
     const after = leader.propose(Uint8Array.of(2));
     const afterIndex = leader.logStatus().lastLogIndex;
