@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { openSync, readFileSync } from "node:fs";
 import { Agent as HttpAgent, request } from "node:http";
 import { freePort } from "./free-port.ts";
 import { firstOk } from "./http-call.ts";
@@ -23,7 +23,7 @@ import { instanceRegistration } from "./scale-jobs.ts";
 //
 // PROF_DIR=<dir> profiles the second agent (--cpu-prof; stopped with SIGINT so it is written);
 // NEW_NODE_FLAGS="--max-semi-space-size=64 …" adds node flags to the second agent (e.g. to try V8
-// settings; its stdout is not kept, so --trace-gc output is lost).
+// settings); NEW_STDOUT=<file> keeps that agent's stdout there (e.g. its --trace-gc lines).
 
 const CLOCK_TICKS_PER_SECOND = 100;
 const REGISTER_CONCURRENCY = 32;
@@ -35,11 +35,11 @@ interface RunningAgent {
   http: HttpAgent;
 }
 
-async function start(bundle: string, nodeFlags: string[]): Promise<RunningAgent> {
+async function start(bundle: string, nodeFlags: string[], stdoutFile?: string): Promise<RunningAgent> {
   const port = await freePort();
   const args = [bundle, "agent", "-dev", "-log-level", "warn", "-http-port", String(port), "-dns-port", String(await freePort()), "-server-port", String(await freePort()),
     "-serf-lan-port", String(await freePort()), "-serf-wan-port", String(await freePort()), "-grpc-port", "-1"];
-  const child = spawn(process.execPath, [...nodeFlags, ...args], { stdio: ["ignore", "ignore", "inherit"] });
+  const child = spawn(process.execPath, [...nodeFlags, ...args], { stdio: ["ignore", stdoutFile ? openSync(stdoutFile, "w") : "ignore", "inherit"] });
   const base = `http://127.0.0.1:${port}`;
   await firstOk(`${base}/v1/status/leader`, 20_000, 5, () => child.exitCode === null);
   return { child, pid: child.pid ?? 0, base, http: new HttpAgent({ keepAlive: true, maxSockets: 1 }) };
@@ -98,7 +98,7 @@ async function main(): Promise<void> {
   const agents: Record<"old" | "new", RunningAgent | undefined> = { old: undefined, new: undefined };
   try {
     agents.old = await start(oldBundle, []);
-    agents.new = await start(newBundle, prof);
+    agents.new = await start(newBundle, prof, process.env.NEW_STDOUT);
     for (const name of ["old", "new"] as const) {
       const a = agents[name];
       if (!a) continue;

@@ -33,6 +33,17 @@ interface ServiceSummary {
   tags: Map<string, number>;
 }
 
+/** Nodes with at most this many checks have their instances' check lists built on each read, not kept. */
+const SCANNED_CHECKS_MAX = 32;
+const NO_CHECKS: readonly HealthCheck[] = Object.freeze([]);
+
+/** The checks of a node's table that apply to one of its services, by CheckID. */
+function checksOf(checks: ReadonlyMap<string, HealthCheck>, serviceId: string): HealthCheck[] {
+  const built: HealthCheck[] = [];
+  for (const c of checks.values()) if (c.ServiceID === "" || c.ServiceID === serviceId) built.push(c);
+  return built.length > 1 ? built.sort(byCheckId) : built;
+}
+
 const byNodeThenId = (a: ServiceInstance, b: ServiceInstance): number =>
   a.node.Node < b.node.Node ? -1 : a.node.Node > b.node.Node ? 1 : a.service.ID < b.service.ID ? -1 : a.service.ID > b.service.ID ? 1 : 0;
 
@@ -66,7 +77,10 @@ export class CatalogTables {
    */
   #byName = new Map<string, Map<string, InstanceRef>>();
   #nameIndex = new Map<string, number>();
-  /** lower(node) → service ID → that instance's checks, sorted; dropped when the node's checks change. */
+  /**
+   * lower(node) → service ID → that instance's checks, sorted; dropped when the node's checks
+   * change. Only for nodes with many checks (instanceChecks).
+   */
   #instanceChecks = new Map<string, Map<string, readonly HealthCheck[]>>();
   /** lower(service name) → its instances in answer order; dropped when membership changes. */
   #orderByName = new Map<string, InstanceRef[]>();
@@ -136,16 +150,12 @@ export class CatalogTables {
     const order = this.#orderByName.get(nameKey);
     if (!order) {
       // The sort already looked every row up (a cold 10,000-instance read did that twice).
+      // The sorted pairs are the answer as they are (their extra `ref` is harmless), not copied.
       const sorted = this.#sortedInstances(refs);
       const order: InstanceRef[] = new Array<InstanceRef>(sorted.length);
-      const out: ServiceInstance[] = new Array<ServiceInstance>(sorted.length);
-      for (let i = 0; i < sorted.length; i++) {
-        const found = sorted[i];
-        order[i] = found.ref;
-        out[i] = { node: found.node, service: found.service };
-      }
+      for (let i = 0; i < sorted.length; i++) order[i] = sorted[i].ref;
       this.#orderByName.set(nameKey, order);
-      return out;
+      return sorted;
     }
     const out: ServiceInstance[] = new Array<ServiceInstance>(order.length);
     let n = 0;
@@ -210,6 +220,13 @@ export class CatalogTables {
   /** Checks that apply to one instance: its service checks plus the node's node-level checks. */
   instanceChecks(nodeName: string, serviceId: string): readonly HealthCheck[] {
     const key = nodeName.toLowerCase();
+    const checks = this.#checks.get(key);
+    if (checks === undefined) return NO_CHECKS;
+    // A node with few checks is scanned each time: a kept list per node and service (its
+    // map created on a cold read, one per node) made ~10,000 long-lived objects per cold
+    // 10,000-instance answer for the collector to copy and mark (issue 17, S4). Callers
+    // compare lists by their rows, not by identity.
+    if (checks.size <= SCANNED_CHECKS_MAX) return checksOf(checks, serviceId);
     let byService = this.#instanceChecks.get(key);
     if (!byService) {
       byService = new Map();
@@ -220,9 +237,7 @@ export class CatalogTables {
       // Built once per node and service until a check on the node changes: a node hosting
       // many services would otherwise be scanned whole for each of its instances, and the
       // same array each time lets views tell "unchanged" by identity.
-      const built: HealthCheck[] = [];
-      for (const c of this.#checks.get(key)?.values() ?? []) if (c.ServiceID === "" || c.ServiceID === serviceId) built.push(c);
-      list = built.sort(byCheckId);
+      list = checksOf(checks, serviceId);
       byService.set(serviceId, list);
     }
     return list;

@@ -12,7 +12,7 @@ import { json } from "../reply.ts";
 import { allPassing } from "../../model/health-status.ts";
 import { healthCheckView, type HealthCheckJson } from "../views/health-check.ts";
 import { healthEntryView, type HealthEntryJson } from "../views/health-entry.ts";
-import { healthEntryElement } from "../views/health-entry-bytes.ts";
+import { writeHealthEntry } from "../views/health-entry-bytes.ts";
 import { gatewayIndex, ingressGatewayInstances } from "../../connect/gateway-read.ts";
 import { clusterPeerRead, namesClusterPeer } from "./peer-scope.ts";
 import {
@@ -129,7 +129,7 @@ const serviceEntriesOfName = instancesOfName(entryViews, {
   caches: new WeakMap(),
   memos: new WeakMap(),
   render: (node, service, checks) => healthEntryView(node, service, checks ?? []),
-  write: (node, service, checks, pretty) => healthEntryElement(node, service, checks ?? [], pretty),
+  write: (node, service, checks, pretty, into) => writeHealthEntry(node, service, checks ?? [], pretty, into),
   withChecks: true,
   keep: (r, entry) => !r.passing || entry.passing,
 });

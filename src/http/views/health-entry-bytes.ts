@@ -1,5 +1,5 @@
 import type { HealthCheck, Node, NodeService } from "../../model/catalog.ts";
-import { JsonBytes } from "./json-bytes.ts";
+import { JsonBytes, type ByteSpan } from "./json-bytes.ts";
 import { closeAt, COMPACT, isPlainObject, listSeparator, memberKey, PRETTY, stringifiedAt, type JsonSpelling } from "./json-spelling.ts";
 import { weightsView } from "./node-service.ts";
 import { connectView, proxyView } from "./service-proxy.ts";
@@ -307,9 +307,16 @@ function writeCheck(c: HealthCheck, t: EntryBytes): void {
 /**
  * The entry as an element of the answer's top-level array: exactly what JSON.stringify writes
  * for healthEntryView(node, service, checks) there (pretty: with the element's 4-space indent,
- * as views/instance-fragments.ts cuts it). Undefined when a row is outside the views' shape.
+ * as views/instance-fragments.ts cuts it), as a Buffer of its own. Undefined when a row is
+ * outside the views' shape.
  */
 export function healthEntryElement(node: Node, service: NodeService, checks: readonly HealthCheck[], pretty: boolean): Buffer | undefined {
+  const span: ByteSpan = { bytes: undefined, start: 0, end: 0 };
+  return writeHealthEntry(node, service, checks, pretty, span) ? span.bytes?.subarray(span.start, span.end) : undefined;
+}
+
+/** Writes the entry healthEntryElement gives into its spelling's slab; `into` gets where it is. False when off shape. */
+export function writeHealthEntry(node: Node, service: NodeService, checks: readonly HealthCheck[], pretty: boolean, into: ByteSpan): boolean {
   const t = pretty ? PRETTY_BYTES : COMPACT_BYTES;
   out = pretty ? prettyOut : compactOut;
   out.begin();
@@ -326,5 +333,5 @@ export function healthEntryElement(node: Node, service: NodeService, checks: rea
     }
     out.raw(t.lastCheckClose);
   }
-  return out.take();
+  return out.take(into);
 }

@@ -1,6 +1,6 @@
 import type { HealthCheck, Node, NodeService } from "../../model/catalog.ts";
 import { allPassing } from "../../model/health-status.ts";
-import { inSlab } from "./json-bytes.ts";
+import { inSlab, type ByteSpan } from "./json-bytes.ts";
 
 // A materialised view of one service's list answers (health/service, catalog/service), kept
 // per instance: each instance's entry is encoded once and reused until one of the rows it was
@@ -10,7 +10,13 @@ import { inSlab } from "./json-bytes.ts";
 // Entries live as long as their service row (a WeakMap keyed by it): a deleted or replaced
 // instance takes its encoding with it.
 
-/** One instance's entry, encoded in the spellings asked for so far. */
+/**
+ * One instance's entry, encoded in the spellings asked for so far. Each spelling's bytes are
+ * kept as where they are (`…In` from `…Start` to `…End`): a slab shared with the entries written
+ * next to it (views/json-bytes.ts), or a buffer of the entry's own. Offsets rather than a Buffer
+ * view per entry: a cold 10,000-instance answer made (and kept) 10,000 such views, objects the
+ * collector copied and marked (issue 17, S4).
+ */
 export interface InstanceFragment {
   readonly node: Node;
   readonly service: NodeService;
@@ -18,8 +24,12 @@ export interface InstanceFragment {
   readonly checks: readonly HealthCheck[] | undefined;
   /** Whether every check passes (`?passing`). */
   readonly passing: boolean;
-  compact?: Buffer;
-  pretty?: Buffer;
+  compactIn: Buffer | undefined;
+  compactStart: number;
+  compactEnd: number;
+  prettyIn: Buffer | undefined;
+  prettyStart: number;
+  prettyEnd: number;
 }
 
 /** Builds the JSON value of one instance's entry. */
@@ -27,14 +37,17 @@ export type EntryRenderer = (node: Node, service: NodeService, checks: readonly 
 
 /**
  * Writes an entry's bytes directly, exactly as encoding the renderer's value would (pretty: as
- * an element of the answer's array, with its indent); undefined leaves it to the renderer.
+ * an element of the answer's array, with its indent), and puts where they are into `into`;
+ * false leaves it to the renderer.
  */
-export type EntryWriter = (node: Node, service: NodeService, checks: readonly HealthCheck[] | undefined, pretty: boolean) => Buffer | undefined;
+export type EntryWriter = (node: Node, service: NodeService, checks: readonly HealthCheck[] | undefined, pretty: boolean, into: ByteSpan) => boolean;
 
 export class InstanceFragments {
   readonly #byRow = new WeakMap<NodeService, InstanceFragment>();
   readonly #render: EntryRenderer;
   readonly #write: EntryWriter | undefined;
+  /** Where the writer put the entry it just wrote (copied into the fragment). */
+  readonly #written: ByteSpan = { bytes: undefined, start: 0, end: 0 };
 
   constructor(render: EntryRenderer, write?: EntryWriter) {
     this.#render = render;
@@ -54,24 +67,58 @@ export class InstanceFragments {
     // Both encodings' slots are in the literal: added later they would not fit the object
     // and each fragment would get a second, out-of-object property store, one more object per
     // instance surviving the cold read (issue 17, S4).
-    const f: InstanceFragment = { node, service, checks, passing: checks === undefined || allPassing(checks), compact: undefined, pretty: undefined };
+    const f: InstanceFragment = {
+      node,
+      service,
+      checks,
+      passing: checks === undefined || allPassing(checks),
+      compactIn: undefined,
+      compactStart: 0,
+      compactEnd: 0,
+      prettyIn: undefined,
+      prettyStart: 0,
+      prettyEnd: 0,
+    };
     this.#byRow.set(service, f);
     return f;
   }
 
-  /** The entry's bytes in one spelling, encoded on first use. */
-  encoded(f: InstanceFragment, pretty: boolean): Buffer {
-    const cached = pretty ? f.pretty : f.compact;
-    if (cached) return cached;
-    const written = this.#write?.(f.node, f.service, f.checks, pretty);
-    if (written) {
-      if (pretty) f.pretty = written;
-      else f.compact = written;
-      return written;
+  /** Encodes the entry in one spelling unless it already is. */
+  encode(f: InstanceFragment, pretty: boolean): void {
+    if ((pretty ? f.prettyIn : f.compactIn) !== undefined) return;
+    const span = this.#written;
+    if (!this.#write?.(f.node, f.service, f.checks, pretty, span)) {
+      const value = this.#render(f.node, f.service, f.checks);
+      const own = Buffer.from(pretty ? prettyElement(value) : JSON.stringify(value));
+      span.bytes = own;
+      span.start = 0;
+      span.end = own.length;
     }
-    if (pretty) return (f.pretty ??= Buffer.from(prettyElement(this.#render(f.node, f.service, f.checks))));
-    return (f.compact ??= Buffer.from(JSON.stringify(this.#render(f.node, f.service, f.checks))));
+    if (pretty) {
+      f.prettyIn = span.bytes;
+      f.prettyStart = span.start;
+      f.prettyEnd = span.end;
+    } else {
+      f.compactIn = span.bytes;
+      f.compactStart = span.start;
+      f.compactEnd = span.end;
+    }
+    span.bytes = undefined;
   }
+
+  /** The entry's bytes in one spelling (encoded on first use), as a Buffer of their own. */
+  encoded(f: InstanceFragment, pretty: boolean): Buffer {
+    this.encode(f, pretty);
+    const bytes = (pretty ? f.prettyIn : f.compactIn) as Buffer;
+    const start = pretty ? f.prettyStart : f.compactStart;
+    const end = pretty ? f.prettyEnd : f.compactEnd;
+    return start === 0 && end === bytes.length ? bytes : bytes.subarray(start, end);
+  }
+}
+
+/** The length of an encoded entry in one spelling. */
+function encodedLength(f: InstanceFragment, pretty: boolean): number {
+  return pretty ? f.prettyEnd - f.prettyStart : f.compactEnd - f.compactStart;
 }
 
 /**
@@ -95,7 +142,7 @@ const EMPTY_COMPACT = Buffer.from("[]");
 /** How many of these entries are not yet encoded in this spelling. */
 export function unencodedCount(fragments: readonly InstanceFragment[], pretty: boolean): number {
   let n = 0;
-  for (const f of fragments) if ((pretty ? f.pretty : f.compact) === undefined) n++;
+  for (const f of fragments) if ((pretty ? f.prettyIn : f.compactIn) === undefined) n++;
   return n;
 }
 
@@ -103,7 +150,10 @@ export function unencodedCount(fragments: readonly InstanceFragment[], pretty: b
 export function encodedListLength(cache: InstanceFragments, fragments: readonly InstanceFragment[], pretty: boolean): number {
   if (fragments.length === 0) return (pretty ? EMPTY_PRETTY : EMPTY_COMPACT).length;
   let length = (pretty ? OPEN_PRETTY.length + CLOSE_PRETTY.length : OPEN_COMPACT.length + CLOSE_COMPACT.length) + (fragments.length - 1) * (pretty ? SEP_PRETTY : SEP_COMPACT).length;
-  for (const f of fragments) length += cache.encoded(f, pretty).length;
+  for (const f of fragments) {
+    cache.encode(f, pretty);
+    length += encodedLength(f, pretty);
+  }
   return length;
 }
 
@@ -135,7 +185,7 @@ export function* listPieces(cache: InstanceFragments, fragments: readonly Instan
   let loose: Buffer[] = [pretty ? OPEN_PRETTY : OPEN_COMPACT];
   let looseSize = loose[0].length;
   /** The pending run of slab entries: [runStart, runEnd) of `runSlab`, separators included. */
-  let runSlab: ArrayBufferLike | undefined;
+  let runSlab: Buffer | undefined;
   let runStart = 0;
   let runEnd = 0;
   function joinLoose(): void {
@@ -148,7 +198,7 @@ export function* listPieces(cache: InstanceFragments, fragments: readonly Instan
   function passRun(): void {
     if (!runSlab) return;
     joinLoose();
-    piece.push(Buffer.from(runSlab, runStart, runEnd - runStart));
+    piece.push(runSlab.subarray(runStart, runEnd));
     pieceSize += runEnd - runStart;
     runSlab = undefined;
   }
@@ -162,26 +212,28 @@ export function* listPieces(cache: InstanceFragments, fragments: readonly Instan
   let encodedSincePause = 0;
   for (let i = 0; i < fragments.length; i++) {
     const f = fragments[i];
-    if (pauseEvery > 0 && (pretty ? f.pretty : f.compact) === undefined && ++encodedSincePause > pauseEvery) {
+    if (pauseEvery > 0 && (pretty ? f.prettyIn : f.compactIn) === undefined && ++encodedSincePause > pauseEvery) {
       encodedSincePause = 1;
       yield [];
     }
-    const bytes = cache.encoded(f, pretty);
-    const end = bytes.byteOffset + bytes.length;
-    if (runSlab !== undefined && bytes.buffer === runSlab && bytes.byteOffset === runEnd + sep.length && runEnd - runStart < pieceBytes) {
+    cache.encode(f, pretty);
+    const bytes = (pretty ? f.prettyIn : f.compactIn) as Buffer;
+    const start = pretty ? f.prettyStart : f.compactStart;
+    const end = pretty ? f.prettyEnd : f.compactEnd;
+    if (bytes === runSlab && start === runEnd + sep.length && runEnd - runStart < pieceBytes) {
       runEnd = end;
       continue;
     }
     passRun();
     yield* full();
     if (inSlab(bytes)) {
-      runSlab = bytes.buffer;
-      runStart = i === 0 ? bytes.byteOffset : bytes.byteOffset - sep.length;
+      runSlab = bytes;
+      runStart = i === 0 ? start : start - sep.length;
       runEnd = end;
     } else {
       if (i > 0) loose.push(sep);
-      loose.push(bytes);
-      looseSize += (i > 0 ? sep.length : 0) + bytes.length;
+      loose.push(start === 0 && end === bytes.length ? bytes : bytes.subarray(start, end));
+      looseSize += (i > 0 ? sep.length : 0) + end - start;
       yield* full();
     }
   }

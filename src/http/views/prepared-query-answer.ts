@@ -1,6 +1,6 @@
 import type { QueryResultNode } from "../../server/prepared-query-execute.ts";
 import { healthEntryView } from "./health-entry.ts";
-import { healthEntryElement } from "./health-entry-bytes.ts";
+import { writeHealthEntry } from "./health-entry-bytes.ts";
 import { InstanceFragments, type InstanceFragment } from "./instance-fragments.ts";
 
 // The body of an execute answer: Consul's PreparedQueryExecuteResponse (Service, Nodes, DNS,
@@ -11,7 +11,7 @@ import { InstanceFragments, type InstanceFragment } from "./instance-fragments.t
 
 const fragments = new InstanceFragments(
   (node, service, checks) => healthEntryView(node, service, checks ?? []),
-  (node, service, checks, pretty) => healthEntryElement(node, service, checks ?? [], pretty),
+  (node, service, checks, pretty, into) => writeHealthEntry(node, service, checks ?? [], pretty, into),
 );
 /** Pretty entries re-indented one level deeper (they sit inside the answer object). */
 const nestedPretty = new WeakMap<InstanceFragment, Buffer>();

@@ -5,7 +5,7 @@ import { encodeJson } from "../../../src/http/json.ts";
 import { inSlab } from "../../../src/http/views/json-bytes.ts";
 import { assembleList, encodedListLength, InstanceFragments, listPieces } from "../../../src/http/views/instance-fragments.ts";
 import { healthEntryView } from "../../../src/http/views/health-entry.ts";
-import { healthEntryElement } from "../../../src/http/views/health-entry-bytes.ts";
+import { writeHealthEntry } from "../../../src/http/views/health-entry-bytes.ts";
 
 // The per-instance view's bytes must be exactly what encoding the whole array gives, however
 // the answer is cut into pieces, and an entry must be rebuilt when one of its rows is replaced.
@@ -47,7 +47,7 @@ test("instance fragments - reused while the rows are the same objects, rebuilt w
 
 test("instance fragments - entries written in a row are taken from their slab as runs, any subset and order still exact", () => {
   const viewOf = (n: Node, s: NodeService, checks: readonly HealthCheck[] | undefined): unknown => healthEntryView(n, s, checks ?? []);
-  const written = new InstanceFragments(viewOf, (n, s, checks, pretty) => healthEntryElement(n, s, checks ?? [], pretty));
+  const written = new InstanceFragments(viewOf, (n, s, checks, pretty, into) => writeHealthEntry(n, s, checks ?? [], pretty, into));
   const plain = new InstanceFragments(viewOf);
   const checks = [check("passing")];
   // ~1.7 KB pretty each: 200 of them fill several 64 KiB slabs.
@@ -77,11 +77,34 @@ test("instance fragments - entries written in a row are taken from their slab as
     }
     // Runs are handed out as views of their slab, never copied: at the socket's piece size, all
     // of the answer but its brackets is slab memory.
-    const slab = (pretty ? fragments[1].pretty : fragments[1].compact)?.buffer;
+    const slab = (pretty ? fragments[1].prettyIn : fragments[1].compactIn)?.buffer;
     const parts = [...listPieces(written, fragments, pretty, 256 * 1024)].flat();
     assert.ok(parts.some((p) => p.buffer === slab), "some part is a view of an entry's slab");
     const total = parts.reduce((n, p) => n + p.length, 0);
     const inSlabs = parts.filter((p) => inSlab(p)).reduce((n, p) => n + p.length, 0);
     assert.ok(total - inSlabs <= 8, `${total - inSlabs} of ${total} bytes copied out of the slabs`);
+  }
+});
+
+test("instance fragments - entries the writer could not write (their own buffers) between slab runs keep the list exact", () => {
+  // An off-shape row (here a numeric Address) falls back to the renderer: its bytes are a
+  // buffer of its own, the entries around it spans of slabs.
+  const viewOf = (n: Node, s: NodeService, checks: readonly HealthCheck[] | undefined): unknown => healthEntryView(n, s, checks ?? []);
+  const written = new InstanceFragments(viewOf, (n, s, checks, pretty, into) => writeHealthEntry(n, s, checks ?? [], pretty, into));
+  const plain = new InstanceFragments(viewOf);
+  const checks = [check("passing")];
+  const rows = Array.from({ length: 120 }, (_, i) => ({ n: i % 7 === 3 ? ({ ...node(`n${i}`), Address: i } as unknown as Node) : node(`n${i}`), s: service(`web-${i}`, [`t\u00e9${i}`]) }));
+  for (const pretty of [true, false]) {
+    const fragments = rows.map(({ n, s }) => written.fragment(n, s, checks));
+    const expected = assembleList(plain, rows.map(({ n, s }) => plain.fragment(n, s, checks)), pretty);
+    assert.equal(expected.toString(), encodeJson(rows.map(({ n, s }) => viewOf(n, s, checks)), pretty));
+    for (const piece of [1, 700, 64 * 1024, Number.POSITIVE_INFINITY]) {
+      // Encoded while pulled (as a cold answer streams), then again from the kept spans.
+      const cold = Buffer.concat([...listPieces(written, fragments, pretty, piece, 8)].flat());
+      assert.ok(cold.equals(expected), `${pretty ? "pretty" : "compact"}, pieces of ${piece}`);
+    }
+    assert.equal(encodedListLength(written, fragments, pretty), expected.length);
+    assert.ok(written.encoded(fragments[3], pretty).equals(plain.encoded(plain.fragment(rows[3].n, rows[3].s, checks), pretty)), "an own-buffer entry");
+    assert.ok(written.encoded(fragments[4], pretty).equals(plain.encoded(plain.fragment(rows[4].n, rows[4].s, checks), pretty)), "a slab entry");
   }
 });

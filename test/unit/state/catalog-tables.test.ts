@@ -126,3 +126,28 @@ test("catalog state - a service's instance order follows joins, leaves, renames 
   restored.deleteService(index++, "B", "w5");
   assert.deepEqual(restored.serviceInstances("web").map((i) => `${i.node.Node}/${i.service.ID}`), ["a/w1", "d/w2"]);
 });
+
+test("catalog state - an instance's checks are its own and the node-level ones, by CheckID, on small and large nodes alike", () => {
+  // Nodes with few checks are scanned per read, nodes with many keep their lists (issue 17, S4);
+  // both must give the same lists and follow every check change.
+  for (const extra of [0, 40]) {
+    const { cat } = fresh();
+    let index = 1;
+    cat.upsertNode(index++, node("n1"));
+    cat.upsertService(index++, "n1", service("web-1", "web"));
+    cat.upsertService(index++, "n1", service("web-2", "web"));
+    for (let i = 0; i < extra; i++) cat.upsertCheck(index++, check("n1", `other-${String(i).padStart(2, "0")}`, "web-2"));
+    cat.upsertCheck(index++, check("n1", "z-web-1", "web-1"));
+    cat.upsertCheck(index++, check("n1", "a-web-1", "web-1"));
+    cat.upsertCheck(index++, check("n1", "m-serf", ""));
+    const ids = (serviceId: string): string[] => cat.instanceChecks("N1", serviceId).map((c) => c.CheckID);
+    assert.deepEqual(ids("web-1"), ["a-web-1", "m-serf", "z-web-1"], `${extra} more checks`);
+    assert.equal(ids("web-2").length, extra + 1);
+    assert.deepEqual(ids("nope"), ["m-serf"]);
+    assert.deepEqual(cat.instanceChecks("n2", "web-1"), []);
+    cat.upsertCheck(index++, { ...check("n1", "a-web-1", "web-1"), Status: "critical" });
+    assert.equal(cat.instanceChecks("n1", "web-1")[0].Status, "critical", "a changed check is seen");
+    cat.deleteCheck(index++, "n1", "m-serf");
+    assert.deepEqual(ids("web-1"), ["a-web-1", "z-web-1"], "a deleted check is gone");
+  }
+});
