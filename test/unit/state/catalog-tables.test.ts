@@ -130,7 +130,7 @@ test("catalog state - a service's instance order follows joins, leaves, renames 
 test("catalog state - an instance's checks are its own and the node-level ones, by CheckID, on small and large nodes alike", () => {
   // Nodes with few checks are scanned per read, nodes with many keep their lists (issue 17, S4);
   // both must give the same lists and follow every check change.
-  for (const extra of [0, 40]) {
+  for (const extra of [0, 2, 40]) {
     const { cat } = fresh();
     let index = 1;
     cat.upsertNode(index++, node("n1"));
