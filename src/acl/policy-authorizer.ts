@@ -1,5 +1,6 @@
 import type { Operation, RuleDecision, RuleSource } from "./authorizer.ts";
-import { emptyRules, LABELLED_RESOURCES, UNLABELLED_RESOURCES, type AccessLevel, type LabelledResource, type LabelledRule, type PolicyRules } from "./rules.ts";
+import { runWhole, type SlicedWork } from "../runtime/sliced-work.ts";
+import { emptyRules, LABELLED_RESOURCES, StepCounter, UNLABELLED_RESOURCES, type AccessLevel, type LabelledResource, type LabelledRule, type PolicyRules } from "./rules.ts";
 
 // The rules of a token's policies compiled into one decision source (acl/policy_merger.go and
 // policy_authorizer.go). Rules for the same name merge first (deny beats write beats list
@@ -17,6 +18,11 @@ export function takesPrecedenceOver(a: string, b: string): boolean {
 
 /** Merges many policies' rules into one set with a single rule per name and form. */
 export function mergeRules(all: readonly PolicyRules[]): PolicyRules {
+  return runWhole(mergeRulesSteps(all, new StepCounter()));
+}
+
+/** mergeRules as sliced work: pauses every RULES_PER_STEP rules. */
+function* mergeRulesSteps(all: readonly PolicyRules[], steps: StepCounter): SlicedWork<PolicyRules> {
   const merged = emptyRules();
   const maps = {} as Record<LabelledResource, { exact: Map<string, LabelledRule>; prefix: Map<string, LabelledRule> }>;
   for (const r of LABELLED_RESOURCES) maps[r] = { exact: new Map(), prefix: new Map() };
@@ -28,6 +34,7 @@ export function mergeRules(all: readonly PolicyRules[]): PolicyRules {
       for (const form of ["exact", "prefix"] as const) {
         const into = maps[r][form];
         for (const rule of rules.labelled[r][form]) {
+          yield* steps.tick();
           const existing = into.get(rule.name);
           if (!existing) {
             into.set(rule.name, { ...rule });
@@ -159,37 +166,63 @@ class RuleTree {
   }
 }
 
-/** A compiled set of policy rules: the decision source for a token's policies. */
-export class PolicyAuthorizer implements RuleSource {
-  readonly #trees: Record<LabelledResource | "intention", RuleTree>;
-  readonly #unlabelled: Record<"acl" | "keyring" | "operator" | "mesh" | "peering", AccessLevel | undefined>;
+type Trees = Record<LabelledResource | "intention", RuleTree>;
+type UnlabelledLevels = Record<"acl" | "keyring" | "operator" | "mesh" | "peering", AccessLevel | undefined>;
 
-  constructor(policies: readonly PolicyRules[]) {
-    const rules = mergeRules(policies);
-    const trees = {} as Record<LabelledResource | "intention", RuleTree>;
-    for (const r of [...LABELLED_RESOURCES, "intention" as const]) trees[r] = new RuleTree();
-    for (const r of LABELLED_RESOURCES) {
-      for (const form of ["exact", "prefix"] as const) {
-        for (const rule of rules.labelled[r][form]) {
-          trees[r].insert(rule.name, rule.policy as AccessLevel, form === "prefix");
-          if (r === "service") {
-            // Without an explicit intentions disposition, read or write on the service
-            // grants intentions:read; anything else denies.
-            const intentions = rule.intentions !== "" ? rule.intentions : rule.policy === "read" || rule.policy === "write" ? "read" : "deny";
-            trees.intention.insert(rule.name, intentions as AccessLevel, form === "prefix");
-          }
+/** The merged rules as lookup trees: what a PolicyAuthorizer decides from. */
+interface CompiledPolicies {
+  trees: Trees;
+  unlabelled: UnlabelledLevels;
+}
+
+/**
+ * Merges the policies and builds the trees, pausing every RULES_PER_STEP rules: a 512 KiB
+ * policy holds ~15,000 rules, tens of milliseconds to merge and insert in one go.
+ */
+function* compilePoliciesSteps(policies: readonly PolicyRules[], steps: StepCounter): SlicedWork<CompiledPolicies> {
+  const rules = yield* mergeRulesSteps(policies, steps);
+  const trees = {} as Trees;
+  for (const r of [...LABELLED_RESOURCES, "intention" as const]) trees[r] = new RuleTree();
+  for (const r of LABELLED_RESOURCES) {
+    for (const form of ["exact", "prefix"] as const) {
+      for (const rule of rules.labelled[r][form]) {
+        yield* steps.tick();
+        trees[r].insert(rule.name, rule.policy as AccessLevel, form === "prefix");
+        if (r === "service") {
+          // Without an explicit intentions disposition, read or write on the service
+          // grants intentions:read; anything else denies.
+          const intentions = rule.intentions !== "" ? rule.intentions : rule.policy === "read" || rule.policy === "write" ? "read" : "deny";
+          trees.intention.insert(rule.name, intentions as AccessLevel, form === "prefix");
         }
       }
     }
-    this.#trees = trees;
-    const level = (s: string): AccessLevel | undefined => (s === "" ? undefined : (s as AccessLevel));
-    this.#unlabelled = {
-      acl: level(rules.unlabelled.acl),
-      keyring: level(rules.unlabelled.keyring),
-      operator: level(rules.unlabelled.operator),
-      mesh: level(rules.unlabelled.mesh),
-      peering: level(rules.unlabelled.peering),
-    };
+  }
+  const level = (s: string): AccessLevel | undefined => (s === "" ? undefined : (s as AccessLevel));
+  const unlabelled = {
+    acl: level(rules.unlabelled.acl),
+    keyring: level(rules.unlabelled.keyring),
+    operator: level(rules.unlabelled.operator),
+    mesh: level(rules.unlabelled.mesh),
+    peering: level(rules.unlabelled.peering),
+  };
+  return { trees, unlabelled };
+}
+
+/** A compiled set of policy rules: the decision source for a token's policies. */
+export class PolicyAuthorizer implements RuleSource {
+  readonly #trees: Trees;
+  readonly #unlabelled: UnlabelledLevels;
+
+  /** Compiles `policies` now, in this turn; `PolicyAuthorizer.compileSteps` is the sliced form. */
+  constructor(policies: readonly PolicyRules[] | CompiledPolicies) {
+    const compiled = "trees" in policies ? policies : runWhole(compilePoliciesSteps(policies, new StepCounter()));
+    this.#trees = compiled.trees;
+    this.#unlabelled = compiled.unlabelled;
+  }
+
+  /** The same authorizer as `new PolicyAuthorizer(policies)`, as sliced work. */
+  static *compileSteps(policies: readonly PolicyRules[], steps: StepCounter = new StepCounter()): SlicedWork<PolicyAuthorizer> {
+    return new PolicyAuthorizer(yield* compilePoliciesSteps(policies, steps));
   }
 
   decide(op: Operation, name: string): RuleDecision {

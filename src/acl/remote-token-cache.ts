@@ -19,8 +19,8 @@ import type { TokenResolution, TokenResolutionReply } from "./token-resolution.t
 export interface RemoteTokenCacheDeps {
   /** Asks a server; rejects when none answered (connection, timeout, no servers). */
   fetch(secret: string): Promise<TokenResolutionReply>;
-  /** Compiles a server's answer into this agent's authorizer (its datacenter, default policy). */
-  compile(resolution: TokenResolution): Authorizer;
+  /** Compiles a server's answer into this agent's authorizer (its datacenter, default policy), in slices. */
+  compile(resolution: TokenResolution): Promise<Authorizer>;
   /** What applies while no server answers and nothing usable is cached. */
   downAuthorizer: Authorizer;
   downPolicy: AclDownPolicy;
@@ -134,7 +134,7 @@ export class RemoteTokenCache {
       return this.#deps.downAuthorizer;
     }
     const entry: Entry = reply.found
-      ? { authz: this.#deps.compile(reply), expirationTime: reply.token.ExpirationTime, fetchedAt: this.#deps.nowMs() }
+      ? { authz: await this.#deps.compile(reply), expirationTime: reply.token.ExpirationTime, fetchedAt: this.#deps.nowMs() }
       : { authz: undefined, expirationTime: undefined, fetchedAt: this.#deps.nowMs() };
     // The anonymous token exists once a new cluster's leader has set up ACLs: a client that
     // asked a moment too early must not keep "not found" for a whole TTL.

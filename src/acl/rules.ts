@@ -85,8 +85,11 @@ function isValidLevel(level: string, allowList: boolean): boolean {
 /** Rules decoded, validated or normalized between two pauses of the sliced parse. */
 export const RULES_PER_STEP = 256;
 
-/** Counts rules handled since the last pause; `tick` pauses once RULES_PER_STEP went by. */
-class StepCounter {
+/**
+ * Counts rules handled since the last pause; `tick` pauses once RULES_PER_STEP went by. Shared
+ * by parsing and by compiling rules into an authorizer (policy-authorizer.ts).
+ */
+export class StepCounter {
   #count = 0;
   *tick(): SlicedWork<void> {
     if (++this.#count < RULES_PER_STEP) return;

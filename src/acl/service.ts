@@ -2,6 +2,7 @@ import { aclNotFound } from "../errors/permission-denied.ts";
 import { aclTokenExpiresAtMs, type AclToken } from "../model/acl.ts";
 import type { Clock } from "../runtime/clock.ts";
 import type { Rng } from "../runtime/rng.ts";
+import { runSliced, runWhole, type SlicedWork } from "../runtime/sliced-work.ts";
 import type { AclTables } from "../state/acl-tables.ts";
 import type { AclBootstrapResetFile } from "../storage/acl-bootstrap-reset.ts";
 import { AgentTokens, type AgentTokenKind, type AgentTokenValues } from "./agent-tokens.ts";
@@ -10,8 +11,8 @@ import { ANONYMOUS_TOKEN_SECRET } from "./builtin.ts";
 import type { WriterContext } from "./object-writers.ts";
 import { PolicyAuthorizer } from "./policy-authorizer.ts";
 import type { RemoteTokenCache } from "./remote-token-cache.ts";
-import { authorizerForToken, compileAuthorizer, effectiveRuleTexts, RulesCache } from "./resolve.ts";
-import { lookupOf, resolutionFromTables, type TokenResolution, type TokenResolutionReply } from "./token-resolution.ts";
+import { compileAuthorizerSteps, effectiveRuleTexts, RulesCache } from "./resolve.ts";
+import { resolutionFromTables, type TokenResolutionReply } from "./token-resolution.ts";
 
 // The ACL system of one agent with ACLs enabled: token resolution (the one place a request's
 // secret becomes an Authorizer) and what ACL writes need. Present on HttpContext only when
@@ -46,6 +47,20 @@ const UNRESOLVED = staticAuthorizer(denyAllRules);
 /** Bound on cached resolutions (one per token in use). */
 const MAX_RESOLVED = 16_384;
 export const DEFAULT_MAX_EXPIRATION_TTL_MS = 24 * 3_600_000;
+
+/** A live token whose rules are not compiled yet: what resolving it reads from the state. */
+interface Uncompiled {
+  token: AclToken;
+  texts: readonly string[];
+  /** The cache generation the token and texts were read in. */
+  generation: number;
+}
+
+/** A sliced compilation in flight, shared by the requests that wait for it. */
+interface Compiling {
+  found: Uncompiled;
+  authz: Promise<Authorizer>;
+}
 
 interface Resolution {
   token: AclToken;
@@ -82,6 +97,10 @@ export class AclService {
    * (remote-token-cache.ts). Bounded (oldest out first).
    */
   readonly #resolved = new Map<string, Resolution>();
+  /** Sliced compilations in flight, by secret. */
+  readonly #compiling = new Map<string, Compiling>();
+  /** How sliced compilations run (runSliced; tests count the steps). */
+  readonly #runSteps: <T>(work: SlicedWork<T>) => Promise<T>;
   /** The ACL tables' indexes when every entry of #resolved was last known to be current. */
   #tokensAt = -1;
   #policiesAt = -1;
@@ -110,6 +129,8 @@ export class AclService {
     persistAgentTokens?: (tokens: AgentTokenValues) => Promise<void>;
     remote?: RemoteTokenCache;
     leadership?: AclLeadership;
+    /** Runs a sliced compilation of a token's rules; runSliced by default. */
+    runSteps?: <T>(work: SlicedWork<T>) => Promise<T>;
   }) {
     this.#tables = deps.tables;
     this.#clock = deps.clock;
@@ -120,6 +141,7 @@ export class AclService {
     this.#persistAgentTokens = deps.persistAgentTokens;
     this.#remote = deps.remote;
     this.#leadership = deps.leadership;
+    this.#runSteps = deps.runSteps ?? ((work) => runSliced(work));
   }
 
   /** True on a client agent: decisions come from a server's answer, not from local tables. */
@@ -144,13 +166,20 @@ export class AclService {
     return this.resolveSecret(this.effectiveSecret(presented));
   }
 
-  /** The authorizer for exactly this secret (no default-token fallback: RPC callers already applied theirs). */
+  /**
+   * The authorizer for exactly this secret (no default-token fallback: RPC callers already
+   * applied theirs). A secret whose rules are not compiled yet is compiled here, in this turn:
+   * request paths go through `resolveSecretPending` first, which compiles in slices.
+   */
   resolveSecret(secret: string): Authorizer {
     if (this.#remote) return this.#remote.cached(secret) ?? UNRESOLVED;
-    const generation = this.#currentGeneration();
-    let hit = this.#resolved.get(secret);
-    if (hit === undefined || hit.generation !== generation) hit = this.#revalidate(secret, hit);
-    // Expiry is checked on every hit: an expired token stops resolving at once, before the reaper deletes it.
+    const found = this.#lookup(secret);
+    const hit = "authz" in found ? found : this.#install(secret, found, runWhole(this.#compileSteps(found)));
+    return this.#unexpired(hit);
+  }
+
+  /** Expiry is checked on every hit: an expired token stops resolving at once, before the reaper deletes it. */
+  #unexpired(hit: Resolution): Authorizer {
     if (hit.expiresAtMs < this.#clock.now()) throw aclNotFound();
     return hit.authz;
   }
@@ -172,10 +201,14 @@ export class AclService {
   }
 
   /**
-   * Reads the secret's token from the state and keeps the compiled authorizer of `previous`
-   * when neither the token row nor the rule texts it resolves to changed; compiles otherwise.
+   * The secret's resolution when memory holds a current one — kept from an older generation
+   * when neither the token row nor the rule texts it resolves to changed — else the token and
+   * the rule texts to compile. Throws `ACL not found` for a secret no token has.
    */
-  #revalidate(secret: string, previous: Resolution | undefined): Resolution {
+  #lookup(secret: string): Resolution | Uncompiled {
+    const generation = this.#currentGeneration();
+    const previous = this.#resolved.get(secret);
+    if (previous !== undefined && previous.generation === generation) return previous;
     const tables = this.#tables;
     const token = tables.tokens.getBySecret(secret);
     if (!token) {
@@ -185,19 +218,61 @@ export class AclService {
     const lookup = { policy: (id: string) => tables.policies.get(id), role: (id: string) => tables.roles.get(id) };
     const texts = effectiveRuleTexts(token, lookup, this.settings.datacenter);
     if (previous !== undefined && previous.token === token && sameTexts(previous.texts, texts)) {
-      previous.generation = this.#generation;
+      previous.generation = generation;
       return previous;
     }
+    return { token, texts, generation };
+  }
+
+  #compileSteps(found: Uncompiled): SlicedWork<Authorizer> {
+    return compileAuthorizerSteps(found.token.AccessorID, found.texts, this.settings, this.#cache);
+  }
+
+  /**
+   * Keeps a compiled resolution, unless one read in a later generation was kept meanwhile (a
+   * sliced compile that finished after a newer one must not put older rules back).
+   */
+  #install(secret: string, found: Uncompiled, authz: Authorizer): Resolution {
     const fresh: Resolution = {
-      token,
-      texts,
-      authz: compileAuthorizer(token.AccessorID, texts, this.settings, this.#cache),
-      expiresAtMs: aclTokenExpiresAtMs(token), // once, not an ExpirationTime parse per request
-      generation: this.#generation,
+      token: found.token,
+      texts: found.texts,
+      authz,
+      expiresAtMs: aclTokenExpiresAtMs(found.token), // once, not an ExpirationTime parse per request
+      generation: found.generation,
     };
-    if (previous === undefined && this.#resolved.size >= MAX_RESOLVED) this.#resolved.delete(this.#resolved.keys().next().value as string);
+    const kept = this.#resolved.get(secret);
+    if (kept !== undefined && kept.generation > found.generation) return fresh;
+    if (kept === undefined && this.#resolved.size >= MAX_RESOLVED) this.#resolved.delete(this.#resolved.keys().next().value as string);
     this.#resolved.set(secret, fresh);
     return fresh;
+  }
+
+  /**
+   * Undefined when `resolveSecret` answers from memory now (or throws `ACL not found` now);
+   * otherwise the compilation of the secret's rules, in slices (`runSteps`), then kept as a
+   * `resolveSecret` would keep it. Requests for the same secret and rule texts share one
+   * compilation.
+   */
+  #compileSliced(secret: string): Promise<Authorizer> | undefined {
+    let found: Resolution | Uncompiled;
+    try {
+      found = this.#lookup(secret);
+    } catch {
+      return undefined;
+    }
+    if ("authz" in found) return undefined;
+    const running = this.#compiling.get(secret);
+    if (running !== undefined && running.found.token === found.token && sameTexts(running.found.texts, found.texts)) return running.authz;
+    const compiling: Compiling = {
+      found,
+      authz: this.#runSteps(this.#compileSteps(found))
+        .finally(() => {
+          if (this.#compiling.get(secret) === compiling) this.#compiling.delete(secret);
+        })
+        .then((authz) => this.#unexpired(this.#install(secret, found, authz))),
+    };
+    this.#compiling.set(secret, compiling);
+    return compiling.authz;
   }
 
   /**
@@ -205,7 +280,8 @@ export class AclService {
    * client agent's cache hit; an unknown secret then throws `ACL not found` at once), else the
    * resolution to wait for: a client agent asks a server, a follower that does not know the
    * secret first catches up with the leader, so a token created a moment ago on another server
-   * works here at once. One call per request: the secret is looked up once.
+   * works here at once, and rules not compiled yet are compiled in slices. One call per
+   * request: the secret is looked up once.
    */
   resolveRequest(presented: string): Authorizer | Promise<Authorizer> {
     if (this.agentTokens.isAgentRecovery(presented)) return this.#agentRecovery();
@@ -215,6 +291,10 @@ export class AclService {
     return this.resolveSecretPending(secret) ?? this.resolveSecret(secret);
   }
 
+  /**
+   * Undefined when `resolveSecret(secret)` answers now; otherwise the resolution to wait for
+   * (see resolveRequest), after which `resolveSecret` answers from memory.
+   */
   resolveSecretPending(secret: string): Promise<Authorizer> | undefined {
     const remote = this.#remote;
     if (remote) {
@@ -227,8 +307,8 @@ export class AclService {
       return remote.resolve(secret);
     }
     const leadership = this.#leadership;
-    if (!leadership || leadership.isLeader() || this.#resolved.has(secret) || this.#tables.tokens.getBySecret(secret)) return undefined;
-    const again = (): Authorizer => this.resolveSecret(secret);
+    if (!leadership || leadership.isLeader() || this.#resolved.has(secret) || this.#tables.tokens.getBySecret(secret)) return this.#compileSliced(secret);
+    const again = (): Authorizer | Promise<Authorizer> => this.#compileSliced(secret) ?? this.resolveSecret(secret);
     return leadership.readBarrier().then(again, again);
   }
 
@@ -244,11 +324,6 @@ export class AclService {
     if (reply.found || !leadership || leadership.isLeader()) return reply;
     await leadership.readBarrier().catch(() => {});
     return resolutionFromTables(tables, secret, this.#clock.now());
-  }
-
-  /** Compiles a server's answer as this agent's authorizer (a client agent's datacenter and default policy). */
-  compileResolution(resolution: TokenResolution): Authorizer {
-    return authorizerForToken(resolution.token, lookupOf(resolution), this.settings, this.#cache);
   }
 
   /**

@@ -1,13 +1,14 @@
 import { AgentTokens, type AgentTokenValues } from "../acl/agent-tokens.ts";
 import { allowAllRules, denyAllRules, staticAuthorizer } from "../acl/authorizer.ts";
 import { RemoteTokenCache } from "../acl/remote-token-cache.ts";
-import { authorizerForToken, RulesCache, type ResolveSettings } from "../acl/resolve.ts";
+import { authorizerForTokenSteps, RulesCache, type ResolveSettings } from "../acl/resolve.ts";
 import { lookupOf, type TokenResolutionReply } from "../acl/token-resolution.ts";
 import type { AclDownPolicy } from "../acl/down-policy.ts";
 import { AclService, DEFAULT_MAX_EXPIRATION_TTL_MS, DEFAULT_MIN_EXPIRATION_TTL_MS } from "../acl/service.ts";
 import type { Clock } from "../runtime/clock.ts";
 import type { Logger } from "../runtime/logger.ts";
 import type { Rng } from "../runtime/rng.ts";
+import { runSliced } from "../runtime/sliced-work.ts";
 import { establishAclObjects } from "../server/acl-leader-setup.ts";
 import { AclTokenReaper } from "../server/acl-token-reaper.ts";
 import type { Consensus } from "../server/consensus.ts";
@@ -64,7 +65,7 @@ function remoteTokenCache(
   const aclLogger = logger.named("agent.acl");
   return new RemoteTokenCache({
     fetch,
-    compile: (resolution) => authorizerForToken(resolution.token, lookupOf(resolution), settings, rulesCache),
+    compile: (resolution) => runSliced(authorizerForTokenSteps(resolution.token, lookupOf(resolution), settings, rulesCache)),
     // Consul: allow → AllowAll; deny, and extend/async-cache without a cached answer → DenyAll.
     downAuthorizer: staticAuthorizer(downPolicy === "allow" ? allowAllRules : denyAllRules),
     downPolicy,

@@ -15,21 +15,24 @@ import type { ApiRequest, Handler, HttpContext } from "../context.ts";
 import { first, has, requestToken } from "../query.ts";
 import { blockingRead, queryOptions } from "../read.ts";
 import { json } from "../reply.ts";
+import { requestAuthorizer } from "../request-authorizer.ts";
 import { decodePolicy, decodeRoleSteps, decodeTokenSteps, parseBody } from "./acl-decode.ts";
 import { expandedTokenView } from "./acl-expanded.ts";
 import { policyStubView, policyView, roleView, tokenView } from "./acl-views.ts";
 
 // /v1/acl/*: spec/acl.md §4-5, after Consul's agent/acl_endpoint.go. Every handler first
 // checks that ACLs are enabled (401 "ACL support disabled" otherwise), then resolves the
-// caller's token in the one place tokens become authorizers (AclService.resolve).
+// caller's token in the one place tokens become authorizers (request-authorizer.ts).
 
 function aclOf(ctx: HttpContext): AclService {
   if (!ctx.acl) throw errors.aclDisabled();
   return ctx.acl;
 }
 
-function caller(acl: AclService, req: ApiRequest): Authorizer {
-  return acl.resolve(requestToken(req.query, req.headers));
+/** The request's authorizer, as the dispatcher resolved it (compiled in slices when it had to be). */
+function caller(ctx: HttpContext, req: ApiRequest): Authorizer {
+  aclOf(ctx);
+  return requestAuthorizer(ctx, req);
 }
 
 function tables(ctx: HttpContext): AclTables {
@@ -115,7 +118,7 @@ const replication: Handler = (ctx) => {
 // ---- tokens
 
 const tokenList: Handler = async (ctx, req) => {
-  const authz = caller(aclOf(ctx), req);
+  const authz = caller(ctx, req);
   authz.require("acl:read");
   const showSecrets = authz.allowed("acl:write");
   const filter = {
@@ -135,7 +138,7 @@ const tokenList: Handler = async (ctx, req) => {
 
 const tokenCreate: Handler = async (ctx, req) => {
   const acl = aclOf(ctx);
-  caller(acl, req).require("acl:write");
+  caller(ctx, req).require("acl:write");
   const input = await runSliced(decodeTokenSteps(await parseBody("Token", req.body)));
   const token = await runSliced(buildNewTokenSteps(acl.writer(), input));
   const stored = (await propose(ctx, { Type: "acl-token-set", Token: token })) as AclToken;
@@ -145,7 +148,7 @@ const tokenCreate: Handler = async (ctx, req) => {
 const tokenSelf: Handler = async (ctx, req) => {
   const acl = aclOf(ctx);
   const secret = acl.effectiveSecret(requestToken(req.query, req.headers));
-  acl.resolve(secret);
+  caller(ctx, req);
   const t = tables(ctx);
   return blockingRead(ctx, req, queryOptions(ctx, req), (ws) => {
     const row = t.tokens.getBySecret(secret, ws);
@@ -162,7 +165,7 @@ function tokenIdFrom(req: ApiRequest): string {
 }
 
 const tokenRead: Handler = async (ctx, req) => {
-  const authz = caller(aclOf(ctx), req);
+  const authz = caller(ctx, req);
   const id = tokenIdFrom(req);
   authz.require("acl:read");
   const showSecret = authz.allowed("acl:write");
@@ -179,7 +182,7 @@ const tokenRead: Handler = async (ctx, req) => {
 const tokenPut: Handler = async (ctx, req) => {
   const acl = aclOf(ctx);
   if (req.suffix.endsWith("/clone")) return tokenClone(ctx, req, acl, req.suffix.slice(0, -"/clone".length));
-  caller(acl, req).require("acl:write");
+  caller(ctx, req).require("acl:write");
   const input = await runSliced(decodeTokenSteps(await parseBody("Token", req.body)));
   if (input.AccessorID === "") input.AccessorID = req.suffix;
   if (input.AccessorID !== req.suffix) throw errors.badRequest("Token Accessor ID in URL and payload do not match");
@@ -191,16 +194,15 @@ const tokenPut: Handler = async (ctx, req) => {
 async function tokenClone(ctx: HttpContext, req: ApiRequest, acl: AclService, accessorId: string) {
   const body = await parseBody("Token", req.body, true);
   const description = (await runSliced(decodeTokenSteps(body))).Description;
-  caller(acl, req).require("acl:write");
+  caller(ctx, req).require("acl:write");
   const token = await runSliced(buildTokenCloneSteps(acl.writer(), accessorId, description === "" ? undefined : description));
   const stored = (await propose(ctx, { Type: "acl-token-set", Token: token })) as AclToken;
   return json(tokenView(tables(ctx), stored, true));
 }
 
 const tokenDelete: Handler = async (ctx, req) => {
-  const acl = aclOf(ctx);
   const id = tokenIdFrom(req);
-  caller(acl, req).require("acl:write");
+  caller(ctx, req).require("acl:write");
   if (!tables(ctx).tokens.get(id)) throw errors.notFound("Cannot find token to delete");
   checkTokenDeletable(id);
   await propose(ctx, { Type: "acl-token-delete", AccessorIDs: [id] });
@@ -210,13 +212,13 @@ const tokenDelete: Handler = async (ctx, req) => {
 // ---- policies
 
 const policyList: Handler = async (ctx, req) => {
-  caller(aclOf(ctx), req).require("acl:read");
+  caller(ctx, req).require("acl:read");
   const t = tables(ctx);
   return blockingRead(ctx, req, queryOptions(ctx, req), (ws) => ({ index: t.policies.tableIndex, value: t.policies.list(ws).map(policyStubView) }), (v) => json(v));
 };
 
 function policyRead(ctx: HttpContext, req: ApiRequest, find: (ws: Parameters<AclTables["policies"]["get"]>[1]) => AclPolicy | undefined) {
-  caller(aclOf(ctx), req).require("acl:read");
+  caller(ctx, req).require("acl:read");
   const t = tables(ctx);
   return blockingRead(ctx, req, queryOptions(ctx, req), (ws) => ({ index: t.policies.tableIndex, value: find(ws) }), (row) => {
     if (!row) throw notExist("policy");
@@ -226,7 +228,7 @@ function policyRead(ctx: HttpContext, req: ApiRequest, find: (ws: Parameters<Acl
 
 const policyCreate: Handler = async (ctx, req) => {
   const acl = aclOf(ctx);
-  caller(acl, req).require("acl:write");
+  caller(ctx, req).require("acl:write");
   const input = decodePolicy(await parseBody("Policy", req.body));
   if (input.ID !== "") throw errors.badRequest("Cannot specify the ID when creating a new policy");
   const rules = await checkPolicyRules(input.Rules);
@@ -239,7 +241,7 @@ const policyById: Handler = async (ctx, req) => {
   const id = req.suffix;
   if (id === "" && req.method !== "PUT") throw errors.badRequest("Missing policy ID");
   if (req.method === "GET") return policyRead(ctx, req, (ws) => tables(ctx).policies.get(id, ws));
-  caller(acl, req).require("acl:write");
+  caller(ctx, req).require("acl:write");
   if (req.method === "DELETE") {
     if (!tables(ctx).policies.get(id)) throw errors.notFound("Cannot find policy to delete");
     checkPolicyDeletable(id);
@@ -263,7 +265,7 @@ const policyByName: Handler = (ctx, req) => {
 // ---- roles
 
 const roleList: Handler = async (ctx, req) => {
-  caller(aclOf(ctx), req).require("acl:read");
+  caller(ctx, req).require("acl:read");
   const t = tables(ctx);
   const policy = first(req.query, "policy") || undefined;
   return blockingRead(ctx, req, queryOptions(ctx, req), (ws) => {
@@ -274,7 +276,7 @@ const roleList: Handler = async (ctx, req) => {
 };
 
 function roleRead(ctx: HttpContext, req: ApiRequest, find: (ws: Parameters<AclTables["roles"]["get"]>[1]) => AclRole | undefined) {
-  caller(aclOf(ctx), req).require("acl:read");
+  caller(ctx, req).require("acl:read");
   const t = tables(ctx);
   return blockingRead(ctx, req, queryOptions(ctx, req), (ws) => ({ index: t.roles.tableIndex, value: find(ws) }), (row) => {
     if (!row) throw notExist("role");
@@ -284,7 +286,7 @@ function roleRead(ctx: HttpContext, req: ApiRequest, find: (ws: Parameters<AclTa
 
 const roleCreate: Handler = async (ctx, req) => {
   const acl = aclOf(ctx);
-  caller(acl, req).require("acl:write");
+  caller(ctx, req).require("acl:write");
   const input = await runSliced(decodeRoleSteps(await parseBody("Role", req.body)));
   if (input.ID !== "") throw errors.badRequest("Cannot specify the ID when creating a new role");
   const role = await runSliced(buildRoleSteps(acl.writer(), input));
@@ -296,7 +298,7 @@ const roleById: Handler = async (ctx, req) => {
   const id = req.suffix;
   if (id === "" && req.method !== "PUT") throw errors.badRequest("Missing role ID");
   if (req.method === "GET") return roleRead(ctx, req, (ws) => tables(ctx).roles.get(id, ws));
-  caller(acl, req).require("acl:write");
+  caller(ctx, req).require("acl:write");
   if (req.method === "DELETE") {
     if (!tables(ctx).roles.get(id)) throw errors.notFound("Cannot find role to delete");
     await propose(ctx, { Type: "acl-role-delete", IDs: [id] });
@@ -343,14 +345,14 @@ const TEMPLATE_NAME_SCHEMA = `{
 }`;
 
 const templatedList: Handler = (ctx, req) => {
-  caller(aclOf(ctx), req).require("acl:read");
+  caller(ctx, req).require("acl:read");
   const out: Record<string, unknown> = {};
   for (const name of TEMPLATED_POLICIES.keys()) out[name] = templateView(name);
   return json(out);
 };
 
 const templatedRead: Handler = (ctx, req) => {
-  caller(aclOf(ctx), req).require("acl:read");
+  caller(ctx, req).require("acl:read");
   if (req.suffix === "") throw errors.badRequest("Missing templated policy Name");
   const view = templateView(req.suffix);
   if (!view) throw errors.badRequest(`Invalid templated policy Name: ${req.suffix}`);

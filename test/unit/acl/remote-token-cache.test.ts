@@ -30,7 +30,7 @@ function harness(downPolicy: AclDownPolicy) {
       if (!serversUp) return Promise.reject(new Error("rpc: no known servers"));
       return Promise.resolve(resolutionFromTables(tables, secret, Date.parse("2026-06-01T00:00:00Z")));
     },
-    compile: (r) => authorizerForToken(r.token, lookupOf(r), { datacenter: "dc1", defaultPolicy: "deny" }, rules),
+    compile: async (r) => authorizerForToken(r.token, lookupOf(r), { datacenter: "dc1", defaultPolicy: "deny" }, rules),
     downAuthorizer: staticAuthorizer(downPolicy === "allow" ? allowAllRules : denyAllRules),
     downPolicy,
     ttlMs: 30_000,
