@@ -30,8 +30,9 @@ const JOIN_SLICE_BYTES = 1024 * 1024;
 export function countWalkedElements(value: unknown, walkDepth: number, limit: number, depth = 0): number {
   // One level below the walk depth, a long array counts too: it is written in batches as well.
   if (depth === walkDepth + 1 && isLongArray(value)) return value.length;
-  // So does a long map below it (written in batches of entries): a proxy's Config.
-  if (depth > walkDepth) return holdsLongMap(value, depth) ? limit : 0;
+  // So does a long map or array deeper down (written in batches too): a proxy's Config, a
+  // prepared query's Service.Tags.
+  if (depth > walkDepth) return holdsLongContainer(value, depth) ? limit : 0;
   if (!isWalkable(value)) return 0;
   if (Array.isArray(value)) return value.length;
   let n = 0;
@@ -65,11 +66,17 @@ function isLongMap(value: unknown): boolean {
   return false;
 }
 
-/** Whether `value` (at `depth`) is or holds, through plain objects, a long map no deeper than NESTED_MAP_MAX_DEPTH. */
-function holdsLongMap(value: unknown, depth: number): boolean {
-  if (depth > NESTED_MAP_MAX_DEPTH || !isWalkable(value) || Array.isArray(value)) return false;
+/**
+ * Whether `value` (at `depth`) is or holds, through plain objects, a long map or a long array
+ * no deeper than NESTED_MAP_MAX_DEPTH: a prepared query's Service.Tags lie at depth 3 of its
+ * command, and one pack() of 50,000 tags held the leader's loop 20–60 ms.
+ */
+function holdsLongContainer(value: unknown, depth: number): boolean {
+  if (depth > NESTED_MAP_MAX_DEPTH) return false;
+  if (isLongArray(value)) return true;
+  if (!isWalkable(value) || Array.isArray(value)) return false;
   if (isLongMap(value)) return true;
-  for (const key in value) if (Object.hasOwn(value, key) && holdsLongMap(value[key], depth + 1)) return true;
+  for (const key in value) if (Object.hasOwn(value, key) && holdsLongContainer(value[key], depth + 1)) return true;
   return false;
 }
 
@@ -127,11 +134,13 @@ function* encodeValue(packr: Packr, value: unknown, depth: number, walkDepth: nu
     parts.push(header, value);
     return;
   }
-  if (depth === walkDepth + 1 && isLongArray(value)) {
+  // Below the walk depth, a long array is reached only directly under it or through maps that
+  // hold one (holdsLongContainer, bounded by NESTED_MAP_MAX_DEPTH).
+  if (depth > walkDepth && isLongArray(value)) {
     yield* encodeElements(packr, value, parts);
     return;
   }
-  const nested = depth > walkDepth && holdsLongMap(value, depth);
+  const nested = depth > walkDepth && holdsLongContainer(value, depth);
   if ((depth > walkDepth && !nested) || !isWalkable(value)) {
     // A slice of msgpackr's shared target: the next pack() writes after it, never over it.
     parts.push(packr.pack(value));
@@ -161,14 +170,14 @@ function* encodeValue(packr: Packr, value: unknown, depth: number, walkDepth: nu
 
 /**
  * The entries of a long map below the walk depth, packed in batches as a map of a few of its
- * entries with that map's header cut off; an entry that itself holds a long map (or whose key
+ * entries with that map's header cut off; an entry that itself holds a long map or array (or whose key
  * a plain object cannot hold as data, "__proto__") is written on its own.
  */
 function* encodeEntries(packr: Packr, value: Record<string, unknown>, keys: readonly string[], depth: number, walkDepth: number, parts: Uint8Array[]): SlicedWork<void> {
   let batch = 64;
   for (let i = 0; i < keys.length; ) {
     const key = keys[i]!;
-    if (key === "__proto__" || holdsLongMap(value[key], depth + 1)) {
+    if (key === "__proto__" || holdsLongContainer(value[key], depth + 1)) {
       parts.push(packr.pack(key));
       yield* encodeValue(packr, value[key], depth + 1, walkDepth, parts);
       i++;
@@ -178,7 +187,7 @@ function* encodeEntries(packr: Packr, value: Record<string, unknown>, keys: read
     let n = 0;
     for (; n < batch && i + n < keys.length; n++) {
       const k = keys[i + n]!;
-      if (k === "__proto__" || holdsLongMap(value[k], depth + 1)) break;
+      if (k === "__proto__" || holdsLongContainer(value[k], depth + 1)) break;
       part[k] = value[k];
     }
     const packed = packr.pack(part);

@@ -21,6 +21,11 @@ function proxyRegister(n: number, extra: Record<string, unknown> = {}): Record<s
   return { Type: "catalog-register", Node: { Node: "n" }, Service: { ID: "p", Service: "p", Kind: "connect-proxy", Proxy: { DestinationServiceName: "web", Config } } };
 }
 
+function preparedQuery(tags: number, extra: Record<string, unknown> = {}): Record<string, unknown> {
+  const Tags = Array.from({ length: tags }, (_, i) => `tag-${i}`);
+  return { Type: "prepared-query-set", Query: { ID: "q", Name: "n", Service: { Service: "web", Tags, OnlyPassing: true, ...extra } } };
+}
+
 function steps(work: Generator<void, unknown, void>): number {
   let n = 0;
   while (work.next().done !== true) n++;
@@ -39,6 +44,8 @@ function documents(): unknown[] {
     [null, true, false, 1.5, -1, 2 ** 40, "s", Buffer.from([1, 2, 3]), new Uint8Array([4, 5])],
     // A long map below the walk depth (a proxy's Config), with entries written on their own.
     proxyRegister(6000, { ["__proto__"]: "renamed", Inner: bigConfig(400), Huge: "y".repeat(60_000), Small: { a: 1 }, Flags: 1n << 62n, Gone: undefined }),
+    // A long array deeper than the walk depth, inside maps that hold other entries (a prepared query's Service.Tags).
+    preparedQuery(3000, { Near: "_agent", Deep: { Inner: Array.from({ length: 400 }, (_, i) => [i, `t${i}`]) } }),
     // A large map with keys that are not strings, below every walk depth tried: msgpackr reads it its own way, whole.
     { Type: "x", Service: { Proxy: { Config: { Inner: new Map(Array.from({ length: 5000 }, (_, i) => [i, `v${i}`])) } } } },
     // Byte strings past LARGE_BINARY_BYTES are written by the slicer itself and joined in pieces.
@@ -218,4 +225,24 @@ test("msgpack slices - a register whose Proxy.Config holds 10,000 keys is wide a
   assert.ok(steps(encodeCommandSlices(cmd)) >= 8);
   assert.ok(steps(decodeCommandSlices(whole)) >= 8);
   assert.deepEqual(runWhole(decodeCommandSlices(whole)), decodeCommand(whole));
+});
+
+test("msgpack slices - a prepared query's 50,000 Tags (depth 3) make it wide, and it encodes and decodes in steps", () => {
+  const cmd = preparedQuery(50_000) as unknown as Command;
+  // Before: 3 walked elements (Type, Query and Query's keys), not wide: one pack() of ~0.5 MB.
+  assert.equal(isWideCommand(cmd), true);
+  const whole = encodeCommand(cmd);
+  const encoding = encodeCommandSlices(cmd);
+  let pauses = 0;
+  let step = encoding.next();
+  while (step.done !== true) {
+    pauses++;
+    step = encoding.next();
+  }
+  assert.equal(Buffer.compare(Buffer.from(step.value), Buffer.from(whole)), 0, "the very bytes of one pack()");
+  // About 32 KiB per step: the ~490 KB of tags take at least 8 steps each way.
+  assert.ok(pauses >= 8, `${pauses} pauses`);
+  assert.ok(steps(decodeCommandSlices(whole)) >= 8);
+  assert.deepEqual(runWhole(decodeCommandSlices(whole)), decodeCommand(whole));
+  assert.equal(isWideCommand(preparedQuery(10) as unknown as Command), false);
 });
