@@ -52,12 +52,19 @@ export class CatalogSync implements SyncTarget {
   }
 
   async syncFull(): Promise<void> {
-    this.updateSyncState();
+    await runSliced(this.updateSyncStateSteps());
     await this.syncChanges();
   }
 
-  /** Compares local state with the catalog and marks every difference out of sync. */
-  updateSyncState(): void {
+  /**
+   * Compares local state with the catalog and marks every difference out of sync, as sliced
+   * work: the checks (20,000 on a busy agent, each a row compare) are
+   * compared and adopted COMPARE_CHECKS_PER_STEP per step. Each step reads the check's entry as
+   * it is then, so a check re-registered or updated between two steps is judged as it stands
+   * (a change after its step marks it out of sync itself); the catalog's rows are read once,
+   * as Consul's full sync reads them once before comparing.
+   */
+  *updateSyncStateSteps(): SlicedWork<void> {
     const { local, catalog } = this.#deps;
     const node = local.nodeName;
     const remoteNode = catalog.getNode(node);
@@ -83,19 +90,33 @@ export class CatalogSync implements SyncTarget {
     for (const [id, remote] of remoteServices) {
       if (id !== CONSUL_SERVICE_ID) local.adoptRemoteService(withoutIndexes(remote));
     }
+    yield;
 
-    const remoteChecks = new Map<string, HealthCheck>(catalog.nodeChecks(node).map((c) => [c.CheckID, c]));
-    for (const [id, entry] of local.checkEntries()) {
-      const remote = remoteChecks.get(id);
-      if (entry.deleted) {
-        if (!remote) local.pruneCheck(id, entry.revision);
-        else local.setCheckInSync(id, false);
-        continue;
-      }
-      local.setCheckInSync(id, remote !== undefined && sameRow(this.#catalogCheck(entry.check), withoutIndexes(remote)));
+    const remoteChecks = new Map<string, HealthCheck>();
+    const rows = catalog.nodeChecks(node);
+    for (let i = 0; i < rows.length; i++) {
+      remoteChecks.set(rows[i]!.CheckID, rows[i]!);
+      if ((i + 1) % COMPARE_CHECKS_PER_STEP === 0) yield;
     }
+    const ids = local.checkEntries().map(([id]) => id);
+    for (let i = 0; i < ids.length; i++) {
+      const id = ids[i]!;
+      const entry = local.anyCheckEntry(id);
+      if (entry !== undefined) {
+        const remote = remoteChecks.get(id);
+        if (entry.deleted) {
+          if (!remote) local.pruneCheck(id, entry.revision);
+          else local.setCheckInSync(id, false);
+        } else {
+          local.setCheckInSync(id, remote !== undefined && sameRow(this.#catalogCheck(entry.check), withoutIndexes(remote)), entry.revision);
+        }
+      }
+      if ((i + 1) % COMPARE_CHECKS_PER_STEP === 0) yield;
+    }
+    let adopted = 0;
     for (const [id, remote] of remoteChecks) {
       if (id !== SERF_HEALTH_CHECK_ID && !(remote.ServiceID === CONSUL_SERVICE_ID)) local.adoptRemoteCheck(withoutIndexes(remote));
+      if (++adopted % COMPARE_CHECKS_PER_STEP === 0) yield;
     }
   }
 
@@ -224,6 +245,9 @@ function catalogCheckRow(local: LocalState, check: CheckFields): CheckFields {
   const svc = check.ServiceID ? local.service(check.ServiceID) : undefined;
   return { ...check, Node: local.nodeName, ServiceName: svc?.Service ?? "", ServiceTags: svc ? [...svc.Tags] : [] };
 }
+
+/** Checks compared with the catalog per step of a full sync (updateSyncStateSteps). */
+export const COMPARE_CHECKS_PER_STEP = 256;
 
 /** Check entries looked at per step of serviceChecksToSync. */
 export const SYNC_CHECKS_PER_STEP = 256;

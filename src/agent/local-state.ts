@@ -80,6 +80,11 @@ export class LocalState implements CheckStatusSink {
     return e && !e.deleted ? e.check : undefined;
   }
 
+  /** The check's entry, deleted or not (the syncer's view). */
+  anyCheckEntry(id: string): CheckEntry | undefined {
+    return this.#checks.get(id);
+  }
+
   checkEntry(id: string): CheckEntry | undefined {
     const e = this.#checks.get(id);
     return e && !e.deleted ? e : undefined;
