@@ -64,3 +64,12 @@ export async function runSliced<T>(work: SlicedWork<T>, sliceMs: number = DEFAUL
     spent = performance.now() - turnBudgetStart() >= sliceMs;
   }
 }
+
+/** Calls `each` on every item, pausing after every `perStep` of them. */
+export function* forEachInSteps<T>(items: Iterable<T>, perStep: number, each: (item: T) => void): SlicedWork<void> {
+  let n = 0;
+  for (const item of items) {
+    each(item);
+    if (++n % perStep === 0) yield;
+  }
+}

@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { REGISTRATION_CHECKS_PER_STEP } from "../../../src/agent/agent.ts";
+import { REGISTRATION_CHECKS_PER_STEP, STOP_RUNNERS_PER_STEP } from "../../../src/agent/agent.ts";
 import { LocalState } from "../../../src/agent/local-state.ts";
 import { refuseUnknownKeysSteps, SERVICE_REGISTRATION_SHAPE } from "../../../src/agent/registration-keys.ts";
 import { runWhole } from "../../../src/runtime/sliced-work.ts";
@@ -114,4 +114,19 @@ test("registration slices - the catalog sync gathers a service's 1,000 checks in
   assert.equal(step.value.rows[0]!.ServiceName, "big");
   assert.equal(step.value.checks[0]!.revision, h.agent.localState.checkEntryForSync(step.value.checks[0]!.id)!.revision);
   await h.agent.stop();
+});
+
+test("stop slices - 1,000 TTL runners are stopped in steps of STOP_RUNNERS_PER_STEP, and every one is stopped", async () => {
+  const h = await startHarness({ registrationSliceMs: 0 });
+  await h.agent.addService(service(manyChecks(CHECKS)), { replaceExistingChecks: false, source: "api" });
+  const armed = h.clock.pendingTimers();
+  assert.ok(armed >= CHECKS, `${armed} timers armed`);
+  const seen = await observeTurns(h.agent.stop(), () => h.clock.pendingTimers());
+  // A reader got a turn between the steps: it saw some runners stopped and others not yet.
+  const between = seen.filter((n) => n < armed && n > armed - CHECKS);
+  assert.ok(between.length >= Math.ceil(CHECKS / STOP_RUNNERS_PER_STEP) - 1, `timers seen per turn: ${seen.join(",")}`);
+  assert.ok(h.clock.pendingTimers() <= armed - CHECKS, `${h.clock.pendingTimers()} timers left of ${armed}`);
+  h.clock.advance(3_600_000);
+  assert.equal(h.agent.localState.check("c-0")?.Status, "critical");
+  assert.equal(h.agent.localState.check("c-0")?.Output, "");
 });
