@@ -10,7 +10,8 @@ import { withServer, type ServerUnderTest } from "./servers.ts";
 // tracker; each case sends a body near the cap ROUNDS times and reports the longest turn
 // (CPU, as large-request.ts judges it) that began while it ran. Not part of `npm run bench`
 // yet (a finding tool): `npx tsx bench/large-body-endpoints.ts`, CASES=<substring,...> to pick
-// cases, ROUNDS=<n>, PROF_DIR=<dir> for a --cpu-prof of the agent. Binding rules and auth
+// cases, ROUNDS=<n>, PROF_DIR=<dir> for a --cpu-prof of the agent, SHUTDOWN=1 to measure the
+// agent's shutdown after the cases. Binding rules and auth
 // methods are not served by this agent; a legacy intention's only free text is capped at 512.
 
 const TRACKER = fileURLToPath(new URL("./turn-tracker-preload.mjs", import.meta.url));
@@ -175,6 +176,15 @@ async function main(): Promise<void> {
         if (round.cpuMs > l.cpuMs) l = round;
       }
       console.log(`${c.name.padEnd(48)} ${String(bodies[0].length).padStart(7)} B  [${statuses.join(",")}]  longest turn ${l.cpuMs.toFixed(1)} ms CPU / ${l.wallMs.toFixed(1)} ms wall, GC ${l.gcMs.toFixed(1)} ms`);
+    }
+    if (process.env.SHUTDOWN === "1") {
+      // The agent's shutdown with what the cases left (the "many Checks" case: ~20,000 TTL
+      // runners), once the last registration's catalog sync has long been applied.
+      await new Promise((res) => setTimeout(res, 5000));
+      const from = Date.now();
+      await server.proc.stop(60_000);
+      const l = longestBetween(readRecords(turnLog), from, Date.now());
+      console.log(`${"agent shutdown".padEnd(48)} ${"".padStart(7)}    longest turn ${l.cpuMs.toFixed(1)} ms CPU / ${l.wallMs.toFixed(1)} ms wall, GC ${l.gcMs.toFixed(1)} ms`);
     }
   });
 }
