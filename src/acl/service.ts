@@ -260,7 +260,16 @@ export class AclService {
     } catch {
       return undefined;
     }
-    if ("authz" in found) return undefined;
+    return "authz" in found ? undefined : this.#compileShared(secret, found);
+  }
+
+  /** The secret's authorizer from memory, else its sliced compilation; throws `ACL not found`. One lookup. */
+  #resolveLocal(secret: string): Authorizer | Promise<Authorizer> {
+    const found = this.#lookup(secret);
+    return "authz" in found ? this.#unexpired(found) : this.#compileShared(secret, found);
+  }
+
+  #compileShared(secret: string, found: Uncompiled): Promise<Authorizer> {
     const running = this.#compiling.get(secret);
     if (running !== undefined && running.found.token === found.token && sameTexts(running.found.texts, found.texts)) return running.authz;
     const compiling: Compiling = {
@@ -288,7 +297,15 @@ export class AclService {
     const secret = this.effectiveSecret(presented);
     const remote = this.#remote;
     if (remote) return remote.cached(secret) ?? remote.resolve(secret);
-    return this.resolveSecretPending(secret) ?? this.resolveSecret(secret);
+    return this.#catchUp(secret) ?? this.#resolveLocal(secret);
+  }
+
+  /** On a follower that does not know the secret: its resolution once caught up with the leader. */
+  #catchUp(secret: string): Promise<Authorizer> | undefined {
+    const leadership = this.#leadership;
+    if (!leadership || leadership.isLeader() || this.#resolved.has(secret) || this.#tables.tokens.getBySecret(secret)) return undefined;
+    const again = (): Authorizer | Promise<Authorizer> => this.#resolveLocal(secret);
+    return leadership.readBarrier().then(again, again);
   }
 
   /**
@@ -306,10 +323,7 @@ export class AclService {
       }
       return remote.resolve(secret);
     }
-    const leadership = this.#leadership;
-    if (!leadership || leadership.isLeader() || this.#resolved.has(secret) || this.#tables.tokens.getBySecret(secret)) return this.#compileSliced(secret);
-    const again = (): Authorizer | Promise<Authorizer> => this.#compileSliced(secret) ?? this.resolveSecret(secret);
-    return leadership.readBarrier().then(again, again);
+    return this.#catchUp(secret) ?? this.#compileSliced(secret);
   }
 
   /** What a server answers a client agent's ACL.ResolveToken with (a follower catches up before saying "unknown"). */
