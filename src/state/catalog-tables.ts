@@ -571,8 +571,12 @@ export class CatalogTables {
       this.#nodes.set(node.Node.toLowerCase(), node);
       if (++n % 512 === 0) yield;
     }
+    // Pauses count rows, not nodes: one node may carry thousands of services or checks (a
+    // registration at the body cap: 6,700), which were one step each, built through an array
+    // of [id, row] pairs.
     for (const [nodeKey, rows] of dump.services) {
       const m = new Map<string, NodeService>();
+      this.#services.set(nodeKey, m);
       for (const s of rows) {
         m.set(s.ID, s);
         this.#summarize(s, 1);
@@ -583,20 +587,15 @@ export class CatalogTables {
           this.#byName.set(nameKey, refs);
         }
         refs.set(`${nodeKey}\0${s.ID}`, { nodeKey, serviceId: s.ID });
-      }
-      this.#services.set(nodeKey, m);
-      n += rows.length;
-      if (n >= 512) {
-        n = 0;
-        yield;
+        if (++n % 512 === 0) yield;
       }
     }
     for (const [nodeKey, rows] of dump.checks) {
-      this.#checks.set(nodeKey, new Map(rows.map((c) => [c.CheckID, c])));
-      n += rows.length;
-      if (n >= 512) {
-        n = 0;
-        yield;
+      const m = new Map<string, HealthCheck>();
+      this.#checks.set(nodeKey, m);
+      for (const c of rows) {
+        m.set(c.CheckID, c);
+        if (++n % 512 === 0) yield;
       }
     }
     for (const [name, idx] of dump.nameIndex) this.#nameIndex.set(name, idx);

@@ -18,8 +18,9 @@ function* spinning(ms: number): SlicedWork<string> {
 }
 
 test("sliced work - a stage started in a turn whose budget earlier work spent waits for the next turn", async () => {
-  assert.equal(await runSliced(spinning(SLICE_MS + 1), SLICE_MS), "spun");
-  // Still the same turn (only promise reactions ran since): the budget is spent.
+  // Its one step spends the budget; it resolves in a later turn (next test).
+  const first = runSliced(spinning(SLICE_MS + 1), SLICE_MS);
+  // Still the same turn: the budget is spent.
   let nextTurn = false;
   setImmediate(() => (nextTurn = true));
   let startedAfterTurn: boolean | undefined;
@@ -32,8 +33,58 @@ test("sliced work - a stage started in a turn whose budget earlier work spent wa
     SLICE_MS,
   );
   assert.equal(startedAfterTurn, undefined, "the second stage did not start in the spent turn");
+  assert.equal(await first, "spun");
   assert.equal(await second, 2);
   assert.equal(startedAfterTurn, true, "it started after the event loop had its turn");
+});
+
+test("sliced work - work that ends with the turn's budget spent resolves in a later turn", async () => {
+  // What its caller runs next (propose, apply, answer) is not sliced: it must not run on in a
+  // turn the work already filled.
+  const order: string[] = [];
+  setImmediate(() => order.push("event loop"));
+  await runSliced(spinning(SLICE_MS + 1), SLICE_MS);
+  order.push("resolved");
+  assert.deepEqual(order, ["event loop", "resolved"]);
+});
+
+test("sliced work - a budget opened outside the check phase lasts the whole iteration: the check phase after it gets one step", async () => {
+  // A request's body arrives in the poll phase (here: a timer's phase, the same case). Its
+  // slices resumed in that iteration's check phase once had a budget of their own, so one
+  // iteration ran two budgets (a 512 KiB txn: the parse in the poll phase, the decode in the
+  // check phase). Steps are labelled with the iteration's check phase they ran after.
+  await new Promise((resolve) => setTimeout(resolve, 5)); // earlier tests' budgets closed
+  let checkPhases = 0;
+  let ticking = true;
+  const tick = (): void => {
+    checkPhases++;
+    if (ticking) setImmediate(tick);
+  };
+  const stepsPerPhase: number[] = [];
+  const work = (function* (): SlicedWork<void> {
+    for (let i = 0; i < 400; i++) {
+      stepsPerPhase[checkPhases] = (stepsPerPhase[checkPhases] ?? 0) + 1;
+      const from = performance.now();
+      while (performance.now() - from < SLICE_MS / 20) {
+        // busy: a step well under the budget
+      }
+      yield;
+    }
+  })();
+  const done = await new Promise<Promise<void>>((resolve) =>
+    setTimeout(() => {
+      setImmediate(tick); // queued first: runs first in each check phase
+      resolve(runSliced(work, SLICE_MS));
+    }, 0),
+  );
+  await done;
+  ticking = false;
+  assert.ok((stepsPerPhase[0] ?? 0) >= 1, `steps in the timers phase: ${stepsPerPhase.join(", ")}`);
+  assert.equal(stepsPerPhase[1], 1, `steps per phase: ${stepsPerPhase.join(", ")}`);
+  assert.equal(
+    stepsPerPhase.reduce((a, b) => a + b, 0),
+    400,
+  );
 });
 
 test("sliced work - a step over the budget is followed by a turn of the event loop before the next step", async () => {
