@@ -27,7 +27,9 @@ export function applyCatalogRegister(state: StateStore, index: number, cmd: Cata
       // Consul refuses to let a second node steal a live node's name.
       return { ok: false, error: `Failed to set node ${cmd.Node.Node}: node ID ${cmd.Node.ID} conflicts with existing node ID ${existing.ID}` };
     }
-    cat.upsertNode(index, { ...cmd.Node, Node: existing?.Node ?? cmd.Node.Node });
+    const name = existing?.Node ?? cmd.Node.Node;
+    // upsertNode stores a copy of what it is given: the command's own fields unless the stored spelling wins.
+    cat.upsertNode(index, name === cmd.Node.Node ? cmd.Node : { ...cmd.Node, Node: name });
   }
   const nodeName = existing?.Node ?? cmd.Node.Node;
   for (const check of cmd.Checks) {

@@ -1,6 +1,7 @@
 import { errors } from "../errors/catalog.ts";
 import { METRIC_NAMES } from "../runtime/metrics.ts";
 import type { Command } from "../fsm/command.ts";
+import type { ProposeOptions } from "../server/consensus.ts";
 import { awaitKnownLeader, DEFAULT_RPC_HOLD_TIMEOUT_MS, holdUntilLeader, knowsLeader, type LeaderHold } from "../server/leader-wait.ts";
 import type { QueryFn, QueryResult } from "./blocking.ts";
 import type { ApiRequest, HttpContext, Reply } from "./context.ts";
@@ -128,11 +129,11 @@ const WRITE_METRIC: Partial<Record<Command["Type"], string>> = {
   "catalog-deregister": METRIC_NAMES.catalogDeregister,
 };
 
-export function write(ctx: HttpContext, cmd: Command): Promise<unknown> {
+export function write(ctx: HttpContext, cmd: Command, options?: ProposeOptions): Promise<unknown> {
   const metric = WRITE_METRIC[cmd.Type];
   const startedMs = ctx.clock.monotonicMs();
   // A then, not an async function: one promise fewer on every write.
-  return ctx.consensus.propose(cmd).then(({ result }) => {
+  return ctx.consensus.propose(cmd, options).then(({ result }) => {
     if (metric !== undefined) ctx.metrics.measureSince(metric, startedMs);
     if (!result.ok) throw result.code === "config-entry-graph" ? errors.configEntryGraph(result.error) : errors.internal(result.error);
     return result.value;

@@ -269,6 +269,23 @@ function deliver(req: IncomingMessage, res: ServerResponse, response: ApiRespons
 }
 
 /**
+ * Checks run once the socket reads of this turn are parsed: one immediate for all of them. The
+ * parser reads a request's body after its listener returns and its microtasks have run (a
+ * check from a microtask found every body still to come and armed a timer for each), and
+ * before the event loop's check phase.
+ */
+const afterReadChecks: (() => void)[] = [];
+
+function afterThisRead(check: () => void): void {
+  if (afterReadChecks.push(check) === 1) setImmediate(runAfterReadChecks);
+}
+
+function runAfterReadChecks(): void {
+  const checks = afterReadChecks.splice(0);
+  for (const check of checks) check();
+}
+
+/**
  * Reads a body (one declared within the limit, or chunked) up to `limit` bytes; a larger one is
  * refused while reading (413), one that has not arrived within the timeout is refused (408,
  * connection closed).
@@ -287,10 +304,10 @@ function readBody(req: IncomingMessage, compiled: CompiledRoute, timing: BodyTim
       chunks.length = 0;
       resolve(outcome);
     };
-    // The usual small body came in the same read as its headers: by the time this turn's
-    // microtasks run, the parser has seen all of it, and there is nothing to time (a timer set
-    // and cancelled per request). Otherwise the clock starts now, a few µs after the headers.
-    queueMicrotask(() => {
+    // The usual small body came in the same read as its headers: once that read is parsed,
+    // there is nothing to time (a timer set and cancelled per request). Otherwise the clock
+    // starts then, within a turn of the headers.
+    afterThisRead(() => {
       if (!settled && !req.complete) deadline = timing.clock.setTimer(timing.bodyTimeoutMs, () => settle(errors.bodyReadTimeout(timing.bodyTimeoutMs)));
     });
     req.on("data", (chunk: Buffer) => {

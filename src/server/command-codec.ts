@@ -67,7 +67,7 @@ const SURROGATE_LEAD_BYTE = 0xed;
 export function decodedCopy(cmd: Command, bytes: Uint8Array): Command | undefined {
   // The walk first: it gives up at the first byte string, before two scans of the whole entry
   // (~0.4 ms for a 512 KiB txn of values, in the turn that proposes it).
-  const copy = plainCopy(cmd, 0);
+  const copy = plainCopy(cmd, 0, undefined, true);
   if (copy === NOT_PLAIN) return undefined;
   const b = asBuffer(bytes);
   if (b.includes(SURROGATE_LEAD_BYTE) || b.includes(REPLACEMENT_CHARACTER)) return undefined;
@@ -84,8 +84,18 @@ export function decodedCopy(cmd: Command, bytes: Uint8Array): Command | undefine
  * prepared in slices, which needs its bytes. Undefined otherwise.
  */
 export function localCopy(cmd: Command, maxBytes: number): Command | undefined {
-  const copy = plainCopy(cmd, 0, { left: maxBytes });
+  const copy = plainCopy(cmd, 0, { left: maxBytes }, true);
   return copy === NOT_PLAIN ? undefined : (copy as Command);
+}
+
+/**
+ * localCopy's verdict without the copy, for a command its proposer hands over (keeps nothing
+ * of it and never reads it again, as a command just decoded from a request body): `cmd` itself
+ * where localCopy would give a copy — equal to it, so equal to the decoded value — else
+ * undefined. Copying a catalog registration was ~4 µs and its garbage.
+ */
+export function localStandIn(cmd: Command, maxBytes: number): Command | undefined {
+  return plainCopy(cmd, 0, { left: maxBytes }, false) === NOT_PLAIN ? undefined : cmd;
 }
 
 const NOT_PLAIN: unique symbol = Symbol("not plain");
@@ -114,7 +124,11 @@ function admits(text: string, budget: ByteBudget): boolean {
   return true;
 }
 
-function plainCopy(value: unknown, depth: number, budget?: ByteBudget): unknown {
+/**
+ * A plain copy of `value` (`copying`), or `value` itself once the same walk found it plain
+ * (not `copying`: the verdict alone); NOT_PLAIN where a copy could differ from the decoded value.
+ */
+function plainCopy(value: unknown, depth: number, budget: ByteBudget | undefined, copying: boolean): unknown {
   switch (typeof value) {
     case "string":
       return budget === undefined || admits(value, budget) ? value : NOT_PLAIN;
@@ -132,28 +146,28 @@ function plainCopy(value: unknown, depth: number, budget?: ByteBudget): unknown 
       const proto = Object.getPrototypeOf(value) as unknown;
       if (proto === Array.prototype) {
         const list = value as unknown[];
-        const out: unknown[] = new Array<unknown>(list.length);
+        const out: unknown[] | undefined = copying ? new Array<unknown>(list.length) : undefined;
         for (let i = 0; i < list.length; i++) {
           if (!(i in list)) return NOT_PLAIN;
-          const v = plainCopy(list[i], depth + 1, budget);
+          const v = plainCopy(list[i], depth + 1, budget, copying);
           if (v === NOT_PLAIN) return NOT_PLAIN;
-          out[i] = v;
+          if (out !== undefined) out[i] = v;
         }
-        return out;
+        return out ?? value;
       }
       if (proto !== Object.prototype) return NOT_PLAIN;
       const record = value as Record<string, unknown>;
-      const out: Record<string, unknown> = {};
+      const out: Record<string, unknown> | undefined = copying ? {} : undefined;
       // Own enumerable string keys, as for-in with hasOwn gave, from V8's enum cache.
       const keys = Object.keys(record);
       for (let k = 0; k < keys.length; k++) {
         const key = keys[k];
         if (key === "__proto__" || (budget !== undefined && !admits(key, budget))) return NOT_PLAIN;
-        const v = plainCopy(record[key], depth + 1, budget);
+        const v = plainCopy(record[key], depth + 1, budget, copying);
         if (v === NOT_PLAIN) return NOT_PLAIN;
-        out[key] = v;
+        if (out !== undefined) out[key] = v;
       }
-      return out;
+      return out ?? value;
     }
     default:
       return NOT_PLAIN;

@@ -7,9 +7,19 @@ import { InOrderApplier } from "./in-order-apply.ts";
  * What the layers above need from replication. Raft implements it later; `LocalLog` is the
  * single-voter, in-memory stand-in used by -dev, so nothing above changes when Raft lands.
  */
+/** How a command is proposed. */
+export interface ProposeOptions {
+  /**
+   * The proposer keeps no reference into the command and never reads it again (one just
+   * decoded from a request body): a lone voter may apply the object itself instead of a copy
+   * (RaftConsensus). Commands built from live state (the agent's anti-entropy) are not.
+   */
+  handedOver?: boolean;
+}
+
 export interface Consensus {
   /** Resolves once the command is committed and applied, with apply's result and the index. */
-  propose(cmd: Command): Promise<{ index: number; result: ApplyResult }>;
+  propose(cmd: Command, options?: ProposeOptions): Promise<{ index: number; result: ApplyResult }>;
   isLeader(): boolean;
   /** "ip:port" of the leader's server RPC address, or "" without a leader. */
   leaderAddress(): string;

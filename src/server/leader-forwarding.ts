@@ -7,7 +7,7 @@ import type { RpcPool } from "../transport/rpc-client.ts";
 import { RpcError, RpcErrorCode } from "../transport/rpc.ts";
 import { systemClock } from "../runtime/clock.ts";
 import { systemRng } from "../runtime/rng.ts";
-import type { Consensus } from "./consensus.ts";
+import type { Consensus, ProposeOptions } from "./consensus.ts";
 import { runSliced } from "../runtime/sliced-work.ts";
 import { decodeCommandSlices, encodeCommandSlices, isWideCommand } from "./command-codec.ts";
 import { DEFAULT_RPC_HOLD_TIMEOUT_MS, holdUntilLeader, type HoldAttempt, type LeaderHold } from "./leader-wait.ts";
@@ -200,14 +200,14 @@ export class LeaderForwardingConsensus implements Consensus {
     return this.#inner;
   }
 
-  propose(cmd: Command): Promise<ApplyReply> {
+  propose(cmd: Command, options?: ProposeOptions): Promise<ApplyReply> {
     // The leader's own writes (the hot path) skip the hold's promise layers.
-    if (this.#inner.isLeader()) return this.#proposeAsLeader(cmd);
-    return holdUntilLeader(this.#hold, () => this.#proposeOnce(cmd), { leadership: this.#inner });
+    if (this.#inner.isLeader()) return this.#proposeAsLeader(cmd, options);
+    return holdUntilLeader(this.#hold, () => this.#proposeOnce(cmd, options), { leadership: this.#inner });
   }
 
-  async #proposeOnce(cmd: Command): Promise<HoldAttempt<ApplyReply>> {
-    if (this.#inner.isLeader()) return { ok: true, value: await this.#proposeAsLeader(cmd) };
+  async #proposeOnce(cmd: Command, options: ProposeOptions | undefined): Promise<HoldAttempt<ApplyReply>> {
+    if (this.#inner.isLeader()) return { ok: true, value: await this.#proposeAsLeader(cmd, options) };
     const leader = this.#inner.leaderAddress();
     if (leader === "") return { ok: false, error: new RpcError(RpcErrorCode.NoLeader, "No cluster leader") };
     const args = await applyArgsFor(cmd, true);
@@ -233,8 +233,8 @@ export class LeaderForwardingConsensus implements Consensus {
    * failure afterwards means leadership was lost before the entry committed, and the entry may
    * still commit under the next leader. Sending it again could apply it twice.
    */
-  #proposeAsLeader(cmd: Command): Promise<ApplyReply> {
-    return this.#inner.propose(cmd).catch((err: unknown) => {
+  #proposeAsLeader(cmd: Command, options?: ProposeOptions): Promise<ApplyReply> {
+    return this.#inner.propose(cmd, options).catch((err: unknown) => {
       throw isNotLeader(err) ? new RpcError(RpcErrorCode.LeadershipLost, LEADERSHIP_LOST) : err;
     });
   }

@@ -15,7 +15,7 @@ import { systemRng } from "../runtime/rng.ts";
 import { prepareRestore, restorePrepared, restoreState, serializeState, serializeStateSlices } from "../state/snapshot.ts";
 import { DiskStorage } from "../storage/disk-storage.ts";
 import type { PeerAddress } from "../transport/raft-transport.ts";
-import type { Consensus } from "./consensus.ts";
+import type { Consensus, ProposeOptions } from "./consensus.ts";
 import { NotLeaderError as RaftNotLeaderError, RaftNode } from "./raft-node.ts";
 import type { RaftLogStatus, RaftSnapshotPolicy } from "./raft-node.ts";
 import type { RaftHostStorage } from "./raft-storage.ts";
@@ -23,7 +23,7 @@ import { InMemoryRaftStorage } from "./raft-storage.ts";
 import type { ServerPortDialer } from "../transport/server-port-tls.ts";
 import { RAFT_PROTOCOL_BYTE } from "../transport/rpc.ts";
 import { runSliced, runWhole } from "../runtime/sliced-work.ts";
-import { decodeCommand, decodeCommandSlices, decodedCopy, encodeCommand, encodeCommandSlices, isWideCommand, localCopy } from "./command-codec.ts";
+import { decodeCommand, decodeCommandSlices, decodedCopy, encodeCommand, encodeCommandSlices, isWideCommand, localCopy, localStandIn } from "./command-codec.ts";
 import type { Socket } from "node:net";
 
 // Consensus over the Raft node driver: commands travel as msgpack entry data (Buffers and
@@ -161,11 +161,12 @@ class EntryApplier {
    * Lone voter only: the entry for `cmd` without encoding it (msgpack was ~5 µs of a catalog
    * registration) — one byte that no decoder accepts (0xc1, msgpack's "never used"), under
    * which a copy equal to the decoded command waits for apply — or undefined when no copy can
-   * stand for it (localCopy), and the command is encoded as everywhere else.
+   * stand for it (localCopy), and the command is encoded as everywhere else. A command handed
+   * over (ProposeOptions) stands for itself under the same rules, uncopied (localStandIn).
    */
-  localEntry(cmd: Command): Uint8Array | undefined {
+  localEntry(cmd: Command, handedOver: boolean): Uint8Array | undefined {
     if (!this.#proposed) return undefined;
-    const copy = localCopy(cmd, PREDECODE_MIN_BYTES);
+    const copy = handedOver ? localStandIn(cmd, PREDECODE_MIN_BYTES) : localCopy(cmd, PREDECODE_MIN_BYTES);
     if (copy === undefined) return undefined;
     const marker = Uint8Array.of(NEVER_USED_MSGPACK_BYTE);
     this.#proposed.set(marker, copy);
@@ -376,12 +377,12 @@ export class RaftConsensus implements Consensus {
 
   // ---- Consensus ----
 
-  propose(cmd: Command): Promise<{ index: number; result: ApplyResult }> {
+  propose(cmd: Command, options?: ProposeOptions): Promise<{ index: number; result: ApplyResult }> {
     let applied: Promise<{ index: number; result: ApplyResult }>;
     if (isWideCommand(cmd)) {
       applied = this.#proposeInOrder(encoderOf(cmd));
     } else {
-      let data = this.#applier.localEntry(cmd);
+      let data = this.#applier.localEntry(cmd, options?.handedOver === true);
       if (data === undefined) {
         try {
           data = encodeCommand(cmd);

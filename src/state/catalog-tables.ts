@@ -476,7 +476,6 @@ export class CatalogTables {
       this.#swapCheckTable(index, nodeName, valid.table);
       return;
     }
-    const { rows } = valid ?? runWhole(this.prepareCheckRows(index, nodeName, checks));
     const key = ownString(nodeName.toLowerCase());
     let m = this.#checks.get(key);
     if (!m) {
@@ -487,10 +486,12 @@ export class CatalogTables {
     let nodeLevel = false;
     let changed = false;
     for (let i = 0; i < checks.length; i++) {
-      const row = rows[i];
-      if (row === undefined) continue;
       const check = checks[i];
       const prev = m.get(check.CheckID);
+      // Without rows built ahead, each is built here as prepareCheckRows would: against the
+      // stored row or the batch's earlier one for its CheckID, which `m` holds by now.
+      const row = valid ? valid.rows[i] : prev && sameRow(prev, check) ? undefined : rowWithIndexes(check, prev?.CreateIndex ?? index, index);
+      if (row === undefined) continue;
       m.set(row.CheckID, row);
       changed = true;
       if (check.ServiceID === "" || prev?.ServiceID === "") nodeLevel = true;

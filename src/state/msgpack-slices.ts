@@ -58,25 +58,21 @@ const LONG_ARRAY_ELEMENTS = 256;
  */
 const NESTED_MAP_MAX_DEPTH = 4;
 
-/** A plain object with at least LONG_ARRAY_ELEMENTS own keys (counting stops there). */
-function isLongMap(value: unknown): boolean {
-  if (!isWalkable(value) || Array.isArray(value)) return false;
-  let n = 0;
-  for (const key in value as Record<string, unknown>) if (Object.hasOwn(value, key) && ++n >= LONG_ARRAY_ELEMENTS) return true;
-  return false;
-}
-
 /**
- * Whether `value` (at `depth`) is or holds, through plain objects, a long map or a long array
- * no deeper than NESTED_MAP_MAX_DEPTH: a prepared query's Service.Tags lie at depth 3 of its
- * command, and one pack() of 50,000 tags held the leader's loop 20–60 ms.
+ * Whether `value` (at `depth`) is or holds, through plain objects, a long map (a plain object
+ * with at least LONG_ARRAY_ELEMENTS own keys) or a long array no deeper than
+ * NESTED_MAP_MAX_DEPTH: a prepared query's Service.Tags lie at depth 3 of its command, and one
+ * pack() of 50,000 tags held the leader's loop 20–60 ms. One pass over a map's keys counts them
+ * and looks below: every registration pays this for its Meta, Tags and check definitions.
  */
 function holdsLongContainer(value: unknown, depth: number): boolean {
   if (depth > NESTED_MAP_MAX_DEPTH) return false;
   if (isLongArray(value)) return true;
   if (!isWalkable(value) || Array.isArray(value)) return false;
-  if (isLongMap(value)) return true;
-  for (const key in value) if (Object.hasOwn(value, key) && holdsLongContainer(value[key], depth + 1)) return true;
+  const keys = Object.keys(value);
+  if (keys.length >= LONG_ARRAY_ELEMENTS) return true;
+  if (depth === NESTED_MAP_MAX_DEPTH) return false;
+  for (let i = 0; i < keys.length; i++) if (holdsLongContainer(value[keys[i]], depth + 1)) return true;
   return false;
 }
 

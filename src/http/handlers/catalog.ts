@@ -34,8 +34,11 @@ const register: Handler = (ctx, req) => {
 function registerDecoded(ctx: HttpContext, req: ApiRequest, cmd: CatalogRegisterCommand): Promise<Reply> {
   if (ctx.acl) vetCatalogRegister(requestAuthorizer(ctx, req), ctx.state.catalog, cmd);
   cmd.NowMs = ctx.clock.now();
-  return write(ctx, cmd).then(registered);
+  // Decoded from this request's body and never read again: the lone voter applies it uncopied.
+  return write(ctx, cmd, HANDED_OVER).then(registered);
 }
+
+const HANDED_OVER = { handedOver: true } as const;
 
 const registered = (): Reply => json(true);
 

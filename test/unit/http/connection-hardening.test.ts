@@ -6,6 +6,7 @@ import { runInNewContext } from "node:vm";
 import { loadRuntimeConfig } from "../../../src/config/load.ts";
 import { agentOptionsFromConfig } from "../../../src/launch/from-config.ts";
 import { startAgent } from "../../../src/launch/start-agent.ts";
+import { systemClock } from "../../../src/runtime/clock.ts";
 import { silentLogger } from "../../../src/runtime/logger.ts";
 import { eventually } from "../../support/eventually.ts";
 import { startTestAgent, type TestAgent } from "../../support/test-agent.ts";
@@ -161,6 +162,52 @@ test("a trickled request body is answered 408 and its connection closed; nothing
     assert.ok(Date.now() - started < 5_000);
     assert.equal((await fetch(`${agent.base}/v1/kv/trickled`)).status, 404);
   } finally {
+    await agent.stop();
+  }
+});
+
+/** Reads one HTTP answer with a Content-Length body off `socket` (its status line and body). */
+function nextAnswer(socket: Socket): Promise<string> {
+  return new Promise((resolve) => {
+    let text = "";
+    const onData = (d: Buffer): void => {
+      text += d.toString("utf8");
+      const end = text.indexOf("\r\n\r\n");
+      const length = /\r\nContent-Length: (\d+)\r\n/i.exec(text);
+      if (end < 0 || !length || text.length < end + 4 + Number(length[1])) return;
+      socket.off("data", onData);
+      resolve(text);
+    };
+    socket.on("data", onData);
+  });
+}
+
+test("a body that comes in with its headers arms no read deadline; one still to come does", async () => {
+  // An odd timeout tells the body deadline apart from the agent's other timers.
+  const bodyTimeoutMs = 43_217;
+  const agent = await startTestAgent({ bodyReadTimeoutMs: bodyTimeoutMs });
+  const setTimer = systemClock.setTimer;
+  let armed = 0;
+  systemClock.setTimer = (delayMs, fn) => {
+    if (delayMs === bodyTimeoutMs) armed++;
+    return setTimer(delayMs, fn);
+  };
+  try {
+    const s = await open(agent, "127.0.0.32");
+    for (let i = 0; i < 20; i++) {
+      const answer = nextAnswer(s);
+      s.write(`PUT /v1/kv/whole-${i} HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nvalue`);
+      assert.match(await answer, /^HTTP\/1\.1 200 /);
+    }
+    assert.equal(armed, 0);
+    const answer = nextAnswer(s);
+    s.write("PUT /v1/kv/later HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\n");
+    await eventually("the deadline of a body still to come is armed", () => Promise.resolve(armed === 1));
+    s.write("value");
+    assert.match(await answer, /^HTTP\/1\.1 200 /);
+    s.destroy();
+  } finally {
+    systemClock.setTimer = setTimer;
     await agent.stop();
   }
 });

@@ -93,6 +93,28 @@ test("raft lone in-memory voter - applies a copy of the proposed command only wh
   }
 });
 
+test("raft lone in-memory voter - applies a handed-over command itself, under the same rules as the copy", async () => {
+  const fsm = new RecordingMachine(new StateStore());
+  const consensus = await RaftConsensus.start({ nodeId: "7e1f2a3b-4c5d-4e6f-8a9b-0c1d2e3f4a5b", serverAddress: "127.0.0.1:8300", storage: { kind: "memory" }, fsm, bootstrap: true, selfElect: true });
+  try {
+    const plain = registration("n1", "web", 80);
+    await consensus.propose(plain, { handedOver: true });
+    assert.equal(fsm.applied.at(-1), plain);
+    assert.equal(fsm.state.catalog.getService("n1", "s")?.Service, "web");
+    // What decoding would change is decoded all the same.
+    const surrogate = registration("n2", "web\ud800", 80);
+    await consensus.propose(surrogate, { handedOver: true });
+    assert.notEqual(fsm.applied.at(-1), surrogate);
+    assert.equal(fsm.state.catalog.getService("n2", "s")?.Service, "web\ufffd");
+    const negativeZero = registration("n3", "web", -0);
+    await consensus.propose(negativeZero, { handedOver: true });
+    assert.notEqual(fsm.applied.at(-1), negativeZero);
+    assert.ok(Object.is(fsm.state.catalog.getService("n3", "s")?.Port, 0));
+  } finally {
+    await consensus.close();
+  }
+});
+
 /** Counts the entries of every log write (one per Ready that carried entries). */
 class CountingStorage extends InMemoryRaftStorage {
   readonly appends: number[] = [];

@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { Packr } from "msgpackr";
 import { runWhole } from "../../../src/runtime/sliced-work.ts";
 import { packSlices, unpackSlices } from "../../../src/state/msgpack-slices.ts";
-import { decodeCommand, decodeCommandSlices, decodedCopy, encodeCommand, encodeCommandSlices, isWideCommand, localCopy } from "../../../src/server/command-codec.ts";
+import { decodeCommand, decodeCommandSlices, decodedCopy, encodeCommand, encodeCommandSlices, isWideCommand, localCopy, localStandIn } from "../../../src/server/command-codec.ts";
 import type { Command } from "../../../src/fsm/command.ts";
 
 // The sliced reader and writer must be indistinguishable from one msgpackr call: every server
@@ -141,6 +141,34 @@ test("command codec - localCopy stands for the decoded value without encoding, o
     assert.ok(bytes.byteLength < bound, caseLabel(cmd));
     assertStandsFor(copy, cmd, bytes);
   }
+});
+
+test("command codec - localStandIn gives the command itself exactly where localCopy gives a copy", () => {
+  const bound = 64 * 1024;
+  const cases: unknown[] = [
+    ...COPY_CASES.map(([cmd]) => cmd),
+    { ...COPY_BASE, Name: "pair \ud83d\ude00" },
+    { ...COPY_BASE, Meta: { ["key \udc00"]: "v" } },
+    { ...COPY_BASE, Many: [1, , 3] },
+    { ...COPY_BASE, Output: "o".repeat(bound / 3) },
+    { ...COPY_BASE, Output: "o".repeat(bound / 4) },
+  ];
+  for (const cmd of cases) {
+    const copy = localCopy(cmd as Command, bound);
+    const standIn = localStandIn(cmd as Command, bound);
+    assert.equal(standIn !== undefined, copy !== undefined, caseLabel(cmd));
+    if (standIn === undefined) continue;
+    assert.equal(standIn, cmd);
+    assert.deepStrictEqual(standIn, copy);
+  }
+});
+
+test("msgpack slices - a long map makes a command wide down to the deepest depth looked into, not below it", () => {
+  const longMap = (): Record<string, number> => Object.fromEntries(Array.from({ length: 256 }, (_, i) => [`k${i}`, i]));
+  // Proxy.Config is at depth 3 of the command: a map inside it is at depth 4, one more level down at 5.
+  assert.equal(isWideCommand(proxyRegister(3, { Inner: longMap() }) as unknown as Command), true);
+  assert.equal(isWideCommand(proxyRegister(3, { Inner: { Deeper: longMap() } }) as unknown as Command), false);
+  assert.equal(isWideCommand(proxyRegister(3, { Inner: { few: 1 } }) as unknown as Command), false);
 });
 
 test("msgpack slices - an element larger than a batch is walked when it is an array, pausing inside it", () => {
