@@ -22,6 +22,16 @@ class ScheduledBody extends Readable implements CooperativeTask {
   readonly #pieces: Iterator<readonly Buffer[]>;
   readonly #done: ((pieces: (readonly Buffer[])[]) => void) | undefined;
   readonly #produced: (readonly Buffer[])[] | undefined;
+  /**
+   * Without read-ahead, parts of the current piece not pushed yet because the consumer
+   * paused (its socket took a part over its high-water mark). Pushed then, they would wait in
+   * this stream's buffer and be written when the socket drains — in the poll phase, outside
+   * the scheduler's budget and ahead of the Raft acknowledgements read in that phase (issue
+   * 17 C2: about half of a loaded leader's answer bytes went out that way). Held here, they
+   * go in a later step, after the consumer resumed.
+   */
+  #held: readonly Buffer[] | undefined;
+  readonly #holds: boolean;
   #queued = false;
 
   constructor(pieces: Iterator<readonly Buffer[]>, done: ((pieces: (readonly Buffer[])[]) => void) | undefined, readAheadBytes: number | undefined) {
@@ -29,10 +39,22 @@ class ScheduledBody extends Readable implements CooperativeTask {
     this.#pieces = pieces;
     this.#done = done;
     this.#produced = done ? [] : undefined;
+    // With read-ahead, pieces are meant to wait in the buffer (produced while the socket is busy).
+    this.#holds = readAheadBytes === undefined;
+    // A pipe resumes its source when the socket drained; held parts go in the next step.
+    if (this.#holds) this.on("resume", () => {
+      if (this.#held !== undefined) this.#queue();
+    });
   }
 
   override _read(): void {
-    if (this.#queued) return;
+    // Paused with parts held: the 'resume' queues the step (a step now could push nothing).
+    if (this.#held !== undefined && this.readableFlowing === false) return;
+    this.#queue();
+  }
+
+  #queue(): void {
+    if (this.#queued || this.destroyed) return;
     this.#queued = true;
     requestWork.enqueue(this);
   }
@@ -40,6 +62,11 @@ class ScheduledBody extends Readable implements CooperativeTask {
   step(): StepOutcome {
     if (this.destroyed) {
       this.#queued = false;
+      return "done";
+    }
+    if (this.#held !== undefined) {
+      this.#queued = false;
+      this.#pushParts(this.#held);
       return "done";
     }
     const next = this.#pieces.next();
@@ -53,14 +80,26 @@ class ScheduledBody extends Readable implements CooperativeTask {
       return "done";
     }
     this.#produced?.push(next.value);
+    this.#pushParts(next.value);
+    return "done";
+  }
+
+  /** Pushes `parts`, holding what is left once the consumer pauses (see #held). */
+  #pushParts(parts: readonly Buffer[]): void {
+    this.#held = undefined;
     // A flowing pipe writes each part as it is pushed, and a chunked response frames each
     // write: corked, a piece's parts and their frames leave in one vectored write instead of
     // one per part (issue 17, S4: the socket writes were ~6 % of a cold read).
     const sink = this.sink;
     sink?.cork();
-    for (const part of next.value) this.push(part);
+    for (let i = 0; i < parts.length; i++) {
+      if (this.#holds && this.readableFlowing === false) {
+        this.#held = parts.slice(i);
+        break;
+      }
+      this.push(parts[i]);
+    }
     sink?.uncork();
-    return "done";
   }
 
   fail(err: unknown): void {

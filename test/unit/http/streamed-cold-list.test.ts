@@ -7,6 +7,7 @@ import type { HealthCheck, Node, NodeService } from "../../../src/model/catalog.
 import { encodeJson } from "../../../src/http/json.ts";
 import { InstanceFragments, listPieces } from "../../../src/http/views/instance-fragments.ts";
 import { scheduledBody, writeCoalesced } from "../../../src/http/scheduled-body.ts";
+import { eventually } from "../../support/eventually.ts";
 import { registerInCatalog, startTestAgent, type TestAgent } from "../../support/test-agent.ts";
 
 // A cold list answer (issue 17, S4) is sent while its entries are encoded: chunked, since its
@@ -204,4 +205,39 @@ test("streamed cold list - a piece's parts reach a flowing sink corked, so they 
   body.pipe(sink);
   await finished;
   assert.deepEqual(writes, [["a", "b", "c"], ["d", "e"]]);
+});
+
+test("scheduled body - parts held back by a paused socket are written in a later scheduler step, not when the socket drains", async () => {
+  // The poll phase that reports the drain also reads the Raft acknowledgements a write waits
+  // for (issue 17 C2): answer bytes written there are outside the scheduler's one step per turn.
+  function* pieces(): Generator<Buffer[]> {
+    yield [Buffer.alloc(64, 0x61), Buffer.alloc(64, 0x62), Buffer.alloc(64, 0x63)];
+  }
+  const body = scheduledBody(pieces());
+  const written: string[] = [];
+  let complete: (() => void) | undefined;
+  // A socket over its high-water mark after each part, completing a write only when told.
+  const socket = new Writable({
+    highWaterMark: 16,
+    write: (chunk: Buffer, _encoding, done) => {
+      written.push(chunk.toString("latin1", 0, 1));
+      complete = done;
+    },
+  });
+  const finished = new Promise<void>((resolve) => socket.once("finish", () => resolve()));
+  body.pipe(socket);
+  await eventually("the first part written", () => Promise.resolve(written.length === 1), 15_000, 1);
+  for (const expected of ["ab", "abc"]) {
+    const drained = complete;
+    complete = undefined;
+    drained?.();
+    // The drain and the pipe's resume run in this tick's queue and microtasks: no part yet.
+    await new Promise<void>((resolve) => process.nextTick(resolve));
+    await new Promise<void>((resolve) => process.nextTick(resolve));
+    assert.equal(written.join(""), expected.slice(0, -1), "written in the drain's own callbacks");
+    await eventually(`part ${expected.length} written`, () => Promise.resolve(written.length === expected.length), 15_000, 1);
+    assert.equal(written.join(""), expected);
+  }
+  complete?.();
+  await finished;
 });
