@@ -49,8 +49,17 @@ class ScheduledBody extends Readable implements CooperativeTask {
 
   override _read(): void {
     // Paused with parts held: the 'resume' queues the step (a step now could push nothing).
-    if (this.#held !== undefined && this.readableFlowing === false) return;
+    if (this.#held !== undefined && this.#pipePaused()) return;
     this.#queue();
+  }
+
+  /**
+   * A 'data' consumer (a pipe) paused for its destination: it resumes, with a 'resume' event,
+   * once the destination drained. A consumer reading through 'readable' also leaves the stream
+   * not flowing, but asks with read(), so nothing is held for it.
+   */
+  #pipePaused(): boolean {
+    return this.readableFlowing === false && this.listenerCount("data") > 0;
   }
 
   #queue(): void {
@@ -93,7 +102,7 @@ class ScheduledBody extends Readable implements CooperativeTask {
     const sink = this.sink;
     sink?.cork();
     for (let i = 0; i < parts.length; i++) {
-      if (this.#holds && this.readableFlowing === false) {
+      if (this.#holds && this.#pipePaused()) {
         this.#held = parts.slice(i);
         break;
       }
