@@ -14,6 +14,7 @@ import { requestWork, type CooperativeTask, type StepOutcome } from "../runtime/
 export interface CorkableSink {
   cork(): void;
   uncork(): void;
+  write(chunk: Buffer): boolean;
 }
 
 class ScheduledBody extends Readable implements CooperativeTask {
@@ -22,16 +23,10 @@ class ScheduledBody extends Readable implements CooperativeTask {
   readonly #pieces: Iterator<readonly Buffer[]>;
   readonly #done: ((pieces: (readonly Buffer[])[]) => void) | undefined;
   readonly #produced: (readonly Buffer[])[] | undefined;
-  /**
-   * Without read-ahead, parts of the current piece not pushed yet because the consumer
-   * paused (its socket took a part over its high-water mark). Pushed then, they would wait in
-   * this stream's buffer and be written when the socket drains — in the poll phase, outside
-   * the scheduler's budget and ahead of the Raft acknowledgements read in that phase (issue
-   * 17 C2: about half of a loaded leader's answer bytes went out that way). Held here, they
-   * go in a later step, after the consumer resumed.
-   */
-  #held: readonly Buffer[] | undefined;
-  readonly #holds: boolean;
+  /** Pieces wait in this stream's buffer while the socket is busy (produced ahead). */
+  readonly #readAhead: boolean;
+  /** Without read-ahead, the stream asked for a piece while its pipe was paused. */
+  #wanted = false;
   #queued = false;
 
   constructor(pieces: Iterator<readonly Buffer[]>, done: ((pieces: (readonly Buffer[])[]) => void) | undefined, readAheadBytes: number | undefined) {
@@ -39,24 +34,32 @@ class ScheduledBody extends Readable implements CooperativeTask {
     this.#pieces = pieces;
     this.#done = done;
     this.#produced = done ? [] : undefined;
-    // With read-ahead, pieces are meant to wait in the buffer (produced while the socket is busy).
-    this.#holds = readAheadBytes === undefined;
-    // A pipe resumes its source when the socket drained; held parts go in the next step.
-    if (this.#holds) this.on("resume", () => {
-      if (this.#held !== undefined) this.#queue();
-    });
+    this.#readAhead = readAheadBytes !== undefined;
+    // The pipe resumes its source once the socket drained: the piece asked for goes then.
+    if (!this.#readAhead) {
+      this.on("resume", () => {
+        if (!this.#wanted) return;
+        this.#wanted = false;
+        this.#queue();
+      });
+    }
   }
 
   override _read(): void {
-    // Paused with parts held: the 'resume' queues the step (a step now could push nothing).
-    if (this.#held !== undefined && this.#pipePaused()) return;
+    // Without read-ahead a piece is produced only for a flowing pipe: produced for a paused
+    // one, it would wait in this stream's buffer and be written from the socket's 'drain'
+    // callbacks, in the poll phase (see step).
+    if (!this.#readAhead && this.#pipePaused()) {
+      this.#wanted = true;
+      return;
+    }
     this.#queue();
   }
 
   /**
-   * A 'data' consumer (a pipe) paused for its destination: it resumes, with a 'resume' event,
-   * once the destination drained. A consumer reading through 'readable' also leaves the stream
-   * not flowing, but asks with read(), so nothing is held for it.
+   * A 'data' consumer (a pipe) paused for its destination; it resumes, with a 'resume' event,
+   * once the destination drained. A consumer reading through 'readable' or async iteration
+   * also leaves the stream not flowing, but it asks with read() and is served at once.
    */
   #pipePaused(): boolean {
     return this.readableFlowing === false && this.listenerCount("data") > 0;
@@ -73,11 +76,6 @@ class ScheduledBody extends Readable implements CooperativeTask {
       this.#queued = false;
       return "done";
     }
-    if (this.#held !== undefined) {
-      this.#queued = false;
-      this.#pushParts(this.#held);
-      return "done";
-    }
     const next = this.#pieces.next();
     // An empty piece: work was done (entries encoded) but there is nothing to send yet; the
     // next step continues it in a later round, without waiting for the socket to ask.
@@ -89,26 +87,31 @@ class ScheduledBody extends Readable implements CooperativeTask {
       return "done";
     }
     this.#produced?.push(next.value);
-    this.#pushParts(next.value);
-    return "done";
-  }
-
-  /** Pushes `parts`, holding what is left once the consumer pauses (see #held). */
-  #pushParts(parts: readonly Buffer[]): void {
-    this.#held = undefined;
     // A flowing pipe writes each part as it is pushed, and a chunked response frames each
     // write: corked, a piece's parts and their frames leave in one vectored write instead of
     // one per part (issue 17, S4: the socket writes were ~6 % of a cold read).
     const sink = this.sink;
-    sink?.cork();
-    for (let i = 0; i < parts.length; i++) {
-      if (this.#holds && this.#pipePaused()) {
-        this.#held = parts.slice(i);
-        break;
-      }
-      this.push(parts[i]);
+    if (sink === undefined || this.#readAhead) {
+      sink?.cork();
+      for (const part of next.value) this.push(part);
+      sink?.uncork();
+      return "done";
     }
-    sink?.uncork();
+    sink.cork();
+    const parts = next.value;
+    let i = 0;
+    // Pushed, a part reaches the sink through the pipe until the sink is over its high-water
+    // mark and the pipe pauses (usually after the first part of a piece).
+    while (i < parts.length && !this.#pipePaused()) this.push(parts[i++]);
+    // The rest of the piece goes to the sink here, in the same corked write. Pushed, it would
+    // wait in this stream's buffer and be written from the sink's 'drain' callbacks, in the
+    // poll phase: outside the scheduler's budget and its one step per turn while a write's
+    // Raft round is in flight, ahead of the acknowledgements read in that phase (issue 17 C2:
+    // about half of a loaded leader's answer bytes went out that way). The pipe still waits
+    // for the drain before it asks for the next piece.
+    while (i < parts.length) sink.write(parts[i++]);
+    sink.uncork();
+    return "done";
   }
 
   fail(err: unknown): void {
