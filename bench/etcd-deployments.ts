@@ -13,7 +13,9 @@ import type { LoadJob } from "./load.ts";
 // so neither pays a forward), how to write through each member, and how to kill one outright.
 
 const READY_DEADLINE_MS = 30_000;
-const CONSULATE_BIN = fileURLToPath(new URL("../bin/consulate.js", import.meta.url));
+// CONSULATE_BIN=<bundle.mjs> runs another build (a copy of an older dist/) for same-run A/B; read
+// at each start so one process can alternate builds (bench/scale-cluster-ab.ts).
+const consulateBin = (): string => process.env.CONSULATE_BIN ?? fileURLToPath(new URL("../bin/consulate.js", import.meta.url));
 const KEY = "bench/put";
 const VALUE = "value";
 
@@ -216,7 +218,7 @@ export async function startConsulate(binds: readonly string[], dataRoot: string,
   const clustered = specs.length > 1;
   const spawnServer = (s: (typeof specs)[number], more: readonly string[] = []): SpawnedProcess =>
     spawnNode(
-      CONSULATE_BIN,
+      consulateBin(),
       [
         "agent",
         "-server",

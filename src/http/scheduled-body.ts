@@ -14,6 +14,7 @@ import { requestWork, type CooperativeTask, type StepOutcome } from "../runtime/
 export interface CorkableSink {
   cork(): void;
   uncork(): void;
+  write(chunk: Buffer): boolean;
 }
 
 class ScheduledBody extends Readable implements CooperativeTask {
@@ -22,6 +23,10 @@ class ScheduledBody extends Readable implements CooperativeTask {
   readonly #pieces: Iterator<readonly Buffer[]>;
   readonly #done: ((pieces: (readonly Buffer[])[]) => void) | undefined;
   readonly #produced: (readonly Buffer[])[] | undefined;
+  /** Pieces wait in this stream's buffer while the socket is busy (produced ahead). */
+  readonly #readAhead: boolean;
+  /** Without read-ahead, the stream asked for a piece while its pipe was paused. */
+  #wanted = false;
   #queued = false;
 
   constructor(pieces: Iterator<readonly Buffer[]>, done: ((pieces: (readonly Buffer[])[]) => void) | undefined, readAheadBytes: number | undefined) {
@@ -29,10 +34,39 @@ class ScheduledBody extends Readable implements CooperativeTask {
     this.#pieces = pieces;
     this.#done = done;
     this.#produced = done ? [] : undefined;
+    this.#readAhead = readAheadBytes !== undefined;
+    // The pipe resumes its source once the socket drained: the piece asked for goes then.
+    if (!this.#readAhead) {
+      this.on("resume", () => {
+        if (!this.#wanted) return;
+        this.#wanted = false;
+        this.#queue();
+      });
+    }
   }
 
   override _read(): void {
-    if (this.#queued) return;
+    // Without read-ahead a piece is produced only for a flowing pipe: produced for a paused
+    // one, it would wait in this stream's buffer and be written from the socket's 'drain'
+    // callbacks, in the poll phase (see step).
+    if (!this.#readAhead && this.#pipePaused()) {
+      this.#wanted = true;
+      return;
+    }
+    this.#queue();
+  }
+
+  /**
+   * A 'data' consumer (a pipe) paused for its destination; it resumes, with a 'resume' event,
+   * once the destination drained. A consumer reading through 'readable' or async iteration
+   * also leaves the stream not flowing, but it asks with read() and is served at once.
+   */
+  #pipePaused(): boolean {
+    return this.readableFlowing === false && this.listenerCount("data") > 0;
+  }
+
+  #queue(): void {
+    if (this.#queued || this.destroyed) return;
     this.#queued = true;
     requestWork.enqueue(this);
   }
@@ -57,9 +91,26 @@ class ScheduledBody extends Readable implements CooperativeTask {
     // write: corked, a piece's parts and their frames leave in one vectored write instead of
     // one per part (issue 17, S4: the socket writes were ~6 % of a cold read).
     const sink = this.sink;
-    sink?.cork();
-    for (const part of next.value) this.push(part);
-    sink?.uncork();
+    if (sink === undefined || this.#readAhead) {
+      sink?.cork();
+      for (const part of next.value) this.push(part);
+      sink?.uncork();
+      return "done";
+    }
+    sink.cork();
+    const parts = next.value;
+    let i = 0;
+    // Pushed, a part reaches the sink through the pipe until the sink is over its high-water
+    // mark and the pipe pauses (usually after the first part of a piece).
+    while (i < parts.length && !this.#pipePaused()) this.push(parts[i++]);
+    // The rest of the piece goes to the sink here, in the same corked write. Pushed, it would
+    // wait in this stream's buffer and be written from the sink's 'drain' callbacks, in the
+    // poll phase: outside the scheduler's budget and its one step per turn while a write's
+    // Raft round is in flight, ahead of the acknowledgements read in that phase (issue 17 C2:
+    // about half of a loaded leader's answer bytes went out that way). The pipe still waits
+    // for the drain before it asks for the next piece.
+    while (i < parts.length) sink.write(parts[i++]);
+    sink.uncork();
     return "done";
   }
 

@@ -7,6 +7,7 @@ import type { HealthCheck, Node, NodeService } from "../../../src/model/catalog.
 import { encodeJson } from "../../../src/http/json.ts";
 import { InstanceFragments, listPieces } from "../../../src/http/views/instance-fragments.ts";
 import { scheduledBody, writeCoalesced } from "../../../src/http/scheduled-body.ts";
+import { eventually } from "../../support/eventually.ts";
 import { registerInCatalog, startTestAgent, type TestAgent } from "../../support/test-agent.ts";
 
 // A cold list answer (issue 17, S4) is sent while its entries are encoded: chunked, since its
@@ -204,4 +205,39 @@ test("streamed cold list - a piece's parts reach a flowing sink corked, so they 
   body.pipe(sink);
   await finished;
   assert.deepEqual(writes, [["a", "b", "c"], ["d", "e"]]);
+});
+
+test("scheduled body - a piece goes to a socket over its high-water mark in one write in its step; the next piece only after the drain, in a later step", async () => {
+  // The poll phase that reports the drain also reads the Raft acknowledgements a write waits
+  // for (issue 17 C2): answer bytes written from the drain's callbacks are outside the
+  // scheduler's one step per turn.
+  function* pieces(): Generator<Buffer[]> {
+    yield [Buffer.alloc(64, 0x61), Buffer.alloc(64, 0x62), Buffer.alloc(64, 0x63)];
+    yield [Buffer.alloc(64, 0x64), Buffer.alloc(64, 0x65)];
+  }
+  const body = scheduledBody(pieces());
+  const writes: string[] = [];
+  const waiting: (() => void)[] = [];
+  // A socket over its high-water mark after any part, completing a write only when told.
+  const socket = new Writable({
+    highWaterMark: 16,
+    writev: (chunks, done) => {
+      writes.push(chunks.map(({ chunk }) => (chunk as Buffer).toString("latin1", 0, 1)).join(""));
+      waiting.push(done);
+    },
+  });
+  writeCoalesced(body, socket);
+  const finished = new Promise<void>((resolve) => socket.once("finish", () => resolve()));
+  body.pipe(socket);
+  await eventually("the first piece written", () => Promise.resolve(writes.length === 1), 15_000, 1);
+  assert.deepEqual(writes, ["abc"]);
+  waiting.shift()?.();
+  // The drain and the pipe's resume run in this tick's queue and microtasks: nothing written.
+  await new Promise<void>((resolve) => process.nextTick(resolve));
+  await new Promise<void>((resolve) => process.nextTick(resolve));
+  assert.deepEqual(writes, ["abc"], "written from the drain's own callbacks");
+  await eventually("the second piece written", () => Promise.resolve(writes.length === 2), 15_000, 1);
+  assert.deepEqual(writes, ["abc", "de"]);
+  waiting.shift()?.();
+  await finished;
 });
