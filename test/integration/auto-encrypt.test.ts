@@ -111,7 +111,10 @@ after(async () => {
 
 test("auto_encrypt: a client with only the CA file gets a Connect certificate from a follower and registers through the servers", async () => {
   // The follower signed through the leader: the certificate came from the join host.
-  assert.match(auto.proc.output(), new RegExp(`automatically upgraded to TLS.*${follower.bind.replaceAll(".", "\\.")}:${follower.serverPort}`));
+  // Logged at start-up, but agent logs go out in batches every 15 ms: a fast start can have its
+  // node registered (the readiness check) before the batch is written, so the line is waited for.
+  const upgraded = new RegExp(`automatically upgraded to TLS.*${follower.bind.replaceAll(".", "\\.")}:${follower.serverPort}`);
+  await eventually("the client's log to report the TLS upgrade", () => Promise.resolve(upgraded.test(auto.proc.output())), 5000, 20);
   assert.match(auto.proc.output(), /Auto-Encrypt-TLS: true/);
   const reg = await fetch(`${auto.base}/v1/agent/service/register`, { method: "PUT", body: JSON.stringify({ Name: "web", Port: 8080 }) });
   assert.equal(reg.status, 200);
