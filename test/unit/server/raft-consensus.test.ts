@@ -90,8 +90,15 @@ test("raft consensus - restarting every server from its data dir restores every 
 
 test("raft consensus - an entry far above one socket read (a 40 MiB restore-sized write) replicates and survives a restart", async () => {
   const specs = await clusterSpecs(3);
-  let servers = await Promise.all(specs.map((s) => startServer(s, specs)));
+  // A 3 s election timeout, not 500 ms: moving 40 MiB holds each loop for a while (frames
+  // joined, the entry decoded and written), and on a loaded machine the servers took that for
+  // a dead leader again and again until no leader stood for the 10 s the writes wait. What is
+  // tested here is the entry, not how fast a leader is elected; the first server campaigns at
+  // once rather than after a 3-6 s timeout.
+  const timing = { electionTick: 60 };
+  let servers = await Promise.all(specs.map((s) => startServer(s, specs, timing)));
   open.push(...servers);
+  servers[0].consensus.node.campaign();
   await waitForLeader(servers);
   const big = "x".repeat(40 * 1024 * 1024);
   const { index } = await proposeToLeader(servers, kvSet("big", big));
@@ -99,7 +106,7 @@ test("raft consensus - an entry far above one socket read (a 40 MiB restore-size
   for (const s of servers) assert.equal(s.state.kv.get("big")?.Value.byteLength, big.length);
   await closeAll(servers);
 
-  servers = await Promise.all(specs.map((s) => startServer(s, specs)));
+  servers = await Promise.all(specs.map((s) => startServer(s, specs, timing)));
   open.push(...servers);
   for (const s of servers) assert.equal(s.state.kv.get("big")?.Value.byteLength, big.length, `restored on ${s.spec.peer.id}`);
   await closeAll(servers);
