@@ -96,16 +96,19 @@ test("wan pool - without a configuration a server's WAN pool is itself alone; a 
 });
 
 test("wan pool - servers with the same -encrypt key federate; a server with another key cannot join", async (t) => {
-  const start = async (node: string, dc: string, key: string): Promise<GossipMembership> => {
+  // Only the server with the other key reads its push/pull answer with a short timeout (the
+  // answer never comes, so its join fails fast). The joins that must succeed keep the default
+  // 10 s: at 500 ms, a loaded machine timed out the valid join ("read tcp ...: i/o timeout").
+  const start = async (node: string, dc: string, key: string, tcpTimeoutMs = DEFAULT_LOCAL_CONFIG.tcpTimeoutMs): Promise<GossipMembership> => {
     const { settings } = await settingsFor({ server: true, node, datacenter: dc, encrypt: key });
     assert.ok(settings);
-    const pool = await GossipMembership.start({ ...settings, port: 0, gossip: { ...DEFAULT_LOCAL_CONFIG, tcpTimeoutMs: 500 } }, deps);
+    const pool = await GossipMembership.start({ ...settings, port: 0, gossip: { ...DEFAULT_LOCAL_CONFIG, tcpTimeoutMs } }, deps);
     t.after(() => pool.stop());
     return pool;
   };
   const east = await start("e1", "east", KEY_A);
   const west = await start("w1", "west", KEY_A);
-  const other = await start("x1", "north", KEY_B);
+  const other = await start("x1", "north", KEY_B, 500);
   assert.equal(await west.join([east.gossipAddr]), 1);
   const deadline = Date.now() + 5_000;
   while (east.members().length < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
