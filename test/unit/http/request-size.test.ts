@@ -36,15 +36,21 @@ test("a 6 MB catalog register is refused (413) without stalling the agent", asyn
   try {
     const body = registration("huge", 80_000);
     assert.ok(body.length > 6_000_000);
-    const { result, stallMs } = await longestStallDuring(async () => {
-      const res = await fetch(`${agent.base}/v1/catalog/register`, { method: "PUT", body });
-      return { status: res.status, text: await res.text() };
-    });
-    assert.equal(result.status, 413);
-    assert.equal(result.text, `Request body(${body.length} bytes) too large, max size: ${DEFAULT_MAX_REQUEST_BODY_BYTES} bytes.`);
+    // Three attempts; a stall counts when every attempt shows it: one attempt can lose the CPU
+    // to another process on a shared machine (a single one measured 510 ms at load ~32).
+    const stalls: number[] = [];
+    for (let i = 0; i < 3; i++) {
+      const { result, stallMs } = await longestStallDuring(async () => {
+        const res = await fetch(`${agent.base}/v1/catalog/register`, { method: "PUT", body });
+        return { status: res.status, text: await res.text() };
+      });
+      assert.equal(result.status, 413);
+      assert.equal(result.text, `Request body(${body.length} bytes) too large, max size: ${DEFAULT_MAX_REQUEST_BODY_BYTES} bytes.`);
+      stalls.push(stallMs);
+    }
     // Before the cap this was one unbroken stall of about a second on an idle machine (and 200,
     // not 413); refused by its Content-Length, the body is never buffered or parsed.
-    assert.ok(stallMs < 500, `event loop held for ${stallMs.toFixed(0)} ms`);
+    assert.ok(Math.min(...stalls) < 500, `event loop held for ${stalls.map((s) => s.toFixed(0)).join(", ")} ms`);
     assert.equal(await fetch(`${agent.base}/v1/catalog/node/huge`).then((r) => r.json()), null);
     // A body without Content-Length is cut off at the cap as it streams in.
     const chunked = await fetch(`${agent.base}/v1/agent/service/register`, {
