@@ -6,8 +6,7 @@ import assert from "node:assert/strict";
 import { BroadcastQueue } from "../../../src/gossip/broadcast-queue.ts";
 import { gossipConfig } from "../../../src/gossip/config.ts";
 import { memberlistMetrics } from "../../../src/gossip/memberlist-metrics.ts";
-import { systemClock } from "../../../src/runtime/clock.ts";
-import { Metrics } from "../../../src/runtime/metrics.ts";
+import { singleIntervalMetrics } from "../../support/metrics.ts";
 import { GossipRunner } from "../../../src/transport/gossip-runner.ts";
 import { eventually } from "../../support/eventually.ts";
 
@@ -27,7 +26,7 @@ after(async () => {
 });
 
 test("memberlist metrics - probeNode timer, udp sent/received and tcp connect/accept/sent bytes, labelled network=lan and segment=\"\" as Consul 1.20 CE labels them", { timeout: 20_000 }, async () => {
-  const metrics = new Metrics({ clock: systemClock, prometheusRetentionMs: 0 });
+  const metrics = singleIntervalMetrics();
   const a = await GossipRunner.start({ name: "mm-a", bindHost: "127.0.0.1", port: 0, config, tags: { role: "node", dc: "dc1" }, observer: memberlistMetrics(metrics, "lan") });
   runners.push(a);
   const b = await GossipRunner.start({ name: "mm-b", bindHost: "127.0.0.1", port: 0, config, tags: { role: "node", dc: "dc1" } });

@@ -4,7 +4,7 @@ import assert from "node:assert/strict";
 import type { Membership } from "../../../src/agent/membership.ts";
 import { startAgentMetrics } from "../../../src/launch/agent-metrics.ts";
 import { systemClock } from "../../../src/runtime/clock.ts";
-import { Metrics } from "../../../src/runtime/metrics.ts";
+import { singleIntervalMetrics } from "../../support/metrics.ts";
 
 function pool(depths: { intent: number; event: number; query: number }): Membership {
   const partial: Pick<Membership, "onMemberChange" | "onUserEvent" | "healthScore" | "queueDepths"> = {
@@ -17,7 +17,7 @@ function pool(depths: { intent: number; event: number; query: number }): Members
 }
 
 test("agent metrics - consul.serf.queue.Intent/Event/Query sampled for the LAN and WAN pools", () => {
-  const metrics = new Metrics({ clock: systemClock, prometheusRetentionMs: 0 });
+  const metrics = singleIntervalMetrics();
   const stop = startAgentMetrics({ metrics, clock: systemClock, membership: pool({ intent: 2, event: 5, query: 0 }), wanMembership: pool({ intent: 1, event: 0, query: 0 }) });
   stop();
   const samples = metrics.summary().Samples.map((s) => `${s.Name}{${s.Labels.network}}=${s.Sum}`).filter((s) => s.startsWith("consul.serf.queue."));

@@ -6,7 +6,7 @@ import { StateMachine } from "../../../src/fsm/apply.ts";
 import type { ApplyResult, Command } from "../../../src/fsm/command.ts";
 import { systemClock } from "../../../src/runtime/clock.ts";
 import { silentLogger } from "../../../src/runtime/logger.ts";
-import { Metrics } from "../../../src/runtime/metrics.ts";
+import { singleIntervalMetrics } from "../../support/metrics.ts";
 import { LeaderReconcile } from "../../../src/server/leader-reconcile.ts";
 import { StateStore } from "../../../src/state/store.ts";
 import { type LocalMember, MEMBER_STATUS, type MemberChange } from "../../../src/model/members.ts";
@@ -35,7 +35,7 @@ test("leader metrics - a full pass records consul.leader.barrier (the barrier's 
       applied = index;
     },
   };
-  const metrics = new Metrics({ clock: systemClock, prometheusRetentionMs: 0 });
+  const metrics = singleIntervalMetrics();
   const membership = { members: () => [member("c1"), member("c2")], onMemberChange: (_l: (c: MemberChange) => void) => () => {} };
   const duty = new LeaderReconcile({ consensus, catalog: state.catalog, membership, clock: systemClock, logger: silentLogger, nodeName: "leader", datacenter: "dc1", metrics }, { leaderCheckMs: 10 });
   duty.start();

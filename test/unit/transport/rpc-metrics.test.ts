@@ -8,7 +8,8 @@ import { StateMachine } from "../../../src/fsm/apply.ts";
 import type { Command } from "../../../src/fsm/command.ts";
 import { systemClock, type Clock } from "../../../src/runtime/clock.ts";
 import { silentLogger } from "../../../src/runtime/logger.ts";
-import { Metrics } from "../../../src/runtime/metrics.ts";
+import type { Metrics } from "../../../src/runtime/metrics.ts";
+import { singleIntervalMetrics } from "../../support/metrics.ts";
 import { seededRng } from "../../../src/runtime/rng.ts";
 import { RpcMethod } from "../../../src/server/leader-forwarding.ts";
 import { StateStore } from "../../../src/state/store.ts";
@@ -36,8 +37,8 @@ const register: Command = {
 const counterSum = (metrics: Metrics, name: string): number => metrics.summary().Counters.find((c) => c.Name === name)?.Sum ?? 0;
 
 test("rpc metrics - the server counts each request it runs; the client counts each call, the failed try on a dead server included", async (t) => {
-  const serverMetrics = new Metrics({ clock: systemClock, prometheusRetentionMs: 0 });
-  const clientMetrics = new Metrics({ clock: systemClock, prometheusRetentionMs: 0 });
+  const serverMetrics = singleIntervalMetrics();
+  const clientMetrics = singleIntervalMetrics();
   const srv = await startRpcServer({
     host: "127.0.0.1",
     port: 0,
@@ -85,7 +86,7 @@ test("rpc metrics - the server counts each request it runs; the client counts ea
 });
 
 test("rpc metrics - consul.client.rpc.failed names the server by its node name once gossip gave it", async (t) => {
-  const metrics = new Metrics({ clock: systemClock, prometheusRetentionMs: 0 });
+  const metrics = singleIntervalMetrics();
   const pool = new RpcPool({ clock, rng: seededRng(1), reconnectBaseMs: 10, reconnectMaxMs: 20 });
   const delegate = new ServerDelegate({ pool, localFsm: new StateMachine(new StateStore()), clock, rng: seededRng(2), logger: silentLogger, holdTimeoutMs: 300, metrics });
   t.after(() => {
