@@ -24,16 +24,15 @@ test("raft consensus - the leader reports every server's match index and recent 
   const { index } = await proposeToLeader(servers, kvSet("a", "1"));
   await waitFor("every server to apply the write", () => servers.every((s) => s.consensus.appliedIndex() >= index));
 
+  // Last contact is waited for, not read once: a busy CI machine can stall the event loop past
+  // the 500 ms window between two heartbeats; the next answered heartbeat brings it back.
   let progress = leader.consensus.progress();
-  await waitFor("every match index to reach the write", () => {
+  await waitFor("every match index to reach the write, with every last contact within the check-quorum window", () => {
     progress = leader.consensus.progress();
-    return [...progress.values()].every((p) => p.matchIndex >= index);
+    return [...progress.values()].every((p) => p.matchIndex >= index && p.lastContactMs <= 500);
   });
   assert.deepEqual([...progress.keys()].sort(), specs.map((s) => s.peer.id).sort());
-  for (const p of progress.values()) {
-    assert.equal(p.voter, true);
-    assert.ok(p.lastContactMs <= 500, `last contact ${p.lastContactMs} ms`);
-  }
+  for (const p of progress.values()) assert.equal(p.voter, true);
   assert.equal(progress.get(leader.spec.peer.id)?.lastContactMs, 0);
   for (const s of servers.filter((x) => x !== leader)) assert.equal(s.consensus.progress().size, 0);
 
@@ -41,10 +40,12 @@ test("raft consensus - the leader reports every server's match index and recent 
   const gone = servers.find((s) => s !== leader);
   assert.ok(gone);
   await stop(gone);
-  await waitFor("the stopped follower's last contact to grow", () => (leader.consensus.progress().get(gone.spec.peer.id)?.lastContactMs ?? 0) > 500, 5000);
   const alive = servers.find((s) => s !== leader && s !== gone);
   assert.ok(alive);
-  assert.ok((leader.consensus.progress().get(alive.spec.peer.id)?.lastContactMs ?? Infinity) <= 500);
+  await waitFor("the stopped follower's last contact past the window while the live one's is within it", () => {
+    const now = leader.consensus.progress();
+    return (now.get(gone.spec.peer.id)?.lastContactMs ?? 0) > 500 && (now.get(alive.spec.peer.id)?.lastContactMs ?? Infinity) <= 500;
+  });
   for (const s of servers) if (open.has(s)) await stop(s);
 });
 
