@@ -181,11 +181,13 @@ test("cluster - three -bootstrap-expect servers elect one leader, keep every ack
   await eventually("a new leader among the survivors", async () => {
     newLeader = await agreedLeader(servers());
     return newLeader !== "" && newLeader !== leader;
-  }, 10_000);
-  await eventually("writes acknowledged again after the failover", () => Promise.resolve(firstAckAfterKill > 0), 10_000);
+  }, 20_000);
+  await eventually("writes acknowledged again after the failover", () => Promise.resolve(firstAckAfterKill > 0), 20_000);
   const failoverMs = firstAckAfterKill - killedAt;
   t.diagnostic(`leader failover (kill -9 → first acknowledged write): ${failoverMs} ms`);
-  assert.ok(failoverMs <= 5000, `failover took ${failoverMs} ms`);
+  // A bound that fails only a failover that does not happen: ~1-2 s here, but a busy CI machine
+  // can stretch an election several-fold, and speed is not what this test is about.
+  assert.ok(failoverMs <= 20_000, `failover took ${failoverMs} ms`);
   const ackedBeforeStop = acked.length;
   await eventually("more writes after the failover", () => Promise.resolve(acked.length >= ackedBeforeStop + 20), 10_000);
   stopWriting = true;
