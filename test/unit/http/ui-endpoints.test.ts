@@ -93,12 +93,13 @@ test("services blocks on ?index= until the catalog changes", async () => {
   const first = await fetch(`${agent.base}/v1/internal/ui/services`);
   const index = first.headers.get("x-consul-index");
   const started = Date.now();
-  const waiting = fetch(`${agent.base}/v1/internal/ui/services?index=${index}&wait=10s`);
+  const waiting = fetch(`${agent.base}/v1/internal/ui/services?index=${index}&wait=60s`);
   await new Promise((r) => setTimeout(r, 200));
   await put("/v1/catalog/register", { Node: "api-1", Address: "10.0.0.9", Service: { Service: "api", Port: 9 } });
   const res = await waiting;
   const rows = (await res.json()) as { Name: string }[];
   assert.ok(rows.some((r) => r.Name === "api"));
   assert.ok(Number(res.headers.get("x-consul-index")) > Number(index));
-  assert.ok(Date.now() - started < 5000);
+  // Woke on the change, well before the 60 s wait ends (5 s was a budget a busy CI machine can overrun).
+  assert.ok(Date.now() - started < 30_000);
 });
