@@ -23,7 +23,8 @@ test("script check - killed at the timeout, critical with Consul's text, reporte
   const pending = scriptProbe({ args: ["sh", "-c", "echo starting; sleep 30"], timeoutMs: 1_500, outputMaxSize: 4096 })(abort.signal);
   setTimeout(() => abort.abort(), 100);
   const r = await pending;
-  assert.ok(Date.now() - started < 5_000, "the process group was killed");
+  // Killed at the 1.5 s timeout, well before the 30 s sleep ends; 5 s was a budget a busy CI machine can overrun.
+  assert.ok(Date.now() - started < 15_000, "the process group was killed");
   assert.deepEqual(r, { status: "critical", output: "Timed out (1.5s) running check\n\nstarting\n", bypassThresholds: true });
 });
 
