@@ -84,7 +84,8 @@ test("server delegate - without any reachable server a proposal fails once the h
   d.setServers([`127.0.0.1:${await freePort()}`]);
   const started = Date.now();
   await assert.rejects(d.propose(register), (err: unknown) => (err as { code?: string }).code === "rpc-connection");
-  assert.ok(Date.now() - started < 5000);
+  // Within ten 2 s holds: fails only a proposal held forever, not a busy CI machine.
+  assert.ok(Date.now() - started < 20_000);
 });
 
 test("server delegate - agent endpoints are answered locally, everything else by a server", async (t) => {
