@@ -72,7 +72,8 @@ test("snapshot-restore command - wakes a blocking list query waiting past the sa
     const pending = engine.run("list", minIndex, 30_000, (ws) => ({ index: m.state.kv.prefixIndex(""), value: m.state.kv.list("", ws).map((e) => e.Value.toString()) }));
     m.apply({ Type: "snapshot-restore", Data: saved });
     const answer = await pending;
-    assert.ok(Date.now() - started < 5_000);
+    // Woke at the restore, well before the 30 s wait ends (5 s was a budget a busy CI machine can overrun).
+    assert.ok(Date.now() - started < 20_000);
     assert.ok(answer.index > minIndex);
     assert.deepEqual(answer.value, ["old"]);
   } finally {
