@@ -11,6 +11,7 @@ import { seededRng } from "../../../src/runtime/rng.ts";
 import type { SlicedWork } from "../../../src/runtime/sliced-work.ts";
 import { StateStore } from "../../../src/state/store.ts";
 import { manualClock } from "../agent/fake-clock.ts";
+import { runCounted } from "../../support/sliced-work.ts";
 
 // Issue 12 item 6: the first request with a token whose policy is a 512 KiB Rules text compiled
 // the whole policy (~15,000 rules) in one turn. Token resolution now compiles in slices on the
@@ -50,19 +51,10 @@ function sameDecisions(a: Authorizer, b: Authorizer): void {
   for (const [op, name] of questions(RULES)) assert.equal(a.decide(op, name), b.decide(op, name), `${op} ${name}`);
 }
 
-function drive<T>(work: SlicedWork<T>): { steps: number; value: T } {
-  let steps = 0;
-  for (;;) {
-    const step = work.next();
-    if (step.done === true) return { steps, value: step.value };
-    steps++;
-  }
-}
-
 test("a token's rules compile in steps of RULES_PER_STEP rules, into the authorizer compiled in one go", () => {
   const texts = [bigRules(RULES), OTHER_RULES];
   const whole = new Authorizer("acc", [new PolicyAuthorizer(texts.map(parseRules))], denyAllRules);
-  const { steps, value } = drive(compileAuthorizerSteps("acc", texts, SETTINGS, new RulesCache()));
+  const { pauses: steps, value } = runCounted(compileAuthorizerSteps("acc", texts, SETTINGS, new RulesCache()));
   // Parsing pauses per rule decoded, then the merge and the tree building pause per rule again.
   assert.ok(steps >= Math.floor((3 * RULES) / RULES_PER_STEP), `${steps} steps`);
   assert.equal(value.accessorId, "acc");
@@ -70,11 +62,11 @@ test("a token's rules compile in steps of RULES_PER_STEP rules, into the authori
 
   // Parsed texts are kept: compiling again only merges (no parse steps).
   const cache = new RulesCache();
-  drive(compileAuthorizerSteps("acc", texts, SETTINGS, cache));
-  const again = drive(compileAuthorizerSteps("acc", texts, SETTINGS, cache));
-  assert.ok(again.steps < steps, `${again.steps} steps with the parse cached, ${steps} without`);
+  runCounted(compileAuthorizerSteps("acc", texts, SETTINGS, cache));
+  const again = runCounted(compileAuthorizerSteps("acc", texts, SETTINGS, cache));
+  assert.ok(again.pauses < steps, `${again.pauses} steps with the parse cached, ${steps} without`);
   // The merge alone pauses once per RULES_PER_STEP rules of the policies.
-  assert.ok(again.steps >= Math.floor(RULES / RULES_PER_STEP), `${again.steps} steps`);
+  assert.ok(again.pauses >= Math.floor(RULES / RULES_PER_STEP), `${again.pauses} steps`);
   sameDecisions(again.value, whole);
 });
 

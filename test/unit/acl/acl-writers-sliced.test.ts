@@ -7,7 +7,8 @@ import {
 import { decodeRoleSteps, decodeTokenSteps } from "../../../src/http/handlers/acl-decode.ts";
 import { AclTables } from "../../../src/state/acl-tables.ts";
 import { WatchHub } from "../../../src/state/watch.ts";
-import { runWhole, type SlicedWork } from "../../../src/runtime/sliced-work.ts";
+import { runWhole } from "../../../src/runtime/sliced-work.ts";
+import { runCounted } from "../../support/sliced-work.ts";
 
 // Issue 12 item 6: a role or token body near the 512 KiB cap (~15k service identities) was
 // decoded and checked in one ~40 ms turn. Decode and build are sliced work now; these tests
@@ -19,15 +20,6 @@ function writer(): WriterContext {
   return { tables: new AclTables(new WatchHub()), nowMs: Date.UTC(2026, 0, 1), uuid: randomUUID, minExpirationTtlMs: 60_000, maxExpirationTtlMs: 86_400_000 };
 }
 
-function drive<T>(work: SlicedWork<T>): { steps: number; value: T } {
-  let steps = 0;
-  for (;;) {
-    const step = work.next();
-    if (step.done === true) return { steps, value: step.value };
-    steps++;
-  }
-}
-
 const identities = (n: number, last = "svc-last") => Array.from({ length: n }, (_, i) => ({ ServiceName: i === n - 1 ? last : `svc-${i}` }));
 
 function roleInput(n: number, last?: string): RoleInput {
@@ -35,14 +27,14 @@ function roleInput(n: number, last?: string): RoleInput {
 }
 
 test("a role decodes in steps of LINKS_PER_STEP identities", () => {
-  const { steps, value } = drive(decodeRoleSteps({ Name: "big", ServiceIdentities: identities(COUNT) }));
+  const { pauses: steps, value } = runCounted(decodeRoleSteps({ Name: "big", ServiceIdentities: identities(COUNT) }));
   assert.ok(steps >= Math.floor(COUNT / LINKS_PER_STEP), `${steps} steps`);
   assert.equal(value.ServiceIdentities.length, COUNT);
   assert.deepEqual(value.ServiceIdentities[COUNT - 1], { ServiceName: "svc-last" });
 });
 
 test("a token decodes in steps too, and a non-object element is refused before any is decoded", () => {
-  const { steps, value } = drive(decodeTokenSteps({ ServiceIdentities: identities(COUNT) }));
+  const { pauses: steps, value } = runCounted(decodeTokenSteps({ ServiceIdentities: identities(COUNT) }));
   assert.ok(steps >= Math.floor(COUNT / LINKS_PER_STEP), `${steps} steps`);
   assert.equal(value.ServiceIdentities.length, COUNT);
   assert.throws(
@@ -55,10 +47,10 @@ test("a role with many identities is built in steps; the result equals the whole
   const input = roleInput(COUNT);
   const w = writer();
   const uuid = randomUUID();
-  const sliced = drive(buildRoleSteps({ ...w, uuid: () => uuid }, input));
+  const sliced = runCounted(buildRoleSteps({ ...w, uuid: () => uuid }, input));
   // Each identity is checked once, emitted once and hashed once (plus name and description).
   const minSteps = Math.floor((3 * COUNT) / LINKS_PER_STEP) - 2;
-  assert.ok(sliced.steps >= minSteps, `${sliced.steps} steps, expected at least ${minSteps}`);
+  assert.ok(sliced.pauses >= minSteps, `${sliced.pauses} steps, expected at least ${minSteps}`);
   assert.deepEqual(sliced.value, buildRole({ ...w, uuid: () => uuid }, input));
 });
 
@@ -77,8 +69,8 @@ test("a token with many identities is built in steps; the result equals the whol
     NodeIdentities: [], TemplatedPolicies: [], Local: false, AuthMethod: "", ExpirationTime: "", ExpirationTtlMs: 0,
   };
   const w = writer();
-  const sliced = drive(buildNewTokenSteps(w, input));
+  const sliced = runCounted(buildNewTokenSteps(w, input));
   const minSteps = Math.floor((3 * COUNT) / LINKS_PER_STEP) - 2;
-  assert.ok(sliced.steps >= minSteps, `${sliced.steps} steps, expected at least ${minSteps}`);
+  assert.ok(sliced.pauses >= minSteps, `${sliced.pauses} steps, expected at least ${minSteps}`);
   assert.deepEqual(sliced.value, buildNewToken(w, input));
 });

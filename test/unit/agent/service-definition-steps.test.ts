@@ -1,22 +1,13 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { decodeServiceDefinition, decodeServiceDefinitionSteps } from "../../../src/agent/service-definition.ts";
-import type { SlicedWork } from "../../../src/runtime/sliced-work.ts";
+import { runCounted } from "../../support/sliced-work.ts";
 
 // PUT /v1/agent/service/register decodes the definition as work that pauses after each check
 // (issue 12 item 6): a body near the 512 KiB cap holds ~5,000 checks, ~40 fields read from
 // each, tens of ms in one turn. Pauses are counted, not timed.
 
 const N = 2000;
-
-function counted<T>(work: SlicedWork<T>): { value: T; pauses: number } {
-  let pauses = 0;
-  for (;;) {
-    const step = work.next();
-    if (step.done === true) return { value: step.value, pauses };
-    pauses++;
-  }
-}
 
 const body = () => ({
   Name: "web",
@@ -28,7 +19,7 @@ const body = () => ({
 });
 
 void test("service definition decode - pauses after every check and decodes as the one-turn path", () => {
-  const { value, pauses } = counted(decodeServiceDefinitionSteps(body()));
+  const { value, pauses } = runCounted(decodeServiceDefinitionSteps(body()));
   assert.ok(pauses >= N, `${pauses} pauses for ${N} checks`);
   assert.deepEqual(value, decodeServiceDefinition(body()));
   assert.equal(value.checks.length, N + 1);
@@ -39,6 +30,6 @@ void test("service definition decode - pauses after every check and decodes as t
 
 void test("service definition decode - a bad field before the checks is refused before a bad check, as before", () => {
   const bad = { ...body(), Port: "eighty", Checks: [{ TTL: 5 }] } as Record<string, unknown>;
-  assert.throws(() => counted(decodeServiceDefinitionSteps(bad)), /Port/);
+  assert.throws(() => runCounted(decodeServiceDefinitionSteps(bad)), /Port/);
   assert.throws(() => decodeServiceDefinition(bad), /Port/);
 });

@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { ConfigEntryError, decodeConfigEntry, decodeConfigEntrySteps, type DecodeContext } from "../../../src/connect/config-entry-decode.ts";
-import type { SlicedWork } from "../../../src/runtime/sliced-work.ts";
+import { runCounted } from "../../support/sliced-work.ts";
 
 // PUT /v1/config decodes an entry as work that pauses between the elements of its lists and
 // maps (issue 12 item 6): an entry near the 512 KiB body cap holds ~12,000 sources or upstream
@@ -13,16 +13,6 @@ const ctx: DecodeContext = { protocolOf: () => "http" };
 const range = (n: number) => Array.from({ length: n }, (_, i) => i);
 const N = 3000;
 
-/** Runs the work whole, counting its pauses. */
-function counted<T>(work: SlicedWork<T>): { value: T; pauses: number } {
-  let pauses = 0;
-  for (;;) {
-    const step = work.next();
-    if (step.done === true) return { value: step.value, pauses };
-    pauses++;
-  }
-}
-
 const intentions = () => ({ Kind: "service-intentions", Name: "db", Sources: range(N).map((i) => ({ Name: `src-${i}`, Action: i % 2 === 0 ? "allow" : "deny" })) });
 const defaults = () => ({
   Kind: "service-defaults",
@@ -33,14 +23,14 @@ const defaults = () => ({
 });
 
 void test("config entry decode - a service-intentions entry pauses after every source and decodes as the one-turn path", () => {
-  const { value, pauses } = counted(decodeConfigEntrySteps(intentions(), ctx));
+  const { value, pauses } = runCounted(decodeConfigEntrySteps(intentions(), ctx));
   assert.ok(pauses >= N, `${pauses} pauses for ${N} sources`);
   assert.deepEqual(value, decodeConfigEntry(intentions(), ctx));
   assert.equal((value.Sources as unknown[]).length, N);
 });
 
 void test("config entry decode - a shaped entry pauses inside its lists and maps and decodes as the one-turn path", () => {
-  const { value, pauses } = counted(decodeConfigEntrySteps(defaults(), ctx));
+  const { value, pauses } = runCounted(decodeConfigEntrySteps(defaults(), ctx));
   // One pause per override and per Meta member.
   assert.ok(pauses >= 2 * N, `${pauses} pauses for ${N} overrides and ${N} Meta members`);
   assert.deepEqual(value, decodeConfigEntry(defaults(), ctx));
@@ -61,6 +51,6 @@ void test("config entry decode - an invalid element late in a long list is refus
     return undefined;
   })();
   assert.ok(whole instanceof ConfigEntryError);
-  assert.throws(() => counted(decodeConfigEntrySteps(bad, ctx)), { message: whole.message });
+  assert.throws(() => runCounted(decodeConfigEntrySteps(bad, ctx)), { message: whole.message });
   assert.match(whole.message, new RegExp(`Sources\\[${N - 1}\\]\\.invalid config key "Bogus"`));
 });

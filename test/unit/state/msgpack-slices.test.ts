@@ -5,6 +5,7 @@ import { runWhole } from "../../../src/runtime/sliced-work.ts";
 import { packSlices, unpackSlices } from "../../../src/state/msgpack-slices.ts";
 import { decodeCommand, decodeCommandSlices, decodedCopy, encodeCommand, encodeCommandSlices, isWideCommand, localCopy, localStandIn } from "../../../src/server/command-codec.ts";
 import type { Command } from "../../../src/fsm/command.ts";
+import { runCounted } from "../../support/sliced-work.ts";
 
 // The sliced reader and writer must be indistinguishable from one msgpackr call: every server
 // decodes a large entry with the sliced reader, and entries written either way meet in one log.
@@ -24,12 +25,6 @@ function proxyRegister(n: number, extra: Record<string, unknown> = {}): Record<s
 function preparedQuery(tags: number, extra: Record<string, unknown> = {}): Record<string, unknown> {
   const Tags = Array.from({ length: tags }, (_, i) => `tag-${i}`);
   return { Type: "prepared-query-set", Query: { ID: "q", Name: "n", Service: { Service: "web", Tags, OnlyPassing: true, ...extra } } };
-}
-
-function steps(work: Generator<void, unknown, void>): number {
-  let n = 0;
-  while (work.next().done !== true) n++;
-  return n;
 }
 
 function documents(): unknown[] {
@@ -178,14 +173,8 @@ test("msgpack slices - an element larger than a batch is walked when it is an ar
   const rows = Array.from({ length: 6_700 }, (_, i) => ({ CheckID: `check-${i}`, Name: `check ${i}`, Status: "passing", Output: "ok", Flags: BigInt(i) << 40n, Body: Buffer.from([i & 255]) }));
   const doc = { Catalog: { checks: [["small", rows.slice(0, 2)], ["big", rows], ["after", [{ x: -0 }]]], index: 9 }, Big: "y".repeat(100_000), Tail: [Array.from({ length: 40_000 }, (_, i) => i)] };
   const bytes = packr.pack(doc);
-  const reading = unpackSlices(packr, bytes, 2);
-  let pauses = 0;
-  let step = reading.next();
-  while (step.done !== true) {
-    pauses++;
-    step = reading.next();
-  }
-  assert.deepEqual(step.value, packr.unpack(bytes));
+  const { value, pauses } = runCounted(unpackSlices(packr, bytes, 2));
+  assert.deepEqual(value, packr.unpack(bytes));
   // ~1 MB of rows in batches of ~32 KiB: dozens of pauses inside the one pair.
   assert.ok(pauses >= 20, `${pauses} pauses`);
 });
@@ -196,14 +185,8 @@ test("msgpack slices - an array larger than a batch below the walk depth is walk
   const sources = Array.from({ length: 12_000 }, (_, i) => ({ Name: `src-${i}`, Action: "allow", Precedence: 9, Type: "consul" }));
   const cmd = { Type: "config-entry-set", Op: "upsert", Entry: { Kind: "service-intentions", Name: "db", Sources: sources, Meta: { small: "x" } } };
   const bytes = packr.pack(cmd);
-  const reading = unpackSlices(packr, bytes, 1);
-  let pauses = 0;
-  let step = reading.next();
-  while (step.done !== true) {
-    pauses++;
-    step = reading.next();
-  }
-  assert.deepEqual(step.value, packr.unpack(bytes));
+  const { value, pauses } = runCounted(unpackSlices(packr, bytes, 1));
+  assert.deepEqual(value, packr.unpack(bytes));
   // ~700 KB of sources in batches of ~32 KiB. Before: 0 pauses (one call for the whole list).
   assert.ok(pauses >= 15, `${pauses} pauses`);
   // A small value below the walk depth is still one read: no pauses for a small command.
@@ -219,14 +202,8 @@ test("msgpack slices - a long array one level below the walk depth makes a comma
   const cmd = { Type: "config-entry-set", Op: "upsert", Entry: { Kind: "service-intentions", Name: "db", Sources: sources } } as unknown as Command;
   // Before: 7 walked elements (Type, Op, Entry and Entry's 4 keys), not wide.
   assert.equal(isWideCommand(cmd), true);
-  const encoding = encodeCommandSlices(cmd);
-  let pauses = 0;
-  let step = encoding.next();
-  while (step.done !== true) {
-    pauses++;
-    step = encoding.next();
-  }
-  assert.equal(Buffer.compare(Buffer.from(step.value), Buffer.from(encodeCommand(cmd))), 0, "the very bytes of one pack()");
+  const { value, pauses } = runCounted(encodeCommandSlices(cmd));
+  assert.equal(Buffer.compare(Buffer.from(value), Buffer.from(encodeCommand(cmd))), 0, "the very bytes of one pack()");
   assert.ok(pauses >= 3, `${pauses} pauses`);
   const few = { Type: "config-entry-set", Op: "upsert", Entry: { Kind: "service-intentions", Name: "db", Sources: sources.slice(0, 10) } } as unknown as Command;
   assert.equal(isWideCommand(few), false);
@@ -250,8 +227,8 @@ test("msgpack slices - a register whose Proxy.Config holds 10,000 keys is wide a
   assert.equal(isWideCommand(cmd), true);
   const whole = encodeCommand(cmd);
   // About 32 KiB per step: the ~300 KB of the config take at least 8 steps each way.
-  assert.ok(steps(encodeCommandSlices(cmd)) >= 8);
-  assert.ok(steps(decodeCommandSlices(whole)) >= 8);
+  assert.ok(runCounted(encodeCommandSlices(cmd)).pauses >= 8);
+  assert.ok(runCounted(decodeCommandSlices(whole)).pauses >= 8);
   assert.deepEqual(runWhole(decodeCommandSlices(whole)), decodeCommand(whole));
 });
 
@@ -260,17 +237,11 @@ test("msgpack slices - a prepared query's 50,000 Tags (depth 3) make it wide, an
   // Before: 3 walked elements (Type, Query and Query's keys), not wide: one pack() of ~0.5 MB.
   assert.equal(isWideCommand(cmd), true);
   const whole = encodeCommand(cmd);
-  const encoding = encodeCommandSlices(cmd);
-  let pauses = 0;
-  let step = encoding.next();
-  while (step.done !== true) {
-    pauses++;
-    step = encoding.next();
-  }
-  assert.equal(Buffer.compare(Buffer.from(step.value), Buffer.from(whole)), 0, "the very bytes of one pack()");
+  const { value, pauses } = runCounted(encodeCommandSlices(cmd));
+  assert.equal(Buffer.compare(Buffer.from(value), Buffer.from(whole)), 0, "the very bytes of one pack()");
   // About 32 KiB per step: the ~490 KB of tags take at least 8 steps each way.
   assert.ok(pauses >= 8, `${pauses} pauses`);
-  assert.ok(steps(decodeCommandSlices(whole)) >= 8);
+  assert.ok(runCounted(decodeCommandSlices(whole)).pauses >= 8);
   assert.deepEqual(runWhole(decodeCommandSlices(whole)), decodeCommand(whole));
   assert.equal(isWideCommand(preparedQuery(10) as unknown as Command), false);
 });
