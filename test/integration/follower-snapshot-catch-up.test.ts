@@ -77,7 +77,11 @@ test("follower catch-up - a follower restarted with an empty data dir installs t
   assert.deepEqual(writeFailures.slice(0, 3), [], "every write during the catch-up was acknowledged");
   assert.ok(acknowledged > 0, "writes were made during the catch-up");
 
-  assert.match(victim.proc.output(), /Installed remote snapshot/, "the follower caught up from a snapshot, not by replaying the log");
+  // Agent logs go out in batches every 15 ms: the follower can answer with its applied index
+  // before the batch holding the install line is written, so the line is waited for.
+  await eventually("the follower's log to report the installed snapshot", () => Promise.resolve(/Installed remote snapshot/.test(victim.proc.output())), 5000, 20).catch(() => {
+    assert.match(victim.proc.output(), /Installed remote snapshot/, "the follower caught up from a snapshot, not by replaying the log");
+  });
   const victimFigures = await raftFiguresOf(victim.proc.base);
   assert.ok(victimFigures.lastSnapshotIndex >= leaderBefore.lastSnapshotIndex, `the follower holds the leader's snapshot (${victimFigures.lastSnapshotIndex})`);
 
