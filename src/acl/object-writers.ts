@@ -174,20 +174,25 @@ function* normalizeTemplatedPolicies(tps: readonly AclTemplatedPolicy[], pace: P
   return out;
 }
 
+/** The service and node identities' part of a token's or a role's Hash, in order. */
+function* identityHashParts(h: Pick<AclRoleFields, "ServiceIdentities" | "NodeIdentities">): Generator<string, void, void> {
+  for (const s of h.ServiceIdentities) {
+    yield s.ServiceName;
+    yield* s.Datacenters ?? [];
+  }
+  for (const n of h.NodeIdentities) {
+    yield n.NodeName;
+    yield n.Datacenter;
+  }
+}
+
 /** The parts a token's Hash covers, in order, produced lazily so hashing can pause. */
 function* tokenHashParts(t: Omit<AclTokenFields, "Hash">): Generator<string, void, void> {
   yield t.Description;
   yield t.Local ? "local" : "global";
   for (const p of t.Policies) yield p.ID;
   for (const r of t.Roles) yield r.ID;
-  for (const s of t.ServiceIdentities) {
-    yield s.ServiceName;
-    yield* s.Datacenters ?? [];
-  }
-  for (const n of t.NodeIdentities) {
-    yield n.NodeName;
-    yield n.Datacenter;
-  }
+  yield* identityHashParts(t);
   for (const tp of t.TemplatedPolicies) {
     yield tp.TemplateName;
     yield tp.TemplateVariables?.Name ?? "";
@@ -418,14 +423,7 @@ function* roleHashParts(r: Omit<AclRoleFields, "Hash">): Generator<string, void,
   yield r.Name;
   yield r.Description;
   for (const p of r.Policies) yield p.ID;
-  for (const s of r.ServiceIdentities) {
-    yield s.ServiceName;
-    yield* s.Datacenters ?? [];
-  }
-  for (const n of r.NodeIdentities) {
-    yield n.NodeName;
-    yield n.Datacenter;
-  }
+  yield* identityHashParts(r);
   for (const tp of r.TemplatedPolicies) {
     yield tp.TemplateName;
     yield tp.TemplateVariables?.Name ?? "";
