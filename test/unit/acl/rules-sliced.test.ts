@@ -3,6 +3,7 @@ import assert from "node:assert/strict";
 import { parseRules, parseRulesSteps, RULES_PER_STEP, RulesError, type PolicyRules } from "../../../src/acl/rules.ts";
 import { TOKENS_PER_STEP } from "../../../src/acl/rules-syntax.ts";
 import { checkPolicyRules } from "../../../src/acl/object-writers.ts";
+import { runCounted } from "../../support/sliced-work.ts";
 
 // Issue 12 item 6: rules near the 512 KiB body cap parsed in one synchronous step (~70 ms).
 // The parse is sliced work now; these tests count its pauses (never time) and check that the
@@ -10,15 +11,19 @@ import { checkPolicyRules } from "../../../src/acl/object-writers.ts";
 
 const RULE_COUNT = 6000;
 
-/** Runs the work by hand, counting its pauses. */
-function drive(text: string): { steps: number; rules: PolicyRules } {
-  const work = parseRulesSteps(text);
-  let steps = 0;
-  for (;;) {
-    const step = work.next();
-    if (step.done === true) return { steps, rules: step.value };
-    steps++;
-  }
+/**
+ * Parses `text` (RULE_COUNT key_prefix rules of `tokensPerRule` tokens each) as sliced work and
+ * checks it paused at least as often as its lexing, parsing (per TOKENS_PER_STEP tokens each)
+ * and its decoding, validating and normalizing (3 visits a rule, per RULES_PER_STEP visits)
+ * require, and that it answers what the whole parse answers.
+ */
+function assertParsedInSteps(text: string, tokensPerRule: number): void {
+  const tokens = RULE_COUNT * tokensPerRule;
+  const minSteps = 2 * Math.floor(tokens / TOKENS_PER_STEP) + Math.floor((3 * RULE_COUNT) / RULES_PER_STEP) - 3;
+  const { pauses: steps, value: rules } = runCounted<PolicyRules>(parseRulesSteps(text));
+  assert.ok(steps >= minSteps, `${steps} steps, expected at least ${minSteps}`);
+  assert.equal(rules.labelled.key.prefix.length, RULE_COUNT);
+  assert.deepEqual(rules, parseRules(text));
 }
 
 const hclRules = (n: number, last = "read") =>
@@ -28,26 +33,13 @@ const jsonRules = (n: number) =>
   JSON.stringify({ key_prefix: Object.fromEntries(Array.from({ length: n }, (_, i) => [`k-${i}/`, { policy: "read" }])) });
 
 test("HCL rules parse in steps of a bounded number of tokens and rules", () => {
-  const text = hclRules(RULE_COUNT);
-  // 7 tokens a rule; lexing and parsing each pause per TOKENS_PER_STEP tokens; decoding,
-  // validating and normalizing (3 visits a rule) pause per RULES_PER_STEP visits.
-  const tokens = RULE_COUNT * 7;
-  const minSteps = 2 * Math.floor(tokens / TOKENS_PER_STEP) + Math.floor((3 * RULE_COUNT) / RULES_PER_STEP) - 3;
-  const { steps, rules } = drive(text);
-  assert.ok(steps >= minSteps, `${steps} steps, expected at least ${minSteps}`);
-  assert.equal(rules.labelled.key.prefix.length, RULE_COUNT);
-  assert.deepEqual(rules, parseRules(text));
+  // key_prefix "k-i/" { policy = "read" }: 7 tokens a rule.
+  assertParsedInSteps(hclRules(RULE_COUNT), 7);
 });
 
 test("JSON rules (one top-level object holding every rule) parse in steps too", () => {
-  const text = jsonRules(RULE_COUNT);
   // "k-i/" : { "policy" : "read" } , : 8 tokens a rule.
-  const tokens = RULE_COUNT * 8;
-  const minSteps = 2 * Math.floor(tokens / TOKENS_PER_STEP) + Math.floor((3 * RULE_COUNT) / RULES_PER_STEP) - 3;
-  const { steps, rules } = drive(text);
-  assert.ok(steps >= minSteps, `${steps} steps, expected at least ${minSteps}`);
-  assert.equal(rules.labelled.key.prefix.length, RULE_COUNT);
-  assert.deepEqual(rules, parseRules(text));
+  assertParsedInSteps(jsonRules(RULE_COUNT), 8);
 });
 
 test("an error in the last rule of a large document is Consul's message, sliced or whole", async () => {
